@@ -1,0 +1,69 @@
+import type { JobOptions } from '../job/job-options.js';
+import { report, track } from '../runtime/errand.js';
+import type { DispatchOptions } from './dispatch-options.js';
+import { pushToQueue } from './dispatcher.js';
+
+/**
+ * A dispatch being prepared. Options set in the same tick as `dispatch()` apply; the push starts
+ * on the next microtask whether or not anyone awaits. Awaiting resolves to the job id (null when
+ * `dispatchIf`/`dispatchUnless` skipped it) and surfaces errors; a push nobody awaits that fails
+ * is reported through the configured `report`, never swallowed.
+ */
+export class PendingDispatch<T extends object = object> implements PromiseLike<string | null> {
+  private readonly dispatch: DispatchOptions = { options: {} };
+  private started: Promise<string | null> | undefined;
+  private observed = false;
+
+  constructor(
+    /** The job instance being dispatched. */
+    readonly job: T,
+    private readonly skip = false,
+  ) {
+    queueMicrotask(() => void this.start());
+  }
+
+  /** Sends the job to a named queue on its connection. */
+  onQueue(queue: string): this {
+    return this.set(() => (this.dispatch.queue = queue));
+  }
+
+  /** Sends the job through a named connection. */
+  onConnection(connection: string): this {
+    return this.set(() => (this.dispatch.connection = connection));
+  }
+
+  /** Makes the job available only after `seconds`, or at a given instant. */
+  delay(delay: number | Date): this {
+    return this.set(() => (this.dispatch.delay = delay));
+  }
+
+  /** Overrides `@Job` options (tries, backoff, timeout …) for this dispatch only. */
+  options(options: Partial<JobOptions>): this {
+    return this.set(() => Object.assign(this.dispatch.options, options));
+  }
+
+  then<R1 = string | null, R2 = never>(
+    onFulfilled?: ((id: string | null) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    this.observed = true;
+    return this.start().then(onFulfilled, onRejected);
+  }
+
+  private set(apply: () => unknown): this {
+    if (this.started) {
+      throw new Error(`The dispatch of ${this.job.constructor.name} was already sent; set its options in the same statement as dispatch().`);
+    }
+    apply();
+    return this;
+  }
+
+  private start(): Promise<string | null> {
+    if (this.started) return this.started;
+    this.started = this.skip ? Promise.resolve(null) : track(pushToQueue(this.job, this.dispatch));
+    this.started.catch((error: unknown) => {
+      if (!this.observed) report(error);
+    });
+    return this.started;
+  }
+}

@@ -1,0 +1,64 @@
+import { JobQueued } from '../events/job-queued.js';
+import type { JobPayload } from '../payload/job-payload.js';
+import { effectiveOptions, encodePayload, registeredJobOf } from '../payload/encode-payload.js';
+import { events, runtime } from '../runtime/errand.js';
+
+type EventClass<E> = abstract new (...args: any[]) => E;
+
+/** Options for `Queue.bulk`. */
+export interface BulkOptions {
+  connection?: string;
+  queue?: string;
+  /** Seconds from now, or an instant, for every job. */
+  delay?: number | Date;
+}
+
+/** The queue as a whole: bulk pushes, sizes, clearing and event listeners. */
+export const Queue = {
+  /**
+   * Pushes many jobs with one INSERT per connection; resolves to their ids in input order. Each
+   * job goes to `options.queue`, else its class's queue, else its connection's default.
+   */
+  async bulk(jobs: readonly object[], options: BulkOptions = {}): Promise<string[]> {
+    const app = await runtime();
+    const groups = new Map<string, Array<{ index: number; queue: string; payload: JobPayload }>>();
+    jobs.forEach((job, index) => {
+      const jobOptions = effectiveOptions(registeredJobOf(job), {});
+      const connection = options.connection ?? jobOptions.connection ?? app.config.default;
+      const queue = options.queue ?? jobOptions.queue ?? app.queues.connection(connection).defaultQueue;
+      const payload = encodePayload(job, jobOptions, { delay: options.delay });
+      groups.set(connection, [...(groups.get(connection) ?? []), { index, queue, payload }]);
+    });
+    const ids: string[] = new Array<string>(jobs.length);
+    for (const [connection, entries] of groups) {
+      const driver = app.queues.connection(connection);
+      const stored = await driver.bulk(
+        entries.map((e) => ({ queue: e.queue, payload: JSON.stringify(e.payload), delay: options.delay })),
+      );
+      entries.forEach((entry, i) => (ids[entry.index] = stored[i]!));
+      if (events.has(JobQueued)) {
+        for (const [i, entry] of entries.entries()) {
+          await events.emit(new JobQueued(connection, entry.queue, stored[i]!, entry.payload, options.delay));
+        }
+      }
+    }
+    return ids;
+  },
+
+  /** Jobs on a queue (pending, delayed and reserved) of a connection. */
+  async size(queue?: string, connection?: string): Promise<number> {
+    const driver = (await runtime()).queues.connection(connection);
+    return driver.size(queue ?? driver.defaultQueue);
+  },
+
+  /** Deletes every job on a queue; resolves to how many. */
+  async clear(queue?: string, connection?: string): Promise<number> {
+    const driver = (await runtime()).queues.connection(connection);
+    return driver.clear(queue ?? driver.defaultQueue);
+  },
+
+  /** Listens for one of errand's events (JobProcessed, JobFailed …); returns an unsubscribe function. */
+  on<E>(type: EventClass<E>, listener: (event: E) => void | Promise<void>): () => void {
+    return events.on(type, listener);
+  },
+};

@@ -1,0 +1,91 @@
+import type { Knex } from 'knex';
+
+/** The knex clients errand supports. */
+export type DatabaseClient = 'better-sqlite3' | 'mysql2' | 'pg';
+
+/** A queue connection storing jobs in a database table through knex. */
+export interface DatabaseConnectionConfig {
+  driver: 'database';
+  /** Default `better-sqlite3`. */
+  client?: DatabaseClient;
+  /**
+   * A knex connection object or a URL (`mysql://…`, `postgres://…`); for SQLite a file name or
+   * `{ filename }`. Default for SQLite: `.errand/errand.sqlite` under the working directory.
+   */
+  connection?: string | Knex.StaticConnectionConfig;
+  /** The jobs table. Default `jobs`. */
+  table?: string;
+  /** The queue used when a job names none. Default `default`. */
+  queue?: string;
+  /** Seconds after which a reservation is presumed dead and the job is claimed again. Default 90. */
+  retryAfter?: number;
+  /** knex pool sizes (ignored for SQLite, which uses one connection). */
+  pool?: { min?: number; max?: number };
+}
+
+/** A connection that runs each job inline, through the same payload round trip. */
+export interface SyncConnectionConfig {
+  driver: 'sync';
+}
+
+/** A connection that discards every job. */
+export interface NullConnectionConfig {
+  driver: 'null';
+}
+
+/** Any queue connection. */
+export type ConnectionConfig = DatabaseConnectionConfig | SyncConnectionConfig | NullConnectionConfig;
+
+/** Where failed jobs go. */
+export type FailedConfig =
+  | {
+      driver: 'database';
+      /** A `database` queue connection whose database holds the table. Default: the default connection. */
+      connection?: string;
+      /** Default `failed_jobs`. */
+      table?: string;
+    }
+  | { driver: 'null' };
+
+/** What `errand.config.*` exports (through `defineConfig`). */
+export interface ErrandConfig {
+  /** The connection used when a job names none; `QUEUE_CONNECTION` overrides it. */
+  default?: string;
+  connections?: Record<string, ConnectionConfig>;
+  failed?: FailedConfig;
+  /**
+   * Module(s) the worker imports at start so jobs are registered and services bound: paths
+   * relative to the config file (or absolute).
+   */
+  bootstrap?: string | string[];
+  /**
+   * Called with the error when a dispatch nobody awaited fails. Default: printed to stderr with
+   * the job's name.
+   */
+  report?: (error: unknown) => void;
+}
+
+/** A database connection with every default filled in. */
+export interface ResolvedDatabaseConnection {
+  driver: 'database';
+  client: DatabaseClient;
+  connection: string | Knex.StaticConnectionConfig;
+  table: string;
+  queue: string;
+  retryAfter: number;
+  pool?: { min?: number; max?: number };
+}
+
+/** A connection with every default filled in. */
+export type ResolvedConnection = ResolvedDatabaseConnection | SyncConnectionConfig | NullConnectionConfig;
+
+/** The configuration after defaults, environment and validation. */
+export interface ResolvedConfig {
+  default: string;
+  connections: Record<string, ResolvedConnection>;
+  failed: { driver: 'database'; connection: string; table: string } | { driver: 'null' };
+  bootstrap: string[];
+  report: (error: unknown) => void;
+  /** Where relative paths in the config are resolved from. */
+  baseDir: string;
+}

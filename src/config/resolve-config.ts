@@ -1,0 +1,136 @@
+import path from 'node:path';
+
+import { ConfigError } from '../errors/config-error.js';
+import type {
+  ConnectionConfig,
+  DatabaseClient,
+  ErrandConfig,
+  ResolvedConfig,
+  ResolvedConnection,
+} from './config-types.js';
+import { DATABASE_DEFAULTS, DEFAULT_CONFIG, DEFAULT_SQLITE_FILE } from './defaults.js';
+
+const DRIVERS = ['database', 'sync', 'null'];
+const CLIENTS: DatabaseClient[] = ['better-sqlite3', 'mysql2', 'pg'];
+const CLIENT_ALIASES: Record<string, DatabaseClient> = {
+  sqlite: 'better-sqlite3',
+  sqlite3: 'better-sqlite3',
+  mysql: 'mysql2',
+  mariadb: 'mysql2',
+  postgres: 'pg',
+  postgresql: 'pg',
+};
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/**
+ * Fills in defaults, applies `QUEUE_CONNECTION`, and checks every value, so that a mistake is
+ * reported at boot with the name of the connection and option at fault.
+ */
+export function resolveConfig(
+  config: ErrandConfig = DEFAULT_CONFIG,
+  options: { baseDir?: string; env?: NodeJS.ProcessEnv; source?: string } = {},
+): ResolvedConfig {
+  const baseDir = options.baseDir ?? process.cwd();
+  const env = options.env ?? process.env;
+  const where = options.source ? ` in ${options.source}` : '';
+  if (config === null || typeof config !== 'object') {
+    throw new ConfigError(`The errand configuration${where} must be an object (use defineConfig({...})).`);
+  }
+  const rawConnections = config.connections ?? DEFAULT_CONFIG.connections!;
+  const connections: Record<string, ResolvedConnection> = {};
+  for (const [name, raw] of Object.entries(rawConnections)) {
+    connections[name] = resolveConnection(name, raw, baseDir, where);
+  }
+  const names = Object.keys(connections);
+  const fromEnv = env.QUEUE_CONNECTION?.trim();
+  const defaultName = fromEnv || config.default || (names.includes('database') ? 'database' : names[0]);
+  if (!defaultName || !connections[defaultName]) {
+    const origin = fromEnv ? 'QUEUE_CONNECTION' : '`default`';
+    throw new ConfigError(
+      `Queue connection [${defaultName ?? ''}] named by ${origin}${where} is not defined. ` +
+        `Defined connections: ${names.join(', ') || '(none)'}.`,
+    );
+  }
+  return {
+    default: defaultName,
+    connections,
+    failed: resolveFailed(config, connections, defaultName, where),
+    bootstrap: toArray(config.bootstrap).map((entry, i) => {
+      if (typeof entry !== 'string' || entry === '') {
+        throw new ConfigError(`bootstrap[${i}]${where} must be a module path, got ${JSON.stringify(entry)}.`);
+      }
+      return path.resolve(baseDir, entry);
+    }),
+    report: config.report ?? defaultReport,
+    baseDir,
+  };
+}
+
+function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string, where: string): ResolvedConnection {
+  const at = `Queue connection [${name}]${where}`;
+  if (raw === null || typeof raw !== 'object') throw new ConfigError(`${at} must be an object with a \`driver\`.`);
+  if (!DRIVERS.includes(raw.driver)) {
+    throw new ConfigError(`${at} has unknown driver [${String(raw.driver)}]; expected one of ${DRIVERS.join(', ')}.`);
+  }
+  if (raw.driver !== 'database') return { driver: raw.driver };
+
+  const clientName = String(raw.client ?? 'better-sqlite3');
+  const client = CLIENTS.includes(clientName as DatabaseClient) ? (clientName as DatabaseClient) : CLIENT_ALIASES[clientName];
+  if (!client) {
+    throw new ConfigError(`${at} has unsupported client [${clientName}]; use one of ${CLIENTS.join(', ')}.`);
+  }
+  const table = raw.table ?? DATABASE_DEFAULTS.table;
+  if (!IDENTIFIER.test(table)) throw new ConfigError(`${at}: table [${table}] is not a valid table name.`);
+  const queue = raw.queue ?? DATABASE_DEFAULTS.queue;
+  if (typeof queue !== 'string' || queue === '' || queue.includes(',')) {
+    throw new ConfigError(`${at}: queue [${String(queue)}] must be a non-empty name without commas.`);
+  }
+  const retryAfter = raw.retryAfter ?? DATABASE_DEFAULTS.retryAfter;
+  if (!Number.isInteger(retryAfter) || retryAfter < 1) {
+    throw new ConfigError(`${at}: retryAfter must be a whole number of seconds ≥ 1, got ${String(retryAfter)}.`);
+  }
+  let connection = raw.connection;
+  if (client === 'better-sqlite3') {
+    const file = connection === undefined ? DEFAULT_SQLITE_FILE : typeof connection === 'string' ? connection : (connection as { filename?: string }).filename;
+    if (typeof file !== 'string' || file === '') throw new ConfigError(`${at}: an SQLite connection needs a file name.`);
+    connection = { filename: file === ':memory:' ? file : path.resolve(baseDir, file.replace(/^(sqlite|file):(\/\/)?/, '')) };
+  } else if (connection === undefined || connection === '') {
+    throw new ConfigError(`${at}: client ${client} needs \`connection\` (a URL or a knex connection object).`);
+  }
+  return { driver: 'database', client, connection, table, queue, retryAfter, pool: raw.pool };
+}
+
+function resolveFailed(
+  config: ErrandConfig,
+  connections: Record<string, ResolvedConnection>,
+  defaultName: string,
+  where: string,
+): ResolvedConfig['failed'] {
+  const failed = config.failed ?? DEFAULT_CONFIG.failed!;
+  if (failed.driver === 'null') return { driver: 'null' };
+  if (failed.driver !== 'database') {
+    throw new ConfigError(`failed.driver${where} must be 'database' or 'null', got [${String((failed as { driver: unknown }).driver)}].`);
+  }
+  const table = failed.table ?? 'failed_jobs';
+  if (!IDENTIFIER.test(table)) throw new ConfigError(`failed.table${where}: [${table}] is not a valid table name.`);
+  let name = failed.connection;
+  if (name === undefined) {
+    // With a sync or null default there may be no database at all; then failures are not stored.
+    name = connections[defaultName]?.driver === 'database' ? defaultName : Object.keys(connections).find((n) => connections[n]!.driver === 'database');
+    if (name === undefined) return { driver: 'null' };
+  }
+  if (connections[name]?.driver !== 'database') {
+    throw new ConfigError(`failed.connection${where} names [${name}], which is not a database queue connection.`);
+  }
+  return { driver: 'database', connection: name, table };
+}
+
+function toArray(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+function defaultReport(error: unknown): void {
+  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  console.error(`[errand] ${text}`);
+}

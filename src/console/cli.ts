@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+
+import { Command } from 'commander';
+import pc from 'picocolors';
+
+import { ErrandError } from '../errors/errand-error.js';
+import { registerMigrateCommand } from './commands/migrate-command.js';
+import { registerTableCommands } from './commands/table-commands.js';
+import { registerWorkCommand } from './commands/work-command.js';
+
+const program = new Command('errand')
+  .description("Laravel's queue system for TypeScript on Node")
+  .option('--config <path>', 'config file (default: errand.config.{js,mjs,cjs} in the working directory)')
+  .showSuggestionAfterError()
+  .configureOutput({ outputError: (text, write) => write(pc.red(text)) });
+
+registerMigrateCommand(program);
+registerWorkCommand(program);
+registerTableCommands(program);
+
+program.parseAsync().catch((error: unknown) => {
+  const message = error instanceof ErrandError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`\n ${pc.bgRed(pc.white(' ERROR '))} ${message}\n\n`);
+  process.exitCode = 1;
+});

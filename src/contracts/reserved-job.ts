@@ -1,0 +1,16 @@
+/**
+ * A job row a worker has claimed. `reservedBy` is the lease token of that claim: every finishing
+ * write (delete, release, fail) matches it, so a worker that lost its lease changes nothing.
+ */
+export interface ReservedJob {
+  /** The row's primary key, as a string on every engine (PostgreSQL returns bigints as strings). */
+  readonly id: string;
+  readonly queue: string;
+  /** The raw payload text as stored. */
+  readonly payload: string;
+  /** Attempts including this one: the claim already counted it. */
+  readonly attempts: number;
+  /** Exceptions thrown by earlier attempts (for `maxExceptions`). */
+  readonly exceptions: number;
+  readonly reservedBy: string;
+}

@@ -1,0 +1,28 @@
+import { ConfigError } from '../errors/config-error.js';
+import type { JobOptions } from '../job/job-options.js';
+import { jobRegistry } from '../job/job-registry.js';
+import { validateJobOptions } from '../job/validate-job-options.js';
+
+/**
+ * Marks a class extending `Queueable` as a job and registers it under its name (the class name
+ * unless `name` is given). Only registered classes are ever decoded from a payload.
+ *
+ * @example
+ * ```ts
+ * @Job({ queue: 'events', tries: 5, backoff: [1, 5, 10] })
+ * export class AddToCart extends Queueable { … }
+ * ```
+ */
+export function Job(options: JobOptions = {}): <T extends Function>(target: T) => T {
+  // Returns the class, so plain JavaScript can write `const A = Job({...})(class A …)`.
+  return (target) => {
+    const name = options.name ?? target.name;
+    if (!name) throw new ConfigError('@Job() on an anonymous class needs a `name` option.');
+    validateJobOptions(name, options);
+    if (typeof (target.prototype as { handle?: unknown }).handle !== 'function') {
+      throw new ConfigError(`Job ${name} has no handle() method.`);
+    }
+    jobRegistry.register({ name, target: target as unknown as new (...args: any[]) => object, options: Object.freeze({ ...options }) });
+    return target;
+  };
+}

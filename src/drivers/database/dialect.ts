@@ -1,0 +1,163 @@
+import type { Knex } from 'knex';
+
+import type { DatabaseClient } from '../../config/config-types.js';
+
+/** The database engines errand speaks to. */
+export type Engine = 'sqlite' | 'mysql' | 'postgres';
+
+/** What the server told us about itself, read once per connection. */
+export interface ServerInfo {
+  readonly engine: Engine;
+  readonly version: string;
+  /** `FOR UPDATE SKIP LOCKED` works (MySQL ≥ 8.0.1, MariaDB ≥ 10.6, PostgreSQL ≥ 9.5). */
+  readonly skipLocked: boolean;
+}
+
+/**
+ * Every difference between SQLite, MySQL/MariaDB and PostgreSQL lives here; queries ask this
+ * module instead of testing the client themselves.
+ */
+export const dialect = {
+  engineOf(client: DatabaseClient): Engine {
+    return client === 'better-sqlite3' ? 'sqlite' : client === 'mysql2' ? 'mysql' : 'postgres';
+  },
+
+  /**
+   * SQL for the database clock in unix seconds. Time always comes from the database, never from
+   * comparing the clocks of the machines that push and work.
+   */
+  nowSql(engine: Engine): string {
+    switch (engine) {
+      case 'sqlite':
+        return "cast(strftime('%s','now') as integer)";
+      case 'mysql':
+        return 'unix_timestamp()';
+      case 'postgres':
+        return 'floor(extract(epoch from clock_timestamp()))::bigint';
+    }
+  },
+
+  /**
+   * How the claim is written. PostgreSQL and SQLite update and return in one statement; MySQL
+   * and MariaDB have no UPDATE … RETURNING, so they lock with a SELECT and update by id in one
+   * short transaction.
+   */
+  claimStyle(engine: Engine): 'update-returning' | 'select-then-update' {
+    return engine === 'mysql' ? 'select-then-update' : 'update-returning';
+  },
+
+  /** The row lock for the claim's SELECT. SQLite has a single writer and needs none. */
+  lockClause(info: ServerInfo): string {
+    if (info.engine === 'sqlite') return '';
+    return info.skipLocked ? 'for update skip locked' : 'for update';
+  },
+
+  /** Reads the server's engine and version; knex itself emits SKIP LOCKED without checking. */
+  async detect(knex: Knex, engine: Engine): Promise<ServerInfo> {
+    if (engine === 'sqlite') {
+      const rows = (await knex.raw('select sqlite_version() as v')) as Array<{ v: string }>;
+      return { engine, version: rows[0]?.v ?? 'unknown', skipLocked: false };
+    }
+    if (engine === 'mysql') {
+      const [rows] = (await knex.raw('select version() as v')) as [Array<{ v: string }>];
+      const version = rows[0]?.v ?? '';
+      return { engine, version, skipLocked: mysqlSupportsSkipLocked(version) };
+    }
+    const result = (await knex.raw('show server_version_num')) as { rows: Array<{ server_version_num: string }> };
+    const num = Number(result.rows[0]?.server_version_num ?? 0);
+    return { engine, version: String(num), skipLocked: num >= 90500 };
+  },
+
+  /** Rows of a raw query, whatever shape the client returns them in. */
+  rows<T>(engine: Engine, result: unknown): T[] {
+    if (engine === 'sqlite') return result as T[];
+    if (engine === 'mysql') return (result as [T[]])[0];
+    return (result as { rows: T[] }).rows;
+  },
+
+  /** Rows changed by a raw UPDATE/DELETE. */
+  affected(engine: Engine, result: unknown): number {
+    if (engine === 'sqlite') return Number((result as { changes?: number }).changes ?? 0);
+    if (engine === 'mysql') return Number((result as [{ affectedRows?: number }])[0]?.affectedRows ?? 0);
+    return Number((result as { rowCount?: number }).rowCount ?? 0);
+  },
+
+  /** The table in a "no such table" error, if that is what it is. */
+  isMissingTable(error: unknown): boolean {
+    const e = error as { code?: string; errno?: number; message?: string };
+    return e?.code === 'ER_NO_SUCH_TABLE' || e?.code === '42P01' || /no such table/i.test(e?.message ?? '');
+  },
+
+  /** A lock conflict worth one more try: deadlock, lock wait timeout, SQLite busy. */
+  isRetryableLock(error: unknown): boolean {
+    const e = error as { code?: string; message?: string };
+    return (
+      e?.code === 'ER_LOCK_DEADLOCK' ||
+      e?.code === 'ER_LOCK_WAIT_TIMEOUT' ||
+      e?.code === '40P01' ||
+      e?.code === '55P03' ||
+      e?.code === 'SQLITE_BUSY'
+    );
+  },
+
+  /** The server could not be reached, or refused us, as opposed to a bad query. */
+  isConnectionError(error: unknown): boolean {
+    const e = error as { code?: string; message?: string; name?: string };
+    const codes = [
+      'ECONNREFUSED',
+      'ENOTFOUND',
+      'ETIMEDOUT',
+      'EHOSTUNREACH',
+      'ECONNRESET',
+      'EAI_AGAIN',
+      'PROTOCOL_CONNECTION_LOST',
+      'ER_ACCESS_DENIED_ERROR',
+      'ER_BAD_DB_ERROR',
+      'ER_DBACCESS_DENIED_ERROR',
+      '28P01',
+      '28000',
+      '3D000',
+      '57P01',
+      '57P03',
+      'SQLITE_CANTOPEN',
+    ];
+    return (
+      codes.includes(e?.code ?? '') ||
+      e?.name === 'KnexTimeoutError' ||
+      /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection/i.test(e?.message ?? '')
+    );
+  },
+
+  /** Where a connection points, for error messages: host:port/database, or the SQLite file. */
+  describeTarget(client: DatabaseClient, connection: string | Knex.StaticConnectionConfig): string {
+    if (typeof connection === 'string') {
+      try {
+        const url = new URL(connection);
+        const port = url.port || (client === 'pg' ? '5432' : '3306');
+        return `${url.hostname}:${port}${url.pathname}`;
+      } catch {
+        return connection;
+      }
+    }
+    const c = connection as { filename?: string; host?: string; port?: number; database?: string; connectionString?: string };
+    if (client === 'better-sqlite3') return c.filename ?? '(no file)';
+    if (c.connectionString) return dialect.describeTarget(client, c.connectionString);
+    const port = c.port ?? (client === 'pg' ? 5432 : 3306);
+    return `${c.host ?? 'localhost'}:${port}${c.database ? `/${c.database}` : ''}`;
+  },
+};
+
+function mysqlSupportsSkipLocked(version: string): boolean {
+  const mariadb = /(\d+)\.(\d+)\.(\d+)-MariaDB/i.exec(version);
+  if (mariadb) return atLeast(mariadb, [10, 6, 0]);
+  const mysql = /^(\d+)\.(\d+)\.(\d+)/.exec(version);
+  return mysql ? atLeast(mysql, [8, 0, 1]) : false;
+}
+
+function atLeast(match: RegExpExecArray, wanted: [number, number, number]): boolean {
+  const have = [Number(match[1]), Number(match[2]), Number(match[3])];
+  for (let i = 0; i < 3; i++) {
+    if (have[i]! !== wanted[i]!) return have[i]! > wanted[i]!;
+  }
+  return true;
+}

@@ -1,0 +1,47 @@
+import type { Knex } from 'knex';
+
+import { createJobsTable } from './0001-create-jobs-table.js';
+import { createFailedJobsTable } from './0002-create-failed-jobs-table.js';
+import type { TableMigration } from './table-migration.js';
+
+/** The table that records which migrations ran, per database. */
+export const MIGRATIONS_TABLE = 'errand_migrations';
+
+/** Which of errand's tables live in one database, by their configured names. */
+export interface TablesToMigrate {
+  jobs?: string[];
+  failed?: string;
+}
+
+interface Step {
+  name: string;
+  migration: TableMigration;
+  table: string;
+}
+
+/**
+ * Brings errand's tables in one database up to date. Each step is recorded with its table name,
+ * so two queue connections with different tables in one database each get theirs. knex's
+ * migrator takes a lock, so concurrent `errand migrate` runs on deploy are safe.
+ */
+export async function migrate(knex: Knex, tables: TablesToMigrate): Promise<string[]> {
+  const steps: Step[] = [];
+  for (const table of new Set(tables.jobs ?? [])) steps.push(step(createJobsTable, table));
+  if (tables.failed) steps.push(step(createFailedJobsTable, tables.failed));
+  steps.sort((a, b) => a.name.localeCompare(b.name));
+  const source: Knex.MigrationSource<Step> = {
+    getMigrations: async () => steps,
+    getMigrationName: (s) => s.name,
+    getMigration: async (s) => ({ up: (k: Knex) => s.migration.up(k, s.table), down: (k: Knex) => s.migration.down(k, s.table) }),
+  };
+  const [, ran] = (await knex.migrate.latest({
+    migrationSource: source,
+    tableName: MIGRATIONS_TABLE,
+    disableMigrationsListValidation: true,
+  })) as [number, string[]];
+  return ran;
+}
+
+function step(migration: TableMigration, table: string): Step {
+  return { name: `${migration.name} (${table})`, migration, table };
+}

@@ -1,0 +1,36 @@
+import type { Knex } from 'knex';
+
+import type { PushRequest } from '../../../contracts/queue-driver.js';
+import { dialect, type Engine } from '../dialect.js';
+
+/**
+ * Inserts jobs in one statement; `available_at` and `created_at` come from the database clock
+ * (an absolute Date delay is stored as its own instant). Resolves to the ids in input order.
+ */
+export async function insertJobs(knex: Knex, engine: Engine, table: string, requests: readonly PushRequest[]): Promise<string[]> {
+  if (requests.length === 0) return [];
+  const now = dialect.nowSql(engine);
+  const rows = requests.map((request) => ({
+    queue: request.queue,
+    payload: request.payload,
+    attempts: 0,
+    exceptions: 0,
+    reserved_at: null,
+    reserved_by: null,
+    available_at: availableAt(knex, now, request.delay),
+    created_at: knex.raw(now),
+  }));
+  if (engine === 'mysql') {
+    // MySQL returns the first id of a multi-row insert; the rest follow it consecutively.
+    const [first] = (await knex(table).insert(rows)) as number[];
+    return requests.map((_, i) => String(Number(first) + i));
+  }
+  const inserted = (await knex(table).insert(rows).returning('id')) as Array<{ id: number | string } | number>;
+  return inserted.map((row) => String(typeof row === 'object' ? row.id : row));
+}
+
+function availableAt(knex: Knex, now: string, delay: number | Date | undefined): Knex.Raw | number {
+  if (delay instanceof Date) return Math.floor(delay.getTime() / 1000);
+  if (!delay || delay <= 0) return knex.raw(now);
+  return knex.raw(`${now} + ?`, [Math.ceil(delay)]);
+}

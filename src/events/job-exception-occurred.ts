@@ -1,0 +1,10 @@
+import type { WorkerJob } from '../worker/worker-job.js';
+
+/** A job threw (whatever happens to it next). */
+export class JobExceptionOccurred {
+  constructor(
+    readonly connectionName: string,
+    readonly job: WorkerJob,
+    readonly error: Error,
+  ) {}
+}

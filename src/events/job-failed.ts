@@ -1,0 +1,11 @@
+import type { WorkerJob } from '../worker/worker-job.js';
+
+/** A job failed for good: it is in the failed-job store and its failed() ran. */
+export class JobFailed {
+  constructor(
+    readonly connectionName: string,
+    readonly job: WorkerJob,
+    readonly error: Error,
+    readonly durationMs: number,
+  ) {}
+}

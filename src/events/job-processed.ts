@@ -1,0 +1,10 @@
+import type { WorkerJob } from '../worker/worker-job.js';
+
+/** A job ran to completion (deleted, or released by its own request). */
+export class JobProcessed {
+  constructor(
+    readonly connectionName: string,
+    readonly job: WorkerJob,
+    readonly durationMs: number,
+  ) {}
+}

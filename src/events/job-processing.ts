@@ -1,0 +1,9 @@
+import type { WorkerJob } from '../worker/worker-job.js';
+
+/** A worker is about to run a job. */
+export class JobProcessing {
+  constructor(
+    readonly connectionName: string,
+    readonly job: WorkerJob,
+  ) {}
+}

@@ -1,0 +1,24 @@
+import type { FailedJobStore, StoredFailedJob } from '../contracts/failed-job-store.js';
+
+/** Discards failed jobs (`failed: { driver: 'null' }`). */
+export class NullFailedJobStore implements FailedJobStore {
+  async all(): Promise<StoredFailedJob[]> {
+    return [];
+  }
+
+  async count(): Promise<number> {
+    return 0;
+  }
+
+  async close(): Promise<void> {}
+
+  async find(): Promise<StoredFailedJob | undefined> {
+    return undefined;
+  }
+
+  async forget(): Promise<boolean> {
+    return false;
+  }
+
+  async log(): Promise<void> {}
+}

@@ -1,0 +1,52 @@
+// errand's public API: everything exported here, and nothing else, is public.
+import 'reflect-metadata';
+
+export { dispatch, dispatchSync } from './bus/dispatch.js';
+export { PendingDispatch } from './bus/pending-dispatch.js';
+export { Queue, type BulkOptions } from './bus/queue.js';
+export type {
+  ConnectionConfig,
+  DatabaseClient,
+  DatabaseConnectionConfig,
+  ErrandConfig,
+  FailedConfig,
+  NullConnectionConfig,
+  ResolvedConfig,
+  SyncConnectionConfig,
+} from './config/config-types.js';
+export { defineConfig } from './config/define-config.js';
+export { loadConfig } from './config/load-config.js';
+export type { FailedJobRecord, FailedJobStore, StoredFailedJob } from './contracts/failed-job-store.js';
+export type { PushRequest, QueueDriver } from './contracts/queue-driver.js';
+export type { ReservedJob } from './contracts/reserved-job.js';
+export { Job } from './decorators/job.js';
+export { ConfigError } from './errors/config-error.js';
+export { DatabaseUnreachableError } from './errors/database-unreachable-error.js';
+export { ErrandError } from './errors/errand-error.js';
+export { ManuallyFailedError } from './errors/manually-failed-error.js';
+export { MaxAttemptsExceededError } from './errors/max-attempts-exceeded-error.js';
+export { MaxExceptionsExceededError } from './errors/max-exceptions-exceeded-error.js';
+export { MissingTableError } from './errors/missing-table-error.js';
+export { PayloadError } from './errors/payload-error.js';
+export { TimeoutExceededError } from './errors/timeout-exceeded-error.js';
+export { EventBus } from './events/event-bus.js';
+export { JobExceptionOccurred } from './events/job-exception-occurred.js';
+export { JobFailed } from './events/job-failed.js';
+export { JobProcessed } from './events/job-processed.js';
+export { JobProcessing } from './events/job-processing.js';
+export { JobQueued } from './events/job-queued.js';
+export { JobReleasedAfterException } from './events/job-released-after-exception.js';
+export { JobTimedOut } from './events/job-timed-out.js';
+export { WorkerStopping } from './events/worker-stopping.js';
+export type { JobInfo } from './job/job-context.js';
+export type { JobOptions } from './job/job-options.js';
+export { Queueable } from './job/queueable.js';
+export { CALL_QUEUED_HANDLER, type JobPayload } from './payload/job-payload.js';
+export { boot, events, shutdown, type BootOptions, type ErrandRuntime } from './runtime/errand.js';
+export { runMigrations, type MigrationReport } from './runtime/run-migrations.js';
+export { createWorker, type WorkerHandle } from './worker/create-worker.js';
+export { attachWorkerOutput, terminalOutput, type OutputTarget } from './worker/worker-output.js';
+export { WORKER_DEFAULTS, type WorkerOptions } from './worker/worker-options.js';
+export { Worker } from './worker/worker.js';
+export { WorkerJob } from './worker/worker-job.js';
+export type { WorkerStopReason } from './worker/stop-conditions.js';

@@ -1,0 +1,59 @@
+import { ManuallyFailedError } from '../errors/manually-failed-error.js';
+
+/** What a running job knows about its own row. */
+export interface JobInfo {
+  readonly id: string;
+  readonly uuid: string;
+  readonly queue: string;
+  readonly connection: string;
+  readonly attempts: number;
+  readonly displayName: string;
+}
+
+/** What `handle()` asked for with `release()`, `delete()` or `fail()`; acted on when it settles. */
+export type JobIntent =
+  | { readonly kind: 'release'; readonly delay: number }
+  | { readonly kind: 'delete' }
+  | { readonly kind: 'fail'; readonly error: Error };
+
+/**
+ * The per-attempt state behind `this.attempts()`, `this.release()` … Kept outside the job
+ * instance (in a WeakMap) so it is never serialized with the job's data.
+ */
+export class JobContext {
+  intent: JobIntent | undefined;
+
+  constructor(
+    readonly info: JobInfo,
+    readonly signal: AbortSignal,
+  ) {}
+
+  release(delay: number): void {
+    if (!Number.isFinite(delay) || delay < 0) {
+      throw new RangeError(`release() of ${this.info.displayName} needs seconds ≥ 0, got ${String(delay)}.`);
+    }
+    this.intent = { kind: 'release', delay: Math.ceil(delay) };
+  }
+
+  delete(): void {
+    this.intent = { kind: 'delete' };
+  }
+
+  fail(error?: Error | string): void {
+    const reason =
+      error instanceof Error ? error : new ManuallyFailedError(error ?? `${this.info.displayName} was marked as failed.`);
+    this.intent = { kind: 'fail', error: reason };
+  }
+}
+
+const contexts = new WeakMap<object, JobContext>();
+
+/** Attaches the running attempt's context to a job instance. */
+export function bindJobContext(job: object, context: JobContext): void {
+  contexts.set(job, context);
+}
+
+/** The running attempt's context, if the job is running on a queue. */
+export function jobContextOf(job: object): JobContext | undefined {
+  return contexts.get(job);
+}

@@ -1,0 +1,79 @@
+import type { PendingDispatch } from '../bus/pending-dispatch.js';
+import { dispatch, dispatchSync, skippedDispatch } from '../bus/dispatch.js';
+import { type JobInfo, jobContextOf } from './job-context.js';
+
+type JobClass<T extends Queueable> = new (...args: any[]) => T;
+const idleSignal = new AbortController().signal;
+
+/**
+ * The base class of every job. Subclasses hold plain data in their properties, declare a
+ * `handle(...services)` method (parameters are resolved from the container by type) and are
+ * decorated with `@Job(...)`.
+ */
+export abstract class Queueable {
+  /** Creates the job with these constructor arguments and pushes it; await for the job id. */
+  static dispatch<C extends JobClass<Queueable>>(this: C, ...args: ConstructorParameters<C>): PendingDispatch<InstanceType<C>> {
+    return dispatch(new this(...args) as InstanceType<C>);
+  }
+
+  /** Runs the job now, in this process, through the same payload round trip as a worker. */
+  static dispatchSync<C extends JobClass<Queueable>>(this: C, ...args: ConstructorParameters<C>): Promise<void> {
+    return dispatchSync(new this(...args));
+  }
+
+  /** Dispatches when `condition` is true (or returns true); otherwise resolves to null. */
+  static dispatchIf<C extends JobClass<Queueable>>(
+    this: C,
+    condition: boolean | (() => boolean),
+    ...args: ConstructorParameters<C>
+  ): PendingDispatch<InstanceType<C>> {
+    const pass = typeof condition === 'function' ? condition() : condition;
+    return pass ? dispatch(new this(...args) as InstanceType<C>) : skippedDispatch(new this(...args) as InstanceType<C>);
+  }
+
+  /** Dispatches unless `condition` is true (or returns true). */
+  static dispatchUnless<C extends JobClass<Queueable>>(
+    this: C,
+    condition: boolean | (() => boolean),
+    ...args: ConstructorParameters<C>
+  ): PendingDispatch<InstanceType<C>> {
+    const skip = typeof condition === 'function' ? condition() : condition;
+    return skip ? skippedDispatch(new this(...args) as InstanceType<C>) : dispatch(new this(...args) as InstanceType<C>);
+  }
+
+  /** Attempts so far including this one (1 on the first run, and when not running on a queue). */
+  attempts(): number {
+    return jobContextOf(this)?.info.attempts ?? 1;
+  }
+
+  /** Puts the job back on its queue, available again after `delaySeconds`. Spends the attempt. */
+  release(delaySeconds = 0): void {
+    this.requireContext('release').release(delaySeconds);
+  }
+
+  /** Removes the job from the queue without running it again. */
+  delete(): void {
+    this.requireContext('delete').delete();
+  }
+
+  /** Fails the job now: it goes to `failed_jobs` and `failed()` runs, whatever tries remain. */
+  fail(error?: Error | string): void {
+    this.requireContext('fail').fail(error);
+  }
+
+  /** The row this attempt runs from (id, uuid, queue, connection), or undefined off the queue. */
+  get job(): JobInfo | undefined {
+    return jobContextOf(this)?.info;
+  }
+
+  /** Aborts when the attempt times out or the worker shuts down; pass it to fetch() and friends. */
+  get signal(): AbortSignal {
+    return jobContextOf(this)?.signal ?? idleSignal;
+  }
+
+  private requireContext(method: string) {
+    const context = jobContextOf(this);
+    if (!context) throw new Error(`${this.constructor.name}.${method}() can only be called while the job runs on a queue.`);
+    return context;
+  }
+}

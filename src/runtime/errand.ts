@@ -1,0 +1,89 @@
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+
+import type { ErrandConfig, ResolvedConfig } from '../config/config-types.js';
+import { loadConfig } from '../config/load-config.js';
+import { resolveConfig } from '../config/resolve-config.js';
+import { runSync } from '../drivers/sync/run-sync.js';
+import { EventBus } from '../events/event-bus.js';
+import { QueueManager } from './queue-manager.js';
+
+/** A booted errand: its configuration, connections and container. */
+export interface ErrandRuntime {
+  readonly config: ResolvedConfig;
+  readonly queues: QueueManager;
+  readonly container: DependencyContainer;
+}
+
+/** How `boot()` finds its configuration and services. */
+export interface BootOptions {
+  /** A config file to read instead of looking for `errand.config.*` in `cwd`. */
+  configFile?: string;
+  cwd?: string;
+  /** The tsyringe container `handle()` parameters are resolved from; default the root container. */
+  container?: DependencyContainer;
+}
+
+let current: ErrandRuntime | undefined;
+let booting: Promise<ErrandRuntime> | undefined;
+const inFlight = new Set<Promise<unknown>>();
+
+/**
+ * errand's own events (JobProcessing, JobFailed …). It exists before boot, so listeners can be
+ * registered at any time.
+ */
+export const events = new EventBus((error) => report(error));
+
+/**
+ * Boots errand: reads `errand.config.*` from the working directory (or uses `config`), and
+ * prepares the connections, opened on first use. Booting again replaces the previous runtime.
+ */
+export async function boot(config?: ErrandConfig, options: BootOptions = {}): Promise<ErrandRuntime> {
+  if (current || booting) await shutdown();
+  const attempt = (async () => {
+    const resolved = config
+      ? resolveConfig(config, { baseDir: options.cwd })
+      : await loadConfig({ file: options.configFile, cwd: options.cwd });
+    const container = options.container ?? rootContainer;
+    const queues = new QueueManager(resolved, (payload, name) => runSync(payload, name, container));
+    current = { config: resolved, queues, container };
+    return current;
+  })();
+  booting = attempt;
+  try {
+    return await attempt;
+  } finally {
+    booting = undefined;
+  }
+}
+
+/** The booted runtime; boots from the working directory's config on first use. */
+export async function runtime(): Promise<ErrandRuntime> {
+  if (current) return current;
+  return booting ?? boot();
+}
+
+/**
+ * Waits for dispatches still being pushed, then closes every connection, so a script can exit.
+ * Safe to call more than once.
+ */
+export async function shutdown(): Promise<void> {
+  if (booting) await booting.catch(() => undefined);
+  while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+  const closing = current;
+  current = undefined;
+  await closing?.queues.closeAll();
+}
+
+/** Keeps a push in view until it settles, so shutdown() waits for it. */
+export function track<T>(promise: Promise<T>): Promise<T> {
+  inFlight.add(promise);
+  const forget = () => inFlight.delete(promise);
+  promise.then(forget, forget);
+  return promise;
+}
+
+/** Reports an error nobody is awaiting, through the configured `report` (default: stderr). */
+export function report(error: unknown): void {
+  if (current) current.config.report(error);
+  else console.error('[errand]', error);
+}

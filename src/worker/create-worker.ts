@@ -1,0 +1,36 @@
+import { runtime } from '../runtime/errand.js';
+import { Worker } from './worker.js';
+import type { WorkerOptions } from './worker-options.js';
+import { events, report } from '../runtime/errand.js';
+
+/** A worker created before errand has booted; it boots (if needed) when it starts running. */
+export interface WorkerHandle {
+  /** Runs the loop; resolves to the exit status once a stop condition holds. */
+  run(): Promise<number>;
+  /** Stops after the job in hand. */
+  stop(): void;
+}
+
+/**
+ * The same worker `errand queue:work` runs, for use in-process:
+ * `const status = await createWorker({ queues: ['high', 'default'], stopWhenEmpty: true }).run()`.
+ */
+export function createWorker(options: Partial<WorkerOptions> = {}): WorkerHandle {
+  let worker: Worker | undefined;
+  let stopped = false;
+  return {
+    async run() {
+      const app = await runtime();
+      worker = new Worker(
+        { driver: app.queues.connection(options.connection), failer: app.queues.failer(), events, container: app.container, report },
+        options,
+      );
+      if (stopped) worker.stop();
+      return worker.run();
+    },
+    stop() {
+      stopped = true;
+      worker?.stop();
+    },
+  };
+}

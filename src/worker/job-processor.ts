@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+
+import type { DependencyContainer } from 'tsyringe';
+
+import type { FailedJobStore } from '../contracts/failed-job-store.js';
+import type { QueueDriver } from '../contracts/queue-driver.js';
+import type { ReservedJob } from '../contracts/reserved-job.js';
+import { MaxAttemptsExceededError } from '../errors/max-attempts-exceeded-error.js';
+import type { EventBus } from '../events/event-bus.js';
+import { JobExceptionOccurred } from '../events/job-exception-occurred.js';
+import { JobFailed } from '../events/job-failed.js';
+import { JobProcessed } from '../events/job-processed.js';
+import { JobProcessing } from '../events/job-processing.js';
+import { JobReleasedAfterException } from '../events/job-released-after-exception.js';
+import { JobTimedOut } from '../events/job-timed-out.js';
+import type { JobIntent } from '../job/job-context.js';
+import type { Queueable } from '../job/queueable.js';
+import { parsePayload, restoreJob } from '../payload/decode-payload.js';
+import type { JobPayload } from '../payload/job-payload.js';
+import { calculateBackoff } from './backoff.js';
+import { runAttempt, toError } from './run-attempt.js';
+import { WorkerJob } from './worker-job.js';
+import type { WorkerOptions } from './worker-options.js';
+
+/** What happened to a job in one pass through the processor. */
+export type ProcessResult = 'deleted' | 'released' | 'failed' | 'lost';
+
+/** What the processor needs from its worker. */
+export interface ProcessorDeps {
+  driver: QueueDriver;
+  failer: FailedJobStore;
+  events: EventBus;
+  container: DependencyContainer;
+  options: Pick<WorkerOptions, 'tries' | 'backoff' | 'timeout'>;
+  report: (error: unknown) => void;
+  stopSignal?: AbortSignal;
+}
+
+/**
+ * Laravel's per-job state machine: check attempts, restore the job, run it, then delete,
+ * release (with backoff) or fail it. Every outcome ends in one fenced write, and a job that
+ * cannot even be read still ends in the failed-job store with the reason.
+ */
+export class JobProcessor {
+  constructor(private readonly deps: ProcessorDeps) {}
+
+  async process(reserved: ReservedJob): Promise<ProcessResult> {
+    const started = performance.now();
+    const elapsed = () => performance.now() - started;
+    let payload: JobPayload;
+    try {
+      payload = parsePayload(reserved.payload);
+    } catch (error) {
+      const job = new WorkerJob(reserved, this.deps.driver.connectionName, undefined);
+      await this.deps.events.emit(new JobProcessing(job.connectionName, job));
+      return this.fail(job, toError(error), elapsed());
+    }
+    const job = new WorkerJob(reserved, this.deps.driver.connectionName, payload);
+    await this.deps.events.emit(new JobProcessing(job.connectionName, job));
+
+    if (this.alreadyExceededAttempts(payload, reserved.attempts)) {
+      return this.fail(job, MaxAttemptsExceededError.forJob(payload.displayName), elapsed());
+    }
+    let instance: Queueable;
+    try {
+      instance = restoreJob(payload);
+    } catch (error) {
+      return this.fail(job, toError(error), elapsed());
+    }
+
+    const timeout = payload.timeout ?? this.deps.options.timeout;
+    const outcome = await runAttempt(
+      instance,
+      {
+        id: reserved.id,
+        uuid: payload.uuid,
+        queue: reserved.queue,
+        connection: job.connectionName,
+        attempts: reserved.attempts,
+        displayName: payload.displayName,
+      },
+      { timeout, container: this.deps.container, stopSignal: this.deps.stopSignal },
+    );
+
+    if (outcome.kind === 'completed') return this.honour(job, outcome.intent ?? { kind: 'delete' }, elapsed(), reserved.exceptions);
+
+    const exceptions = reserved.exceptions + 1;
+    if (outcome.kind === 'timed-out') {
+      await this.deps.events.emit(new JobTimedOut(job.connectionName, job, timeout));
+      if (payload.failOnTimeout) return this.fail(job, outcome.error, elapsed());
+    } else {
+      await this.deps.events.emit(new JobExceptionOccurred(job.connectionName, job, outcome.error));
+      // An explicit release/delete/fail made before the throw still decides the job's fate.
+      if (outcome.intent) return this.honour(job, outcome.intent, elapsed(), exceptions);
+    }
+    if (this.willExceedAttempts(payload, reserved.attempts) || this.willExceedExceptions(payload, exceptions)) {
+      return this.fail(job, outcome.error, elapsed());
+    }
+    const backoff = calculateBackoff(payload.backoff, reserved.attempts, this.deps.options.backoff);
+    if (!(await this.deps.driver.release(reserved, backoff, exceptions))) return this.lost(job);
+    await this.deps.events.emit(new JobReleasedAfterException(job.connectionName, job, outcome.error, backoff, elapsed()));
+    return 'released';
+  }
+
+  private async honour(job: WorkerJob, intent: JobIntent, durationMs: number, exceptions: number): Promise<ProcessResult> {
+    if (intent.kind === 'fail') return this.fail(job, intent.error, durationMs);
+    const done =
+      intent.kind === 'release'
+        ? await this.deps.driver.release(job.reserved, intent.delay, exceptions)
+        : await this.deps.driver.delete(job.reserved);
+    if (!done) return this.lost(job);
+    await this.deps.events.emit(new JobProcessed(job.connectionName, job, durationMs));
+    return intent.kind === 'release' ? 'released' : 'deleted';
+  }
+
+  /** Records the failure (once), removes the row, then runs the job's failed() on a fresh copy. */
+  private async fail(job: WorkerJob, error: Error, durationMs: number): Promise<ProcessResult> {
+    const record = {
+      uuid: job.uuid ?? randomUUID(),
+      connection: job.connectionName,
+      queue: job.queue,
+      payload: job.reserved.payload,
+      exception: error.stack ?? `${error.name}: ${error.message}`,
+    };
+    if (!(await this.deps.driver.fail(job.reserved, record, this.deps.failer))) return this.lost(job);
+    if (job.payload) await this.callFailedHook(job.payload, error);
+    await this.deps.events.emit(new JobFailed(job.connectionName, job, error, durationMs));
+    return 'failed';
+  }
+
+  private async callFailedHook(payload: JobPayload, error: Error): Promise<void> {
+    try {
+      const fresh = restoreJob(payload) as Queueable & { failed?: (e: Error) => unknown };
+      if (typeof fresh.failed === 'function') await fresh.failed(error);
+    } catch (hookError) {
+      this.deps.report(hookError);
+    }
+  }
+
+  private lost(job: WorkerJob): ProcessResult {
+    this.deps.report(
+      new Error(`${job.displayName} #${job.id}: the lease was lost (the job was reclaimed elsewhere); this worker changed nothing.`),
+    );
+    return 'lost';
+  }
+
+  private maxTries(payload: JobPayload): number {
+    return payload.maxTries ?? this.deps.options.tries;
+  }
+
+  private alreadyExceededAttempts(payload: JobPayload, attempts: number): boolean {
+    if (payload.retryUntil !== null) return nowSeconds() > payload.retryUntil;
+    const maxTries = this.maxTries(payload);
+    return maxTries > 0 && attempts > maxTries;
+  }
+
+  private willExceedAttempts(payload: JobPayload, attempts: number): boolean {
+    if (payload.retryUntil !== null) return payload.retryUntil <= nowSeconds();
+    const maxTries = this.maxTries(payload);
+    return maxTries > 0 && attempts >= maxTries;
+  }
+
+  private willExceedExceptions(payload: JobPayload, exceptions: number): boolean {
+    return payload.maxExceptions !== null && payload.maxExceptions > 0 && exceptions >= payload.maxExceptions;
+  }
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}

@@ -1,0 +1,31 @@
+import type { DependencyContainer } from 'tsyringe';
+
+import { ConfigError } from '../errors/config-error.js';
+
+const UNRESOLVABLE = new Set<unknown>([Object, String, Number, Boolean, Array, Function, Promise, undefined]);
+
+/**
+ * The services `handle(a: A, b: B)` asks for, resolved from the container by the parameter types
+ * TypeScript emitted (design:paramtypes). Compilers that drop that metadata (esbuild, tsx) are
+ * named in the error, since the job cannot run without it.
+ */
+export function resolveHandleArguments(job: object, displayName: string, container: DependencyContainer): unknown[] {
+  const handle = (job as { handle: (...args: unknown[]) => unknown }).handle;
+  const types = Reflect.getMetadata('design:paramtypes', Object.getPrototypeOf(job), 'handle') as unknown[] | undefined;
+  if (!types) {
+    if (handle.length === 0) return [];
+    throw new ConfigError(
+      `${displayName}.handle() takes ${handle.length} parameter(s) but no type metadata was emitted. ` +
+        'Compile with tsc or swc with emitDecoratorMetadata (esbuild and tsx drop it).',
+    );
+  }
+  return types.map((type, index) => {
+    if (UNRESOLVABLE.has(type)) {
+      const typeName = typeof type === 'function' ? type.name : String(type);
+      throw new ConfigError(
+        `${displayName}.handle() parameter ${index + 1} has type ${typeName}, which the container cannot resolve; give it a class type.`,
+      );
+    }
+    return container.resolve(type as new (...args: unknown[]) => unknown);
+  });
+}

@@ -1,0 +1,61 @@
+import type { DependencyContainer } from 'tsyringe';
+
+import { TimeoutExceededError } from '../errors/timeout-exceeded-error.js';
+import { bindJobContext, JobContext, type JobInfo, type JobIntent } from '../job/job-context.js';
+import type { Queueable } from '../job/queueable.js';
+import { resolveHandleArguments } from './resolve-handle-arguments.js';
+
+/** How one run of `handle()` ended. */
+export type AttemptOutcome =
+  | { readonly kind: 'completed'; readonly intent: JobIntent | undefined }
+  | { readonly kind: 'threw'; readonly error: Error; readonly intent: JobIntent | undefined }
+  | { readonly kind: 'timed-out'; readonly error: TimeoutExceededError };
+
+/** Turns anything thrown into an Error, so the failed record always has a message and stack. */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  return new Error(typeof thrown === 'string' ? thrown : `Non-error thrown: ${JSON.stringify(thrown)}`);
+}
+
+/**
+ * Runs `handle()` once with its services from the container. At the timeout `this.signal` aborts
+ * and the attempt ends as timed out; `stopSignal` (worker shutdown) aborts the signal too but
+ * lets the handler finish.
+ */
+export async function runAttempt(
+  job: Queueable,
+  info: JobInfo,
+  options: { timeout: number; container: DependencyContainer; stopSignal?: AbortSignal },
+): Promise<AttemptOutcome> {
+  const controller = new AbortController();
+  const context = new JobContext(info, controller.signal);
+  bindJobContext(job, context);
+  const onStop = () => controller.abort(options.stopSignal?.reason);
+  options.stopSignal?.addEventListener('abort', onStop, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const running = (async () => {
+      const args = resolveHandleArguments(job, info.displayName, options.container);
+      await (job as unknown as { handle: (...a: unknown[]) => unknown }).handle(...args);
+    })();
+    if (options.timeout <= 0) {
+      await running;
+      return { kind: 'completed', intent: context.intent };
+    }
+    const timedOut = new Promise<'timed-out'>((resolve) => {
+      timer = setTimeout(() => resolve('timed-out'), options.timeout * 1000);
+    });
+    const winner = await Promise.race([running.then(() => 'completed' as const), timedOut]);
+    if (winner === 'completed') return { kind: 'completed', intent: context.intent };
+    const error = TimeoutExceededError.forJob(info.displayName, options.timeout);
+    controller.abort(error);
+    // The handler may still settle later; its result no longer decides anything.
+    running.catch(() => undefined);
+    return { kind: 'timed-out', error };
+  } catch (thrown) {
+    return { kind: 'threw', error: toError(thrown), intent: context.intent };
+  } finally {
+    clearTimeout(timer);
+    options.stopSignal?.removeEventListener('abort', onStop);
+  }
+}

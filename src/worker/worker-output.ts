@@ -1,0 +1,38 @@
+import type { EventBus } from '../events/event-bus.js';
+import { JobFailed } from '../events/job-failed.js';
+import { JobProcessed } from '../events/job-processed.js';
+import { JobProcessing } from '../events/job-processing.js';
+import { JobReleasedAfterException } from '../events/job-released-after-exception.js';
+import { formatJobLine, type LineStatus, type LineTone } from './format-job-line.js';
+
+/** Where and how the worker prints. */
+export interface OutputTarget {
+  write(line: string): void;
+  width: number;
+  colour: boolean;
+}
+
+/** The terminal: colour only on a TTY (and never with NO_COLOR), dots to its width. */
+export function terminalOutput(stream: NodeJS.WriteStream = process.stdout): OutputTarget {
+  return {
+    write: (line) => stream.write(`${line}\n`),
+    width: Math.min(stream.columns || 100, 150),
+    colour: Boolean(stream.isTTY) && !process.env.NO_COLOR,
+  };
+}
+
+/**
+ * Prints Laravel's per-job lines (RUNNING, then DONE or FAIL with the duration) by listening to
+ * the worker's events. Returns a function that stops printing.
+ */
+export function attachWorkerOutput(events: EventBus, target: OutputTarget = terminalOutput()): () => void {
+  const line = (name: string, status: LineStatus, tone: LineTone, durationMs?: number) =>
+    target.write(formatJobLine({ time: new Date(), name, status, tone, durationMs, width: target.width, colour: target.colour }));
+  const off = [
+    events.on(JobProcessing, (e) => line(e.job.displayName, 'RUNNING', 'running')),
+    events.on(JobProcessed, (e) => line(e.job.displayName, 'DONE', 'done', e.durationMs)),
+    events.on(JobReleasedAfterException, (e) => line(e.job.displayName, 'FAIL', 'retry', e.durationMs)),
+    events.on(JobFailed, (e) => line(e.job.displayName, 'FAIL', 'failed', e.durationMs)),
+  ];
+  return () => off.forEach((f) => f());
+}
