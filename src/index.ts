@@ -19,6 +19,7 @@ export { loadConfig } from './config/load-config.js';
 export type { FailedJobRecord, FailedJobStore, StoredFailedJob } from './contracts/failed-job-store.js';
 export type { PushRequest, QueueDriver } from './contracts/queue-driver.js';
 export type { ReservedJob } from './contracts/reserved-job.js';
+export { Inject } from './decorators/inject.js';
 export { Job } from './decorators/job.js';
 export { ConfigError } from './errors/config-error.js';
 export { DatabaseUnreachableError } from './errors/database-unreachable-error.js';

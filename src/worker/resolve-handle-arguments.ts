@@ -6,7 +6,7 @@ const UNRESOLVABLE = new Set<unknown>([Object, String, Number, Boolean, Array, F
 
 /**
  * The services `handle(a: A, b: B)` asks for, resolved from the container by the parameter types
- * TypeScript emitted (design:paramtypes). Compilers that drop that metadata (esbuild, tsx) are
+ * TypeScript emitted (design:paramtypes, present when handle() carries `@Inject()`). Compilers that drop that metadata (esbuild, tsx) are
  * named in the error, since the job cannot run without it.
  */
 export function resolveHandleArguments(job: object, displayName: string, container: DependencyContainer): unknown[] {
@@ -15,8 +15,8 @@ export function resolveHandleArguments(job: object, displayName: string, contain
   if (!types) {
     if (handle.length === 0) return [];
     throw new ConfigError(
-      `${displayName}.handle() takes ${handle.length} parameter(s) but no type metadata was emitted. ` +
-        'Compile with tsc or swc with emitDecoratorMetadata (esbuild and tsx drop it).',
+      `${displayName}.handle() takes ${handle.length} parameter(s) but no type metadata was found: decorate handle() ` +
+        'with @Inject(), and compile with tsc or swc with emitDecoratorMetadata (esbuild and tsx drop it).',
     );
   }
   return types.map((type, index) => {

@@ -1,0 +1,117 @@
+import os from 'node:os';
+import path from 'node:path';
+import { mkdtempSync } from 'node:fs';
+
+import knexFactory, { type Knex } from 'knex';
+import { describe, it } from 'vitest';
+
+import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
+
+/** The engines the integration suite runs against. */
+export type TestEngine = 'sqlite' | 'mysql' | 'postgres';
+
+const ALL: TestEngine[] = ['sqlite', 'mysql', 'postgres'];
+
+/** Server URLs; override with MYSQL_URL / POSTGRES_URL. */
+export const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+export const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** Engines selected by TEST_DB (comma list), default all three. */
+export function selectedEngines(): TestEngine[] {
+  const wanted = process.env.TEST_DB?.split(',').map((s) => s.trim()).filter(Boolean);
+  return wanted ? ALL.filter((e) => wanted.includes(e)) : ALL;
+}
+
+function adminConfig(engine: Exclude<TestEngine, 'sqlite'>): Knex.Config {
+  return {
+    client: engine === 'mysql' ? 'mysql2' : 'pg',
+    connection: engine === 'mysql' ? MYSQL_URL : POSTGRES_URL,
+    pool: { min: 0, max: 1 },
+    acquireConnectionTimeout: 3000,
+  };
+}
+
+const reachability = new Map<TestEngine, Promise<string | undefined>>();
+
+/** Undefined when the engine answers, else why not. */
+export function unreachableReason(engine: TestEngine): Promise<string | undefined> {
+  if (engine === 'sqlite') return Promise.resolve(undefined);
+  let pending = reachability.get(engine);
+  if (!pending) {
+    pending = (async () => {
+      const knex = knexFactory(adminConfig(engine));
+      try {
+        await knex.raw('select 1');
+        return undefined;
+      } catch (error) {
+        return (error as Error).message;
+      } finally {
+        await knex.destroy();
+      }
+    })();
+    reachability.set(engine, pending);
+  }
+  return pending;
+}
+
+/**
+ * A fresh, empty database for one test file on one engine, as errand connection config. Each file
+ * gets its own database, so files can run in parallel without sharing tables.
+ */
+export async function freshDatabase(engine: TestEngine, name: string): Promise<DatabaseConnectionConfig> {
+  const dbName = `errand_${name.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`;
+  if (engine === 'sqlite') {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-test-'));
+    return { driver: 'database', client: 'better-sqlite3', connection: { filename: path.join(dir, `${dbName}.sqlite`) } };
+  }
+  const admin = knexFactory(adminConfig(engine));
+  try {
+    if (engine === 'mysql') {
+      await admin.raw(`drop database if exists ${dbName}`);
+      await admin.raw(`create database ${dbName}`);
+      const url = new URL(MYSQL_URL);
+      url.pathname = `/${dbName}`;
+      return { driver: 'database', client: 'mysql2', connection: url.toString() };
+    }
+    await admin.raw(`drop database if exists ${dbName} with (force)`);
+    await admin.raw(`create database ${dbName}`);
+    const url = new URL(POSTGRES_URL);
+    url.pathname = `/${dbName}`;
+    return { driver: 'database', client: 'pg', connection: url.toString() };
+  } finally {
+    await admin.destroy();
+  }
+}
+
+let warned = false;
+
+/**
+ * Runs `body` once per selected engine. An engine that cannot be reached fails the run under
+ * CI=true; elsewhere its suite is skipped with one loud line saying how to enable it.
+ */
+export async function describeEachEngine(title: string, body: (engine: TestEngine) => void): Promise<void> {
+  for (const engine of selectedEngines()) {
+    const reason = await unreachableReason(engine);
+    if (!reason) {
+      describe(`${title} [${engine}]`, () => body(engine));
+      continue;
+    }
+    if (process.env.CI === 'true') {
+      describe(`${title} [${engine}]`, () => {
+        it(`reaches the ${engine} server`, () => {
+          throw new Error(`CI=true and the ${engine} test server is unreachable: ${reason}`);
+        });
+      });
+      continue;
+    }
+    if (!warned) {
+      console.warn(
+        `\n!!! ${engine} is unreachable (${reason}); its integration suites are SKIPPED. ` +
+          'Start the server (see README "Running the tests") or set MYSQL_URL / POSTGRES_URL; CI=true makes this a failure.\n',
+      );
+      warned = true;
+    }
+    // Skipped on purpose, with the reason printed above: no server to test against on this machine.
+    describe.skip(`${title} [${engine}] (server unreachable: reason printed above)`, () => body(engine));
+  }
+}

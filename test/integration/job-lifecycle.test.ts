@@ -1,0 +1,296 @@
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { Queue } from '../../src/bus/queue.js';
+import { dispatch } from '../../src/bus/dispatch.js';
+import { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
+import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
+import { runMigrations } from '../../src/runtime/run-migrations.js';
+import { createWorker } from '../../src/worker/create-worker.js';
+import type { WorkerOptions } from '../../src/worker/worker-options.js';
+import {
+  AddToBufferJob,
+  FlakyJob,
+  InjectedJob,
+  RaisingJob,
+  SelfManagingJob,
+  SlowJob,
+  StrictConstructorJob,
+  UndecoratedHandleJob,
+} from '../fixtures/jobs/fixture-jobs.js';
+import { recorder } from '../fixtures/jobs/recorder.js';
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+await describeEachEngine('job lifecycle', (engine) => {
+  let knex: Knex;
+  let queue: DatabaseQueue;
+  const reported: unknown[] = [];
+  const work = (options: Partial<WorkerOptions> = {}) => createWorker({ stopWhenEmpty: true, sleep: 0, ...options }).run();
+  const failedRows = () => knex('failed_jobs').select('*').orderBy('id') as Promise<Array<Record<string, string>>>;
+  const dbNow = async () => {
+    const nowSql = { sqlite: "cast(strftime('%s','now') as integer)", mysql: 'unix_timestamp()', postgres: 'floor(extract(epoch from now()))' }[engine];
+    const rows = (await knex.select(knex.raw(`${nowSql} as now`))) as Array<{ now: number | string }>;
+    return Number(rows[0]!.now);
+  };
+
+  beforeAll(async () => {
+    const connection = await freshDatabase(engine, 'lifecycle');
+    await boot({
+      default: 'database',
+      connections: { database: connection, sync: { driver: 'sync' }, nothing: { driver: 'null' } },
+      report: (error) => reported.push(error),
+    });
+    await runMigrations();
+    queue = (await runtime()).queues.database();
+    knex = queue.knex;
+  });
+  afterAll(() => shutdown());
+  beforeEach(async () => {
+    recorder.reset();
+    reported.length = 0;
+    await knex('jobs').delete();
+    await knex('failed_jobs').delete();
+  });
+
+  it('stores a dispatched job with the payload keys and runs it once', async () => {
+    const id = await AddToBufferJob.dispatch('first');
+    expect(typeof id).toBe('string');
+    const [row] = await knex('jobs').where({ id });
+    expect(row.queue).toBe('default');
+    expect(Number(row.attempts)).toBe(0);
+    const payload = JSON.parse(row.payload);
+    expect(Object.keys(payload).sort()).toEqual(
+      ['backoff', 'createdAt', 'data', 'delay', 'displayName', 'failOnTimeout', 'job', 'maxExceptions', 'maxTries', 'retryUntil', 'timeout', 'uuid'].sort(),
+    );
+    expect(payload.data).toEqual({ commandName: 'AddToBufferJob', command: { value: 'first' } });
+
+    expect(await work()).toBe(0);
+    expect(recorder.handled).toEqual(['first']);
+    expect(recorder.attempts).toEqual([1]);
+    expect(await knex('jobs').count({ n: '*' })).toEqual([{ n: expect.anything() }]);
+    expect(await Queue.size()).toBe(0);
+  });
+
+  it('retries a throwing job up to its tries, then records it in failed_jobs once and calls failed()', async () => {
+    const id = await RaisingJob.dispatch('r1');
+    const payload = JSON.parse((await knex('jobs').where({ id }))[0].payload);
+    await work();
+    expect(recorder.attempts).toEqual([1, 2, 3]);
+    expect(recorder.failed).toEqual([{ job: 'r1', message: 'raising r1 on attempt 3', name: 'Error' }]);
+    const failed = await failedRows();
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ uuid: payload.uuid, connection: 'database', queue: 'default' });
+    expect(failed[0]!.exception).toContain('raising r1 on attempt 3');
+    expect(failed[0]!.exception).toContain('at RaisingJob.handle');
+    expect(JSON.parse(failed[0]!.payload).uuid).toBe(payload.uuid);
+    expect(await Queue.size()).toBe(0);
+  });
+
+  it('a job that succeeds on a later attempt runs to DONE without a failed record', async () => {
+    await FlakyJob.dispatch('f', 3);
+    await work();
+    expect(recorder.attempts).toEqual([1, 2, 3]);
+    expect(recorder.handled).toEqual(['f']);
+    expect(await failedRows()).toHaveLength(0);
+  });
+
+  it('releases with the backoff for the attempt, keeping attempts, and runs it once due', async () => {
+    const id = await FlakyJob.dispatch('b', 2).options({ backoff: [2, 30] });
+    const before = await dbNow();
+    await work();
+    expect(recorder.attempts).toEqual([1]);
+    const [row] = await knex('jobs').where({ id });
+    expect(Number(row.attempts)).toBe(1);
+    expect(row.reserved_at).toBeNull();
+    expect(Number(row.available_at) - before).toBeGreaterThanOrEqual(2);
+    expect(Number(row.exceptions)).toBe(1);
+    await sleep(3100);
+    await work();
+    expect(recorder.handled).toEqual(['b']);
+  });
+
+  it('maxExceptions fails a job after that many exceptions even with tries left', async () => {
+    await RaisingJob.dispatch('mx').options({ tries: 10, maxExceptions: 2 });
+    await work();
+    expect(recorder.attempts).toEqual([1, 2]);
+    expect(recorder.failed.map((f) => f.job)).toEqual(['mx']);
+  });
+
+  it('retryUntil replaces the tries check: a future one keeps retrying, a past one fails before running', async () => {
+    await RaisingJob.dispatch('until').options({ tries: 1, retryUntil: 3600 });
+    await work({ maxJobs: 3, stopWhenEmpty: true });
+    expect(recorder.attempts).toEqual([1, 2, 3]);
+    expect(await failedRows()).toHaveLength(0);
+    await Queue.clear();
+
+    recorder.reset();
+    await RaisingJob.dispatch('past').options({ retryUntil: new Date(Date.now() - 5000) });
+    await work();
+    expect(recorder.attempts).toEqual([]);
+    const [failed] = await failedRows();
+    expect(failed!.exception).toContain('RaisingJob has been attempted too many times');
+  });
+
+  it('honours release(), delete() and fail() called from handle()', async () => {
+    await SelfManagingJob.dispatch('release');
+    await SelfManagingJob.dispatch('delete');
+    await SelfManagingJob.dispatch('fail');
+    await SelfManagingJob.dispatch('release-then-throw');
+    await work();
+    expect(recorder.handled.sort()).toEqual(['release', 'release-then-throw']);
+    expect(recorder.failed).toEqual([{ job: 'fail', message: 'gave up on purpose', name: 'ManuallyFailedError' }]);
+    const failed = await failedRows();
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.exception).toContain('gave up on purpose');
+    expect(await Queue.size()).toBe(0);
+  });
+
+  it('fails unreadable rows with the reason and keeps working', async () => {
+    await queue.push({ queue: 'default', payload: '{not json' });
+    await queue.push({
+      queue: 'default',
+      payload: JSON.stringify({ uuid: '00000000-0000-4000-8000-000000000001', displayName: 'NoSuchJob', job: 'errand:CallQueuedHandler@call', data: { commandName: 'NoSuchJob', command: {} } }),
+    });
+    await AddToBufferJob.dispatch('after-poison');
+    await work();
+    expect(recorder.handled).toEqual(['after-poison']);
+    const failed = await failedRows();
+    expect(failed).toHaveLength(2);
+    expect(failed[0]!.exception).toContain('The payload is not valid JSON');
+    expect(failed[1]!.exception).toContain('Unknown job [NoSuchJob]');
+    expect(failed[1]!.uuid).toBe('00000000-0000-4000-8000-000000000001');
+  });
+
+  it('works queues in priority order', async () => {
+    await AddToBufferJob.dispatch('low-1').onQueue('low');
+    await AddToBufferJob.dispatch('high-1').onQueue('high');
+    await AddToBufferJob.dispatch('low-2').onQueue('low');
+    await AddToBufferJob.dispatch('high-2').onQueue('high');
+    await work({ queues: ['high', 'low'] });
+    expect(recorder.handled).toEqual(['high-1', 'high-2', 'low-1', 'low-2']);
+  });
+
+  it('does not run a delayed job before it is due', async () => {
+    await AddToBufferJob.dispatch('later').delay(60);
+    await AddToBufferJob.dispatch('at').delay(new Date(Date.now() + 60_000));
+    await work();
+    expect(recorder.handled).toEqual([]);
+    expect(await Queue.size()).toBe(2);
+  });
+
+  it('claims a job again once its reservation is older than retryAfter; past its tries it fails as attempted too many times', async () => {
+    const keep = await AddToBufferJob.dispatch('stale-ok').options({ tries: 2 });
+    const drop = await AddToBufferJob.dispatch('stale-drop');
+    const claimed = await queue.claim('default', 10, 'vanished-worker');
+    expect(claimed.map((j) => j.id).sort()).toEqual([keep, drop].sort());
+    expect(await queue.claim('default', 10, 'another')).toEqual([]);
+    await knex('jobs').update({ reserved_at: knex.raw('reserved_at - 91') });
+    await work();
+    expect(recorder.handled).toEqual(['stale-ok']);
+    expect(recorder.attempts).toEqual([2]);
+    const [failed] = await failedRows();
+    expect(failed!.exception).toContain('AddToBufferJob has been attempted too many times');
+  });
+
+  it('fences finishing writes on the lease token', async () => {
+    await AddToBufferJob.dispatch('fenced');
+    const [job] = await queue.claim('default', 1, 'lease-a');
+    expect(job!.attempts).toBe(1);
+    const stranger = { ...job!, reservedBy: 'lease-b' };
+    expect(await queue.delete(stranger)).toBe(false);
+    expect(await queue.release(stranger, 0, 0)).toBe(false);
+    const failer = (await runtime()).queues.failer();
+    expect(await queue.fail(stranger, { uuid: 'x', connection: 'database', queue: 'default', payload: job!.payload, exception: 'e' }, failer)).toBe(false);
+    expect(await failedRows()).toHaveLength(0);
+    expect(await Queue.size()).toBe(1);
+    expect(await queue.delete(job!)).toBe(true);
+    expect(await Queue.size()).toBe(0);
+  });
+
+  it('records a failure once however often it is logged', async () => {
+    const failer = (await runtime()).queues.failer();
+    const record = { uuid: '00000000-0000-4000-8000-0000000000aa', connection: 'database', queue: 'q', payload: '{}', exception: 'boom' };
+    await failer.log(record);
+    await failer.log({ ...record, exception: 'again' });
+    expect(await failer.count()).toBe(1);
+    expect((await failer.find(record.uuid))!.exception).toBe('boom');
+    expect((await failer.find(record.uuid))!.failedAt).toBeInstanceOf(Date);
+  });
+
+  it('times a job out: its signal aborts and, with no tries left, it fails with TimeoutExceededError', async () => {
+    await SlowJob.dispatch(2000);
+    await work();
+    expect(recorder.failed).toEqual([{ job: 'slow', message: 'SlowJob has timed out (after 1s).', name: 'TimeoutExceededError' }]);
+    await sleep(1200);
+    expect(recorder.aborted).toEqual(['TimeoutExceededError']);
+  });
+
+  it('resolves handle() parameters from the container and restores jobs without calling their constructor', async () => {
+    await InjectedJob.dispatch('Ada');
+    await StrictConstructorJob.dispatch({ items: [1, 2, 3] });
+    await work();
+    expect(recorder.handled).toEqual(['hello Ada', 'total 6']);
+  });
+
+  it('fails a job whose handle() wants services but has no parameter types, saying how to fix it', async () => {
+    await UndecoratedHandleJob.dispatch();
+    await work();
+    const [failed] = await failedRows();
+    expect(failed!.exception).toContain('UndecoratedHandleJob.handle() takes 1 parameter(s) but no type metadata was found: decorate handle() with @Inject()');
+  });
+
+  it('bulk-inserts many jobs in order and clears a queue', async () => {
+    const ids = await Queue.bulk([new AddToBufferJob('a'), new AddToBufferJob('b'), new AddToBufferJob('c')]);
+    expect(ids).toHaveLength(3);
+    expect(new Set(ids).size).toBe(3);
+    const rows = await knex('jobs').select('id', 'payload').orderBy('id');
+    expect(rows.map((r) => String(r.id))).toEqual(ids);
+    expect(rows.map((r) => JSON.parse(r.payload).data.command.value)).toEqual(['a', 'b', 'c']);
+    await work();
+    expect(recorder.handled).toEqual(['a', 'b', 'c']);
+    await Queue.bulk([new AddToBufferJob('x'), new AddToBufferJob('y')], { queue: 'other' });
+    expect(await Queue.clear('other')).toBe(2);
+  });
+
+  it('dispatchSync runs inline through the payload round trip, calls failed() and throws, storing nothing', async () => {
+    await AddToBufferJob.dispatchSync('inline');
+    expect(recorder.handled).toEqual(['inline']);
+    await expect(RaisingJob.dispatchSync('sync-bad')).rejects.toThrow('raising sync-bad on attempt 1');
+    expect(recorder.failed.map((f) => f.job)).toEqual(['sync-bad']);
+    expect(await failedRows()).toHaveLength(0);
+    expect(await Queue.size()).toBe(0);
+  });
+
+  it('the sync connection runs at dispatch and the null connection discards', async () => {
+    await dispatch(new AddToBufferJob('via-sync')).onConnection('sync');
+    await AddToBufferJob.dispatch('dropped').onConnection('nothing');
+    expect(recorder.handled).toEqual(['via-sync']);
+    expect(await Queue.size()).toBe(0);
+  });
+
+  it('dispatchIf and dispatchUnless push only when they should', async () => {
+    expect(await AddToBufferJob.dispatchIf(false, 'no')).toBeNull();
+    expect(await AddToBufferJob.dispatchUnless(true, 'no')).toBeNull();
+    expect(typeof (await AddToBufferJob.dispatchIf(() => true, 'yes'))).toBe('string');
+    expect(await Queue.size()).toBe(1);
+  });
+
+  it('pushes a dispatch nobody awaits, and reports one that fails instead of losing it', async () => {
+    AddToBufferJob.dispatch('fire-and-forget');
+    AddToBufferJob.dispatch('lost').onConnection('nope');
+    await sleep(200);
+    expect(await Queue.size()).toBe(1);
+    expect(reported).toHaveLength(1);
+    expect(String(reported[0])).toContain('Queue connection [nope] is not defined. Defined connections: database, sync, nothing.');
+    await expect(AddToBufferJob.dispatch('x').onConnection('nope')).rejects.toThrow('[nope]');
+  });
+});
+
+describe('dispatching an undecorated class', () => {
+  it('rejects with an error naming the class', async () => {
+    class Plain {}
+    await expect(dispatch(new Plain())).rejects.toThrow('Job class Plain is not registered: decorate it with @Job().');
+  });
+});
