@@ -19,8 +19,13 @@ registerMigrateCommand(program);
 registerWorkCommand(program);
 registerTableCommands(program);
 
-program.parseAsync().catch((error: unknown) => {
-  const message = error instanceof ErrandError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
-  process.stderr.write(`\n ${pc.bgRed(pc.white(' ERROR '))} ${message}\n\n`);
-  process.exitCode = 1;
-});
+// Exit explicitly once the command is done: modules the worker's bootstrap loaded (pools,
+// HTTP agents) may hold handles that would otherwise keep the process alive.
+program.parseAsync().then(
+  () => process.exit(process.exitCode ?? 0),
+  (error: unknown) => {
+    const message = error instanceof ErrandError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`\n ${pc.bgRed(pc.white(' ERROR '))} ${message}\n\n`);
+    process.exit(1);
+  },
+);

@@ -5,6 +5,7 @@ import type { DependencyContainer } from 'tsyringe';
 import type { FailedJobStore } from '../contracts/failed-job-store.js';
 import type { QueueDriver } from '../contracts/queue-driver.js';
 import type { ReservedJob } from '../contracts/reserved-job.js';
+import { MissingTableError } from '../errors/missing-table-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import { WorkerStopping } from '../events/worker-stopping.js';
 import { JobProcessor } from './job-processor.js';
@@ -86,6 +87,8 @@ export class Worker {
         if (job) return job;
       }
     } catch (error) {
+      // Missing tables will not fix themselves: stop and say so.
+      if (error instanceof MissingTableError) throw error;
       // The database may come back; report and try again after a short pause.
       this.deps.report(error);
       await this.sleeper.sleep(1);

@@ -1,0 +1,135 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import knexFactory from 'knex';
+import { beforeEach, describe, expect, it } from 'vitest';
+
+import { createFailedJobsTable } from '../../src/drivers/database/migrations/0002-create-failed-jobs-table.js';
+import { createJobsTable } from '../../src/drivers/database/migrations/0001-create-jobs-table.js';
+import { insertJobsForTest } from '../helpers/raw-jobs.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const cli = path.join(root, 'dist/console/cli.js');
+const distIndex = pathToFileURL(path.join(root, 'dist/index.js')).href;
+
+function errand(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', QUEUE_CONNECTION: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('the errand command', () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'errand-cli-'));
+    writeFileSync(
+      path.join(dir, 'jobs.mjs'),
+      `import { appendFileSync } from 'node:fs';
+import { Job, Queueable } from '${distIndex}';
+export const Note = Job({ name: 'Note' })(class Note extends Queueable {
+  async handle() { appendFileSync(${JSON.stringify(path.join(dir, 'notes.txt'))}, this.text + '\\n'); }
+});
+export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Queueable {
+  async handle() { throw new Error('broken on purpose'); }
+});
+`,
+    );
+    writeFileSync(path.join(dir, 'errand.config.mjs'), `export default { bootstrap: './jobs.mjs' };\n`);
+  });
+
+  it('lists its commands and suggests the closest name for a typo', async () => {
+    const help = await errand(['--help'], dir);
+    expect(help.stdout).toContain('queue:work');
+    expect(help.stdout).toContain('migrate');
+    expect(help.stdout).toContain('queue:failed-table');
+    const typo = await errand(['queue:wrk'], dir);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain('(Did you mean queue:work?)');
+  });
+
+  it('names the option at fault', async () => {
+    const result = await errand(['queue:work', '--tries', 'abc'], dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('--tries must be a whole number ≥ 0, got "abc"');
+  });
+
+  it('names an unknown connection, and tells the user to migrate when tables are missing', async () => {
+    const unknown = await errand(['queue:work', 'nope'], dir);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('Queue connection [nope] is not defined. Defined connections: database, sync, null.');
+    const missing = await errand(['queue:work'], dir);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('Table [jobs] does not exist on queue connection [database]');
+    expect(missing.stderr).toContain('run `errand migrate`');
+  });
+
+  it('names a bad driver in the config file', async () => {
+    writeFileSync(path.join(dir, 'bad.config.mjs'), `export default { connections: { main: { driver: 'redis' } } };\n`);
+    const result = await errand(['--config', 'bad.config.mjs', 'migrate'], dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Queue connection [main]');
+    expect(result.stderr).toContain('unknown driver [redis]; expected one of database, sync, null');
+  });
+
+  it('migrates once, then works jobs with per-job lines until empty', async () => {
+    const first = await errand(['migrate'], dir);
+    expect(first.stdout).toContain('0001_create_jobs_table (jobs) DONE');
+    expect(first.stdout).toContain('0002_create_failed_jobs_table (failed_jobs) DONE');
+    expect((await errand(['migrate'], dir)).stdout).toContain('Nothing to migrate.');
+
+    const knex = knexFactory({ client: 'better-sqlite3', connection: { filename: path.join(dir, '.errand/errand.sqlite') }, useNullAsDefault: true });
+    try {
+      await insertJobsForTest(knex, 'jobs', 3, (i) => (i === 1 ? { name: 'Broken', command: {} } : { name: 'Note', command: { text: `note ${i}` } }));
+      const once = await errand(['queue:work', '--once'], dir);
+      expect(once.stdout.match(/DONE/g)).toHaveLength(1);
+
+      const result = await errand(['queue:work', '--stop-when-empty', '--sleep=0'], dir);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('INFO  Processing jobs from the [default] queue.');
+      expect(result.stdout).toMatch(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Broken \.+ RUNNING$/m);
+      expect(result.stdout).toMatch(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Broken \.+ \d+\.\d\dms FAIL$/m);
+      expect(result.stdout).toMatch(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Note \.+ \d+\.\d\dms DONE$/m);
+      expect(readFileSync(path.join(dir, 'notes.txt'), 'utf8')).toBe('note 0\nnote 2\n');
+      const failed = await knex('failed_jobs').select('exception');
+      expect(failed).toHaveLength(1);
+      expect(failed[0].exception).toContain('broken on purpose');
+    } finally {
+      await knex.destroy();
+    }
+  });
+
+  it('writes knex migrations from the stubs that create the same tables as errand migrate', async () => {
+    expect((await errand(['queue:table'], dir)).code).toBe(0);
+    expect((await errand(['queue:failed-table', '--table', 'dead_jobs'], dir)).code).toBe(0);
+    const again = await errand(['queue:table'], dir);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('A migration to create the jobs table already exists');
+
+    const files = readdirSync(path.join(dir, 'migrations')).sort();
+    expect(files).toHaveLength(2);
+    expect(files.some((f) => f.endsWith('_create_jobs_table.js'))).toBe(true);
+    expect(files.some((f) => f.endsWith('_create_dead_jobs_table.js'))).toBe(true);
+
+    const knex = knexFactory({ client: 'better-sqlite3', connection: { filename: path.join(dir, 'stub.sqlite') }, useNullAsDefault: true });
+    try {
+      await knex.migrate.latest({ directory: path.join(dir, 'migrations'), loadExtensions: ['.js'] });
+      await createJobsTable.up(knex, 'own_jobs');
+      await createFailedJobsTable.up(knex, 'own_failed');
+      expect(await knex('jobs').columnInfo()).toEqual(await knex('own_jobs').columnInfo());
+      expect(await knex('dead_jobs').columnInfo()).toEqual(await knex('own_failed').columnInfo());
+    } finally {
+      await knex.destroy();
+    }
+    expect(existsSync(path.join(dir, 'stub.sqlite'))).toBe(true);
+  });
+});
