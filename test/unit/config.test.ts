@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+
+import { resolveConfig } from '../../src/config/resolve-config.js';
+import { dialect } from '../../src/drivers/database/dialect.js';
+
+describe('resolveConfig', () => {
+  it('defaults to SQLite under the working directory, with failed_jobs beside it', () => {
+    const config = resolveConfig(undefined, { baseDir: '/app', env: {} });
+    expect(config.default).toBe('database');
+    expect(config.connections.database).toEqual({
+      driver: 'database',
+      client: 'better-sqlite3',
+      connection: { filename: '/app/.errand/errand.sqlite' },
+      table: 'jobs',
+      queue: 'default',
+      retryAfter: 90,
+      pool: undefined,
+    });
+    expect(config.failed).toEqual({ driver: 'database', connection: 'database', table: 'failed_jobs' });
+  });
+
+  it('lets QUEUE_CONNECTION override the default', () => {
+    expect(resolveConfig(undefined, { env: { QUEUE_CONNECTION: 'sync' } }).default).toBe('sync');
+    expect(() => resolveConfig(undefined, { env: { QUEUE_CONNECTION: 'redis' } })).toThrow(
+      'Queue connection [redis] named by QUEUE_CONNECTION is not defined. Defined connections: database, sync, null.',
+    );
+  });
+
+  it.each([
+    [{ connections: { q: { driver: 'sqs' } } }, 'Queue connection [q] has unknown driver [sqs]; expected one of database, sync, null.'],
+    [{ connections: { q: { driver: 'database', client: 'oracledb' } } }, 'Queue connection [q] has unsupported client [oracledb]; use one of better-sqlite3, mysql2, pg.'],
+    [{ connections: { q: { driver: 'database', client: 'pg' } } }, 'Queue connection [q]: client pg needs `connection` (a URL or a knex connection object).'],
+    [{ connections: { q: { driver: 'database', table: 'jobs; drop' } } }, 'Queue connection [q]: table [jobs; drop] is not a valid table name.'],
+    [{ connections: { q: { driver: 'database', retryAfter: 0 } } }, 'Queue connection [q]: retryAfter must be a whole number of seconds ≥ 1, got 0.'],
+    [{ default: 'x', connections: { q: { driver: 'sync' } } }, 'Queue connection [x] named by `default` is not defined. Defined connections: q.'],
+    [{ connections: { q: { driver: 'sync' } }, failed: { driver: 'database', connection: 'q' } }, 'failed.connection names [q], which is not a database queue connection.'],
+  ])('rejects %j naming what is wrong', (config, message) => {
+    expect(() => resolveConfig(config as never, { env: {} })).toThrow(message);
+  });
+
+  it('stores no failures when there is no database connection at all', () => {
+    expect(resolveConfig({ connections: { s: { driver: 'sync' } } }, { env: {} }).failed).toEqual({ driver: 'null' });
+  });
+});
+
+describe('dialect', () => {
+  it('detects SKIP LOCKED support from the server version string', async () => {
+    const cases: Array<[string, boolean]> = [
+      ['10.11.19-MariaDB-0+deb12u1', true],
+      ['10.6.0-MariaDB', true],
+      ['10.5.22-MariaDB-log', false],
+      ['5.5.5-10.4.1-MariaDB', false],
+      ['8.0.36', true],
+      ['8.0.0', false],
+      ['5.7.44-log', false],
+    ];
+    for (const [version, expected] of cases) {
+      const fake = { raw: async () => [[{ v: version }]] } as never;
+      expect((await dialect.detect(fake, 'mysql')).skipLocked, version).toBe(expected);
+    }
+  });
+
+  it('names where a connection points', () => {
+    expect(dialect.describeTarget('pg', 'postgres://u@db.internal/app')).toBe('db.internal:5432/app');
+    expect(dialect.describeTarget('mysql2', { host: '10.0.0.5', database: 'q' })).toBe('10.0.0.5:3306/q');
+    expect(dialect.describeTarget('better-sqlite3', { filename: '/a/b.sqlite' })).toBe('/a/b.sqlite');
+  });
+
+  it('keeps MySQL on select-then-update and locks only where the engine has locks', () => {
+    expect(dialect.claimStyle('mysql')).toBe('select-then-update');
+    expect(dialect.claimStyle('postgres')).toBe('update-returning');
+    expect(dialect.lockClause({ engine: 'sqlite', version: '3', skipLocked: false })).toBe('');
+    expect(dialect.lockClause({ engine: 'mysql', version: '10.5', skipLocked: false })).toBe('for update');
+    expect(dialect.lockClause({ engine: 'postgres', version: '150000', skipLocked: true })).toBe('for update skip locked');
+  });
+});

@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+
+import Ajv2020 from 'ajv/dist/2020.js';
+import { describe, expect, it } from 'vitest';
+
+import { parsePayload, restoreJob } from '../../src/payload/decode-payload.js';
+import { effectiveOptions, encodePayload, registeredJobOf } from '../../src/payload/encode-payload.js';
+import { AddToBufferJob, RaisingJob, StrictConstructorJob } from '../fixtures/jobs/fixture-jobs.js';
+
+const schema = JSON.parse(readFileSync(new URL('../../docs/payload.schema.json', import.meta.url), 'utf8'));
+const validate = new (Ajv2020 as unknown as typeof Ajv2020.default)({ strict: false }).compile(schema);
+
+describe('encodePayload', () => {
+  it("freezes the class options and overrides into Laravel's keys, valid against the published schema", () => {
+    const job = new RaisingJob('label');
+    const options = effectiveOptions(registeredJobOf(job), { backoff: [1, 5, 10], timeout: 30, maxExceptions: 2 });
+    const now = new Date('2026-01-01T00:00:00Z');
+    const payload = encodePayload(job, options, { delay: 7, now });
+    expect(payload).toMatchObject({
+      displayName: 'RaisingJob',
+      job: 'errand:CallQueuedHandler@call',
+      maxTries: 3,
+      maxExceptions: 2,
+      failOnTimeout: false,
+      backoff: '1,5,10',
+      timeout: 30,
+      retryUntil: null,
+      data: { commandName: 'RaisingJob', command: { label: 'label' } },
+      createdAt: 1767225600,
+      delay: 7,
+    });
+    expect(payload.uuid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(validate(payload)).toBe(true);
+  });
+
+  it('turns retryUntil seconds into an instant after dispatch, and a Date delay into seconds', () => {
+    const job = new AddToBufferJob('x');
+    const now = new Date('2026-01-01T00:00:00Z');
+    const payload = encodePayload(job, { retryUntil: 60 }, { delay: new Date('2026-01-01T00:00:30Z'), now });
+    expect(payload.retryUntil).toBe(1767225660);
+    expect(payload.delay).toBe(30);
+  });
+
+  it('rejects a job that cannot be serialized, naming it', () => {
+    const job = new AddToBufferJob('x') as AddToBufferJob & { self?: unknown; big?: bigint };
+    job.big = 10n;
+    expect(() => encodePayload(job, {})).toThrow(/^Job AddToBufferJob cannot be serialized: /);
+  });
+});
+
+describe('parsePayload and restoreJob', () => {
+  it('round-trips a job without running its constructor', () => {
+    const payload = encodePayload(new StrictConstructorJob({ items: [2, 3] }), {});
+    const restored = restoreJob(parsePayload(JSON.stringify(payload)));
+    expect(restored).toBeInstanceOf(StrictConstructorJob);
+    expect((restored as StrictConstructorJob).total).toBe(5);
+  });
+
+  it.each([
+    ['{oops', 'The payload is not valid JSON'],
+    ['[1]', 'The payload is not a JSON object.'],
+    ['{"data":{}}', 'The payload has no uuid.'],
+    ['{"uuid":"u","data":{"command":{}}}', 'The payload has no data.commandName.'],
+    ['{"uuid":"u","data":{"commandName":"A"}}', 'The payload of A has no data.command object.'],
+    ['{"uuid":"u","maxTries":"3","data":{"commandName":"A","command":{}}}', 'The payload of A has a non-numeric maxTries.'],
+    ['{"uuid":"u","backoff":"1;2","data":{"commandName":"A","command":{}}}', 'The payload of A has an unreadable backoff "1;2".'],
+  ])('rejects %s with a reason', (raw, reason) => {
+    expect(() => parsePayload(raw)).toThrow(reason);
+  });
+
+  it('refuses names that are not registered and handlers that are not errand’s', () => {
+    const unknown = parsePayload('{"uuid":"u","job":"errand:CallQueuedHandler@call","data":{"commandName":"Nope","command":{}}}');
+    expect(() => restoreJob(unknown)).toThrow('Unknown job [Nope]: no class is registered under that name.');
+    const foreign = parsePayload('{"uuid":"u","job":"Illuminate\\\\Queue\\\\CallQueuedHandler@call","data":{"commandName":"AddToBufferJob","command":{}}}');
+    expect(() => restoreJob(foreign)).toThrow('The payload names handler [Illuminate\\Queue\\CallQueuedHandler@call]');
+  });
+});
