@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 
 import knexFactory from 'knex';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -10,22 +9,11 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createFailedJobsTable } from '../../src/drivers/database/migrations/0002-create-failed-jobs-table.js';
 import { createJobsTable } from '../../src/drivers/database/migrations/0001-create-jobs-table.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
+import { ROOT, runCli } from '../helpers/run-cli.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = path.join(root, 'dist/console/cli.js');
-const distIndex = pathToFileURL(path.join(root, 'dist/index.js')).href;
+const distIndex = pathToFileURL(path.join(ROOT, 'dist/index.js')).href;
+const errand = (args: string[], cwd: string) => runCli(args, cwd);
 
-function errand(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', QUEUE_CONNECTION: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('the errand command', () => {
   let dir: string;

@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import knexFactory, { type Knex } from 'knex';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -10,22 +8,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { ROOT, runCli } from '../helpers/run-cli.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = path.join(root, 'dist/console/cli.js');
 const JOBS = 2000;
 
-function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd, env: { ...process.env, ...env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 await describeEachEngine('two worker processes draining one queue', (engine) => {
   let dir: string;
@@ -40,7 +26,7 @@ await describeEachEngine('two worker processes draining one queue', (engine) => 
       `export default ${JSON.stringify({
         default: 'database',
         connections: { database: connection },
-        bootstrap: path.join(root, 'test/fixtures/workers/ledger-jobs.mjs'),
+        bootstrap: path.join(ROOT, 'test/fixtures/workers/ledger-jobs.mjs'),
       })};\n`,
     );
     const migrated = await runCli(['migrate'], dir, {});
