@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Queue } from '../../src/bus/queue.js';
 import { dispatch } from '../../src/bus/dispatch.js';
 import { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
+import { claimJobs } from '../../src/drivers/database/queries/claim-jobs.js';
 import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
@@ -207,6 +208,18 @@ await describeEachEngine('job lifecycle', (engine) => {
     expect(await Queue.size()).toBe(1);
     expect(await queue.delete(job!)).toBe(true);
     expect(await Queue.size()).toBe(0);
+  });
+
+  it('claims correctly on the plain-lock path older servers get', async () => {
+    const ids = await Queue.bulk([new AddToBufferJob('p1'), new AddToBufferJob('p2'), new AddToBufferJob('p3')]);
+    const info = { ...(await queue.server()), skipLocked: false };
+    const input = { table: 'jobs', queue: 'default', limit: 2, leaseToken: 'plain', retryAfter: 90 };
+    const first = await claimJobs(knex, info, input);
+    const second = await claimJobs(knex, info, { ...input, leaseToken: 'plain-2' });
+    expect(first.map((j) => j.id)).toEqual(ids.slice(0, 2));
+    expect(second.map((j) => j.id)).toEqual(ids.slice(2));
+    expect(second[0]!.reservedBy).toBe('plain-2');
+    expect(await claimJobs(knex, info, input)).toEqual([]);
   });
 
   it('records a failure once however often it is logged', async () => {

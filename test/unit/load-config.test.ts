@@ -1,0 +1,37 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { loadConfig } from '../../src/config/load-config.js';
+
+describe('loadConfig', () => {
+  const dir = () => mkdtempSync(path.join(os.tmpdir(), 'errand-config-'));
+
+  it('finds errand.config.mjs in the working directory and resolves paths from it', async () => {
+    const cwd = dir();
+    writeFileSync(
+      path.join(cwd, 'errand.config.mjs'),
+      "export default { connections: { main: { driver: 'database', connection: 'data/q.sqlite' } }, bootstrap: './jobs.js' };",
+    );
+    const config = await loadConfig({ cwd });
+    expect(config.default).toBe('main');
+    expect(config.connections.main).toMatchObject({ connection: { filename: path.join(cwd, 'data/q.sqlite') } });
+    expect(config.bootstrap).toEqual([path.join(cwd, 'jobs.js')]);
+  });
+
+  it('uses the SQLite defaults without a file', async () => {
+    const cwd = dir();
+    expect((await loadConfig({ cwd })).connections.database).toMatchObject({ client: 'better-sqlite3' });
+  });
+
+  it('names the file when it is missing, TypeScript, or broken', async () => {
+    const cwd = dir();
+    await expect(loadConfig({ cwd, file: 'nope.js' })).rejects.toThrow(`Config file ${path.join(cwd, 'nope.js')} does not exist.`);
+    writeFileSync(path.join(cwd, 'errand.config.ts'), 'export default {}');
+    await expect(loadConfig({ cwd })).rejects.toThrow('Found errand.config.ts in');
+    writeFileSync(path.join(cwd, 'broken.mjs'), 'export default {');
+    await expect(loadConfig({ cwd, file: 'broken.mjs' })).rejects.toThrow(`Config file ${path.join(cwd, 'broken.mjs')} could not be loaded:`);
+  });
+});
