@@ -26,7 +26,6 @@ export { DatabaseUnreachableError } from './errors/database-unreachable-error.js
 export { ErrandError } from './errors/errand-error.js';
 export { ManuallyFailedError } from './errors/manually-failed-error.js';
 export { MaxAttemptsExceededError } from './errors/max-attempts-exceeded-error.js';
-export { MaxExceptionsExceededError } from './errors/max-exceptions-exceeded-error.js';
 export { MissingTableError } from './errors/missing-table-error.js';
 export { PayloadError } from './errors/payload-error.js';
 export { TimeoutExceededError } from './errors/timeout-exceeded-error.js';

@@ -32,7 +32,4 @@ export const jobRegistry = {
   byClass(target: Function): RegisteredJob | undefined {
     return byClass.get(target);
   },
-  names(): string[] {
-    return [...byName.keys()].sort();
-  },
 };

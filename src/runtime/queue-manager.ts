@@ -1,5 +1,3 @@
-import type { Knex } from 'knex';
-
 import type { ResolvedConfig, ResolvedDatabaseConnection } from '../config/config-types.js';
 import type { FailedJobStore } from '../contracts/failed-job-store.js';
 import type { QueueDriver } from '../contracts/queue-driver.js';
@@ -70,11 +68,6 @@ export class QueueManager {
       failed.connection,
       this.config.connections[failed.connection] as ResolvedDatabaseConnection,
     ));
-  }
-
-  /** The knex instance of a database connection (for migrations and tests). */
-  knex(name: string = this.config.default): Knex {
-    return this.database(name).knex;
   }
 
   /** Closes every open connection. */
