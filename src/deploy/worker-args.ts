@@ -1,0 +1,67 @@
+import { ConfigError } from '../errors/config-error.js';
+
+/** The worker's `--timeout` default, which bounds how long a graceful stop can take. */
+export const DEFAULT_WORKER_GRACE = 60;
+
+/** Seconds a supervisor waits beyond the worker's grace before it kills the worker. */
+export const STOP_MARGIN_SECONDS = 15;
+
+/**
+ * The value given to `option` in `queue:work` arguments, as `--option=value` or `--option value`.
+ * The last occurrence wins, as it does when commander parses the same line. Undefined when absent.
+ */
+export function workerArgValue(args: readonly string[], option: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') break;
+    if (arg.startsWith(`${option}=`)) {
+      value = arg.slice(option.length + 1);
+    } else if (arg === option) {
+      const next = args[i + 1];
+      if (next === undefined || next.startsWith('-')) throw new ConfigError(`${option} (for queue:work) needs a value.`);
+      value = next;
+      i++;
+    }
+  }
+  return value;
+}
+
+/** Whether `queue:work` arguments set `option`, in either spelling. */
+export function hasWorkerArg(args: readonly string[], option: string): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === option || arg.startsWith(`${option}=`));
+}
+
+function nonNegative(option: string, value: string, whole: boolean): number {
+  const n = value.trim() === '' ? NaN : Number(value);
+  if (!Number.isFinite(n) || n < 0 || (whole && !Number.isInteger(n))) {
+    throw new ConfigError(`${option} (for queue:work) must be ${whole ? 'a whole number of seconds' : 'seconds'} ≥ 0, got "${value}".`);
+  }
+  return n;
+}
+
+/**
+ * How long the worker may take to finish its in-flight jobs after SIGTERM: its `--grace` when
+ * given, else its `--timeout` (a job may run that long), else the default timeout. A timeout of
+ * 0 means "no limit", which no supervisor can wait for, so the default stands in for it.
+ */
+export function workerGraceSeconds(args: readonly string[]): number {
+  const grace = workerArgValue(args, '--grace');
+  if (grace !== undefined) return Math.ceil(nonNegative('--grace', grace, false));
+  const timeout = workerArgValue(args, '--timeout');
+  if (timeout !== undefined) {
+    const seconds = nonNegative('--timeout', timeout, true);
+    if (seconds > 0) return seconds;
+  }
+  return DEFAULT_WORKER_GRACE;
+}
+
+/**
+ * Seconds a supervisor should wait between SIGTERM and SIGKILL (supervisord's `stopwaitsecs`,
+ * systemd's `TimeoutStopSec`): the worker's grace plus a margin for its own shutdown (closing
+ * pools, writing the last results), so a stop never kills a job the worker was still finishing.
+ */
+export function stopWaitSeconds(args: readonly string[]): number {
+  return workerGraceSeconds(args) + STOP_MARGIN_SECONDS;
+}
