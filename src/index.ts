@@ -50,3 +50,7 @@ export { WORKER_DEFAULTS, type WorkerOptions } from './worker/worker-options.js'
 export { Worker } from './worker/worker.js';
 export { WorkerJob } from './worker/worker-job.js';
 export type { WorkerStopReason } from './worker/stop-conditions.js';
+export { DEFAULT_NUMPROCS, DEFAULT_SUPERVISOR_PROGRAM, renderSupervisorConfig, type SupervisorConfigOptions } from './deploy/supervisor-config.js';
+export { DEFAULT_SYSTEMD_UNIT, renderSystemdUnit, type SystemdUnitOptions } from './deploy/systemd-unit.js';
+export { stopWaitSeconds, workerArgValue, workerGraceSeconds } from './deploy/worker-args.js';
+export { ERRAND_CLI, type WorkerCommandOptions } from './deploy/worker-command.js';

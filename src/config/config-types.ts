@@ -21,6 +21,24 @@ export interface DatabaseConnectionConfig {
   retryAfter?: number;
   /** knex pool sizes (ignored for SQLite, which uses one connection). */
   pool?: { min?: number; max?: number };
+  /**
+   * Worker heartbeats (default on: every 3 s, presumed dead 15 s after the last). While a worker
+   * heartbeats, the leases of the jobs it holds are kept alive however long they run; a dead
+   * worker's jobs are claimable again once its heartbeat lapses. `false` leaves only `retryAfter`.
+   */
+  heartbeat?: HeartbeatConfig | false;
+  /** The table workers register and heartbeat in. Default `queue_workers`. */
+  workersTable?: string;
+  /** The table `queue:restart` and `queue:pause` write to. Default `queue_controls`. */
+  controlsTable?: string;
+}
+
+/** How often workers heartbeat and when a silent worker is presumed dead. */
+export interface HeartbeatConfig {
+  /** Seconds between heartbeats. Default 3. */
+  interval?: number;
+  /** Seconds after the last heartbeat at which a worker is presumed dead. Default 15. */
+  lapse?: number;
 }
 
 /** A connection that runs each job inline, through the same payload round trip. */
@@ -74,6 +92,9 @@ export interface ResolvedDatabaseConnection {
   queue: string;
   retryAfter: number;
   pool?: { min?: number; max?: number };
+  heartbeat: { interval: number; lapse: number } | false;
+  workersTable: string;
+  controlsTable: string;
 }
 
 /** A connection with every default filled in. */

@@ -4,7 +4,19 @@ import type { ErrandConfig } from './config-types.js';
 export const DEFAULT_SQLITE_FILE = '.errand/errand.sqlite';
 
 /** Laravel's defaults: a `jobs` table, queue `default`, reservations presumed dead after 90 s. */
-export const DATABASE_DEFAULTS = { table: 'jobs', queue: 'default', retryAfter: 90 } as const;
+export const DATABASE_DEFAULTS = {
+  table: 'jobs',
+  queue: 'default',
+  retryAfter: 90,
+  workersTable: 'queue_workers',
+  controlsTable: 'queue_controls',
+} as const;
+
+/**
+ * A heartbeat every 3 s and death presumed after 15 s (five missed beats): a dead worker's jobs
+ * come back within seconds, while a GC pause or a slow query never looks like death.
+ */
+export const HEARTBEAT_DEFAULTS = { interval: 3, lapse: 15 } as const;
 
 /** What errand uses when there is no config file: SQLite, so a new user needs no server. */
 export const DEFAULT_CONFIG: ErrandConfig = {

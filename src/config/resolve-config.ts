@@ -4,11 +4,15 @@ import { ConfigError } from '../errors/config-error.js';
 import type {
   ConnectionConfig,
   DatabaseClient,
+  HeartbeatConfig,
   ErrandConfig,
   ResolvedConfig,
   ResolvedConnection,
+  ResolvedDatabaseConnection,
 } from './config-types.js';
-import { DATABASE_DEFAULTS, DEFAULT_CONFIG, DEFAULT_SQLITE_FILE } from './defaults.js';
+import { DATABASE_DEFAULTS, DEFAULT_CONFIG, DEFAULT_SQLITE_FILE, HEARTBEAT_DEFAULTS } from './defaults.js';
+
+type ResolvedHeartbeat = ResolvedDatabaseConnection['heartbeat'];
 
 const DRIVERS = ['database', 'sync', 'null'];
 const CLIENTS: DatabaseClient[] = ['better-sqlite3', 'mysql2', 'pg'];
@@ -79,8 +83,9 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
   if (!client) {
     throw new ConfigError(`${at} has unsupported client [${clientName}]; use one of ${CLIENTS.join(', ')}.`);
   }
-  const table = raw.table ?? DATABASE_DEFAULTS.table;
-  if (!IDENTIFIER.test(table)) throw new ConfigError(`${at}: table [${table}] is not a valid table name.`);
+  const table = tableName(at, 'table', raw.table ?? DATABASE_DEFAULTS.table);
+  const workersTable = tableName(at, 'workersTable', raw.workersTable ?? DATABASE_DEFAULTS.workersTable);
+  const controlsTable = tableName(at, 'controlsTable', raw.controlsTable ?? DATABASE_DEFAULTS.controlsTable);
   const queue = raw.queue ?? DATABASE_DEFAULTS.queue;
   if (typeof queue !== 'string' || queue === '' || queue.includes(',')) {
     throw new ConfigError(`${at}: queue [${String(queue)}] must be a non-empty name without commas.`);
@@ -97,7 +102,35 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
   } else if (connection === undefined || connection === '') {
     throw new ConfigError(`${at}: client ${client} needs \`connection\` (a URL or a knex connection object).`);
   }
-  return { driver: 'database', client, connection, table, queue, retryAfter, pool: raw.pool };
+  const heartbeat = resolveHeartbeat(at, raw.heartbeat, retryAfter);
+  return { driver: 'database', client, connection, table, queue, retryAfter, pool: raw.pool, heartbeat, workersTable, controlsTable };
+}
+
+function tableName(at: string, option: string, value: string): string {
+  if (typeof value !== 'string' || !IDENTIFIER.test(value)) {
+    throw new ConfigError(`${at}: ${option} [${String(value)}] is not a valid table name.`);
+  }
+  return value;
+}
+
+function resolveHeartbeat(at: string, raw: HeartbeatConfig | false | undefined, retryAfter: number): ResolvedHeartbeat {
+  if (raw === false) return false;
+  if (raw !== undefined && (raw === null || typeof raw !== 'object')) {
+    throw new ConfigError(`${at}: heartbeat must be false or { interval, lapse }, got ${JSON.stringify(raw)}.`);
+  }
+  const interval = raw?.interval ?? HEARTBEAT_DEFAULTS.interval;
+  const lapse = raw?.lapse ?? Math.max(HEARTBEAT_DEFAULTS.lapse, interval * 5);
+  if (typeof interval !== 'number' || !(interval > 0)) {
+    throw new ConfigError(`${at}: heartbeat.interval must be a number of seconds > 0, got ${String(interval)}.`);
+  }
+  if (!Number.isInteger(lapse) || lapse <= interval) {
+    throw new ConfigError(`${at}: heartbeat.lapse must be a whole number of seconds greater than heartbeat.interval (${interval}), got ${String(lapse)}.`);
+  }
+  // Leases are renewed on each beat; a beat slower than retryAfter would let live jobs expire.
+  if (interval * 2 > retryAfter) {
+    throw new ConfigError(`${at}: heartbeat.interval (${interval} s) must be at most half of retryAfter (${retryAfter} s).`);
+  }
+  return { interval, lapse };
 }
 
 function resolveFailed(

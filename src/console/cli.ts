@@ -5,6 +5,8 @@ import { Command } from 'commander';
 import pc from 'picocolors';
 
 import { ErrandError } from '../errors/errand-error.js';
+import { registerDeployCommands } from './commands/deploy-commands.js';
+import { registerControlCommands } from './commands/control-commands.js';
 import { registerMigrateCommand } from './commands/migrate-command.js';
 import { registerTableCommands } from './commands/table-commands.js';
 import { registerWorkCommand } from './commands/work-command.js';
@@ -17,7 +19,9 @@ const program = new Command('errand')
 
 registerMigrateCommand(program);
 registerWorkCommand(program);
+registerControlCommands(program);
 registerTableCommands(program);
+registerDeployCommands(program);
 
 // Exit explicitly once the command is done: modules the worker's bootstrap loaded (pools,
 // HTTP agents) may hold handles that would otherwise keep the process alive.

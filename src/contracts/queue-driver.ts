@@ -29,6 +29,11 @@ export interface QueueDriver {
   /** Deletes a finished job if this worker still holds its lease; false when it did not. */
   delete(job: ReservedJob): Promise<boolean>;
   /**
+   * Deletes many finished jobs of one lease holder in one statement; resolves to the ids that
+   * were still held (and are now gone).
+   */
+  deleteMany(jobs: readonly ReservedJob[]): Promise<Set<string>>;
+  /**
    * Ends a job that failed for good: records it in the failed-job store and deletes the row, in
    * one transaction when the store lives in the same database. False when the lease was lost
    * (and then nothing was recorded).
@@ -40,4 +45,9 @@ export interface QueueDriver {
   release(job: ReservedJob, delaySeconds: number, exceptions: number): Promise<boolean>;
   /** Jobs of the queue not yet finished (pending, delayed and reserved). */
   size(queue: string): Promise<number>;
+  /**
+   * Gives back jobs claimed but never started (attempt not counted), claimable again after
+   * `delaySeconds`; resolves to how many were still held.
+   */
+  unclaim(jobs: readonly ReservedJob[], delaySeconds?: number): Promise<number>;
 }

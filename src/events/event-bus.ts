@@ -1,5 +1,5 @@
 type EventClass<E> = abstract new (...args: any[]) => E;
-type Listener<E> = (event: E) => void | Promise<void>;
+type Listener<E> = (event: E) => unknown;
 
 /**
  * The in-process emitter for errand's own events (JobProcessing, JobFailed …). Listeners run in
@@ -25,17 +25,22 @@ export class EventBus {
     };
   }
 
-  /** Sends an event to its class's listeners. */
-  async emit(event: object): Promise<void> {
+  /**
+   * Sends an event to its class's listeners. Resolves to false when a listener returned `false`
+   * (the worker's `Looping` uses this to skip a round).
+   */
+  async emit(event: object): Promise<boolean> {
     const list = this.listeners.get(event.constructor);
-    if (!list || list.length === 0) return;
+    if (!list || list.length === 0) return true;
+    let proceed = true;
     for (const listener of [...list]) {
       try {
-        await listener(event);
+        if ((await listener(event)) === false) proceed = false;
       } catch (error) {
         this.report(error);
       }
     }
+    return proceed;
   }
 
   /** Whether anything listens for this event class (lets callers skip building costly events). */

@@ -6,5 +6,7 @@ export class JobProcessed {
     readonly connectionName: string,
     readonly job: WorkerJob,
     readonly durationMs: number,
+    /** `released` when the job released itself (`this.release()`). */
+    readonly result: 'deleted' | 'released' = 'deleted',
   ) {}
 }

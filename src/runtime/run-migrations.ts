@@ -11,7 +11,7 @@ export interface MigrationReport {
 }
 
 /**
- * Creates or updates errand's tables (jobs, failed_jobs) on every database connection, or on
+ * Creates or updates errand's tables (jobs, failed_jobs, workers, controls) on every database connection, or on
  * the one named; what `errand migrate` runs.
  */
 export async function runMigrations(connection?: string): Promise<MigrationReport[]> {
@@ -23,7 +23,9 @@ export async function runMigrations(connection?: string): Promise<MigrationRepor
     const queue = app.queues.database(name);
     const failedTable = failed.driver === 'database' && failed.connection === name ? failed.table : undefined;
     try {
-      reports.push({ connection: name, ran: await migrate(queue.knex, { jobs: [queue.table], failed: failedTable }) });
+      const { workersTable, controlsTable } = queue.config;
+      const tables = { jobs: [queue.table], failed: failedTable, workers: [workersTable], controls: [controlsTable] };
+      reports.push({ connection: name, ran: await migrate(queue.knex, tables) });
     } catch (error) {
       throw describeDatabaseError(error, name, queue.config, queue.table);
     }

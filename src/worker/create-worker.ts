@@ -7,8 +7,11 @@ import { events, report } from '../runtime/errand.js';
 export interface WorkerHandle {
   /** Runs the loop; resolves to the exit status once a stop condition holds. */
   run(): Promise<number>;
-  /** Stops after the job in hand. */
+  /** Stops claiming; in-flight jobs finish (their signals abort after the grace). */
   stop(): void;
+  /** Stops claiming until resume(). */
+  pause(): void;
+  resume(): void;
 }
 
 /**
@@ -22,7 +25,7 @@ export function createWorker(options: Partial<WorkerOptions> = {}): WorkerHandle
     async run() {
       const app = await runtime();
       worker = new Worker(
-        { driver: app.queues.connection(options.connection), failer: app.queues.failer(), events, container: app.container, report },
+        { driver: app.queues.connection(options.connection), failer: app.queues.failer(), events, container: app.container, report, config: app.config },
         options,
       );
       if (stopped) worker.stop();
@@ -31,6 +34,12 @@ export function createWorker(options: Partial<WorkerOptions> = {}): WorkerHandle
     stop() {
       stopped = true;
       worker?.stop();
+    },
+    pause() {
+      worker?.pause();
+    },
+    resume() {
+      worker?.resume();
     },
   };
 }

@@ -5,6 +5,7 @@ import type { DependencyContainer } from 'tsyringe';
 import type { FailedJobStore } from '../contracts/failed-job-store.js';
 import type { QueueDriver } from '../contracts/queue-driver.js';
 import type { ReservedJob } from '../contracts/reserved-job.js';
+import { ConfigError } from '../errors/config-error.js';
 import { MaxAttemptsExceededError } from '../errors/max-attempts-exceeded-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import { JobExceptionOccurred } from '../events/job-exception-occurred.js';
@@ -21,6 +22,8 @@ import { calculateBackoff } from './backoff.js';
 import { runAttempt, toError } from './run-attempt.js';
 import { WorkerJob } from './worker-job.js';
 import type { WorkerOptions } from './worker-options.js';
+import type { WatchedJob } from './monitor/monitor-messages.js';
+import { timeoutOutcome, type TimeoutPolicy } from './monitor/timeout-policy.js';
 
 /** What happened to a job in one pass through the processor. */
 export type ProcessResult = 'deleted' | 'released' | 'failed' | 'lost';
@@ -33,7 +36,18 @@ export interface ProcessorDeps {
   container: DependencyContainer;
   options: Pick<WorkerOptions, 'tries' | 'backoff' | 'timeout'>;
   report: (error: unknown) => void;
+  /** Aborted when a stopping worker's grace runs out: handlers are asked to give up. */
   stopSignal?: AbortSignal;
+  /** Deletes a finished job (the worker batches these); false when the lease was lost. */
+  finish?: (job: ReservedJob) => Promise<boolean>;
+  /** Told when an attempt starts (with its deadline and timeout policy) and ends. */
+  watch?: (watched: WatchedJob) => void;
+  unwatch?: (id: string) => void;
+  /**
+   * With heartbeats off, the connection's retryAfter: a job whose timeout reaches it could be
+   * claimed again while it runs, so it is failed instead of run.
+   */
+  leaseLimit?: number;
 }
 
 /**
@@ -69,6 +83,19 @@ export class JobProcessor {
     }
 
     const timeout = payload.timeout ?? this.deps.options.timeout;
+    const limit = this.deps.leaseLimit;
+    if (limit !== undefined && (timeout === 0 || timeout >= limit)) {
+      const reason = `${payload.displayName} has a timeout of ${timeout === 0 ? '0 (no limit)' : `${timeout} s`}, not below retryAfter (${limit} s), and heartbeats are off: it could run twice, so it was not run.`;
+      return this.fail(job, new ConfigError(reason), elapsed());
+    }
+    const policy = this.timeoutPolicy(payload, reserved.attempts);
+    this.deps.watch?.({
+      job: reserved,
+      displayName: payload.displayName,
+      uuid: payload.uuid,
+      deadline: timeout > 0 ? Date.now() + timeout * 1000 : Infinity,
+      policy,
+    });
     const outcome = await runAttempt(
       instance,
       {
@@ -81,13 +108,18 @@ export class JobProcessor {
       },
       { timeout, container: this.deps.container, stopSignal: this.deps.stopSignal },
     );
+    this.deps.unwatch?.(reserved.id);
 
     if (outcome.kind === 'completed') return this.honour(job, outcome.intent ?? { kind: 'delete' }, elapsed(), reserved.exceptions);
 
     const exceptions = reserved.exceptions + 1;
     if (outcome.kind === 'timed-out') {
       await this.deps.events.emit(new JobTimedOut(job.connectionName, job, timeout));
-      if (payload.failOnTimeout) return this.fail(job, outcome.error, elapsed());
+      if (timeoutOutcome(policy, reserved.attempts, exceptions, nowSeconds()) === 'fail') return this.fail(job, outcome.error, elapsed());
+      return this.releaseAfter(job, outcome.error, policy.backoff, exceptions, elapsed());
+    } else if (this.deps.stopSignal?.aborted && !outcome.intent) {
+      // The worker is shutting down and asked the handler to give up: not the job's fault.
+      return this.releaseAfter(job, outcome.error, 0, reserved.exceptions, elapsed());
     } else {
       await this.deps.events.emit(new JobExceptionOccurred(job.connectionName, job, outcome.error));
       // An explicit release/delete/fail made before the throw still decides the job's fate.
@@ -96,10 +128,23 @@ export class JobProcessor {
     if (this.willExceedAttempts(payload, reserved.attempts) || this.willExceedExceptions(payload, exceptions)) {
       return this.fail(job, outcome.error, elapsed());
     }
-    const backoff = calculateBackoff(payload.backoff, reserved.attempts, this.deps.options.backoff);
-    if (!(await this.deps.driver.release(reserved, backoff, exceptions))) return this.lost(job);
-    await this.deps.events.emit(new JobReleasedAfterException(job.connectionName, job, outcome.error, backoff, elapsed()));
+    return this.releaseAfter(job, outcome.error, policy.backoff, exceptions, elapsed());
+  }
+
+  private async releaseAfter(job: WorkerJob, error: Error, backoff: number, exceptions: number, durationMs: number): Promise<ProcessResult> {
+    if (!(await this.deps.driver.release(job.reserved, backoff, exceptions))) return this.lost(job);
+    await this.deps.events.emit(new JobReleasedAfterException(job.connectionName, job, error, backoff, durationMs));
     return 'released';
+  }
+
+  private timeoutPolicy(payload: JobPayload, attempts: number): TimeoutPolicy {
+    return {
+      failOnTimeout: Boolean(payload.failOnTimeout),
+      maxTries: this.maxTries(payload),
+      retryUntil: payload.retryUntil,
+      maxExceptions: payload.maxExceptions,
+      backoff: calculateBackoff(payload.backoff, attempts, this.deps.options.backoff),
+    };
   }
 
   private async honour(job: WorkerJob, intent: JobIntent, durationMs: number, exceptions: number): Promise<ProcessResult> {
@@ -107,10 +152,11 @@ export class JobProcessor {
     const done =
       intent.kind === 'release'
         ? await this.deps.driver.release(job.reserved, intent.delay, exceptions)
-        : await this.deps.driver.delete(job.reserved);
+        : await (this.deps.finish ?? ((j) => this.deps.driver.delete(j)))(job.reserved);
     if (!done) return this.lost(job);
-    await this.deps.events.emit(new JobProcessed(job.connectionName, job, durationMs));
-    return intent.kind === 'release' ? 'released' : 'deleted';
+    const result = intent.kind === 'release' ? 'released' : 'deleted';
+    await this.deps.events.emit(new JobProcessed(job.connectionName, job, durationMs, result));
+    return result;
   }
 
   /** Records the failure (once), removes the row, then runs the job's failed() on a fresh copy. */

@@ -1,17 +1,29 @@
-/** A sleep that `wake()` cuts short, so stopping a worker never waits out `--sleep`. */
+/**
+ * The worker loop's one place to wait: `sleep()` ends at its timer or at the first `wake()`
+ * (a job finished, a job was pushed, a signal arrived). A wake with nobody asleep is kept, so a
+ * wake-up that races the loop is never lost.
+ */
 export class Sleeper {
-  private pending: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+  private pending: { timer: NodeJS.Timeout | undefined; resolve: () => void } | undefined;
+  private woken = false;
 
-  sleep(seconds: number): Promise<void> {
-    if (seconds <= 0) return Promise.resolve();
+  /** Waits up to `seconds` (undefined: until woken). */
+  sleep(seconds?: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    if (seconds !== undefined && seconds <= 0) return Promise.resolve();
+    this.finish();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.finish(), seconds * 1000);
+      const timer = seconds === undefined ? undefined : setTimeout(() => this.finish(), seconds * 1000);
       this.pending = { timer, resolve };
     });
   }
 
   wake(): void {
-    this.finish();
+    if (this.pending) this.finish();
+    else this.woken = true;
   }
 
   private finish(): void {

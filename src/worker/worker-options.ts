@@ -20,10 +20,29 @@ export interface WorkerOptions {
   maxJobs: number;
   /** Stop after this many seconds; 0 for no limit. */
   maxTime: number;
-  /** Stop (status 12) when the process uses more than this many megabytes. Default 128. */
+  /**
+   * Stop (status 12) when the resident set (main and monitor threads) exceeds this many megabytes.
+   * Default 256: an idle Node worker already holds ~90 MB, where PHP holds ~20 (decision 0011).
+   */
   memory: number;
   /** Seconds to rest between jobs. Default 0. */
   rest: number;
+  /** Jobs run at once in this process (async slots). Default 1. */
+  concurrency: number;
+  /**
+   * Jobs claimed ahead of free slots into a local buffer; their leases are kept alive and they
+   * are handed back (attempt not counted) on shutdown. Default 0.
+   */
+  prefetch: number;
+  /** Stop once no job has been claimed for this many seconds; 0 for never. */
+  stopWhenEmptyFor: number;
+  /**
+   * Seconds in-flight jobs may keep running after SIGTERM/SIGINT/SIGQUIT before their signals are
+   * aborted. Default: the timeout (60 s when there is none).
+   */
+  grace?: number;
+  /** The worker's name, shown in the workers table and events. Default `default`. */
+  name: string;
 }
 
 /** Laravel's defaults for `queue:work`. */
@@ -36,6 +55,10 @@ export const WORKER_DEFAULTS: WorkerOptions = {
   stopWhenEmpty: false,
   maxJobs: 0,
   maxTime: 0,
-  memory: 128,
+  memory: 256,
   rest: 0,
+  concurrency: 1,
+  prefetch: 0,
+  stopWhenEmptyFor: 0,
+  name: 'default',
 };

@@ -3,7 +3,9 @@ import { JobFailed } from '../events/job-failed.js';
 import { JobProcessed } from '../events/job-processed.js';
 import { JobProcessing } from '../events/job-processing.js';
 import { JobReleasedAfterException } from '../events/job-released-after-exception.js';
-import { formatJobLine, type LineStatus, type LineTone } from './format-job-line.js';
+import { WorkerQueuePaused } from '../events/worker-queue-paused.js';
+import { WorkerQueueResumed } from '../events/worker-queue-resumed.js';
+import { formatJobLine, formatTime, type LineStatus, type LineTone } from './format-job-line.js';
 
 /** Where and how the worker prints. */
 export interface OutputTarget {
@@ -33,6 +35,8 @@ export function attachWorkerOutput(events: EventBus, target: OutputTarget = term
     events.on(JobProcessed, (e) => line(e.job.displayName, 'DONE', 'done', e.durationMs)),
     events.on(JobReleasedAfterException, (e) => line(e.job.displayName, 'FAIL', 'retry', e.durationMs)),
     events.on(JobFailed, (e) => line(e.job.displayName, 'FAIL', 'failed', e.durationMs)),
+    events.on(WorkerQueuePaused, (e) => target.write(`  ${formatTime(new Date())} Queue ${e.queue} PAUSED`)),
+    events.on(WorkerQueueResumed, (e) => target.write(`  ${formatTime(new Date())} Queue ${e.queue} RESUMED`)),
   ];
   return () => off.forEach((f) => f());
 }

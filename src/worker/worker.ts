@@ -1,16 +1,33 @@
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 
 import type { DependencyContainer } from 'tsyringe';
 
+import type { ResolvedConfig } from '../config/config-types.js';
 import type { FailedJobStore } from '../contracts/failed-job-store.js';
 import type { QueueDriver } from '../contracts/queue-driver.js';
 import type { ReservedJob } from '../contracts/reserved-job.js';
+import { DatabaseQueue } from '../drivers/database/database-queue.js';
+import type { Controls } from '../drivers/database/queries/controls.js';
 import { MissingTableError } from '../errors/missing-table-error.js';
 import type { EventBus } from '../events/event-bus.js';
+import { JobPopped } from '../events/job-popped.js';
+import { JobPopping } from '../events/job-popping.js';
+import { JobQueued } from '../events/job-queued.js';
+import { Looping } from '../events/looping.js';
+import { WorkerPausing } from '../events/worker-pausing.js';
+import { WorkerQueuePaused } from '../events/worker-queue-paused.js';
+import { WorkerQueueResumed } from '../events/worker-queue-resumed.js';
+import { WorkerResuming } from '../events/worker-resuming.js';
+import { WorkerStarting } from '../events/worker-starting.js';
 import { WorkerStopping } from '../events/worker-stopping.js';
+import { Finisher } from './finisher.js';
 import { JobProcessor } from './job-processor.js';
+import { Monitor } from './monitor/monitor.js';
+import { PollDelay } from './poll-delay.js';
 import { Sleeper } from './sleeper.js';
 import { stopReason, stopStatus, type WorkerStopReason } from './stop-conditions.js';
+import { validateWorkerOptions } from './validate-worker-options.js';
 import { WORKER_DEFAULTS, type WorkerOptions } from './worker-options.js';
 
 /** What a worker is built from; `createWorker()` assembles it from the booted runtime. */
@@ -20,94 +37,326 @@ export interface WorkerDeps {
   events: EventBus;
   container: DependencyContainer;
   report: (error: unknown) => void;
+  /** The resolved configuration: the monitor thread opens its own connection from it. */
+  config?: ResolvedConfig;
 }
 
+/** After SIGTERM's grace, how long aborted handlers get to wind down before their jobs are released. */
+const ABORT_GRACE_MS = 5000;
+
 /**
- * The `queue:work` loop: claim the next job (queues in priority order), process it, check the
- * stop conditions, sleep when idle. `run()` resolves to the exit status.
+ * The `queue:work` loop. Up to `concurrency` jobs run at once; claims take as many jobs as there
+ * are free slots (plus the prefetch buffer) in one query, finished jobs are deleted in batches,
+ * and a monitor thread heartbeats, renews leases, polls restart/pause and watches for a wedged
+ * event loop. `run()` resolves to the exit status.
  */
 export class Worker {
   readonly options: WorkerOptions;
   readonly queues: string[];
+  /** This worker's id: the lease token on every job it claims and its row in the workers table. */
+  readonly id = randomUUID();
   private readonly processor: JobProcessor;
+  private readonly finisher: Finisher;
   private readonly sleeper = new Sleeper();
-  private readonly stopController = new AbortController();
+  private readonly pollDelay: PollDelay;
+  private readonly interrupt = new AbortController();
+  private readonly running = new Map<string, { job: ReservedJob; task: Promise<void> }>();
+  private buffer: ReservedJob[] = [];
+  private monitor: Monitor | undefined;
   private jobsProcessed = 0;
-  private running = false;
+  private started = false;
+  private stopRequested = false;
+  private signalPaused = false;
+  private pausedQueues = new Set<string>();
+  private restartAt: number | undefined;
+  private restartRequested = false;
+  private claimFailures = 0;
+  private lastClaimAt = Date.now();
+  private drained = false;
+  private fatal: Error | undefined;
 
   constructor(
     private readonly deps: WorkerDeps,
     options: Partial<WorkerOptions> = {},
   ) {
     this.options = { ...WORKER_DEFAULTS, ...options };
+    if (this.options.once) this.options.concurrency = 1;
     this.queues = this.options.queues?.length ? this.options.queues : [deps.driver.defaultQueue];
-    this.processor = new JobProcessor({ ...deps, options: this.options, stopSignal: this.stopController.signal });
+    validateWorkerOptions(this.options, deps.driver instanceof DatabaseQueue ? deps.driver.config : undefined);
+    this.pollDelay = new PollDelay(this.options.sleep);
+    this.finisher = new Finisher(deps.driver);
+    this.processor = new JobProcessor({
+      ...deps,
+      options: this.options,
+      stopSignal: this.interrupt.signal,
+      finish: (job) => this.finisher.delete(job),
+      watch: (watched) => this.monitor?.watch(watched),
+      unwatch: (id) => this.monitor?.unwatch(id),
+      leaseLimit: deps.driver instanceof DatabaseQueue && deps.driver.config.heartbeat === false ? deps.driver.config.retryAfter : undefined,
+    });
+  }
+
+  get connectionName(): string {
+    return this.deps.driver.connectionName;
   }
 
   /** Runs until a stop condition holds; resolves to the exit status (0, or 12 for memory). */
   async run(): Promise<number> {
-    if (this.running) throw new Error('This worker is already running.');
-    this.running = true;
+    if (this.started) throw new Error('This worker has already run.');
+    this.started = true;
     const startedAt = Date.now();
+    const offQueued = this.deps.events.on(JobQueued, (event) => {
+      if (event.connectionName === this.connectionName && this.queues.includes(event.queue)) this.wakeForJobs();
+    });
+    let stopListening: (() => Promise<void>) | undefined;
+    let reason: WorkerStopReason | undefined;
     try {
+      await this.startMonitor();
+      if (this.deps.driver instanceof DatabaseQueue) {
+        stopListening = await this.deps.driver.listen((queue) => this.queues.includes(queue) && this.wakeForJobs(), this.deps.report);
+      }
+      await this.deps.events.emit(new WorkerStarting(this.connectionName, this.queues, this.options, this.id));
       for (;;) {
-        const job = this.stopController.signal.aborted ? undefined : await this.nextJob();
-        if (job) {
-          this.jobsProcessed++;
-          await this.processJob(job);
-          await this.sleeper.sleep(this.options.rest);
+        reason = this.checkStop(startedAt);
+        if (reason || this.fatal) break;
+        if (!(await this.deps.events.emit(new Looping(this.connectionName, this.queues))) || this.signalPaused) {
+          await this.sleeper.sleep(Math.max(1, this.options.sleep));
+          continue;
         }
-        const reason = stopReason(this.options, {
-          stopRequested: this.stopController.signal.aborted,
-          jobsProcessed: this.jobsProcessed,
-          lastIterationHadJob: job !== undefined,
-          startedAt,
-          now: Date.now(),
-          memoryMb: process.memoryUsage().rss / 1024 / 1024,
-        });
-        if (reason) return await this.stopWith(reason);
-        if (!job) await this.sleeper.sleep(this.options.sleep);
+        const claimed = await this.fill();
+        this.startJobs();
+        if (this.fatal) break;
+        if (this.running.size === 0 && this.buffer.length === 0 && claimed === 0) {
+          this.drained = true;
+          if (this.checkStop(startedAt)) continue;
+          await this.sleeper.sleep(this.claimFailures > 0 ? this.failureDelay() : this.pollDelay.next(false));
+        } else {
+          this.drained = false;
+          // Busy: wait for a slot to free up (or a wake-up), polling again soon for more.
+          const full = this.running.size >= this.options.concurrency;
+          await this.sleeper.sleep(full ? undefined : this.pollDelay.next(claimed > 0));
+        }
       }
     } finally {
-      this.running = false;
+      offQueued();
+      await this.wind(reason ?? 'interrupted').catch((error: unknown) => this.deps.report(error));
+      await stopListening?.().catch(() => undefined);
     }
+    if (this.fatal) throw this.fatal;
+    const status = stopStatus(reason!);
+    await this.deps.events.emit(new WorkerStopping(status, reason!, this.jobsProcessed));
+    return status;
   }
 
-  /** Asks the worker to stop after the job in hand; an idle sleep ends at once. */
+  /** Stops claiming; in-flight jobs finish (their signals abort after the grace). */
   stop(): void {
-    this.stopController.abort(new Error('The worker is stopping.'));
+    this.stopRequested = true;
     this.sleeper.wake();
   }
 
-  /** Claims one job from the first queue that has one, in priority order. */
-  private async nextJob(): Promise<ReservedJob | undefined> {
-    try {
-      for (const queue of this.queues) {
-        const [job] = await this.deps.driver.claim(queue, 1, randomUUID());
-        if (job) return job;
-      }
-    } catch (error) {
-      // Missing tables will not fix themselves: stop and say so.
-      if (error instanceof MissingTableError) throw error;
-      // The database may come back; report and try again after a short pause.
-      this.deps.report(error);
-      await this.sleeper.sleep(1);
-    }
-    return undefined;
+  /** SIGUSR2: stop claiming until resume(); running jobs carry on. */
+  pause(): void {
+    if (this.signalPaused) return;
+    this.signalPaused = true;
+    void this.deps.events.emit(new WorkerPausing(this.connectionName));
   }
 
-  private async processJob(job: ReservedJob): Promise<void> {
+  /** SIGCONT: claim again. */
+  resume(): void {
+    if (!this.signalPaused) return;
+    this.signalPaused = false;
+    void this.deps.events.emit(new WorkerResuming(this.connectionName));
+    this.sleeper.wake();
+  }
+
+  private wakeForJobs(): void {
+    this.pollDelay.reset();
+    this.sleeper.wake();
+  }
+
+  private async startMonitor(): Promise<void> {
+    const driver = this.deps.driver;
+    if (!(driver instanceof DatabaseQueue) || !this.deps.config || isInMemory(driver)) return;
+    this.monitor = new Monitor({
+      config: this.deps.config,
+      connectionName: this.connectionName,
+      heartbeat: driver.config.heartbeat,
+      registration: {
+        id: this.id,
+        name: this.options.name,
+        connection: this.connectionName,
+        queues: this.queues,
+        hostname: os.hostname(),
+        pid: process.pid,
+        concurrency: this.options.concurrency,
+      },
+      listener: {
+        controls: (controls) => void this.applyControls(controls),
+        swept: (jobs) => jobs > 0 && this.wakeForJobs(),
+        leaseLost: () =>
+          this.deps.report(
+            new Error(`Worker ${this.id} was presumed dead (no heartbeat within the lapse); its jobs were handed to other workers and its own writes about them are ignored.`),
+          ),
+        error: (error, fatal) => {
+          this.deps.report(error);
+          if (fatal) {
+            this.fatal = error;
+            this.sleeper.wake();
+          }
+        },
+      },
+    });
+    try {
+      const controls = await this.monitor.start();
+      this.restartAt = controls.restart;
+      await this.applyControls(controls);
+    } catch (error) {
+      await this.monitor.stop(false);
+      this.monitor = undefined;
+      throw error;
+    }
+  }
+
+  private async applyControls(controls: Controls): Promise<void> {
+    if (this.restartAt !== undefined && controls.restart !== this.restartAt) {
+      this.restartRequested = true;
+      this.sleeper.wake();
+    }
+    const now = new Set(controls.paused.filter((queue) => this.queues.includes(queue)));
+    for (const queue of now) {
+      if (!this.pausedQueues.has(queue)) await this.deps.events.emit(new WorkerQueuePaused(this.connectionName, queue));
+    }
+    for (const queue of this.pausedQueues) {
+      if (!now.has(queue)) {
+        await this.deps.events.emit(new WorkerQueueResumed(this.connectionName, queue));
+        this.sleeper.wake();
+      }
+    }
+    this.pausedQueues = now;
+  }
+
+  private checkStop(startedAt: number): WorkerStopReason | undefined {
+    return stopReason(this.options, {
+      stopRequested: this.stopRequested,
+      restartRequested: this.restartRequested,
+      jobsProcessed: this.jobsProcessed,
+      drained: this.drained && this.running.size === 0 && this.buffer.length === 0,
+      idleMs: Date.now() - this.lastClaimAt,
+      startedAt,
+      now: Date.now(),
+      memoryMb: process.memoryUsage().rss / 1024 / 1024,
+    });
+  }
+
+  /** Claims enough jobs to fill the free slots and the prefetch buffer, queues in priority order. */
+  private async fill(): Promise<number> {
+    const { concurrency, prefetch, maxJobs } = this.options;
+    let want = concurrency + prefetch - this.running.size - this.buffer.length;
+    if (maxJobs > 0) want = Math.min(want, maxJobs - this.jobsProcessed - this.running.size - this.buffer.length);
+    if (want <= 0) return 0;
+    let claimed = 0;
+    try {
+      for (const queue of this.queues) {
+        if (this.pausedQueues.has(queue)) continue;
+        await this.deps.events.emit(new JobPopping(this.connectionName, queue));
+        const jobs = await this.deps.driver.claim(queue, want - claimed, this.id);
+        if (jobs.length === 0) continue;
+        this.monitor?.hold(jobs);
+        this.buffer.push(...jobs);
+        claimed += jobs.length;
+        for (const job of jobs) await this.deps.events.emit(new JobPopped(this.connectionName, job));
+        if (claimed >= want) break;
+      }
+      this.claimFailures = 0;
+    } catch (error) {
+      // Missing tables will not fix themselves: stop and say so.
+      if (error instanceof MissingTableError) this.fatal = error;
+      // The database may come back: report, back off, and try again.
+      this.deps.report(error);
+      this.claimFailures++;
+    }
+    if (claimed > 0) this.lastClaimAt = Date.now();
+    return claimed;
+  }
+
+  private startJobs(): void {
+    while (this.running.size < this.options.concurrency && this.buffer.length > 0 && !this.stopRequested) {
+      const job = this.buffer.shift()!;
+      const task = this.runJob(job).finally(() => {
+        this.running.delete(job.id);
+        this.sleeper.wake();
+      });
+      this.running.set(job.id, { job, task });
+    }
+  }
+
+  private async runJob(job: ReservedJob): Promise<void> {
     try {
       await this.processor.process(job);
     } catch (error) {
-      // A finishing write failed (database gone): the lease lapses and the job is claimed again.
+      // A finishing write failed (database gone): the job comes back when its lease lapses.
       this.deps.report(error);
+    } finally {
+      this.monitor?.forget([job.id]);
+      this.jobsProcessed++;
     }
+    if (this.options.rest > 0) await new Promise((resolve) => setTimeout(resolve, this.options.rest * 1000));
   }
 
-  private async stopWith(reason: WorkerStopReason): Promise<number> {
-    const status = stopStatus(reason);
-    await this.deps.events.emit(new WorkerStopping(status, reason, this.jobsProcessed));
-    return status;
+  /**
+   * Winds down: hands the prefetch buffer back, lets in-flight jobs finish (after a signal, for
+   * the grace, then aborts their signals and finally releases what is left), lands the batched
+   * deletes, and deregisters.
+   */
+  private async wind(reason: WorkerStopReason): Promise<void> {
+    const buffered = this.buffer.splice(0);
+    if (buffered.length > 0) {
+      await this.deps.driver.unclaim(buffered).catch((error: unknown) => this.deps.report(error));
+      this.monitor?.forget(buffered.map((job) => job.id));
+    }
+    if (this.running.size > 0) {
+      if (reason === 'interrupted') {
+        const grace = this.options.grace ?? (this.options.timeout > 0 ? this.options.timeout : 60);
+        if (!(await settleWithin(this.tasks(), grace * 1000))) {
+          this.interrupt.abort(new Error('The worker is stopping.'));
+          if (!(await settleWithin(this.tasks(), ABORT_GRACE_MS))) await this.releaseStragglers();
+        }
+      } else {
+        await Promise.allSettled(this.tasks());
+      }
+    }
+    await this.finisher.drain();
+    await this.monitor?.stop(true);
+  }
+
+  private tasks(): Promise<void>[] {
+    return [...this.running.values()].map((entry) => entry.task);
+  }
+
+  private async releaseStragglers(): Promise<void> {
+    const jobs = [...this.running.values()].map((entry) => entry.job);
+    this.deps.report(new Error(`Jobs ${jobs.map((job) => `#${job.id}`).join(', ')} ignored the stop signal; they are released for another worker.`));
+    for (const job of jobs) await this.deps.driver.release(job, 0, job.exceptions).catch((error: unknown) => this.deps.report(error));
+  }
+
+  private failureDelay(): number {
+    return Math.min(30, 2 ** Math.min(this.claimFailures - 1, 5));
   }
 }
+
+function isInMemory(driver: DatabaseQueue): boolean {
+  const connection = driver.config.connection as { filename?: string };
+  return driver.config.client === 'better-sqlite3' && connection.filename === ':memory:';
+}
+
+async function settleWithin(tasks: Promise<unknown>[], ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = Promise.allSettled(tasks).then(() => true);
+  try {
+    return await Promise.race([settled, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+

@@ -57,7 +57,7 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
     expect(unknown.stderr).toContain('Queue connection [nope] is not defined. Defined connections: database, sync, null.');
     const missing = await errand(['queue:work'], dir);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('Table [jobs] does not exist on queue connection [database]');
+    expect(missing.stderr).toMatch(/Table \[(jobs|queue_workers)\] does not exist on queue connection \[database\]/);
     expect(missing.stderr).toContain('run `errand migrate`');
   });
 

@@ -15,6 +15,9 @@ describe('resolveConfig', () => {
       queue: 'default',
       retryAfter: 90,
       pool: undefined,
+      heartbeat: { interval: 3, lapse: 15 },
+      workersTable: 'queue_workers',
+      controlsTable: 'queue_controls',
     });
     expect(config.failed).toEqual({ driver: 'database', connection: 'database', table: 'failed_jobs' });
   });
@@ -72,5 +75,16 @@ describe('dialect', () => {
     expect(dialect.lockClause({ engine: 'sqlite', version: '3', skipLocked: false })).toBe('');
     expect(dialect.lockClause({ engine: 'mysql', version: '10.5', skipLocked: false })).toBe('for update');
     expect(dialect.lockClause({ engine: 'postgres', version: '150000', skipLocked: true })).toBe('for update skip locked');
+  });
+
+  it('checks heartbeat settings against retryAfter and names the option at fault', () => {
+    const resolve = (database: Record<string, unknown>) => resolveConfig({ connections: { database: { driver: 'database', ...database } as never } }, { env: {} });
+    expect(resolve({ heartbeat: false }).connections.database).toMatchObject({ heartbeat: false });
+    expect(resolve({ heartbeat: { interval: 1 } }).connections.database).toMatchObject({ heartbeat: { interval: 1, lapse: 15 } });
+    expect(() => resolve({ heartbeat: { interval: 0 } })).toThrow(/heartbeat\.interval must be a number of seconds > 0/);
+    expect(() => resolve({ heartbeat: { interval: 5, lapse: 5 } })).toThrow(/heartbeat\.lapse must be a whole number of seconds greater than heartbeat\.interval \(5\)/);
+    expect(() => resolve({ retryAfter: 4, heartbeat: { interval: 3 } })).toThrow(/heartbeat\.interval \(3 s\) must be at most half of retryAfter \(4 s\)/);
+    expect(() => resolve({ heartbeat: 'yes' })).toThrow(/Queue connection \[database\]: heartbeat must be false or/);
+    expect(() => resolve({ workersTable: 'bad name' })).toThrow(/workersTable \[bad name\] is not a valid table name/);
   });
 });

@@ -17,16 +17,21 @@ describe('calculateBackoff', () => {
 });
 
 describe('stopReason', () => {
-  const state = { stopRequested: false, jobsProcessed: 0, lastIterationHadJob: true, startedAt: 0, now: 0, memoryMb: 10 };
+  const state = { stopRequested: false, restartRequested: false, jobsProcessed: 0, drained: false, idleMs: 0, startedAt: 0, now: 0, memoryMb: 10 };
   it('follows Laravel’s order and statuses', () => {
     expect(stopReason(WORKER_DEFAULTS, state)).toBeUndefined();
     expect(stopReason(WORKER_DEFAULTS, { ...state, stopRequested: true, memoryMb: 999 })).toBe('interrupted');
-    expect(stopReason(WORKER_DEFAULTS, { ...state, memoryMb: 128 })).toBe('memory');
+    expect(stopReason(WORKER_DEFAULTS, { ...state, memoryMb: 256 })).toBe('memory');
     expect(stopStatus('memory')).toBe(12);
     expect(stopStatus('empty')).toBe(0);
-    expect(stopReason({ ...WORKER_DEFAULTS, once: true }, state)).toBe('once');
+    expect(stopReason({ ...WORKER_DEFAULTS, once: true }, state)).toBeUndefined();
+    expect(stopReason({ ...WORKER_DEFAULTS, once: true }, { ...state, jobsProcessed: 1 })).toBe('once');
+    expect(stopReason({ ...WORKER_DEFAULTS, once: true }, { ...state, drained: true })).toBe('once');
+    expect(stopReason(WORKER_DEFAULTS, { ...state, restartRequested: true })).toBe('restart_signal');
+    expect(stopReason({ ...WORKER_DEFAULTS, stopWhenEmptyFor: 5 }, { ...state, drained: true, idleMs: 4999 })).toBeUndefined();
+    expect(stopReason({ ...WORKER_DEFAULTS, stopWhenEmptyFor: 5 }, { ...state, drained: true, idleMs: 5000 })).toBe('empty_for');
     expect(stopReason({ ...WORKER_DEFAULTS, stopWhenEmpty: true }, state)).toBeUndefined();
-    expect(stopReason({ ...WORKER_DEFAULTS, stopWhenEmpty: true }, { ...state, lastIterationHadJob: false })).toBe('empty');
+    expect(stopReason({ ...WORKER_DEFAULTS, stopWhenEmpty: true }, { ...state, drained: true })).toBe('empty');
     expect(stopReason({ ...WORKER_DEFAULTS, maxTime: 2 }, { ...state, now: 2000 })).toBe('max_time');
     expect(stopReason({ ...WORKER_DEFAULTS, maxJobs: 3 }, { ...state, jobsProcessed: 3 })).toBe('max_jobs');
   });

@@ -7,11 +7,22 @@ import type { ReservedJob } from '../../contracts/reserved-job.js';
 import { DatabaseFailedJobStore } from './database-failed-job-store.js';
 import { describeDatabaseError } from './database-error.js';
 import { dialect, type Engine, type ServerInfo } from './dialect.js';
+import { listenForJobs } from './listen-for-jobs.js';
 import { claimJobs } from './queries/claim-jobs.js';
 import { insertFailedJob } from './queries/failed-jobs.js';
-import { deleteReservedJob, releaseReservedJob } from './queries/finish-jobs.js';
+import { readControls, requestRestart, pauseQueue, resumeQueue, type Controls } from './queries/controls.js';
+import { deleteReservedJob, deleteReservedJobs, releaseReservedJob, unclaimJobs } from './queries/finish-jobs.js';
 import { insertJobs } from './queries/insert-jobs.js';
 import { clearJobs, countJobs } from './queries/queue-stats.js';
+import {
+  deregisterWorker,
+  heartbeat,
+  listWorkers,
+  registerWorker,
+  sweepDeadWorkers,
+  type WorkerRegistration,
+  type WorkerRow,
+} from './queries/workers.js';
 
 /** A queue connection whose jobs live in a database table (Laravel's `database` driver). */
 export class DatabaseQueue implements QueueDriver {
@@ -65,6 +76,78 @@ export class DatabaseQueue implements QueueDriver {
     return this.run(() => deleteReservedJob(this.knex, this.engine, this.table, job));
   }
 
+  deleteMany(jobs: readonly ReservedJob[]): Promise<Set<string>> {
+    return this.run(async () => {
+      const held = new Set<string>();
+      for (const [token, group] of byHolder(jobs)) {
+        for (const id of await deleteReservedJobs(this.knex, this.engine, this.table, token, group)) held.add(id);
+      }
+      return held;
+    });
+  }
+
+  unclaim(jobs: readonly ReservedJob[], delaySeconds = 0): Promise<number> {
+    return this.run(async () => {
+      let count = 0;
+      for (const [token, group] of byHolder(jobs)) count += await unclaimJobs(this.knex, this.engine, this.table, token, group, delaySeconds);
+      return count;
+    });
+  }
+
+  /**
+   * Calls `onQueue` when a job is pushed (PostgreSQL LISTEN/NOTIFY); other engines have no push
+   * channel and rely on polling. Resolves to a function that stops listening.
+   */
+  async listen(onQueue: (queue: string) => void, report: (error: unknown) => void): Promise<() => Promise<void>> {
+    if (this.engine !== 'postgres') return async () => undefined;
+    return listenForJobs(this.knex, this.table, onQueue, report);
+  }
+
+  /** Registers a worker process in the workers table (again, if it had been presumed dead). */
+  registerWorker(worker: WorkerRegistration): Promise<void> {
+    return this.run(() => registerWorker(this.knex, this.engine, this.config.workersTable, worker, this.lapse()), this.config.workersTable);
+  }
+
+  /** One heartbeat; false when the worker had been presumed dead and its row removed. */
+  heartbeat(workerId: string, heldIds: readonly string[]): Promise<boolean> {
+    return this.run(() => heartbeat(this.knex, this.engine, this.heartbeatTables(), workerId, heldIds, this.lapse()), this.config.workersTable);
+  }
+
+  /** Removes a worker's row on a clean exit. */
+  deregisterWorker(workerId: string): Promise<void> {
+    return this.run(() => deregisterWorker(this.knex, this.config.workersTable, workerId), this.config.workersTable);
+  }
+
+  /** Makes the jobs of workers whose heartbeat lapsed claimable again. */
+  sweepDeadWorkers(): Promise<{ workers: string[]; jobs: number }> {
+    return this.run(() => sweepDeadWorkers(this.knex, this.engine, this.heartbeatTables()), this.config.workersTable);
+  }
+
+  /** Registered workers, oldest first. */
+  workers(): Promise<WorkerRow[]> {
+    return this.run(() => listWorkers(this.knex, this.config.workersTable), this.config.workersTable);
+  }
+
+  /** The restart counter and this connection's paused queues. */
+  controls(): Promise<Controls> {
+    return this.run(() => readControls(this.knex, this.config.controlsTable, this.connectionName), this.config.controlsTable);
+  }
+
+  /** Asks every worker on this database to exit after its in-flight jobs. */
+  requestRestart(): Promise<void> {
+    return this.run(() => requestRestart(this.knex, this.engine, this.config.controlsTable), this.config.controlsTable);
+  }
+
+  /** Pauses one queue of this connection; false when it was already paused. */
+  pause(queue: string): Promise<boolean> {
+    return this.run(() => pauseQueue(this.knex, this.engine, this.config.controlsTable, this.connectionName, queue), this.config.controlsTable);
+  }
+
+  /** Resumes one queue of this connection; false when it was not paused. */
+  resume(queue: string): Promise<boolean> {
+    return this.run(() => resumeQueue(this.knex, this.config.controlsTable, this.connectionName, queue), this.config.controlsTable);
+  }
+
   fail(job: ReservedJob, record: FailedJobRecord, store: FailedJobStore): Promise<boolean> {
     if (store instanceof DatabaseFailedJobStore && store.knex === this.knex) {
       // Same database: the failed record and the delete commit together, fenced on the lease.
@@ -108,11 +191,29 @@ export class DatabaseQueue implements QueueDriver {
     return this.run(() => countJobs(this.knex, this.table, queue));
   }
 
-  private async run<T>(operation: () => Promise<T>): Promise<T> {
+  private lapse(): number {
+    return this.config.heartbeat === false ? 0 : this.config.heartbeat.lapse;
+  }
+
+  private heartbeatTables() {
+    return { jobs: this.table, workers: this.config.workersTable };
+  }
+
+  private async run<T>(operation: () => Promise<T>, table = this.table): Promise<T> {
     try {
       return await operation();
     } catch (error) {
-      throw describeDatabaseError(error, this.connectionName, this.config, this.table);
+      throw describeDatabaseError(error, this.connectionName, this.config, table);
     }
   }
+}
+
+function byHolder(jobs: readonly ReservedJob[]): Map<string, ReservedJob[]> {
+  const groups = new Map<string, ReservedJob[]>();
+  for (const job of jobs) {
+    const group = groups.get(job.reservedBy);
+    if (group) group.push(job);
+    else groups.set(job.reservedBy, [job]);
+  }
+  return groups;
 }

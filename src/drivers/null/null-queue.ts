@@ -25,6 +25,10 @@ export class NullQueue implements QueueDriver {
     return true;
   }
 
+  async deleteMany(jobs: readonly ReservedJob[]): Promise<Set<string>> {
+    return new Set(jobs.map((job) => job.id));
+  }
+
   async fail(): Promise<boolean> {
     return true;
   }
@@ -38,6 +42,10 @@ export class NullQueue implements QueueDriver {
   }
 
   async size(): Promise<number> {
+    return 0;
+  }
+
+  async unclaim(): Promise<number> {
     return 0;
   }
 }

@@ -31,6 +31,10 @@ export class SyncQueue implements QueueDriver {
     return true;
   }
 
+  async deleteMany(jobs: readonly ReservedJob[]): Promise<Set<string>> {
+    return new Set(jobs.map((job) => job.id));
+  }
+
   async fail(_job: ReservedJob, _record: unknown, _store: FailedJobStore): Promise<boolean> {
     return true;
   }
@@ -46,6 +50,10 @@ export class SyncQueue implements QueueDriver {
   }
 
   async size(): Promise<number> {
+    return 0;
+  }
+
+  async unclaim(): Promise<number> {
     return 0;
   }
 }

@@ -2,6 +2,9 @@ import type { Knex } from 'knex';
 
 import { createJobsTable } from './0001-create-jobs-table.js';
 import { createFailedJobsTable } from './0002-create-failed-jobs-table.js';
+import { createWorkersTable } from './0003-create-workers-table.js';
+import { createControlsTable } from './0004-create-controls-table.js';
+import { indexJobsReservedBy } from './0005-index-jobs-reserved-by.js';
 import type { TableMigration } from './table-migration.js';
 
 /** The table that records which migrations ran, per database. */
@@ -11,6 +14,8 @@ export const MIGRATIONS_TABLE = 'errand_migrations';
 export interface TablesToMigrate {
   jobs?: string[];
   failed?: string;
+  workers?: string[];
+  controls?: string[];
 }
 
 interface Step {
@@ -26,8 +31,10 @@ interface Step {
  */
 export async function migrate(knex: Knex, tables: TablesToMigrate): Promise<string[]> {
   const steps: Step[] = [];
-  for (const table of new Set(tables.jobs ?? [])) steps.push(step(createJobsTable, table));
+  for (const table of new Set(tables.jobs ?? [])) steps.push(step(createJobsTable, table), step(indexJobsReservedBy, table));
   if (tables.failed) steps.push(step(createFailedJobsTable, tables.failed));
+  for (const table of new Set(tables.workers ?? [])) steps.push(step(createWorkersTable, table));
+  for (const table of new Set(tables.controls ?? [])) steps.push(step(createControlsTable, table));
   steps.sort((a, b) => a.name.localeCompare(b.name));
   const source: Knex.MigrationSource<Step> = {
     getMigrations: async () => steps,

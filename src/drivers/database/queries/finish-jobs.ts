@@ -3,11 +3,60 @@ import type { Knex } from 'knex';
 import type { ReservedJob } from '../../../contracts/reserved-job.js';
 import { dialect, type Engine } from '../dialect.js';
 
+/**
+ * The lease fence: the holder's token and the attempt it claimed. A job swept back from a worker
+ * presumed dead and claimed again (even by the same worker) has a new attempt number, so a stale
+ * write matches nothing.
+ */
+function fence(jobs: readonly ReservedJob[]): { sql: string; bindings: Array<string | number> } {
+  const bindings: Array<string | number> = [];
+  for (const job of jobs) bindings.push(job.id, job.attempts);
+  // Bindings: (id, attempts) per job.
+  return { sql: jobs.map(() => '(id = ? and attempts = ?)').join(' or '), bindings };
+}
+
 /** Deletes a job by primary key if the lease still matches; false when it did not. */
 export async function deleteReservedJob(knex: Knex, engine: Engine, table: string, job: ReservedJob): Promise<boolean> {
-  // Bindings: table, id, leaseToken.
-  const result = await knex.raw('delete from ?? where id = ? and reserved_by = ?', [table, job.id, job.reservedBy]);
+  // Bindings: table, id, leaseToken, attempts.
+  const result = await knex.raw('delete from ?? where id = ? and reserved_by = ? and attempts = ?', [table, job.id, job.reservedBy, job.attempts]);
   return dialect.affected(engine, result) > 0;
+}
+
+/**
+ * Deletes many finished jobs of one holder in one statement; resolves to the ids that were still
+ * held (the others were reclaimed elsewhere and are left alone).
+ */
+export async function deleteReservedJobs(knex: Knex, engine: Engine, table: string, leaseToken: string, jobs: readonly ReservedJob[]): Promise<Set<string>> {
+  if (jobs.length === 0) return new Set();
+  const { sql, bindings } = fence(jobs);
+  if (engine === 'mysql') {
+    // No DELETE … RETURNING: when the count is short, ask which rows are still ours first.
+    return knex.transaction(async (trx) => {
+      const held = await heldIds(trx, engine, table, leaseToken, sql, bindings, true);
+      if (held.size > 0) {
+        const mine = jobs.filter((job) => held.has(job.id));
+        const f = fence(mine);
+        await trx.raw(`delete from ?? where reserved_by = ? and (${f.sql})`, [table, leaseToken, ...f.bindings]);
+      }
+      return held;
+    });
+  }
+  // Bindings: table, leaseToken, fence.
+  const result = await knex.raw(`delete from ?? where reserved_by = ? and (${sql}) returning id`, [table, leaseToken, ...bindings]);
+  return new Set(dialect.rows<{ id: number | string }>(engine, result).map((row) => String(row.id)));
+}
+
+async function heldIds(
+  knex: Knex,
+  engine: Engine,
+  table: string,
+  leaseToken: string,
+  fenceSql: string,
+  bindings: Array<string | number>,
+  lock: boolean,
+): Promise<Set<string>> {
+  const result = await knex.raw(`select id from ?? where reserved_by = ? and (${fenceSql})${lock ? ' for update' : ''}`, [table, leaseToken, ...bindings]);
+  return new Set(dialect.rows<{ id: number | string }>(engine, result).map((row) => String(row.id)));
 }
 
 /**
@@ -23,11 +72,36 @@ export async function releaseReservedJob(
   exceptions: number,
 ): Promise<boolean> {
   const now = dialect.nowSql(engine);
-  // Bindings: table, delaySeconds, exceptions, id, leaseToken.
+  // Bindings: table, delaySeconds, exceptions, id, leaseToken, attempts.
   const result = await knex.raw(
     `update ?? set reserved_at = null, reserved_by = null, available_at = ${now} + ?, exceptions = ?
-     where id = ? and reserved_by = ?`,
-    [table, Math.max(0, Math.ceil(delaySeconds)), exceptions, job.id, job.reservedBy],
+     where id = ? and reserved_by = ? and attempts = ?`,
+    [table, Math.max(0, Math.ceil(delaySeconds)), exceptions, job.id, job.reservedBy, job.attempts],
   );
   return dialect.affected(engine, result) > 0;
+}
+
+/**
+ * Hands back jobs this worker claimed but will not run (its prefetch buffer at shutdown, or the
+ * bystanders of a watchdog exit): unreserved, and the attempt the claim counted is given back.
+ * `delaySeconds` keeps them out of reach until the process is surely gone.
+ */
+export async function unclaimJobs(
+  knex: Knex,
+  engine: Engine,
+  table: string,
+  leaseToken: string,
+  jobs: readonly ReservedJob[],
+  delaySeconds = 0,
+): Promise<number> {
+  if (jobs.length === 0) return 0;
+  const now = dialect.nowSql(engine);
+  const { sql, bindings } = fence(jobs);
+  // Bindings: table, delaySeconds, leaseToken, fence.
+  const result = await knex.raw(
+    `update ?? set reserved_at = null, reserved_by = null, attempts = attempts - 1, available_at = ${now} + ?
+     where reserved_by = ? and (${sql})`,
+    [table, delaySeconds, leaseToken, ...bindings],
+  );
+  return dialect.affected(engine, result);
 }

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 
 import type { PushRequest } from '../../../contracts/queue-driver.js';
 import { dialect, type Engine } from '../dialect.js';
+import { jobsChannel } from '../listen-for-jobs.js';
 
 /**
  * Inserts jobs in one statement; `available_at` and `created_at` come from the database clock
@@ -24,6 +25,15 @@ export async function insertJobs(knex: Knex, engine: Engine, table: string, requ
     // MySQL returns the first id of a multi-row insert; the rest follow it consecutively.
     const [first] = (await knex(table).insert(rows)) as number[];
     return requests.map((_, i) => String(Number(first) + i));
+  }
+  if (engine === 'postgres') {
+    // NOTIFY in the same statement: listening workers wake as soon as the insert commits (and
+    // hear nothing if it rolls back). Notifications repeated in one transaction are folded.
+    const result = await knex.raw('with inserted as (?) select id, pg_notify(?, queue) from inserted', [
+      knex(table).insert(rows).returning(['id', 'queue']),
+      jobsChannel(table),
+    ]);
+    return dialect.rows<{ id: string | number }>(engine, result).map((row) => String(row.id));
   }
   const inserted = (await knex(table).insert(rows).returning('id')) as Array<{ id: number | string } | number>;
   return inserted.map((row) => String(typeof row === 'object' ? row.id : row));

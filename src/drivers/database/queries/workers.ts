@@ -1,0 +1,108 @@
+import type { Knex } from 'knex';
+
+import { dialect, type Engine } from '../dialect.js';
+
+/** What a worker says about itself when it registers. */
+export interface WorkerRegistration {
+  id: string;
+  name: string;
+  connection: string;
+  queues: string[];
+  hostname: string;
+  pid: number;
+  concurrency: number;
+}
+
+/** The tables a worker's heartbeat touches. */
+export interface HeartbeatTables {
+  jobs: string;
+  workers: string;
+}
+
+/** Inserts (or re-inserts, after being presumed dead) the worker's row, alive for `lapse` seconds. */
+export async function registerWorker(knex: Knex, engine: Engine, table: string, worker: WorkerRegistration, lapse: number): Promise<void> {
+  const now = dialect.nowSql(engine);
+  await knex(table)
+    .insert({
+      id: worker.id,
+      name: worker.name,
+      connection: worker.connection,
+      queues: worker.queues.join(','),
+      hostname: worker.hostname,
+      pid: worker.pid,
+      concurrency: worker.concurrency,
+      started_at: knex.raw(now),
+      last_heartbeat_at: knex.raw(now),
+      expires_at: knex.raw(`${now} + ?`, [lapse]),
+    })
+    .onConflict('id')
+    .merge(['last_heartbeat_at', 'expires_at']);
+}
+
+/**
+ * One beat: pushes the worker's expiry forward and renews the leases of the jobs it holds, so
+ * `retryAfter` never fires for a job whose worker is alive. False when the row was gone (another
+ * worker presumed this one dead and took its jobs back).
+ */
+export async function heartbeat(knex: Knex, engine: Engine, tables: HeartbeatTables, workerId: string, heldIds: readonly string[], lapse: number): Promise<boolean> {
+  const now = dialect.nowSql(engine);
+  // Bindings: table, lapse, id.
+  const result = await knex.raw(`update ?? set last_heartbeat_at = ${now}, expires_at = ${now} + ? where id = ?`, [tables.workers, lapse, workerId]);
+  const alive = dialect.affected(engine, result) > 0;
+  for (let i = 0; alive && i < heldIds.length; i += 500) {
+    const chunk = heldIds.slice(i, i + 500);
+    // Bindings: table, id, ids…
+    await knex.raw(`update ?? set reserved_at = ${now} where reserved_by = ? and id in (${chunk.map(() => '?').join(',')})`, [
+      tables.jobs,
+      workerId,
+      ...chunk,
+    ]);
+  }
+  return alive;
+}
+
+/** Removes the worker's row on a clean exit. */
+export async function deregisterWorker(knex: Knex, table: string, workerId: string): Promise<void> {
+  await knex(table).where({ id: workerId }).delete();
+}
+
+/**
+ * Takes back the jobs of workers whose heartbeat lapsed: they become claimable at once, with the
+ * attempt their dead holder used still counted (so a job that kills its worker ends in
+ * failed_jobs once out of tries). Resolves to how many jobs came back.
+ */
+export async function sweepDeadWorkers(knex: Knex, engine: Engine, tables: HeartbeatTables): Promise<{ workers: string[]; jobs: number }> {
+  const now = dialect.nowSql(engine);
+  const dead = (await knex(tables.workers).where('expires_at', '<', knex.raw(now)).select('id')) as Array<{ id: string }>;
+  if (dead.length === 0) return { workers: [], jobs: 0 };
+  const ids = dead.map((row) => row.id);
+  let jobs = 0;
+  for (const id of ids) {
+    // Bindings: table, id.
+    const result = await knex.raw('update ?? set reserved_at = null, reserved_by = null where reserved_by = ?', [tables.jobs, id]);
+    jobs += dialect.affected(engine, result);
+    // Only if it is still dead: a worker that woke up meanwhile keeps its row.
+    await knex(tables.workers).where({ id }).andWhere('expires_at', '<', knex.raw(now)).delete();
+  }
+  return { workers: ids, jobs };
+}
+
+/** A registered worker as `queue:monitor` and tests see it. */
+export interface WorkerRow {
+  id: string;
+  name: string;
+  connection: string;
+  queues: string;
+  hostname: string;
+  pid: number;
+  concurrency: number;
+  started_at: number;
+  last_heartbeat_at: number;
+  expires_at: number;
+}
+
+/** Every registered worker. */
+export async function listWorkers(knex: Knex, table: string): Promise<WorkerRow[]> {
+  const rows = (await knex(table).select('*').orderBy('started_at')) as WorkerRow[];
+  return rows.map((row) => ({ ...row, pid: Number(row.pid), concurrency: Number(row.concurrency), started_at: Number(row.started_at), last_heartbeat_at: Number(row.last_heartbeat_at), expires_at: Number(row.expires_at) }));
+}

@@ -1,0 +1,161 @@
+// The worker's monitor thread: heartbeats, lease renewal, the dead-worker sweep, operator
+// controls, and the watchdog that ends the process when a job wedges the event loop. It runs on
+// its own thread with its own database connection, so it keeps working while the main thread is
+// blocked, and its verdict does not depend on the main thread being able to act.
+import 'reflect-metadata';
+
+import { writeSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+
+import type { ReservedJob } from '../../contracts/reserved-job.js';
+import type { DatabaseQueue } from '../../drivers/database/database-queue.js';
+import { ErrandError } from '../../errors/errand-error.js';
+import { MissingTableError } from '../../errors/missing-table-error.js';
+import { QueueManager } from '../../runtime/queue-manager.js';
+import type { FromMonitor, MonitorData, ToMonitor, WatchedJob } from './monitor-messages.js';
+import { timeoutOutcome } from './timeout-policy.js';
+import { judge } from './watchdog.js';
+
+const data = workerData as MonitorData;
+const port = parentPort!;
+const send = (message: FromMonitor) => port.postMessage(message);
+const describe = (error: unknown) => (error instanceof ErrandError ? error.message : error instanceof Error ? error.message : String(error));
+
+const manager = new QueueManager({ ...data.config, report: (error) => console.error('[errand monitor]', error) }, () => {
+  throw new Error('The monitor thread never runs jobs.');
+});
+const driver = manager.database(data.connectionName) as DatabaseQueue;
+const workerId = data.registration.id;
+const held = new Map<string, ReservedJob>();
+const watched = new Map<string, WatchedJob>();
+const beat = new Float64Array(data.loopBeat);
+const lapseMs = (data.heartbeat === false ? 60 : data.heartbeat.lapse) * 1000;
+let stopping = false;
+let killing = false;
+let ticking = false;
+
+port.on('message', (message: ToMonitor) => {
+  switch (message.type) {
+    case 'hold':
+      for (const job of message.jobs) held.set(job.id, job);
+      break;
+    case 'forget':
+      for (const id of message.ids) {
+        held.delete(id);
+        watched.delete(id);
+      }
+      break;
+    case 'watch':
+      watched.set(message.watched.job.id, message.watched);
+      break;
+    case 'unwatch':
+      watched.delete(message.id);
+      break;
+    case 'stop':
+      void stop(message.deregister);
+      break;
+  }
+});
+
+async function start(): Promise<void> {
+  try {
+    if (data.heartbeat !== false) {
+      await driver.registerWorker(data.registration);
+      await driver.sweepDeadWorkers();
+    }
+    send({ type: 'ready', controls: await driver.controls() });
+  } catch (error) {
+    send({ type: 'error', message: describe(error), fatal: true });
+    return;
+  }
+  const interval = (data.heartbeat === false ? data.pollInterval : data.heartbeat.interval) * 1000;
+  setInterval(() => void tick(), interval);
+  setInterval(watch, 200);
+}
+
+async function tick(): Promise<void> {
+  if (ticking || stopping || killing) return;
+  ticking = true;
+  try {
+    if (data.heartbeat !== false) {
+      if (!(await driver.heartbeat(workerId, [...held.keys()]))) {
+        // Presumed dead while it could not beat (stopped, starved): its jobs went back to the
+        // queue, and any write it still makes about them is fenced off. Register again.
+        await driver.registerWorker(data.registration);
+        send({ type: 'lease-lost' });
+      }
+      const swept = await driver.sweepDeadWorkers();
+      if (swept.jobs > 0 || swept.workers.length > 0) send({ type: 'swept', ...swept });
+    }
+    send({ type: 'controls', controls: await driver.controls() });
+  } catch (error) {
+    const fatal = error instanceof MissingTableError;
+    send({ type: 'error', message: describe(error), fatal });
+  } finally {
+    ticking = false;
+  }
+}
+
+function watch(): void {
+  if (killing || stopping) return;
+  const verdict = judge(Date.now(), beat[0]!, watched.values(), data.watchdogGraceMs, lapseMs);
+  if (verdict) void kill(verdict.overdue, verdict.reason);
+}
+
+/**
+ * Records the attempt of each job to blame as a timeout (failed or released as its tries say),
+ * hands the bystanders back with their attempt returned, and ends the process. Releases are
+ * delayed a second so nothing can claim them before the process is gone.
+ */
+async function kill(overdue: WatchedJob[], reason: string): Promise<void> {
+  killing = true;
+  const pid = process.pid;
+  const outcomes: string[] = [];
+  const bounded = <T>(work: Promise<T>) =>
+    Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the database did not answer within 5 s')), 5000))]);
+  try {
+    for (const w of overdue) {
+      const exceptions = w.job.exceptions + 1;
+      const outcome = timeoutOutcome(w.policy, w.job.attempts, exceptions, Math.floor(Date.now() / 1000));
+      const message = `${w.displayName} has timed out: the watchdog ended worker process ${pid} because ${reason}.`;
+      if (outcome === 'fail') {
+        const record = {
+          uuid: w.uuid ?? `${w.job.id}-${w.job.attempts}`,
+          connection: data.connectionName,
+          queue: w.job.queue,
+          payload: w.job.payload,
+          exception: `TimeoutExceededError: ${message}`,
+        };
+        await bounded(driver.fail(w.job, record, manager.failer()));
+      } else {
+        await bounded(driver.release(w.job, Math.max(1, w.policy.backoff), exceptions));
+      }
+      outcomes.push(`${w.displayName} #${w.job.id} ${outcome === 'fail' ? 'failed' : 'released'}`);
+      held.delete(w.job.id);
+    }
+    await bounded(driver.unclaim([...held.values()], 1));
+    if (data.heartbeat !== false) await bounded(driver.deregisterWorker(workerId));
+  } catch (error) {
+    outcomes.push(`recording failed (${describe(error)}); the jobs come back when the heartbeat lapses`);
+  }
+  // A thread's process.stderr is relayed by the main thread's event loop, which is blocked.
+  writeSync(2, `[errand] watchdog: ${reason}; ${outcomes.join('; ') || 'no job to record'}. Ending worker process ${pid} (SIGALRM, exit status 142).\n`);
+  process.kill(pid, 'SIGALRM');
+  // An application that listens for SIGALRM would keep a blocked process alive; SIGKILL cannot be caught.
+  setTimeout(() => process.kill(pid, 'SIGKILL'), 2000);
+}
+
+async function stop(deregister: boolean): Promise<void> {
+  stopping = true;
+  while (ticking) await new Promise((resolve) => setTimeout(resolve, 20));
+  try {
+    if (deregister && data.heartbeat !== false) await driver.deregisterWorker(workerId);
+  } catch (error) {
+    send({ type: 'error', message: describe(error), fatal: false });
+  }
+  await manager.closeAll().catch(() => undefined);
+  send({ type: 'stopped' });
+  process.exit(0);
+}
+
+void start();

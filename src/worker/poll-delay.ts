@@ -1,0 +1,25 @@
+const FASTEST = 0.05;
+
+/**
+ * Adaptive polling: right after a claim that found jobs the next look comes almost at once, and
+ * each empty look doubles the wait until it is back at `--sleep`.
+ */
+export class PollDelay {
+  private current: number;
+
+  constructor(private readonly sleep: number) {
+    this.current = sleep;
+  }
+
+  /** Seconds to wait before the next claim, given whether the last one found jobs. */
+  next(found: boolean): number {
+    if (found) this.current = 0;
+    else this.current = Math.min(this.sleep, Math.max(FASTEST, this.current * 2));
+    return this.current;
+  }
+
+  /** Jobs are known to be waiting (a wake-up): poll fast again. */
+  reset(): void {
+    this.current = 0;
+  }
+}

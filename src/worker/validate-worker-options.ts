@@ -1,0 +1,37 @@
+import type { ResolvedDatabaseConnection } from '../config/config-types.js';
+import { ConfigError } from '../errors/config-error.js';
+import type { WorkerOptions } from './worker-options.js';
+
+/**
+ * Refuses options that cannot work, naming the option. In particular, with heartbeats off only
+ * `retryAfter` protects a reservation, so a timeout that reaches it could run a job twice.
+ */
+export function validateWorkerOptions(options: WorkerOptions, connection: ResolvedDatabaseConnection | undefined): void {
+  const whole = (name: string, value: number, min: number) => {
+    if (!Number.isInteger(value) || value < min) throw new ConfigError(`--${name} must be a whole number ≥ ${min}, got ${String(value)}.`);
+  };
+  whole('concurrency', options.concurrency, 1);
+  whole('prefetch', options.prefetch, 0);
+  whole('tries', options.tries, 0);
+  whole('max-jobs', options.maxJobs, 0);
+  whole('memory', options.memory, 0);
+  for (const [name, value] of [
+    ['timeout', options.timeout],
+    ['sleep', options.sleep],
+    ['rest', options.rest],
+    ['backoff', options.backoff],
+    ['max-time', options.maxTime],
+    ['stop-when-empty-for', options.stopWhenEmptyFor],
+    ['grace', options.grace ?? 0],
+  ] as const) {
+    if (typeof value !== 'number' || !(value >= 0)) throw new ConfigError(`--${name} must be a number of seconds ≥ 0, got ${String(value)}.`);
+  }
+  if (connection && connection.heartbeat === false) {
+    if (options.timeout === 0 || options.timeout >= connection.retryAfter) {
+      throw new ConfigError(
+        `--timeout ${options.timeout === 0 ? '0 (no limit)' : `${options.timeout} s`} is not below retryAfter (${connection.retryAfter} s) and heartbeats are off: ` +
+          'a job could be claimed again while it still runs. Use a shorter --timeout, a larger retryAfter, or turn heartbeats on.',
+      );
+    }
+  }
+}
