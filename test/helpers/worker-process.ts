@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import knexFactory, { type Knex } from 'knex';
+
+import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
+import { CLI, runCli } from './run-cli.js';
+
+/** A running `errand queue:work` (or any CLI command) process. */
+export interface CliProcess {
+  child: ChildProcess;
+  pid: number;
+  /** Everything printed so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once stdout+stderr match, rejects after `timeoutMs` with what was printed. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+}
+
+/** Starts the built CLI without waiting for it, so a test can signal it while it works. */
+export function startCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): CliProcess {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', QUEUE_CONNECTION: '', ...env } });
+  let out = '';
+  let err = '';
+  const waiters = new Set<() => void>();
+  const poke = () => waiters.forEach((w) => w());
+  child.stdout!.on('data', (d) => ((out += d), poke()));
+  child.stderr!.on('data', (d) => ((err += d), poke()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => {
+      poke();
+      resolve({ code, signal });
+    }),
+  );
+  let done = false;
+  void exited.then(() => (done = true));
+  return {
+    child,
+    pid: child.pid!,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor(pattern, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (pattern.test(out + err)) {
+            cleanup();
+            resolve();
+          } else if (done) {
+            cleanup();
+            reject(new Error(`process exited before printing ${pattern}:\n${out}\n${err}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`timed out waiting for ${pattern}:\n${out}\n${err}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** A temporary app: a config file for one connection, migrated, plus a ledger table jobs write to. */
+export interface WorkerApp {
+  dir: string;
+  knex: Knex;
+  /** Environment for worker processes (the ledger's knex config). */
+  env: NodeJS.ProcessEnv;
+  close(): Promise<void>;
+}
+
+/**
+ * Writes `errand.config.mjs` (the connection, plus `bootstrap` modules and connection overrides),
+ * runs `errand migrate`, and creates a `ledger(job_key, pid, attempt)` table on the same database.
+ */
+export async function createWorkerApp(
+  connection: DatabaseConnectionConfig,
+  options: { bootstrap: string[]; overrides?: Partial<DatabaseConnectionConfig>; prefix?: string },
+): Promise<WorkerApp> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), options.prefix ?? 'errand-worker-'));
+  const config = { default: 'database', connections: { database: { ...connection, ...options.overrides } }, bootstrap: options.bootstrap };
+  writeFileSync(path.join(dir, 'errand.config.mjs'), `export default ${JSON.stringify(config)};\n`);
+  const migrated = await runCli(['migrate'], dir);
+  if (migrated.code !== 0) throw new Error(`errand migrate failed:\n${migrated.stdout}\n${migrated.stderr}`);
+  const knexConfig: Knex.Config = {
+    client: connection.client!,
+    connection: connection.connection as Knex.StaticConnectionConfig,
+    useNullAsDefault: true,
+    pool: { min: 0, max: 4 },
+  };
+  const knex = knexFactory(knexConfig);
+  await knex.schema.createTable('ledger', (t) => {
+    t.increments('id');
+    t.string('job_key', 64).notNullable();
+    t.integer('pid').notNullable();
+    t.integer('attempt').notNullable().defaultTo(0);
+  });
+  return {
+    dir,
+    knex,
+    env: { LEDGER_KNEX: JSON.stringify({ ...knexConfig, pool: { min: 0, max: 2 } }) },
+    close: () => knex.destroy(),
+  };
+}
+
+/** How many times each job key appears in the ledger. */
+export async function ledgerCounts(knex: Knex): Promise<Map<string, number>> {
+  const rows = (await knex('ledger').select('job_key')) as Array<{ job_key: string }>;
+  const counts = new Map<string, number>();
+  for (const row of rows) counts.set(row.job_key, (counts.get(row.job_key) ?? 0) + 1);
+  return counts;
+}
+
+/** A count(*) as a number whatever the driver returns. */
+export async function countRows(knex: Knex, table: string, where?: (q: Knex.QueryBuilder) => void): Promise<number> {
+  const query = knex(table).count({ n: '*' });
+  if (where) where(query);
+  const [row] = (await query) as Array<{ n: number | string }>;
+  return Number(row!.n);
+}
