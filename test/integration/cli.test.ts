@@ -8,6 +8,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 
 import { createFailedJobsTable } from '../../src/drivers/database/migrations/0002-create-failed-jobs-table.js';
 import { createJobsTable } from '../../src/drivers/database/migrations/0001-create-jobs-table.js';
+import { createWorkersTable } from '../../src/drivers/database/migrations/0003-create-workers-table.js';
+import { createControlsTable } from '../../src/drivers/database/migrations/0004-create-controls-table.js';
+import { indexJobsReservedBy } from '../../src/drivers/database/migrations/0005-index-jobs-reserved-by.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
 
@@ -99,12 +102,14 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
   it('writes knex migrations from the stubs that create the same tables as errand migrate', async () => {
     expect((await errand(['queue:table'], dir)).code).toBe(0);
     expect((await errand(['queue:failed-table', '--table', 'dead_jobs'], dir)).code).toBe(0);
+    expect((await errand(['queue:workers-table'], dir)).code).toBe(0);
+    expect((await errand(['queue:controls-table'], dir)).code).toBe(0);
     const again = await errand(['queue:table'], dir);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('A migration to create the jobs table already exists');
 
     const files = readdirSync(path.join(dir, 'migrations')).sort();
-    expect(files).toHaveLength(2);
+    expect(files).toHaveLength(4);
     expect(files.some((f) => f.endsWith('_create_jobs_table.js'))).toBe(true);
     expect(files.some((f) => f.endsWith('_create_dead_jobs_table.js'))).toBe(true);
 
@@ -113,7 +118,16 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
       await knex.migrate.latest({ directory: path.join(dir, 'migrations'), loadExtensions: ['.js'] });
       await createJobsTable.up(knex, 'own_jobs');
       await createFailedJobsTable.up(knex, 'own_failed');
+      await indexJobsReservedBy.up(knex, 'own_jobs');
+      await createWorkersTable.up(knex, 'own_workers');
+      await createControlsTable.up(knex, 'own_controls');
       expect(await knex('jobs').columnInfo()).toEqual(await knex('own_jobs').columnInfo());
+      expect(await knex('queue_workers').columnInfo()).toEqual(await knex('own_workers').columnInfo());
+      expect(await knex('queue_controls').columnInfo()).toEqual(await knex('own_controls').columnInfo());
+      const indexes = async (table: string) =>
+        ((await knex.raw(`pragma index_list(${table})`)) as Array<{ name: string }>).map((i) => i.name.replace(table, 'T')).sort();
+      expect(await indexes('jobs')).toEqual(await indexes('own_jobs'));
+      expect(await indexes('queue_workers')).toEqual(await indexes('own_workers'));
       expect(await knex('dead_jobs').columnInfo()).toEqual(await knex('own_failed').columnInfo());
     } finally {
       await knex.destroy();

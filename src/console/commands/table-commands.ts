@@ -9,7 +9,10 @@ import { shutdown } from '../../runtime/errand.js';
 import { bootFromCommand } from '../boot-from-cli.js';
 import { readStub, renderStub } from '../stubs.js';
 
-/** `errand queue:table` and `errand queue:failed-table`: write knex migrations into the app. */
+/**
+ * `errand queue:table`, `queue:failed-table`, `queue:workers-table` and `queue:controls-table`:
+ * write knex migrations into an app that runs its own migrations instead of `errand migrate`.
+ */
 export function registerTableCommands(program: Command): void {
   addTableCommand(program, 'queue:table', 'jobs', 'migration.jobs.stub', (app) => {
     const connection = app.config.connections[app.config.default];
@@ -18,6 +21,14 @@ export function registerTableCommands(program: Command): void {
   addTableCommand(program, 'queue:failed-table', 'failed jobs', 'migration.failed-jobs.stub', (app) =>
     app.config.failed.driver === 'database' ? app.config.failed.table : 'failed_jobs',
   );
+  addTableCommand(program, 'queue:workers-table', 'workers (heartbeats)', 'migration.workers.stub', (app) => {
+    const connection = app.config.connections[app.config.default];
+    return connection?.driver === 'database' ? connection.workersTable : 'queue_workers';
+  });
+  addTableCommand(program, 'queue:controls-table', 'queue controls (restart, pause)', 'migration.controls.stub', (app) => {
+    const connection = app.config.connections[app.config.default];
+    return connection?.driver === 'database' ? connection.controlsTable : 'queue_controls';
+  });
 }
 
 function addTableCommand(

@@ -14,10 +14,8 @@ export interface Controls {
 /** Reads the restart counter and the paused queues of one connection. */
 export async function readControls(knex: Knex, table: string, connection: string): Promise<Controls> {
   const prefix = pauseKey(connection, '');
-  const rows = (await knex(table)
-    .where('key', RESTART)
-    .orWhere('key', 'like', `${prefix.replace(/[\\%_]/g, '\\$&')}%`)
-    .select('key', 'value')) as Array<{ key: string; value: number | string }>;
+  // The table holds a handful of rows; filtering here avoids LIKE, whose escaping differs by engine.
+  const rows = (await knex(table).select('key', 'value')) as Array<{ key: string; value: number | string }>;
   let restart = 0;
   const paused: string[] = [];
   for (const row of rows) {

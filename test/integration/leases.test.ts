@@ -1,0 +1,121 @@
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+
+import type { ReservedJob } from '../../src/contracts/reserved-job.js';
+import type { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
+import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
+import { runMigrations } from '../../src/runtime/run-migrations.js';
+import { AddToBufferJob } from '../fixtures/jobs/fixture-jobs.js';
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+
+const registration = (id: string) => ({ id, name: 'test', connection: 'database', queues: ['default'], hostname: 'here', pid: 1, concurrency: 1 });
+
+await describeEachEngine('leases, heartbeats and controls', (engine) => {
+  let knex: Knex;
+  let queue: DatabaseQueue;
+  const reserved = async () => (await knex('jobs').select('id', 'reserved_by', 'reserved_at', 'attempts').orderBy('id')) as Array<Record<string, unknown>>;
+
+  beforeAll(async () => {
+    const connection = await freshDatabase(engine, 'leases');
+    await boot({ default: 'database', connections: { database: { ...connection, heartbeat: { interval: 1, lapse: 3 } } }, report: () => undefined });
+    await runMigrations();
+    queue = (await runtime()).queues.database();
+    knex = queue.knex;
+  });
+  afterAll(() => shutdown());
+  beforeEach(async () => {
+    await knex('jobs').delete();
+    await knex('queue_workers').delete();
+    await knex('queue_controls').delete();
+  });
+
+  it('a heartbeat renews the leases of the jobs its worker holds, and only those', async () => {
+    await Promise.all([AddToBufferJob.dispatch('a'), AddToBufferJob.dispatch('b')]);
+    await queue.registerWorker(registration('w1'));
+    const [mine] = await queue.claim('default', 1, 'w1');
+    const [theirs] = await queue.claim('default', 1, 'w2');
+    await knex('jobs').update({ reserved_at: 1000 });
+    expect(await queue.heartbeat('w1', [mine!.id, theirs!.id])).toBe(true);
+    const rows = await reserved();
+    const byId = new Map(rows.map((r) => [String(r.id), Number(r.reserved_at)]));
+    expect(byId.get(mine!.id)).toBeGreaterThan(1_700_000_000);
+    expect(byId.get(theirs!.id)).toBe(1000);
+    // Without its row (presumed dead and swept), a heartbeat reports it and renews nothing.
+    await queue.deregisterWorker('w1');
+    await knex('jobs').update({ reserved_at: 1000 });
+    expect(await queue.heartbeat('w1', [mine!.id])).toBe(false);
+    expect(Number((await reserved())[0]!.reserved_at)).toBe(1000);
+  });
+
+  it('the sweep hands a lapsed worker’s jobs back with their attempt counted, and leaves live workers alone', async () => {
+    await Promise.all([AddToBufferJob.dispatch('a'), AddToBufferJob.dispatch('b'), AddToBufferJob.dispatch('c')]);
+    await queue.registerWorker(registration('dead'));
+    await queue.registerWorker(registration('alive'));
+    await queue.claim('default', 2, 'dead');
+    await queue.claim('default', 1, 'alive');
+    await knex('queue_workers').where({ id: 'dead' }).update({ expires_at: 1000 });
+    const swept = await queue.sweepDeadWorkers();
+    expect(swept).toEqual({ workers: ['dead'], jobs: 2 });
+    const rows = await reserved();
+    expect(rows.filter((r) => r.reserved_by === null).map((r) => Number(r.attempts))).toEqual([1, 1]);
+    expect(rows.filter((r) => r.reserved_by === 'alive')).toHaveLength(1);
+    expect((await queue.workers()).map((w) => w.id)).toEqual(['alive']);
+    // The freed jobs are claimable again, and the claim counts the next attempt.
+    const again = await queue.claim('default', 5, 'alive');
+    expect(again.map((j) => j.attempts)).toEqual([2, 2]);
+  });
+
+  it('batched deletes are fenced on holder and attempt: rows reclaimed elsewhere are left alone', async () => {
+    await Promise.all(['a', 'b', 'c'].map((s) => AddToBufferJob.dispatch(s)));
+    const jobs = await queue.claim('default', 3, 'w1');
+    expect(jobs).toHaveLength(3);
+    const [kept, reclaimedByOther, reclaimedBySelf] = jobs as [ReservedJob, ReservedJob, ReservedJob];
+    await knex('jobs').where({ id: reclaimedByOther.id }).update({ reserved_by: 'w2', attempts: 2 });
+    await knex('jobs').where({ id: reclaimedBySelf.id }).update({ attempts: 2 });
+    const deleted = await queue.deleteMany(jobs);
+    expect([...deleted]).toEqual([kept.id]);
+    expect((await reserved()).map((r) => String(r.id))).toEqual([reclaimedByOther.id, reclaimedBySelf.id]);
+    expect(await queue.delete(reclaimedBySelf)).toBe(false);
+    expect(await queue.release(reclaimedBySelf, 0, 0)).toBe(false);
+  });
+
+  it('unclaim gives prefetched jobs back with the attempt returned', async () => {
+    await Promise.all(['a', 'b'].map((s) => AddToBufferJob.dispatch(s)));
+    const jobs = await queue.claim('default', 2, 'w1');
+    expect(await queue.unclaim(jobs)).toBe(2);
+    expect((await reserved()).map((r) => [r.reserved_by, Number(r.attempts)])).toEqual([
+      [null, 0],
+      [null, 0],
+    ]);
+    expect(await queue.unclaim(jobs)).toBe(0);
+  });
+
+  it('stores restart requests and paused queues per connection', async () => {
+    expect(await queue.controls()).toEqual({ restart: 0, paused: [] });
+    await queue.requestRestart();
+    await queue.requestRestart();
+    expect((await queue.controls()).restart).toBe(2);
+    expect(await queue.pause('emails')).toBe(true);
+    expect(await queue.pause('emails')).toBe(false);
+    await knex('queue_controls').insert({ key: 'pause:other:emails', value: 1, updated_at: 0 });
+    await knex('queue_controls').insert({ key: 'pause:database_x:nope', value: 1, updated_at: 0 });
+    expect(await queue.controls()).toEqual({ restart: 2, paused: ['emails'] });
+    expect(await queue.resume('emails')).toBe(true);
+    expect(await queue.resume('emails')).toBe(false);
+    expect((await queue.controls()).paused).toEqual([]);
+  });
+
+  if (engine === 'postgres') {
+    it('PostgreSQL wakes listeners when a job is pushed (LISTEN/NOTIFY)', async () => {
+      const heard: string[] = [];
+      const stop = await queue.listen((q) => heard.push(q), (error) => heard.push(`error: ${String(error)}`));
+      try {
+        await AddToBufferJob.dispatch('wake').onQueue('emails');
+        for (let i = 0; i < 50 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+        expect(heard).toEqual(['emails']);
+      } finally {
+        await stop();
+      }
+    });
+  }
+});

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+
+import type { QueueDriver } from '../../src/contracts/queue-driver.js';
+import type { ReservedJob } from '../../src/contracts/reserved-job.js';
+import { Finisher } from '../../src/worker/finisher.js';
+import type { WatchedJob } from '../../src/worker/monitor/monitor-messages.js';
+import { timeoutOutcome, type TimeoutPolicy } from '../../src/worker/monitor/timeout-policy.js';
+import { judge } from '../../src/worker/monitor/watchdog.js';
+import { PollDelay } from '../../src/worker/poll-delay.js';
+import { Sleeper } from '../../src/worker/sleeper.js';
+import { validateWorkerOptions } from '../../src/worker/validate-worker-options.js';
+import { WORKER_DEFAULTS } from '../../src/worker/worker-options.js';
+
+const job = (id: string): ReservedJob => ({ id, queue: 'default', payload: '{}', attempts: 1, exceptions: 0, reservedBy: 'w' });
+
+describe('Finisher', () => {
+  it('sends the first delete at once and groups the ones that arrive meanwhile into one statement', async () => {
+    const batches: string[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const driver = {
+      async deleteMany(jobs: readonly ReservedJob[]) {
+        batches.push(jobs.map((j) => j.id));
+        if (batches.length === 1) await gate;
+        return new Set(jobs.map((j) => j.id).filter((id) => id !== '3'));
+      },
+    } as unknown as QueueDriver;
+    const finisher = new Finisher(driver);
+    const results = ['1', '2', '3', '4'].map((id) => finisher.delete(job(id)));
+    release();
+    expect(await Promise.all(results)).toEqual([true, true, false, true]);
+    expect(batches).toEqual([['1'], ['2', '3', '4']]);
+    await finisher.drain();
+  });
+
+  it('rejects the callers of a batch that failed, and keeps going for later ones', async () => {
+    let calls = 0;
+    const driver = {
+      async deleteMany(jobs: readonly ReservedJob[]) {
+        if (calls++ === 0) throw new Error('connection lost');
+        return new Set(jobs.map((j) => j.id));
+      },
+    } as unknown as QueueDriver;
+    const finisher = new Finisher(driver);
+    await expect(finisher.delete(job('1'))).rejects.toThrow('connection lost');
+    await expect(finisher.delete(job('2'))).resolves.toBe(true);
+  });
+});
+
+describe('PollDelay', () => {
+  it('polls at once after jobs, doubles while empty, and settles at --sleep', () => {
+    const delay = new PollDelay(3);
+    expect(delay.next(false)).toBe(3);
+    expect(delay.next(true)).toBe(0);
+    expect([1, 2, 3, 4, 5, 6, 7].map(() => delay.next(false))).toEqual([0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3]);
+    delay.reset();
+    expect(delay.next(false)).toBe(0.05);
+  });
+});
+
+describe('Sleeper', () => {
+  it('keeps a wake-up that comes before the sleep, so none is lost', async () => {
+    const sleeper = new Sleeper();
+    sleeper.wake();
+    const started = Date.now();
+    await sleeper.sleep(30);
+    expect(Date.now() - started).toBeLessThan(5000);
+    const pending = sleeper.sleep();
+    sleeper.wake();
+    await pending;
+  });
+});
+
+describe('timeoutOutcome', () => {
+  const policy: TimeoutPolicy = { failOnTimeout: false, maxTries: 3, retryUntil: null, maxExceptions: null, backoff: 0 };
+  it('applies Laravel’s rules to a timed-out attempt', () => {
+    expect(timeoutOutcome(policy, 1, 1, 0)).toBe('release');
+    expect(timeoutOutcome(policy, 3, 1, 0)).toBe('fail');
+    expect(timeoutOutcome({ ...policy, failOnTimeout: true }, 1, 1, 0)).toBe('fail');
+    expect(timeoutOutcome({ ...policy, maxTries: 0 }, 99, 1, 0)).toBe('release');
+    expect(timeoutOutcome({ ...policy, retryUntil: 100 }, 9, 1, 99)).toBe('release');
+    expect(timeoutOutcome({ ...policy, retryUntil: 100 }, 1, 1, 100)).toBe('fail');
+    expect(timeoutOutcome({ ...policy, maxExceptions: 2 }, 1, 2, 0)).toBe('fail');
+  });
+});
+
+describe('watchdog judge', () => {
+  const watched = (deadline: number): WatchedJob => ({
+    job: job('7'),
+    displayName: 'Blocker',
+    uuid: undefined,
+    deadline,
+    policy: { failOnTimeout: false, maxTries: 1, retryUntil: null, maxExceptions: null, backoff: 0 },
+  });
+  it('never acts while the event loop turns, however late a job is', () => {
+    expect(judge(100_000, 99_500, [watched(0)], 5000, 15_000)).toBeUndefined();
+  });
+  it('blames a job past its deadline and the grace when the loop is blocked', () => {
+    expect(judge(10_000, 5_000, [watched(6_000)], 5000, 15_000)).toBeUndefined();
+    const verdict = judge(11_001, 5_000, [watched(6_000)], 5000, 15_000);
+    expect(verdict?.overdue.map((w) => w.job.id)).toEqual(['7']);
+    expect(verdict?.reason).toMatch(/Blocker #7 is 5\.0 s past its timeout and the event loop has been blocked for 6\.0 s/);
+  });
+  it('with no deadline to wait for, ends a loop blocked past the heartbeat lapse and charges the running jobs', () => {
+    expect(judge(15_000, 1_000, [watched(Infinity)], 5000, 15_000)).toBeUndefined();
+    expect(judge(16_001, 1_000, [watched(Infinity)], 5000, 15_000)?.overdue).toHaveLength(1);
+    expect(judge(16_001, 1_000, [], 5000, 15_000)?.reason).toMatch(/no job deadline/);
+    // A job still within its deadline is waited for.
+    expect(judge(16_001, 1_000, [watched(20_000)], 5000, 15_000)).toBeUndefined();
+  });
+});
+
+describe('validateWorkerOptions', () => {
+  const db = { driver: 'database', client: 'pg', connection: '', table: 'jobs', queue: 'default', retryAfter: 90, heartbeat: false, workersTable: 'w', controlsTable: 'c' } as const;
+  it('names the option at fault', () => {
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, concurrency: 0 }, undefined)).toThrow('--concurrency must be a whole number ≥ 1, got 0.');
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, sleep: -1 }, undefined)).toThrow('--sleep must be a number of seconds ≥ 0');
+  });
+  it('refuses a timeout that reaches retryAfter when heartbeats are off', () => {
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, timeout: 90 }, db)).toThrow(/--timeout 90 s is not below retryAfter \(90 s\) and heartbeats are off/);
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, timeout: 0 }, db)).toThrow(/--timeout 0 \(no limit\)/);
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, timeout: 60 }, db)).not.toThrow();
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, timeout: 600 }, { ...db, heartbeat: { interval: 3, lapse: 15 } })).not.toThrow();
+  });
+});
