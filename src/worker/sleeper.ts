@@ -11,9 +11,9 @@ export class Sleeper {
   sleep(seconds?: number): Promise<void> {
     if (this.woken) {
       this.woken = false;
-      return Promise.resolve();
+      return nextTurn();
     }
-    if (seconds !== undefined && seconds <= 0) return Promise.resolve();
+    if (seconds !== undefined && seconds <= 0) return nextTurn();
     this.finish();
     return new Promise((resolve) => {
       const timer = seconds === undefined ? undefined : setTimeout(() => this.finish(), seconds * 1000);
@@ -31,6 +31,16 @@ export class Sleeper {
     this.pending = undefined;
     if (!pending) return;
     clearTimeout(pending.timer);
-    pending.resolve();
+    setImmediate(pending.resolve);
   }
+}
+
+/**
+ * Resolves on the event loop's next turn, never as a bare microtask: with a synchronous driver
+ * (better-sqlite3) every query resolves at once, and a busy loop that only chained promises
+ * would starve timers, signal handlers and the monitor thread's messages (the watchdog would
+ * then see a blocked loop and end the process).
+ */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

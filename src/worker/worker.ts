@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 
 import type { DependencyContainer } from 'tsyringe';
@@ -80,7 +81,9 @@ export class Worker {
     options: Partial<WorkerOptions> = {},
   ) {
     this.options = { ...WORKER_DEFAULTS, ...options };
-    if (this.options.once) this.options.concurrency = 1;
+    // Every running job listens on the stop signal: more than ten slots is not a leak.
+    setMaxListeners(0, this.interrupt.signal);
+    if (this.options.once) Object.assign(this.options, { concurrency: 1, prefetch: 0 });
     this.queues = this.options.queues?.length ? this.options.queues : [deps.driver.defaultQueue];
     validateWorkerOptions(this.options, deps.driver instanceof DatabaseQueue ? deps.driver.config : undefined);
     this.pollDelay = new PollDelay(this.options.sleep);
@@ -124,6 +127,9 @@ export class Worker {
           continue;
         }
         const claimed = await this.fill();
+        // A pause that arrived while the claim was in flight: those jobs must not start.
+        if (this.signalPaused) this.handBack(() => true);
+        else if (this.pausedQueues.size > 0) this.handBack((job) => this.pausedQueues.has(job.queue));
         this.startJobs();
         if (this.fatal) break;
         if (this.running.size === 0 && this.buffer.length === 0 && claimed === 0) {
@@ -158,6 +164,8 @@ export class Worker {
   pause(): void {
     if (this.signalPaused) return;
     this.signalPaused = true;
+    // Prefetched jobs would wait here for as long as the pause lasts: other workers may run them.
+    this.handBack(() => true);
     void this.deps.events.emit(new WorkerPausing(this.connectionName));
   }
 
@@ -167,6 +175,18 @@ export class Worker {
     this.signalPaused = false;
     void this.deps.events.emit(new WorkerResuming(this.connectionName));
     this.sleeper.wake();
+  }
+
+  /** Takes matching jobs out of the prefetch buffer and hands them back, attempt returned. */
+  private handBack(which: (job: ReservedJob) => boolean): void {
+    const back = this.buffer.filter(which);
+    if (back.length === 0) return;
+    this.buffer = this.buffer.filter((job) => !which(job));
+    void this.deps.driver
+      .unclaim(back)
+      .catch((error: unknown) => this.deps.report(error))
+      // Not renewed any more: if the hand-back failed, their leases lapse and they come back.
+      .finally(() => this.monitor?.forget(back.map((job) => job.id)));
   }
 
   private wakeForJobs(): void {
@@ -223,6 +243,8 @@ export class Worker {
       this.sleeper.wake();
     }
     const now = new Set(controls.paused.filter((queue) => this.queues.includes(queue)));
+    // Prefetched jobs of a queue just paused have not started: they must not start now.
+    this.handBack((job) => now.has(job.queue));
     for (const queue of now) {
       if (!this.pausedQueues.has(queue)) await this.deps.events.emit(new WorkerQueuePaused(this.connectionName, queue));
     }
@@ -244,7 +266,7 @@ export class Worker {
       idleMs: Date.now() - this.lastClaimAt,
       startedAt,
       now: Date.now(),
-      memoryMb: process.memoryUsage().rss / 1024 / 1024,
+      memoryMb: process.memoryUsage.rss() / 1024 / 1024,
     });
   }
 

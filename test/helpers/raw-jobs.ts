@@ -10,20 +10,20 @@ export async function insertJobsForTest(
   knex: Knex,
   table: string,
   count: number,
-  make: (i: number) => { name: string; command: Record<string, unknown>; queue?: string },
+  make: (i: number) => { name: string; command: Record<string, unknown>; queue?: string; maxTries?: number; timeout?: number },
 ): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   const rows = Array.from({ length: count }, (_, i) => {
-    const { name, command, queue } = make(i);
+    const { name, command, queue, maxTries, timeout } = make(i);
     const payload = {
       uuid: randomUUID(),
       displayName: name,
       job: 'errand:CallQueuedHandler@call',
-      maxTries: null,
+      maxTries: maxTries ?? null,
       maxExceptions: null,
       failOnTimeout: false,
       backoff: null,
-      timeout: null,
+      timeout: timeout ?? null,
       retryUntil: null,
       data: { commandName: name, command },
       createdAt: now,

@@ -73,9 +73,9 @@ export function describeWithSupervisord(title: string, body: () => void): void {
   describe.skip(`${title} (supervisord missing: reason printed above)`, body);
 }
 
-function run(command: string, args: string[]): Promise<CommandResult> {
+function run(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env === undefined ? undefined : { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -137,8 +137,11 @@ process.once('exit', () => {
   }
 });
 
-/** Starts a private supervisord (it daemonizes) and waits until supervisorctl reaches it. */
-export async function startSupervisord(): Promise<PrivateSupervisord> {
+/**
+ * Starts a private supervisord (it daemonizes) and waits until supervisorctl reaches it. `env` is
+ * added to the environment supervisord starts with, which its programs inherit.
+ */
+export async function startSupervisord(options: { env?: NodeJS.ProcessEnv } = {}): Promise<PrivateSupervisord> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-supervisord-'));
   const confDir = path.join(dir, 'conf.d');
   mkdirSync(confDir);
@@ -173,7 +176,7 @@ export async function startSupervisord(): Promise<PrivateSupervisord> {
     ].join('\n'),
   );
 
-  const started = await run('supervisord', ['-c', conf]);
+  const started = await run('supervisord', ['-c', conf], options.env);
   if (started.code !== 0) throw new Error(`supervisord -c ${conf} exited with ${started.code}: ${started.stderr}${started.stdout}`);
   const ctl = (args: string[]) => run('supervisorctl', ['-c', conf, ...args]);
   await waitUntil('supervisord to write its pid file', () => existsSync(pidfile));

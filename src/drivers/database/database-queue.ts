@@ -73,14 +73,14 @@ export class DatabaseQueue implements QueueDriver {
   }
 
   delete(job: ReservedJob): Promise<boolean> {
-    return this.run(() => deleteReservedJob(this.knex, this.engine, this.table, job));
+    return this.run(() => retryLocks(() => deleteReservedJob(this.knex, this.engine, this.table, job)));
   }
 
   deleteMany(jobs: readonly ReservedJob[]): Promise<Set<string>> {
     return this.run(async () => {
       const held = new Set<string>();
       for (const [token, group] of byHolder(jobs)) {
-        for (const id of await deleteReservedJobs(this.knex, this.engine, this.table, token, group)) held.add(id);
+        for (const id of await retryLocks(() => deleteReservedJobs(this.knex, this.engine, this.table, token, group))) held.add(id);
       }
       return held;
     });
@@ -89,7 +89,7 @@ export class DatabaseQueue implements QueueDriver {
   unclaim(jobs: readonly ReservedJob[], delaySeconds = 0): Promise<number> {
     return this.run(async () => {
       let count = 0;
-      for (const [token, group] of byHolder(jobs)) count += await unclaimJobs(this.knex, this.engine, this.table, token, group, delaySeconds);
+      for (const [token, group] of byHolder(jobs)) count += await retryLocks(() => unclaimJobs(this.knex, this.engine, this.table, token, group, delaySeconds));
       return count;
     });
   }
@@ -110,7 +110,7 @@ export class DatabaseQueue implements QueueDriver {
 
   /** One heartbeat; false when the worker had been presumed dead and its row removed. */
   heartbeat(workerId: string, heldIds: readonly string[]): Promise<boolean> {
-    return this.run(() => heartbeat(this.knex, this.engine, this.heartbeatTables(), workerId, heldIds, this.lapse()), this.config.workersTable);
+    return this.run(() => retryLocks(() => heartbeat(this.knex, this.engine, this.heartbeatTables(), workerId, heldIds, this.lapse())), this.config.workersTable);
   }
 
   /** Removes a worker's row on a clean exit. */
@@ -152,11 +152,13 @@ export class DatabaseQueue implements QueueDriver {
     if (store instanceof DatabaseFailedJobStore && store.knex === this.knex) {
       // Same database: the failed record and the delete commit together, fenced on the lease.
       return this.run(() =>
-        this.knex.transaction(async (trx) => {
-          if (!(await deleteReservedJob(trx, this.engine, this.table, job))) return false;
-          await insertFailedJob(trx, store.table, record);
-          return true;
-        }),
+        retryLocks(() =>
+          this.knex.transaction(async (trx) => {
+            if (!(await deleteReservedJob(trx, this.engine, this.table, job))) return false;
+            await insertFailedJob(trx, store.table, record);
+            return true;
+          }),
+        ),
       );
     }
     // Another database: record first (idempotent on uuid), so a crash in between loses nothing.
@@ -169,7 +171,7 @@ export class DatabaseQueue implements QueueDriver {
   }
 
   release(job: ReservedJob, delaySeconds: number, exceptions: number): Promise<boolean> {
-    return this.run(() => releaseReservedJob(this.knex, this.engine, this.table, job, delaySeconds, exceptions));
+    return this.run(() => retryLocks(() => releaseReservedJob(this.knex, this.engine, this.table, job, delaySeconds, exceptions)));
   }
 
   /** The server's engine and version, read once; warns when claims must take plain locks. */
@@ -204,6 +206,23 @@ export class DatabaseQueue implements QueueDriver {
       return await operation();
     } catch (error) {
       throw describeDatabaseError(error, this.connectionName, this.config, table);
+    }
+  }
+}
+
+/**
+ * Runs a fenced write again after a deadlock or lock timeout (each try is its own statement or
+ * transaction, rolled back whole, so repeating it is safe). On MySQL/MariaDB a worker's claims
+ * and its own batched deletes and lease renewals can deadlock on the gap locks of the
+ * reserved_by index; without a retry the job stayed reserved, already run, until retryAfter.
+ */
+async function retryLocks<T>(operation: () => Promise<T>, tries = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (attempt >= tries || !dialect.isRetryableLock(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
     }
   }
 }

@@ -96,9 +96,18 @@ async function tick(): Promise<void> {
   }
 }
 
+let lastWatch = Date.now();
+let resumedAt = 0;
+
 function watch(): void {
+  const now = Date.now();
+  // This thread's own 200 ms timer ran a second late: the whole process was stopped (SIGSTOP, a
+  // frozen container, a suspended machine), not just the main loop. That time is not the main
+  // loop's fault: count its blocking from now, so it gets to beat before it is judged.
+  if (now - lastWatch > 1000) resumedAt = now;
+  lastWatch = now;
   if (killing || stopping) return;
-  const verdict = judge(Date.now(), beat[0]!, watched.values(), data.watchdogGraceMs, lapseMs);
+  const verdict = judge(now, Math.max(beat[0]!, resumedAt), watched.values(), data.watchdogGraceMs, lapseMs);
   if (verdict) void kill(verdict.overdue, verdict.reason);
 }
 

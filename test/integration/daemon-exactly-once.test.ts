@@ -1,0 +1,57 @@
+import path from 'node:path';
+
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { Fleet, ledgerEnv, ledgerRows, within } from '../helpers/daemon.js';
+import { insertJobsForTest } from '../helpers/raw-jobs.js';
+import { ROOT } from '../helpers/run-cli.js';
+import { countRows, createWorkerApp, type WorkerApp } from '../helpers/worker-process.js';
+
+const JOBS = 20_000;
+const PROCESSES = 4;
+const CONCURRENCY = 8;
+
+await describeEachEngine('queue:work daemons: exactly once under load', (engine) => {
+  let app: WorkerApp;
+  const fleet = new Fleet();
+
+  beforeAll(async () => {
+    const connection = await freshDatabase(engine, 'daemon_exactly_once');
+    app = await createWorkerApp(connection, {
+      bootstrap: [path.join(ROOT, 'test/fixtures/workers/reliability-jobs.mjs')],
+      overrides: { heartbeat: { interval: 1, lapse: 3 } },
+      prefix: 'errand-exactly-once-',
+    });
+  });
+  afterAll(async () => {
+    await fleet.killAll();
+    await app?.close();
+  });
+
+  it(`${PROCESSES} processes × --concurrency=${CONCURRENCY} run each of ${JOBS} jobs exactly once`, { timeout: 180_000 }, async () => {
+    // One try: a job claimed twice would fail ("attempted too many times") instead of hiding.
+    await insertJobsForTest(app.knex, 'jobs', JOBS, (i) => ({ name: 'ReliableJob', command: { key: `k${i}`, ms: 0 }, maxTries: 1 }));
+    const started = performance.now();
+    const args = ['queue:work', `--concurrency=${CONCURRENCY}`, '--prefetch=32', '--sleep=0.1', '--stop-when-empty'];
+    const workers = Array.from({ length: PROCESSES }, () => fleet.start(args, app.dir, ledgerEnv(app, CONCURRENCY)));
+    const exits = await within(Promise.all(workers.map((w) => w.exited)), 150_000, 'the workers to drain the queue and exit');
+    console.log(`[${engine}] ${JOBS} jobs, ${PROCESSES} workers × ${CONCURRENCY}: drained in ${Math.round(performance.now() - started)} ms`);
+
+    expect(workers.map((w) => w.stderr())).toEqual(workers.map(() => ''));
+    expect(exits).toEqual(workers.map(() => ({ code: 0, signal: null })));
+
+    const rows = await ledgerRows(app.knex);
+    const perKey = new Map<string, number>();
+    for (const row of rows) perKey.set(row.job_key, (perKey.get(row.job_key) ?? 0) + 1);
+    expect(perKey.size).toBe(JOBS);
+    expect([...perKey].filter(([, n]) => n !== 1)).toEqual([]);
+    expect(rows).toHaveLength(JOBS);
+    expect(rows.filter((row) => row.attempt !== 1)).toEqual([]);
+    // Every process took part.
+    expect(new Set(rows.map((row) => row.pid))).toEqual(new Set(workers.map((w) => w.pid)));
+    expect(await countRows(app.knex, 'jobs')).toBe(0);
+    expect(await countRows(app.knex, 'failed_jobs')).toBe(0);
+    expect(await countRows(app.knex, 'queue_workers')).toBe(0);
+  });
+});
