@@ -4,10 +4,12 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 
 import type { Knex } from 'knex';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 
-import type { TestEngine } from './databases.js';
+import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
+import { freshDatabase, type TestEngine } from './databases.js';
 import { ROOT } from './run-cli.js';
-import { startCli, type CliProcess, type WorkerApp } from './worker-process.js';
+import { createWorkerApp, startCli, type CliProcess, type WorkerApp } from './worker-process.js';
 
 /** The job module (for `bootstrap`) and the script that dispatches its jobs. */
 export const TIMEOUT_JOBS = path.join(ROOT, 'test/fixtures/workers/timeout-jobs.mjs');
@@ -101,6 +103,38 @@ export class ProcessPool {
     }
     await Promise.all(procs.map((proc) => proc.exited));
   }
+}
+
+/**
+ * The hooks of a describe block over these jobs: in beforeAll, a fresh database `database` and a
+ * worker app bootstrapping TIMEOUT_JOBS with the connection `overrides` (or what they resolve to,
+ * given the connection), handed to `use`; the tables emptied before each test; every process the
+ * returned pool started killed after each test, and at the end before the app closes.
+ */
+export function timeoutJobsSuite(
+  engine: TestEngine,
+  database: string,
+  overrides: Partial<DatabaseConnectionConfig> | ((connection: DatabaseConnectionConfig) => Promise<Partial<DatabaseConnectionConfig>>),
+  use: (app: WorkerApp) => void,
+): ProcessPool {
+  const pool = new ProcessPool();
+  let app: WorkerApp | undefined;
+  beforeAll(async () => {
+    const connection = await freshDatabase(engine, database);
+    app = await createWorkerApp(connection, {
+      bootstrap: [TIMEOUT_JOBS],
+      overrides: typeof overrides === 'function' ? await overrides(connection) : overrides,
+      prefix: `errand-${database.replaceAll('_', '-')}-`,
+    });
+    use(app);
+  });
+  beforeEach(() => clearTables(app!.knex));
+  afterEach(() => pool.killAll());
+  afterAll(async () => {
+    await pool.killAll();
+    await app?.close();
+  });
+  return pool;
 }
 
 /** Whether a process is still running (its exit has not been seen). */

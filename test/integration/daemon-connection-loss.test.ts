@@ -1,12 +1,11 @@
 import net from 'node:net';
 
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 
-import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { describeEachEngine } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
-import { clearTables, dispatchJobs, isRunning, jsonLines, ledgerOf, ProcessPool, sleep, TIMEOUT_JOBS, waitUntil, within } from '../helpers/timeout-jobs-kit.js';
-import { countRows, createWorkerApp, type CliProcess, type WorkerApp } from '../helpers/worker-process.js';
+import { dispatchJobs, isRunning, jsonLines, ledgerOf, sleep, timeoutJobsSuite, waitUntil, within } from '../helpers/timeout-jobs-kit.js';
+import { countRows, type CliProcess, type WorkerApp } from '../helpers/worker-process.js';
 
 /**
  * A TCP proxy between the worker and the database server, so a test can drop every connection
@@ -66,32 +65,25 @@ await describeEachEngine('queue:work losing its database connection', (engine) =
   }
   let app: WorkerApp;
   let proxy: TcpProxy;
-  const pool = new ProcessPool();
+  // Registered first so it runs last, once the workers are gone.
+  afterAll(() => proxy?.cut());
+  const pool = timeoutJobsSuite(
+    engine,
+    'daemon_connection_loss',
+    async (connection) => {
+      const real = new URL(connection.connection as string);
+      proxy = new TcpProxy(real.hostname, Number(real.port || (engine === 'mysql' ? 3306 : 5432)));
+      await proxy.open();
+      const proxied = new URL(real);
+      proxied.hostname = '127.0.0.1';
+      proxied.port = String(proxy.port);
+      // The worker reaches the database through the proxy; the test and the ledger connect directly.
+      return { connection: proxied.toString(), heartbeat: { interval: 1, lapse: 3 } };
+    },
+    (made) => (app = made),
+  );
   const ran = async (key: string) => (await ledgerOf(app.knex, key)).length > 0;
   const output = (proc: CliProcess) => () => `${proc.stdout()}\n${proc.stderr()}`;
-
-  beforeAll(async () => {
-    const connection: DatabaseConnectionConfig = await freshDatabase(engine, 'daemon_connection_loss');
-    const real = new URL(connection.connection as string);
-    proxy = new TcpProxy(real.hostname, Number(real.port || (engine === 'mysql' ? 3306 : 5432)));
-    await proxy.open();
-    const proxied = new URL(real);
-    proxied.hostname = '127.0.0.1';
-    proxied.port = String(proxy.port);
-    // The worker reaches the database through the proxy; the test and the ledger connect directly.
-    app = await createWorkerApp(connection, {
-      bootstrap: [TIMEOUT_JOBS],
-      overrides: { connection: proxied.toString(), heartbeat: { interval: 1, lapse: 3 } },
-      prefix: 'errand-daemon-connection-loss-',
-    });
-  });
-  beforeEach(() => clearTables(app.knex));
-  afterEach(() => pool.killAll());
-  afterAll(async () => {
-    await pool.killAll();
-    await proxy?.cut();
-    await app?.close();
-  });
 
   const pushDirect = (keys: string[]) => insertJobsForTest(app.knex, 'jobs', keys.length, (i) => ({ name: 'QuickJob', command: { key: keys[i] } }));
 

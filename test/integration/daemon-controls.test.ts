@@ -1,47 +1,30 @@
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { describeEachEngine } from '../helpers/databases.js';
 import { runCli } from '../helpers/run-cli.js';
 import {
-  clearTables,
   dispatchJobs,
   isRunning,
   jobRow,
   jsonLines,
   ledgerOf,
-  ProcessPool,
   sleep,
-  TIMEOUT_JOBS,
+  timeoutJobsSuite,
   waitUntil,
   within,
   workerIdOf,
 } from '../helpers/timeout-jobs-kit.js';
-import { countRows, createWorkerApp, type CliProcess, type WorkerApp } from '../helpers/worker-process.js';
+import { countRows, type CliProcess, type WorkerApp } from '../helpers/worker-process.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 await describeEachEngine('queue:work signals, controls and --json', (engine) => {
   let app: WorkerApp;
-  const pool = new ProcessPool();
+  const pool = timeoutJobsSuite(engine, 'daemon_controls', { heartbeat: { interval: 1, lapse: 3 } }, (made) => (app = made));
   const ran = async (key: string) => (await ledgerOf(app.knex, key)).length > 0;
   /** Lets a running LongJob finish. */
   const go = (key: string) => app.knex('ledger').insert({ job_key: `${key}:go`, pid: 0, attempt: 0 });
   const output = (...procs: CliProcess[]) => () => procs.map((p) => `--- pid ${p.pid}\n${p.stdout()}\n${p.stderr()}`).join('\n');
-
-  beforeAll(async () => {
-    const connection = await freshDatabase(engine, 'daemon_controls');
-    app = await createWorkerApp(connection, {
-      bootstrap: [TIMEOUT_JOBS],
-      overrides: { heartbeat: { interval: 1, lapse: 3 } },
-      prefix: 'errand-daemon-controls-',
-    });
-  });
-  beforeEach(() => clearTables(app.knex));
-  afterEach(() => pool.killAll());
-  afterAll(async () => {
-    await pool.killAll();
-    await app?.close();
-  });
 
   it('SIGUSR2 stops claiming (the job in flight finishes), SIGCONT claims again', async () => {
     const worker = pool.start(['queue:work', '--sleep=0.5', '--json'], app);

@@ -1,16 +1,15 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
-  clearTables,
   dbNow,
   dispatchJobs,
   isRunning,
   jobRow,
   jsonLines,
   ledgerOf,
-  ProcessPool,
   sleep,
   TIMEOUT_JOBS,
+  timeoutJobsSuite,
   waitUntil,
   within,
   workerIdOf,
@@ -29,22 +28,7 @@ function endedBySigalrm(exit: { code: number | null; signal: NodeJS.Signals | nu
 
 await describeEachEngine('queue:work timeouts and watchdog', (engine) => {
   let app: WorkerApp;
-  const pool = new ProcessPool();
-
-  beforeAll(async () => {
-    const connection = await freshDatabase(engine, 'daemon_timeouts');
-    app = await createWorkerApp(connection, {
-      bootstrap: [TIMEOUT_JOBS],
-      overrides: { heartbeat: { interval: 1, lapse: 3 }, retryAfter: 4 },
-      prefix: 'errand-daemon-timeouts-',
-    });
-  });
-  beforeEach(() => clearTables(app.knex));
-  afterEach(() => pool.killAll());
-  afterAll(async () => {
-    await pool.killAll();
-    await app?.close();
-  });
+  const pool = timeoutJobsSuite(engine, 'daemon_timeouts', { heartbeat: { interval: 1, lapse: 3 }, retryAfter: 4 }, (made) => (app = made));
 
   it('abandons a handler that never settles at its timeout, retries it, fails it, and the same process carries on', async () => {
     const [hangId] = await dispatchJobs(app, [

@@ -54,7 +54,9 @@ await describeEachEngine('leases, heartbeats and controls', (engine) => {
     await queue.claim('default', 2, 'dead');
     await queue.claim('default', 1, 'alive');
     await knex('queue_workers').where({ id: 'dead' }).update({ expires_at: 1000 });
-    const swept = await queue.sweepDeadWorkers();
+    // A worker never sweeps itself (it may have been stopped between its beat and its sweep).
+    expect(await queue.sweepDeadWorkers('dead')).toEqual({ workers: [], jobs: 0 });
+    const swept = await queue.sweepDeadWorkers('alive');
     expect(swept).toEqual({ workers: ['dead'], jobs: 2 });
     const rows = await reserved();
     expect(rows.filter((r) => r.reserved_by === null).map((r) => Number(r.attempts))).toEqual([1, 1]);

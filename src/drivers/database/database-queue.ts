@@ -118,9 +118,9 @@ export class DatabaseQueue implements QueueDriver {
     return this.run(() => deregisterWorker(this.knex, this.config.workersTable, workerId), this.config.workersTable);
   }
 
-  /** Makes the jobs of workers whose heartbeat lapsed claimable again. */
-  sweepDeadWorkers(): Promise<{ workers: string[]; jobs: number }> {
-    return this.run(() => sweepDeadWorkers(this.knex, this.engine, this.heartbeatTables()), this.config.workersTable);
+  /** Makes the jobs of workers whose heartbeat lapsed claimable again (never the sweeper's own). */
+  sweepDeadWorkers(sweeperId?: string): Promise<{ workers: string[]; jobs: number }> {
+    return this.run(() => sweepDeadWorkers(this.knex, this.engine, this.heartbeatTables(), sweeperId), this.config.workersTable);
   }
 
   /** Registered workers, oldest first. */

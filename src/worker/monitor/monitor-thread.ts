@@ -61,7 +61,7 @@ async function start(): Promise<void> {
   try {
     if (data.heartbeat !== false) {
       await driver.registerWorker(data.registration);
-      await driver.sweepDeadWorkers();
+      await driver.sweepDeadWorkers(workerId);
     }
     send({ type: 'ready', controls: await driver.controls() });
   } catch (error) {
@@ -84,7 +84,7 @@ async function tick(): Promise<void> {
         await driver.registerWorker(data.registration);
         send({ type: 'lease-lost' });
       }
-      const swept = await driver.sweepDeadWorkers();
+      const swept = await driver.sweepDeadWorkers(workerId);
       if (swept.jobs > 0 || swept.workers.length > 0) send({ type: 'swept', ...swept });
     }
     send({ type: 'controls', controls: await driver.controls() });

@@ -71,9 +71,18 @@ export async function deregisterWorker(knex: Knex, table: string, workerId: stri
  * attempt their dead holder used still counted (so a job that kills its worker ends in
  * failed_jobs once out of tries). Resolves to how many jobs came back.
  */
-export async function sweepDeadWorkers(knex: Knex, engine: Engine, tables: HeartbeatTables): Promise<{ workers: string[]; jobs: number }> {
+export async function sweepDeadWorkers(
+  knex: Knex,
+  engine: Engine,
+  tables: HeartbeatTables,
+  sweeperId?: string,
+): Promise<{ workers: string[]; jobs: number }> {
   const now = dialect.nowSql(engine);
-  const dead = (await knex(tables.workers).where('expires_at', '<', knex.raw(now)).select('id')) as Array<{ id: string }>;
+  const query = knex(tables.workers).where('expires_at', '<', knex.raw(now));
+  // Never itself: a sweeper stopped between its heartbeat and its sweep would find its own row
+  // expired and take its own jobs away.
+  if (sweeperId) query.andWhereNot('id', sweeperId);
+  const dead = (await query.select('id')) as Array<{ id: string }>;
   if (dead.length === 0) return { workers: [], jobs: 0 };
   const ids = dead.map((row) => row.id);
   let jobs = 0;
