@@ -6,6 +6,25 @@ import type { Queueable } from '../job/queueable.js';
 import { CALL_QUEUED_HANDLER, type JobPayload } from './job-payload.js';
 
 /**
+ * Keys that would reach an object's prototype when the data is copied onto a job instance
+ * (prototype pollution); a payload holding one anywhere is refused before anything is restored.
+ */
+const FORBIDDEN_KEYS = ['__proto__', 'constructor', 'prototype'];
+
+/** Where in `value` a prototype-reaching key sits (`[key] at path`), if anywhere. */
+export function forbiddenKeyPath(value: unknown, path: string, seen = new Set<object>()): string | undefined {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return undefined;
+  seen.add(value);
+  for (const key of Object.keys(value)) {
+    const here = Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`;
+    if (FORBIDDEN_KEYS.includes(key)) return `[${key}] at ${here}`;
+    const found = forbiddenKeyPath((value as Record<string, unknown>)[key], here, seen);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
  * Parses stored payload text and checks its shape. Throws a PayloadError saying what is wrong;
  * the worker turns it into a failed job.
  */
@@ -18,6 +37,11 @@ export function parsePayload(raw: string): JobPayload {
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new PayloadError('The payload is not a JSON object.');
+  }
+  // Cheap test first: only a payload that mentions one of the keys is walked.
+  if (FORBIDDEN_KEYS.some((key) => raw.includes(`"${key}"`))) {
+    const path = forbiddenKeyPath(value, 'payload');
+    if (path) throw new PayloadError(`The payload holds the forbidden key ${path}: keys that reach an object's prototype are refused.`);
   }
   const payload = value as Partial<JobPayload>;
   if (typeof payload.uuid !== 'string' || payload.uuid === '') throw new PayloadError('The payload has no uuid.');

@@ -7,6 +7,7 @@ import { PayloadError } from '../errors/payload-error.js';
 import type { JobOptions } from '../job/job-options.js';
 import { jobRegistry, type RegisteredJob } from '../job/job-registry.js';
 import { validateJobOptions } from '../job/validate-job-options.js';
+import { forbiddenKeyPath } from './decode-payload.js';
 import { CALL_QUEUED_HANDLER, type JobPayload } from './job-payload.js';
 
 /** The registry entry of a job instance's class, or a clear error when it was never decorated. */
@@ -36,6 +37,9 @@ export function encodePayload(
   const entry = registeredJobOf(job);
   const now = context.now ?? new Date();
   const createdAt = Math.floor(now.getTime() / 1000);
+  // The worker would refuse it; say so now, at dispatch, naming the property.
+  const forbidden = forbiddenKeyPath(job, entry.name);
+  if (forbidden) throw new PayloadError(`Job ${entry.name} cannot be queued: it holds the forbidden key ${forbidden}.`);
   let command: Record<string, unknown>;
   try {
     command = JSON.parse(JSON.stringify(instanceToPlain(job))) as Record<string, unknown>;

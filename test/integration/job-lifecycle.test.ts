@@ -149,19 +149,26 @@ await describeEachEngine('job lifecycle', (engine) => {
   });
 
   it('fails unreadable rows with the reason and keeps working', async () => {
-    await queue.push({ queue: 'default', payload: '{not json' });
-    await queue.push({
-      queue: 'default',
-      payload: JSON.stringify({ uuid: '00000000-0000-4000-8000-000000000001', displayName: 'NoSuchJob', job: 'errand:CallQueuedHandler@call', data: { commandName: 'NoSuchJob', command: {} } }),
-    });
+    const valid = (command: string) => ({ uuid: '00000000-0000-4000-8000-000000000001', displayName: 'AddToBufferJob', job: 'errand:CallQueuedHandler@call', data: { commandName: 'AddToBufferJob', command: JSON.parse(command) as object } });
+    // Each poison row, as written straight into the table, and the reason it must fail with.
+    const poison: Array<[string, string]> = [
+      ['{not json', 'The payload is not valid JSON'],
+      ['[1, 2]', 'The payload is not a JSON object'],
+      [JSON.stringify({ ...valid('{}'), uuid: '00000000-0000-4000-8000-000000000002', displayName: 'NoSuchJob', data: { commandName: 'NoSuchJob', command: {} } }), 'Unknown job [NoSuchJob]'],
+      [JSON.stringify({ ...valid('{}'), uuid: '00000000-0000-4000-8000-000000000003', maxTries: 'three' }), 'has a non-numeric maxTries'],
+      [JSON.stringify({ ...valid('{}'), uuid: '00000000-0000-4000-8000-000000000004', data: { commandName: 'AddToBufferJob', command: [] } }), 'has no data.command object'],
+      [JSON.stringify({ ...valid('{}'), uuid: '00000000-0000-4000-8000-000000000005', job: 'Illuminate\\Queue\\CallQueuedHandler@call' }), 'errand only runs [errand:CallQueuedHandler@call]'],
+      ['{"uuid":"00000000-0000-4000-8000-000000000006","job":"errand:CallQueuedHandler@call","data":{"commandName":"AddToBufferJob","command":{"value":"x","__proto__":{"polluted":true}}}}', 'forbidden key [__proto__] at payload.data.command.__proto__'],
+      [JSON.stringify(valid('{"value":"x","nested":{"constructor":{"prototype":{"polluted":true}}}}')).replace('000000000001', '000000000007'), 'forbidden key [constructor] at payload.data.command.nested.constructor'],
+    ];
+    for (const [payload] of poison) await queue.push({ queue: 'default', payload });
     await AddToBufferJob.dispatch('after-poison');
     await work();
     expect(recorder.handled).toEqual(['after-poison']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     const failed = await failedRows();
-    expect(failed).toHaveLength(2);
-    expect(failed[0]!.exception).toContain('The payload is not valid JSON');
-    expect(failed[1]!.exception).toContain('Unknown job [NoSuchJob]');
-    expect(failed[1]!.uuid).toBe('00000000-0000-4000-8000-000000000001');
+    expect(failed.map((row) => row.exception.split('\n')[0])).toEqual(poison.map(([, reason]) => expect.stringContaining(reason)));
+    expect(failed[2]!.uuid).toBe('00000000-0000-4000-8000-000000000002');
   });
 
   it('works queues in priority order', async () => {

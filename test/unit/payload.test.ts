@@ -46,6 +46,12 @@ describe('encodePayload', () => {
     job.big = 10n;
     expect(() => encodePayload(job, {})).toThrow(/^Job AddToBufferJob cannot be serialized: /);
   });
+
+  it('refuses at dispatch data holding a key that reaches a prototype, naming where', () => {
+    const job = new AddToBufferJob('x') as AddToBufferJob & { meta?: unknown };
+    job.meta = { list: [{ constructor: 'sneaky' }] };
+    expect(() => encodePayload(job, {})).toThrow('Job AddToBufferJob cannot be queued: it holds the forbidden key [constructor] at AddToBufferJob.meta.list[0].constructor.');
+  });
 });
 
 describe('parsePayload and restoreJob', () => {
