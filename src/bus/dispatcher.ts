@@ -1,6 +1,6 @@
 import { JobQueued } from '../events/job-queued.js';
 import { PayloadError } from '../errors/payload-error.js';
-import { effectiveOptions, encodePayload, registeredJobOf } from '../payload/encode-payload.js';
+import { effectiveOptions, encodePayload, registeredJobOf, serializePayload } from '../payload/encode-payload.js';
 import { events, runtime } from '../runtime/errand.js';
 import type { DispatchOptions } from './dispatch-options.js';
 
@@ -17,7 +17,7 @@ export async function pushToQueue(job: object, dispatch: DispatchOptions): Promi
   const queue = dispatch.queue ?? options.queue ?? driver.defaultQueue;
   validateDelay(entry.name, dispatch.delay);
   const payload = encodePayload(job, options, { delay: dispatch.delay });
-  const id = await driver.push({ queue, payload: JSON.stringify(payload), delay: dispatch.delay });
+  const id = await driver.push({ queue, payload: serializePayload(payload, app.config.maxPayloadSize), delay: dispatch.delay });
   if (events.has(JobQueued)) await events.emit(new JobQueued(connectionName, queue, id, payload, dispatch.delay));
   return id;
 }
@@ -27,7 +27,7 @@ export async function runNow(job: object, dispatch: DispatchOptions): Promise<vo
   const app = await runtime();
   const options = effectiveOptions(registeredJobOf(job), dispatch.options);
   const payload = encodePayload(job, options);
-  await app.queues.sync().push({ queue: 'sync', payload: JSON.stringify(payload) });
+  await app.queues.sync().push({ queue: 'sync', payload: serializePayload(payload, app.config.maxPayloadSize) });
 }
 
 function validateDelay(jobName: string, delay: number | Date | undefined): void {

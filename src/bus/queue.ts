@@ -1,6 +1,6 @@
 import { JobQueued } from '../events/job-queued.js';
 import type { JobPayload } from '../payload/job-payload.js';
-import { effectiveOptions, encodePayload, registeredJobOf } from '../payload/encode-payload.js';
+import { effectiveOptions, encodePayload, registeredJobOf, serializePayload } from '../payload/encode-payload.js';
 import { events, runtime } from '../runtime/errand.js';
 
 type EventClass<E> = abstract new (...args: any[]) => E;
@@ -33,7 +33,7 @@ export const Queue = {
     for (const [connection, entries] of groups) {
       const driver = app.queues.connection(connection);
       const stored = await driver.bulk(
-        entries.map((e) => ({ queue: e.queue, payload: JSON.stringify(e.payload), delay: options.delay })),
+        entries.map((e) => ({ queue: e.queue, payload: serializePayload(e.payload, app.config.maxPayloadSize), delay: options.delay })),
       );
       entries.forEach((entry, i) => (ids[entry.index] = stored[i]!));
       if (events.has(JobQueued)) {

@@ -77,6 +77,11 @@ export interface ErrandConfig {
    */
   bootstrap?: string | string[];
   /**
+   * The largest payload, in bytes of JSON, that is queued or decoded; larger ones are refused at
+   * dispatch and failed with the reason on the worker. Default 1 MiB.
+   */
+  maxPayloadSize?: number;
+  /**
    * Called with the error when a dispatch nobody awaited fails. Default: printed to stderr with
    * the job's name.
    */
@@ -107,6 +112,7 @@ export interface ResolvedConfig {
   failed: { driver: 'database'; connection: string; table: string } | { driver: 'null' };
   bootstrap: string[];
   report: (error: unknown) => void;
+  maxPayloadSize: number;
   /** Where relative paths in the config are resolved from. */
   baseDir: string;
 }

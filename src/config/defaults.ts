@@ -18,6 +18,9 @@ export const DATABASE_DEFAULTS = {
  */
 export const HEARTBEAT_DEFAULTS = { interval: 3, lapse: 15 } as const;
 
+/** The default payload limit: 1 MiB of JSON. */
+export const DEFAULT_MAX_PAYLOAD_SIZE = 1024 * 1024;
+
 /** What errand uses when there is no config file: SQLite, so a new user needs no server. */
 export const DEFAULT_CONFIG: ErrandConfig = {
   default: 'database',

@@ -10,7 +10,7 @@ import type {
   ResolvedConnection,
   ResolvedDatabaseConnection,
 } from './config-types.js';
-import { DATABASE_DEFAULTS, DEFAULT_CONFIG, DEFAULT_SQLITE_FILE, HEARTBEAT_DEFAULTS } from './defaults.js';
+import { DATABASE_DEFAULTS, DEFAULT_CONFIG, DEFAULT_MAX_PAYLOAD_SIZE, DEFAULT_SQLITE_FILE, HEARTBEAT_DEFAULTS } from './defaults.js';
 
 type ResolvedHeartbeat = ResolvedDatabaseConnection['heartbeat'];
 
@@ -66,6 +66,7 @@ export function resolveConfig(
       return path.resolve(baseDir, entry);
     }),
     report: config.report ?? defaultReport,
+    maxPayloadSize: resolveMaxPayloadSize(config.maxPayloadSize, where),
     baseDir,
   };
 }
@@ -104,6 +105,14 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
   }
   const heartbeat = resolveHeartbeat(at, raw.heartbeat, retryAfter);
   return { driver: 'database', client, connection, table, queue, retryAfter, pool: raw.pool, heartbeat, workersTable, controlsTable };
+}
+
+function resolveMaxPayloadSize(value: number | undefined, where: string): number {
+  if (value === undefined) return DEFAULT_MAX_PAYLOAD_SIZE;
+  if (!Number.isInteger(value) || value < 256) {
+    throw new ConfigError(`maxPayloadSize${where} must be a whole number of bytes ≥ 256, got ${String(value)}.`);
+  }
+  return value;
 }
 
 function tableName(at: string, option: string, value: string): string {

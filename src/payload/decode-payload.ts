@@ -28,7 +28,11 @@ export function forbiddenKeyPath(value: unknown, path: string, seen = new Set<ob
  * Parses stored payload text and checks its shape. Throws a PayloadError saying what is wrong;
  * the worker turns it into a failed job.
  */
-export function parsePayload(raw: string): JobPayload {
+export function parsePayload(raw: string, maxBytes?: number): JobPayload {
+  if (maxBytes !== undefined && raw.length * 3 > maxBytes) {
+    const bytes = Buffer.byteLength(raw);
+    if (bytes > maxBytes) throw new PayloadError(`The payload is ${bytes} bytes, over maxPayloadSize (${maxBytes}); it was not decoded.`);
+  }
   let value: unknown;
   try {
     value = JSON.parse(raw);

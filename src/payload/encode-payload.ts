@@ -63,6 +63,22 @@ export function encodePayload(
   };
 }
 
+/**
+ * The payload as stored: JSON, refused with the job's name when it is larger than `limit` bytes
+ * (the worker would refuse it too; better to say so to the code that dispatched it).
+ */
+export function serializePayload(payload: JobPayload, limit: number): string {
+  const text = JSON.stringify(payload);
+  // Characters are at most 3 bytes in UTF-8 for JSON text: count bytes only when it could matter.
+  if (text.length * 3 > limit) {
+    const bytes = Buffer.byteLength(text);
+    if (bytes > limit) {
+      throw new PayloadError(`Job ${payload.displayName} cannot be queued: its payload is ${bytes} bytes, over maxPayloadSize (${limit}).`);
+    }
+  }
+  return text;
+}
+
 function resolveRetryUntil(option: JobOptions['retryUntil'], job: object, createdAt: number): number | null {
   const value = typeof option === 'function' ? option(job) : option;
   if (value === undefined) return null;

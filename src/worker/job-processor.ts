@@ -48,6 +48,8 @@ export interface ProcessorDeps {
    * claimed again while it runs, so it is failed instead of run.
    */
   leaseLimit?: number;
+  /** Payloads larger than this many bytes are failed undecoded. */
+  maxPayloadSize?: number;
 }
 
 /**
@@ -63,7 +65,7 @@ export class JobProcessor {
     const elapsed = () => performance.now() - started;
     let payload: JobPayload;
     try {
-      payload = parsePayload(reserved.payload);
+      payload = parsePayload(reserved.payload, this.deps.maxPayloadSize);
     } catch (error) {
       const job = new WorkerJob(reserved, this.deps.driver.connectionName, undefined);
       await this.deps.events.emit(new JobProcessing(job.connectionName, job));

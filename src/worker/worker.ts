@@ -95,6 +95,7 @@ export class Worker {
       finish: (job) => this.finisher.delete(job),
       watch: (watched) => this.monitor?.watch(watched),
       unwatch: (id) => this.monitor?.unwatch(id),
+      maxPayloadSize: deps.config?.maxPayloadSize,
       leaseLimit: deps.driver instanceof DatabaseQueue && deps.driver.config.heartbeat === false ? deps.driver.config.retryAfter : undefined,
     });
   }

@@ -42,6 +42,7 @@ await describeEachEngine('job lifecycle', (engine) => {
       default: 'database',
       connections: { database: connection, sync: { driver: 'sync' }, nothing: { driver: 'null' } },
       report: (error) => reported.push(error),
+      maxPayloadSize: 4096,
     });
     await runMigrations();
     queue = (await runtime()).queues.database();
@@ -160,6 +161,7 @@ await describeEachEngine('job lifecycle', (engine) => {
       [JSON.stringify({ ...valid('{}'), uuid: '00000000-0000-4000-8000-000000000005', job: 'Illuminate\\Queue\\CallQueuedHandler@call' }), 'errand only runs [errand:CallQueuedHandler@call]'],
       ['{"uuid":"00000000-0000-4000-8000-000000000006","job":"errand:CallQueuedHandler@call","data":{"commandName":"AddToBufferJob","command":{"value":"x","__proto__":{"polluted":true}}}}', 'forbidden key [__proto__] at payload.data.command.__proto__'],
       [JSON.stringify(valid('{"value":"x","nested":{"constructor":{"prototype":{"polluted":true}}}}')).replace('000000000001', '000000000007'), 'forbidden key [constructor] at payload.data.command.nested.constructor'],
+      [JSON.stringify({ ...valid(JSON.stringify({ value: 'é'.repeat(2100) })), uuid: '00000000-0000-4000-8000-000000000008' }), 'bytes, over maxPayloadSize (4096); it was not decoded'],
     ];
     for (const [payload] of poison) await queue.push({ queue: 'default', payload });
     await AddToBufferJob.dispatch('after-poison');
@@ -169,6 +171,15 @@ await describeEachEngine('job lifecycle', (engine) => {
     const failed = await failedRows();
     expect(failed.map((row) => row.exception.split('\n')[0])).toEqual(poison.map(([, reason]) => expect.stringContaining(reason)));
     expect(failed[2]!.uuid).toBe('00000000-0000-4000-8000-000000000002');
+  });
+
+  it('refuses at dispatch a payload over maxPayloadSize, naming the job, and queues nothing', async () => {
+    // 2,100 two-byte characters: under the limit counted in characters, over it in bytes.
+    await expect(AddToBufferJob.dispatch('é'.repeat(2100))).rejects.toThrow(/^Job AddToBufferJob cannot be queued: its payload is \d+ bytes, over maxPayloadSize \(4096\)\.$/);
+    await expect(Queue.bulk([new AddToBufferJob('ok'), new AddToBufferJob('é'.repeat(2100))])).rejects.toThrow(/over maxPayloadSize/);
+    expect(await Queue.size()).toBe(0);
+    await AddToBufferJob.dispatch('é'.repeat(1500));
+    expect(await Queue.size()).toBe(1);
   });
 
   it('works queues in priority order', async () => {

@@ -87,4 +87,10 @@ describe('dialect', () => {
     expect(() => resolve({ heartbeat: 'yes' })).toThrow(/Queue connection \[database\]: heartbeat must be false or/);
     expect(() => resolve({ workersTable: 'bad name' })).toThrow(/workersTable \[bad name\] is not a valid table name/);
   });
+
+  it('defaults maxPayloadSize to 1 MiB and names a bad value', () => {
+    expect(resolveConfig({}, { env: {} }).maxPayloadSize).toBe(1024 * 1024);
+    expect(resolveConfig({ maxPayloadSize: 4096 }, { env: {} }).maxPayloadSize).toBe(4096);
+    expect(() => resolveConfig({ maxPayloadSize: 10 }, { env: {} })).toThrow('maxPayloadSize must be a whole number of bytes ≥ 256, got 10.');
+  });
 });
