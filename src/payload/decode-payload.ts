@@ -4,6 +4,7 @@ import { PayloadError } from '../errors/payload-error.js';
 import { jobRegistry, type RegisteredJob } from '../job/job-registry.js';
 import type { Queueable } from '../job/queueable.js';
 import { CALL_QUEUED_HANDLER, type JobPayload } from './job-payload.js';
+import { bytesOver } from './payload-size.js';
 
 /**
  * Keys that would reach an object's prototype when the data is copied onto a job instance
@@ -29,10 +30,8 @@ export function forbiddenKeyPath(value: unknown, path: string, seen = new Set<ob
  * the worker turns it into a failed job.
  */
 export function parsePayload(raw: string, maxBytes?: number): JobPayload {
-  if (maxBytes !== undefined && raw.length * 3 > maxBytes) {
-    const bytes = Buffer.byteLength(raw);
-    if (bytes > maxBytes) throw new PayloadError(`The payload is ${bytes} bytes, over maxPayloadSize (${maxBytes}); it was not decoded.`);
-  }
+  const bytes = maxBytes === undefined ? undefined : bytesOver(raw, maxBytes);
+  if (bytes !== undefined) throw new PayloadError(`The payload is ${bytes} bytes, over maxPayloadSize (${maxBytes}); it was not decoded.`);
   let value: unknown;
   try {
     value = JSON.parse(raw);

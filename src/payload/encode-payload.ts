@@ -8,6 +8,7 @@ import type { JobOptions } from '../job/job-options.js';
 import { jobRegistry, type RegisteredJob } from '../job/job-registry.js';
 import { validateJobOptions } from '../job/validate-job-options.js';
 import { forbiddenKeyPath } from './decode-payload.js';
+import { bytesOver } from './payload-size.js';
 import { CALL_QUEUED_HANDLER, type JobPayload } from './job-payload.js';
 
 /** The registry entry of a job instance's class, or a clear error when it was never decorated. */
@@ -69,12 +70,9 @@ export function encodePayload(
  */
 export function serializePayload(payload: JobPayload, limit: number): string {
   const text = JSON.stringify(payload);
-  // Characters are at most 3 bytes in UTF-8 for JSON text: count bytes only when it could matter.
-  if (text.length * 3 > limit) {
-    const bytes = Buffer.byteLength(text);
-    if (bytes > limit) {
-      throw new PayloadError(`Job ${payload.displayName} cannot be queued: its payload is ${bytes} bytes, over maxPayloadSize (${limit}).`);
-    }
+  const bytes = bytesOver(text, limit);
+  if (bytes !== undefined) {
+    throw new PayloadError(`Job ${payload.displayName} cannot be queued: its payload is ${bytes} bytes, over maxPayloadSize (${limit}).`);
   }
   return text;
 }

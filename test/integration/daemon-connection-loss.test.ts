@@ -59,8 +59,7 @@ class TcpProxy {
 
 await describeEachEngine('queue:work losing its database connection', (engine) => {
   if (engine === 'sqlite') {
-    // SQLite is a local file opened in-process: there is no network connection to lose.
-    it.skip('does not apply to SQLite (no server connection)', () => undefined);
+    it.skip('does not apply to SQLite (no server connection)', () => undefined); // Skipped: SQLite is a local file opened in-process, with no network connection to lose.
     return;
   }
   let app: WorkerApp;
