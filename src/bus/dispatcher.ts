@@ -16,7 +16,7 @@ export async function pushToQueue(job: object, dispatch: DispatchOptions): Promi
   const driver = app.queues.connection(connectionName);
   const queue = dispatch.queue ?? options.queue ?? driver.defaultQueue;
   validateDelay(entry.name, dispatch.delay);
-  const payload = encodePayload(job, options, { delay: dispatch.delay });
+  const payload = encodePayload(job, options, { delay: dispatch.delay, keyring: app.config.keyring });
   const id = await driver.push({ queue, payload: serializePayload(payload, app.config.maxPayloadSize), delay: dispatch.delay });
   if (events.has(JobQueued)) await events.emit(new JobQueued(connectionName, queue, id, payload, dispatch.delay));
   return id;
@@ -26,7 +26,7 @@ export async function pushToQueue(job: object, dispatch: DispatchOptions): Promi
 export async function runNow(job: object, dispatch: DispatchOptions): Promise<void> {
   const app = await runtime();
   const options = effectiveOptions(registeredJobOf(job), dispatch.options);
-  const payload = encodePayload(job, options);
+  const payload = encodePayload(job, options, { keyring: app.config.keyring });
   await app.queues.sync().push({ queue: 'sync', payload: serializePayload(payload, app.config.maxPayloadSize) });
 }
 

@@ -26,7 +26,7 @@ export const Queue = {
       const jobOptions = effectiveOptions(registeredJobOf(job), {});
       const connection = options.connection ?? jobOptions.connection ?? app.config.default;
       const queue = options.queue ?? jobOptions.queue ?? app.queues.connection(connection).defaultQueue;
-      const payload = encodePayload(job, jobOptions, { delay: options.delay });
+      const payload = encodePayload(job, jobOptions, { delay: options.delay, keyring: app.config.keyring });
       groups.set(connection, [...(groups.get(connection) ?? []), { index, queue, payload }]);
     });
     const ids: string[] = new Array<string>(jobs.length);

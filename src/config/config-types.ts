@@ -1,3 +1,4 @@
+import type { Keyring } from '../payload/keyring.js';
 import type { Knex } from 'knex';
 
 /** The knex clients errand supports. */
@@ -82,6 +83,16 @@ export interface ErrandConfig {
    */
   maxPayloadSize?: number;
   /**
+   * The key `@Job({ encrypted: true })` jobs are sealed with (AES-256-GCM), written as
+   * `base64:…` (32 bytes). Default: the `ERRAND_KEY` environment variable.
+   */
+  key?: string;
+  /**
+   * Keys used before the current one, still accepted when opening queued jobs (key rotation).
+   * Default: `ERRAND_PREVIOUS_KEYS`, comma-separated.
+   */
+  previousKeys?: string[];
+  /**
    * Called with the error when a dispatch nobody awaited fails. Default: printed to stderr with
    * the job's name.
    */
@@ -113,6 +124,8 @@ export interface ResolvedConfig {
   bootstrap: string[];
   report: (error: unknown) => void;
   maxPayloadSize: number;
+  /** The current and previous encryption keys. */
+  keyring: Keyring;
   /** Where relative paths in the config are resolved from. */
   baseDir: string;
 }

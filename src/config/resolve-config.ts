@@ -1,6 +1,7 @@
 import path from 'node:path';
 
 import { ConfigError } from '../errors/config-error.js';
+import { Keyring, parseKey } from '../payload/keyring.js';
 import type {
   ConnectionConfig,
   DatabaseClient,
@@ -67,6 +68,7 @@ export function resolveConfig(
     }),
     report: config.report ?? defaultReport,
     maxPayloadSize: resolveMaxPayloadSize(config.maxPayloadSize, where),
+    keyring: resolveKeyring(config, env, where),
     baseDir,
   };
 }
@@ -175,4 +177,16 @@ function toArray(value: string | string[] | undefined): string[] {
 function defaultReport(error: unknown): void {
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
   console.error(`[errand] ${text}`);
+}
+
+function resolveKeyring(config: ErrandConfig, env: NodeJS.ProcessEnv, where: string): Keyring {
+  const key = config.key ?? (env.ERRAND_KEY?.trim() || undefined);
+  const origin = config.key === undefined ? 'ERRAND_KEY' : `\`key\`${where}`;
+  const previous = config.previousKeys ?? (env.ERRAND_PREVIOUS_KEYS?.split(',').map((s) => s.trim()).filter(Boolean) ?? []);
+  if (!Array.isArray(previous)) throw new ConfigError(`\`previousKeys\`${where} must be a list of keys.`);
+  const previousOrigin = (i: number) => (config.previousKeys === undefined ? `ERRAND_PREVIOUS_KEYS[${i}]` : `\`previousKeys[${i}]\`${where}`);
+  return new Keyring(
+    key === undefined ? undefined : parseKey(key, origin),
+    previous.map((value, i) => parseKey(value, previousOrigin(i))),
+  );
 }

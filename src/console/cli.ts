@@ -7,6 +7,7 @@ import pc from 'picocolors';
 import { ErrandError } from '../errors/errand-error.js';
 import { registerDeployCommands } from './commands/deploy-commands.js';
 import { registerControlCommands } from './commands/control-commands.js';
+import { registerKeyCommand } from './commands/key-command.js';
 import { registerMigrateCommand } from './commands/migrate-command.js';
 import { registerTableCommands } from './commands/table-commands.js';
 import { registerWorkCommand } from './commands/work-command.js';
@@ -18,6 +19,8 @@ const program = new Command('errand')
   .configureOutput({ outputError: (text, write) => write(pc.red(text)) });
 
 registerMigrateCommand(program);
+
+registerKeyCommand(program);
 registerWorkCommand(program);
 registerControlCommands(program);
 registerTableCommands(program);

@@ -22,6 +22,16 @@ export interface JobOptions {
    * function of the job returning either.
    */
   retryUntil?: Date | number | ((job: any) => Date | number);
+  /**
+   * When a model the job holds no longer exists, delete the job quietly instead of failing it
+   * (Laravel's `$deleteWhenMissingModels`).
+   */
+  deleteWhenMissingModels?: boolean;
+  /**
+   * Seal the job's data with AES-256-GCM under the configured key (Laravel's ShouldBeEncrypted).
+   * A queued job of this class whose data is plaintext or fails authentication is refused.
+   */
+  encrypted?: boolean;
 }
 
 /** The option names, for validation messages. */
@@ -35,4 +45,6 @@ export const JOB_OPTION_NAMES: ReadonlyArray<keyof JobOptions> = [
   'failOnTimeout',
   'backoff',
   'retryUntil',
+  'deleteWhenMissingModels',
+  'encrypted',
 ];

@@ -25,8 +25,8 @@ export function validateJobOptions(jobName: string, options: Partial<JobOptions>
     }
   }
   if (options.queue?.includes(',')) throw new ConfigError(`${at('queue')} must not contain a comma.`);
-  if (options.failOnTimeout !== undefined && typeof options.failOnTimeout !== 'boolean') {
-    throw new ConfigError(`${at('failOnTimeout')} must be true or false.`);
+  for (const key of ['failOnTimeout', 'deleteWhenMissingModels', 'encrypted'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'boolean') throw new ConfigError(`${at(key)} must be true or false.`);
   }
   const { backoff } = options;
   if (backoff !== undefined) {

@@ -4,13 +4,11 @@ import { PayloadError } from '../errors/payload-error.js';
 import { jobRegistry, type RegisteredJob } from '../job/job-registry.js';
 import type { Queueable } from '../job/queueable.js';
 import { CALL_QUEUED_HANDLER, type JobPayload } from './job-payload.js';
+import type { ModelIdentifier } from '../contracts/model-resolver.js';
+import { isSealed, type Keyring } from './keyring.js';
 import { bytesOver } from './payload-size.js';
+import { FORBIDDEN_KEYS } from './plain-data.js';
 
-/**
- * Keys that would reach an object's prototype when the data is copied onto a job instance
- * (prototype pollution); a payload holding one anywhere is refused before anything is restored.
- */
-const FORBIDDEN_KEYS = ['__proto__', 'constructor', 'prototype'];
 
 /** Where in `value` a prototype-reaching key sits (`[key] at path`), if anywhere. */
 export function forbiddenKeyPath(value: unknown, path: string, seen = new Set<object>()): string | undefined {
@@ -50,9 +48,10 @@ export function parsePayload(raw: string, maxBytes?: number): JobPayload {
   if (typeof payload.uuid !== 'string' || payload.uuid === '') throw new PayloadError('The payload has no uuid.');
   const data = payload.data as Partial<JobPayload['data']> | undefined;
   if (!data || typeof data.commandName !== 'string') throw new PayloadError('The payload has no data.commandName.');
-  if (data.command === null || typeof data.command !== 'object' || Array.isArray(data.command)) {
+  if (!isSealed(data.command) && !isPlainObject(data.command)) {
     throw new PayloadError(`The payload of ${data.commandName} has no data.command object.`);
   }
+  const models = data.models === undefined ? undefined : checkModels(data.models, data.commandName);
   for (const key of ['maxTries', 'maxExceptions', 'timeout', 'retryUntil', 'delay'] as const) {
     const field = payload[key];
     if (field !== undefined && field !== null && (typeof field !== 'number' || !Number.isFinite(field))) {
@@ -72,10 +71,32 @@ export function parsePayload(raw: string, maxBytes?: number): JobPayload {
     backoff: payload.backoff ?? null,
     timeout: payload.timeout ?? null,
     retryUntil: payload.retryUntil ?? null,
-    data: { commandName: data.commandName, command: data.command as Record<string, unknown> },
+    data: { commandName: data.commandName, command: data.command as Record<string, unknown> | string, ...(models ? { models } : {}) },
     createdAt: typeof payload.createdAt === 'number' ? payload.createdAt : 0,
     delay: payload.delay ?? null,
+    ...(payload.deleteWhenMissingModels === true ? { deleteWhenMissingModels: true } : {}),
   };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+const isKey = (value: unknown) => (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value !== '');
+
+/** Model identifiers as stored: `{ property: { class, id, relations, connection } }`. */
+function checkModels(value: unknown, jobName: string): Record<string, ModelIdentifier> {
+  if (!isPlainObject(value)) throw new PayloadError(`The payload of ${jobName} has a data.models that is not an object.`);
+  for (const [property, identifier] of Object.entries(value)) {
+    const at = `The payload of ${jobName} has a malformed model identifier at data.models.${property}`;
+    if (!isPlainObject(identifier) || typeof identifier.class !== 'string') throw new PayloadError(`${at}: no class.`);
+    const ids = Array.isArray(identifier.id) ? identifier.id : [identifier.id];
+    if (!ids.every(isKey)) throw new PayloadError(`${at}: id must be a key or a list of keys.`);
+    const { relations, connection } = identifier;
+    if (!Array.isArray(relations) || !relations.every((r) => typeof r === 'string')) throw new PayloadError(`${at}: relations must be a list of names.`);
+    if (connection !== null && connection !== undefined && typeof connection !== 'string') throw new PayloadError(`${at}: connection must be a name or null.`);
+  }
+  return value as unknown as Record<string, ModelIdentifier>;
 }
 
 /** The registry entry a payload names, or a PayloadError saying the name is unknown. */
@@ -93,16 +114,53 @@ export function resolvePayloadJob(payload: JobPayload): RegisteredJob {
   return entry;
 }
 
+/** A job rebuilt from its payload, before its models are fetched. */
+export interface DecodedJob {
+  readonly entry: RegisteredJob;
+  readonly instance: Queueable;
+  readonly models: Record<string, ModelIdentifier> | undefined;
+}
+
 /**
  * Rebuilds the job instance from the payload without running its constructor (as PHP's
- * unserialize does not), so constructors with required arguments are safe.
+ * unserialize does not), so constructors with required arguments are safe. Sealed data is opened
+ * with the keyring; an encrypted job's plaintext or unopenable data is refused.
  */
-export function restoreJob(payload: JobPayload): Queueable {
+export function decodeJob(payload: JobPayload, keyring?: Keyring): DecodedJob {
   const entry = resolvePayloadJob(payload);
+  let { command, models } = payload.data;
+  if (typeof command === 'string') {
+    ({ command, models } = openSealed(command, entry.name, keyring));
+  } else if (entry.options.encrypted) {
+    throw new PayloadError(`Job ${entry.name} is encrypted, but this payload holds its data in plaintext: refused, nothing was run.`);
+  }
   const blank = Object.create(entry.target.prototype) as Queueable;
   try {
-    return plainToClassFromExist(blank, payload.data.command);
+    return { entry, instance: plainToClassFromExist(blank, command), models };
   } catch (error) {
     throw new PayloadError(`The data of ${entry.name} could not be restored: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** The job instance alone (see decodeJob). */
+export function restoreJob(payload: JobPayload, keyring?: Keyring): Queueable {
+  return decodeJob(payload, keyring).instance;
+}
+
+function openSealed(sealed: string, jobName: string, keyring: Keyring | undefined): { command: Record<string, unknown>; models?: Record<string, ModelIdentifier> } {
+  const opened = keyring?.open(sealed, jobName);
+  if (opened === undefined) {
+    const why = keyring?.hasKeys ? 'it was tampered with, or sealed under a key that is neither the current key nor a previous one' : 'no key is configured (ERRAND_KEY)';
+    throw new PayloadError(`Job ${jobName}: its encrypted data could not be opened: ${why}. Nothing was run.`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(opened);
+  } catch {
+    throw new PayloadError(`Job ${jobName}: its encrypted data is not JSON. Nothing was run.`);
+  }
+  if (!isPlainObject(value) || !isPlainObject(value.command)) throw new PayloadError(`Job ${jobName}: its encrypted data holds no command object.`);
+  const path = forbiddenKeyPath(value, 'sealed data');
+  if (path) throw new PayloadError(`Job ${jobName}: its encrypted data holds the forbidden key ${path}.`);
+  return { command: value.command, models: value.models === undefined ? undefined : checkModels(value.models, jobName) };
 }

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 
-import { instanceToPlain } from 'class-transformer';
-
 import { ConfigError } from '../errors/config-error.js';
 import { PayloadError } from '../errors/payload-error.js';
 import type { JobOptions } from '../job/job-options.js';
 import { jobRegistry, type RegisteredJob } from '../job/job-registry.js';
 import { validateJobOptions } from '../job/validate-job-options.js';
-import { forbiddenKeyPath } from './decode-payload.js';
+import type { Keyring } from './keyring.js';
+import { identifyModels } from './model-identifiers.js';
+import { toPlainData } from './plain-data.js';
 import { bytesOver } from './payload-size.js';
 import { CALL_QUEUED_HANDLER, type JobPayload } from './job-payload.js';
 
@@ -33,20 +33,12 @@ export function effectiveOptions(entry: RegisteredJob, overrides: Partial<JobOpt
 export function encodePayload(
   job: object,
   options: JobOptions,
-  context: { delay?: number | Date; now?: Date } = {},
+  context: { delay?: number | Date; now?: Date; keyring?: Keyring } = {},
 ): JobPayload {
   const entry = registeredJobOf(job);
   const now = context.now ?? new Date();
   const createdAt = Math.floor(now.getTime() / 1000);
-  // The worker would refuse it; say so now, at dispatch, naming the property.
-  const forbidden = forbiddenKeyPath(job, entry.name);
-  if (forbidden) throw new PayloadError(`Job ${entry.name} cannot be queued: it holds the forbidden key ${forbidden}.`);
-  let command: Record<string, unknown>;
-  try {
-    command = JSON.parse(JSON.stringify(instanceToPlain(job))) as Record<string, unknown>;
-  } catch (error) {
-    throw new PayloadError(`Job ${entry.name} cannot be serialized: ${(error as Error).message}`, { cause: error });
-  }
+  const data = encodeData(job, entry, context.keyring);
   const { delay } = context;
   return {
     uuid: randomUUID(),
@@ -58,10 +50,25 @@ export function encodePayload(
     backoff: options.backoff === undefined ? null : ([] as number[]).concat(options.backoff).join(','),
     timeout: options.timeout ?? null,
     retryUntil: resolveRetryUntil(options.retryUntil, job, createdAt),
-    data: { commandName: entry.name, command },
+    data,
     createdAt,
     delay: delay === undefined ? null : delay instanceof Date ? Math.max(0, Math.ceil((delay.getTime() - now.getTime()) / 1000)) : delay,
+    ...(options.deleteWhenMissingModels ? { deleteWhenMissingModels: true } : {}),
   };
+}
+
+/**
+ * The job's data: models as identifiers, the rest as plain JSON checked to round-trip, and for
+ * an encrypted job both sealed together.
+ */
+function encodeData(job: object, entry: RegisteredJob, keyring: Keyring | undefined): JobPayload['data'] {
+  const models = identifyModels(job, `Job ${entry.name}`);
+  const command = toPlainData(job, entry.name, { skip: new Set(Object.keys(models ?? {})) });
+  if (!entry.options.encrypted) return { commandName: entry.name, command, ...(models ? { models } : {}) };
+  if (!keyring?.canSeal) {
+    throw new ConfigError(`Job ${entry.name} is encrypted but no key is configured: set ERRAND_KEY (or \`key\` in the config); \`errand key:generate\` prints one.`);
+  }
+  return { commandName: entry.name, command: keyring.seal(JSON.stringify({ command, models }), entry.name) };
 }
 
 /**

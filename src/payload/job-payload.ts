@@ -1,3 +1,5 @@
+import type { ModelIdentifier } from '../contracts/model-resolver.js';
+
 /** The handler name errand writes into every payload's `job` key (Laravel writes its own). */
 export const CALL_QUEUED_HANDLER = 'errand:CallQueuedHandler@call';
 
@@ -20,9 +22,16 @@ export interface JobPayload {
   data: {
     /** The registered job name. */
     commandName: string;
-    /** The job's properties as plain JSON. */
-    command: Record<string, unknown>;
+    /**
+     * The job's properties as plain JSON (models replaced by identifiers in `models`), or, for an
+     * encrypted job, sealed text holding `{ command, models }`.
+     */
+    command: Record<string, unknown> | string;
+    /** The model identifiers of properties holding models, by property name. */
+    models?: Record<string, ModelIdentifier>;
   };
+  /** Present (true) when a missing model deletes the job instead of failing it. */
+  deleteWhenMissingModels?: boolean;
   /** Unix seconds. */
   createdAt: number;
   /** Seconds the dispatch delayed the job by, or null. */

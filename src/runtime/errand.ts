@@ -4,7 +4,10 @@ import type { ErrandConfig, ResolvedConfig } from '../config/config-types.js';
 import { loadConfig } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve-config.js';
 import { runSync } from '../drivers/sync/run-sync.js';
+import { KnexModelResolver } from '../drivers/database/knex-model-resolver.js';
+import { ConfigError } from '../errors/config-error.js';
 import { EventBus } from '../events/event-bus.js';
+import { modelResolvers } from '../models/model-resolvers.js';
 import { QueueManager } from './queue-manager.js';
 
 /** A booted errand: its configuration, connections and container. */
@@ -24,6 +27,19 @@ export interface BootOptions {
 }
 
 let current: ErrandRuntime | undefined;
+
+// @Model classes are read through the connection they name (default: the default connection).
+modelResolvers.setBuiltIn(
+  new KnexModelResolver(async (connection, model) => {
+    const app = await runtime();
+    const name = connection ?? app.config.default;
+    try {
+      return app.queues.database(name).knex;
+    } catch (error) {
+      throw new ConfigError(`Model ${model.name} is read through connection [${name}]: ${(error as Error).message} Set @Model({ connection }).`, { cause: error });
+    }
+  }),
+);
 let booting: Promise<ErrandRuntime> | undefined;
 const inFlight = new Set<Promise<unknown>>();
 
@@ -44,7 +60,7 @@ export async function boot(config?: ErrandConfig, options: BootOptions = {}): Pr
       ? resolveConfig(config, { baseDir: options.cwd })
       : await loadConfig({ file: options.configFile, cwd: options.cwd });
     const container = options.container ?? rootContainer;
-    const queues = new QueueManager(resolved, (payload, name) => runSync(payload, name, container));
+    const queues = new QueueManager(resolved, (payload, name) => runSync(payload, name, container, resolved.keyring));
     current = { config: resolved, queues, container };
     return current;
   })();

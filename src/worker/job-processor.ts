@@ -15,8 +15,9 @@ import { JobProcessing } from '../events/job-processing.js';
 import { JobReleasedAfterException } from '../events/job-released-after-exception.js';
 import { JobTimedOut } from '../events/job-timed-out.js';
 import type { JobIntent } from '../job/job-context.js';
-import type { Queueable } from '../job/queueable.js';
-import { parsePayload, restoreJob } from '../payload/decode-payload.js';
+import { decodeJob, parsePayload, type DecodedJob } from '../payload/decode-payload.js';
+import type { Keyring } from '../payload/keyring.js';
+import { jobForFailedHook, modelStep } from './job-models.js';
 import type { JobPayload } from '../payload/job-payload.js';
 import { calculateBackoff } from './backoff.js';
 import { runAttempt, toError } from './run-attempt.js';
@@ -50,6 +51,8 @@ export interface ProcessorDeps {
   leaseLimit?: number;
   /** Payloads larger than this many bytes are failed undecoded. */
   maxPayloadSize?: number;
+  /** Opens encrypted jobs. */
+  keyring?: Keyring;
 }
 
 /**
@@ -77,11 +80,12 @@ export class JobProcessor {
     if (this.alreadyExceededAttempts(payload, reserved.attempts)) {
       return this.fail(job, MaxAttemptsExceededError.forJob(payload.displayName), elapsed());
     }
-    let instance: Queueable;
+    let decoded: DecodedJob;
     try {
-      instance = restoreJob(payload);
+      decoded = decodeJob(payload, this.deps.keyring);
     } catch (error) {
-      return this.fail(job, toError(error), elapsed());
+      // Refused data (unknown job, tampered or plaintext encrypted data …): nothing of it runs, not even failed().
+      return this.fail(job, toError(error), elapsed(), false);
     }
 
     const timeout = payload.timeout ?? this.deps.options.timeout;
@@ -99,7 +103,7 @@ export class JobProcessor {
       policy,
     });
     const outcome = await runAttempt(
-      instance,
+      decoded.instance,
       {
         id: reserved.id,
         uuid: payload.uuid,
@@ -108,7 +112,7 @@ export class JobProcessor {
         attempts: reserved.attempts,
         displayName: payload.displayName,
       },
-      { timeout, container: this.deps.container, stopSignal: this.deps.stopSignal },
+      { timeout, container: this.deps.container, stopSignal: this.deps.stopSignal, prepare: modelStep(decoded, payload) },
     );
     this.deps.unwatch?.(reserved.id);
 
@@ -162,7 +166,7 @@ export class JobProcessor {
   }
 
   /** Records the failure (once), removes the row, then runs the job's failed() on a fresh copy. */
-  private async fail(job: WorkerJob, error: Error, durationMs: number): Promise<ProcessResult> {
+  private async fail(job: WorkerJob, error: Error, durationMs: number, runHook = true): Promise<ProcessResult> {
     const record = {
       uuid: job.uuid ?? randomUUID(),
       connection: job.connectionName,
@@ -171,14 +175,14 @@ export class JobProcessor {
       exception: error.stack ?? `${error.name}: ${error.message}`,
     };
     if (!(await this.deps.driver.fail(job.reserved, record, this.deps.failer))) return this.lost(job);
-    if (job.payload) await this.callFailedHook(job.payload, error);
+    if (job.payload && runHook) await this.callFailedHook(job.payload, error);
     await this.deps.events.emit(new JobFailed(job.connectionName, job, error, durationMs));
     return 'failed';
   }
 
   private async callFailedHook(payload: JobPayload, error: Error): Promise<void> {
     try {
-      const fresh = restoreJob(payload) as Queueable & { failed?: (e: Error) => unknown };
+      const fresh = await jobForFailedHook(payload, this.deps.keyring);
       if (typeof fresh.failed === 'function') await fresh.failed(error);
     } catch (hookError) {
       this.deps.report(hookError);

@@ -1,6 +1,6 @@
 import type { DependencyContainer } from 'tsyringe';
 
-import { ConfigError } from '../errors/config-error.js';
+import { BindingResolutionError } from '../errors/binding-resolution-error.js';
 
 const UNRESOLVABLE = new Set<unknown>([Object, String, Number, Boolean, Array, Function, Promise, undefined]);
 
@@ -14,7 +14,7 @@ export function resolveHandleArguments(job: object, displayName: string, contain
   const types = Reflect.getMetadata('design:paramtypes', Object.getPrototypeOf(job), 'handle') as unknown[] | undefined;
   if (!types) {
     if (handle.length === 0) return [];
-    throw new ConfigError(
+    throw new BindingResolutionError(
       `${displayName}.handle() takes ${handle.length} parameter(s) but no type metadata was found: decorate handle() ` +
         'with @Inject(), and compile with tsc or swc with emitDecoratorMetadata (esbuild and tsx drop it).',
     );
@@ -22,10 +22,19 @@ export function resolveHandleArguments(job: object, displayName: string, contain
   return types.map((type, index) => {
     if (UNRESOLVABLE.has(type)) {
       const typeName = typeof type === 'function' ? type.name : String(type);
-      throw new ConfigError(
+      throw new BindingResolutionError(
         `${displayName}.handle() parameter ${index + 1} has type ${typeName}, which the container cannot resolve; give it a class type.`,
       );
     }
-    return container.resolve(type as new (...args: unknown[]) => unknown);
+    try {
+      return container.resolve(type as new (...args: unknown[]) => unknown);
+    } catch (error) {
+      const typeName = typeof type === 'function' ? type.name : String(type);
+      throw new BindingResolutionError(
+        `${displayName}.handle() parameter ${index + 1} (${typeName}) could not be resolved from the container: ${(error as Error).message} ` +
+          `Register ${typeName} at bootstrap (container.register…), or decorate it with @injectable().`,
+        { cause: error },
+      );
+    }
   });
 }

@@ -1,5 +1,6 @@
 import type { DependencyContainer } from 'tsyringe';
 
+import { BindingResolutionError } from '../errors/binding-resolution-error.js';
 import { TimeoutExceededError } from '../errors/timeout-exceeded-error.js';
 import { bindJobContext, JobContext, type JobInfo, type JobIntent } from '../job/job-context.js';
 import type { Queueable } from '../job/queueable.js';
@@ -25,7 +26,17 @@ export function toError(thrown: unknown): Error {
 export async function runAttempt(
   job: Queueable,
   info: JobInfo,
-  options: { timeout: number; container: DependencyContainer; stopSignal?: AbortSignal },
+  options: {
+    timeout: number;
+    container: DependencyContainer;
+    stopSignal?: AbortSignal;
+    /**
+     * Runs first, inside the attempt (so the timeout covers it): fetches the job's models. It may
+     * end the attempt through the job's own delete()/fail(); it returns false when handle() must
+     * not run.
+     */
+    prepare?: (job: Queueable) => Promise<boolean>;
+  },
 ): Promise<AttemptOutcome> {
   const controller = new AbortController();
   const context = new JobContext(info, controller.signal);
@@ -35,8 +46,22 @@ export async function runAttempt(
   let timer: NodeJS.Timeout | undefined;
   try {
     const running = (async () => {
-      const args = resolveHandleArguments(job, info.displayName, options.container);
-      await (job as unknown as { handle: (...a: unknown[]) => unknown }).handle(...args);
+      if (options.prepare && !(await options.prepare(job))) return;
+      // A child container per attempt: services registered ContainerScoped live for this job only.
+      const scope = options.container.createChildContainer();
+      try {
+        let args: unknown[];
+        try {
+          args = resolveHandleArguments(job, info.displayName, scope);
+        } catch (error) {
+          // Retrying cannot register a missing binding: the job fails now.
+          if (error instanceof BindingResolutionError) return context.fail(error);
+          throw error;
+        }
+        await (job as unknown as { handle: (...a: unknown[]) => unknown }).handle(...args);
+      } finally {
+        await scope.dispose();
+      }
     })();
     if (options.timeout <= 0) {
       await running;

@@ -96,6 +96,7 @@ export class Worker {
       watch: (watched) => this.monitor?.watch(watched),
       unwatch: (id) => this.monitor?.unwatch(id),
       maxPayloadSize: deps.config?.maxPayloadSize,
+      keyring: deps.config?.keyring,
       leaseLimit: deps.driver instanceof DatabaseQueue && deps.driver.config.heartbeat === false ? deps.driver.config.retryAfter : undefined,
     });
   }

@@ -1,0 +1,37 @@
+import { PayloadError } from '../errors/payload-error.js';
+import type { Queueable } from '../job/queueable.js';
+import { decodeJob, type DecodedJob } from '../payload/decode-payload.js';
+import type { JobPayload } from '../payload/job-payload.js';
+import type { Keyring } from '../payload/keyring.js';
+import { loadModels } from '../payload/model-identifiers.js';
+
+/**
+ * The first step of an attempt: fetch the job's models fresh. A missing model fails the job
+ * (naming the class and id), or deletes it quietly with `deleteWhenMissingModels`; a model class
+ * this process does not know fails it too. Either way handle() does not run.
+ */
+export function modelStep(decoded: DecodedJob, payload: JobPayload): (job: Queueable) => Promise<boolean> {
+  return async (job) => {
+    if (!decoded.models) return true;
+    try {
+      const missing = await loadModels(job, decoded.models, `Job ${decoded.entry.name}`);
+      if (!missing) return true;
+      if (payload.deleteWhenMissingModels) job.delete();
+      else job.fail(missing);
+    } catch (error) {
+      if (!(error instanceof PayloadError)) throw error;
+      job.fail(error);
+    }
+    return false;
+  };
+}
+
+/**
+ * A fresh copy of the job for its failed() hook, with every model that still exists loaded (one
+ * that is gone stays undefined, so failed() runs even when a model is missing).
+ */
+export async function jobForFailedHook(payload: JobPayload, keyring: Keyring | undefined): Promise<Queueable & { failed?: (error: Error) => unknown }> {
+  const fresh = decodeJob(payload, keyring);
+  await loadModels(fresh.instance, fresh.models, `Job ${fresh.entry.name}`);
+  return fresh.instance;
+}
