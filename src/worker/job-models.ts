@@ -5,6 +5,13 @@ import type { JobPayload } from '../payload/job-payload.js';
 import type { Keyring } from '../payload/keyring.js';
 import { loadModels } from '../payload/model-identifiers.js';
 
+const refused = new WeakSet<Error>();
+
+/** Whether the job failed because its stored data was refused, so none of its code may run (not even failed()). */
+export function isRefusal(error: Error): boolean {
+  return refused.has(error);
+}
+
 /**
  * The first step of an attempt: fetch the job's models fresh. A missing model fails the job
  * (naming the class and id), or deletes it quietly with `deleteWhenMissingModels`; a model class
@@ -20,6 +27,7 @@ export function modelStep(decoded: DecodedJob, payload: JobPayload): (job: Queue
       else job.fail(missing);
     } catch (error) {
       if (!(error instanceof PayloadError)) throw error;
+      refused.add(error);
       job.fail(error);
     }
     return false;

@@ -17,7 +17,7 @@ import { JobTimedOut } from '../events/job-timed-out.js';
 import type { JobIntent } from '../job/job-context.js';
 import { decodeJob, parsePayload, type DecodedJob } from '../payload/decode-payload.js';
 import type { Keyring } from '../payload/keyring.js';
-import { jobForFailedHook, modelStep } from './job-models.js';
+import { isRefusal, jobForFailedHook, modelStep } from './job-models.js';
 import type { JobPayload } from '../payload/job-payload.js';
 import { calculateBackoff } from './backoff.js';
 import { runAttempt, toError } from './run-attempt.js';
@@ -175,7 +175,7 @@ export class JobProcessor {
       exception: error.stack ?? `${error.name}: ${error.message}`,
     };
     if (!(await this.deps.driver.fail(job.reserved, record, this.deps.failer))) return this.lost(job);
-    if (job.payload && runHook) await this.callFailedHook(job.payload, error);
+    if (job.payload && runHook && !isRefusal(error)) await this.callFailedHook(job.payload, error);
     await this.deps.events.emit(new JobFailed(job.connectionName, job, error, durationMs));
     return 'failed';
   }

@@ -162,6 +162,9 @@ await describeEachEngine('job lifecycle', (engine) => {
       ['{"uuid":"00000000-0000-4000-8000-000000000006","job":"errand:CallQueuedHandler@call","data":{"commandName":"AddToBufferJob","command":{"value":"x","__proto__":{"polluted":true}}}}', 'forbidden key [__proto__] at payload.data.command.__proto__'],
       [JSON.stringify(valid('{"value":"x","nested":{"constructor":{"prototype":{"polluted":true}}}}')).replace('000000000001', '000000000007'), 'forbidden key [constructor] at payload.data.command.nested.constructor'],
       [JSON.stringify({ ...valid(JSON.stringify({ value: 'é'.repeat(2100) })), uuid: '00000000-0000-4000-8000-000000000008' }), 'bytes, over maxPayloadSize (4096); it was not decoded'],
+      [JSON.stringify({ ...valid('{}'), uuid: '00000000-0000-4000-8000-000000000009', data: { commandName: 'AddToBufferJob', command: {}, models: { game: { class: 'Game', id: { $gt: 0 }, relations: [] } } } }), 'malformed model identifier at data.models.game: id must be a key or a list of keys'],
+      [JSON.stringify({ ...valid('{}'), uuid: '00000000-0000-4000-8000-000000000010', data: { commandName: 'AddToBufferJob', command: {}, models: { game: { class: 'NoSuchModel', id: 1, relations: [], connection: null } } } }), 'property game holds a [NoSuchModel] model, but no @Model class or resolver is registered under that name'],
+      [JSON.stringify({ ...valid('{}'), uuid: '00000000-0000-4000-8000-000000000011', data: { commandName: 'AddToBufferJob', command: 'errand:v1:AAAA' } }), 'its encrypted data could not be opened'],
     ];
     for (const [payload] of poison) await queue.push({ queue: 'default', payload });
     await AddToBufferJob.dispatch('after-poison');

@@ -2,7 +2,7 @@ import type { DependencyContainer } from 'tsyringe';
 
 import { decodeJob, parsePayload } from '../../payload/decode-payload.js';
 import type { Keyring } from '../../payload/keyring.js';
-import { jobForFailedHook, modelStep } from '../../worker/job-models.js';
+import { isRefusal, jobForFailedHook, modelStep } from '../../worker/job-models.js';
 import { runAttempt } from '../../worker/run-attempt.js';
 
 /**
@@ -21,6 +21,7 @@ export async function runSync(payloadText: string, connectionName: string, conta
   );
   const error = outcome.kind === 'completed' ? (outcome.intent?.kind === 'fail' ? outcome.intent.error : undefined) : outcome.error;
   if (!error) return;
+  if (isRefusal(error)) throw error;
   const fresh = await jobForFailedHook(payload, keyring);
   if (typeof fresh.failed === 'function') await fresh.failed(error);
   throw error;
