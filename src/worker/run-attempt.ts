@@ -48,20 +48,17 @@ export async function runAttempt(
     const running = (async () => {
       if (options.prepare && !(await options.prepare(job))) return;
       // A child container per attempt: services registered ContainerScoped live for this job only.
+      // It is not dispose()d: tsyringe would also dispose a singleton first built during the job.
       const scope = options.container.createChildContainer();
+      let args: unknown[];
       try {
-        let args: unknown[];
-        try {
-          args = resolveHandleArguments(job, info.displayName, scope);
-        } catch (error) {
-          // Retrying cannot register a missing binding: the job fails now.
-          if (error instanceof BindingResolutionError) return context.fail(error);
-          throw error;
-        }
-        await (job as unknown as { handle: (...a: unknown[]) => unknown }).handle(...args);
-      } finally {
-        await scope.dispose();
+        args = resolveHandleArguments(job, info.displayName, scope);
+      } catch (error) {
+        // Retrying cannot register a missing binding: the job fails now.
+        if (error instanceof BindingResolutionError) return context.fail(error);
+        throw error;
       }
+      await (job as unknown as { handle: (...a: unknown[]) => unknown }).handle(...args);
     })();
     if (options.timeout <= 0) {
       await running;
