@@ -1,5 +1,6 @@
 import type { Keyring } from '../payload/keyring.js';
 import type { Knex } from 'knex';
+import type { DependencyContainer } from 'tsyringe';
 
 /** The knex clients errand supports. */
 export type DatabaseClient = 'better-sqlite3' | 'mysql2' | 'pg';
@@ -93,6 +94,11 @@ export interface ErrandConfig {
    */
   previousKeys?: string[];
   /**
+   * The tsyringe container `handle()` parameters are resolved from, for workers started by the
+   * CLI too. Default: tsyringe's root container. `boot(config, { container })` takes precedence.
+   */
+  container?: DependencyContainer;
+  /**
    * Called with the error when a dispatch nobody awaited fails. Default: printed to stderr with
    * the job's name.
    */
@@ -126,6 +132,8 @@ export interface ResolvedConfig {
   maxPayloadSize: number;
   /** The current and previous encryption keys. */
   keyring: Keyring;
+  /** The container from the config, if it named one. */
+  container?: DependencyContainer;
   /** Where relative paths in the config are resolved from. */
   baseDir: string;
 }

@@ -69,6 +69,7 @@ export function resolveConfig(
     report: config.report ?? defaultReport,
     maxPayloadSize: resolveMaxPayloadSize(config.maxPayloadSize, where),
     keyring: resolveKeyring(config, env, where),
+    container: resolveContainer(config.container, where),
     baseDir,
   };
 }
@@ -189,4 +190,11 @@ function resolveKeyring(config: ErrandConfig, env: NodeJS.ProcessEnv, where: str
     key === undefined ? undefined : parseKey(key, origin),
     previous.map((value, i) => parseKey(value, previousOrigin(i))),
   );
+}
+
+function resolveContainer(container: ErrandConfig['container'], where: string): ResolvedConfig['container'] {
+  if (container === undefined) return undefined;
+  const looksLikeOne = container !== null && typeof container === 'object' && typeof container.resolve === 'function' && typeof container.createChildContainer === 'function';
+  if (!looksLikeOne) throw new ConfigError(`\`container\`${where} must be a tsyringe DependencyContainer (e.g. container.createChildContainer()).`);
+  return container;
 }

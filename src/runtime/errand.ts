@@ -22,7 +22,7 @@ export interface BootOptions {
   /** A config file to read instead of looking for `errand.config.*` in `cwd`. */
   configFile?: string;
   cwd?: string;
-  /** The tsyringe container `handle()` parameters are resolved from; default the root container. */
+  /** The tsyringe container `handle()` parameters are resolved from; default the config's `container`, else the root container. */
   container?: DependencyContainer;
 }
 
@@ -59,7 +59,7 @@ export async function boot(config?: ErrandConfig, options: BootOptions = {}): Pr
     const resolved = config
       ? resolveConfig(config, { baseDir: options.cwd })
       : await loadConfig({ file: options.configFile, cwd: options.cwd });
-    const container = options.container ?? rootContainer;
+    const container = options.container ?? resolved.container ?? rootContainer;
     const queues = new QueueManager(resolved, (payload, name) => runSync(payload, name, container, resolved.keyring));
     current = { config: resolved, queues, container };
     return current;

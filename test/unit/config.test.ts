@@ -88,6 +88,20 @@ describe('dialect', () => {
     expect(() => resolve({ workersTable: 'bad name' })).toThrow(/workersTable \[bad name\] is not a valid table name/);
   });
 
+  it('takes a tsyringe container and names anything else', async () => {
+    const { container } = await import('tsyringe');
+    const child = container.createChildContainer();
+    expect(resolveConfig({ container: child }, { env: {} }).container).toBe(child);
+    expect(resolveConfig({}, { env: {} }).container).toBeUndefined();
+    expect(() => resolveConfig({ container: {} as never }, { env: {} })).toThrow('`container` must be a tsyringe DependencyContainer');
+    const { boot, shutdown } = await import('../../src/runtime/errand.js');
+    const app = await boot({ connections: { nothing: { driver: 'null' } }, container: child });
+    expect(app.container).toBe(child);
+    const other = container.createChildContainer();
+    expect((await boot({ connections: { nothing: { driver: 'null' } }, container: child }, { container: other })).container).toBe(other);
+    await shutdown();
+  });
+
   it('defaults maxPayloadSize to 1 MiB and names a bad value', () => {
     expect(resolveConfig({}, { env: {} }).maxPayloadSize).toBe(1024 * 1024);
     expect(resolveConfig({ maxPayloadSize: 4096 }, { env: {} }).maxPayloadSize).toBe(4096);
