@@ -1,18 +1,33 @@
 import type { QueueDriver } from '../contracts/queue-driver.js';
 import type { ReservedJob } from '../contracts/reserved-job.js';
+import { DatabaseUnreachableError } from '../errors/database-unreachable-error.js';
 
 const MAX_BATCH = 500;
+/** Waits between tries while the database cannot be reached: quick at first, then every 5 s. */
+const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 5000];
+/** How long a stopping worker keeps trying to record finished jobs before it gives up. */
+const DRAIN_PATIENCE_MS = 15_000;
+
+type Entry = { job: ReservedJob; resolve: (held: boolean) => void; reject: (error: unknown) => void };
 
 /**
  * Deletes finished jobs in batches without adding latency: the first delete goes out at once,
  * and deletes that arrive while a statement is in flight go out together in the next one (group
  * commit). Each caller learns whether its own row was still held.
+ *
+ * A job that ran must not run again because its delete met a dropped connection: while the
+ * database is unreachable the batch is tried again (the jobs stay leased to this live worker),
+ * and only a stopping worker gives up, after a while, reporting the error.
  */
 export class Finisher {
-  private queue: Array<{ job: ReservedJob; resolve: (held: boolean) => void; reject: (error: unknown) => void }> = [];
+  private queue: Entry[] = [];
   private flushing: Promise<void> | undefined;
+  private giveUpAt = Infinity;
 
-  constructor(private readonly driver: QueueDriver) {}
+  constructor(
+    private readonly driver: QueueDriver,
+    private readonly drainPatienceMs = DRAIN_PATIENCE_MS,
+  ) {}
 
   /** Deletes one finished job; resolves to false when its lease had been lost. */
   delete(job: ReservedJob): Promise<boolean> {
@@ -22,8 +37,9 @@ export class Finisher {
     });
   }
 
-  /** Resolves once every delete asked for so far has landed. */
+  /** Resolves once every delete asked for so far has landed (or, with the database gone, been given up). */
   async drain(): Promise<void> {
+    this.giveUpAt = Math.min(this.giveUpAt, Date.now() + this.drainPatienceMs);
     while (this.flushing) await this.flushing;
   }
 
@@ -31,15 +47,27 @@ export class Finisher {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, MAX_BATCH);
-        try {
-          const held = await this.driver.deleteMany(batch.map((entry) => entry.job));
-          for (const entry of batch) entry.resolve(held.has(entry.job.id));
-        } catch (error) {
-          for (const entry of batch) entry.reject(error);
-        }
+        await this.deleteBatch(batch);
       }
     } finally {
       this.flushing = undefined;
+    }
+  }
+
+  private async deleteBatch(batch: Entry[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const held = await this.driver.deleteMany(batch.map((entry) => entry.job));
+        for (const entry of batch) entry.resolve(held.has(entry.job.id));
+        return;
+      } catch (error) {
+        const delay = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]!;
+        if (!(error instanceof DatabaseUnreachableError) || Date.now() + delay > this.giveUpAt) {
+          for (const entry of batch) entry.reject(error);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
     }
   }
 }

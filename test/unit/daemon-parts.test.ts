@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import type { QueueDriver } from '../../src/contracts/queue-driver.js';
 import type { ReservedJob } from '../../src/contracts/reserved-job.js';
+import { DatabaseUnreachableError } from '../../src/errors/database-unreachable-error.js';
 import { Finisher } from '../../src/worker/finisher.js';
 import type { WatchedJob } from '../../src/worker/monitor/monitor-messages.js';
 import { timeoutOutcome, type TimeoutPolicy } from '../../src/worker/monitor/timeout-policy.js';
@@ -33,17 +34,46 @@ describe('Finisher', () => {
     await finisher.drain();
   });
 
-  it('rejects the callers of a batch that failed, and keeps going for later ones', async () => {
+  it('rejects the callers of a batch that failed for a reason other than the connection, and keeps going for later ones', async () => {
     let calls = 0;
     const driver = {
       async deleteMany(jobs: readonly ReservedJob[]) {
-        if (calls++ === 0) throw new Error('connection lost');
+        if (calls++ === 0) throw new Error('syntax error');
         return new Set(jobs.map((j) => j.id));
       },
     } as unknown as QueueDriver;
     const finisher = new Finisher(driver);
-    await expect(finisher.delete(job('1'))).rejects.toThrow('connection lost');
+    await expect(finisher.delete(job('1'))).rejects.toThrow('syntax error');
     await expect(finisher.delete(job('2'))).resolves.toBe(true);
+  });
+
+  it('tries a batch again while the database is unreachable, so a job that ran is not left to run twice', async () => {
+    let calls = 0;
+    const driver = {
+      async deleteMany(jobs: readonly ReservedJob[]) {
+        if (calls++ < 3) throw new DatabaseUnreachableError('Cannot reach the database of queue connection [database]');
+        return new Set(jobs.map((j) => j.id));
+      },
+    } as unknown as QueueDriver;
+    const finisher = new Finisher(driver);
+    await expect(finisher.delete(job('1'))).resolves.toBe(true);
+    expect(calls).toBe(4);
+  });
+
+  it('gives up on an unreachable database once a stopping worker has waited its patience out', async () => {
+    let calls = 0;
+    const driver = {
+      async deleteMany() {
+        calls++;
+        throw new DatabaseUnreachableError('Cannot reach the database of queue connection [database]');
+      },
+    } as unknown as QueueDriver;
+    const finisher = new Finisher(driver, 400);
+    const pending = finisher.delete(job('1'));
+    const outcome = pending.then(() => 'resolved', (error: Error) => error.message);
+    await finisher.drain();
+    expect(await outcome).toBe('Cannot reach the database of queue connection [database]');
+    expect(calls).toBeGreaterThan(1);
   });
 });
 
