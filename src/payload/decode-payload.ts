@@ -39,8 +39,9 @@ export function parsePayload(raw: string, maxBytes?: number): JobPayload {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new PayloadError('The payload is not a JSON object.');
   }
-  // Cheap test first: only a payload that mentions one of the keys is walked.
-  if (FORBIDDEN_KEYS.some((key) => raw.includes(`"${key}"`))) {
+  // Cheap test first: only a payload that mentions one of the keys, or holds an escape that could
+  // spell one (JSON.parse turns "\u005f_proto__" into __proto__), is walked.
+  if (raw.includes('\\u') || FORBIDDEN_KEYS.some((key) => raw.includes(`"${key}"`))) {
     const path = forbiddenKeyPath(value, 'payload');
     if (path) throw new PayloadError(`The payload holds the forbidden key ${path}: keys that reach an object's prototype are refused.`);
   }
@@ -89,12 +90,15 @@ function checkModels(value: unknown, jobName: string): Record<string, ModelIdent
   if (!isPlainObject(value)) throw new PayloadError(`The payload of ${jobName} has a data.models that is not an object.`);
   for (const [property, identifier] of Object.entries(value)) {
     const at = `The payload of ${jobName} has a malformed model identifier at data.models.${property}`;
+    if (FORBIDDEN_KEYS.includes(property)) throw new PayloadError(`${at}: that property name is refused.`);
     if (!isPlainObject(identifier) || typeof identifier.class !== 'string') throw new PayloadError(`${at}: no class.`);
     const ids = Array.isArray(identifier.id) ? identifier.id : [identifier.id];
     if (!ids.every(isKey)) throw new PayloadError(`${at}: id must be a key or a list of keys.`);
     const { relations, connection } = identifier;
     if (!Array.isArray(relations) || !relations.every((r) => typeof r === 'string')) throw new PayloadError(`${at}: relations must be a list of names.`);
     if (connection !== null && connection !== undefined && typeof connection !== 'string') throw new PayloadError(`${at}: connection must be a name or null.`);
+    if (identifier.collection !== undefined && typeof identifier.collection !== 'boolean') throw new PayloadError(`${at}: collection must be true or false.`);
+    identifier.connection = connection ?? null;
   }
   return value as unknown as Record<string, ModelIdentifier>;
 }

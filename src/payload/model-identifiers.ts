@@ -31,9 +31,9 @@ export function identifyModels(owner: object, ownerName: string): Record<string,
   let found: Record<string, ModelIdentifier> | undefined;
   for (const [property, value] of Object.entries(owner)) {
     let identifier: ModelIdentifier | undefined;
-    if (Array.isArray(value) && value.length > 0 && isClassInstance(value[0])) {
+    if (Array.isArray(value) && value.some(isClassInstance)) {
       const identities = value.map(identityOf);
-      const first = identities[0];
+      const first = identities.find((identity) => identity !== undefined);
       if (!first) continue;
       const mixed = identities.findIndex((identity) => identity?.class !== first.class);
       if (mixed >= 0) {

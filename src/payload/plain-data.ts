@@ -66,7 +66,12 @@ export function toPlainData(
   if (!walk.typed) return plain;
   // Dates and class instances: prove the round trip now rather than discover it on the worker.
   const json = JSON.parse(JSON.stringify(plain)) as Record<string, unknown>;
-  const restored = plainToClassFromExist(Object.create(proto) as object, json) as Record<string, unknown>;
+  let restored: Record<string, unknown>;
+  try {
+    restored = plainToClassFromExist(Object.create(proto) as object, json) as Record<string, unknown>;
+  } catch (error) {
+    throw new PayloadError(`${ownerName} cannot be queued: its data could not be restored as a worker would restore it: ${(error as Error).message}`, { cause: error });
+  }
   for (const key of Object.keys(json)) compare(shadow[key], restored[key], key, ownerName);
   return json;
 }
@@ -117,7 +122,10 @@ function inspect(value: unknown, path: string, owner: Owner, walk: Walk, ancesto
   }
   const next = [...ancestors, value];
   if (value instanceof Map) {
-    for (const [key, entry] of value) inspect(entry, `${path}.get(${JSON.stringify(key)})`, owner, walk, next);
+    for (const [key, entry] of value) {
+      if (typeof key !== 'string') refuse(ownerName, `${path}`, `a Map with the ${describe(key)} key ${String(key)}, which would come back as a string; use string keys`);
+      inspect(entry, `${path}.get(${JSON.stringify(key)})`, owner, walk, next);
+    }
     return;
   }
   if (value instanceof Set) {

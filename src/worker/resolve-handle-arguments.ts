@@ -2,6 +2,9 @@ import type { DependencyContainer } from 'tsyringe';
 
 import { BindingResolutionError } from '../errors/binding-resolution-error.js';
 
+/** tsyringe's words for "nothing is registered that could build this" (4.x). */
+const UNRESOLVED = /TypeInfo not known for|Attempted to resolve unregistered dependency token/;
+
 const UNRESOLVABLE = new Set<unknown>([Object, String, Number, Boolean, Array, Function, Promise, undefined]);
 
 /**
@@ -29,6 +32,9 @@ export function resolveHandleArguments(job: object, displayName: string, contain
     try {
       return container.resolve(type as new (...args: unknown[]) => unknown);
     } catch (error) {
+      // A factory or constructor that throws is the job's ordinary exception (retried); only
+      // tsyringe saying it cannot build the type at all is a missing binding.
+      if (!UNRESOLVED.test((error as Error)?.message ?? '')) throw error;
       const typeName = typeof type === 'function' ? type.name : String(type);
       throw new BindingResolutionError(
         `${displayName}.handle() parameter ${index + 1} (${typeName}) could not be resolved from the container: ${(error as Error).message} ` +

@@ -7,12 +7,18 @@ import { modelRegistry } from '../../models/model-registry.js';
 
 type Row = Record<string, unknown>;
 
+/** Ids per query: well under every engine's bind-parameter limit (SQLite 32,766). */
+const CHUNK = 1000;
+
 /**
  * The resolver for `@Model` classes: one `SELECT … WHERE key IN (…)` per model class and one per
  * relation, on the knex of the model's connection. Rows become instances of the class without
  * running its constructor (as jobs are restored).
  */
 export class KnexModelResolver implements ModelResolver {
+  /** Rows read through a connection other than their class's, so they are read there again. */
+  private readonly readFrom = new WeakMap<object, string>();
+
   constructor(private readonly knexFor: (connection: string | null, model: RegisteredModel) => Knex | Promise<Knex>) {}
 
   identify(value: object): ModelIdentity | undefined {
@@ -23,7 +29,7 @@ export class KnexModelResolver implements ModelResolver {
       class: entry.name,
       id: record[entry.key] as ModelKey,
       relations: Object.keys(entry.relations).filter((name) => record[name] !== undefined),
-      connection: entry.connection,
+      connection: this.readFrom.get(value) ?? entry.connection,
     };
   }
 
@@ -35,7 +41,7 @@ export class KnexModelResolver implements ModelResolver {
     const entry = modelRegistry.byName(query.class);
     if (!entry) throw new PayloadError(`Model [${query.class}] is not registered with @Model.`);
     for (const relation of query.relations) {
-      if (!entry.relations[relation]) {
+      if (!Object.hasOwn(entry.relations, relation)) {
         throw new PayloadError(`Model [${entry.name}] has no relation [${relation}]; declare it in @Model({ relations }).`);
       }
     }
@@ -48,8 +54,16 @@ export class KnexModelResolver implements ModelResolver {
     const wanted = [...new Set(values.filter((value) => value !== null && value !== undefined))];
     if (wanted.length === 0) return [];
     const knex = await this.knexFor(connection, entry);
-    const rows = (await knex(entry.table).whereIn(column, wanted as unknown as readonly ModelKey[]).orderBy(entry.key)) as Row[];
-    return rows.map((row) => Object.assign(Object.create(entry.target.prototype as object) as Row, row));
+    const rows: Row[] = [];
+    for (let start = 0; start < wanted.length; start += CHUNK) {
+      const chunk = wanted.slice(start, start + CHUNK) as unknown as readonly ModelKey[];
+      rows.push(...((await knex(entry.table).whereIn(column, chunk).orderBy(entry.key)) as Row[]));
+    }
+    return rows.map((row) => {
+      const model = Object.assign(Object.create(entry.target.prototype as object) as Row, row);
+      if (connection !== entry.connection && connection !== null) this.readFrom.set(model, connection);
+      return model;
+    });
   }
 
   private async loadRelation(entry: RegisteredModel, models: Row[], name: string, relation: ModelRelation): Promise<void> {
