@@ -5,6 +5,8 @@ import { DatabaseUnreachableError } from '../errors/database-unreachable-error.j
 const MAX_BATCH = 500;
 /** Waits between tries while the database cannot be reached: quick at first, then every 5 s. */
 const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 5000];
+/** Tries for a delete that failed for a reason other than an unreachable database. */
+const OTHER_ERROR_TRIES = 3;
 /** How long a stopping worker keeps trying to record finished jobs before it gives up. */
 const DRAIN_PATIENCE_MS = 15_000;
 
@@ -62,7 +64,10 @@ export class Finisher {
         return;
       } catch (error) {
         const delay = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]!;
-        if (!(error instanceof DatabaseUnreachableError) || Date.now() + delay > this.giveUpAt) {
+        // Any other error gets a few quick tries too: the row stays reserved (and runs again after
+        // its lease) if the delete never lands, so giving up early costs a duplicate.
+        const retryable = error instanceof DatabaseUnreachableError || attempt < OTHER_ERROR_TRIES - 1;
+        if (!retryable || Date.now() + delay > this.giveUpAt) {
           for (const entry of batch) entry.reject(error);
           return;
         }

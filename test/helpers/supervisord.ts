@@ -182,7 +182,17 @@ export async function startSupervisord(options: { env?: NodeJS.ProcessEnv } = {}
   await waitUntil('supervisord to write its pid file', () => existsSync(pidfile));
   const pid = Number(readFileSync(pidfile, 'utf8').trim());
   running.add(pid);
-  await waitUntil('supervisorctl to reach supervisord', async () => (await ctl(['pid'])).stdout.trim() === String(pid));
+  let lastAnswer = '';
+  await waitUntil('supervisorctl to reach supervisord', async () => {
+    const answer = await ctl(['pid']);
+    lastAnswer = `${answer.stdout}${answer.stderr}`.trim();
+    return answer.stdout.trim() === String(pid);
+  }, 30_000).catch((error: Error) => {
+    // Say why, for a failure seen once under CI load: what supervisorctl answered, whether the
+    // daemon lives, and the end of its log.
+    const log = existsSync(path.join(dir, 'supervisord.log')) ? readFileSync(path.join(dir, 'supervisord.log'), 'utf8').slice(-2000) : '(no log)';
+    throw new Error(`${error.message} supervisorctl said: ${lastAnswer || '(nothing)'}; supervisord pid ${pid} alive: ${alive(pid)}; log:\n${log}`);
+  });
 
   let stopped = false;
   return {

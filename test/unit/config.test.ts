@@ -108,3 +108,23 @@ describe('dialect', () => {
     expect(() => resolveConfig({ maxPayloadSize: 10 }, { env: {} })).toThrow('maxPayloadSize must be a whole number of bytes ≥ 256, got 10.');
   });
 });
+
+describe('dialect.isConnectionError', () => {
+  it('knows the ways mysql2 and pg report a dropped or refused connection, and nothing else', () => {
+    const dropped = [
+      Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+      Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }),
+      Object.assign(new Error('Connection lost: The server closed the connection.'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true }),
+      Object.assign(new Error("Can't add new command when connection is in closed state"), { fatal: true }),
+      new Error('Connection terminated unexpectedly'),
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+    ];
+    for (const error of dropped) expect(dialect.isConnectionError(error), error.message).toBe(true);
+    const others = [
+      Object.assign(new Error('You have an error in your SQL syntax'), { code: 'ER_PARSE_ERROR', fatal: false }),
+      Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' }),
+      new Error('something else'),
+    ];
+    for (const error of others) expect(dialect.isConnectionError(error), error.message).toBe(false);
+  });
+});

@@ -34,16 +34,17 @@ describe('Finisher', () => {
     await finisher.drain();
   });
 
-  it('rejects the callers of a batch that failed for a reason other than the connection, and keeps going for later ones', async () => {
+  it('tries a batch that failed for another reason three times, then rejects its callers and keeps going for later ones', async () => {
     let calls = 0;
     const driver = {
       async deleteMany(jobs: readonly ReservedJob[]) {
-        if (calls++ === 0) throw new Error('syntax error');
+        if (calls++ < 3) throw new Error('syntax error');
         return new Set(jobs.map((j) => j.id));
       },
     } as unknown as QueueDriver;
     const finisher = new Finisher(driver);
     await expect(finisher.delete(job('1'))).rejects.toThrow('syntax error');
+    expect(calls).toBe(3);
     await expect(finisher.delete(job('2'))).resolves.toBe(true);
   });
 

@@ -109,6 +109,17 @@ export const dialect = {
       'ETIMEDOUT',
       'EHOSTUNREACH',
       'ECONNRESET',
+      'ECONNABORTED',
+      'EPIPE',
+      'ENETUNREACH',
+      'ENETDOWN',
+      'PROTOCOL_SEQUENCE_TIMEOUT',
+      'ER_SERVER_SHUTDOWN',
+      '08000',
+      '08001',
+      '08003',
+      '08006',
+      '57P02',
       'EAI_AGAIN',
       'PROTOCOL_CONNECTION_LOST',
       'ER_ACCESS_DENIED_ERROR',
@@ -124,7 +135,10 @@ export const dialect = {
     return (
       codes.includes(e?.code ?? '') ||
       e?.name === 'KnexTimeoutError' ||
-      /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection/i.test(e?.message ?? '')
+      // mysql2 marks errors that kill the connection `fatal`; pg and mysql2 word a dropped or
+      // closed socket these ways without a code.
+      (e as { fatal?: unknown })?.fatal === true ||
+      /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|closed state|Connection lost|socket hang up|write after end|Client has encountered a connection error/i.test(e?.message ?? '')
     );
   },
 
