@@ -79,6 +79,11 @@ export interface ErrandConfig {
    */
   bootstrap?: string | string[];
   /**
+   * Directories (or files) of listener modules, relative to the config file: every .js/.mjs/.cjs
+   * file under them is imported at boot, so their `@Listener` classes are wired to their events.
+   */
+  listeners?: string | string[];
+  /**
    * The largest payload, in bytes of JSON, that is queued or decoded; larger ones are refused at
    * dispatch and failed with the reason on the worker. Default 1 MiB.
    */
@@ -128,6 +133,7 @@ export interface ResolvedConfig {
   connections: Record<string, ResolvedConnection>;
   failed: { driver: 'database'; connection: string; table: string } | { driver: 'null' };
   bootstrap: string[];
+  listeners: string[];
   report: (error: unknown) => void;
   maxPayloadSize: number;
   /** The current and previous encryption keys. */

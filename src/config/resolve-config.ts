@@ -66,6 +66,12 @@ export function resolveConfig(
       }
       return path.resolve(baseDir, entry);
     }),
+    listeners: toArray(config.listeners).map((entry, i) => {
+      if (typeof entry !== 'string' || entry === '') {
+        throw new ConfigError(`listeners[${i}]${where} must be a directory or module path, got ${JSON.stringify(entry)}.`);
+      }
+      return path.resolve(baseDir, entry);
+    }),
     report: config.report ?? defaultReport,
     maxPayloadSize: resolveMaxPayloadSize(config.maxPayloadSize, where),
     keyring: resolveKeyring(config, env, where),

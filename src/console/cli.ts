@@ -7,6 +7,7 @@ import pc from 'picocolors';
 import { ErrandError } from '../errors/errand-error.js';
 import { registerDeployCommands } from './commands/deploy-commands.js';
 import { registerControlCommands } from './commands/control-commands.js';
+import { registerEventListCommand } from './commands/event-list-command.js';
 import { registerKeyCommand } from './commands/key-command.js';
 import { registerMigrateCommand } from './commands/migrate-command.js';
 import { registerTableCommands } from './commands/table-commands.js';
@@ -21,6 +22,7 @@ const program = new Command('errand')
 registerMigrateCommand(program);
 
 registerKeyCommand(program);
+registerEventListCommand(program);
 registerWorkCommand(program);
 registerControlCommands(program);
 registerTableCommands(program);

@@ -1,3 +1,5 @@
+import type { DependencyContainer } from 'tsyringe';
+
 import { ManuallyFailedError } from '../errors/manually-failed-error.js';
 
 /** What a running job knows about its own row. */
@@ -22,6 +24,8 @@ export type JobIntent =
  */
 export class JobContext {
   intent: JobIntent | undefined;
+  /** The attempt's child container, once handle()'s services are resolved from it. */
+  container: DependencyContainer | undefined;
 
   constructor(
     readonly info: JobInfo,

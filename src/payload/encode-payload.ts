@@ -42,7 +42,7 @@ export function encodePayload(
   const { delay } = context;
   return {
     uuid: randomUUID(),
-    displayName: entry.name,
+    displayName: displayNameOf(job, entry),
     job: CALL_QUEUED_HANDLER,
     maxTries: options.tries ?? null,
     maxExceptions: options.maxExceptions ?? null,
@@ -89,4 +89,11 @@ function resolveRetryUntil(option: JobOptions['retryUntil'], job: object, create
   if (value === undefined) return null;
   if (value instanceof Date) return Math.floor(value.getTime() / 1000);
   return createdAt + value;
+}
+
+/** The name the worker prints: the job's own `displayName()` when it has one (a queued listener names its listener). */
+function displayNameOf(job: object, entry: RegisteredJob): string {
+  const custom = (job as { displayName?: () => unknown }).displayName;
+  const name = typeof custom === 'function' ? custom.call(job) : undefined;
+  return typeof name === 'string' && name !== '' ? name : entry.name;
 }

@@ -7,7 +7,10 @@ import { runSync } from '../drivers/sync/run-sync.js';
 import { KnexModelResolver } from '../drivers/database/knex-model-resolver.js';
 import { ConfigError } from '../errors/config-error.js';
 import { EventBus } from '../events/event-bus.js';
+import { discoverListeners } from '../listeners/discover-listeners.js';
 import { modelResolvers } from '../models/model-resolvers.js';
+// Registers the job queued listeners travel in, so every worker can decode it.
+import '../listeners/call-queued-listener.js';
 import { QueueManager } from './queue-manager.js';
 
 /** A booted errand: its configuration, connections and container. */
@@ -59,6 +62,7 @@ export async function boot(config?: ErrandConfig, options: BootOptions = {}): Pr
     const resolved = config
       ? resolveConfig(config, { baseDir: options.cwd })
       : await loadConfig({ file: options.configFile, cwd: options.cwd });
+    await discoverListeners(resolved.listeners);
     const container = options.container ?? resolved.container ?? rootContainer;
     const queues = new QueueManager(resolved, (payload, name) => runSync(payload, name, container, resolved.keyring));
     current = { config: resolved, queues, container };

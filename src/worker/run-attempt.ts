@@ -50,6 +50,7 @@ export async function runAttempt(
       // A child container per attempt: services registered ContainerScoped live for this job only.
       // It is not dispose()d: tsyringe would also dispose a singleton first built during the job.
       const scope = options.container.createChildContainer();
+      context.container = scope;
       let args: unknown[];
       try {
         args = resolveHandleArguments(job, info.displayName, scope);

@@ -1,0 +1,85 @@
+import { dispatch } from '../bus/dispatch.js';
+import { ConfigError } from '../errors/config-error.js';
+import { Listener } from '../decorators/listener.js';
+import { runtime } from '../runtime/errand.js';
+import { CallQueuedListener } from './call-queued-listener.js';
+import { listenerJobOptions, type EventClass, type ListenerInstance, type RegisteredListener } from './listener-options.js';
+import { listenerRegistry, type Wiring } from './listener-registry.js';
+
+/** Where `Event.fake()` diverts dispatched events. */
+export interface EventInterceptor {
+  /** True when the event was recorded instead of dispatched. */
+  intercept(event: object): boolean;
+}
+
+let interceptor: EventInterceptor | undefined;
+
+/** @internal Installs (or removes) the fake. */
+export function interceptEvents(next: EventInterceptor | undefined): void {
+  interceptor = next;
+}
+
+/**
+ * Sends an event to its listeners in registration order, and resolves once every synchronous
+ * listener has run and every queued one has been pushed. A synchronous listener returning `false`
+ * stops the rest; an error thrown by one reaches the caller (as in Laravel).
+ */
+export async function dispatchEvent(event: object): Promise<void> {
+  if (interceptor?.intercept(event)) return;
+  for (const wiring of [...listenerRegistry.listenersOf(event.constructor)]) {
+    if (wiring.kind === 'function') {
+      if ((await wiring.fn(event)) === false) return;
+      continue;
+    }
+    const { listener } = wiring;
+    const instance = (await runtime()).container.resolve(listener.target) as ListenerInstance;
+    if (!listener.options.queued) {
+      if ((await instance.handle(event)) === false) return;
+      continue;
+    }
+    await queueListener(listener, instance, event);
+  }
+}
+
+async function queueListener(listener: RegisteredListener, instance: ListenerInstance, event: object): Promise<void> {
+  if (instance.shouldQueue && !(await instance.shouldQueue(event))) return;
+  const pending = dispatch(CallQueuedListener.for(listener, event)).options(listenerJobOptions(listener.options));
+  const connection = instance.viaConnection?.() ?? listener.options.connection;
+  const queue = instance.viaQueue?.() ?? listener.options.queue;
+  const delay = instance.withDelay?.(event) ?? listener.options.delay;
+  if (connection) pending.onConnection(connection);
+  if (queue) pending.onQueue(queue);
+  if (delay !== undefined && delay > 0) pending.delay(delay);
+  await pending;
+}
+
+/**
+ * Wires a listener to an event explicitly: a listener class (decorated or not; its `@Listener`
+ * options apply) or a function. Returns a function that unwires it.
+ *
+ * @example
+ * ```ts
+ * listen(OrderShipped, SendShipmentNotification);
+ * listen(OrderShipped, (event) => console.log('shipped', event.orderId));
+ * ```
+ */
+export function listen<E extends object>(event: EventClass<E>, listener: (new (...args: any[]) => { handle(event: E): unknown }) | ((event: E) => unknown)): () => void {
+  if (typeof event !== 'function') throw new ConfigError('listen(event, listener): the event must be a class.');
+  let wiring: Wiring;
+  const isClass = typeof listener === 'function' && typeof (listener.prototype as { handle?: unknown } | undefined)?.handle === 'function';
+  if (isClass) {
+    const registered = listenerRegistry.byClass(listener);
+    if (!registered) {
+      Listener({ event })(listener);
+      const added = listenerRegistry.byClass(listener)!;
+      return () => listenerRegistry.unwire(event, listenerRegistry.listenersOf(event).find((w) => w.kind === 'class' && w.listener === added)!);
+    }
+    wiring = { kind: 'class', listener: registered };
+  } else if (typeof listener === 'function') {
+    wiring = { kind: 'function', fn: listener as (event: unknown) => unknown };
+  } else {
+    throw new ConfigError(`listen(${event.name}, …): the listener must be a class with handle(event) or a function.`);
+  }
+  listenerRegistry.wire(event, wiring);
+  return () => listenerRegistry.unwire(event, wiring);
+}
