@@ -5,6 +5,7 @@ import { validateJobOptions } from '../job/validate-job-options.js';
 import { listenerJobOptions, type EventClass, type ListenerOptions } from '../listeners/listener-options.js';
 import { listenerRegistry } from '../listeners/listener-registry.js';
 
+const LISTENER_OPTION_NAMES = ['event', 'queued', 'connection', 'queue', 'delay', 'tries', 'backoff', 'timeout', 'maxExceptions', 'name'];
 const NOT_EVENTS = new Set<unknown>([Object, String, Number, Boolean, Array, Function, Promise, undefined]);
 
 /**
@@ -27,6 +28,12 @@ export function Listener(options: ListenerOptions = {}): <T extends Function>(ta
     const name = options.name ?? target.name;
     const at = `Listener ${name || '(anonymous)'}`;
     if (!name) throw new ConfigError('@Listener() on an anonymous class needs a `name` option.');
+    for (const key of Object.keys(options)) {
+      if (!LISTENER_OPTION_NAMES.includes(key)) {
+        const hint = key === 'afterCommit' ? ' (transactional dispatch arrives with chains and batches; until then a queued listener is pushed at once)' : '';
+        throw new ConfigError(`${at}: unknown option \`${key}\`${hint}; known options: ${LISTENER_OPTION_NAMES.join(', ')}.`);
+      }
+    }
     const proto = target.prototype as { handle?: unknown };
     if (typeof proto.handle !== 'function') throw new ConfigError(`${at} has no handle(event) method.`);
     const event = options.event ?? (Reflect.getMetadata('design:paramtypes', proto, 'handle') as unknown[] | undefined)?.[0];
