@@ -43,7 +43,15 @@ export class CallQueuedListener extends Queueable {
   }
 
   async handle(): Promise<void> {
-    const { listener, event, missing } = await this.restore();
+    let restored: Awaited<ReturnType<CallQueuedListener['restore']>>;
+    try {
+      restored = await this.restore();
+    } catch (error) {
+      // An unknown listener or event will not become known on the next attempt.
+      if (error instanceof PayloadError) return this.fail(error);
+      throw error;
+    }
+    const { listener, event, missing } = restored;
     if (missing) return this.fail(missing);
     const container = jobContextOf(this)?.container ?? (await runtime()).container;
     const instance = container.resolve(listener.target) as ListenerInstance;
@@ -51,6 +59,8 @@ export class CallQueuedListener extends Queueable {
   }
 
   async failed(error: Error): Promise<void> {
+    // Nothing to call when the listener or event is unknown here (that is why it failed).
+    if (!listenerRegistry.byName(this.listener) || !listenerRegistry.eventByName(this.event)) return;
     const { listener, event } = await this.restore();
     const instance = (await runtime()).container.resolve(listener.target) as ListenerInstance;
     await instance.failed?.(event, error);
