@@ -43,7 +43,7 @@ export function Listener(options: ListenerOptions = {}): <T extends Function>(ta
           '(@Inject() does), so TypeScript emits the type, or name it: @Listener({ event: OrderShipped }).',
       );
     }
-    validateJobOptions(name, { connection: options.connection, queue: options.queue, ...listenerJobOptions(options) });
+    validateJobOptions(name, { connection: options.connection, queue: options.queue, ...listenerJobOptions(options) }, 'Listener');
     if (options.delay !== undefined && !(Number.isFinite(options.delay) && options.delay >= 0)) {
       throw new ConfigError(`${at}: option \`delay\` must be seconds ≥ 0, got ${JSON.stringify(options.delay)}.`);
     }

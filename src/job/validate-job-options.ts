@@ -2,8 +2,8 @@ import { ConfigError } from '../errors/config-error.js';
 import { JOB_OPTION_NAMES, type JobOptions } from './job-options.js';
 
 /** Throws a ConfigError naming the job and the option when a value cannot be used. */
-export function validateJobOptions(jobName: string, options: Partial<JobOptions>): void {
-  const at = (option: string) => `Job ${jobName}: option \`${option}\``;
+export function validateJobOptions(jobName: string, options: Partial<JobOptions>, kind = 'Job'): void {
+  const at = (option: string) => `${kind} ${jobName}: option \`${option}\``;
   for (const key of Object.keys(options)) {
     if (!JOB_OPTION_NAMES.includes(key as keyof JobOptions)) {
       throw new ConfigError(`Job ${jobName}: unknown option \`${key}\`; known options: ${JOB_OPTION_NAMES.join(', ')}.`);

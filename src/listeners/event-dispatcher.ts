@@ -1,4 +1,5 @@
 import { dispatch } from '../bus/dispatch.js';
+import { BindingResolutionError } from '../errors/binding-resolution-error.js';
 import { ConfigError } from '../errors/config-error.js';
 import { Listener } from '../decorators/listener.js';
 import { runtime } from '../runtime/errand.js';
@@ -32,12 +33,20 @@ export async function dispatchEvent(event: object): Promise<void> {
       continue;
     }
     const { listener } = wiring;
-    const instance = (await runtime()).container.resolve(listener.target) as ListenerInstance;
+    const instance = await resolveListener(listener);
     if (!listener.options.queued) {
       if ((await instance.handle(event)) === false) return;
       continue;
     }
     await queueListener(listener, instance, event);
+  }
+}
+
+async function resolveListener(listener: RegisteredListener): Promise<ListenerInstance> {
+  try {
+    return (await runtime()).container.resolve(listener.target) as ListenerInstance;
+  } catch (error) {
+    throw new BindingResolutionError(`Listener ${listener.name} could not be resolved from the container: ${(error as Error).message}`, { cause: error });
   }
 }
 

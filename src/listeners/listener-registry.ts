@@ -26,9 +26,10 @@ export const listenerRegistry = {
       throw new ConfigError(`Two listener classes are registered as [${listener.name}]; give one a distinct name with @Listener({ name }).`);
     }
     if (existing) return;
+    // Wire first: a clash of event names must leave nothing half-registered.
+    this.wire(listener.event, { kind: 'class', listener });
     byName.set(listener.name, listener);
     byClass.set(listener.target, listener);
-    this.wire(listener.event, { kind: 'class', listener });
   },
   wire(event: EventClass, wiring: Wiring): void {
     registerEvent(event);

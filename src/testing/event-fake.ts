@@ -21,7 +21,7 @@ export class EventFake {
 
   /** @internal */
   intercept(event: object): boolean {
-    if (this.only && !this.only.some((type) => event instanceof type)) return false;
+    if (this.only && this.only.length > 0 && !this.only.some((type) => event instanceof type)) return false;
     this.recorded.push(event);
     return true;
   }
