@@ -5,15 +5,22 @@ import { listenerRegistry } from '../../listeners/listener-registry.js';
 import { shutdown } from '../../runtime/errand.js';
 import { bootFromCommand, importBootstrap } from '../boot-from-cli.js';
 
-/** One line per listener of each event; queued ones say where they are pushed. */
-export function describeListeners(defaultConnection: string): Array<{ event: string; listeners: Array<{ name: string; queued: boolean; connection?: string; queue?: string }> }> {
+/**
+ * One line per listener of each event; queued ones say where they are pushed. `defaultQueueOf`
+ * names the queue a connection pushes to when the listener names none (its configured `queue`).
+ */
+export function describeListeners(
+  defaultConnection: string,
+  defaultQueueOf: (connection: string) => string = () => 'default',
+): Array<{ event: string; listeners: Array<{ name: string; queued: boolean; connection?: string; queue?: string }> }> {
   return listenerRegistry.events().map((event) => ({
     event: event.name,
     listeners: listenerRegistry.listenersOf(event).map((wiring) => {
       if (wiring.kind === 'function') return { name: wiring.fn.name ? `${wiring.fn.name} (function)` : '(anonymous function)', queued: false };
       const { listener } = wiring;
       if (!listener.options.queued) return { name: listener.name, queued: false };
-      return { name: listener.name, queued: true, connection: listener.options.connection ?? defaultConnection, queue: listener.options.queue ?? 'default' };
+      const connection = listener.options.connection ?? defaultConnection;
+      return { name: listener.name, queued: true, connection, queue: listener.options.queue ?? defaultQueueOf(connection) };
     }),
   }));
 }
@@ -29,7 +36,11 @@ export function registerEventListCommand(program: Command): void {
       const app = await bootFromCommand(command);
       try {
         await importBootstrap(app);
-        const rows = describeListeners(app.config.default).filter((row) => !flags.event || row.event.includes(flags.event));
+        const defaultQueueOf = (name: string) => {
+          const connection = app.config.connections[name];
+          return connection?.driver === 'database' ? connection.queue : 'default';
+        };
+        const rows = describeListeners(app.config.default, defaultQueueOf).filter((row) => !flags.event || row.event.includes(flags.event));
         if (flags.json) {
           console.log(JSON.stringify(rows));
           return;
