@@ -5,7 +5,7 @@ import { validateJobOptions } from '../job/validate-job-options.js';
 import { listenerJobOptions, type EventClass, type ListenerOptions } from '../listeners/listener-options.js';
 import { listenerRegistry } from '../listeners/listener-registry.js';
 
-const LISTENER_OPTION_NAMES = ['event', 'queued', 'connection', 'queue', 'delay', 'tries', 'backoff', 'timeout', 'maxExceptions', 'name'];
+const LISTENER_OPTION_NAMES = ['event', 'queued', 'connection', 'queue', 'delay', 'tries', 'backoff', 'timeout', 'maxExceptions', 'name', 'afterCommit'];
 const NOT_EVENTS = new Set<unknown>([Object, String, Number, Boolean, Array, Function, Promise, undefined]);
 
 /**
@@ -30,8 +30,7 @@ export function Listener(options: ListenerOptions = {}): <T extends Function>(ta
     if (!name) throw new ConfigError('@Listener() on an anonymous class needs a `name` option.');
     for (const key of Object.keys(options)) {
       if (!LISTENER_OPTION_NAMES.includes(key)) {
-        const hint = key === 'afterCommit' ? ' (transactional dispatch arrives with chains and batches; until then a queued listener is pushed at once)' : '';
-        throw new ConfigError(`${at}: unknown option \`${key}\`${hint}; known options: ${LISTENER_OPTION_NAMES.join(', ')}.`);
+        throw new ConfigError(`${at}: unknown option \`${key}\`; known options: ${LISTENER_OPTION_NAMES.join(', ')}.`);
       }
     }
     const proto = target.prototype as { handle?: unknown };
@@ -44,6 +43,9 @@ export function Listener(options: ListenerOptions = {}): <T extends Function>(ta
       );
     }
     validateJobOptions(name, { connection: options.connection, queue: options.queue, ...listenerJobOptions(options) }, 'Listener');
+    for (const key of ['queued', 'afterCommit'] as const) {
+      if (options[key] !== undefined && typeof options[key] !== 'boolean') throw new ConfigError(`${at}: option \`${key}\` must be true or false.`);
+    }
     if (options.delay !== undefined && !(Number.isFinite(options.delay) && options.delay >= 0)) {
       throw new ConfigError(`${at}: option \`delay\` must be seconds ≥ 0, got ${JSON.stringify(options.delay)}.`);
     }

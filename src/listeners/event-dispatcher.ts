@@ -1,11 +1,22 @@
+import type { Knex } from 'knex';
+
 import { dispatch } from '../bus/dispatch.js';
 import { BindingResolutionError } from '../errors/binding-resolution-error.js';
 import { ConfigError } from '../errors/config-error.js';
 import { Listener } from '../decorators/listener.js';
-import { runtime } from '../runtime/errand.js';
+import { report, runtime, track } from '../runtime/errand.js';
 import { CallQueuedListener } from './call-queued-listener.js';
 import { listenerJobOptions, type EventClass, type ListenerInstance, type RegisteredListener } from './listener-options.js';
 import { listenerRegistry, type Wiring } from './listener-registry.js';
+
+/** How an event is dispatched. */
+export interface DispatchEventOptions {
+  /**
+   * The application's knex transaction the event happens in: queued listeners with `afterCommit`
+   * are pushed once it commits and dropped if it rolls back.
+   */
+  transaction?: Knex.Transaction;
+}
 
 /** Where `Event.fake()` diverts dispatched events. */
 export interface EventInterceptor {
@@ -25,7 +36,7 @@ export function interceptEvents(next: EventInterceptor | undefined): void {
  * listener has run and every queued one has been pushed. A synchronous listener returning `false`
  * stops the rest; an error thrown by one reaches the caller (as in Laravel).
  */
-export async function dispatchEvent(event: object): Promise<void> {
+export async function dispatchEvent(event: object, options: DispatchEventOptions = {}): Promise<void> {
   if (interceptor?.intercept(event)) return;
   for (const wiring of [...listenerRegistry.listenersOf(event.constructor)]) {
     if (wiring.kind === 'function') {
@@ -38,7 +49,7 @@ export async function dispatchEvent(event: object): Promise<void> {
       if ((await instance.handle(event)) === false) return;
       continue;
     }
-    await queueListener(listener, instance, event);
+    await queueListener(listener, instance, event, options.transaction);
   }
 }
 
@@ -50,16 +61,32 @@ async function resolveListener(listener: RegisteredListener): Promise<ListenerIn
   }
 }
 
-async function queueListener(listener: RegisteredListener, instance: ListenerInstance, event: object): Promise<void> {
+async function queueListener(listener: RegisteredListener, instance: ListenerInstance, event: object, transaction: Knex.Transaction | undefined): Promise<void> {
   if (instance.shouldQueue && !(await instance.shouldQueue(event))) return;
-  const pending = dispatch(CallQueuedListener.for(listener, event)).options(listenerJobOptions(listener.options));
+  if (listener.options.afterCommit && transaction && !transaction.isCompleted()) {
+    // Built now (the event's data is checked now), pushed on commit, dropped on rollback.
+    const push = prepareListenerJob(listener, instance, event);
+    transaction.executionPromise.then(
+      () => void track(push()).catch(report),
+      () => undefined,
+    );
+    return;
+  }
+  await prepareListenerJob(listener, instance, event)();
+}
+
+function prepareListenerJob(listener: RegisteredListener, instance: ListenerInstance, event: object): () => Promise<unknown> {
+  const job = CallQueuedListener.for(listener, event);
   const connection = instance.viaConnection?.() ?? listener.options.connection;
   const queue = instance.viaQueue?.() ?? listener.options.queue;
   const delay = instance.withDelay?.(event) ?? listener.options.delay;
-  if (connection) pending.onConnection(connection);
-  if (queue) pending.onQueue(queue);
-  if (delay !== undefined && delay > 0) pending.delay(delay);
-  await pending;
+  return async () => {
+    const pending = dispatch(job).options(listenerJobOptions(listener.options));
+    if (connection) pending.onConnection(connection);
+    if (queue) pending.onQueue(queue);
+    if (delay !== undefined && delay > 0) pending.delay(delay);
+    return pending;
+  };
 }
 
 /**

@@ -19,6 +19,11 @@ export interface ListenerOptions {
   maxExceptions?: number;
   /** The name stored in payloads; default the class name. */
   name?: string;
+  /**
+   * When the event is dispatched inside a knex transaction (`dispatchEvent(event, { transaction })`),
+   * push the listener's job only once it commits, and never if it rolls back.
+   */
+  afterCommit?: boolean;
 }
 
 /** The job options a queued listener's options carry over. */

@@ -173,8 +173,8 @@ describe('@Listener', () => {
     [{ queue: 'a,b' }, 'Listener BadOptionListener: option `queue` must not contain a comma.'],
     [{ connection: '' }, 'Listener BadOptionListener: option `connection` must be a non-empty string, got "".'],
     [{ delay: -1 }, 'Listener BadOptionListener: option `delay` must be seconds ≥ 0, got -1.'],
-    [{ tris: 3 }, 'Listener BadOptionListener: unknown option `tris`; known options: event, queued, connection, queue, delay, tries, backoff, timeout, maxExceptions, name.'],
-    [{ afterCommit: true }, 'Listener BadOptionListener: unknown option `afterCommit` (transactional dispatch arrives with chains and batches;'],
+    [{ tris: 3 }, 'Listener BadOptionListener: unknown option `tris`; known options: event, queued, connection, queue, delay, tries, backoff, timeout, maxExceptions, name, afterCommit.'],
+    [{ afterCommit: 'yes' }, 'Listener BadOptionListener: option `afterCommit` must be true or false.'],
   ])('refuses the options %j with a ConfigError naming the listener', (options, message) => {
     class BadOptionEvent {}
     const error = thrownBy(() => Listener({ event: BadOptionEvent, ...(options as object) })(class BadOptionListener { handle() {} }));

@@ -1,0 +1,95 @@
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+
+import { Inject } from '../../src/decorators/inject.js';
+import { Listener } from '../../src/decorators/listener.js';
+import { JobQueued } from '../../src/events/job-queued.js';
+import { Event } from '../../src/listeners/event.js';
+import { dispatchEvent } from '../../src/listeners/event-dispatcher.js';
+import { boot, events, runtime, shutdown } from '../../src/runtime/errand.js';
+import { runMigrations } from '../../src/runtime/run-migrations.js';
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+
+class OrderPlaced extends Event {
+  constructor(public orderId: number) {
+    super();
+  }
+}
+
+@Listener({ queued: true, afterCommit: true, queue: 'after-commit' })
+class ShipOnCommit {
+  @Inject()
+  async handle(_event: OrderPlaced) {}
+}
+
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+await describeEachEngine('queued listeners with afterCommit', (engine) => {
+  let knex: Knex;
+  const queued: string[] = [];
+  let off: () => void;
+
+  beforeAll(async () => {
+    await boot({ default: 'database', connections: { database: await freshDatabase(engine, 'events_commit') } });
+    await runMigrations();
+    knex = (await runtime()).queues.database().knex;
+    await knex.schema.createTable('orders', (t) => {
+      t.increments('id');
+      t.string('state', 20);
+    });
+    off = events.on(JobQueued, (event) => void queued.push(`${event.queue}:${event.payload.displayName}`));
+  });
+  afterAll(async () => {
+    off();
+    await shutdown();
+  });
+  beforeEach(async () => {
+    queued.length = 0;
+    await knex('jobs').delete();
+  });
+  const jobRows = async () => ((await knex('jobs').select('queue').orderBy('id')) as Array<{ queue: string }>).map((row) => row.queue);
+
+  it('pushes an afterCommit listener only once the transaction commits', async () => {
+    expect(ShipOnCommit).toBeDefined();
+    // (On SQLite the transaction holds the only connection: a push inside it could not even start.)
+    const atOnceInside: string[] = [];
+    await knex.transaction(async (trx) => {
+      await trx('orders').insert({ state: 'placed' });
+      await dispatchEvent(new OrderPlaced(1), { transaction: trx });
+      await settle();
+      atOnceInside.push(...queued);
+    });
+    expect(atOnceInside).toEqual([]);
+    await settle();
+    expect(queued).toEqual(['after-commit:ShipOnCommit']);
+    expect(await jobRows()).toEqual(['after-commit']);
+    expect(await knex('orders').where({ state: 'placed' }).count({ n: '*' })).toEqual([{ n: expect.anything() }]);
+  });
+
+  it('drops an afterCommit listener when the transaction rolls back', async () => {
+    await expect(
+      knex.transaction(async (trx) => {
+        await trx('orders').insert({ state: 'doomed' });
+        await dispatchEvent(new OrderPlaced(2), { transaction: trx });
+        throw new Error('payment declined');
+      }),
+    ).rejects.toThrow('payment declined');
+    await settle();
+    expect(queued).toEqual([]);
+    expect(await jobRows()).toEqual([]);
+    expect(await knex('orders').where({ state: 'doomed' }).first()).toBeUndefined();
+  });
+
+  it('pushes at once when no transaction is given, or when it has already committed', async () => {
+    await OrderPlaced.dispatch(3);
+    expect(queued).toEqual(['after-commit:ShipOnCommit']);
+    let finished: Knex.Transaction | undefined;
+    await knex.transaction(async (trx) => {
+      finished = trx;
+    });
+    await dispatchEvent(new OrderPlaced(4), { transaction: finished });
+    expect(queued).toEqual(['after-commit:ShipOnCommit', 'after-commit:ShipOnCommit']);
+    expect(await jobRows()).toEqual(['after-commit', 'after-commit']);
+  });
+});
