@@ -9,8 +9,6 @@ import { ConfigError } from '../errors/config-error.js';
 import { EventBus } from '../events/event-bus.js';
 import { discoverListeners } from '../listeners/discover-listeners.js';
 import { modelResolvers } from '../models/model-resolvers.js';
-// Registers the job queued listeners travel in, so every worker can decode it.
-import '../listeners/call-queued-listener.js';
 import { QueueManager } from './queue-manager.js';
 
 /** A booted errand: its configuration, connections and container. */

@@ -29,6 +29,8 @@ import { PollDelay } from './poll-delay.js';
 import { Sleeper } from './sleeper.js';
 import { stopReason, stopStatus, type WorkerStopReason } from './stop-conditions.js';
 import { validateWorkerOptions } from './validate-worker-options.js';
+// Registers the job queued listeners travel in, so every worker can decode it.
+import '../listeners/call-queued-listener.js';
 import { WORKER_DEFAULTS, type WorkerOptions } from './worker-options.js';
 
 /** What a worker is built from; `createWorker()` assembles it from the booted runtime. */

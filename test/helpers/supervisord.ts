@@ -179,8 +179,10 @@ export async function startSupervisord(options: { env?: NodeJS.ProcessEnv } = {}
   const started = await run('supervisord', ['-c', conf], options.env);
   if (started.code !== 0) throw new Error(`supervisord -c ${conf} exited with ${started.code}: ${started.stderr}${started.stdout}`);
   const ctl = (args: string[]) => run('supervisorctl', ['-c', conf, ...args]);
-  await waitUntil('supervisord to write its pid file', () => existsSync(pidfile));
-  const pid = Number(readFileSync(pidfile, 'utf8').trim());
+  // The file exists a moment before the pid is written into it: wait for the number itself.
+  const pidIn = () => (existsSync(pidfile) ? Number(readFileSync(pidfile, 'utf8').trim()) : 0);
+  await waitUntil('supervisord to write its pid file', () => pidIn() > 0);
+  const pid = pidIn();
   running.add(pid);
   let lastAnswer = '';
   await waitUntil('supervisorctl to reach supervisord', async () => {
