@@ -1,12 +1,14 @@
 import { ConfigError } from '../errors/config-error.js';
+import { ClassRegistry } from '../registry/class-registry.js';
 import type { EventClass, RegisteredListener } from './listener-options.js';
 
 /** A listener wired to an event: a `@Listener` class, or a function given to `listen()`. */
 export type Wiring = { kind: 'class'; listener: RegisteredListener } | { kind: 'function'; fn: (event: any) => unknown };
 
 const byEvent = new Map<Function, Wiring[]>();
-const byName = new Map<string, RegisteredListener>();
-const byClass = new Map<Function, RegisteredListener>();
+const listeners = new ClassRegistry<RegisteredListener>(
+  (name) => `Two listener classes are registered as [${name}]; give one a distinct name with @Listener({ name }).`,
+);
 const eventsByName = new Map<string, EventClass>();
 
 function registerEvent(event: EventClass): void {
@@ -21,15 +23,10 @@ function registerEvent(event: EventClass): void {
 export const listenerRegistry = {
   /** Registers a listener class (once) and wires it to its event. */
   addClass(listener: RegisteredListener): void {
-    const existing = byName.get(listener.name);
-    if (existing && existing.target !== listener.target) {
-      throw new ConfigError(`Two listener classes are registered as [${listener.name}]; give one a distinct name with @Listener({ name }).`);
-    }
-    if (existing) return;
+    if (listeners.has(listener)) return;
     // Wire first: a clash of event names must leave nothing half-registered.
     this.wire(listener.event, { kind: 'class', listener });
-    byName.set(listener.name, listener);
-    byClass.set(listener.target, listener);
+    listeners.register(listener);
   },
   wire(event: EventClass, wiring: Wiring): void {
     registerEvent(event);
@@ -42,10 +39,10 @@ export const listenerRegistry = {
     return byEvent.get(event) ?? [];
   },
   byName(name: string): RegisteredListener | undefined {
-    return byName.get(name);
+    return listeners.byName(name);
   },
   byClass(target: Function): RegisteredListener | undefined {
-    return byClass.get(target);
+    return listeners.byClass(target);
   },
   eventByName(name: string): EventClass | undefined {
     return eventsByName.get(name);

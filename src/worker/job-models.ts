@@ -7,6 +7,12 @@ import { loadModels } from '../payload/model-identifiers.js';
 
 const refused = new WeakSet<Error>();
 
+/** Marks an error as a refusal of the job's stored data: none of the job's code may run for it. */
+export function refusal(error: Error): Error {
+  refused.add(error);
+  return error;
+}
+
 /** Whether the job failed because its stored data was refused, so none of its code may run (not even failed()). */
 export function isRefusal(error: Error): boolean {
   return refused.has(error);
@@ -27,8 +33,7 @@ export function modelStep(decoded: DecodedJob, payload: JobPayload): (job: Queue
       else job.fail(missing);
     } catch (error) {
       if (!(error instanceof PayloadError)) throw error;
-      refused.add(error);
-      job.fail(error);
+      job.fail(refusal(error));
     }
     return false;
   };

@@ -17,7 +17,7 @@ import { JobTimedOut } from '../events/job-timed-out.js';
 import type { JobIntent } from '../job/job-context.js';
 import { decodeJob, parsePayload, type DecodedJob } from '../payload/decode-payload.js';
 import type { Keyring } from '../payload/keyring.js';
-import { isRefusal, jobForFailedHook, modelStep } from './job-models.js';
+import { isRefusal, jobForFailedHook, modelStep, refusal } from './job-models.js';
 import type { JobPayload } from '../payload/job-payload.js';
 import { calculateBackoff } from './backoff.js';
 import { runAttempt, toError } from './run-attempt.js';
@@ -85,7 +85,7 @@ export class JobProcessor {
       decoded = decodeJob(payload, this.deps.keyring);
     } catch (error) {
       // Refused data (unknown job, tampered or plaintext encrypted data …): nothing of it runs, not even failed().
-      return this.fail(job, toError(error), elapsed(), false);
+      return this.fail(job, refusal(toError(error)), elapsed());
     }
 
     const timeout = payload.timeout ?? this.deps.options.timeout;
@@ -166,7 +166,7 @@ export class JobProcessor {
   }
 
   /** Records the failure (once), removes the row, then runs the job's failed() on a fresh copy. */
-  private async fail(job: WorkerJob, error: Error, durationMs: number, runHook = true): Promise<ProcessResult> {
+  private async fail(job: WorkerJob, error: Error, durationMs: number): Promise<ProcessResult> {
     const record = {
       uuid: job.uuid ?? randomUUID(),
       connection: job.connectionName,
@@ -175,7 +175,7 @@ export class JobProcessor {
       exception: error.stack ?? `${error.name}: ${error.message}`,
     };
     if (!(await this.deps.driver.fail(job.reserved, record, this.deps.failer))) return this.lost(job);
-    if (job.payload && runHook && !isRefusal(error)) await this.callFailedHook(job.payload, error);
+    if (job.payload && !isRefusal(error)) await this.callFailedHook(job.payload, error);
     await this.deps.events.emit(new JobFailed(job.connectionName, job, error, durationMs));
     return 'failed';
   }
