@@ -1,7 +1,14 @@
 // errand's public API: everything exported here, and nothing else, is public.
 import 'reflect-metadata';
 
+export { Batch } from './bus/batch.js';
+export type { BatchOptions } from './bus/batch-options.js';
+export { Bus } from './bus/bus.js';
+export type { CallbackHandler } from './bus/callbacks.js';
+export { ChainedBatch } from './bus/chained-batch.js';
 export { dispatch, dispatchSync } from './bus/dispatch.js';
+export { PendingBatch } from './bus/pending-batch.js';
+export { PendingChain } from './bus/pending-chain.js';
 export { PendingDispatch } from './bus/pending-dispatch.js';
 export { Queue, type BulkOptions } from './bus/queue.js';
 export type {
@@ -14,6 +21,7 @@ export type {
   ResolvedConfig,
   SyncConnectionConfig,
 } from './config/config-types.js';
+export type { RateLimitsConfig } from './config/config-types.js';
 export { defineConfig } from './config/define-config.js';
 export { loadConfig } from './config/load-config.js';
 export type { FailedJobRecord, FailedJobStore, StoredFailedJob } from './contracts/failed-job-store.js';
@@ -24,7 +32,29 @@ export { Inject } from './decorators/inject.js';
 export { Job } from './decorators/job.js';
 export { Listener } from './decorators/listener.js';
 export { Model } from './decorators/model.js';
+// Job middleware: the contract and decorator (one name for both), and the middleware errand ships.
+export { JobMiddleware, type JobMiddlewareOptions } from './decorators/job-middleware.js';
+export type { NextMiddleware } from './contracts/job-middleware.js';
+export type { RateLimitStore } from './contracts/rate-limit-store.js';
+export type { ErrorClass, ErrorMatcher } from './middleware/error-matcher.js';
+export { FailOnException } from './middleware/fail-on-exception.js';
+export { Limit } from './middleware/limit.js';
+export { RateLimited } from './middleware/rate-limited.js';
+export { RateLimiter, type LimiterCallback } from './middleware/rate-limiter.js';
+export { Skip, type SkipCondition } from './middleware/skip.js';
+export { SkipIfBatchCancelled } from './middleware/skip-if-batch-cancelled.js';
+export { ThrottlesExceptions } from './middleware/throttles-exceptions.js';
 export { KnexModelResolver } from './drivers/database/knex-model-resolver.js';
+// Unique jobs and WithoutOverlapping: the lock store contract, the stores errand ships, and the middleware.
+export type { LockStore } from './contracts/lock-store.js';
+export type { LocksConfig } from './config/config-types.js';
+export { DatabaseLockStore } from './drivers/database/database-lock-store.js';
+export { MemoryLockStore } from './locks/memory-lock-store.js';
+export { forgetLockStore, registerLockStore } from './locks/lock-stores.js';
+export { lockStore } from './locks/current-lock-store.js';
+export { uniqueKey } from './bus/unique-lock.js';
+export { UniqueJobSkipped } from './events/unique-job-skipped.js';
+export { OVERLAP_KEEPALIVE_TTL, WithoutOverlapping } from './middleware/without-overlapping.js';
 export { BindingResolutionError } from './errors/binding-resolution-error.js';
 export { ModelNotFoundError } from './errors/model-not-found-error.js';
 export { ConfigError } from './errors/config-error.js';
@@ -44,7 +74,7 @@ export { JobQueued } from './events/job-queued.js';
 export { JobReleasedAfterException } from './events/job-released-after-exception.js';
 export { JobTimedOut } from './events/job-timed-out.js';
 export { WorkerStopping } from './events/worker-stopping.js';
-export type { JobInfo } from './job/job-context.js';
+export type { ChainState, JobInfo } from './job/job-context.js';
 export type { JobOptions } from './job/job-options.js';
 export { Queueable } from './job/queueable.js';
 export { CallQueuedListener } from './listeners/call-queued-listener.js';
@@ -57,7 +87,7 @@ export { forgetModelResolver, registerModelResolver } from './models/model-resol
 export { generateKey, Keyring } from './payload/keyring.js';
 export { EventFake } from './testing/event-fake.js';
 export { serializeAndRestore } from './testing/serialize-and-restore.js';
-export { CALL_QUEUED_HANDLER, type JobPayload } from './payload/job-payload.js';
+export { CALL_QUEUED_HANDLER, type CallbackContext, type CallbackRef, type ChainLink, type JobPayload } from './payload/job-payload.js';
 export { boot, events, shutdown, type BootOptions, type ErrandRuntime } from './runtime/errand.js';
 export { runMigrations, type MigrationReport } from './runtime/run-migrations.js';
 export { createWorker, type WorkerHandle } from './worker/create-worker.js';

@@ -1,33 +1,127 @@
+import type { Knex } from 'knex';
+
+import type { ResolvedConnection } from '../config/config-types.js';
+import { DatabaseQueue } from '../drivers/database/database-queue.js';
+import { ConfigError } from '../errors/config-error.js';
 import { JobQueued } from '../events/job-queued.js';
 import { PayloadError } from '../errors/payload-error.js';
+import type { JobOptions } from '../job/job-options.js';
+import type { JobPayload } from '../payload/job-payload.js';
 import { effectiveOptions, encodePayload, registeredJobOf, serializePayload } from '../payload/encode-payload.js';
-import { events, runtime } from '../runtime/errand.js';
+import { events, report, runtime, track } from '../runtime/errand.js';
+import { chainKeys } from './chain-link.js';
 import type { DispatchOptions } from './dispatch-options.js';
+import { committed, currentTransaction, isTransaction } from './transactions.js';
+import { sendUnique } from './unique-dispatch.js';
+import { uniqueLockFor } from './unique-lock.js';
+
+/** Where a ready payload goes, and when. */
+export interface PayloadTarget {
+  connectionName: string;
+  queue: string;
+  payload: JobPayload;
+  delay?: number | Date;
+  /** Insert inside this transaction. */
+  transaction?: Knex.Transaction;
+  /** Push only once this transaction commits; dropped on rollback. */
+  afterCommit?: Knex.Transaction;
+  /** Called when the job will never be stored: its transaction rolled back, or its deferred push failed. */
+  onDropped?: () => unknown;
+}
 
 /**
  * Encodes a job and stores it on its connection (the dispatch override, else the class option,
- * else the default connection); resolves to the job id.
+ * else the chain's, else the default connection). Resolves to the job id, or null when the push
+ * waits for a transaction to commit.
  */
-export async function pushToQueue(job: object, dispatch: DispatchOptions): Promise<string> {
+export async function pushToQueue(job: object, dispatch: DispatchOptions): Promise<string | null> {
   const app = await runtime();
   const entry = registeredJobOf(job);
   const options = effectiveOptions(entry, dispatch.options);
-  const connectionName = dispatch.connection ?? options.connection ?? app.config.default;
+  const connectionName = dispatch.connection ?? options.connection ?? dispatch.chainConnection ?? app.config.default;
   const driver = app.queues.connection(connectionName);
-  const queue = dispatch.queue ?? options.queue ?? driver.defaultQueue;
+  const queue = dispatch.queue ?? options.queue ?? dispatch.chainQueue ?? driver.defaultQueue;
   validateDelay(entry.name, dispatch.delay);
-  const payload = encodePayload(job, options, { delay: dispatch.delay, keyring: app.config.keyring });
-  const id = await driver.push({ queue, payload: serializePayload(payload, app.config.maxPayloadSize), delay: dispatch.delay });
-  if (events.has(JobQueued)) await events.emit(new JobQueued(connectionName, queue, id, payload, dispatch.delay));
-  return id;
+  const payload = encodePayload(job, options, { delay: dispatch.delay, keyring: app.config.keyring, middleware: dispatch.middleware });
+  if (dispatch.chain?.length || dispatch.chainCatch?.length) Object.assign(payload, await chainKeys(dispatch));
+  const timing = transactionTiming(entry.name, dispatch, options, app.config.connections[connectionName]);
+  const target: PayloadTarget = { connectionName, queue, payload, delay: dispatch.delay, ...timing };
+  // A unique job takes its lock first and is not pushed when another job holds it (resolves to null).
+  const unique = uniqueLockFor(job, entry, options);
+  return unique ? sendUnique(unique, target, job, entry.name, sendPayload) : sendPayload(target);
+}
+
+/**
+ * Stores a payload that is already encoded (a chained job's turn, a callback job, a retried
+ * job): now, inside the given transaction, or once a transaction commits.
+ */
+export async function sendPayload(target: PayloadTarget): Promise<string | null> {
+  const app = await runtime();
+  const driver = app.queues.connection(target.connectionName);
+  if (target.transaction && !(driver instanceof DatabaseQueue)) {
+    throw new ConfigError(`Job ${target.payload.displayName}: withTransaction(trx) needs a database queue connection; [${target.connectionName}] is not one.`);
+  }
+  const text = serializePayload(target.payload, app.config.maxPayloadSize);
+  const store = async () => {
+    const id = await driver.push({ queue: target.queue, payload: text, delay: target.delay, transaction: target.transaction });
+    if (target.transaction) {
+      // The row exists for others only once the application's transaction commits.
+      committed(target.transaction).then(
+        () => announce(target, id),
+        () => target.onDropped?.(),
+      );
+    } else {
+      await announce(target, id);
+    }
+    return id;
+  };
+  if (!target.afterCommit) return store();
+  committed(target.afterCommit).then(
+    () =>
+      void track(store()).catch((error: unknown) => {
+        report(error);
+        // Never stored after all: what was held for it (a unique lock) is let go.
+        return target.onDropped?.();
+      }),
+    () => target.onDropped?.(),
+  );
+  return null;
+}
+
+async function announce(target: PayloadTarget, id: string): Promise<void> {
+  if (events.has(JobQueued)) await events.emit(new JobQueued(target.connectionName, target.queue, id, target.payload, target.delay));
 }
 
 /** Runs a job now through the sync path: the same payload round trip, failed() on error, error thrown. */
 export async function runNow(job: object, dispatch: DispatchOptions): Promise<void> {
   const app = await runtime();
   const options = effectiveOptions(registeredJobOf(job), dispatch.options);
-  const payload = encodePayload(job, options, { keyring: app.config.keyring });
+  const payload = encodePayload(job, options, { keyring: app.config.keyring, middleware: dispatch.middleware });
+  if (dispatch.chain?.length || dispatch.chainCatch?.length) Object.assign(payload, await chainKeys(dispatch));
   await app.queues.sync().push({ queue: 'sync', payload: serializePayload(payload, app.config.maxPayloadSize) });
+}
+
+/**
+ * When the push happens relative to the application's transaction: inside the one given to
+ * `withTransaction`, after the commit of the one `afterCommit` names (or the ambient one), or now.
+ */
+function transactionTiming(
+  jobName: string,
+  dispatch: DispatchOptions,
+  options: JobOptions,
+  connection: ResolvedConnection | undefined,
+): Pick<PayloadTarget, 'transaction' | 'afterCommit'> {
+  if (dispatch.transaction !== undefined) {
+    if (!isTransaction(dispatch.transaction)) throw new ConfigError(`Job ${jobName}: withTransaction(trx) needs a knex transaction.`);
+    if (dispatch.transaction.isCompleted()) throw new ConfigError(`Job ${jobName}: withTransaction(trx) was given a transaction that has already ended.`);
+    return { transaction: dispatch.transaction };
+  }
+  const wanted = dispatch.afterCommit ?? options.afterCommit ?? (connection && 'afterCommit' in connection ? connection.afterCommit : undefined) ?? false;
+  if (wanted === false) return {};
+  if (wanted !== true && !isTransaction(wanted)) throw new ConfigError(`Job ${jobName}: afterCommit(trx) needs a knex transaction.`);
+  const trx = wanted === true ? currentTransaction() : wanted;
+  // Outside any transaction there is nothing to wait for: the job is pushed at once, as Laravel does.
+  return trx && !trx.isCompleted() ? { afterCommit: trx } : {};
 }
 
 function validateDelay(jobName: string, delay: number | Date | undefined): void {

@@ -1,3 +1,6 @@
+import type { Knex } from 'knex';
+
+import type { JobMiddleware } from '../contracts/job-middleware.js';
 import type { JobOptions } from '../job/job-options.js';
 import { report, track } from '../runtime/errand.js';
 import type { DispatchOptions } from './dispatch-options.js';
@@ -6,7 +9,8 @@ import { pushToQueue } from './dispatcher.js';
 /**
  * A dispatch being prepared. Options set in the same tick as `dispatch()` apply; the push starts
  * on the next microtask whether or not anyone awaits. Awaiting resolves to the job id (null when
- * `dispatchIf`/`dispatchUnless` skipped it) and surfaces errors; a push nobody awaits that fails
+ * `dispatchIf`/`dispatchUnless` skipped it, or a unique job's lock was held: `UniqueJobSkipped`)
+ * and surfaces errors; a push nobody awaits that fails
  * is reported through the configured `report`, never swallowed.
  */
 export class PendingDispatch<T extends object = object> implements PromiseLike<string | null> {
@@ -40,6 +44,43 @@ export class PendingDispatch<T extends object = object> implements PromiseLike<s
   /** Overrides `@Job` options (tries, backoff, timeout …) for this dispatch only. */
   options(options: Partial<JobOptions>): this {
     return this.set(() => Object.assign(this.dispatch.options, options));
+  }
+
+  /** Runs these jobs (or pending batches) one after another once this one succeeds (Laravel's withChain). */
+  chain(jobs: readonly object[]): this {
+    return this.set(() => (this.dispatch.chain = [...jobs]));
+  }
+
+  /**
+   * Pushes the job only once the transaction commits, and drops it if the transaction rolls
+   * back. Without an argument: the ambient transaction of `Bus.withinTransaction` (none: at once).
+   * Awaiting resolves to null then: the job has no id until the commit.
+   */
+  afterCommit(transaction?: Knex.Transaction): this {
+    return this.set(() => (this.dispatch.afterCommit = transaction ?? true));
+  }
+
+  /** Pushes at once even when the job, or its connection, asks for afterCommit. */
+  beforeCommit(): this {
+    return this.set(() => (this.dispatch.afterCommit = false));
+  }
+
+  /**
+   * Inserts the job inside the application's own knex transaction (the queue's tables must live
+   * in that database): the job and the application's data commit together or not at all.
+   */
+  withTransaction(transaction: Knex.Transaction): this {
+    return this.set(() => (this.dispatch.transaction = transaction));
+  }
+
+  /**
+   * Runs the job through these middleware on the worker, after the ones its own `middleware()`
+   * returns. They travel in the payload, so each must be an instance of a class registered with
+   * `@JobMiddleware()` holding plain data (a function is refused at dispatch). Calling it again
+   * replaces the list, as Laravel's `through()` does.
+   */
+  through(middleware: JobMiddleware<any> | readonly JobMiddleware<any>[]): this {
+    return this.set(() => (this.dispatch.middleware = ([] as JobMiddleware<any>[]).concat(middleware)));
   }
 
   then<R1 = string | null, R2 = never>(

@@ -17,7 +17,8 @@ export interface BulkOptions {
 export const Queue = {
   /**
    * Pushes many jobs with one INSERT per connection; resolves to their ids in input order. Each
-   * job goes to `options.queue`, else its class's queue, else its connection's default.
+   * job goes to `options.queue`, else its class's queue, else its connection's default. Unique
+   * jobs take no lock here (Laravel's rule for batches and bulk pushes): every job is pushed.
    */
   async bulk(jobs: readonly object[], options: BulkOptions = {}): Promise<string[]> {
     const app = await runtime();

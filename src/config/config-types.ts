@@ -33,6 +33,11 @@ export interface DatabaseConnectionConfig {
   workersTable?: string;
   /** The table `queue:restart` and `queue:pause` write to. Default `queue_controls`. */
   controlsTable?: string;
+  /**
+   * Inside a transaction (`Bus.withinTransaction`), push this connection's jobs only once it
+   * commits, and drop them if it rolls back (Laravel's `after_commit`). Default false.
+   */
+  afterCommit?: boolean;
 }
 
 /** How often workers heartbeat and when a silent worker is presumed dead. */
@@ -46,6 +51,8 @@ export interface HeartbeatConfig {
 /** A connection that runs each job inline, through the same payload round trip. */
 export interface SyncConnectionConfig {
   driver: 'sync';
+  /** As for database connections: inside a transaction, run the job only once it commits. */
+  afterCommit?: boolean;
 }
 
 /** A connection that discards every job. */
@@ -67,12 +74,38 @@ export type FailedConfig =
     }
   | { driver: 'null' };
 
+/** Where locks are kept (see `ErrandConfig.locks`). */
+export interface LocksConfig {
+  /** A `database` queue connection whose database holds the table. Default: the default connection. */
+  connection?: string;
+  /** Default `locks`. */
+  table?: string;
+}
+
+/** Where rate-limit counters are kept (see `ErrandConfig.rateLimits`). */
+export interface RateLimitsConfig {
+  /** A `database` queue connection whose database holds the table. Default: the default connection. */
+  connection?: string;
+  /** Default `rate_limits`. */
+  table?: string;
+}
+
 /** What `errand.config.*` exports (through `defineConfig`). */
 export interface ErrandConfig {
   /** The connection used when a job names none; `QUEUE_CONNECTION` overrides it. */
   default?: string;
   connections?: Record<string, ConnectionConfig>;
   failed?: FailedConfig;
+  /**
+   * Where unique jobs and `WithoutOverlapping` keep their locks: a database connection and its
+   * `locks` table. Default: the default connection (else the first database one), table `locks`.
+   */
+  locks?: LocksConfig;
+  /**
+   * Where `RateLimited` and `ThrottlesExceptions` count: a database connection and its
+   * `rate_limits` table. Default: the default connection (else the first database one), table `rate_limits`.
+   */
+  rateLimits?: RateLimitsConfig;
   /**
    * Module(s) the worker imports at start so jobs are registered and services bound: paths
    * relative to the config file (or absolute).
@@ -104,6 +137,11 @@ export interface ErrandConfig {
    */
   container?: DependencyContainer;
   /**
+   * Where batches are recorded (`Bus.batch`): a database connection and its `job_batches`
+   * table. Default: the default connection (else the first database one), table `job_batches`.
+   */
+  batching?: { connection?: string; table?: string };
+  /**
    * Called with the error when a dispatch nobody awaited fails. Default: printed to stderr with
    * the job's name.
    */
@@ -122,6 +160,7 @@ export interface ResolvedDatabaseConnection {
   heartbeat: { interval: number; lapse: number } | false;
   workersTable: string;
   controlsTable: string;
+  afterCommit: boolean;
 }
 
 /** A connection with every default filled in. */
@@ -132,12 +171,18 @@ export interface ResolvedConfig {
   default: string;
   connections: Record<string, ResolvedConnection>;
   failed: { driver: 'database'; connection: string; table: string } | { driver: 'null' };
+  /** Where locks are kept; undefined when there is no database connection (locks then live in memory). */
+  locks: { connection: string; table: string } | undefined;
+  /** Where rate-limit counters are kept; undefined when there is no database connection. */
+  rateLimits: { connection: string; table: string } | undefined;
   bootstrap: string[];
   listeners: string[];
   report: (error: unknown) => void;
   maxPayloadSize: number;
   /** The current and previous encryption keys. */
   keyring: Keyring;
+  /** Where batches are recorded; undefined when there is no database connection. */
+  batching: { connection: string; table: string } | undefined;
   /** The container from the config, if it named one. */
   container?: DependencyContainer;
   /** Where relative paths in the config are resolved from. */

@@ -18,6 +18,12 @@ export const DATABASE_DEFAULTS = {
  */
 export const HEARTBEAT_DEFAULTS = { interval: 3, lapse: 15 } as const;
 
+/** The table unique jobs and WithoutOverlapping keep their locks in. */
+export const DEFAULT_LOCKS_TABLE = 'locks';
+
+/** The table RateLimited and ThrottlesExceptions count in. */
+export const DEFAULT_RATE_LIMITS_TABLE = 'rate_limits';
+
 /** The default payload limit: 1 MiB of JSON. */
 export const DEFAULT_MAX_PAYLOAD_SIZE = 1024 * 1024;
 

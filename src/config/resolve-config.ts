@@ -11,7 +11,16 @@ import type {
   ResolvedConnection,
   ResolvedDatabaseConnection,
 } from './config-types.js';
-import { DATABASE_DEFAULTS, DEFAULT_CONFIG, DEFAULT_MAX_PAYLOAD_SIZE, DEFAULT_SQLITE_FILE, HEARTBEAT_DEFAULTS } from './defaults.js';
+import { resolveTableHome } from './resolve-table-home.js';
+import {
+  DATABASE_DEFAULTS,
+  DEFAULT_CONFIG,
+  DEFAULT_LOCKS_TABLE,
+  DEFAULT_MAX_PAYLOAD_SIZE,
+  DEFAULT_RATE_LIMITS_TABLE,
+  DEFAULT_SQLITE_FILE,
+  HEARTBEAT_DEFAULTS,
+} from './defaults.js';
 
 type ResolvedHeartbeat = ResolvedDatabaseConnection['heartbeat'];
 
@@ -60,6 +69,9 @@ export function resolveConfig(
     default: defaultName,
     connections,
     failed: resolveFailed(config, connections, defaultName, where),
+    // No database at all: locks live in the process's memory, and RateLimited says it needs one.
+    locks: resolveTableHome('locks', config.locks, { table: DEFAULT_LOCKS_TABLE, purpose: 'locks' }, connections, defaultName, where),
+    rateLimits: resolveTableHome('rateLimits', config.rateLimits, { table: DEFAULT_RATE_LIMITS_TABLE, purpose: 'rate limits' }, connections, defaultName, where),
     bootstrap: toArray(config.bootstrap).map((entry, i) => {
       if (typeof entry !== 'string' || entry === '') {
         throw new ConfigError(`bootstrap[${i}]${where} must be a module path, got ${JSON.stringify(entry)}.`);
@@ -75,6 +87,7 @@ export function resolveConfig(
     report: config.report ?? defaultReport,
     maxPayloadSize: resolveMaxPayloadSize(config.maxPayloadSize, where),
     keyring: resolveKeyring(config, env, where),
+    batching: resolveTableHome('batching', config.batching, { table: 'job_batches', purpose: 'batches' }, connections, defaultName, where),
     container: resolveContainer(config.container, where),
     baseDir,
   };
@@ -85,6 +98,10 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
   if (raw === null || typeof raw !== 'object') throw new ConfigError(`${at} must be an object with a \`driver\`.`);
   if (!DRIVERS.includes(raw.driver)) {
     throw new ConfigError(`${at} has unknown driver [${String(raw.driver)}]; expected one of ${DRIVERS.join(', ')}.`);
+  }
+  if (raw.driver === 'sync') {
+    if (raw.afterCommit !== undefined && typeof raw.afterCommit !== 'boolean') throw new ConfigError(`${at}: afterCommit must be true or false.`);
+    return raw.afterCommit ? { driver: 'sync', afterCommit: true } : { driver: 'sync' };
   }
   if (raw.driver !== 'database') return { driver: raw.driver };
 
@@ -113,7 +130,9 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
     throw new ConfigError(`${at}: client ${client} needs \`connection\` (a URL or a knex connection object).`);
   }
   const heartbeat = resolveHeartbeat(at, raw.heartbeat, retryAfter);
-  return { driver: 'database', client, connection, table, queue, retryAfter, pool: raw.pool, heartbeat, workersTable, controlsTable };
+  if (raw.afterCommit !== undefined && typeof raw.afterCommit !== 'boolean') throw new ConfigError(`${at}: afterCommit must be true or false.`);
+  const afterCommit = raw.afterCommit ?? false;
+  return { driver: 'database', client, connection, table, queue, retryAfter, pool: raw.pool, heartbeat, workersTable, controlsTable, afterCommit };
 }
 
 function resolveMaxPayloadSize(value: number | undefined, where: string): number {

@@ -5,10 +5,12 @@ import { Command } from 'commander';
 import pc from 'picocolors';
 
 import { ErrandError } from '../errors/errand-error.js';
+import { registerBatchCommands } from './commands/batch-commands.js';
 import { registerDeployCommands } from './commands/deploy-commands.js';
 import { registerControlCommands } from './commands/control-commands.js';
 import { registerEventListCommand } from './commands/event-list-command.js';
 import { registerKeyCommand } from './commands/key-command.js';
+import { registerMakeJobMiddlewareCommand } from './commands/make-job-middleware-command.js';
 import { registerMigrateCommand } from './commands/migrate-command.js';
 import { registerTableCommands } from './commands/table-commands.js';
 import { registerWorkCommand } from './commands/work-command.js';
@@ -25,7 +27,9 @@ registerKeyCommand(program);
 registerEventListCommand(program);
 registerWorkCommand(program);
 registerControlCommands(program);
+registerBatchCommands(program);
 registerTableCommands(program);
+registerMakeJobMiddlewareCommand(program);
 registerDeployCommands(program);
 
 // Exit explicitly once the command is done: modules the worker's bootstrap loaded (pools,

@@ -1,3 +1,5 @@
+import type { Knex } from 'knex';
+
 import type { FailedJobRecord, FailedJobStore } from './failed-job-store.js';
 import type { ReservedJob } from './reserved-job.js';
 
@@ -7,7 +9,15 @@ export interface PushRequest {
   readonly payload: string;
   /** Seconds from now (database clock), or an absolute instant. Absent: available at once. */
   readonly delay?: number | Date;
+  /**
+   * The application's own knex transaction to insert in (database connections only): the job
+   * commits or rolls back with the application's data.
+   */
+  readonly transaction?: Knex.Transaction;
 }
+
+/** Writes committed in the same transaction as a job's finishing write. */
+export type FinishingWrites = (trx: Knex.Transaction) => Promise<void>;
 
 /**
  * What a queue connection's driver does. This seam is internal and may change in minor versions
@@ -26,8 +36,12 @@ export interface QueueDriver {
   close(): Promise<void>;
   /** The queue used when a job names none. */
   readonly defaultQueue: string;
-  /** Deletes a finished job if this worker still holds its lease; false when it did not. */
-  delete(job: ReservedJob): Promise<boolean>;
+  /**
+   * Deletes a finished job if this worker still holds its lease; false when it did not. `within`
+   * holds writes that must commit with the delete (a batch's count); callers pass it only to a
+   * database driver, for tables in the same database.
+   */
+  delete(job: ReservedJob, within?: FinishingWrites): Promise<boolean>;
   /**
    * Deletes many finished jobs of one lease holder in one statement; resolves to the ids that
    * were still held (and are now gone).
@@ -38,7 +52,7 @@ export interface QueueDriver {
    * one transaction when the store lives in the same database. False when the lease was lost
    * (and then nothing was recorded).
    */
-  fail(job: ReservedJob, record: FailedJobRecord, store: FailedJobStore): Promise<boolean>;
+  fail(job: ReservedJob, record: FailedJobRecord, store: FailedJobStore, within?: FinishingWrites): Promise<boolean>;
   /** Stores one job; resolves to its id. */
   push(request: PushRequest): Promise<string>;
   /** Puts a job back, available again after `delaySeconds`, recording its exception count. */

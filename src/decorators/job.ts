@@ -2,6 +2,7 @@ import { ConfigError } from '../errors/config-error.js';
 import type { JobOptions } from '../job/job-options.js';
 import { jobRegistry } from '../job/job-registry.js';
 import { validateJobOptions } from '../job/validate-job-options.js';
+import { validateUniqueCombination } from '../job/validate-unique-options.js';
 
 /**
  * Marks a class extending `Queueable` as a job and registers it under its name (the class name
@@ -19,6 +20,7 @@ export function Job(options: JobOptions = {}): <T extends Function>(target: T) =
     const name = options.name ?? target.name;
     if (!name) throw new ConfigError('@Job() on an anonymous class needs a `name` option.');
     validateJobOptions(name, options);
+    validateUniqueCombination(name, options);
     if (typeof (target.prototype as { handle?: unknown }).handle !== 'function') {
       throw new ConfigError(`Job ${name} has no handle() method.`);
     }

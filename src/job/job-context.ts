@@ -1,5 +1,6 @@
 import type { DependencyContainer } from 'tsyringe';
 
+import type { CallbackContext, CallbackRef, ChainLink } from '../payload/job-payload.js';
 import { ManuallyFailedError } from '../errors/manually-failed-error.js';
 
 /** What a running job knows about its own row. */
@@ -10,6 +11,21 @@ export interface JobInfo {
   readonly connection: string;
   readonly attempts: number;
   readonly displayName: string;
+  /** The batch the job belongs to, if any. */
+  readonly batchId?: string;
+  /** What a callback job was dispatched for (the batch, the error). */
+  readonly callback?: CallbackContext;
+}
+
+/** The rest of the chain a running job belongs to; prependToChain/appendToChain change it. */
+export interface ChainState {
+  links: ChainLink[];
+  /** The chain's own connection, queue and catch callbacks, carried from job to job. */
+  connection?: string;
+  queue?: string;
+  catchCallbacks?: CallbackRef[];
+  /** Freezes a job into a link (its data is checked at once). */
+  encode(job: object): ChainLink;
 }
 
 /** What `handle()` asked for with `release()`, `delete()` or `fail()`; acted on when it settles. */
@@ -26,6 +42,8 @@ export class JobContext {
   intent: JobIntent | undefined;
   /** The attempt's child container, once handle()'s services are resolved from it. */
   container: DependencyContainer | undefined;
+  /** The rest of the job's chain, when it runs on a queue. */
+  chain: ChainState | undefined;
 
   constructor(
     readonly info: JobInfo,

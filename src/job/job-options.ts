@@ -28,10 +28,33 @@ export interface JobOptions {
    */
   deleteWhenMissingModels?: boolean;
   /**
+   * Only one job with this class and unique id may be queued (or running) at a time (Laravel's
+   * `ShouldBeUnique`): a dispatch while the lock is held pushes nothing and resolves to null.
+   * Applies to `dispatch()`, not to `Queue.bulk`, batches or `dispatchSync`.
+   */
+  unique?: boolean;
+  /**
+   * What makes two jobs "the same": a function of the job, or a fixed value. Default: the job's
+   * own `uniqueId()` method or `uniqueId` property if it has one, else '' (one job per class).
+   */
+  uniqueId?: string | number | ((job: any) => string | number);
+  /** Seconds after which the unique lock expires by itself, whatever became of the job; 0 (default): never. */
+  uniqueFor?: number;
+  /**
+   * When the unique lock is released: `'done'` (default) once the job succeeds or fails for good,
+   * `'processing'` just before `handle()` runs (Laravel's `ShouldBeUniqueUntilProcessing`).
+   */
+  uniqueUntil?: 'processing' | 'done';
+  /**
    * Seal the job's data with AES-256-GCM under the configured key (Laravel's ShouldBeEncrypted).
    * A queued job of this class whose data is plaintext or fails authentication is refused.
    */
   encrypted?: boolean;
+  /**
+   * Inside a transaction (`Bus.withinTransaction`), push only once it commits and drop the job if
+   * it rolls back. `.afterCommit()` / `.beforeCommit()` on a dispatch override it.
+   */
+  afterCommit?: boolean;
 }
 
 /** The option names, for validation messages. */
@@ -46,5 +69,10 @@ export const JOB_OPTION_NAMES: ReadonlyArray<keyof JobOptions> = [
   'backoff',
   'retryUntil',
   'deleteWhenMissingModels',
+  'unique',
+  'uniqueId',
+  'uniqueFor',
+  'uniqueUntil',
   'encrypted',
+  'afterCommit',
 ];

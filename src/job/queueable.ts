@@ -1,5 +1,7 @@
 import type { PendingDispatch } from '../bus/pending-dispatch.js';
 import { dispatch, dispatchSync, skippedDispatch } from '../bus/dispatch.js';
+import type { Batch } from '../bus/batch.js';
+import { findBatch } from '../bus/batch.js';
 import { type JobInfo, jobContextOf } from './job-context.js';
 
 type JobClass<T extends Queueable> = new (...args: any[]) => T;
@@ -69,6 +71,39 @@ export abstract class Queueable {
   /** Aborts when the attempt times out or the worker shuts down; pass it to fetch() and friends. */
   get signal(): AbortSignal {
     return jobContextOf(this)?.signal ?? idleSignal;
+  }
+
+  /**
+   * The batch this job belongs to, read fresh (for a batch callback job: the batch it was called
+   * for); undefined outside a batch.
+   */
+  async batch(): Promise<Batch | undefined> {
+    const info = jobContextOf(this)?.info;
+    const id = info?.batchId ?? info?.callback?.batchId;
+    return id ? findBatch(id) : undefined;
+  }
+
+  /** For a chain or batch catch callback job: the error that triggered it. */
+  failure(): { name: string; message: string } | undefined {
+    return jobContextOf(this)?.info.callback?.error;
+  }
+
+  /** Runs `job` right after this one (before the rest of its chain) once this one succeeds. */
+  prependToChain(job: object): void {
+    const chain = this.requireChain('prependToChain');
+    chain.links.unshift(chain.encode(job));
+  }
+
+  /** Runs `job` at the end of this job's chain (starting a chain if it had none). */
+  appendToChain(job: object): void {
+    const chain = this.requireChain('appendToChain');
+    chain.links.push(chain.encode(job));
+  }
+
+  private requireChain(method: string) {
+    const chain = this.requireContext(method).chain;
+    if (!chain) throw new Error(`${this.constructor.name}.${method}() can only be called while the job runs on a queue.`);
+    return chain;
   }
 
   private requireContext(method: string) {

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors/config-error.js';
 import { JOB_OPTION_NAMES, type JobOptions } from './job-options.js';
+import { validateUniqueOptions } from './validate-unique-options.js';
 
 /** Throws a ConfigError naming the job and the option when a value cannot be used. */
 export function validateJobOptions(jobName: string, options: Partial<JobOptions>, kind = 'Job'): void {
@@ -25,9 +26,10 @@ export function validateJobOptions(jobName: string, options: Partial<JobOptions>
     }
   }
   if (options.queue?.includes(',')) throw new ConfigError(`${at('queue')} must not contain a comma.`);
-  for (const key of ['failOnTimeout', 'deleteWhenMissingModels', 'encrypted'] as const) {
+  for (const key of ['failOnTimeout', 'deleteWhenMissingModels', 'encrypted', 'afterCommit'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'boolean') throw new ConfigError(`${at(key)} must be true or false.`);
   }
+  validateUniqueOptions(at, options);
   const { backoff } = options;
   if (backoff !== undefined) {
     const list = Array.isArray(backoff) ? backoff : [backoff];

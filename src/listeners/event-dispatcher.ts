@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 
 import { dispatch } from '../bus/dispatch.js';
+import { committed } from '../bus/transactions.js';
 import { BindingResolutionError } from '../errors/binding-resolution-error.js';
 import { ConfigError } from '../errors/config-error.js';
 import { Listener } from '../decorators/listener.js';
@@ -66,7 +67,7 @@ async function queueListener(listener: RegisteredListener, instance: ListenerIns
   if (listener.options.afterCommit && transaction && !transaction.isCompleted()) {
     // Built now (the event's data is checked now), pushed on commit, dropped on rollback.
     const push = prepareListenerJob(listener, instance, event);
-    transaction.executionPromise.then(
+    committed(transaction).then(
       () => void track(push()).catch(report),
       () => undefined,
     );

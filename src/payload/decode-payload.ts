@@ -7,7 +7,11 @@ import { CALL_QUEUED_HANDLER, type JobPayload } from './job-payload.js';
 import type { ModelIdentifier } from '../contracts/model-resolver.js';
 import { isSealed, type Keyring } from './keyring.js';
 import { bytesOver } from './payload-size.js';
+import { parseBusKeys } from './bus-keys.js';
 import { FORBIDDEN_KEYS } from './plain-data.js';
+import { checkStoredMiddleware, parseMiddlewareKey, restoreMiddleware, type StoredMiddleware } from './middleware-data.js';
+import type { JobMiddleware } from '../contracts/job-middleware.js';
+import { parseUniqueKey } from './unique-payload.js';
 
 
 /** Where in `value` a prototype-reaching key sits (`[key] at path`), if anywhere. */
@@ -76,6 +80,9 @@ export function parsePayload(raw: string, maxBytes?: number): JobPayload {
     createdAt: typeof payload.createdAt === 'number' ? payload.createdAt : 0,
     delay: payload.delay ?? null,
     ...(payload.deleteWhenMissingModels === true ? { deleteWhenMissingModels: true } : {}),
+    ...parseMiddlewareKey(value as Record<string, unknown>, data.commandName),
+    ...parseUniqueKey(value as Record<string, unknown>, data.commandName),
+    ...parseBusKeys(value as Record<string, unknown>, data.commandName),
   };
 }
 
@@ -123,6 +130,8 @@ export interface DecodedJob {
   readonly entry: RegisteredJob;
   readonly instance: Queueable;
   readonly models: Record<string, ModelIdentifier> | undefined;
+  /** The dispatch's `through()` middleware, rebuilt from registered classes. */
+  readonly middleware: JobMiddleware<any>[];
 }
 
 /**
@@ -133,14 +142,18 @@ export interface DecodedJob {
 export function decodeJob(payload: JobPayload, keyring?: Keyring): DecodedJob {
   const entry = resolvePayloadJob(payload);
   let { command, models } = payload.data;
+  let middleware = payload.middleware;
   if (typeof command === 'string') {
-    ({ command, models } = openSealed(command, entry.name, keyring));
+    // An encrypted job's middleware is sealed with its data: one added in plaintext could skip or hold back the job.
+    if (middleware !== undefined) throw new PayloadError(`Job ${entry.name} is encrypted, but this payload holds middleware in plaintext: refused, nothing was run.`);
+    ({ command, models, middleware } = openSealed(command, entry.name, keyring));
   } else if (entry.options.encrypted) {
     throw new PayloadError(`Job ${entry.name} is encrypted, but this payload holds its data in plaintext: refused, nothing was run.`);
   }
+  const restoredMiddleware = restoreMiddleware(middleware, entry.name);
   const blank = Object.create(entry.target.prototype) as Queueable;
   try {
-    return { entry, instance: plainToClassFromExist(blank, command), models };
+    return { entry, instance: plainToClassFromExist(blank, command), models, middleware: restoredMiddleware };
   } catch (error) {
     throw new PayloadError(`The data of ${entry.name} could not be restored: ${(error as Error).message}`, { cause: error });
   }
@@ -151,7 +164,11 @@ export function restoreJob(payload: JobPayload, keyring?: Keyring): Queueable {
   return decodeJob(payload, keyring).instance;
 }
 
-function openSealed(sealed: string, jobName: string, keyring: Keyring | undefined): { command: Record<string, unknown>; models?: Record<string, ModelIdentifier> } {
+function openSealed(
+  sealed: string,
+  jobName: string,
+  keyring: Keyring | undefined,
+): { command: Record<string, unknown>; models?: Record<string, ModelIdentifier>; middleware?: StoredMiddleware[] } {
   const opened = keyring?.open(sealed, jobName);
   if (opened === undefined) {
     const why = keyring?.hasKeys ? 'it was tampered with, or sealed under a key that is neither the current key nor a previous one' : 'no key is configured (ERRAND_KEY)';
@@ -166,5 +183,9 @@ function openSealed(sealed: string, jobName: string, keyring: Keyring | undefine
   if (!isPlainObject(value) || !isPlainObject(value.command)) throw new PayloadError(`Job ${jobName}: its encrypted data holds no command object.`);
   const path = forbiddenKeyPath(value, 'sealed data');
   if (path) throw new PayloadError(`Job ${jobName}: its encrypted data holds the forbidden key ${path}.`);
-  return { command: value.command, models: value.models === undefined ? undefined : checkModels(value.models, jobName) };
+  return {
+    command: value.command,
+    models: value.models === undefined ? undefined : checkModels(value.models, jobName),
+    middleware: value.middleware === undefined ? undefined : checkStoredMiddleware(value.middleware, jobName),
+  };
 }

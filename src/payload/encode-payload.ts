@@ -8,6 +8,7 @@ import { validateJobOptions } from '../job/validate-job-options.js';
 import type { Keyring } from './keyring.js';
 import { identifyModels } from './model-identifiers.js';
 import { toPlainData } from './plain-data.js';
+import { encodeMiddleware, type StoredMiddleware } from './middleware-data.js';
 import { bytesOver } from './payload-size.js';
 import { CALL_QUEUED_HANDLER, type JobPayload } from './job-payload.js';
 
@@ -33,12 +34,13 @@ export function effectiveOptions(entry: RegisteredJob, overrides: Partial<JobOpt
 export function encodePayload(
   job: object,
   options: JobOptions,
-  context: { delay?: number | Date; now?: Date; keyring?: Keyring } = {},
+  context: { delay?: number | Date; now?: Date; keyring?: Keyring; middleware?: readonly object[] } = {},
 ): JobPayload {
   const entry = registeredJobOf(job);
   const now = context.now ?? new Date();
   const createdAt = Math.floor(now.getTime() / 1000);
-  const data = encodeData(job, entry, context.keyring);
+  const middleware = context.middleware?.length ? encodeMiddleware(entry.name, context.middleware) : undefined;
+  const data = encodeData(job, entry, context.keyring, middleware);
   const { delay } = context;
   return {
     uuid: randomUUID(),
@@ -54,6 +56,8 @@ export function encodePayload(
     createdAt,
     delay: delay === undefined ? null : delay instanceof Date ? Math.max(0, Math.ceil((delay.getTime() - now.getTime()) / 1000)) : delay,
     ...(options.deleteWhenMissingModels ? { deleteWhenMissingModels: true } : {}),
+    // Sealed with the data when the job is encrypted (see encodeData).
+    ...(middleware && typeof data.command !== 'string' ? { middleware } : {}),
   };
 }
 
@@ -61,14 +65,14 @@ export function encodePayload(
  * The job's data: models as identifiers, the rest as plain JSON checked to round-trip, and for
  * an encrypted job both sealed together.
  */
-function encodeData(job: object, entry: RegisteredJob, keyring: Keyring | undefined): JobPayload['data'] {
+function encodeData(job: object, entry: RegisteredJob, keyring: Keyring | undefined, middleware?: StoredMiddleware[]): JobPayload['data'] {
   const models = identifyModels(job, `Job ${entry.name}`);
   const command = toPlainData(job, entry.name, { skip: new Set(Object.keys(models ?? {})) });
   if (!entry.options.encrypted) return { commandName: entry.name, command, ...(models ? { models } : {}) };
   if (!keyring?.canSeal) {
     throw new ConfigError(`Job ${entry.name} is encrypted but no key is configured: set ERRAND_KEY (or \`key\` in the config); \`errand key:generate\` prints one.`);
   }
-  return { commandName: entry.name, command: keyring.seal(JSON.stringify({ command, models }), entry.name) };
+  return { commandName: entry.name, command: keyring.seal(JSON.stringify({ command, models, ...(middleware ? { middleware } : {}) }), entry.name) };
 }
 
 /**

@@ -3,7 +3,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { ErrandConfig, ResolvedConfig } from '../config/config-types.js';
 import { loadConfig } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve-config.js';
-import { runSync } from '../drivers/sync/run-sync.js';
+import { runSyncUnique } from '../drivers/sync/run-sync-unique.js';
 import { KnexModelResolver } from '../drivers/database/knex-model-resolver.js';
 import { ConfigError } from '../errors/config-error.js';
 import { EventBus } from '../events/event-bus.js';
@@ -62,7 +62,9 @@ export async function boot(config?: ErrandConfig, options: BootOptions = {}): Pr
       : await loadConfig({ file: options.configFile, cwd: options.cwd });
     await discoverListeners(resolved.listeners);
     const container = options.container ?? resolved.container ?? rootContainer;
-    const queues = new QueueManager(resolved, (payload, name) => runSync(payload, name, container, resolved.keyring));
+    const queues: QueueManager = new QueueManager(resolved, (payload, name) =>
+      runSyncUnique(payload, name, container, resolved.keyring, { locks: () => queues.locks(), report: resolved.report }),
+    );
     current = { config: resolved, queues, container };
     return current;
   })();

@@ -11,12 +11,12 @@ export interface MigrationReport {
 }
 
 /**
- * Creates or updates errand's tables (jobs, failed_jobs, workers, controls) on every database connection, or on
+ * Creates or updates errand's tables (jobs, failed_jobs, workers, controls, locks, rate_limits, job_batches) on every database connection, or on
  * the one named; what `errand migrate` runs.
  */
 export async function runMigrations(connection?: string): Promise<MigrationReport[]> {
   const app = await runtime();
-  const { connections, failed } = app.config;
+  const { connections, failed, locks, batching, rateLimits } = app.config;
   const names = connection === undefined ? Object.keys(connections).filter((n) => connections[n]!.driver === 'database') : [connection];
   const reports: MigrationReport[] = [];
   for (const name of names) {
@@ -24,8 +24,10 @@ export async function runMigrations(connection?: string): Promise<MigrationRepor
     const failedTable = failed.driver === 'database' && failed.connection === name ? failed.table : undefined;
     try {
       const { workersTable, controlsTable } = queue.config;
-      const tables = { jobs: [queue.table], failed: failedTable, workers: [workersTable], controls: [controlsTable] };
-      reports.push({ connection: name, ran: await migrate(queue.knex, tables) });
+      const locksTable = locks?.connection === name ? locks.table : undefined;
+      const tables = { jobs: [queue.table], failed: failedTable, workers: [workersTable], controls: [controlsTable], locks: locksTable, batches: batching?.connection === name ? batching.table : undefined };
+      const rateLimitsTable = rateLimits?.connection === name ? rateLimits.table : undefined;
+      reports.push({ connection: name, ran: await migrate(queue.knex, { ...tables, rateLimits: rateLimitsTable }) });
     } catch (error) {
       throw describeDatabaseError(error, name, queue.config, queue.table);
     }

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { DependencyContainer } from 'tsyringe';
 
 import type { FailedJobStore } from '../contracts/failed-job-store.js';
-import type { QueueDriver } from '../contracts/queue-driver.js';
+import type { LockStore } from '../contracts/lock-store.js';
+import type { FinishingWrites, QueueDriver } from '../contracts/queue-driver.js';
 import type { ReservedJob } from '../contracts/reserved-job.js';
 import { ConfigError } from '../errors/config-error.js';
 import { MaxAttemptsExceededError } from '../errors/max-attempts-exceeded-error.js';
@@ -21,6 +22,10 @@ import { isRefusal, jobForFailedHook, modelStep, refusal } from './job-models.js
 import type { JobPayload } from '../payload/job-payload.js';
 import { calculateBackoff } from './backoff.js';
 import { runAttempt, toError } from './run-attempt.js';
+import { lockStore } from '../locks/current-lock-store.js';
+import { releaseAtEnd, releaseBeforeHandle, type UniqueReleaseDeps } from './unique-release.js';
+import { afterJobFailed, afterJobSucceeded, batchCountWithin, busInfo, chainStateOf } from './chain-and-batch-steps.js';
+import { DEFAULT_MAX_PAYLOAD_SIZE } from '../config/defaults.js';
 import { WorkerJob } from './worker-job.js';
 import type { WorkerOptions } from './worker-options.js';
 import type { WatchedJob } from './monitor/monitor-messages.js';
@@ -53,6 +58,8 @@ export interface ProcessorDeps {
   maxPayloadSize?: number;
   /** Opens encrypted jobs. */
   keyring?: Keyring;
+  /** Where unique jobs' locks are released; default the runtime's lock store. */
+  locks?: LockStore;
 }
 
 /**
@@ -95,6 +102,7 @@ export class JobProcessor {
       return this.fail(job, new ConfigError(reason), elapsed());
     }
     const policy = this.timeoutPolicy(payload, reserved.attempts);
+    const chain = chainStateOf(payload, { keyring: this.deps.keyring, maxPayloadSize: this.deps.maxPayloadSize ?? DEFAULT_MAX_PAYLOAD_SIZE });
     this.deps.watch?.({
       job: reserved,
       displayName: payload.displayName,
@@ -111,12 +119,27 @@ export class JobProcessor {
         connection: job.connectionName,
         attempts: reserved.attempts,
         displayName: payload.displayName,
+        ...busInfo(payload),
       },
-      { timeout, container: this.deps.container, stopSignal: this.deps.stopSignal, prepare: modelStep(decoded, payload) },
+      {
+        timeout,
+        container: this.deps.container,
+        stopSignal: this.deps.stopSignal,
+        prepare: modelStep(decoded, payload),
+        middleware: decoded.middleware,
+        beforeHandle: releaseBeforeHandle(payload, job, this.uniqueDeps()),
+        chain,
+      },
     );
     this.deps.unwatch?.(reserved.id);
 
-    if (outcome.kind === 'completed') return this.honour(job, outcome.intent ?? { kind: 'delete' }, elapsed(), reserved.exceptions);
+    if (outcome.kind === 'completed') {
+      const intent = outcome.intent ?? { kind: 'delete' };
+      const within = intent.kind === 'delete' ? await batchCountWithin(payload, this.deps.driver, 'success') : undefined;
+      const result = await this.honour(job, intent, elapsed(), reserved.exceptions, within);
+      if (result === 'deleted') await afterJobSucceeded(payload, chain, this.deps.report, within !== undefined);
+      return result;
+    }
 
     const exceptions = reserved.exceptions + 1;
     if (outcome.kind === 'timed-out') {
@@ -153,14 +176,19 @@ export class JobProcessor {
     };
   }
 
-  private async honour(job: WorkerJob, intent: JobIntent, durationMs: number, exceptions: number): Promise<ProcessResult> {
+  /** `within`: a batch count to commit with the delete (such a delete skips the batched finisher). */
+  private async honour(job: WorkerJob, intent: JobIntent, durationMs: number, exceptions: number, within?: FinishingWrites): Promise<ProcessResult> {
     if (intent.kind === 'fail') return this.fail(job, intent.error, durationMs);
     const done =
       intent.kind === 'release'
         ? await this.deps.driver.release(job.reserved, intent.delay, exceptions)
-        : await (this.deps.finish ?? ((j) => this.deps.driver.delete(j)))(job.reserved);
+        : within
+          ? await this.deps.driver.delete(job.reserved, within)
+          : await (this.deps.finish ?? ((j) => this.deps.driver.delete(j)))(job.reserved);
     if (!done) return this.lost(job);
     const result = intent.kind === 'release' ? 'released' : 'deleted';
+    // The job is gone for good (never after a release back): its unique lock goes with it.
+    if (result === 'deleted') await releaseAtEnd(job.payload, job.reserved.payload, job, this.uniqueDeps());
     await this.deps.events.emit(new JobProcessed(job.connectionName, job, durationMs, result));
     return result;
   }
@@ -174,7 +202,10 @@ export class JobProcessor {
       payload: job.reserved.payload,
       exception: error.stack ?? `${error.name}: ${error.message}`,
     };
-    if (!(await this.deps.driver.fail(job.reserved, record, this.deps.failer))) return this.lost(job);
+    const within = await batchCountWithin(job.payload, this.deps.driver, 'failure');
+    if (!(await this.deps.driver.fail(job.reserved, record, this.deps.failer, within))) return this.lost(job);
+    await releaseAtEnd(job.payload, job.reserved.payload, job, this.uniqueDeps());
+    if (job.payload) await afterJobFailed(job.payload, error, this.deps.report, within !== undefined);
     if (job.payload && !isRefusal(error)) await this.callFailedHook(job.payload, error);
     await this.deps.events.emit(new JobFailed(job.connectionName, job, error, durationMs));
     return 'failed';
@@ -187,6 +218,10 @@ export class JobProcessor {
     } catch (hookError) {
       this.deps.report(hookError);
     }
+  }
+
+  private uniqueDeps(): UniqueReleaseDeps {
+    return { locks: () => this.deps.locks ?? lockStore(), report: this.deps.report };
   }
 
   private lost(job: WorkerJob): ProcessResult {

@@ -2,9 +2,12 @@ import type { DependencyContainer } from 'tsyringe';
 
 import { BindingResolutionError } from '../errors/binding-resolution-error.js';
 import { TimeoutExceededError } from '../errors/timeout-exceeded-error.js';
-import { bindJobContext, JobContext, type JobInfo, type JobIntent } from '../job/job-context.js';
+import { bindJobContext, JobContext, type ChainState, type JobInfo, type JobIntent } from '../job/job-context.js';
 import type { Queueable } from '../job/queueable.js';
+import type { JobMiddleware } from '../contracts/job-middleware.js';
+import { ConfigError } from '../errors/config-error.js';
 import { resolveHandleArguments } from './resolve-handle-arguments.js';
+import { middlewareFor, runMiddleware } from './run-middleware.js';
 
 /** How one run of `handle()` ended. */
 export type AttemptOutcome =
@@ -36,17 +39,32 @@ export async function runAttempt(
      * not run.
      */
     prepare?: (job: Queueable) => Promise<boolean>;
+    /**
+     * The middleware the dispatch added with `through()`, rebuilt from the payload. They run
+     * after the job's own `middleware()` (built here, after `prepare`), around handle().
+     */
+    middleware?: readonly JobMiddleware<any>[];
+    /**
+     * Runs at the innermost point, after every middleware let the job through and just before
+     * handle()'s services are resolved and handle() is called (unique jobs release their lock
+     * here for `uniqueUntil: 'processing'`). It does not run when a middleware stopped the job.
+     */
+    beforeHandle?: (job: Queueable) => Promise<void>;
+    /** The rest of the job's chain, which prependToChain/appendToChain change. */
+    chain?: ChainState;
   },
 ): Promise<AttemptOutcome> {
   const controller = new AbortController();
   const context = new JobContext(info, controller.signal);
+  context.chain = options.chain;
   bindJobContext(job, context);
   const onStop = () => controller.abort(options.stopSignal?.reason);
   options.stopSignal?.addEventListener('abort', onStop, { once: true });
   let timer: NodeJS.Timeout | undefined;
   try {
-    const running = (async () => {
-      if (options.prepare && !(await options.prepare(job))) return;
+    // The innermost step, which the middleware lead to.
+    const callHandle = async () => {
+      await options.beforeHandle?.(job);
       // A child container per attempt: services registered ContainerScoped live for this job only.
       // It is not dispose()d: tsyringe would also dispose a singleton first built during the job.
       const scope = options.container.createChildContainer();
@@ -60,6 +78,18 @@ export async function runAttempt(
         throw error;
       }
       await (job as unknown as { handle: (...a: unknown[]) => unknown }).handle(...args);
+    };
+    const running = (async () => {
+      if (options.prepare && !(await options.prepare(job))) return;
+      let pipeline: JobMiddleware<any>[];
+      try {
+        pipeline = middlewareFor(job, info.displayName, options.middleware);
+      } catch (error) {
+        // A middleware() returning something else is a bug in the job: retrying cannot fix it.
+        if (error instanceof ConfigError) return context.fail(error);
+        throw error;
+      }
+      await runMiddleware(job, info.displayName, pipeline, callHandle);
     })();
     if (options.timeout <= 0) {
       await running;

@@ -31,6 +31,9 @@ import { stopReason, stopStatus, type WorkerStopReason } from './stop-conditions
 import { validateWorkerOptions } from './validate-worker-options.js';
 // Registers the job queued listeners travel in, so every worker can decode it.
 import '../listeners/call-queued-listener.js';
+// Registers errand's storable middleware, so `through()` payloads naming them can be rebuilt.
+import '../middleware/built-in-middleware.js';
+import '../bus/chained-batch.js';
 import { WORKER_DEFAULTS, type WorkerOptions } from './worker-options.js';
 
 /** What a worker is built from; `createWorker()` assembles it from the booted runtime. */

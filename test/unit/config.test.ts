@@ -18,8 +18,17 @@ describe('resolveConfig', () => {
       heartbeat: { interval: 3, lapse: 15 },
       workersTable: 'queue_workers',
       controlsTable: 'queue_controls',
+      afterCommit: false,
     });
     expect(config.failed).toEqual({ driver: 'database', connection: 'database', table: 'failed_jobs' });
+    expect(config.batching).toEqual({ connection: 'database', table: 'job_batches' });
+  });
+
+  it('checks batching and afterCommit, naming the option', () => {
+    expect(() => resolveConfig({ batching: { connection: 'sync' } }, { env: {} })).toThrow('batching.connection names [sync], a sync connection; batches need a database queue connection.');
+    expect(() => resolveConfig({ batching: { table: 'job batches' } }, { env: {} })).toThrow('batching.table: [job batches] is not a valid table name.');
+    expect(() => resolveConfig({ connections: { db: { driver: 'database', afterCommit: 'yes' as never } } }, { env: {} })).toThrow('Queue connection [db]: afterCommit must be true or false.');
+    expect(resolveConfig({ connections: { s: { driver: 'sync' } } }, { env: {} }).batching).toBeUndefined();
   });
 
   it('lets QUEUE_CONNECTION override the default', () => {

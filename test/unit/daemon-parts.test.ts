@@ -142,7 +142,7 @@ describe('watchdog judge', () => {
 });
 
 describe('validateWorkerOptions', () => {
-  const db = { driver: 'database', client: 'pg', connection: '', table: 'jobs', queue: 'default', retryAfter: 90, heartbeat: false, workersTable: 'w', controlsTable: 'c' } as const;
+  const db = { driver: 'database', client: 'pg', connection: '', table: 'jobs', queue: 'default', retryAfter: 90, heartbeat: false, workersTable: 'w', controlsTable: 'c', afterCommit: false } as const;
   it('names the option at fault', () => {
     expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, concurrency: 0 }, undefined)).toThrow('--concurrency must be a whole number ≥ 1, got 0.');
     expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, sleep: -1 }, undefined)).toThrow('--sleep must be a number of seconds ≥ 0');

@@ -10,7 +10,8 @@ import { bootFromCommand } from '../boot-from-cli.js';
 import { readStub, renderStub } from '../stubs.js';
 
 /**
- * `errand queue:table`, `queue:failed-table`, `queue:workers-table` and `queue:controls-table`:
+ * `errand queue:table`, `queue:failed-table`, `queue:workers-table`, `queue:controls-table`, `queue:locks-table` and
+ * `queue:rate-limits-table`:
  * write knex migrations into an app that runs its own migrations instead of `errand migrate`.
  */
 export function registerTableCommands(program: Command): void {
@@ -29,6 +30,9 @@ export function registerTableCommands(program: Command): void {
     const connection = app.config.connections[app.config.default];
     return connection?.driver === 'database' ? connection.controlsTable : 'queue_controls';
   });
+  addTableCommand(program, 'make:queue-batches-table', 'job batches', 'migration.job-batches.stub', (app) => app.config.batching?.table ?? 'job_batches');
+  addTableCommand(program, 'queue:locks-table', 'locks (unique jobs, WithoutOverlapping)', 'migration.locks.stub', (app) => app.config.locks?.table ?? 'locks');
+  addTableCommand(program, 'queue:rate-limits-table', 'rate limits (RateLimited, ThrottlesExceptions)', 'migration.rate-limits.stub', (app) => app.config.rateLimits?.table ?? 'rate_limits');
 }
 
 function addTableCommand(

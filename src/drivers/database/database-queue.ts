@@ -2,12 +2,14 @@ import type { Knex } from 'knex';
 
 import type { ResolvedDatabaseConnection } from '../../config/config-types.js';
 import type { FailedJobRecord, FailedJobStore } from '../../contracts/failed-job-store.js';
-import type { PushRequest, QueueDriver } from '../../contracts/queue-driver.js';
+import type { FinishingWrites, PushRequest, QueueDriver } from '../../contracts/queue-driver.js';
 import type { ReservedJob } from '../../contracts/reserved-job.js';
+import { ConfigError } from '../../errors/config-error.js';
 import { DatabaseFailedJobStore } from './database-failed-job-store.js';
 import { describeDatabaseError } from './database-error.js';
 import { dialect, type Engine, type ServerInfo } from './dialect.js';
 import { listenForJobs } from './listen-for-jobs.js';
+import { retryLocks } from './retry-locks.js';
 import { claimJobs } from './queries/claim-jobs.js';
 import { insertFailedJob } from './queries/failed-jobs.js';
 import { readControls, requestRestart, pauseQueue, resumeQueue, type Controls } from './queries/controls.js';
@@ -47,7 +49,19 @@ export class DatabaseQueue implements QueueDriver {
   }
 
   bulk(requests: readonly PushRequest[]): Promise<string[]> {
-    return this.run(() => insertJobs(this.knex, this.engine, this.table, requests));
+    const trx = requests.find((request) => request.transaction)?.transaction;
+    if (trx) this.checkTransaction(trx);
+    return this.run(() => insertJobs(trx ?? this.knex, this.engine, this.table, requests));
+  }
+
+  /** An application transaction can hold the jobs only when it is on the same kind of database. */
+  private checkTransaction(trx: Knex.Transaction): void {
+    const engine = dialect.engineOfKnex(trx);
+    if (engine !== this.engine) {
+      throw new ConfigError(
+        `withTransaction: the transaction is on a ${engine ?? 'different'} database, but queue connection [${this.connectionName}] stores its jobs in ${this.engine}. The queue's tables must live in the application's database.`,
+      );
+    }
   }
 
   claim(queue: string, limit: number, leaseToken: string): Promise<ReservedJob[]> {
@@ -72,8 +86,17 @@ export class DatabaseQueue implements QueueDriver {
     await this.knex.destroy();
   }
 
-  delete(job: ReservedJob): Promise<boolean> {
-    return this.run(() => retryLocks(() => deleteReservedJob(this.knex, this.engine, this.table, job)));
+  delete(job: ReservedJob, within?: FinishingWrites): Promise<boolean> {
+    if (!within) return this.run(() => retryLocks(() => deleteReservedJob(this.knex, this.engine, this.table, job)));
+    return this.run(() =>
+      retryLocks(() =>
+        this.knex.transaction(async (trx) => {
+          if (!(await deleteReservedJob(trx, this.engine, this.table, job))) return false;
+          await within(trx);
+          return true;
+        }),
+      ),
+    );
   }
 
   deleteMany(jobs: readonly ReservedJob[]): Promise<Set<string>> {
@@ -148,7 +171,7 @@ export class DatabaseQueue implements QueueDriver {
     return this.run(() => resumeQueue(this.knex, this.config.controlsTable, this.connectionName, queue), this.config.controlsTable);
   }
 
-  fail(job: ReservedJob, record: FailedJobRecord, store: FailedJobStore): Promise<boolean> {
+  fail(job: ReservedJob, record: FailedJobRecord, store: FailedJobStore, within?: FinishingWrites): Promise<boolean> {
     if (store instanceof DatabaseFailedJobStore && store.knex === this.knex) {
       // Same database: the failed record and the delete commit together, fenced on the lease.
       return this.run(() =>
@@ -156,13 +179,14 @@ export class DatabaseQueue implements QueueDriver {
           this.knex.transaction(async (trx) => {
             if (!(await deleteReservedJob(trx, this.engine, this.table, job))) return false;
             await insertFailedJob(trx, store.table, record);
+            await within?.(trx);
             return true;
           }),
         ),
       );
     }
     // Another database: record first (idempotent on uuid), so a crash in between loses nothing.
-    return store.log(record).then(() => this.delete(job));
+    return store.log(record).then(() => this.delete(job, within));
   }
 
   async push(request: PushRequest): Promise<string> {
@@ -206,23 +230,6 @@ export class DatabaseQueue implements QueueDriver {
       return await operation();
     } catch (error) {
       throw describeDatabaseError(error, this.connectionName, this.config, table);
-    }
-  }
-}
-
-/**
- * Runs a fenced write again after a deadlock or lock timeout (each try is its own statement or
- * transaction, rolled back whole, so repeating it is safe). On MySQL/MariaDB a worker's claims
- * and its own batched deletes and lease renewals can deadlock on the gap locks of the
- * reserved_by index; without a retry the job stayed reserved, already run, until retryAfter.
- */
-async function retryLocks<T>(operation: () => Promise<T>, tries = 4): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (attempt >= tries || !dialect.isRetryableLock(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
     }
   }
 }

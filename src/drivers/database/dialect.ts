@@ -22,6 +22,15 @@ export const dialect = {
     return client === 'better-sqlite3' ? 'sqlite' : client === 'mysql2' ? 'mysql' : 'postgres';
   },
 
+  /** The engine a knex instance (or transaction) talks to, if it is one errand knows. */
+  engineOfKnex(knex: Knex): Engine | undefined {
+    const name = (knex as unknown as { client?: { dialect?: string } }).client?.dialect;
+    if (name === 'sqlite3' || name === 'better-sqlite3') return 'sqlite';
+    if (name === 'mysql' || name === 'mysql2') return 'mysql';
+    if (name === 'postgresql' || name === 'postgres' || name === 'pg') return 'postgres';
+    return undefined;
+  },
+
   /**
    * SQL for the database clock in unix seconds. Time always comes from the database, never from
    * comparing the clocks of the machines that push and work.
@@ -35,6 +44,19 @@ export const dialect = {
       case 'postgres':
         return 'floor(extract(epoch from clock_timestamp()))::bigint';
     }
+  },
+
+  /**
+   * Rows per multi-row INSERT: SQLite allows at most 500 terms in a compound SELECT (knex writes
+   * its multi-row insert that way); the others are limited by bound parameters and packet size.
+   */
+  maxRowsPerInsert(engine: Engine): number {
+    return engine === 'sqlite' ? 500 : 1000;
+  },
+
+  /** SQL joining string expressions (MySQL's `||` is a logical or). */
+  concatSql(engine: Engine, parts: readonly string[]): string {
+    return engine === 'mysql' ? `concat(${parts.join(', ')})` : parts.join(' || ');
   },
 
   /**
@@ -66,6 +88,26 @@ export const dialect = {
     const result = (await knex.raw('show server_version_num')) as { rows: Array<{ server_version_num: string }> };
     const num = Number(result.rows[0]?.server_version_num ?? 0);
     return { engine, version: String(num), skipLocked: num >= 90500 };
+  },
+
+  /**
+   * An INSERT (`rest` is `into … values …`) that skips a row whose unique key is already taken,
+   * without an error, so the affected count says whether the row went in. MySQL/MariaDB's
+   * `insert ignore` also turns other errors into warnings: callers check their values first.
+   */
+  insertIgnoringDuplicates(engine: Engine, rest: string): string {
+    return engine === 'mysql' ? `insert ignore ${rest}` : `insert ${rest} on conflict do nothing`;
+  },
+
+  /**
+   * The column type of a key of up to `length` characters compared byte for byte, when the
+   * engine's strings are not: MySQL and MariaDB compare them case-insensitively and ignore
+   * trailing spaces (even under `_bin` collations, which pad), which would make the lock keys
+   * `user:Ann` and `user:ann ` one lock. VARBINARY compares every byte; it is sized for UTF-8 at
+   * four bytes a character. Undefined: a plain string column.
+   */
+  exactKeyColumn(engine: Engine, length: number): string | undefined {
+    return engine === 'mysql' ? `varbinary(${length * 4})` : undefined;
   },
 
   /** Rows of a raw query, whatever shape the client returns them in. */
@@ -158,6 +200,26 @@ export const dialect = {
     if (c.connectionString) return dialect.describeTarget(client, c.connectionString);
     const port = c.port ?? (client === 'pg' ? 5432 : 3306);
     return `${c.host ?? 'localhost'}:${port}${c.database ? `/${c.database}` : ''}`;
+  },
+
+  /**
+   * The database clock in unix seconds, one value for the whole statement, for statements that
+   * read it more than once and need every read to agree (the rate-limit upsert). PostgreSQL's
+   * clock_timestamp() moves during a statement; now() is fixed at the transaction's start, which
+   * for one autocommit statement is the statement's. MySQL's unix_timestamp() and SQLite's 'now'
+   * are already fixed per statement.
+   */
+  statementNowSql(engine: Engine): string {
+    return engine === 'postgres' ? 'floor(extract(epoch from now()))::bigint' : dialect.nowSql(engine);
+  },
+
+  /**
+   * How a counter upsert hands back the new count: `on conflict … do update … returning`
+   * (PostgreSQL, SQLite ≥ 3.35), or MySQL/MariaDB's `on duplicate key update` with
+   * LAST_INSERT_ID(expr), whose value the statement's own result carries.
+   */
+  counterUpsertStyle(engine: Engine): 'on-conflict' | 'on-duplicate-key' {
+    return engine === 'mysql' ? 'on-duplicate-key' : 'on-conflict';
   },
 };
 

@@ -4,6 +4,9 @@ import { decodeJob, parsePayload } from '../../payload/decode-payload.js';
 import type { Keyring } from '../../payload/keyring.js';
 import { isRefusal, jobForFailedHook, modelStep } from '../../worker/job-models.js';
 import { runAttempt } from '../../worker/run-attempt.js';
+import { afterJobFailed, afterJobSucceeded, busInfo, chainStateOf } from '../../worker/chain-and-batch-steps.js';
+import { DEFAULT_MAX_PAYLOAD_SIZE } from '../../config/defaults.js';
+import { report } from '../../runtime/errand.js';
 
 /**
  * Runs a payload inline, as the `sync` connection and `dispatchSync` do: the job is encoded and
@@ -11,16 +14,28 @@ import { runAttempt } from '../../worker/run-attempt.js';
  * an error its failed() runs and the error is thrown to the caller. Nothing is stored in
  * failed_jobs (Laravel's rule for sync).
  */
-export async function runSync(payloadText: string, connectionName: string, container: DependencyContainer, keyring?: Keyring): Promise<void> {
+export async function runSync(
+  payloadText: string,
+  connectionName: string,
+  container: DependencyContainer,
+  keyring?: Keyring,
+  hooks: { beforeHandle?: () => Promise<void> } = {},
+): Promise<void> {
   const payload = parsePayload(payloadText);
   const decoded = decodeJob(payload, keyring);
+  const chain = chainStateOf(payload, { keyring, maxPayloadSize: DEFAULT_MAX_PAYLOAD_SIZE });
   const outcome = await runAttempt(
     decoded.instance,
-    { id: payload.uuid, uuid: payload.uuid, queue: 'sync', connection: connectionName, attempts: 1, displayName: payload.displayName },
-    { timeout: payload.timeout ?? 0, container, prepare: modelStep(decoded, payload) },
+    { id: payload.uuid, uuid: payload.uuid, queue: 'sync', connection: connectionName, attempts: 1, displayName: payload.displayName, ...busInfo(payload) },
+    { timeout: payload.timeout ?? 0, container, prepare: modelStep(decoded, payload), middleware: decoded.middleware, beforeHandle: hooks.beforeHandle, chain },
   );
   const error = outcome.kind === 'completed' ? (outcome.intent?.kind === 'fail' ? outcome.intent.error : undefined) : outcome.error;
-  if (!error) return;
+  if (!error) {
+    // A job released on the sync connection is not run again, and its chain does not go on (as Laravel).
+    if (outcome.kind === 'completed' && outcome.intent?.kind !== 'release') await afterJobSucceeded(payload, chain, report);
+    return;
+  }
+  await afterJobFailed(payload, error, report);
   if (isRefusal(error)) throw error;
   const fresh = await jobForFailedHook(payload, keyring);
   if (typeof fresh.failed === 'function') await fresh.failed(error);

@@ -5,6 +5,9 @@ import { createFailedJobsTable } from './0002-create-failed-jobs-table.js';
 import { createWorkersTable } from './0003-create-workers-table.js';
 import { createControlsTable } from './0004-create-controls-table.js';
 import { indexJobsReservedBy } from './0005-index-jobs-reserved-by.js';
+import { createLocksTable } from './0006-create-locks-table.js';
+import { createRateLimitsTable } from './0007-create-rate-limits-table.js';
+import { createJobBatchesTable } from './0008-create-job-batches-table.js';
 import type { TableMigration } from './table-migration.js';
 
 /** The table that records which migrations ran, per database. */
@@ -16,6 +19,12 @@ export interface TablesToMigrate {
   failed?: string;
   workers?: string[];
   controls?: string[];
+  /** The `job_batches` table of `Bus.batch`. */
+  batches?: string;
+  /** The locks table of unique jobs and WithoutOverlapping. */
+  locks?: string;
+  /** The counters of RateLimited and ThrottlesExceptions. */
+  rateLimits?: string;
 }
 
 interface Step {
@@ -35,6 +44,9 @@ export async function migrate(knex: Knex, tables: TablesToMigrate): Promise<stri
   if (tables.failed) steps.push(step(createFailedJobsTable, tables.failed));
   for (const table of new Set(tables.workers ?? [])) steps.push(step(createWorkersTable, table));
   for (const table of new Set(tables.controls ?? [])) steps.push(step(createControlsTable, table));
+  if (tables.locks) steps.push(step(createLocksTable, tables.locks));
+  if (tables.rateLimits) steps.push(step(createRateLimitsTable, tables.rateLimits));
+  if (tables.batches) steps.push(step(createJobBatchesTable, tables.batches));
   steps.sort((a, b) => a.name.localeCompare(b.name));
   const source: Knex.MigrationSource<Step> = {
     getMigrations: async () => steps,

@@ -5,11 +5,25 @@ import { dialect, type Engine } from '../dialect.js';
 import { jobsChannel } from '../listen-for-jobs.js';
 
 /**
- * Inserts jobs in one statement; `available_at` and `created_at` come from the database clock
+ * Inserts jobs in one statement (a long list in chunks, in one transaction); `available_at` and `created_at` come from the database clock
  * (an absolute Date delay is stored as its own instant). Resolves to the ids in input order.
  */
 export async function insertJobs(knex: Knex, engine: Engine, table: string, requests: readonly PushRequest[]): Promise<string[]> {
   if (requests.length === 0) return [];
+  const size = dialect.maxRowsPerInsert(engine);
+  if (requests.length > size) {
+    // Many rows go in chunks, all or none: one transaction (or the caller's).
+    const run = async (db: Knex) => {
+      const ids: string[] = [];
+      for (let i = 0; i < requests.length; i += size) ids.push(...(await insertChunk(db, engine, table, requests.slice(i, i + size))));
+      return ids;
+    };
+    return knex.isTransaction ? run(knex) : knex.transaction(run);
+  }
+  return insertChunk(knex, engine, table, requests);
+}
+
+async function insertChunk(knex: Knex, engine: Engine, table: string, requests: readonly PushRequest[]): Promise<string[]> {
   const now = dialect.nowSql(engine);
   const rows = requests.map((request) => ({
     queue: request.queue,

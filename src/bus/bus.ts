@@ -1,0 +1,30 @@
+import { findBatch } from './batch.js';
+import { forgetCallback, registerCallback } from './callbacks.js';
+import { dispatch, dispatchSync } from './dispatch.js';
+import { PendingBatch } from './pending-batch.js';
+import { PendingChain } from './pending-chain.js';
+import { withinTransaction } from './transactions.js';
+
+/** Chains, batches and transactional dispatch (Laravel's `Bus` facade). */
+export const Bus = {
+  /** Pushes a job instance (as `dispatch(job)`). */
+  dispatch,
+  /** Runs a job instance now, through the sync path. */
+  dispatchSync,
+  /** A chain: `Bus.chain([a, b, c]).catch('notify').dispatch()`. Entries are jobs or `Bus.batch(...)`. */
+  chain(jobs: readonly object[]): PendingChain {
+    return new PendingChain(jobs);
+  },
+  /** A batch: `Bus.batch([a, b, [c1, c2]]).then(...).dispatch()`; an array entry is a chain inside the batch. */
+  batch(jobs: ReadonlyArray<object | readonly object[]>): PendingBatch {
+    return new PendingBatch(jobs);
+  },
+  /** A batch by id, read fresh, or undefined. */
+  findBatch,
+  /** Registers a function chains and batches may name as a callback (never a serialized closure). */
+  registerCallback,
+  /** Removes a registered callback. */
+  forgetCallback,
+  /** Runs a callback with a knex transaction as the ambient one for afterCommit dispatches. */
+  withinTransaction,
+};

@@ -1,0 +1,46 @@
+import { ConfigError } from '../errors/config-error.js';
+import type { ResolvedConnection } from './config-types.js';
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** A table of errand's that lives on one database connection (locks, rate limits, batches). */
+export interface TableHome {
+  connection: string;
+  table: string;
+}
+
+/**
+ * Where one of errand's shared tables lives: the named database connection, else the default one
+ * when it is a database, else the first database connection; undefined when there is none. Errors
+ * name the option (`locks.table`, `batching.connection` …).
+ */
+export function resolveTableHome(
+  option: string,
+  value: { connection?: string; table?: string } | undefined,
+  defaults: { table: string; purpose: string },
+  connections: Record<string, ResolvedConnection>,
+  defaultName: string,
+  where: string,
+): TableHome | undefined {
+  if (value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+    throw new ConfigError(`${option}${where} must be an object { connection?, table? }, got ${JSON.stringify(value)}.`);
+  }
+  const table = value?.table ?? defaults.table;
+  if (typeof table !== 'string' || !IDENTIFIER.test(table)) {
+    throw new ConfigError(`${option}.table${where}: [${String(table)}] is not a valid table name.`);
+  }
+  const named = value?.connection;
+  if (named !== undefined) {
+    if (typeof named !== 'string' || !connections[named]) {
+      throw new ConfigError(
+        `${option}.connection${where} names [${String(named)}], which is not defined. Defined connections: ${Object.keys(connections).join(', ') || '(none)'}.`,
+      );
+    }
+    if (connections[named].driver !== 'database') {
+      throw new ConfigError(`${option}.connection${where} names [${named}], a ${connections[named].driver} connection; ${defaults.purpose} need a database queue connection.`);
+    }
+    return { connection: named, table };
+  }
+  const name = connections[defaultName]?.driver === 'database' ? defaultName : Object.keys(connections).find((n) => connections[n]!.driver === 'database');
+  return name === undefined ? undefined : { connection: name, table };
+}

@@ -1,0 +1,262 @@
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+
+import { Bus } from '../../src/bus/bus.js';
+import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
+import { runMigrations } from '../../src/runtime/run-migrations.js';
+import { createWorker } from '../../src/worker/create-worker.js';
+import type { WorkerOptions } from '../../src/worker/worker-options.js';
+import {
+  BatchedJob,
+  busLog,
+  CancellingJob,
+  CountedJob,
+  GrowingJob,
+  RecordCallbackJob,
+  ReleasingStepJob,
+  ReshapingStepJob,
+  StepJob,
+} from '../fixtures/jobs/bus-jobs.js';
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+
+await describeEachEngine('chains and batches', (engine) => {
+  let knex: Knex;
+  const reported: unknown[] = [];
+  const work = (options: Partial<WorkerOptions> = {}) => createWorker({ stopWhenEmpty: true, sleep: 0, queues: ['default', 'chain-q', 'batch-q'], ...options }).run();
+  const jobCount = async () => Number(((await knex('jobs').count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n);
+  const failedNames = async () => ((await knex('failed_jobs').select('payload').orderBy('id')) as Array<{ payload: string }>).map((row) => JSON.parse(row.payload).displayName as string);
+
+  beforeAll(async () => {
+    await boot({
+      default: 'database',
+      connections: { database: await freshDatabase(engine, 'chains_batches'), sync: { driver: 'sync' } },
+      report: (error) => reported.push(error),
+    });
+    await runMigrations();
+    knex = (await runtime()).queues.database().knex;
+  });
+  afterAll(() => shutdown());
+  beforeEach(async () => {
+    busLog.reset();
+    reported.length = 0;
+    await knex('jobs').delete();
+    await knex('failed_jobs').delete();
+    await knex('job_batches').delete();
+  });
+
+  it('pushes only the first job of a chain and runs the rest in order, each after the one before succeeds', async () => {
+    const id = await Bus.chain([new StepJob('a'), new StepJob('b'), new StepJob('c')]).dispatch();
+    expect(typeof id).toBe('string');
+    expect(await jobCount()).toBe(1);
+    const [row] = await knex('jobs').select('payload');
+    const payload = JSON.parse(row.payload);
+    expect(payload.chained.map((link: { payload: { displayName: string } }) => link.payload.displayName)).toEqual(['StepJob', 'StepJob']);
+    expect(await work()).toBe(0);
+    expect(busLog.steps).toEqual(['a', 'b', 'c']);
+    expect(await jobCount()).toBe(0);
+    expect(reported).toEqual([]);
+  });
+
+  it('stops a chain whose middle job fails, and runs its catch callbacks (a function and a job) with the error', async () => {
+    await Bus.chain([new StepJob('a'), new StepJob('b', true), new StepJob('c')])
+      .catch('record-chain-catch')
+      .catch(new RecordCallbackJob('chain-catch'))
+      .dispatch();
+    await work();
+    expect(busLog.steps).toEqual(['a']);
+    expect(await failedNames()).toEqual(['StepJob']);
+    expect(busLog.callbacks).toEqual(['chain-catch:step b broke', 'job:chain-catch:step b broke']);
+    expect(await jobCount()).toBe(0);
+  });
+
+  it('moves on only after success, not after a release', async () => {
+    await Bus.chain([new ReleasingStepJob('x'), new StepJob('y')]).dispatch();
+    await work();
+    expect(busLog.steps).toEqual(['x@2', 'y']);
+  });
+
+  it('lets a job prepend to and append to its own chain', async () => {
+    await Bus.chain([new ReshapingStepJob(), new StepJob('last')]).dispatch();
+    await work();
+    expect(busLog.steps).toEqual(['reshape', 'prepended', 'last', 'appended']);
+  });
+
+  it('sends chained jobs to the chain queue unless they name their own, and delays only the first', async () => {
+    await Bus.chain([new StepJob('a'), new StepJob('b')]).onQueue('chain-q').dispatch();
+    expect((await knex('jobs').select('queue'))[0].queue).toBe('chain-q');
+    await work({ queues: ['chain-q'] });
+    expect(busLog.steps).toEqual(['a', 'b']);
+
+    busLog.reset();
+    await Bus.chain([new StepJob('later')]).delay(3600).dispatch();
+    expect(await work()).toBe(0);
+    expect(busLog.steps).toEqual([]);
+    expect(await jobCount()).toBe(1);
+  });
+
+  it('chains from a dispatch with .chain(), and runs a chain inline on the sync connection', async () => {
+    await StepJob.dispatch('first').chain([new StepJob('second')]);
+    await work();
+    expect(busLog.steps).toEqual(['first', 'second']);
+
+    busLog.reset();
+    await Bus.chain([new StepJob('s1'), new StepJob('s2')]).onConnection('sync').dispatch();
+    expect(busLog.steps).toEqual(['s1', 's2']);
+  });
+
+  it('refuses closures as callbacks, naming the way to register one', async () => {
+    await expect(Bus.chain([new StepJob('a')]).catch(() => undefined).dispatch()).rejects.toThrow(/never serialized closures.*Bus\.registerCallback/);
+    await expect(Bus.batch([new StepJob('a')]).then('nobody-registered-this').dispatch()).rejects.toThrow(
+      "Batch .then(): no callback is registered as 'nobody-registered-this'",
+    );
+    expect(await jobCount()).toBe(0);
+    expect(Number(((await knex('job_batches').count({ n: '*' })) as Array<{ n: number }>)[0]!.n)).toBe(0);
+  });
+
+  it('runs a batch: progress after each job, then and finally once, counters and state in job_batches', async () => {
+    const batch = await Bus.batch([new BatchedJob(1), new BatchedJob(2), new BatchedJob(3)])
+      .name('three')
+      .onQueue('batch-q')
+      .before('record-before')
+      .progress('record-progress')
+      .then('record-then')
+      .then(new RecordCallbackJob('then'))
+      .finally('record-finally')
+      .dispatch();
+    expect(batch.totalJobs).toBe(3);
+    expect(batch.pendingJobs).toBe(3);
+    expect(batch.name).toBe('three');
+    expect(batch.finished()).toBe(false);
+    expect((await knex('jobs').select('queue')).map((r) => r.queue)).toEqual(['batch-q', 'batch-q', 'batch-q']);
+    await work();
+    expect(busLog.steps.sort()).toEqual(['b1', 'b2', 'b3']);
+    expect(busLog.callbacks).toEqual([
+      'before:pending=0:failed=0',
+      'progress:pending=2:failed=0',
+      'progress:pending=1:failed=0',
+      'progress:pending=0:failed=0',
+      'then:pending=0:failed=0',
+      'finally:pending=0:failed=0',
+      'job:then:3/3',
+    ]);
+    const done = (await Bus.findBatch(batch.id))!;
+    expect(done.pendingJobs).toBe(0);
+    expect(done.processedJobs()).toBe(3);
+    expect(done.progress()).toBe(100);
+    expect(done.finished()).toBe(true);
+    expect(done.cancelled()).toBe(false);
+    expect(done.toJSON()).toMatchObject({ id: batch.id, name: 'three', totalJobs: 3, pendingJobs: 0, failedJobs: 0, progress: 100 });
+  });
+
+  it('cancels a batch without allowFailures on the first failure: catch once, the rest skipped, finally once, no then', async () => {
+    const batch = await Bus.batch([new BatchedJob(1, true), new BatchedJob(2), new BatchedJob(3)])
+      .then('record-then')
+      .catch('record-catch')
+      .finally('record-finally')
+      .dispatch();
+    await work({ concurrency: 1 });
+    const done = (await batch.fresh())!;
+    expect(done.cancelled()).toBe(true);
+    expect(done.finished()).toBe(true);
+    expect(done.failedJobs).toBe(1);
+    expect(done.failedJobIds).toHaveLength(1);
+    expect(done.hasFailures()).toBe(true);
+    // The remaining jobs were deleted unrun by SkipIfBatchCancelled, and still counted.
+    expect(busLog.steps).toEqual([]);
+    expect(done.pendingJobs).toBe(1);
+    expect(busLog.callbacks).toEqual(['catch:pending=3:failed=1:batched 1 broke', 'finally:pending=1:failed=1']);
+    expect(await failedNames()).toEqual(['BatchedJob']);
+  });
+
+  it('keeps a batch going with allowFailures: progress on failures too, catch once, finally, no then', async () => {
+    const batch = await Bus.batch([new BatchedJob(1, true), new BatchedJob(2), new BatchedJob(3, true)])
+      .allowFailures()
+      .progress('record-progress')
+      .then('record-then')
+      .catch('record-catch')
+      .finally('record-finally')
+      .dispatch();
+    await work({ concurrency: 1 });
+    const done = (await batch.fresh())!;
+    expect(done.cancelled()).toBe(false);
+    expect(done.failedJobs).toBe(2);
+    expect(done.pendingJobs).toBe(2);
+    expect(done.finished()).toBe(false);
+    expect(busLog.steps).toEqual(['b2']);
+    expect(busLog.callbacks.filter((c) => c.startsWith('progress'))).toHaveLength(3);
+    expect(busLog.callbacks.filter((c) => c.startsWith('catch'))).toEqual(['catch:pending=3:failed=1:batched 1 broke']);
+    expect(busLog.callbacks.filter((c) => c.startsWith('finally'))).toEqual(['finally:pending=2:failed=2']);
+    expect(busLog.callbacks.filter((c) => c.startsWith('then'))).toEqual([]);
+  });
+
+  it('cancels from inside a batched job: the jobs after it are skipped, the batch ends', async () => {
+    const batch = await Bus.batch([new CancellingJob(), new BatchedJob(1), new BatchedJob(2)]).finally('record-finally').dispatch();
+    await work({ concurrency: 1 });
+    const done = (await batch.fresh())!;
+    expect(done.cancelled()).toBe(true);
+    expect(busLog.steps).toEqual(['cancelled']);
+    expect(done.pendingJobs).toBe(0);
+    expect(busLog.callbacks).toEqual(['finally:pending=0:failed=0']);
+  });
+
+  it('grows from inside: jobs added by a batched job are counted before it finishes, then runs once at the very end', async () => {
+    const batch = await Bus.batch([new GrowingJob()]).then('record-then').dispatch();
+    await work({ concurrency: 1 });
+    const done = (await batch.fresh())!;
+    expect(done.totalJobs).toBe(3);
+    expect(done.pendingJobs).toBe(0);
+    expect(busLog.steps).toEqual(['grew', 'b100', 'b101']);
+    expect(busLog.callbacks).toEqual(['then:pending=0:failed=0']);
+  });
+
+  it('runs chains inside a batch, counting every job of them', async () => {
+    const batch = await Bus.batch([[new StepJob('c1'), new StepJob('c2')], new BatchedJob(7)]).then('record-then').dispatch();
+    expect(batch.totalJobs).toBe(3);
+    expect(await jobCount()).toBe(2);
+    await work({ concurrency: 1 });
+    expect(busLog.steps.indexOf('c1')).toBeLessThan(busLog.steps.indexOf('c2'));
+    expect(busLog.steps.sort()).toEqual(['b7', 'c1', 'c2']);
+    expect(busLog.callbacks).toEqual(['then:pending=0:failed=0']);
+  });
+
+  it('runs a chain that holds a batch: the chain goes on once the batch has run, and stops if it was cancelled', async () => {
+    await Bus.chain([new StepJob('before'), Bus.batch([new BatchedJob(1), new BatchedJob(2)]).then('record-then'), new StepJob('after')]).dispatch();
+    await work({ concurrency: 1 });
+    expect(busLog.steps[0]).toBe('before');
+    expect(busLog.steps.slice(1, 3).sort()).toEqual(['b1', 'b2']);
+    expect(busLog.steps[3]).toBe('after');
+    expect(busLog.callbacks).toEqual(['then:pending=0:failed=0']);
+
+    busLog.reset();
+    await Bus.chain([Bus.batch([new BatchedJob(1, true)]), new StepJob('never')]).dispatch();
+    await work({ concurrency: 1 });
+    expect(busLog.steps).toEqual([]);
+    expect(await jobCount()).toBe(0);
+  });
+
+  it('finishes an empty batch at once, and runs a batch inline on the sync connection', async () => {
+    const empty = await Bus.batch([]).then('record-then').finally('record-finally').dispatch();
+    expect(busLog.callbacks).toEqual(['then:pending=0:failed=0', 'finally:pending=0:failed=0']);
+    expect((await empty.fresh()).finished()).toBe(true);
+
+    busLog.reset();
+    const inline = await Bus.batch([new BatchedJob(1), new BatchedJob(2)]).onConnection('sync').then('record-then').dispatch();
+    expect(busLog.steps).toEqual(['b1', 'b2']);
+    expect(inline.pendingJobs).toBe(0);
+    expect(busLog.callbacks).toEqual(['then:pending=0:failed=0']);
+  });
+
+  it('keeps counters exact with 16 slots finishing 5,000 batched jobs: then and finally run exactly once', async () => {
+    const jobs = Array.from({ length: 5000 }, (_, i) => new CountedJob(i));
+    const batch = await Bus.batch(jobs).then('record-then').finally('record-finally').catch('record-catch').dispatch();
+    expect(batch.totalJobs).toBe(5000);
+    // The worker shares this test process, whose RSS (vitest, 5,000 payloads) can pass the default 256 MB limit.
+    expect(await work({ concurrency: 16, memory: 2048 })).toBe(0);
+    const done = await batch.fresh();
+    expect({ total: done.totalJobs, pending: done.pendingJobs, failed: done.failedJobs, finished: done.finished() }).toEqual({ total: 5000, pending: 0, failed: 0, finished: true });
+    expect(busLog.callbacks).toEqual(['then:pending=0:failed=0', 'finally:pending=0:failed=0']);
+    if (reported.length || (await jobCount())) console.log(reported, await knex('jobs').select('id', 'attempts', 'reserved_by', 'reserved_at', 'available_at'));
+    expect(reported).toEqual([]);
+    expect(await jobCount()).toBe(0);
+  });
+});

@@ -1,0 +1,168 @@
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+
+import { Bus } from '../../src/bus/bus.js';
+import { dispatch } from '../../src/bus/dispatch.js';
+import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
+import { runMigrations } from '../../src/runtime/run-migrations.js';
+import { createWorker } from '../../src/worker/create-worker.js';
+import { busLog, StepJob } from '../fixtures/jobs/bus-jobs.js';
+import { AfterCommitJob, outbox, ShipOrderJob } from '../fixtures/jobs/transaction-jobs.js';
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
+
+await describeEachEngine('transactional dispatch', (engine) => {
+  let knex: Knex;
+  const reported: unknown[] = [];
+  const jobCount = async (queue = 'outbox') => Number(((await knex('jobs').where({ queue }).count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n);
+  const rollback = new Error('rolled back on purpose');
+  const inRollback = async (body: (trx: Knex.Transaction) => Promise<unknown>) => {
+    await expect(knex.transaction(async (trx) => {
+      await body(trx);
+      throw rollback;
+    })).rejects.toBe(rollback);
+  };
+
+  beforeAll(async () => {
+    await boot({
+      default: 'database',
+      connections: {
+        database: await freshDatabase(engine, 'transactional'),
+        sync: { driver: 'sync' },
+      },
+      report: (error) => reported.push(error),
+    });
+    await runMigrations();
+    knex = (await runtime()).queues.database().knex;
+    outbox.knex = knex;
+    await knex.schema.createTable('orders', (t) => {
+      t.integer('id').primary();
+    });
+  });
+  afterAll(() => shutdown());
+  beforeEach(async () => {
+    outbox.reset();
+    busLog.reset();
+    reported.length = 0;
+    await knex('jobs').delete();
+    await knex('orders').delete();
+  });
+
+  it('afterCommit(trx): pushes only once the transaction commits, and drops the job on rollback', async () => {
+    let inside: number | undefined;
+    await knex.transaction(async (trx) => {
+      await trx('orders').insert({ id: 1 });
+      expect(await ShipOrderJob.dispatch(1).afterCommit(trx)).toBeNull();
+      inside = Number(((await trx('jobs').count({ n: '*' })) as Array<{ n: number }>)[0]!.n);
+    });
+    expect(inside).toBe(0);
+    await settle();
+    expect(await jobCount()).toBe(1);
+
+    await inRollback(async (trx) => {
+      await trx('orders').insert({ id: 2 });
+      await ShipOrderJob.dispatch(2).afterCommit(trx);
+    });
+    await settle();
+    expect(await jobCount()).toBe(1);
+    expect(reported).toEqual([]);
+  });
+
+  it('waits for the outermost transaction: a released savepoint has committed nothing', async () => {
+    await inRollback(async (trx) => {
+      await trx.transaction(async (inner) => {
+        await ShipOrderJob.dispatch(5).afterCommit(inner);
+      });
+      await settle();
+    });
+    await settle();
+    expect(await jobCount()).toBe(0);
+    await knex.transaction(async (trx) => {
+      await trx.transaction(async (inner) => {
+        await ShipOrderJob.dispatch(6).afterCommit(inner);
+      });
+    });
+    await settle();
+    expect(await jobCount()).toBe(1);
+  });
+
+  it('withTransaction(trx): the INSERT is part of the application transaction, committed or rolled back with it', async () => {
+    await knex.transaction(async (trx) => {
+      await trx('orders').insert({ id: 1 });
+      const id = await ShipOrderJob.dispatch(1).withTransaction(trx);
+      expect(typeof id).toBe('string');
+      expect(Number(((await trx('jobs').count({ n: '*' })) as Array<{ n: number }>)[0]!.n)).toBe(1);
+    });
+    expect(await jobCount()).toBe(1);
+    await inRollback(async (trx) => {
+      await trx('orders').insert({ id: 2 });
+      await ShipOrderJob.dispatch(2).withTransaction(trx);
+    });
+    expect(await jobCount()).toBe(1);
+    await createWorker({ queues: ['outbox'], stopWhenEmpty: true, sleep: 0 }).run();
+    expect(outbox.seen).toEqual([1]);
+  });
+
+  it('honours the ambient transaction: @Job afterCommit, .afterCommit() and .beforeCommit()', async () => {
+    await knex.transaction((trx) =>
+      Bus.withinTransaction(trx, async () => {
+        expect(await AfterCommitJob.dispatch(1)).toBeNull();
+        expect(await ShipOrderJob.dispatch(2).afterCommit()).toBeNull();
+        // beforeCommit pushes at once, outside the transaction (on SQLite its only connection is the
+        // transaction's, so this push would wait for it: the check is for the server engines).
+        if (engine !== 'sqlite') expect(typeof (await dispatch(new AfterCommitJob(3)).beforeCommit())).toBe('string');
+        // (SQLite: read through the transaction, which holds its only connection.)
+        const visible = engine === 'sqlite' ? Number(((await trx('jobs').count({ n: '*' })) as Array<{ n: number }>)[0]!.n) : await jobCount();
+        expect(visible).toBe(engine === 'sqlite' ? 0 : 1);
+      }),
+    );
+    await settle();
+    expect(await jobCount()).toBe(engine === 'sqlite' ? 2 : 3);
+    // Outside any transaction, afterCommit has nothing to wait for.
+    expect(typeof (await AfterCommitJob.dispatch(4))).toBe('string');
+  });
+
+  it('supports chains in transactions and refuses withTransaction on a non-database connection', async () => {
+    await inRollback((trx) => Bus.chain([new StepJob('a'), new StepJob('b')]).withTransaction(trx).dispatch());
+    expect(await jobCount('default')).toBe(0);
+    await knex.transaction((trx) => Bus.chain([new StepJob('a'), new StepJob('b')]).afterCommit(trx).dispatch());
+    await settle();
+    expect(await jobCount('default')).toBe(1);
+    await knex.transaction(async (trx) => {
+      await expect(ShipOrderJob.dispatch(1).onConnection('sync').withTransaction(trx)).rejects.toThrow(
+        'withTransaction(trx) needs a database queue connection; [sync] is not one.',
+      );
+    });
+  });
+
+  it('proof: 1,000 dispatches in transactions that roll back and 1,000 that commit, with a worker running', async () => {
+    const worker = createWorker({ queues: ['outbox'], sleep: 0.05, concurrency: 4 });
+    const running = worker.run();
+    const committed: number[] = [];
+    for (let i = 1; i <= 2000; i++) {
+      const commits = i % 2 === 0;
+      // Half through afterCommit, half through withTransaction (the outbox).
+      const viaOutbox = i % 4 < 2;
+      const body = async (trx: Knex.Transaction) => {
+        await trx('orders').insert({ id: i });
+        const pending = ShipOrderJob.dispatch(i);
+        await (viaOutbox ? pending.withTransaction(trx) : pending.afterCommit(trx));
+      };
+      if (commits) {
+        await knex.transaction(body);
+        committed.push(i);
+      } else {
+        await inRollback(body);
+      }
+    }
+    for (let i = 0; i < 400 && outbox.seen.length < committed.length; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    worker.stop();
+    await running;
+    expect(outbox.missing).toEqual([]);
+    expect(outbox.seen.sort((a, b) => a - b)).toEqual(committed);
+    expect(await jobCount()).toBe(0);
+    expect(Number(((await knex('failed_jobs').count({ n: '*' })) as Array<{ n: number }>)[0]!.n)).toBe(0);
+    expect(reported).toEqual([]);
+  });
+});
