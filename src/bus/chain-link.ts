@@ -4,6 +4,7 @@ import type { ChainLink, JobPayload } from '../payload/job-payload.js';
 import { effectiveOptions, encodePayload, registeredJobOf, serializePayload } from '../payload/encode-payload.js';
 import type { Keyring } from '../payload/keyring.js';
 import { runtime } from '../runtime/errand.js';
+import { describe } from './describe-value.js';
 import type { DispatchOptions } from './dispatch-options.js';
 
 /** Something a chain can hold besides a job: a pending batch turns itself into a link. */
@@ -42,7 +43,7 @@ export async function linkOf(item: object): Promise<ChainLink> {
 export async function chainKeys(dispatch: DispatchOptions): Promise<Partial<JobPayload>> {
   const chained: ChainLink[] = [];
   for (const item of dispatch.chain ?? []) {
-    if (item === null || typeof item !== 'object') throw new ConfigError(`A chain holds jobs and batches; got ${String(item)}.`);
+    if (item === null || typeof item !== 'object') throw new ConfigError(`A chain holds jobs and batches; got ${describe(item)}.`);
     chained.push(await linkOf(item));
   }
   return {

@@ -2,7 +2,7 @@ import type { CallbackRef } from '../payload/job-payload.js';
 import { runtime } from '../runtime/errand.js';
 import { Batch } from './batch.js';
 import type { BatchOptions } from './batch-options.js';
-import { pushBatchJobs, type BatchEntries } from './batch-jobs.js';
+import { BatchPushError, pushBatchJobs, type BatchEntries } from './batch-jobs.js';
 import { settle } from './batch-progress.js';
 import { invokeCallbacks } from './callbacks.js';
 import { orderedId } from './ordered-id.js';
@@ -30,7 +30,8 @@ export async function dispatchBatch(spec: BatchSpec): Promise<Batch> {
   try {
     await pushBatchJobs(id, spec.options, spec.jobs);
   } catch (error) {
-    await repository.delete(id).catch(() => undefined);
+    // Jobs already queued keep their batch; only a batch with none is removed again.
+    if (!(error instanceof BatchPushError)) await repository.delete(id).catch(() => undefined);
     throw error;
   }
   const row = await repository.find(id);

@@ -102,10 +102,10 @@ export async function runNow(job: object, dispatch: DispatchOptions): Promise<vo
 }
 
 /**
- * When the push happens relative to the application's transaction: inside the one given to
+ * @internal When the push happens relative to the application's transaction: inside the one given to
  * `withTransaction`, after the commit of the one `afterCommit` names (or the ambient one), or now.
  */
-function transactionTiming(
+export function transactionTiming(
   jobName: string,
   dispatch: DispatchOptions,
   options: JobOptions,

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { ConfigError } from '../errors/config-error.js';
 import type { CallbackRef } from '../payload/job-payload.js';
 import { callbackRef, type CallbackHandler } from './callbacks.js';
+import { describe } from './describe-value.js';
 import { linkOf } from './chain-link.js';
 import { sendChainLink } from './chain-dispatch.js';
 
@@ -67,7 +68,7 @@ export class PendingChain {
     if (this.jobs.length === 0) throw new ConfigError('Bus.chain([]): a chain needs at least one job.');
     const links = [];
     for (const [i, job] of this.jobs.entries()) {
-      if (job === null || typeof job !== 'object') throw new ConfigError(`Bus.chain: entry ${i} is not a job or a batch.`);
+      if (job === null || typeof job !== 'object') throw new ConfigError(`Bus.chain: entry ${i} is ${describe(job)}, not a job or a batch.`);
       links.push(await linkOf(job));
     }
     const chainCatchCallbacks: CallbackRef[] = [];

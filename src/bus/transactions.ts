@@ -35,15 +35,36 @@ export function isTransaction(value: unknown): value is Knex.Transaction {
   return typeof value === 'function' && typeof (value as Partial<Knex.Transaction>).isCompleted === 'function' && 'executionPromise' in value;
 }
 
+const rolledBack = new WeakSet<Knex.Transaction>();
+const watched = new WeakSet<Knex.Transaction>();
+
+/**
+ * Notes an explicit `trx.rollback()`: knex resolves a transaction's `executionPromise` (rather
+ * than rejecting it) when it is rolled back without an error, its default
+ * `doNotRejectOnRollback`, so the promise alone cannot tell a rollback from a commit.
+ */
+function watchRollback(trx: Knex.Transaction): void {
+  if (watched.has(trx)) return;
+  watched.add(trx);
+  const rollback = trx.rollback.bind(trx);
+  trx.rollback = ((error?: unknown) => {
+    rolledBack.add(trx);
+    return rollback(error as Error);
+  }) as Knex.Transaction['rollback'];
+}
+
 /**
  * Resolves once `trx` and every transaction it is nested in have committed; rejects when any of
- * them rolls back. A savepoint that is released has not committed anything yet: only the
- * outermost commit makes the data visible.
+ * them rolls back (by an error or by an explicit `rollback()`). A savepoint that is released has
+ * not committed anything yet: only the outermost commit makes the data visible.
  */
 export function committed(trx: Knex.Transaction): Promise<void> {
-  const chain: Array<Promise<unknown>> = [];
+  const levels: Knex.Transaction[] = [];
   for (let t: Knex.Transaction | undefined = trx; t; t = (t as { parentTransaction?: Knex.Transaction }).parentTransaction) {
-    chain.push(t.executionPromise);
+    watchRollback(t);
+    levels.push(t);
   }
-  return Promise.all(chain).then(() => undefined);
+  return Promise.all(levels.map((t) => t.executionPromise)).then(() => {
+    if (levels.some((t) => rolledBack.has(t))) throw new Error('The transaction was rolled back.');
+  });
 }

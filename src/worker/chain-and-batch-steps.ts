@@ -1,11 +1,14 @@
 import { batchJobFailed, batchJobSucceeded } from '../bus/batch-progress.js';
 import { invokeCallbacks } from '../bus/callbacks.js';
-import { sendChainLink } from '../bus/chain-dispatch.js';
+import { nextChainTarget, sendChainLink } from '../bus/chain-dispatch.js';
+import { sendPayload } from '../bus/dispatcher.js';
+import { JobQueued } from '../events/job-queued.js';
+import { serializePayload } from '../payload/encode-payload.js';
 import { encodeLink, type LinkEncoding } from '../bus/chain-link.js';
 import type { FinishingWrites, QueueDriver } from '../contracts/queue-driver.js';
 import { DatabaseQueue } from '../drivers/database/database-queue.js';
 import type { ChainState } from '../job/job-context.js';
-import { runtime } from '../runtime/errand.js';
+import { events, runtime } from '../runtime/errand.js';
 import type { CallbackContext, JobPayload } from '../payload/job-payload.js';
 
 /** What a job's info says about its batch and, for a callback job, what it was called for. */
@@ -42,10 +45,63 @@ export function chainStateOf(payload: JobPayload, encoding: LinkEncoding): Chain
   };
 }
 
+/** What a job's success does besides deleting it. */
+export interface SuccessPlan {
+  /** Runs before the delete: the next job of the chain when it goes to another database. */
+  before?: () => Promise<void>;
+  /** Committed with the delete: the next job of the chain on the same database, then the batch count. */
+  within?: FinishingWrites;
+  /** Runs once the delete landed: announcements and the batch's callbacks. */
+  after(): Promise<void>;
+}
+
 /**
- * After a job succeeded (ran without being released or failed, whether it deleted itself or not,
- * as Laravel): the next job of its chain is pushed, then its batch counts it. An error here is
- * reported; the job itself stays done.
+ * Plans a job's success so the chain is never lost nor doubled while the worker holds the job:
+ * the next job is inserted in the same transaction as the delete (and the batch count) when it
+ * goes to the same database; to another database it is pushed before the delete (at least once,
+ * as Laravel does). A next job that cannot be encoded or pushed is reported; the chain ends there.
+ */
+export async function planSuccess(payload: JobPayload, chain: ChainState | undefined, driver: QueueDriver, report: (error: unknown) => void): Promise<SuccessPlan> {
+  const writes: FinishingWrites[] = [];
+  const announcements: Array<() => Promise<void>> = [];
+  let before: (() => Promise<void>) | undefined;
+  if (chain && chain.links.length > 0) {
+    try {
+      const target = (await nextChainTarget(chain.links, { chainConnection: chain.connection, chainQueue: chain.queue, chainCatchCallbacks: chain.catchCallbacks }))!;
+      const app = await runtime();
+      const next = app.queues.connection(target.connectionName);
+      if (next instanceof DatabaseQueue && driver instanceof DatabaseQueue && next.knex === driver.knex) {
+        const text = serializePayload(target.payload, app.config.maxPayloadSize);
+        let id = '';
+        writes.push(async (trx) => {
+          [id] = (await next.bulk([{ queue: target.queue, payload: text, delay: target.delay, transaction: trx }])) as [string];
+        });
+        announcements.push(async () => {
+          if (events.has(JobQueued)) await events.emit(new JobQueued(target.connectionName, target.queue, id, target.payload, target.delay));
+        });
+      } else {
+        before = async () => void (await sendPayload(target).catch(report));
+      }
+    } catch (error) {
+      report(error);
+    }
+  }
+  const batchWrite = await batchCountWithin(payload, driver, 'success');
+  if (batchWrite) writes.push(batchWrite);
+  return {
+    before,
+    within: writes.length > 0 ? async (trx) => { for (const write of writes) await write(trx); } : undefined,
+    async after() {
+      for (const announce of announcements) await announce().catch(report);
+      if (payload.batchId) await batchJobSucceeded(payload.batchId, payload.uuid, batchWrite !== undefined).catch(report);
+    },
+  };
+}
+
+/**
+ * After a job succeeded on the sync connection (ran without being released or failed, whether it
+ * deleted itself or not, as Laravel): the next job of its chain is pushed, then its batch counts
+ * it. An error here is reported; the job itself stays done.
  */
 export async function afterJobSucceeded(payload: JobPayload, chain: ChainState | undefined, report: (error: unknown) => void, counted = false): Promise<void> {
   if (chain && chain.links.length > 0) {

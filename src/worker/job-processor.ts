@@ -24,7 +24,7 @@ import { calculateBackoff } from './backoff.js';
 import { runAttempt, toError } from './run-attempt.js';
 import { lockStore } from '../locks/current-lock-store.js';
 import { releaseAtEnd, releaseBeforeHandle, type UniqueReleaseDeps } from './unique-release.js';
-import { afterJobFailed, afterJobSucceeded, batchCountWithin, busInfo, chainStateOf } from './chain-and-batch-steps.js';
+import { afterJobFailed, batchCountWithin, busInfo, chainStateOf, planSuccess } from './chain-and-batch-steps.js';
 import { DEFAULT_MAX_PAYLOAD_SIZE } from '../config/defaults.js';
 import { WorkerJob } from './worker-job.js';
 import type { WorkerOptions } from './worker-options.js';
@@ -135,9 +135,10 @@ export class JobProcessor {
 
     if (outcome.kind === 'completed') {
       const intent = outcome.intent ?? { kind: 'delete' };
-      const within = intent.kind === 'delete' ? await batchCountWithin(payload, this.deps.driver, 'success') : undefined;
-      const result = await this.honour(job, intent, elapsed(), reserved.exceptions, within);
-      if (result === 'deleted') await afterJobSucceeded(payload, chain, this.deps.report, within !== undefined);
+      const plan = intent.kind === 'delete' ? await planSuccess(payload, chain, this.deps.driver, this.deps.report) : undefined;
+      await plan?.before?.();
+      const result = await this.honour(job, intent, elapsed(), reserved.exceptions, plan?.within);
+      if (result === 'deleted') await plan?.after();
       return result;
     }
 

@@ -14,6 +14,7 @@ import {
   GrowingJob,
   RecordCallbackJob,
   ReleasingStepJob,
+  OtherConnectionJob,
   ReshapingStepJob,
   StepJob,
 } from '../fixtures/jobs/bus-jobs.js';
@@ -27,9 +28,10 @@ await describeEachEngine('chains and batches', (engine) => {
   const failedNames = async () => ((await knex('failed_jobs').select('payload').orderBy('id')) as Array<{ payload: string }>).map((row) => JSON.parse(row.payload).displayName as string);
 
   beforeAll(async () => {
+    const connection = await freshDatabase(engine, 'chains_batches');
     await boot({
       default: 'database',
-      connections: { database: await freshDatabase(engine, 'chains_batches'), sync: { driver: 'sync' } },
+      connections: { database: connection, other: { ...connection, table: 'other_jobs' }, sync: { driver: 'sync' } },
       report: (error) => reported.push(error),
     });
     await runMigrations();
@@ -244,6 +246,25 @@ await describeEachEngine('chains and batches', (engine) => {
     expect(busLog.steps).toEqual(['b1', 'b2']);
     expect(inline.pendingJobs).toBe(0);
     expect(busLog.callbacks).toEqual(['then:pending=0:failed=0']);
+  });
+
+  it('counts a batch spread over two connections before either runs, so it cannot finish early', async () => {
+    const split = await Bus.batch([new BatchedJob(7), new OtherConnectionJob('o')]).then('record-then').dispatch();
+    expect(split.totalJobs).toBe(2);
+    await work({ connection: 'database' });
+    expect((await split.fresh()).pendingJobs).toBe(1);
+    expect(busLog.callbacks).toEqual([]);
+    await work({ connection: 'other' });
+    expect((await split.fresh()).finished()).toBe(true);
+    expect(busLog.callbacks).toEqual(['then:pending=0:failed=0']);
+  });
+
+  it('names what is wrong in a batch or chain: a hole, an empty chain, a batch in a batch, a class instead of a job', async () => {
+    await expect(Bus.batch([[new StepJob('a'), null as never]]).dispatch()).rejects.toThrow('Batch: entry 0[1] is null, not a job.');
+    await expect(Bus.batch([[]]).dispatch()).rejects.toThrow('Batch: entry 0 is an empty chain.');
+    await expect(Bus.batch([Bus.batch([new StepJob('a')])]).dispatch()).rejects.toThrow('Batch: entry 0 is a batch; a batch holds jobs and chains of jobs, not batches.');
+    await expect(Bus.chain([StepJob as never]).dispatch()).rejects.toThrow('Bus.chain: entry 0 is the class or function StepJob, not a job or a batch.');
+    expect(await jobCount()).toBe(0);
   });
 
   it('keeps counters exact with 16 slots finishing 5,000 batched jobs: then and finally run exactly once', async () => {

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
 import { Bus } from '../../src/bus/bus.js';
 import { dispatch } from '../../src/bus/dispatch.js';
-import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
+import { JobQueued } from '../../src/events/job-queued.js';
+import { boot, events, runtime, shutdown } from '../../src/runtime/errand.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { busLog, StepJob } from '../fixtures/jobs/bus-jobs.js';
@@ -69,6 +70,24 @@ await describeEachEngine('transactional dispatch', (engine) => {
     expect(reported).toEqual([]);
   });
 
+  it('drops the job on an explicit trx.rollback() too (knex resolves, not rejects, such a transaction)', async () => {
+    const queued: string[] = [];
+    const off = events.on(JobQueued, (event) => void queued.push(event.id));
+    try {
+      const trx = await knex.transaction();
+      await trx('orders').insert({ id: 3 });
+      await ShipOrderJob.dispatch(3).afterCommit(trx);
+      await ShipOrderJob.dispatch(4).withTransaction(trx);
+      await trx.rollback();
+      await settle();
+      expect(await jobCount()).toBe(0);
+      expect(queued).toEqual([]);
+      expect(reported).toEqual([]);
+    } finally {
+      off();
+    }
+  });
+
   it('waits for the outermost transaction: a released savepoint has committed nothing', async () => {
     await inRollback(async (trx) => {
       await trx.transaction(async (inner) => {
@@ -129,6 +148,12 @@ await describeEachEngine('transactional dispatch', (engine) => {
     await knex.transaction((trx) => Bus.chain([new StepJob('a'), new StepJob('b')]).afterCommit(trx).dispatch());
     await settle();
     expect(await jobCount('default')).toBe(1);
+    await expect(Bus.chain([new StepJob('a')]).afterCommit(knex as never).dispatch()).rejects.toThrow('Job StepJob: afterCommit(trx) needs a knex transaction.');
+    await expect(Bus.chain([new StepJob('a')]).withTransaction(knex as never).dispatch()).rejects.toThrow('Job StepJob: withTransaction(trx) needs a knex transaction.');
+    // A chain's first job follows its own @Job({ afterCommit }) inside an ambient transaction.
+    await inRollback((trx) => Bus.withinTransaction(trx, () => Bus.chain([new AfterCommitJob(9), new StepJob('b')]).dispatch()));
+    await settle();
+    expect(await jobCount()).toBe(0);
     await knex.transaction(async (trx) => {
       await expect(ShipOrderJob.dispatch(1).onConnection('sync').withTransaction(trx)).rejects.toThrow(
         'withTransaction(trx) needs a database queue connection; [sync] is not one.',

@@ -7,6 +7,7 @@ import 'reflect-metadata';
 import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 
+import type { FinishingWrites } from '../../contracts/queue-driver.js';
 import type { ReservedJob } from '../../contracts/reserved-job.js';
 import type { DatabaseQueue } from '../../drivers/database/database-queue.js';
 import { ErrandError } from '../../errors/errand-error.js';
@@ -135,7 +136,14 @@ async function kill(overdue: WatchedJob[], reason: string): Promise<void> {
           payload: w.job.payload,
           exception: `TimeoutExceededError: ${message}`,
         };
-        await bounded(driver.fail(w.job, record, manager.failer()));
+        const { batchId, uuid, unique } = payloadKeys(w.job.payload);
+        // The batch counts this failure with the failed record, as on the main thread; the batch's
+        // callbacks that fall due now are not run by a process that is being ended.
+        const within: FinishingWrites | undefined =
+          batchId && uuid && data.config.batching?.connection === data.connectionName ? (trx) => manager.batches().recordFailure(batchId, uuid, trx) : undefined;
+        await bounded(driver.fail(w.job, record, manager.failer(), within));
+        // A unique job's lock goes with its final failure (owner-checked: only this job's own lock).
+        if (unique && uuid) await bounded(manager.locks().release(unique.key, uuid)).catch(() => undefined);
       } else {
         await bounded(driver.release(w.job, Math.max(1, w.policy.backoff), exceptions));
       }
@@ -152,6 +160,20 @@ async function kill(overdue: WatchedJob[], reason: string): Promise<void> {
   process.kill(pid, 'SIGALRM');
   // An application that listens for SIGALRM would keep a blocked process alive; SIGKILL cannot be caught.
   setTimeout(() => process.kill(pid, 'SIGKILL'), 2000);
+}
+
+/** The keys of a payload the watchdog needs, or none when it does not parse. */
+function payloadKeys(text: string): { batchId?: string; uuid?: string; unique?: { key: string } } {
+  try {
+    const value = JSON.parse(text) as { batchId?: unknown; uuid?: unknown; unique?: { key?: unknown } };
+    return {
+      ...(typeof value.batchId === 'string' ? { batchId: value.batchId } : {}),
+      ...(typeof value.uuid === 'string' ? { uuid: value.uuid } : {}),
+      ...(typeof value.unique?.key === 'string' ? { unique: { key: value.unique.key } } : {}),
+    };
+  } catch {
+    return {};
+  }
 }
 
 async function stop(deregister: boolean): Promise<void> {
