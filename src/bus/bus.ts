@@ -4,6 +4,8 @@ import { dispatch, dispatchSync } from './dispatch.js';
 import { PendingBatch } from './pending-batch.js';
 import { PendingChain } from './pending-chain.js';
 import { withinTransaction } from './transactions.js';
+import { fakeBus, restoreBus, type BusFake, type BusFakeOptions } from '../testing/bus-fake.js';
+import type { JobClass } from '../testing/job-matching.js';
 
 /** Chains, batches and transactional dispatch (Laravel's `Bus` facade). */
 export const Bus = {
@@ -27,4 +29,16 @@ export const Bus = {
   forgetCallback,
   /** Runs a callback with a knex transaction as the ambient one for afterCommit dispatches. */
   withinTransaction,
+  /**
+   * Testing: records dispatches, `dispatchSync` calls, chains, batches and bulk pushes instead of
+   * pushing or running them, and returns the fake to assert on. `Bus.fake([A])` records only those
+   * classes, `Bus.fake({ except: [C] })` all but those (batches are always recorded). Undo with `Bus.restore()`.
+   */
+  fake(options?: readonly JobClass[] | BusFakeOptions): BusFake {
+    return fakeBus(options);
+  },
+  /** Removes the fake installed by `Bus.fake()`. */
+  restore(): void {
+    restoreBus();
+  },
 };

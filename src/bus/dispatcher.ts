@@ -11,6 +11,7 @@ import { effectiveOptions, encodePayload, registeredJobOf, serializePayload } fr
 import { events, report, runtime, track } from '../runtime/errand.js';
 import { chainKeys } from './chain-link.js';
 import type { DispatchOptions } from './dispatch-options.js';
+import { interceptedDispatch } from './dispatch-interceptor.js';
 import { committed, currentTransaction, isTransaction } from './transactions.js';
 import { sendUnique } from './unique-dispatch.js';
 import { uniqueLockFor } from './unique-lock.js';
@@ -42,6 +43,8 @@ export async function pushToQueue(job: object, dispatch: DispatchOptions): Promi
   const driver = app.queues.connection(connectionName);
   const queue = dispatch.queue ?? options.queue ?? dispatch.chainQueue ?? driver.defaultQueue;
   validateDelay(entry.name, dispatch.delay);
+  const faked = interceptedDispatch({ kind: 'push', job, connection: connectionName, queue, delay: dispatch.delay, chain: dispatch.chain ?? [] });
+  if (faked) return faked;
   const payload = encodePayload(job, options, { delay: dispatch.delay, keyring: app.config.keyring, middleware: dispatch.middleware });
   if (dispatch.chain?.length || dispatch.chainCatch?.length) Object.assign(payload, await chainKeys(dispatch));
   const timing = transactionTiming(entry.name, dispatch, options, app.config.connections[connectionName]);
@@ -94,6 +97,8 @@ async function announce(target: PayloadTarget, id: string): Promise<void> {
 
 /** Runs a job now through the sync path: the same payload round trip, failed() on error, error thrown. */
 export async function runNow(job: object, dispatch: DispatchOptions): Promise<void> {
+  const faked = interceptedDispatch({ kind: 'sync', job, chain: dispatch.chain ?? [] });
+  if (faked) return void (await faked);
   const app = await runtime();
   const options = effectiveOptions(registeredJobOf(job), dispatch.options);
   const payload = encodePayload(job, options, { keyring: app.config.keyring, middleware: dispatch.middleware });

@@ -7,6 +7,7 @@ import { callbackRef, type CallbackHandler } from './callbacks.js';
 import { ChainedBatch } from './chained-batch.js';
 import { linkOf, type Chainable } from './chain-link.js';
 import { dispatchBatch, type BatchSpec } from './dispatch-batch.js';
+import { interceptedDispatch } from './dispatch-interceptor.js';
 
 type Kind = 'before' | 'then' | 'catch' | 'finally' | 'progress';
 
@@ -85,6 +86,9 @@ export class PendingBatch implements Chainable {
 
   /** Stores the batch and pushes its jobs; resolves to the batch. */
   async dispatch(): Promise<Batch> {
+    const { batchName: name, jobs, connection, queue, allow: allowFailures } = this;
+    const faked = interceptedDispatch({ kind: 'batch', name, jobs: [...jobs], connection, queue, allowFailures });
+    if (faked) return faked;
     return dispatchBatch(await this.freeze());
   }
 

@@ -2,6 +2,9 @@ import { JobQueued } from '../events/job-queued.js';
 import type { JobPayload } from '../payload/job-payload.js';
 import { effectiveOptions, encodePayload, registeredJobOf, serializePayload } from '../payload/encode-payload.js';
 import { events, runtime } from '../runtime/errand.js';
+import { fakeQueue, restoreQueue, type QueueFake, type QueueFakeOptions } from '../testing/queue-fake.js';
+import type { JobClass } from '../testing/job-matching.js';
+import { interceptedDispatch } from './dispatch-interceptor.js';
 
 type EventClass<E> = abstract new (...args: any[]) => E;
 
@@ -23,14 +26,18 @@ export const Queue = {
   async bulk(jobs: readonly object[], options: BulkOptions = {}): Promise<string[]> {
     const app = await runtime();
     const groups = new Map<string, Array<{ index: number; queue: string; payload: JobPayload }>>();
+    const ids: string[] = new Array<string>(jobs.length);
+    const faked: Array<Promise<unknown>> = [];
     jobs.forEach((job, index) => {
       const jobOptions = effectiveOptions(registeredJobOf(job), {});
       const connection = options.connection ?? jobOptions.connection ?? app.config.default;
       const queue = options.queue ?? jobOptions.queue ?? app.queues.connection(connection).defaultQueue;
+      const fake = interceptedDispatch({ kind: 'bulk', job, connection, queue, delay: options.delay, chain: [] });
+      if (fake) return void faked.push(fake.then((id) => (ids[index] = id)));
       const payload = encodePayload(job, jobOptions, { delay: options.delay, keyring: app.config.keyring });
       groups.set(connection, [...(groups.get(connection) ?? []), { index, queue, payload }]);
     });
-    const ids: string[] = new Array<string>(jobs.length);
+    await Promise.all(faked);
     for (const [connection, entries] of groups) {
       const driver = app.queues.connection(connection);
       const stored = await driver.bulk(
@@ -56,6 +63,21 @@ export const Queue = {
   async clear(queue?: string, connection?: string): Promise<number> {
     const driver = (await runtime()).queues.connection(connection);
     return driver.clear(queue ?? driver.defaultQueue);
+  },
+
+  /**
+   * Testing: records pushed jobs instead of storing them, and returns the fake to assert on.
+   * `Queue.fake()` records every job, `Queue.fake([A, B])` only those classes,
+   * `Queue.fake({ except: [C] })` all but those (the others are pushed as usual);
+   * `{ serializeAndRestore: true }` sends each through the real payload round trip. Undo with `Queue.restore()`.
+   */
+  fake(options?: readonly JobClass[] | QueueFakeOptions): QueueFake {
+    return fakeQueue(options);
+  },
+
+  /** Removes the fake installed by `Queue.fake()`. */
+  restore(): void {
+    restoreQueue();
   },
 
   /** Listens for one of errand's events (JobProcessed, JobFailed …); returns an unsubscribe function. */

@@ -146,6 +146,18 @@ export interface ErrandConfig {
    * the job's name.
    */
   report?: (error: unknown) => void;
+  /**
+   * Where `errand make:job`, `make:listener` and `make:event` write (relative to the config
+   * file); `--path` overrides. Default `src/jobs`, `src/listeners`, `src/events`.
+   */
+  paths?: GeneratorPaths;
+}
+
+/** The directories the `make:*` generators write to. */
+export interface GeneratorPaths {
+  jobs?: string;
+  listeners?: string;
+  events?: string;
 }
 
 /** A database connection with every default filled in. */
@@ -187,4 +199,6 @@ export interface ResolvedConfig {
   container?: DependencyContainer;
   /** Where relative paths in the config are resolved from. */
   baseDir: string;
+  /** Where the `make:*` generators write: absolute directories. */
+  paths: Required<GeneratorPaths>;
 }

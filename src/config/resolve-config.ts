@@ -21,6 +21,7 @@ import {
   DEFAULT_SQLITE_FILE,
   HEARTBEAT_DEFAULTS,
 } from './defaults.js';
+import { resolveGeneratorPaths } from './resolve-generator-paths.js';
 
 type ResolvedHeartbeat = ResolvedDatabaseConnection['heartbeat'];
 
@@ -90,6 +91,7 @@ export function resolveConfig(
     batching: resolveTableHome('batching', config.batching, { table: 'job_batches', purpose: 'batches' }, connections, defaultName, where),
     container: resolveContainer(config.container, where),
     baseDir,
+    paths: resolveGeneratorPaths(config.paths, baseDir, where),
   };
 }
 

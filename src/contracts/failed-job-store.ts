@@ -14,14 +14,30 @@ export interface StoredFailedJob extends FailedJobRecord {
   readonly failedAt: Date;
 }
 
-/** Where failed jobs are kept (`failed_jobs`, or nowhere). */
+/** Narrows `all()`: every condition given must hold. */
+export interface FailedJobFilter {
+  /** Only jobs that failed on this queue (whatever their connection), as `queue:retry --queue`. */
+  readonly queue?: string;
+  /** Only jobs whose store id lies in this inclusive range, as `queue:retry --range=3-7`. */
+  readonly idRange?: readonly [from: number, to: number];
+}
+
+/**
+ * Where failed jobs are kept (`failed_jobs`, or nowhere). A `key` is the job's uuid or, when
+ * all digits, the store's numeric id: operators read either off `queue:failed`.
+ */
 export interface FailedJobStore {
-  /** Every failed job, newest first. */
-  all(): Promise<StoredFailedJob[]>;
+  /** Failed jobs, newest first; all of them without a filter. */
+  all(filter?: FailedJobFilter): Promise<StoredFailedJob[]>;
   count(): Promise<number>;
   close(): Promise<void>;
-  find(uuid: string): Promise<StoredFailedJob | undefined>;
-  forget(uuid: string): Promise<boolean>;
+  find(key: string): Promise<StoredFailedJob | undefined>;
+  /**
+   * Deletes every record, or with `hours` only those that failed at least that many hours ago
+   * (database clock); resolves to how many were deleted.
+   */
+  flush(hours?: number): Promise<number>;
+  forget(key: string): Promise<boolean>;
   /** Records a failure once: a second record with the same uuid changes nothing. */
   log(record: FailedJobRecord): Promise<void>;
 }

@@ -16,6 +16,10 @@ export class NullFailedJobStore implements FailedJobStore {
     return undefined;
   }
 
+  async flush(): Promise<number> {
+    return 0;
+  }
+
   async forget(): Promise<boolean> {
     return false;
   }

@@ -3,6 +3,7 @@ import { dispatch, dispatchSync, skippedDispatch } from '../bus/dispatch.js';
 import type { Batch } from '../bus/batch.js';
 import { findBatch } from '../bus/batch.js';
 import { type JobInfo, jobContextOf } from './job-context.js';
+import * as fake from '../testing/fake-queue-interactions.js';
 
 type JobClass<T extends Queueable> = new (...args: any[]) => T;
 const idleSignal = new AbortController().signal;
@@ -98,6 +99,49 @@ export abstract class Queueable {
   appendToChain(job: object): void {
     const chain = this.requireChain('appendToChain');
     chain.links.push(chain.encode(job));
+  }
+
+  /**
+   * Testing: records what `handle()` asks of the queue (`release`, `delete`, `fail`) so the
+   * `assertReleased()` … assertions below can check it, without a worker or a database.
+   */
+  withFakeQueueInteractions(): this {
+    return fake.withFakeQueueInteractions(this);
+  }
+
+  /** Testing (after `withFakeQueueInteractions()`): the job released itself, after `delay` seconds if given. */
+  assertReleased(delay?: number): void {
+    fake.assertReleased(this, delay);
+  }
+
+  /** Testing (after `withFakeQueueInteractions()`): the job did not release itself. */
+  assertNotReleased(): void {
+    fake.assertNotReleased(this);
+  }
+
+  /** Testing (after `withFakeQueueInteractions()`): the job deleted itself. */
+  assertDeleted(): void {
+    fake.assertDeleted(this);
+  }
+
+  /** Testing (after `withFakeQueueInteractions()`): the job did not delete itself. */
+  assertNotDeleted(): void {
+    fake.assertNotDeleted(this);
+  }
+
+  /** Testing (after `withFakeQueueInteractions()`): the job failed itself with `this.fail()`. */
+  assertFailed(): void {
+    fake.assertFailed(this);
+  }
+
+  /** Testing (after `withFakeQueueInteractions()`): the job failed itself with this error class, message (or RegExp), or error. */
+  assertFailedWith(expected: (abstract new (...args: any[]) => Error) | Error | string | RegExp): void {
+    fake.assertFailedWith(this, expected);
+  }
+
+  /** Testing (after `withFakeQueueInteractions()`): the job did not fail itself. */
+  assertNotFailed(): void {
+    fake.assertNotFailed(this);
   }
 
   private requireChain(method: string) {

@@ -8,10 +8,10 @@ import knexFactory from 'knex';
 import { describe, expect, it } from 'vitest';
 
 import { createRateLimitsTable } from '../../src/drivers/database/migrations/0007-create-rate-limits-table.js';
+import { compileApp } from '../helpers/compile-app.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
 
 const run = promisify(execFile);
-const TSC = path.join(ROOT, 'node_modules/typescript/bin/tsc');
 
 /** An app directory whose `errand` import resolves to this repository's build. */
 function appDir(): string {
@@ -32,29 +32,7 @@ describe('errand make:job-middleware', () => {
     const source = readFileSync(path.join(dir, 'src/middleware/ensure-token-is-valid.ts'), 'utf8');
     expect(source).toContain('export class EnsureTokenIsValid implements JobMiddleware {');
 
-    writeFileSync(
-      path.join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'ES2022',
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          strict: true,
-          noUnusedLocals: true,
-          noUnusedParameters: true,
-          experimentalDecorators: true,
-          emitDecoratorMetadata: true,
-          typeRoots: [path.join(ROOT, 'node_modules/@types')],
-          types: ['node'],
-          skipLibCheck: false,
-          rootDir: 'src',
-          outDir: 'dist',
-        },
-        include: ['src'],
-      }),
-    );
-    const compiled = await run(process.execPath, [TSC, '-p', dir]).catch((error: { stdout: string; stderr: string }) => error);
-    expect(compiled.stdout + compiled.stderr).toBe('');
+    expect(await compileApp(dir, 'src', ['src'])).toBe('');
 
     // The compiled class is registered for through() and passes the job on.
     writeFileSync(

@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
 
 import type { ResolvedDatabaseConnection } from '../../config/config-types.js';
-import type { FailedJobRecord, FailedJobStore, StoredFailedJob } from '../../contracts/failed-job-store.js';
+import type { FailedJobFilter, FailedJobRecord, FailedJobStore, StoredFailedJob } from '../../contracts/failed-job-store.js';
 import { describeDatabaseError } from './database-error.js';
-import { countFailedJobs, deleteFailedJob, insertFailedJob, selectFailedJobs } from './queries/failed-jobs.js';
+import { dialect } from './dialect.js';
+import { countFailedJobs, deleteFailedJob, deleteFailedJobsOlderThan, insertFailedJob, selectFailedJobs } from './queries/failed-jobs.js';
 
 /** The `failed_jobs` table, kept in the database of one queue connection. */
 export class DatabaseFailedJobStore implements FailedJobStore {
@@ -14,8 +15,8 @@ export class DatabaseFailedJobStore implements FailedJobStore {
     private readonly config: ResolvedDatabaseConnection,
   ) {}
 
-  all(): Promise<StoredFailedJob[]> {
-    return this.run(() => selectFailedJobs(this.knex, this.table));
+  all(filter: FailedJobFilter = {}): Promise<StoredFailedJob[]> {
+    return this.run(() => selectFailedJobs(this.knex, this.table, filter));
   }
 
   count(): Promise<number> {
@@ -25,12 +26,16 @@ export class DatabaseFailedJobStore implements FailedJobStore {
   /** The knex instance is shared with its queue connection, which closes it. */
   async close(): Promise<void> {}
 
-  async find(uuid: string): Promise<StoredFailedJob | undefined> {
-    return (await this.run(() => selectFailedJobs(this.knex, this.table, uuid)))[0];
+  async find(key: string): Promise<StoredFailedJob | undefined> {
+    return (await this.run(() => selectFailedJobs(this.knex, this.table, { key })))[0];
   }
 
-  forget(uuid: string): Promise<boolean> {
-    return this.run(() => deleteFailedJob(this.knex, this.table, uuid));
+  flush(hours?: number): Promise<number> {
+    return this.run(() => deleteFailedJobsOlderThan(this.knex, dialect.engineOf(this.config.client), this.table, hours));
+  }
+
+  forget(key: string): Promise<boolean> {
+    return this.run(() => deleteFailedJob(this.knex, this.table, key));
   }
 
   log(record: FailedJobRecord): Promise<void> {

@@ -15,7 +15,7 @@ import { insertFailedJob } from './queries/failed-jobs.js';
 import { readControls, requestRestart, pauseQueue, resumeQueue, type Controls } from './queries/controls.js';
 import { deleteReservedJob, deleteReservedJobs, releaseReservedJob, unclaimJobs } from './queries/finish-jobs.js';
 import { insertJobs } from './queries/insert-jobs.js';
-import { clearJobs, countJobs } from './queries/queue-stats.js';
+import { clearJobs, countJobs, queueStats, type QueueStats } from './queries/queue-stats.js';
 import {
   deregisterWorker,
   heartbeat,
@@ -215,6 +215,11 @@ export class DatabaseQueue implements QueueDriver {
 
   size(queue: string): Promise<number> {
     return this.run(() => countJobs(this.knex, this.table, queue));
+  }
+
+  /** A queue's jobs by state (pending, delayed, reserved) and the age of its oldest pending job. */
+  stats(queue: string): Promise<QueueStats> {
+    return this.run(() => queueStats(this.knex, this.engine, this.table, queue));
   }
 
   private lapse(): number {

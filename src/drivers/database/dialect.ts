@@ -203,6 +203,22 @@ export const dialect = {
   },
 
   /**
+   * SQL for the database clock minus `?` whole seconds, comparable with a `timestamp` column
+   * (failed_jobs.failed_at). SQLite keeps CURRENT_TIMESTAMP as UTC text 'YYYY-MM-DD HH:MM:SS',
+   * which datetime() returns too, so the text comparison orders correctly.
+   */
+  timestampSecondsAgoSql(engine: Engine): string {
+    switch (engine) {
+      case 'sqlite':
+        return "datetime('now', '-' || ? || ' seconds')";
+      case 'mysql':
+        return 'current_timestamp - interval ? second';
+      case 'postgres':
+        return "current_timestamp - (?::integer * interval '1 second')";
+    }
+  },
+
+  /**
    * The database clock in unix seconds, one value for the whole statement, for statements that
    * read it more than once and need every read to agree (the rate-limit upsert). PostgreSQL's
    * clock_timestamp() moves during a statement; now() is fixed at the transaction's start, which

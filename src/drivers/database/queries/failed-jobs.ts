@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 
-import type { FailedJobRecord, StoredFailedJob } from '../../../contracts/failed-job-store.js';
+import type { FailedJobFilter, FailedJobRecord, StoredFailedJob } from '../../../contracts/failed-job-store.js';
+import { dialect, type Engine } from '../dialect.js';
 
 interface FailedRow {
   id: number | string;
@@ -26,10 +27,17 @@ export async function insertFailedJob(knex: Knex, table: string, record: FailedJ
     .ignore();
 }
 
+/** Selects failed jobs: one by key (uuid or numeric id), or by the filter. */
+export interface FailedJobSelection extends FailedJobFilter {
+  readonly key?: string;
+}
+
 /** Failed jobs, newest first. */
-export async function selectFailedJobs(knex: Knex, table: string, uuid?: string): Promise<StoredFailedJob[]> {
+export async function selectFailedJobs(knex: Knex, table: string, selection: FailedJobSelection = {}): Promise<StoredFailedJob[]> {
   const query = knex(table).select('*').orderBy('id', 'desc');
-  if (uuid !== undefined) query.where({ uuid });
+  if (selection.key !== undefined) whereKey(query, selection.key);
+  if (selection.queue !== undefined) query.where({ queue: selection.queue });
+  if (selection.idRange) query.whereBetween('id', [selection.idRange[0], selection.idRange[1]]);
   const rows = (await query) as FailedRow[];
   return rows.map((row) => ({
     id: String(row.id),
@@ -48,9 +56,25 @@ export async function countFailedJobs(knex: Knex, table: string): Promise<number
   return Number(row?.n ?? 0);
 }
 
-/** Deletes one failed job by uuid. */
-export async function deleteFailedJob(knex: Knex, table: string, uuid: string): Promise<boolean> {
-  return Number(await knex(table).where({ uuid }).delete()) > 0;
+/** Deletes one failed job by key (uuid or numeric id). */
+export async function deleteFailedJob(knex: Knex, table: string, key: string): Promise<boolean> {
+  return Number(await whereKey(knex(table), key).delete()) > 0;
+}
+
+/**
+ * Deletes every failed job, or those that failed at least `hours` ago by the database clock;
+ * resolves to how many.
+ */
+export async function deleteFailedJobsOlderThan(knex: Knex, engine: Engine, table: string, hours?: number): Promise<number> {
+  const query = knex(table);
+  if (hours !== undefined) query.where('failed_at', '<=', knex.raw(dialect.timestampSecondsAgoSql(engine), [Math.round(hours * 3600)]));
+  return Number(await query.delete());
+}
+
+// A uuid is never all digits, so an all-digit key can also be the numeric id; comparing the
+// bigint id with a non-numeric string would be an error on PostgreSQL, hence the test first.
+function whereKey(query: Knex.QueryBuilder, key: string): Knex.QueryBuilder {
+  return /^\d{1,18}$/.test(key) ? query.where((q) => q.where({ uuid: key }).orWhere({ id: key })) : query.where({ uuid: key });
 }
 
 function toDate(value: Date | string | number): Date {

@@ -1,0 +1,105 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import type { Command } from 'commander';
+import pc from 'picocolors';
+
+import type { GeneratorPaths } from '../../config/config-types.js';
+import { loadConfig } from '../../config/load-config.js';
+import { ConfigError } from '../../errors/config-error.js';
+import { readStub, renderStub } from '../stubs.js';
+import { kebabCase } from './make-job-middleware-command.js';
+
+const CLASS_NAME = /^[A-Z][A-Za-z0-9_]*$/;
+
+/**
+ * `errand make:job`, `make:listener` and `make:event`: write a class from `stubs/*.stub` (the
+ * app's own `stubs/` wins) into the directory `paths` in the config names, or `--path`.
+ */
+export function registerMakeCommands(program: Command): void {
+  program
+    .command('make:job')
+    .description('Write a new job class')
+    .argument('<name>', 'the class name, e.g. SendInvoice')
+    .option('--sync', 'a job run in-process with dispatchSync (no queue options)', false)
+    .option('--batched', 'a job for Bus.batch() that returns early when its batch is cancelled', false)
+    .option('--path <dir>', 'directory to write it in (default: paths.jobs in the config, else src/jobs)')
+    .option('-f, --force', 'overwrite the file if it exists', false)
+    .action(async (name: string, flags: { sync: boolean; batched: boolean; path?: string; force: boolean }, command: Command) => {
+      if (flags.sync && flags.batched) throw new ConfigError('make:job: --sync and --batched exclude each other (a batch is queued).');
+      const stub = flags.batched ? 'job.batched.stub' : flags.sync ? 'job.sync.stub' : 'job.stub';
+      const dir = await targetDir(command, 'jobs', flags.path);
+      report('Job', writeClass('make:job', dir, name, readStub(stub), {}, flags.force));
+    });
+
+  program
+    .command('make:listener')
+    .description('Write a new event listener class')
+    .argument('<name>', 'the class name, e.g. SendShipmentNotification')
+    .option('-e, --event <event>', 'the event class it listens to, imported from the events directory')
+    .option('--queued', 'run the listener on a worker (needs --event)', false)
+    .option('--path <dir>', 'directory to write it in (default: paths.listeners in the config, else src/listeners)')
+    .option('-f, --force', 'overwrite the file if it exists', false)
+    .action(async (name: string, flags: { event?: string; queued: boolean; path?: string; force: boolean }, command: Command) => {
+      const dir = await targetDir(command, 'listeners', flags.path);
+      if (flags.event === undefined) {
+        if (flags.queued) {
+          throw new ConfigError('make:listener --queued needs --event=Event: a queued listener is wired by @Listener, which must know the event it hears.');
+        }
+        report('Listener', writeClass('make:listener', dir, name, readStub('listener.plain.stub'), {}, flags.force));
+        return;
+      }
+      checkClassName('make:listener --event', flags.event);
+      const eventsDir = await targetDir(command, 'events');
+      const eventFile = path.join(eventsDir, `${kebabCase(flags.event)}.ts`);
+      let eventImport = path.relative(dir, eventFile).split(path.sep).join('/').replace(/\.ts$/, '.js');
+      if (!eventImport.startsWith('.')) eventImport = `./${eventImport}`;
+      const stub = readStub(flags.queued ? 'listener.queued.stub' : 'listener.stub');
+      report('Listener', writeClass('make:listener', dir, name, stub, { event: flags.event, eventImport }, flags.force));
+      if (!existsSync(eventFile)) {
+        console.log(`  ${pc.bgYellow(pc.black(' NOTE '))} Event [${path.relative(process.cwd(), eventFile)}] does not exist yet: errand make:event ${flags.event}\n`);
+      }
+    });
+
+  program
+    .command('make:event')
+    .description('Write a new event class')
+    .argument('<name>', 'the class name, e.g. OrderShipped')
+    .option('--path <dir>', 'directory to write it in (default: paths.events in the config, else src/events)')
+    .option('-f, --force', 'overwrite the file if it exists', false)
+    .action(async (name: string, flags: { path?: string; force: boolean }, command: Command) => {
+      const dir = await targetDir(command, 'events', flags.path);
+      report('Event', writeClass('make:event', dir, name, readStub('event.stub'), {}, flags.force));
+    });
+}
+
+/** `--path` (relative to the working directory), else the config's `paths[kind]`. */
+async function targetDir(command: Command, kind: keyof GeneratorPaths, flag?: string): Promise<string> {
+  if (flag !== undefined) return path.resolve(flag);
+  const { config } = command.optsWithGlobals<{ config?: string }>();
+  return (await loadConfig({ file: config })).paths[kind];
+}
+
+function checkClassName(command: string, name: string): void {
+  if (!CLASS_NAME.test(name)) {
+    throw new ConfigError(`${command}: [${name}] is not a class name; use PascalCase letters and digits, e.g. OrderShipped.`);
+  }
+}
+
+/**
+ * Renders `template` for class `name` into `dir/<kebab-name>.ts`; refuses a name that is not a
+ * class name, and an existing file (naming it) unless `force`.
+ */
+export function writeClass(command: string, dir: string, name: string, template: string, values: Record<string, string>, force = false): string {
+  checkClassName(command, name);
+  const file = path.join(dir, `${kebabCase(name)}.ts`);
+  if (existsSync(file) && !force) throw new ConfigError(`${command}: ${file} already exists; pass --force to overwrite it.`);
+  const text = renderStub(template, { ...values, class: name });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, text);
+  return file;
+}
+
+function report(kind: string, file: string): void {
+  console.log(`\n  ${pc.bgBlue(pc.white(' INFO '))} ${kind} [${path.relative(process.cwd(), file)}] created successfully.\n`);
+}

@@ -1,0 +1,130 @@
+import type { Command } from 'commander';
+import pc from 'picocolors';
+
+import type { QueueStats } from '../../drivers/database/queries/queue-stats.js';
+import { ConfigError } from '../../errors/config-error.js';
+import { QueueBusy } from '../../events/queue-busy.js';
+import { dispatchEvent } from '../../listeners/event-dispatcher.js';
+import { events, shutdown, type ErrandRuntime } from '../../runtime/errand.js';
+import { bootFromCommand, importBootstrap } from '../boot-from-cli.js';
+
+/** One queue's line of `queue:monitor`. */
+export interface MonitorRow extends QueueStats {
+  connection: string;
+  queue: string;
+  max: number;
+  status: 'OK' | 'ALERT';
+}
+
+/**
+ * `errand queue:monitor conn:queue,… [--max=N] [--json] [--watch[=s]]`: each queue's size by state
+ * and the age of its oldest pending job; a queue at or over `--max` is an ALERT and fires
+ * `QueueBusy` (to `Queue.on(QueueBusy, …)` listeners and `@Listener`s of the bootstrap modules).
+ */
+export function registerMonitorCommand(program: Command): void {
+  program
+    .command('queue:monitor')
+    .description('Show the size of queues, and alert (QueueBusy) when one reaches --max')
+    .argument('<queues>', 'comma-separated queues: connection:queue, or a queue of the default connection')
+    .option('--max <n>', 'alert when a queue holds this many jobs or more', '1000')
+    .option('--json', 'one JSON object per queue and line')
+    .option('--watch [seconds]', 'redraw every few seconds (default 2) until interrupted')
+    .action(async (queues: string, flags: { max: string; json?: boolean; watch?: string | boolean }, command: Command) => {
+      const max = Number(flags.max);
+      if (!Number.isInteger(max) || max < 1) throw new ConfigError(`--max must be a whole number ≥ 1, got ${flags.max}.`);
+      const every = flags.watch === undefined ? undefined : flags.watch === true ? 2 : Number(flags.watch);
+      if (every !== undefined && (!Number.isFinite(every) || every <= 0)) throw new ConfigError(`--watch must be a number of seconds > 0, got ${String(flags.watch)}.`);
+      const app = await bootFromCommand(command);
+      try {
+        await importBootstrap(app);
+        const targets = parseTargets(queues, app);
+        const once = async () => {
+          const rows = await monitor(app, targets, max);
+          if (every !== undefined && !flags.json && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+          print(rows, Boolean(flags.json));
+        };
+        await once();
+        if (every === undefined) return;
+        let stopped = false;
+        const stop = () => void (stopped = true);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        while (!stopped) {
+          await sleepUnless(every * 1000, () => stopped);
+          if (!stopped) await once();
+        }
+      } finally {
+        await shutdown();
+      }
+    });
+}
+
+/** Reads each queue's figures; fires QueueBusy for each queue at or over `max`. */
+export async function monitor(app: ErrandRuntime, targets: Array<{ connection: string; queue: string }>, max: number): Promise<MonitorRow[]> {
+  const rows: MonitorRow[] = [];
+  for (const { connection, queue } of targets) {
+    const stats = await app.queues.database(connection).stats(queue);
+    const status = stats.size >= max ? 'ALERT' : 'OK';
+    rows.push({ connection, queue, ...stats, max, status });
+    if (status === 'ALERT') {
+      const busy = new QueueBusy(connection, queue, stats.size);
+      await events.emit(busy);
+      await dispatchEvent(busy);
+    }
+  }
+  return rows;
+}
+
+function parseTargets(list: string, app: ErrandRuntime): Array<{ connection: string; queue: string }> {
+  const targets = list
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const at = item.indexOf(':');
+      const connection = at === -1 ? app.config.default : item.slice(0, at);
+      const queue = at === -1 ? item : item.slice(at + 1);
+      if (!connection || !queue) throw new ConfigError(`queue:monitor: [${item}] is not connection:queue or a queue name.`);
+      app.queues.database(connection);
+      return { connection, queue };
+    });
+  if (targets.length === 0) throw new ConfigError('queue:monitor: name at least one queue (connection:queue or a queue of the default connection).');
+  return targets;
+}
+
+function print(rows: MonitorRow[], json: boolean): void {
+  if (json) {
+    for (const row of rows) console.log(JSON.stringify(row));
+    return;
+  }
+  const header = ['Queue', 'Size', 'Pending', 'Delayed', 'Reserved', 'Oldest pending', 'Status'];
+  const cells = rows.map((row) => [
+    `[${row.connection}] ${row.queue}`,
+    String(row.size),
+    String(row.pending),
+    String(row.delayed),
+    String(row.reserved),
+    row.oldestPendingAge === null ? '-' : formatAge(row.oldestPendingAge),
+    row.status,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (values: string[]) => '  ' + values.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  console.log(pc.bold(line(header)));
+  for (const [i, row] of rows.entries()) {
+    const text = line(cells[i]!);
+    console.log(row.status === 'ALERT' ? pc.red(text) : text);
+  }
+}
+
+/** 75 → "1m 15s", 7300 → "2h 1m". */
+export function formatAge(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${seconds % 60}s`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
+  return `${Math.floor(seconds / 86400)}d ${Math.floor((seconds % 86400) / 3600)}h`;
+}
+
+async function sleepUnless(ms: number, stopped: () => boolean): Promise<void> {
+  const until = Date.now() + ms;
+  while (!stopped() && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, Math.min(100, until - Date.now())));
+}

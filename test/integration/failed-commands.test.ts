@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+
+import { Job } from '../../src/decorators/job.js';
+import { Queueable } from '../../src/job/queueable.js';
+import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
+import { runMigrations } from '../../src/runtime/run-migrations.js';
+import { createWorker } from '../../src/worker/create-worker.js';
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { runCli } from '../helpers/run-cli.js';
+
+const state = { healed: false };
+
+@Job({ name: 'FailedCommandsJob', tries: 1 })
+class FailedCommandsJob extends Queueable {
+  constructor(public n: number) {
+    super();
+  }
+
+  async handle() {
+    if (!state.healed) throw new Error(`boom ${this.n}\nsecond line of the message`);
+  }
+}
+
+interface FailedRow {
+  id: number | string;
+  uuid: string;
+  queue: string;
+}
+
+await describeEachEngine('failed-job and clear commands', (engine) => {
+  let knex: Knex;
+  let dir: string;
+  const cli = (...args: string[]) => runCli(args, dir);
+  const count = async (table: string, where: Record<string, string> = {}) =>
+    Number(((await knex(table).where(where).count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n);
+  // Checks that never reach the database (argument errors, help, the TTY refusal) run on SQLite
+  // only: every spawned CLI costs most of a second, and CI must stay fast.
+  const once = engine === 'sqlite';
+  const failedRows = async () => (await knex('failed_jobs').select('id', 'uuid', 'queue').orderBy('id')) as FailedRow[];
+  /** Dispatches jobs that throw (tries 1) onto `queue` and works them: each becomes a failed_jobs row. */
+  const fail = async (queue: string, ...ns: number[]) => {
+    state.healed = false;
+    for (const n of ns) await FailedCommandsJob.dispatch(n).onQueue(queue);
+    await createWorker({ queues: [queue], stopWhenEmpty: true, sleep: 0 }).run();
+  };
+  /** Writes failed_jobs rows directly, much faster than failing real jobs, for the selection tests. */
+  const insertFailed = async (queue: string, n: number) => {
+    for (let i = 0; i < n; i++) {
+      const uuid = randomUUID();
+      await knex('failed_jobs').insert({ uuid, connection: 'database', queue, payload: JSON.stringify({ uuid, displayName: 'FailedCommandsJob' }), exception: 'Error: boom' });
+    }
+  };
+
+  beforeAll(async () => {
+    const connection = await freshDatabase(engine, 'failed_commands');
+    dir = mkdtempSync(path.join(os.tmpdir(), 'errand-failed-cli-'));
+    writeFileSync(path.join(dir, 'errand.config.mjs'), `export default ${JSON.stringify({ default: 'database', connections: { database: connection } })};\n`);
+    await boot({ default: 'database', connections: { database: connection } });
+    await runMigrations();
+    knex = (await runtime()).queues.database().knex;
+  });
+  afterAll(() => shutdown());
+  beforeEach(async () => {
+    await knex('failed_jobs').delete();
+    await knex('jobs').delete();
+  });
+
+  it('queue:failed says so when empty, then lists the failed jobs as a table and as JSON', async () => {
+    if (once) {
+      const empty = await cli('queue:failed');
+      expect(empty).toMatchObject({ code: 0, stderr: '' });
+      expect(empty.stdout).toContain('No failed jobs.');
+    }
+
+    await fail('emails', 1, 2);
+    const [first, second] = await failedRows();
+    // The table's layout does not depend on the engine; the JSON's fields (the dates) do.
+    const [table, json] = await Promise.all([once ? cli('queue:failed') : undefined, cli('queue:failed', '--json')]);
+    if (table) {
+      expect(table).toMatchObject({ code: 0, stderr: '' });
+      const lines = table.stdout.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/ID\s+UUID\s+Connection\s+Queue\s+Job\s+Failed at\s+Error/);
+      // Newest first; one line per job with only the first line of the error.
+      expect(lines).toHaveLength(4);
+      expect(lines[2]).toMatch(new RegExp(`^\\s+${second!.id}\\s+${second!.uuid}\\s+database\\s+emails\\s+FailedCommandsJob\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\s+Error: boom 2$`));
+      expect(lines[3]).toContain(first!.uuid);
+      expect(table.stdout).not.toContain('second line');
+    }
+    expect(json.code).toBe(0);
+    const records = JSON.parse(json.stdout) as Array<Record<string, string>>;
+    expect(records.map((r) => r.uuid)).toEqual([second!.uuid, first!.uuid]);
+    expect(records[0]).toMatchObject({ id: String(second!.id), connection: 'database', queue: 'emails', job: 'FailedCommandsJob' });
+    expect(records[0]!.exception).toContain('second line of the message');
+    // failed_at comes back from each engine as a real instant, within a minute of now.
+    expect(Math.abs(Date.parse(records[0]!.failedAt!) - Date.now())).toBeLessThan(60_000);
+  });
+
+  it('queue:retry by id and by uuid pushes back with attempts reset and the uuid kept, and names an unknown id', async () => {
+    await fail('emails', 1, 2, 3);
+    const [a, b, c] = await failedRows();
+    const result = await cli('queue:retry', String(a!.id), b!.uuid, 'no-such-job');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('No failed job has the id or uuid [no-such-job].');
+    expect(result.stdout).toContain(`Retried ${a!.uuid} [${a!.id}] FailedCommandsJob → database:emails`);
+    expect(result.stdout).toContain(`Retried ${b!.uuid}`);
+    expect((await failedRows()).map((r) => r.uuid)).toEqual([c!.uuid]);
+
+    const jobs = (await knex('jobs').select('queue', 'attempts', 'payload').orderBy('id')) as Array<{ queue: string; attempts: number | string; payload: string }>;
+    expect(jobs.map((j) => [j.queue, Number(j.attempts), JSON.parse(j.payload).uuid])).toEqual([
+      ['emails', 0, a!.uuid],
+      ['emails', 0, b!.uuid],
+    ]);
+    // The pushed-back jobs really run again.
+    state.healed = true;
+    await createWorker({ queues: ['emails'], stopWhenEmpty: true, sleep: 0 }).run();
+    expect(await count('jobs')).toBe(0);
+    expect(await count('failed_jobs')).toBe(1);
+  });
+
+  it('queue:retry --queue, --range and all select what they say', async () => {
+    await insertFailed('a', 2);
+    await insertFailed('b', 2);
+    await insertFailed('c', 1);
+    const [b1, b2] = (await failedRows()).filter((r) => r.queue === 'b');
+    // Together in one run (to spare a process): c is left, so neither option selects too much.
+    const some = await cli('queue:retry', '--queue=a', `--range=${b1!.id}-${b2!.id}`);
+    expect(some).toMatchObject({ code: 0, stderr: '' });
+    expect(some.stdout).toContain('Retried 4 failed jobs.');
+    expect(await count('jobs', { queue: 'a' })).toBe(2);
+    expect(await count('jobs', { queue: 'b' })).toBe(2);
+    expect((await failedRows()).map((r) => r.queue)).toEqual(['c']);
+
+    if (once) {
+      // `all` reads through the same query as --queue (no filter), so once is enough; the
+      // argument errors never reach the database and run alongside.
+      const [all, none, badRange] = await Promise.all([cli('queue:retry', 'all'), cli('queue:retry'), cli('queue:retry', '--range=7-3')]);
+      expect(all).toMatchObject({ code: 0, stderr: '' });
+      expect(all.stdout).toContain('Retried');
+      expect(await count('failed_jobs')).toBe(0);
+      expect(await count('jobs')).toBe(5);
+      expect(none.code).toBe(1);
+      expect(none.stderr).toContain('Say which failed jobs to retry');
+      expect(badRange.code).toBe(1);
+      expect(badRange.stderr).toContain('--range must go from the lower id to the higher one, got "7-3".');
+    }
+  });
+
+  it('queue:forget, queue:prune-failed and queue:flush --hours delete what they say', async () => {
+    await insertFailed('emails', 5);
+    const [r1, r2, r3, r4, r5] = await failedRows();
+    // r3 failed two days ago, r4 three hours ago, r5 just now (a literal every engine's timestamp
+    // column reads as UTC here).
+    const ago = (hours: number) => new Date(Date.now() - hours * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
+    await knex('failed_jobs').where({ id: r3!.id }).update({ failed_at: engine === 'postgres' ? `${ago(48)}+00` : ago(48) });
+    await knex('failed_jobs').where({ id: r4!.id }).update({ failed_at: engine === 'postgres' ? `${ago(3)}+00` : ago(3) });
+
+    // Each touches different rows, so they run at once (a spawned CLI costs most of a second).
+    const [byId, byUuid, pruned, unknown, bad] = await Promise.all([
+      cli('queue:forget', String(r1!.id)),
+      cli('queue:forget', r2!.uuid),
+      cli('queue:prune-failed'),
+      once ? cli('queue:forget', '999999') : undefined,
+      once ? cli('queue:flush', '--hours=soon') : undefined,
+    ]);
+    expect(byId).toMatchObject({ code: 0, stderr: '' });
+    expect(byId.stdout).toContain(`Failed job [${r1!.id}] deleted.`);
+    expect(byUuid.stdout).toContain(`Failed job [${r2!.uuid}] deleted.`);
+    expect(pruned).toMatchObject({ code: 0, stderr: '' });
+    expect(pruned.stdout).toContain('1 failed job older than 24 hours pruned.');
+    expect((await failedRows()).map((r) => r.uuid)).toEqual([r4!.uuid, r5!.uuid]);
+    if (once) {
+      expect(unknown!.code).toBe(1);
+      expect(unknown!.stderr).toContain('No failed job has the id or uuid [999999].');
+      expect(bad!.code).toBe(1);
+      expect(bad!.stderr).toContain('--hours must be a number of hours ≥ 0, got "soon".');
+      // queue:prune-failed is queue:flush with a required age, so the engines' SQL is proven above.
+      const flushed = await cli('queue:flush', '--hours=2');
+      expect(flushed.stdout).toContain('1 failed job older than 2 hours deleted.');
+      expect(await count('failed_jobs')).toBe(1);
+      const everything = await cli('queue:flush');
+      expect(everything.stdout).toContain('1 failed job deleted.');
+      expect(await count('failed_jobs')).toBe(0);
+    }
+  });
+
+  it('queue:clear refuses without --force off a terminal, and with it clears only that queue', async () => {
+    for (const n of [1, 2, 3]) await FailedCommandsJob.dispatch(n).onQueue('emails');
+    await FailedCommandsJob.dispatch(4);
+    if (once) {
+      const refused = await cli('queue:clear', '--queue=emails');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('Refusing to clear queue [database:emails] without confirmation: stdin is not a terminal. Pass --force to clear it.');
+      expect(await count('jobs')).toBe(4);
+    }
+
+    const cleared = await cli('queue:clear', 'database', '--queue=emails', '--force');
+    expect(cleared).toMatchObject({ code: 0, stderr: '' });
+    expect(cleared.stdout).toContain('Cleared 3 jobs from queue [database:emails].');
+    expect(await count('jobs')).toBe(1);
+  });
+
+  if (once) {
+    it('each command explains itself with --help', async () => {
+      const help = await cli('queue:retry', '--help');
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain('--range <from-to>');
+      expect(help.stdout).toContain('errand queue:retry all');
+    });
+  }
+});

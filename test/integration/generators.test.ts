@@ -1,0 +1,154 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { compileApp } from '../helpers/compile-app.js';
+import { ROOT, runCli } from '../helpers/run-cli.js';
+
+
+/** An app directory whose `errand` import resolves to this repository's build. */
+function appDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-make-'));
+  mkdirSync(path.join(dir, 'node_modules'));
+  symlinkSync(ROOT, path.join(dir, 'node_modules/errand'), 'dir');
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+  return dir;
+}
+
+/** Runs the CLI in `dir` and expects it to succeed quietly. */
+async function ok(dir: string, args: string[]): Promise<string> {
+  const result = await runCli(args, dir);
+  expect(result.stderr, args.join(' ')).toBe('');
+  expect(result.code, args.join(' ')).toBe(0);
+  return result.stdout;
+}
+
+describe('errand make:job, make:listener, make:event', () => {
+  it('write where the config says (or --path), and everything they write compiles together with tsc', async () => {
+    const dir = appDir();
+    writeFileSync(
+      path.join(dir, 'errand.config.mjs'),
+      `export default { paths: { jobs: 'app/jobs', listeners: 'app/listeners', events: 'app/events' }, listeners: ['dist/app/listeners'] };\n`,
+    );
+    // Independent runs, in parallel to keep the test quick.
+    const [event, job, , , , , , otherEvent, listener] = await Promise.all([
+      ok(dir, ['make:event', 'OrderShipped']),
+      ok(dir, ['make:job', 'SendInvoice']),
+      ok(dir, ['make:job', 'ImportCsvRow', '--batched']),
+      ok(dir, ['make:job', 'PruneCache', '--sync']),
+      ok(dir, ['make:listener', 'SendShipmentNotification', '--event=OrderShipped', '--queued']),
+      ok(dir, ['make:listener', 'AuditShipment', '--event', 'OrderShipped']),
+      ok(dir, ['make:listener', 'LogEverything']),
+      ok(dir, ['make:event', 'PodcastPublished', '--path', 'lib/events']),
+      ok(dir, ['make:listener', 'NotifyListeners', '--event=PodcastPublished', '--path', 'lib/listeners']),
+    ]);
+    expect(event).toContain(`Event [${path.join('app', 'events', 'order-shipped.ts')}] created successfully.`);
+    expect(job).toContain(`Job [${path.join('app', 'jobs', 'send-invoice.ts')}] created successfully.`);
+    expect(otherEvent).toContain(`Event [${path.join('lib', 'events', 'podcast-published.ts')}]`);
+    expect(listener).toContain('Event [app/events/podcast-published.ts] does not exist yet: errand make:event PodcastPublished');
+
+    expect(readdirSync(path.join(dir, 'app/jobs')).sort()).toEqual(['import-csv-row.ts', 'prune-cache.ts', 'send-invoice.ts']);
+    expect(readdirSync(path.join(dir, 'app/listeners')).sort()).toEqual(['audit-shipment.ts', 'log-everything.ts', 'send-shipment-notification.ts']);
+    const read = (file: string) => readFileSync(path.join(dir, file), 'utf8');
+    expect(read('app/jobs/import-csv-row.ts')).toContain('if (batch?.cancelled()) return;');
+    expect(read('app/jobs/prune-cache.ts')).toContain('@Job()\nexport class PruneCache extends Queueable {');
+    const queued = read('app/listeners/send-shipment-notification.ts');
+    expect(queued).toContain("import { OrderShipped } from '../events/order-shipped.js';");
+    expect(queued).toContain('@Listener({ queued: true, tries: 3 })');
+    expect(queued).toContain('async handle(event: OrderShipped): Promise<void> {');
+    expect(read('lib/listeners/notify-listeners.ts')).toContain("import { PodcastPublished } from '../../app/events/podcast-published.js';");
+
+    // The listener points at an event make:event has not written: give it one where it looks.
+    await ok(dir, ['make:event', 'PodcastPublished']);
+    expect(await compileApp(dir, '.', ['app', 'lib'])).toBe('');
+
+    // The compiled listeners wire themselves to the event by handle()'s type.
+    const listed = await ok(dir, ['event:list', '--json']);
+    expect(listed).toContain('AuditShipment');
+    expect(listed).toContain('SendShipmentNotification');
+    const rows = JSON.parse(listed) as Array<{ event: string; listeners: Array<{ name: string; queued: boolean }> }>;
+    expect(rows.find((r) => r.event === 'OrderShipped')!.listeners.map((l) => [l.name, l.queued]).sort()).toEqual([
+      ['AuditShipment', false],
+      ['SendShipmentNotification', true],
+    ]);
+  }, 180_000);
+
+  it('refuses bad class names, a queued listener without an event, and existing files (naming them)', async () => {
+    const dir = appDir();
+    const refused = async (args: string[], message: string) => {
+      const result = await runCli(args, dir);
+      expect(result.code, args.join(' ')).toBe(1);
+      expect(result.stderr).toContain(message);
+    };
+    await Promise.all([
+      refused(['make:job', 'send-invoice'], 'make:job: [send-invoice] is not a class name'),
+      refused(['make:event', '1Shipped'], 'make:event: [1Shipped] is not a class name'),
+      refused(['make:listener', 'Notify', '--event=order.shipped'], 'make:listener --event: [order.shipped] is not a class name'),
+      refused(['make:listener', 'Notify', '--queued'], 'make:listener --queued needs --event=Event'),
+      refused(['make:job', 'Sync', '--sync', '--batched'], '--sync and --batched exclude each other'),
+    ]);
+    expect(existsSync(path.join(dir, 'src'))).toBe(false);
+
+    await Promise.all([ok(dir, ['make:job', 'SendInvoice']), ok(dir, ['make:event', 'OrderShipped'])]);
+    await refused(['make:job', 'SendInvoice', '--sync'], `make:job: ${path.join(dir, 'src/jobs/send-invoice.ts')} already exists; pass --force to overwrite it.`);
+    await ok(dir, ['make:job', 'SendInvoice', '--sync', '--force']);
+    expect(readFileSync(path.join(dir, 'src/jobs/send-invoice.ts'), 'utf8')).toContain('@Job()\n');
+    await refused(['make:event', 'OrderShipped'], `${path.join(dir, 'src/events/order-shipped.ts')} already exists`);
+
+    writeFileSync(path.join(dir, 'errand.config.mjs'), `export default { paths: { job: 'x' } };\n`);
+    await refused(['make:job', 'Other'], '`paths.job` in');
+  }, 120_000);
+});
+
+describe('errand stub:publish', () => {
+  it("copies errand's stubs into ./stubs, which then win; existing ones are kept unless --force", async () => {
+    const dir = appDir();
+    const shipped = readdirSync(path.join(ROOT, 'stubs')).filter((f) => f.endsWith('.stub')).sort();
+    expect(shipped).toEqual(expect.arrayContaining(['event.stub', 'job.batched.stub', 'job.stub', 'job.sync.stub', 'listener.queued.stub', 'listener.stub']));
+    const first = await ok(dir, ['stub:publish']);
+    for (const name of shipped) expect(first).toContain(`${path.join('stubs', name)} DONE`);
+    expect(readdirSync(path.join(dir, 'stubs')).sort()).toEqual(shipped);
+
+    writeFileSync(path.join(dir, 'stubs/job.stub'), '// ours\nexport class {{ class }} {}\n');
+    await ok(dir, ['make:job', 'Ours']);
+    expect(readFileSync(path.join(dir, 'src/jobs/ours.ts'), 'utf8')).toBe('// ours\nexport class Ours {}\n');
+
+    const again = await ok(dir, ['stub:publish']);
+    expect(again).toContain(`${path.join('stubs', 'job.stub')} SKIPPED (exists; --force overwrites it)`);
+    expect(again).toContain(`0 stub(s) published to [stubs], ${shipped.length} kept`);
+    expect(readFileSync(path.join(dir, 'stubs/job.stub'), 'utf8')).toBe('// ours\nexport class {{ class }} {}\n');
+
+    expect(await ok(dir, ['stub:publish', '--force'])).toContain(`${path.join('stubs', 'job.stub')} DONE`);
+    expect(readFileSync(path.join(dir, 'stubs/job.stub'), 'utf8')).toBe(readFileSync(path.join(ROOT, 'stubs/job.stub'), 'utf8'));
+  });
+});
+
+describe('errand list', () => {
+  it('prints the commands grouped by prefix, and a typo still gets a suggestion', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-list-'));
+    const text = await ok(dir, ['list']);
+    const lines = text.split('\n');
+    const header = (name: string) => lines.indexOf(name);
+    expect(header('Available commands:')).toBeGreaterThan(0);
+    for (const group of [' event', ' make', ' queue', ' stub']) expect(header(group), group).toBeGreaterThan(header('Available commands:'));
+    expect(header(' make')).toBeLessThan(header(' queue'));
+    const makeBlock = lines.slice(header(' make') + 1, header(' queue'));
+    expect(makeBlock.map((l) => l.trim().split(/\s+/)[0])).toEqual(expect.arrayContaining(['make:event', 'make:job', 'make:job-middleware', 'make:listener']));
+    expect(makeBlock.every((l) => l.trim().startsWith('make:'))).toBe(true);
+    expect(text).toMatch(/ {2}make:job +Write a new job class/);
+    expect(lines.slice(header('Available commands:') + 1, header(' event')).map((l) => l.trim().split(/\s+/)[0])).toEqual(
+      expect.arrayContaining(['help', 'list', 'migrate']),
+    );
+
+    const groups = JSON.parse(await ok(dir, ['list', '--json'])) as Array<{ group: string; commands: Array<{ name: string }> }>;
+    expect(groups.map((g) => g.group)).toEqual(expect.arrayContaining(['', 'event', 'make', 'queue', 'stub']));
+    for (const { group, commands } of groups) for (const c of commands) expect(c.name.startsWith(group ? `${group}:` : '')).toBe(true);
+
+    expect((await ok(dir, ['--help']))).toMatch(/\nmake:\n {2}/);
+    const typo = await runCli(['make:jb', 'X'], dir);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain('(Did you mean make:job?)');
+  });
+});

@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
+import { runMigrations } from '../../src/runtime/run-migrations.js';
+import { formatAge } from '../../src/console/commands/monitor-command.js';
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { CLI, ROOT, runCli } from '../helpers/run-cli.js';
+
+const distIndex = pathToFileURL(path.join(ROOT, 'dist/index.js')).href;
+
+await describeEachEngine('queue:monitor', (engine) => {
+  let knex: Knex;
+  let dir: string;
+
+  beforeAll(async () => {
+    const connection = await freshDatabase(engine, 'monitor');
+    dir = mkdtempSync(path.join(os.tmpdir(), 'errand-monitor-'));
+    // A bootstrap module listens for QueueBusy the two ways an app can: Queue.on and a @Listener-less listen().
+    writeFileSync(
+      path.join(dir, 'bootstrap.mjs'),
+      `import { appendFileSync } from 'node:fs';
+import { Queue, QueueBusy, listen } from '${distIndex}';
+Queue.on(QueueBusy, (e) => appendFileSync(${JSON.stringify(path.join(dir, 'busy.txt'))}, \`on:\${e.connectionName}:\${e.queue}:\${e.size}\\n\`));
+listen(QueueBusy, (e) => appendFileSync(${JSON.stringify(path.join(dir, 'busy.txt'))}, \`listener:\${e.queue}\\n\`));
+`,
+    );
+    writeFileSync(path.join(dir, 'errand.config.mjs'), `export default ${JSON.stringify({ default: 'database', connections: { database: connection }, bootstrap: './bootstrap.mjs' })};\n`);
+    await boot({ default: 'database', connections: { database: connection } });
+    await runMigrations();
+    knex = (await runtime()).queues.database().knex;
+    const now = Math.floor(Date.now() / 1000);
+    const row = (queue: string, state: 'pending' | 'delayed' | 'reserved', created: number) => ({
+      queue,
+      payload: '{}',
+      attempts: state === 'reserved' ? 1 : 0,
+      reserved_at: state === 'reserved' ? now : null,
+      reserved_by: state === 'reserved' ? 'w-1' : null,
+      available_at: state === 'delayed' ? now + 3600 : now - 10,
+      created_at: created,
+    });
+    await knex('jobs').insert([
+      row('events', 'pending', now - 130),
+      row('events', 'pending', now - 5),
+      row('events', 'pending', now - 1),
+      row('events', 'delayed', now),
+      row('events', 'delayed', now),
+      row('events', 'reserved', now),
+      row('quiet', 'delayed', now),
+    ]);
+  });
+  afterAll(() => shutdown());
+
+  it('reports size, pending, delayed, reserved and the oldest pending age per queue, as JSON lines', async () => {
+    const result = await runCli(['queue:monitor', 'database:events,quiet,empty', '--json'], dir);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const rows = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(rows.map((r) => [r.queue, r.size, r.pending, r.delayed, r.reserved, r.status])).toEqual([
+      ['events', 6, 3, 2, 1, 'OK'],
+      ['quiet', 1, 0, 1, 0, 'OK'],
+      ['empty', 0, 0, 0, 0, 'OK'],
+    ]);
+    expect(rows[0].oldestPendingAge).toBeGreaterThanOrEqual(130);
+    expect(rows[1].oldestPendingAge).toBeNull();
+    expect(existsSync(path.join(dir, 'busy.txt'))).toBe(false);
+  });
+
+  it('prints ALERT and fires QueueBusy (to Queue.on and to listeners) for a queue at or over --max', async () => {
+    const result = await runCli(['queue:monitor', 'events,quiet', '--max=6'], dir);
+    expect(result.code).toBe(0);
+    const alert = result.stdout.split('\n').find((line) => line.includes('events'));
+    expect(alert).toMatch(/\[database\] events\s+6\s+3\s+2\s+1\s+2m 1\ds\s+ALERT/);
+    expect(result.stdout.split('\n').find((line) => line.includes('quiet'))).toMatch(/\s+-\s+OK$/);
+    expect(readFileSync(path.join(dir, 'busy.txt'), 'utf8')).toBe('on:database:events:6\nlistener:events\n');
+  });
+
+  it('names what is wrong: an unknown connection, a bad --max, no queue', async () => {
+    expect((await runCli(['queue:monitor', 'nope:events'], dir)).stderr).toContain('Queue connection [nope] is not defined.');
+    expect((await runCli(['queue:monitor', 'events', '--max=0'], dir)).stderr).toContain('--max must be a whole number ≥ 1, got 0.');
+    expect((await runCli(['queue:monitor', ','], dir)).stderr).toContain('queue:monitor: name at least one queue');
+  });
+
+  it('--watch redraws until interrupted, then exits 0', async () => {
+    const child = spawn(process.execPath, [CLI, 'queue:monitor', 'quiet', '--json', '--watch=0.3'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const closed = new Promise((resolve) => child.on('close', resolve));
+    for (let i = 0; i < 300 && out.split('\n').filter(Boolean).length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    child.kill('SIGINT');
+    const code = await closed;
+    expect(code).toBe(0);
+    expect(out.split('\n').filter(Boolean).every((line) => JSON.parse(line).queue === 'quiet')).toBe(true);
+  });
+});
+
+it('formats ages for people', () => {
+  expect([formatAge(5), formatAge(75), formatAge(7300), formatAge(90000)]).toEqual(['5s', '1m 15s', '2h 1m', '1d 1h']);
+});
