@@ -9,7 +9,7 @@ import { bootFromCommand } from '../boot-from-cli.js';
 export function registerMigrateCommand(program: Command): void {
   program
     .command('migrate')
-    .description("Create or update errand's tables (jobs, failed_jobs) on every database connection")
+    .description("Create or update errand's tables (jobs, failed_jobs, workers, controls, locks, rate limits, job batches) on every database connection")
     .argument('[connection]', 'only this queue connection')
     .action(async (connection: string | undefined, _flags: unknown, command: Command) => {
       await bootFromCommand(command);

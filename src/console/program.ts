@@ -1,0 +1,48 @@
+import { Command } from 'commander';
+import pc from 'picocolors';
+
+import { registerBatchCommands } from './commands/batch-commands.js';
+import { registerClearCommand } from './commands/clear-command.js';
+import { registerFailedCommands } from './commands/failed-commands.js';
+import { registerDeployCommands } from './commands/deploy-commands.js';
+import { registerControlCommands } from './commands/control-commands.js';
+import { registerEventListCommand } from './commands/event-list-command.js';
+import { registerKeyCommand } from './commands/key-command.js';
+import { groupHelp, registerListCommand } from './commands/list-command.js';
+import { registerMakeCommands } from './commands/make-commands.js';
+import { registerMakeJobMiddlewareCommand } from './commands/make-job-middleware-command.js';
+import { registerMonitorCommand } from './commands/monitor-command.js';
+import { registerMigrateCommand } from './commands/migrate-command.js';
+import { registerStubPublishCommand } from './commands/stub-publish-command.js';
+import { registerTableCommands } from './commands/table-commands.js';
+import { registerWorkCommand } from './commands/work-command.js';
+
+/** The `errand` program with every command registered (the CLI parses it; the CLI reference is rendered from it). */
+export function buildProgram(): Command {
+  const program = new Command('errand')
+    .description("Laravel's queue system for TypeScript on Node")
+    .option('--config <path>', 'config file (default: errand.config.{js,mjs,cjs} in the working directory)')
+    .showSuggestionAfterError()
+    .configureOutput({ outputError: (text, write) => write(pc.red(text)) });
+
+  registerMigrateCommand(program);
+
+  registerKeyCommand(program);
+  registerEventListCommand(program);
+  registerWorkCommand(program);
+  registerControlCommands(program);
+  registerBatchCommands(program);
+  registerFailedCommands(program);
+  registerClearCommand(program);
+  registerMonitorCommand(program);
+  registerTableCommands(program);
+  registerMakeJobMiddlewareCommand(program);
+  registerMakeCommands(program);
+  registerStubPublishCommand(program);
+  registerListCommand(program);
+  registerDeployCommands(program);
+
+  // After every command is registered: `--help` and `errand help` list them grouped by prefix.
+  groupHelp(program);
+  return program;
+}
