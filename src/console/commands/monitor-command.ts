@@ -7,6 +7,7 @@ import { QueueBusy } from '../../events/queue-busy.js';
 import { dispatchEvent } from '../../listeners/event-dispatcher.js';
 import { events, shutdown, type ErrandRuntime } from '../../runtime/errand.js';
 import { bootFromCommand, importBootstrap } from '../boot-from-cli.js';
+import { textTable } from '../text-table.js';
 
 /** One queue's line of `queue:monitor`. */
 export interface MonitorRow extends QueueStats {
@@ -97,7 +98,6 @@ function print(rows: MonitorRow[], json: boolean): void {
     for (const row of rows) console.log(JSON.stringify(row));
     return;
   }
-  const header = ['Queue', 'Size', 'Pending', 'Delayed', 'Reserved', 'Oldest pending', 'Status'];
   const cells = rows.map((row) => [
     `[${row.connection}] ${row.queue}`,
     String(row.size),
@@ -107,13 +107,10 @@ function print(rows: MonitorRow[], json: boolean): void {
     row.oldestPendingAge === null ? '-' : formatAge(row.oldestPendingAge),
     row.status,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (values: string[]) => '  ' + values.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
-  console.log(pc.bold(line(header)));
-  for (const [i, row] of rows.entries()) {
-    const text = line(cells[i]!);
-    console.log(row.status === 'ALERT' ? pc.red(text) : text);
-  }
+  const [header, rule, ...lines] = textTable(['Queue', 'Size', 'Pending', 'Delayed', 'Reserved', 'Oldest pending', 'Status'], cells).split('\n');
+  console.log(pc.bold(header!));
+  console.log(rule);
+  for (const [i, line] of lines.entries()) console.log(rows[i]!.status === 'ALERT' ? pc.red(line) : line);
 }
 
 /** 75 → "1m 15s", 7300 → "2h 1m". */
