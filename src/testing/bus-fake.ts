@@ -103,6 +103,14 @@ export class BusFake extends InterceptingFake {
     if (count !== times) fail(`The expected [${type.name}] job was dispatched ${count} time(s) instead of ${times}.`);
   }
 
+  /** Exactly one job of the class (matching `predicate`) was dispatched, queued or sync. */
+  assertDispatchedOnce<J extends object>(type: JobClass<J>, predicate?: DispatchedPredicate<J>): void {
+    const found = this.records(type, predicate).map((d) => d.job);
+    if (found.length === 1) return;
+    if (found.length === 0) this.assertDispatched(type, predicate);
+    fail(`The expected [${type.name}] job was dispatched ${found.length} times instead of once: ${show(found)}.`);
+  }
+
   /** A job of the class (matching `predicate`) was run with `dispatchSync`. */
   assertDispatchedSync<J extends object>(type: JobClass<J>, predicate?: DispatchedPredicate<J>): void {
     if (this.records(type, predicate, true).length > 0) return;
@@ -113,6 +121,18 @@ export class BusFake extends InterceptingFake {
         ? `The expected [${type.name}] job was not dispatched synchronously: ${sync} were, none matching the predicate: ${show(this.dispatchedSync(type))}.`
         : `The expected [${type.name}] job was not dispatched synchronously.${queued > 0 ? ` It was queued ${queued} time(s) instead.` : this.summary()}`,
     );
+  }
+
+  /** Exactly `times` jobs of the class were run with `dispatchSync`. */
+  assertDispatchedSyncTimes(type: JobClass, times: number): void {
+    const count = this.records(type, undefined, true).length;
+    if (count !== times) fail(`The expected [${type.name}] job was dispatched synchronously ${count} time(s) instead of ${times}.`);
+  }
+
+  /** No job of the class (matching `predicate`) was run with `dispatchSync`; queued ones do not count. */
+  assertNotDispatchedSync<J extends object>(type: JobClass<J>, predicate?: DispatchedPredicate<J>): void {
+    const found = this.dispatchedSync(type, predicate);
+    if (found.length > 0) fail(`The unexpected [${type.name}] job was dispatched synchronously ${found.length} time(s): ${show(found)}.`);
   }
 
   /** No job of the class (matching `predicate`) was dispatched, queued or sync. */
@@ -137,6 +157,20 @@ export class BusFake extends InterceptingFake {
     if (queued.some((d) => chainMatches([first], [d.job]) && chainMatches(rest, d.chain))) return;
     const chains = queued.filter((d) => d.chain.length > 0).map((d) => describeChain([d.job, ...d.chain]));
     fail(`The expected chain ${describeChain(chain)} was not dispatched. ${chains.length > 0 ? `Chains dispatched: ${chains.join(', ')}.` : 'No chains were dispatched.'}`);
+  }
+
+  /** A job of the class (matching `predicate`) was queued with nothing chained after it. */
+  assertDispatchedWithoutChain<J extends object>(type: JobClass<J>, predicate?: DispatchedPredicate<J>): void {
+    const candidates = this.records(type, predicate, false);
+    if (candidates.some((d) => d.chain.length === 0)) return;
+    if (candidates.length === 0) fail(`The expected [${type.name}] job was not queued.${this.summary()}`);
+    fail(`The expected [${type.name}] job was not dispatched without a chain; it was dispatched with: ${candidates.map((d) => describeChain(d.chain)).join(', ')}.`);
+  }
+
+  /** No chain was dispatched: every queued job has nothing chained after it. */
+  assertNothingChained(): void {
+    const chains = this.recorded.filter((d) => d.chain.length > 0).map((d) => describeChain([d.job, ...d.chain]));
+    if (chains.length > 0) fail(`${chains.length} unexpected chain(s) were dispatched: ${chains.join(', ')}.`);
   }
 
   /** A batch matching `predicate` (given its name, jobs, connection, queue) was dispatched. */

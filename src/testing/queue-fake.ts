@@ -116,6 +116,14 @@ export class QueueFake extends InterceptingFake {
     if (count !== times) fail(`The expected [${type.name}] job was pushed ${count} time(s) instead of ${times}.`);
   }
 
+  /** Exactly one job of the class (matching `predicate`) was pushed. */
+  assertPushedOnce<J extends object>(type: JobClass<J>, predicate?: PushedPredicate<J>): void {
+    const found = this.pushed(type, predicate);
+    if (found.length === 1) return;
+    if (found.length === 0) this.assertPushed(type, predicate);
+    fail(`The expected [${type.name}] job was pushed ${found.length} times instead of once: ${show(found)}.`);
+  }
+
   /** No job of the class (matching `predicate`) was pushed. */
   assertNotPushed<J extends object>(type: JobClass<J>, predicate?: PushedPredicate<J>): void {
     const found = this.pushed(type, predicate);
@@ -145,6 +153,14 @@ export class QueueFake extends InterceptingFake {
         `${candidates.map((pushed) => describeChain(pushed.chain)).join(', ')}.` +
         (chain.some((entry) => typeof entry !== 'function') ? ` Chains: ${show(candidates.map((pushed) => pushed.chain))}.` : ''),
     );
+  }
+
+  /** A job of the class (matching `predicate`) was pushed with nothing chained after it. */
+  assertPushedWithoutChain<J extends object>(type: JobClass<J>, predicate?: PushedPredicate<J>): void {
+    const candidates = this.records(type, predicate);
+    if (candidates.some((pushed) => pushed.chain.length === 0)) return;
+    if (candidates.length === 0) this.assertPushed(type, predicate);
+    fail(`The expected [${type.name}] job was not pushed without a chain; it was pushed with: ${candidates.map((pushed) => describeChain(pushed.chain)).join(', ')}.`);
   }
 
   private records<J extends object>(type: JobClass<J>, predicate?: PushedPredicate<J>): Array<PushedJob<J>> {

@@ -180,6 +180,49 @@ describe('Bus.fake(): assertions prove both sides', () => {
     expect(error.message).toContain("file: 'x.csv'");
   });
 
+  it('assertDispatchedOnce (queued or sync)', async () => {
+    const fake = Bus.fake();
+    expect(assertionFrom(() => fake.assertDispatchedOnce(BfImport)).message).toBe('The expected [BfImport] job was not dispatched. No jobs were dispatched.');
+    await BfImport.dispatchSync('a.csv');
+    fake.assertDispatchedOnce(BfImport);
+    await BfImport.dispatch('b.csv');
+    fake.assertDispatchedOnce(BfImport, (job) => job.file === 'b.csv');
+    const error = assertionFrom(() => fake.assertDispatchedOnce(BfImport));
+    expect(error.message).toContain('The expected [BfImport] job was dispatched 2 times instead of once:');
+    expect(error.message).toContain("file: 'b.csv'");
+  });
+
+  it('assertDispatchedSyncTimes and assertNotDispatchedSync: queued dispatches do not count', async () => {
+    const fake = Bus.fake();
+    await BfImport.dispatch('queued.csv');
+    fake.assertNotDispatchedSync(BfImport);
+    fake.assertDispatchedSyncTimes(BfImport, 0);
+    await BfImport.dispatchSync('now.csv');
+    fake.assertDispatchedSyncTimes(BfImport, 1);
+    fake.assertNotDispatchedSync(BfImport, (job) => job.file === 'queued.csv');
+    expect(assertionFrom(() => fake.assertDispatchedSyncTimes(BfImport, 2)).message).toBe(
+      'The expected [BfImport] job was dispatched synchronously 1 time(s) instead of 2.',
+    );
+    const error = assertionFrom(() => fake.assertNotDispatchedSync(BfImport));
+    expect(error.message).toContain('The unexpected [BfImport] job was dispatched synchronously 1 time(s):');
+    expect(error.message).toContain("file: 'now.csv'");
+  });
+
+  it('assertDispatchedWithoutChain and assertNothingChained', async () => {
+    const fake = Bus.fake();
+    await BfImport.dispatch('plain.csv');
+    fake.assertNothingChained();
+    fake.assertDispatchedWithoutChain(BfImport);
+    expect(assertionFrom(() => fake.assertDispatchedWithoutChain(BfIndex)).message).toBe(
+      'The expected [BfIndex] job was not queued. Dispatched: BfImport ×1.',
+    );
+    await Bus.chain([new BfIndex(), new BfNotify()]).dispatch();
+    expect(assertionFrom(() => fake.assertDispatchedWithoutChain(BfIndex)).message).toBe(
+      'The expected [BfIndex] job was not dispatched without a chain; it was dispatched with: [BfNotify].',
+    );
+    expect(assertionFrom(() => fake.assertNothingChained()).message).toBe('1 unexpected chain(s) were dispatched: [BfIndex, BfNotify].');
+  });
+
   it('assertNothingDispatched', async () => {
     const fake = Bus.fake();
     fake.assertNothingDispatched();

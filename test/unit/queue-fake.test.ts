@@ -260,6 +260,32 @@ describe('Queue.fake(): assertions prove both sides', () => {
     expect(byValue.message).toContain("to: 'z'");
   });
 
+  it('assertPushedOnce', async () => {
+    const fake = Queue.fake();
+    expect(assertionFrom(() => fake.assertPushedOnce(QfShipOrder)).message).toBe('The expected [QfShipOrder] job was not pushed. No jobs were pushed.');
+    await QfShipOrder.dispatch(1);
+    fake.assertPushedOnce(QfShipOrder);
+    await QfShipOrder.dispatch(2);
+    fake.assertPushedOnce(QfShipOrder, (job) => job.orderId === 2);
+    const error = assertionFrom(() => fake.assertPushedOnce(QfShipOrder));
+    expect(error.message).toContain('The expected [QfShipOrder] job was pushed 2 times instead of once:');
+    expect(error.message).toContain('orderId: 2');
+  });
+
+  it('assertPushedWithoutChain', async () => {
+    const fake = Queue.fake();
+    await Bus.chain([new QfShipOrder(1), new QfAudit()]).dispatch();
+    expect(assertionFrom(() => fake.assertPushedWithoutChain(QfShipOrder)).message).toBe(
+      'The expected [QfShipOrder] job was not pushed without a chain; it was pushed with: [QfAudit].',
+    );
+    expect(assertionFrom(() => fake.assertPushedWithoutChain(QfSendMail)).message).toBe(
+      'The expected [QfSendMail] job was not pushed. Pushed: QfShipOrder ×1.',
+    );
+    await QfShipOrder.dispatch(2);
+    fake.assertPushedWithoutChain(QfShipOrder);
+    expect(() => fake.assertPushedWithoutChain(QfShipOrder, (job) => job.orderId === 1)).toThrow('was not pushed without a chain');
+  });
+
   it('pushed() returns the recorded instances, narrowed by a predicate', async () => {
     const fake = Queue.fake();
     expect(fake.pushed(QfShipOrder)).toEqual([]);
