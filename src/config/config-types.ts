@@ -147,8 +147,8 @@ export interface ErrandConfig {
    */
   report?: (error: unknown) => void;
   /**
-   * Where `errand make:job`, `make:listener` and `make:event` write (relative to the config
-   * file); `--path` overrides. Default `src/jobs`, `src/listeners`, `src/events`.
+   * Where `errand make:job`, `make:listener`, `make:event` and `make:job-middleware` write
+   * (relative to the config file); `--path` overrides. Default `src/jobs`, `src/listeners`, `src/events`, `src/jobs/middleware`.
    */
   paths?: GeneratorPaths;
 }
@@ -158,6 +158,8 @@ export interface GeneratorPaths {
   jobs?: string;
   listeners?: string;
   events?: string;
+  /** Job middleware classes (`make:job-middleware`). */
+  middleware?: string;
 }
 
 /** A database connection with every default filled in. */

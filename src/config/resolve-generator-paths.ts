@@ -3,8 +3,8 @@ import path from 'node:path';
 import { ConfigError } from '../errors/config-error.js';
 import type { GeneratorPaths } from './config-types.js';
 
-/** Where `make:job`, `make:listener` and `make:event` write when neither the config nor `--path` says. */
-export const DEFAULT_GENERATOR_PATHS: Required<GeneratorPaths> = { jobs: 'src/jobs', listeners: 'src/listeners', events: 'src/events' };
+/** Where the `make:*` generators write when neither the config nor `--path` says. */
+export const DEFAULT_GENERATOR_PATHS: Required<GeneratorPaths> = { jobs: 'src/jobs', listeners: 'src/listeners', events: 'src/events', middleware: 'src/jobs/middleware' };
 
 /** Checks `paths` and resolves each directory against the config file's directory. */
 export function resolveGeneratorPaths(raw: GeneratorPaths | undefined, baseDir: string, where: string): Required<GeneratorPaths> {

@@ -10,7 +10,6 @@ import { registerEventListCommand } from './commands/event-list-command.js';
 import { registerKeyCommand } from './commands/key-command.js';
 import { groupHelp, registerListCommand } from './commands/list-command.js';
 import { registerMakeCommands } from './commands/make-commands.js';
-import { registerMakeJobMiddlewareCommand } from './commands/make-job-middleware-command.js';
 import { registerMonitorCommand } from './commands/monitor-command.js';
 import { registerMigrateCommand } from './commands/migrate-command.js';
 import { registerStubPublishCommand } from './commands/stub-publish-command.js';
@@ -36,7 +35,6 @@ export function buildProgram(): Command {
   registerClearCommand(program);
   registerMonitorCommand(program);
   registerTableCommands(program);
-  registerMakeJobMiddlewareCommand(program);
   registerMakeCommands(program);
   registerStubPublishCommand(program);
   registerListCommand(program);

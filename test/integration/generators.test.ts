@@ -25,12 +25,12 @@ async function ok(dir: string, args: string[]): Promise<string> {
   return result.stdout;
 }
 
-describe('errand make:job, make:listener, make:event', () => {
+describe('errand make:job, make:listener, make:event, make:job-middleware', () => {
   it('write where the config says (or --path), and everything they write compiles together with tsc', async () => {
     const dir = appDir();
     writeFileSync(
       path.join(dir, 'errand.config.mjs'),
-      `export default { paths: { jobs: 'app/jobs', listeners: 'app/listeners', events: 'app/events' }, listeners: ['dist/app/listeners'] };\n`,
+      `export default { paths: { jobs: 'app/jobs', listeners: 'app/listeners', events: 'app/events', middleware: 'app/middleware' }, listeners: ['dist/app/listeners'] };\n`,
     );
     // Independent runs, in parallel to keep the test quick.
     const [event, job, , , , , , otherEvent, listener] = await Promise.all([
@@ -43,12 +43,14 @@ describe('errand make:job, make:listener, make:event', () => {
       ok(dir, ['make:listener', 'LogEverything']),
       ok(dir, ['make:event', 'PodcastPublished', '--path', 'lib/events']),
       ok(dir, ['make:listener', 'NotifyListeners', '--event=PodcastPublished', '--path', 'lib/listeners']),
+      ok(dir, ['make:job-middleware', 'EnsureTokenIsValid']),
     ]);
     expect(event).toContain(`Event [${path.join('app', 'events', 'order-shipped.ts')}] created successfully.`);
     expect(job).toContain(`Job [${path.join('app', 'jobs', 'send-invoice.ts')}] created successfully.`);
     expect(otherEvent).toContain(`Event [${path.join('lib', 'events', 'podcast-published.ts')}]`);
     expect(listener).toContain('Event [app/events/podcast-published.ts] does not exist yet: errand make:event PodcastPublished');
 
+    expect(readdirSync(path.join(dir, 'app/middleware'))).toEqual(['ensure-token-is-valid.ts']);
     expect(readdirSync(path.join(dir, 'app/jobs')).sort()).toEqual(['import-csv-row.ts', 'prune-cache.ts', 'send-invoice.ts']);
     expect(readdirSync(path.join(dir, 'app/listeners')).sort()).toEqual(['audit-shipment.ts', 'log-everything.ts', 'send-shipment-notification.ts']);
     const read = (file: string) => readFileSync(path.join(dir, file), 'utf8');

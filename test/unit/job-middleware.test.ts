@@ -9,7 +9,7 @@ import type { FailedJobRecord, FailedJobStore } from '../../src/contracts/failed
 import type { JobMiddleware as JobMiddlewareContract, NextMiddleware } from '../../src/contracts/job-middleware.js';
 import type { QueueDriver } from '../../src/contracts/queue-driver.js';
 import type { ReservedJob } from '../../src/contracts/reserved-job.js';
-import { kebabCase, writeJobMiddleware } from '../../src/console/commands/make-job-middleware-command.js';
+import { kebabCase, writeClass } from '../../src/console/commands/make-commands.js';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { Job } from '../../src/decorators/job.js';
 import { JobMiddleware } from '../../src/decorators/job-middleware.js';
@@ -568,10 +568,10 @@ describe('make:job-middleware', () => {
     const { tmpdir } = await import('node:os');
     const path = await import('node:path');
     const dir = mkdtempSync(path.join(tmpdir(), 'errand-mw-'));
-    const file = writeJobMiddleware(dir, 'EnsureTokenIsValid', 'class {{ class }} {}');
+    const file = writeClass('make:job-middleware', dir, 'EnsureTokenIsValid', 'class {{ class }} {}', {});
     expect(readFileSync(file, 'utf8')).toBe('class EnsureTokenIsValid {}');
-    expect(() => writeJobMiddleware(dir, 'EnsureTokenIsValid', 'x')).toThrow('already exists; pass --force to overwrite it.');
-    expect(readFileSync(writeJobMiddleware(dir, 'EnsureTokenIsValid', 'y', true), 'utf8')).toBe('y');
-    expect(() => writeJobMiddleware(dir, 'bad-name', 'x')).toThrow('make:job-middleware: [bad-name] is not a class name');
+    expect(() => writeClass('make:job-middleware', dir, 'EnsureTokenIsValid', 'x', {})).toThrow('already exists; pass --force to overwrite it.');
+    expect(readFileSync(writeClass('make:job-middleware', dir, 'EnsureTokenIsValid', 'y', {}, true), 'utf8')).toBe('y');
+    expect(() => writeClass('make:job-middleware', dir, 'bad-name', 'x', {})).toThrow('make:job-middleware: [bad-name] is not a class name');
   });
 });

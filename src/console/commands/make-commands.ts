@@ -8,12 +8,11 @@ import type { GeneratorPaths } from '../../config/config-types.js';
 import { loadConfig } from '../../config/load-config.js';
 import { ConfigError } from '../../errors/config-error.js';
 import { readStub, renderStub } from '../stubs.js';
-import { kebabCase } from './make-job-middleware-command.js';
 
 const CLASS_NAME = /^[A-Z][A-Za-z0-9_]*$/;
 
 /**
- * `errand make:job`, `make:listener` and `make:event`: write a class from `stubs/*.stub` (the
+ * `errand make:job`, `make:listener`, `make:event` and `make:job-middleware`: write a class from `stubs/*.stub` (the
  * app's own `stubs/` wins) into the directory `paths` in the config names, or `--path`.
  */
 export function registerMakeCommands(program: Command): void {
@@ -71,6 +70,17 @@ export function registerMakeCommands(program: Command): void {
       const dir = await targetDir(command, 'events', flags.path);
       report('Event', writeClass('make:event', dir, name, readStub('event.stub'), {}, flags.force));
     });
+
+  program
+    .command('make:job-middleware')
+    .description('Write a new job middleware class')
+    .argument('<name>', 'the class name, e.g. EnsureTokenIsValid')
+    .option('--path <dir>', 'directory to write it in (default: paths.middleware in the config, else src/jobs/middleware)')
+    .option('-f, --force', 'overwrite the file if it exists', false)
+    .action(async (name: string, flags: { path?: string; force: boolean }, command: Command) => {
+      const dir = await targetDir(command, 'middleware', flags.path);
+      report('Job middleware', writeClass('make:job-middleware', dir, name, readStub('job-middleware.stub'), {}, flags.force));
+    });
 }
 
 /** `--path` (relative to the working directory), else the config's `paths[kind]`. */
@@ -102,4 +112,13 @@ export function writeClass(command: string, dir: string, name: string, template:
 
 function report(kind: string, file: string): void {
   console.log(`\n  ${pc.bgBlue(pc.white(' INFO '))} ${kind} [${path.relative(process.cwd(), file)}] created successfully.\n`);
+}
+
+/** `EnsureTokenIsValid` → `ensure-token-is-valid`, `HTTPLimit` → `http-limit`: the repo's file naming. */
+export function kebabCase(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2')
+    .replace(/_/g, '-')
+    .toLowerCase();
 }
