@@ -21,3 +21,16 @@ export async function importBootstrap(app: ErrandRuntime): Promise<void> {
     }
   }
 }
+
+/**
+ * Before a retry recomputes `retryUntil`, imports the bootstrap modules so the job classes (and
+ * their `retryUntil` options) are known. A bootstrap that fails to load must not block a retry:
+ * the warning names it, and the jobs keep their original window instead.
+ */
+export async function loadJobClassesForRetry(app: ErrandRuntime): Promise<void> {
+  try {
+    await importBootstrap(app);
+  } catch (error) {
+    console.error(`  ${(error as Error).message} retryUntil is recomputed from each job's original window instead.`);
+  }
+}

@@ -1,12 +1,14 @@
 import type { StoredFailedJob } from '../contracts/failed-job-store.js';
 import { ConfigError } from '../errors/config-error.js';
-import type { ErrandRuntime } from '../runtime/errand.js';
+import { JobRetryRequested } from '../events/job-retry-requested.js';
+import { events, type ErrandRuntime } from '../runtime/errand.js';
+import { refreshRetryUntil } from './refresh-retry-until.js';
 
 /**
  * Pushes a failed job back onto the connection and queue it failed on, with its attempts reset
- * and its payload (and uuid) unchanged, as Laravel's `queue:retry` does; then forgets the failed
- * record. `key` is the record's uuid or its numeric id. Resolves to the new job id. The push
- * comes first: a crash in between leaves the record to retry again, never a job lost.
+ * and its payload (and uuid) unchanged but for a fresh `retryUntil` (see refreshRetryUntil), as
+ * Laravel's `queue:retry` does; then forgets the failed record. Emits `JobRetryRequested` first.
+ * `key` is the record's uuid or its numeric id. Resolves to the new job id. The push comes first: a crash in between leaves the record to retry again, never a job lost.
  */
 export async function retryFailedJob(app: ErrandRuntime, key: string): Promise<string> {
   const record = await app.queues.failer().find(key);
@@ -22,7 +24,9 @@ export async function retryFailedRecord(app: ErrandRuntime, record: StoredFailed
   if (!app.config.connections[record.connection]) {
     throw new ConfigError(`Failed job [${record.uuid}] ran on connection [${record.connection}], which is no longer configured.`);
   }
-  const id = await app.queues.connection(record.connection).push({ queue: record.queue, payload: record.payload });
+  await events.emit(new JobRetryRequested(record));
+  const payload = refreshRetryUntil(record.payload, app.config.keyring);
+  const id = await app.queues.connection(record.connection).push({ queue: record.queue, payload });
   await app.queues.failer().forget(record.uuid);
   return id;
 }

@@ -88,7 +88,8 @@ export function serializePayload(payload: JobPayload, limit: number): string {
   return text;
 }
 
-function resolveRetryUntil(option: JobOptions['retryUntil'], job: object, createdAt: number): number | null {
+/** @internal `retryUntil` as unix seconds: a Date as is, seconds counted from `createdAt`, a function called with the job. */
+export function resolveRetryUntil(option: JobOptions['retryUntil'], job: object, createdAt: number): number | null {
   const value = typeof option === 'function' ? option(job) : option;
   if (value === undefined) return null;
   if (value instanceof Date) return Math.floor(value.getTime() / 1000);

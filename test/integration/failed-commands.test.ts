@@ -7,14 +7,22 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
 import { Job } from '../../src/decorators/job.js';
+import { JobRetryRequested } from '../../src/events/job-retry-requested.js';
+import { retryFailedJob } from '../../src/failed/retry-failed-job.js';
 import { Queueable } from '../../src/job/queueable.js';
-import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
+import { boot, events, runtime, shutdown } from '../../src/runtime/errand.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { runCli } from '../helpers/run-cli.js';
 
 const state = { healed: false };
+
+/** Its twin in the CLI's bootstrap (retry-until-jobs.mjs, written below) has the same option. */
+@Job({ name: 'RetryUntilJob', retryUntil: 120 })
+class RetryUntilJob extends Queueable {
+  async handle() {}
+}
 
 @Job({ name: 'FailedCommandsJob', tries: 1 })
 class FailedCommandsJob extends Queueable {
@@ -121,6 +129,58 @@ await describeEachEngine('failed-job and clear commands', (engine) => {
     await createWorker({ queues: ['emails'], stopWhenEmpty: true, sleep: 0 }).run();
     expect(await count('jobs')).toBe(0);
     expect(await count('failed_jobs')).toBe(1);
+  });
+
+  it('a retry gives retryUntil a fresh deadline (the class option when loaded, else the original window) and emits JobRetryRequested', async () => {
+    const dist = path.resolve('dist/index.js');
+    writeFileSync(
+      path.join(dir, 'retry-until-jobs.mjs'),
+      `import { Job, Queueable } from ${JSON.stringify(dist)};\nJob({ name: 'RetryUntilJob', retryUntil: 120 })(class RetryUntilJob extends Queueable { async handle() {} });\n`,
+    );
+    writeFileSync(
+      path.join(dir, 'retry.config.mjs'),
+      `import base from './errand.config.mjs';\nexport default { ...base, bootstrap: ['./retry-until-jobs.mjs'] };\n`,
+    );
+    // Two failed records whose deadlines passed long ago: one of a class the bootstrap registers,
+    // one of a class it does not (its window was 50 s).
+    const now = Math.floor(Date.now() / 1000);
+    await RetryUntilJob.dispatch();
+    const [row] = (await knex('jobs').select('payload')) as Array<{ payload: string }>;
+    await knex('jobs').delete();
+    // Its stored window (100 s) differs from the option (120 s), so the two ways are told apart.
+    const known = { ...JSON.parse(row!.payload), createdAt: now - 1000, retryUntil: now - 900 };
+    const unknown = { ...known, uuid: randomUUID(), displayName: 'GoneJob', data: { ...known.data, commandName: 'GoneJob' }, retryUntil: now - 950 };
+    const plain = { ...known, uuid: randomUUID(), retryUntil: null };
+    for (const payload of [known, unknown, plain]) {
+      await knex('failed_jobs').insert({ uuid: payload.uuid, connection: 'database', queue: 'default', payload: JSON.stringify(payload), exception: 'Error: boom' });
+    }
+
+    const result = await cli('queue:retry', '--config', path.join(dir, 'retry.config.mjs'), known.uuid, unknown.uuid);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    const deadlines = new Map(
+      ((await knex('jobs').select('payload')) as Array<{ payload: string }>).map((j) => [JSON.parse(j.payload).uuid, JSON.parse(j.payload).retryUntil as number]),
+    );
+    const after = Math.floor(Date.now() / 1000);
+    expect(deadlines.get(known.uuid)).toBeGreaterThanOrEqual(now + 120);
+    expect(deadlines.get(known.uuid)).toBeLessThanOrEqual(after + 120);
+    expect(deadlines.get(unknown.uuid)).toBeGreaterThanOrEqual(now + 50);
+    expect(deadlines.get(unknown.uuid)).toBeLessThanOrEqual(after + 50);
+
+    // In-process, through the exported function: the event comes first, with the stored record,
+    // and a payload without retryUntil goes back byte for byte.
+    const seen: string[] = [];
+    const off = events.on(JobRetryRequested, async (event) => {
+      seen.push(`${event.record.uuid} ${(await knex('jobs').where('payload', 'like', `%${event.record.uuid}%`).count({ n: '*' }))[0]!.n}`);
+    });
+    try {
+      await retryFailedJob(await runtime(), plain.uuid);
+    } finally {
+      off();
+    }
+    expect(seen).toEqual([`${plain.uuid} 0`]);
+    const [pushed] = (await knex('jobs').where('payload', 'like', `%${plain.uuid}%`).select('payload')) as Array<{ payload: string }>;
+    expect(pushed!.payload).toBe(JSON.stringify(plain));
+    expect(await count('failed_jobs')).toBe(0);
   });
 
   it('queue:retry --queue, --range and all select what they say', async () => {

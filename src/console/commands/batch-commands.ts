@@ -5,7 +5,7 @@ import { ConfigError } from '../../errors/config-error.js';
 import { Batch } from '../../bus/batch.js';
 import { retryFailedJob } from '../../failed/retry-failed-job.js';
 import { shutdown } from '../../runtime/errand.js';
-import { bootFromCommand } from '../boot-from-cli.js';
+import { bootFromCommand, loadJobClassesForRetry } from '../boot-from-cli.js';
 
 /** `errand queue:retry-batch` and `queue:prune-batches`. */
 export function registerBatchCommands(program: Command): void {
@@ -23,6 +23,7 @@ export function registerBatchCommands(program: Command): void {
           console.log(`  Batch [${id}] has no failed jobs.`);
           return;
         }
+        await loadJobClassesForRetry(app);
         for (const uuid of batch.failedJobIds) {
           await retryFailedJob(app, uuid);
           console.log(`  ${pc.green('Retried')} ${uuid}`);
