@@ -23,9 +23,9 @@ export async function importBootstrap(app: ErrandRuntime): Promise<void> {
 }
 
 /**
- * Before a retry recomputes `retryUntil`, imports the bootstrap modules so the job classes (and
- * their `retryUntil` options) are known. A bootstrap that fails to load must not block a retry:
- * the warning names it, and the jobs keep their original window instead.
+ * Before a retry, imports the bootstrap modules: the job classes (whose `retryUntil` options are
+ * evaluated again) and the listeners of `JobRetryRequested` live there. A bootstrap that fails to
+ * load must not block a retry: the warning names it, and deadlines use the original window.
  */
 export async function loadJobClassesForRetry(app: ErrandRuntime): Promise<void> {
   try {

@@ -8,6 +8,13 @@ import { buildProgram } from './program.js';
 
 const program = buildProgram();
 
+// `errand help <typo>`: commander would print the whole help; parse the typo as a command
+// instead, so it is named as unknown with the closest command suggested.
+const [, , first, second] = process.argv;
+if (first === 'help' && second !== undefined && !second.startsWith('-') && !program.commands.some((c) => c.name() === second || c.aliases().includes(second))) {
+  process.argv.splice(2, 1);
+}
+
 // Exit explicitly once the command is done: modules the worker's bootstrap loaded (pools,
 // HTTP agents) may hold handles that would otherwise keep the process alive.
 program.parseAsync().then(

@@ -39,8 +39,8 @@ function reevaluated(payload: JobPayload, keyring: Keyring, nowSeconds: number):
   }
 }
 
-/** True when a stored payload carries a `retryUntil` (so a retry wants the job classes loaded). */
-export function carriesRetryUntil(raw: string): boolean {
+/** True when a stored payload carries a `retryUntil`. */
+function carriesRetryUntil(raw: string): boolean {
   try {
     return (JSON.parse(raw) as { retryUntil?: unknown }).retryUntil != null;
   } catch {

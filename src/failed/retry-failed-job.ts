@@ -1,6 +1,7 @@
 import type { StoredFailedJob } from '../contracts/failed-job-store.js';
 import { ConfigError } from '../errors/config-error.js';
 import { JobRetryRequested } from '../events/job-retry-requested.js';
+import { dispatchEvent } from '../listeners/event-dispatcher.js';
 import { events, type ErrandRuntime } from '../runtime/errand.js';
 import { refreshRetryUntil } from './refresh-retry-until.js';
 
@@ -24,7 +25,9 @@ export async function retryFailedRecord(app: ErrandRuntime, record: StoredFailed
   if (!app.config.connections[record.connection]) {
     throw new ConfigError(`Failed job [${record.uuid}] ran on connection [${record.connection}], which is no longer configured.`);
   }
-  await events.emit(new JobRetryRequested(record));
+  const requested = new JobRetryRequested(record);
+  await events.emit(requested);
+  await dispatchEvent(requested);
   const payload = refreshRetryUntil(record.payload, app.config.keyring);
   const id = await app.queues.connection(record.connection).push({ queue: record.queue, payload });
   await app.queues.failer().forget(record.uuid);

@@ -53,7 +53,7 @@ export class QueueManager {
   database(name: string = this.config.default): DatabaseQueue {
     const driver = this.connection(name);
     if (!(driver instanceof DatabaseQueue)) {
-      throw new ConfigError(`Queue connection [${name}] uses the ${this.config.connections[name]!.driver} driver, not database.`);
+      throw new ConfigError(`Queue connection [${name}] uses the ${this.config.connections[name]!.driver} driver; only a database connection keeps jobs that can be listed, counted or cleared.`);
     }
     return driver;
   }

@@ -86,8 +86,12 @@ export class BusFake extends InterceptingFake {
     return [...this.batches];
   }
 
-  /** A job of the class (matching `predicate`) was dispatched: queued, in a chain, in bulk, or sync. */
-  assertDispatched<J extends object>(type: JobClass<J>, predicate?: DispatchedPredicate<J>): void {
+  /**
+   * A job of the class (matching `predicate`) was dispatched: queued, in a chain, in bulk, or
+   * sync; with a number instead of a predicate, exactly that many times.
+   */
+  assertDispatched<J extends object>(type: JobClass<J>, predicate?: DispatchedPredicate<J> | number): void {
+    if (typeof predicate === 'number') return this.assertDispatchedTimes(type, predicate);
     if (this.records(type, predicate).length > 0) return;
     const all = this.records(type).map((d) => d.job);
     fail(

@@ -88,8 +88,12 @@ export class QueueFake extends InterceptingFake {
     return this.records(type, predicate).map((pushed) => pushed.job);
   }
 
-  /** At least one job of the class (matching `predicate`) was pushed. */
-  assertPushed<J extends object>(type: JobClass<J>, predicate?: PushedPredicate<J>): void {
+  /**
+   * At least one job of the class (matching `predicate`) was pushed; with a number instead of a
+   * predicate (Laravel's `assertPushed(Job::class, 2)`), exactly that many.
+   */
+  assertPushed<J extends object>(type: JobClass<J>, predicate?: PushedPredicate<J> | number): void {
+    if (typeof predicate === 'number') return this.assertPushedTimes(type, predicate);
     if (this.records(type, predicate).length > 0) return;
     const all = this.pushed(type);
     fail(

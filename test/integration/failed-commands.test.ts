@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -135,7 +135,10 @@ await describeEachEngine('failed-job and clear commands', (engine) => {
     const dist = path.resolve('dist/index.js');
     writeFileSync(
       path.join(dir, 'retry-until-jobs.mjs'),
-      `import { Job, Queueable } from ${JSON.stringify(dist)};\nJob({ name: 'RetryUntilJob', retryUntil: 120 })(class RetryUntilJob extends Queueable { async handle() {} });\n`,
+      `import { appendFileSync } from 'node:fs';\nimport { Job, JobRetryRequested, Queueable, listen } from ${JSON.stringify(dist)};\n` +
+        `Job({ name: 'RetryUntilJob', retryUntil: 120 })(class RetryUntilJob extends Queueable { async handle() {} });\n` +
+        // A listener wired as an application wires it: it must hear the command's retries.
+        `listen(JobRetryRequested, (event) => appendFileSync(${JSON.stringify(path.join(dir, 'heard.txt'))}, event.record.uuid + '\\n'));\n`,
     );
     writeFileSync(
       path.join(dir, 'retry.config.mjs'),
@@ -165,6 +168,7 @@ await describeEachEngine('failed-job and clear commands', (engine) => {
     expect(deadlines.get(known.uuid)).toBeLessThanOrEqual(after + 120);
     expect(deadlines.get(unknown.uuid)).toBeGreaterThanOrEqual(now + 50);
     expect(deadlines.get(unknown.uuid)).toBeLessThanOrEqual(after + 50);
+    expect(readFileSync(path.join(dir, 'heard.txt'), 'utf8').trim().split('\n').sort()).toEqual([known.uuid, unknown.uuid].sort());
 
     // In-process, through the exported function: the event comes first, with the stored record,
     // and a payload without retryUntil goes back byte for byte.
@@ -256,6 +260,9 @@ await describeEachEngine('failed-job and clear commands', (engine) => {
       const refused = await cli('queue:clear', '--queue=emails');
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain('Refusing to clear queue [database:emails] without confirmation: stdin is not a terminal. Pass --force to clear it.');
+      const empty = await cli('queue:clear', '--queue=', '--force');
+      expect(empty.code).toBe(1);
+      expect(empty.stderr).toContain('queue:clear: --queue is empty');
       expect(await count('jobs')).toBe(4);
     }
 

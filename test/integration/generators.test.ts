@@ -152,5 +152,9 @@ describe('errand list', () => {
     const typo = await runCli(['make:jb', 'X'], dir);
     expect(typo.code).toBe(1);
     expect(typo.stderr).toContain('(Did you mean make:job?)');
+    const helpTypo = await runCli(['help', 'queue:fialed'], dir);
+    expect(helpTypo.code).toBe(1);
+    expect(helpTypo.stderr).toContain("unknown command 'queue:fialed'");
+    expect(helpTypo.stderr).toContain('(Did you mean queue:failed?)');
   });
 });

@@ -84,19 +84,28 @@ listen(QueueBusy, (e) => appendFileSync(${JSON.stringify(path.join(dir, 'busy.tx
   it('names what is wrong: an unknown connection, a bad --max, no queue', async () => {
     expect((await runCli(['queue:monitor', 'nope:events'], dir)).stderr).toContain('Queue connection [nope] is not defined.');
     expect((await runCli(['queue:monitor', 'events', '--max=0'], dir)).stderr).toContain('--max must be a whole number ≥ 1, got 0.');
+    expect((await runCli(['queue:monitor', 'events', '--max=1e3'], dir)).stderr).toContain('--max must be a whole number ≥ 1, got 1e3.');
     expect((await runCli(['queue:monitor', ','], dir)).stderr).toContain('queue:monitor: name at least one queue');
   });
 
-  it('--watch redraws until interrupted, then exits 0', async () => {
-    const child = spawn(process.execPath, [CLI, 'queue:monitor', 'quiet', '--json', '--watch=0.3'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+  it('--watch redraws until interrupted, then exits 0; a queue that stays over --max fires QueueBusy once, not per redraw', async () => {
+    const busy = () => readFileSync(path.join(dir, 'busy.txt'), 'utf8').split('\n').filter(Boolean).length;
+    const before = busy();
+    // `--watch events`: the queue list given where commander reads the optional seconds.
+    const child = spawn(process.execPath, [CLI, 'queue:monitor', '--json', '--max=6', '--watch', ' quiet, database : events'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const closed = new Promise((resolve) => child.on('close', resolve));
-    for (let i = 0; i < 300 && out.split('\n').filter(Boolean).length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    // Three redraws (2 s apart) of two queues each.
+    for (let i = 0; i < 300 && out.split('\n').filter(Boolean).length < 6; i++) await new Promise((resolve) => setTimeout(resolve, 50));
     child.kill('SIGINT');
     const code = await closed;
     expect(code).toBe(0);
-    expect(out.split('\n').filter(Boolean).every((line) => JSON.parse(line).queue === 'quiet')).toBe(true);
+    const rows = out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { queue: string; status: string });
+    expect(rows.length).toBeGreaterThanOrEqual(6);
+    expect(rows.slice(0, 6).map((r) => `${r.queue}:${r.status}`)).toEqual(['quiet:OK', 'events:ALERT', 'quiet:OK', 'events:ALERT', 'quiet:OK', 'events:ALERT']);
+    // Once to Queue.on and once to the listener: the crossing, not each redraw.
+    expect(busy() - before).toBe(2);
   });
 });
 

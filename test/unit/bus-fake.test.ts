@@ -151,6 +151,8 @@ describe('Bus.fake(): assertions prove both sides', () => {
     await BfImport.dispatchSync('b');
     fake.assertDispatchedTimes(BfImport, 2);
     expect(assertionFrom(() => fake.assertDispatchedTimes(BfImport, 1)).message).toBe('The expected [BfImport] job was dispatched 2 time(s) instead of 1.');
+    fake.assertDispatched(BfImport, 2);
+    expect(assertionFrom(() => fake.assertDispatched(BfImport, 3)).message).toBe('The expected [BfImport] job was dispatched 2 time(s) instead of 3.');
   });
 
   it('assertDispatchedSync', async () => {

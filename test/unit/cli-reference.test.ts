@@ -17,6 +17,6 @@ describe('the CLI reference', () => {
     const program = buildProgram();
     for (const command of program.commands) expect(rendered, command.name()).toContain(`### \`errand ${command.name()}\``);
     expect(rendered).toContain('| `--max <n>` | alert when a queue holds this many jobs or more | `1000` |');
-    expect(rendered).toContain('| `<queues>` |');
+    expect(rendered).toContain('| `[queues]` |');
   });
 });

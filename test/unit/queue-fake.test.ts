@@ -216,6 +216,9 @@ describe('Queue.fake(): assertions prove both sides', () => {
     await QfShipOrder.dispatch(2);
     fake.assertPushedTimes(QfShipOrder, 2);
     expect(assertionFrom(() => fake.assertPushedTimes(QfShipOrder, 3)).message).toBe('The expected [QfShipOrder] job was pushed 2 time(s) instead of 3.');
+    // Laravel's shape: a count where the predicate goes.
+    fake.assertPushed(QfShipOrder, 2);
+    expect(assertionFrom(() => fake.assertPushed(QfShipOrder, 1)).message).toBe('The expected [QfShipOrder] job was pushed 2 time(s) instead of 1.');
   });
 
   it('assertNotPushed', async () => {

@@ -21,6 +21,7 @@ export function registerClearCommand(program: Command): void {
     .option('--force', 'clear without asking (required when stdin is not a terminal)')
     .addHelpText('after', '\nExamples:\n  errand queue:clear --queue=emails\n  errand queue:clear database --queue=emails --force')
     .action(async (connection: string | undefined, flags: { queue?: string; force?: boolean }, command: Command) => {
+      if (flags.queue !== undefined && flags.queue.trim() === '') throw new ConfigError('queue:clear: --queue is empty; name the queue to clear, or leave the option out for the default queue.');
       const app = await bootFromCommand(command);
       try {
         const name = connection ?? app.config.default;

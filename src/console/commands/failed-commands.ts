@@ -4,7 +4,6 @@ import pc from 'picocolors';
 import type { StoredFailedJob } from '../../contracts/failed-job-store.js';
 import { ConfigError } from '../../errors/config-error.js';
 import { findFailedJobsToRetry } from '../../failed/find-failed-jobs-to-retry.js';
-import { carriesRetryUntil } from '../../failed/refresh-retry-until.js';
 import { retryFailedRecord } from '../../failed/retry-failed-job.js';
 import { shutdown } from '../../runtime/errand.js';
 import { bootFromCommand, loadJobClassesForRetry } from '../boot-from-cli.js';
@@ -57,7 +56,8 @@ export function registerFailedCommands(program: Command): void {
         const { records, missing } = await findFailedJobsToRetry(app.queues.failer(), { keys: ids, queue: flags.queue, ranges: flags.range });
         for (const key of missing) failures.push(`No failed job has the id or uuid [${key}].`);
         if (records.length === 0 && missing.length === 0) console.log('  No failed jobs to retry.');
-        if (records.some((record) => carriesRetryUntil(record.payload))) await loadJobClassesForRetry(app);
+        // Always: listeners of JobRetryRequested and the job classes behind retryUntil live there.
+        if (records.length > 0) await loadJobClassesForRetry(app);
         const bar = records.length > PROGRESS_BAR_ABOVE && process.stdout.isTTY ? progressBar(records.length) : undefined;
         let retried = 0;
         for (const record of records) {

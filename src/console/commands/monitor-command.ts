@@ -26,21 +26,26 @@ export function registerMonitorCommand(program: Command): void {
   program
     .command('queue:monitor')
     .description('Show the size of queues, and alert (QueueBusy) when one reaches --max')
-    .argument('<queues>', 'comma-separated queues: connection:queue, or a queue of the default connection')
+    .argument('[queues]', 'comma-separated queues: connection:queue, or a queue of the default connection')
     .option('--max <n>', 'alert when a queue holds this many jobs or more', '1000')
     .option('--json', 'one JSON object per queue and line')
     .option('--watch [seconds]', 'redraw every few seconds (default 2) until interrupted')
-    .action(async (queues: string, flags: { max: string; json?: boolean; watch?: string | boolean }, command: Command) => {
+    .action(async (queues: string | undefined, flags: { max: string; json?: boolean; watch?: string | boolean }, command: Command) => {
+      // `--watch events`: the optional seconds took the queue list; give it back.
+      if (queues === undefined && typeof flags.watch === 'string' && !/^\d/.test(flags.watch)) [queues, flags.watch] = [flags.watch, true];
+      if (queues === undefined) throw new ConfigError('queue:monitor: name the queues to watch, e.g. errand queue:monitor database:default,emails');
+      if (!/^\d+$/.test(flags.max) || Number(flags.max) < 1) throw new ConfigError(`--max must be a whole number ≥ 1, got ${flags.max}.`);
       const max = Number(flags.max);
-      if (!Number.isInteger(max) || max < 1) throw new ConfigError(`--max must be a whole number ≥ 1, got ${flags.max}.`);
       const every = flags.watch === undefined ? undefined : flags.watch === true ? 2 : Number(flags.watch);
       if (every !== undefined && (!Number.isFinite(every) || every <= 0)) throw new ConfigError(`--watch must be a number of seconds > 0, got ${String(flags.watch)}.`);
       const app = await bootFromCommand(command);
       try {
         await importBootstrap(app);
         const targets = parseTargets(queues, app);
+        // Under --watch a queue that stays over --max fires QueueBusy once, when it crosses, not on every redraw.
+        const alerting = new Set<string>();
         const once = async () => {
-          const rows = await monitor(app, targets, max);
+          const rows = await monitor(app, targets, max, alerting);
           if (every !== undefined && !flags.json && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
           print(rows, Boolean(flags.json));
         };
@@ -60,14 +65,25 @@ export function registerMonitorCommand(program: Command): void {
     });
 }
 
-/** Reads each queue's figures; fires QueueBusy for each queue at or over `max`. */
-export async function monitor(app: ErrandRuntime, targets: Array<{ connection: string; queue: string }>, max: number): Promise<MonitorRow[]> {
+/**
+ * Reads each queue's figures; fires QueueBusy for each queue at or over `max` that is not in
+ * `alerting` (the queues already over it at the last look), and keeps `alerting` up to date.
+ */
+export async function monitor(
+  app: ErrandRuntime,
+  targets: Array<{ connection: string; queue: string }>,
+  max: number,
+  alerting = new Set<string>(),
+): Promise<MonitorRow[]> {
   const rows: MonitorRow[] = [];
   for (const { connection, queue } of targets) {
     const stats = await app.queues.database(connection).stats(queue);
     const status = stats.size >= max ? 'ALERT' : 'OK';
     rows.push({ connection, queue, ...stats, max, status });
-    if (status === 'ALERT') {
+    const key = `${connection}:${queue}`;
+    if (status === 'OK') alerting.delete(key);
+    else if (!alerting.has(key)) {
+      alerting.add(key);
       const busy = new QueueBusy(connection, queue, stats.size);
       await events.emit(busy);
       await dispatchEvent(busy);
@@ -83,8 +99,8 @@ function parseTargets(list: string, app: ErrandRuntime): Array<{ connection: str
     .filter(Boolean)
     .map((item) => {
       const at = item.indexOf(':');
-      const connection = at === -1 ? app.config.default : item.slice(0, at);
-      const queue = at === -1 ? item : item.slice(at + 1);
+      const connection = at === -1 ? app.config.default : item.slice(0, at).trim();
+      const queue = at === -1 ? item : item.slice(at + 1).trim();
       if (!connection || !queue) throw new ConfigError(`queue:monitor: [${item}] is not connection:queue or a queue name.`);
       app.queues.database(connection);
       return { connection, queue };
