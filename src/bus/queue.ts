@@ -35,7 +35,9 @@ export const Queue = {
       const fake = interceptedDispatch({ kind: 'bulk', job, connection, queue, delay: options.delay, chain: [] });
       if (fake) return void faked.push(fake.then((id) => (ids[index] = id)));
       const payload = encodePayload(job, jobOptions, { delay: options.delay, keyring: app.config.keyring });
-      groups.set(connection, [...(groups.get(connection) ?? []), { index, queue, payload }]);
+      let group = groups.get(connection);
+      if (!group) groups.set(connection, (group = []));
+      group.push({ index, queue, payload });
     });
     await Promise.all(faked);
     for (const [connection, entries] of groups) {
