@@ -112,18 +112,22 @@ await describeEachEngine('failed-job and clear commands', (engine) => {
   it('queue:retry by id and by uuid pushes back with attempts reset and the uuid kept, and names an unknown id', async () => {
     await fail('emails', 1, 2, 3);
     const [a, b, c] = await failedRows();
-    const result = await cli('queue:retry', String(a!.id), b!.uuid, 'no-such-job');
+    const [result, json] = await Promise.all([cli('queue:retry', String(a!.id), 'no-such-job'), cli('queue:retry', '--json', b!.uuid)]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('No failed job has the id or uuid [no-such-job].');
     expect(result.stdout).toContain(`Retried ${a!.uuid} [${a!.id}] FailedCommandsJob → database:emails`);
-    expect(result.stdout).toContain(`Retried ${b!.uuid}`);
+    expect(json).toMatchObject({ code: 0, stderr: '' });
     expect((await failedRows()).map((r) => r.uuid)).toEqual([c!.uuid]);
 
-    const jobs = (await knex('jobs').select('queue', 'attempts', 'payload').orderBy('id')) as Array<{ queue: string; attempts: number | string; payload: string }>;
-    expect(jobs.map((j) => [j.queue, Number(j.attempts), JSON.parse(j.payload).uuid])).toEqual([
-      ['emails', 0, a!.uuid],
-      ['emails', 0, b!.uuid],
-    ]);
+    const jobs = (await knex('jobs').select('id', 'queue', 'attempts', 'payload').orderBy('id')) as Array<{ id: number | string; queue: string; attempts: number | string; payload: string }>;
+    const retriedB = jobs.find((j) => JSON.parse(j.payload).uuid === b!.uuid)!;
+    expect(JSON.parse(json.stdout)).toEqual({ id: String(b!.id), uuid: b!.uuid, job: 'FailedCommandsJob', connection: 'database', queue: 'emails', newId: String(retriedB.id) });
+    expect(jobs.map((j) => [j.queue, Number(j.attempts), JSON.parse(j.payload).uuid]).sort((x, y) => String(x[2]).localeCompare(String(y[2])))).toEqual(
+      [
+        ['emails', 0, a!.uuid],
+        ['emails', 0, b!.uuid],
+      ].sort((x, y) => String(x[2]).localeCompare(String(y[2]))),
+    );
     // The pushed-back jobs really run again.
     state.healed = true;
     await createWorker({ queues: ['emails'], stopWhenEmpty: true, sleep: 0 }).run();

@@ -45,8 +45,9 @@ export function registerFailedCommands(program: Command): void {
     .argument('[ids...]', 'failed job ids or uuids, or `all`')
     .option('--queue <name>', 'retry every failed job of this queue')
     .option('--range <from-to>', 'retry the ids in this inclusive range, e.g. 3-7 (repeatable)', collectRange)
+    .option('--json', 'print one JSON object per retried job ({ id, uuid, job, connection, queue, newId }) instead of text')
     .addHelpText('after', '\nExamples:\n  errand queue:retry 5 9\n  errand queue:retry all\n  errand queue:retry --queue=emails\n  errand queue:retry --range=3-7')
-    .action(async (ids: string[], flags: { queue?: string; range?: Array<[number, number]> }, command: Command) => {
+    .action(async (ids: string[], flags: { queue?: string; range?: Array<[number, number]>; json?: boolean }, command: Command) => {
       if (ids.length === 0 && flags.queue === undefined && flags.range === undefined) {
         throw new ConfigError('Say which failed jobs to retry: ids or uuids, `all`, --queue=<name> or --range=<from-to>.');
       }
@@ -55,16 +56,18 @@ export function registerFailedCommands(program: Command): void {
       try {
         const { records, missing } = await findFailedJobsToRetry(app.queues.failer(), { keys: ids, queue: flags.queue, ranges: flags.range });
         for (const key of missing) failures.push(`No failed job has the id or uuid [${key}].`);
-        if (records.length === 0 && missing.length === 0) console.log('  No failed jobs to retry.');
+        if (records.length === 0 && missing.length === 0 && !flags.json) console.log('  No failed jobs to retry.');
         // Always: listeners of JobRetryRequested and the job classes behind retryUntil live there.
         if (records.length > 0) await loadJobClassesForRetry(app);
-        const bar = records.length > PROGRESS_BAR_ABOVE && process.stdout.isTTY ? progressBar(records.length) : undefined;
+        const bar = records.length > PROGRESS_BAR_ABOVE && process.stdout.isTTY && !flags.json ? progressBar(records.length) : undefined;
         let retried = 0;
         for (const record of records) {
           try {
-            await retryFailedRecord(app, record);
+            const newId = await retryFailedRecord(app, record);
             retried++;
-            if (!bar) console.log(`  ${pc.green('Retried')} ${record.uuid} [${record.id}] ${displayName(record.payload)} → ${record.connection}:${record.queue}`);
+            const { id, uuid, connection, queue } = record;
+            if (flags.json) console.log(JSON.stringify({ id: String(id), uuid, job: displayName(record.payload), connection, queue, newId }));
+            else if (!bar) console.log(`  ${pc.green('Retried')} ${record.uuid} [${record.id}] ${displayName(record.payload)} → ${record.connection}:${record.queue}`);
           } catch (error) {
             // One job that cannot go back (its connection was removed) must not stop the rest.
             failures.push((error as Error).message);
@@ -72,7 +75,7 @@ export function registerFailedCommands(program: Command): void {
           bar?.tick();
         }
         bar?.finish();
-        if (bar || records.length > 1) console.log(`  ${pc.green(`Retried ${retried} failed job${retried === 1 ? '' : 's'}.`)}`);
+        if (!flags.json && (bar || records.length > 1)) console.log(`  ${pc.green(`Retried ${retried} failed job${retried === 1 ? '' : 's'}.`)}`);
       } finally {
         await shutdown();
       }
