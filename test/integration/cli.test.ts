@@ -11,6 +11,7 @@ import { createJobsTable } from '../../src/drivers/database/migrations/0001-crea
 import { createWorkersTable } from '../../src/drivers/database/migrations/0003-create-workers-table.js';
 import { createControlsTable } from '../../src/drivers/database/migrations/0004-create-controls-table.js';
 import { indexJobsReservedBy } from '../../src/drivers/database/migrations/0005-index-jobs-reserved-by.js';
+import { indexJobsForClaims } from '../../src/drivers/database/migrations/0009-index-jobs-for-claims.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
 
@@ -119,6 +120,7 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
       await createJobsTable.up(knex, 'own_jobs');
       await createFailedJobsTable.up(knex, 'own_failed');
       await indexJobsReservedBy.up(knex, 'own_jobs');
+      await indexJobsForClaims.up(knex, 'own_jobs');
       await createWorkersTable.up(knex, 'own_workers');
       await createControlsTable.up(knex, 'own_controls');
       expect(await knex('jobs').columnInfo()).toEqual(await knex('own_jobs').columnInfo());

@@ -22,6 +22,23 @@ export const dialect = {
     return client === 'better-sqlite3' ? 'sqlite' : client === 'mysql2' ? 'mysql' : 'postgres';
   },
 
+  /**
+   * The jobs-table indexes the claim and the expired-reservation check read (migration 0009).
+   * MySQL/MariaDB and SQLite read `reserved_at is null` as an equality on an index prefix, so one
+   * composite index gives both the ready rows and their order. PostgreSQL does not take IS NULL
+   * as fixing the sort order, so it gets a partial index of the ready rows, in claim order, and a
+   * small partial index of the reserved ones for the expired check.
+   */
+  claimIndexes(engine: Engine): Array<{ suffix: string; columns: string[]; where?: 'reserved_at is null' | 'reserved_at is not null' }> {
+    if (engine === 'postgres') {
+      return [
+        { suffix: 'ready_index', columns: ['queue', 'available_at', 'id'], where: 'reserved_at is null' },
+        { suffix: 'reserved_at_index', columns: ['reserved_at'], where: 'reserved_at is not null' },
+      ];
+    }
+    return [{ suffix: 'claim_index', columns: ['queue', 'reserved_at', 'available_at', 'id'] }];
+  },
+
   /** The engine a knex instance (or transaction) talks to, if it is one errand knows. */
   engineOfKnex(knex: Knex): Engine | undefined {
     const name = (knex as unknown as { client?: { dialect?: string } }).client?.dialect;
@@ -44,6 +61,16 @@ export const dialect = {
       case 'postgres':
         return 'floor(extract(epoch from clock_timestamp()))::bigint';
     }
+  },
+
+  /**
+   * The database clock for the claim's search. PostgreSQL's clock_timestamp() is volatile, so
+   * the planner cannot use it as an index bound: with no job due, the claim would read every
+   * delayed row's index entry. now() is fixed for the statement (the claim is one statement, or
+   * a short transaction), so it bounds the index range.
+   */
+  claimNowSql(engine: Engine): string {
+    return engine === 'postgres' ? 'floor(extract(epoch from now()))::bigint' : this.nowSql(engine);
   },
 
   /**

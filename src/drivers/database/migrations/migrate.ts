@@ -8,6 +8,7 @@ import { indexJobsReservedBy } from './0005-index-jobs-reserved-by.js';
 import { createLocksTable } from './0006-create-locks-table.js';
 import { createRateLimitsTable } from './0007-create-rate-limits-table.js';
 import { createJobBatchesTable } from './0008-create-job-batches-table.js';
+import { indexJobsForClaims } from './0009-index-jobs-for-claims.js';
 import type { TableMigration } from './table-migration.js';
 
 /** The table that records which migrations ran, per database. */
@@ -40,7 +41,7 @@ interface Step {
  */
 export async function migrate(knex: Knex, tables: TablesToMigrate): Promise<string[]> {
   const steps: Step[] = [];
-  for (const table of new Set(tables.jobs ?? [])) steps.push(step(createJobsTable, table), step(indexJobsReservedBy, table));
+  for (const table of new Set(tables.jobs ?? [])) steps.push(step(createJobsTable, table), step(indexJobsReservedBy, table), step(indexJobsForClaims, table));
   if (tables.failed) steps.push(step(createFailedJobsTable, tables.failed));
   for (const table of new Set(tables.workers ?? [])) steps.push(step(createWorkersTable, table));
   for (const table of new Set(tables.controls ?? [])) steps.push(step(createControlsTable, table));
