@@ -70,7 +70,13 @@ export interface ProcessorDeps {
 export class JobProcessor {
   constructor(private readonly deps: ProcessorDeps) {}
 
-  async process(reserved: ReservedJob): Promise<ProcessResult> {
+  /**
+   * Runs one claimed job to its end. `handlerDone` is called when the job succeeded and all that
+   * is left is its batched delete (no chain or batch to move on), so the worker can start the
+   * next job while the delete is on its way. A failure, a release, or a chain or batch step
+   * finishes first: the next job must see what they write (a cancelled batch, the next link).
+   */
+  async process(reserved: ReservedJob, handlerDone?: () => void): Promise<ProcessResult> {
     const started = performance.now();
     const elapsed = () => performance.now() - started;
     let payload: JobPayload;
@@ -137,7 +143,7 @@ export class JobProcessor {
       const intent = outcome.intent ?? { kind: 'delete' };
       const plan = intent.kind === 'delete' ? await planSuccess(payload, chain, this.deps.driver, this.deps.report) : undefined;
       await plan?.before?.();
-      const result = await this.honour(job, intent, elapsed(), reserved.exceptions, plan?.within);
+      const result = await this.honour(job, intent, elapsed(), reserved.exceptions, plan?.within, handlerDone);
       if (result === 'deleted') await plan?.after();
       return result;
     }
@@ -178,14 +184,23 @@ export class JobProcessor {
   }
 
   /** `within`: a batch count to commit with the delete (such a delete skips the batched finisher). */
-  private async honour(job: WorkerJob, intent: JobIntent, durationMs: number, exceptions: number, within?: FinishingWrites): Promise<ProcessResult> {
+  private async honour(
+    job: WorkerJob,
+    intent: JobIntent,
+    durationMs: number,
+    exceptions: number,
+    within?: FinishingWrites,
+    handlerDone?: () => void,
+  ): Promise<ProcessResult> {
     if (intent.kind === 'fail') return this.fail(job, intent.error, durationMs);
-    const done =
-      intent.kind === 'release'
-        ? await this.deps.driver.release(job.reserved, intent.delay, exceptions)
-        : within
-          ? await this.deps.driver.delete(job.reserved, within)
-          : await (this.deps.finish ?? ((j) => this.deps.driver.delete(j)))(job.reserved);
+    let done: boolean;
+    if (intent.kind === 'release') done = await this.deps.driver.release(job.reserved, intent.delay, exceptions);
+    else if (within) done = await this.deps.driver.delete(job.reserved, within);
+    else {
+      const finishing = (this.deps.finish ?? ((j) => this.deps.driver.delete(j)))(job.reserved);
+      handlerDone?.();
+      done = await finishing;
+    }
     if (!done) return this.lost(job);
     const result = intent.kind === 'release' ? 'released' : 'deleted';
     // The job is gone for good (never after a release back): its unique lock goes with it.

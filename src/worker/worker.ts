@@ -47,6 +47,9 @@ export interface WorkerDeps {
   config?: ResolvedConfig;
 }
 
+/** Finished jobs whose finishing writes may be outstanding at once before no new job starts. */
+const MAX_FINISHING = 1000;
+
 /** After SIGTERM's grace, how long aborted handlers get to wind down before their jobs are released. */
 const ABORT_GRACE_MS = 5000;
 
@@ -66,7 +69,10 @@ export class Worker {
   private readonly sleeper = new Sleeper();
   private readonly pollDelay: PollDelay;
   private readonly interrupt = new AbortController();
+  /** Every job taken from the buffer and not yet finished: its handler, then its finishing writes. */
   private readonly running = new Map<string, { job: ReservedJob; task: Promise<void> }>();
+  /** The jobs whose handler is still running: they, not the finishing writes, fill the slots. */
+  private readonly busy = new Set<string>();
   private buffer: ReservedJob[] = [];
   private monitor: Monitor | undefined;
   private jobsProcessed = 0;
@@ -80,6 +86,8 @@ export class Worker {
   private lastClaimAt = Date.now();
   private drained = false;
   private fatal: Error | undefined;
+  private rss = 0;
+  private rssReadAt = 0;
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -133,20 +141,23 @@ export class Worker {
           await this.sleeper.sleep(Math.max(1, this.options.sleep));
           continue;
         }
+        const finishedBefore = this.jobsProcessed;
         const claimed = await this.fill();
         // A pause that arrived while the claim was in flight: those jobs must not start.
         if (this.signalPaused) this.handBack(() => true);
         else if (this.pausedQueues.size > 0) this.handBack((job) => this.pausedQueues.has(job.queue));
         this.startJobs();
         if (this.fatal) break;
-        if (this.running.size === 0 && this.buffer.length === 0 && claimed === 0) {
+        // A job that finished while the claim was out may have pushed more (the next of its
+        // chain, a release): only a claim begun after every job finished proves the queue empty.
+        if (this.running.size === 0 && this.buffer.length === 0 && claimed === 0 && this.jobsProcessed === finishedBefore) {
           this.drained = true;
           if (this.checkStop(startedAt)) continue;
           await this.sleeper.sleep(this.claimFailures > 0 ? this.failureDelay() : this.pollDelay.next(false));
         } else {
           this.drained = false;
           // Busy: wait for a slot to free up (or a wake-up), polling again soon for more.
-          const full = this.running.size >= this.options.concurrency;
+          const full = this.busy.size >= this.options.concurrency || this.backlogged();
           await this.sleeper.sleep(full ? undefined : this.pollDelay.next(claimed > 0));
         }
       }
@@ -264,6 +275,16 @@ export class Worker {
     this.pausedQueues = now;
   }
 
+  /** The resident set in MB, read at most every 100 ms: reading it is a system call, and the loop turns once per job. */
+  private rssMb(): number {
+    const now = Date.now();
+    if (now - this.rssReadAt >= 100) {
+      this.rssReadAt = now;
+      this.rss = process.memoryUsage.rss() / 1024 / 1024;
+    }
+    return this.rss;
+  }
+
   private checkStop(startedAt: number): WorkerStopReason | undefined {
     return stopReason(this.options, {
       stopRequested: this.stopRequested,
@@ -273,14 +294,19 @@ export class Worker {
       idleMs: Date.now() - this.lastClaimAt,
       startedAt,
       now: Date.now(),
-      memoryMb: process.memoryUsage.rss() / 1024 / 1024,
+      memoryMb: this.rssMb(),
     });
   }
 
-  /** Claims enough jobs to fill the free slots and the prefetch buffer, queues in priority order. */
+  /**
+   * Claims enough jobs to fill the free slots and the prefetch buffer, queues in priority order.
+   * With a buffer, it waits until the buffer is down to half before claiming again, so one claim
+   * brings many jobs instead of one claim per finished job.
+   */
   private async fill(): Promise<number> {
     const { concurrency, prefetch, maxJobs } = this.options;
-    let want = concurrency + prefetch - this.running.size - this.buffer.length;
+    if (prefetch > 0 && this.buffer.length > prefetch / 2) return 0;
+    let want = concurrency + prefetch - this.busy.size - this.buffer.length;
     if (maxJobs > 0) want = Math.min(want, maxJobs - this.jobsProcessed - this.running.size - this.buffer.length);
     if (want <= 0) return 0;
     let claimed = 0;
@@ -309,8 +335,13 @@ export class Worker {
   }
 
   private startJobs(): void {
-    while (this.running.size < this.options.concurrency && this.buffer.length > 0 && !this.stopRequested) {
-      const job = this.buffer.shift()!;
+    // Paused: the buffer is handed back (pause(), applyControls), never started.
+    if (this.signalPaused) return;
+    while (this.busy.size < this.options.concurrency && this.buffer.length > 0 && !this.stopRequested && !this.backlogged()) {
+      const at = this.buffer.findIndex((job) => !this.pausedQueues.has(job.queue));
+      if (at === -1) return;
+      const [job] = this.buffer.splice(at, 1) as [ReservedJob];
+      this.busy.add(job.id);
       const task = this.runJob(job).finally(() => {
         this.running.delete(job.id);
         this.sleeper.wake();
@@ -319,13 +350,30 @@ export class Worker {
     }
   }
 
+  /**
+   * Too many finished jobs still wait for their finishing writes (a slow or unreachable
+   * database): start no more until they land, so the backlog stays bounded.
+   */
+  private backlogged(): boolean {
+    return this.running.size - this.busy.size >= MAX_FINISHING;
+  }
+
   private async runJob(job: ReservedJob): Promise<void> {
+    // The slot frees as soon as the handler is done: the delete joins the next batched write
+    // (group commit) while the next job already runs. The job keeps its lease until it lands.
+    const free = () => {
+      if (!this.busy.delete(job.id)) return;
+      // Straight from the buffer, without waiting for the loop (which may be out claiming).
+      this.startJobs();
+      this.sleeper.wake();
+    };
     try {
-      await this.processor.process(job);
+      await this.processor.process(job, free);
     } catch (error) {
       // A finishing write failed (database gone): the job comes back when its lease lapses.
       this.deps.report(error);
     } finally {
+      free();
       this.monitor?.forget([job.id]);
       this.jobsProcessed++;
     }
@@ -363,7 +411,9 @@ export class Worker {
   }
 
   private async releaseStragglers(): Promise<void> {
-    const jobs = [...this.running.values()].map((entry) => entry.job);
+    // Only jobs whose handler is still running: the others are finishing and must not be put back.
+    const jobs = [...this.running.values()].map((entry) => entry.job).filter((job) => this.busy.has(job.id));
+    if (jobs.length === 0) return;
     this.deps.report(new Error(`Jobs ${jobs.map((job) => `#${job.id}`).join(', ')} ignored the stop signal; they are released for another worker.`));
     for (const job of jobs) await this.deps.driver.release(job, 0, job.exceptions).catch((error: unknown) => this.deps.report(error));
   }

@@ -15,7 +15,7 @@ import { WORKER_DEFAULTS } from '../../src/worker/worker-options.js';
 const job = (id: string): ReservedJob => ({ id, queue: 'default', payload: '{}', attempts: 1, exceptions: 0, reservedBy: 'w' });
 
 describe('Finisher', () => {
-  it('sends the first delete at once and groups the ones that arrive meanwhile into one statement', async () => {
+  it('sends the deletes of one turn together, and groups the ones that arrive while it is out into the next statement', async () => {
     const batches: string[][] = [];
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -27,10 +27,13 @@ describe('Finisher', () => {
       },
     } as unknown as QueueDriver;
     const finisher = new Finisher(driver);
-    const results = ['1', '2', '3', '4'].map((id) => finisher.delete(job(id)));
+    const first = ['1', '2'].map((id) => finisher.delete(job(id)));
+    // Wait until the first statement is out (held at the gate), then ask for more.
+    while (batches.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    const later = ['3', '4', '5'].map((id) => finisher.delete(job(id)));
     release();
-    expect(await Promise.all(results)).toEqual([true, true, false, true]);
-    expect(batches).toEqual([['1'], ['2', '3', '4']]);
+    expect(await Promise.all([...first, ...later])).toEqual([true, true, false, true, true]);
+    expect(batches).toEqual([['1', '2'], ['3', '4', '5']]);
     await finisher.drain();
   });
 
@@ -83,9 +86,9 @@ describe('PollDelay', () => {
     const delay = new PollDelay(3);
     expect(delay.next(false)).toBe(3);
     expect(delay.next(true)).toBe(0);
-    expect([1, 2, 3, 4, 5, 6, 7].map(() => delay.next(false))).toEqual([0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3]);
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map(() => delay.next(false))).toEqual([0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 3]);
     delay.reset();
-    expect(delay.next(false)).toBe(0.05);
+    expect(delay.next(false)).toBe(0.005);
   });
 });
 

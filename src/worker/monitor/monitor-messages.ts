@@ -35,7 +35,9 @@ export type ToMonitor =
   | { type: 'forget'; ids: string[] }
   | { type: 'watch'; watched: WatchedJob }
   | { type: 'unwatch'; id: string }
-  | { type: 'stop'; deregister: boolean };
+  | { type: 'stop'; deregister: boolean }
+  /** Several of the above, in order: one message per turn of the event loop instead of four per job. */
+  | { type: 'batch'; messages: ToMonitor[] };
 
 /** Monitor → main thread. */
 export type FromMonitor =

@@ -35,8 +35,13 @@ let stopping = false;
 let killing = false;
 let ticking = false;
 
-port.on('message', (message: ToMonitor) => {
+port.on('message', receive);
+
+function receive(message: ToMonitor): void {
   switch (message.type) {
+    case 'batch':
+      for (const each of message.messages) receive(each);
+      break;
     case 'hold':
       for (const job of message.jobs) held.set(job.id, job);
       break;
@@ -56,7 +61,7 @@ port.on('message', (message: ToMonitor) => {
       void stop(message.deregister);
       break;
   }
-});
+}
 
 async function start(): Promise<void> {
   try {

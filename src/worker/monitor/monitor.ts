@@ -38,6 +38,8 @@ export interface MonitorOptions {
 export class Monitor {
   private thread: Thread | undefined;
   private beatTimer: NodeJS.Timeout | undefined;
+  private pending: ToMonitor[] = [];
+  private flushTimer: NodeJS.Immediate | undefined;
   private readonly beat = new SharedArrayBuffer(8);
   private stopped: Promise<void> | undefined;
 
@@ -96,7 +98,8 @@ export class Monitor {
 
   /** Jobs just claimed: their leases are renewed with every heartbeat until forgotten. */
   hold(jobs: readonly ReservedJob[]): void {
-    if (jobs.length > 0) this.post({ type: 'hold', jobs: [...jobs] });
+    // The thread renews and hands back by id, holder and attempt: the payload need not be copied over.
+    if (jobs.length > 0) this.post({ type: 'hold', jobs: jobs.map((job) => ({ ...job, payload: '' })) });
   }
 
   /** Jobs finished or handed back: no longer this worker's. */
@@ -129,8 +132,29 @@ export class Monitor {
     return this.stopped;
   }
 
+  /**
+   * `watch` and `stop` go at once, after anything queued before them: a handler that blocks the
+   * event loop right after its watch must still be seen by the watchdog. The rest (hold, forget,
+   * unwatch) are queued and sent together once per turn of the event loop.
+   */
   private post(message: ToMonitor): void {
-    this.thread?.postMessage(message);
+    if (!this.thread) return;
+    if (message.type === 'watch' || message.type === 'stop') {
+      this.flush();
+      this.thread.postMessage(message);
+      return;
+    }
+    this.pending.push(message);
+    this.flushTimer ??= setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    if (this.flushTimer) clearImmediate(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.pending.length === 0) return;
+    const messages = this.pending;
+    this.pending = [];
+    this.thread?.postMessage(messages.length === 1 ? messages[0]! : { type: 'batch', messages });
   }
 }
 
