@@ -1,0 +1,81 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import knexFactory, { type Knex } from 'knex';
+
+import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
+
+/** The engines the benchmark measures. */
+export type BenchEngine = 'sqlite' | 'mysql' | 'postgres';
+
+export const ENGINES: BenchEngine[] = ['sqlite', 'mysql', 'postgres'];
+
+/** Server URLs (override with MYSQL_URL / POSTGRES_URL); the bench works in its own database. */
+const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const BENCH_DATABASE = 'errand_bench';
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+/** Knex settings for the engine's bench database (created by `prepareDatabase`). */
+export function knexConfig(engine: BenchEngine, sqliteFile?: string): Knex.Config {
+  if (engine === 'sqlite') return { client: 'better-sqlite3', connection: { filename: sqliteFile! }, useNullAsDefault: true };
+  return { client: engine === 'mysql' ? 'mysql2' : 'pg', connection: withDatabase(engine === 'mysql' ? MYSQL_URL : POSTGRES_URL, BENCH_DATABASE) };
+}
+
+/** errand's connection config for the engine's bench database. */
+export function connectionConfig(engine: BenchEngine, sqliteFile?: string): DatabaseConnectionConfig {
+  const { client, connection } = knexConfig(engine, sqliteFile);
+  return { driver: 'database', client: client as DatabaseConnectionConfig['client'], connection: connection as DatabaseConnectionConfig['connection'] };
+}
+
+/** A new SQLite file in a fresh temporary directory. */
+export function sqliteFile(): string {
+  return path.join(mkdtempSync(path.join(os.tmpdir(), 'errand-bench-')), 'bench.sqlite');
+}
+
+/**
+ * Drops and recreates the bench database on a server engine, so every run starts from the same
+ * empty state. Undefined when it worked, else why the engine is not available.
+ */
+export async function prepareDatabase(engine: Exclude<BenchEngine, 'sqlite'>): Promise<string | undefined> {
+  const admin = knexFactory({
+    client: engine === 'mysql' ? 'mysql2' : 'pg',
+    connection: engine === 'mysql' ? MYSQL_URL : POSTGRES_URL,
+    pool: { min: 0, max: 1 },
+    acquireConnectionTimeout: 3000,
+  });
+  try {
+    if (engine === 'mysql') {
+      await admin.raw(`drop database if exists ${BENCH_DATABASE}`);
+      await admin.raw(`create database ${BENCH_DATABASE}`);
+    } else {
+      await admin.raw(`drop database if exists ${BENCH_DATABASE} with (force)`);
+      await admin.raw(`create database ${BENCH_DATABASE}`);
+    }
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    await admin.destroy();
+  }
+}
+
+/** The server's version string (SQLite's library version), for the report. */
+export async function serverVersion(engine: BenchEngine, file?: string): Promise<string> {
+  const knex = knexFactory({ ...knexConfig(engine, file ?? ':memory:'), pool: { min: 0, max: 1 } });
+  try {
+    if (engine === 'sqlite') return ((await knex.raw('select sqlite_version() as v')) as Array<{ v: string }>)[0]!.v;
+    if (engine === 'mysql') return ((await knex.raw('select version() as v')) as Array<Array<{ v: string }>>)[0]![0]!.v;
+    return ((await knex.raw('show server_version')) as { rows: Array<{ server_version: string }> }).rows[0]!.server_version;
+  } catch (error) {
+    return `unknown (${(error as Error).message})`;
+  } finally {
+    await knex.destroy();
+  }
+}

@@ -1,0 +1,230 @@
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { round, type Measurement } from './measurement.js';
+
+/** The median of each measured configuration, and the text table of them. */
+export interface Summary {
+  rows: SummaryRow[];
+  table: string;
+}
+
+/** One configuration (system, preset, engine, scenario, concurrency, processes) with its runs. */
+export interface SummaryRow {
+  system: string;
+  preset?: string;
+  engine: string;
+  scenario: string;
+  concurrency?: number;
+  processes?: number;
+  unit: string;
+  median: number;
+  runs: number[];
+  sample: Measurement;
+}
+
+/** What the report says about the run itself. */
+export interface RunInfo {
+  quick: boolean;
+  repeat: number;
+  seconds: number;
+  skipped: string[];
+  versions?: Record<string, string>;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+const label = (row: { system: string; preset?: string }) => (row.preset ? `${row.system} (${row.preset})` : row.system);
+
+/** Groups the measurements by configuration and takes each group's median. */
+export function summarize(results: readonly Measurement[]): Summary {
+  const groups = new Map<string, Measurement[]>();
+  for (const m of results) {
+    const key = [m.system, m.preset ?? '', m.engine, m.scenario, m.concurrency ?? '', m.processes ?? ''].join('|');
+    groups.set(key, [...(groups.get(key) ?? []), m]);
+  }
+  const rows = [...groups.values()].map((runs) => {
+    const first = runs[0]!;
+    return {
+      system: first.system,
+      preset: first.preset,
+      engine: first.engine,
+      scenario: first.scenario,
+      concurrency: first.concurrency,
+      processes: first.processes,
+      unit: first.unit,
+      median: round(median(runs.map((m) => m.value)), 2),
+      runs: runs.map((m) => m.value),
+      sample: first,
+    };
+  });
+  const header = ['engine', 'scenario', 'c', 'procs', 'system', 'median', 'unit', 'runs'];
+  const cells = rows.map((r) => [r.engine, r.scenario, String(r.concurrency ?? ''), String(r.processes ?? ''), label(r), String(r.median), r.unit, r.runs.join(' ')]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  return { rows, table: [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') };
+}
+
+/** Looks a configuration's median up; undefined when it was not measured. */
+function find(rows: readonly SummaryRow[], q: Partial<SummaryRow>): SummaryRow | undefined {
+  return rows.find((r) => (Object.keys(q) as Array<keyof SummaryRow>).every((k) => r[k] === q[k]));
+}
+
+interface Goal {
+  goal: string;
+  figure: string;
+  met: boolean | undefined;
+}
+
+function ratioGoal(goal: string, ours: SummaryRow | undefined, theirs: SummaryRow | undefined, atLeast: number): Goal {
+  if (!ours || !theirs) return { goal, figure: 'not measured', met: undefined };
+  const ratio = ours.median / theirs.median;
+  return { goal, figure: `${ours.median} vs ${theirs.median} ${ours.unit}: ${round(ratio, 2)}×`, met: ratio >= atLeast };
+}
+
+function limitGoal(goal: string, row: SummaryRow | undefined, atMost: number): Goal {
+  if (!row) return { goal, figure: 'not measured', met: undefined };
+  return { goal, figure: `${row.median} ${row.unit}`, met: row.median <= atMost };
+}
+
+/** The issue's goals, each with its figure from this run. */
+export function goals(rows: readonly SummaryRow[]): Goal[] {
+  const drain = (system: string, engine: string, preset?: string) =>
+    find(rows, { system, engine, scenario: 'drain', concurrency: 10, processes: 1, ...(preset ? { preset } : {}) });
+  const list: Goal[] = [
+    ratioGoal('PostgreSQL drain c=10 ≥ graphile-worker at its best settings', drain('errand', 'postgres'), drain('graphile-worker', 'postgres', 'fast'), 1),
+    ratioGoal('(stretch) PostgreSQL drain c=10 ≥ 1.5× graphile-worker (fast)', drain('errand', 'postgres'), drain('graphile-worker', 'postgres', 'fast'), 1.5),
+    ratioGoal('PostgreSQL drain c=10 ≥ 5× pg-boss', drain('errand', 'postgres'), drain('pg-boss', 'postgres', 'fast'), 5),
+    ratioGoal('MariaDB drain c=10 ≥ 10× @boringnode/queue', drain('errand', 'mysql'), drain('@boringnode/queue', 'mysql', 'fast'), 10),
+    ratioGoal('MariaDB drain c=10 ≥ 1.5× the naive raw-SQL loop', drain('errand', 'mysql'), drain('raw-sql', 'mysql'), 1.5),
+    ratioGoal('(stretch) MariaDB drain c=10 ≥ BullMQ on Redis', drain('errand', 'mysql'), drain('bullmq', 'redis', 'default'), 1),
+    ratioGoal('SQLite drain c=10 ≥ the naive raw-SQL loop', drain('errand', 'sqlite'), drain('raw-sql', 'sqlite'), 1),
+  ];
+  for (const engine of ['sqlite', 'mysql', 'postgres']) {
+    const e = (system: string, scenario: string) => find(rows, { system, engine, scenario });
+    list.push(ratioGoal(`${engine}: enqueue one at a time ≥ 80% of a raw INSERT`, e('errand', 'enqueue-one'), e('raw-sql', 'enqueue-one'), 0.8));
+    list.push(ratioGoal(`${engine}: bulk enqueue ≥ 50% of a raw multi-row INSERT`, e('errand', 'enqueue-bulk'), e('raw-sql', 'enqueue-bulk'), 0.5));
+    list.push(limitGoal(`${engine}: latency p50 ≤ ${engine === 'postgres' ? 3 : 15} ms, idle worker`, e('errand', 'latency'), engine === 'postgres' ? 3 : 15));
+    list.push(limitGoal(`${engine}: idle worker < 2% of one core`, e('errand', 'idle-cpu'), 2));
+  }
+  const memory = rows.find((r) => r.system === 'errand' && r.scenario === 'memory');
+  list.push(limitGoal('worker RSS after 1,000,000 jobs within 10% of after 10,000', memory, 10));
+  return list;
+}
+
+/** A horizontal bar chart of drain rates at concurrency 10, as SVG. */
+export function drainChart(rows: readonly SummaryRow[]): string {
+  const bars = rows
+    .filter((r) => r.scenario === 'drain' && r.concurrency === 10 && (r.processes ?? 1) === 1)
+    .sort((a, b) => a.engine.localeCompare(b.engine) || b.median - a.median);
+  const max = Math.max(1, ...bars.map((b) => b.median));
+  const rowHeight = 22;
+  const labelWidth = 300;
+  const plot = 460;
+  const height = bars.length * rowHeight + 40;
+  const parts = bars.map((b, i) => {
+    const y = 30 + i * rowHeight;
+    const w = Math.max(1, (b.median / max) * plot);
+    const fill = b.system === 'errand' ? '#2f7d4f' : b.system === 'raw-sql' ? '#8a8a8a' : '#4a6fa5';
+    return (
+      `<text x="${labelWidth - 8}" y="${y + 14}" text-anchor="end">${escapeXml(`${b.engine} · ${label(b)}`)}</text>` +
+      `<rect x="${labelWidth}" y="${y + 3}" width="${round(w, 1)}" height="${rowHeight - 6}" fill="${fill}"/>` +
+      `<text x="${labelWidth + w + 6}" y="${y + 14}">${Math.round(b.median).toLocaleString('en-US')}</text>`
+    );
+  });
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plot + 90}" height="${height}" font-family="sans-serif" font-size="12">` +
+    `<text x="10" y="18" font-weight="bold">Drain rate, jobs/s, concurrency 10, one worker process (median)</text>${parts.join('')}</svg>\n`
+  );
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Writes docs/performance.md and docs/performance.svg from this run; resolves to the .md path. */
+export async function writeReport(root: string, summary: Summary, results: readonly Measurement[], info: RunInfo): Promise<string> {
+  const docs = path.join(root, 'docs');
+  writeFileSync(path.join(docs, 'performance.svg'), drainChart(summary.rows));
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const fmt = (met: boolean | undefined) => (met === undefined ? '–' : met ? 'met' : '**missed**');
+  const settings = new Map<string, unknown>();
+  for (const m of results) if (m.settings && !settings.has(label(m))) settings.set(label(m), m.settings);
+  const growth = summary.rows.filter((r) => r.scenario === 'claim-growth');
+  const lines = [
+    '# Performance',
+    '',
+    '<!-- Generated by `npm run bench` (test/bench/run.ts); edit the generator, not this file. -->',
+    '',
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}` +
+      `${info.quick ? ', **quick run (small sizes)**' : ''}; ${info.repeat} paired run(s) per figure, medians; ${info.seconds} s in all.`,
+    ...(info.versions ? ['', `Versions: ${Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`] : []),
+    '',
+    'The machine is shared and noisy: compare figures of the same run (they were measured side by',
+    'side), not figures of different runs. Every figure is one process per measurement, printed as',
+    'one JSON line; `npm run bench` prints them all, then this table.',
+    '',
+    '## Goals',
+    '',
+    '| goal | this run | |',
+    '| --- | --- | --- |',
+    ...goals(summary.rows).map((g) => `| ${g.goal} | ${g.figure} | ${fmt(g.met)} |`),
+    '',
+    '## Drain rate at concurrency 10',
+    '',
+    '![drain rate at concurrency 10](performance.svg)',
+    '',
+    '## Every figure (medians)',
+    '',
+    '| engine | scenario | concurrency | processes | system | median | unit | runs |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...summary.rows.map((r) => `| ${r.engine} | ${r.scenario} | ${r.concurrency ?? ''} | ${r.processes ?? ''} | ${label(r)} | ${r.median} | ${r.unit} | ${r.runs.join(', ')} |`),
+    '',
+    '## Claim cost as the tables grow',
+    '',
+    'The median time of one claim with empty tables, then with 1,000,000 delayed jobs and 100,000',
+    'failed jobs stored, and the plan the engine chose for the claim in each state.',
+    '',
+    ...growth.flatMap((r) => [
+      `### ${r.engine}: ${String(r.sample.emptyMs)} ms empty, ${String(r.sample.grownMs)} ms grown (${r.median}×)`,
+      '',
+      '```',
+      `empty:\n${String(r.sample.planEmpty)}\n\ngrown:\n${String(r.sample.planGrown)}`,
+      '```',
+      '',
+    ]),
+    '## How each figure is measured',
+    '',
+    '- **enqueue-one**: jobs dispatched one `await` at a time (`X.dispatch()`); the floor is one raw',
+    '  `INSERT` per job through the same driver.',
+    '- **enqueue-bulk**: `Queue.bulk()` of all the jobs; the floor is one multi-row `INSERT` per chunk.',
+    '- **drain**: the jobs are inserted first (not timed); then one worker process works them with no-op',
+    '  handlers at the given concurrency until the queue is empty and the worker has stopped. errand',
+    '  runs with a local prefetch buffer of max(concurrency, 50) jobs. The floor is the obvious loop:',
+    '  claim as many rows as there are free slots, run them, delete them, again.',
+    '- **drain, 4 processes**: four `queue:work`-like processes on one table; the rate is over the window',
+    '  from the first handler start to the last handler end (process start-up excluded).',
+    '- **latency**: an idle worker in its own process (default `--sleep 3`); another process dispatches',
+    '  200 jobs 10 ms apart, each carrying its dispatch time; the handler records the difference.',
+    '- **idle-cpu**: the same idle worker\'s CPU time over 5 s with nothing to do, as a share of one core.',
+    '- **memory**: one worker works 1,000,000 jobs fed in rounds of 10,000; its RSS after the first',
+    '  10,000 and at the end (after a GC), as growth in percent.',
+    '- **claim-growth**: see above.',
+    '- **Peers** run from `test/bench/peers/` (their own install; see its README for each one\'s',
+    '  settings and where they come from). Slow peers drain 5,000 jobs instead of 20,000; a rate is a rate.',
+    '',
+    '## Peer settings used',
+    '',
+    ...[...settings.entries()].map(([name, value]) => `- ${name}: \`${JSON.stringify(value)}\``),
+    ...(info.skipped.length ? ['', '## Skipped or failed in this run', '', ...info.skipped.map((s) => `- ${s}`)] : []),
+    '',
+  ];
+  const file = path.join(docs, 'performance.md');
+  writeFileSync(file, lines.join('\n'));
+  return file;
+}

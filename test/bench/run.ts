@@ -1,0 +1,145 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { ENGINES, prepareDatabase, serverVersion, sqliteFile, type BenchEngine } from './engines.js';
+import type { Measurement } from './measurement.js';
+import { summarize, writeReport } from './report.js';
+
+/*
+ * `npm run bench`: every figure of docs/performance.md, measured side by side in one run on this
+ * machine. Each measurement is its own process printing one JSON line; those lines are echoed as
+ * they come, then the medians are printed as a table and written to docs/performance.md.
+ *
+ *   npm run bench -- [--engines sqlite,mysql,postgres] [--repeat 3] [--quick] [--skip-peers] [--no-write]
+ */
+
+const { values: args } = parseArgs({
+  options: {
+    engines: { type: 'string', default: ENGINES.join(',') },
+    repeat: { type: 'string', default: '3' },
+    quick: { type: 'boolean', default: false },
+    'skip-peers': { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The repository root: run.js is compiled to test/bench/.build/test/bench/. */
+const ROOT = path.resolve(here, '../../../../..');
+const SCENARIOS = path.join(here, 'scenarios');
+const PEERS = path.join(ROOT, 'test/bench/peers');
+const repeat = Math.max(1, Number(args.repeat));
+const quick = args.quick;
+/** Jobs per drain: 20,000 as the goals state them; --quick for a smoke run. */
+const DRAIN_JOBS = quick ? 2000 : 20_000;
+const ENQUEUE_JOBS = quick ? 500 : 2000;
+const results: Measurement[] = [];
+const skipped: string[] = [];
+
+/** Runs one measurement process; its JSON lines are echoed and kept. A failure is reported, not fatal. */
+function measure(label: string, command: string[], extra: Partial<Measurement> = {}): Promise<void> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--expose-gc', ...command], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.on('close', (code) => {
+      const lines = out.split('\n').filter((line) => line.startsWith('{'));
+      for (const line of lines) {
+        const measurement = { ...(JSON.parse(line) as Measurement), ...extra };
+        results.push(measurement);
+        process.stdout.write(`${JSON.stringify(measurement)}\n`);
+      }
+      if (code !== 0 || lines.length === 0) {
+        const why = err.trim().split('\n').slice(-3).join(' | ');
+        skipped.push(`${label}: exit ${code}: ${why}`);
+        process.stderr.write(`bench: ${label} failed (exit ${code}): ${why}\n`);
+      }
+      resolve();
+    });
+  });
+}
+
+const errand = (engine: BenchEngine, file: string | undefined, ...rest: string[]) =>
+  [path.join(SCENARIOS, 'errand.js'), '--engine', engine, ...(file ? ['--sqlite', file] : []), ...rest];
+const raw = (engine: BenchEngine, file: string | undefined, ...rest: string[]) =>
+  [path.join(SCENARIOS, 'raw-sql.js'), '--engine', engine, ...(file ? ['--sqlite', file] : []), ...rest];
+const peer = (runner: string, ...rest: string[]) => [path.join(PEERS, runner), ...rest];
+
+async function benchEngine(engine: BenchEngine): Promise<void> {
+  if (engine !== 'sqlite') {
+    const why = await prepareDatabase(engine);
+    if (why) {
+      skipped.push(`${engine}: not reachable (${why})`);
+      process.stderr.write(`bench: ${engine} is not reachable, its figures are skipped: ${why}\n`);
+      return;
+    }
+  }
+  const file = engine === 'sqlite' ? sqliteFile() : undefined;
+  const jobs = (n: number) => ['--jobs', String(n)];
+  for (let r = 0; r < repeat; r++) {
+    // Paired: errand and the floor one after the other, so drift on a shared machine hits both.
+    await measure(`${engine} enqueue-one`, errand(engine, file, '--scenario', 'enqueue-one', ...jobs(ENQUEUE_JOBS)));
+    await measure(`${engine} raw enqueue-one`, raw(engine, file, '--scenario', 'enqueue-one', ...jobs(ENQUEUE_JOBS)));
+    await measure(`${engine} enqueue-bulk`, errand(engine, file, '--scenario', 'enqueue-bulk', ...jobs(DRAIN_JOBS)));
+    await measure(`${engine} raw enqueue-bulk`, raw(engine, file, '--scenario', 'enqueue-bulk', ...jobs(DRAIN_JOBS)));
+    for (const c of [1, 10, 50]) {
+      await measure(`${engine} drain c=${c}`, errand(engine, file, '--scenario', 'drain', '--concurrency', String(c), ...jobs(DRAIN_JOBS)));
+      await measure(`${engine} raw drain c=${c}`, raw(engine, file, '--scenario', 'drain', '--concurrency', String(c), ...jobs(DRAIN_JOBS)));
+    }
+    await measure(`${engine} drain 4 processes`, errand(engine, file, '--scenario', 'drain-processes', '--processes', '4', '--concurrency', '10', ...jobs(DRAIN_JOBS)));
+    if (engine === 'postgres' && !args['skip-peers']) await postgresPeers(r);
+    if (engine === 'mysql' && !args['skip-peers']) {
+      await measure('boringnode mysql drain', peer('boringnode.mjs', '--engine', 'mysql', '--scenario', 'drain', '--concurrency', '10', '--preset', 'fast', ...jobs(Math.min(DRAIN_JOBS, 5000))));
+      if (r === 0) await measure('boringnode mysql enqueue', peer('boringnode.mjs', '--engine', 'mysql', '--scenario', 'enqueue', ...jobs(ENQUEUE_JOBS)));
+    }
+  }
+  await measure(`${engine} latency`, errand(engine, file, '--scenario', 'latency'));
+  await measure(`${engine} growth`, [path.join(SCENARIOS, 'growth.js'), '--engine', engine, ...(file ? ['--sqlite', file] : []), ...(quick ? ['--delayed', '50000', '--failed', '5000'] : [])]);
+  if (engine === 'sqlite' || process.env.BENCH_MEMORY_ALL) {
+    await measure(`${engine} memory`, errand(engine, file, '--scenario', 'memory', '--concurrency', '10', ...jobs(quick ? 100_000 : 1_000_000)));
+  }
+}
+
+/** The PostgreSQL peers, interleaved with errand's own runs (round `r` of the repeats). */
+async function postgresPeers(r: number): Promise<void> {
+  const drain = ['--scenario', 'drain', '--concurrency', '10', '--jobs', String(DRAIN_JOBS)];
+  await measure('graphile-worker fast drain', peer('graphile-worker.mjs', ...drain, '--preset', 'fast'));
+  await measure('graphile-worker default drain', peer('graphile-worker.mjs', ...drain, '--preset', 'default'));
+  await measure('pg-boss fast drain', peer('pg-boss.mjs', ...drain, '--preset', 'fast'));
+  await measure('boringnode postgres drain', peer('boringnode.mjs', '--engine', 'postgres', '--scenario', 'drain', '--concurrency', '10', '--preset', 'fast', '--jobs', String(Math.min(DRAIN_JOBS, 5000))));
+  await measure('bullmq drain', peer('bullmq.mjs', ...drain));
+  if (r > 0) return;
+  for (const runner of ['graphile-worker.mjs', 'pg-boss.mjs', 'bullmq.mjs']) {
+    await measure(`${runner} enqueue`, peer(runner, '--scenario', 'enqueue', '--jobs', String(ENQUEUE_JOBS)));
+  }
+  await measure('graphile-worker latency', peer('graphile-worker.mjs', '--scenario', 'latency', '--preset', 'fast'));
+  await measure('pg-boss latency', peer('pg-boss.mjs', '--scenario', 'latency', '--preset', 'fast'));
+  await measure('bullmq latency', peer('bullmq.mjs', '--scenario', 'latency'));
+}
+
+if (!args['skip-peers'] && !existsSync(path.join(PEERS, 'node_modules'))) {
+  process.stderr.write('bench: installing the peers (npm --prefix test/bench/peers ci) …\n');
+  const installed = spawnSync('npm', ['--prefix', PEERS, 'ci', '--no-audit', '--no-fund'], { stdio: 'inherit' });
+  if (installed.status !== 0) throw new Error('bench: the peers could not be installed; run `npm --prefix test/bench/peers ci` to see why, or pass --skip-peers.');
+}
+
+const started = Date.now();
+const versions: Record<string, string> = {};
+for (const engine of args.engines.split(',').map((e) => e.trim()) as BenchEngine[]) {
+  if (!ENGINES.includes(engine)) throw new Error(`--engines: [${engine}] is not one of ${ENGINES.join(', ')}.`);
+  await benchEngine(engine);
+  versions[engine === 'mysql' ? 'MariaDB/MySQL' : engine === 'postgres' ? 'PostgreSQL' : 'SQLite'] = await serverVersion(engine);
+}
+for (const m of results) if (typeof m.version === 'string') versions[m.system] = m.version;
+const summary = summarize(results);
+process.stdout.write(`\n${summary.table}\n`);
+for (const line of skipped) process.stdout.write(`skipped or failed: ${line}\n`);
+if (!args['no-write']) {
+  const file = await writeReport(ROOT, summary, results, { quick, repeat, seconds: Math.round((Date.now() - started) / 1000), skipped, versions });
+  process.stdout.write(`wrote ${path.relative(ROOT, file)}\n`);
+}

@@ -1,0 +1,182 @@
+import 'reflect-metadata';
+
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { Queue } from '../../../src/bus/queue.js';
+import { boot, runtime, shutdown } from '../../../src/runtime/errand.js';
+import { runMigrations } from '../../../src/runtime/run-migrations.js';
+import { createWorker } from '../../../src/worker/create-worker.js';
+import { BenchNoop, BenchPing, clock, handled } from '../bench-jobs.js';
+import { connectionConfig, type BenchEngine } from '../engines.js';
+import { emit, quantile, round } from '../measurement.js';
+
+/*
+ * errand's own figures, one scenario per process (so RSS and JIT state do not leak between
+ * them). Run by test/bench/run.ts; by hand:
+ *   node test/bench/.build/test/bench/scenarios/errand.js --engine sqlite --sqlite /tmp/x.sqlite --scenario drain --jobs 20000 --concurrency 10
+ */
+
+const { values: args } = parseArgs({
+  options: {
+    engine: { type: 'string', default: 'sqlite' },
+    sqlite: { type: 'string' },
+    scenario: { type: 'string', default: 'drain' },
+    jobs: { type: 'string', default: '20000' },
+    concurrency: { type: 'string', default: '10' },
+    prefetch: { type: 'string' },
+    sleep: { type: 'string', default: '3' },
+    processes: { type: 'string', default: '4' },
+  },
+});
+const engine = args.engine as BenchEngine;
+const jobs = Number(args.jobs);
+const concurrency = Number(args.concurrency);
+// The recommended fast path: a local buffer that one claim fills (see docs/performance.md).
+const prefetch = args.prefetch === undefined ? Math.max(concurrency, 50) : Number(args.prefetch);
+const base = { system: 'errand', engine, jobs };
+
+await boot({ default: 'database', connections: { database: connectionConfig(engine, args.sqlite) } });
+const app = await runtime();
+const knex = app.queues.database().knex;
+if (args.scenario !== 'latency-worker' && args.scenario !== 'drain-worker') {
+  await runMigrations();
+  await knex('jobs').delete();
+}
+
+const rate = (count: number, ms: number) => round((count * 1000) / ms);
+const rssMb = () => round(process.memoryUsage.rss() / 1024 / 1024);
+
+async function fill(count: number, chunk = 5000): Promise<void> {
+  for (let start = 0; start < count; start += chunk) {
+    const size = Math.min(chunk, count - start);
+    await Queue.bulk(Array.from({ length: size }, (_, i) => new BenchNoop(start + i)));
+  }
+}
+
+switch (args.scenario) {
+  case 'enqueue-one': {
+    const started = clock();
+    for (let i = 0; i < jobs; i++) await BenchNoop.dispatch(i);
+    emit({ ...base, scenario: 'enqueue-one', value: rate(jobs, clock() - started), unit: 'jobs/s' });
+    break;
+  }
+  case 'enqueue-bulk': {
+    const started = clock();
+    await Queue.bulk(Array.from({ length: jobs }, (_, i) => new BenchNoop(i)));
+    emit({ ...base, scenario: 'enqueue-bulk', value: rate(jobs, clock() - started), unit: 'jobs/s' });
+    break;
+  }
+  case 'drain': {
+    await fill(jobs);
+    const before = rssMb();
+    const started = clock();
+    await createWorker({ concurrency, prefetch, stopWhenEmpty: true, sleep: 0, memory: 4096 }).run();
+    const ms = clock() - started;
+    if (handled.count !== jobs) throw new Error(`drain: ${handled.count} of ${jobs} jobs ran.`);
+    emit({ ...base, scenario: 'drain', concurrency, processes: 1, prefetch, value: rate(jobs, ms), unit: 'jobs/s', rssBeforeMb: before, rssAfterMb: rssMb() });
+    break;
+  }
+  case 'drain-processes': {
+    // Several worker processes on one table: the figure is the jobs over the window from the
+    // first handler start to the last handler end across them (process start-up excluded).
+    await fill(jobs);
+    const processes = Number(args.processes);
+    const started = clock();
+    const outputs = await Promise.all(
+      Array.from({ length: processes }, async () => {
+        const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2), '--scenario', 'drain-worker'], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        const [code] = (await once(child, 'exit')) as [number];
+        if (code !== 0) throw new Error(`drain-processes: a worker exited with ${code}.`);
+        return JSON.parse(output) as { count: number; first: number; last: number };
+      }),
+    );
+    const wallMs = clock() - started;
+    const ran = outputs.filter((o) => o.count > 0);
+    const count = outputs.reduce((sum, o) => sum + o.count, 0);
+    if (count !== jobs) throw new Error(`drain-processes: ${count} of ${jobs} jobs ran.`);
+    const windowMs = Math.max(...ran.map((o) => o.last)) - Math.min(...ran.map((o) => o.first));
+    emit({ ...base, scenario: 'drain', concurrency, processes, prefetch, value: rate(jobs, windowMs), unit: 'jobs/s', wallJobsPerSecond: rate(jobs, wallMs), perProcess: outputs.map((o) => o.count) });
+    break;
+  }
+  case 'drain-worker': {
+    await createWorker({ concurrency, prefetch, stopWhenEmpty: true, sleep: 0, memory: 4096 }).run();
+    process.stdout.write(JSON.stringify({ count: handled.count, first: handled.first, last: handled.last }));
+    break;
+  }
+  case 'memory': {
+    // Jobs are fed in rounds while the worker drains, so the table stays small and what grows,
+    // if anything, is the worker. RSS is sampled after the first 10,000 jobs and at the end.
+    const round10k = 10_000;
+    await fill(round10k * 2);
+    const worker = createWorker({ concurrency, prefetch, sleep: 0.05, memory: 4096 });
+    const running = worker.run();
+    let inserted = round10k * 2;
+    let at10k: number | undefined;
+    while (handled.count < jobs) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (at10k === undefined && handled.count >= round10k) {
+        global.gc?.();
+        at10k = rssMb();
+      }
+      if (inserted < jobs && inserted - handled.count < round10k) {
+        const next = Math.min(round10k, jobs - inserted);
+        await fill(next);
+        inserted += next;
+      }
+    }
+    worker.stop();
+    await running;
+    global.gc?.();
+    const end = rssMb();
+    emit({ ...base, scenario: 'memory', concurrency, value: round(((end - at10k!) / at10k!) * 100), unit: '% RSS growth', rssAt10kMb: at10k, rssAtEndMb: end });
+    break;
+  }
+  case 'latency': {
+    // The worker is its own process, idle, as in production; this process dispatches.
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2).filter((a) => a !== 'latency'), '--scenario', 'latency-worker'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    while (!output.includes('ready')) await new Promise((resolve) => setTimeout(resolve, 20));
+    // Idle: the worker's CPU over 5 s with nothing to do, measured by the worker itself.
+    await new Promise((resolve) => setTimeout(resolve, 5500));
+    for (let i = 0; i < 200; i++) {
+      await BenchPing.dispatch(clock());
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    while (Number(((await knex('jobs').count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n) > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+    const result = JSON.parse(output.slice(output.indexOf('{'))) as { latencies: number[]; idleCpuPercent: number };
+    const l = result.latencies;
+    if (l.length !== 200) throw new Error(`latency: the worker saw ${l.length} of 200 jobs.`);
+    emit({ ...base, jobs: 200, scenario: 'latency', value: round(quantile(l, 0.5), 2), unit: 'ms p50', p95: round(quantile(l, 0.95), 2), p99: round(quantile(l, 0.99), 2), sleep: Number(args.sleep) });
+    emit({ ...base, jobs: 0, scenario: 'idle-cpu', value: round(result.idleCpuPercent, 2), unit: '% of one core' });
+    break;
+  }
+  case 'latency-worker': {
+    const worker = createWorker({ concurrency: 10, sleep: Number(args.sleep), memory: 4096 });
+    process.once('SIGTERM', () => worker.stop());
+    const running = worker.run();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    process.stdout.write('ready\n');
+    const cpu = process.cpuUsage();
+    const wall = clock();
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    const used = process.cpuUsage(cpu);
+    const idleCpuPercent = ((used.user + used.system) / 1000 / (clock() - wall)) * 100;
+    await running;
+    process.stdout.write(`${JSON.stringify({ latencies: handled.latencies, idleCpuPercent })}\n`);
+    break;
+  }
+  default:
+    throw new Error(`Unknown scenario [${args.scenario}].`);
+}
+await shutdown();
