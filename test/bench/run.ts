@@ -99,6 +99,7 @@ async function benchEngine(engine: BenchEngine): Promise<void> {
     }
   }
   await measure(`${engine} latency`, errand(engine, file, '--scenario', 'latency'));
+  await measure(`${engine} latency in-process`, errand(engine, file, '--scenario', 'latency-in-process'));
   await measure(`${engine} growth`, [path.join(SCENARIOS, 'growth.js'), '--engine', engine, ...(file ? ['--sqlite', file] : []), ...(quick ? ['--delayed', '50000', '--failed', '5000'] : [])]);
   if (engine === 'sqlite' || process.env.BENCH_MEMORY_ALL) {
     await measure(`${engine} memory`, errand(engine, file, '--scenario', 'memory', '--concurrency', '10', ...jobs(quick ? 100_000 : 1_000_000)));
