@@ -131,7 +131,7 @@ export class Worker {
     try {
       await this.startMonitor();
       if (this.deps.driver instanceof DatabaseQueue) {
-        stopListening = await this.deps.driver.listen((queue) => this.queues.includes(queue) && this.wakeForJobs(), this.deps.report);
+        stopListening = await this.deps.driver.listen((queue) => (queue === undefined || this.queues.includes(queue)) && this.wakeForJobs(), this.deps.report);
       }
       await this.deps.events.emit(new WorkerStarting(this.connectionName, this.queues, this.options, this.id));
       for (;;) {

@@ -107,9 +107,29 @@ await describeEachEngine('leases, heartbeats and controls', (engine) => {
     expect((await queue.controls()).paused).toEqual([]);
   });
 
+  if (engine === 'sqlite') {
+    it('SQLite wakes listeners when the database file is written (any queue), so another process\'s push is seen at once', async () => {
+      const heard: Array<string | undefined> = [];
+      const stop = await queue.listen((q) => heard.push(q), (error) => heard.push(`error: ${String(error)}`));
+      try {
+        // Written through this process's connection; the kernel reports it as it would another process's.
+        await AddToBufferJob.dispatch('wake').onQueue('emails');
+        for (let i = 0; i < 50 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+        expect(heard.length).toBeGreaterThan(0);
+        expect(heard.every((q) => q === undefined)).toBe(true);
+      } finally {
+        await stop();
+      }
+      heard.length = 0;
+      await AddToBufferJob.dispatch('after').onQueue('emails');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(heard).toEqual([]);
+    });
+  }
+
   if (engine === 'postgres') {
     it('PostgreSQL wakes listeners when a job is pushed (LISTEN/NOTIFY)', async () => {
-      const heard: string[] = [];
+      const heard: Array<string | undefined> = [];
       const stop = await queue.listen((q) => heard.push(q), (error) => heard.push(`error: ${String(error)}`));
       try {
         await AddToBufferJob.dispatch('wake').onQueue('emails');

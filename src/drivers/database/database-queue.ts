@@ -8,6 +8,7 @@ import { ConfigError } from '../../errors/config-error.js';
 import { DatabaseFailedJobStore } from './database-failed-job-store.js';
 import { describeDatabaseError } from './database-error.js';
 import { dialect, type Engine, type ServerInfo } from './dialect.js';
+import { watchSqliteFile } from './watch-sqlite-file.js';
 import { listenForJobs } from './listen-for-jobs.js';
 import { retryLocks } from './retry-locks.js';
 import { claimJobs, explainClaim, releaseExpiredReservations } from './queries/claim-jobs.js';
@@ -130,12 +131,14 @@ export class DatabaseQueue implements QueueDriver {
   }
 
   /**
-   * Calls `onQueue` when a job is pushed (PostgreSQL LISTEN/NOTIFY); other engines have no push
-   * channel and rely on polling. Resolves to a function that stops listening.
+   * Calls `onQueue` when a job may have been pushed: with its queue on PostgreSQL (LISTEN/NOTIFY),
+   * with `undefined` (any queue) on SQLite, whose file is watched for writes by other processes.
+   * MySQL/MariaDB have no push channel and rely on polling. Resolves to a function that stops.
    */
-  async listen(onQueue: (queue: string) => void, report: (error: unknown) => void): Promise<() => Promise<void>> {
-    if (this.engine !== 'postgres') return async () => undefined;
-    return listenForJobs(this.knex, this.table, onQueue, report);
+  async listen(onQueue: (queue: string | undefined) => void, report: (error: unknown) => void): Promise<() => Promise<void>> {
+    if (this.engine === 'postgres') return listenForJobs(this.knex, this.table, onQueue, report);
+    if (this.engine === 'sqlite') return watchSqliteFile((this.config.connection as { filename: string }).filename, () => onQueue(undefined), report);
+    return async () => undefined;
   }
 
   /** Registers a worker process in the workers table (again, if it had been presumed dead). */
