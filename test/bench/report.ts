@@ -204,7 +204,7 @@ export async function writeReport(root: string, summary: Summary, results: reado
     '## How each figure is measured',
     '',
     '- **enqueue-one**: jobs dispatched one `await` at a time (`X.dispatch()`); the floor is one raw',
-    '  `INSERT` per job through the same driver.',
+    '  `INSERT` per job through the same driver, of a payload as long as errand\'s (311 bytes).',
     '- **enqueue-bulk**: `Queue.bulk()` of all the jobs; the floor is one multi-row `INSERT` per chunk.',
     '- **drain**: the jobs are inserted first (not timed); then one worker process works them with no-op',
     '  handlers at the given concurrency until the queue is empty and the worker has stopped. errand',
