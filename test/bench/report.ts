@@ -84,7 +84,7 @@ interface Goal {
 function ratioGoal(goal: string, ours: SummaryRow | undefined, theirs: SummaryRow | undefined, atLeast: number): Goal {
   if (!ours || !theirs) return { goal, figure: 'not measured', met: undefined };
   const ratio = ours.median / theirs.median;
-  return { goal, figure: `${ours.median} vs ${theirs.median} ${ours.unit}: ${round(ratio, 2)}×`, met: ratio >= atLeast };
+  return { goal, figure: `${ours.median} vs ${theirs.median} ${ours.unit}: ${ratio.toFixed(2)}×`, met: ratio >= atLeast };
 }
 
 function limitGoal(goal: string, row: SummaryRow | undefined, atMost: number): Goal {
@@ -209,7 +209,8 @@ export async function writeReport(root: string, summary: Summary, results: reado
     '- **drain**: the jobs are inserted first (not timed); then one worker process works them with no-op',
     '  handlers at the given concurrency until the queue is empty and the worker has stopped. errand',
     '  runs with a local prefetch buffer of max(concurrency, 50) jobs. The floor is the obvious loop:',
-    '  claim as many rows as there are free slots, run them, delete them, again.',
+    '  whenever slots are free, claim as many rows as there are free slots; each job deletes its own',
+    '  row when done. Its table has the same claim index as errand\'s.',
     '- **drain, 4 processes**: four `queue:work`-like processes on one table; the rate is over the window',
     '  from the first handler start to the last handler end (process start-up excluded).',
     '- **latency**: an idle worker in its own process (default `--sleep 3`); another process dispatches',

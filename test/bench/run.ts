@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -23,6 +23,8 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     'skip-peers': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    /** Re-renders docs/performance.md from the JSON lines a run printed, measuring nothing. */
+    from: { type: 'string' },
   },
 });
 
@@ -123,6 +125,16 @@ async function postgresPeers(r: number): Promise<void> {
   await measure('bullmq latency', peer('bullmq.mjs', '--scenario', 'latency'));
 }
 
+if (args.from !== undefined) {
+  const lines = readFileSync(args.from, 'utf8').split('\n').filter((line) => line.startsWith('{'));
+  const measured = lines.map((line) => JSON.parse(line) as Measurement);
+  const meta = measured.find((m) => m.scenario === 'run-info') as (Measurement & { seconds: number; versions: Record<string, string> }) | undefined;
+  const rows = measured.filter((m) => m.scenario !== 'run-info');
+  const file = await writeReport(ROOT, summarize(rows), rows, { quick, repeat, seconds: meta?.seconds ?? 0, skipped: [], versions: meta?.versions });
+  process.stdout.write(`wrote ${path.relative(ROOT, file)} from ${rows.length} measurements\n`);
+  process.exit(0);
+}
+
 if (!args['skip-peers'] && !existsSync(path.join(PEERS, 'node_modules'))) {
   process.stderr.write('bench: installing the peers (npm --prefix test/bench/peers ci) …\n');
   const installed = spawnSync('npm', ['--prefix', PEERS, 'ci', '--no-audit', '--no-fund'], { stdio: 'inherit' });
@@ -137,6 +149,8 @@ for (const engine of args.engines.split(',').map((e) => e.trim()) as BenchEngine
   versions[engine === 'mysql' ? 'MariaDB/MySQL' : engine === 'postgres' ? 'PostgreSQL' : 'SQLite'] = await serverVersion(engine);
 }
 for (const m of results) if (typeof m.version === 'string') versions[m.system] = m.version;
+// The run's own facts as one more JSON line, so `--from` can re-render the report later.
+process.stdout.write(`${JSON.stringify({ system: 'bench', engine: '-', scenario: 'run-info', value: 0, unit: '', seconds: Math.round((Date.now() - started) / 1000), versions })}\n`);
 const summary = summarize(results);
 process.stdout.write(`\n${summary.table}\n`);
 for (const line of skipped) process.stdout.write(`skipped or failed: ${line}\n`);
