@@ -225,6 +225,30 @@ await describeEachEngine('queue:work daemons: SIGKILL, SIGSTOP and SIGTERM', (en
     expect(b.stderr()).toBe('');
   });
 
+  it('a stopped worker presumed dead never starts the jobs it had prefetched: each runs once, from a claim made after the sweep', { timeout: 90_000 }, async () => {
+    await insertJobsForTest(app.knex, 'jobs', 1, () => ({ name: 'ReliableJob', command: { key: 'held-slow', ms: 4000 }, maxTries: 5 }));
+    await insertJobsForTest(app.knex, 'jobs', 2, (i) => ({ name: 'ReliableJob', command: { key: `prefetched-${i}`, ms: 0 }, maxTries: 5 }));
+    const a = start(['--config', shortLeaseConfig, 'queue:work', '--concurrency=1', '--prefetch=2', '--sleep=0.1', '--json']);
+    await a.waitFor(/"status":"starting"/);
+    const aId = workerIdOf(a.stdout())!;
+    // A holds all three: one running, two in its buffer.
+    await waitUntil(async () => (await reservedBy(aId)) === 3, 5000, 'A to hold all three jobs');
+    a.child.kill('SIGSTOP');
+    const b = start(['--config', shortLeaseConfig, 'queue:work', '--concurrency=1', '--sleep=0.1', '--json']);
+    await waitUntil(async () => (await workerRows(aId)) === 0, RECOVERY_WINDOW_MS, `A's row to be swept`);
+    // A wakes up with its slow handler long overdue and two prefetched jobs that are no longer its own.
+    a.child.kill('SIGCONT');
+    await waitUntil(async () => (await countRows(app.knex, 'jobs')) === 0, 30_000, 'B to finish every job');
+    await a.waitFor(/presumed dead/, 15_000);
+    const ledger = await ledgerRows(app.knex);
+    // Each prefetched job ran once, from a claim made after the sweep (attempt 2, by whichever
+    // worker claimed it then); the stale attempt-1 copies in A's buffer never started.
+    for (const key of ['prefetched-0', 'prefetched-1']) expect(ledger.filter((row) => row.job_key === key).map((row) => row.attempt)).toEqual([2]);
+    expect(await countRows(app.knex, 'failed_jobs')).toBe(0);
+    for (const worker of [a, b]) worker.child.kill('SIGTERM');
+    for (const worker of [a, b]) expect(await within(worker.exited, 30_000, 'workers to exit after SIGTERM')).toEqual({ code: 0, signal: null });
+  });
+
   it('a worker stopped (SIGSTOP) for longer than the lapse carries on after SIGCONT: its watchdog does not count the stop as a blocked loop', { timeout: 60_000 }, async () => {
     const worker = start(['queue:work', '--sleep=0.1', '--json']);
     await worker.waitFor(/"status":"worker_starting"/);
