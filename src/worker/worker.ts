@@ -87,7 +87,6 @@ export class Worker {
   private drained = false;
   private fatal: Error | undefined;
   private rss = 0;
-  private leaseConfirmedAt = Date.now();
   private rssReadAt = 0;
 
   constructor(
@@ -230,11 +229,7 @@ export class Worker {
         concurrency: this.options.concurrency,
       },
       listener: {
-        controls: (controls) => {
-          // Sent after each heartbeat the database accepted: the leases were good just now.
-          this.leaseConfirmedAt = Date.now();
-          void this.applyControls(controls);
-        },
+        controls: (controls) => void this.applyControls(controls),
         swept: (jobs) => jobs > 0 && this.wakeForJobs(),
         leaseLost: () => {
           // Prefetched jobs went back to the queue with the rest: another worker may run them now,
@@ -255,7 +250,6 @@ export class Worker {
     });
     try {
       const controls = await this.monitor.start();
-      this.leaseConfirmedAt = Date.now();
       this.restartAt = controls.restart;
       await this.applyControls(controls);
     } catch (error) {
@@ -347,12 +341,6 @@ export class Worker {
   private startJobs(): void {
     // Paused: the buffer is handed back (pause(), applyControls), never started.
     if (this.signalPaused) return;
-    if (this.buffer.length > 0 && this.leaseInDoubt()) {
-      // No heartbeat landed within the lapse (the process was stopped, starved, or cut off): the
-      // prefetched jobs may have been swept to another worker, so none of them starts here.
-      this.handBack(() => true);
-      return;
-    }
     while (this.busy.size < this.options.concurrency && this.buffer.length > 0 && !this.stopRequested && !this.backlogged()) {
       const at = this.buffer.findIndex((job) => !this.pausedQueues.has(job.queue));
       if (at === -1) return;
@@ -364,13 +352,6 @@ export class Worker {
       });
       this.running.set(job.id, { job, task });
     }
-  }
-
-  /** With heartbeats on, true when none has been confirmed within the lapse. */
-  private leaseInDoubt(): boolean {
-    const driver = this.deps.driver;
-    if (!this.monitor || !(driver instanceof DatabaseQueue) || driver.config.heartbeat === false) return false;
-    return Date.now() - this.leaseConfirmedAt > driver.config.heartbeat.lapse * 1000;
   }
 
   /**
