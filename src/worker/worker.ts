@@ -231,14 +231,10 @@ export class Worker {
       listener: {
         controls: (controls) => void this.applyControls(controls),
         swept: (jobs) => jobs > 0 && this.wakeForJobs(),
-        leaseLost: () => {
-          // Prefetched jobs went back to the queue with the rest: another worker may run them now,
-          // so they must not start here. The hand-back is fenced, so it changes only rows still ours.
-          this.handBack(() => true);
+        leaseLost: () =>
           this.deps.report(
             new Error(`Worker ${this.id} was presumed dead (no heartbeat within the lapse); its jobs were handed to other workers and its own writes about them are ignored.`),
-          );
-        },
+          ),
         error: (error, fatal) => {
           this.deps.report(error);
           if (fatal) {
