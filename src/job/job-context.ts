@@ -40,15 +40,33 @@ export type JobIntent =
  */
 export class JobContext {
   intent: JobIntent | undefined;
-  /** The attempt's child container, once handle()'s services are resolved from it. */
-  container: DependencyContainer | undefined;
+  private containerSource: (() => DependencyContainer) | undefined;
   /** The rest of the job's chain, when it runs on a queue. */
   chain: ChainState | undefined;
 
+  /**
+   * `signal` may be given as a function that makes it on first use: most handlers never read
+   * `this.signal`, and an AbortController per attempt is a measurable share of a no-op job.
+   */
   constructor(
     readonly info: JobInfo,
-    readonly signal: AbortSignal,
+    private readonly signalSource: AbortSignal | (() => AbortSignal),
   ) {}
+
+  /** The attempt's child container, from the moment handle() is about to be called; made on first read. */
+  get container(): DependencyContainer | undefined {
+    return this.containerSource?.();
+  }
+
+  /** Gives the attempt its child container (a function, so it is made only if someone asks). */
+  useContainer(source: () => DependencyContainer): void {
+    this.containerSource = source;
+  }
+
+  /** Aborts at the attempt's timeout, and when a stopping worker's grace runs out. */
+  get signal(): AbortSignal {
+    return typeof this.signalSource === 'function' ? this.signalSource() : this.signalSource;
+  }
 
   release(delay: number): void {
     if (!Number.isFinite(delay) || delay < 0) {

@@ -20,19 +20,19 @@ import { decodeJob, parsePayload, type DecodedJob } from '../payload/decode-payl
 import type { Keyring } from '../payload/keyring.js';
 import { isRefusal, jobForFailedHook, modelStep, refusal } from './job-models.js';
 import type { JobPayload } from '../payload/job-payload.js';
-import { calculateBackoff } from './backoff.js';
-import { runAttempt, toError } from './run-attempt.js';
+import { runAttempt, toError, type AttemptOutcome } from './run-attempt.js';
 import { lockStore } from '../locks/current-lock-store.js';
 import { releaseAtEnd, releaseBeforeHandle, type UniqueReleaseDeps } from './unique-release.js';
 import { afterJobFailed, batchCountWithin, busInfo, chainStateOf, planSuccess } from './chain-and-batch-steps.js';
 import { DEFAULT_MAX_PAYLOAD_SIZE } from '../config/defaults.js';
 import { WorkerJob } from './worker-job.js';
 import type { WorkerOptions } from './worker-options.js';
-import type { WatchedJob } from './monitor/monitor-messages.js';
-import { timeoutOutcome, type TimeoutPolicy } from './monitor/timeout-policy.js';
+import { timeoutOutcome, timeoutPolicyFor } from './monitor/timeout-policy.js';
+
+const DELETE: JobIntent = { kind: 'delete' };
 
 /** What happened to a job in one pass through the processor. */
-export type ProcessResult = 'deleted' | 'released' | 'failed' | 'lost';
+export type ProcessResult = 'deleted' | 'released' | 'failed' | 'lost' | 'handed-back';
 
 /** What the processor needs from its worker. */
 export interface ProcessorDeps {
@@ -46,8 +46,8 @@ export interface ProcessorDeps {
   stopSignal?: AbortSignal;
   /** Deletes a finished job (the worker batches these); false when the lease was lost. */
   finish?: (job: ReservedJob) => Promise<boolean>;
-  /** Told when an attempt starts (with its deadline and timeout policy) and ends. */
-  watch?: (watched: WatchedJob) => void;
+  /** Told when an attempt starts (with its deadline: epoch ms, or Infinity) and when it ends. */
+  watch?: (id: string, deadline: number) => void;
   unwatch?: (id: string) => void;
   /**
    * With heartbeats off, the connection's retryAfter: a job whose timeout reaches it could be
@@ -68,15 +68,21 @@ export interface ProcessorDeps {
  * cannot even be read still ends in the failed-job store with the reason.
  */
 export class JobProcessor {
-  constructor(private readonly deps: ProcessorDeps) {}
+  private readonly uniqueDeps: UniqueReleaseDeps;
+
+  constructor(private readonly deps: ProcessorDeps) {
+    this.uniqueDeps = { locks: () => this.deps.locks ?? lockStore(), report: this.deps.report };
+  }
 
   /**
    * Runs one claimed job to its end. `handlerDone` is called when the job succeeded and all that
    * is left is its batched delete (no chain or batch to move on), so the worker can start the
    * next job while the delete is on its way. A failure, a release, or a chain or batch step
    * finishes first: the next job must see what they write (a cancelled batch, the next link).
+   * `claimedAt` (epoch ms the claim was sent) lets a job whose lease only `retryAfter` bounds be
+   * handed back when it waited in the prefetch buffer too long to finish within it.
    */
-  async process(reserved: ReservedJob, handlerDone?: () => void): Promise<ProcessResult> {
+  async process(reserved: ReservedJob, handlerDone?: () => void, claimedAt?: number): Promise<ProcessResult> {
     const started = performance.now();
     const elapsed = () => performance.now() - started;
     let payload: JobPayload;
@@ -87,8 +93,20 @@ export class JobProcessor {
       await this.deps.events.emit(new JobProcessing(job.connectionName, job));
       return this.fail(job, toError(error), elapsed());
     }
+    const limit = this.deps.leaseLimit;
+    if (limit !== undefined && claimedAt !== undefined) {
+      const timeout = payload.timeout ?? this.deps.options.timeout;
+      if (timeout > 0 && timeout < limit && timeout >= limit - (Date.now() - claimedAt) / 1000) {
+        // Prefetched, it waited so long that its lease (retryAfter, with no heartbeat to renew
+        // it) would lapse before its timeout: another worker could claim it mid-run. It goes
+        // back unstarted, attempt returned.
+        await this.deps.driver.unclaim([reserved]);
+        return 'handed-back';
+      }
+    }
     const job = new WorkerJob(reserved, this.deps.driver.connectionName, payload);
-    await this.deps.events.emit(new JobProcessing(job.connectionName, job));
+    // Guarded: with no listener, building the event and awaiting it is pure cost on every job.
+    if (this.deps.events.has(JobProcessing)) await this.deps.events.emit(new JobProcessing(job.connectionName, job));
 
     if (this.alreadyExceededAttempts(payload, reserved.attempts)) {
       return this.fail(job, MaxAttemptsExceededError.forJob(payload.displayName), elapsed());
@@ -102,53 +120,52 @@ export class JobProcessor {
     }
 
     const timeout = payload.timeout ?? this.deps.options.timeout;
-    const limit = this.deps.leaseLimit;
     if (limit !== undefined && (timeout === 0 || timeout >= limit)) {
       const reason = `${payload.displayName} has a timeout of ${timeout === 0 ? '0 (no limit)' : `${timeout} s`}, not below retryAfter (${limit} s), and heartbeats are off: it could run twice, so it was not run.`;
       return this.fail(job, new ConfigError(reason), elapsed());
     }
-    const policy = this.timeoutPolicy(payload, reserved.attempts);
     const chain = chainStateOf(payload, { keyring: this.deps.keyring, maxPayloadSize: this.deps.maxPayloadSize ?? DEFAULT_MAX_PAYLOAD_SIZE });
-    this.deps.watch?.({
-      job: reserved,
-      displayName: payload.displayName,
-      uuid: payload.uuid,
-      deadline: timeout > 0 ? Date.now() + timeout * 1000 : Infinity,
-      policy,
-    });
-    const outcome = await runAttempt(
-      decoded.instance,
-      {
-        id: reserved.id,
-        uuid: payload.uuid,
-        queue: reserved.queue,
-        connection: job.connectionName,
-        attempts: reserved.attempts,
-        displayName: payload.displayName,
-        ...busInfo(payload),
-      },
-      {
-        timeout,
-        container: this.deps.container,
-        stopSignal: this.deps.stopSignal,
-        prepare: modelStep(decoded, payload),
-        middleware: decoded.middleware,
-        beforeHandle: releaseBeforeHandle(payload, job, this.uniqueDeps()),
-        chain,
-      },
-    );
-    this.deps.unwatch?.(reserved.id);
+    this.deps.watch?.(reserved.id, timeout > 0 ? Date.now() + timeout * 1000 : Infinity);
+    let outcome: AttemptOutcome;
+    try {
+      outcome = await runAttempt(
+        decoded.instance,
+        {
+          id: reserved.id,
+          uuid: payload.uuid,
+          queue: reserved.queue,
+          connection: job.connectionName,
+          attempts: reserved.attempts,
+          displayName: payload.displayName,
+          ...busInfo(payload),
+        },
+        {
+          timeout,
+          container: this.deps.container,
+          stopSignal: this.deps.stopSignal,
+          prepare: modelStep(decoded, payload),
+          middleware: decoded.middleware,
+          beforeHandle: releaseBeforeHandle(payload, job, this.uniqueDeps),
+          chain,
+        },
+      );
+    } finally {
+      this.deps.unwatch?.(reserved.id);
+    }
 
     if (outcome.kind === 'completed') {
-      const intent = outcome.intent ?? { kind: 'delete' };
-      const plan = intent.kind === 'delete' ? await planSuccess(payload, chain, this.deps.driver, this.deps.report) : undefined;
-      await plan?.before?.();
+      const intent = outcome.intent ?? DELETE;
+      // A job of no chain and no batch has nothing to plan: the common case skips the awaits.
+      const plain = chain.links.length === 0 && !payload.batchId;
+      const plan = intent.kind === 'delete' && !plain ? await planSuccess(payload, chain, this.deps.driver, this.deps.report) : undefined;
+      if (plan?.before) await plan.before();
       const result = await this.honour(job, intent, elapsed(), reserved.exceptions, plan?.within, handlerDone);
-      if (result === 'deleted') await plan?.after();
+      if (result === 'deleted' && plan) await plan.after();
       return result;
     }
 
     const exceptions = reserved.exceptions + 1;
+    const policy = timeoutPolicyFor(payload, reserved.attempts, this.deps.options);
     if (outcome.kind === 'timed-out') {
       await this.deps.events.emit(new JobTimedOut(job.connectionName, job, timeout));
       if (timeoutOutcome(policy, reserved.attempts, exceptions, nowSeconds()) === 'fail') return this.fail(job, outcome.error, elapsed());
@@ -173,16 +190,6 @@ export class JobProcessor {
     return 'released';
   }
 
-  private timeoutPolicy(payload: JobPayload, attempts: number): TimeoutPolicy {
-    return {
-      failOnTimeout: Boolean(payload.failOnTimeout),
-      maxTries: this.maxTries(payload),
-      retryUntil: payload.retryUntil,
-      maxExceptions: payload.maxExceptions,
-      backoff: calculateBackoff(payload.backoff, attempts, this.deps.options.backoff),
-    };
-  }
-
   /** `within`: a batch count to commit with the delete (such a delete skips the batched finisher). */
   private async honour(
     job: WorkerJob,
@@ -204,8 +211,8 @@ export class JobProcessor {
     if (!done) return this.lost(job);
     const result = intent.kind === 'release' ? 'released' : 'deleted';
     // The job is gone for good (never after a release back): its unique lock goes with it.
-    if (result === 'deleted') await releaseAtEnd(job.payload, job.reserved.payload, job, this.uniqueDeps());
-    await this.deps.events.emit(new JobProcessed(job.connectionName, job, durationMs, result));
+    if (result === 'deleted' && job.payload?.unique) await releaseAtEnd(job.payload, job.reserved.payload, job, this.uniqueDeps);
+    if (this.deps.events.has(JobProcessed)) await this.deps.events.emit(new JobProcessed(job.connectionName, job, durationMs, result));
     return result;
   }
 
@@ -220,7 +227,7 @@ export class JobProcessor {
     };
     const within = await batchCountWithin(job.payload, this.deps.driver, 'failure');
     if (!(await this.deps.driver.fail(job.reserved, record, this.deps.failer, within))) return this.lost(job);
-    await releaseAtEnd(job.payload, job.reserved.payload, job, this.uniqueDeps());
+    await releaseAtEnd(job.payload, job.reserved.payload, job, this.uniqueDeps);
     if (job.payload) await afterJobFailed(job.payload, error, this.deps.report, within !== undefined);
     if (job.payload && !isRefusal(error)) await this.callFailedHook(job.payload, error);
     await this.deps.events.emit(new JobFailed(job.connectionName, job, error, durationMs));
@@ -236,9 +243,6 @@ export class JobProcessor {
     }
   }
 
-  private uniqueDeps(): UniqueReleaseDeps {
-    return { locks: () => this.deps.locks ?? lockStore(), report: this.deps.report };
-  }
 
   private lost(job: WorkerJob): ProcessResult {
     this.deps.report(

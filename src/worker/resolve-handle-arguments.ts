@@ -9,10 +9,11 @@ const UNRESOLVABLE = new Set<unknown>([Object, String, Number, Boolean, Array, F
 
 /**
  * The services `handle(a: A, b: B)` asks for, resolved from the container by the parameter types
- * TypeScript emitted (design:paramtypes, present when handle() carries `@Inject()`). Compilers that drop that metadata (esbuild, tsx) are
+ * TypeScript emitted (design:paramtypes, present when handle() carries `@Inject()`). `container`
+ * is called only when there is something to resolve. Compilers that drop that metadata (esbuild, tsx) are
  * named in the error, since the job cannot run without it.
  */
-export function resolveHandleArguments(job: object, displayName: string, container: DependencyContainer): unknown[] {
+export function resolveHandleArguments(job: object, displayName: string, container: () => DependencyContainer): unknown[] {
   const handle = (job as { handle: (...args: unknown[]) => unknown }).handle;
   const types = Reflect.getMetadata('design:paramtypes', Object.getPrototypeOf(job), 'handle') as unknown[] | undefined;
   if (!types) {
@@ -30,7 +31,7 @@ export function resolveHandleArguments(job: object, displayName: string, contain
       );
     }
     try {
-      return container.resolve(type as new (...args: unknown[]) => unknown);
+      return container().resolve(type as new (...args: unknown[]) => unknown);
     } catch (error) {
       // A factory or constructor that throws is the job's ordinary exception (retried); only
       // tsyringe saying it cannot build the type at all is a missing binding.

@@ -54,12 +54,27 @@ export async function runAttempt(
     chain?: ChainState;
   },
 ): Promise<AttemptOutcome> {
-  const controller = new AbortController();
-  const context = new JobContext(info, controller.signal);
+  // The attempt's signal is made only when the job reads it; until then an abort is just remembered.
+  let controller: AbortController | undefined;
+  let aborted: { reason: unknown } | undefined;
+  let settled = false;
+  const abort = (reason: unknown) => {
+    aborted ??= { reason };
+    controller?.abort(reason);
+  };
+  const onStop = () => abort(options.stopSignal?.reason);
+  const signal = () => {
+    if (!controller) {
+      controller = new AbortController();
+      if (aborted) controller.abort(aborted.reason);
+      else if (options.stopSignal?.aborted) controller.abort(options.stopSignal.reason);
+      else if (!settled) options.stopSignal?.addEventListener('abort', onStop, { once: true });
+    }
+    return controller.signal;
+  };
+  const context = new JobContext(info, signal);
   context.chain = options.chain;
   bindJobContext(job, context);
-  const onStop = () => controller.abort(options.stopSignal?.reason);
-  options.stopSignal?.addEventListener('abort', onStop, { once: true });
   let timer: NodeJS.Timeout | undefined;
   try {
     // The innermost step, which the middleware lead to.
@@ -67,11 +82,13 @@ export async function runAttempt(
       await options.beforeHandle?.(job);
       // A child container per attempt: services registered ContainerScoped live for this job only.
       // It is not dispose()d: tsyringe would also dispose a singleton first built during the job.
-      const scope = options.container.createChildContainer();
-      context.container = scope;
+      // Made on first use: a handle() that asks for no services costs no container.
+      let scope: DependencyContainer | undefined;
+      const scopeOf = () => (scope ??= options.container.createChildContainer());
+      context.useContainer(scopeOf);
       let args: unknown[];
       try {
-        args = resolveHandleArguments(job, info.displayName, scope);
+        args = resolveHandleArguments(job, info.displayName, scopeOf);
       } catch (error) {
         // Retrying cannot register a missing binding: the job fails now.
         if (error instanceof BindingResolutionError) return context.fail(error);
@@ -101,14 +118,15 @@ export async function runAttempt(
     const winner = await Promise.race([running.then(() => 'completed' as const), timedOut]);
     if (winner === 'completed') return { kind: 'completed', intent: context.intent };
     const error = TimeoutExceededError.forJob(info.displayName, options.timeout);
-    controller.abort(error);
+    abort(error);
     // The handler may still settle later; its result no longer decides anything.
     running.catch(() => undefined);
     return { kind: 'timed-out', error };
   } catch (thrown) {
     return { kind: 'threw', error: toError(thrown), intent: context.intent };
   } finally {
+    settled = true;
     clearTimeout(timer);
-    options.stopSignal?.removeEventListener('abort', onStop);
+    if (controller) options.stopSignal?.removeEventListener('abort', onStop);
   }
 }

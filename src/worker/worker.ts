@@ -50,6 +50,9 @@ export interface WorkerDeps {
 /** Finished jobs whose finishing writes may be outstanding at once before no new job starts. */
 const MAX_FINISHING = 1000;
 
+/** How often buffered jobs waiting on an unconfirmed lease look again. */
+const LEASE_RECHECK_MS = 100;
+
 /** After SIGTERM's grace, how long aborted handlers get to wind down before their jobs are released. */
 const ABORT_GRACE_MS = 5000;
 
@@ -74,6 +77,9 @@ export class Worker {
   /** The jobs whose handler is still running: they, not the finishing writes, fill the slots. */
   private readonly busy = new Set<string>();
   private buffer: ReservedJob[] = [];
+  /** For each buffered job: the lease epoch it was claimed under and when the claim was sent. */
+  private readonly claimedUnder = new WeakMap<ReservedJob, { epoch: number; at: number }>();
+  private leaseRecheck: NodeJS.Timeout | undefined;
   private monitor: Monitor | undefined;
   private jobsProcessed = 0;
   private started = false;
@@ -106,7 +112,7 @@ export class Worker {
       options: this.options,
       stopSignal: this.interrupt.signal,
       finish: (job) => this.finisher.delete(job),
-      watch: (watched) => this.monitor?.watch(watched),
+      watch: (id, deadline) => this.monitor?.watch(id, deadline),
       unwatch: (id) => this.monitor?.unwatch(id),
       maxPayloadSize: deps.config?.maxPayloadSize,
       keyring: deps.config?.keyring,
@@ -215,26 +221,33 @@ export class Worker {
   private async startMonitor(): Promise<void> {
     const driver = this.deps.driver;
     if (!(driver instanceof DatabaseQueue) || !this.deps.config || isInMemory(driver)) return;
+    const registration = {
+      id: this.id,
+      name: this.options.name,
+      connection: this.connectionName,
+      queues: this.queues,
+      hostname: os.hostname(),
+      pid: process.pid,
+      concurrency: this.options.concurrency,
+    };
     this.monitor = new Monitor({
       config: this.deps.config,
       connectionName: this.connectionName,
       heartbeat: driver.config.heartbeat,
-      registration: {
-        id: this.id,
-        name: this.options.name,
-        connection: this.connectionName,
-        queues: this.queues,
-        hostname: os.hostname(),
-        pid: process.pid,
-        concurrency: this.options.concurrency,
-      },
+      slots: this.options.concurrency,
+      jobDefaults: { tries: this.options.tries, backoff: this.options.backoff },
+      registration,
       listener: {
         controls: (controls) => void this.applyControls(controls),
         swept: (jobs) => jobs > 0 && this.wakeForJobs(),
-        leaseLost: () =>
+        leaseLost: () => {
           this.deps.report(
             new Error(`Worker ${this.id} was presumed dead (no heartbeat within the lapse); its jobs were handed to other workers and its own writes about them are ignored.`),
-          ),
+          );
+          // The buffered jobs of the old lease are handed back (fenced: only rows still ours change).
+          this.startJobs();
+          this.sleeper.wake();
+        },
         error: (error, fatal) => {
           this.deps.report(error);
           if (fatal) {
@@ -244,15 +257,22 @@ export class Worker {
         },
       },
     });
-    try {
-      const controls = await this.monitor.start();
-      this.restartAt = controls.restart;
-      await this.applyControls(controls);
-    } catch (error) {
-      await this.monitor.stop(false);
-      this.monitor = undefined;
-      throw error;
+    // Registered and controls read on this thread's own connection, so claiming can begin while
+    // the monitor thread is still loading: until it is ready, its messages wait in its port.
+    if (driver.config.heartbeat !== false) {
+      const sentAt = Date.now();
+      await driver.registerWorker(registration);
+      this.monitor.registered(sentAt);
     }
+    const controls = await driver.controls();
+    this.restartAt = controls.restart;
+    await this.applyControls(controls);
+    this.monitor.start().catch((error: unknown) => {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      this.deps.report(failure);
+      this.fatal = failure;
+      this.sleeper.wake();
+    });
   }
 
   private async applyControls(controls: Controls): Promise<void> {
@@ -309,17 +329,23 @@ export class Worker {
     let want = concurrency + prefetch - this.busy.size - this.buffer.length;
     if (maxJobs > 0) want = Math.min(want, maxJobs - this.jobsProcessed - this.running.size - this.buffer.length);
     if (want <= 0) return 0;
+    // With the lease in doubt, jobs claimed now could not be started; the monitor settles it soon.
+    if (this.monitor && !this.monitor.leaseHeld()) return 0;
     let claimed = 0;
     try {
       for (const queue of this.queues) {
         if (this.pausedQueues.has(queue)) continue;
-        await this.deps.events.emit(new JobPopping(this.connectionName, queue));
+        if (this.deps.events.has(JobPopping)) await this.deps.events.emit(new JobPopping(this.connectionName, queue));
+        const under = { epoch: this.monitor?.leaseEpoch ?? 0, at: Date.now() };
         const jobs = await this.deps.driver.claim(queue, want - claimed, this.id);
         if (jobs.length === 0) continue;
         this.monitor?.hold(jobs);
-        this.buffer.push(...jobs);
+        for (const job of jobs) {
+          this.claimedUnder.set(job, under);
+          this.buffer.push(job);
+        }
         claimed += jobs.length;
-        for (const job of jobs) await this.deps.events.emit(new JobPopped(this.connectionName, job));
+        if (this.deps.events.has(JobPopped)) for (const job of jobs) await this.deps.events.emit(new JobPopped(this.connectionName, job));
         if (claimed >= want) break;
       }
       this.claimFailures = 0;
@@ -337,17 +363,40 @@ export class Worker {
   private startJobs(): void {
     // Paused: the buffer is handed back (pause(), applyControls), never started.
     if (this.signalPaused) return;
+    if (!this.leaseAllowsStart()) return;
     while (this.busy.size < this.options.concurrency && this.buffer.length > 0 && !this.stopRequested && !this.backlogged()) {
       const at = this.buffer.findIndex((job) => !this.pausedQueues.has(job.queue));
       if (at === -1) return;
       const [job] = this.buffer.splice(at, 1) as [ReservedJob];
       this.busy.add(job.id);
-      const task = this.runJob(job).finally(() => {
+      const task = this.runJob(job, this.claimedUnder.get(job)?.at).finally(() => {
         this.running.delete(job.id);
         this.sleeper.wake();
       });
       this.running.set(job.id, { job, task });
     }
+  }
+
+  /**
+   * A prefetched job starts only while this worker surely still holds it: its row in the workers
+   * table has not lapsed (the last confirmed heartbeat was sent less than the lapse ago), and the
+   * lease has not been found lost since the job was claimed. Jobs of a lost lease are handed back;
+   * while the lease is merely unconfirmed (a heartbeat late under load, a stopped process just
+   * resumed), they wait and the question is asked again shortly: the next heartbeat settles it.
+   */
+  private leaseAllowsStart(): boolean {
+    const monitor = this.monitor;
+    if (!monitor || this.buffer.length === 0) return true;
+    const epoch = monitor.leaseEpoch;
+    // Claims append in order, so the oldest epoch is at the front.
+    if (this.claimedUnder.get(this.buffer[0]!)?.epoch !== epoch) this.handBack((job) => this.claimedUnder.get(job)?.epoch !== epoch);
+    if (monitor.leaseHeld()) return true;
+    this.leaseRecheck ??= setTimeout(() => {
+      this.leaseRecheck = undefined;
+      this.startJobs();
+      this.sleeper.wake();
+    }, LEASE_RECHECK_MS).unref();
+    return false;
   }
 
   /**
@@ -358,7 +407,7 @@ export class Worker {
     return this.running.size - this.busy.size >= MAX_FINISHING;
   }
 
-  private async runJob(job: ReservedJob): Promise<void> {
+  private async runJob(job: ReservedJob, claimedAt: number | undefined): Promise<void> {
     // The slot frees as soon as the handler is done: the delete joins the next batched write
     // (group commit) while the next job already runs. The job keeps its lease until it lands.
     const free = () => {
@@ -367,15 +416,16 @@ export class Worker {
       this.startJobs();
       this.sleeper.wake();
     };
+    let ran = true;
     try {
-      await this.processor.process(job, free);
+      ran = (await this.processor.process(job, free, claimedAt)) !== 'handed-back';
     } catch (error) {
       // A finishing write failed (database gone): the job comes back when its lease lapses.
       this.deps.report(error);
     } finally {
       free();
       this.monitor?.forget([job.id]);
-      this.jobsProcessed++;
+      if (ran) this.jobsProcessed++;
     }
     if (this.options.rest > 0) await new Promise((resolve) => setTimeout(resolve, this.options.rest * 1000));
   }
@@ -386,6 +436,7 @@ export class Worker {
    * deletes, and deregisters.
    */
   private async wind(reason: WorkerStopReason): Promise<void> {
+    clearTimeout(this.leaseRecheck);
     const buffered = this.buffer.splice(0);
     if (buffered.length > 0) {
       await this.deps.driver.unclaim(buffered).catch((error: unknown) => this.deps.report(error));

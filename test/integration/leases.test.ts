@@ -5,7 +5,10 @@ import type { ReservedJob } from '../../src/contracts/reserved-job.js';
 import type { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
 import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
+import { EventBus } from '../../src/events/event-bus.js';
+import { JobProcessor } from '../../src/worker/job-processor.js';
 import { AddToBufferJob } from '../fixtures/jobs/fixture-jobs.js';
+import { recorder } from '../fixtures/jobs/recorder.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 
 const registration = (id: string) => ({ id, name: 'test', connection: 'database', queues: ['default'], hostname: 'here', pid: 1, concurrency: 1 });
@@ -90,6 +93,28 @@ await describeEachEngine('leases, heartbeats and controls', (engine) => {
       [null, 0],
     ]);
     expect(await queue.unclaim(jobs)).toBe(0);
+  });
+
+  it('with no heartbeat to renew it, a prefetched job that waited too long to finish within retryAfter goes back unstarted', async () => {
+    await Promise.all(['stale', 'fresh'].map((s) => AddToBufferJob.dispatch(s)));
+    const [stale, fresh] = await queue.claim('default', 2, 'w1');
+    const app = await runtime();
+    const processor = new JobProcessor({
+      driver: queue,
+      failer: app.queues.failer(),
+      events: new EventBus(() => undefined),
+      container: app.container,
+      options: { tries: 1, backoff: 0, timeout: 5 },
+      report: () => undefined,
+      leaseLimit: 10,
+    });
+    recorder.handled.length = 0;
+    // Claimed 6 s ago: 4 s of its 10 s lease are left, less than its 5 s timeout.
+    expect(await processor.process(stale!, undefined, Date.now() - 6000)).toBe('handed-back');
+    // Claimed 1 s ago: 9 s left, so it runs.
+    expect(await processor.process(fresh!, undefined, Date.now() - 1000)).toBe('deleted');
+    expect(recorder.handled).toEqual(['fresh']);
+    expect((await reserved()).map((r) => [String(r.id), r.reserved_by, Number(r.attempts)])).toEqual([[stale!.id, null, 0]]);
   });
 
   it('stores restart requests and paused queues per connection', async () => {

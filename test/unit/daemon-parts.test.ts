@@ -4,7 +4,7 @@ import type { QueueDriver } from '../../src/contracts/queue-driver.js';
 import type { ReservedJob } from '../../src/contracts/reserved-job.js';
 import { DatabaseUnreachableError } from '../../src/errors/database-unreachable-error.js';
 import { Finisher } from '../../src/worker/finisher.js';
-import type { WatchedJob } from '../../src/worker/monitor/monitor-messages.js';
+import { RunningJobsTable } from '../../src/worker/monitor/running-jobs-table.js';
 import { timeoutOutcome, type TimeoutPolicy } from '../../src/worker/monitor/timeout-policy.js';
 import { judge } from '../../src/worker/monitor/watchdog.js';
 import { PollDelay } from '../../src/worker/poll-delay.js';
@@ -119,28 +119,47 @@ describe('timeoutOutcome', () => {
 });
 
 describe('watchdog judge', () => {
-  const watched = (deadline: number): WatchedJob => ({
-    job: job('7'),
-    displayName: 'Blocker',
-    uuid: undefined,
-    deadline,
-    policy: { failOnTimeout: false, maxTries: 1, retryUntil: null, maxExceptions: null, backoff: 0 },
-  });
+  const watched = (deadline: number) => ({ id: '7', deadline });
+  const names = () => 'Blocker';
   it('never acts while the event loop turns, however late a job is', () => {
     expect(judge(100_000, 99_500, [watched(0)], 5000, 15_000)).toBeUndefined();
   });
   it('blames a job past its deadline and the grace when the loop is blocked', () => {
     expect(judge(10_000, 5_000, [watched(6_000)], 5000, 15_000)).toBeUndefined();
     const verdict = judge(11_001, 5_000, [watched(6_000)], 5000, 15_000);
-    expect(verdict?.overdue.map((w) => w.job.id)).toEqual(['7']);
-    expect(verdict?.reason).toMatch(/Blocker #7 is 5\.0 s past its timeout and the event loop has been blocked for 6\.0 s/);
+    expect(verdict?.overdue.map((w) => w.id)).toEqual(['7']);
+    expect(verdict?.describe(names)).toMatch(/Blocker #7 is 5\.0 s past its timeout and the event loop has been blocked for 6\.0 s/);
   });
   it('with no deadline to wait for, ends a loop blocked past the heartbeat lapse and charges the running jobs', () => {
     expect(judge(15_000, 1_000, [watched(Infinity)], 5000, 15_000)).toBeUndefined();
     expect(judge(16_001, 1_000, [watched(Infinity)], 5000, 15_000)?.overdue).toHaveLength(1);
-    expect(judge(16_001, 1_000, [], 5000, 15_000)?.reason).toMatch(/no job deadline/);
+    expect(judge(16_001, 1_000, [], 5000, 15_000)?.describe(names)).toMatch(/no job deadline/);
     // A job still within its deadline is waited for.
     expect(judge(16_001, 1_000, [watched(20_000)], 5000, 15_000)).toBeUndefined();
+  });
+});
+
+describe('RunningJobsTable', () => {
+  it('shows the other thread each running job and its deadline, and frees the slot when the attempt ends', () => {
+    const main = new RunningJobsTable(RunningJobsTable.allocate(2));
+    // The monitor thread builds its own view of the same memory.
+    const monitor = new RunningJobsTable(main.memory);
+    main.add('41', 1_000);
+    main.add('9007199254740991', Infinity);
+    expect(monitor.read()).toEqual(expect.arrayContaining([{ id: '41', deadline: 1_000 }, { id: '9007199254740991', deadline: Infinity }]));
+    expect(() => main.add('43', 5)).toThrow('The running-jobs table is full (2 slots) while job #43 starts.');
+    main.remove('41');
+    main.add('43', 2_000);
+    expect(monitor.read()).toEqual(expect.arrayContaining([{ id: '43', deadline: 2_000 }, { id: '9007199254740991', deadline: Infinity }]));
+    main.remove('43');
+    main.remove('9007199254740991');
+    expect(monitor.read()).toEqual([]);
+  });
+
+  it('refuses an id it could not store exactly', () => {
+    const table = new RunningJobsTable(RunningJobsTable.allocate(1));
+    expect(() => table.add('abc', 1)).toThrow('The running-jobs table holds integer job ids; got [abc].');
+    expect(() => table.add('9007199254740993', 1)).toThrow(/got \[9007199254740993\]/);
   });
 });
 

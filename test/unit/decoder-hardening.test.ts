@@ -117,7 +117,7 @@ describe('what counts as a missing binding', () => {
     scope.register(FlakyService, { useFactory: () => { throw new Error('connect ECONNREFUSED 127.0.0.1:6379'); } });
     let thrown: unknown;
     try {
-      resolveHandleArguments(new FactoryJob(), 'HardeningFactoryJob', scope);
+      resolveHandleArguments(new FactoryJob(), 'HardeningFactoryJob', () => scope);
     } catch (error) {
       thrown = error;
     }
@@ -134,8 +134,8 @@ describe('what counts as a missing binding', () => {
       @Inject()
       async handle(_service: NeedsUrl) {}
     }
-    expect(() => resolveHandleArguments(new NeedsUrlJob(), 'HardeningNeedsUrlJob', container.createChildContainer())).toThrow(BindingResolutionError);
-    expect(() => resolveHandleArguments(new NeedsUrlJob(), 'HardeningNeedsUrlJob', container.createChildContainer())).toThrow(
+    expect(() => resolveHandleArguments(new NeedsUrlJob(), 'HardeningNeedsUrlJob', () => container.createChildContainer())).toThrow(BindingResolutionError);
+    expect(() => resolveHandleArguments(new NeedsUrlJob(), 'HardeningNeedsUrlJob', () => container.createChildContainer())).toThrow(
       'HardeningNeedsUrlJob.handle() parameter 1 (NeedsUrl) could not be resolved from the container:',
     );
   });

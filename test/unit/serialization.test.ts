@@ -606,17 +606,17 @@ describe('errand key:generate', () => {
 
 describe('resolveHandleArguments (no queue)', () => {
   it('resolves handle() parameters by type and none for a handle() without parameters', () => {
-    const args = resolveHandleArguments(new SerServiceJob('x'), 'SerServiceJob', container.createChildContainer());
+    const args = resolveHandleArguments(new SerServiceJob('x'), 'SerServiceJob', () => container.createChildContainer());
     expect(args).toHaveLength(2);
     expect(args[0]).toBeInstanceOf(SerGreeter);
-    expect(resolveHandleArguments(new SerPlainNoteJob('x'), 'SerPlainNoteJob', container)).toEqual([]);
+    expect(resolveHandleArguments(new SerPlainNoteJob('x'), 'SerPlainNoteJob', () => container)).toEqual([]);
   });
 
   it('names the job, the position and the type of a parameter the container cannot build', () => {
     const scope = container.createChildContainer();
     const run = (job: object, name: string) => {
       try {
-        resolveHandleArguments(job, name, scope);
+        resolveHandleArguments(job, name, () => scope);
       } catch (error) {
         return error as Error;
       }

@@ -11,7 +11,7 @@ import { dialect, type Engine, type ServerInfo } from './dialect.js';
 import { watchSqliteFile } from './watch-sqlite-file.js';
 import { listenForJobs } from './listen-for-jobs.js';
 import { retryLocks } from './retry-locks.js';
-import { claimJobs, explainClaim, releaseExpiredReservations } from './queries/claim-jobs.js';
+import { claimJobs, explainClaim, findReservedJobs, releaseExpiredReservations } from './queries/claim-jobs.js';
 import { insertFailedJob } from './queries/failed-jobs.js';
 import { readControls, requestRestart, pauseQueue, resumeQueue, type Controls } from './queries/controls.js';
 import { deleteReservedJob, deleteReservedJobs, releaseReservedJob, unclaimJobs } from './queries/finish-jobs.js';
@@ -244,6 +244,11 @@ export class DatabaseQueue implements QueueDriver {
       if (dialect.isRetryableLock(error)) return false;
       throw error;
     }
+  }
+
+  /** The jobs of `ids` still reserved by worker `leaseToken`, with their payloads. */
+  reservedJobs(leaseToken: string, ids: readonly string[]): Promise<ReservedJob[]> {
+    return this.run(() => findReservedJobs(this.knex, this.engine, this.table, leaseToken, ids));
   }
 
   /** The engine's plan for finding a queue's next jobs (see explainClaim): what `npm run bench` prints per engine. */

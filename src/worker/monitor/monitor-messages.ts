@@ -2,7 +2,6 @@ import type { ResolvedConfig } from '../../config/config-types.js';
 import type { ReservedJob } from '../../contracts/reserved-job.js';
 import type { Controls } from '../../drivers/database/queries/controls.js';
 import type { WorkerRegistration } from '../../drivers/database/queries/workers.js';
-import type { TimeoutPolicy } from './timeout-policy.js';
 
 /** What the monitor thread is started with. */
 export interface MonitorData {
@@ -17,31 +16,30 @@ export interface MonitorData {
   watchdogGraceMs: number;
   /** The main thread writes Date.now() into slot 0 several times a second while its loop turns. */
   loopBeat: SharedArrayBuffer;
-}
-
-/** A job the main thread is running, with its deadline. */
-export interface WatchedJob {
-  job: ReservedJob;
-  displayName: string;
-  uuid: string | undefined;
-  /** Epoch milliseconds at which the attempt times out; Infinity without a timeout. */
-  deadline: number;
-  policy: TimeoutPolicy;
+  /**
+   * The worker's lease, written by both threads: [0] the epoch ms until which the worker row
+   * surely stands (when the last confirmed heartbeat was sent, plus the lapse), [1] how many times
+   * the lease was found lost. Prefetched jobs start only while [0] lies ahead and [1] is the
+   * count they were claimed under.
+   */
+  lease: SharedArrayBuffer;
+  /** The jobs whose handlers run now (a RunningJobsTable), which the watchdog judges. */
+  running: SharedArrayBuffer;
+  /** The worker's `tries` and `backoff`, for jobs that set none: a timed-out attempt's fate depends on them. */
+  jobDefaults: { tries: number; backoff: number };
 }
 
 /** Main thread → monitor. */
 export type ToMonitor =
   | { type: 'hold'; jobs: ReservedJob[] }
   | { type: 'forget'; ids: string[] }
-  | { type: 'watch'; watched: WatchedJob }
-  | { type: 'unwatch'; id: string }
   | { type: 'stop'; deregister: boolean }
-  /** Several of the above, in order: one message per turn of the event loop instead of four per job. */
+  /** Several of the above, in order: one message per turn of the event loop instead of one per job. */
   | { type: 'batch'; messages: ToMonitor[] };
 
 /** Monitor → main thread. */
 export type FromMonitor =
-  | { type: 'ready'; controls: Controls }
+  | { type: 'ready' }
   | { type: 'controls'; controls: Controls }
   | { type: 'swept'; jobs: number; workers: string[] }
   | { type: 'lease-lost' }

@@ -13,9 +13,12 @@ import type { DatabaseQueue } from '../../drivers/database/database-queue.js';
 import { ErrandError } from '../../errors/errand-error.js';
 import { MissingTableError } from '../../errors/missing-table-error.js';
 import { QueueManager } from '../../runtime/queue-manager.js';
-import type { FromMonitor, MonitorData, ToMonitor, WatchedJob } from './monitor-messages.js';
-import { timeoutOutcome } from './timeout-policy.js';
-import { judge } from './watchdog.js';
+import { parsePayload } from '../../payload/decode-payload.js';
+import type { JobPayload } from '../../payload/job-payload.js';
+import type { FromMonitor, MonitorData, ToMonitor } from './monitor-messages.js';
+import { RunningJobsTable } from './running-jobs-table.js';
+import { timeoutOutcome, timeoutPolicyFor, type TimeoutPolicy } from './timeout-policy.js';
+import { judge, type RunningJob, type Verdict } from './watchdog.js';
 
 const data = workerData as MonitorData;
 const port = parentPort!;
@@ -28,7 +31,8 @@ const manager = new QueueManager({ ...data.config, report: (error) => console.er
 const driver = manager.database(data.connectionName) as DatabaseQueue;
 const workerId = data.registration.id;
 const held = new Map<string, ReservedJob>();
-const watched = new Map<string, WatchedJob>();
+const running = new RunningJobsTable(data.running);
+const lease = new Float64Array(data.lease);
 const beat = new Float64Array(data.loopBeat);
 const lapseMs = (data.heartbeat === false ? 60 : data.heartbeat.lapse) * 1000;
 let stopping = false;
@@ -46,16 +50,7 @@ function receive(message: ToMonitor): void {
       for (const job of message.jobs) held.set(job.id, job);
       break;
     case 'forget':
-      for (const id of message.ids) {
-        held.delete(id);
-        watched.delete(id);
-      }
-      break;
-    case 'watch':
-      watched.set(message.watched.job.id, message.watched);
-      break;
-    case 'unwatch':
-      watched.delete(message.id);
+      for (const id of message.ids) held.delete(id);
       break;
     case 'stop':
       void stop(message.deregister);
@@ -65,11 +60,13 @@ function receive(message: ToMonitor): void {
 
 async function start(): Promise<void> {
   try {
+    // The main thread registered this worker and read the controls before it began claiming;
+    // this thread's first duty is the sweep of workers that died.
     if (data.heartbeat !== false) {
-      await driver.registerWorker(data.registration);
-      await driver.sweepDeadWorkers(workerId);
+      const swept = await driver.sweepDeadWorkers(workerId);
+      if (swept.jobs > 0 || swept.workers.length > 0) send({ type: 'swept', ...swept });
     }
-    send({ type: 'ready', controls: await driver.controls() });
+    send({ type: 'ready' });
   } catch (error) {
     send({ type: 'error', message: describe(error), fatal: true });
     return;
@@ -84,10 +81,19 @@ async function tick(): Promise<void> {
   ticking = true;
   try {
     if (data.heartbeat !== false) {
-      if (!(await driver.heartbeat(workerId, [...held.keys()]))) {
+      // Sent-at, not answered-at: the database counts the lapse from when it ran the statement.
+      const sentAt = Date.now();
+      if (await driver.heartbeat(workerId, [...held.keys()])) {
+        lease[0] = sentAt + lapseMs;
+      } else {
         // Presumed dead while it could not beat (stopped, starved): its jobs went back to the
-        // queue, and any write it still makes about them is fenced off. Register again.
+        // queue, and any write it still makes about them is fenced off. Every job claimed so far
+        // is stale (the epoch moves on, so none still buffered starts). Register again.
+        lease[1] = lease[1]! + 1;
+        lease[0] = 0;
+        const registeredAt = Date.now();
         await driver.registerWorker(data.registration);
+        lease[0] = registeredAt + lapseMs;
         send({ type: 'lease-lost' });
       }
       const swept = await driver.sweepDeadWorkers(workerId);
@@ -113,8 +119,8 @@ function watch(): void {
   if (now - lastWatch > 1000) resumedAt = now;
   lastWatch = now;
   if (killing || stopping) return;
-  const verdict = judge(now, Math.max(beat[0]!, resumedAt), watched.values(), data.watchdogGraceMs, lapseMs);
-  if (verdict) void kill(verdict.overdue, verdict.reason);
+  const verdict = judge(now, Math.max(beat[0]!, resumedAt), running.read(), data.watchdogGraceMs, lapseMs);
+  if (verdict) void kill(verdict);
 }
 
 /**
@@ -122,38 +128,45 @@ function watch(): void {
  * hands the bystanders back with their attempt returned, and ends the process. Releases are
  * delayed a second so nothing can claim them before the process is gone.
  */
-async function kill(overdue: WatchedJob[], reason: string): Promise<void> {
+async function kill(verdict: Verdict): Promise<void> {
   killing = true;
   const pid = process.pid;
   const outcomes: string[] = [];
   const bounded = <T>(work: Promise<T>) =>
     Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the database did not answer within 5 s')), 5000))]);
+  const names = new Map<string, string>();
+  let reason = verdict.describe((id) => names.get(id) ?? 'a job');
   try {
-    for (const w of overdue) {
-      const exceptions = w.job.exceptions + 1;
-      const outcome = timeoutOutcome(w.policy, w.job.attempts, exceptions, Math.floor(Date.now() / 1000));
-      const message = `${w.displayName} has timed out: the watchdog ended worker process ${pid} because ${reason}.`;
+    // Only now is each blamed job's row read: the main thread keeps nothing but ids and deadlines here.
+    const blamed = (await bounded(driver.reservedJobs(workerId, verdict.overdue.map((job: RunningJob) => job.id)))).map(blame);
+    for (const b of blamed) names.set(b.job.id, b.displayName);
+    reason = verdict.describe((id) => names.get(id) ?? 'a job');
+    for (const { job, payload, displayName, uuid, policy } of blamed) {
+      const exceptions = job.exceptions + 1;
+      const outcome = timeoutOutcome(policy, job.attempts, exceptions, Math.floor(Date.now() / 1000));
+      const message = `${displayName} has timed out: the watchdog ended worker process ${pid} because ${reason}.`;
       if (outcome === 'fail') {
         const record = {
-          uuid: w.uuid ?? `${w.job.id}-${w.job.attempts}`,
+          uuid: uuid ?? `${job.id}-${job.attempts}`,
           connection: data.connectionName,
-          queue: w.job.queue,
-          payload: w.job.payload,
+          queue: job.queue,
+          payload: job.payload,
           exception: `TimeoutExceededError: ${message}`,
         };
-        const { batchId, uuid, unique } = payloadKeys(w.job.payload);
+        const batchId = payload?.batchId;
+        const unique = payload?.unique;
         // The batch counts this failure with the failed record, as on the main thread; the batch's
         // callbacks that fall due now are not run by a process that is being ended.
         const within: FinishingWrites | undefined =
           batchId && uuid && data.config.batching?.connection === data.connectionName ? (trx) => manager.batches().recordFailure(batchId, uuid, trx) : undefined;
-        await bounded(driver.fail(w.job, record, manager.failer(), within));
+        await bounded(driver.fail(job, record, manager.failer(), within));
         // A unique job's lock goes with its final failure (owner-checked: only this job's own lock).
         if (unique && uuid) await bounded(manager.locks().release(unique.key, uuid)).catch(() => undefined);
       } else {
-        await bounded(driver.release(w.job, Math.max(1, w.policy.backoff), exceptions));
+        await bounded(driver.release(job, Math.max(1, policy.backoff), exceptions));
       }
-      outcomes.push(`${w.displayName} #${w.job.id} ${outcome === 'fail' ? 'failed' : 'released'}`);
-      held.delete(w.job.id);
+      outcomes.push(`${displayName} #${job.id} ${outcome === 'fail' ? 'failed' : 'released'}`);
+      held.delete(job.id);
     }
     await bounded(driver.unclaim([...held.values()], 1));
     if (data.heartbeat !== false) await bounded(driver.deregisterWorker(workerId));
@@ -167,17 +180,16 @@ async function kill(overdue: WatchedJob[], reason: string): Promise<void> {
   setTimeout(() => process.kill(pid, 'SIGKILL'), 2000);
 }
 
-/** The keys of a payload the watchdog needs, or none when it does not parse. */
-function payloadKeys(text: string): { batchId?: string; uuid?: string; unique?: { key: string } } {
+/**
+ * What the watchdog records about a blamed job, read from its payload as the main thread reads
+ * it. A payload that does not parse could not have started; it is failed, under the row's id.
+ */
+function blame(job: ReservedJob): { job: ReservedJob; payload?: JobPayload; displayName: string; uuid: string | undefined; policy: TimeoutPolicy } {
   try {
-    const value = JSON.parse(text) as { batchId?: unknown; uuid?: unknown; unique?: { key?: unknown } };
-    return {
-      ...(typeof value.batchId === 'string' ? { batchId: value.batchId } : {}),
-      ...(typeof value.uuid === 'string' ? { uuid: value.uuid } : {}),
-      ...(typeof value.unique?.key === 'string' ? { unique: { key: value.unique.key } } : {}),
-    };
+    const payload = parsePayload(job.payload, data.config.maxPayloadSize);
+    return { job, payload, displayName: payload.displayName, uuid: payload.uuid, policy: timeoutPolicyFor(payload, job.attempts, data.jobDefaults) };
   } catch {
-    return {};
+    return { job, displayName: `job #${job.id}`, uuid: undefined, policy: { failOnTimeout: true, maxTries: 1, retryUntil: null, maxExceptions: null, backoff: 0 } };
   }
 }
 

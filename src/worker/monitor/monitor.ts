@@ -8,10 +8,14 @@ import type { ReservedJob } from '../../contracts/reserved-job.js';
 import type { Controls } from '../../drivers/database/queries/controls.js';
 import type { WorkerRegistration } from '../../drivers/database/queries/workers.js';
 import { ErrandError } from '../../errors/errand-error.js';
-import type { FromMonitor, MonitorData, ToMonitor, WatchedJob } from './monitor-messages.js';
+import type { FromMonitor, MonitorData, ToMonitor } from './monitor-messages.js';
+import { RunningJobsTable } from './running-jobs-table.js';
 
 /** How long past its deadline a job may wedge the event loop before the watchdog ends the process. */
 export const WATCHDOG_GRACE_MS = 5000;
+
+/** How long `forget`s gather before they are sent to the thread together. */
+const FORGET_DELAY_MS = 100;
 
 /** What the worker hears from its monitor. */
 export interface MonitorListener {
@@ -28,6 +32,10 @@ export interface MonitorOptions {
   registration: WorkerRegistration;
   heartbeat: { interval: number; lapse: number } | false;
   listener: MonitorListener;
+  /** How many handlers run at once at most (the worker's concurrency): the running-jobs table's size. */
+  slots: number;
+  /** The worker's `tries` and `backoff`, which decide what the watchdog does with a job it blames. */
+  jobDefaults: { tries: number; backoff: number };
 }
 
 /**
@@ -39,14 +47,22 @@ export class Monitor {
   private thread: Thread | undefined;
   private beatTimer: NodeJS.Timeout | undefined;
   private pending: ToMonitor[] = [];
-  private flushTimer: NodeJS.Immediate | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
   private readonly beat = new SharedArrayBuffer(8);
+  private readonly running: RunningJobsTable;
+  private readonly lease = new Float64Array(new SharedArrayBuffer(2 * Float64Array.BYTES_PER_ELEMENT));
   private stopped: Promise<void> | undefined;
+  private exited: Promise<void> | undefined;
 
-  constructor(private readonly options: MonitorOptions) {}
+  constructor(private readonly options: MonitorOptions) {
+    this.running = new RunningJobsTable(RunningJobsTable.allocate(options.slots));
+  }
 
-  /** Starts the thread; resolves once the worker is registered, with the current controls. */
-  start(): Promise<Controls> {
+  /**
+   * Starts the thread; resolves once it has swept dead workers and begun its heartbeats. The
+   * caller registers the worker first: jobs may be claimed (and held here) before this resolves.
+   */
+  start(): Promise<void> {
     const clock = new Float64Array(this.beat);
     clock[0] = Date.now();
     this.beatTimer = setInterval(() => (clock[0] = Date.now()), 250);
@@ -60,9 +76,13 @@ export class Monitor {
       pollInterval: 3,
       watchdogGraceMs: WATCHDOG_GRACE_MS,
       loopBeat: this.beat,
+      lease: this.lease.buffer as SharedArrayBuffer,
+      running: this.running.memory,
+      jobDefaults: this.options.jobDefaults,
     };
     const thread = new Thread(threadEntry(), { workerData: data });
     this.thread = thread;
+    this.exited = new Promise((resolve) => thread.once('exit', () => resolve()));
     return new Promise((resolve, reject) => {
       let ready = false;
       thread.on('message', (message: FromMonitor) => {
@@ -70,7 +90,7 @@ export class Monitor {
         switch (message.type) {
           case 'ready':
             ready = true;
-            resolve(message.controls);
+            resolve();
             break;
           case 'controls':
             listener.controls(message.controls);
@@ -96,6 +116,25 @@ export class Monitor {
     });
   }
 
+  /** The worker was registered by a statement sent at `sentAt`: its row stands for the lapse from then. */
+  registered(sentAt: number): void {
+    if (this.options.heartbeat !== false) this.lease[0] = sentAt + this.options.heartbeat.lapse * 1000;
+  }
+
+  /** How many times the lease was found lost: jobs claimed under an earlier count are no longer ours. */
+  get leaseEpoch(): number {
+    return this.lease[1]!;
+  }
+
+  /**
+   * Whether the worker's row surely still stands, so no other worker can have swept its jobs:
+   * the last confirmed heartbeat was sent less than the lapse ago. Without heartbeats there is no
+   * row, and each job's lease is its own `retryAfter`.
+   */
+  leaseHeld(now = Date.now()): boolean {
+    return this.options.heartbeat === false || now < this.lease[0]!;
+  }
+
   /** Jobs just claimed: their leases are renewed with every heartbeat until forgotten. */
   hold(jobs: readonly ReservedJob[]): void {
     // The thread renews and hands back by id, holder and attempt: the payload need not be copied over.
@@ -107,14 +146,14 @@ export class Monitor {
     if (ids.length > 0) this.post({ type: 'forget', ids: [...ids] });
   }
 
-  /** A job started running. */
-  watch(watched: WatchedJob): void {
-    this.post({ type: 'watch', watched });
+  /** A job's attempt started; it times out at `deadline` (epoch ms, or Infinity). No message: see RunningJobsTable. */
+  watch(id: string, deadline: number): void {
+    this.running.add(id, deadline);
   }
 
   /** A job's attempt ended (its row may still be held until the finishing write lands). */
   unwatch(id: string): void {
-    this.post({ type: 'unwatch', id });
+    this.running.remove(id);
   }
 
   /** Stops the thread; `deregister` removes the worker's row (a clean exit). */
@@ -123,33 +162,35 @@ export class Monitor {
       clearInterval(this.beatTimer);
       const thread = this.thread;
       if (!thread) return;
-      const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
       this.post({ type: 'stop', deregister });
       const timer = setTimeout(() => void thread.terminate(), 10_000);
-      await exited;
+      // Already over when the thread died of an error: waiting for a second 'exit' would hang.
+      await this.exited;
       clearTimeout(timer);
     })();
     return this.stopped;
   }
 
   /**
-   * `watch` and `stop` go at once, after anything queued before them: a handler that blocks the
-   * event loop right after its watch must still be seen by the watchdog. The rest (hold, forget,
-   * unwatch) are queued and sent together once per turn of the event loop.
+   * `hold` and `stop` go at once, after anything queued before them: a job just claimed may block
+   * the event loop as soon as it starts, and the watchdog must then know which other jobs to hand
+   * back. `forget`s are queued and sent together every FORGET_DELAY_MS.
    */
   private post(message: ToMonitor): void {
     if (!this.thread) return;
-    if (message.type === 'watch' || message.type === 'stop') {
+    if (message.type === 'hold' || message.type === 'stop') {
       this.flush();
       this.thread.postMessage(message);
       return;
     }
     this.pending.push(message);
-    this.flushTimer ??= setImmediate(() => this.flush());
+    // A forget that arrives late only means a heartbeat renews a lease on a row already gone or
+    // handed back, which the fence makes a no-op; a message per turn cost more than the jobs.
+    this.flushTimer ??= setTimeout(() => this.flush(), FORGET_DELAY_MS).unref();
   }
 
   private flush(): void {
-    if (this.flushTimer) clearImmediate(this.flushTimer);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (this.pending.length === 0) return;
     const messages = this.pending;

@@ -1,3 +1,6 @@
+import type { JobPayload } from '../../payload/job-payload.js';
+import { calculateBackoff } from '../backoff.js';
+
 /** What decides a timed-out attempt's fate, read from the job's payload and the worker's options. */
 export interface TimeoutPolicy {
   failOnTimeout: boolean;
@@ -24,4 +27,18 @@ export function timeoutOutcome(policy: TimeoutPolicy, attempts: number, exceptio
   }
   if (policy.maxExceptions !== null && policy.maxExceptions > 0 && exceptions >= policy.maxExceptions) return 'fail';
   return 'release';
+}
+
+/**
+ * The policy of one attempt: the job's own settings from its payload, the worker's `tries` and
+ * `backoff` for those it leaves out. The main thread and the watchdog both read it this way.
+ */
+export function timeoutPolicyFor(payload: JobPayload, attempts: number, defaults: { tries: number; backoff: number }): TimeoutPolicy {
+  return {
+    failOnTimeout: Boolean(payload.failOnTimeout),
+    maxTries: payload.maxTries ?? defaults.tries,
+    retryUntil: payload.retryUntil,
+    maxExceptions: payload.maxExceptions,
+    backoff: calculateBackoff(payload.backoff, attempts, defaults.backoff),
+  };
 }

@@ -1,9 +1,15 @@
-import type { WatchedJob } from './monitor-messages.js';
+/** A job whose handler is running, as the watchdog sees it in the shared running-jobs table. */
+export interface RunningJob {
+  id: string;
+  /** Epoch milliseconds at which the attempt times out; Infinity without a timeout. */
+  deadline: number;
+}
 
 /** Why the watchdog ends the process, with the jobs to blame. */
 export interface Verdict {
-  overdue: WatchedJob[];
-  reason: string;
+  overdue: RunningJob[];
+  /** The reason in words; `nameOf` gives a job's display name once its row has been read. */
+  describe(nameOf: (id: string) => string): string;
 }
 
 /**
@@ -12,20 +18,20 @@ export interface Verdict {
  * deadline to wait for, the loop has been blocked longer than the heartbeat lapse (past that,
  * keeping its leases alive would hold the jobs forever).
  */
-export function judge(now: number, lastBeat: number, watched: Iterable<WatchedJob>, graceMs: number, lapseMs: number): Verdict | undefined {
+export function judge(now: number, lastBeat: number, running: readonly RunningJob[], graceMs: number, lapseMs: number): Verdict | undefined {
   const blockedMs = now - lastBeat;
   if (blockedMs < 1000) return undefined;
-  const all = [...watched];
-  const overdue = all.filter((w) => now > w.deadline + graceMs);
+  const blocked = (blockedMs / 1000).toFixed(1);
+  const overdue = running.filter((job) => now > job.deadline + graceMs);
   if (overdue.length > 0) {
     const first = overdue[0]!;
     const late = ((now - first.deadline) / 1000).toFixed(1);
-    return { overdue, reason: `${first.displayName} #${first.job.id} is ${late} s past its timeout and the event loop has been blocked for ${(blockedMs / 1000).toFixed(1)} s` };
+    return { overdue, describe: (nameOf) => `${nameOf(first.id)} #${first.id} is ${late} s past its timeout and the event loop has been blocked for ${blocked} s` };
   }
-  const waitingForDeadline = all.some((w) => Number.isFinite(w.deadline));
+  const waitingForDeadline = running.some((job) => Number.isFinite(job.deadline));
   if (!waitingForDeadline && blockedMs > lapseMs) {
     // Nothing says which job is at fault, so every running one is charged its attempt.
-    return { overdue: all, reason: `the event loop has been blocked for ${(blockedMs / 1000).toFixed(1)} s with no job deadline to wait for` };
+    return { overdue: [...running], describe: () => `the event loop has been blocked for ${blocked} s with no job deadline to wait for` };
   }
   return undefined;
 }

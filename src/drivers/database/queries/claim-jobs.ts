@@ -99,16 +99,11 @@ export async function claimJobs(knex: Knex, info: ServerInfo, input: ClaimInput)
     );
     rows = dialect.rows<ClaimRow>(info.engine, result);
   }
-  return rows
-    .map((row) => ({
-      id: String(row.id),
-      queue: row.queue,
-      payload: row.payload,
-      attempts: Number(row.attempts),
-      exceptions: Number(row.exceptions),
-      reservedBy: leaseToken,
-    }))
-    .sort((a, b) => compareIds(a.id, b.id));
+  return rows.map((row) => reservedJob(row, leaseToken)).sort((a, b) => compareIds(a.id, b.id));
+}
+
+function reservedJob(row: ClaimRow, leaseToken: string): ReservedJob {
+  return { id: String(row.id), queue: row.queue, payload: row.payload, attempts: Number(row.attempts), exceptions: Number(row.exceptions), reservedBy: leaseToken };
 }
 
 function compareIds(a: string, b: string): number {
@@ -130,4 +125,18 @@ export async function explainClaim(knex: Knex, info: ServerInfo, input: Pick<Cla
   const rows = dialect.rows<Record<string, unknown>>(info.engine, await knex.raw(`explain ${sql}`, bindings));
   if (info.engine === 'postgres') return rows.map((row) => String(row['QUERY PLAN'])).join('\n');
   return rows.map((row) => `table=${String(row.table)} type=${String(row.type)} key=${String(row.key)} rows=${String(row.rows)} extra=${String(row.Extra)}`).join('\n');
+}
+
+/**
+ * The rows of `ids` still reserved by `leaseToken`, payload included: the watchdog reads what it
+ * needs to record a blamed job (its name, its tries, the payload for `failed_jobs`) only then.
+ */
+export async function findReservedJobs(knex: Knex, engine: Engine, table: string, leaseToken: string, ids: readonly string[]): Promise<ReservedJob[]> {
+  if (ids.length === 0) return [];
+  const result = await knex.raw(`select id, queue, payload, attempts, exceptions from ?? where reserved_by = ? and id in (${ids.map(() => '?').join(',')})`, [
+    table,
+    leaseToken,
+    ...ids,
+  ]);
+  return dialect.rows<ClaimRow>(engine, result).map((row) => reservedJob(row, leaseToken));
 }

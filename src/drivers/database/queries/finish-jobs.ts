@@ -8,11 +8,8 @@ import { dialect, type Engine } from '../dialect.js';
  * presumed dead and claimed again (even by the same worker) has a new attempt number, so a stale
  * write matches nothing.
  */
-function fence(jobs: readonly ReservedJob[]): { sql: string; bindings: Array<string | number> } {
-  const bindings: Array<string | number> = [];
-  for (const job of jobs) bindings.push(job.id, job.attempts);
-  // Bindings: (id, attempts) per job.
-  return { sql: jobs.map(() => '(id = ? and attempts = ?)').join(' or '), bindings };
+function fence(engine: Engine, jobs: readonly ReservedJob[]): { sql: string; bindings: Array<string | number> } {
+  return dialect.fenceSql(engine, jobs);
 }
 
 /** Deletes a job by primary key if the lease still matches; false when it did not. */
@@ -28,14 +25,14 @@ export async function deleteReservedJob(knex: Knex, engine: Engine, table: strin
  */
 export async function deleteReservedJobs(knex: Knex, engine: Engine, table: string, leaseToken: string, jobs: readonly ReservedJob[]): Promise<Set<string>> {
   if (jobs.length === 0) return new Set();
-  const { sql, bindings } = fence(jobs);
+  const { sql, bindings } = fence(engine, jobs);
   if (engine === 'mysql') {
     // No DELETE … RETURNING: when the count is short, ask which rows are still ours first.
     return knex.transaction(async (trx) => {
       const held = await heldIds(trx, engine, table, leaseToken, sql, bindings, true);
       if (held.size > 0) {
         const mine = jobs.filter((job) => held.has(job.id));
-        const f = fence(mine);
+        const f = fence(engine, mine);
         await trx.raw(`delete from ?? where reserved_by = ? and (${f.sql})`, [table, leaseToken, ...f.bindings]);
       }
       return held;
@@ -96,7 +93,7 @@ export async function unclaimJobs(
 ): Promise<number> {
   if (jobs.length === 0) return 0;
   const now = dialect.nowSql(engine);
-  const { sql, bindings } = fence(jobs);
+  const { sql, bindings } = fence(engine, jobs);
   // Bindings: table, delaySeconds, leaseToken, fence.
   const result = await knex.raw(
     `update ?? set reserved_at = null, reserved_by = null, attempts = attempts - 1, available_at = ${now} + ?
