@@ -14,7 +14,8 @@ export const ENGINES: BenchEngine[] = ['sqlite', 'mysql', 'postgres'];
 /** Server URLs (override with MYSQL_URL / POSTGRES_URL); the bench works in its own database. */
 const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const BENCH_DATABASE = 'errand_bench';
+/** The database the bench creates and drops (override with ERRAND_BENCH_DATABASE). */
+export const BENCH_DATABASE = process.env.ERRAND_BENCH_DATABASE ?? 'errand_bench';
 
 function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);

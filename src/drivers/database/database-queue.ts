@@ -82,11 +82,12 @@ export class DatabaseQueue implements QueueDriver {
           return claimJobs(this.knex, info, input);
         }
       };
-      // Expired reservations are looked for at most once a second while claims come back full,
-      // and before a claim that comes back short: an idle or starved worker always finds them.
+      // Expired reservations are looked for at most once a second while claims find jobs, and
+      // after a claim that finds none: an idle or starved worker always finds them. Not after a
+      // short claim: a worker woken for one new job would wait a round trip more to start it.
       if (await this.releaseExpired(queue, false)) return claim();
       const jobs = await claim();
-      if (jobs.length < limit && (await this.releaseExpired(queue, true))) jobs.push(...(await claimJobs(this.knex, info, { ...input, limit: limit - jobs.length })));
+      if (jobs.length === 0 && (await this.releaseExpired(queue, true))) return claim();
       return jobs;
     });
   }

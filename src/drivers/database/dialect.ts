@@ -84,7 +84,7 @@ export const dialect = {
   /**
    * The lease fence over many jobs as one condition on (id, attempts). PostgreSQL takes the pairs
    * as two arrays, so a batch of hundreds is one short statement with one plan; an OR of pairs
-   * made it plan and probe hundreds of index scans. The others get the OR of pairs.
+   * made it plan and probe hundreds of index scans.
    */
   fenceSql(engine: Engine, jobs: ReadonlyArray<{ id: string; attempts: number }>): { sql: string; bindings: Array<string | number> } {
     if (engine === 'postgres') {
@@ -94,9 +94,13 @@ export const dialect = {
       const attempts = jobs.map((job) => Math.trunc(job.attempts)).join(',');
       return { sql: '(id, attempts) in (select * from unnest(?::bigint[], ?::integer[]))', bindings: [`{${ids}}`, `{${attempts}}`] };
     }
-    const bindings: Array<string | number> = [];
+    // The id list lets the primary key find the rows; the pairs then check each one's attempt.
+    // SQLite takes a multi-column IN only from a subquery, so its pairs are a VALUES table.
+    const ids = jobs.map(() => '?').join(', ');
+    const pairs = jobs.map(() => '(?, ?)').join(', ');
+    const bindings: Array<string | number> = jobs.map((job) => job.id);
     for (const job of jobs) bindings.push(job.id, job.attempts);
-    return { sql: jobs.map(() => '(id = ? and attempts = ?)').join(' or '), bindings };
+    return { sql: `id in (${ids}) and (id, attempts) in (${engine === 'sqlite' ? `values ${pairs}` : pairs})`, bindings };
   },
 
   /** SQL joining string expressions (MySQL's `||` is a logical or). */

@@ -35,8 +35,9 @@ const { values: args } = parseArgs({
 const engine = args.engine as BenchEngine;
 const jobs = Number(args.jobs);
 const concurrency = Number(args.concurrency);
-// The recommended fast path: a local buffer that one claim fills (see docs/performance.md).
-const prefetch = args.prefetch === undefined ? Math.max(concurrency, 50) : Number(args.prefetch);
+// The recommended fast path: a local buffer that one claim fills, as large as graphile-worker's
+// local queue in its fast preset (see docs/performance.md).
+const prefetch = args.prefetch === undefined ? 500 : Number(args.prefetch);
 const base = { system: 'errand', engine, jobs };
 
 await boot({ default: 'database', connections: { database: connectionConfig(engine, args.sqlite) } });
