@@ -1,5 +1,3 @@
-import { plainToClassFromExist } from 'class-transformer';
-
 import { PayloadError } from '../errors/payload-error.js';
 import { jobRegistry, type RegisteredJob } from '../job/job-registry.js';
 import type { Queueable } from '../job/queueable.js';
@@ -12,6 +10,7 @@ import { FORBIDDEN_KEYS } from './plain-data.js';
 import { checkStoredMiddleware, parseMiddlewareKey, restoreMiddleware, type StoredMiddleware } from './middleware-data.js';
 import type { JobMiddleware } from '../contracts/job-middleware.js';
 import { parseUniqueKey } from './unique-payload.js';
+import { restoreInstance } from './restore-instance.js';
 
 
 /** Where in `value` a prototype-reaching key sits (`[key] at path`), if anywhere. */
@@ -153,7 +152,7 @@ export function decodeJob(payload: JobPayload, keyring?: Keyring): DecodedJob {
   const restoredMiddleware = restoreMiddleware(middleware, entry.name);
   const blank = Object.create(entry.target.prototype) as Queueable;
   try {
-    return { entry, instance: plainToClassFromExist(blank, command), models, middleware: restoredMiddleware };
+    return { entry, instance: restoreInstance(blank, command), models, middleware: restoredMiddleware };
   } catch (error) {
     throw new PayloadError(`The data of ${entry.name} could not be restored: ${(error as Error).message}`, { cause: error });
   }

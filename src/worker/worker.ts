@@ -365,9 +365,10 @@ export class Worker {
     if (this.signalPaused) return;
     if (!this.leaseAllowsStart()) return;
     while (this.busy.size < this.options.concurrency && this.buffer.length > 0 && !this.stopRequested && !this.backlogged()) {
-      const at = this.buffer.findIndex((job) => !this.pausedQueues.has(job.queue));
+      const at = this.pausedQueues.size === 0 ? 0 : this.buffer.findIndex((job) => !this.pausedQueues.has(job.queue));
       if (at === -1) return;
-      const [job] = this.buffer.splice(at, 1) as [ReservedJob];
+      // shift() from the front is what V8 makes cheap; splice() in the middle only with paused queues.
+      const job = at === 0 ? this.buffer.shift()! : this.buffer.splice(at, 1)[0]!;
       this.busy.add(job.id);
       const task = this.runJob(job, this.claimedUnder.get(job)?.at).finally(() => {
         this.running.delete(job.id);
