@@ -11,7 +11,7 @@ import { boot, runtime, shutdown } from '../../../src/runtime/errand.js';
 import { runMigrations } from '../../../src/runtime/run-migrations.js';
 import { createWorker } from '../../../src/worker/create-worker.js';
 import { BenchNoop, BenchPing, clock, handled } from '../bench-jobs.js';
-import { connectionConfig, type BenchEngine } from '../engines.js';
+import { connectionConfig, emptyDatabase, type BenchEngine } from '../engines.js';
 import { emit, quantile, round } from '../measurement.js';
 
 /*
@@ -44,11 +44,10 @@ await boot({ default: 'database', connections: { database: connectionConfig(engi
 const app = await runtime();
 const knex = app.queues.database().knex;
 if (args.scenario !== 'latency-worker' && args.scenario !== 'drain-worker') {
+  // Fresh tables, as each peer recreates its schema; this also keeps the bench machine's
+  // PostgreSQL (autovacuum off) from slowing later scenarios with the dead rows of earlier ones.
+  await emptyDatabase(knex, engine);
   await runMigrations();
-  await knex('jobs').delete();
-  // The bench machine's PostgreSQL runs with autovacuum off: without this, the dead rows of the
-  // scenarios before would slow this one's claims (a production server vacuums by itself).
-  if (engine === 'postgres') await knex.raw('vacuum analyze jobs');
 }
 
 const rate = (count: number, ms: number) => round((count * 1000) / ms);

@@ -7,7 +7,7 @@ import { Queue } from '../../../src/bus/queue.js';
 import { boot, runtime, shutdown } from '../../../src/runtime/errand.js';
 import { runMigrations } from '../../../src/runtime/run-migrations.js';
 import { BenchNoop, clock } from '../bench-jobs.js';
-import { connectionConfig, type BenchEngine } from '../engines.js';
+import { connectionConfig, emptyDatabase, type BenchEngine } from '../engines.js';
 import { emit, quantile, round } from '../measurement.js';
 
 /*
@@ -27,11 +27,10 @@ const { values: args } = parseArgs({
 });
 const engine = args.engine as BenchEngine;
 await boot({ default: 'database', connections: { database: connectionConfig(engine, args.sqlite) } });
-await runMigrations();
 const driver = (await runtime()).queues.database();
 const knex = driver.knex;
-await knex('jobs').delete();
-await knex('failed_jobs').delete();
+await emptyDatabase(knex, engine);
+await runMigrations();
 
 /** Median milliseconds of `claims` single-job claims, each job deleted after (untimed). */
 async function claimMs(): Promise<number> {
