@@ -1,4 +1,5 @@
 import { JobQueued } from '../events/job-queued.js';
+import type { JobOptions } from '../job/job-options.js';
 import type { JobPayload } from '../payload/job-payload.js';
 import { effectiveOptions, encodePayload, registeredJobOf, serializePayload } from '../payload/encode-payload.js';
 import { events, runtime } from '../runtime/errand.js';
@@ -28,13 +29,21 @@ export const Queue = {
     const groups = new Map<string, Array<{ index: number; queue: string; payload: JobPayload }>>();
     const ids: string[] = new Array<string>(jobs.length);
     const faked: Array<Promise<unknown>> = [];
+    // Jobs of one class share their options and destination: resolved once per class.
+    const byClass = new Map<Function, { jobOptions: JobOptions; connection: string; queue: string }>();
+    const now = new Date();
     jobs.forEach((job, index) => {
-      const jobOptions = effectiveOptions(registeredJobOf(job), {});
-      const connection = options.connection ?? jobOptions.connection ?? app.config.default;
-      const queue = options.queue ?? jobOptions.queue ?? app.queues.connection(connection).defaultQueue;
+      let resolved = byClass.get(job.constructor);
+      if (!resolved) {
+        const jobOptions = effectiveOptions(registeredJobOf(job), {});
+        const connection = options.connection ?? jobOptions.connection ?? app.config.default;
+        const queue = options.queue ?? jobOptions.queue ?? app.queues.connection(connection).defaultQueue;
+        byClass.set(job.constructor, (resolved = { jobOptions, connection, queue }));
+      }
+      const { jobOptions, connection, queue } = resolved;
       const fake = interceptedDispatch({ kind: 'bulk', job, connection, queue, delay: options.delay, chain: [] });
       if (fake) return void faked.push(fake.then((id) => (ids[index] = id)));
-      const payload = encodePayload(job, jobOptions, { delay: options.delay, keyring: app.config.keyring });
+      const payload = encodePayload(job, jobOptions, { delay: options.delay, now, keyring: app.config.keyring });
       let group = groups.get(connection);
       if (!group) groups.set(connection, (group = []));
       group.push({ index, queue, payload });

@@ -67,7 +67,7 @@ export function encodePayload(
  */
 function encodeData(job: object, entry: RegisteredJob, keyring: Keyring | undefined, middleware?: StoredMiddleware[]): JobPayload['data'] {
   const models = identifyModels(job, `Job ${entry.name}`);
-  const command = toPlainData(job, entry.name, { skip: new Set(Object.keys(models ?? {})) });
+  const command = toPlainData(job, entry.name, models ? { skip: new Set(Object.keys(models)) } : {});
   if (!entry.options.encrypted) return { commandName: entry.name, command, ...(models ? { models } : {}) };
   if (!keyring?.canSeal) {
     throw new ConfigError(`Job ${entry.name} is encrypted but no key is configured: set ERRAND_KEY (or \`key\` in the config); \`errand key:generate\` prints one.`);

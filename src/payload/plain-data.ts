@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { instanceToPlain, plainToClassFromExist } from 'class-transformer';
 
 import { PayloadError } from '../errors/payload-error.js';
+import { copiedAsIs } from './transformer-metadata.js';
 import { modelResolvers } from '../models/model-resolvers.js';
 import { isClassInstance } from './model-identifiers.js';
 
@@ -24,6 +25,19 @@ const LIVE: Array<[Function, string]> = [
 
 const describe = (value: unknown) =>
   value === null ? 'null' : typeof value === 'object' ? ((value as object).constructor?.name ?? 'object') : typeof value;
+
+/** A copy of plain JSON data (primitives, arrays, objects), as instanceToPlain makes it (holes in arrays closed). */
+function copyPlain(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    const copy: unknown[] = [];
+    value.forEach((entry) => copy.push(copyPlain(entry)));
+    return copy;
+  }
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) copy[key] = copyPlain((value as Record<string, unknown>)[key]);
+  return copy;
+}
 
 /**
  * What the walk learnt: whether anything typed (a Date, a class instance) needs the round trip
@@ -47,15 +61,26 @@ export function toPlainData(
   options: { kind?: string; skip?: ReadonlySet<string> } = {},
 ): Record<string, unknown> {
   const ownerName = `${options.kind ?? 'Job'} ${name}`;
-  const skip = options.skip ?? new Set<string>();
+  const { skip } = options;
   const proto = Object.getPrototypeOf(owner) as object;
   const shadow = Object.create(proto) as Record<string, unknown>;
   const walk: Walk = { typed: false };
-  for (const [key, value] of Object.entries(owner)) {
-    if (skip.has(key)) continue;
+  const keys: string[] = [];
+  const about: Owner = { ownerName, name };
+  const ancestors = [owner];
+  for (const key of Object.keys(owner)) {
+    if (skip?.has(key)) continue;
     if (FORBIDDEN_KEYS.includes(key)) throw new PayloadError(`${ownerName} cannot be queued: it holds the forbidden key [${key}] at ${name}.${key}.`);
+    const value = (owner as Record<string, unknown>)[key];
     shadow[key] = value;
-    inspect(value, key, { ownerName, name }, walk, [owner]);
+    keys.push(key);
+    inspect(value, key, about, walk, ancestors);
+  }
+  // Plain JSON in a class no decorator reshapes: instanceToPlain would only copy it.
+  if (!walk.typed && copiedAsIs(owner.constructor, keys, 'toPlain')) {
+    const copy: Record<string, unknown> = {};
+    for (const key of keys) copy[key] = copyPlain(shadow[key]);
+    return copy;
   }
   let plain: Record<string, unknown>;
   try {

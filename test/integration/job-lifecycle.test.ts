@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Queue } from '../../src/bus/queue.js';
 import { dispatch } from '../../src/bus/dispatch.js';
 import { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
+import { dialect } from '../../src/drivers/database/dialect.js';
 import { claimJobs } from '../../src/drivers/database/queries/claim-jobs.js';
 import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
@@ -286,6 +287,29 @@ await describeEachEngine('job lifecycle', (engine) => {
     expect(recorder.handled).toEqual(['a', 'b', 'c']);
     await Queue.bulk([new AddToBufferJob('x'), new AddToBufferJob('y')], { queue: 'other' });
     expect(await Queue.clear('other')).toBe(2);
+  });
+
+  it('inserts rows due now, after seconds and at an instant, one at a time and mixed across chunks, with ids in input order', async () => {
+    const at = new Date((Math.floor(Date.now() / 1000) + 7200) * 1000);
+    const delayOf = (i: number) => (i % 3 === 0 ? undefined : i % 3 === 1 ? 30 : at);
+    const count = dialect.maxRowsPerInsert(queue.engine) + 2;
+    const before = await dbNow();
+    const single = [await queue.push({ queue: 'mixed', payload: '{"n":-3}' }), await queue.push({ queue: 'mixed', payload: '{"n":-2}', delay: 30 }), await queue.push({ queue: 'mixed', payload: '{"n":-1}', delay: at })];
+    const ids = await queue.bulk(Array.from({ length: count }, (_, i) => ({ queue: 'mixed', payload: `{"n":${i}}`, delay: delayOf(i) })));
+    const after = await dbNow();
+    const rows = (await knex('jobs').select('id', 'queue', 'payload', 'attempts', 'reserved_at', 'reserved_by', 'available_at', 'created_at').orderBy('id')) as Array<Record<string, unknown>>;
+    expect(rows.map((row) => String(row.id))).toEqual([...single, ...ids]);
+    rows.forEach((row, index) => {
+      const n = (JSON.parse(row.payload as string) as { n: number }).n;
+      expect(n).toBe(index - 3);
+      expect([row.queue, Number(row.attempts), row.reserved_at, row.reserved_by]).toEqual(['mixed', 0, null, null]);
+      const created = Number(row.created_at);
+      expect(created).toBeGreaterThanOrEqual(before);
+      expect(created).toBeLessThanOrEqual(after);
+      const delay = delayOf(n < 0 ? n + 3 : n);
+      const expected = delay === undefined ? created : delay instanceof Date ? delay.getTime() / 1000 : created + delay;
+      expect(Number(row.available_at)).toBe(expected);
+    });
   });
 
   it('dispatchSync runs inline through the payload round trip, calls failed() and throws, storing nothing', async () => {

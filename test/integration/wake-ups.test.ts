@@ -55,5 +55,12 @@ await describeEachEngine('waking an idle worker', (engine) => {
       await until(() => recorder.handled.length === 1);
       expect(recorder.handled).toEqual(['notified']);
     });
+
+    it('on PostgreSQL a multi-row insert wakes it through NOTIFY too', { timeout: 30_000 }, async () => {
+      const payloads = ['first', 'second'].map((value) => JSON.stringify(encodePayload(new AddToBufferJob(value), {})));
+      await queue.bulk(payloads.map((payload) => ({ queue: 'default', payload })));
+      await until(() => recorder.handled.length === 2);
+      expect(recorder.handled).toEqual(['first', 'second']);
+    });
   }
 });

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { plainToClassFromExist, Transform, Type } from 'class-transformer';
+import { Exclude, plainToClassFromExist, Transform, Type } from 'class-transformer';
 import { describe, expect, it } from 'vitest';
 
 import { restoreInstance } from '../../src/payload/restore-instance.js';
@@ -38,6 +38,11 @@ class DecoratedParent extends Base {
   note = '';
 }
 
+@Exclude()
+class ExcludeAll {
+  secret = '';
+}
+
 /** Both ways from the same data: errand's fast path and class-transformer itself. */
 function both<T extends object>(cls: new () => T, data: Record<string, unknown>): [T, T] {
   const fast = restoreInstance(Object.create(cls.prototype) as T, structuredClone(data));
@@ -69,6 +74,9 @@ describe('restoreInstance', () => {
     expect(trimmed.label).toBe('padded');
     const [inherited] = both(DecoratedParent, { since: '2026-01-02T03:04:05.000Z', note: 'n' });
     expect(inherited.since).toBeInstanceOf(Date);
+    const [hidden, hiddenSlow] = both(ExcludeAll, { secret: 's' });
+    expect({ ...hidden }).toEqual({ ...hiddenSlow });
+    expect(hidden.secret).toBeUndefined();
     const [nested, nestedSlow] = both(Plain, { name: 'n', tags: ['a', 'b'], meta: { deep: { x: 1 } } });
     expect(nested).toEqual(nestedSlow);
   });

@@ -1,8 +1,19 @@
 import type { Knex } from 'knex';
 
 import type { PushRequest } from '../../../contracts/queue-driver.js';
-import { dialect, type Engine } from '../dialect.js';
+import { dialect, type Availability, type Engine } from '../dialect.js';
 import { jobsChannel } from '../listen-for-jobs.js';
+
+/**
+ * Statements already written, by engine, table and row shape: a push writes the same one-row
+ * statement every time, and a bulk push the same full-chunk one, so neither is rebuilt per call.
+ * Bounded, since a mix of delays gives every shape a key of its own.
+ */
+const statements = new Map<string, string>();
+const MAX_STATEMENTS = 64;
+
+/** Each table name quoted for its engine, once. */
+const quotedTables = new Map<string, string>();
 
 /**
  * Inserts jobs in one statement (a long list in chunks, in one transaction); `available_at` and `created_at` come from the database clock
@@ -15,7 +26,9 @@ export async function insertJobs(knex: Knex, engine: Engine, table: string, requ
     // Many rows go in chunks, all or none: one transaction (or the caller's).
     const run = async (db: Knex) => {
       const ids: string[] = [];
-      for (let i = 0; i < requests.length; i += size) ids.push(...(await insertChunk(db, engine, table, requests.slice(i, i + size))));
+      for (let i = 0; i < requests.length; i += size) {
+        for (const id of await insertChunk(db, engine, table, requests.slice(i, i + size))) ids.push(id);
+      }
       return ids;
     };
     return knex.isTransaction ? run(knex) : knex.transaction(run);
@@ -24,37 +37,44 @@ export async function insertJobs(knex: Knex, engine: Engine, table: string, requ
 }
 
 async function insertChunk(knex: Knex, engine: Engine, table: string, requests: readonly PushRequest[]): Promise<string[]> {
-  const now = dialect.nowSql(engine);
-  const rows = requests.map((request) => ({
-    queue: request.queue,
-    payload: request.payload,
-    attempts: 0,
-    exceptions: 0,
-    reserved_at: null,
-    reserved_by: null,
-    available_at: availableAt(knex, now, request.delay),
-    created_at: knex.raw(now),
-  }));
-  if (engine === 'mysql') {
-    // MySQL returns the first id of a multi-row insert; the rest follow it consecutively.
-    const [first] = (await knex(table).insert(rows)) as number[];
-    return requests.map((_, i) => String(Number(first) + i));
+  const bindings: Array<string | number> = [];
+  const rows: Availability[] = new Array<Availability>(requests.length);
+  let same = true;
+  for (let i = 0; i < requests.length; i++) {
+    const { queue, payload, delay } = requests[i]!;
+    bindings.push(queue, payload);
+    let kind: Availability = 'now';
+    if (delay instanceof Date) {
+      kind = 'at';
+      bindings.push(Math.floor(delay.getTime() / 1000));
+    } else if (delay && delay > 0) {
+      kind = 'delay';
+      bindings.push(Math.ceil(delay));
+    }
+    rows[i] = kind;
+    if (kind !== rows[0]) same = false;
   }
-  if (engine === 'postgres') {
-    // NOTIFY in the same statement: listening workers wake as soon as the insert commits (and
-    // hear nothing if it rolls back). Notifications repeated in one transaction are folded.
-    const result = await knex.raw('with inserted as (?) select id, pg_notify(?, queue) from inserted', [
-      knex(table).insert(rows).returning(['id', 'queue']),
-      jobsChannel(table),
-    ]);
-    return dialect.rows<{ id: string | number }>(engine, result).map((row) => String(row.id));
-  }
-  const inserted = (await knex(table).insert(rows).returning('id')) as Array<{ id: number | string } | number>;
-  return inserted.map((row) => String(typeof row === 'object' ? row.id : row));
+  if (dialect.insertNotifies(engine)) bindings.push(jobsChannel(table));
+  // A one-row statement is the same on every push: worth keeping prepared.
+  const result = await dialect.runRepeated(knex, engine, statementFor(knex, engine, table, rows, same), bindings, same && rows.length === 1);
+  return dialect.insertedIds(engine, result, requests.length);
 }
 
-function availableAt(knex: Knex, now: string, delay: number | Date | undefined): Knex.Raw | number {
-  if (delay instanceof Date) return Math.floor(delay.getTime() / 1000);
-  if (!delay || delay <= 0) return knex.raw(now);
-  return knex.raw(`${now} + ?`, [Math.ceil(delay)]);
+function statementFor(knex: Knex, engine: Engine, table: string, rows: readonly Availability[], same: boolean): string {
+  const key = same ? `${engine}\0${table}\0${rows[0]}\0${rows.length}` : undefined;
+  const known = key === undefined ? undefined : statements.get(key);
+  if (known !== undefined) return known;
+  const tableKey = `${engine}\0${table}`;
+  let quoted = quotedTables.get(tableKey);
+  if (quoted === undefined) {
+    // knex's own quoting, so a `schema.table` name is quoted part by part as before.
+    quoted = knex.raw('??', [table]).toQuery();
+    quotedTables.set(tableKey, quoted);
+  }
+  const sql = dialect.insertJobsSql(engine, quoted, rows);
+  if (key !== undefined) {
+    if (statements.size >= MAX_STATEMENTS) statements.delete(statements.keys().next().value!);
+    statements.set(key, sql);
+  }
+  return sql;
 }
