@@ -1,5 +1,4 @@
 import type { ResolvedConfig } from '../../config/config-types.js';
-import type { ReservedJob } from '../../contracts/reserved-job.js';
 import type { Controls } from '../../drivers/database/queries/controls.js';
 import type { WorkerRegistration } from '../../drivers/database/queries/workers.js';
 
@@ -31,7 +30,8 @@ export interface MonitorData {
 
 /** Main thread → monitor. */
 export type ToMonitor =
-  | { type: 'hold'; jobs: ReservedJob[] }
+  /** Jobs just claimed by this worker: their ids and the attempt each claim counted. */
+  | { type: 'hold'; ids: string[]; attempts: number[] }
   | { type: 'forget'; ids: string[] }
   | { type: 'stop'; deregister: boolean }
   /** Several of the above, in order: one message per turn of the event loop instead of one per job. */

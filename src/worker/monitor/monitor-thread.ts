@@ -47,7 +47,7 @@ function receive(message: ToMonitor): void {
       for (const each of message.messages) receive(each);
       break;
     case 'hold':
-      for (const job of message.jobs) held.set(job.id, job);
+      message.ids.forEach((id, i) => held.set(id, { id, queue: '', payload: '', attempts: message.attempts[i]!, exceptions: 0, reservedBy: workerId }));
       break;
     case 'forget':
       for (const id of message.ids) held.delete(id);
