@@ -143,7 +143,7 @@ export class JobProcessor {
           timeout,
           container: this.deps.container,
           stopSignal: this.deps.stopSignal,
-          prepare: modelStep(decoded, payload),
+          prepare: decoded.models ? modelStep(decoded, payload) : undefined,
           middleware: decoded.middleware,
           beforeHandle: releaseBeforeHandle(payload, job, this.uniqueDeps),
           chain,

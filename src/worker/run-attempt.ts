@@ -79,7 +79,7 @@ export async function runAttempt(
   try {
     // The innermost step, which the middleware lead to.
     const callHandle = async () => {
-      await options.beforeHandle?.(job);
+      if (options.beforeHandle) await options.beforeHandle(job);
       // A child container per attempt: services registered ContainerScoped live for this job only.
       // It is not dispose()d: tsyringe would also dispose a singleton first built during the job.
       // Made on first use: a handle() that asks for no services costs no container.
@@ -106,16 +106,19 @@ export async function runAttempt(
         if (error instanceof ConfigError) return context.fail(error);
         throw error;
       }
-      await runMiddleware(job, info.displayName, pipeline, callHandle);
+      // No middleware (the common job): straight to handle(), without the pipeline's promises.
+      if (pipeline.length === 0) await callHandle();
+      else await runMiddleware(job, info.displayName, pipeline, callHandle);
     })();
     if (options.timeout <= 0) {
       await running;
       return { kind: 'completed', intent: context.intent };
     }
-    const timedOut = new Promise<'timed-out'>((resolve) => {
-      timer = setTimeout(() => resolve('timed-out'), options.timeout * 1000);
+    // One promise settled by whichever comes first (a race of two would cost three).
+    const winner = await new Promise<'completed' | 'timed-out'>((resolve, reject) => {
+      timer = setTimeout(resolve, options.timeout * 1000, 'timed-out');
+      running.then(() => resolve('completed'), reject);
     });
-    const winner = await Promise.race([running.then(() => 'completed' as const), timedOut]);
     if (winner === 'completed') return { kind: 'completed', intent: context.intent };
     const error = TimeoutExceededError.forJob(info.displayName, options.timeout);
     abort(error);
