@@ -5,6 +5,18 @@ import { BindingResolutionError } from '../errors/binding-resolution-error.js';
 /** tsyringe's words for "nothing is registered that could build this" (4.x). */
 const UNRESOLVED = /TypeInfo not known for|Attempted to resolve unregistered dependency token/;
 
+/** design:paramtypes of each job class's handle(), read once: metadata is fixed when the class is defined. */
+const paramTypes = new WeakMap<object, unknown[] | null>();
+
+function paramTypesOf(prototype: object): unknown[] | undefined {
+  let types = paramTypes.get(prototype);
+  if (types === undefined) {
+    types = (Reflect.getMetadata('design:paramtypes', prototype, 'handle') as unknown[] | undefined) ?? null;
+    paramTypes.set(prototype, types);
+  }
+  return types ?? undefined;
+}
+
 const UNRESOLVABLE = new Set<unknown>([Object, String, Number, Boolean, Array, Function, Promise, undefined]);
 
 /**
@@ -15,7 +27,7 @@ const UNRESOLVABLE = new Set<unknown>([Object, String, Number, Boolean, Array, F
  */
 export function resolveHandleArguments(job: object, displayName: string, container: () => DependencyContainer): unknown[] {
   const handle = (job as { handle: (...args: unknown[]) => unknown }).handle;
-  const types = Reflect.getMetadata('design:paramtypes', Object.getPrototypeOf(job), 'handle') as unknown[] | undefined;
+  const types = paramTypesOf(Object.getPrototypeOf(job) as object);
   if (!types) {
     if (handle.length === 0) return [];
     throw new BindingResolutionError(
