@@ -3,13 +3,13 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
 import type { ReservedJob } from '../../src/contracts/reserved-job.js';
 import type { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
-import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
-import { runMigrations } from '../../src/runtime/run-migrations.js';
+import { runtime, shutdown } from '../../src/runtime/errand.js';
 import { EventBus } from '../../src/events/event-bus.js';
 import { JobProcessor } from '../../src/worker/job-processor.js';
 import { AddToBufferJob } from '../fixtures/jobs/fixture-jobs.js';
 import { recorder } from '../fixtures/jobs/recorder.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { bootDatabaseQueue } from '../helpers/boot-database-queue.js';
+import { describeEachEngine } from '../helpers/databases.js';
 
 const registration = (id: string) => ({ id, name: 'test', connection: 'database', queues: ['default'], hostname: 'here', pid: 1, concurrency: 1 });
 
@@ -19,11 +19,7 @@ await describeEachEngine('leases, heartbeats and controls', (engine) => {
   const reserved = async () => (await knex('jobs').select('id', 'reserved_by', 'reserved_at', 'attempts').orderBy('id')) as Array<Record<string, unknown>>;
 
   beforeAll(async () => {
-    const connection = await freshDatabase(engine, 'leases');
-    await boot({ default: 'database', connections: { database: { ...connection, heartbeat: { interval: 1, lapse: 3 } } }, report: () => undefined });
-    await runMigrations();
-    queue = (await runtime()).queues.database();
-    knex = queue.knex;
+    ({ queue, knex } = await bootDatabaseQueue(engine, 'leases', { heartbeat: { interval: 1, lapse: 3 } }));
   });
   afterAll(() => shutdown());
   beforeEach(async () => {

@@ -2,9 +2,9 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
 import type { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
-import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
-import { runMigrations } from '../../src/runtime/run-migrations.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { shutdown } from '../../src/runtime/errand.js';
+import { bootDatabaseQueue } from '../helpers/boot-database-queue.js';
+import { describeEachEngine } from '../helpers/databases.js';
 
 // A push sends the same one-row INSERT every time, kept prepared on its connection (SQLite,
 // PostgreSQL). One pooled connection, so every statement here meets what the previous one left.
@@ -15,11 +15,7 @@ await describeEachEngine('the prepared job insert', (engine) => {
   const payloads = async () => ((await knex('jobs').select('payload').orderBy('id')) as Array<{ payload: string }>).map((row) => row.payload);
 
   beforeAll(async () => {
-    const connection = await freshDatabase(engine, 'prepared_inserts');
-    await boot({ default: 'database', connections: { database: { ...connection, pool: { min: 0, max: 1 } } }, report: () => undefined });
-    await runMigrations();
-    queue = (await runtime()).queues.database();
-    knex = queue.knex;
+    ({ queue, knex } = await bootDatabaseQueue(engine, 'prepared_inserts', { pool: { min: 0, max: 1 } }));
   });
   afterAll(() => shutdown());
   beforeEach(async () => {
