@@ -94,15 +94,13 @@ export class JobProcessor {
       return this.fail(job, toError(error), elapsed());
     }
     const limit = this.deps.leaseLimit;
-    if (limit !== undefined && claimedAt !== undefined) {
-      const timeout = payload.timeout ?? this.deps.options.timeout;
-      if (timeout > 0 && timeout < limit && timeout >= limit - (Date.now() - claimedAt) / 1000) {
-        // Prefetched, it waited so long that its lease (retryAfter, with no heartbeat to renew
-        // it) would lapse before its timeout: another worker could claim it mid-run. It goes
-        // back unstarted, attempt returned.
-        await this.deps.driver.unclaim([reserved]);
-        return 'handed-back';
-      }
+    const timeout = payload.timeout ?? this.deps.options.timeout;
+    if (limit !== undefined && claimedAt !== undefined && timeout > 0 && timeout < limit && timeout >= limit - (Date.now() - claimedAt) / 1000) {
+      // Prefetched, it waited so long that its lease (retryAfter, with no heartbeat to renew it)
+      // would lapse before its timeout: another worker could claim it mid-run. It goes back
+      // unstarted, attempt returned.
+      await this.deps.driver.unclaim([reserved]);
+      return 'handed-back';
     }
     const job = new WorkerJob(reserved, this.deps.driver.connectionName, payload);
     // Guarded: with no listener, building the event and awaiting it is pure cost on every job.
@@ -119,7 +117,6 @@ export class JobProcessor {
       return this.fail(job, refusal(toError(error)), elapsed());
     }
 
-    const timeout = payload.timeout ?? this.deps.options.timeout;
     if (limit !== undefined && (timeout === 0 || timeout >= limit)) {
       const reason = `${payload.displayName} has a timeout of ${timeout === 0 ? '0 (no limit)' : `${timeout} s`}, not below retryAfter (${limit} s), and heartbeats are off: it could run twice, so it was not run.`;
       return this.fail(job, new ConfigError(reason), elapsed());

@@ -248,7 +248,9 @@ export const dialect = {
   },
 
   /**
-   * The lease fence over many jobs as one condition on (id, attempts). PostgreSQL takes the pairs
+   * The lease fence over many jobs as one condition on (id, attempts): the holder's token is
+   * matched beside it, and the attempt the claim counted makes a write about a job that was swept
+   * and claimed again (even by the same worker) match nothing. PostgreSQL takes the pairs
    * as two arrays, so a batch of hundreds is one short statement with one plan; an OR of pairs
    * made it plan and probe hundreds of index scans.
    */

@@ -135,16 +135,16 @@ async function kill(verdict: Verdict): Promise<void> {
   const bounded = <T>(work: Promise<T>) =>
     Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the database did not answer within 5 s')), 5000))]);
   const names = new Map<string, string>();
-  let reason = verdict.describe((id) => names.get(id) ?? 'a job');
+  // Names the blamed jobs once their rows are read; until then (or if they cannot be), 'a job'.
+  const reason = () => verdict.describe((id) => names.get(id) ?? 'a job');
   try {
     // Only now is each blamed job's row read: the main thread keeps nothing but ids and deadlines here.
     const blamed = (await bounded(driver.reservedJobs(workerId, verdict.overdue.map((job: RunningJob) => job.id)))).map(blame);
     for (const b of blamed) names.set(b.job.id, b.displayName);
-    reason = verdict.describe((id) => names.get(id) ?? 'a job');
     for (const { job, payload, displayName, uuid, policy } of blamed) {
       const exceptions = job.exceptions + 1;
       const outcome = timeoutOutcome(policy, job.attempts, exceptions, Math.floor(Date.now() / 1000));
-      const message = `${displayName} has timed out: the watchdog ended worker process ${pid} because ${reason}.`;
+      const message = `${displayName} has timed out: the watchdog ended worker process ${pid} because ${reason()}.`;
       if (outcome === 'fail') {
         const record = {
           uuid: uuid ?? `${job.id}-${job.attempts}`,
@@ -174,7 +174,7 @@ async function kill(verdict: Verdict): Promise<void> {
     outcomes.push(`recording failed (${describe(error)}); the jobs come back when the heartbeat lapses`);
   }
   // A thread's process.stderr is relayed by the main thread's event loop, which is blocked.
-  writeSync(2, `[errand] watchdog: ${reason}; ${outcomes.join('; ') || 'no job to record'}. Ending worker process ${pid} (SIGALRM, exit status 142).\n`);
+  writeSync(2, `[errand] watchdog: ${reason()}; ${outcomes.join('; ') || 'no job to record'}. Ending worker process ${pid} (SIGALRM, exit status 142).\n`);
   process.kill(pid, 'SIGALRM');
   // An application that listens for SIGALRM would keep a blocked process alive; SIGKILL cannot be caught.
   setTimeout(() => process.kill(pid, 'SIGKILL'), 2000);

@@ -3,15 +3,6 @@ import type { Knex } from 'knex';
 import type { ReservedJob } from '../../../contracts/reserved-job.js';
 import { dialect, type Engine } from '../dialect.js';
 
-/**
- * The lease fence: the holder's token and the attempt it claimed. A job swept back from a worker
- * presumed dead and claimed again (even by the same worker) has a new attempt number, so a stale
- * write matches nothing.
- */
-function fence(engine: Engine, jobs: readonly ReservedJob[]): { sql: string; bindings: Array<string | number> } {
-  return dialect.fenceSql(engine, jobs);
-}
-
 /** Deletes a job by primary key if the lease still matches; false when it did not. */
 export async function deleteReservedJob(knex: Knex, engine: Engine, table: string, job: ReservedJob): Promise<boolean> {
   // Bindings: table, id, leaseToken, attempts.
@@ -25,14 +16,14 @@ export async function deleteReservedJob(knex: Knex, engine: Engine, table: strin
  */
 export async function deleteReservedJobs(knex: Knex, engine: Engine, table: string, leaseToken: string, jobs: readonly ReservedJob[]): Promise<Set<string>> {
   if (jobs.length === 0) return new Set();
-  const { sql, bindings } = fence(engine, jobs);
+  const { sql, bindings } = dialect.fenceSql(engine, jobs);
   if (engine === 'mysql') {
     // No DELETE … RETURNING: when the count is short, ask which rows are still ours first.
     return knex.transaction(async (trx) => {
       const held = await heldIds(trx, engine, table, leaseToken, sql, bindings, true);
       if (held.size > 0) {
         const mine = jobs.filter((job) => held.has(job.id));
-        const f = fence(engine, mine);
+        const f = dialect.fenceSql(engine, mine);
         await trx.raw(`delete from ?? where reserved_by = ? and (${f.sql})`, [table, leaseToken, ...f.bindings]);
       }
       return held;
@@ -93,7 +84,7 @@ export async function unclaimJobs(
 ): Promise<number> {
   if (jobs.length === 0) return 0;
   const now = dialect.nowSql(engine);
-  const { sql, bindings } = fence(engine, jobs);
+  const { sql, bindings } = dialect.fenceSql(engine, jobs);
   // Bindings: table, delaySeconds, leaseToken, fence.
   const result = await knex.raw(
     `update ?? set reserved_at = null, reserved_by = null, attempts = attempts - 1, available_at = ${now} + ?

@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url';
+
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
@@ -5,6 +7,8 @@ import { defineConfig } from 'vitest/config';
 // a fault proxy, database restarts). Kept out of `npm test`: they run for minutes, one at a time.
 export default defineConfig({
   plugins: [swc.vite({ module: { type: 'es6' } })],
+  // Paths below are the repository's, wherever vitest is started from.
+  root: fileURLToPath(new URL('../..', import.meta.url)),
   test: {
     include: ['test/reliability/**/*.test.ts'],
     setupFiles: ['test/helpers/setup.ts'],
