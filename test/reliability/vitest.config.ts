@@ -12,6 +12,7 @@ export default defineConfig({
   test: {
     include: ['test/reliability/**/*.test.ts'],
     setupFiles: ['test/helpers/setup.ts'],
+    globalSetup: ['test/reliability/harness/summary.ts'],
     testTimeout: 300_000,
     hookTimeout: 120_000,
     pool: 'forks',
