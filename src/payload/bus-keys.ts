@@ -4,7 +4,15 @@ import type { CallbackContext, CallbackRef, ChainLink, JobPayload } from './job-
 type BusKeys = Pick<JobPayload, 'batchId' | 'chained' | 'chainConnection' | 'chainQueue' | 'chainCatchCallbacks' | 'callback'>;
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
-const optionalName = (value: unknown) => value === null || value === undefined || (typeof value === 'string' && value !== '');
+/**
+ * Names and ids read from a payload are bound into queries (a batch's row, the queue a chained job
+ * goes to): one holding a NUL, which PostgreSQL's text refuses, would fail every write about the
+ * job, its failure included, and leave it reserved. Such a payload is refused instead.
+ */
+const isName = (value: unknown): value is string => typeof value === 'string' && value !== '' && !value.includes('\u0000');
+const optionalName = (value: unknown) => value === null || value === undefined || isName(value);
+/** The width of job_batches.id. */
+const MAX_BATCH_ID_LENGTH = 36;
 
 /**
  * The chain and batch keys of a stored payload, checked for shape. A chained job's own payload is
@@ -14,7 +22,7 @@ export function parseBusKeys(raw: Record<string, unknown>, jobName: string): Bus
   const at = (key: string) => `The payload of ${jobName} has a malformed ${key}`;
   const keys: BusKeys = {};
   if (raw.batchId !== undefined) {
-    if (typeof raw.batchId !== 'string' || raw.batchId === '') throw new PayloadError(`${at('batchId')}: it must be a batch id.`);
+    if (!isName(raw.batchId) || raw.batchId.length > MAX_BATCH_ID_LENGTH) throw new PayloadError(`${at('batchId')}: it must be a batch id.`);
     keys.batchId = raw.batchId;
   }
   if (raw.chained !== undefined) {
@@ -24,8 +32,9 @@ export function parseBusKeys(raw: Record<string, unknown>, jobName: string): Bus
   }
   for (const key of ['chainConnection', 'chainQueue'] as const) {
     if (raw[key] === undefined) continue;
-    if (typeof raw[key] !== 'string' || raw[key] === '') throw new PayloadError(`${at(key)}: it must be a name.`);
-    keys[key] = raw[key];
+    const name = raw[key];
+    if (!isName(name)) throw new PayloadError(`${at(key)}: it must be a name.`);
+    keys[key] = name;
   }
   if (raw.chainCatchCallbacks !== undefined) {
     if (!Array.isArray(raw.chainCatchCallbacks)) throw new PayloadError(`${at('chainCatchCallbacks')}: it must be a list.`);

@@ -29,6 +29,9 @@ export function forbiddenKeyPath(value: unknown, path: string, seen = new Set<ob
 /** A backslash-u escape, or one of the forbidden keys as a quoted string: one pass over the text. */
 const MAY_HOLD_FORBIDDEN = new RegExp(`\\\\u|"(?:${FORBIDDEN_KEYS.join('|')})"`);
 
+/** The width of failed_jobs.uuid (docs/payload.schema.json: maxLength 36). */
+const MAX_UUID_LENGTH = 36;
+
 const NUMERIC_KEYS = ['maxTries', 'maxExceptions', 'timeout', 'retryUntil', 'delay'] as const;
 
 /**
@@ -55,6 +58,11 @@ export function parsePayload(raw: string, maxBytes?: number): JobPayload {
   }
   const payload = value as Partial<JobPayload>;
   if (typeof payload.uuid !== 'string' || payload.uuid === '') throw new PayloadError('The payload has no uuid.');
+  // The uuid is written to failed_jobs.uuid: one the column cannot hold would make the job's
+  // failure unrecordable (the row stays reserved, never failed). Refused here, it fails undecoded.
+  if (payload.uuid.length > MAX_UUID_LENGTH || payload.uuid.includes('\u0000')) {
+    throw new PayloadError(`The payload's uuid is not one failed_jobs can hold: at most ${MAX_UUID_LENGTH} characters, no NUL.`);
+  }
   const data = payload.data as Partial<JobPayload['data']> | undefined;
   if (!data || typeof data.commandName !== 'string') throw new PayloadError('The payload has no data.commandName.');
   if (!isSealed(data.command) && !isPlainObject(data.command)) {

@@ -31,5 +31,6 @@ export function uniqueOfRawPayload(text: string): { uuid: string; unique: Unique
 function isUniqueLockRef(value: unknown): value is UniqueLockRef {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const { key, until } = value as Record<string, unknown>;
-  return typeof key === 'string' && key !== '' && (until === 'processing' || until === 'done');
+  // No NUL: the key is bound into the locks table's queries, and PostgreSQL's text refuses it.
+  return typeof key === 'string' && key !== '' && !key.includes('\u0000') && (until === 'processing' || until === 'done');
 }

@@ -11,6 +11,21 @@ interface ClaimRow {
   exceptions: number | string;
 }
 
+/**
+ * The highest attempt count a claim writes. A row inserted by hand with `attempts` at the
+ * column's maximum (2^31 − 1 on PostgreSQL, 2^32 − 1 on MariaDB) made `attempts + 1` overflow,
+ * failing every claim of its queue for good; past 2^53 (SQLite's column goes to 2^63 − 1) the
+ * count read back into JavaScript no longer matched the row, so the job's fenced writes all
+ * missed. The count stops here instead, a value every engine's column and a JavaScript number
+ * hold exactly, far beyond any `tries`: the job is claimed and failed as attempted too many times.
+ */
+const MAX_ATTEMPTS_COUNT = 2_147_483_647;
+
+/** The claim's new attempt count for the `attempts` column `column`: one more, up to MAX_ATTEMPTS_COUNT. */
+function nextAttemptSql(column: string): string {
+  return `case when ${column} < ${MAX_ATTEMPTS_COUNT} then ${column} + 1 else ${MAX_ATTEMPTS_COUNT} end`;
+}
+
 /** The claim's parameters. */
 export interface ClaimInput {
   table: string;
@@ -73,16 +88,16 @@ export async function claimJobs(knex: Knex, info: ServerInfo, input: ClaimInput)
       const ids = found.map((row) => row.id);
       // Bindings: table, leaseToken, ids…
       await trx.raw(
-        `update ?? set reserved_at = ${now}, reserved_by = ?, attempts = attempts + 1 where id in (${ids.map(() => '?').join(',')})`,
+        `update ?? set reserved_at = ${now}, reserved_by = ?, attempts = ${nextAttemptSql('attempts')} where id in (${ids.map(() => '?').join(',')})`,
         [table, leaseToken, ...ids],
       );
-      return found.map((row) => ({ ...row, attempts: Number(row.attempts) + 1 }));
+      return found.map((row) => ({ ...row, attempts: Math.min(Number(row.attempts) + 1, MAX_ATTEMPTS_COUNT) }));
     });
   } else if (info.engine === 'postgres') {
     // Bindings: table, queue, limit, table, leaseToken.
     const result = await knex.raw(
       `with next as (select id ${candidates(dialect.claimNowSql(info.engine))} limit ? ${dialect.lockClause(info)})
-       update ?? as j set reserved_at = ${now}, reserved_by = ?, attempts = j.attempts + 1
+       update ?? as j set reserved_at = ${now}, reserved_by = ?, attempts = ${nextAttemptSql('j.attempts')}
        from next where j.id = next.id
        returning j.id, j.queue, j.payload, j.attempts, j.exceptions`,
       [table, queue, limit, table, leaseToken],
@@ -92,7 +107,7 @@ export async function claimJobs(knex: Knex, info: ServerInfo, input: ClaimInput)
     // SQLite: one statement is atomic under its single writer. Bindings: table, leaseToken,
     // table, queue, limit.
     const result = await knex.raw(
-      `update ?? set reserved_at = ${now}, reserved_by = ?, attempts = attempts + 1
+      `update ?? set reserved_at = ${now}, reserved_by = ?, attempts = ${nextAttemptSql('attempts')}
        where id in (select id ${candidates(dialect.claimNowSql(info.engine))} limit ?)
        returning id, queue, payload, attempts, exceptions`,
       [table, leaseToken, table, queue, limit],

@@ -13,7 +13,12 @@ interface FailedRow {
   failed_at: Date | string | number;
 }
 
-/** Records a failed job once: a second insert of the same uuid is ignored on every engine. */
+/**
+ * Records a failed job once: a second insert of the same uuid is ignored on every engine. A NUL
+ * character in the exception text (an error message quoting a job's data, a name read from a
+ * payload) is written as the six characters `\u0000`: PostgreSQL's text cannot hold it, and an
+ * insert that fails leaves the job reserved and never recorded.
+ */
 export async function insertFailedJob(knex: Knex, table: string, record: FailedJobRecord): Promise<void> {
   await knex(table)
     .insert({
@@ -21,7 +26,7 @@ export async function insertFailedJob(knex: Knex, table: string, record: FailedJ
       connection: record.connection,
       queue: record.queue,
       payload: record.payload,
-      exception: record.exception,
+      exception: record.exception.replaceAll('\u0000', '\\u0000'),
     })
     .onConflict('uuid')
     .ignore();
