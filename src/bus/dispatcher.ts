@@ -71,7 +71,7 @@ export async function sendPayload(target: PayloadTarget): Promise<string | null>
       // The row exists for others only once the application's transaction commits.
       committed(target.transaction).then(
         () => announce(target, id),
-        () => target.onDropped?.(),
+        () => drop(target),
       );
     } else {
       await announce(target, id);
@@ -84,11 +84,20 @@ export async function sendPayload(target: PayloadTarget): Promise<string | null>
       void track(store()).catch((error: unknown) => {
         report(error);
         // Never stored after all: what was held for it (a unique lock) is let go.
-        return target.onDropped?.();
+        drop(target);
       }),
-    () => target.onDropped?.(),
+    () => drop(target),
   );
   return null;
+}
+
+/**
+ * Lets go of what was held for a job that will never be stored (a unique lock taken beside its
+ * transaction), in view of shutdown(): a script that rolls back and then shuts down must not have
+ * the connection closed under the release, which would leave the key locked.
+ */
+function drop(target: PayloadTarget): void {
+  if (target.onDropped) void track(Promise.resolve().then(target.onDropped)).catch(report);
 }
 
 async function announce(target: PayloadTarget, id: string): Promise<void> {

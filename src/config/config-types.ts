@@ -24,6 +24,15 @@ export interface DatabaseConnectionConfig {
   /** knex pool sizes (ignored for SQLite, which uses one connection). */
   pool?: { min?: number; max?: number };
   /**
+   * Seconds a statement may wait for the server's answer (MariaDB/MySQL, PostgreSQL). Past it the
+   * statement fails with an error naming the server and the limit, and its connection is closed
+   * and replaced: through a half-open network (a dropped route, a failed-over server) the answer
+   * would never come, and the kernel takes many minutes to notice. Idle connections and open
+   * transactions are not timed, only a statement in flight; schema changes (`errand migrate`) are
+   * exempt. Default 30; `0` or `false` turns it off. Ignored for SQLite.
+   */
+  queryTimeout?: number | false;
+  /**
    * Worker heartbeats (default on: every 3 s, presumed dead 15 s after the last). While a worker
    * heartbeats, the leases of the jobs it holds are kept alive however long they run; a dead
    * worker's jobs are claimable again once its heartbeat lapses. `false` leaves only `retryAfter`.
@@ -171,6 +180,8 @@ export interface ResolvedDatabaseConnection {
   queue: string;
   retryAfter: number;
   pool?: { min?: number; max?: number };
+  /** Seconds; 0 when off. */
+  queryTimeout: number;
   heartbeat: { interval: number; lapse: number } | false;
   workersTable: string;
   controlsTable: string;

@@ -10,6 +10,12 @@ export const DATABASE_DEFAULTS = {
   retryAfter: 90,
   workersTable: 'queue_workers',
   controlsTable: 'queue_controls',
+  /**
+   * Twice the default heartbeat lapse: far above any statement errand sends (claims and finishing
+   * writes touch a few rows by index), short enough that a worker cut off by a half-open network
+   * gives up on its hung statements and rejoins within half a minute of the network healing.
+   */
+  queryTimeout: 30,
 } as const;
 
 /**

@@ -132,9 +132,13 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
     throw new ConfigError(`${at}: client ${client} needs \`connection\` (a URL or a knex connection object).`);
   }
   const heartbeat = resolveHeartbeat(at, raw.heartbeat, retryAfter);
+  const queryTimeout = raw.queryTimeout === false ? 0 : (raw.queryTimeout ?? DATABASE_DEFAULTS.queryTimeout);
+  if (typeof queryTimeout !== 'number' || !Number.isFinite(queryTimeout) || queryTimeout < 0) {
+    throw new ConfigError(`${at}: queryTimeout must be a number of seconds ≥ 0 (0 or false: no limit), got ${String(raw.queryTimeout)}.`);
+  }
   if (raw.afterCommit !== undefined && typeof raw.afterCommit !== 'boolean') throw new ConfigError(`${at}: afterCommit must be true or false.`);
   const afterCommit = raw.afterCommit ?? false;
-  return { driver: 'database', client, connection, table, queue, retryAfter, pool: raw.pool, heartbeat, workersTable, controlsTable, afterCommit };
+  return { driver: 'database', client, connection, table, queue, retryAfter, pool: raw.pool, queryTimeout, heartbeat, workersTable, controlsTable, afterCommit };
 }
 
 function resolveMaxPayloadSize(value: number | undefined, where: string): number {

@@ -88,6 +88,10 @@ export async function runtime(): Promise<ErrandRuntime> {
  */
 export async function shutdown(): Promise<void> {
   if (booting) await booting.catch(() => undefined);
+  // A transaction that just ended hands its deferred push (or a rollback's lock release) over a
+  // few promise steps after its caller resumed: let those steps run, so they are in view below.
+  // Promise steps, not a timer: fake timers in an application's tests must not hold shutdown up.
+  for (let step = 0; step < 10; step++) await Promise.resolve();
   while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
   const closing = current;
   current = undefined;

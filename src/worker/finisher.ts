@@ -10,6 +10,23 @@ const OTHER_ERROR_TRIES = 3;
 /** How long a stopping worker keeps trying to record finished jobs before it gives up. */
 const DRAIN_PATIENCE_MS = 15_000;
 
+/**
+ * Runs a finishing write (a failure recorded, a release), trying again with the deletes' back-off
+ * while the database cannot be reached: given up, the job would stay reserved until its lease
+ * lapses and then run again, or be failed as "attempted too many times" with its real reason lost.
+ * A worker whose stop signal has aborted gives up, with the last error.
+ */
+export async function retryWhileUnreachable<T>(write: () => Promise<T>, stopSignal?: AbortSignal): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!(error instanceof DatabaseUnreachableError) || stopSignal?.aborted) throw error;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]));
+    }
+  }
+}
+
 type Entry = { job: ReservedJob; resolve: (held: boolean) => void; reject: (error: unknown) => void };
 
 /**

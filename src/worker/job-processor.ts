@@ -25,6 +25,7 @@ import { lockStore } from '../locks/current-lock-store.js';
 import { releaseAtEnd, releaseBeforeHandle, type UniqueReleaseDeps } from './unique-release.js';
 import { afterJobFailed, batchCountWithin, busInfo, chainStateOf, planSuccess } from './chain-and-batch-steps.js';
 import { DEFAULT_MAX_PAYLOAD_SIZE } from '../config/defaults.js';
+import { retryWhileUnreachable } from './finisher.js';
 import { WorkerJob } from './worker-job.js';
 import type { WorkerOptions } from './worker-options.js';
 import { timeoutOutcome, timeoutPolicyFor } from './monitor/timeout-policy.js';
@@ -182,7 +183,7 @@ export class JobProcessor {
   }
 
   private async releaseAfter(job: WorkerJob, error: Error, backoff: number, exceptions: number, durationMs: number): Promise<ProcessResult> {
-    if (!(await this.deps.driver.release(job.reserved, backoff, exceptions))) return this.lost(job);
+    if (!(await this.write(() => this.deps.driver.release(job.reserved, backoff, exceptions)))) return this.lost(job);
     await this.deps.events.emit(new JobReleasedAfterException(job.connectionName, job, error, backoff, durationMs));
     return 'released';
   }
@@ -198,10 +199,10 @@ export class JobProcessor {
   ): Promise<ProcessResult> {
     if (intent.kind === 'fail') return this.fail(job, intent.error, durationMs);
     let done: boolean;
-    if (intent.kind === 'release') done = await this.deps.driver.release(job.reserved, intent.delay, exceptions);
-    else if (within) done = await this.deps.driver.delete(job.reserved, within);
+    if (intent.kind === 'release') done = await this.write(() => this.deps.driver.release(job.reserved, intent.delay, exceptions));
+    else if (within) done = await this.write(() => this.deps.driver.delete(job.reserved, within));
     else {
-      const finishing = (this.deps.finish ?? ((j) => this.deps.driver.delete(j)))(job.reserved);
+      const finishing = (this.deps.finish ?? ((j) => this.write(() => this.deps.driver.delete(j))))(job.reserved);
       handlerDone?.();
       done = await finishing;
     }
@@ -223,12 +224,21 @@ export class JobProcessor {
       exception: error.stack ?? `${error.name}: ${error.message}`,
     };
     const within = await batchCountWithin(job.payload, this.deps.driver, 'failure');
-    if (!(await this.deps.driver.fail(job.reserved, record, this.deps.failer, within))) return this.lost(job);
+    if (!(await this.write(() => this.deps.driver.fail(job.reserved, record, this.deps.failer, within)))) return this.lost(job);
     await releaseAtEnd(job.payload, job.reserved.payload, job, this.uniqueDeps);
     if (job.payload) await afterJobFailed(job.payload, error, this.deps.report, within !== undefined);
     if (job.payload && !isRefusal(error)) await this.callFailedHook(job.payload, error);
     await this.deps.events.emit(new JobFailed(job.connectionName, job, error, durationMs));
     return 'failed';
+  }
+
+  /**
+   * A finishing write, tried again while the database cannot be reached (the batched deletes of
+   * the worker's finisher do the same): each is fenced on the lease, so a retry of one that did
+   * land changes nothing and reports the job lost.
+   */
+  private write<T>(write: () => Promise<T>): Promise<T> {
+    return retryWhileUnreachable(write, this.deps.stopSignal);
   }
 
   private async callFailedHook(payload: JobPayload, error: Error): Promise<void> {

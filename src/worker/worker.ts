@@ -157,7 +157,8 @@ export class Worker {
         // A job that finished while the claim was out may have pushed more (the next of its
         // chain, a release): only a claim begun after every job finished proves the queue empty.
         if (this.running.size === 0 && this.buffer.length === 0 && claimed === 0 && this.jobsProcessed === finishedBefore) {
-          this.drained = true;
+          // A claim that failed (the database away) proves nothing about the queue.
+          this.drained = this.claimFailures === 0;
           if (this.checkStop(startedAt)) continue;
           await this.sleeper.sleep(this.claimFailures > 0 ? this.failureDelay() : this.pollDelay.next(false));
         } else {
@@ -470,8 +471,13 @@ export class Worker {
     for (const job of jobs) await this.deps.driver.release(job, 0, job.exceptions).catch((error: unknown) => this.deps.report(error));
   }
 
+  /**
+   * Seconds before the next claim after failed ones: 1, 2, 4, then every 5, so a worker claims
+   * again within 5 s of its database coming back, however long the outage (a claim is one cheap
+   * statement, and each failure is reported).
+   */
   private failureDelay(): number {
-    return Math.min(30, 2 ** Math.min(this.claimFailures - 1, 5));
+    return Math.min(5, 2 ** Math.min(this.claimFailures - 1, 3));
   }
 }
 

@@ -15,6 +15,7 @@ describe('resolveConfig', () => {
       queue: 'default',
       retryAfter: 90,
       pool: undefined,
+      queryTimeout: 30,
       heartbeat: { interval: 3, lapse: 15 },
       workersTable: 'queue_workers',
       controlsTable: 'queue_controls',
@@ -44,10 +45,19 @@ describe('resolveConfig', () => {
     [{ connections: { q: { driver: 'database', client: 'pg' } } }, 'Queue connection [q]: client pg needs `connection` (a URL or a knex connection object).'],
     [{ connections: { q: { driver: 'database', table: 'jobs; drop' } } }, 'Queue connection [q]: table [jobs; drop] is not a valid table name.'],
     [{ connections: { q: { driver: 'database', retryAfter: 0 } } }, 'Queue connection [q]: retryAfter must be a whole number of seconds ≥ 1, got 0.'],
+    [{ connections: { q: { driver: 'database', queryTimeout: -1 } } }, 'Queue connection [q]: queryTimeout must be a number of seconds ≥ 0 (0 or false: no limit), got -1.'],
+    [{ connections: { q: { driver: 'database', queryTimeout: '30' } } }, 'Queue connection [q]: queryTimeout must be a number of seconds ≥ 0 (0 or false: no limit), got 30.'],
     [{ default: 'x', connections: { q: { driver: 'sync' } } }, 'Queue connection [x] named by `default` is not defined. Defined connections: q.'],
     [{ connections: { q: { driver: 'sync' } }, failed: { driver: 'database', connection: 'q' } }, 'failed.connection names [q], which is not a database queue connection.'],
   ])('rejects %j naming what is wrong', (config, message) => {
     expect(() => resolveConfig(config as never, { env: {} })).toThrow(message);
+  });
+
+  it('reads queryTimeout in seconds, false or 0 turning it off', () => {
+    const timeout = (queryTimeout: unknown) => resolveConfig({ connections: { q: { driver: 'database', queryTimeout } as never } }, { env: {} }).connections.q;
+    expect(timeout(2.5)).toMatchObject({ queryTimeout: 2.5 });
+    expect(timeout(false)).toMatchObject({ queryTimeout: 0 });
+    expect(timeout(0)).toMatchObject({ queryTimeout: 0 });
   });
 
   it('stores no failures when there is no database connection at all', () => {
@@ -84,6 +94,14 @@ describe('dialect', () => {
     expect(dialect.lockClause({ engine: 'sqlite', version: '3', skipLocked: false })).toBe('');
     expect(dialect.lockClause({ engine: 'mysql', version: '10.5', skipLocked: false })).toBe('for update');
     expect(dialect.lockClause({ engine: 'postgres', version: '150000', skipLocked: true })).toBe('for update skip locked');
+  });
+
+  it('deletes with RETURNING wherever the server has it (MariaDB ≥ 10.0.5, not MySQL)', () => {
+    expect(dialect.deleteReturns({ engine: 'postgres', version: '150000', skipLocked: true })).toBe(true);
+    expect(dialect.deleteReturns({ engine: 'sqlite', version: '3.45.0', skipLocked: false })).toBe(true);
+    expect(dialect.deleteReturns({ engine: 'mysql', version: '10.11.19-MariaDB-0+deb12u1', skipLocked: true })).toBe(true);
+    expect(dialect.deleteReturns({ engine: 'mysql', version: '5.5.5-10.0.4-MariaDB', skipLocked: false })).toBe(false);
+    expect(dialect.deleteReturns({ engine: 'mysql', version: '8.4.2', skipLocked: true })).toBe(false);
   });
 
   it('checks heartbeat settings against retryAfter and names the option at fault', () => {

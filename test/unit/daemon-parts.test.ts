@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { QueueDriver } from '../../src/contracts/queue-driver.js';
 import type { ReservedJob } from '../../src/contracts/reserved-job.js';
 import { DatabaseUnreachableError } from '../../src/errors/database-unreachable-error.js';
-import { Finisher } from '../../src/worker/finisher.js';
+import { Finisher, retryWhileUnreachable } from '../../src/worker/finisher.js';
 import { RunningJobsTable } from '../../src/worker/monitor/running-jobs-table.js';
 import { timeoutOutcome, type TimeoutPolicy } from '../../src/worker/monitor/timeout-policy.js';
 import { judge } from '../../src/worker/monitor/watchdog.js';
@@ -78,6 +78,27 @@ describe('Finisher', () => {
     await finisher.drain();
     expect(await outcome).toBe('Cannot reach the database of queue connection [database]');
     expect(calls).toBeGreaterThan(1);
+  });
+});
+
+describe('retryWhileUnreachable', () => {
+  const unreachable = () => new DatabaseUnreachableError('Cannot reach the database of queue connection [database]');
+
+  it('tries a finishing write again while the database cannot be reached', async () => {
+    let calls = 0;
+    await expect(retryWhileUnreachable(async () => (calls++ < 2 ? Promise.reject(unreachable()) : 'done'))).resolves.toBe('done');
+    expect(calls).toBe(3);
+  });
+
+  it('passes other errors through at once, and gives up once the stop signal has aborted', async () => {
+    let calls = 0;
+    await expect(retryWhileUnreachable(() => (calls++, Promise.reject(new RangeError('bad row'))))).rejects.toThrow('bad row');
+    expect(calls).toBe(1);
+    const stop = new AbortController();
+    const pending = retryWhileUnreachable(() => (calls++, Promise.reject(unreachable())), stop.signal);
+    setTimeout(() => stop.abort(), 300);
+    await expect(pending).rejects.toThrow('Cannot reach the database');
+    expect(calls).toBeGreaterThan(2);
   });
 });
 
@@ -164,7 +185,7 @@ describe('RunningJobsTable', () => {
 });
 
 describe('validateWorkerOptions', () => {
-  const db = { driver: 'database', client: 'pg', connection: '', table: 'jobs', queue: 'default', retryAfter: 90, heartbeat: false, workersTable: 'w', controlsTable: 'c', afterCommit: false } as const;
+  const db = { driver: 'database', client: 'pg', connection: '', table: 'jobs', queue: 'default', retryAfter: 90, queryTimeout: 30, heartbeat: false, workersTable: 'w', controlsTable: 'c', afterCommit: false } as const;
   it('names the option at fault', () => {
     expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, concurrency: 0 }, undefined)).toThrow('--concurrency must be a whole number ≥ 1, got 0.');
     expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, sleep: -1 }, undefined)).toThrow('--sleep must be a number of seconds ≥ 0');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 
 import type { ResolvedDatabaseConnection } from '../../config/config-types.js';
+import { dialect } from './dialect.js';
 
 /**
  * knex's own warnings ("Connection Error: …" when a pooled connection dies) go to stderr: its
@@ -39,11 +40,83 @@ export function createKnex(config: ResolvedDatabaseConnection): Knex {
       },
     });
   }
-  const pool = { min: config.pool?.min ?? 0, max: config.pool?.max ?? 10 };
+  const limitMs = config.queryTimeout * 1000;
+  const target = dialect.describeTarget(config.client, config.connection);
+  const pool: Knex.PoolConfig = { min: config.pool?.min ?? 0, max: config.pool?.max ?? 10 };
+  const setup = dialect.sessionSetupSql(dialect.engineOf(config.client));
+  if (limitMs > 0 || setup) {
+    pool.afterCreate = (connection: DriverConnection, done: (error: Error | null, connection: unknown) => void) => {
+      if (limitMs > 0) boundStatements(connection, config.client, limitMs, target);
+      if (!setup) return done(null, connection);
+      connection.query(setup, (error: Error | null) => done(error, connection));
+    };
+  }
   let connection = config.connection;
   if (config.client === 'mysql2' && typeof connection === 'object') {
     // Ids and counters beyond 2^53 must not lose digits.
     connection = { supportBigNumbers: true, bigNumberStrings: true, ...connection } as Knex.StaticConnectionConfig;
   }
+  if (config.client === 'pg' && limitMs > 0) {
+    // pg waits for a connection's handshake forever (mysql2 gives up after 10 s): through a
+    // black-holed network every new connection would hang with it.
+    const settings = typeof connection === 'string' ? { connectionString: connection } : connection;
+    connection = { connectionTimeoutMillis: limitMs, ...settings } as Knex.StaticConnectionConfig;
+  }
   return knexFactory({ client: config.client, connection, pool, acquireConnectionTimeout: 10_000, log });
+}
+
+/** A pooled pg `Client` or mysql2 `Connection`, as far as the query bound needs it. */
+interface DriverConnection {
+  query(...args: unknown[]): unknown;
+  /** pg: the protocol connection and its socket. */
+  connection?: { stream?: { destroy(error?: Error): void } };
+  /** mysql2: the socket. */
+  stream?: { destroy(error?: Error): void };
+  /** What knex's pool checks before handing a connection out again: set, the connection is discarded. */
+  __knex__disposed?: unknown;
+}
+
+// Schema changes (`errand migrate`) may rightly run for minutes on a large table.
+const SCHEMA_CHANGE = /^\s*(create|alter|drop)\b/i;
+
+/**
+ * Bounds every statement knex sends on a pooled connection: one that gets no answer within
+ * `limitMs` fails with an error naming the server and the limit (code ETIMEDOUT, so it reads as
+ * an unreachable database), and its connection is destroyed and marked so the pool discards it.
+ * Through a half-open network the answer never comes, and the bytes swallowed mid-statement would
+ * leave the connection out of step anyway. Only a statement in flight is timed: an idle pooled
+ * connection, or a transaction's connection while the code between its statements runs, is not.
+ * knex sends its statements with a callback; other calls (streams) pass through unbounded.
+ */
+function boundStatements(connection: DriverConnection, client: ResolvedDatabaseConnection['client'], limitMs: number, target: string): void {
+  const query = connection.query.bind(connection);
+  let expired: Error | undefined;
+  connection.query = (...args: unknown[]) => {
+    const last = args.length - 1;
+    const callback = args[last];
+    const first = args[0] as string | { text?: string; sql?: string };
+    const sql = typeof first === 'string' ? first : (first?.text ?? first?.sql ?? '');
+    if (typeof callback !== 'function' || SCHEMA_CHANGE.test(sql)) return query(...args);
+    // A transaction's ROLLBACK after the timeout: it fails with the same error, not the driver's "connection closed".
+    if (expired) return process.nextTick(callback as (error: Error) => void, expired);
+    let settled = false;
+    const timer = setTimeout(() => {
+      settled = true;
+      const error = Object.assign(
+        new Error(`The database at ${target} did not answer a statement within ${limitMs / 1000} s (queryTimeout); its connection was closed and a new one will be opened.`),
+        { code: 'ETIMEDOUT' },
+      );
+      expired = error;
+      connection.__knex__disposed = error;
+      (client === 'pg' ? connection.connection?.stream : connection.stream)?.destroy();
+      (callback as (error: Error) => void)(error);
+    }, limitMs);
+    timer.unref();
+    args[last] = (...results: unknown[]) => {
+      clearTimeout(timer);
+      // Past the limit the caller already has its error; the driver's own (connection closed) is moot.
+      if (!settled) (callback as (...results: unknown[]) => void)(...results);
+    };
+    return query(...args);
+  };
 }

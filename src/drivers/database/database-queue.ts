@@ -116,8 +116,9 @@ export class DatabaseQueue implements QueueDriver {
   deleteMany(jobs: readonly ReservedJob[]): Promise<Set<string>> {
     return this.run(async () => {
       const held = new Set<string>();
+      const info = await this.server();
       for (const [token, group] of byHolder(jobs)) {
-        for (const id of await retryLocks(() => deleteReservedJobs(this.knex, this.engine, this.table, token, group))) held.add(id);
+        for (const id of await retryLocks(() => deleteReservedJobs(this.knex, info, this.table, token, group))) held.add(id);
       }
       return held;
     });

@@ -291,6 +291,27 @@ export const dialect = {
     return info.skipLocked ? 'for update skip locked' : 'for update';
   },
 
+  /**
+   * Whether `DELETE … RETURNING` works: PostgreSQL, SQLite ≥ 3.35 (every better-sqlite3 12) and
+   * MariaDB ≥ 10.0.5; MySQL has none and reads the rows first, inside a transaction.
+   */
+  deleteReturns(info: ServerInfo): boolean {
+    if (info.engine !== 'mysql') return true;
+    const mariadb = /(\d+)\.(\d+)\.(\d+)-MariaDB/i.exec(info.version);
+    return mariadb !== null && atLeast(mariadb, [10, 0, 5]);
+  },
+
+  /**
+   * Run on each new pooled connection. InnoDB's default REPEATABLE READ makes the claim's and the
+   * finishing writes' index scans take gap locks, and an application inserting jobs inside its own
+   * transaction then deadlocks with the workers (error 1213, its whole transaction rolled back).
+   * errand's statements lock exactly the rows they name and need no snapshot across statements,
+   * so its sessions read committed, as PostgreSQL's do by default.
+   */
+  sessionSetupSql(engine: Engine): string | undefined {
+    return engine === 'mysql' ? 'set session transaction isolation level read committed' : undefined;
+  },
+
   /** Reads the server's engine and version; knex itself emits SKIP LOCKED without checking. */
   async detect(knex: Knex, engine: Engine): Promise<ServerInfo> {
     if (engine === 'sqlite') {

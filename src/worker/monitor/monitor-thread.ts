@@ -35,6 +35,13 @@ const running = new RunningJobsTable(data.running);
 const lease = new Float64Array(data.lease);
 const beat = new Float64Array(data.loopBeat);
 const lapseMs = (data.heartbeat === false ? 60 : data.heartbeat.lapse) * 1000;
+/**
+ * After a tick that failed (the database unreachable), how soon the next is tried. Waiting out the
+ * whole interval once the database is back would add it to the time since the last confirmed beat:
+ * a restart shorter than the lapse would then read as this worker's death, its finished jobs (deletes
+ * still pending) would be swept and run again, and it would claim nothing until it beat.
+ */
+const RETRY_TICK_MS = 500;
 let stopping = false;
 let killing = false;
 let ticking = false;
@@ -63,8 +70,13 @@ async function start(): Promise<void> {
     // The main thread registered this worker and read the controls before it began claiming;
     // this thread's first duty is the sweep of workers that died.
     if (data.heartbeat !== false) {
-      const swept = await driver.sweepDeadWorkers(workerId);
-      if (swept.jobs > 0 || swept.workers.length > 0) send({ type: 'swept', ...swept });
+      const swept = await driver.sweepDeadWorkers(workerId).catch((error: unknown) => {
+        // The database went away after the main thread registered: every beat sweeps again, so
+        // this is reported and left to the next tick, never a reason to stop the worker.
+        send({ type: 'error', message: describe(error), fatal: false });
+        return undefined;
+      });
+      if (swept && (swept.jobs > 0 || swept.workers.length > 0)) send({ type: 'swept', ...swept });
     }
     send({ type: 'ready' });
   } catch (error) {
@@ -76,8 +88,12 @@ async function start(): Promise<void> {
   setInterval(watch, 200);
 }
 
-async function tick(): Promise<void> {
+let retryTimer: NodeJS.Timeout | undefined;
+
+/** One heartbeat, sweep and controls read; `retry`: an early try after a failed tick, whose failure the failed tick already reported. */
+async function tick(retry = false): Promise<void> {
   if (ticking || stopping || killing) return;
+  clearTimeout(retryTimer);
   ticking = true;
   try {
     if (data.heartbeat !== false) {
@@ -102,7 +118,9 @@ async function tick(): Promise<void> {
     send({ type: 'controls', controls: await driver.controls() });
   } catch (error) {
     const fatal = error instanceof MissingTableError;
-    send({ type: 'error', message: describe(error), fatal });
+    // Early tries stay quiet: the regular ticks still report an outage once per interval.
+    if (!retry || fatal) send({ type: 'error', message: describe(error), fatal });
+    if (!fatal) retryTimer = setTimeout(() => void tick(true), RETRY_TICK_MS);
   } finally {
     ticking = false;
   }
@@ -195,6 +213,9 @@ function blame(job: ReservedJob): { job: ReservedJob; payload?: JobPayload; disp
 
 async function stop(deregister: boolean): Promise<void> {
   stopping = true;
+  // A worker that finds its queue empty at once may stop while the first sweep is still out: the
+  // main thread waits for 'ready' before it believes 'stopped'.
+  await started;
   while (ticking) await new Promise((resolve) => setTimeout(resolve, 20));
   try {
     if (deregister && data.heartbeat !== false) await driver.deregisterWorker(workerId);
@@ -206,4 +227,4 @@ async function stop(deregister: boolean): Promise<void> {
   process.exit(0);
 }
 
-void start();
+const started = start();

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 import type { ReservedJob } from '../../../contracts/reserved-job.js';
-import { dialect, type Engine } from '../dialect.js';
+import { dialect, type Engine, type ServerInfo } from '../dialect.js';
 
 /** Deletes a job by primary key if the lease still matches; false when it did not. */
 export async function deleteReservedJob(knex: Knex, engine: Engine, table: string, job: ReservedJob): Promise<boolean> {
@@ -14,11 +14,12 @@ export async function deleteReservedJob(knex: Knex, engine: Engine, table: strin
  * Deletes many finished jobs of one holder in one statement; resolves to the ids that were still
  * held (the others were reclaimed elsewhere and are left alone).
  */
-export async function deleteReservedJobs(knex: Knex, engine: Engine, table: string, leaseToken: string, jobs: readonly ReservedJob[]): Promise<Set<string>> {
+export async function deleteReservedJobs(knex: Knex, info: ServerInfo, table: string, leaseToken: string, jobs: readonly ReservedJob[]): Promise<Set<string>> {
   if (jobs.length === 0) return new Set();
+  const { engine } = info;
   const { sql, bindings } = dialect.fenceSql(engine, jobs);
-  if (engine === 'mysql') {
-    // No DELETE … RETURNING: when the count is short, ask which rows are still ours first.
+  if (!dialect.deleteReturns(info)) {
+    // MySQL has no DELETE … RETURNING: when the count is short, ask which rows are still ours first.
     return knex.transaction(async (trx) => {
       const held = await heldIds(trx, engine, table, leaseToken, sql, bindings, true);
       if (held.size > 0) {
@@ -29,7 +30,8 @@ export async function deleteReservedJobs(knex: Knex, engine: Engine, table: stri
       return held;
     });
   }
-  // Bindings: table, leaseToken, fence.
+  // One statement, no transaction: a handler that wedges the event loop can never do it between
+  // two statements and leave the rows locked for the watchdog's own writes. Bindings: table, leaseToken, fence.
   const result = await knex.raw(`delete from ?? where reserved_by = ? and (${sql}) returning id`, [table, leaseToken, ...bindings]);
   return new Set(dialect.rows<{ id: number | string }>(engine, result).map((row) => String(row.id)));
 }
