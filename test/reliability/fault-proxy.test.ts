@@ -57,6 +57,25 @@ await describeEachEngine('the fault proxy', (engine) => {
     expect(await ping(knex)).toMatchObject({ ok: true });
   });
 
+  it('resets a connection on a matching statement: before the server sees it, or after it ran', async () => {
+    const direct = knexFactory({ client: engine === 'mysql' ? 'mysql2' : 'pg', connection: url, pool: { min: 0, max: 1 } });
+    open.push(direct);
+    await direct.schema.dropTableIfExists('reset_probe');
+    await direct.schema.createTable('reset_probe', (t) => t.string('v'));
+    const knex = through();
+    const before = proxy.resetOn(/insert into [`"]reset_probe[`"]/, 1);
+    await expect(knex('reset_probe').insert({ v: 'before' })).rejects.toThrow();
+    before.remove();
+    const after = proxy.resetOn(/insert into [`"]reset_probe[`"]/, 1, { after: true });
+    await expect(knex('reset_probe').insert({ v: 'after' })).rejects.toThrow();
+    after.remove();
+    // Other statements pass, and with the rules gone so does the insert.
+    await knex('reset_probe').insert({ v: 'clear' });
+    expect([before.matched, before.resets, after.matched, after.resets]).toEqual([1, 1, 1, 1]);
+    // The server never saw the first insert; it ran the second, whose answer was swallowed.
+    expect((await direct('reset_probe').select('v').orderBy('v')).map((r: { v: string }) => r.v)).toEqual(['after', 'clear']);
+  });
+
   it('black-holes open and new connections (queries hang until their own timeout), and heals', async () => {
     const knex = through();
     expect(await ping(knex)).toMatchObject({ ok: true });

@@ -4,7 +4,7 @@ import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
 // `npm run test:reliability`: the chaos scenarios of test/reliability/ (worker processes, signals,
-// a fault proxy, database restarts). Kept out of `npm test`: they run for minutes, one at a time.
+// a fault proxy, database restarts). Kept out of `npm test`: they run for minutes.
 export default defineConfig({
   plugins: [swc.vite({ module: { type: 'es6' } })],
   // Paths below are the repository's, wherever vitest is started from.
@@ -16,6 +16,7 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    maxWorkers: 1,
+    // Two files at a time: their windows carry margins for a loaded machine, and CI's time is bounded.
+    maxWorkers: 2,
   },
 });

@@ -20,6 +20,12 @@ export async function createChaosApp(
   return app;
 }
 
+/** Every worker any controller started and has not seen exit: killed if the test process goes first. */
+const everyLiveWorker = new Set<CliProcess>();
+process.once('exit', () => {
+  for (const worker of everyLiveWorker) worker.child.kill('SIGKILL');
+});
+
 /** One worker process's end, as the controller saw it. */
 export interface Exit {
   pid: number;
@@ -110,9 +116,11 @@ export class Controller {
   private spawn(args: string[], env: NodeJS.ProcessEnv): CliProcess {
     const worker = startCli(args, this.app.dir, { ...this.app.env, ...this.env, ...env });
     this.live.add(worker);
+    everyLiveWorker.add(worker);
     this.all.push(worker);
     void worker.exited.then(({ code, signal }) => {
       this.live.delete(worker);
+      everyLiveWorker.delete(worker);
       const expected = this.expected.has(worker.pid);
       this.exits.push({ pid: worker.pid, at: Date.now(), code, signal, expected });
       // A worker that exits on its own (watchdog, crash, recycling) is replaced, as a supervisor would.
