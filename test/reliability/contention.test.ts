@@ -10,14 +10,14 @@ import { recordResult, sized } from './harness/scale.js';
 
 // Scenario 1: no duplicates and no loss under contention. 16 claimers (2 processes × 8 slots) on
 // MariaDB and PostgreSQL; SQLite, one writer at a time, runs 1 process × 8 and then 2 processes.
-const JOBS = sized(5_000, 100_000);
+const JOBS = sized(3_000, 100_000);
 
 await describeEachEngine('reliability 1: contention', (engine) => {
   let app: WorkerApp;
   let controller: Controller | undefined;
 
   beforeAll(async () => {
-    app = await createChaosApp(await freshDatabase(engine, 'rel_contention'), { overrides: { heartbeat: { interval: 1, lapse: 5 } } });
+    app = await createChaosApp(await freshDatabase(engine, 'rel_contention'), { overrides: { heartbeat: { interval: 1, lapse: 15 } } });
   });
   afterAll(async () => {
     await controller?.stopAll();

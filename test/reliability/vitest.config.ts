@@ -13,8 +13,9 @@ export default defineConfig({
     include: ['test/reliability/**/*.test.ts'],
     setupFiles: ['test/helpers/setup.ts'],
     globalSetup: ['test/reliability/harness/summary.ts'],
-    testTimeout: 300_000,
-    hookTimeout: 120_000,
+    // The published sizes (RELIABILITY_SCALE=full) run for many minutes per test.
+    testTimeout: process.env.RELIABILITY_SCALE === 'full' ? 3_600_000 : 300_000,
+    hookTimeout: process.env.RELIABILITY_SCALE === 'full' ? 600_000 : 120_000,
     pool: 'forks',
     // Two files at a time: their windows carry margins for a loaded machine, and CI's time is bounded.
     maxWorkers: 2,
