@@ -135,12 +135,21 @@ await describeEachEngine('reliability 13: crash-looping job', (engine) => {
     expect(restarts).toBe(exits.length);
     expect(watch.maxReservedMs).toBeLessThan(RECOVERY_WINDOW_MS);
 
-    // Every other job completed exactly once, and none failed.
+    // Every other job completed, none failed, and each ran once, but for one case at-least-once
+    // allows: a job whose first run finished in a worker the next job then took down, before the
+    // batched delete of the first went out (on SQLite the next claim can answer before it does).
+    // That first finish must come within 2 s of its worker's crash (seen from here), one such job per crash.
     expect(summary.lost).toEqual([]);
-    expect(summary.duplicates).toEqual([]);
     expect(summary.overlaps).toEqual([]);
+    const rerun = summary.duplicates.map((key) => {
+      const first = runs.filter((r) => r.key === key && r.finishedAt !== null).sort((a, b) => a.startedAt - b.startedAt)[0]!;
+      const crash = exits.find((e) => e.pid === first.worker);
+      return { key, crashedAfterMs: crash ? crash.at - first.finishedAt! : undefined, worker: first.worker };
+    });
+    expect(rerun.filter((r) => r.crashedAfterMs === undefined || r.crashedAfterMs < 0 || r.crashedAfterMs > 2000)).toEqual([]);
+    expect(new Set(rerun.map((r) => r.worker)).size).toBe(rerun.length);
     const finished = runs.filter((r) => r.key.startsWith('q') && r.finishedAt !== null);
-    expect(finished).toHaveLength(OTHERS);
+    expect(finished).toHaveLength(OTHERS + rerun.length);
     expect(new Set(finished.map((r) => r.key)).size).toBe(OTHERS);
     expect(runs.filter((r) => r.key.startsWith('q') && r.finishedAt === null)).toEqual([]);
     expect(await countRows(app.knex, 'jobs')).toBe(0);
