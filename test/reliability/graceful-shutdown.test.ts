@@ -20,8 +20,12 @@ const KILL_JOBS = path.join(ROOT, 'test/reliability/fixtures/kill-jobs.mjs');
 const GRACE_S = sized(2, 10);
 const JOBS = sized(28, 400);
 const SLOTS = 8;
-/** Each job sleeps 0.3 s to 2G + 0.3 s: at the signal, some end within the grace and some cannot. Retries take 0.1 s. */
-const sleepMs = (i: number) => 300 + ((i * 373) % (GRACE_S * 2_000));
+/**
+ * Each job sleeps 0.3 s to 2G + 0.3 s, the step scaled with G so that the first slots' jobs (the
+ * ones in flight at the signal) already straddle the grace: some end within it and some cannot.
+ * Retries take 0.1 s.
+ */
+const sleepMs = (i: number) => 300 + ((i * 373 * (GRACE_S / 2)) % (GRACE_S * 2_000));
 /** The stop's bound after the grace (the plan's 2 s), plus a margin for a loaded machine. */
 const EXIT_AFTER_GRACE_MS = 2_000 + 2_000;
 /** How long after the signal a start may still be written: one already under way when it arrived. */
