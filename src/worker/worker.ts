@@ -73,9 +73,13 @@ export class Worker {
   private readonly pollDelay: PollDelay;
   private readonly interrupt = new AbortController();
   /** Every job taken from the buffer and not yet finished: its handler, then its finishing writes. */
-  private readonly running = new Map<string, { job: ReservedJob; task: Promise<void> }>();
-  /** The jobs whose handler is still running: they, not the finishing writes, fill the slots. */
-  private readonly busy = new Set<string>();
+  private readonly running = new Map<ReservedJob, Promise<void>>();
+  /**
+   * The jobs whose handler is still running: they, not the finishing writes, fill the slots. Both
+   * are keyed by the claim, not the row id: a row released here may be claimed here again before
+   * its first attempt has wound up, and that attempt must not free the second's slot.
+   */
+  private readonly busy = new Set<ReservedJob>();
   private buffer: ReservedJob[] = [];
   /** For each buffered job: the lease epoch it was claimed under and when the claim was sent. */
   private readonly claimedUnder = new WeakMap<ReservedJob, { epoch: number; at: number }>();
@@ -211,7 +215,7 @@ export class Worker {
       .unclaim(back)
       .catch((error: unknown) => this.deps.report(error))
       // Not renewed any more: if the hand-back failed, their leases lapse and they come back.
-      .finally(() => this.monitor?.forget(back.map((job) => job.id)));
+      .finally(() => this.monitor?.forget(back));
   }
 
   private wakeForJobs(): void {
@@ -370,12 +374,12 @@ export class Worker {
       if (at === -1) return;
       // shift() from the front is what V8 makes cheap; splice() in the middle only with paused queues.
       const job = at === 0 ? this.buffer.shift()! : this.buffer.splice(at, 1)[0]!;
-      this.busy.add(job.id);
+      this.busy.add(job);
       const task = this.runJob(job, this.claimedUnder.get(job)?.at).finally(() => {
-        this.running.delete(job.id);
+        this.running.delete(job);
         this.sleeper.wake();
       });
-      this.running.set(job.id, { job, task });
+      this.running.set(job, task);
     }
   }
 
@@ -413,7 +417,7 @@ export class Worker {
     // The slot frees as soon as the handler is done: the delete joins the next batched write
     // (group commit) while the next job already runs. The job keeps its lease until it lands.
     const free = () => {
-      if (!this.busy.delete(job.id)) return;
+      if (!this.busy.delete(job)) return;
       // Straight from the buffer, without waiting for the loop (which may be out claiming).
       this.startJobs();
       this.sleeper.wake();
@@ -426,7 +430,7 @@ export class Worker {
       this.deps.report(error);
     } finally {
       free();
-      this.monitor?.forget([job.id]);
+      this.monitor?.forget([job]);
       if (ran) this.jobsProcessed++;
     }
     if (this.options.rest > 0) await new Promise((resolve) => setTimeout(resolve, this.options.rest * 1000));
@@ -442,7 +446,7 @@ export class Worker {
     const buffered = this.buffer.splice(0);
     if (buffered.length > 0) {
       await this.deps.driver.unclaim(buffered).catch((error: unknown) => this.deps.report(error));
-      this.monitor?.forget(buffered.map((job) => job.id));
+      this.monitor?.forget(buffered);
     }
     if (this.running.size > 0) {
       if (reason === 'interrupted') {
@@ -460,12 +464,12 @@ export class Worker {
   }
 
   private tasks(): Promise<void>[] {
-    return [...this.running.values()].map((entry) => entry.task);
+    return [...this.running.values()];
   }
 
   private async releaseStragglers(): Promise<void> {
     // Only jobs whose handler is still running: the others are finishing and must not be put back.
-    const jobs = [...this.running.values()].map((entry) => entry.job).filter((job) => this.busy.has(job.id));
+    const jobs = [...this.running.keys()].filter((job) => this.busy.has(job));
     if (jobs.length === 0) return;
     this.deps.report(new Error(`Jobs ${jobs.map((job) => `#${job.id}`).join(', ')} ignored the stop signal; they are released for another worker.`));
     for (const job of jobs) await this.deps.driver.release(job, 0, job.exceptions).catch((error: unknown) => this.deps.report(error));

@@ -30,9 +30,10 @@ export interface MonitorData {
 
 /** Main thread → monitor. */
 export type ToMonitor =
-  /** Jobs just claimed by this worker: their ids and the attempt each claim counted. */
-  | { type: 'hold'; ids: string[]; attempts: number[] }
-  | { type: 'forget'; ids: string[] }
+  /** Jobs just claimed by this worker: their ids, the attempt each claim counted, and the claim's number. */
+  | { type: 'hold'; ids: string[]; attempts: number[]; claim: number }
+  /** Jobs no longer held, each with the claim (the `claim` of its `hold`) it was held under. */
+  | { type: 'forget'; ids: string[]; claims: number[] }
   | { type: 'stop'; deregister: boolean }
   /** Several of the above, in order: one message per turn of the event loop instead of one per job. */
   | { type: 'batch'; messages: ToMonitor[] };

@@ -31,6 +31,8 @@ const manager = new QueueManager({ ...data.config, report: (error) => console.er
 const driver = manager.database(data.connectionName) as DatabaseQueue;
 const workerId = data.registration.id;
 const held = new Map<string, ReservedJob>();
+/** The claim (a number the main thread gives each) under which each held job was taken. */
+const heldUnder = new Map<string, number>();
 const running = new RunningJobsTable(data.running);
 const lease = new Float64Array(data.lease);
 const beat = new Float64Array(data.loopBeat);
@@ -54,10 +56,18 @@ function receive(message: ToMonitor): void {
       for (const each of message.messages) receive(each);
       break;
     case 'hold':
-      message.ids.forEach((id, i) => held.set(id, { id, queue: '', payload: '', attempts: message.attempts[i]!, exceptions: 0, reservedBy: workerId }));
+      message.ids.forEach((id, i) => {
+        held.set(id, { id, queue: '', payload: '', attempts: message.attempts[i]!, exceptions: 0, reservedBy: workerId });
+        heldUnder.set(id, message.claim);
+      });
       break;
     case 'forget':
-      for (const id of message.ids) held.delete(id);
+      message.ids.forEach((id, i) => {
+        // A forget of an earlier claim of a row this worker has claimed again changes nothing.
+        if (heldUnder.get(id) !== message.claims[i]) return;
+        held.delete(id);
+        heldUnder.delete(id);
+      });
       break;
     case 'stop':
       void stop(message.deregister);
@@ -185,6 +195,7 @@ async function kill(verdict: Verdict): Promise<void> {
       }
       outcomes.push(`${displayName} #${job.id} ${outcome === 'fail' ? 'failed' : 'released'}`);
       held.delete(job.id);
+      heldUnder.delete(job.id);
     }
     await bounded(driver.unclaim([...held.values()], 1));
     if (data.heartbeat !== false) await bounded(driver.deregisterWorker(workerId));
