@@ -12,8 +12,12 @@ export function sized<T>(ci: T, full: T): T {
   return FULL ? full : ci;
 }
 
-/** Where scenarios append their result rows; the global setup prints them as one table at the end. */
-export const RESULTS_FILE = path.join(os.tmpdir(), 'errand-reliability-results.jsonl');
+/**
+ * Where scenarios append their result rows; the global setup empties it at the start and prints
+ * it as one table at the end. RELIABILITY_RESULTS names another file, so two runs side by side
+ * (a full-size batch and a rerun of one scenario) do not wipe each other's rows.
+ */
+export const RESULTS_FILE = process.env.RELIABILITY_RESULTS || path.join(os.tmpdir(), 'errand-reliability-results.jsonl');
 
 /** One row of the summary table. */
 export interface ScenarioResult {
