@@ -23,6 +23,9 @@ import {
 } from './defaults.js';
 import { resolveGeneratorPaths } from './resolve-generator-paths.js';
 
+/** The longest queryTimeout, in seconds, that a Node timer can hold. */
+const MAX_QUERY_TIMEOUT = 2_147_483;
+
 type ResolvedHeartbeat = ResolvedDatabaseConnection['heartbeat'];
 
 const DRIVERS = ['database', 'sync', 'null'];
@@ -135,6 +138,10 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
   const queryTimeout = raw.queryTimeout === false ? 0 : (raw.queryTimeout ?? DATABASE_DEFAULTS.queryTimeout);
   if (typeof queryTimeout !== 'number' || !Number.isFinite(queryTimeout) || queryTimeout < 0) {
     throw new ConfigError(`${at}: queryTimeout must be a number of seconds ≥ 0 (0 or false: no limit), got ${String(raw.queryTimeout)}.`);
+  }
+  // Node's timers hold at most 2^31 − 1 ms and fire at once beyond it: every statement would fail.
+  if (queryTimeout > MAX_QUERY_TIMEOUT) {
+    throw new ConfigError(`${at}: queryTimeout must be at most ${MAX_QUERY_TIMEOUT} s (about 24 days; 0 or false: no limit), got ${queryTimeout}.`);
   }
   if (raw.afterCommit !== undefined && typeof raw.afterCommit !== 'boolean') throw new ConfigError(`${at}: afterCommit must be true or false.`);
   const afterCommit = raw.afterCommit ?? false;

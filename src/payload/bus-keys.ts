@@ -22,7 +22,7 @@ export function parseBusKeys(raw: Record<string, unknown>, jobName: string): Bus
   const at = (key: string) => `The payload of ${jobName} has a malformed ${key}`;
   const keys: BusKeys = {};
   if (raw.batchId !== undefined) {
-    if (!isName(raw.batchId) || raw.batchId.length > MAX_BATCH_ID_LENGTH) throw new PayloadError(`${at('batchId')}: it must be a batch id.`);
+    if (!isName(raw.batchId) || raw.batchId.length > MAX_BATCH_ID_LENGTH) throw new PayloadError(`${at('batchId')}: it must be a batch id (a non-empty string of at most 36 characters, without NUL).`);
     keys.batchId = raw.batchId;
   }
   if (raw.chained !== undefined) {
@@ -33,7 +33,7 @@ export function parseBusKeys(raw: Record<string, unknown>, jobName: string): Bus
   for (const key of ['chainConnection', 'chainQueue'] as const) {
     if (raw[key] === undefined) continue;
     const name = raw[key];
-    if (!isName(name)) throw new PayloadError(`${at(key)}: it must be a name.`);
+    if (!isName(name)) throw new PayloadError(`${at(key)}: it must be a name (a non-empty string without NUL).`);
     keys[key] = name;
   }
   if (raw.chainCatchCallbacks !== undefined) {

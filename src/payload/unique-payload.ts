@@ -9,7 +9,7 @@ export function parseUniqueKey(raw: Record<string, unknown>, jobName: string): P
   const unique = raw.unique;
   if (unique === undefined || unique === null) return {};
   if (!isUniqueLockRef(unique)) {
-    throw new PayloadError(`The payload of ${jobName} has a malformed unique: it must be { key: a non-empty string, until: 'processing' | 'done' }.`);
+    throw new PayloadError(`The payload of ${jobName} has a malformed unique: it must be { key: a non-empty string without NUL, until: 'processing' | 'done' }.`);
   }
   return { unique: { key: unique.key, until: unique.until } };
 }

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import type { QueueDriver } from '../contracts/queue-driver.js';
 import type { ReservedJob } from '../contracts/reserved-job.js';
 import { DatabaseUnreachableError } from '../errors/database-unreachable-error.js';
@@ -8,21 +10,22 @@ const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 5000];
 /** Tries for a delete that failed for a reason other than an unreachable database. */
 const OTHER_ERROR_TRIES = 3;
 /** How long a stopping worker keeps trying to record finished jobs before it gives up. */
-const DRAIN_PATIENCE_MS = 15_000;
+export const DRAIN_PATIENCE_MS = 15_000;
 
 /**
  * Runs a finishing write (a failure recorded, a release), trying again with the deletes' back-off
  * while the database cannot be reached: given up, the job would stay reserved until its lease
  * lapses and then run again, or be failed as "attempted too many times" with its real reason lost.
- * A worker whose stop signal has aborted gives up, with the last error.
+ * Once `giveUp` has aborted (a stopping worker out of patience) it tries once more, at once, and
+ * then gives up with the last error.
  */
-export async function retryWhileUnreachable<T>(write: () => Promise<T>, stopSignal?: AbortSignal): Promise<T> {
+export async function retryWhileUnreachable<T>(write: () => Promise<T>, giveUp?: AbortSignal): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await write();
     } catch (error) {
-      if (!(error instanceof DatabaseUnreachableError) || stopSignal?.aborted) throw error;
-      await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]));
+      if (!(error instanceof DatabaseUnreachableError) || giveUp?.aborted) throw error;
+      await sleep(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)], undefined, { signal: giveUp }).catch(() => undefined);
     }
   }
 }

@@ -45,11 +45,13 @@ export interface ProcessorDeps {
   report: (error: unknown) => void;
   /** Aborted when a stopping worker's grace runs out: handlers are asked to give up. */
   stopSignal?: AbortSignal;
+  /** Aborted when a stopping worker stops retrying finishing writes; default `stopSignal`. */
+  giveUpSignal?: AbortSignal;
   /** Deletes a finished job (the worker batches these); false when the lease was lost. */
   finish?: (job: ReservedJob) => Promise<boolean>;
   /** Told when an attempt starts (with its deadline: epoch ms, or Infinity) and when it ends. */
-  watch?: (id: string, deadline: number) => void;
-  unwatch?: (id: string) => void;
+  watch?: (job: ReservedJob, deadline: number) => void;
+  unwatch?: (job: ReservedJob) => void;
   /**
    * With heartbeats off, the connection's retryAfter: a job whose timeout reaches it could be
    * claimed again while it runs, so it is failed instead of run.
@@ -123,7 +125,7 @@ export class JobProcessor {
       return this.fail(job, new ConfigError(reason), elapsed());
     }
     const chain = chainStateOf(payload, { keyring: this.deps.keyring, maxPayloadSize: this.deps.maxPayloadSize ?? DEFAULT_MAX_PAYLOAD_SIZE });
-    this.deps.watch?.(reserved.id, timeout > 0 ? Date.now() + timeout * 1000 : Infinity);
+    this.deps.watch?.(reserved, timeout > 0 ? Date.now() + timeout * 1000 : Infinity);
     let outcome: AttemptOutcome;
     try {
       outcome = await runAttempt(
@@ -148,7 +150,7 @@ export class JobProcessor {
         },
       );
     } finally {
-      this.deps.unwatch?.(reserved.id);
+      this.deps.unwatch?.(reserved);
     }
 
     if (outcome.kind === 'completed') {
@@ -238,7 +240,7 @@ export class JobProcessor {
    * land changes nothing and reports the job lost.
    */
   private write<T>(write: () => Promise<T>): Promise<T> {
-    return retryWhileUnreachable(write, this.deps.stopSignal);
+    return retryWhileUnreachable(write, this.deps.giveUpSignal ?? this.deps.stopSignal);
   }
 
   private async callFailedHook(payload: JobPayload, error: Error): Promise<void> {

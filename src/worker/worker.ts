@@ -22,7 +22,7 @@ import { WorkerQueueResumed } from '../events/worker-queue-resumed.js';
 import { WorkerResuming } from '../events/worker-resuming.js';
 import { WorkerStarting } from '../events/worker-starting.js';
 import { WorkerStopping } from '../events/worker-stopping.js';
-import { Finisher } from './finisher.js';
+import { DRAIN_PATIENCE_MS, Finisher } from './finisher.js';
 import { JobProcessor } from './job-processor.js';
 import { Monitor } from './monitor/monitor.js';
 import { PollDelay } from './poll-delay.js';
@@ -72,6 +72,13 @@ export class Worker {
   private readonly sleeper = new Sleeper();
   private readonly pollDelay: PollDelay;
   private readonly interrupt = new AbortController();
+  /**
+   * Aborted when a stopping worker stops retrying the fail and release writes of its jobs through
+   * a database outage: with the grace spent, after a while on a stop of another kind, or at a
+   * second stop request. Without it such a stop waited for the database for as long as it was away.
+   */
+  private readonly giveUp = new AbortController();
+  private winding = false;
   /** Every job taken from the buffer and not yet finished: its handler, then its finishing writes. */
   private readonly running = new Map<ReservedJob, Promise<void>>();
   /**
@@ -105,7 +112,7 @@ export class Worker {
   ) {
     this.options = { ...WORKER_DEFAULTS, ...options };
     // Every running job listens on the stop signal: more than ten slots is not a leak.
-    setMaxListeners(0, this.interrupt.signal);
+    setMaxListeners(0, this.interrupt.signal, this.giveUp.signal);
     if (this.options.once) Object.assign(this.options, { concurrency: 1, prefetch: 0 });
     this.queues = this.options.queues?.length ? this.options.queues : [deps.driver.defaultQueue];
     validateWorkerOptions(this.options, deps.driver instanceof DatabaseQueue ? deps.driver.config : undefined);
@@ -115,9 +122,10 @@ export class Worker {
       ...deps,
       options: this.options,
       stopSignal: this.interrupt.signal,
+      giveUpSignal: this.giveUp.signal,
       finish: (job) => this.finisher.delete(job),
-      watch: (id, deadline) => this.monitor?.watch(id, deadline),
-      unwatch: (id) => this.monitor?.unwatch(id),
+      watch: (job, deadline) => this.monitor?.watch(job, deadline),
+      unwatch: (job) => this.monitor?.unwatch(job),
       maxPayloadSize: deps.config?.maxPayloadSize,
       keyring: deps.config?.keyring,
       leaseLimit: deps.driver instanceof DatabaseQueue && deps.driver.config.heartbeat === false ? deps.driver.config.retryAfter : undefined,
@@ -183,8 +191,13 @@ export class Worker {
     return status;
   }
 
-  /** Stops claiming; in-flight jobs finish (their signals abort after the grace). */
+  /**
+   * Stops claiming; in-flight jobs finish (their signals abort after the grace). Asked again (or
+   * while the worker stops for another reason), it also stops retrying the finishing writes an
+   * unreachable database refuses: they are tried once more, then left to their leases.
+   */
   stop(): void {
+    if (this.stopRequested || this.winding) this.giveUp.abort();
     this.stopRequested = true;
     this.sleeper.wake();
   }
@@ -448,16 +461,25 @@ export class Worker {
       await this.deps.driver.unclaim(buffered).catch((error: unknown) => this.deps.report(error));
       this.monitor?.forget(buffered);
     }
-    if (this.running.size > 0) {
-      if (reason === 'interrupted') {
-        const grace = this.options.grace ?? (this.options.timeout > 0 ? this.options.timeout : 60);
-        if (!(await settleWithin(this.tasks(), grace * 1000))) {
-          this.interrupt.abort(new Error('The worker is stopping.'));
-          if (!(await settleWithin(this.tasks(), ABORT_GRACE_MS))) await this.releaseStragglers();
+    this.winding = true;
+    // The grace bounds an interrupted stop; any other waits for its handlers, but not for an
+    // unreachable database for longer than the finisher's deletes do.
+    const patience = reason === 'interrupted' ? undefined : setTimeout(() => this.giveUp.abort(), DRAIN_PATIENCE_MS).unref();
+    try {
+      if (this.running.size > 0) {
+        if (reason === 'interrupted') {
+          const grace = this.options.grace ?? (this.options.timeout > 0 ? this.options.timeout : 60);
+          if (!(await settleWithin(this.tasks(), grace * 1000))) {
+            this.interrupt.abort(new Error('The worker is stopping.'));
+            this.giveUp.abort();
+            if (!(await settleWithin(this.tasks(), ABORT_GRACE_MS))) await this.releaseStragglers();
+          }
+        } else {
+          await Promise.allSettled(this.tasks());
         }
-      } else {
-        await Promise.allSettled(this.tasks());
       }
+    } finally {
+      clearTimeout(patience);
     }
     await this.finisher.drain();
     await this.monitor?.stop(true);

@@ -167,13 +167,13 @@ function poisonRows(engine: TestEngine, keyring: Keyring, round: number): Poison
       name: 'NUL in the batchId',
       payload: json(payloadOf('ChaosJob', key('nul-batch'), (p) => (p.batchId = 'b\u0000'))),
       attempts: '3',
-      reason: /^PayloadError: The payload of ChaosJob has a malformed batchId: it must be a batch id\.$/,
+      reason: /^PayloadError: The payload of ChaosJob has a malformed batchId: it must be a batch id \(a non-empty string of at most 36 characters, without NUL\)\.$/,
     },
     {
       name: 'NUL in the unique key',
       payload: json(payloadOf('ChaosJob', key('nul-unique'), (p) => (p.unique = { key: 'errand:unique:ChaosJob:\u0000', until: 'done' }))),
       attempts: '3',
-      reason: /^PayloadError: The payload of ChaosJob has a malformed unique: it must be \{ key: a non-empty string, until: 'processing' \| 'done' \}\.$/,
+      reason: /^PayloadError: The payload of ChaosJob has a malformed unique: it must be \{ key: a non-empty string without NUL, until: 'processing' \| 'done' \}\.$/,
     },
     { name: 'attempts at maxTries', payload: json(payloadOf('ChaosJob', key('at-max'))), attempts: '3', reason: /^MaxAttemptsExceededError: ChaosJob has been attempted too many times\.$/ },
     {

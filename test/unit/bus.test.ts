@@ -46,13 +46,13 @@ describe('chain and batch payload keys', () => {
   });
 
   it.each([
-    [{ batchId: 7 }, 'malformed batchId: it must be a batch id.'],
+    [{ batchId: 7 }, 'malformed batchId: it must be a batch id (a non-empty string of at most 36 characters, without NUL).'],
     [{ chained: {} }, 'malformed chained: it must be a list.'],
     [{ chained: [{ connection: null, queue: null, payload: {} }] }, 'chained[0]: its payload has no uuid or data.commandName.'],
     [{ chained: [{ ...link('u'), delay: -1 }] }, 'chained[0]: its delay must be seconds ≥ 0.'],
     [{ chainCatchCallbacks: [{ kind: 'closure', source: 'function () {}' }] }, 'a callback is a job or the name of a registered function.'],
     [{ callback: { error: 'boom' } }, 'malformed callback.error: it needs a name and a message.'],
-    [{ chainQueue: '' }, 'malformed chainQueue: it must be a name.'],
+    [{ chainQueue: '' }, 'malformed chainQueue: it must be a name (a non-empty string without NUL).'],
   ])('refuses %j', (extra, message) => {
     expect(() => parsePayload(JSON.stringify({ ...base, ...extra }))).toThrow(message);
   });

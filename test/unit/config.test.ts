@@ -47,6 +47,7 @@ describe('resolveConfig', () => {
     [{ connections: { q: { driver: 'database', retryAfter: 0 } } }, 'Queue connection [q]: retryAfter must be a whole number of seconds ≥ 1, got 0.'],
     [{ connections: { q: { driver: 'database', queryTimeout: -1 } } }, 'Queue connection [q]: queryTimeout must be a number of seconds ≥ 0 (0 or false: no limit), got -1.'],
     [{ connections: { q: { driver: 'database', queryTimeout: '30' } } }, 'Queue connection [q]: queryTimeout must be a number of seconds ≥ 0 (0 or false: no limit), got 30.'],
+    [{ connections: { q: { driver: 'database', queryTimeout: 1e9 } } }, 'Queue connection [q]: queryTimeout must be at most 2147483 s (about 24 days; 0 or false: no limit), got 1000000000.'],
     [{ default: 'x', connections: { q: { driver: 'sync' } } }, 'Queue connection [x] named by `default` is not defined. Defined connections: q.'],
     [{ connections: { q: { driver: 'sync' } }, failed: { driver: 'database', connection: 'q' } }, 'failed.connection names [q], which is not a database queue connection.'],
   ])('rejects %j naming what is wrong', (config, message) => {

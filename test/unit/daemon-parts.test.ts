@@ -165,22 +165,34 @@ describe('RunningJobsTable', () => {
     const main = new RunningJobsTable(RunningJobsTable.allocate(2));
     // The monitor thread builds its own view of the same memory.
     const monitor = new RunningJobsTable(main.memory);
-    main.add('41', 1_000);
-    main.add('9007199254740991', Infinity);
+    const [a, b, c] = [{ id: '41' }, { id: '9007199254740991' }, { id: '43' }];
+    main.add(a, 1_000);
+    main.add(b, Infinity);
     expect(monitor.read()).toEqual(expect.arrayContaining([{ id: '41', deadline: 1_000 }, { id: '9007199254740991', deadline: Infinity }]));
-    expect(() => main.add('43', 5)).toThrow('The running-jobs table is full (2 slots) while job #43 starts.');
-    main.remove('41');
-    main.add('43', 2_000);
+    expect(() => main.add(c, 5)).toThrow('The running-jobs table is full (2 slots) while job #43 starts.');
+    main.remove(a);
+    main.add(c, 2_000);
     expect(monitor.read()).toEqual(expect.arrayContaining([{ id: '43', deadline: 2_000 }, { id: '9007199254740991', deadline: Infinity }]));
-    main.remove('43');
-    main.remove('9007199254740991');
+    main.remove(c);
+    main.remove(b);
     expect(monitor.read()).toEqual([]);
+  });
+
+  it('keeps two attempts of one row apart: the first ending frees its own slot, not the second one\'s', () => {
+    const main = new RunningJobsTable(RunningJobsTable.allocate(2));
+    const [first, second] = [{ id: '7' }, { id: '7' }];
+    main.add(first, 1_000);
+    main.add(second, 2_000);
+    main.remove(first);
+    expect(main.read()).toEqual([{ id: '7', deadline: 2_000 }]);
+    main.remove(second);
+    expect(main.read()).toEqual([]);
   });
 
   it('refuses an id it could not store exactly', () => {
     const table = new RunningJobsTable(RunningJobsTable.allocate(1));
-    expect(() => table.add('abc', 1)).toThrow('The running-jobs table holds integer job ids; got [abc].');
-    expect(() => table.add('9007199254740993', 1)).toThrow(/got \[9007199254740993\]/);
+    expect(() => table.add({ id: 'abc' }, 1)).toThrow('The running-jobs table holds integer job ids; got [abc].');
+    expect(() => table.add({ id: '9007199254740993' }, 1)).toThrow(/got \[9007199254740993\]/);
   });
 });
 

@@ -127,7 +127,7 @@ describe('the unique payload key', () => {
     expect('unique' in parsePayload(JSON.stringify(base))).toBe(false);
     for (const unique of [{ key: '', until: 'done' }, { key: 'k', until: 'soon' }, 'k', [1]]) {
       expect(() => parsePayload(JSON.stringify({ ...base, unique }))).toThrow(new PayloadError(
-        "The payload of J has a malformed unique: it must be { key: a non-empty string, until: 'processing' | 'done' }.",
+        "The payload of J has a malformed unique: it must be { key: a non-empty string without NUL, until: 'processing' | 'done' }.",
       ));
     }
   });

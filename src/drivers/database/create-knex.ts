@@ -4,7 +4,7 @@ import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 
 import type { ResolvedDatabaseConnection } from '../../config/config-types.js';
-import { dialect } from './dialect.js';
+import { dialect, type DriverSocketHolder } from './dialect.js';
 
 /**
  * knex's own warnings ("Connection Error: …" when a pooled connection dies) go to stderr: its
@@ -51,27 +51,13 @@ export function createKnex(config: ResolvedDatabaseConnection): Knex {
       connection.query(setup, (error: Error | null) => done(error, connection));
     };
   }
-  let connection = config.connection;
-  if (config.client === 'mysql2' && typeof connection === 'object') {
-    // Ids and counters beyond 2^53 must not lose digits.
-    connection = { supportBigNumbers: true, bigNumberStrings: true, ...connection } as Knex.StaticConnectionConfig;
-  }
-  if (config.client === 'pg' && limitMs > 0) {
-    // pg waits for a connection's handshake forever (mysql2 gives up after 10 s): through a
-    // black-holed network every new connection would hang with it.
-    const settings = typeof connection === 'string' ? { connectionString: connection } : connection;
-    connection = { connectionTimeoutMillis: limitMs, ...settings } as Knex.StaticConnectionConfig;
-  }
+  const connection = dialect.driverConnection(dialect.engineOf(config.client), config.connection, limitMs);
   return knexFactory({ client: config.client, connection, pool, acquireConnectionTimeout: 10_000, log });
 }
 
 /** A pooled pg `Client` or mysql2 `Connection`, as far as the query bound needs it. */
-interface DriverConnection {
+interface DriverConnection extends DriverSocketHolder {
   query(...args: unknown[]): unknown;
-  /** pg: the protocol connection and its socket. */
-  connection?: { stream?: { destroy(error?: Error): void } };
-  /** mysql2: the socket. */
-  stream?: { destroy(error?: Error): void };
   /** What knex's pool checks before handing a connection out again: set, the connection is discarded. */
   __knex__disposed?: unknown;
 }
@@ -108,7 +94,7 @@ function boundStatements(connection: DriverConnection, client: ResolvedDatabaseC
       );
       expired = error;
       connection.__knex__disposed = error;
-      (client === 'pg' ? connection.connection?.stream : connection.stream)?.destroy();
+      dialect.socketOf(dialect.engineOf(client), connection)?.destroy();
       (callback as (error: Error) => void)(error);
     }, limitMs);
     timer.unref();

@@ -61,6 +61,12 @@ export interface ServerInfo {
   readonly skipLocked: boolean;
 }
 
+/** Where pg's `Client` (`connection.stream`) and mysql2's `Connection` (`stream`) keep their socket. */
+export interface DriverSocketHolder {
+  connection?: { stream?: { destroy(error?: Error): void } };
+  stream?: { destroy(error?: Error): void };
+}
+
 /**
  * Every difference between SQLite, MySQL/MariaDB and PostgreSQL lives here; queries ask this
  * module instead of testing the client themselves.
@@ -68,6 +74,26 @@ export interface ServerInfo {
 export const dialect = {
   engineOf(client: DatabaseClient): Engine {
     return client === 'better-sqlite3' ? 'sqlite' : client === 'mysql2' ? 'mysql' : 'postgres';
+  },
+
+  /**
+   * A server connection's driver settings, with errand's defaults under the user's own: mysql2
+   * reads ids and counters beyond 2^53 as strings, so none loses digits; pg gets a handshake
+   * timeout of `limitMs` (0: none), since it waits for a new connection forever (mysql2 gives up
+   * after 10 s) and through a black-holed network every new connection would hang with it.
+   */
+  driverConnection(engine: Engine, connection: Knex.Config['connection'], limitMs: number): Knex.Config['connection'] {
+    if (engine === 'mysql' && typeof connection === 'object') return { supportBigNumbers: true, bigNumberStrings: true, ...connection } as Knex.StaticConnectionConfig;
+    if (engine === 'postgres' && limitMs > 0) {
+      const settings = typeof connection === 'string' ? { connectionString: connection } : connection;
+      return { connectionTimeoutMillis: limitMs, ...settings } as Knex.StaticConnectionConfig;
+    }
+    return connection;
+  },
+
+  /** The socket under a pooled driver connection (pg's `Client`, mysql2's `Connection`), to destroy one that stopped answering. */
+  socketOf(engine: Engine, connection: DriverSocketHolder): { destroy(error?: Error): void } | undefined {
+    return engine === 'postgres' ? connection.connection?.stream : connection.stream;
   },
 
   /**

@@ -99,6 +99,8 @@ async function start(): Promise<void> {
 }
 
 let retryTimer: NodeJS.Timeout | undefined;
+/** When a failed tick last reported its error: an outage is reported about once per interval. */
+let reportedAt = 0;
 
 /** One heartbeat, sweep and controls read; `retry`: an early try after a failed tick, whose failure the failed tick already reported. */
 async function tick(retry = false): Promise<void> {
@@ -128,8 +130,13 @@ async function tick(retry = false): Promise<void> {
     send({ type: 'controls', controls: await driver.controls() });
   } catch (error) {
     const fatal = error instanceof MissingTableError;
-    // Early tries stay quiet: the regular ticks still report an outage once per interval.
-    if (!retry || fatal) send({ type: 'error', message: describe(error), fatal });
+    // Early tries stay quiet unless an interval has passed since the last report: on a black-holed
+    // network each try waits out queryTimeout, and the regular ticks find this one still running.
+    const interval = (data.heartbeat === false ? data.pollInterval : data.heartbeat.interval) * 1000;
+    if (fatal || !retry || Date.now() - reportedAt >= interval) {
+      reportedAt = Date.now();
+      send({ type: 'error', message: describe(error), fatal });
+    }
     if (!fatal) retryTimer = setTimeout(() => void tick(true), RETRY_TICK_MS);
   } finally {
     ticking = false;

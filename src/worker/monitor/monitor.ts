@@ -157,13 +157,13 @@ export class Monitor {
   }
 
   /** A job's attempt started; it times out at `deadline` (epoch ms, or Infinity). No message: see RunningJobsTable. */
-  watch(id: string, deadline: number): void {
-    this.running.add(id, deadline);
+  watch(job: ReservedJob, deadline: number): void {
+    this.running.add(job, deadline);
   }
 
   /** A job's attempt ended (its row may still be held until the finishing write lands). */
-  unwatch(id: string): void {
-    this.running.remove(id);
+  unwatch(job: ReservedJob): void {
+    this.running.remove(job);
   }
 
   /** Stops the thread; `deregister` removes the worker's row (a clean exit). */

@@ -7,11 +7,15 @@
  * the other thread, which cost more than a no-op job itself. Writes need no lock: the watchdog only
  * acts once the main loop has not turned for a second, and a loop that does not turn writes nothing.
  */
+/** One attempt of a job: its claim (a ReservedJob), whose identity tells two claims of one row apart. */
+export type Attempt = { readonly id: string };
+
 export class RunningJobsTable {
   /** Pairs of (job id, deadline); a deadline of 0 marks a free slot. */
   private readonly cells: Float64Array;
   private readonly free: number[] = [];
-  private readonly slotOf = new Map<string, number>();
+  /** Slots by attempt, not by row id: a row claimed again here is a new attempt with a slot of its own. */
+  private readonly slotOf = new Map<Attempt, number>();
 
   /** `memory` from `RunningJobsTable.allocate()`, on either thread. */
   constructor(readonly memory: SharedArrayBuffer) {
@@ -24,24 +28,25 @@ export class RunningJobsTable {
     return new SharedArrayBuffer(Math.max(1, slots) * 2 * Float64Array.BYTES_PER_ELEMENT);
   }
 
-  /** Main thread: the attempt of job `id` started and times out at `deadline` (epoch ms, or Infinity). */
-  add(id: string, deadline: number): void {
+  /** Main thread: `attempt` (of the job `attempt.id`) started and times out at `deadline` (epoch ms, or Infinity). */
+  add(attempt: Attempt, deadline: number): void {
+    const id = attempt.id;
     const numeric = Number(id);
     // Database ids are auto-increment integers; anything else would be stored wrong, silently.
     if (!Number.isSafeInteger(numeric)) throw new Error(`The running-jobs table holds integer job ids; got [${id}].`);
     const slot = this.free.pop();
     // The worker starts at most `concurrency` handlers at once: a full table is a bug, not load.
     if (slot === undefined) throw new Error(`The running-jobs table is full (${this.cells.length / 2} slots) while job #${id} starts.`);
-    this.slotOf.set(id, slot);
+    this.slotOf.set(attempt, slot);
     this.cells[slot * 2] = numeric;
     this.cells[slot * 2 + 1] = deadline;
   }
 
-  /** Main thread: the attempt of job `id` ended. */
-  remove(id: string): void {
-    const slot = this.slotOf.get(id);
+  /** Main thread: `attempt` ended. */
+  remove(attempt: Attempt): void {
+    const slot = this.slotOf.get(attempt);
     if (slot === undefined) return;
-    this.slotOf.delete(id);
+    this.slotOf.delete(attempt);
     this.cells[slot * 2 + 1] = 0;
     this.free.push(slot);
   }
