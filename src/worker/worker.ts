@@ -89,7 +89,9 @@ export class Worker {
   private readonly busy = new Set<ReservedJob>();
   private buffer: ReservedJob[] = [];
   /** For each buffered job: the lease epoch it was claimed under and when the claim was sent. */
-  private readonly claimedUnder = new WeakMap<ReservedJob, { epoch: number; at: number }>();
+  private readonly claimedUnder = new WeakMap<ReservedJob, { epoch: number; at: number; claim: number }>();
+  /** Claims numbered in order: the monitor tells two claims of one row apart by them. */
+  private claims = 0;
   private leaseRecheck: NodeJS.Timeout | undefined;
   private monitor: Monitor | undefined;
   private jobsProcessed = 0;
@@ -228,7 +230,15 @@ export class Worker {
       .unclaim(back)
       .catch((error: unknown) => this.deps.report(error))
       // Not renewed any more: if the hand-back failed, their leases lapse and they come back.
-      .finally(() => this.monitor?.forget(back));
+      .finally(() => this.forget(back));
+  }
+
+  /** Tells the monitor these jobs are no longer held, each under the claim that took it. */
+  private forget(jobs: readonly ReservedJob[]): void {
+    this.monitor?.forget(
+      jobs.map((job) => job.id),
+      jobs.map((job) => this.claimedUnder.get(job)?.claim ?? 0),
+    );
   }
 
   private wakeForJobs(): void {
@@ -354,10 +364,10 @@ export class Worker {
       for (const queue of this.queues) {
         if (this.pausedQueues.has(queue)) continue;
         if (this.deps.events.has(JobPopping)) await this.deps.events.emit(new JobPopping(this.connectionName, queue));
-        const under = { epoch: this.monitor?.leaseEpoch ?? 0, at: Date.now() };
+        const under = { epoch: this.monitor?.leaseEpoch ?? 0, at: Date.now(), claim: ++this.claims };
         const jobs = await this.deps.driver.claim(queue, want - claimed, this.id);
         if (jobs.length === 0) continue;
-        this.monitor?.hold(jobs);
+        this.monitor?.hold(jobs, under.claim);
         for (const job of jobs) {
           this.claimedUnder.set(job, under);
           this.buffer.push(job);
@@ -443,7 +453,7 @@ export class Worker {
       this.deps.report(error);
     } finally {
       free();
-      this.monitor?.forget([job]);
+      this.forget([job]);
       if (ran) this.jobsProcessed++;
     }
     if (this.options.rest > 0) await new Promise((resolve) => setTimeout(resolve, this.options.rest * 1000));
@@ -459,7 +469,7 @@ export class Worker {
     const buffered = this.buffer.splice(0);
     if (buffered.length > 0) {
       await this.deps.driver.unclaim(buffered).catch((error: unknown) => this.deps.report(error));
-      this.monitor?.forget(buffered);
+      this.forget(buffered);
     }
     this.winding = true;
     // The grace bounds an interrupted stop; any other waits for its handlers, but not for an

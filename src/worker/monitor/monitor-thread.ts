@@ -30,9 +30,10 @@ const manager = new QueueManager({ ...data.config, report: (error) => console.er
 });
 const driver = manager.database(data.connectionName) as DatabaseQueue;
 const workerId = data.registration.id;
-const held = new Map<string, ReservedJob>();
-/** The claim (a number the main thread gives each) under which each held job was taken. */
-const heldUnder = new Map<string, number>();
+/** How often a tick runs: each heartbeat, or each poll of the controls when heartbeats are off. */
+const intervalMs = (data.heartbeat === false ? data.pollInterval : data.heartbeat.interval) * 1000;
+/** The jobs this worker holds, each with the number of the claim that took it. */
+const held = new Map<string, ReservedJob & { claim: number }>();
 const running = new RunningJobsTable(data.running);
 const lease = new Float64Array(data.lease);
 const beat = new Float64Array(data.loopBeat);
@@ -56,17 +57,12 @@ function receive(message: ToMonitor): void {
       for (const each of message.messages) receive(each);
       break;
     case 'hold':
-      message.ids.forEach((id, i) => {
-        held.set(id, { id, queue: '', payload: '', attempts: message.attempts[i]!, exceptions: 0, reservedBy: workerId });
-        heldUnder.set(id, message.claim);
-      });
+      message.ids.forEach((id, i) => held.set(id, { id, queue: '', payload: '', attempts: message.attempts[i]!, exceptions: 0, reservedBy: workerId, claim: message.claim }));
       break;
     case 'forget':
       message.ids.forEach((id, i) => {
         // A forget of an earlier claim of a row this worker has claimed again changes nothing.
-        if (heldUnder.get(id) !== message.claims[i]) return;
-        held.delete(id);
-        heldUnder.delete(id);
+        if (held.get(id)?.claim === message.claims[i]) held.delete(id);
       });
       break;
     case 'stop':
@@ -93,8 +89,7 @@ async function start(): Promise<void> {
     send({ type: 'error', message: describe(error), fatal: true });
     return;
   }
-  const interval = (data.heartbeat === false ? data.pollInterval : data.heartbeat.interval) * 1000;
-  setInterval(() => void tick(), interval);
+  setInterval(() => void tick(), intervalMs);
   setInterval(watch, 200);
 }
 
@@ -132,8 +127,7 @@ async function tick(retry = false): Promise<void> {
     const fatal = error instanceof MissingTableError;
     // Early tries stay quiet unless an interval has passed since the last report: on a black-holed
     // network each try waits out queryTimeout, and the regular ticks find this one still running.
-    const interval = (data.heartbeat === false ? data.pollInterval : data.heartbeat.interval) * 1000;
-    if (fatal || !retry || Date.now() - reportedAt >= interval) {
+    if (fatal || !retry || Date.now() - reportedAt >= intervalMs) {
       reportedAt = Date.now();
       send({ type: 'error', message: describe(error), fatal });
     }
@@ -202,7 +196,6 @@ async function kill(verdict: Verdict): Promise<void> {
       }
       outcomes.push(`${displayName} #${job.id} ${outcome === 'fail' ? 'failed' : 'released'}`);
       held.delete(job.id);
-      heldUnder.delete(job.id);
     }
     await bounded(driver.unclaim([...held.values()], 1));
     if (data.heartbeat !== false) await bounded(driver.deregisterWorker(workerId));

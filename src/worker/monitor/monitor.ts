@@ -47,9 +47,6 @@ export class Monitor {
   private thread: Thread | undefined;
   private beatTimer: NodeJS.Timeout | undefined;
   private pending: ToMonitor[] = [];
-  /** Claims numbered in order, so a forget names which claim of a row it ends. */
-  private claims = 0;
-  private readonly claimOf = new WeakMap<ReservedJob, number>();
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly beat = new SharedArrayBuffer(8);
   private readonly running: RunningJobsTable;
@@ -138,22 +135,22 @@ export class Monitor {
     return this.options.heartbeat === false || now < this.lease[0]!;
   }
 
-  /** Jobs just claimed: their leases are renewed with every heartbeat until forgotten. */
-  hold(jobs: readonly ReservedJob[]): void {
-    if (jobs.length === 0) return;
-    const claim = ++this.claims;
-    for (const job of jobs) this.claimOf.set(job, claim);
+  /**
+   * Jobs just taken by claim number `claim` (the worker numbers its claims): their leases are
+   * renewed with every heartbeat until forgotten.
+   */
+  hold(jobs: readonly ReservedJob[], claim: number): void {
     // The thread renews and hands back by id and attempt (the holder is this worker): two flat
     // lists clone far faster than hundreds of objects.
-    this.post({ type: 'hold', ids: jobs.map((job) => job.id), attempts: jobs.map((job) => job.attempts), claim });
+    if (jobs.length > 0) this.post({ type: 'hold', ids: jobs.map((job) => job.id), attempts: jobs.map((job) => job.attempts), claim });
   }
 
   /**
-   * Jobs finished or handed back: no longer this worker's. Each names the claim it was held
-   * under, so a late forget cannot drop the lease of the same row claimed here again since.
+   * Jobs finished or handed back: no longer this worker's. Each id comes with the claim it was
+   * held under, so a late forget cannot drop the lease of the same row claimed here again since.
    */
-  forget(jobs: readonly ReservedJob[]): void {
-    if (jobs.length > 0) this.post({ type: 'forget', ids: jobs.map((job) => job.id), claims: jobs.map((job) => this.claimOf.get(job) ?? 0) });
+  forget(ids: readonly string[], claims: readonly number[]): void {
+    if (ids.length > 0) this.post({ type: 'forget', ids: [...ids], claims: [...claims] });
   }
 
   /** A job's attempt started; it times out at `deadline` (epoch ms, or Infinity). No message: see RunningJobsTable. */

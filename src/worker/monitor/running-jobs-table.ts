@@ -1,3 +1,6 @@
+/** One attempt of a job: its claim (a ReservedJob), whose identity tells two claims of one row apart. */
+export type Attempt = { readonly id: string };
+
 /**
  * The jobs whose handlers are running, in memory both threads share: the main thread writes a
  * job's id and deadline into a free slot when its attempt starts and clears the slot when it ends;
@@ -7,9 +10,6 @@
  * the other thread, which cost more than a no-op job itself. Writes need no lock: the watchdog only
  * acts once the main loop has not turned for a second, and a loop that does not turn writes nothing.
  */
-/** One attempt of a job: its claim (a ReservedJob), whose identity tells two claims of one row apart. */
-export type Attempt = { readonly id: string };
-
 export class RunningJobsTable {
   /** Pairs of (job id, deadline); a deadline of 0 marks a free slot. */
   private readonly cells: Float64Array;
