@@ -22,6 +22,8 @@ const HEARTBEAT = { interval: 1, lapse: 10 };
 const TIMEOUT_CHAOS_JOBS = path.join(ROOT, 'test/reliability/fixtures/timeout-chaos-jobs.mjs');
 /** The watchdog acts this long past a job's deadline (WATCHDOG_GRACE_MS), plus up to a second of a wedged loop. */
 const WATCHDOG_GRACE_MS = 5_000;
+/** A row the watchdog hands back stays out of reach for more than this (handBackDelaySeconds). */
+const HAND_BACK_MS = 2_000;
 /** Slack for a loaded machine on every upper time bound below (CI runs one file at a time; a laptop may not). */
 const MARGIN_MS = 3_000;
 
@@ -164,6 +166,13 @@ await describeEachEngine('reliability 5 and 6: timeouts', (engine) => {
       expect(printed, `attempt ${run.attempt}`).toMatch(/\[errand\] watchdog: LateSpinningChaosJob #\d+ is [\d.]+ s past its timeout/);
     }
     expect(restarts).toBe(TRIES);
+    // Each retry was handed back out of reach until its wedged process was surely gone: the next
+    // attempt starts no sooner than the deadline, the grace and the hand-back delay (a lower bound,
+    // which load only makes later; the 250 ms allows for the moments between the deadline's timer
+    // starting and the handler recording its start).
+    for (let i = 1; i < spins.length; i++) {
+      expect(spins[i]!.startedAt - spins[i - 1]!.startedAt, `attempt ${i + 1}`).toBeGreaterThanOrEqual(TIMEOUT * 1000 + WATCHDOG_GRACE_MS + HAND_BACK_MS - 250);
+    }
     // The last attempt was failed by the watchdog that ended it.
     const last = spins.at(-1)!;
     expect(failed.map((f) => f.key)).toEqual(['spin']);

@@ -6,7 +6,7 @@ import { DatabaseUnreachableError } from '../../src/errors/database-unreachable-
 import { Finisher, retryWhileUnreachable } from '../../src/worker/finisher.js';
 import { RunningJobsTable } from '../../src/worker/monitor/running-jobs-table.js';
 import { timeoutOutcome, type TimeoutPolicy } from '../../src/worker/monitor/timeout-policy.js';
-import { judge } from '../../src/worker/monitor/watchdog.js';
+import { handBackDelaySeconds, judge, KILL_FALLBACK_MS } from '../../src/worker/monitor/watchdog.js';
 import { PollDelay } from '../../src/worker/poll-delay.js';
 import { Sleeper } from '../../src/worker/sleeper.js';
 import { validateWorkerOptions } from '../../src/worker/validate-worker-options.js';
@@ -157,6 +157,17 @@ describe('watchdog judge', () => {
     expect(judge(16_001, 1_000, [], 5000, 15_000)?.describe(names)).toMatch(/no job deadline/);
     // A job still within its deadline is waited for.
     expect(judge(16_001, 1_000, [watched(20_000)], 5000, 15_000)).toBeUndefined();
+  });
+  it('hands rows back out of reach until the process is surely gone, however late in its second the write lands', () => {
+    // A row's available_at is the database's whole second at the write plus the delay.
+    const freedAfterMs = (writtenAtMs: number, delay: number) => (Math.floor(writtenAtMs / 1000) + delay) * 1000 - writtenAtMs;
+    for (const writtenAtMs of [1_000_000, 1_000_500, 1_000_999]) {
+      expect(freedAfterMs(writtenAtMs, handBackDelaySeconds())).toBeGreaterThan(KILL_FALLBACK_MS);
+      expect(freedAfterMs(writtenAtMs, handBackDelaySeconds(0.5))).toBeGreaterThan(KILL_FALLBACK_MS);
+    }
+    // A longer backoff is kept, rounded up to the rows' whole seconds.
+    expect(handBackDelaySeconds(10)).toBe(10);
+    expect(handBackDelaySeconds(9.2)).toBe(10);
   });
 });
 

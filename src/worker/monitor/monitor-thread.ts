@@ -18,7 +18,7 @@ import type { JobPayload } from '../../payload/job-payload.js';
 import type { FromMonitor, MonitorData, ToMonitor } from './monitor-messages.js';
 import { RunningJobsTable } from './running-jobs-table.js';
 import { timeoutOutcome, timeoutPolicyFor, type TimeoutPolicy } from './timeout-policy.js';
-import { judge, type RunningJob, type Verdict } from './watchdog.js';
+import { handBackDelaySeconds, judge, KILL_FALLBACK_MS, type RunningJob, type Verdict } from './watchdog.js';
 
 const data = workerData as MonitorData;
 const port = parentPort!;
@@ -154,8 +154,8 @@ function watch(): void {
 
 /**
  * Records the attempt of each job to blame as a timeout (failed or released as its tries say),
- * hands the bystanders back with their attempt returned, and ends the process. Releases are
- * delayed a second so nothing can claim them before the process is gone.
+ * hands the bystanders back with their attempt returned, and ends the process. Every row handed
+ * back is delayed (handBackDelaySeconds) so nothing can claim it before the process is gone.
  */
 async function kill(verdict: Verdict): Promise<void> {
   killing = true;
@@ -192,12 +192,12 @@ async function kill(verdict: Verdict): Promise<void> {
         // A unique job's lock goes with its final failure (owner-checked: only this job's own lock).
         if (unique && uuid) await bounded(manager.locks().release(unique.key, uuid)).catch(() => undefined);
       } else {
-        await bounded(driver.release(job, Math.max(1, policy.backoff), exceptions));
+        await bounded(driver.release(job, handBackDelaySeconds(policy.backoff), exceptions));
       }
       outcomes.push(`${displayName} #${job.id} ${outcome === 'fail' ? 'failed' : 'released'}`);
       held.delete(job.id);
     }
-    await bounded(driver.unclaim([...held.values()], 1));
+    await bounded(driver.unclaim([...held.values()], handBackDelaySeconds()));
     if (data.heartbeat !== false) await bounded(driver.deregisterWorker(workerId));
   } catch (error) {
     outcomes.push(`recording failed (${describe(error)}); the jobs come back when the heartbeat lapses`);
@@ -206,7 +206,7 @@ async function kill(verdict: Verdict): Promise<void> {
   writeSync(2, `[errand] watchdog: ${reason()}; ${outcomes.join('; ') || 'no job to record'}. Ending worker process ${pid} (SIGALRM, exit status 142).\n`);
   process.kill(pid, 'SIGALRM');
   // An application that listens for SIGALRM would keep a blocked process alive; SIGKILL cannot be caught.
-  setTimeout(() => process.kill(pid, 'SIGKILL'), 2000);
+  setTimeout(() => process.kill(pid, 'SIGKILL'), KILL_FALLBACK_MS);
 }
 
 /**

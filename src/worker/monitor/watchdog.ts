@@ -35,3 +35,20 @@ export function judge(now: number, lastBeat: number, running: readonly RunningJo
   }
   return undefined;
 }
+
+/**
+ * How long after SIGALRM the watchdog sends SIGKILL, for an application that catches SIGALRM and
+ * so would keep a wedged process alive.
+ */
+export const KILL_FALLBACK_MS = 2000;
+
+/**
+ * The delay, in whole seconds, with which the watchdog hands its jobs back (a blamed job released
+ * after its `backoff`, the bystanders unclaimed). Rows keep time in whole seconds, so a delay of n
+ * seconds written late in a second frees the row after only a little more than n - 1: one second
+ * more than the SIGKILL fallback keeps every row out of reach until the process is surely gone,
+ * so no other worker can start a job the wedged one may still be running.
+ */
+export function handBackDelaySeconds(backoff = 0): number {
+  return Math.max(Math.ceil(backoff), Math.ceil(KILL_FALLBACK_MS / 1000) + 1);
+}
