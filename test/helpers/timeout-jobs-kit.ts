@@ -17,7 +17,7 @@ const DISPATCH = path.join(ROOT, 'test/fixtures/workers/dispatch-timeout-jobs.mj
 
 /** One job to dispatch through the public API (its @Job options land in the payload). */
 export interface DispatchSpec {
-  job: 'HangingJob' | 'BlockingJob' | 'BlockingOnceJob' | 'SlowJob' | 'LongJob' | 'QuickJob' | 'ThrowingJob';
+  job: 'HangingJob' | 'BlockingJob' | 'BlockingOnceJob' | 'DeafBlockingJob' | 'SlowJob' | 'LongJob' | 'QuickJob' | 'ThrowingJob';
   args?: unknown[];
   queue?: string;
 }

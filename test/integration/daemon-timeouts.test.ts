@@ -143,6 +143,18 @@ await describeEachEngine('queue:work timeouts and watchdog', (engine) => {
     expect(await countRows(app.knex, 'queue_workers')).toBe(0);
   });
 
+  it('ends with SIGKILL a wedged worker that listens for SIGALRM, after handing its job back', async () => {
+    const [id] = await dispatchJobs(app, [{ job: 'DeafBlockingJob', args: ['deaf'] }]);
+    const worker = pool.start(['queue:work', '--sleep=0.5', '--json'], app);
+    const exit = await within(worker.exited, 30_000, () => `the watchdog to end the worker\n${worker.stdout()}\n${worker.stderr()}`);
+    // A Node parent sees the signal; a shell in between reports 128 + 9.
+    expect(exit.signal === 'SIGKILL' || exit.code === 137, JSON.stringify(exit) + worker.stderr()).toBe(true);
+    expect(worker.stderr()).toContain(`DeafBlockingJob #${id} released`);
+    expect(await jobRow(app.knex, id!)).toMatchObject({ attempts: 1, exceptions: 1, reserved_by: null });
+    expect(await countRows(app.knex, 'queue_workers')).toBe(0);
+    await app.knex('jobs').delete();
+  });
+
   it('keeps the lease of a job running longer than retryAfter while its worker heartbeats', async () => {
     const a = pool.start(['queue:work', '--sleep=0.5', '--json'], app);
     await a.waitFor(/"status":"worker_starting"/);

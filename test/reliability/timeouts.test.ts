@@ -11,6 +11,7 @@ import { countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { CHAOS_JOBS, Controller, createChaosApp, type Exit } from './harness/controller.js';
 import { executions, failedRecords, summarise } from './harness/ledger.js';
 import { recordResult, sized } from './harness/scale.js';
+import { handBackDelaySeconds } from '../../src/worker/monitor/watchdog.js';
 
 // Scenarios 5 and 6: timeouts. A handler that awaits forever is abandoned at its timeout by the
 // worker itself (same process, slot freed); one that wedges the event loop is ended by the
@@ -22,8 +23,8 @@ const HEARTBEAT = { interval: 1, lapse: 10 };
 const TIMEOUT_CHAOS_JOBS = path.join(ROOT, 'test/reliability/fixtures/timeout-chaos-jobs.mjs');
 /** The watchdog acts this long past a job's deadline (WATCHDOG_GRACE_MS), plus up to a second of a wedged loop. */
 const WATCHDOG_GRACE_MS = 5_000;
-/** A row the watchdog hands back stays out of reach for more than this (handBackDelaySeconds). */
-const HAND_BACK_MS = 2_000;
+/** A row the watchdog hands back stays out of reach for more than this (whole seconds: the delay less one). */
+const HAND_BACK_MS = (handBackDelaySeconds() - 1) * 1000;
 /** Slack for a loaded machine on every upper time bound below (CI runs one file at a time; a laptop may not). */
 const MARGIN_MS = 3_000;
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { QueueDriver } from '../../src/contracts/queue-driver.js';
 import type { ReservedJob } from '../../src/contracts/reserved-job.js';
@@ -6,7 +6,7 @@ import { DatabaseUnreachableError } from '../../src/errors/database-unreachable-
 import { Finisher, retryWhileUnreachable } from '../../src/worker/finisher.js';
 import { RunningJobsTable } from '../../src/worker/monitor/running-jobs-table.js';
 import { timeoutOutcome, type TimeoutPolicy } from '../../src/worker/monitor/timeout-policy.js';
-import { handBackDelaySeconds, judge, KILL_FALLBACK_MS } from '../../src/worker/monitor/watchdog.js';
+import { handBackDelaySeconds, judge, KILL_FALLBACK_MS, killDeadline } from '../../src/worker/monitor/watchdog.js';
 import { PollDelay } from '../../src/worker/poll-delay.js';
 import { Sleeper } from '../../src/worker/sleeper.js';
 import { validateWorkerOptions } from '../../src/worker/validate-worker-options.js';
@@ -124,6 +124,41 @@ describe('Sleeper', () => {
     sleeper.wake();
     await pending;
   });
+
+  describe('wakeAt', () => {
+    afterEach(() => vi.useRealTimers());
+    it('wakes at the time, not before, even when its timer fires early by the wall clock', () => {
+      vi.useFakeTimers({ now: 1_000_000 });
+      const sleeper = new Sleeper();
+      const wake = vi.spyOn(sleeper, 'wake');
+      sleeper.wakeAt(1_010_000);
+      // The wall clock steps back 3 s: the timer fires on schedule, 3 s early by Date.now().
+      vi.setSystemTime(997_000);
+      vi.advanceTimersByTime(10_000);
+      expect(Date.now()).toBe(1_007_000);
+      expect(wake).not.toHaveBeenCalled();
+      vi.advanceTimersByTime(3_000);
+      expect(wake).toHaveBeenCalledTimes(1);
+    });
+    it('waits out a time beyond the longest Node timer in steps, and can be cancelled', () => {
+      vi.useFakeTimers({ now: 0 });
+      const sleeper = new Sleeper();
+      const wake = vi.spyOn(sleeper, 'wake');
+      const thirtyDays = 30 * 24 * 3600 * 1000;
+      sleeper.wakeAt(thirtyDays);
+      vi.advanceTimersByTime(2 ** 31 - 1);
+      expect(wake).not.toHaveBeenCalled();
+      vi.advanceTimersByTime(thirtyDays - (2 ** 31 - 1) - 1);
+      expect(wake).not.toHaveBeenCalled();
+      vi.advanceTimersByTime(1);
+      expect(wake).toHaveBeenCalledTimes(1);
+      const other = new Sleeper();
+      const otherWake = vi.spyOn(other, 'wake');
+      other.wakeAt(thirtyDays + 1000)();
+      vi.advanceTimersByTime(2000);
+      expect(otherWake).not.toHaveBeenCalled();
+    });
+  });
 });
 
 describe('timeoutOutcome', () => {
@@ -158,12 +193,20 @@ describe('watchdog judge', () => {
     // A job still within its deadline is waited for.
     expect(judge(16_001, 1_000, [watched(20_000)], 5000, 15_000)).toBeUndefined();
   });
-  it('hands rows back out of reach until the process is surely gone, however late in its second the write lands', () => {
-    // A row's available_at is the database's whole second at the write plus the delay.
-    const freedAfterMs = (writtenAtMs: number, delay: number) => (Math.floor(writtenAtMs / 1000) + delay) * 1000 - writtenAtMs;
-    for (const writtenAtMs of [1_000_000, 1_000_500, 1_000_999]) {
-      expect(freedAfterMs(writtenAtMs, handBackDelaySeconds())).toBeGreaterThan(KILL_FALLBACK_MS);
-      expect(freedAfterMs(writtenAtMs, handBackDelaySeconds(0.5))).toBeGreaterThan(KILL_FALLBACK_MS);
+  it('ends the process before any row it handed back falls due, however late in its second each write lands', () => {
+    // A row's available_at is the database's whole second at its write plus the delay; it is due
+    // once the database's second reaches it.
+    const dueAt = (writtenAtMs: number, delay: number) => (Math.floor(writtenAtMs / 1000) + delay) * 1000;
+    for (const startedAt of [1_000_000, 1_000_500, 1_000_999]) {
+      const deadline = killDeadline(startedAt);
+      // Sooner than the SIGKILL fallback alone would, and leaving time to hand the jobs back.
+      expect(deadline - startedAt).toBeLessThanOrEqual(KILL_FALLBACK_MS);
+      expect(deadline - startedAt).toBeGreaterThanOrEqual(1000);
+      // Every write is sent after the hand-back began, at any point of its second.
+      for (const writtenAt of [startedAt, startedAt + 1, startedAt + 999, startedAt + 1500]) {
+        expect(dueAt(writtenAt, handBackDelaySeconds())).toBeGreaterThan(deadline);
+        expect(dueAt(writtenAt, handBackDelaySeconds(0.5))).toBeGreaterThan(deadline);
+      }
     }
     // A longer backoff is kept, rounded up to the rows' whole seconds.
     expect(handBackDelaySeconds(10)).toBe(10);

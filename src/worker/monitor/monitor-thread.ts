@@ -18,7 +18,7 @@ import type { JobPayload } from '../../payload/job-payload.js';
 import type { FromMonitor, MonitorData, ToMonitor } from './monitor-messages.js';
 import { RunningJobsTable } from './running-jobs-table.js';
 import { timeoutOutcome, timeoutPolicyFor, type TimeoutPolicy } from './timeout-policy.js';
-import { handBackDelaySeconds, judge, KILL_FALLBACK_MS, type RunningJob, type Verdict } from './watchdog.js';
+import { handBackDelaySeconds, judge, KILL_FALLBACK_MS, killDeadline, type RunningJob, type Verdict } from './watchdog.js';
 
 const data = workerData as MonitorData;
 const port = parentPort!;
@@ -154,59 +154,69 @@ function watch(): void {
 
 /**
  * Records the attempt of each job to blame as a timeout (failed or released as its tries say),
- * hands the bystanders back with their attempt returned, and ends the process. Every row handed
- * back is delayed (handBackDelaySeconds) so nothing can claim it before the process is gone.
+ * hands the bystanders back with their attempt returned, and ends the process. Failures go first;
+ * every row handed back after them is delayed (handBackDelaySeconds), and the process is ended
+ * before the first of them can fall due (killDeadline), so nothing claims them while it lives.
  */
 async function kill(verdict: Verdict): Promise<void> {
   killing = true;
   const pid = process.pid;
   const outcomes: string[] = [];
-  const bounded = <T>(work: Promise<T>) =>
-    Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the database did not answer within 5 s')), 5000))]);
+  let deadline = Infinity;
+  // Each write gets 5 s, and none once the jobs handed back are about to fall due.
+  const bounded = <T>(write: () => Promise<T>): Promise<T> => {
+    const ms = Math.min(5000, deadline - Date.now());
+    if (ms <= 0) return Promise.reject(new Error('no time was left before the jobs handed back fall due'));
+    return Promise.race([write(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the database did not answer within ${(ms / 1000).toFixed(1)} s`)), ms))]);
+  };
   const names = new Map<string, string>();
   // Names the blamed jobs once their rows are read; until then (or if they cannot be), 'a job'.
   const reason = () => verdict.describe((id) => names.get(id) ?? 'a job');
   try {
     // Only now is each blamed job's row read: the main thread keeps nothing but ids and deadlines here.
-    const blamed = (await bounded(driver.reservedJobs(workerId, verdict.overdue.map((job: RunningJob) => job.id)))).map(blame);
+    const blamed = (await bounded(() => driver.reservedJobs(workerId, verdict.overdue.map((job: RunningJob) => job.id)))).map(blame);
     for (const b of blamed) names.set(b.job.id, b.displayName);
-    for (const { job, payload, displayName, uuid, policy } of blamed) {
-      const exceptions = job.exceptions + 1;
-      const outcome = timeoutOutcome(policy, job.attempts, exceptions, Math.floor(Date.now() / 1000));
-      const message = `${displayName} has timed out: the watchdog ended worker process ${pid} because ${reason()}.`;
-      if (outcome === 'fail') {
-        const record = {
-          uuid: uuid ?? `${job.id}-${job.attempts}`,
-          connection: data.connectionName,
-          queue: job.queue,
-          payload: job.payload,
-          exception: `TimeoutExceededError: ${message}`,
-        };
-        const batchId = payload?.batchId;
-        const unique = payload?.unique;
-        // The batch counts this failure with the failed record, as on the main thread; the batch's
-        // callbacks that fall due now are not run by a process that is being ended.
-        const within: FinishingWrites | undefined =
-          batchId && uuid && data.config.batching?.connection === data.connectionName ? (trx) => manager.batches().recordFailure(batchId, uuid, trx) : undefined;
-        await bounded(driver.fail(job, record, manager.failer(), within));
-        // A unique job's lock goes with its final failure (owner-checked: only this job's own lock).
-        if (unique && uuid) await bounded(manager.locks().release(unique.key, uuid)).catch(() => undefined);
-      } else {
-        await bounded(driver.release(job, handBackDelaySeconds(policy.backoff), exceptions));
-      }
-      outcomes.push(`${displayName} #${job.id} ${outcome === 'fail' ? 'failed' : 'released'}`);
+    const judged = blamed.map((b) => {
+      const exceptions = b.job.exceptions + 1;
+      return { ...b, exceptions, outcome: timeoutOutcome(b.policy, b.job.attempts, exceptions, Math.floor(Date.now() / 1000)) };
+    });
+    for (const { job, payload, displayName, uuid } of judged.filter((j) => j.outcome === 'fail')) {
+      const record = {
+        uuid: uuid ?? `${job.id}-${job.attempts}`,
+        connection: data.connectionName,
+        queue: job.queue,
+        payload: job.payload,
+        exception: `TimeoutExceededError: ${displayName} has timed out: the watchdog ended worker process ${pid} because ${reason()}.`,
+      };
+      const batchId = payload?.batchId;
+      const unique = payload?.unique;
+      // The batch counts this failure with the failed record, as on the main thread; the batch's
+      // callbacks that fall due now are not run by a process that is being ended.
+      const within: FinishingWrites | undefined =
+        batchId && uuid && data.config.batching?.connection === data.connectionName ? (trx) => manager.batches().recordFailure(batchId, uuid, trx) : undefined;
+      await bounded(() => driver.fail(job, record, manager.failer(), within));
+      // A unique job's lock goes with its final failure (owner-checked: only this job's own lock).
+      if (unique && uuid) await bounded(() => manager.locks().release(unique.key, uuid)).catch(() => undefined);
+      outcomes.push(`${displayName} #${job.id} failed`);
       held.delete(job.id);
     }
-    await bounded(driver.unclaim([...held.values()], handBackDelaySeconds()));
-    if (data.heartbeat !== false) await bounded(driver.deregisterWorker(workerId));
+    deadline = killDeadline(Date.now());
+    for (const { job, displayName, policy, exceptions } of judged.filter((j) => j.outcome !== 'fail')) {
+      await bounded(() => driver.release(job, handBackDelaySeconds(policy.backoff), exceptions));
+      outcomes.push(`${displayName} #${job.id} released`);
+      held.delete(job.id);
+    }
+    await bounded(() => driver.unclaim([...held.values()], handBackDelaySeconds()));
+    if (data.heartbeat !== false) await bounded(() => driver.deregisterWorker(workerId));
   } catch (error) {
-    outcomes.push(`recording failed (${describe(error)}); the jobs come back when the heartbeat lapses`);
+    const back = data.heartbeat === false ? 'when their reservations expire (retryAfter)' : 'when the heartbeat lapses';
+    outcomes.push(`recording failed (${describe(error)}); the jobs come back ${back}`);
   }
   // A thread's process.stderr is relayed by the main thread's event loop, which is blocked.
   writeSync(2, `[errand] watchdog: ${reason()}; ${outcomes.join('; ') || 'no job to record'}. Ending worker process ${pid} (SIGALRM, exit status 142).\n`);
   process.kill(pid, 'SIGALRM');
   // An application that listens for SIGALRM would keep a blocked process alive; SIGKILL cannot be caught.
-  setTimeout(() => process.kill(pid, 'SIGKILL'), KILL_FALLBACK_MS);
+  setTimeout(() => process.kill(pid, 'SIGKILL'), Math.max(0, Math.min(KILL_FALLBACK_MS, deadline - Date.now())));
 }
 
 /**

@@ -37,18 +37,31 @@ export function judge(now: number, lastBeat: number, running: readonly RunningJo
 }
 
 /**
- * How long after SIGALRM the watchdog sends SIGKILL, for an application that catches SIGALRM and
- * so would keep a wedged process alive.
+ * The longest the watchdog waits after SIGALRM before SIGKILL, for an application that catches
+ * SIGALRM and so would keep a wedged process alive. It sends SIGKILL sooner when the jobs it
+ * handed back are about to fall due (killDeadline).
  */
 export const KILL_FALLBACK_MS = 2000;
 
+/** What the watchdog keeps in hand, before a handed-back job falls due, for the kill itself. */
+const KILL_MARGIN_MS = 250;
+
 /**
  * The delay, in whole seconds, with which the watchdog hands its jobs back (a blamed job released
- * after its `backoff`, the bystanders unclaimed). Rows keep time in whole seconds, so a delay of n
- * seconds written late in a second frees the row after only a little more than n - 1: one second
- * more than the SIGKILL fallback keeps every row out of reach until the process is surely gone,
- * so no other worker can start a job the wedged one may still be running.
+ * after its `backoff`, the bystanders unclaimed). Rows keep time in whole seconds and a row is
+ * due once the database's second reaches it, so a delay of n seconds frees a row more than
+ * n - 1 seconds after its write, however late in its second the write lands.
  */
 export function handBackDelaySeconds(backoff = 0): number {
   return Math.max(Math.ceil(backoff), Math.ceil(KILL_FALLBACK_MS / 1000) + 1);
+}
+
+/**
+ * When the process must be gone, given the moment the watchdog began handing jobs back: every
+ * row handed back was written after it, so none falls due before this. The writes that are
+ * still out by then are abandoned (their jobs come back when the heartbeat lapses) and SIGKILL
+ * goes out no later, so no other worker can start a job the wedged process may still be running.
+ */
+export function killDeadline(handBackStartedAt: number): number {
+  return handBackStartedAt + (handBackDelaySeconds() - 1) * 1000 - KILL_MARGIN_MS;
 }
