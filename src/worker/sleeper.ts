@@ -1,3 +1,6 @@
+/** The longest delay a Node timer holds. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * The worker loop's one place to wait: `sleep()` ends at its timer or at the first `wake()`
  * (a job finished, a job was pushed, a signal arrived). A wake with nobody asleep is kept, so a
@@ -19,6 +22,23 @@ export class Sleeper {
       const timer = seconds === undefined ? undefined : setTimeout(() => this.finish(), seconds * 1000);
       this.pending = { timer, resolve };
     });
+  }
+
+  /**
+   * Wakes the sleeper at `at` (epoch milliseconds); returns a function that cancels. Looks
+   * again whenever its timer fires: a timer may fire a little early by Date.now() (its clock is
+   * monotonic, and the wall clock may be stepped), and Node's timers hold at most 2^31 - 1 ms
+   * (about 24.8 days).
+   */
+  wakeAt(at: number): () => void {
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      const left = at - Date.now();
+      if (left <= 0) return this.wake();
+      timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS)).unref();
+    };
+    arm();
+    return () => clearTimeout(timer);
   }
 
   wake(): void {

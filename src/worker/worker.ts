@@ -55,8 +55,6 @@ const LEASE_RECHECK_MS = 100;
 
 /** After SIGTERM's grace, how long aborted handlers get to wind down before their jobs are released. */
 const ABORT_GRACE_MS = 5000;
-/** The longest delay a Node timer holds. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The `queue:work` loop. Up to `concurrency` jobs run at once; claims take as many jobs as there
@@ -150,7 +148,10 @@ export class Worker {
     });
     let stopListening: (() => Promise<void>) | undefined;
     let reason: WorkerStopReason | undefined;
-    const maxTime = this.wakeAtMaxTime(startedAt);
+    // A worker whose slots are all busy sleeps until one frees, and may never (long jobs, a
+    // finishing write waiting out an unreachable database): at its max time it must stop claiming,
+    // hand its prefetched jobs back and begin its stop, not wait for its longest job first.
+    const cancelMaxTime = this.options.maxTime > 0 ? this.sleeper.wakeAt(startedAt + this.options.maxTime * 1000) : undefined;
     try {
       await this.startMonitor();
       if (this.deps.driver instanceof DatabaseQueue) {
@@ -186,7 +187,7 @@ export class Worker {
         }
       }
     } finally {
-      maxTime.cancel();
+      cancelMaxTime?.();
       offQueued();
       await this.wind(reason ?? 'interrupted').catch((error: unknown) => this.deps.report(error));
       await stopListening?.().catch(() => undefined);
@@ -335,24 +336,6 @@ export class Worker {
       this.rss = process.memoryUsage.rss() / 1024 / 1024;
     }
     return this.rss;
-  }
-
-  /**
-   * Wakes the loop when `--max-time` runs out. A worker whose slots are all busy sleeps until one
-   * frees, and may never, with long jobs or a finishing write waiting out an unreachable database:
-   * at its max time it must stop claiming, hand its prefetched jobs back and begin its stop (whose
-   * patience ends those retries), not wait for its longest job first.
-   */
-  private wakeAtMaxTime(startedAt: number): { cancel(): void } {
-    let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
-      const left = startedAt + this.options.maxTime * 1000 - Date.now();
-      // Node's timers hold at most 2^31 - 1 ms (about 24.8 days); a longer max time is waited out in steps.
-      timer = left > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(() => this.sleeper.wake(), Math.max(0, left));
-      timer.unref();
-    };
-    if (this.options.maxTime > 0) arm();
-    return { cancel: () => clearTimeout(timer) };
   }
 
   private checkStop(startedAt: number): WorkerStopReason | undefined {

@@ -43,19 +43,31 @@ await describeEachEngine('--max-time on a worker whose slots are all busy', (eng
   it('hands its prefetched job back at its max time while the running job carries on, then exits 0 once that job is done', async () => {
     await LongJob.dispatch();
     const next = await NextJob.dispatch();
-    const row = () => queue.knex('jobs').where({ id: next }).first() as Promise<{ reserved_by: string | null; attempts: number | string } | undefined>;
-
-    const worker = createWorker({ concurrency: 1, prefetch: 1, maxTime: 1, sleep: 0 });
+    // Records each hand-back: which jobs, and when.
+    const handedBack: Array<{ ids: string[]; at: number }> = [];
+    const unclaim = queue.unclaim.bind(queue);
+    queue.unclaim = (jobs, delay) => {
+      handedBack.push({ ids: jobs.map((job) => job.id), at: Date.now() });
+      return unclaim(jobs, delay);
+    };
+    const MAX_TIME = 3;
+    const worker = createWorker({ concurrency: 1, prefetch: 1, maxTime: MAX_TIME, sleep: 0 });
+    const startedAt = Date.now();
     const result = worker.run();
     try {
-      // One claim took both: the long job runs in the one slot, the next waits in the buffer.
-      await eventually('the long job to run and the next one to be prefetched', async () => running && (await row())?.reserved_by != null);
-      // Handed back, with the attempt the claim counted returned, while the long job still runs.
-      await eventually('the prefetched job to be handed back', async () => (await row())?.reserved_by === null);
+      // One claim takes both: the long job runs in the one slot, the next waits in the buffer
+      // until the max time hands it back, while the long job still runs.
+      await eventually('the prefetched job to be handed back', async () => handedBack.some((h) => h.ids.includes(String(next))));
       expect(running).toBe(true);
-      expect(Number((await row())!.attempts)).toBe(0);
+      // Not before the max time (a lower bound: load only makes it later).
+      expect(handedBack.find((h) => h.ids.includes(String(next)))!.at - startedAt).toBeGreaterThanOrEqual(MAX_TIME * 1000);
+      const row = (await queue.knex('jobs').where({ id: next }).first()) as { reserved_by: string | null; attempts: number | string };
+      // Handed back with the attempt the claim counted returned.
+      expect(row.reserved_by).toBeNull();
+      expect(Number(row.attempts)).toBe(0);
     } finally {
       letFinish();
+      queue.unclaim = unclaim;
     }
     expect(await result).toBe(0);
     // The long job finished and was deleted; the next is left, unrun, for another worker.
