@@ -248,6 +248,16 @@ export class DatabaseQueue implements QueueDriver {
     }
   }
 
+  /**
+   * Bounds how long each later statement waits for another process's lock, on an engine whose
+   * driver waits synchronously (SQLite: a thread that must act by a deadline cannot let a wait
+   * outlast it). Elsewhere statements wait asynchronously, and this does nothing.
+   */
+  async limitLockWaits(ms: number): Promise<void> {
+    const sql = dialect.lockWaitSql(this.engine, ms);
+    if (sql) await this.knex.raw(sql);
+  }
+
   /** The jobs of `ids` still reserved by worker `leaseToken`, with their payloads. */
   reservedJobs(leaseToken: string, ids: readonly string[]): Promise<ReservedJob[]> {
     return this.run(() => findReservedJobs(this.knex, this.engine, this.table, leaseToken, ids));

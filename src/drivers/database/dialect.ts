@@ -394,6 +394,15 @@ export const dialect = {
     return e?.code === 'ER_NO_SUCH_TABLE' || e?.code === '42P01' || /no such table/i.test(e?.message ?? '');
   },
 
+  /**
+   * The statement that bounds how long the connection's later statements wait for another
+   * process's lock, where that wait blocks the thread: better-sqlite3 waits synchronously, so no
+   * timer of the thread can fire meanwhile. The servers' drivers wait asynchronously: none.
+   */
+  lockWaitSql(engine: Engine, ms: number): string | undefined {
+    return engine === 'sqlite' ? `pragma busy_timeout = ${Math.max(0, Math.floor(ms))}` : undefined;
+  },
+
   /** A lock conflict worth one more try: deadlock, lock wait timeout, SQLite busy. */
   isRetryableLock(error: unknown): boolean {
     const e = error as { code?: string; message?: string };

@@ -46,7 +46,14 @@ const lapseMs = (data.heartbeat === false ? 60 : data.heartbeat.lapse) * 1000;
  */
 const RETRY_TICK_MS = 500;
 let stopping = false;
+/** The watchdog has begun to end the process (it acts once). */
 let killing = false;
+/**
+ * The watchdog has begun handing jobs back: no more heartbeats (a beat that found the worker's
+ * row gone would register it again). Until then the worker beats on, so its leases hold while
+ * the blamed jobs are read and failed.
+ */
+let handingBack = false;
 let ticking = false;
 
 port.on('message', receive);
@@ -99,7 +106,7 @@ let reportedAt = 0;
 
 /** One heartbeat, sweep and controls read; `retry`: an early try after a failed tick, whose failure the failed tick already reported. */
 async function tick(retry = false): Promise<void> {
-  if (ticking || stopping || killing) return;
+  if (ticking || stopping || handingBack) return;
   clearTimeout(retryTimer);
   ticking = true;
   try {
@@ -108,7 +115,7 @@ async function tick(retry = false): Promise<void> {
       const sentAt = Date.now();
       if (await driver.heartbeat(workerId, [...held.keys()])) {
         lease[0] = sentAt + lapseMs;
-      } else {
+      } else if (!handingBack) {
         // Presumed dead while it could not beat (stopped, starved): its jobs went back to the
         // queue, and any write it still makes about them is fenced off. Every job claimed so far
         // is stale (the epoch moves on, so none still buffered starts). Register again.
@@ -162,16 +169,25 @@ async function kill(verdict: Verdict): Promise<void> {
   killing = true;
   const pid = process.pid;
   const outcomes: string[] = [];
+  // On the monotonic clock: a step of the wall clock must not stretch the deadline.
   let deadline = Infinity;
-  // Each write gets 5 s, and none once the jobs handed back are about to fall due.
-  const bounded = <T>(write: () => Promise<T>): Promise<T> => {
-    const ms = Math.min(5000, deadline - Date.now());
-    if (ms <= 0) return Promise.reject(new Error('no time was left before the jobs handed back fall due'));
-    return Promise.race([write(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the database did not answer within ${(ms / 1000).toFixed(1)} s`)), ms))]);
+  // Each write gets 5 s, and none once the jobs handed back are about to fall due. On SQLite a
+  // lock wait blocks this thread's timers, so it is bounded too: each of a write's tries
+  // (retryLocks makes up to 4) may wait a quarter of what is left.
+  const bounded = async <T>(write: () => Promise<T>): Promise<T> => {
+    const ms = Math.min(5000, deadline - performance.now());
+    if (ms <= 0) throw new Error('no time was left before the jobs handed back fall due');
+    if (Number.isFinite(deadline)) await driver.limitLockWaits(ms / 4);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the database did not answer within ${(ms / 1000).toFixed(1)} s`)), ms);
+    });
+    return Promise.race([write(), late]).finally(() => clearTimeout(timer));
   };
   const names = new Map<string, string>();
   // Names the blamed jobs once their rows are read; until then (or if they cannot be), 'a job'.
   const reason = () => verdict.describe((id) => names.get(id) ?? 'a job');
+  const back = data.heartbeat === false ? 'when their reservations expire (retryAfter)' : 'when the heartbeat lapses';
   try {
     // Only now is each blamed job's row read: the main thread keeps nothing but ids and deadlines here.
     const blamed = (await bounded(() => driver.reservedJobs(workerId, verdict.overdue.map((job: RunningJob) => job.id)))).map(blame);
@@ -200,23 +216,29 @@ async function kill(verdict: Verdict): Promise<void> {
       outcomes.push(`${displayName} #${job.id} failed`);
       held.delete(job.id);
     }
-    deadline = killDeadline(Date.now());
+    handingBack = true;
+    deadline = killDeadline(performance.now());
     for (const { job, displayName, policy, exceptions } of judged.filter((j) => j.outcome !== 'fail')) {
       await bounded(() => driver.release(job, handBackDelaySeconds(policy.backoff), exceptions));
       outcomes.push(`${displayName} #${job.id} released`);
       held.delete(job.id);
     }
     await bounded(() => driver.unclaim([...held.values()], handBackDelaySeconds()));
-    if (data.heartbeat !== false) await bounded(() => driver.deregisterWorker(workerId));
+    // Only once every job is recorded (a job still reserved comes back through this row's lapse),
+    // and only tidiness: a row left behind lapses and is swept.
+    if (data.heartbeat !== false) await bounded(() => driver.deregisterWorker(workerId)).catch(() => outcomes.push('its worker row is left to lapse'));
   } catch (error) {
-    const back = data.heartbeat === false ? 'when their reservations expire (retryAfter)' : 'when the heartbeat lapses';
     outcomes.push(`recording failed (${describe(error)}); the jobs come back ${back}`);
   }
-  // A thread's process.stderr is relayed by the main thread's event loop, which is blocked.
-  writeSync(2, `[errand] watchdog: ${reason()}; ${outcomes.join('; ') || 'no job to record'}. Ending worker process ${pid} (SIGALRM, exit status 142).\n`);
-  process.kill(pid, 'SIGALRM');
-  // An application that listens for SIGALRM would keep a blocked process alive; SIGKILL cannot be caught.
-  setTimeout(() => process.kill(pid, 'SIGKILL'), Math.max(0, Math.min(KILL_FALLBACK_MS, deadline - Date.now())));
+  try {
+    // A thread's process.stderr is relayed by the main thread's event loop, which is blocked.
+    writeSync(2, `[errand] watchdog: ${reason()}; ${outcomes.join('; ') || 'no job to record'}. Ending worker process ${pid} (SIGALRM, exit status 142).\n`);
+  } finally {
+    // A stderr nobody reads (EPIPE) must not keep the signals from going out.
+    process.kill(pid, 'SIGALRM');
+    // An application that listens for SIGALRM would keep a blocked process alive; SIGKILL cannot be caught.
+    setTimeout(() => process.kill(pid, 'SIGKILL'), Math.max(0, Math.min(KILL_FALLBACK_MS, deadline - performance.now())));
+  }
 }
 
 /**
@@ -233,6 +255,9 @@ function blame(job: ReservedJob): { job: ReservedJob; payload?: JobPayload; disp
 }
 
 async function stop(deregister: boolean): Promise<void> {
+  // The watchdog is ending the process: a main thread that came to and asked to stop must not
+  // end this thread before it has sent the signals.
+  if (killing) return;
   stopping = true;
   // A worker that finds its queue empty at once may stop while the first sweep is still out: the
   // main thread waits for 'ready' before it believes 'stopped'.

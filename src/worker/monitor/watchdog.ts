@@ -59,8 +59,10 @@ export function handBackDelaySeconds(backoff = 0): number {
 /**
  * When the process must be gone, given the moment the watchdog began handing jobs back: every
  * row handed back was written after it, so none falls due before this. The writes that are
- * still out by then are abandoned (their jobs come back when the heartbeat lapses) and SIGKILL
- * goes out no later, so no other worker can start a job the wedged process may still be running.
+ * still out by then are abandoned (their jobs come back when the worker's heartbeat lapses, or
+ * their reservations expire without heartbeats) and SIGKILL goes out no later, so no other
+ * worker can start a job the wedged process may still be running. `handBackStartedAt` and the
+ * result are on one clock, the monotonic one in the watchdog.
  */
 export function killDeadline(handBackStartedAt: number): number {
   return handBackStartedAt + (handBackDelaySeconds() - 1) * 1000 - KILL_MARGIN_MS;
