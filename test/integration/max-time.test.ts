@@ -46,9 +46,12 @@ await describeEachEngine('--max-time on a worker whose slots are all busy', (eng
     // Records each hand-back: which jobs, and when.
     const handedBack: Array<{ ids: string[]; at: number }> = [];
     const unclaim = queue.unclaim.bind(queue);
-    queue.unclaim = (jobs, delay) => {
-      handedBack.push({ ids: jobs.map((job) => job.id), at: Date.now() });
-      return unclaim(jobs, delay);
+    queue.unclaim = async (jobs, delay) => {
+      // Recorded once the statement has landed, with the moment it was sent.
+      const at = Date.now();
+      const count = await unclaim(jobs, delay);
+      handedBack.push({ ids: jobs.map((job) => job.id), at });
+      return count;
     };
     const MAX_TIME = 3;
     const worker = createWorker({ concurrency: 1, prefetch: 1, maxTime: MAX_TIME, sleep: 0 });

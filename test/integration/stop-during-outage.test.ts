@@ -69,8 +69,8 @@ await describeEachEngine('a worker stopping while the database refuses its finis
       const startedAt = Date.now();
       expect(await worker.run()).toBe(0);
       // It did not give up before its patience, counted from its max time, ran out (a lower
-      // bound: load only makes it later).
-      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(MAX_TIME * 1000 + DRAIN_PATIENCE_MS);
+      // bound: load only makes it later; 50 ms for timers that fire a little early by Date.now()).
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(MAX_TIME * 1000 + DRAIN_PATIENCE_MS - 50);
       // Tried at first, retried while stopping, and once more on giving up.
       expect(releases()).toBeGreaterThanOrEqual(3);
     });

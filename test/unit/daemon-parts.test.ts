@@ -152,10 +152,14 @@ describe('Sleeper', () => {
       expect(wake).not.toHaveBeenCalled();
       vi.advanceTimersByTime(1);
       expect(wake).toHaveBeenCalledTimes(1);
+      // Cancelled before its first timer fires, and after a step.
       const other = new Sleeper();
       const otherWake = vi.spyOn(other, 'wake');
-      other.wakeAt(thirtyDays + 1000)();
-      vi.advanceTimersByTime(2000);
+      other.wakeAt(2 * thirtyDays)();
+      const cancel = other.wakeAt(3 * thirtyDays);
+      vi.advanceTimersByTime(2 ** 31);
+      cancel();
+      vi.advanceTimersByTime(2 * thirtyDays);
       expect(otherWake).not.toHaveBeenCalled();
     });
   });
