@@ -2,6 +2,7 @@ import path from 'node:path';
 
 import { ConfigError } from '../errors/config-error.js';
 import { Keyring, parseKey } from '../payload/keyring.js';
+import { MAX_TIMER_MS } from '../runtime/timer-limit.js';
 import type {
   ConnectionConfig,
   DatabaseClient,
@@ -24,7 +25,7 @@ import {
 import { resolveGeneratorPaths } from './resolve-generator-paths.js';
 
 /** The longest queryTimeout, in seconds, that a Node timer can hold. */
-const MAX_QUERY_TIMEOUT = 2_147_483;
+const MAX_QUERY_TIMEOUT = Math.floor(MAX_TIMER_MS / 1000);
 
 type ResolvedHeartbeat = ResolvedDatabaseConnection['heartbeat'];
 

@@ -1,5 +1,4 @@
-/** The longest delay a Node timer holds. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { MAX_TIMER_MS } from '../runtime/timer-limit.js';
 
 /**
  * The worker loop's one place to wait: `sleep()` ends at its timer or at the first `wake()`
@@ -27,8 +26,7 @@ export class Sleeper {
   /**
    * Wakes the sleeper at `at` (epoch milliseconds); returns a function that cancels. Looks
    * again whenever its timer fires: a timer may fire a little early by Date.now() (its clock is
-   * monotonic, and the wall clock may be stepped), and Node's timers hold at most 2^31 - 1 ms
-   * (about 24.8 days).
+   * monotonic, and the wall clock may be stepped), and a Node timer holds at most MAX_TIMER_MS.
    */
   wakeAt(at: number): () => void {
     let timer: NodeJS.Timeout | undefined;
