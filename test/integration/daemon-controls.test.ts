@@ -193,6 +193,16 @@ await describeEachEngine('queue:work signals, controls and --json', (engine) => 
     ]);
     await waitUntil(() => ran('pf-slow:start'), 'the long job to start', 15_000, output(worker));
     // One slot runs the long job; the other two wait in the prefetch buffer, held by this worker.
+    // They may be claimed a moment after the long job started (the three are inserted one by one,
+    // so the first claim can find only the first): wait for that, then check each.
+    const held = async () => {
+      for (const jobId of prefetched) {
+        const row = await jobRow(app.knex, jobId);
+        if (row?.reserved_by !== id) return false;
+      }
+      return true;
+    };
+    await waitUntil(held, 'the other two jobs to be prefetched', 10_000, output(worker));
     for (const jobId of prefetched) expect(await jobRow(app.knex, jobId)).toMatchObject({ attempts: 1, reserved_by: id });
 
     if (how === 'SIGUSR2') {
