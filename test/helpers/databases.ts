@@ -59,7 +59,9 @@ export function unreachableReason(engine: TestEngine): Promise<string | undefine
  * gets its own database, so files can run in parallel without sharing tables.
  */
 export async function freshDatabase(engine: TestEngine, name: string): Promise<DatabaseConnectionConfig> {
-  const dbName = `errand_${name.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`;
+  // ERRAND_TEST_DB_PREFIX keeps two checkouts testing at once on one server out of each other's tables.
+  const prefix = process.env.ERRAND_TEST_DB_PREFIX ?? '';
+  const dbName = `errand_${`${prefix}${name}`.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`;
   if (engine === 'sqlite') {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-test-'));
     return { driver: 'database', client: 'better-sqlite3', connection: { filename: path.join(dir, `${dbName}.sqlite`) } };
