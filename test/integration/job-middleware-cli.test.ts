@@ -8,6 +8,7 @@ import knexFactory from 'knex';
 import { describe, expect, it } from 'vitest';
 
 import { createRateLimitsTable } from '../../src/drivers/database/migrations/0007-create-rate-limits-table.js';
+import { rateLimitWindowsInMilliseconds } from '../../src/drivers/database/migrations/0011-rate-limit-windows-in-milliseconds.js';
 import { compileApp } from '../helpers/compile-app.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
 
@@ -75,6 +76,7 @@ describe('errand queue:rate-limits-table', () => {
     try {
       await knex.migrate.latest({ directory: path.join(dir, 'migrations'), loadExtensions: ['.js'] });
       await createRateLimitsTable.up(knex, 'own_limits');
+      await rateLimitWindowsInMilliseconds.up(knex, 'own_limits');
       expect(await knex('rate_limits').columnInfo()).toEqual(await knex('own_limits').columnInfo());
       const indexes = async (table: string) =>
         ((await knex.raw(`pragma index_list(${table})`)) as Array<{ name: string }>).map((i) => i.name.replace(table, 'T')).sort();

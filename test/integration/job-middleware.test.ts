@@ -9,7 +9,10 @@ import type { JobMiddleware as JobMiddlewareContract, NextMiddleware } from '../
 import type { RateLimitStore } from '../../src/contracts/rate-limit-store.js';
 import { Job } from '../../src/decorators/job.js';
 import { JobMiddleware } from '../../src/decorators/job-middleware.js';
+import { DatabaseRateLimitStore } from '../../src/drivers/database/database-rate-limit-store.js';
 import { dialect } from '../../src/drivers/database/dialect.js';
+import { createRateLimitsTable } from '../../src/drivers/database/migrations/0007-create-rate-limits-table.js';
+import { rateLimitWindowsInMilliseconds } from '../../src/drivers/database/migrations/0011-rate-limit-windows-in-milliseconds.js';
 import { Queueable } from '../../src/job/queueable.js';
 import { Limit } from '../../src/middleware/limit.js';
 import { rateLimitStore } from '../../src/middleware/rate-limit-store.js';
@@ -21,6 +24,7 @@ import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import type { WorkerOptions } from '../../src/worker/worker-options.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { eventually } from '../helpers/eventually.js';
 
 const executed: string[] = [];
 const stamps: string[] = [];
@@ -86,6 +90,11 @@ await describeEachEngine('job middleware', (engine) => {
   let knex: Knex;
   let store: RateLimitStore;
   const now = () => knex.raw(dialect.nowSql(engine));
+  const nowMs = () => knex.raw(dialect.statementNowMsSql(engine));
+  const dbNowMs = async () => {
+    const rows = (await knex.select(knex.raw(`${dialect.statementNowMsSql(engine)} as now`))) as Array<{ now: number | string }>;
+    return Number(rows[0]!.now);
+  };
   const dbNow = async () => {
     const rows = (await knex.select(knex.raw(`${dialect.nowSql(engine)} as now`))) as Array<{ now: number | string }>;
     return Number(rows[0]!.now);
@@ -93,7 +102,7 @@ await describeEachEngine('job middleware', (engine) => {
   const work = (options: Partial<WorkerOptions> = {}) => createWorker({ stopWhenEmpty: true, sleep: 0, ...options }).run();
   const jobRows = () => knex('jobs').select('*').orderBy('id') as Promise<Array<Record<string, string | number | null>>>;
   const failedRows = () => knex('failed_jobs').select('exception') as Promise<Array<{ exception: string }>>;
-  const limitRow = async (key: string) => (await knex('rate_limits').where('key', key).first()) as { hits: number | string; reset_at: number | string } | undefined;
+  const limitRow = async (key: string) => (await knex('rate_limits').where('key', key).first()) as { hits: number | string; reset_at_ms: number | string } | undefined;
 
   beforeAll(async () => {
     await boot({ default: 'database', connections: { database: await freshDatabase(engine, 'job_middleware') } });
@@ -114,7 +123,7 @@ await describeEachEngine('job middleware', (engine) => {
   });
 
   it('errand migrate creates the rate_limits table', async () => {
-    expect(Object.keys(await knex('rate_limits').columnInfo()).sort()).toEqual(['hits', 'key', 'reset_at']);
+    expect(Object.keys(await knex('rate_limits').columnInfo()).sort()).toEqual(['hits', 'key', 'reset_at_ms']);
   });
 
   it('rate limits hold over a window: N per window with a concurrent worker, the rest released (not lost) until the window ends', async () => {
@@ -133,13 +142,13 @@ await describeEachEngine('job middleware', (engine) => {
         for (const row of waiting) {
           expect(row.reserved_at).toBeNull();
           expect(Number(row.attempts)).toBe(1);
-          // Released until the window ends (plus 3 s), on the database clock.
-          expect(Number(row.available_at)).toBeGreaterThanOrEqual(Number(limit!.reset_at) + 3);
+          // Released until the window ends (plus 3 s), on the database clock (jobs keep whole seconds).
+          expect(Number(row.available_at)).toBeGreaterThanOrEqual(Math.floor(Number(limit!.reset_at_ms) / 1000) + 3);
         }
       }
       expect(await failedRows()).toEqual([]);
       // End the window on the database clock, and make the released jobs due now, instead of waiting an hour.
-      await knex('rate_limits').update({ reset_at: now() });
+      await knex('rate_limits').update({ reset_at_ms: nowMs() });
       await knex('jobs').update({ available_at: now() });
     }
     expect(perWindow).toEqual([3, 3, 3, 1]);
@@ -156,13 +165,13 @@ await describeEachEngine('job middleware', (engine) => {
 
   it('a window ends on the database clock and the next hit starts a new one; keys are exact and long keys fit', async () => {
     expect(await store.hit('short', 1)).toBe(1);
-    const resetAt = Number((await limitRow('short'))!.reset_at);
+    const resetAt = Number((await limitRow('short'))!.reset_at_ms);
     expect(await store.availableIn('short')).toBeLessThanOrEqual(1);
-    while ((await dbNow()) < resetAt) await sleep(100);
+    while ((await dbNowMs()) < resetAt) await sleep(100);
     expect(await store.attempts('short')).toBe(0);
     expect(await store.availableIn('short')).toBe(0);
     expect(await store.hit('short', 1)).toBe(1);
-    expect(Number((await limitRow('short'))!.reset_at)).toBeGreaterThan(resetAt);
+    expect(Number((await limitRow('short'))!.reset_at_ms)).toBeGreaterThan(resetAt);
 
     expect(await store.hit('user:Ann', 60)).toBe(1);
     expect(await store.hit('user:ann', 60)).toBe(1);
@@ -173,6 +182,63 @@ await describeEachEngine('job middleware', (engine) => {
     expect(await store.attempts(long)).toBe(2);
     await store.clear(long);
     expect(await store.attempts(long)).toBe(0);
+  });
+
+  it('perSecond(2) admits at most 2 hits in the second from the first, even when that hit comes late in a clock second', async () => {
+    const limit = Limit.perSecond(2);
+    // A round holds only if the third hit returned within a second of the first hit's start: the
+    // database clock (this machine's) then read it inside the window. A slow round starts again.
+    for (let round = 0; ; round++) {
+      const key = `late-start:${round}`;
+      // Late in a clock second: a window ending at the next whole second would end within 200 ms.
+      await eventually('the clock is late in its second', async () => Date.now() % 1000 > 800);
+      const start = Date.now();
+      expect(await store.hit(key, limit.decaySeconds)).toBe(1);
+      const firstDone = Date.now();
+      expect(await store.hit(key, limit.decaySeconds)).toBe(2);
+      const nextSecond = (Math.floor(firstDone / 1000) + 1) * 1000;
+      await eventually('the clock passes into the next second', async () => Date.now() >= nextSecond);
+      const third = await store.hit(key, limit.decaySeconds);
+      if (Date.now() - start >= 1000) {
+        if (round >= 10) throw new Error('ten rounds in a row took a second or more from the first hit to the third');
+        continue;
+      }
+      // Within the window: counted, and over the limit.
+      expect(third).toBe(3);
+      expect(third).toBeGreaterThan(limit.maxAttempts);
+      expect(await store.attempts(key)).toBe(3);
+      // The window does end after its length: a hit sent a second after the first returned
+      // reaches the database after the window's end, and starts a new one.
+      await eventually('a second passes since the first hit', async () => Date.now() > firstDone + 1000);
+      expect(await store.hit(key, limit.decaySeconds)).toBe(1);
+      break;
+    }
+  });
+
+  it('migration 0011 upgrades a rate_limits table made by 0007: open windows carry over in milliseconds, and running it again changes nothing', async () => {
+    const table = 'rate_limits_0007';
+    await knex.schema.dropTableIfExists(table);
+    await createRateLimitsTable.up(knex, table);
+    const seconds = await dbNow();
+    await knex(table).insert([
+      { key: 'open', hits: 5, reset_at: seconds + 60 },
+      { key: 'ended', hits: 9, reset_at: seconds - 5 },
+    ]);
+    await rateLimitWindowsInMilliseconds.up(knex, table);
+    await rateLimitWindowsInMilliseconds.up(knex, table);
+    expect(Object.keys(await knex(table).columnInfo()).sort()).toEqual(['hits', 'key', 'reset_at_ms']);
+    const rows = (await knex(table).select('key', 'reset_at_ms').orderBy('key')) as Array<{ key: string; reset_at_ms: number | string }>;
+    expect(rows.map((row) => [String(row.key), Number(row.reset_at_ms)])).toEqual([
+      ['ended', (seconds - 5) * 1000],
+      ['open', (seconds + 60) * 1000],
+    ]);
+    const upgraded = new DatabaseRateLimitStore({ knex, engine, table }, (error) => error, () => false);
+    expect(await upgraded.attempts('open')).toBe(5);
+    expect(await upgraded.hit('open', 60)).toBe(6);
+    expect(await upgraded.availableIn('open')).toBeGreaterThanOrEqual(59);
+    expect(await upgraded.availableIn('open')).toBeLessThanOrEqual(60);
+    expect(await upgraded.hit('ended', 60)).toBe(1);
+    await knex.schema.dropTable(table);
   });
 
   it('dontRelease() deletes the jobs over the limit: not run, not failed, not queued', async () => {

@@ -492,14 +492,24 @@ export const dialect = {
   },
 
   /**
-   * The database clock in unix seconds, one value for the whole statement, for statements that
-   * read it more than once and need every read to agree (the rate-limit upsert). PostgreSQL's
-   * clock_timestamp() moves during a statement; now() is fixed at the transaction's start, which
-   * for one autocommit statement is the statement's. MySQL's unix_timestamp() and SQLite's 'now'
-   * are already fixed per statement.
+   * The database clock in unix MILLISECONDS, one value for the whole statement, for the rate-limit
+   * windows: a window lasts its length from its first hit, so whole seconds (which end a window
+   * at the next clock second, up to a second early) will not do. Every read in one statement
+   * agrees, so the upsert's CASEs agree on whether the window ended. PostgreSQL's now() is fixed
+   * at the transaction's start (for one autocommit statement, the statement's); SQLite's 'now' is
+   * fixed per statement, and its '%f' gives the seconds with milliseconds; MySQL/MariaDB's NOW(3)
+   * and UNIX_TIMESTAMP() both read the statement's start, and taking only the fraction from NOW(3)
+   * keeps the session time zone out (UNIX_TIMESTAMP(NOW(3)) is an hour off in a DST fall-back hour).
    */
-  statementNowSql(engine: Engine): string {
-    return engine === 'postgres' ? 'floor(extract(epoch from now()))::bigint' : dialect.nowSql(engine);
+  statementNowMsSql(engine: Engine): string {
+    switch (engine) {
+      case 'sqlite':
+        return "(cast(strftime('%s','now') as integer) * 1000 + cast(substr(strftime('%f','now'), 4) as integer))";
+      case 'mysql':
+        return '(unix_timestamp() * 1000 + floor(microsecond(now(3)) / 1000))';
+      case 'postgres':
+        return 'floor(extract(epoch from now()) * 1000)::bigint';
+    }
   },
 
   /**

@@ -6,7 +6,7 @@ import type { TableMigration } from './table-migration.js';
 
 /**
  * The counters of `RateLimited` and `ThrottlesExceptions` (Laravel keeps them in its cache). One
- * row per key: `hits` in the window that ends at `reset_at` (database clock, unix seconds). The
+ * row per key: `hits` in the window that ends at `reset_at` (database clock, unix seconds; migration 0011 makes it `reset_at_ms`, in milliseconds). The
  * key is the primary key, so a hit is one upsert, and compares byte for byte on every engine
  * (`by('Ann')` and `by('ann')` are two counters). `reset_at` is indexed for pruning ended windows.
  */

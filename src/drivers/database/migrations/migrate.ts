@@ -9,6 +9,7 @@ import { createLocksTable } from './0006-create-locks-table.js';
 import { createRateLimitsTable } from './0007-create-rate-limits-table.js';
 import { createJobBatchesTable } from './0008-create-job-batches-table.js';
 import { indexJobsForClaims } from './0009-index-jobs-for-claims.js';
+import { rateLimitWindowsInMilliseconds } from './0011-rate-limit-windows-in-milliseconds.js';
 import type { TableMigration } from './table-migration.js';
 
 /** The table that records which migrations ran, per database. */
@@ -46,7 +47,7 @@ export async function migrate(knex: Knex, tables: TablesToMigrate): Promise<stri
   for (const table of new Set(tables.workers ?? [])) steps.push(step(createWorkersTable, table));
   for (const table of new Set(tables.controls ?? [])) steps.push(step(createControlsTable, table));
   if (tables.locks) steps.push(step(createLocksTable, tables.locks));
-  if (tables.rateLimits) steps.push(step(createRateLimitsTable, tables.rateLimits));
+  if (tables.rateLimits) steps.push(step(createRateLimitsTable, tables.rateLimits), step(rateLimitWindowsInMilliseconds, tables.rateLimits));
   if (tables.batches) steps.push(step(createJobBatchesTable, tables.batches));
   steps.sort((a, b) => a.name.localeCompare(b.name));
   const source: Knex.MigrationSource<Step> = {
