@@ -95,11 +95,13 @@ describe('the worked examples in docs/examples', () => {
     ok(await runCli(['migrate'], dir));
     ok(await runNode(['ingest.mjs', '200'], dir, env));
     const backlog = await runCli(['queue:monitor', 'hits', '--max=100'], dir);
-    ok(backlog);
+    // Over --max: exit status 2, for cron and health checks.
+    expect(backlog.code, backlog.stderr).toBe(2);
     expect(backlog.stdout).toMatch(/\[database\] hits\s+200\s+200\s+0\s+0\s+\S+\s+ALERT/);
     ok(await runCli(['queue:work', '--queue=hits', '--stop-when-empty', '--max-time=50'], dir, env));
     expect(readFileSync(env.HITS_LOG, 'utf8').trim().split('\n')).toHaveLength(200);
     const drained = await runCli(['queue:monitor', 'hits', '--max=100', '--json'], dir);
     expect(JSON.parse(drained.stdout)).toMatchObject({ queue: 'hits', size: 0, status: 'OK' });
+    ok(drained);
   });
 });

@@ -72,13 +72,21 @@ listen(QueueBusy, (e) => appendFileSync(${JSON.stringify(path.join(dir, 'busy.tx
     expect(existsSync(path.join(dir, 'busy.txt'))).toBe(false);
   });
 
-  it('prints ALERT and fires QueueBusy (to Queue.on and to listeners) for a queue at or over --max', async () => {
+  it('prints ALERT, fires QueueBusy (to Queue.on and to listeners) and exits 2 for a queue at or over --max', async () => {
     const result = await runCli(['queue:monitor', 'events,quiet', '--max=6'], dir);
-    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(2);
     const alert = result.stdout.split('\n').find((line) => line.includes('events'));
     expect(alert).toMatch(/\[database\] events\s+6\s+3\s+2\s+1\s+2m 1\ds\s+ALERT/);
     expect(result.stdout.split('\n').find((line) => line.includes('quiet'))).toMatch(/\s+-\s+OK$/);
     expect(readFileSync(path.join(dir, 'busy.txt'), 'utf8')).toBe('on:database:events:6\nlistener:events\n');
+  });
+
+  it('exits 0 when every queue is below --max, and 1 (an error, not an alert) when it cannot look', async () => {
+    const below = await runCli(['queue:monitor', 'events,quiet', '--max=7'], dir);
+    expect(below.stdout).not.toContain('ALERT');
+    expect(below.code).toBe(0);
+    expect((await runCli(['queue:monitor', 'nope:events'], dir)).code).toBe(1);
   });
 
   it('names what is wrong: an unknown connection, a bad --max, no queue', async () => {
@@ -88,7 +96,7 @@ listen(QueueBusy, (e) => appendFileSync(${JSON.stringify(path.join(dir, 'busy.tx
     expect((await runCli(['queue:monitor', ','], dir)).stderr).toContain('queue:monitor: name at least one queue');
   });
 
-  it('--watch redraws until interrupted, then exits 0; a queue that stays over --max fires QueueBusy once, not per redraw', async () => {
+  it('--watch redraws until interrupted, then exits by its last look (2: a queue over --max); a queue that stays over --max fires QueueBusy once, not per redraw', async () => {
     const busy = () => readFileSync(path.join(dir, 'busy.txt'), 'utf8').split('\n').filter(Boolean).length;
     const before = busy();
     // `--watch events`: the queue list given where commander reads the optional seconds.
@@ -100,7 +108,7 @@ listen(QueueBusy, (e) => appendFileSync(${JSON.stringify(path.join(dir, 'busy.tx
     for (let i = 0; i < 300 && out.split('\n').filter(Boolean).length < 6; i++) await new Promise((resolve) => setTimeout(resolve, 50));
     child.kill('SIGINT');
     const code = await closed;
-    expect(code).toBe(0);
+    expect(code).toBe(2);
     const rows = out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { queue: string; status: string });
     expect(rows.length).toBeGreaterThanOrEqual(6);
     expect(rows.slice(0, 6).map((r) => `${r.queue}:${r.status}`)).toEqual(['quiet:OK', 'events:ALERT', 'quiet:OK', 'events:ALERT', 'quiet:OK', 'events:ALERT']);

@@ -18,14 +18,22 @@ export interface MonitorRow extends QueueStats {
 }
 
 /**
+ * The exit status of `queue:monitor` when a queue is at or over `--max` (decision 0043): not 1,
+ * which is every command's status for an error, so a health check can tell "too many jobs" from
+ * "could not look".
+ */
+export const QUEUE_OVER_MAX_STATUS = 2;
+
+/**
  * `errand queue:monitor conn:queue,… [--max=N] [--json] [--watch[=s]]`: each queue's size by state
  * and the age of its oldest pending job; a queue at or over `--max` is an ALERT and fires
  * `QueueBusy` (to `Queue.on(QueueBusy, …)` listeners and `@Listener`s of the bootstrap modules).
+ * The command exits with QUEUE_OVER_MAX_STATUS when its last look found an ALERT, 0 otherwise.
  */
 export function registerMonitorCommand(program: Command): void {
   program
     .command('queue:monitor')
-    .description('Show the size of queues, and alert (QueueBusy) when one reaches --max')
+    .description(`Show the size of queues, and alert (QueueBusy, exit status ${QUEUE_OVER_MAX_STATUS}) when one reaches --max`)
     .argument('[queues]', 'comma-separated queues: connection:queue, or a queue of the default connection')
     .option('--max <n>', 'alert when a queue holds this many jobs or more', '1000')
     .option('--json', 'one JSON object per queue and line')
@@ -48,6 +56,7 @@ export function registerMonitorCommand(program: Command): void {
           const rows = await monitor(app, targets, max, alerting);
           if (every !== undefined && !flags.json && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
           print(rows, Boolean(flags.json));
+          process.exitCode = rows.some((row) => row.status === 'ALERT') ? QUEUE_OVER_MAX_STATUS : 0;
         };
         await once();
         if (every === undefined) return;
