@@ -5,7 +5,7 @@ import { validateJobOptions } from '../job/validate-job-options.js';
 import { listenerJobOptions, type EventClass, type ListenerOptions } from '../listeners/listener-options.js';
 import { listenerRegistry } from '../listeners/listener-registry.js';
 
-const LISTENER_OPTION_NAMES = ['event', 'queued', 'connection', 'queue', 'delay', 'tries', 'backoff', 'timeout', 'maxExceptions', 'name', 'afterCommit'];
+const LISTENER_OPTION_NAMES = ['event', 'queued', 'connection', 'queue', 'delay', 'tries', 'backoff', 'timeout', 'maxExceptions', 'deleteWhenMissingModels', 'name', 'afterCommit'];
 const NOT_EVENTS = new Set<unknown>([Object, String, Number, Boolean, Array, Function, Promise, undefined]);
 
 /**

@@ -16,7 +16,8 @@ import { listenerRegistry } from './listener-registry.js';
  * The job a queued listener travels in (Laravel's CallQueuedListener): the listener's name, the
  * event's class name, its plain data and its models as identifiers. On the worker the event is
  * rebuilt (models read fresh), the listener resolved from the container, and `handle(event)` run;
- * after the last attempt, the listener's `failed(event, error)`.
+ * after the last attempt, the listener's `failed(event, error)`. A model of the event that is gone
+ * fails the job, naming it, or deletes it quietly when the listener has `deleteWhenMissingModels`.
  */
 @Job({ name: 'CallQueuedListener' })
 export class CallQueuedListener extends Queueable {
@@ -24,6 +25,11 @@ export class CallQueuedListener extends Queueable {
   event!: string;
   data!: Record<string, unknown>;
   models?: Record<string, ModelIdentifier>;
+  /**
+   * Copied from the listener's options at dispatch: the event's models are loaded inside this
+   * job's handle(), not by the worker's model step, so the job itself decides what a missing one means.
+   */
+  deleteWhenMissingModels?: true;
 
   /** The job for one listener hearing one event; the event's data is checked as a job's is. */
   static for(listener: RegisteredListener, event: object): CallQueuedListener {
@@ -34,6 +40,7 @@ export class CallQueuedListener extends Queueable {
     job.event = eventName;
     job.data = toPlainData(event, eventName, { kind: 'Event', skip: new Set(Object.keys(models ?? {})) });
     if (models) job.models = models;
+    if (listener.options.deleteWhenMissingModels === true) job.deleteWhenMissingModels = true;
     return job;
   }
 
@@ -52,7 +59,7 @@ export class CallQueuedListener extends Queueable {
       throw error;
     }
     const { listener, event, missing } = restored;
-    if (missing) return this.fail(missing);
+    if (missing) return this.deleteWhenMissingModels === true ? this.delete() : this.fail(missing);
     const container = jobContextOf(this)?.container ?? (await runtime()).container;
     const instance = container.resolve(listener.target) as ListenerInstance;
     await instance.handle(event);

@@ -9,6 +9,7 @@ import { report, runtime, track } from '../runtime/errand.js';
 import { CallQueuedListener } from './call-queued-listener.js';
 import { listenerJobOptions, type EventClass, type ListenerInstance, type RegisteredListener } from './listener-options.js';
 import { listenerRegistry, type Wiring } from './listener-registry.js';
+import { listenerRoute } from './listener-route.js';
 
 /** How an event is dispatched. */
 export interface DispatchEventOptions {
@@ -78,8 +79,7 @@ async function queueListener(listener: RegisteredListener, instance: ListenerIns
 
 function prepareListenerJob(listener: RegisteredListener, instance: ListenerInstance, event: object): () => Promise<unknown> {
   const job = CallQueuedListener.for(listener, event);
-  const connection = instance.viaConnection?.() ?? listener.options.connection;
-  const queue = instance.viaQueue?.() ?? listener.options.queue;
+  const { connection, queue } = listenerRoute(listener, instance);
   const delay = instance.withDelay?.(event) ?? listener.options.delay;
   return async () => {
     const pending = dispatch(job).options(listenerJobOptions(listener.options));

@@ -20,6 +20,11 @@ export interface ListenerOptions {
   /** The name stored in payloads; default the class name. */
   name?: string;
   /**
+   * When a model the event holds no longer exists as the queued listener runs, delete its job
+   * quietly instead of failing it (as `@Job({ deleteWhenMissingModels })` does for jobs).
+   */
+  deleteWhenMissingModels?: boolean;
+  /**
    * When the event is dispatched inside a knex transaction (`dispatchEvent(event, { transaction })`),
    * push the listener's job only once it commits, and never if it rolls back.
    */
@@ -28,8 +33,8 @@ export interface ListenerOptions {
 
 /** The job options a queued listener's options carry over. */
 export function listenerJobOptions(options: ListenerOptions): Partial<JobOptions> {
-  const { tries, backoff, timeout, maxExceptions } = options;
-  return Object.fromEntries(Object.entries({ tries, backoff, timeout, maxExceptions }).filter(([, v]) => v !== undefined));
+  const { tries, backoff, timeout, maxExceptions, deleteWhenMissingModels } = options;
+  return Object.fromEntries(Object.entries({ tries, backoff, timeout, maxExceptions, deleteWhenMissingModels }).filter(([, v]) => v !== undefined));
 }
 
 /** A listener class registered with `@Listener`. */

@@ -16,12 +16,15 @@ import { createWorker } from '../../src/worker/create-worker.js';
 import {
   AnnouncePrizeInline,
   Game,
+  ForgetCancelledGame,
+  GameCancelled,
   GoalScored,
   MatchFinished,
   PaymentDeclined,
   PrizeAwarded,
   RecordGoal,
   RecordGoalLater,
+  RefundCancelledGame,
   RoundPlayed,
   Scoreboard,
   TestEvent,
@@ -311,7 +314,29 @@ await describeEachEngine('events and listeners', (engine) => {
     expect(await jobRows()).toEqual([]);
   });
 
-  it('errand event:list prints each event with its listeners, queued ones with their connection and queue (text, --json, --event)', async () => {
+  it('a queued listener with deleteWhenMissingModels is deleted quietly when a model of the event is gone; one without it fails naming the model', async () => {
+    await insertGame(21, 'Cancelled cup', 'tok-21');
+    await GameCancelled.dispatch(await loadGame(21));
+    const pushed = await jobRows();
+    expect(pushed.map((row) => [row.json.displayName, row.json.data.command.deleteWhenMissingModels])).toEqual([
+      ['ForgetCancelledGame', true],
+      ['RefundCancelledGame', undefined],
+    ]);
+    // Frozen into the payload as a job's option is.
+    expect(pushed.map((row) => row.json.deleteWhenMissingModels)).toEqual([true, undefined]);
+    await knex('games').where({ id: 21 }).delete();
+
+    await work();
+    // Neither handle() ran, nor ForgetCancelledGame's failed().
+    expect(eventRecorder.steps).toEqual([]);
+    expect(await jobRows()).toEqual([]);
+    const failed = await failedRows();
+    expect(failed.map((row) => JSON.parse(row.payload).displayName)).toEqual(['RefundCancelledGame']);
+    expect(failed[0]!.exception).toContain('ModelNotFoundError: No row found for model [Game] with id 21');
+    expect([ForgetCancelledGame, RefundCancelledGame]).toHaveLength(2);
+  });
+
+  it('errand event:list prints each event with its listeners, queued ones with the connection and queue they are pushed to, viaConnection()/viaQueue() included (text, --json, --event)', async () => {
     const text = await runCli(['event:list'], app.dir);
     expect(text.stderr).toBe('');
     expect(text.code).toBe(0);
@@ -322,6 +347,9 @@ await describeEachEngine('events and listeners', (engine) => {
       '    ⇂ auditTestEvent (function)',
       '  GameClosed',
       '    ⇂ ArchiveClosedGame (queued on database:default)',
+      '  GameRescheduled',
+      '    ⇂ MoveRescheduledGame (queued on database:moves)',
+      '    ⇂ NotifyRescheduledGame (queued on database:default)',
     ]);
 
     const json = await runCli(['event:list', '--json'], app.dir);
@@ -336,6 +364,13 @@ await describeEachEngine('events and listeners', (engine) => {
         ],
       },
       { event: 'GameClosed', listeners: [{ name: 'ArchiveClosedGame', queued: true, connection: 'database', queue: 'default' }] },
+      {
+        event: 'GameRescheduled',
+        listeners: [
+          { name: 'MoveRescheduledGame', queued: true, connection: 'database', queue: 'moves' },
+          { name: 'NotifyRescheduledGame', queued: true, connection: 'database', queue: 'default' },
+        ],
+      },
     ]);
 
     const filtered = await runCli(['event:list', '--json', '--event', 'Closed'], app.dir);
@@ -350,5 +385,13 @@ await describeEachEngine('events and listeners', (engine) => {
     const onMain = await runCli(['event:list', '--event', 'Closed'], dir);
     expect(onMain.stderr).toBe('');
     expect(onMain.stdout.split('\n').filter(Boolean)).toEqual(['  GameClosed', '    ⇂ ArchiveClosedGame (queued on database:main)']);
+    // viaConnection() names the connection, so its configured queue is the one used; viaQueue() beats the options' queue.
+    const rescheduled = await runCli(['event:list', '--event', 'Rescheduled'], dir);
+    expect(rescheduled.stderr).toBe('');
+    expect(rescheduled.stdout.split('\n').filter(Boolean)).toEqual([
+      '  GameRescheduled',
+      '    ⇂ MoveRescheduledGame (queued on database:moves)',
+      '    ⇂ NotifyRescheduledGame (queued on database:main)',
+    ]);
   });
 });

@@ -173,7 +173,7 @@ describe('@Listener', () => {
     [{ queue: 'a,b' }, 'Listener BadOptionListener: option `queue` must not contain a comma.'],
     [{ connection: '' }, 'Listener BadOptionListener: option `connection` must be a non-empty string, got "".'],
     [{ delay: -1 }, 'Listener BadOptionListener: option `delay` must be seconds ≥ 0, got -1.'],
-    [{ tris: 3 }, 'Listener BadOptionListener: unknown option `tris`; known options: event, queued, connection, queue, delay, tries, backoff, timeout, maxExceptions, name, afterCommit.'],
+    [{ tris: 3 }, 'Listener BadOptionListener: unknown option `tris`; known options: event, queued, connection, queue, delay, tries, backoff, timeout, maxExceptions, deleteWhenMissingModels, name, afterCommit.'],
     [{ afterCommit: 'yes' }, 'Listener BadOptionListener: option `afterCommit` must be true or false.'],
   ])('refuses the options %j with a ConfigError naming the listener', (options, message) => {
     class BadOptionEvent {}
@@ -1099,5 +1099,62 @@ describe('describeListeners (errand event:list)', () => {
     });
     expect(rows.find((row) => row.event === 'CatalogPurged')).toEqual({ event: 'CatalogPurged', listeners: [{ name: '(anonymous function)', queued: false }] });
     expect([ReindexCatalog, WarmCatalogCache, NotifyCatalogSubscribers]).toHaveLength(3);
+  });
+
+  it("shows where a queued listener's job goes as the dispatcher decides it: viaConnection()/viaQueue() over the options", () => {
+    class PriceChanged {}
+    @Listener({ queued: true, event: PriceChanged, connection: 'primary', queue: 'options-queue' })
+    class RepricePrice {
+      viaQueue() {
+        return 'repricing';
+      }
+      handle() {}
+    }
+    @Listener({ queued: true, event: PriceChanged, connection: 'elsewhere' })
+    class AnnouncePrice {
+      viaConnection() {
+        return 'secondary';
+      }
+      handle() {}
+    }
+    @Listener({ queued: true, event: PriceChanged, queue: 'audit' })
+    class AuditPrice {
+      handle() {}
+    }
+    const queues: Record<string, string> = { primary: 'primary-main', secondary: 'secondary-main' };
+    const built = (listener: { target: new () => object }) => new listener.target();
+    const listed = (instanceOf?: (listener: { target: new () => object; name: string }) => object) =>
+      describeListeners('primary', (connection) => queues[connection] ?? 'default', instanceOf).find((row) => row.event === 'PriceChanged')!.listeners;
+    expect(listed(built)).toEqual([
+      { name: 'RepricePrice', queued: true, connection: 'primary', queue: 'repricing' },
+      { name: 'AnnouncePrice', queued: true, connection: 'secondary', queue: 'secondary-main' },
+      { name: 'AuditPrice', queued: true, connection: 'primary', queue: 'audit' },
+    ]);
+    // A listener that cannot be built is shown by its options, with the reason.
+    const refusing = (listener: { target: new () => object; name: string }) => {
+      if (listener.name === 'AnnouncePrice') throw new Error('no binding for Mailer');
+      return new listener.target();
+    };
+    expect(listed(refusing)[1]).toEqual({ name: 'AnnouncePrice', queued: true, connection: 'elsewhere', queue: 'default', unresolved: 'no binding for Mailer' });
+    expect([RepricePrice, AnnouncePrice, AuditPrice]).toHaveLength(3);
+  });
+});
+
+describe('@Listener({ deleteWhenMissingModels })', () => {
+  it('is carried into the queued listener job and its payload; anything but a boolean is refused, naming the listener', () => {
+    class ShelfEmptied {}
+    @Listener({ queued: true, event: ShelfEmptied, deleteWhenMissingModels: true })
+    class RestockShelf {
+      handle() {}
+    }
+    const job = CallQueuedListener.for(listenerRegistry.byClass(RestockShelf)!, new ShelfEmptied());
+    expect(job.deleteWhenMissingModels).toBe(true);
+    expect(() =>
+      Listener({ queued: true, event: ShelfEmptied, deleteWhenMissingModels: 'yes' as unknown as boolean })(
+        class DustShelf {
+          handle() {}
+        },
+      ),
+    ).toThrow(/DustShelf.*deleteWhenMissingModels/);
   });
 });

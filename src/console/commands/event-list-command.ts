@@ -1,26 +1,51 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 
+import type { RegisteredListener } from '../../listeners/listener-options.js';
 import { listenerRegistry } from '../../listeners/listener-registry.js';
+import { listenerRoute } from '../../listeners/listener-route.js';
 import { shutdown } from '../../runtime/errand.js';
 import { bootFromCommand, importBootstrap } from '../boot-from-cli.js';
 
+/** One listener of an event, as `event:list` shows it. */
+export interface ListedListener {
+  name: string;
+  queued: boolean;
+  connection?: string;
+  queue?: string;
+  /** Why the listener could not be built to ask its viaConnection()/viaQueue(): its options alone are shown. */
+  unresolved?: string;
+}
+
 /**
- * One line per listener of each event; queued ones say where they are pushed. `defaultQueueOf`
- * names the queue a connection pushes to when the listener names none (its configured `queue`).
+ * One line per listener of each event; queued ones say where their jobs go, decided as the
+ * dispatcher decides it (listenerRoute: viaConnection()/viaQueue() of an instance from
+ * `instanceOf`, then the options), with what neither names filled in as dispatch fills it:
+ * `defaultConnection`, and `defaultQueueOf` the queue a connection pushes to (its configured
+ * `queue`). Without `instanceOf`, or when it throws, the options alone decide.
  */
 export function describeListeners(
   defaultConnection: string,
   defaultQueueOf: (connection: string) => string = () => 'default',
-): Array<{ event: string; listeners: Array<{ name: string; queued: boolean; connection?: string; queue?: string }> }> {
+  instanceOf?: (listener: RegisteredListener) => object,
+): Array<{ event: string; listeners: ListedListener[] }> {
   return listenerRegistry.events().map((event) => ({
     event: event.name,
-    listeners: listenerRegistry.listenersOf(event).map((wiring) => {
+    listeners: listenerRegistry.listenersOf(event).map((wiring): ListedListener => {
       if (wiring.kind === 'function') return { name: wiring.fn.name ? `${wiring.fn.name} (function)` : '(anonymous function)', queued: false };
       const { listener } = wiring;
       if (!listener.options.queued) return { name: listener.name, queued: false };
-      const connection = listener.options.connection ?? defaultConnection;
-      return { name: listener.name, queued: true, connection, queue: listener.options.queue ?? defaultQueueOf(connection) };
+      let instance: object = {};
+      let unresolved: string | undefined;
+      try {
+        instance = instanceOf?.(listener) ?? {};
+      } catch (error) {
+        unresolved = error instanceof Error ? error.message : String(error);
+      }
+      const route = listenerRoute(listener, instance);
+      const connection = route.connection ?? defaultConnection;
+      const listed: ListedListener = { name: listener.name, queued: true, connection, queue: route.queue ?? defaultQueueOf(connection) };
+      return unresolved === undefined ? listed : { ...listed, unresolved };
     }),
   }));
 }
@@ -40,7 +65,8 @@ export function registerEventListCommand(program: Command): void {
           const connection = app.config.connections[name];
           return connection?.driver === 'database' ? connection.queue : 'default';
         };
-        const rows = describeListeners(app.config.default, defaultQueueOf).filter((row) => !flags.event || row.event.includes(flags.event));
+        const instanceOf = (listener: RegisteredListener) => app.container.resolve(listener.target) as object;
+        const rows = describeListeners(app.config.default, defaultQueueOf, instanceOf).filter((row) => !flags.event || row.event.includes(flags.event));
         if (flags.json) {
           console.log(JSON.stringify(rows));
           return;
@@ -53,7 +79,8 @@ export function registerEventListCommand(program: Command): void {
           console.log(`  ${pc.bold(row.event)}`);
           for (const listener of row.listeners) {
             const where = listener.queued ? pc.dim(` (queued on ${listener.connection}:${listener.queue})`) : '';
-            console.log(`    ⇂ ${listener.name}${where}`);
+            const note = listener.unresolved === undefined ? '' : pc.yellow(` (could not be built to ask viaConnection()/viaQueue(): ${listener.unresolved})`);
+            console.log(`    ⇂ ${listener.name}${where}${note}`);
           }
         }
       } finally {
