@@ -238,6 +238,10 @@ await describeEachEngine('job middleware', (engine) => {
     expect(await upgraded.availableIn('open')).toBeGreaterThanOrEqual(59);
     expect(await upgraded.availableIn('open')).toBeLessThanOrEqual(60);
     expect(await upgraded.hit('ended', 60)).toBe(1);
+    // And back down: whole seconds in `reset_at` again.
+    await rateLimitWindowsInMilliseconds.down(knex, table);
+    expect(Object.keys(await knex(table).columnInfo()).sort()).toEqual(['hits', 'key', 'reset_at']);
+    expect(Number(((await knex(table).where('key', 'open').first('reset_at')) as { reset_at: number | string }).reset_at)).toBe(seconds + 60);
     await knex.schema.dropTable(table);
   });
 

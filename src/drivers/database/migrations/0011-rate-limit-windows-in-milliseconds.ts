@@ -1,10 +1,11 @@
 import type { Knex } from 'knex';
 
-import { RESET_AT } from '../queries/rate-limits.js';
 import type { TableMigration } from './table-migration.js';
 
 /** 0007's column, in unix seconds. */
 const OLD_RESET_AT = 'reset_at';
+/** The column this step leaves (written out, not imported, so the released step never changes). */
+const RESET_AT = 'reset_at_ms';
 
 /**
  * Below this a stored end is in seconds (it is the year 5138 as seconds, 1973 as milliseconds):
