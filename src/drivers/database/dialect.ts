@@ -499,7 +499,8 @@ export const dialect = {
    * at the transaction's start (for one autocommit statement, the statement's); SQLite's 'now' is
    * fixed per statement, and its '%f' gives the seconds with milliseconds; MySQL/MariaDB's NOW(3)
    * and UNIX_TIMESTAMP() both read the statement's start, and taking only the fraction from NOW(3)
-   * keeps the session time zone out (UNIX_TIMESTAMP(NOW(3)) is an hour off in a DST fall-back hour).
+   * keeps the session time zone out (UNIX_TIMESTAMP(NOW(3)) converts back through it, and can be
+   * an hour off in a DST fall-back hour).
    */
   statementNowMsSql(engine: Engine): string {
     switch (engine) {
