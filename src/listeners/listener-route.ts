@@ -13,8 +13,9 @@ export interface ListenerRoute {
  * dispatch: the default connection and that connection's configured queue.
  */
 export function listenerRoute(listener: RegisteredListener, instance: Partial<Pick<ListenerInstance, 'viaConnection' | 'viaQueue'>>): ListenerRoute {
+  // An empty name means "the default", as the dispatcher has always read it.
   return {
-    connection: instance.viaConnection?.() ?? listener.options.connection,
-    queue: instance.viaQueue?.() ?? listener.options.queue,
+    connection: (instance.viaConnection?.() ?? listener.options.connection) || undefined,
+    queue: (instance.viaQueue?.() ?? listener.options.queue) || undefined,
   };
 }

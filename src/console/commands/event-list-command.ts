@@ -35,14 +35,15 @@ export function describeListeners(
       if (wiring.kind === 'function') return { name: wiring.fn.name ? `${wiring.fn.name} (function)` : '(anonymous function)', queued: false };
       const { listener } = wiring;
       if (!listener.options.queued) return { name: listener.name, queued: false };
-      let instance: object = {};
+      let route = listenerRoute(listener, {});
       let unresolved: string | undefined;
       try {
-        instance = instanceOf?.(listener) ?? {};
+        route = listenerRoute(listener, instanceOf?.(listener) ?? {});
       } catch (error) {
+        // A listener that cannot be built, or whose viaConnection()/viaQueue() throws, is listed
+        // by its options with the reason rather than ending the whole listing.
         unresolved = error instanceof Error ? error.message : String(error);
       }
-      const route = listenerRoute(listener, instance);
       const connection = route.connection ?? defaultConnection;
       const listed: ListedListener = { name: listener.name, queued: true, connection, queue: route.queue ?? defaultQueueOf(connection) };
       return unresolved === undefined ? listed : { ...listed, unresolved };
