@@ -36,6 +36,14 @@ const REFUSED: Readonly<Record<string, string>> = {
   uniqueVia: 'unique locks are kept in the store configured under `locks`, not chosen per job',
 };
 
+/**
+ * The same for a queued listener, whose `delay` property is honoured (as Laravel's is) and which
+ * has no unique lock to choose.
+ */
+const REFUSED_ON_LISTENERS: Readonly<Record<string, string>> = {
+  shouldBeEncrypted: "a queued listener's job is not encrypted; to seal data, have the listener dispatch a job declared with @Job({ encrypted: true })",
+};
+
 /** Where an instance option was read: for error messages. */
 const sourceOf = (owner: object, key: string) =>
   typeof (owner as Record<string, unknown>)[key] === 'function' ? `its ${key}() method` : `its ${key} property`;
@@ -77,8 +85,8 @@ export function instanceOptions(
   args: readonly unknown[] = [],
 ): Partial<JobOptions> {
   const record = owner as Record<string, unknown>;
-  for (const [key, instead] of Object.entries(REFUSED)) {
-    if (record[key] !== undefined && (kind === 'Job' || key !== 'delay')) {
+  for (const [key, instead] of Object.entries(kind === 'Job' ? REFUSED : REFUSED_ON_LISTENERS)) {
+    if (record[key] !== undefined) {
       throw new ConfigError(`${kind} ${ownerName}: ${sourceOf(owner, key)} is not read by errand: ${instead}.`);
     }
   }

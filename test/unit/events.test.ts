@@ -597,8 +597,17 @@ describe('queued listeners (null default connection)', () => {
       handle(_event: Charged) {}
     }
     await expect(Charged.dispatch()).rejects.toThrow('Listener ChargeAudit: option `tries` (its tries property) must be a whole number ≥ 0, got -1.');
+    class Sealed extends Event {}
+    @Listener({ queued: true })
+    class SealedAudit {
+      shouldBeEncrypted = true;
+      @Inject()
+      handle(_event: Sealed) {}
+    }
+    await expect(Sealed.dispatch()).rejects.toThrow("Listener SealedAudit: its shouldBeEncrypted property is not read by errand: a queued listener's job is not encrypted");
     expect(pushes).toHaveLength(0);
     expect(ChargeAudit).toBeDefined();
+    expect(SealedAudit).toBeDefined();
   });
 
   it('shouldQueue(event) false pushes nothing for that event (sync or async)', async () => {
