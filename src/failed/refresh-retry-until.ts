@@ -8,9 +8,9 @@ import type { Keyring } from '../payload/keyring.js';
 /**
  * The payload a retried job goes back with: when it carries a `retryUntil`, a fresh one. A job
  * whose deadline passed while it sat in failed_jobs would otherwise fail again at once (Laravel
- * recomputes it on retry too). With the class registered in this process its `retryUntil()` method,
- * else its option, is evaluated again, counted from now (a function gets the job rebuilt from the payload, models not fetched);
- * otherwise the original window (`retryUntil - createdAt`) is counted from now. Any other payload
+ * recomputes it on retry too). With the class registered in this process its `retryUntil()`
+ * method, else its option, is evaluated again, counted from now (a method or function gets the
+ * job rebuilt from the payload, models not fetched); otherwise the original window (`retryUntil - createdAt`) is counted from now. Any other payload
  * is returned unchanged, byte for byte.
  */
 export function refreshRetryUntil(raw: string, keyring: Keyring, now = new Date()): string {

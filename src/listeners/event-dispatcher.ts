@@ -102,6 +102,7 @@ const LISTENER_INSTANCE_OPTIONS = ['connection', 'queue', 'tries', 'maxException
 function listenerDelay(listener: RegisteredListener, instance: ListenerInstance): number | undefined {
   const delay = (instance as { delay?: unknown }).delay;
   if (delay === undefined || delay === null) return undefined;
+  if (typeof delay === 'function') throw new ConfigError(`Listener ${listener.name}: its delay() method is not read by errand: return the delay from withDelay(event).`);
   if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) {
     throw new ConfigError(`Listener ${listener.name}: option \`delay\` (its delay property) must be seconds ≥ 0, got ${JSON.stringify(delay) ?? typeof delay}.`);
   }
