@@ -329,6 +329,21 @@ await describeEachEngine('job lifecycle', (engine) => {
     expect(await Queue.clear('other')).toBe(2);
   });
 
+  it("bulk-inserts each job with its own options (a tries property, a backoff() method), the rest of the class's resolved once", async () => {
+    const ids = await Queue.bulk([new AddToBufferJob('plain'), new OwnTriesJob('bt'), new OwnBackoffJob('bb', 12), new AddToBufferJob('plain2')]);
+    const rows = await knex('jobs').select('id', 'payload').orderBy('id');
+    expect(rows.map((r) => String(r.id))).toEqual(ids);
+    const payloads = rows.map((r) => JSON.parse(r.payload));
+    expect(payloads.map((p) => [p.maxTries, p.backoff])).toEqual([
+      [null, null],
+      [3, null],
+      [2, '12'],
+      [null, null],
+    ]);
+    expect(payloads[1].data.command).toEqual({ label: 'bt' });
+    await Queue.clear();
+  });
+
   it('inserts rows due now, after seconds and at an instant, one at a time and mixed across chunks, with ids in input order', async () => {
     const at = new Date((Math.floor(Date.now() / 1000) + 7200) * 1000);
     const delayOf = (i: number) => (i % 3 === 0 ? undefined : i % 3 === 1 ? 30 : at);
