@@ -30,6 +30,10 @@ export function registeredJobOf(job: object): RegisteredJob {
 export function effectiveOptions(entry: RegisteredJob, overrides: Partial<JobOptions>, job: object): JobOptions {
   if (Object.keys(overrides).length > 0) validateJobOptions(entry.name, overrides);
   const own = instanceOptions(job, entry.name);
+  // As on @Job: a uniqueFor alone does nothing, which a port that forgot ShouldBeUnique would not notice.
+  if (own.uniqueFor !== undefined && entry.options.unique === undefined && overrides.unique === undefined) {
+    throw new ConfigError(`Job ${entry.name}: option \`uniqueFor\` (its uniqueFor property or method) does nothing without \`unique: true\` (Laravel's ShouldBeUnique): add it to @Job.`);
+  }
   const classOptions: JobOptions = { ...entry.options };
   if ((job as { uniqueId?: unknown }).uniqueId !== undefined) delete classOptions.uniqueId;
   return { ...classOptions, ...own, ...overrides };

@@ -145,6 +145,14 @@ describe('options a job sets on itself', () => {
     expect(() => payloadOf(new OwnBad(fields))).toThrow(message);
   });
 
+  it('refuses a uniqueFor on a job whose class is not unique, as @Job does, and honours it on one that is', () => {
+    expect(() => payloadOf(new OwnBad({ uniqueFor: 60 }))).toThrow(
+      "Job own.Bad: option `uniqueFor` (its uniqueFor property or method) does nothing without `unique: true` (Laravel's ShouldBeUnique): add it to @Job.",
+    );
+    expect(optionsOf(new OwnBad({ uniqueFor: 60 }), { unique: true }).uniqueFor).toBe(60);
+    expect(payloadOf(new OwnBad({ uniqueFor: 60 }), { unique: true }).data.command).toEqual({});
+  });
+
   it('refuses a retryUntil() that is not an instant: seconds after dispatch, or milliseconds', () => {
     expect(() => payloadOf(new OwnEpoch(3600))).toThrow(
       'Job own.Epoch: option `retryUntil` (its retryUntil() method) must be a Date or unix seconds, got 3600; for seconds after dispatch use @Job({ retryUntil: 3600 }).',

@@ -55,6 +55,12 @@ class UniqueByProperty extends Queueable {
   handle() {}
 }
 
+@Job({ name: 'unit.UniqueForOwn', unique: true, uniqueFor: 5 })
+class UniqueForOwn extends Queueable {
+  uniqueFor = 30;
+  handle() {}
+}
+
 @Job({ name: 'unit.NotUnique' })
 class NotUnique extends Queueable {
   handle() {}
@@ -101,6 +107,11 @@ describe('unique keys', () => {
     expect(specOf(new UniquePerClass())).toEqual({ key: 'errand:unique:unit.UniquePerClass:', until: 'done', ttl: 0 });
     expect(specOf(new UniqueByProperty('tenant-9'))?.key).toBe('errand:unique:unit.UniqueByProperty:tenant-9');
     expect(specOf(new NotUnique())).toBeUndefined();
+  });
+
+  it("takes the TTL from the job's own uniqueFor over the class option, and a per-dispatch one over both", () => {
+    expect(specOf(new UniqueForOwn())?.ttl).toBe(30);
+    expect(specOf(new UniqueForOwn(), { uniqueFor: 9 })?.ttl).toBe(9);
   });
 
   it('takes per-dispatch overrides: a fixed id, another TTL, or unique switched off', () => {
