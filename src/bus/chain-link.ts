@@ -26,7 +26,7 @@ export interface LinkEncoding {
  */
 export function encodeLink(job: object, encoding: LinkEncoding, overrides: { connection?: string; queue?: string; delay?: number; options?: Partial<JobOptions> } = {}): ChainLink {
   const entry = registeredJobOf(job);
-  const options = effectiveOptions(entry, overrides.options ?? {});
+  const options = effectiveOptions(entry, overrides.options ?? {}, job);
   const payload = encodePayload(job, options, { keyring: encoding.keyring, delay: overrides.delay });
   serializePayload(payload, encoding.maxPayloadSize);
   return { connection: overrides.connection ?? options.connection ?? null, queue: overrides.queue ?? options.queue ?? null, delay: overrides.delay ?? null, payload };

@@ -38,7 +38,7 @@ export interface PayloadTarget {
 export async function pushToQueue(job: object, dispatch: DispatchOptions): Promise<string | null> {
   const app = await runtime();
   const entry = registeredJobOf(job);
-  const options = effectiveOptions(entry, dispatch.options);
+  const options = effectiveOptions(entry, dispatch.options, job);
   const connectionName = dispatch.connection ?? options.connection ?? dispatch.chainConnection ?? app.config.default;
   const driver = app.queues.connection(connectionName);
   const queue = dispatch.queue ?? options.queue ?? dispatch.chainQueue ?? driver.defaultQueue;
@@ -109,7 +109,7 @@ export async function runNow(job: object, dispatch: DispatchOptions): Promise<vo
   const faked = interceptedDispatch({ kind: 'sync', job, chain: dispatch.chain ?? [] });
   if (faked) return void (await faked);
   const app = await runtime();
-  const options = effectiveOptions(registeredJobOf(job), dispatch.options);
+  const options = effectiveOptions(registeredJobOf(job), dispatch.options, job);
   const payload = encodePayload(job, options, { keyring: app.config.keyring, middleware: dispatch.middleware });
   if (dispatch.chain?.length || dispatch.chainCatch?.length) Object.assign(payload, await chainKeys(dispatch));
   await app.queues.sync().push({ queue: 'sync', payload: serializePayload(payload, app.config.maxPayloadSize) });

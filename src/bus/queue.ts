@@ -1,5 +1,6 @@
 import { JobQueued } from '../events/job-queued.js';
 import type { JobOptions } from '../job/job-options.js';
+import { instanceOptions } from '../job/instance-options.js';
 import type { JobPayload } from '../payload/job-payload.js';
 import { effectiveOptions, encodePayload, registeredJobOf, serializePayload } from '../payload/encode-payload.js';
 import { events, runtime } from '../runtime/errand.js';
@@ -29,16 +30,22 @@ export const Queue = {
     const groups = new Map<string, Array<{ index: number; queue: string; payload: JobPayload }>>();
     const ids: string[] = new Array<string>(jobs.length);
     const faked: Array<Promise<unknown>> = [];
-    // Jobs of one class share their options and destination: resolved once per class.
+    // Jobs of one class share their options and destination, resolved once per class, unless a
+    // job declares options on itself (a `queue` property, a `tries()` method …).
     const byClass = new Map<Function, { jobOptions: JobOptions; connection: string; queue: string }>();
+    const resolve = (jobOptions: JobOptions) => {
+      const connection = options.connection ?? jobOptions.connection ?? app.config.default;
+      const queue = options.queue ?? jobOptions.queue ?? app.queues.connection(connection).defaultQueue;
+      return { jobOptions, connection, queue };
+    };
     const now = new Date();
     jobs.forEach((job, index) => {
+      const entry = registeredJobOf(job);
       let resolved = byClass.get(job.constructor);
-      if (!resolved) {
-        const jobOptions = effectiveOptions(registeredJobOf(job), {});
-        const connection = options.connection ?? jobOptions.connection ?? app.config.default;
-        const queue = options.queue ?? jobOptions.queue ?? app.queues.connection(connection).defaultQueue;
-        byClass.set(job.constructor, (resolved = { jobOptions, connection, queue }));
+      if (Object.keys(instanceOptions(job, entry.name)).length > 0) {
+        resolved = resolve(effectiveOptions(entry, {}, job));
+      } else if (!resolved) {
+        byClass.set(job.constructor, (resolved = resolve(effectiveOptions(entry, {}, job))));
       }
       const { jobOptions, connection, queue } = resolved;
       const fake = interceptedDispatch({ kind: 'bulk', job, connection, queue, delay: options.delay, chain: [] });

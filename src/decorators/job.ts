@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors/config-error.js';
+import { refuseUnsupportedMethods } from '../job/instance-options.js';
 import type { JobOptions } from '../job/job-options.js';
 import { jobRegistry } from '../job/job-registry.js';
 import { validateJobOptions } from '../job/validate-job-options.js';
@@ -6,7 +7,9 @@ import { validateUniqueCombination } from '../job/validate-unique-options.js';
 
 /**
  * Marks a class extending `Queueable` as a job and registers it under its name (the class name
- * unless `name` is given). Only registered classes are ever decoded from a payload.
+ * unless `name` is given). Only registered classes are ever decoded from a payload. The job may
+ * also set options on itself, as in Laravel (`tries = 3`, `backoff()`, `retryUntil()` …): read at
+ * dispatch, they override these.
  *
  * @example
  * ```ts
@@ -24,6 +27,9 @@ export function Job(options: JobOptions = {}): <T extends Function>(target: T) =
     if (typeof (target.prototype as { handle?: unknown }).handle !== 'function') {
       throw new ConfigError(`Job ${name} has no handle() method.`);
     }
+    // Options set on the job itself (`tries = 3`, `backoff()`) are read at dispatch; the Laravel
+    // members errand cannot honour are refused now when they are methods.
+    refuseUnsupportedMethods(target.prototype as object, `Job ${name}`);
     jobRegistry.register({ name, target: target as unknown as new (...args: any[]) => object, options: Object.freeze({ ...options }) });
     return target;
   };

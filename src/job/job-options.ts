@@ -1,6 +1,8 @@
 /**
- * Options a job class declares with `@Job(...)`, overridable per dispatch. They are frozen into
- * the payload at dispatch, as Laravel does: changing the class later does not change queued jobs.
+ * Options a job class declares with `@Job(...)`. A job may also set most of them on itself, as a
+ * property or method (see INSTANCE_OPTION_NAMES), which wins over the class; `.options()` on a
+ * dispatch wins over both. They are frozen into the payload at dispatch, as Laravel does:
+ * changing the class later does not change queued jobs.
  */
 export interface JobOptions {
   /** The name stored in payloads; default the class name. Set it when a minifier renames classes. */

@@ -2,9 +2,12 @@ import { ConfigError } from '../errors/config-error.js';
 import { JOB_OPTION_NAMES, type JobOptions } from './job-options.js';
 import { validateUniqueOptions } from './validate-unique-options.js';
 
-/** Throws a ConfigError naming the job and the option when a value cannot be used. */
-export function validateJobOptions(jobName: string, options: Partial<JobOptions>, kind = 'Job'): void {
-  const at = (option: string) => `${kind} ${jobName}: option \`${option}\``;
+/**
+ * Throws a ConfigError naming the job and the option when a value cannot be used. `where` adds
+ * where a value was read (an option the job declares on itself: "its tries property").
+ */
+export function validateJobOptions(jobName: string, options: Partial<JobOptions>, kind = 'Job', where?: (option: string) => string): void {
+  const at = (option: string) => `${kind} ${jobName}: option \`${option}\`${where ? ` (${where(option)})` : ''}`;
   for (const key of Object.keys(options)) {
     if (!JOB_OPTION_NAMES.includes(key as keyof JobOptions)) {
       throw new ConfigError(`Job ${jobName}: unknown option \`${key}\`; known options: ${JOB_OPTION_NAMES.join(', ')}.`);

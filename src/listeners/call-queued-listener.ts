@@ -26,10 +26,12 @@ export class CallQueuedListener extends Queueable {
   data!: Record<string, unknown>;
   models?: Record<string, ModelIdentifier>;
   /**
-   * Copied from the listener's options at dispatch: the event's models are loaded inside this
-   * job's handle(), not by the worker's model step, so the job itself decides what a missing one means.
+   * The listener's `deleteWhenMissingModels`, copied at dispatch: the event's models are loaded
+   * inside this job's handle(), not by the worker's model step, so the job itself decides what a
+   * missing one means. Named apart from the job option, which a job's own property would set (and
+   * which is then kept out of the job's data).
    */
-  deleteWhenMissingModels?: true;
+  deleteWhenEventModelsMissing?: true;
 
   /** The job for one listener hearing one event; the event's data is checked as a job's is. */
   static for(listener: RegisteredListener, event: object): CallQueuedListener {
@@ -40,7 +42,7 @@ export class CallQueuedListener extends Queueable {
     job.event = eventName;
     job.data = toPlainData(event, eventName, { kind: 'Event', skip: new Set(Object.keys(models ?? {})) });
     if (models) job.models = models;
-    if (listener.options.deleteWhenMissingModels === true) job.deleteWhenMissingModels = true;
+    if (listener.options.deleteWhenMissingModels === true) job.deleteWhenEventModelsMissing = true;
     return job;
   }
 
@@ -59,7 +61,7 @@ export class CallQueuedListener extends Queueable {
       throw error;
     }
     const { listener, event, missing } = restored;
-    if (missing) return this.deleteWhenMissingModels === true ? this.delete() : this.fail(missing);
+    if (missing) return this.deleteWhenEventModelsMissing === true ? this.delete() : this.fail(missing);
     const container = jobContextOf(this)?.container ?? (await runtime()).container;
     const instance = container.resolve(listener.target) as ListenerInstance;
     await instance.handle(event);

@@ -6,6 +6,8 @@ import { BindingResolutionError } from '../errors/binding-resolution-error.js';
 import { ConfigError } from '../errors/config-error.js';
 import { Listener } from '../decorators/listener.js';
 import { report, runtime, track } from '../runtime/errand.js';
+import { instanceOptions } from '../job/instance-options.js';
+import type { JobOptions } from '../job/job-options.js';
 import { CallQueuedListener } from './call-queued-listener.js';
 import { listenerJobOptions, type EventClass, type ListenerInstance, type RegisteredListener } from './listener-options.js';
 import { listenerRegistry, type Wiring } from './listener-registry.js';
@@ -65,29 +67,46 @@ async function resolveListener(listener: RegisteredListener): Promise<ListenerIn
 
 async function queueListener(listener: RegisteredListener, instance: ListenerInstance, event: object, transaction: Knex.Transaction | undefined): Promise<void> {
   if (instance.shouldQueue && !(await instance.shouldQueue(event))) return;
-  if (listener.options.afterCommit && transaction && !transaction.isCompleted()) {
+  // What the listener sets on itself (`tries = 3`, `backoff(event)` …) wins over @Listener, as in Laravel.
+  const own = instanceOptions(instance, listener.name, 'Listener', LISTENER_INSTANCE_OPTIONS, [event]);
+  if ((own.afterCommit ?? listener.options.afterCommit) && transaction && !transaction.isCompleted()) {
     // Built now (the event's data is checked now), pushed on commit, dropped on rollback.
-    const push = prepareListenerJob(listener, instance, event);
+    const push = prepareListenerJob(listener, instance, event, own);
     committed(transaction).then(
       () => void track(push()).catch(report),
       () => undefined,
     );
     return;
   }
-  await prepareListenerJob(listener, instance, event)();
+  await prepareListenerJob(listener, instance, event, own)();
 }
 
-function prepareListenerJob(listener: RegisteredListener, instance: ListenerInstance, event: object): () => Promise<unknown> {
+function prepareListenerJob(listener: RegisteredListener, instance: ListenerInstance, event: object, own: Partial<JobOptions>): () => Promise<unknown> {
   const job = CallQueuedListener.for(listener, event);
-  const { connection, queue } = listenerRoute(listener, instance);
-  const delay = instance.withDelay?.(event) ?? listener.options.delay;
+  const { connection: _connection, queue: _queue, afterCommit: _afterCommit, ...jobOptions } = own;
+  const { connection, queue } = listenerRoute(listener, instance, own);
+  const delay = instance.withDelay?.(event) ?? listenerDelay(listener, instance) ?? listener.options.delay;
   return async () => {
-    const pending = dispatch(job).options(listenerJobOptions(listener.options));
+    const pending = dispatch(job).options({ ...listenerJobOptions(listener.options), ...jobOptions });
     if (connection) pending.onConnection(connection);
     if (queue) pending.onQueue(queue);
     if (delay !== undefined && delay > 0) pending.delay(delay);
     return pending;
   };
+}
+
+/** The options a queued listener may set on itself, as Laravel reads them from the listener object. */
+const LISTENER_INSTANCE_OPTIONS = ['connection', 'queue', 'tries', 'maxExceptions', 'timeout', 'failOnTimeout', 'backoff', 'retryUntil', 'afterCommit'] as const;
+
+/** A listener's own `delay` property (Laravel's `$delay`), checked as the @Listener option is. */
+function listenerDelay(listener: RegisteredListener, instance: ListenerInstance): number | undefined {
+  const delay = (instance as { delay?: unknown }).delay;
+  if (delay === undefined || delay === null) return undefined;
+  if (typeof delay === 'function') throw new ConfigError(`Listener ${listener.name}: its delay() method is not read by errand: return the delay from withDelay(event).`);
+  if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) {
+    throw new ConfigError(`Listener ${listener.name}: option \`delay\` (its delay property) must be seconds ≥ 0, got ${JSON.stringify(delay) ?? typeof delay}.`);
+  }
+  return delay;
 }
 
 /**

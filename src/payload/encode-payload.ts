@@ -5,6 +5,7 @@ import { PayloadError } from '../errors/payload-error.js';
 import type { JobOptions } from '../job/job-options.js';
 import { jobRegistry, type RegisteredJob } from '../job/job-registry.js';
 import { validateJobOptions } from '../job/validate-job-options.js';
+import { instanceOptionKeys, instanceOptions } from '../job/instance-options.js';
 import type { Keyring } from './keyring.js';
 import { identifyModels } from './model-identifiers.js';
 import { toPlainData } from './plain-data.js';
@@ -21,10 +22,21 @@ export function registeredJobOf(job: object): RegisteredJob {
   return entry;
 }
 
-/** The class options with per-dispatch overrides on top. */
-export function effectiveOptions(entry: RegisteredJob, overrides: Partial<JobOptions>): JobOptions {
+/**
+ * The options a dispatch of `job` runs with: the class's `@Job` options, then what the job declares
+ * on itself (a `tries` property, a `backoff()` method … read now), then the dispatch's overrides.
+ * A job's own `uniqueId()` or `uniqueId` property likewise wins over the class's `uniqueId` option.
+ */
+export function effectiveOptions(entry: RegisteredJob, overrides: Partial<JobOptions>, job: object): JobOptions {
   if (Object.keys(overrides).length > 0) validateJobOptions(entry.name, overrides);
-  return { ...entry.options, ...overrides };
+  const own = instanceOptions(job, entry.name);
+  // As on @Job: a uniqueFor alone does nothing, which a port that forgot ShouldBeUnique would not notice.
+  if (own.uniqueFor !== undefined && entry.options.unique === undefined && overrides.unique === undefined) {
+    throw new ConfigError(`Job ${entry.name}: option \`uniqueFor\` (its uniqueFor property or method) does nothing without \`unique: true\` (Laravel's ShouldBeUnique): add it to @Job.`);
+  }
+  const classOptions: JobOptions = { ...entry.options };
+  if ((job as { uniqueId?: unknown }).uniqueId !== undefined) delete classOptions.uniqueId;
+  return { ...classOptions, ...own, ...overrides };
 }
 
 /**
@@ -67,7 +79,9 @@ export function encodePayload(
  */
 function encodeData(job: object, entry: RegisteredJob, keyring: Keyring | undefined, middleware?: StoredMiddleware[]): JobPayload['data'] {
   const models = identifyModels(job, `Job ${entry.name}`);
-  const command = toPlainData(job, entry.name, models ? { skip: new Set(Object.keys(models)) } : {});
+  // Options the job sets on itself travel in the payload's own keys, not twice.
+  const skip = [...Object.keys(models ?? {}), ...instanceOptionKeys(job)];
+  const command = toPlainData(job, entry.name, skip.length > 0 ? { skip: new Set(skip) } : {});
   if (!entry.options.encrypted) return { commandName: entry.name, command, ...(models ? { models } : {}) };
   if (!keyring?.canSeal) {
     throw new ConfigError(`Job ${entry.name} is encrypted but no key is configured: set ERRAND_KEY (or \`key\` in the config); \`errand key:generate\` prints one.`);

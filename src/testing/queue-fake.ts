@@ -57,7 +57,7 @@ export class QueueFake extends InterceptingFake {
       if (!first || !selects(this.options, first)) return undefined;
       return (async () => {
         const app = await runtime();
-        const options = effectiveOptions(registeredJobOf(first), {});
+        const options = effectiveOptions(registeredJobOf(first), {}, first);
         const connection = options.connection ?? dispatch.connection ?? app.config.default;
         const queue = options.queue ?? dispatch.queue ?? app.queues.connection(connection).defaultQueue;
         return this.record(first, connection, queue, dispatch.delay, rest);

@@ -1,5 +1,5 @@
 import { decodeJob, parsePayload } from '../payload/decode-payload.js';
-import { encodePayload, registeredJobOf } from '../payload/encode-payload.js';
+import { effectiveOptions, encodePayload, registeredJobOf } from '../payload/encode-payload.js';
 import type { Keyring } from '../payload/keyring.js';
 import { loadModels } from '../payload/model-identifiers.js';
 import { runtime } from '../runtime/errand.js';
@@ -18,7 +18,7 @@ import { runtime } from '../runtime/errand.js';
 export async function serializeAndRestore<T extends object>(job: T, options: { keyring?: Keyring } = {}): Promise<T> {
   const entry = registeredJobOf(job);
   const keyring = options.keyring ?? (entry.options.encrypted ? (await runtime()).config.keyring : undefined);
-  const payload = parsePayload(JSON.stringify(encodePayload(job, entry.options, { keyring })));
+  const payload = parsePayload(JSON.stringify(encodePayload(job, effectiveOptions(entry, {}, job), { keyring })));
   const decoded = decodeJob(payload, keyring);
   const missing = await loadModels(decoded.instance, decoded.models, `Job ${entry.name}`);
   if (missing) throw missing;

@@ -318,7 +318,7 @@ await describeEachEngine('events and listeners', (engine) => {
     await insertGame(21, 'Cancelled cup', 'tok-21');
     await GameCancelled.dispatch(await loadGame(21));
     const pushed = await jobRows();
-    expect(pushed.map((row) => [row.json.displayName, row.json.data.command.deleteWhenMissingModels])).toEqual([
+    expect(pushed.map((row) => [row.json.displayName, row.json.data.command.deleteWhenEventModelsMissing])).toEqual([
       ['ForgetCancelledGame', true],
       ['RefundCancelledGame', undefined],
     ]);

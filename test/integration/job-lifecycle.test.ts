@@ -14,6 +14,9 @@ import {
   AddToBufferJob,
   FlakyJob,
   InjectedJob,
+  OwnBackoffJob,
+  OwnDeadlineJob,
+  OwnTriesJob,
   RaisingJob,
   SelfManagingJob,
   SlowJob,
@@ -134,6 +137,43 @@ await describeEachEngine('job lifecycle', (engine) => {
     expect(recorder.attempts).toEqual([]);
     const [failed] = await failedRows();
     expect(failed!.exception).toContain('RaisingJob has been attempted too many times');
+  });
+
+  it('a tries property on the job (Laravel style, not in @Job) is honoured: attempted 3 times, then failed', async () => {
+    const id = await OwnTriesJob.dispatch('t3');
+    const payload = JSON.parse((await knex('jobs').where({ id }))[0].payload);
+    expect(payload.maxTries).toBe(3);
+    // The option travels in maxTries only, not also as job data.
+    expect(payload.data.command).toEqual({ label: 't3' });
+    await work();
+    expect(recorder.attempts).toEqual([1, 2, 3]);
+    const failed = await failedRows();
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.exception).toContain('own tries t3');
+  });
+
+  it('a backoff() method on the job sets the delay of the release after an exception', async () => {
+    const id = await OwnBackoffJob.dispatch('bm', 40);
+    const before = await dbNow();
+    await work();
+    expect(recorder.attempts).toEqual([1]);
+    const [row] = await knex('jobs').where({ id });
+    expect(Number(row.attempts)).toBe(1);
+    expect(row.reserved_at).toBeNull();
+    expect(Number(row.available_at) - before).toBeGreaterThanOrEqual(40);
+    expect(JSON.parse(row.payload).backoff).toBe('40');
+  });
+
+  it('a retryUntil() method on the job is stored in the payload and replaces the tries check', async () => {
+    const until = (await dbNow()) + 3600;
+    const id = await OwnDeadlineJob.dispatch(until);
+    const payload = JSON.parse((await knex('jobs').where({ id }))[0].payload);
+    expect(payload.retryUntil).toBe(until);
+    // tries: 1 on the class, but the deadline is in the future: it keeps being retried.
+    await work({ maxJobs: 3 });
+    expect(recorder.attempts).toEqual([1, 2, 3]);
+    expect(await failedRows()).toHaveLength(0);
+    await Queue.clear();
   });
 
   it('honours release(), delete() and fail() called from handle()', async () => {
@@ -287,6 +327,21 @@ await describeEachEngine('job lifecycle', (engine) => {
     expect(recorder.handled).toEqual(['a', 'b', 'c']);
     await Queue.bulk([new AddToBufferJob('x'), new AddToBufferJob('y')], { queue: 'other' });
     expect(await Queue.clear('other')).toBe(2);
+  });
+
+  it("bulk-inserts each job with its own options (a tries property, a backoff() method), the rest of the class's resolved once", async () => {
+    const ids = await Queue.bulk([new AddToBufferJob('plain'), new OwnTriesJob('bt'), new OwnBackoffJob('bb', 12), new AddToBufferJob('plain2')]);
+    const rows = await knex('jobs').select('id', 'payload').orderBy('id');
+    expect(rows.map((r) => String(r.id))).toEqual(ids);
+    const payloads = rows.map((r) => JSON.parse(r.payload));
+    expect(payloads.map((p) => [p.maxTries, p.backoff])).toEqual([
+      [null, null],
+      [3, null],
+      [2, '12'],
+      [null, null],
+    ]);
+    expect(payloads[1].data.command).toEqual({ label: 'bt' });
+    await Queue.clear();
   });
 
   it('inserts rows due now, after seconds and at an instant, one at a time and mixed across chunks, with ids in input order', async () => {

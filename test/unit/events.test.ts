@@ -551,6 +551,65 @@ describe('queued listeners (null default connection)', () => {
     expect(PageOnCall).toBeDefined();
   });
 
+  it('options the listener sets on itself (properties, or methods given the event) override @Listener, as in Laravel', async () => {
+    class OwnOptionsRefund extends Event {
+      constructor(readonly seconds: number) {
+        super();
+      }
+    }
+    const until = new Date('2031-01-01T00:00:00Z');
+    @Listener({ queued: true, queue: 'low', tries: 1, backoff: 60, delay: 5 })
+    class RefundMail {
+      tries = 4;
+      maxExceptions = 2;
+      timeout = 20;
+      failOnTimeout = true;
+      queue = 'mail';
+      delay = 9;
+      @Inject()
+      handle(_event: OwnOptionsRefund) {}
+      backoff(event: OwnOptionsRefund) {
+        return [event.seconds, event.seconds * 2];
+      }
+      retryUntil() {
+        return until;
+      }
+    }
+    await OwnOptionsRefund.dispatch(3);
+    expect(pushes.map((p) => [p.queue, p.payload.delay])).toEqual([['mail', 9]]);
+    expect(pushes[0]!.payload).toMatchObject({
+      maxTries: 4,
+      maxExceptions: 2,
+      timeout: 20,
+      failOnTimeout: true,
+      backoff: '3,6',
+      retryUntil: Math.floor(until.getTime() / 1000),
+    });
+    expect(RefundMail).toBeDefined();
+  });
+
+  it('refuses a bad option a queued listener sets on itself, naming the listener, the option and where it was read', async () => {
+    class Charged extends Event {}
+    @Listener({ queued: true })
+    class ChargeAudit {
+      tries = -1;
+      @Inject()
+      handle(_event: Charged) {}
+    }
+    await expect(Charged.dispatch()).rejects.toThrow('Listener ChargeAudit: option `tries` (its tries property) must be a whole number ≥ 0, got -1.');
+    class Sealed extends Event {}
+    @Listener({ queued: true })
+    class SealedAudit {
+      shouldBeEncrypted = true;
+      @Inject()
+      handle(_event: Sealed) {}
+    }
+    await expect(Sealed.dispatch()).rejects.toThrow("Listener SealedAudit: its shouldBeEncrypted property is not read by errand: a queued listener's job is not encrypted");
+    expect(pushes).toHaveLength(0);
+    expect(ChargeAudit).toBeDefined();
+    expect(SealedAudit).toBeDefined();
+  });
+
   it('shouldQueue(event) false pushes nothing for that event (sync or async)', async () => {
     class Signup extends Event {
       constructor(readonly plan: string) {
@@ -1148,7 +1207,7 @@ describe('@Listener({ deleteWhenMissingModels })', () => {
       handle() {}
     }
     const job = CallQueuedListener.for(listenerRegistry.byClass(RestockShelf)!, new ShelfEmptied());
-    expect(job.deleteWhenMissingModels).toBe(true);
+    expect(job.deleteWhenEventModelsMissing).toBe(true);
     expect(() =>
       Listener({ queued: true, event: ShelfEmptied, deleteWhenMissingModels: 'yes' as unknown as boolean })(
         class DustShelf {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Job } from '../../src/decorators/job.js';
 import { Queueable } from '../../src/job/queueable.js';
 import { jobRegistry } from '../../src/job/job-registry.js';
+import { effectiveOptions, encodePayload, registeredJobOf } from '../../src/payload/encode-payload.js';
 
 describe('@Job', () => {
   it('registers the class under its name or the given one', () => {
@@ -37,5 +38,133 @@ describe('@Job', () => {
     expect(() => Job({ name: 'Taken' })(class B extends Queueable { handle() {} })).toThrow(
       'Two job classes are registered as [Taken]; give one a distinct name',
     );
+  });
+});
+
+/*
+ * Options a job sets on itself, as Laravel reads them from the job object (decision 0044): read at
+ * dispatch, over the class's @Job options and under the dispatch's .options(), frozen into the
+ * payload and never stored twice as job data.
+ */
+const deadline = new Date('2030-05-01T12:00:00Z');
+
+@Job({ name: 'own.Options', tries: 9, backoff: 99, queue: 'from-decorator' })
+class OwnOptions extends Queueable {
+  tries = 3;
+  maxExceptions = 2;
+  timeout = 30;
+  failOnTimeout = true;
+  deleteWhenMissingModels = true;
+  queue = 'own-queue';
+  constructor(public orderId: number) {
+    super();
+  }
+  backoff() {
+    return [1, this.orderId];
+  }
+  retryUntil() {
+    return deadline;
+  }
+  handle() {}
+}
+
+@Job({ name: 'own.Epoch' })
+class OwnEpoch extends Queueable {
+  constructor(public until: unknown) {
+    super();
+  }
+  retryUntil() {
+    return this.until;
+  }
+  handle() {}
+}
+
+@Job({ name: 'own.Unset', tries: 4, backoff: [2, 3] })
+class OwnUnset extends Queueable {
+  tries: number | undefined = undefined;
+  backoff() {
+    return null;
+  }
+  handle() {}
+}
+
+@Job({ name: 'own.Bad' })
+class OwnBad extends Queueable {
+  constructor(fields: Record<string, unknown>) {
+    super();
+    Object.assign(this, fields);
+  }
+  handle() {}
+}
+
+const optionsOf = (job: object, overrides = {}) => effectiveOptions(registeredJobOf(job), overrides, job);
+const payloadOf = (job: object, overrides = {}) => encodePayload(job, optionsOf(job, overrides), { now: new Date('2030-01-01T00:00:00Z') });
+
+describe('options a job sets on itself', () => {
+  it('reads properties and methods at dispatch into the payload, over the @Job options', () => {
+    const payload = payloadOf(new OwnOptions(7));
+    expect(payload).toMatchObject({
+      maxTries: 3,
+      maxExceptions: 2,
+      timeout: 30,
+      failOnTimeout: true,
+      backoff: '1,7',
+      retryUntil: Math.floor(deadline.getTime() / 1000),
+      deleteWhenMissingModels: true,
+    });
+    expect(optionsOf(new OwnOptions(7)).queue).toBe('own-queue');
+  });
+
+  it('stores only the data: the option properties travel in the payload keys, not in data.command', () => {
+    const payload = payloadOf(new OwnOptions(7));
+    expect(payload.data.command).toEqual({ orderId: 7 });
+  });
+
+  it("is overridden by the dispatch's .options()", () => {
+    expect(payloadOf(new OwnOptions(7), { tries: 5, backoff: 4 })).toMatchObject({ maxTries: 5, backoff: '4' });
+  });
+
+  it('treats undefined or null as not set: the @Job option applies', () => {
+    expect(payloadOf(new OwnUnset())).toMatchObject({ maxTries: 4, backoff: '2,3' });
+    expect(payloadOf(new OwnUnset()).data.command).toEqual({});
+  });
+
+  it('reads a number from retryUntil() as unix seconds, as Laravel does', () => {
+    expect(payloadOf(new OwnEpoch(1_900_000_000)).retryUntil).toBe(1_900_000_000);
+  });
+
+  it.each([
+    ['tries = -1', { tries: -1 }, 'Job own.Bad: option `tries` (its tries property) must be a whole number ≥ 0, got -1.'],
+    ['timeout = 1.5', { timeout: 1.5 }, 'Job own.Bad: option `timeout` (its timeout property) must be a whole number ≥ 0, got 1.5.'],
+    ['backoff() => [1, -2]', { backoff: () => [1, -2] }, 'Job own.Bad: option `backoff` (its backoff() method) must be seconds ≥ 0 or a non-empty list of them, got [1,-2].'],
+    ["failOnTimeout = 'yes'", { failOnTimeout: 'yes' }, 'Job own.Bad: option `failOnTimeout` (its failOnTimeout property) must be true or false.'],
+    ["queue = ''", { queue: '' }, 'Job own.Bad: option `queue` (its queue property) must be a non-empty string, got "".'],
+    ['delay = 5', { delay: 5 }, 'Job own.Bad: its delay property is not read by errand: a job has no delay of its own here; delay the dispatch: `Job.dispatch(…).delay(seconds)`.'],
+    ['shouldBeEncrypted = true', { shouldBeEncrypted: true }, 'Job own.Bad: its shouldBeEncrypted property is not read by errand: encryption is chosen per class'],
+  ])('refuses %s at dispatch, naming the job, the option and where it was read', (_label, fields, message) => {
+    expect(() => payloadOf(new OwnBad(fields))).toThrow(message);
+  });
+
+  it('refuses a uniqueFor on a job whose class is not unique, as @Job does, and honours it on one that is', () => {
+    expect(() => payloadOf(new OwnBad({ uniqueFor: 60 }))).toThrow(
+      "Job own.Bad: option `uniqueFor` (its uniqueFor property or method) does nothing without `unique: true` (Laravel's ShouldBeUnique): add it to @Job.",
+    );
+    expect(optionsOf(new OwnBad({ uniqueFor: 60 }), { unique: true }).uniqueFor).toBe(60);
+    expect(payloadOf(new OwnBad({ uniqueFor: 60 }), { unique: true }).data.command).toEqual({});
+  });
+
+  it('refuses a retryUntil() that is not an instant: seconds after dispatch, or milliseconds', () => {
+    expect(() => payloadOf(new OwnEpoch(3600))).toThrow(
+      'Job own.Epoch: option `retryUntil` (its retryUntil() method) must be a Date or unix seconds, got 3600; for seconds after dispatch use @Job({ retryUntil: 3600 }).',
+    );
+    expect(() => payloadOf(new OwnEpoch(1_900_000_000_000))).toThrow('got 1900000000000, which reads as milliseconds: divide by 1000 or return a Date.');
+    expect(() => payloadOf(new OwnEpoch('tomorrow'))).toThrow('must be a Date or unix seconds, got "tomorrow".');
+  });
+
+  it('refuses at decoration a Laravel method errand cannot honour', () => {
+    expect(() => Job({ name: 'own.Via' })(class Via extends Queueable { uniqueVia() { return 'redis'; } handle() {} })).toThrow(
+      'Job own.Via: uniqueVia() is not read by errand: unique locks are kept in the store configured under `locks`, not chosen per job.',
+    );
+    expect(jobRegistry.byName('own.Via')).toBeUndefined();
   });
 });

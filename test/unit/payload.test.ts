@@ -13,7 +13,7 @@ const validate = new (Ajv2020 as unknown as typeof Ajv2020.default)({ strict: fa
 describe('encodePayload', () => {
   it("freezes the class options and overrides into Laravel's keys, valid against the published schema", () => {
     const job = new RaisingJob('label');
-    const options = effectiveOptions(registeredJobOf(job), { backoff: [1, 5, 10], timeout: 30, maxExceptions: 2 });
+    const options = effectiveOptions(registeredJobOf(job), { backoff: [1, 5, 10], timeout: 30, maxExceptions: 2 }, job);
     const now = new Date('2026-01-01T00:00:00Z');
     const payload = encodePayload(job, options, { delay: 7, now });
     expect(payload).toMatchObject({

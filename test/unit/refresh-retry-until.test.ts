@@ -25,11 +25,23 @@ class RruNone extends Queueable {
   async handle(): Promise<void> {}
 }
 
+/** A Laravel-style retryUntil() method: it wins over the class option, at dispatch and on retry. */
+@Job({ name: 'RruByMethod', retryUntil: 60 })
+class RruByMethod extends Queueable {
+  constructor(readonly deadline: number) {
+    super();
+  }
+  retryUntil(): number {
+    return this.deadline;
+  }
+  async handle(): Promise<void> {}
+}
+
 const keyring = new Keyring(undefined);
 const dispatchedAt = new Date('2026-01-01T00:00:00Z');
 const retriedAt = new Date('2026-06-01T00:00:00Z');
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
-const encode = (job: object) => JSON.stringify(encodePayload(job, effectiveOptions(registeredJobOf(job), {}), { now: dispatchedAt }));
+const encode = (job: object) => JSON.stringify(encodePayload(job, effectiveOptions(registeredJobOf(job), {}, job), { now: dispatchedAt }));
 
 describe('refreshRetryUntil', () => {
   it('evaluates a function option again with the job rebuilt from the payload, counted from the retry', () => {
@@ -44,6 +56,13 @@ describe('refreshRetryUntil', () => {
   it('keeps a fixed Date: the option names an instant, not a window', () => {
     const raw = encode(new RruByDate());
     expect(refreshRetryUntil(raw, keyring, retriedAt)).toBe(raw);
+  });
+
+  it("evaluates the job's own retryUntil() method again, over the class option, as at dispatch", () => {
+    const deadline = seconds(new Date('2026-09-01T00:00:00Z'));
+    const raw = encode(new RruByMethod(deadline));
+    expect(JSON.parse(raw).retryUntil).toBe(deadline);
+    expect(JSON.parse(refreshRetryUntil(raw, keyring, retriedAt)).retryUntil).toBe(deadline);
   });
 
   it('counts the original window from the retry when the class is not registered here', () => {

@@ -26,7 +26,7 @@ class UniqueByOption extends Queueable {
     super();
   }
   uniqueId() {
-    return 'the option wins';
+    return `own-${this.userId}`;
   }
   handle() {}
 }
@@ -55,6 +55,12 @@ class UniqueByProperty extends Queueable {
   handle() {}
 }
 
+@Job({ name: 'unit.UniqueForOwn', unique: true, uniqueFor: 5 })
+class UniqueForOwn extends Queueable {
+  uniqueFor = 30;
+  handle() {}
+}
+
 @Job({ name: 'unit.NotUnique' })
 class NotUnique extends Queueable {
   handle() {}
@@ -62,7 +68,7 @@ class NotUnique extends Queueable {
 
 const specOf = (job: object, overrides = {}) => {
   const entry = jobRegistry.byClass(job.constructor)!;
-  return uniqueLockFor(job, entry, effectiveOptions(entry, overrides));
+  return uniqueLockFor(job, entry, effectiveOptions(entry, overrides, job));
 };
 
 describe('unique job options', () => {
@@ -82,8 +88,8 @@ describe('unique job options', () => {
   it('accepts unique: false with the other options (explicitly off), and validates per-dispatch overrides', () => {
     expect(() => Job({ name: 'unit.UniqueOff', unique: false, uniqueFor: 5 })(class UniqueOff extends Queueable { handle() {} })).not.toThrow();
     const entry = jobRegistry.byClass(UniqueByMethod)!;
-    expect(() => effectiveOptions(entry, { uniqueFor: -2 })).toThrow('Job unit.UniqueByMethod: option `uniqueFor` must be a whole number of seconds ≥ 0');
-    expect(() => effectiveOptions(entry, { uniqueUntil: 'never' as 'done' })).toThrow(ConfigError);
+    expect(() => effectiveOptions(entry, { uniqueFor: -2 }, new UniqueByMethod(1))).toThrow('Job unit.UniqueByMethod: option `uniqueFor` must be a whole number of seconds ≥ 0');
+    expect(() => effectiveOptions(entry, { uniqueUntil: 'never' as 'done' }, new UniqueByMethod(1))).toThrow(ConfigError);
   });
 });
 
@@ -93,12 +99,19 @@ describe('unique keys', () => {
     expect(uniqueKey('A', '')).toBe('errand:unique:A:');
   });
 
-  it('reads the id from the option first, then the uniqueId() method or property, else one per class', () => {
-    expect(specOf(new UniqueByOption(3))).toEqual({ key: 'errand:unique:unit.UniqueByOption:user-3', until: 'processing', ttl: 60 });
+  it("reads the id from the job's own uniqueId() method or property first, then the class option, else one per class", () => {
+    // What the job says about itself wins over its class's @Job option, as for tries or backoff (decision 0044).
+    expect(specOf(new UniqueByOption(3))).toEqual({ key: 'errand:unique:unit.UniqueByOption:own-3', until: 'processing', ttl: 60 });
+    expect(specOf(Object.assign(new UniqueByOption(4), { uniqueId: undefined }))).toEqual({ key: 'errand:unique:unit.UniqueByOption:user-4', until: 'processing', ttl: 60 });
     expect(specOf(new UniqueByMethod(42))).toEqual({ key: 'errand:unique:unit.UniqueByMethod:42', until: 'done', ttl: 0 });
     expect(specOf(new UniquePerClass())).toEqual({ key: 'errand:unique:unit.UniquePerClass:', until: 'done', ttl: 0 });
     expect(specOf(new UniqueByProperty('tenant-9'))?.key).toBe('errand:unique:unit.UniqueByProperty:tenant-9');
     expect(specOf(new NotUnique())).toBeUndefined();
+  });
+
+  it("takes the TTL from the job's own uniqueFor over the class option, and a per-dispatch one over both", () => {
+    expect(specOf(new UniqueForOwn())?.ttl).toBe(30);
+    expect(specOf(new UniqueForOwn(), { uniqueFor: 9 })?.ttl).toBe(9);
   });
 
   it('takes per-dispatch overrides: a fixed id, another TTL, or unique switched off', () => {
