@@ -12,11 +12,13 @@ import {
   CancellingJob,
   CountedJob,
   GrowingJob,
+  HandsOnJob,
   RecordCallbackJob,
   ReleasingStepJob,
   OtherConnectionJob,
   ReshapingStepJob,
   StepJob,
+  SyncStepJob,
 } from '../fixtures/jobs/bus-jobs.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 
@@ -104,6 +106,24 @@ await describeEachEngine('chains and batches', (engine) => {
     busLog.reset();
     await Bus.chain([new StepJob('s1'), new StepJob('s2')]).onConnection('sync').dispatch();
     expect(busLog.steps).toEqual(['s1', 's2']);
+  });
+
+  it('rethrows a failing job of a sync chain to the caller, as Laravel\'s sync queue does: the rest of the chain does not run', async () => {
+    // A chain on the sync connection.
+    const chain = Bus.chain([new StepJob('s1'), new StepJob('s2', true), new StepJob('s3')]).onConnection('sync').catch('record-chain-catch');
+    await expect(chain.dispatch()).rejects.toThrow('step s2 broke');
+    expect(busLog.steps).toEqual(['s1']);
+    expect(busLog.callbacks).toEqual(['chain-catch:step s2 broke']);
+    // A dispatch with .chain() sent to the sync connection (its chained jobs name the sync connection too).
+    busLog.reset();
+    await expect(StepJob.dispatch('d1').chain([new SyncStepJob('d2', true), new SyncStepJob('d3')]).onConnection('sync')).rejects.toThrow('step d2 broke');
+    expect(busLog.steps).toEqual(['d1']);
+    // dispatchSync: the job's chain goes on inline when its next job is on the sync connection.
+    busLog.reset();
+    await expect(HandsOnJob.dispatchSync()).rejects.toThrow('step appended broke');
+    expect(busLog.steps).toEqual(['hands-on']);
+    expect(await jobCount()).toBe(0);
+    expect(reported).toEqual([]);
   });
 
   it('refuses closures as callbacks, naming the way to register one', async () => {
