@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
 
 import { dispatch } from '../bus/dispatch.js';
-import { committed } from '../bus/transactions.js';
+import { afterCommit } from '../bus/transactions.js';
 import { BindingResolutionError } from '../errors/binding-resolution-error.js';
 import { ConfigError } from '../errors/config-error.js';
 import { Listener } from '../decorators/listener.js';
-import { report, runtime, track } from '../runtime/errand.js';
+import { runtime } from '../runtime/errand.js';
 import { CallQueuedListener } from './call-queued-listener.js';
 import { listenerJobOptions, type EventClass, type ListenerInstance, type RegisteredListener } from './listener-options.js';
 import { listenerRegistry, type Wiring } from './listener-registry.js';
@@ -67,10 +67,7 @@ async function queueListener(listener: RegisteredListener, instance: ListenerIns
   if (listener.options.afterCommit && transaction && !transaction.isCompleted()) {
     // Built now (the event's data is checked now), pushed on commit, dropped on rollback.
     const push = prepareListenerJob(listener, instance, event);
-    committed(transaction).then(
-      () => void track(push()).catch(report),
-      () => undefined,
-    );
+    afterCommit(transaction, { what: `Listener ${listener.name}`, committed: async () => void (await push()), dropped: () => undefined });
     return;
   }
   await prepareListenerJob(listener, instance, event)();
