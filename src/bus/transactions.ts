@@ -11,7 +11,8 @@ const ambient = new AsyncLocalStorage<Knex.Transaction>();
 /**
  * Runs `callback` with `trx` as the ambient transaction: inside it, dispatches marked
  * `afterCommit` (by `.afterCommit()`, the job's `@Job({ afterCommit: true })` or the connection's
- * `afterCommit: true`) wait for the transaction to commit and are dropped if it rolls back.
+ * `afterCommit: true`) wait for the transaction to commit and are dropped if it rolls back; the
+ * transaction's own promise settles only once they are stored (see `afterCommit` below).
  *
  * @example
  * ```ts
