@@ -56,6 +56,7 @@ export { lockStore } from './locks/current-lock-store.js';
 export { uniqueKey } from './bus/unique-lock.js';
 export { UniqueJobSkipped } from './events/unique-job-skipped.js';
 export { OVERLAP_KEEPALIVE_TTL, WithoutOverlapping } from './middleware/without-overlapping.js';
+export { AfterCommitError, type AfterCommitFailure } from './errors/after-commit-error.js';
 export { BindingResolutionError } from './errors/binding-resolution-error.js';
 export { ModelNotFoundError } from './errors/model-not-found-error.js';
 export { ConfigError } from './errors/config-error.js';

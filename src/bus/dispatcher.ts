@@ -12,7 +12,7 @@ import { events, report, runtime, track } from '../runtime/errand.js';
 import { chainKeys } from './chain-link.js';
 import type { DispatchOptions } from './dispatch-options.js';
 import { interceptedDispatch } from './dispatch-interceptor.js';
-import { committed, currentTransaction, isTransaction } from './transactions.js';
+import { afterCommit, currentTransaction, heldConnectionFor, isTransaction } from './transactions.js';
 import { sendUnique } from './unique-dispatch.js';
 import { uniqueLockFor } from './unique-lock.js';
 
@@ -65,29 +65,40 @@ export async function sendPayload(target: PayloadTarget): Promise<string | null>
     throw new ConfigError(`Job ${target.payload.displayName}: withTransaction(trx) needs a database queue connection; [${target.connectionName}] is not one.`);
   }
   const text = serializePayload(target.payload, app.config.maxPayloadSize);
-  const store = async () => {
+  const what = `Job ${target.payload.displayName} on [${target.connectionName}]`;
+  if (target.transaction) {
     const id = await driver.push({ queue: target.queue, payload: text, delay: target.delay, transaction: target.transaction });
-    if (target.transaction) {
-      // The row exists for others only once the application's transaction commits.
-      committed(target.transaction).then(
-        () => announce(target, id),
-        () => drop(target),
-      );
-    } else {
-      await announce(target, id);
-    }
+    // The row exists for others only once the application's transaction commits.
+    afterCommit(target.transaction, { what, committed: () => announce(target, id), dropped: () => drop(target) });
     return id;
+  }
+  const push = async () => {
+    const request = { queue: target.queue, payload: text, delay: target.delay };
+    // After a commit, on the pool of the committed transaction: its connection, which it still holds.
+    const held = driver instanceof DatabaseQueue ? heldConnectionFor(driver.knex) : undefined;
+    if (held === undefined || !(driver instanceof DatabaseQueue)) return driver.push(request);
+    return driver.knex.transaction((trx) => driver.push({ ...request, transaction: trx }), { connection: held });
   };
-  if (!target.afterCommit) return store();
-  committed(target.afterCommit).then(
-    () =>
-      void track(store()).catch((error: unknown) => {
-        report(error);
+  if (!target.afterCommit) {
+    const id = await push();
+    await announce(target, id);
+    return id;
+  }
+  afterCommit(target.afterCommit, {
+    what,
+    committed: async () => {
+      let id: string;
+      try {
+        id = await push();
+      } catch (error) {
         // Never stored after all: what was held for it (a unique lock) is let go.
         drop(target);
-      }),
-    () => drop(target),
-  );
+        throw error;
+      }
+      await announce(target, id);
+    },
+    dropped: () => drop(target),
+  });
   return null;
 }
 

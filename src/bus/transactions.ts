@@ -2,14 +2,17 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 
 import type { Knex } from 'knex';
 
+import { AfterCommitError, type AfterCommitFailure } from '../errors/after-commit-error.js';
 import { ConfigError } from '../errors/config-error.js';
+import { report, track } from '../runtime/errand.js';
 
 const ambient = new AsyncLocalStorage<Knex.Transaction>();
 
 /**
  * Runs `callback` with `trx` as the ambient transaction: inside it, dispatches marked
  * `afterCommit` (by `.afterCommit()`, the job's `@Job({ afterCommit: true })` or the connection's
- * `afterCommit: true`) wait for the transaction to commit and are dropped if it rolls back.
+ * `afterCommit: true`) wait for the transaction to commit and are dropped if it rolls back; the
+ * transaction's own promise settles only once they are stored (see `afterCommit` below).
  *
  * @example
  * ```ts
@@ -53,18 +56,150 @@ function watchRollback(trx: Knex.Transaction): void {
   }) as Knex.Transaction['rollback'];
 }
 
+/** `trx` and every transaction it is nested in, innermost first: the last one is the one that commits. */
+function levelsOf(trx: Knex.Transaction): Knex.Transaction[] {
+  const levels: Knex.Transaction[] = [];
+  for (let t: Knex.Transaction | undefined = trx; t; t = (t as { parentTransaction?: Knex.Transaction }).parentTransaction) {
+    watchRollback(t);
+    levels.push(t);
+  }
+  return levels;
+}
+
+/** Resolves to whether every level committed (a released savepoint, then the outermost commit); false on any rollback. */
+function allCommitted(levels: readonly Knex.Transaction[]): Promise<boolean> {
+  return Promise.all(levels.map((t) => t.executionPromise)).then(
+    () => !levels.some((t) => rolledBack.has(t)),
+    () => false,
+  );
+}
+
 /**
  * Resolves once `trx` and every transaction it is nested in have committed; rejects when any of
  * them rolls back (by an error or by an explicit `rollback()`). A savepoint that is released has
  * not committed anything yet: only the outermost commit makes the data visible.
  */
 export function committed(trx: Knex.Transaction): Promise<void> {
-  const levels: Knex.Transaction[] = [];
-  for (let t: Knex.Transaction | undefined = trx; t; t = (t as { parentTransaction?: Knex.Transaction }).parentTransaction) {
-    watchRollback(t);
-    levels.push(t);
-  }
-  return Promise.all(levels.map((t) => t.executionPromise)).then(() => {
-    if (levels.some((t) => rolledBack.has(t))) throw new Error('The transaction was rolled back.');
+  return allCommitted(levelsOf(trx)).then((ok) => {
+    if (!ok) throw new Error('The transaction was rolled back.');
   });
+}
+
+/** Work that waits for a transaction's commit: an after-commit push and its announcement. */
+export interface CommitWork {
+  /** Names it in an AfterCommitError, e.g. `Job ShipOrder on [database]`. */
+  readonly what: string;
+  /** Runs once the outermost transaction has committed, before the transaction's promise settles. */
+  committed(): Promise<void>;
+  /** Runs instead when the work never will: its transaction, or one it is nested in, rolled back. */
+  dropped(): void;
+}
+
+interface Registered {
+  work: CommitWork;
+  /** The levels between the work's transaction and the outermost one, which must not roll back either. */
+  inner: Knex.Transaction[];
+}
+
+/** The work each outermost transaction holds its commit for. */
+const held = new WeakMap<Knex.Transaction, Registered[]>();
+
+/** The connection a committed transaction still holds while its after-commit work runs. */
+interface HeldConnection {
+  /** knex's client config, shared by every transaction and connection of one knex instance (one pool). */
+  config: unknown;
+  connection: unknown;
+  active: boolean;
+}
+
+const holding = new AsyncLocalStorage<HeldConnection>();
+
+/**
+ * Runs `work` once `trx` and every transaction it is nested in have committed, and makes the
+ * outermost transaction's promise (what `knex.transaction(...)` and `trx.commit()` return to the
+ * application) settle only after it: the work of one transaction runs in the order it was
+ * registered, each piece even when one before it failed, and the promise rejects with an
+ * AfterCommitError naming the failures (the data stays committed). On a rollback `dropped()`
+ * runs instead.
+ *
+ * knex resolves the transaction's `executionPromise` with the value given to `commit(value)`, and
+ * a promise given a thenable follows it: the commit is handed a thenable that knex's promise calls
+ * only once COMMIT has succeeded, which starts the work and settles with its outcome.
+ */
+export function afterCommit(trx: Knex.Transaction, work: CommitWork): void {
+  const levels = levelsOf(trx);
+  const root = levels[levels.length - 1]!;
+  if (root.isCompleted()) {
+    // Its commit is already under way: nothing can wait any more; the work follows the outcome.
+    void allCommitted(levels).then((ok) => (ok ? track(work.committed()).catch(report) : work.dropped()));
+    return;
+  }
+  let registered = held.get(root);
+  if (!registered) {
+    registered = [];
+    held.set(root, registered);
+    holdCommit(root, registered);
+  }
+  registered.push({ work, inner: levels.slice(0, -1) });
+}
+
+function holdCommit(root: Knex.Transaction, registered: Registered[]): void {
+  let ran: Promise<void> | undefined;
+  const run = () => (ran ??= track(runWork(root, registered)));
+  const commit = root.commit.bind(root);
+  root.commit = ((value?: unknown) => {
+    const gate: PromiseLike<unknown> = {
+      then: (resolve, reject) => run().then(() => resolve?.(value), reject) as never,
+    };
+    const sent = Promise.resolve(commit(gate as never));
+    // By hand (`await trx.commit()`), the caller waits for the work too, and learns its failure;
+    // a failed COMMIT resolves as knex's own commit() does (the failure is in knex's promise).
+    return sent.then((result) => root.executionPromise.then(() => result, (error: unknown) => (ran ? Promise.reject(error) : result)));
+  }) as Knex.Transaction['commit'];
+  // Rolled back (the thenable was never followed): nothing runs, what was held is let go.
+  const settled = () => {
+    if (!ran) for (const { work } of registered.splice(0)) work.dropped();
+  };
+  root.executionPromise.then(settled, settled);
+}
+
+async function runWork(root: Knex.Transaction, registered: Registered[]): Promise<void> {
+  const failures: AfterCommitFailure[] = [];
+  let total = 0;
+  const connection = await (root as unknown as { client: { acquireConnection(): Promise<unknown> } }).client.acquireConnection();
+  const hold: HeldConnection = { config: configOf(root), connection, active: true };
+  try {
+    await holding.run(hold, async () => {
+      for (const { work, inner } of registered.splice(0)) {
+        if (!(await allCommitted(inner))) {
+          work.dropped();
+          continue;
+        }
+        total++;
+        try {
+          await work.committed();
+        } catch (error) {
+          failures.push({ what: work.what, error });
+        }
+      }
+    });
+  } finally {
+    hold.active = false;
+  }
+  if (failures.length > 0) throw new AfterCommitError(failures, total);
+}
+
+function configOf(knex: Knex): unknown {
+  return (knex as unknown as { client?: { config?: unknown } }).client?.config;
+}
+
+/**
+ * While after-commit work runs: the connection its committed transaction still holds, when `knex`
+ * is of the same knex instance (the same pool). knex gives the connection back only once the
+ * transaction's promise settles, which now waits for the work: a push on that pool must use this
+ * connection, or it could wait for itself (SQLite has one connection; a busy pool none free).
+ */
+export function heldConnectionFor(knex: Knex): unknown {
+  const hold = holding.getStore();
+  return hold?.active && hold.config !== undefined && hold.config === configOf(knex) ? hold.connection : undefined;
 }

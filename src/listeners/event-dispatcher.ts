@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
 
 import { dispatch } from '../bus/dispatch.js';
-import { committed } from '../bus/transactions.js';
+import { afterCommit } from '../bus/transactions.js';
 import { BindingResolutionError } from '../errors/binding-resolution-error.js';
 import { ConfigError } from '../errors/config-error.js';
 import { Listener } from '../decorators/listener.js';
-import { report, runtime, track } from '../runtime/errand.js';
+import { runtime } from '../runtime/errand.js';
 import { instanceOptions } from '../job/instance-options.js';
 import type { JobOptions } from '../job/job-options.js';
 import { CallQueuedListener } from './call-queued-listener.js';
@@ -72,10 +72,7 @@ async function queueListener(listener: RegisteredListener, instance: ListenerIns
   if ((own.afterCommit ?? listener.options.afterCommit) && transaction && !transaction.isCompleted()) {
     // Built now (the event's data is checked now), pushed on commit, dropped on rollback.
     const push = prepareListenerJob(listener, instance, event, own);
-    committed(transaction).then(
-      () => void track(push()).catch(report),
-      () => undefined,
-    );
+    afterCommit(transaction, { what: `Listener ${listener.name}`, committed: async () => void (await push()), dropped: () => undefined });
     return;
   }
   await prepareListenerJob(listener, instance, event, own)();

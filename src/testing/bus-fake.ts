@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 
-import { Batch } from '../bus/batch.js';
 import type { InterceptedDispatch } from '../bus/dispatch-interceptor.js';
 import { InterceptingFake } from './intercepting-fake.js';
 import { chainMatches, describeChain, fail, selects, show, tally, type FakeSelection, type JobClass } from './job-matching.js';
+import { RecordedBatches, type PendingBatchFake } from './recorded-batches.js';
+
+export type { PendingBatchFake } from './recorded-batches.js';
 
 /** Options of `Bus.fake()`: which job classes it records (batches are always recorded). */
 export type BusFakeOptions = FakeSelection;
@@ -20,16 +22,6 @@ export interface DispatchedJob<J extends object = object> {
   readonly chain: readonly object[];
 }
 
-/** A `Bus.batch(...).dispatch()` that `Bus.fake()` recorded, as `assertBatched` predicates get it. */
-export interface PendingBatchFake {
-  readonly name: string;
-  /** The entries as given: jobs, and arrays of jobs (chains inside the batch). */
-  readonly jobs: ReadonlyArray<object | readonly object[]>;
-  readonly connection?: string;
-  readonly queue?: string;
-  readonly allowFailures: boolean;
-}
-
 /** Narrows the recorded dispatches: gets the job and the record. */
 export type DispatchedPredicate<J extends object> = (job: J, dispatched: DispatchedJob<J>) => boolean;
 
@@ -40,7 +32,7 @@ export type DispatchedPredicate<J extends object> = (job: J, dispatched: Dispatc
  */
 export class BusFake extends InterceptingFake {
   private readonly recorded: DispatchedJob[] = [];
-  private readonly batches: PendingBatchFake[] = [];
+  private readonly batches = new RecordedBatches();
 
   constructor(private readonly options: BusFakeOptions = {}) {
     super();
@@ -63,11 +55,8 @@ export class BusFake extends InterceptingFake {
         this.recorded.push({ job: first, sync: false, connection: dispatch.connection, queue: dispatch.queue, chain: rest });
         return Promise.resolve(`fake-${randomUUID()}`);
       }
-      case 'batch': {
-        const { name, jobs, connection, queue, allowFailures } = dispatch;
-        this.batches.push({ name, jobs: [...jobs], allowFailures, ...(connection ? { connection } : {}), ...(queue ? { queue } : {}) });
-        return Promise.resolve(fakeBatch(name, jobs.length));
-      }
+      case 'batch':
+        return Promise.resolve(this.batches.record(dispatch));
     }
   }
 
@@ -83,7 +72,7 @@ export class BusFake extends InterceptingFake {
 
   /** The recorded batches, in order. */
   batched(): PendingBatchFake[] {
-    return [...this.batches];
+    return this.batches.all();
   }
 
   /**
@@ -179,26 +168,17 @@ export class BusFake extends InterceptingFake {
 
   /** A batch matching `predicate` (given its name, jobs, connection, queue) was dispatched. */
   assertBatched(predicate: (batch: PendingBatchFake) => boolean): void {
-    if (this.batches.some(predicate)) return;
-    fail(
-      this.batches.length > 0
-        ? `The expected batch was not dispatched: ${this.batches.length} were, none matching the predicate: ${this.describeBatches()}.`
-        : 'The expected batch was not dispatched. No batches were dispatched.',
-    );
+    this.batches.assertBatched(predicate);
   }
 
   /** Exactly `count` batches were dispatched. */
   assertBatchCount(count: number): void {
-    if (this.batches.length !== count) fail(`${this.batches.length} batch(es) were dispatched instead of ${count}.`);
+    this.batches.assertBatchCount(count);
   }
 
   /** No batch was dispatched. */
   assertNothingBatched(): void {
-    if (this.batches.length > 0) fail(`${this.batches.length} unexpected batch(es) were dispatched: ${this.describeBatches()}.`);
-  }
-
-  private describeBatches(): string {
-    return this.batches.map((b) => `${b.name ? `[${b.name}]` : '(unnamed)'} of ${b.jobs.length} job(s)`).join(', ');
+    this.batches.assertNothingBatched();
   }
 
   private records<J extends object>(type: JobClass<J>, predicate?: DispatchedPredicate<J>, sync?: boolean): Array<DispatchedJob<J>> {
@@ -211,22 +191,6 @@ export class BusFake extends InterceptingFake {
   private summary(): string {
     return tally('dispatched', this.recorded.map((d) => d.job));
   }
-}
-
-/** A batch that exists only in memory: what a faked `Bus.batch(...).dispatch()` resolves to. */
-function fakeBatch(name: string, size: number): Batch {
-  return new Batch({
-    id: `fake-${randomUUID()}`,
-    name,
-    total_jobs: size,
-    pending_jobs: size,
-    failed_jobs: 0,
-    failed_job_ids: '[]',
-    options: null,
-    cancelled_at: null,
-    created_at: Math.floor(Date.now() / 1000),
-    finished_at: null,
-  });
 }
 
 let current: BusFake | undefined;

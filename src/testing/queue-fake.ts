@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 
+import type { Batch } from '../bus/batch.js';
 import type { InterceptedDispatch } from '../bus/dispatch-interceptor.js';
 import { InterceptingFake } from './intercepting-fake.js';
 import { jobRegistry } from '../job/job-registry.js';
 import { effectiveOptions, registeredJobOf } from '../payload/encode-payload.js';
 import { runtime } from '../runtime/errand.js';
 import { chainMatches, describeChain, fail, selects, show, tally, type FakeSelection, type JobClass } from './job-matching.js';
+import { RecordedBatches, type PendingBatchFake } from './recorded-batches.js';
 import { serializeAndRestore } from './serialize-and-restore.js';
 
 /** Options of `Queue.fake()`. */
@@ -36,10 +38,12 @@ export type PushedPredicate<J extends object> = (job: J, pushed: PushedJob<J>) =
 /**
  * What `Queue.fake()` returns: the jobs pushed while it is installed (instead of being stored),
  * and assertions about them that throw `AssertionError` (vitest, jest and node:test all report
- * those). `dispatchSync` and batches are not recorded (use `Bus.fake()` for those).
+ * those). A batch is recorded instead of stored (`batched()`, `assertBatched`), its jobs as
+ * pushed; `dispatchSync` is not a push and still runs (use `Bus.fake()` to record it).
  */
 export class QueueFake extends InterceptingFake {
   private readonly recorded: PushedJob[] = [];
+  private readonly batches = new RecordedBatches();
   private readonly options: QueueFakeOptions;
 
   constructor(options: readonly JobClass[] | QueueFakeOptions = {}) {
@@ -47,7 +51,7 @@ export class QueueFake extends InterceptingFake {
     this.options = Array.isArray(options) ? { only: options } : (options as QueueFakeOptions);
   }
 
-  protected intercept(dispatch: InterceptedDispatch): Promise<string> | undefined {
+  protected intercept(dispatch: InterceptedDispatch): Promise<string | Batch> | undefined {
     if (dispatch.kind === 'push' || dispatch.kind === 'bulk') {
       if (!selects(this.options, dispatch.job)) return undefined;
       return this.record(dispatch.job, dispatch.connection, dispatch.queue, dispatch.delay, dispatch.chain);
@@ -56,14 +60,33 @@ export class QueueFake extends InterceptingFake {
       const [first, ...rest] = dispatch.jobs;
       if (!first || !selects(this.options, first)) return undefined;
       return (async () => {
-        const app = await runtime();
-        const options = effectiveOptions(registeredJobOf(first), {}, first);
-        const connection = options.connection ?? dispatch.connection ?? app.config.default;
-        const queue = options.queue ?? dispatch.queue ?? app.queues.connection(connection).defaultQueue;
+        const { connection, queue } = await destination(first, dispatch.connection, dispatch.queue);
         return this.record(first, connection, queue, dispatch.delay, rest);
       })();
     }
+    if (dispatch.kind === 'batch') return this.recordBatch(dispatch);
     return undefined;
+  }
+
+  /**
+   * A batch is stored, and its jobs pushed, as one: it cannot be split between the fake and a
+   * database. It is recorded whole, with nothing stored, unless the fake takes none of its jobs;
+   * each job the fake takes (a chain inside the batch: its first job, carrying the rest) is
+   * recorded as pushed where it would have gone.
+   */
+  private recordBatch(dispatch: Extract<InterceptedDispatch, { kind: 'batch' }>): Promise<Batch> | undefined {
+    const members = dispatch.jobs.flatMap((entry) => (Array.isArray(entry) ? (entry as readonly object[]) : [entry as object]));
+    const takes = members.length === 0 ? !this.options.only?.length : members.some((job) => selects(this.options, job));
+    if (!takes) return undefined;
+    return (async () => {
+      for (const entry of dispatch.jobs) {
+        const [first, ...rest] = Array.isArray(entry) ? (entry as readonly object[]) : [entry as object];
+        if (!first || !selects(this.options, first)) continue;
+        const { connection, queue } = await destination(first, dispatch.connection, dispatch.queue);
+        await this.record(first, connection, queue, undefined, rest);
+      }
+      return this.batches.record(dispatch);
+    })();
   }
 
   private async record(job: object, connection: string, queue: string, delay: number | Date | undefined, chain: readonly object[]): Promise<string> {
@@ -76,6 +99,26 @@ export class QueueFake extends InterceptingFake {
     const id = `fake-${randomUUID()}`;
     this.recorded.push({ job, connection, queue, ...(delay !== undefined ? { delay } : {}), chain: [...chain], id });
     return id;
+  }
+
+  /** The batches recorded instead of stored (`Bus.batch(...).dispatch()`), in order. */
+  batched(): PendingBatchFake[] {
+    return this.batches.all();
+  }
+
+  /** A batch matching `predicate` (given its name, jobs, connection, queue) was dispatched. */
+  assertBatched(predicate: (batch: PendingBatchFake) => boolean): void {
+    this.batches.assertBatched(predicate);
+  }
+
+  /** Exactly `count` batches were dispatched. */
+  assertBatchCount(count: number): void {
+    this.batches.assertBatchCount(count);
+  }
+
+  /** No batch was dispatched. */
+  assertNothingBatched(): void {
+    this.batches.assertNothingBatched();
   }
 
   /** Every recorded push, in dispatch order. */
@@ -176,6 +219,14 @@ export class QueueFake extends InterceptingFake {
   private summary(): string {
     return tally('pushed', this.recorded.map((pushed) => pushed.job));
   }
+}
+
+/** Where a job dispatched as part of a chain or batch would go: its own connection and queue, else the group's, else the defaults. */
+async function destination(job: object, connection: string | undefined, queue: string | undefined): Promise<{ connection: string; queue: string }> {
+  const app = await runtime();
+  const options = effectiveOptions(registeredJobOf(job), {}, job);
+  const to = options.connection ?? connection ?? app.config.default;
+  return { connection: to, queue: options.queue ?? queue ?? app.queues.connection(to).defaultQueue };
 }
 
 let current: QueueFake | undefined;

@@ -101,12 +101,15 @@ export async function planSuccess(payload: JobPayload, chain: ChainState | undef
 /**
  * After a job succeeded on the sync connection (ran without being released or failed, whether it
  * deleted itself or not, as Laravel): the next job of its chain is pushed, then its batch counts
- * it. An error here is reported; the job itself stays done.
+ * it. The next job's push is the caller's to see, as on Laravel's sync queue: a next job on the
+ * sync connection runs inside it, and when that job fails (or the push does) the error is thrown
+ * on, the rest of the chain does not run and the `dispatchSync` or dispatch being awaited rejects.
+ * The job itself stays done (its failed() is not called). A batch count error is reported.
  */
 export async function afterJobSucceeded(payload: JobPayload, chain: ChainState | undefined, report: (error: unknown) => void, counted = false): Promise<void> {
   if (chain && chain.links.length > 0) {
     const carry = { chainConnection: chain.connection, chainQueue: chain.queue, chainCatchCallbacks: chain.catchCallbacks };
-    await sendChainLink(chain.links, carry).catch(report);
+    await sendChainLink(chain.links, carry);
   }
   if (payload.batchId) await batchJobSucceeded(payload.batchId, payload.uuid, counted).catch(report);
 }

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
 import { Bus } from '../../src/bus/bus.js';
+import { Queue } from '../../src/bus/queue.js';
 import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
@@ -12,11 +13,13 @@ import {
   CancellingJob,
   CountedJob,
   GrowingJob,
+  HandsOnJob,
   RecordCallbackJob,
   ReleasingStepJob,
   OtherConnectionJob,
   ReshapingStepJob,
   StepJob,
+  SyncStepJob,
 } from '../fixtures/jobs/bus-jobs.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 
@@ -104,6 +107,24 @@ await describeEachEngine('chains and batches', (engine) => {
     busLog.reset();
     await Bus.chain([new StepJob('s1'), new StepJob('s2')]).onConnection('sync').dispatch();
     expect(busLog.steps).toEqual(['s1', 's2']);
+  });
+
+  it('rethrows a failing job of a sync chain to the caller, as Laravel\'s sync queue does: the rest of the chain does not run', async () => {
+    // A chain on the sync connection.
+    const chain = Bus.chain([new StepJob('s1'), new StepJob('s2', true), new StepJob('s3')]).onConnection('sync').catch('record-chain-catch');
+    await expect(chain.dispatch()).rejects.toThrow('step s2 broke');
+    expect(busLog.steps).toEqual(['s1']);
+    expect(busLog.callbacks).toEqual(['chain-catch:step s2 broke']);
+    // A dispatch with .chain() sent to the sync connection (its chained jobs name the sync connection too).
+    busLog.reset();
+    await expect(StepJob.dispatch('d1').chain([new SyncStepJob('d2', true), new SyncStepJob('d3')]).onConnection('sync')).rejects.toThrow('step d2 broke');
+    expect(busLog.steps).toEqual(['d1']);
+    // dispatchSync: the job's chain goes on inline when its next job is on the sync connection.
+    busLog.reset();
+    await expect(HandsOnJob.dispatchSync()).rejects.toThrow('step appended broke');
+    expect(busLog.steps).toEqual(['hands-on']);
+    expect(await jobCount()).toBe(0);
+    expect(reported).toEqual([]);
   });
 
   it('refuses closures as callbacks, naming the way to register one', async () => {
@@ -246,6 +267,32 @@ await describeEachEngine('chains and batches', (engine) => {
     expect(busLog.steps).toEqual(['b1', 'b2']);
     expect(inline.pendingJobs).toBe(0);
     expect(busLog.callbacks).toEqual(['then:pending=0:failed=0']);
+  });
+
+  it('stores nothing for a batch under Queue.fake(): no row in jobs or job_batches, the batch and its jobs recorded', async () => {
+    const batchCount = async () => Number(((await knex('job_batches').count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n);
+    const fake = Queue.fake();
+    try {
+      const batch = await Bus.batch([new BatchedJob(1), [new StepJob('a'), new StepJob('b')]]).name('faked').onQueue('batch-q').then('record-then').dispatch();
+      expect(batch.id).toMatch(/^fake-/);
+      fake.assertBatched((pending) => pending.name === 'faked' && pending.jobs.length === 2);
+      fake.assertPushedOn('batch-q', BatchedJob);
+      fake.assertPushedWithChain(StepJob, [StepJob]);
+    } finally {
+      Queue.restore();
+    }
+    expect(await jobCount()).toBe(0);
+    expect(await batchCount()).toBe(0);
+    // A fake that takes none of the batch's jobs lets it through to the database.
+    const partial = Queue.fake([HandsOnJob]);
+    try {
+      await Bus.batch([new BatchedJob(2)]).dispatch();
+      partial.assertNothingBatched();
+    } finally {
+      Queue.restore();
+    }
+    expect([await jobCount(), await batchCount()]).toEqual([1, 1]);
+    expect(busLog.callbacks).toEqual([]);
   });
 
   it('counts a batch spread over two connections before either runs, so it cannot finish early', async () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
 import { Bus } from '../../src/bus/bus.js';
 import { dispatch } from '../../src/bus/dispatch.js';
+import { AfterCommitError } from '../../src/errors/after-commit-error.js';
 import { JobQueued } from '../../src/events/job-queued.js';
 import { boot, events, runtime, shutdown } from '../../src/runtime/errand.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
@@ -26,10 +27,13 @@ await describeEachEngine('transactional dispatch', (engine) => {
   };
 
   beforeAll(async () => {
+    const connection = await freshDatabase(engine, 'transactional');
     await boot({
       default: 'database',
       connections: {
-        database: await freshDatabase(engine, 'transactional'),
+        database: connection,
+        // Its table is dropped after the migrations: every push to it fails.
+        missing: { ...connection, table: 'missing_jobs' },
         sync: { driver: 'sync' },
       },
       report: (error) => reported.push(error),
@@ -37,6 +41,7 @@ await describeEachEngine('transactional dispatch', (engine) => {
     await runMigrations();
     knex = (await runtime()).queues.database().knex;
     outbox.knex = knex;
+    await knex.schema.dropTable('missing_jobs');
     await knex.schema.createTable('orders', (t) => {
       t.integer('id').primary();
     });
@@ -67,6 +72,65 @@ await describeEachEngine('transactional dispatch', (engine) => {
     });
     await settle();
     expect(await jobCount()).toBe(1);
+    expect(reported).toEqual([]);
+  });
+
+  it('settles the awaited transaction only once its after-commit pushes are stored: counted right after, before a later dispatch', async () => {
+    const orderIds = async () =>
+      ((await knex('jobs').where({ queue: 'outbox' }).orderBy('id').select('payload')) as Array<{ payload: string }>).map(
+        (row) => JSON.parse(row.payload).data.command.orderId as number,
+      );
+    const queued: string[] = [];
+    const off = events.on(JobQueued, (event) => void queued.push(event.id));
+    try {
+      await knex.transaction(async (trx) => {
+        await trx('orders').insert({ id: 1 });
+        await ShipOrderJob.dispatch(1).afterCommit(trx);
+        await Bus.withinTransaction(trx, () => AfterCommitJob.dispatch(2));
+      });
+      // Stored and announced before the transaction settled: read before any other round trip.
+      expect(queued).toHaveLength(2);
+    } finally {
+      off();
+    }
+    expect(await jobCount()).toBe(2);
+    await ShipOrderJob.dispatch(3);
+    expect(await orderIds()).toEqual([1, 2, 3]);
+    // A transaction driven by hand: the awaited commit() waits the same way.
+    const trx = await knex.transaction();
+    await trx('orders').insert({ id: 4 });
+    await ShipOrderJob.dispatch(4).afterCommit(trx);
+    await trx.commit();
+    expect(await orderIds()).toEqual([1, 2, 3, 4]);
+    // A savepoint's jobs wait for the outermost commit, and the outermost commit waits for them.
+    await knex.transaction(async (outer) => {
+      await outer.transaction(async (inner) => {
+        await ShipOrderJob.dispatch(5).afterCommit(inner);
+      });
+    });
+    await ShipOrderJob.dispatch(6);
+    expect(await orderIds()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(reported).toEqual([]);
+  });
+
+  it('rejects the awaited transaction with AfterCommitError when an after-commit push fails: the data stays committed, the other pushes are stored', async () => {
+    let failure: unknown;
+    await knex
+      .transaction(async (trx) => {
+        await trx('orders').insert({ id: 7 });
+        await ShipOrderJob.dispatch(7).onConnection('missing').afterCommit(trx);
+        await ShipOrderJob.dispatch(8).afterCommit(trx);
+      })
+      .catch((error: unknown) => (failure = error));
+    expect(failure).toBeInstanceOf(AfterCommitError);
+    expect((failure as AfterCommitError).message).toMatch(/^The transaction committed, but 1 of its 2 after-commit dispatches failed: Job ShipOrderJob on \[missing\]: /);
+    expect((failure as AfterCommitError).failures).toHaveLength(1);
+    expect(await knex('orders').where({ id: 7 }).first()).toBeDefined();
+    expect(await jobCount()).toBe(1);
+    // By hand, the awaited commit() rejects the same way.
+    const trx = await knex.transaction();
+    await ShipOrderJob.dispatch(9).onConnection('missing').afterCommit(trx);
+    await expect(trx.commit()).rejects.toThrow(AfterCommitError);
     expect(reported).toEqual([]);
   });
 

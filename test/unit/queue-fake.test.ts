@@ -166,6 +166,22 @@ describe('Queue.fake(): recording', () => {
     fake.assertPushedWithChain(QfShipOrder, [QfAudit], (job) => job.orderId === 3);
   });
 
+  it('records a batch instead of storing it, and its jobs as pushed where they would go (a chain: its first job carrying the rest)', async () => {
+    const fake = Queue.fake();
+    fake.assertNothingBatched();
+    expect(assertionFrom(() => fake.assertBatched(() => true)).message).toBe('The expected batch was not dispatched. No batches were dispatched.');
+    const batch = await Bus.batch([new QfShipOrder(1), [new QfAudit(), new QfSendMail('b@example.com')]]).name('orders').onQueue('batches').dispatch();
+    expect([batch.id.startsWith('fake-'), batch.name, batch.totalJobs]).toEqual([true, 'orders', 2]);
+    expect(queued).toHaveLength(0);
+    fake.assertBatched((b) => b.name === 'orders' && b.queue === 'batches' && b.jobs.length === 2 && !b.allowFailures);
+    fake.assertBatchCount(1);
+    fake.assertPushedOn('batches', QfShipOrder);
+    fake.assertPushedWithChain(QfAudit, [QfSendMail]);
+    expect(fake.batched().map((b) => b.name)).toEqual(['orders']);
+    expect(assertionFrom(() => fake.assertNothingBatched()).message).toBe('1 unexpected batch(es) were dispatched: [orders] of 2 job(s).');
+    expect(assertionFrom(() => fake.assertBatchCount(2)).message).toBe('1 batch(es) were dispatched instead of 2.');
+  });
+
   it('records a queued listener as a CallQueuedListener naming it', async () => {
     const fake = Queue.fake();
     await dispatchEvent(new QfOrderPlaced(12));
