@@ -106,6 +106,26 @@ await describeEachEngine('chains and batches', (engine) => {
     expect(busLog.steps).toEqual(['s1', 's2']);
   });
 
+  it('refuses a chain connection named after an Object.prototype member at dispatch, storing nothing', async () => {
+    for (const name of ['constructor', '__proto__', 'toString']) {
+      await expect(Bus.chain([new StepJob('a'), new StepJob('b')]).onConnection(name).dispatch()).rejects.toThrow(
+        `Queue connection [${name}] is not defined. Defined connections: database, other, sync.`,
+      );
+    }
+    expect(await jobCount()).toBe(0);
+  });
+
+  it('reports a stored chain link naming a connection that is an Object.prototype member, instead of dropping it unseen', async () => {
+    await Bus.chain([new StepJob('a'), new StepJob('b'), new StepJob('c')]).dispatch();
+    const [row] = (await knex('jobs').select('id', 'payload')) as Array<{ id: number | string; payload: string }>;
+    const payload = JSON.parse(row!.payload) as { chained: Array<{ connection: string | null }> };
+    payload.chained[0]!.connection = 'constructor';
+    await knex('jobs').where({ id: row!.id }).update({ payload: JSON.stringify(payload) });
+    await work();
+    expect(busLog.steps).toEqual(['a']);
+    expect(reported.map(String).join('\n')).toContain('Queue connection [constructor] is not defined. Defined connections: database, other, sync.');
+  });
+
   it('refuses closures as callbacks, naming the way to register one', async () => {
     await expect(Bus.chain([new StepJob('a')]).catch(() => undefined).dispatch()).rejects.toThrow(/never serialized closures.*Bus\.registerCallback/);
     await expect(Bus.batch([new StepJob('a')]).then('nobody-registered-this').dispatch()).rejects.toThrow(

@@ -344,6 +344,16 @@ await describeEachEngine('job lifecycle', (engine) => {
     expect(String(reported[0])).toContain('Queue connection [nope] is not defined. Defined connections: database, sync, nothing.');
     await expect(AddToBufferJob.dispatch('x').onConnection('nope')).rejects.toThrow('[nope]');
   });
+
+  it('refuses a connection named after an Object.prototype member as not defined, storing nothing', async () => {
+    for (const name of ['constructor', '__proto__', 'toString']) {
+      const message = `Queue connection [${name}] is not defined. Defined connections: database, sync, nothing.`;
+      await expect(AddToBufferJob.dispatch('x').onConnection(name)).rejects.toThrow(message);
+      await expect(dispatch(new AddToBufferJob('y')).onConnection(name)).rejects.toThrow(message);
+    }
+    expect(await Queue.size()).toBe(0);
+    expect(recorder.handled).toEqual([]);
+  });
 });
 
 describe('dispatching an undecorated class', () => {

@@ -4,6 +4,7 @@ import pc from 'picocolors';
 import { listenerRegistry } from '../../listeners/listener-registry.js';
 import { shutdown } from '../../runtime/errand.js';
 import { bootFromCommand, importBootstrap } from '../boot-from-cli.js';
+import { ownProperty } from '../../config/own-property.js';
 
 /**
  * One line per listener of each event; queued ones say where they are pushed. `defaultQueueOf`
@@ -37,7 +38,7 @@ export function registerEventListCommand(program: Command): void {
       try {
         await importBootstrap(app);
         const defaultQueueOf = (name: string) => {
-          const connection = app.config.connections[name];
+          const connection = ownProperty(app.config.connections, name);
           return connection?.driver === 'database' ? connection.queue : 'default';
         };
         const rows = describeListeners(app.config.default, defaultQueueOf).filter((row) => !flags.event || row.event.includes(flags.event));
