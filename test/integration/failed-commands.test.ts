@@ -219,6 +219,20 @@ await describeEachEngine('failed-job and clear commands', (engine) => {
     }
   });
 
+  it('queue:clear --queue and queue:retry --queue take exactly the queue named: not another case, accent or trailing space', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const near = ['news', 'NEWS', 'néws', 'news '];
+    await knex('jobs').insert(near.map((queue) => ({ queue, payload: '{}', attempts: 0, available_at: now, created_at: now })));
+    await insertFailed('fq', 1);
+    for (const queue of ['FQ', 'fq ', 'fé']) await insertFailed(queue, 1);
+    const [cleared, retried] = await Promise.all([cli('queue:clear', 'database', '--queue=news', '--force'), cli('queue:retry', '--queue=fq')]);
+    expect(cleared).toMatchObject({ code: 0, stderr: '' });
+    expect(retried).toMatchObject({ code: 0, stderr: '' });
+    const left = ((await knex('jobs').select('queue')) as Array<{ queue: string }>).map((row) => row.queue).sort();
+    expect(left).toEqual(['NEWS', 'fq', 'news ', 'néws'].sort());
+    expect((await failedRows()).map((row) => row.queue).sort()).toEqual(['FQ', 'fq ', 'fé'].sort());
+  });
+
   it('queue:forget, queue:prune-failed and queue:flush --hours delete what they say', async () => {
     await insertFailed('emails', 5);
     const [r1, r2, r3, r4, r5] = await failedRows();
