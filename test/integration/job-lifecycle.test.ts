@@ -252,6 +252,11 @@ await describeEachEngine('job lifecycle', (engine) => {
     expect(await failer.count()).toBe(1);
     expect((await failer.find(record.uuid))!.exception).toBe('boom');
     expect((await failer.find(record.uuid))!.failedAt).toBeInstanceOf(Date);
+    // Another job with that uuid is not the same failure: it is kept, under a uuid of its own.
+    await failer.log({ ...record, payload: '{"other":true}', exception: 'other' });
+    expect(await failer.count()).toBe(2);
+    const other = (await failer.all()).find((stored) => stored.exception === 'other')!;
+    expect([other.uuid === record.uuid, other.payload]).toEqual([false, '{"other":true}']);
   });
 
   it('times a job out: its signal aborts and, with no tries left, it fails with TimeoutExceededError', async () => {
