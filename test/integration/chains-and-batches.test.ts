@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
 import { Bus } from '../../src/bus/bus.js';
+import { dialect } from '../../src/drivers/database/dialect.js';
+import { recordBatchFailure } from '../../src/drivers/database/queries/batches.js';
 import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
@@ -124,6 +126,17 @@ await describeEachEngine('chains and batches', (engine) => {
     await work();
     expect(busLog.steps).toEqual(['a']);
     expect(reported.map(String).join('\n')).toContain('Queue connection [constructor] is not defined. Defined connections: database, other, sync.');
+  });
+
+  it('lists two failed uuids that differ only in case as two, in a batch\'s failed_job_ids', async () => {
+    const id = '00000000-0000-4000-8000-0000000000b1';
+    const now = Math.floor(Date.now() / 1000);
+    await knex('job_batches').insert({ id, name: 'case', total_jobs: 2, pending_jobs: 2, failed_jobs: 0, failed_job_ids: '[]', options: null, created_at: now });
+    const lower = 'abcdef00-0000-4000-8000-000000000001';
+    for (const uuid of [lower, lower.toUpperCase(), lower]) await recordBatchFailure(knex, dialect.engineOfKnex(knex)!, 'job_batches', id, uuid);
+    const [row] = (await knex('job_batches').where({ id }).select('failed_job_ids', 'failed_jobs')) as Array<{ failed_job_ids: string; failed_jobs: number | string }>;
+    expect(JSON.parse(row!.failed_job_ids)).toEqual([lower, lower.toUpperCase()]);
+    expect(Number(row!.failed_jobs)).toBe(3);
   });
 
   it('refuses closures as callbacks, naming the way to register one', async () => {

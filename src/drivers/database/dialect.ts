@@ -297,6 +297,16 @@ export const dialect = {
     return { sql: `id in (${ids}) and (id, attempts) in (${engine === 'sqlite' ? `values ${pairs}` : pairs})`, bindings };
   },
 
+  /**
+   * SQL true when the text `?` occurs in `column`, byte for byte: LIKE ignores case on SQLite
+   * (ASCII) and under MySQL/MariaDB's usual collations, so a uuid differing only in case would
+   * read as already listed. A binary operand makes MySQL's INSTR compare bytes.
+   */
+  containsSql(engine: Engine, column: string): string {
+    if (engine === 'postgres') return `strpos(${column}, ?) > 0`;
+    return engine === 'mysql' ? `instr(${column}, cast(? as binary)) > 0` : `instr(${column}, ?) > 0`;
+  },
+
   /** SQL joining string expressions (MySQL's `||` is a logical or). */
   concatSql(engine: Engine, parts: readonly string[]): string {
     return engine === 'mysql' ? `concat(${parts.join(', ')})` : parts.join(' || ');
