@@ -5,6 +5,7 @@ import type { ChainLink, JobPayload } from '../payload/job-payload.js';
 import { runtime } from '../runtime/errand.js';
 import { nextInChain } from './chain-link.js';
 import { sendPayload, transactionTiming, type PayloadTarget } from './dispatcher.js';
+import { ownProperty } from '../config/own-property.js';
 
 /** What a chain carries from job to job besides its links. */
 export type ChainCarry = Pick<JobPayload, 'chainConnection' | 'chainQueue' | 'chainCatchCallbacks'>;
@@ -36,6 +37,6 @@ export async function sendChainLink(
   if (!target) return undefined;
   const app = await runtime();
   const options = jobRegistry.byName(target.payload.data.commandName)?.options ?? {};
-  const when = transactionTiming(target.payload.displayName, { options: {}, ...timing }, options, app.config.connections[target.connectionName]);
+  const when = transactionTiming(target.payload.displayName, { options: {}, ...timing }, options, ownProperty(app.config.connections, target.connectionName));
   return sendPayload({ ...target, ...when });
 }

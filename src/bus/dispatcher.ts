@@ -15,6 +15,7 @@ import { interceptedDispatch } from './dispatch-interceptor.js';
 import { afterCommit, currentTransaction, heldConnectionFor, isTransaction } from './transactions.js';
 import { sendUnique } from './unique-dispatch.js';
 import { uniqueLockFor } from './unique-lock.js';
+import { ownProperty } from '../config/own-property.js';
 
 /** Where a ready payload goes, and when. */
 export interface PayloadTarget {
@@ -47,7 +48,7 @@ export async function pushToQueue(job: object, dispatch: DispatchOptions): Promi
   if (faked) return faked;
   const payload = encodePayload(job, options, { delay: dispatch.delay, keyring: app.config.keyring, middleware: dispatch.middleware });
   if (dispatch.chain?.length || dispatch.chainCatch?.length) Object.assign(payload, await chainKeys(dispatch));
-  const timing = transactionTiming(entry.name, dispatch, options, app.config.connections[connectionName]);
+  const timing = transactionTiming(entry.name, dispatch, options, ownProperty(app.config.connections, connectionName));
   const target: PayloadTarget = { connectionName, queue, payload, delay: dispatch.delay, ...timing };
   // A unique job takes its lock first and is not pushed when another job holds it (resolves to null).
   const unique = uniqueLockFor(job, entry, options);

@@ -23,6 +23,7 @@ import {
   HEARTBEAT_DEFAULTS,
 } from './defaults.js';
 import { resolveGeneratorPaths } from './resolve-generator-paths.js';
+import { ownProperty } from './own-property.js';
 
 /** The longest queryTimeout, in seconds, that a Node timer can hold. */
 const MAX_QUERY_TIMEOUT = Math.floor(MAX_TIMER_MS / 1000);
@@ -56,14 +57,15 @@ export function resolveConfig(
     throw new ConfigError(`The errand configuration${where} must be an object (use defineConfig({...})).`);
   }
   const rawConnections = config.connections ?? DEFAULT_CONFIG.connections!;
-  const connections: Record<string, ResolvedConnection> = {};
+  // No prototype: a connection may be named `constructor` or `__proto__` and is then just a name.
+  const connections: Record<string, ResolvedConnection> = Object.create(null) as Record<string, ResolvedConnection>;
   for (const [name, raw] of Object.entries(rawConnections)) {
     connections[name] = resolveConnection(name, raw, baseDir, where);
   }
   const names = Object.keys(connections);
   const fromEnv = env.QUEUE_CONNECTION?.trim();
   const defaultName = fromEnv || config.default || (names.includes('database') ? 'database' : names[0]);
-  if (!defaultName || !connections[defaultName]) {
+  if (!defaultName || !ownProperty(connections, defaultName)) {
     const origin = fromEnv ? 'QUEUE_CONNECTION' : '`default`';
     throw new ConfigError(
       `Queue connection [${defaultName ?? ''}] named by ${origin}${where} is not defined. ` +
@@ -112,7 +114,7 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
   if (raw.driver !== 'database') return { driver: raw.driver };
 
   const clientName = String(raw.client ?? 'better-sqlite3');
-  const client = CLIENTS.includes(clientName as DatabaseClient) ? (clientName as DatabaseClient) : CLIENT_ALIASES[clientName];
+  const client = CLIENTS.includes(clientName as DatabaseClient) ? (clientName as DatabaseClient) : ownProperty(CLIENT_ALIASES, clientName);
   if (!client) {
     throw new ConfigError(`${at} has unsupported client [${clientName}]; use one of ${CLIENTS.join(', ')}.`);
   }
@@ -200,10 +202,10 @@ function resolveFailed(
   let name = failed.connection;
   if (name === undefined) {
     // With a sync or null default there may be no database at all; then failures are not stored.
-    name = connections[defaultName]?.driver === 'database' ? defaultName : Object.keys(connections).find((n) => connections[n]!.driver === 'database');
+    name = ownProperty(connections, defaultName)?.driver === 'database' ? defaultName : Object.keys(connections).find((n) => connections[n]!.driver === 'database');
     if (name === undefined) return { driver: 'null' };
   }
-  if (connections[name]?.driver !== 'database') {
+  if (ownProperty(connections, name)?.driver !== 'database') {
     throw new ConfigError(`failed.connection${where} names [${name}], which is not a database queue connection.`);
   }
   return { driver: 'database', connection: name, table };

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors/config-error.js';
 import type { ResolvedConnection } from './config-types.js';
+import { ownProperty } from './own-property.js';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
@@ -31,16 +32,17 @@ export function resolveTableHome(
   }
   const named = value?.connection;
   if (named !== undefined) {
-    if (typeof named !== 'string' || !connections[named]) {
+    const home = typeof named === 'string' ? ownProperty(connections, named) : undefined;
+    if (home === undefined) {
       throw new ConfigError(
         `${option}.connection${where} names [${String(named)}], which is not defined. Defined connections: ${Object.keys(connections).join(', ') || '(none)'}.`,
       );
     }
-    if (connections[named].driver !== 'database') {
-      throw new ConfigError(`${option}.connection${where} names [${named}], a ${connections[named].driver} connection; ${defaults.purpose} need a database queue connection.`);
+    if (home.driver !== 'database') {
+      throw new ConfigError(`${option}.connection${where} names [${String(named)}], a ${home.driver} connection; ${defaults.purpose} need a database queue connection.`);
     }
-    return { connection: named, table };
+    return { connection: named as string, table };
   }
-  const name = connections[defaultName]?.driver === 'database' ? defaultName : Object.keys(connections).find((n) => connections[n]!.driver === 'database');
+  const name = ownProperty(connections, defaultName)?.driver === 'database' ? defaultName : Object.keys(connections).find((n) => connections[n]!.driver === 'database');
   return name === undefined ? undefined : { connection: name, table };
 }

@@ -38,6 +38,10 @@ export interface FailedJobStore {
    */
   flush(hours?: number): Promise<number>;
   forget(key: string): Promise<boolean>;
-  /** Records a failure once: a second record with the same uuid changes nothing. */
+  /**
+   * Records a failure. The same job (uuid, connection, queue and payload) logged again is stored
+   * once; another job whose uuid is already taken is kept too, under a fresh uuid: a failure is
+   * never dropped.
+   */
   log(record: FailedJobRecord): Promise<void>;
 }

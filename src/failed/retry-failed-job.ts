@@ -4,6 +4,7 @@ import { JobRetryRequested } from '../events/job-retry-requested.js';
 import { dispatchEvent } from '../listeners/event-dispatcher.js';
 import { events, type ErrandRuntime } from '../runtime/errand.js';
 import { refreshRetryUntil } from './refresh-retry-until.js';
+import { ownProperty } from '../config/own-property.js';
 
 /**
  * Pushes a failed job back onto the connection and queue it failed on, with its attempts reset
@@ -22,7 +23,7 @@ export async function retryFailedJob(app: ErrandRuntime, key: string): Promise<s
  * A new jobs row starts at zero attempts, so pushing the stored payload is the reset.
  */
 export async function retryFailedRecord(app: ErrandRuntime, record: StoredFailedJob): Promise<string> {
-  if (!app.config.connections[record.connection]) {
+  if (!ownProperty(app.config.connections, record.connection)) {
     throw new ConfigError(`Failed job [${record.uuid}] ran on connection [${record.connection}], which is no longer configured.`);
   }
   const requested = new JobRetryRequested(record);

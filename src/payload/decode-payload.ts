@@ -32,6 +32,9 @@ const MAY_HOLD_FORBIDDEN = new RegExp(`\\\\u|"(?:${FORBIDDEN_KEYS.join('|')})"`)
 /** The width of failed_jobs.uuid (docs/payload.schema.json: maxLength 36). */
 const MAX_UUID_LENGTH = 36;
 
+/** A uuid's text form, as docs/payload.schema.json has it: 8-4-4-4-12 hex digits, either case. */
+const UUID_FORMAT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const NUMERIC_KEYS = ['maxTries', 'maxExceptions', 'timeout', 'retryUntil', 'delay'] as const;
 
 /**
@@ -62,6 +65,11 @@ export function parsePayload(raw: string, maxBytes?: number): JobPayload {
   // failure unrecordable (the row stays reserved, never failed). Refused here, it fails undecoded.
   if (payload.uuid.length > MAX_UUID_LENGTH || payload.uuid.includes('\u0000')) {
     throw new PayloadError(`The payload's uuid is not one failed_jobs can hold: at most ${MAX_UUID_LENGTH} characters, no NUL.`);
+  }
+  // Anything else (a lone surrogate, a space, an accent) could be stored as another job's uuid:
+  // the drivers write a lone surrogate as U+FFFD, and a loose collation folds case and accents.
+  if (!UUID_FORMAT.test(payload.uuid)) {
+    throw new PayloadError(`The payload's uuid ${JSON.stringify(payload.uuid)} is not a uuid: 8-4-4-4-12 hex digits (docs/payload.schema.json).`);
   }
   const data = payload.data as Partial<JobPayload['data']> | undefined;
   if (!data || typeof data.commandName !== 'string') throw new PayloadError('The payload has no data.commandName.');

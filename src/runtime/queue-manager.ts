@@ -1,4 +1,4 @@
-import type { ResolvedConfig, ResolvedDatabaseConnection } from '../config/config-types.js';
+import type { ResolvedConfig, ResolvedConnection, ResolvedDatabaseConnection } from '../config/config-types.js';
 import type { FailedJobStore } from '../contracts/failed-job-store.js';
 import type { LockStore } from '../contracts/lock-store.js';
 import type { QueueDriver } from '../contracts/queue-driver.js';
@@ -13,6 +13,7 @@ import { ConfigError } from '../errors/config-error.js';
 import { NullFailedJobStore } from '../failed/null-failed-job-store.js';
 import { registeredLockStore } from '../locks/lock-stores.js';
 import { MemoryLockStore } from '../locks/memory-lock-store.js';
+import { ownProperty } from '../config/own-property.js';
 
 /**
  * Queue connections by name, opened on first use and kept for the life of the runtime (one knex
@@ -33,12 +34,7 @@ export class QueueManager {
   connection(name: string = this.config.default): QueueDriver {
     const existing = this.drivers.get(name);
     if (existing) return existing;
-    const config = this.config.connections[name];
-    if (!config) {
-      throw new ConfigError(
-        `Queue connection [${name}] is not defined. Defined connections: ${Object.keys(this.config.connections).join(', ')}.`,
-      );
-    }
+    const config = this.configOf(name);
     const driver =
       config.driver === 'database'
         ? new DatabaseQueue(name, createKnex(config), config)
@@ -49,11 +45,20 @@ export class QueueManager {
     return driver;
   }
 
+  /** The configuration of a connection, or an error naming it and the defined ones. */
+  configOf(name: string): ResolvedConnection {
+    const config = ownProperty(this.config.connections, name);
+    if (!config) {
+      throw new ConfigError(`Queue connection [${name}] is not defined. Defined connections: ${Object.keys(this.config.connections).join(', ')}.`);
+    }
+    return config;
+  }
+
   /** The database queue of a connection, or an error naming it when it is not a database one. */
   database(name: string = this.config.default): DatabaseQueue {
     const driver = this.connection(name);
     if (!(driver instanceof DatabaseQueue)) {
-      throw new ConfigError(`Queue connection [${name}] uses the ${this.config.connections[name]!.driver} driver; only a database connection keeps jobs that can be listed, counted or cleared.`);
+      throw new ConfigError(`Queue connection [${name}] uses the ${this.configOf(name).driver} driver; only a database connection keeps jobs that can be listed, counted or cleared.`);
     }
     return driver;
   }
@@ -73,7 +78,7 @@ export class QueueManager {
       queue.knex,
       failed.table,
       failed.connection,
-      this.config.connections[failed.connection] as ResolvedDatabaseConnection,
+      ownProperty(this.config.connections, failed.connection) as ResolvedDatabaseConnection,
     ));
   }
 

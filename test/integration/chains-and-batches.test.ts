@@ -3,6 +3,8 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
 import { Bus } from '../../src/bus/bus.js';
 import { Queue } from '../../src/bus/queue.js';
+import { dialect } from '../../src/drivers/database/dialect.js';
+import { recordBatchFailure } from '../../src/drivers/database/queries/batches.js';
 import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
@@ -125,6 +127,37 @@ await describeEachEngine('chains and batches', (engine) => {
     expect(busLog.steps).toEqual(['hands-on']);
     expect(await jobCount()).toBe(0);
     expect(reported).toEqual([]);
+  });
+
+  it('refuses a chain connection named after an Object.prototype member at dispatch, storing nothing', async () => {
+    for (const name of ['constructor', '__proto__', 'toString']) {
+      await expect(Bus.chain([new StepJob('a'), new StepJob('b')]).onConnection(name).dispatch()).rejects.toThrow(
+        `Queue connection [${name}] is not defined. Defined connections: database, other, sync.`,
+      );
+    }
+    expect(await jobCount()).toBe(0);
+  });
+
+  it('reports a stored chain link naming a connection that is an Object.prototype member, instead of dropping it unseen', async () => {
+    await Bus.chain([new StepJob('a'), new StepJob('b'), new StepJob('c')]).dispatch();
+    const [row] = (await knex('jobs').select('id', 'payload')) as Array<{ id: number | string; payload: string }>;
+    const payload = JSON.parse(row!.payload) as { chained: Array<{ connection: string | null }> };
+    payload.chained[0]!.connection = 'constructor';
+    await knex('jobs').where({ id: row!.id }).update({ payload: JSON.stringify(payload) });
+    await work();
+    expect(busLog.steps).toEqual(['a']);
+    expect(reported.map(String).join('\n')).toContain('Queue connection [constructor] is not defined. Defined connections: database, other, sync.');
+  });
+
+  it('lists two failed uuids that differ only in case as two, in a batch\'s failed_job_ids', async () => {
+    const id = '00000000-0000-4000-8000-0000000000b1';
+    const now = Math.floor(Date.now() / 1000);
+    await knex('job_batches').insert({ id, name: 'case', total_jobs: 2, pending_jobs: 2, failed_jobs: 0, failed_job_ids: '[]', options: null, created_at: now });
+    const lower = 'abcdef00-0000-4000-8000-000000000001';
+    for (const uuid of [lower, lower.toUpperCase(), lower]) await recordBatchFailure(knex, dialect.engineOfKnex(knex)!, 'job_batches', id, uuid);
+    const [row] = (await knex('job_batches').where({ id }).select('failed_job_ids', 'failed_jobs')) as Array<{ failed_job_ids: string; failed_jobs: number | string }>;
+    expect(JSON.parse(row!.failed_job_ids)).toEqual([lower, lower.toUpperCase()]);
+    expect(Number(row!.failed_jobs)).toBe(3);
   });
 
   it('refuses closures as callbacks, naming the way to register one', async () => {

@@ -59,6 +59,12 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
     const unknown = await errand(['queue:work', 'nope'], dir);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('Queue connection [nope] is not defined. Defined connections: database, sync, null.');
+    // Names a plain object answers from its prototype are unknown names too, not a worker of nothing.
+    for (const name of ['constructor', '__proto__', 'toString']) {
+      const result = await errand(['queue:work', name, '--stop-when-empty'], dir);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`Queue connection [${name}] is not defined. Defined connections: database, sync, null.`);
+    }
     const missing = await errand(['queue:work'], dir);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/Table \[(jobs|queue_workers)\] does not exist on queue connection \[database\]/);

@@ -219,6 +219,54 @@ await describeEachEngine('failed-job and clear commands', (engine) => {
     }
   });
 
+  it('queue:clear --queue and queue:retry --queue take exactly the queue named: not another case, accent or trailing space', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const near = ['news', 'NEWS', 'néws', 'news '];
+    await knex('jobs').insert(near.map((queue) => ({ queue, payload: '{}', attempts: 0, available_at: now, created_at: now })));
+    await insertFailed('fq', 1);
+    for (const queue of ['FQ', 'fq ', 'fé']) await insertFailed(queue, 1);
+    const [cleared, retried] = await Promise.all([cli('queue:clear', 'database', '--queue=news', '--force'), cli('queue:retry', '--queue=fq')]);
+    expect(cleared).toMatchObject({ code: 0, stderr: '' });
+    expect(retried).toMatchObject({ code: 0, stderr: '' });
+    const left = ((await knex('jobs').select('queue')) as Array<{ queue: string }>).map((row) => row.queue).sort();
+    expect(left).toEqual(['NEWS', 'fq', 'news ', 'néws'].sort());
+    expect((await failedRows()).map((row) => row.queue).sort()).toEqual(['FQ', 'fq ', 'fé'].sort());
+  });
+
+  it('never drops a failure whose uuid is taken: two jobs with one uuid, or uuids the database would store alike, leave two records', async () => {
+    state.healed = false;
+    const now = Math.floor(Date.now() / 1000);
+    const payload = (uuid: string, n: number) =>
+      JSON.stringify({ uuid, displayName: 'FailedCommandsJob', job: 'errand:CallQueuedHandler@call', data: { commandName: 'FailedCommandsJob', command: { n } } });
+    const shared = randomUUID();
+    // Two lone surrogates: both drivers write each as U+FFFD, so the two uuids would be stored alike.
+    const lone = ['\ud800', '\udfff'].map((s) => `${'0'.repeat(35)}${s}`);
+    const rows = [payload(shared, 1), payload(shared, 2), payload(lone[0]!, 3), payload(lone[1]!, 4)];
+    await knex('jobs').insert(rows.map((text) => ({ queue: 'same-uuid', payload: text, attempts: 0, available_at: now, created_at: now })));
+    await createWorker({ queues: ['same-uuid'], stopWhenEmpty: true, sleep: 0 }).run();
+    expect(await count('jobs')).toBe(0);
+    const failed = (await knex('failed_jobs').select('uuid', 'payload', 'exception').orderBy('id')) as Array<{ uuid: string; payload: string; exception: string }>;
+    expect(failed).toHaveLength(4);
+    expect(failed.filter((row) => JSON.parse(row.payload).uuid === shared).map((row) => JSON.parse(row.payload).data.command.n).sort()).toEqual([1, 2]);
+    expect(new Set(failed.map((row) => row.uuid)).size).toBe(4);
+    expect(failed.map((row) => row.uuid)).toContain(shared);
+    // A malformed uuid fails the job undecoded, naming the fault; its record gets a uuid of its own.
+    const refused = failed.filter((row) => row.exception.includes("is not a uuid: 8-4-4-4-12 hex digits"));
+    expect(refused).toHaveLength(2);
+
+    // The same job logged twice (a crash between recording and deleting) is stored once; a
+    // different payload under its uuid is another job, kept.
+    const failer = (await runtime()).queues.failer();
+    const record = { uuid: randomUUID(), connection: 'database', queue: 'again', payload: '{"n":1}', exception: 'Error: once' };
+    await failer.log(record);
+    await failer.log({ ...record, exception: 'Error: logged again' });
+    await failer.log({ ...record, payload: '{"n":2}', exception: 'Error: another job' });
+    expect(((await knex('failed_jobs').where({ queue: 'again' }).select('exception').orderBy('id')) as Array<{ exception: string }>).map((row) => row.exception)).toEqual([
+      'Error: once',
+      'Error: another job',
+    ]);
+  });
+
   it('queue:forget, queue:prune-failed and queue:flush --hours delete what they say', async () => {
     await insertFailed('emails', 5);
     const [r1, r2, r3, r4, r5] = await failedRows();

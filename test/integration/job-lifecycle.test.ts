@@ -292,6 +292,11 @@ await describeEachEngine('job lifecycle', (engine) => {
     expect(await failer.count()).toBe(1);
     expect((await failer.find(record.uuid))!.exception).toBe('boom');
     expect((await failer.find(record.uuid))!.failedAt).toBeInstanceOf(Date);
+    // Another job with that uuid is not the same failure: it is kept, under a uuid of its own.
+    await failer.log({ ...record, payload: '{"other":true}', exception: 'other' });
+    expect(await failer.count()).toBe(2);
+    const other = (await failer.all()).find((stored) => stored.exception === 'other')!;
+    expect([other.uuid === record.uuid, other.payload]).toEqual([false, '{"other":true}']);
   });
 
   it('times a job out: its signal aborts and, with no tries left, it fails with TimeoutExceededError', async () => {
@@ -398,6 +403,16 @@ await describeEachEngine('job lifecycle', (engine) => {
     expect(reported).toHaveLength(1);
     expect(String(reported[0])).toContain('Queue connection [nope] is not defined. Defined connections: database, sync, nothing.');
     await expect(AddToBufferJob.dispatch('x').onConnection('nope')).rejects.toThrow('[nope]');
+  });
+
+  it('refuses a connection named after an Object.prototype member as not defined, storing nothing', async () => {
+    for (const name of ['constructor', '__proto__', 'toString']) {
+      const message = `Queue connection [${name}] is not defined. Defined connections: database, sync, nothing.`;
+      await expect(AddToBufferJob.dispatch('x').onConnection(name)).rejects.toThrow(message);
+      await expect(dispatch(new AddToBufferJob('y')).onConnection(name)).rejects.toThrow(message);
+    }
+    expect(await Queue.size()).toBe(0);
+    expect(recorder.handled).toEqual([]);
   });
 });
 

@@ -11,7 +11,7 @@ import { parsePayload } from '../../src/payload/decode-payload.js';
 import type { ChainLink, JobPayload } from '../../src/payload/job-payload.js';
 
 const base = {
-  uuid: 'u-1',
+  uuid: '00000000-0000-4000-8000-000000000001',
   displayName: 'StepJob',
   job: 'errand:CallQueuedHandler@call',
   maxTries: null,
@@ -40,7 +40,7 @@ describe('chain and batch payload keys', () => {
   it('matches the published schema, which refuses a callback that is code', () => {
     const schema = JSON.parse(readFileSync(new URL('../../docs/payload.schema.json', import.meta.url), 'utf8'));
     const validate = new (Ajv2020 as unknown as typeof Ajv2020.default)({ strict: false }).compile(schema);
-    const payload = { ...base, batchId: 'b-1', chained: [link('u-2', 'q')], chainCatchCallbacks: [{ kind: 'job', link: link('u-3') }, { kind: 'function', name: 'n' }] };
+    const payload = { ...base, batchId: 'b-1', chained: [link('00000000-0000-4000-8000-000000000002', 'q')], chainCatchCallbacks: [{ kind: 'job', link: link('00000000-0000-4000-8000-000000000003') }, { kind: 'function', name: 'n' }] };
     expect(validate(payload), JSON.stringify(validate.errors)).toBe(true);
     expect(validate({ ...payload, chainCatchCallbacks: [{ kind: 'closure', source: '() => 1' }] })).toBe(false);
   });

@@ -55,14 +55,14 @@ class FactoryJob extends Queueable {
 }
 
 const payloadWith = (data: string) =>
-  `{"uuid":"u","job":"errand:CallQueuedHandler@call","data":{"commandName":"HardeningHolder","command":{},${data}}}`;
+  `{"uuid":"00000000-0000-4000-8000-000000000001","job":"errand:CallQueuedHandler@call","data":{"commandName":"HardeningHolder","command":{},${data}}}`;
 
 describe('the decoder cannot be talked past', () => {
   it('refuses forbidden keys spelled with JSON escapes, in models as in the command', () => {
     expect(() => parsePayload(payloadWith('"models":{"\\u005f_proto__":{"class":"HardeningBoard","id":1,"relations":[],"connection":null}}'))).toThrow(
       'The payload holds the forbidden key [__proto__] at payload.data.models.__proto__',
     );
-    const command = '{"uuid":"u","job":"errand:CallQueuedHandler@call","data":{"commandName":"HardeningHolder","command":{"prot\\u006ftype":{"x":1}}}}';
+    const command = '{"uuid":"00000000-0000-4000-8000-000000000001","job":"errand:CallQueuedHandler@call","data":{"commandName":"HardeningHolder","command":{"prot\\u006ftype":{"x":1}}}}';
     expect(() => parsePayload(command)).toThrow('forbidden key [prototype] at payload.data.command.prototype');
   });
 

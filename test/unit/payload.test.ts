@@ -62,22 +62,31 @@ describe('parsePayload and restoreJob', () => {
     expect((restored as StrictConstructorJob).total).toBe(5);
   });
 
+  it('refuses a uuid that is not one, and takes any uuid in either case', () => {
+    const withUuid = (uuid: string) => JSON.stringify({ uuid, job: 'errand:CallQueuedHandler@call', data: { commandName: 'A', command: {} } });
+    for (const uuid of ['u', 'mail ', '2b6c3c1e-8d0f-4c1e-9a77-4f1f3c1f2a1\u00e4', ' 2b6c3c1e-8d0f-4c1e-9a77-4f1f3c1f2a1', '2b6c3c1e-8d0f-4c1e-9a77-4f1f3c1f2a1\ud800', '2b6c3c1e8d0f4c1e9a774f1f3c1f2a10']) {
+      expect(() => parsePayload(withUuid(uuid))).toThrow(`The payload's uuid ${JSON.stringify(uuid)} is not a uuid: 8-4-4-4-12 hex digits (docs/payload.schema.json).`);
+    }
+    expect(parsePayload(withUuid('2b6c3c1e-8d0f-4c1e-9a77-4f1f3c1f2a10')).uuid).toBe('2b6c3c1e-8d0f-4c1e-9a77-4f1f3c1f2a10');
+    expect(parsePayload(withUuid('2B6C3C1E-8D0F-4C1E-9A77-4F1F3C1F2A10')).uuid).toBe('2B6C3C1E-8D0F-4C1E-9A77-4F1F3C1F2A10');
+  });
+
   it.each([
     ['{oops', 'The payload is not valid JSON'],
     ['[1]', 'The payload is not a JSON object.'],
     ['{"data":{}}', 'The payload has no uuid.'],
-    ['{"uuid":"u","data":{"command":{}}}', 'The payload has no data.commandName.'],
-    ['{"uuid":"u","data":{"commandName":"A"}}', 'The payload of A has no data.command object.'],
-    ['{"uuid":"u","maxTries":"3","data":{"commandName":"A","command":{}}}', 'The payload of A has a non-numeric maxTries.'],
-    ['{"uuid":"u","backoff":"1;2","data":{"commandName":"A","command":{}}}', 'The payload of A has an unreadable backoff "1;2".'],
+    ['{"uuid":"00000000-0000-4000-8000-000000000001","data":{"command":{}}}', 'The payload has no data.commandName.'],
+    ['{"uuid":"00000000-0000-4000-8000-000000000001","data":{"commandName":"A"}}', 'The payload of A has no data.command object.'],
+    ['{"uuid":"00000000-0000-4000-8000-000000000001","maxTries":"3","data":{"commandName":"A","command":{}}}', 'The payload of A has a non-numeric maxTries.'],
+    ['{"uuid":"00000000-0000-4000-8000-000000000001","backoff":"1;2","data":{"commandName":"A","command":{}}}', 'The payload of A has an unreadable backoff "1;2".'],
   ])('rejects %s with a reason', (raw, reason) => {
     expect(() => parsePayload(raw)).toThrow(reason);
   });
 
   it('refuses names that are not registered and handlers that are not errand’s', () => {
-    const unknown = parsePayload('{"uuid":"u","job":"errand:CallQueuedHandler@call","data":{"commandName":"Nope","command":{}}}');
+    const unknown = parsePayload('{"uuid":"00000000-0000-4000-8000-000000000001","job":"errand:CallQueuedHandler@call","data":{"commandName":"Nope","command":{}}}');
     expect(() => restoreJob(unknown)).toThrow('Unknown job [Nope]: no class is registered under that name.');
-    const foreign = parsePayload('{"uuid":"u","job":"Illuminate\\\\Queue\\\\CallQueuedHandler@call","data":{"commandName":"AddToBufferJob","command":{}}}');
+    const foreign = parsePayload('{"uuid":"00000000-0000-4000-8000-000000000001","job":"Illuminate\\\\Queue\\\\CallQueuedHandler@call","data":{"commandName":"AddToBufferJob","command":{}}}');
     expect(() => restoreJob(foreign)).toThrow('The payload names handler [Illuminate\\Queue\\CallQueuedHandler@call]');
   });
 });

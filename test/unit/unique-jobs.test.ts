@@ -133,7 +133,7 @@ describe('unique keys', () => {
 });
 
 describe('the unique payload key', () => {
-  const base = { uuid: 'u-1', displayName: 'J', job: 'errand:CallQueuedHandler@call', data: { commandName: 'J', command: {} } };
+  const base = { uuid: '00000000-0000-4000-8000-000000000001', displayName: 'J', job: 'errand:CallQueuedHandler@call', data: { commandName: 'J', command: {} } };
 
   it('is kept when well formed, absent when not given, and a malformed one is refused naming the job', () => {
     expect(parsePayload(JSON.stringify({ ...base, unique: { key: 'errand:unique:J:1', until: 'done' } })).unique).toEqual({ key: 'errand:unique:J:1', until: 'done' });

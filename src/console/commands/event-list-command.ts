@@ -6,6 +6,7 @@ import { listenerRegistry } from '../../listeners/listener-registry.js';
 import { listenerRoute } from '../../listeners/listener-route.js';
 import { shutdown } from '../../runtime/errand.js';
 import { bootFromCommand, importBootstrap } from '../boot-from-cli.js';
+import { ownProperty } from '../../config/own-property.js';
 
 /** One listener of an event, as `event:list` shows it. */
 export interface ListedListener {
@@ -63,7 +64,7 @@ export function registerEventListCommand(program: Command): void {
       try {
         await importBootstrap(app);
         const defaultQueueOf = (name: string) => {
-          const connection = app.config.connections[name];
+          const connection = ownProperty(app.config.connections, name);
           return connection?.driver === 'database' ? connection.queue : 'default';
         };
         const instanceOf = (listener: RegisteredListener) => app.container.resolve(listener.target) as object;

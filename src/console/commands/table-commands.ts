@@ -8,6 +8,7 @@ import { ConfigError } from '../../errors/config-error.js';
 import { shutdown } from '../../runtime/errand.js';
 import { bootFromCommand } from '../boot-from-cli.js';
 import { readStub, renderStub } from '../stubs.js';
+import { ownProperty } from '../../config/own-property.js';
 
 /**
  * `errand queue:table`, `queue:failed-table`, `queue:workers-table`, `queue:controls-table`, `queue:locks-table` and
@@ -16,18 +17,18 @@ import { readStub, renderStub } from '../stubs.js';
  */
 export function registerTableCommands(program: Command): void {
   addTableCommand(program, 'queue:table', 'jobs', 'migration.jobs.stub', (app) => {
-    const connection = app.config.connections[app.config.default];
+    const connection = ownProperty(app.config.connections, app.config.default);
     return connection?.driver === 'database' ? connection.table : 'jobs';
   });
   addTableCommand(program, 'queue:failed-table', 'failed jobs', 'migration.failed-jobs.stub', (app) =>
     app.config.failed.driver === 'database' ? app.config.failed.table : 'failed_jobs',
   );
   addTableCommand(program, 'queue:workers-table', 'workers (heartbeats)', 'migration.workers.stub', (app) => {
-    const connection = app.config.connections[app.config.default];
+    const connection = ownProperty(app.config.connections, app.config.default);
     return connection?.driver === 'database' ? connection.workersTable : 'queue_workers';
   });
   addTableCommand(program, 'queue:controls-table', 'queue controls (restart, pause)', 'migration.controls.stub', (app) => {
-    const connection = app.config.connections[app.config.default];
+    const connection = ownProperty(app.config.connections, app.config.default);
     return connection?.driver === 'database' ? connection.controlsTable : 'queue_controls';
   });
   addTableCommand(program, 'make:queue-batches-table', 'job batches', 'migration.job-batches.stub', (app) => app.config.batching?.table ?? 'job_batches');

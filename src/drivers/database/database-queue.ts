@@ -202,7 +202,7 @@ export class DatabaseQueue implements QueueDriver {
         ),
       );
     }
-    // Another database: record first (idempotent on uuid), so a crash in between loses nothing.
+    // Another database: record first (the same job logged again is stored once), so a crash in between loses nothing.
     return store.log(record).then(() => this.delete(job, within));
   }
 

@@ -297,6 +297,16 @@ export const dialect = {
     return { sql: `id in (${ids}) and (id, attempts) in (${engine === 'sqlite' ? `values ${pairs}` : pairs})`, bindings };
   },
 
+  /**
+   * SQL true when the text `?` occurs in `column`, byte for byte: LIKE ignores case on SQLite
+   * (ASCII) and under MySQL/MariaDB's usual collations, so a uuid differing only in case would
+   * read as already listed. A binary operand makes MySQL's INSTR compare bytes.
+   */
+  containsSql(engine: Engine, column: string): string {
+    if (engine === 'postgres') return `strpos(${column}, ?) > 0`;
+    return engine === 'mysql' ? `instr(${column}, cast(? as binary)) > 0` : `instr(${column}, ?) > 0`;
+  },
+
   /** SQL joining string expressions (MySQL's `||` is a logical or). */
   concatSql(engine: Engine, parts: readonly string[]): string {
     return engine === 'mysql' ? `concat(${parts.join(', ')})` : parts.join(' || ');
@@ -372,6 +382,39 @@ export const dialect = {
    */
   exactKeyColumn(engine: Engine, length: number): string | undefined {
     return engine === 'mysql' ? `varbinary(${length * 4})` : undefined;
+  },
+
+  /**
+   * Makes the identifier `columns` of `table` (queue names, uuids, connection names, keys, ids)
+   * compare exactly (migration 0010), or, with `exact` false, gives them back the table's default
+   * collation. MySQL and MariaDB compare strings by collation, and their defaults
+   * (utf8mb4_general_ci, utf8mb4_0900_ai_ci, utf8mb4_uca1400_ai_ci) ignore case, accents and
+   * trailing spaces: `--queue=MAIL` took `mail`, `mail ` and `mäil`. Each column keeps its type,
+   * character set and nullability and takes its character set's binary NO PAD collation
+   * (MariaDB ≥ 10.2 `utf8mb4_nopad_bin`, MySQL 8 `utf8mb4_0900_bin`), else its plain `_bin` one
+   * (MySQL 5.7: exact but for trailing spaces). Keeping the character set keeps every index's
+   * size, and one ALTER rebuilds the indexes with the new comparison. SQLite compares with BINARY
+   * and PostgreSQL with deterministic collations, both byte for byte: nothing to do there.
+   */
+  async exactIdentifierColumns(knex: Knex, table: string, columns: readonly string[], exact = true): Promise<void> {
+    if (this.engineOfKnex(knex) !== 'mysql') return;
+    const [found] = (await knex.raw(
+      'select column_name as name, column_type as type, character_set_name as charset, collation_name as collation, is_nullable as nullable ' +
+        'from information_schema.columns where table_schema = database() and table_name = ?',
+      [table],
+    )) as [Array<{ name: string; type: string; charset: string | null; collation: string | null; nullable: string }>];
+    const [[tableInfo]] = (await knex.raw('select table_collation as collation from information_schema.tables where table_schema = database() and table_name = ?', [
+      table,
+    ])) as [[{ collation: string | null } | undefined]];
+    const changes: string[] = [];
+    for (const column of found.filter((c) => columns.includes(c.name) && c.charset !== null)) {
+      const charset = column.charset!;
+      const collation = exact ? await exactCollation(knex, charset) : tableInfo?.collation?.startsWith(`${charset}_`) ? tableInfo.collation : undefined;
+      if (collation === undefined || collation === column.collation) continue;
+      const nullability = column.nullable === 'YES' ? 'null' : 'not null';
+      changes.push(`modify ${quote('mysql', column.name)} ${column.type} character set ${charset} collate ${collation} ${nullability}`);
+    }
+    if (changes.length > 0) await knex.raw(`alter table ${quote('mysql', table)} ${changes.join(', ')}`);
   },
 
   /** Rows of a raw query, whatever shape the client returns them in. */
@@ -522,6 +565,14 @@ export const dialect = {
     return engine === 'mysql' ? 'on-duplicate-key' : 'on-conflict';
   },
 };
+
+/** A MySQL/MariaDB character set's exact collation: binary NO PAD where the server has one. */
+async function exactCollation(knex: Knex, charset: string): Promise<string | undefined> {
+  const wanted = [`${charset}_nopad_bin`, `${charset}_0900_bin`, `${charset}_bin`];
+  const [rows] = (await knex.raw('select collation_name as name from information_schema.collations where collation_name in (?, ?, ?)', wanted)) as [Array<{ name: string }>];
+  const names = new Set(rows.map((row) => row.name.toLowerCase()));
+  return wanted.find((name) => names.has(name.toLowerCase()));
+}
 
 function mysqlSupportsSkipLocked(version: string): boolean {
   const mariadb = /(\d+)\.(\d+)\.(\d+)-MariaDB/i.exec(version);

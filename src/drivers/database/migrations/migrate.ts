@@ -9,6 +9,15 @@ import { createLocksTable } from './0006-create-locks-table.js';
 import { createRateLimitsTable } from './0007-create-rate-limits-table.js';
 import { createJobBatchesTable } from './0008-create-job-batches-table.js';
 import { indexJobsForClaims } from './0009-index-jobs-for-claims.js';
+import {
+  exactBatchesIdentifiers,
+  exactControlsIdentifiers,
+  exactFailedJobsIdentifiers,
+  exactJobsIdentifiers,
+  exactLocksIdentifiers,
+  exactRateLimitsIdentifiers,
+  exactWorkersIdentifiers,
+} from './0010-exact-identifiers.js';
 import { rateLimitWindowsInMilliseconds } from './0011-rate-limit-windows-in-milliseconds.js';
 import type { TableMigration } from './table-migration.js';
 
@@ -42,13 +51,15 @@ interface Step {
  */
 export async function migrate(knex: Knex, tables: TablesToMigrate): Promise<string[]> {
   const steps: Step[] = [];
-  for (const table of new Set(tables.jobs ?? [])) steps.push(step(createJobsTable, table), step(indexJobsReservedBy, table), step(indexJobsForClaims, table));
-  if (tables.failed) steps.push(step(createFailedJobsTable, tables.failed));
-  for (const table of new Set(tables.workers ?? [])) steps.push(step(createWorkersTable, table));
-  for (const table of new Set(tables.controls ?? [])) steps.push(step(createControlsTable, table));
-  if (tables.locks) steps.push(step(createLocksTable, tables.locks));
-  if (tables.rateLimits) steps.push(step(createRateLimitsTable, tables.rateLimits), step(rateLimitWindowsInMilliseconds, tables.rateLimits));
-  if (tables.batches) steps.push(step(createJobBatchesTable, tables.batches));
+  for (const table of new Set(tables.jobs ?? [])) {
+    steps.push(step(createJobsTable, table), step(indexJobsReservedBy, table), step(indexJobsForClaims, table), step(exactJobsIdentifiers, table));
+  }
+  if (tables.failed) steps.push(step(createFailedJobsTable, tables.failed), step(exactFailedJobsIdentifiers, tables.failed));
+  for (const table of new Set(tables.workers ?? [])) steps.push(step(createWorkersTable, table), step(exactWorkersIdentifiers, table));
+  for (const table of new Set(tables.controls ?? [])) steps.push(step(createControlsTable, table), step(exactControlsIdentifiers, table));
+  if (tables.locks) steps.push(step(createLocksTable, tables.locks), step(exactLocksIdentifiers, tables.locks));
+  if (tables.rateLimits) steps.push(step(createRateLimitsTable, tables.rateLimits), step(exactRateLimitsIdentifiers, tables.rateLimits), step(rateLimitWindowsInMilliseconds, tables.rateLimits));
+  if (tables.batches) steps.push(step(createJobBatchesTable, tables.batches), step(exactBatchesIdentifiers, tables.batches));
   steps.sort((a, b) => a.name.localeCompare(b.name));
   const source: Knex.MigrationSource<Step> = {
     getMigrations: async () => steps,

@@ -82,10 +82,10 @@ export async function recordBatchSuccess(knex: Knex, table: string, id: string, 
 export async function recordBatchFailure(knex: Knex, engine: Engine, table: string, id: string, uuid: string): Promise<void> {
   const quoted = `"${uuid}"`;
   const appended = dialect.concatSql(engine, ['substr(failed_job_ids, 1, length(failed_job_ids) - 1)', '?']);
-  // Bindings: table, like, listed alone, appended tail, id.
+  // Bindings: table, listed already, listed alone, appended tail, id.
   await knex.raw(
-    `update ?? set failed_jobs = failed_jobs + 1, failed_job_ids = case when failed_job_ids like ? then failed_job_ids when failed_job_ids = '[]' then ? else ${appended} end where id = ?`,
-    [table, `%${quoted}%`, `[${quoted}]`, `,${quoted}]`, id],
+    `update ?? set failed_jobs = failed_jobs + 1, failed_job_ids = case when ${dialect.containsSql(engine, 'failed_job_ids')} then failed_job_ids when failed_job_ids = '[]' then ? else ${appended} end where id = ?`,
+    [table, quoted, `[${quoted}]`, `,${quoted}]`, id],
   );
 }
 

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import type { Knex } from 'knex';
 
 import type { FailedJobFilter, FailedJobRecord, StoredFailedJob } from '../../../contracts/failed-job-store.js';
@@ -14,22 +16,25 @@ interface FailedRow {
 }
 
 /**
- * Records a failed job once: a second insert of the same uuid is ignored on every engine. A NUL
- * character in the exception text (an error message quoting a job's data, a name read from a
- * payload) is written as the six characters `\u0000`: PostgreSQL's text cannot hold it, and an
+ * Records a failed job. The same job's failure logged again (same uuid, connection, queue and
+ * payload: a record written before a crash, or by the watchdog and the worker at once) is stored
+ * once, keeping the first. A different job whose uuid is already taken (a payload that reused
+ * another's uuid, a retried job whose payload changed, failing again before its old record was
+ * forgotten) is never dropped: it is stored under a fresh uuid, its payload keeping the job's own.
+ * A NUL character in the exception text (an error message quoting a job's data, a name read from
+ * a payload) is written as the six characters `\u0000`: PostgreSQL's text cannot hold it, and an
  * insert that fails leaves the job reserved and never recorded.
  */
 export async function insertFailedJob(knex: Knex, table: string, record: FailedJobRecord): Promise<void> {
-  await knex(table)
-    .insert({
-      uuid: record.uuid,
-      connection: record.connection,
-      queue: record.queue,
-      payload: record.payload,
-      exception: record.exception.replaceAll('\u0000', '\\u0000'),
-    })
-    .onConflict('uuid')
-    .ignore();
+  const engine = dialect.engineOfKnex(knex) ?? 'sqlite';
+  const row = { connection: record.connection, queue: record.queue, payload: record.payload, exception: record.exception.replaceAll('\u0000', '\\u0000') };
+  const insert = dialect.insertIgnoringDuplicates(engine, 'into ?? (??, ??, ??, ??, ??) values (?, ?, ?, ?, ?)');
+  const columns = [table, 'uuid', 'connection', 'queue', 'payload', 'exception'];
+  const values = [row.connection, row.queue, row.payload, row.exception];
+  if (dialect.affected(engine, await knex.raw(insert, [...columns, record.uuid, ...values])) > 0) return;
+  const taken = (await knex(table).where({ uuid: record.uuid }).select('connection', 'queue', 'payload')) as Array<Omit<typeof row, 'exception'>>;
+  if (taken.some((other) => other.connection === row.connection && other.queue === row.queue && other.payload === row.payload)) return;
+  await knex(table).insert({ uuid: randomUUID(), ...row });
 }
 
 /** Selects failed jobs: one by key (uuid or numeric id), or by the filter. */
