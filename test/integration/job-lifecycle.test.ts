@@ -14,6 +14,7 @@ import {
   AddToBufferJob,
   FlakyJob,
   InjectedJob,
+  MonthLongTimeoutJob,
   RaisingJob,
   SelfManagingJob,
   SlowJob,
@@ -260,6 +261,15 @@ await describeEachEngine('job lifecycle', (engine) => {
     expect(recorder.failed).toEqual([{ job: 'slow', message: 'SlowJob has timed out (after 1s).', name: 'TimeoutExceededError' }]);
     await sleep(1200);
     expect(recorder.aborted).toEqual(['TimeoutExceededError']);
+  });
+
+  it('runs a job whose timeout is past Node\'s timer limit (30 days) once, to completion', async () => {
+    await MonthLongTimeoutJob.dispatch();
+    expect(await work()).toBe(0);
+    expect(recorder.handled).toEqual(['month']);
+    expect(recorder.attempts).toEqual([1]);
+    expect(await failedRows()).toEqual([]);
+    expect(await Queue.size()).toBe(0);
   });
 
   it('resolves handle() parameters from the container and restores jobs without calling their constructor', async () => {
