@@ -70,6 +70,13 @@ describe('parsePayload and restoreJob', () => {
     ['{"uuid":"u","data":{"commandName":"A"}}', 'The payload of A has no data.command object.'],
     ['{"uuid":"u","maxTries":"3","data":{"commandName":"A","command":{}}}', 'The payload of A has a non-numeric maxTries.'],
     ['{"uuid":"u","backoff":"1;2","data":{"commandName":"A","command":{}}}', 'The payload of A has an unreadable backoff "1;2".'],
+    // The schema's bounds (docs/payload.schema.json): -1 is not "unlimited", 0 is.
+    ['{"uuid":"u","maxTries":-1,"data":{"commandName":"A","command":{}}}', 'The payload of A has a maxTries that must be a whole number from 0 to 2147483647, got -1.'],
+    ['{"uuid":"u","maxTries":1.5,"data":{"commandName":"A","command":{}}}', 'The payload of A has a maxTries that must be a whole number from 0 to 2147483647, got 1.5.'],
+    ['{"uuid":"u","maxExceptions":2147483648,"data":{"commandName":"A","command":{}}}', 'has a maxExceptions that must be a whole number from 0 to 2147483647, got 2147483648.'],
+    ['{"uuid":"u","timeout":-5,"data":{"commandName":"A","command":{}}}', 'has a timeout that must be a whole number of seconds from 0 to 2147483647, got -5.'],
+    ['{"uuid":"u","delay":1e12,"data":{"commandName":"A","command":{}}}', 'has a delay that must be a number of seconds from 0 to 2147483647, got 1000000000000.'],
+    ['{"uuid":"u","backoff":"5,100000000000000000000","data":{"commandName":"A","command":{}}}', 'The payload of A has a backoff step over 2147483647 seconds: "5,100000000000000000000".'],
   ])('rejects %s with a reason', (raw, reason) => {
     expect(() => parsePayload(raw)).toThrow(reason);
   });
