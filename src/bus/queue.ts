@@ -6,6 +6,7 @@ import { events, runtime } from '../runtime/errand.js';
 import { fakeQueue, restoreQueue, type QueueFake, type QueueFakeOptions } from '../testing/queue-fake.js';
 import type { JobClass } from '../testing/job-matching.js';
 import { interceptedDispatch } from './dispatch-interceptor.js';
+import { validateDelay } from './validate-delay.js';
 
 type EventClass<E> = abstract new (...args: any[]) => E;
 
@@ -32,6 +33,7 @@ export const Queue = {
     // Jobs of one class share their options and destination: resolved once per class.
     const byClass = new Map<Function, { jobOptions: JobOptions; connection: string; queue: string }>();
     const now = new Date();
+    validateDelay('Queue.bulk()', options.delay, now.getTime());
     jobs.forEach((job, index) => {
       let resolved = byClass.get(job.constructor);
       if (!resolved) {
