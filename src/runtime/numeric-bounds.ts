@@ -21,16 +21,16 @@ export const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 /**
  * What is wrong with `value` as a number of seconds (or a count, with `unit: ''`), or undefined
  * when it is fine: finite, at least `min` (default 0), at most `max` (default MAX_SECONDS), whole
- * when `whole`. Every entry point (decorator, dispatch, CLI flag, config, payload) words its
+ * when `whole`; `got` is how the value is shown (the text of a CLI flag). Every entry point (decorator, dispatch, CLI flag, config, payload) words its
  * error with this, prefixed by the option it checks.
  */
 export function numberProblem(
   value: unknown,
-  bounds: { min?: number; max?: number; whole?: boolean; unit?: 'seconds' | '' } = {},
+  bounds: { min?: number; max?: number; whole?: boolean; unit?: 'seconds' | ''; got?: string } = {},
 ): string | undefined {
-  const { min = 0, max = MAX_SECONDS, whole = false, unit = 'seconds' } = bounds;
+  const { min = 0, max = MAX_SECONDS, whole = false, unit = 'seconds', got } = bounds;
   const ok = typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max && (!whole || Number.isInteger(value));
   if (ok) return undefined;
   const kind = whole ? `a whole number${unit ? ` of ${unit}` : ''}` : unit ? `a number of ${unit}` : 'a number';
-  return `must be ${kind} from ${min} to ${max}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`;
+  return `must be ${kind} from ${min} to ${max}, got ${got ?? (typeof value === 'string' ? JSON.stringify(value) : String(value))}`;
 }
