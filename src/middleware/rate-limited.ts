@@ -5,7 +5,7 @@ import type { Queueable } from '../job/queueable.js';
 import { Limit } from './limit.js';
 import { rateLimitStore } from './rate-limit-store.js';
 import { RateLimiter } from './rate-limiter.js';
-import { numberProblem } from '../runtime/numeric-bounds.js';
+import { MAX_SECONDS, numberProblem } from '../runtime/numeric-bounds.js';
 
 /** Seconds added to the time left in the window before a limited job comes back (Laravel adds 3). */
 const RELEASE_MARGIN = 3;
@@ -80,7 +80,8 @@ export class RateLimited implements JobMiddleware {
         const key = `rate-limited:${this.limiterName}:${limit.decaySeconds}s:${limit.key}`;
         if ((await store.hit(key, limit.decaySeconds)) <= limit.maxAttempts) continue;
         if (this.shouldRelease === false) job.delete();
-        else job.release(this.releaseAfterSeconds ?? (await store.availableIn(key)) + RELEASE_MARGIN);
+        // Capped: a window of the longest allowed length plus the margin would pass the bound release() checks.
+        else job.release(this.releaseAfterSeconds ?? Math.min((await store.availableIn(key)) + RELEASE_MARGIN, MAX_SECONDS));
         return undefined;
       }
     }

@@ -6,7 +6,7 @@ import { report } from '../runtime/errand.js';
 import { toError } from '../worker/run-attempt.js';
 import { matchesError, type ErrorMatcher } from './error-matcher.js';
 import { rateLimitStore } from './rate-limit-store.js';
-import { MAX_COUNT, numberProblem } from '../runtime/numeric-bounds.js';
+import { MAX_COUNT, MAX_SECONDS, numberProblem } from '../runtime/numeric-bounds.js';
 
 /** Seconds added to the time left in the window before a job comes back to an open circuit (Laravel adds 3). */
 const RELEASE_MARGIN = 3;
@@ -109,7 +109,8 @@ export class ThrottlesExceptions implements JobMiddleware {
     const store = await rateLimitStore();
     const key = this.counterKey(job);
     if ((await store.attempts(key)) >= this.maxAttempts) {
-      job.release((await store.availableIn(key)) + RELEASE_MARGIN);
+      // Capped: a window of the longest allowed length plus the margin would pass the bound release() checks.
+      job.release(Math.min((await store.availableIn(key)) + RELEASE_MARGIN, MAX_SECONDS));
       return undefined;
     }
     let result: unknown;
