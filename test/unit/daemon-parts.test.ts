@@ -12,6 +12,7 @@ import { Sleeper } from '../../src/worker/sleeper.js';
 import { validateWorkerOptions } from '../../src/worker/validate-worker-options.js';
 import { WORKER_DEFAULTS } from '../../src/worker/worker-options.js';
 import { seconds, wholeNumber } from '../../src/console/parse-options.js';
+import { longTimeout } from '../../src/runtime/timer-limit.js';
 
 const job = (id: string): ReservedJob => ({ id, queue: 'default', payload: '{}', attempts: 1, exceptions: 0, reservedBy: 'w' });
 
@@ -162,6 +163,39 @@ describe('Sleeper', () => {
       cancel();
       vi.advanceTimersByTime(2 * thirtyDays);
       expect(otherWake).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('longTimeout (job timeouts, --sleep, --rest, the grace)', () => {
+    afterEach(() => vi.useRealTimers());
+    it('fires a wait beyond the longest Node timer at its time, not at once, and can be cancelled', () => {
+      vi.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+      const thirtyDays = 30 * 24 * 3600 * 1000;
+      const fired = vi.fn();
+      longTimeout(fired, thirtyDays);
+      vi.advanceTimersByTime(1);
+      expect(fired).not.toHaveBeenCalled();
+      vi.advanceTimersByTime(thirtyDays - 2);
+      expect(fired).not.toHaveBeenCalled();
+      vi.advanceTimersByTime(1);
+      expect(fired).toHaveBeenCalledTimes(1);
+      const cancelled = vi.fn();
+      const cancel = longTimeout(cancelled, thirtyDays);
+      vi.advanceTimersByTime(2 ** 31);
+      cancel();
+      vi.advanceTimersByTime(thirtyDays);
+      expect(cancelled).not.toHaveBeenCalled();
+    });
+    it('sleeps a --sleep beyond the longest Node timer until woken', async () => {
+      vi.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] });
+      const sleeper = new Sleeper();
+      let done = false;
+      const sleeping = sleeper.sleep(2592000).then(() => (done = true));
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(done).toBe(false);
+      await vi.advanceTimersByTimeAsync(2592000 * 1000);
+      await sleeping;
+      expect(done).toBe(true);
     });
   });
 });
