@@ -15,6 +15,21 @@ export function seconds(option: string) {
   return (value: string): number => parseBounded(option, value, { unit: 'seconds' });
 }
 
+/**
+ * The longest age in hours the prune commands take: MAX_SECONDS in whole hours. The cutoff is
+ * now minus this, compared with a timestamp column; past it the cutoff is no date at all.
+ */
+export const MAX_HOURS = Math.floor(MAX_SECONDS / 3600);
+
+/** A commander parser for a number of hours from 0 to MAX_HOURS. */
+export function hours(option: string) {
+  return (value: string): number => {
+    const n = value.trim() === '' ? Number.NaN : Number(value);
+    if (!Number.isFinite(n) || n < 0 || n > MAX_HOURS) throw new InvalidArgumentError(`${option} must be a number of hours from 0 to ${MAX_HOURS}, got "${value}".`);
+    return n;
+  };
+}
+
 function parseBounded(option: string, value: string, bounds: Parameters<typeof numberProblem>[1]): number {
   const n = value.trim() === '' ? Number.NaN : Number(value);
   const problem = numberProblem(n, { ...bounds, got: JSON.stringify(value) });

@@ -11,7 +11,7 @@ import { PollDelay } from '../../src/worker/poll-delay.js';
 import { Sleeper } from '../../src/worker/sleeper.js';
 import { validateWorkerOptions } from '../../src/worker/validate-worker-options.js';
 import { WORKER_DEFAULTS } from '../../src/worker/worker-options.js';
-import { seconds, wholeNumber } from '../../src/console/parse-options.js';
+import { hours, seconds, wholeNumber } from '../../src/console/parse-options.js';
 import { longTimeout } from '../../src/runtime/timer-limit.js';
 
 const job = (id: string): ReservedJob => ({ id, queue: 'default', payload: '{}', attempts: 1, exceptions: 0, reservedBy: 'w' });
@@ -310,6 +310,10 @@ describe('validateWorkerOptions', () => {
     expect(() => wholeNumber('--max-jobs')('')).toThrow('--max-jobs must be a whole number from 0 to 2147483647, got "".');
     expect(seconds('--sleep')('0.5')).toBe(0.5);
     expect(() => seconds('--sleep')('1e10')).toThrow('--sleep must be a number of seconds from 0 to 2147483647, got "1e10".');
+  });
+  it('parses the prune commands\' --hours within the bound, naming the flag', () => {
+    expect(hours('--hours')('24')).toBe(24);
+    expect(() => hours('--hours')('1e9')).toThrow('--hours must be a number of hours from 0 to 596523, got "1e9".');
   });
   it('refuses a timeout that reaches retryAfter when heartbeats are off', () => {
     expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, timeout: 90 }, db)).toThrow(/--timeout 90 s is not below retryAfter \(90 s\) and heartbeats are off/);
