@@ -4,6 +4,7 @@ import { Job } from '../../src/decorators/job.js';
 import { Queueable } from '../../src/job/queueable.js';
 import { jobRegistry } from '../../src/job/job-registry.js';
 import { JobContext } from '../../src/job/job-context.js';
+import { encodePayload } from '../../src/payload/encode-payload.js';
 
 describe('@Job', () => {
   it('registers the class under its name or the given one', () => {
@@ -65,5 +66,23 @@ describe('release() from handle()', () => {
     const ok = context();
     ok.release(2592000.5);
     expect(ok.intent).toEqual({ kind: 'release', delay: 2592001 });
+  });
+});
+
+describe('retryUntil given as a function', () => {
+  it('checks what the function returns at dispatch, naming the job and the bound', () => {
+    // The data holds a name for the window: NaN itself is not data a job can carry.
+    @Job({ name: 'unit.RetryUntilFn', retryUntil: (job: { window: string }) => ({ minute: 60, nan: Number.NaN, huge: 1e12 })[job.window] ?? 0 })
+    class RetryUntilFn extends Queueable {
+      constructor(public window: 'minute' | 'nan' | 'huge') {
+        super();
+      }
+      handle() {}
+    }
+    expect(encodePayload(new RetryUntilFn('minute'), jobRegistry.byClass(RetryUntilFn)!.options, { now: new Date(1_000_000) }).retryUntil).toBe(1060);
+    expect(() => encodePayload(new RetryUntilFn('nan'), jobRegistry.byClass(RetryUntilFn)!.options)).toThrow(
+      'Job unit.RetryUntilFn: option `retryUntil` (a Date, or seconds after dispatch) must be a number of seconds from 0 to 2147483647, got NaN.',
+    );
+    expect(() => encodePayload(new RetryUntilFn('huge'), jobRegistry.byClass(RetryUntilFn)!.options)).toThrow('got 1000000000000.');
   });
 });
