@@ -4,7 +4,6 @@ import type { ResolvedConnection } from '../config/config-types.js';
 import { DatabaseQueue } from '../drivers/database/database-queue.js';
 import { ConfigError } from '../errors/config-error.js';
 import { JobQueued } from '../events/job-queued.js';
-import { PayloadError } from '../errors/payload-error.js';
 import type { JobOptions } from '../job/job-options.js';
 import type { JobPayload } from '../payload/job-payload.js';
 import { effectiveOptions, encodePayload, registeredJobOf, serializePayload } from '../payload/encode-payload.js';
@@ -16,6 +15,7 @@ import { afterCommit, currentTransaction, heldConnectionFor, isTransaction } fro
 import { sendUnique } from './unique-dispatch.js';
 import { uniqueLockFor } from './unique-lock.js';
 import { ownProperty } from '../config/own-property.js';
+import { validateDelay } from './validate-delay.js';
 
 /** Where a ready payload goes, and when. */
 export interface PayloadTarget {
@@ -43,7 +43,7 @@ export async function pushToQueue(job: object, dispatch: DispatchOptions): Promi
   const connectionName = dispatch.connection ?? options.connection ?? dispatch.chainConnection ?? app.config.default;
   const driver = app.queues.connection(connectionName);
   const queue = dispatch.queue ?? options.queue ?? dispatch.chainQueue ?? driver.defaultQueue;
-  validateDelay(entry.name, dispatch.delay);
+  validateDelay(`Job ${entry.name}`, dispatch.delay);
   const faked = interceptedDispatch({ kind: 'push', job, connection: connectionName, queue, delay: dispatch.delay, chain: dispatch.chain ?? [] });
   if (faked) return faked;
   const payload = encodePayload(job, options, { delay: dispatch.delay, keyring: app.config.keyring, middleware: dispatch.middleware });
@@ -148,10 +148,4 @@ export function transactionTiming(
   const trx = wanted === true ? currentTransaction() : wanted;
   // Outside any transaction there is nothing to wait for: the job is pushed at once, as Laravel does.
   return trx && !trx.isCompleted() ? { afterCommit: trx } : {};
-}
-
-function validateDelay(jobName: string, delay: number | Date | undefined): void {
-  if (delay === undefined) return;
-  const ok = delay instanceof Date ? !Number.isNaN(delay.getTime()) : Number.isFinite(delay) && delay >= 0;
-  if (!ok) throw new PayloadError(`Job ${jobName}: delay must be seconds ≥ 0 or a valid Date, got ${String(delay)}.`);
 }

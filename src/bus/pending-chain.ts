@@ -7,6 +7,7 @@ import { describe } from './describe-value.js';
 import { linkOf } from './chain-link.js';
 import { sendChainLink } from './chain-dispatch.js';
 import { interceptedDispatch } from './dispatch-interceptor.js';
+import { validateDelay } from './validate-delay.js';
 
 /**
  * A chain being prepared: `Bus.chain([a, b, c]).onQueue('imports').catch(handler).dispatch()`.
@@ -87,7 +88,7 @@ export class PendingChain {
 }
 
 function toSeconds(delay: number | Date): number {
-  const seconds = delay instanceof Date ? Math.ceil((delay.getTime() - Date.now()) / 1000) : delay;
-  if (!Number.isFinite(seconds)) throw new ConfigError(`Bus.chain().delay(): ${String(delay)} is not seconds or a valid Date.`);
-  return Math.max(0, seconds);
+  const now = Date.now();
+  validateDelay('Bus.chain().delay()', delay, now);
+  return delay instanceof Date ? Math.max(0, Math.ceil((delay.getTime() - now) / 1000)) : delay;
 }

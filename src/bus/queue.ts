@@ -7,6 +7,7 @@ import { events, runtime } from '../runtime/errand.js';
 import { fakeQueue, restoreQueue, type QueueFake, type QueueFakeOptions } from '../testing/queue-fake.js';
 import type { JobClass } from '../testing/job-matching.js';
 import { interceptedDispatch } from './dispatch-interceptor.js';
+import { validateDelay } from './validate-delay.js';
 
 type EventClass<E> = abstract new (...args: any[]) => E;
 
@@ -39,6 +40,7 @@ export const Queue = {
       return { jobOptions, connection, queue };
     };
     const now = new Date();
+    validateDelay('Queue.bulk()', options.delay, now.getTime());
     jobs.forEach((job, index) => {
       const entry = registeredJobOf(job);
       let resolved = byClass.get(job.constructor);

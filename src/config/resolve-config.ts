@@ -2,7 +2,7 @@ import path from 'node:path';
 
 import { ConfigError } from '../errors/config-error.js';
 import { Keyring, parseKey } from '../payload/keyring.js';
-import { MAX_TIMER_MS } from '../runtime/timer-limit.js';
+import { MAX_SECONDS, MAX_TIMER_SECONDS, numberProblem } from '../runtime/numeric-bounds.js';
 import type {
   ConnectionConfig,
   DatabaseClient,
@@ -24,9 +24,6 @@ import {
 } from './defaults.js';
 import { resolveGeneratorPaths } from './resolve-generator-paths.js';
 import { ownProperty } from './own-property.js';
-
-/** The longest queryTimeout, in seconds, that a Node timer can hold. */
-const MAX_QUERY_TIMEOUT = Math.floor(MAX_TIMER_MS / 1000);
 
 type ResolvedHeartbeat = ResolvedDatabaseConnection['heartbeat'];
 
@@ -126,9 +123,9 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
     throw new ConfigError(`${at}: queue [${String(queue)}] must be a non-empty name without commas.`);
   }
   const retryAfter = raw.retryAfter ?? DATABASE_DEFAULTS.retryAfter;
-  if (!Number.isInteger(retryAfter) || retryAfter < 1) {
-    throw new ConfigError(`${at}: retryAfter must be a whole number of seconds ≥ 1, got ${String(retryAfter)}.`);
-  }
+  // Subtracted from the database clock in every expiry check: bounded like every duration.
+  const retryAfterProblem = numberProblem(retryAfter, { min: 1, whole: true });
+  if (retryAfterProblem) throw new ConfigError(`${at}: retryAfter ${retryAfterProblem}.`);
   let connection = raw.connection;
   if (client === 'better-sqlite3') {
     const file = connection === undefined ? DEFAULT_SQLITE_FILE : typeof connection === 'string' ? connection : (connection as { filename?: string }).filename;
@@ -143,8 +140,8 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
     throw new ConfigError(`${at}: queryTimeout must be a number of seconds ≥ 0 (0 or false: no limit), got ${String(raw.queryTimeout)}.`);
   }
   // Node's timers hold at most 2^31 − 1 ms and fire at once beyond it: every statement would fail.
-  if (queryTimeout > MAX_QUERY_TIMEOUT) {
-    throw new ConfigError(`${at}: queryTimeout must be at most ${MAX_QUERY_TIMEOUT} s (about 24 days; 0 or false: no limit), got ${queryTimeout}.`);
+  if (queryTimeout > MAX_TIMER_SECONDS) {
+    throw new ConfigError(`${at}: queryTimeout must be at most ${MAX_TIMER_SECONDS} s (about 24 days; 0 or false: no limit), got ${queryTimeout}.`);
   }
   if (raw.afterCommit !== undefined && typeof raw.afterCommit !== 'boolean') throw new ConfigError(`${at}: afterCommit must be true or false.`);
   const afterCommit = raw.afterCommit ?? false;
@@ -176,9 +173,14 @@ function resolveHeartbeat(at: string, raw: HeartbeatConfig | false | undefined, 
   if (typeof interval !== 'number' || !(interval > 0)) {
     throw new ConfigError(`${at}: heartbeat.interval must be a number of seconds > 0, got ${String(interval)}.`);
   }
+  // The monitor thread beats on one setInterval: past Node's timer limit it would fire every millisecond.
+  if (interval > MAX_TIMER_SECONDS) {
+    throw new ConfigError(`${at}: heartbeat.interval must be at most ${MAX_TIMER_SECONDS} s (Node's timer limit, about 24 days), got ${interval}.`);
+  }
   if (!Number.isInteger(lapse) || lapse <= interval) {
     throw new ConfigError(`${at}: heartbeat.lapse must be a whole number of seconds greater than heartbeat.interval (${interval}), got ${String(lapse)}.`);
   }
+  if (lapse > MAX_SECONDS) throw new ConfigError(`${at}: heartbeat.lapse must be at most ${MAX_SECONDS} s, got ${lapse}.`);
   // Leases are renewed on each beat; a beat slower than retryAfter would let live jobs expire.
   if (interval * 2 > retryAfter) {
     throw new ConfigError(`${at}: heartbeat.interval (${interval} s) must be at most half of retryAfter (${retryAfter} s).`);

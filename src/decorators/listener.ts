@@ -4,6 +4,7 @@ import { ConfigError } from '../errors/config-error.js';
 import { validateJobOptions } from '../job/validate-job-options.js';
 import { listenerJobOptions, type EventClass, type ListenerOptions } from '../listeners/listener-options.js';
 import { listenerRegistry } from '../listeners/listener-registry.js';
+import { numberProblem } from '../runtime/numeric-bounds.js';
 
 const LISTENER_OPTION_NAMES = ['event', 'queued', 'connection', 'queue', 'delay', 'tries', 'backoff', 'timeout', 'maxExceptions', 'deleteWhenMissingModels', 'name', 'afterCommit'];
 const NOT_EVENTS = new Set<unknown>([Object, String, Number, Boolean, Array, Function, Promise, undefined]);
@@ -46,8 +47,9 @@ export function Listener(options: ListenerOptions = {}): <T extends Function>(ta
     for (const key of ['queued', 'afterCommit'] as const) {
       if (options[key] !== undefined && typeof options[key] !== 'boolean') throw new ConfigError(`${at}: option \`${key}\` must be true or false.`);
     }
-    if (options.delay !== undefined && !(Number.isFinite(options.delay) && options.delay >= 0)) {
-      throw new ConfigError(`${at}: option \`delay\` must be seconds ≥ 0, got ${JSON.stringify(options.delay)}.`);
+    const delayProblem = options.delay === undefined ? undefined : numberProblem(options.delay);
+    if (delayProblem) {
+      throw new ConfigError(`${at}: option \`delay\` ${delayProblem}.`);
     }
     // Constructor injection: tsyringe needs the class marked injectable to read its parameter types.
     injectable()(target as unknown as new (...args: any[]) => unknown);

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors/config-error.js';
+import { numberProblem } from '../runtime/numeric-bounds.js';
 
 /** The worker's `--timeout` default, which bounds how long a graceful stop can take. */
 export const DEFAULT_WORKER_GRACE = 60;
@@ -35,9 +36,8 @@ export function hasWorkerArg(args: readonly string[], option: string): boolean {
 
 function nonNegative(option: string, value: string, whole: boolean): number {
   const n = value.trim() === '' ? NaN : Number(value);
-  if (!Number.isFinite(n) || n < 0 || (whole && !Number.isInteger(n))) {
-    throw new ConfigError(`${option} (for queue:work) must be ${whole ? 'a whole number of seconds' : 'seconds'} ≥ 0, got "${value}".`);
-  }
+  const problem = numberProblem(n, { whole, got: JSON.stringify(value) });
+  if (problem) throw new ConfigError(`${option} (for queue:work) ${problem}.`);
   return n;
 }
 

@@ -2,6 +2,7 @@ import type { DependencyContainer } from 'tsyringe';
 
 import type { CallbackContext, CallbackRef, ChainLink } from '../payload/job-payload.js';
 import { ManuallyFailedError } from '../errors/manually-failed-error.js';
+import { numberProblem } from '../runtime/numeric-bounds.js';
 
 /** What a running job knows about its own row. */
 export interface JobInfo {
@@ -69,9 +70,8 @@ export class JobContext {
   }
 
   release(delay: number): void {
-    if (!Number.isFinite(delay) || delay < 0) {
-      throw new RangeError(`release() of ${this.info.displayName} needs seconds ≥ 0, got ${String(delay)}.`);
-    }
+    const problem = numberProblem(delay);
+    if (problem) throw new RangeError(`release() of ${this.info.displayName}: the delay ${problem}.`);
     this.intent = { kind: 'release', delay: Math.ceil(delay) };
   }
 

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors/config-error.js';
 import type { JobOptions } from './job-options.js';
+import { numberProblem } from '../runtime/numeric-bounds.js';
 
 type UniqueOptions = Pick<JobOptions, 'unique' | 'uniqueId' | 'uniqueFor' | 'uniqueUntil'>;
 
@@ -10,9 +11,8 @@ export const UNIQUE_UNTIL = ['processing', 'done'] as const;
 export function validateUniqueOptions(at: (option: string) => string, options: UniqueOptions): void {
   const { unique, uniqueId, uniqueFor, uniqueUntil } = options;
   if (unique !== undefined && typeof unique !== 'boolean') throw new ConfigError(`${at('unique')} must be true or false.`);
-  if (uniqueFor !== undefined && (!Number.isInteger(uniqueFor) || uniqueFor < 0)) {
-    throw new ConfigError(`${at('uniqueFor')} must be a whole number of seconds ≥ 0 (0: the lock never expires by itself), got ${JSON.stringify(uniqueFor)}.`);
-  }
+  const problem = uniqueFor === undefined ? undefined : numberProblem(uniqueFor, { whole: true });
+  if (problem) throw new ConfigError(`${at('uniqueFor')} ${problem} (0: the lock never expires by itself).`);
   if (uniqueUntil !== undefined && !UNIQUE_UNTIL.includes(uniqueUntil)) {
     throw new ConfigError(`${at('uniqueUntil')} must be 'processing' or 'done', got ${JSON.stringify(uniqueUntil)}.`);
   }

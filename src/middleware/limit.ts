@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors/config-error.js';
+import { MAX_COUNT, numberProblem } from '../runtime/numeric-bounds.js';
 
 /**
  * One rate limit (Laravel's `Limit`): at most `maxAttempts` jobs per window of `decaySeconds`,
@@ -20,9 +21,13 @@ export class Limit {
     /** The window's length in seconds. */
     readonly decaySeconds: number,
   ) {
-    if (!Number.isInteger(maxAttempts) || maxAttempts < 0) throw new ConfigError(`A Limit allows a whole number of jobs ≥ 0, got ${String(maxAttempts)}.`);
-    if (maxAttempts !== Number.MAX_SAFE_INTEGER && (!Number.isInteger(decaySeconds) || decaySeconds < 1)) {
-      throw new ConfigError(`A Limit's window lasts a whole number of seconds ≥ 1, got ${String(decaySeconds)}.`);
+    // Limit.none() is the one unbounded Limit (MAX_SAFE_INTEGER, never counted); any other is
+    // compared with rate_limits.hits, an integer column, and its window added to reset_at.
+    if (maxAttempts !== Number.MAX_SAFE_INTEGER) {
+      const attemptsProblem = numberProblem(maxAttempts, { max: MAX_COUNT, whole: true, unit: '' });
+      if (attemptsProblem) throw new ConfigError(`A Limit's maxAttempts (jobs per window) ${attemptsProblem}.`);
+      const decayProblem = numberProblem(decaySeconds, { min: 1, whole: true });
+      if (decayProblem) throw new ConfigError(`A Limit's window (decaySeconds) ${decayProblem}.`);
     }
   }
 

@@ -5,6 +5,7 @@ import type { Queueable } from '../job/queueable.js';
 import { Limit } from './limit.js';
 import { rateLimitStore } from './rate-limit-store.js';
 import { RateLimiter } from './rate-limiter.js';
+import { MAX_SECONDS, numberProblem } from '../runtime/numeric-bounds.js';
 
 /** Seconds added to the time left in the window before a limited job comes back (Laravel adds 3). */
 const RELEASE_MARGIN = 3;
@@ -40,7 +41,8 @@ export class RateLimited implements JobMiddleware {
 
   /** Releases a limited job for this many seconds instead of until its window ends. */
   releaseAfter(seconds: number): this {
-    if (!Number.isFinite(seconds) || seconds < 0) throw new ConfigError(`RateLimited('${this.limiterName}').releaseAfter() needs seconds ≥ 0, got ${String(seconds)}.`);
+    const problem = numberProblem(seconds);
+    if (problem) throw new ConfigError(`RateLimited('${this.limiterName}').releaseAfter(): the delay ${problem}.`);
     this.releaseAfterSeconds = seconds;
     return this;
   }
@@ -78,7 +80,8 @@ export class RateLimited implements JobMiddleware {
         const key = `rate-limited:${this.limiterName}:${limit.decaySeconds}s:${limit.key}`;
         if ((await store.hit(key, limit.decaySeconds)) <= limit.maxAttempts) continue;
         if (this.shouldRelease === false) job.delete();
-        else job.release(this.releaseAfterSeconds ?? (await store.availableIn(key)) + RELEASE_MARGIN);
+        // Capped: a window of the longest allowed length plus the margin would pass the bound release() checks.
+        else job.release(this.releaseAfterSeconds ?? Math.min((await store.availableIn(key)) + RELEASE_MARGIN, MAX_SECONDS));
         return undefined;
       }
     }

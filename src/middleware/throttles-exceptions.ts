@@ -6,6 +6,7 @@ import { report } from '../runtime/errand.js';
 import { toError } from '../worker/run-attempt.js';
 import { matchesError, type ErrorMatcher } from './error-matcher.js';
 import { rateLimitStore } from './rate-limit-store.js';
+import { MAX_COUNT, MAX_SECONDS, numberProblem } from '../runtime/numeric-bounds.js';
 
 /** Seconds added to the time left in the window before a job comes back to an open circuit (Laravel adds 3). */
 const RELEASE_MARGIN = 3;
@@ -52,15 +53,17 @@ export class ThrottlesExceptions implements JobMiddleware {
     /** The window's length in seconds. */
     public decaySeconds = 600,
   ) {
-    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new ConfigError(`ThrottlesExceptions needs maxAttempts, a whole number ≥ 1, got ${String(maxAttempts)}.`);
-    if (!Number.isInteger(decaySeconds) || decaySeconds < 1) throw new ConfigError(`ThrottlesExceptions needs decaySeconds, a whole number ≥ 1, got ${String(decaySeconds)}.`);
+    // maxAttempts is compared with rate_limits.hits, an integer column; the window is added to its clock.
+    const attemptsProblem = numberProblem(maxAttempts, { min: 1, max: MAX_COUNT, whole: true, unit: '' });
+    if (attemptsProblem) throw new ConfigError(`ThrottlesExceptions: maxAttempts ${attemptsProblem}.`);
+    const decayProblem = numberProblem(decaySeconds, { min: 1, whole: true });
+    if (decayProblem) throw new ConfigError(`ThrottlesExceptions: decaySeconds ${decayProblem}.`);
   }
 
   /** Seconds before a job that threw is tried again (seconds, not Laravel's minutes), or a function of its attempts. */
   backoff(seconds: number | ((attempts: number) => number)): this {
-    if (typeof seconds !== 'function' && (!Number.isFinite(seconds) || seconds < 0)) {
-      throw new ConfigError(`ThrottlesExceptions.backoff() needs seconds ≥ 0 or a function of the attempts, got ${String(seconds)}.`);
-    }
+    const problem = typeof seconds === 'function' ? undefined : numberProblem(seconds);
+    if (problem) throw new ConfigError(`ThrottlesExceptions.backoff() needs seconds or a function of the attempts: it ${problem}.`);
     this.retryAfter = seconds;
     return this;
   }
@@ -106,7 +109,8 @@ export class ThrottlesExceptions implements JobMiddleware {
     const store = await rateLimitStore();
     const key = this.counterKey(job);
     if ((await store.attempts(key)) >= this.maxAttempts) {
-      job.release((await store.availableIn(key)) + RELEASE_MARGIN);
+      // Capped: a window of the longest allowed length plus the margin would pass the bound release() checks.
+      job.release(Math.min((await store.availableIn(key)) + RELEASE_MARGIN, MAX_SECONDS));
       return undefined;
     }
     let result: unknown;
@@ -134,7 +138,8 @@ export class ThrottlesExceptions implements JobMiddleware {
 
   private backoffFor(job: Queueable): number {
     const value = typeof this.retryAfter === 'function' ? this.retryAfter(job.attempts()) : (this.retryAfter ?? 0);
-    if (!Number.isFinite(value) || value < 0) throw new ConfigError(`ThrottlesExceptions.backoff() gave ${String(value)} for attempt ${job.attempts()}; it must be seconds ≥ 0.`);
+    const problem = numberProblem(value);
+    if (problem) throw new ConfigError(`ThrottlesExceptions.backoff() for attempt ${job.attempts()}: the value ${problem}.`);
     return value;
   }
 

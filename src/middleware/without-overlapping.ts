@@ -8,6 +8,7 @@ import { jobRegistry } from '../job/job-registry.js';
 import type { Queueable } from '../job/queueable.js';
 import { lockStore } from '../locks/current-lock-store.js';
 import { report } from '../runtime/errand.js';
+import { numberProblem } from '../runtime/numeric-bounds.js';
 
 /**
  * The TTL of a lock without `expireAfter()`: it is refreshed every third of it while the job
@@ -54,7 +55,8 @@ export class WithoutOverlapping implements JobMiddleware {
 
   /** Releases a job that finds the lock held for this many seconds (default 0: at once). */
   releaseAfter(seconds: number): this {
-    if (!Number.isFinite(seconds) || seconds < 0) throw new ConfigError(`WithoutOverlapping(${JSON.stringify(this.key)}).releaseAfter() needs seconds ≥ 0, got ${String(seconds)}.`);
+    const problem = numberProblem(seconds);
+    if (problem) throw new ConfigError(`WithoutOverlapping(${JSON.stringify(this.key)}).releaseAfter(): the delay ${problem}.`);
     this.releaseAfterSeconds = seconds;
     return this;
   }
@@ -65,7 +67,8 @@ export class WithoutOverlapping implements JobMiddleware {
    * killed worker's lock expires within 30 s; set it only when you want a hard limit.
    */
   expireAfter(seconds: number): this {
-    if (!Number.isInteger(seconds) || seconds < 1) throw new ConfigError(`WithoutOverlapping(${JSON.stringify(this.key)}).expireAfter() needs whole seconds ≥ 1, got ${String(seconds)}.`);
+    const problem = numberProblem(seconds, { min: 1, whole: true });
+    if (problem) throw new ConfigError(`WithoutOverlapping(${JSON.stringify(this.key)}).expireAfter(): the lock's lifetime ${problem}.`);
     this.expiresAfterSeconds = seconds;
     return this;
   }

@@ -1,5 +1,6 @@
 import { PayloadError } from '../errors/payload-error.js';
 import type { CallbackContext, CallbackRef, ChainLink, JobPayload } from './job-payload.js';
+import { numberProblem } from '../runtime/numeric-bounds.js';
 
 type BusKeys = Pick<JobPayload, 'batchId' | 'chained' | 'chainConnection' | 'chainQueue' | 'chainCatchCallbacks' | 'callback'>;
 
@@ -56,9 +57,8 @@ export function parseBusKeys(raw: Record<string, unknown>, jobName: string): Bus
 /** Throws unless `link` looks like a ChainLink. */
 export function checkLink(link: unknown, at: string): void {
   if (!isObject(link) || !optionalName(link.connection) || !optionalName(link.queue)) throw new PayloadError(`${at}: not a chain link.`);
-  if (link.delay !== null && link.delay !== undefined && (typeof link.delay !== 'number' || !Number.isFinite(link.delay) || link.delay < 0)) {
-    throw new PayloadError(`${at}: its delay must be seconds ≥ 0.`);
-  }
+  const delayProblem = link.delay === null || link.delay === undefined ? undefined : numberProblem(link.delay);
+  if (delayProblem) throw new PayloadError(`${at}: its delay ${delayProblem}.`);
   const payload = link.payload;
   if (!isObject(payload) || typeof payload.uuid !== 'string' || !isObject(payload.data) || typeof payload.data.commandName !== 'string') {
     throw new PayloadError(`${at}: its payload has no uuid or data.commandName.`);

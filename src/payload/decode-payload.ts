@@ -11,6 +11,7 @@ import { checkStoredMiddleware, parseMiddlewareKey, restoreMiddleware, type Stor
 import type { JobMiddleware } from '../contracts/job-middleware.js';
 import { parseUniqueKey } from './unique-payload.js';
 import { restoreInstance } from './restore-instance.js';
+import { MAX_COUNT, MAX_SECONDS, numberProblem } from '../runtime/numeric-bounds.js';
 
 
 /** Where in `value` a prototype-reaching key sits (`[key] at path`), if anywhere. */
@@ -36,6 +37,18 @@ const MAX_UUID_LENGTH = 36;
 const UUID_FORMAT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const NUMERIC_KEYS = ['maxTries', 'maxExceptions', 'timeout', 'retryUntil', 'delay'] as const;
+
+/**
+ * The bounds docs/payload.schema.json sets on the numeric keys: a value past them is refused,
+ * not read (maxTries -1 would mean unlimited; a delay the jobs table cannot add would leave the
+ * row held when its release is refused). retryUntil is an instant, only compared.
+ */
+const NUMERIC_BOUNDS: Partial<Record<(typeof NUMERIC_KEYS)[number], Parameters<typeof numberProblem>[1]>> = {
+  maxTries: { whole: true, max: MAX_COUNT, unit: '' },
+  maxExceptions: { whole: true, max: MAX_COUNT, unit: '' },
+  timeout: { whole: true },
+  delay: {},
+};
 
 /**
  * Parses stored payload text and checks its shape. Throws a PayloadError saying what is wrong;
@@ -82,9 +95,15 @@ export function parsePayload(raw: string, maxBytes?: number): JobPayload {
     if (field !== undefined && field !== null && (typeof field !== 'number' || !Number.isFinite(field))) {
       throw new PayloadError(`The payload of ${data.commandName} has a non-numeric ${key}.`);
     }
+    const problem = field == null || !NUMERIC_BOUNDS[key] ? undefined : numberProblem(field, NUMERIC_BOUNDS[key]);
+    if (problem) throw new PayloadError(`The payload of ${data.commandName} has a ${key} that ${problem}.`);
   }
   if (payload.backoff != null && (typeof payload.backoff !== 'string' || !/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/.test(payload.backoff))) {
     throw new PayloadError(`The payload of ${data.commandName} has an unreadable backoff ${JSON.stringify(payload.backoff)}.`);
+  }
+  // The pattern admits any digits: a step the jobs table cannot add to available_at is refused here.
+  if (payload.backoff != null && payload.backoff.split(',').some((step) => Number(step) > MAX_SECONDS)) {
+    throw new PayloadError(`The payload of ${data.commandName} has a backoff step over ${MAX_SECONDS} seconds: ${JSON.stringify(payload.backoff)}.`);
   }
   return {
     uuid: payload.uuid,

@@ -12,6 +12,7 @@ import { toPlainData } from './plain-data.js';
 import { encodeMiddleware, type StoredMiddleware } from './middleware-data.js';
 import { bytesOver } from './payload-size.js';
 import { CALL_QUEUED_HANDLER, type JobPayload } from './job-payload.js';
+import { numberProblem } from '../runtime/numeric-bounds.js';
 
 /** The registry entry of a job instance's class, or a clear error when it was never decorated. */
 export function registeredJobOf(job: object): RegisteredJob {
@@ -106,6 +107,10 @@ export function serializePayload(payload: JobPayload, limit: number): string {
 export function resolveRetryUntil(option: JobOptions['retryUntil'], job: object, createdAt: number): number | null {
   const value = typeof option === 'function' ? option(job) : option;
   if (value === undefined) return null;
+  // A function's result is seen only now: an invalid Date or NaN would be stored as null (no
+  // limit at all), a window past the bound as an instant nothing expects.
+  const problem = value instanceof Date ? (Number.isNaN(value.getTime()) ? 'must be a valid Date, got an invalid Date' : undefined) : numberProblem(value);
+  if (problem) throw new ConfigError(`Job ${jobRegistry.byClass(job.constructor)?.name ?? job.constructor.name}: option \`retryUntil\` (a Date, or seconds after dispatch) ${problem}.`);
   if (value instanceof Date) return Math.floor(value.getTime() / 1000);
   return createdAt + value;
 }

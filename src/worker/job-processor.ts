@@ -7,6 +7,7 @@ import type { LockStore } from '../contracts/lock-store.js';
 import type { FinishingWrites, QueueDriver } from '../contracts/queue-driver.js';
 import type { ReservedJob } from '../contracts/reserved-job.js';
 import { ConfigError } from '../errors/config-error.js';
+import { DatabaseUnreachableError } from '../errors/database-unreachable-error.js';
 import { MaxAttemptsExceededError } from '../errors/max-attempts-exceeded-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import { JobExceptionOccurred } from '../events/job-exception-occurred.js';
@@ -185,7 +186,8 @@ export class JobProcessor {
   }
 
   private async releaseAfter(job: WorkerJob, error: Error, backoff: number, exceptions: number, durationMs: number): Promise<ProcessResult> {
-    if (!(await this.write(() => this.deps.driver.release(job.reserved, backoff, exceptions)))) return this.lost(job);
+    const released = await this.release(job, backoff, exceptions);
+    if (released !== true) return released === false ? this.lost(job) : this.fail(job, released, durationMs);
     await this.deps.events.emit(new JobReleasedAfterException(job.connectionName, job, error, backoff, durationMs));
     return 'released';
   }
@@ -201,8 +203,11 @@ export class JobProcessor {
   ): Promise<ProcessResult> {
     if (intent.kind === 'fail') return this.fail(job, intent.error, durationMs);
     let done: boolean;
-    if (intent.kind === 'release') done = await this.write(() => this.deps.driver.release(job.reserved, intent.delay, exceptions));
-    else if (within) done = await this.write(() => this.deps.driver.delete(job.reserved, within));
+    if (intent.kind === 'release') {
+      const released = await this.release(job, intent.delay, exceptions);
+      if (released instanceof Error) return this.fail(job, released, durationMs);
+      done = released;
+    } else if (within) done = await this.write(() => this.deps.driver.delete(job.reserved, within));
     else {
       const finishing = (this.deps.finish ?? ((j) => this.write(() => this.deps.driver.delete(j))))(job.reserved);
       handlerDone?.();
@@ -232,6 +237,21 @@ export class JobProcessor {
     if (job.payload && !isRefusal(error)) await this.callFailedHook(job.payload, error);
     await this.deps.events.emit(new JobFailed(job.connectionName, job, error, durationMs));
     return 'failed';
+  }
+
+  /**
+   * Puts the job back; false when the lease was lost. A release the database refuses (anything
+   * but an outage, which is waited out) resolves to the reason, and the job ends in failed_jobs
+   * with it: left as it is, the row would stay held by this worker until retryAfter.
+   */
+  private async release(job: WorkerJob, delay: number, exceptions: number): Promise<boolean | Error> {
+    try {
+      return await this.write(() => this.deps.driver.release(job.reserved, delay, exceptions));
+    } catch (error) {
+      if (error instanceof DatabaseUnreachableError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      return new Error(`${job.displayName} could not be released for a retry (delay ${delay} s, exceptions ${exceptions}); the database refused it: ${reason}`, { cause: error });
+    }
   }
 
   /**

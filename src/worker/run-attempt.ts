@@ -6,6 +6,7 @@ import { bindJobContext, JobContext, type ChainState, type JobInfo, type JobInte
 import type { Queueable } from '../job/queueable.js';
 import type { JobMiddleware } from '../contracts/job-middleware.js';
 import { ConfigError } from '../errors/config-error.js';
+import { longTimeout } from '../runtime/timer-limit.js';
 import { resolveHandleArguments } from './resolve-handle-arguments.js';
 import { middlewareFor, runMiddleware } from './run-middleware.js';
 
@@ -75,7 +76,7 @@ export async function runAttempt(
   const context = new JobContext(info, signal);
   context.chain = options.chain;
   bindJobContext(job, context);
-  let timer: NodeJS.Timeout | undefined;
+  let cancelTimer: (() => void) | undefined;
   try {
     // The innermost step, which the middleware lead to.
     const callHandle = async () => {
@@ -116,7 +117,8 @@ export async function runAttempt(
     }
     // One promise settled by whichever comes first (a race of two would cost three).
     const winner = await new Promise<'completed' | 'timed-out'>((resolve, reject) => {
-      timer = setTimeout(resolve, options.timeout * 1000, 'timed-out');
+      // Stepped: a timeout past Node's timer limit (about 24.8 days) would otherwise fire at once.
+      cancelTimer = longTimeout(() => resolve('timed-out'), options.timeout * 1000);
       running.then(() => resolve('completed'), reject);
     });
     if (winner === 'completed') return { kind: 'completed', intent: context.intent };
@@ -129,7 +131,7 @@ export async function runAttempt(
     return { kind: 'threw', error: toError(thrown), intent: context.intent };
   } finally {
     settled = true;
-    clearTimeout(timer);
+    cancelTimer?.();
     if (controller) options.stopSignal?.removeEventListener('abort', onStop);
   }
 }

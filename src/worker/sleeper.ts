@@ -1,4 +1,4 @@
-import { MAX_TIMER_MS } from '../runtime/timer-limit.js';
+import { longTimeout, MAX_TIMER_MS } from '../runtime/timer-limit.js';
 
 /**
  * The worker loop's one place to wait: `sleep()` ends at its timer or at the first `wake()`
@@ -6,7 +6,7 @@ import { MAX_TIMER_MS } from '../runtime/timer-limit.js';
  * wake-up that races the loop is never lost.
  */
 export class Sleeper {
-  private pending: { timer: NodeJS.Timeout | undefined; resolve: () => void } | undefined;
+  private pending: { cancel: (() => void) | undefined; resolve: () => void } | undefined;
   private woken = false;
 
   /** Waits up to `seconds` (undefined: until woken). */
@@ -18,8 +18,9 @@ export class Sleeper {
     if (seconds !== undefined && seconds <= 0) return nextTurn();
     this.finish();
     return new Promise((resolve) => {
-      const timer = seconds === undefined ? undefined : setTimeout(() => this.finish(), seconds * 1000);
-      this.pending = { timer, resolve };
+      // Stepped: a --sleep past Node's timer limit would otherwise end at once, in a busy loop.
+      const cancel = seconds === undefined ? undefined : longTimeout(() => this.finish(), seconds * 1000);
+      this.pending = { cancel, resolve };
     });
   }
 
@@ -48,7 +49,7 @@ export class Sleeper {
     const pending = this.pending;
     this.pending = undefined;
     if (!pending) return;
-    clearTimeout(pending.timer);
+    pending.cancel?.();
     setImmediate(pending.resolve);
   }
 }

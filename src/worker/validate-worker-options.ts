@@ -1,14 +1,17 @@
 import type { ResolvedDatabaseConnection } from '../config/config-types.js';
 import { ConfigError } from '../errors/config-error.js';
 import type { WorkerOptions } from './worker-options.js';
+import { MAX_COUNT, numberProblem } from '../runtime/numeric-bounds.js';
 
 /**
  * Refuses options that cannot work, naming the option. In particular, with heartbeats off only
  * `retryAfter` protects a reservation, so a timeout that reaches it could run a job twice.
  */
 export function validateWorkerOptions(options: WorkerOptions, connection: ResolvedDatabaseConnection | undefined): void {
+  // The bounds the CLI flags have (src/console/parse-options.ts), for options given in code.
   const whole = (name: string, value: number, min: number) => {
-    if (!Number.isInteger(value) || value < min) throw new ConfigError(`--${name} must be a whole number ≥ ${min}, got ${String(value)}.`);
+    const problem = numberProblem(value, { min, max: MAX_COUNT, whole: true, unit: '' });
+    if (problem) throw new ConfigError(`--${name} ${problem}.`);
   };
   whole('concurrency', options.concurrency, 1);
   whole('prefetch', options.prefetch, 0);
@@ -24,7 +27,8 @@ export function validateWorkerOptions(options: WorkerOptions, connection: Resolv
     ['stop-when-empty-for', options.stopWhenEmptyFor],
     ['grace', options.grace ?? 0],
   ] as const) {
-    if (typeof value !== 'number' || !(value >= 0)) throw new ConfigError(`--${name} must be a number of seconds ≥ 0, got ${String(value)}.`);
+    const problem = numberProblem(value);
+    if (problem) throw new ConfigError(`--${name} ${problem}.`);
   }
   if (connection && connection.heartbeat === false) {
     if (options.timeout === 0 || options.timeout >= connection.retryAfter) {

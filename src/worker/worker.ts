@@ -35,6 +35,7 @@ import '../listeners/call-queued-listener.js';
 import '../middleware/built-in-middleware.js';
 import '../bus/chained-batch.js';
 import { WORKER_DEFAULTS, type WorkerOptions } from './worker-options.js';
+import { longTimeout } from '../runtime/timer-limit.js';
 
 /** What a worker is built from; `createWorker()` assembles it from the booted runtime. */
 export interface WorkerDeps {
@@ -461,7 +462,7 @@ export class Worker {
       this.forget([job]);
       if (ran) this.jobsProcessed++;
     }
-    if (this.options.rest > 0) await new Promise((resolve) => setTimeout(resolve, this.options.rest * 1000));
+    if (this.options.rest > 0) await new Promise<void>((resolve) => longTimeout(resolve, this.options.rest * 1000));
   }
 
   /**
@@ -528,13 +529,14 @@ function isInMemory(driver: DatabaseQueue): boolean {
 }
 
 async function settleWithin(tasks: Promise<unknown>[], ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  let cancel: (() => void) | undefined;
+  // Stepped: the grace defaults to the timeout, which may be past Node's timer limit.
+  const timeout = new Promise<false>((resolve) => (cancel = longTimeout(() => resolve(false), ms)));
   const settled = Promise.allSettled(tasks).then(() => true);
   try {
     return await Promise.race([settled, timeout]);
   } finally {
-    clearTimeout(timer);
+    cancel?.();
   }
 }
 

@@ -52,7 +52,10 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
   it('names the option at fault', async () => {
     const result = await errand(['queue:work', '--tries', 'abc'], dir);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('--tries must be a whole number ≥ 0, got "abc"');
+    expect(result.stderr).toContain('--tries must be a whole number from 0 to 2147483647, got "abc"');
+    const tooLong = await errand(['queue:work', '--timeout=2592000000'], dir);
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.stderr).toContain('--timeout must be a whole number of seconds from 0 to 2147483647, got "2592000000"');
   });
 
   it('names an unknown connection, and tells the user to migrate when tables are missing', async () => {

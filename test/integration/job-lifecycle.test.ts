@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { Queue } from '../../src/bus/queue.js';
 import { dispatch } from '../../src/bus/dispatch.js';
@@ -16,6 +16,7 @@ import {
   InjectedJob,
   OwnBackoffJob,
   OwnDeadlineJob,
+  MonthLongTimeoutJob,
   OwnTriesJob,
   RaisingJob,
   SelfManagingJob,
@@ -115,6 +116,55 @@ await describeEachEngine('job lifecycle', (engine) => {
     await sleep(3100);
     await work();
     expect(recorder.handled).toEqual(['b']);
+  });
+
+  // Written straight into the row: what another producer, or an edit by hand, could leave there.
+  const rewritePayload = async (id: string, change: Record<string, unknown>) => {
+    const [row] = await knex('jobs').where({ id });
+    await knex('jobs').where({ id }).update({ payload: JSON.stringify({ ...JSON.parse(row.payload), ...change }) });
+  };
+
+  it('fails a job whose backoff the jobs table cannot add, with the reason, instead of leaving its row held', async () => {
+    const id = (await RaisingJob.dispatch('huge-backoff'))!;
+    await rewritePayload(id, { backoff: '100000000000000000000' });
+    await work();
+    expect(await knex('jobs').where({ id })).toEqual([]);
+    const failed = await failedRows();
+    expect(failed.map((row) => row.exception.split('\n')[0])).toEqual([expect.stringContaining('has a backoff step over 2147483647 seconds')]);
+  });
+
+  it('saturates the exception count at the column maximum instead of overflowing it on release', async () => {
+    const id = (await RaisingJob.dispatch('many-exceptions'))!;
+    await rewritePayload(id, { maxTries: 0, backoff: '3600' });
+    // The most the exceptions column holds: int unsigned on MySQL/MariaDB, integer elsewhere.
+    const columnMax = engine === 'mysql' ? 4294967295 : 2147483647;
+    await knex('jobs').where({ id }).update({ exceptions: columnMax });
+    await work();
+    expect(recorder.attempts).toEqual([1]);
+    const [row] = await knex('jobs').where({ id });
+    expect(row.reserved_by).toBeNull();
+    expect(Number(row.exceptions)).toBe(2147483647);
+    expect(await failedRows()).toEqual([]);
+    expect(reported).toEqual([]);
+  });
+
+  it('fails a job whose release the database refuses, with the reason, instead of leaving its row held until retryAfter', async () => {
+    const id = await RaisingJob.dispatch('refused');
+    const release = vi.spyOn(DatabaseQueue.prototype, 'release').mockRejectedValueOnce(new Error('Out of range value for column available_at'));
+    let calls: number;
+    try {
+      await work();
+    } finally {
+      calls = release.mock.calls.length;
+      release.mockRestore();
+    }
+    expect(calls).toBe(1);
+    expect(await knex('jobs').where({ id })).toEqual([]);
+    const failed = await failedRows();
+    expect(failed.map((row) => row.exception.split('\n')[0])).toEqual([
+      expect.stringContaining('RaisingJob could not be released for a retry (delay 0 s, exceptions 1); the database refused it: Out of range value for column available_at'),
+    ]);
+    expect(recorder.failed.map((f) => f.job)).toEqual(['refused']);
   });
 
   it('maxExceptions fails a job after that many exceptions even with tries left', async () => {
@@ -305,6 +355,15 @@ await describeEachEngine('job lifecycle', (engine) => {
     expect(recorder.failed).toEqual([{ job: 'slow', message: 'SlowJob has timed out (after 1s).', name: 'TimeoutExceededError' }]);
     await sleep(1200);
     expect(recorder.aborted).toEqual(['TimeoutExceededError']);
+  });
+
+  it('runs a job whose timeout is past Node\'s timer limit (30 days) once, to completion', async () => {
+    await MonthLongTimeoutJob.dispatch();
+    expect(await work()).toBe(0);
+    expect(recorder.handled).toEqual(['month']);
+    expect(recorder.attempts).toEqual([1]);
+    expect(await failedRows()).toEqual([]);
+    expect(await Queue.size()).toBe(0);
   });
 
   it('resolves handle() parameters from the container and restores jobs without calling their constructor', async () => {

@@ -7,6 +7,7 @@ import { forgetCallback, registerCallback } from '../../src/bus/callbacks.js';
 import { nextInChain } from '../../src/bus/chain-link.js';
 import { orderedId } from '../../src/bus/ordered-id.js';
 import { parseBatchOptions } from '../../src/bus/batch-options.js';
+import { validateDelay } from '../../src/bus/validate-delay.js';
 import { parsePayload } from '../../src/payload/decode-payload.js';
 import type { ChainLink, JobPayload } from '../../src/payload/job-payload.js';
 
@@ -49,7 +50,8 @@ describe('chain and batch payload keys', () => {
     [{ batchId: 7 }, 'malformed batchId: it must be a batch id (a non-empty string of at most 36 characters, without NUL).'],
     [{ chained: {} }, 'malformed chained: it must be a list.'],
     [{ chained: [{ connection: null, queue: null, payload: {} }] }, 'chained[0]: its payload has no uuid or data.commandName.'],
-    [{ chained: [{ ...link('u'), delay: -1 }] }, 'chained[0]: its delay must be seconds ≥ 0.'],
+    [{ chained: [{ ...link('u'), delay: -1 }] }, 'chained[0]: its delay must be a number of seconds from 0 to 2147483647, got -1.'],
+    [{ chained: [{ ...link('u'), delay: 1e12 }] }, 'chained[0]: its delay must be a number of seconds from 0 to 2147483647, got 1000000000000.'],
     [{ chainCatchCallbacks: [{ kind: 'closure', source: 'function () {}' }] }, 'a callback is a job or the name of a registered function.'],
     [{ callback: { error: 'boom' } }, 'malformed callback.error: it needs a name and a message.'],
     [{ chainQueue: '' }, 'malformed chainQueue: it must be a name (a non-empty string without NUL).'],
@@ -97,5 +99,22 @@ describe('registered callbacks', () => {
     forgetCallback('unit-callback');
     registerCallback('unit-callback', () => undefined);
     forgetCallback('unit-callback');
+  });
+});
+
+describe('dispatch delays (dispatch, Queue.bulk, Bus.chain().delay())', () => {
+  const now = Date.UTC(2026, 0, 1);
+  it.each([
+    [-1, 'Job A: delay must be a number of seconds from 0 to 2147483647, got -1.'],
+    [1e12, 'Job A: delay must be a number of seconds from 0 to 2147483647, got 1000000000000.'],
+    [Number.NaN, 'Job A: delay must be a number of seconds from 0 to 2147483647, got NaN.'],
+    [new Date(Number.NaN), 'Job A: delay must be seconds or a valid Date, got an invalid Date.'],
+    [new Date(now + 2 ** 31 * 1000), 'Job A: delay must be a Date at most 2147483647 seconds ahead, got 2094-01-19T03:14:08.000Z.'],
+  ])('refuses %s, naming the job and the bound', (delay, message) => {
+    expect(() => validateDelay('Job A', delay, now)).toThrow(message);
+  });
+
+  it('accepts delays up to the bound, and any Date in the past', () => {
+    for (const delay of [0, 2.5, 2592000, 2 ** 31 - 1, new Date(now + (2 ** 31 - 1) * 1000), new Date(0)]) expect(() => validateDelay('Job A', delay, now)).not.toThrow();
   });
 });

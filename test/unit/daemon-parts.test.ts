@@ -11,6 +11,8 @@ import { PollDelay } from '../../src/worker/poll-delay.js';
 import { Sleeper } from '../../src/worker/sleeper.js';
 import { validateWorkerOptions } from '../../src/worker/validate-worker-options.js';
 import { WORKER_DEFAULTS } from '../../src/worker/worker-options.js';
+import { hours, seconds, wholeNumber } from '../../src/console/parse-options.js';
+import { longTimeout } from '../../src/runtime/timer-limit.js';
 
 const job = (id: string): ReservedJob => ({ id, queue: 'default', payload: '{}', attempts: 1, exceptions: 0, reservedBy: 'w' });
 
@@ -163,6 +165,39 @@ describe('Sleeper', () => {
       expect(otherWake).not.toHaveBeenCalled();
     });
   });
+
+  describe('longTimeout (job timeouts, --sleep, --rest, the grace)', () => {
+    afterEach(() => vi.useRealTimers());
+    it('fires a wait beyond the longest Node timer at its time, not at once, and can be cancelled', () => {
+      vi.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+      const thirtyDays = 30 * 24 * 3600 * 1000;
+      const fired = vi.fn();
+      longTimeout(fired, thirtyDays);
+      vi.advanceTimersByTime(1);
+      expect(fired).not.toHaveBeenCalled();
+      vi.advanceTimersByTime(thirtyDays - 2);
+      expect(fired).not.toHaveBeenCalled();
+      vi.advanceTimersByTime(1);
+      expect(fired).toHaveBeenCalledTimes(1);
+      const cancelled = vi.fn();
+      const cancel = longTimeout(cancelled, thirtyDays);
+      vi.advanceTimersByTime(2 ** 31);
+      cancel();
+      vi.advanceTimersByTime(thirtyDays);
+      expect(cancelled).not.toHaveBeenCalled();
+    });
+    it('sleeps a --sleep beyond the longest Node timer until woken', async () => {
+      vi.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] });
+      const sleeper = new Sleeper();
+      let done = false;
+      const sleeping = sleeper.sleep(2592000).then(() => (done = true));
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(done).toBe(false);
+      await vi.advanceTimersByTimeAsync(2592000 * 1000);
+      await sleeping;
+      expect(done).toBe(true);
+    });
+  });
 });
 
 describe('timeoutOutcome', () => {
@@ -257,8 +292,28 @@ describe('RunningJobsTable', () => {
 describe('validateWorkerOptions', () => {
   const db = { driver: 'database', client: 'pg', connection: '', table: 'jobs', queue: 'default', retryAfter: 90, queryTimeout: 30, heartbeat: false, workersTable: 'w', controlsTable: 'c', afterCommit: false } as const;
   it('names the option at fault', () => {
-    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, concurrency: 0 }, undefined)).toThrow('--concurrency must be a whole number ≥ 1, got 0.');
-    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, sleep: -1 }, undefined)).toThrow('--sleep must be a number of seconds ≥ 0');
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, concurrency: 0 }, undefined)).toThrow('--concurrency must be a whole number from 1 to 2147483647, got 0.');
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, sleep: -1 }, undefined)).toThrow('--sleep must be a number of seconds from 0 to 2147483647, got -1.');
+  });
+  it('bounds every count and duration as the CLI flags do', () => {
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, tries: 2 ** 31 }, undefined)).toThrow('--tries must be a whole number from 0 to 2147483647, got 2147483648.');
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, timeout: 1e12 }, undefined)).toThrow('--timeout must be a number of seconds from 0 to 2147483647, got 1000000000000.');
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, backoff: Infinity }, undefined)).toThrow('--backoff must be a number of seconds from 0 to 2147483647, got Infinity.');
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, grace: 1e12 }, undefined)).toThrow('--grace must be a number of seconds from 0 to 2147483647');
+    // Past Node's timer limit is allowed: those waits are stepped.
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, timeout: 2592000, sleep: 2592000, rest: 2592000, maxTime: 2592000 }, undefined)).not.toThrow();
+  });
+  it('parses queue:work flags within their bounds, naming the flag', () => {
+    expect(wholeNumber('--timeout', 'seconds')('2592000')).toBe(2592000);
+    expect(() => wholeNumber('--timeout', 'seconds')('2147483648')).toThrow('--timeout must be a whole number of seconds from 0 to 2147483647, got "2147483648".');
+    expect(() => wholeNumber('--tries')('-1')).toThrow('--tries must be a whole number from 0 to 2147483647, got "-1".');
+    expect(() => wholeNumber('--max-jobs')('')).toThrow('--max-jobs must be a whole number from 0 to 2147483647, got "".');
+    expect(seconds('--sleep')('0.5')).toBe(0.5);
+    expect(() => seconds('--sleep')('1e10')).toThrow('--sleep must be a number of seconds from 0 to 2147483647, got "1e10".');
+  });
+  it('parses the prune commands\' --hours within the bound, naming the flag', () => {
+    expect(hours('--hours')('24')).toBe(24);
+    expect(() => hours('--hours')('1e9')).toThrow('--hours must be a number of hours from 0 to 596523, got "1e9".');
   });
   it('refuses a timeout that reaches retryAfter when heartbeats are off', () => {
     expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, timeout: 90 }, db)).toThrow(/--timeout 90 s is not below retryAfter \(90 s\) and heartbeats are off/);

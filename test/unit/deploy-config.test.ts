@@ -25,8 +25,9 @@ describe('queue:work arguments', () => {
     expect(() => workerArgValue(['--grace'], '--grace')).toThrow('--grace (for queue:work) needs a value.');
     expect(() => workerArgValue(['--timeout', '--once'], '--timeout')).toThrow('--timeout (for queue:work) needs a value.');
     expect(() => workerGraceSeconds(['--grace=soon'])).toThrow(ConfigError);
-    expect(() => workerGraceSeconds(['--grace=soon'])).toThrow('--grace (for queue:work) must be seconds ≥ 0, got "soon".');
-    expect(() => workerGraceSeconds(['--timeout=1.5'])).toThrow('--timeout (for queue:work) must be a whole number of seconds ≥ 0, got "1.5".');
+    expect(() => workerGraceSeconds(['--grace=soon'])).toThrow('--grace (for queue:work) must be a number of seconds from 0 to 2147483647, got "soon".');
+    expect(() => workerGraceSeconds(['--timeout=1.5'])).toThrow('--timeout (for queue:work) must be a whole number of seconds from 0 to 2147483647, got "1.5".');
+    expect(() => workerGraceSeconds(['--timeout=1e12'])).toThrow('--timeout (for queue:work) must be a whole number of seconds from 0 to 2147483647, got "1e12".');
     expect(() => workerGraceSeconds(['--timeout='])).toThrow('got "".');
   });
 });

@@ -166,13 +166,14 @@ describe('@Listener', () => {
   });
 
   it.each([
-    [{ tries: -1 }, 'Listener BadOptionListener: option `tries` must be a whole number ≥ 0, got -1.'],
-    [{ timeout: 1.5 }, 'Listener BadOptionListener: option `timeout` must be a whole number ≥ 0, got 1.5.'],
-    [{ maxExceptions: -2 }, 'Listener BadOptionListener: option `maxExceptions` must be a whole number ≥ 0, got -2.'],
-    [{ backoff: [1, -2] }, 'Listener BadOptionListener: option `backoff` must be seconds ≥ 0 or a non-empty list of them, got [1,-2].'],
+    [{ tries: -1 }, 'Listener BadOptionListener: option `tries` must be a whole number from 0 to 2147483647, got -1.'],
+    [{ timeout: 1.5 }, 'Listener BadOptionListener: option `timeout` must be a whole number of seconds from 0 to 2147483647, got 1.5.'],
+    [{ maxExceptions: -2 }, 'Listener BadOptionListener: option `maxExceptions` must be a whole number from 0 to 2147483647, got -2.'],
+    [{ backoff: [1, -2] }, 'Listener BadOptionListener: option `backoff[1]` must be a number of seconds from 0 to 2147483647, got -2.'],
     [{ queue: 'a,b' }, 'Listener BadOptionListener: option `queue` must not contain a comma.'],
     [{ connection: '' }, 'Listener BadOptionListener: option `connection` must be a non-empty string, got "".'],
-    [{ delay: -1 }, 'Listener BadOptionListener: option `delay` must be seconds ≥ 0, got -1.'],
+    [{ delay: -1 }, 'Listener BadOptionListener: option `delay` must be a number of seconds from 0 to 2147483647, got -1.'],
+    [{ delay: 1e12 }, 'Listener BadOptionListener: option `delay` must be a number of seconds from 0 to 2147483647, got 1000000000000.'],
     [{ tris: 3 }, 'Listener BadOptionListener: unknown option `tris`; known options: event, queued, connection, queue, delay, tries, backoff, timeout, maxExceptions, deleteWhenMissingModels, name, afterCommit.'],
     [{ afterCommit: 'yes' }, 'Listener BadOptionListener: option `afterCommit` must be true or false.'],
   ])('refuses the options %j with a ConfigError naming the listener', (options, message) => {
@@ -596,7 +597,7 @@ describe('queued listeners (null default connection)', () => {
       @Inject()
       handle(_event: Charged) {}
     }
-    await expect(Charged.dispatch()).rejects.toThrow('Listener ChargeAudit: option `tries` (its tries property) must be a whole number ≥ 0, got -1.');
+    await expect(Charged.dispatch()).rejects.toThrow('Listener ChargeAudit: option `tries` (its tries property) must be a whole number from 0 to 2147483647, got -1.');
     class Sealed extends Event {}
     @Listener({ queued: true })
     class SealedAudit {

@@ -377,9 +377,12 @@ describe('ThrottlesExceptions', () => {
   });
 
   it('checks its arguments, naming the option', () => {
-    expect(() => new ThrottlesExceptions(0)).toThrow('ThrottlesExceptions needs maxAttempts, a whole number ≥ 1, got 0.');
-    expect(() => new ThrottlesExceptions(3, 1.5)).toThrow('ThrottlesExceptions needs decaySeconds, a whole number ≥ 1, got 1.5.');
-    expect(() => new ThrottlesExceptions().backoff(-1)).toThrow('ThrottlesExceptions.backoff() needs seconds ≥ 0');
+    expect(() => new ThrottlesExceptions(0)).toThrow('ThrottlesExceptions: maxAttempts must be a whole number from 1 to 2147483647, got 0.');
+    expect(() => new ThrottlesExceptions(2 ** 31)).toThrow('ThrottlesExceptions: maxAttempts must be a whole number from 1 to 2147483647, got 2147483648.');
+    expect(() => new ThrottlesExceptions(3, 1.5)).toThrow('ThrottlesExceptions: decaySeconds must be a whole number of seconds from 1 to 2147483647, got 1.5.');
+    expect(() => new ThrottlesExceptions(3, 1e12)).toThrow('ThrottlesExceptions: decaySeconds must be a whole number of seconds from 1 to 2147483647, got 1000000000000.');
+    expect(() => new ThrottlesExceptions().backoff(-1)).toThrow('ThrottlesExceptions.backoff() needs seconds or a function of the attempts: it must be a number of seconds from 0 to 2147483647, got -1.');
+    expect(() => new ThrottlesExceptions().backoff(1e12)).toThrow('ThrottlesExceptions.backoff() needs seconds or a function of the attempts: it must be a number of seconds from 0 to 2147483647, got 1000000000000.');
   });
 });
 
@@ -439,10 +442,14 @@ describe('RateLimited', () => {
     expect(Limit.perMinutes(3, 10)).toMatchObject({ maxAttempts: 10, decaySeconds: 180 });
     expect(Limit.perHour(1).by(42).key).toBe('42');
     expect(Limit.none().unlimited).toBe(true);
-    expect(() => Limit.perSecond(-1)).toThrow('A Limit allows a whole number of jobs ≥ 0, got -1.');
-    expect(() => Limit.perSecond(1, 0.5)).toThrow("A Limit's window lasts a whole number of seconds ≥ 1, got 0.5.");
+    expect(() => Limit.perSecond(-1)).toThrow("A Limit's maxAttempts (jobs per window) must be a whole number from 0 to 2147483647, got -1.");
+    expect(() => Limit.perSecond(2 ** 31)).toThrow("A Limit's maxAttempts (jobs per window) must be a whole number from 0 to 2147483647, got 2147483648.");
+    expect(() => Limit.perSecond(1, 0.5)).toThrow("A Limit's window (decaySeconds) must be a whole number of seconds from 1 to 2147483647, got 0.5.");
+    expect(() => Limit.perDay(1, 1e6)).toThrow("A Limit's window (decaySeconds) must be a whole number of seconds from 1 to 2147483647, got 86400000000.");
+    expect(Limit.none().maxAttempts).toBe(Number.MAX_SAFE_INTEGER);
     expect(() => new RateLimited('')).toThrow('RateLimited needs the name of a limiter');
-    expect(() => new RateLimited('api').releaseAfter(Number.NaN)).toThrow("RateLimited('api').releaseAfter() needs seconds ≥ 0, got NaN.");
+    expect(() => new RateLimited('api').releaseAfter(Number.NaN)).toThrow("RateLimited('api').releaseAfter(): the delay must be a number of seconds from 0 to 2147483647, got NaN.");
+    expect(() => new RateLimited('api').releaseAfter(1e12)).toThrow("RateLimited('api').releaseAfter(): the delay must be a number of seconds from 0 to 2147483647, got 1000000000000.");
     expect(() => RateLimiter.for('x', 'nope' as never)).toThrow("RateLimiter.for('x') needs a function of the job");
   });
 });

@@ -79,6 +79,13 @@ describe('parsePayload and restoreJob', () => {
     ['{"uuid":"00000000-0000-4000-8000-000000000001","data":{"commandName":"A"}}', 'The payload of A has no data.command object.'],
     ['{"uuid":"00000000-0000-4000-8000-000000000001","maxTries":"3","data":{"commandName":"A","command":{}}}', 'The payload of A has a non-numeric maxTries.'],
     ['{"uuid":"00000000-0000-4000-8000-000000000001","backoff":"1;2","data":{"commandName":"A","command":{}}}', 'The payload of A has an unreadable backoff "1;2".'],
+    // The schema's bounds (docs/payload.schema.json): -1 is not "unlimited", 0 is.
+    ['{"uuid":"00000000-0000-4000-8000-000000000001","maxTries":-1,"data":{"commandName":"A","command":{}}}', 'The payload of A has a maxTries that must be a whole number from 0 to 2147483647, got -1.'],
+    ['{"uuid":"00000000-0000-4000-8000-000000000001","maxTries":1.5,"data":{"commandName":"A","command":{}}}', 'The payload of A has a maxTries that must be a whole number from 0 to 2147483647, got 1.5.'],
+    ['{"uuid":"00000000-0000-4000-8000-000000000001","maxExceptions":2147483648,"data":{"commandName":"A","command":{}}}', 'has a maxExceptions that must be a whole number from 0 to 2147483647, got 2147483648.'],
+    ['{"uuid":"00000000-0000-4000-8000-000000000001","timeout":-5,"data":{"commandName":"A","command":{}}}', 'has a timeout that must be a whole number of seconds from 0 to 2147483647, got -5.'],
+    ['{"uuid":"00000000-0000-4000-8000-000000000001","delay":1e12,"data":{"commandName":"A","command":{}}}', 'has a delay that must be a number of seconds from 0 to 2147483647, got 1000000000000.'],
+    ['{"uuid":"00000000-0000-4000-8000-000000000001","backoff":"5,100000000000000000000","data":{"commandName":"A","command":{}}}', 'The payload of A has a backoff step over 2147483647 seconds: "5,100000000000000000000".'],
   ])('rejects %s with a reason', (raw, reason) => {
     expect(() => parsePayload(raw)).toThrow(reason);
   });

@@ -74,8 +74,9 @@ const specOf = (job: object, overrides = {}) => {
 describe('unique job options', () => {
   it.each([
     [{ unique: 'yes' }, 'Job Bad: option `unique` must be true or false.'],
-    [{ unique: true, uniqueFor: -1 }, 'Job Bad: option `uniqueFor` must be a whole number of seconds ≥ 0 (0: the lock never expires by itself), got -1.'],
-    [{ unique: true, uniqueFor: 1.5 }, 'Job Bad: option `uniqueFor` must be a whole number of seconds ≥ 0'],
+    [{ unique: true, uniqueFor: -1 }, 'Job Bad: option `uniqueFor` must be a whole number of seconds from 0 to 2147483647, got -1 (0: the lock never expires by itself).'],
+    [{ unique: true, uniqueFor: 1.5 }, 'Job Bad: option `uniqueFor` must be a whole number of seconds from 0 to 2147483647'],
+    [{ unique: true, uniqueFor: 1e12 }, 'Job Bad: option `uniqueFor` must be a whole number of seconds from 0 to 2147483647, got 1000000000000'],
     [{ unique: true, uniqueUntil: 'later' }, "Job Bad: option `uniqueUntil` must be 'processing' or 'done', got \"later\"."],
     [{ unique: true, uniqueId: { id: 1 } }, 'Job Bad: option `uniqueId` must be a function of the job returning a string or number, or a fixed string or number.'],
     [{ uniqueFor: 10 }, 'Job Bad: option `uniqueFor` does nothing without `unique: true`.'],
@@ -88,7 +89,7 @@ describe('unique job options', () => {
   it('accepts unique: false with the other options (explicitly off), and validates per-dispatch overrides', () => {
     expect(() => Job({ name: 'unit.UniqueOff', unique: false, uniqueFor: 5 })(class UniqueOff extends Queueable { handle() {} })).not.toThrow();
     const entry = jobRegistry.byClass(UniqueByMethod)!;
-    expect(() => effectiveOptions(entry, { uniqueFor: -2 }, new UniqueByMethod(1))).toThrow('Job unit.UniqueByMethod: option `uniqueFor` must be a whole number of seconds ≥ 0');
+    expect(() => effectiveOptions(entry, { uniqueFor: -2 }, new UniqueByMethod(1))).toThrow('Job unit.UniqueByMethod: option `uniqueFor` must be a whole number of seconds from 0 to 2147483647');
     expect(() => effectiveOptions(entry, { uniqueUntil: 'never' as 'done' }, new UniqueByMethod(1))).toThrow(ConfigError);
   });
 });
@@ -256,8 +257,10 @@ describe('WithoutOverlapping', () => {
 
   it('refuses bad settings naming the middleware and the method', () => {
     expect(() => new WithoutOverlapping({} as unknown as string)).toThrow('WithoutOverlapping needs a string or number key, got object.');
-    expect(() => new WithoutOverlapping('k').releaseAfter(-1)).toThrow('WithoutOverlapping("k").releaseAfter() needs seconds ≥ 0, got -1.');
-    expect(() => new WithoutOverlapping('k').expireAfter(0)).toThrow('WithoutOverlapping("k").expireAfter() needs whole seconds ≥ 1, got 0.');
+    expect(() => new WithoutOverlapping('k').releaseAfter(-1)).toThrow('WithoutOverlapping("k").releaseAfter(): the delay must be a number of seconds from 0 to 2147483647, got -1.');
+    expect(() => new WithoutOverlapping('k').releaseAfter(1e12)).toThrow('WithoutOverlapping("k").releaseAfter(): the delay must be a number of seconds from 0 to 2147483647, got 1000000000000.');
+    expect(() => new WithoutOverlapping('k').expireAfter(0)).toThrow('WithoutOverlapping("k").expireAfter(): the lock\'s lifetime must be a whole number of seconds from 1 to 2147483647, got 0.');
+    expect(() => new WithoutOverlapping('k').expireAfter(2 ** 31)).toThrow('WithoutOverlapping("k").expireAfter(): the lock\'s lifetime must be a whole number of seconds from 1 to 2147483647, got 2147483648.');
   });
 
   it('is registered for through() under errand:WithoutOverlapping', () => {

@@ -6,6 +6,7 @@ import { Batch } from '../../bus/batch.js';
 import { retryFailedJob } from '../../failed/retry-failed-job.js';
 import { shutdown } from '../../runtime/errand.js';
 import { bootFromCommand, loadJobClassesForRetry } from '../boot-from-cli.js';
+import { MAX_HOURS } from '../parse-options.js';
 
 /** `errand queue:retry-batch` and `queue:prune-batches`. */
 export function registerBatchCommands(program: Command): void {
@@ -43,7 +44,8 @@ export function registerBatchCommands(program: Command): void {
       const hours = (name: string, value: string | undefined) => {
         if (value === undefined) return undefined;
         const n = Number(value);
-        if (!Number.isFinite(n) || n < 0) throw new ConfigError(`--${name} must be a number of hours ≥ 0, got ${value}.`);
+        // Turned into seconds before now and compared with a bigint column: bounded like every duration.
+        if (!Number.isFinite(n) || n < 0 || n > MAX_HOURS) throw new ConfigError(`--${name} must be a number of hours from 0 to ${MAX_HOURS}, got ${value}.`);
         return n;
       };
       const prune = { finishedHours: hours('hours', flags.hours)!, unfinishedHours: hours('unfinished', flags.unfinished), cancelledHours: hours('cancelled', flags.cancelled) };

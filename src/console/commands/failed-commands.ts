@@ -9,6 +9,7 @@ import { shutdown } from '../../runtime/errand.js';
 import { bootFromCommand, loadJobClassesForRetry } from '../boot-from-cli.js';
 import { progressBar } from '../progress-bar.js';
 import { textTable } from '../text-table.js';
+import { hours } from '../parse-options.js';
 
 /** Above this many jobs, `queue:retry` on a terminal draws a progress bar instead of a line each. */
 const PROGRESS_BAR_ABOVE = 20;
@@ -99,7 +100,7 @@ export function registerFailedCommands(program: Command): void {
   program
     .command('queue:flush')
     .description('Delete every failed job record, or only the old ones')
-    .option('--hours <n>', 'only delete records that failed at least this many hours ago', hoursOption('--hours'))
+    .option('--hours <n>', 'only delete records that failed at least this many hours ago', hours('--hours'))
     .action(async (flags: { hours?: number }, command: Command) => {
       const app = await bootFromCommand(command);
       try {
@@ -114,7 +115,7 @@ export function registerFailedCommands(program: Command): void {
   program
     .command('queue:prune-failed')
     .description('Delete failed job records older than some hours (for a daily cron)')
-    .option('--hours <n>', 'delete records that failed at least this many hours ago', hoursOption('--hours'), 24)
+    .option('--hours <n>', 'delete records that failed at least this many hours ago', hours('--hours'), 24)
     .action(async (flags: { hours: number }, command: Command) => {
       const app = await bootFromCommand(command);
       try {
@@ -159,14 +160,6 @@ function firstLine(text: string): string {
 // UTC, to the second: the same on every operator's machine and close to what the database shows.
 function formatTime(date: Date): string {
   return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
-}
-
-function hoursOption(option: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${option} must be a number of hours ≥ 0, got "${value}".`);
-    return n;
-  };
 }
 
 function collectRange(value: string, previous: Array<[number, number]> = []): Array<[number, number]> {

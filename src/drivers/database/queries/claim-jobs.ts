@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 
 import type { ReservedJob } from '../../../contracts/reserved-job.js';
+import { MAX_COUNT } from '../../../runtime/numeric-bounds.js';
 import { dialect, type Engine, type ServerInfo } from '../dialect.js';
 
 interface ClaimRow {
@@ -12,14 +13,14 @@ interface ClaimRow {
 }
 
 /**
- * The highest attempt count a claim writes. A row inserted by hand with `attempts` at the
+ * The highest attempt count a claim writes: MAX_COUNT. A row inserted by hand with `attempts` at the
  * column's maximum (2^31 − 1 on PostgreSQL, 2^32 − 1 on MariaDB) made `attempts + 1` overflow,
  * failing every claim of its queue for good; past 2^53 (SQLite's column goes to 2^63 − 1) the
  * count read back into JavaScript no longer matched the row, so the job's fenced writes all
  * missed. The count stops here instead, a value every engine's column and a JavaScript number
  * hold exactly, far beyond any `tries`: the job is claimed and failed as attempted too many times.
  */
-const MAX_ATTEMPTS_COUNT = 2_147_483_647;
+const MAX_ATTEMPTS_COUNT = MAX_COUNT;
 
 /** The claim's new attempt count for the `attempts` column `column`: one more, up to MAX_ATTEMPTS_COUNT. */
 function nextAttemptSql(column: string): string {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 
 import type { ReservedJob } from '../../../contracts/reserved-job.js';
+import { MAX_COUNT, MAX_SECONDS } from '../../../runtime/numeric-bounds.js';
 import { dialect, type Engine, type ServerInfo } from '../dialect.js';
 
 /** Deletes a job by primary key if the lease still matches; false when it did not. */
@@ -62,11 +63,16 @@ export async function releaseReservedJob(
   exceptions: number,
 ): Promise<boolean> {
   const now = dialect.nowSql(engine);
-  // Bindings: table, delaySeconds, exceptions, id, leaseToken, attempts.
+  // The exception count saturates at the column's maximum rather than overflow it (a row at the
+  // maximum could never be released): it is only compared with maxExceptions, itself bounded by
+  // it. Delays are bounded where they enter (decode, dispatch, release()); capped here as well,
+  // so no caller can write an available_at the column cannot hold.
+  const delay = Math.min(Math.max(0, Math.ceil(delaySeconds)), MAX_SECONDS);
+  // Bindings: table, delay, exceptions, id, leaseToken, attempts.
   const result = await knex.raw(
     `update ?? set reserved_at = null, reserved_by = null, available_at = ${now} + ?, exceptions = ?
      where id = ? and reserved_by = ? and attempts = ?`,
-    [table, Math.max(0, Math.ceil(delaySeconds)), exceptions, job.id, job.reservedBy, job.attempts],
+    [table, delay, Math.min(exceptions, MAX_COUNT), job.id, job.reservedBy, job.attempts],
   );
   return dialect.affected(engine, result) > 0;
 }
