@@ -7,6 +7,7 @@ import type { LockStore } from '../contracts/lock-store.js';
 import type { FinishingWrites, QueueDriver } from '../contracts/queue-driver.js';
 import type { ReservedJob } from '../contracts/reserved-job.js';
 import { ConfigError } from '../errors/config-error.js';
+import { DatabaseUnreachableError } from '../errors/database-unreachable-error.js';
 import { MaxAttemptsExceededError } from '../errors/max-attempts-exceeded-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import { JobExceptionOccurred } from '../events/job-exception-occurred.js';
@@ -47,6 +48,11 @@ export interface ProcessorDeps {
   stopSignal?: AbortSignal;
   /** Aborted when a stopping worker stops retrying finishing writes; default `stopSignal`. */
   giveUpSignal?: AbortSignal;
+  /**
+   * Whether the job's lease is known lost: its worker's heartbeat found the worker presumed dead
+   * since the claim, so the sweep took the job back. Its finishing writes are then not retried.
+   */
+  leaseLost?: (job: ReservedJob) => boolean;
   /** Deletes a finished job (the worker batches these); false when the lease was lost. */
   finish?: (job: ReservedJob) => Promise<boolean>;
   /** Told when an attempt starts (with its deadline: epoch ms, or Infinity) and when it ends. */
@@ -185,7 +191,7 @@ export class JobProcessor {
   }
 
   private async releaseAfter(job: WorkerJob, error: Error, backoff: number, exceptions: number, durationMs: number): Promise<ProcessResult> {
-    if (!(await this.write(() => this.deps.driver.release(job.reserved, backoff, exceptions)))) return this.lost(job);
+    if (!(await this.write(job, () => this.deps.driver.release(job.reserved, backoff, exceptions)))) return this.lost(job);
     await this.deps.events.emit(new JobReleasedAfterException(job.connectionName, job, error, backoff, durationMs));
     return 'released';
   }
@@ -201,10 +207,10 @@ export class JobProcessor {
   ): Promise<ProcessResult> {
     if (intent.kind === 'fail') return this.fail(job, intent.error, durationMs);
     let done: boolean;
-    if (intent.kind === 'release') done = await this.write(() => this.deps.driver.release(job.reserved, intent.delay, exceptions));
-    else if (within) done = await this.write(() => this.deps.driver.delete(job.reserved, within));
+    if (intent.kind === 'release') done = await this.write(job, () => this.deps.driver.release(job.reserved, intent.delay, exceptions));
+    else if (within) done = await this.write(job, () => this.deps.driver.delete(job.reserved, within));
     else {
-      const finishing = (this.deps.finish ?? ((j) => this.write(() => this.deps.driver.delete(j))))(job.reserved);
+      const finishing = this.deps.finish ? this.deps.finish(job.reserved) : this.write(job, () => this.deps.driver.delete(job.reserved));
       handlerDone?.();
       done = await finishing;
     }
@@ -226,7 +232,7 @@ export class JobProcessor {
       exception: error.stack ?? `${error.name}: ${error.message}`,
     };
     const within = await batchCountWithin(job.payload, this.deps.driver, 'failure');
-    if (!(await this.write(() => this.deps.driver.fail(job.reserved, record, this.deps.failer, within)))) return this.lost(job);
+    if (!(await this.write(job, () => this.deps.driver.fail(job.reserved, record, this.deps.failer, within)))) return this.lost(job);
     await releaseAtEnd(job.payload, job.reserved.payload, job, this.uniqueDeps);
     if (job.payload) await afterJobFailed(job.payload, error, this.deps.report, within !== undefined);
     if (job.payload && !isRefusal(error)) await this.callFailedHook(job.payload, error);
@@ -235,12 +241,19 @@ export class JobProcessor {
   }
 
   /**
-   * A finishing write, tried again while the database cannot be reached (the batched deletes of
-   * the worker's finisher do the same): each is fenced on the lease, so a retry of one that did
-   * land changes nothing and reports the job lost.
+   * A finishing write, tried again while the database cannot be reached and the job's lease lives
+   * (the batched deletes of the worker's finisher do the same): each is fenced on the lease, so a
+   * retry of one that did land changes nothing and reports the job lost. Once the lease is known
+   * lost (the sweep took the job back), an unreachable database ends the tries with the job lost.
    */
-  private write<T>(write: () => Promise<T>): Promise<T> {
-    return retryWhileUnreachable(write, this.deps.giveUpSignal ?? this.deps.stopSignal);
+  private async write(job: WorkerJob, write: () => Promise<boolean>): Promise<boolean> {
+    const leaseLost = this.deps.leaseLost ? () => this.deps.leaseLost!(job.reserved) : undefined;
+    try {
+      return await retryWhileUnreachable(write, this.deps.giveUpSignal ?? this.deps.stopSignal, leaseLost);
+    } catch (error) {
+      if (error instanceof DatabaseUnreachableError && leaseLost?.()) return false;
+      throw error;
+    }
   }
 
   private async callFailedHook(payload: JobPayload, error: Error): Promise<void> {
