@@ -16,15 +16,19 @@ export const DRAIN_PATIENCE_MS = 15_000;
  * Runs a finishing write (a failure recorded, a release), trying again with the deletes' back-off
  * while the database cannot be reached: given up, the job would stay reserved until its lease
  * lapses and then run again, or be failed as "attempted too many times" with its real reason lost.
- * Once `giveUp` has aborted (a stopping worker out of patience) it tries once more, at once, and
- * then gives up with the last error.
+ * The tries go on while the job's lease lives. Once `giveUp` has aborted (a stopping worker out of
+ * patience), or `leaseLost` says the lease is gone (the worker was presumed dead and its jobs were
+ * taken back: the write could only be fenced off), it tries once more, at once, and then gives up
+ * with the last error.
  */
-export async function retryWhileUnreachable<T>(write: () => Promise<T>, giveUp?: AbortSignal): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
+export async function retryWhileUnreachable<T>(write: () => Promise<T>, giveUp?: AbortSignal, leaseLost?: () => boolean): Promise<T> {
+  for (let attempt = 0, last = false; ; attempt++) {
     try {
       return await write();
     } catch (error) {
-      if (!(error instanceof DatabaseUnreachableError) || giveUp?.aborted) throw error;
+      if (!(error instanceof DatabaseUnreachableError) || last) throw error;
+      last = giveUp?.aborted === true || leaseLost?.() === true;
+      if (last) continue;
       await sleep(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)], undefined, { signal: giveUp }).catch(() => undefined);
     }
   }
@@ -39,7 +43,9 @@ type Entry = { job: ReservedJob; resolve: (held: boolean) => void; reject: (erro
  *
  * A job that ran must not run again because its delete met a dropped connection: while the
  * database is unreachable the batch is tried again (the jobs stay leased to this live worker),
- * and only a stopping worker gives up, after a while, reporting the error.
+ * and only a stopping worker gives up, after a while, reporting the error. A job whose lease is
+ * found lost meanwhile (`leaseLost`: its worker was presumed dead and its jobs taken back) leaves
+ * the batch as lost: its delete could only be fenced off, and the job is another worker's now.
  */
 export class Finisher {
   private queue: Entry[] = [];
@@ -49,6 +55,7 @@ export class Finisher {
   constructor(
     private readonly driver: QueueDriver,
     private readonly drainPatienceMs = DRAIN_PATIENCE_MS,
+    private readonly leaseLost: (job: ReservedJob) => boolean = () => false,
   ) {}
 
   /** Deletes one finished job; resolves to false when its lease had been lost. */
@@ -93,6 +100,13 @@ export class Finisher {
         if (!retryable || Date.now() + delay > this.giveUpAt) {
           for (const entry of batch) entry.reject(error);
           return;
+        }
+        if (error instanceof DatabaseUnreachableError) {
+          // The sweep that took these jobs back freed their rows: a delete now could only be fenced off.
+          const lost = batch.filter((entry) => this.leaseLost(entry.job));
+          for (const entry of lost) entry.resolve(false);
+          if (lost.length > 0) batch = batch.filter((entry) => !lost.includes(entry));
+          if (batch.length === 0) return;
         }
         await new Promise((resolve) => setTimeout(resolve, delay));
       }

@@ -48,6 +48,11 @@ export interface ProcessorDeps {
   stopSignal?: AbortSignal;
   /** Aborted when a stopping worker stops retrying finishing writes; default `stopSignal`. */
   giveUpSignal?: AbortSignal;
+  /**
+   * Whether the job's lease is known lost: its worker's heartbeat found the worker presumed dead
+   * since the claim, so the sweep took the job back. Its finishing writes are then not retried.
+   */
+  leaseLost?: (job: ReservedJob) => boolean;
   /** Deletes a finished job (the worker batches these); false when the lease was lost. */
   finish?: (job: ReservedJob) => Promise<boolean>;
   /** Told when an attempt starts (with its deadline: epoch ms, or Infinity) and when it ends. */
@@ -207,9 +212,9 @@ export class JobProcessor {
       const released = await this.release(job, intent.delay, exceptions);
       if (released instanceof Error) return this.fail(job, released, durationMs);
       done = released;
-    } else if (within) done = await this.write(() => this.deps.driver.delete(job.reserved, within));
+    } else if (within) done = await this.write(job, () => this.deps.driver.delete(job.reserved, within));
     else {
-      const finishing = (this.deps.finish ?? ((j) => this.write(() => this.deps.driver.delete(j))))(job.reserved);
+      const finishing = this.deps.finish ? this.deps.finish(job.reserved) : this.write(job, () => this.deps.driver.delete(job.reserved));
       handlerDone?.();
       done = await finishing;
     }
@@ -231,7 +236,7 @@ export class JobProcessor {
       exception: error.stack ?? `${error.name}: ${error.message}`,
     };
     const within = await batchCountWithin(job.payload, this.deps.driver, 'failure');
-    if (!(await this.write(() => this.deps.driver.fail(job.reserved, record, this.deps.failer, within)))) return this.lost(job);
+    if (!(await this.write(job, () => this.deps.driver.fail(job.reserved, record, this.deps.failer, within)))) return this.lost(job);
     await releaseAtEnd(job.payload, job.reserved.payload, job, this.uniqueDeps);
     if (job.payload) await afterJobFailed(job.payload, error, this.deps.report, within !== undefined);
     if (job.payload && !isRefusal(error)) await this.callFailedHook(job.payload, error);
@@ -246,7 +251,7 @@ export class JobProcessor {
    */
   private async release(job: WorkerJob, delay: number, exceptions: number): Promise<boolean | Error> {
     try {
-      return await this.write(() => this.deps.driver.release(job.reserved, delay, exceptions));
+      return await this.write(job, () => this.deps.driver.release(job.reserved, delay, exceptions));
     } catch (error) {
       if (error instanceof DatabaseUnreachableError) throw error;
       const reason = error instanceof Error ? error.message : String(error);
@@ -255,12 +260,19 @@ export class JobProcessor {
   }
 
   /**
-   * A finishing write, tried again while the database cannot be reached (the batched deletes of
-   * the worker's finisher do the same): each is fenced on the lease, so a retry of one that did
-   * land changes nothing and reports the job lost.
+   * A finishing write, tried again while the database cannot be reached and the job's lease lives
+   * (the batched deletes of the worker's finisher do the same): each is fenced on the lease, so a
+   * retry of one that did land changes nothing and reports the job lost. Once the lease is known
+   * lost (the sweep took the job back), an unreachable database ends the tries with the job lost.
    */
-  private write<T>(write: () => Promise<T>): Promise<T> {
-    return retryWhileUnreachable(write, this.deps.giveUpSignal ?? this.deps.stopSignal);
+  private async write(job: WorkerJob, write: () => Promise<boolean>): Promise<boolean> {
+    const leaseLost = this.deps.leaseLost ? () => this.deps.leaseLost!(job.reserved) : undefined;
+    try {
+      return await retryWhileUnreachable(write, this.deps.giveUpSignal ?? this.deps.stopSignal, leaseLost);
+    } catch (error) {
+      if (error instanceof DatabaseUnreachableError && leaseLost?.()) return false;
+      throw error;
+    }
   }
 
   private async callFailedHook(payload: JobPayload, error: Error): Promise<void> {

@@ -120,12 +120,15 @@ export class Worker {
     this.queues = this.options.queues?.length ? this.options.queues : [deps.driver.defaultQueue];
     validateWorkerOptions(this.options, deps.driver instanceof DatabaseQueue ? deps.driver.config : undefined);
     this.pollDelay = new PollDelay(this.options.sleep);
-    this.finisher = new Finisher(deps.driver);
+    // A job claimed before the heartbeat last found this worker presumed dead was taken back by the sweep.
+    const leaseLost = (job: ReservedJob) => this.monitor !== undefined && (this.claimedUnder.get(job)?.epoch ?? this.monitor.leaseEpoch) !== this.monitor.leaseEpoch;
+    this.finisher = new Finisher(deps.driver, DRAIN_PATIENCE_MS, leaseLost);
     this.processor = new JobProcessor({
       ...deps,
       options: this.options,
       stopSignal: this.interrupt.signal,
       giveUpSignal: this.giveUp.signal,
+      leaseLost,
       finish: (job) => this.finisher.delete(job),
       watch: (job, deadline) => this.monitor?.watch(job, deadline),
       unwatch: (job) => this.monitor?.unwatch(job),

@@ -10,6 +10,7 @@ import { AddToBufferJob } from '../fixtures/jobs/fixture-jobs.js';
 import { recorder } from '../fixtures/jobs/recorder.js';
 import { bootDatabaseQueue } from '../helpers/boot-database-queue.js';
 import { describeEachEngine } from '../helpers/databases.js';
+import { eventually } from '../helpers/eventually.js';
 
 const registration = (id: string) => ({ id, name: 'test', connection: 'database', queues: ['default'], hostname: 'here', pid: 1, concurrency: 1 });
 
@@ -64,6 +65,61 @@ await describeEachEngine('leases, heartbeats and controls', (engine) => {
     // The freed jobs are claimable again, and the claim counts the next attempt.
     const again = await queue.claim('default', 5, 'alive');
     expect(again.map((j) => j.attempts)).toEqual([2, 2]);
+  });
+
+  /** Statements of this test database waiting on a row lock held by another connection. */
+  const lockWaiters = async (): Promise<number> => {
+    if (engine === 'postgres') {
+      const result = (await knex.raw("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")) as { rows: Array<{ n: number }> };
+      return result.rows[0]!.n;
+    }
+    const [rows] = (await knex.raw(
+      "select count(*) as n from information_schema.innodb_trx t join information_schema.processlist p on p.id = t.trx_mysql_thread_id where t.trx_state = 'LOCK WAIT' and p.db = database()",
+    )) as [Array<{ n: number }>];
+    return Number(rows[0]!.n);
+  };
+
+  // SQLite runs one write at a time: the sweep's transaction holds the file's write lock from its
+  // delete to its commit, so no heartbeat can land between the verdict and the take-back, and no
+  // other connection can hold a row there to interleave them.
+  it.skipIf(engine === 'sqlite')('a heartbeat that comes between the sweep’s verdict and its take-back finds its worker presumed dead, never alive with its jobs gone', async () => {
+    await AddToBufferJob.dispatch('a');
+    await queue.registerWorker(registration('late'));
+    const [job] = await queue.claim('default', 1, 'late');
+    await knex('queue_workers').where({ id: 'late' }).update({ expires_at: 1000 });
+    // Another connection holds the job's row, so the sweep stops on it after its verdict.
+    const holder = await knex.transaction();
+    await holder('jobs').where({ id: job!.id }).forUpdate().select('id');
+    const sweep = queue.sweepDeadWorkers('sweeper');
+    await eventually('the sweep waits on the held job row', async () => (await lockWaiters()) >= 1);
+    // The late worker beats now, between the sweep's statements.
+    const beat = queue.heartbeat('late', [job!.id]);
+    await eventually('the heartbeat waits as well', async () => (await lockWaiters()) >= 2);
+    await holder.commit();
+    const [swept, alive] = await Promise.all([sweep, beat]);
+    const row = (await reserved())[0]!;
+    // The one thing that must never be: a worker told it is alive whose job was freed.
+    expect({ alive, reservedBy: row.reserved_by }).toEqual({ alive: false, reservedBy: null });
+    expect(swept).toEqual({ workers: ['late'], jobs: 1 });
+    expect(await queue.workers()).toEqual([]);
+  });
+
+  it.skipIf(engine === 'sqlite')('a heartbeat that lands after the sweep read its candidates keeps the worker’s row and its jobs', async () => {
+    await AddToBufferJob.dispatch('a');
+    await queue.registerWorker(registration('late'));
+    await queue.claim('default', 1, 'late');
+    await knex('queue_workers').where({ id: 'late' }).update({ expires_at: 1000 });
+    // Another connection holds the worker's row and renews it (a heartbeat) while the sweep,
+    // which has read the row as expired, waits to judge it.
+    const beat = await knex.transaction();
+    await beat('queue_workers').where({ id: 'late' }).forUpdate().select('id');
+    const sweep = queue.sweepDeadWorkers('sweeper');
+    await Promise.race([sweep, eventually('the sweep waits on the worker row', async () => (await lockWaiters()) >= 1)]);
+    await beat('queue_workers').where({ id: 'late' }).update({ expires_at: 4_000_000_000 });
+    await beat.commit();
+    expect(await sweep).toEqual({ workers: [], jobs: 0 });
+    expect((await reserved())[0]!.reserved_by).toBe('late');
+    expect((await queue.workers()).map((w) => w.id)).toEqual(['late']);
   });
 
   it('batched deletes are fenced on holder and attempt: rows reclaimed elsewhere are left alone', async () => {

@@ -3,8 +3,9 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
+import { sweepDeadWorkers } from '../../src/drivers/database/queries/workers.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
-import { within } from '../helpers/daemon.js';
+import { waitUntil, within } from '../helpers/daemon.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { Controller, createChaosApp } from './harness/controller.js';
@@ -36,6 +37,7 @@ await describeEachEngine('reliability 11: failure on the finishing write', (engi
   let app: WorkerApp;
   let proxy: FaultProxy;
   let controller: Controller | undefined;
+  let presumed: Controller | undefined;
 
   beforeAll(async () => {
     const connection = await freshDatabase(engine, 'rel_finishing_faults');
@@ -55,6 +57,7 @@ await describeEachEngine('reliability 11: failure on the finishing write', (engi
   });
   afterAll(async () => {
     await controller?.stopAll();
+    await presumed?.stopAll();
     await proxy?.stop();
     await app?.close();
   });
@@ -111,5 +114,41 @@ await describeEachEngine('reliability 11: failure on the finishing write', (engi
     expect(summary.duplicates).toEqual([]);
     expect([...perKey.entries()].filter(([, n]) => n > 1)).toEqual([]);
     expect(summary.overlaps).toEqual([]);
+  });
+  // The lease rules at the finishing write: a worker keeps trying the delete of a job it finished
+  // while the database refuses it, but only while the job's lease lives. Here every job delete is
+  // reset (the heartbeats get through), and the worker is presumed dead by a sweep meanwhile:
+  // once its heartbeat finds its row gone, the delete is tried once more and the job reported
+  // lost (another worker's now), instead of being tried for as long as the database refuses it.
+  it('stops retrying a finished job’s delete once its heartbeat finds the worker presumed dead, and reports the job lost', async () => {
+    const rule = proxy.resetOn(/delete from [`"]jobs[`"]/i, 1);
+    try {
+      await insertJobsForTest(app.knex, 'jobs', 1, () => ({ name: 'ChaosJob', command: { key: 'presumed', ms: 0 }, maxTries: 5 }));
+      presumed = new Controller(app, ['queue:work', '--concurrency=1', '--sleep=0.1']);
+      const [worker] = presumed.start(1);
+      await waitUntil(async () => (await executions(app.knex)).some((run) => run.key === 'presumed' && run.finishedAt !== null), 30_000, 'the job to finish');
+      // Its delete is being retried: the lease lives, so the worker keeps at it.
+      await waitUntil(() => rule.resets >= 3, 30_000, 'the delete to be tried again');
+      const row = (await app.knex('queue_workers').where({ pid: worker!.pid }).first('id')) as { id: string };
+      // Presumed dead: its row lapses and a sweep takes its job back (again if a beat got in between).
+      await waitUntil(
+        async () => {
+          await app.knex('queue_workers').where({ id: row.id }).update({ expires_at: 1000 });
+          return (await sweepDeadWorkers(app.knex, engine, { jobs: 'jobs', workers: 'queue_workers' })).workers.includes(row.id);
+        },
+        30_000,
+        'the sweep to take the worker’s job back',
+      );
+      await worker!.waitFor(/presumed dead/, 30_000);
+      await worker!.waitFor(/the lease was lost/, 30_000);
+      rule.remove();
+      // It registered again and carries on: the job, claimed anew, runs and its delete lands.
+      await waitUntil(async () => (await countRows(app.knex, 'jobs')) === 0, 30_000, 'the job to be done');
+      presumed.signal(worker!, 'SIGTERM');
+      expect(await within(worker!.exited, 30_000, 'the worker to stop')).toEqual({ code: 0, signal: null });
+      expect((await executions(app.knex)).filter((run) => run.key === 'presumed').map((run) => run.attempt)).toEqual([1, 2]);
+    } finally {
+      rule.remove();
+    }
   });
 });

@@ -37,11 +37,28 @@ const MARGIN_MS = 4_000;
 /** The longest a worker waits between failed claims (Worker.failureDelay's cap). */
 const CLAIM_BACKOFF_CAP_MS = 5_000;
 
+// The short cut: worker C, alone, has jobs running when its network is black-holed for less than
+// its lapse and less than retryAfter. They finish during the cut, so their deletes and failure
+// records meet a silent network: the statement on an open connection times out (queryTimeout),
+// and every new connection's handshake too (pg: a bare "timeout expired"; mysql2: its connect
+// timeout; knex: its acquire timeout). Each is an unreachable database, so the writes are tried
+// while the leases live (the heartbeat renews them once it gets through again) and land after
+// the heal. Given up instead, the rows stayed reserved, unrenewed, and ran a second time once
+// retryAfter passed: a failure then recorded as "attempted too many times", its reason lost.
+const SHORT_CUT_CONNECTION = { heartbeat: { interval: 1, lapse: 60 }, queryTimeout: 2, retryAfter: 40 };
+/** How long the cut lasts after the last handler finished: the old code gave up after about three connect timeouts. */
+const SHORT_CUT_AFTER_FINISH_MS = 12_000;
+const SHORT_CUT_SLEEPERS = 4;
+const SHORT_CUT_THROWERS = 2;
+/** How long each of those jobs runs: they start before the cut and finish inside it. */
+const SHORT_CUT_JOB_MS = 6_000;
+
 await describeEachEngine('reliability 10: half-open network', (engine) => {
   if (engine === 'sqlite') return it('has no network to cut on SQLite (a file, not a socket)', () => expect(engine).toBe('sqlite'));
   let app: WorkerApp;
   let proxy: FaultProxy;
   let controller: Controller | undefined;
+  let shortCut: Controller | undefined;
 
   beforeAll(async () => {
     const connection = await freshDatabase(engine, 'rel_half_open');
@@ -56,11 +73,15 @@ await describeEachEngine('reliability 10: half-open network', (engine) => {
     };
     target.host = `127.0.0.1:${proxy.port}`;
     config.connections.proxied = { ...config.connections.database!, connection: target.toString() };
+    // Worker C's connection for the short cut: never presumed dead (lapse) nor reclaimed by
+    // retryAfter during it, and connect timeouts (pg's, from queryTimeout) well inside it.
+    config.connections.cutshort = { ...config.connections.proxied, ...SHORT_CUT_CONNECTION };
     writeFileSync(file, `export default ${JSON.stringify(config)};\n`);
   });
   afterAll(async () => {
     proxy?.heal();
     await controller?.stopAll();
+    await shortCut?.stopAll();
     await proxy?.stop();
     await app?.close();
   });
@@ -161,5 +182,59 @@ await describeEachEngine('reliability 10: half-open network', (engine) => {
     const swallowed = new Set(runs.filter((run) => run.worker === a!.pid && run.finishedAt !== null && run.finishedAt > blackholeAt - 1000 && run.finishedAt < healAt).map((run) => run.key));
     expect(summary.duplicates.filter((key) => !swallowed.has(key))).toEqual([]);
     expect(swallowed.size).toBeLessThanOrEqual(runs.filter((run) => run.worker === a!.pid && run.startedAt > blackholeAt - 1000 && run.startedAt <= lapsed).length + CONCURRENCY);
+  });
+  it('a worker cut off for less than its lapse keeps trying the finishing writes of the jobs it finished meanwhile, and they land after the heal: none runs again', async () => {
+    const keys = [...Array.from({ length: SHORT_CUT_SLEEPERS }, (_, i) => `s${i}`), ...Array.from({ length: SHORT_CUT_THROWERS }, (_, i) => `t${i}`)];
+    await insertJobsForTest(app.knex, 'jobs', keys.length, (i) =>
+      i < SHORT_CUT_SLEEPERS
+        ? { name: 'ChaosJob', command: { key: keys[i]!, ms: SHORT_CUT_JOB_MS }, maxTries: 3 }
+        : { name: 'SlowThrowingChaosJob', command: { key: keys[i]!, ms: SHORT_CUT_JOB_MS }, maxTries: 1 },
+    );
+    shortCut = new Controller(app, ['queue:work', `--concurrency=${keys.length}`, '--sleep=0.1']);
+    const [c] = shortCut.start(1, undefined, { QUEUE_CONNECTION: 'cutshort' });
+    const ours = async () => (await executions(app.knex)).filter((run) => keys.includes(run.key));
+    await waitUntil(async () => (await ours()).length === keys.length, 60_000, 'C to start every job');
+    // C's monitor thread beats before the cut (as A's in the test above: one that cannot make its
+    // first sweep ends the worker, another scenario).
+    await waitUntil(
+      async () => {
+        const row = (await app.knex('queue_workers').where({ pid: c!.pid }).first('started_at', 'last_heartbeat_at')) as
+          | { started_at: number | string; last_heartbeat_at: number | string }
+          | undefined;
+        return row !== undefined && Number(row.last_heartbeat_at) >= Number(row.started_at) + 2;
+      },
+      20_000,
+      "C's heartbeats",
+    );
+
+    const cutAt = Date.now();
+    proxy.blackhole();
+    // The sleepers record their finish (the ledger connects directly); the throwers fail at the same moment.
+    await waitUntil(async () => (await ours()).filter((run) => run.finishedAt !== null).length === SHORT_CUT_SLEEPERS, 60_000, 'the jobs to finish during the cut');
+    await sleep(SHORT_CUT_AFTER_FINISH_MS);
+    const healAt = Date.now();
+    proxy.heal();
+
+    // The old code left the given-up rows reserved until retryAfter, then ran them again: the queue
+    // empties either way, so this wait decides nothing by itself.
+    await waitUntil(async () => (await countRows(app.knex, 'jobs')) === 0, (SHORT_CUT_CONNECTION.retryAfter + 60) * 1000, 'the queue to empty');
+    const runs = await ours();
+    const failed = (await failedRecords(app.knex)).filter((record) => record.key !== undefined && keys.includes(record.key));
+    shortCut.signal(c!, 'SIGTERM');
+    const exit = await within(c!.exited, 30_000, 'C to stop');
+
+    // The writes were made during the cut: every first run finished (or threw) after it began and before the heal.
+    expect(runs.filter((run) => run.attempt === 1 && run.finishedAt !== null && (run.finishedAt < cutAt || run.finishedAt > healAt))).toEqual([]);
+    // Each job ran once: its delete, or its failure record, landed after the heal.
+    expect(runs.map((run) => run.key).sort()).toEqual([...keys].sort());
+    // Each failure recorded once, with its own reason (not "attempted too many times").
+    expect(failed.map((record) => [record.key, record.reason.includes('went out of range')]).sort()).toEqual(
+      keys.filter((key) => key.startsWith('t')).map((key) => [key, true]),
+    );
+    // C was never presumed dead, and never left: one process, ending cleanly.
+    expect(c!.stderr()).not.toMatch(/presumed dead/);
+    expect(c!.stderr()).not.toMatch(/Unhandled|uncaught|TypeError|ReferenceError/i);
+    expect(exit, c!.stderr().slice(-3000)).toEqual({ code: 0, signal: null });
+    expect(shortCut.exits.map((e) => e.pid)).toEqual([c!.pid]);
   });
 });

@@ -1,7 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import net from 'node:net';
 
+import knexFactory, { type Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import type { ResolvedDatabaseConnection } from '../../src/config/config-types.js';
 import { resolveConfig } from '../../src/config/resolve-config.js';
+import { createKnex } from '../../src/drivers/database/create-knex.js';
+import { describeDatabaseError } from '../../src/drivers/database/database-error.js';
 import { dialect } from '../../src/drivers/database/dialect.js';
+import { DatabaseUnreachableError } from '../../src/errors/database-unreachable-error.js';
 
 describe('resolveConfig', () => {
   it('defaults to SQLite under the working directory, with failed_jobs beside it', () => {
@@ -157,5 +164,69 @@ describe('dialect.isConnectionError', () => {
       new Error('something else'),
     ];
     for (const error of others) expect(dialect.isConnectionError(error), error.message).toBe(false);
+  });
+});
+
+describe('dialect.isConnectionError with the timeouts the drivers really throw through a silent network', () => {
+  // A server that accepts connections and never answers: what a black-holed route looks like to
+  // a client (no reset, no unreachable answer), so only the drivers' own timers can end a wait.
+  const sockets = new Set<net.Socket>();
+  const hole = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('data', () => undefined).on('error', () => undefined);
+  });
+  let port = 0;
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
+    port = (hole.address() as net.AddressInfo).port;
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => hole.close(resolve));
+  });
+
+  const failure = async (knex: Knex): Promise<Error> => {
+    try {
+      await knex.raw('select 1');
+    } catch (error) {
+      return error as Error;
+    } finally {
+      await knex.destroy();
+    }
+    throw new Error('the statement should have failed');
+  };
+  const unreachable = (error: Error, client: 'pg' | 'mysql2') => {
+    const config = resolveConfig({ connections: { database: { driver: 'database', client, connection: { host: '127.0.0.1', port } } } }).connections.database!;
+    return describeDatabaseError(error, 'database', config as ResolvedDatabaseConnection, 'jobs');
+  };
+
+  it('pg: the connect timeout errand sets from queryTimeout ("timeout expired", a bare Error)', async () => {
+    const config = resolveConfig({
+      connections: { database: { driver: 'database', client: 'pg', connection: { host: '127.0.0.1', port, user: 'nobody', database: 'none' }, queryTimeout: 1 } },
+    }).connections.database as ResolvedDatabaseConnection;
+    const error = await failure(createKnex(config));
+    expect(error.message).toBe('timeout expired');
+    expect(dialect.isConnectionError(error)).toBe(true);
+    const described = unreachable(error, 'pg');
+    expect(described).toBeInstanceOf(DatabaseUnreachableError);
+    expect((described as Error).message).toContain(`127.0.0.1:${port}`);
+  });
+
+  it('mysql2: its connect timeout (no handshake within connectTimeout)', async () => {
+    const error = await failure(knexFactory({ client: 'mysql2', connection: { host: '127.0.0.1', port, user: 'nobody', connectTimeout: 300 }, pool: { min: 0, max: 1 } }));
+    expect(error.message).toBe('connect ETIMEDOUT');
+    expect(dialect.isConnectionError(error)).toBe(true);
+    expect(unreachable(error, 'mysql2')).toBeInstanceOf(DatabaseUnreachableError);
+  });
+
+  it('knex: its own acquire timeout while every new connection hangs (KnexTimeoutError)', async () => {
+    const error = await failure(
+      knexFactory({ client: 'pg', connection: { host: '127.0.0.1', port, user: 'nobody', connectionTimeoutMillis: 1000 }, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 200 }),
+    );
+    expect(error.name).toBe('KnexTimeoutError');
+    expect(dialect.isConnectionError(error)).toBe(true);
+    expect(unreachable(error, 'pg')).toBeInstanceOf(DatabaseUnreachableError);
+    // Wrapped by something else, the cause still tells.
+    expect(dialect.isConnectionError(new Error('the delete failed', { cause: error }))).toBe(true);
   });
 });

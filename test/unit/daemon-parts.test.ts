@@ -81,10 +81,44 @@ describe('Finisher', () => {
     expect(await outcome).toBe('Cannot reach the database of queue connection [database]');
     expect(calls).toBeGreaterThan(1);
   });
+
+  it('keeps trying a delete while the lease lives, and reports the job lost once its lease is found lost', async () => {
+    let calls = 0;
+    const lost = new Set<string>();
+    const driver = {
+      async deleteMany(jobs: readonly ReservedJob[]) {
+        calls++;
+        // Job 1's worker is found presumed dead after a few tries; job 2 is held under a later lease.
+        if (calls === 2) lost.add('1');
+        if (calls < 4) throw new DatabaseUnreachableError('Cannot reach the database of queue connection [database]');
+        return new Set(jobs.map((j) => j.id));
+      },
+    } as unknown as QueueDriver;
+    const finisher = new Finisher(driver, undefined, (j) => lost.has(j.id));
+    const results = Promise.all([finisher.delete(job('1')), finisher.delete(job('2'))]);
+    expect(await results).toEqual([false, true]);
+    expect(calls).toBe(4);
+  });
 });
 
 describe('retryWhileUnreachable', () => {
   const unreachable = () => new DatabaseUnreachableError('Cannot reach the database of queue connection [database]');
+
+  it('tries while the lease lives; once it is found lost, tries once more and gives up with the error', async () => {
+    let calls = 0;
+    let lost = false;
+    const pending = retryWhileUnreachable(
+      () => {
+        // The heartbeat finds the worker presumed dead while the database is still unreachable.
+        if (++calls === 3) lost = true;
+        return Promise.reject(unreachable());
+      },
+      undefined,
+      () => lost,
+    );
+    await expect(pending).rejects.toThrow('Cannot reach the database');
+    expect(calls).toBe(4);
+  });
 
   it('tries a finishing write again while the database cannot be reached', async () => {
     let calls = 0;

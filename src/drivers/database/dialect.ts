@@ -458,46 +458,19 @@ export const dialect = {
     );
   },
 
-  /** The server could not be reached, or refused us, as opposed to a bad query. */
+  /**
+   * The server could not be reached, or refused us, as opposed to a bad query. Timeouts count:
+   * through a network that drops packets silently, nothing is refused or reset, and the only sign
+   * is a timer running out (pg's connect timeout, mysql2's, knex's wait for a pooled connection).
+   * An error that wraps one of these (its `cause`) is one too.
+   */
   isConnectionError(error: unknown): boolean {
-    const e = error as { code?: string; message?: string; name?: string };
-    const codes = [
-      'ECONNREFUSED',
-      'ENOTFOUND',
-      'ETIMEDOUT',
-      'EHOSTUNREACH',
-      'ECONNRESET',
-      'ECONNABORTED',
-      'EPIPE',
-      'ENETUNREACH',
-      'ENETDOWN',
-      'PROTOCOL_SEQUENCE_TIMEOUT',
-      'ER_SERVER_SHUTDOWN',
-      '08000',
-      '08001',
-      '08003',
-      '08006',
-      '57P02',
-      'EAI_AGAIN',
-      'PROTOCOL_CONNECTION_LOST',
-      'ER_ACCESS_DENIED_ERROR',
-      'ER_BAD_DB_ERROR',
-      'ER_DBACCESS_DENIED_ERROR',
-      '28P01',
-      '28000',
-      '3D000',
-      '57P01',
-      '57P03',
-      'SQLITE_CANTOPEN',
-    ];
-    return (
-      codes.includes(e?.code ?? '') ||
-      e?.name === 'KnexTimeoutError' ||
-      // mysql2 marks errors that kill the connection `fatal`; pg and mysql2 word a dropped or
-      // closed socket these ways without a code.
-      (e as { fatal?: unknown })?.fatal === true ||
-      /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|closed state|Connection lost|socket hang up|write after end|Client has encountered a connection error/i.test(e?.message ?? '')
-    );
+    let each = error;
+    for (let depth = 0; depth < 4 && each !== undefined && each !== null; depth++) {
+      if (isDriverConnectionError(each)) return true;
+      each = (each as { cause?: unknown }).cause;
+    }
+    return false;
   },
 
   /** Where a connection points, for error messages: host:port/database, or the SQLite file. */
@@ -588,3 +561,52 @@ function atLeast(match: RegExpExecArray, wanted: [number, number, number]): bool
   }
   return true;
 }
+
+/** A driver's own error for a server it cannot reach or talk to (see `dialect.isConnectionError`). */
+function isDriverConnectionError(error: unknown): boolean {
+  const e = error as { code?: string; message?: string; name?: string } | undefined;
+  const codes = [
+    'ECONNREFUSED',
+    'ENOTFOUND',
+    'ETIMEDOUT',
+    'EHOSTUNREACH',
+    'ECONNRESET',
+    'ECONNABORTED',
+    'EPIPE',
+    'ENETUNREACH',
+    'ENETDOWN',
+    'PROTOCOL_SEQUENCE_TIMEOUT',
+    'ER_SERVER_SHUTDOWN',
+    '08000',
+    '08001',
+    '08003',
+    '08006',
+    '57P02',
+    'EAI_AGAIN',
+    'PROTOCOL_CONNECTION_LOST',
+    'ER_ACCESS_DENIED_ERROR',
+    'ER_BAD_DB_ERROR',
+    'ER_DBACCESS_DENIED_ERROR',
+    '28P01',
+    '28000',
+    '3D000',
+    '57P01',
+    '57P03',
+    'SQLITE_CANTOPEN',
+  ];
+  return (
+    codes.includes(e?.code ?? '') ||
+    // knex gave up waiting for a pooled connection: every one is stuck, or none could be opened.
+    e?.name === 'KnexTimeoutError' ||
+    // mysql2 marks errors that kill the connection `fatal`; pg and mysql2 word a dropped or
+    // closed socket these ways without a code.
+    (e as { fatal?: unknown })?.fatal === true ||
+    // pg's connect timeout (connectionTimeoutMillis, which errand sets from queryTimeout) is a
+    // bare Error with these words and nothing else: the handshake got no answer.
+    /^timeout expired$/.test(e?.message ?? '') ||
+    /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|closed state|Connection lost|socket hang up|write after end|Client has encountered a connection error|Client was closed and is not queryable|Query read timeout|timeout exceeded when trying to connect/i.test(
+      e?.message ?? '',
+    )
+  );
+}
+

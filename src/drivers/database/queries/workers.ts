@@ -69,7 +69,14 @@ export async function deregisterWorker(knex: Knex, table: string, workerId: stri
 /**
  * Takes back the jobs of workers whose heartbeat lapsed: they become claimable at once, with the
  * attempt their dead holder used still counted (so a job that kills its worker ends in
- * failed_jobs once out of tries). Resolves to how many jobs came back.
+ * failed_jobs once out of tries). Resolves to the workers found dead and how many jobs came back.
+ *
+ * The verdict and the take-back are one transaction per worker, the verdict first: the worker's
+ * row is deleted only if it is still expired, and its jobs are freed only when that delete
+ * removed it. A heartbeat that comes in between waits on the deleted row and then finds it gone,
+ * so the worker learns it was presumed dead; a heartbeat that lands first keeps the row, and the
+ * delete then matches nothing and frees nothing. Freeing first and deleting after let a worker
+ * that beat in between keep its row and run on while its jobs were claimed elsewhere.
  */
 export async function sweepDeadWorkers(
   knex: Knex,
@@ -82,18 +89,23 @@ export async function sweepDeadWorkers(
   // Never itself: a sweeper stopped between its heartbeat and its sweep would find its own row
   // expired and take its own jobs away.
   if (sweeperId) query.andWhereNot('id', sweeperId);
-  const dead = (await query.select('id')) as Array<{ id: string }>;
-  if (dead.length === 0) return { workers: [], jobs: 0 };
-  const ids = dead.map((row) => row.id);
+  // Only candidates: each is judged again, under its row's lock, by the delete below.
+  const candidates = (await query.select('id')) as Array<{ id: string }>;
+  const workers: string[] = [];
   let jobs = 0;
-  for (const id of ids) {
-    // Bindings: table, id.
-    const result = await knex.raw('update ?? set reserved_at = null, reserved_by = null where reserved_by = ?', [tables.jobs, id]);
-    jobs += dialect.affected(engine, result);
-    // Only if it is still dead: a worker that woke up meanwhile keeps its row.
-    await knex(tables.workers).where({ id }).andWhere('expires_at', '<', knex.raw(now)).delete();
+  for (const { id } of candidates) {
+    const freed = await knex.transaction(async (trx) => {
+      const dead = await trx(tables.workers).where({ id }).andWhere('expires_at', '<', trx.raw(now)).delete();
+      if (Number(dead) === 0) return undefined;
+      // Bindings: table, id.
+      const result = await trx.raw('update ?? set reserved_at = null, reserved_by = null where reserved_by = ?', [tables.jobs, id]);
+      return dialect.affected(engine, result);
+    });
+    if (freed === undefined) continue;
+    workers.push(id);
+    jobs += freed;
   }
-  return { workers: ids, jobs };
+  return { workers, jobs };
 }
 
 /** A registered worker as `queue:monitor` and tests see it. */
