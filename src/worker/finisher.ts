@@ -30,6 +30,8 @@ export async function retryWhileUnreachable<T>(write: () => Promise<T>, giveUp?:
       last = giveUp?.aborted === true || leaseLost?.() === true;
       if (last) continue;
       await sleep(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)], undefined, { signal: giveUp }).catch(() => undefined);
+      // Given up or lost during the wait: the try after it is the last one, not one of two.
+      last = giveUp?.aborted === true || leaseLost?.() === true;
     }
   }
 }

@@ -136,6 +136,20 @@ describe('retryWhileUnreachable', () => {
     await expect(pending).rejects.toThrow('Cannot reach the database');
     expect(calls).toBeGreaterThan(2);
   });
+
+  it('makes exactly one more try when the stop gives up during a wait between tries', async () => {
+    const stop = new AbortController();
+    let calls = 0;
+    let callsAtAbort = -1;
+    const pending = retryWhileUnreachable(() => {
+      // The second failure is followed by a 250 ms wait; the give-up lands inside it.
+      if (++calls === 2) setTimeout(() => ((callsAtAbort = calls), stop.abort()), 50);
+      return Promise.reject(unreachable());
+    }, stop.signal);
+    await expect(pending).rejects.toThrow('Cannot reach the database');
+    expect(callsAtAbort).toBe(2);
+    expect(calls - callsAtAbort).toBe(1);
+  });
 });
 
 describe('PollDelay', () => {

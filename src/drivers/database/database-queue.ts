@@ -160,8 +160,8 @@ export class DatabaseQueue implements QueueDriver {
 
   /** Makes the jobs of workers whose heartbeat lapsed claimable again (never the sweeper's own). */
   sweepDeadWorkers(sweeperId?: string): Promise<{ workers: string[]; jobs: number }> {
-    // Each worker's verdict and take-back is one transaction, rolled back whole on a deadlock.
-    return this.run(() => retryLocks(() => sweepDeadWorkers(this.knex, this.engine, this.heartbeatTables(), sweeperId)), this.config.workersTable);
+    // Each worker's verdict and take-back is one transaction, rolled back whole and retried on a deadlock.
+    return this.run(() => sweepDeadWorkers(this.knex, this.engine, this.heartbeatTables(), sweeperId), this.config.workersTable);
   }
 
   /** Registered workers, oldest first. */

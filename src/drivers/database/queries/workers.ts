@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 
 import { dialect, type Engine } from '../dialect.js';
+import { retryLocks } from '../retry-locks.js';
 
 /** What a worker says about itself when it registers. */
 export interface WorkerRegistration {
@@ -94,13 +95,16 @@ export async function sweepDeadWorkers(
   const workers: string[] = [];
   let jobs = 0;
   for (const { id } of candidates) {
-    const freed = await knex.transaction(async (trx) => {
-      const dead = await trx(tables.workers).where({ id }).andWhere('expires_at', '<', trx.raw(now)).delete();
-      if (Number(dead) === 0) return undefined;
-      // Bindings: table, id.
-      const result = await trx.raw('update ?? set reserved_at = null, reserved_by = null where reserved_by = ?', [tables.jobs, id]);
-      return dialect.affected(engine, result);
-    });
+    // Retried per worker on a deadlock, so the verdicts already committed are still counted.
+    const freed = await retryLocks(() =>
+      knex.transaction(async (trx) => {
+        const dead = await trx(tables.workers).where({ id }).andWhere('expires_at', '<', trx.raw(now)).delete();
+        if (Number(dead) === 0) return undefined;
+        // Bindings: table, id.
+        const result = await trx.raw('update ?? set reserved_at = null, reserved_by = null where reserved_by = ?', [tables.jobs, id]);
+        return dialect.affected(engine, result);
+      }),
+    );
     if (freed === undefined) continue;
     workers.push(id);
     jobs += freed;
