@@ -93,6 +93,13 @@ export function instanceOptions(
   const found: Record<string, unknown> = {};
   for (const key of names) {
     const member = record[key];
+    // Only a method of the class is called: an own property holding a function (an injected
+    // client stored as `connection`, say) is a name clash, not an option to compute.
+    if (typeof member === 'function' && Object.prototype.hasOwnProperty.call(owner, key)) {
+      throw new ConfigError(
+        `${kind} ${ownerName}: its ${key} property holds a function; \`${key}\` is an option name (read as ${kind === 'Job' ? '@Job' : '@Listener'}'s \`${key}\`): rename the property.`,
+      );
+    }
     const value = typeof member === 'function' ? (member as (...a: unknown[]) => unknown).apply(owner, [...args]) : member;
     if (value !== undefined && value !== null) found[key] = value;
   }

@@ -606,6 +606,18 @@ describe('queued listeners (null default connection)', () => {
       handle(_event: Sealed) {}
     }
     await expect(Sealed.dispatch()).rejects.toThrow("Listener SealedAudit: its shouldBeEncrypted property is not read by errand: a queued listener's job is not encrypted");
+    // A callable service stored under an option's name is a clash, not a method to call.
+    class ClientAudited extends Event {}
+    let called = 0;
+    @Listener({ queued: true })
+    class ClientAudit {
+      connection = () => ((called += 1), 'database');
+      @Inject()
+      handle(_event: ClientAudited) {}
+    }
+    await expect(ClientAudited.dispatch()).rejects.toThrow('Listener ClientAudit: its connection property holds a function; `connection` is an option name');
+    expect(called).toBe(0);
+    expect(ClientAudit).toBeDefined();
     expect(pushes).toHaveLength(0);
     expect(ChargeAudit).toBeDefined();
     expect(SealedAudit).toBeDefined();

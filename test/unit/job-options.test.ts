@@ -153,7 +153,9 @@ describe('options a job sets on itself', () => {
   it.each([
     ['tries = -1', { tries: -1 }, 'Job own.Bad: option `tries` (its tries property) must be a whole number from 0 to 2147483647, got -1.'],
     ['timeout = 1.5', { timeout: 1.5 }, 'Job own.Bad: option `timeout` (its timeout property) must be a whole number of seconds from 0 to 2147483647, got 1.5.'],
-    ['backoff() => [1, -2]', { backoff: () => [1, -2] }, 'Job own.Bad: option `backoff[1]` (its backoff() method) must be a number of seconds from 0 to 2147483647, got -2.'],
+    ['backoff = [1, -2]', { backoff: [1, -2] }, 'Job own.Bad: option `backoff[1]` (its backoff property) must be a number of seconds from 0 to 2147483647, got -2.'],
+    // A function stored on the instance is a name clash; only a method of the class is called.
+    ['backoff = () => [1, 2]', { backoff: () => [1, 2] }, 'Job own.Bad: its backoff property holds a function; `backoff` is an option name (read as @Job\'s `backoff`): rename the property.'],
     ["failOnTimeout = 'yes'", { failOnTimeout: 'yes' }, 'Job own.Bad: option `failOnTimeout` (its failOnTimeout property) must be true or false.'],
     ["queue = ''", { queue: '' }, 'Job own.Bad: option `queue` (its queue property) must be a non-empty string, got "".'],
     ['delay = 5', { delay: 5 }, 'Job own.Bad: its delay property is not read by errand: a job has no delay of its own here; delay the dispatch: `Job.dispatch(…).delay(seconds)`.'],
