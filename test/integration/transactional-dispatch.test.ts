@@ -272,6 +272,13 @@ await describeEachEngine('transactional dispatch', (engine) => {
     expect(outbox.missing).toEqual([]);
     expect(await jobCount()).toBe(1);
     expect(reported).toEqual([]);
+    // Its failure can no longer reach the settled transaction: it goes to report(), naming the job.
+    await knex.transaction(async (trx) => {
+      await dispatch(new StepJob('late', true)).onConnection('sync').afterCommit(trx);
+    });
+    await eventually('the sync job failure is reported', async () => reported.length > 0);
+    expect(reported[0]).toBeInstanceOf(AfterCommitError);
+    expect((reported[0] as Error).message).toMatch(/Job StepJob on \[sync\]: step late broke/);
   });
 
   it('still runs work registered while the commit is under way when a sibling push failed: the transaction committed', async () => {
