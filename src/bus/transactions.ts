@@ -136,8 +136,9 @@ const holding = new AsyncLocalStorage<HeldConnection>();
  * outermost transaction's promise (what `knex.transaction(...)` and `trx.commit()` return to the
  * application) settle only after it: the work of one transaction runs in the order it was
  * registered, each piece even when one before it failed, and the promise rejects with an
- * AfterCommitError naming the failures (the data stays committed). On a rollback `dropped()`
- * runs instead.
+ * AfterCommitError naming the failures (the data stays committed). Work marked `runsCode` runs
+ * after that promise has settled instead, its failures sent to `hooks.report`. On a rollback
+ * `dropped()` runs instead.
  *
  * knex resolves the transaction's `executionPromise` with the value given to `commit(value)`, and
  * a promise given a thenable follows it: the commit is handed a thenable that knex's promise calls
