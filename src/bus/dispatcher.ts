@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 
 import type { ResolvedConnection } from '../config/config-types.js';
 import { DatabaseQueue } from '../drivers/database/database-queue.js';
+import { SyncQueue } from '../drivers/sync/sync-queue.js';
 import { ConfigError } from '../errors/config-error.js';
 import { JobQueued } from '../events/job-queued.js';
 import type { JobOptions } from '../job/job-options.js';
@@ -11,7 +12,7 @@ import { events, report, runtime, track } from '../runtime/errand.js';
 import { chainKeys } from './chain-link.js';
 import type { DispatchOptions } from './dispatch-options.js';
 import { interceptedDispatch } from './dispatch-interceptor.js';
-import { afterCommit, currentTransaction, heldConnectionFor, isTransaction } from './transactions.js';
+import { afterCommit, currentTransaction, isTransaction, onHeldConnection } from './transactions.js';
 import { sendUnique } from './unique-dispatch.js';
 import { uniqueLockFor } from './unique-lock.js';
 import { ownProperty } from '../config/own-property.js';
@@ -70,36 +71,45 @@ export async function sendPayload(target: PayloadTarget): Promise<string | null>
   if (target.transaction) {
     const id = await driver.push({ queue: target.queue, payload: text, delay: target.delay, transaction: target.transaction });
     // The row exists for others only once the application's transaction commits.
-    afterCommit(target.transaction, { what, committed: () => announce(target, id), dropped: () => drop(target) });
+    afterCommit(target.transaction, { what, committed: () => announce(target, id), dropped: () => drop(target) }, { track, report });
     return id;
   }
   const push = async () => {
     const request = { queue: target.queue, payload: text, delay: target.delay };
+    if (!(driver instanceof DatabaseQueue)) return driver.push(request);
     // After a commit, on the pool of the committed transaction: its connection, which it still holds.
-    const held = driver instanceof DatabaseQueue ? heldConnectionFor(driver.knex) : undefined;
-    if (held === undefined || !(driver instanceof DatabaseQueue)) return driver.push(request);
-    return driver.knex.transaction((trx) => driver.push({ ...request, transaction: trx }), { connection: held });
+    return onHeldConnection(
+      driver.knex,
+      (held) => driver.knex.transaction((trx) => driver.push({ ...request, transaction: trx }), { connection: held }),
+      () => driver.push(request),
+    );
   };
   if (!target.afterCommit) {
     const id = await push();
     await announce(target, id);
     return id;
   }
-  afterCommit(target.afterCommit, {
-    what,
-    committed: async () => {
-      let id: string;
-      try {
-        id = await push();
-      } catch (error) {
-        // Never stored after all: what was held for it (a unique lock) is let go.
-        drop(target);
-        throw error;
-      }
-      await announce(target, id);
+  afterCommit(
+    target.afterCommit,
+    {
+      what,
+      // The sync connection runs the job here and now: not while the commit holds its connection.
+      runsCode: driver instanceof SyncQueue,
+      committed: async () => {
+        let id: string;
+        try {
+          id = await push();
+        } catch (error) {
+          // Never stored after all: what was held for it (a unique lock) is let go.
+          drop(target);
+          throw error;
+        }
+        await announce(target, id);
+      },
+      dropped: () => drop(target),
     },
-    dropped: () => drop(target),
-  });
+    { track, report },
+  );
   return null;
 }
 

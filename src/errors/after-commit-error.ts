@@ -12,6 +12,8 @@ export interface AfterCommitFailure {
  * dispatch could not be stored (or its `JobQueued` listeners threw). The application's data is
  * committed; `failures` says which dispatches did not happen. The awaited `knex.transaction(...)`
  * (or `trx.commit()`) rejects with it, once every other after-commit dispatch has been tried.
+ * Work sent to the `sync` connection runs after that promise has settled: its failures go to
+ * the `report` hook in one of these.
  */
 export class AfterCommitError extends ErrandError {
   constructor(

@@ -4,8 +4,9 @@ import { dispatch } from '../bus/dispatch.js';
 import { afterCommit } from '../bus/transactions.js';
 import { BindingResolutionError } from '../errors/binding-resolution-error.js';
 import { ConfigError } from '../errors/config-error.js';
+import { SyncQueue } from '../drivers/sync/sync-queue.js';
 import { Listener } from '../decorators/listener.js';
-import { runtime } from '../runtime/errand.js';
+import { report, runtime, track } from '../runtime/errand.js';
 import { instanceOptions } from '../job/instance-options.js';
 import type { JobOptions } from '../job/job-options.js';
 import { CallQueuedListener } from './call-queued-listener.js';
@@ -72,24 +73,41 @@ async function queueListener(listener: RegisteredListener, instance: ListenerIns
   if ((own.afterCommit ?? listener.options.afterCommit) && transaction && !transaction.isCompleted()) {
     // Built now (the event's data is checked now), pushed on commit, dropped on rollback.
     const push = prepareListenerJob(listener, instance, event, own);
-    afterCommit(transaction, { what: `Listener ${listener.name}`, committed: async () => void (await push()), dropped: () => undefined });
+    // On the sync connection the listener runs here and now: not while the commit holds its connection.
+    const runsCode = await runsOnSync(push.connection);
+    afterCommit(transaction, { what: `Listener ${listener.name}`, runsCode, committed: async () => void (await push()), dropped: () => undefined }, { track, report });
     return;
   }
   await prepareListenerJob(listener, instance, event, own)();
 }
 
-function prepareListenerJob(listener: RegisteredListener, instance: ListenerInstance, event: object, own: Partial<JobOptions>): () => Promise<unknown> {
+/** Whether a listener job sent to `connection` (default: the default connection) runs inline, on the sync driver. */
+async function runsOnSync(connection: string | undefined): Promise<boolean> {
+  const app = await runtime();
+  try {
+    return app.queues.connection(connection ?? app.config.default) instanceof SyncQueue;
+  } catch {
+    // An unknown connection: the dispatch itself names it when it fails.
+    return false;
+  }
+}
+
+/** Dispatches the listener's job when called; `connection` is the one it names, if any. */
+type ListenerPush = (() => Promise<unknown>) & { connection?: string };
+
+function prepareListenerJob(listener: RegisteredListener, instance: ListenerInstance, event: object, own: Partial<JobOptions>): ListenerPush {
   const job = CallQueuedListener.for(listener, event);
   const { connection: _connection, queue: _queue, afterCommit: _afterCommit, ...jobOptions } = own;
   const { connection, queue } = listenerRoute(listener, instance, own);
   const delay = instance.withDelay?.(event) ?? listenerDelay(listener, instance) ?? listener.options.delay;
-  return async () => {
+  const push = async () => {
     const pending = dispatch(job).options({ ...listenerJobOptions(listener.options), ...jobOptions });
     if (connection) pending.onConnection(connection);
     if (queue) pending.onQueue(queue);
     if (delay !== undefined && delay > 0) pending.delay(delay);
     return pending;
   };
+  return Object.assign(push, { connection });
 }
 
 /** The options a queued listener may set on itself, as Laravel reads them from the listener object. */

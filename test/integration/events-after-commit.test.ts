@@ -9,6 +9,7 @@ import { dispatchEvent } from '../../src/listeners/event-dispatcher.js';
 import { boot, events, runtime, shutdown } from '../../src/runtime/errand.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { eventually } from '../helpers/eventually.js';
 
 class OrderPlaced extends Event {
   constructor(public orderId: number) {
@@ -22,18 +23,41 @@ class ShipOnCommit {
   async handle(_event: OrderPlaced) {}
 }
 
+class OrderPaid extends Event {
+  constructor(public orderId: number) {
+    super();
+  }
+}
+
+/** Where the sync listener reads the orders, and what it found. */
+const paid = { knex: undefined as Knex | undefined, states: [] as string[] };
+
+@Listener({ queued: true, afterCommit: true, connection: 'sync' })
+class RecordPayment {
+  @Inject()
+  async handle(event: OrderPaid) {
+    const row = (await paid.knex!('orders').where({ id: event.orderId }).first()) as { state: string } | undefined;
+    paid.states.push(row?.state ?? 'missing');
+  }
+}
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 
 await describeEachEngine('queued listeners with afterCommit', (engine) => {
   let knex: Knex;
   const queued: string[] = [];
+  const reported: unknown[] = [];
   let off: () => void;
 
   beforeAll(async () => {
-    await boot({ default: 'database', connections: { database: await freshDatabase(engine, 'events_commit') } });
+    await boot({
+      default: 'database',
+      connections: { database: await freshDatabase(engine, 'events_commit'), sync: { driver: 'sync' } },
+      report: (error) => reported.push(error),
+    });
     await runMigrations();
     knex = (await runtime()).queues.database().knex;
+    paid.knex = knex;
     await knex.schema.createTable('orders', (t) => {
       t.increments('id');
       t.string('state', 20);
@@ -46,6 +70,8 @@ await describeEachEngine('queued listeners with afterCommit', (engine) => {
   });
   beforeEach(async () => {
     queued.length = 0;
+    reported.length = 0;
+    paid.states.length = 0;
     await knex('jobs').delete();
   });
   const jobRows = async () => ((await knex('jobs').select('queue').orderBy('id')) as Array<{ queue: string }>).map((row) => row.queue);
@@ -91,5 +117,17 @@ await describeEachEngine('queued listeners with afterCommit', (engine) => {
     await dispatchEvent(new OrderPlaced(4), { transaction: finished });
     expect(queued).toEqual(['after-commit:ShipOnCommit', 'after-commit:ShipOnCommit']);
     expect(await jobRows()).toEqual(['after-commit', 'after-commit']);
+  });
+
+  it('runs an afterCommit listener on the sync connection once the transaction has let its connection go: its query through the same knex completes', async () => {
+    expect(RecordPayment).toBeDefined();
+    let id = 0;
+    await knex.transaction(async (trx) => {
+      [id] = ((await trx('orders').insert({ state: 'paid' }, ['id'])) as Array<number | { id: number }>).map((row) => (typeof row === 'number' ? row : row.id));
+      await dispatchEvent(new OrderPaid(id), { transaction: trx });
+    });
+    await eventually('the sync listener has run', async () => paid.states.length > 0);
+    expect(paid.states).toEqual(['paid']);
+    expect(reported).toEqual([]);
   });
 });

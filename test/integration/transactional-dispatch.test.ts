@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
 import { Bus } from '../../src/bus/bus.js';
+import { afterCommit } from '../../src/bus/transactions.js';
 import { dispatch } from '../../src/bus/dispatch.js';
 import { AfterCommitError } from '../../src/errors/after-commit-error.js';
 import { JobQueued } from '../../src/events/job-queued.js';
@@ -11,6 +12,7 @@ import { createWorker } from '../../src/worker/create-worker.js';
 import { busLog, StepJob } from '../fixtures/jobs/bus-jobs.js';
 import { AfterCommitJob, outbox, ShipOrderJob } from '../fixtures/jobs/transaction-jobs.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { eventually } from '../helpers/eventually.js';
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
 
@@ -223,6 +225,89 @@ await describeEachEngine('transactional dispatch', (engine) => {
         'withTransaction(trx) needs a database queue connection; [sync] is not one.',
       );
     });
+  });
+
+  it('takes turns on the held connection: dispatches fanned out at once by a JobQueued listener inside the held commit are all stored, one push at a time', async () => {
+    const queue = (await runtime()).queues.database();
+    const push = queue.push.bind(queue);
+    let inFlight = 0;
+    let most = 0;
+    queue.push = async (request) => {
+      if (!request.transaction) return push(request);
+      most = Math.max(most, ++inFlight);
+      try {
+        return await push(request);
+      } finally {
+        inFlight--;
+      }
+    };
+    const off = events.on(JobQueued, async (event) => {
+      const orderId = (JSON.parse(JSON.stringify(event.payload)) as { data: { command: { orderId: number } } }).data.command.orderId;
+      if (orderId === 20) await Promise.all([21, 22, 23, 24, 25].map((id) => ShipOrderJob.dispatch(id)));
+    });
+    try {
+      await knex.transaction(async (trx) => {
+        await trx('orders').insert({ id: 20 });
+        await ShipOrderJob.dispatch(20).afterCommit(trx);
+      });
+    } finally {
+      off();
+      queue.push = push;
+    }
+    expect(reported).toEqual([]);
+    expect(await jobCount()).toBe(6);
+    // Each push is a BEGIN … COMMIT of its own on the one connection: never two at once.
+    expect(most).toBe(1);
+  });
+
+  it('runs a job sent after commit to the sync connection once the transaction has let its connection go: its query through the same knex completes', async () => {
+    await knex.transaction(async (trx) => {
+      await trx('orders').insert({ id: 30 });
+      // Its handle() reads the order through errand's knex (on SQLite the pool's only connection).
+      expect(await ShipOrderJob.dispatch(30).onConnection('sync').afterCommit(trx)).toBeNull();
+      await ShipOrderJob.dispatch(31).afterCommit(trx);
+    });
+    await eventually('the sync job has run', async () => outbox.seen.length + outbox.missing.length > 0);
+    expect(outbox.seen).toEqual([30]);
+    expect(outbox.missing).toEqual([]);
+    expect(await jobCount()).toBe(1);
+    expect(reported).toEqual([]);
+    // Its failure can no longer reach the settled transaction: it goes to report(), naming the job.
+    await knex.transaction(async (trx) => {
+      await dispatch(new StepJob('late', true)).onConnection('sync').afterCommit(trx);
+    });
+    await eventually('the sync job failure is reported', async () => reported.length > 0);
+    expect(reported[0]).toBeInstanceOf(AfterCommitError);
+    expect((reported[0] as Error).message).toMatch(/Job StepJob on \[sync\]: step late broke/);
+  });
+
+  it('still runs work registered while the commit is under way when a sibling push failed: the transaction committed', async () => {
+    const hooks = { track: <T>(promise: Promise<T>) => promise, report: (error: unknown) => void reported.push(error) };
+    const late: string[] = [];
+    let failure: unknown;
+    await knex
+      .transaction(async (trx) => {
+        await trx('orders').insert({ id: 40 });
+        afterCommit(
+          trx,
+          {
+            what: 'the first',
+            committed: async () => {
+              // The commit is under way: this registration cannot hold it any more.
+              afterCommit(trx, { what: 'the late one', committed: async () => void late.push('ran'), dropped: () => void late.push('dropped') }, hooks);
+              throw new Error('the first failed');
+            },
+            dropped: () => undefined,
+          },
+          hooks,
+        );
+      })
+      .catch((error: unknown) => (failure = error));
+    expect(failure).toBeInstanceOf(AfterCommitError);
+    expect(await knex('orders').where({ id: 40 }).first()).toBeDefined();
+    await eventually('the late work has settled', async () => late.length > 0);
+    expect(late).toEqual(['ran']);
+    expect(reported).toEqual([]);
   });
 
   it('proof: 1,000 dispatches in transactions that roll back and 1,000 that commit, with a worker running', async () => {

@@ -17,6 +17,9 @@ const log: Knex.Config['log'] = {
   debug: (message: unknown) => console.error('[errand] knex:', message),
 };
 
+/** How long a query waits for a pooled connection before it fails (every engine). */
+const ACQUIRE_TIMEOUT_MS = 10_000;
+
 /**
  * Opens a knex instance for a database queue connection. SQLite gets WAL and a busy timeout so a
  * worker, the application and a second worker can share the file.
@@ -30,6 +33,8 @@ export function createKnex(config: ResolvedDatabaseConnection): Knex {
       connection: { filename },
       useNullAsDefault: true,
       log,
+      // knex's default is 60 s: code waiting for the one connection a transaction holds fails well before.
+      acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS,
       pool: {
         afterCreate(connection: { pragma(sql: string): unknown }, done: (error: Error | null, connection: unknown) => void) {
           connection.pragma('journal_mode = WAL');
@@ -52,7 +57,7 @@ export function createKnex(config: ResolvedDatabaseConnection): Knex {
     };
   }
   const connection = dialect.driverConnection(dialect.engineOf(config.client), config.connection, limitMs);
-  return knexFactory({ client: config.client, connection, pool, acquireConnectionTimeout: 10_000, log });
+  return knexFactory({ client: config.client, connection, pool, acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS, log });
 }
 
 /** A pooled pg `Client` or mysql2 `Connection`, as far as the query bound needs it. */
