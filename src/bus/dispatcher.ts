@@ -2,7 +2,6 @@ import type { Knex } from 'knex';
 
 import type { ResolvedConnection } from '../config/config-types.js';
 import { DatabaseQueue } from '../drivers/database/database-queue.js';
-import { SyncQueue } from '../drivers/sync/sync-queue.js';
 import { ConfigError } from '../errors/config-error.js';
 import { JobQueued } from '../events/job-queued.js';
 import type { JobOptions } from '../job/job-options.js';
@@ -94,7 +93,7 @@ export async function sendPayload(target: PayloadTarget): Promise<string | null>
     {
       what,
       // The sync connection runs the job here and now: not while the commit holds its connection.
-      runsCode: driver instanceof SyncQueue,
+      runsCode: driver.runsJobsInline === true,
       committed: async () => {
         let id: string;
         try {

@@ -37,6 +37,12 @@ export interface QueueDriver {
   /** The queue used when a job names none. */
   readonly defaultQueue: string;
   /**
+   * True when `push` runs the job here and now instead of storing it (the sync driver): work
+   * after a commit that would run application code waits until the transaction lets its
+   * connection go.
+   */
+  readonly runsJobsInline?: boolean;
+  /**
    * Deletes a finished job if this worker still holds its lease; false when it did not. `within`
    * holds writes that must commit with the delete (a batch's count); callers pass it only to a
    * database driver, for tables in the same database.

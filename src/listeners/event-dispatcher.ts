@@ -4,7 +4,6 @@ import { dispatch } from '../bus/dispatch.js';
 import { afterCommit } from '../bus/transactions.js';
 import { BindingResolutionError } from '../errors/binding-resolution-error.js';
 import { ConfigError } from '../errors/config-error.js';
-import { SyncQueue } from '../drivers/sync/sync-queue.js';
 import { Listener } from '../decorators/listener.js';
 import { report, runtime, track } from '../runtime/errand.js';
 import { instanceOptions } from '../job/instance-options.js';
@@ -85,7 +84,7 @@ async function queueListener(listener: RegisteredListener, instance: ListenerIns
 async function runsOnSync(connection: string | undefined): Promise<boolean> {
   const app = await runtime();
   try {
-    return app.queues.connection(connection ?? app.config.default) instanceof SyncQueue;
+    return app.queues.connection(connection ?? app.config.default).runsJobsInline === true;
   } catch {
     // An unknown connection: the dispatch itself names it when it fails.
     return false;

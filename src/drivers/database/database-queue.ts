@@ -33,6 +33,8 @@ const EXPIRED_CHECK_MS = 1000;
 /** A queue connection whose jobs live in a database table (Laravel's `database` driver). */
 export class DatabaseQueue implements QueueDriver {
   readonly engine: Engine;
+  /** Jobs are stored, and run by workers. */
+  readonly runsJobsInline = false;
   private serverInfo: Promise<ServerInfo> | undefined;
   private readonly expiredCheckedAt = new Map<string, number>();
 

@@ -5,6 +5,8 @@ import type { ReservedJob } from '../../contracts/reserved-job.js';
 /** The `sync` driver: a push runs the job at once, in the caller's process. */
 export class SyncQueue implements QueueDriver {
   readonly defaultQueue = 'default';
+  /** Jobs run in `push`, in this process. */
+  readonly runsJobsInline = true;
 
   constructor(
     readonly connectionName: string,
