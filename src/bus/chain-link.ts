@@ -48,12 +48,12 @@ export async function chainKeys(dispatch: DispatchOptions): Promise<Partial<JobP
   }
   // A link's connection is used only when the link before it finishes, in a worker: an unknown
   // name is refused now, while the caller can see it, rather than ending the chain there.
-  const app = chained.length > 0 || dispatch.chainConnection ? await runtime() : undefined;
-  if (dispatch.chainConnection) app!.queues.configOf(dispatch.chainConnection);
+  const { queues } = await runtime();
+  if (dispatch.chainConnection) queues.configOf(dispatch.chainConnection);
   for (const link of chained) {
     if (link.connection === null) continue;
     try {
-      app!.queues.configOf(link.connection);
+      queues.configOf(link.connection);
     } catch (error) {
       throw new ConfigError(`The chained job ${link.payload.displayName}: ${(error as Error).message}`, { cause: error });
     }

@@ -43,11 +43,13 @@ export const Queue = {
     validateDelay('Queue.bulk()', options.delay, now.getTime());
     jobs.forEach((job, index) => {
       const entry = registeredJobOf(job);
+      // Read once: a job's own methods (backoff(), retryUntil() …) run once per job.
+      const own = instanceOptions(job, entry.name);
       let resolved = byClass.get(job.constructor);
-      if (Object.keys(instanceOptions(job, entry.name)).length > 0) {
-        resolved = resolve(effectiveOptions(entry, {}, job));
+      if (Object.keys(own).length > 0) {
+        resolved = resolve(effectiveOptions(entry, {}, job, own));
       } else if (!resolved) {
-        byClass.set(job.constructor, (resolved = resolve(effectiveOptions(entry, {}, job))));
+        byClass.set(job.constructor, (resolved = resolve(effectiveOptions(entry, {}, job, own))));
       }
       const { jobOptions, connection, queue } = resolved;
       const fake = interceptedDispatch({ kind: 'bulk', job, connection, queue, delay: options.delay, chain: [] });

@@ -234,7 +234,8 @@ async function runLater(work: readonly CommitWork[]): Promise<void> {
   if (failures.length > 0) throw new AfterCommitError(failures, work.length);
 }
 
-function configOf(knex: Knex): unknown {
+/** The config a knex instance was made from; a transaction's own client shares its instance's. */
+export function configOf(knex: Knex): unknown {
   return (knex as unknown as { client?: { config?: unknown } }).client?.config;
 }
 

@@ -6,6 +6,7 @@ import { ConfigError } from '../errors/config-error.js';
 import type { JobOptions } from '../job/job-options.js';
 import type { RegisteredJob } from '../job/job-registry.js';
 import { lockStore } from '../locks/current-lock-store.js';
+import { configOf } from './transactions.js';
 import type { JobPayload, UniqueLockRef } from '../payload/job-payload.js';
 
 /** What a unique dispatch locks: the key, when it is released, and its TTL (0: none). */
@@ -60,7 +61,6 @@ export function lockStoreFor(store: LockStore, transaction: Knex.Transaction | u
 
 /** Whether the transaction was opened on this knex instance (knex gives a transaction its own client sharing the config). */
 function sameDatabase(knex: Knex, transaction: Knex.Transaction): boolean {
-  const configOf = (k: Knex) => (k as unknown as { client?: { config?: unknown } }).client?.config;
   return configOf(transaction) !== undefined && configOf(transaction) === configOf(knex);
 }
 

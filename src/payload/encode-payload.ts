@@ -27,10 +27,15 @@ export function registeredJobOf(job: object): RegisteredJob {
  * The options a dispatch of `job` runs with: the class's `@Job` options, then what the job declares
  * on itself (a `tries` property, a `backoff()` method … read now), then the dispatch's overrides.
  * A job's own `uniqueId()` or `uniqueId` property likewise wins over the class's `uniqueId` option.
+ * `own` is what {@link instanceOptions} read from the job, for a caller that already read it.
  */
-export function effectiveOptions(entry: RegisteredJob, overrides: Partial<JobOptions>, job: object): JobOptions {
+export function effectiveOptions(
+  entry: RegisteredJob,
+  overrides: Partial<JobOptions>,
+  job: object,
+  own: Partial<JobOptions> = instanceOptions(job, entry.name),
+): JobOptions {
   if (Object.keys(overrides).length > 0) validateJobOptions(entry.name, overrides);
-  const own = instanceOptions(job, entry.name);
   // As on @Job: a uniqueFor alone does nothing, which a port that forgot ShouldBeUnique would not notice.
   if (own.uniqueFor !== undefined && entry.options.unique === undefined && overrides.unique === undefined) {
     throw new ConfigError(`Job ${entry.name}: option \`uniqueFor\` (its uniqueFor property or method) does nothing without \`unique: true\` (Laravel's ShouldBeUnique): add it to @Job.`);

@@ -22,16 +22,17 @@ export const DRAIN_PATIENCE_MS = 15_000;
  * with the last error.
  */
 export async function retryWhileUnreachable<T>(write: () => Promise<T>, giveUp?: AbortSignal, leaseLost?: () => boolean): Promise<T> {
+  const ending = () => giveUp?.aborted === true || leaseLost?.() === true;
   for (let attempt = 0, last = false; ; attempt++) {
     try {
       return await write();
     } catch (error) {
       if (!(error instanceof DatabaseUnreachableError) || last) throw error;
-      last = giveUp?.aborted === true || leaseLost?.() === true;
+      last = ending();
       if (last) continue;
       await sleep(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)], undefined, { signal: giveUp }).catch(() => undefined);
       // Given up or lost during the wait: the try after it is the last one, not one of two.
-      last = giveUp?.aborted === true || leaseLost?.() === true;
+      last = ending();
     }
   }
 }

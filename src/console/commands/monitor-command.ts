@@ -22,7 +22,7 @@ export interface MonitorRow extends QueueStats {
  * which is every command's status for an error, so a health check can tell "too many jobs" from
  * "could not look".
  */
-export const QUEUE_OVER_MAX_STATUS = 2;
+const QUEUE_OVER_MAX_STATUS = 2;
 
 /**
  * `errand queue:monitor conn:queue,… [--max=N] [--json] [--watch[=s]]`: each queue's size by state

@@ -562,40 +562,42 @@ function atLeast(match: RegExpExecArray, wanted: [number, number, number]): bool
   return true;
 }
 
+/** Error codes of the drivers (and the servers, through them) that mean unreachable or refused. */
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_SERVER_SHUTDOWN',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+  '57P02',
+  'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_ACCESS_DENIED_ERROR',
+  'ER_BAD_DB_ERROR',
+  'ER_DBACCESS_DENIED_ERROR',
+  '28P01',
+  '28000',
+  '3D000',
+  '57P01',
+  '57P03',
+  'SQLITE_CANTOPEN',
+]);
+
 /** A driver's own error for a server it cannot reach or talk to (see `dialect.isConnectionError`). */
 function isDriverConnectionError(error: unknown): boolean {
   const e = error as { code?: string; message?: string; name?: string } | undefined;
-  const codes = [
-    'ECONNREFUSED',
-    'ENOTFOUND',
-    'ETIMEDOUT',
-    'EHOSTUNREACH',
-    'ECONNRESET',
-    'ECONNABORTED',
-    'EPIPE',
-    'ENETUNREACH',
-    'ENETDOWN',
-    'PROTOCOL_SEQUENCE_TIMEOUT',
-    'ER_SERVER_SHUTDOWN',
-    '08000',
-    '08001',
-    '08003',
-    '08006',
-    '57P02',
-    'EAI_AGAIN',
-    'PROTOCOL_CONNECTION_LOST',
-    'ER_ACCESS_DENIED_ERROR',
-    'ER_BAD_DB_ERROR',
-    'ER_DBACCESS_DENIED_ERROR',
-    '28P01',
-    '28000',
-    '3D000',
-    '57P01',
-    '57P03',
-    'SQLITE_CANTOPEN',
-  ];
   return (
-    codes.includes(e?.code ?? '') ||
+    CONNECTION_ERROR_CODES.has(e?.code ?? '') ||
     // knex gave up waiting for a pooled connection: every one is stuck, or none could be opened.
     e?.name === 'KnexTimeoutError' ||
     // mysql2 marks errors that kill the connection `fatal`; pg and mysql2 word a dropped or

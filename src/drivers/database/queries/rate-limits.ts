@@ -13,7 +13,7 @@ export interface RateLimitTable {
  * The column holding when a key's window ends, in unix milliseconds on the database clock
  * (migration 0011 renamed 0007's `reset_at`, in seconds, to it).
  */
-export const RESET_AT = 'reset_at_ms';
+const RESET_AT = 'reset_at_ms';
 
 /**
  * Counts one hit on a key in ONE statement, so concurrent workers count exactly: a missing row
