@@ -99,7 +99,10 @@ export interface RateLimitsConfig {
   table?: string;
 }
 
-/** What `errand.config.*` exports (through `defineConfig`). */
+/**
+ * What `errand.config.*` exports (through `defineConfig`). Checked at load, also for plain
+ * JavaScript: an unknown key at any level is an error naming the closest known one.
+ */
 export interface ErrandConfig {
   /** The connection used when a job names none; `QUEUE_CONNECTION` overrides it. */
   default?: string;

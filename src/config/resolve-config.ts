@@ -6,12 +6,14 @@ import { MAX_SECONDS, MAX_TIMER_SECONDS, numberProblem } from '../runtime/numeri
 import type {
   ConnectionConfig,
   DatabaseClient,
+  DatabaseConnectionConfig,
   HeartbeatConfig,
   ErrandConfig,
   ResolvedConfig,
   ResolvedConnection,
   ResolvedDatabaseConnection,
 } from './config-types.js';
+import { checkConfigShape } from './check-config-shape.js';
 import { resolveTableHome } from './resolve-table-home.js';
 import {
   DATABASE_DEFAULTS,
@@ -27,7 +29,6 @@ import { ownProperty } from './own-property.js';
 
 type ResolvedHeartbeat = ResolvedDatabaseConnection['heartbeat'];
 
-const DRIVERS = ['database', 'sync', 'null'];
 const CLIENTS: DatabaseClient[] = ['better-sqlite3', 'mysql2', 'pg'];
 const CLIENT_ALIASES: Record<string, DatabaseClient> = {
   sqlite: 'better-sqlite3',
@@ -40,8 +41,10 @@ const CLIENT_ALIASES: Record<string, DatabaseClient> = {
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /**
- * Fills in defaults, applies `QUEUE_CONNECTION`, and checks every value, so that a mistake is
- * reported at boot with the name of the connection and option at fault.
+ * Checks the configuration's keys and kinds of value against its schema (an unknown key is an
+ * error naming the closest known one), fills in defaults, applies `QUEUE_CONNECTION`, and checks
+ * every value, so that a mistake is reported at boot with the name of the connection and option
+ * at fault.
  */
 export function resolveConfig(
   config: ErrandConfig = DEFAULT_CONFIG,
@@ -53,6 +56,7 @@ export function resolveConfig(
   if (config === null || typeof config !== 'object') {
     throw new ConfigError(`The errand configuration${where} must be an object (use defineConfig({...})).`);
   }
+  checkConfigShape(config, where);
   const rawConnections = config.connections ?? DEFAULT_CONFIG.connections!;
   // No prototype: a connection may be named `constructor` or `__proto__` and is then just a name.
   const connections: Record<string, ResolvedConnection> = Object.create(null) as Record<string, ResolvedConnection>;
@@ -77,13 +81,13 @@ export function resolveConfig(
     locks: resolveTableHome('locks', config.locks, { table: DEFAULT_LOCKS_TABLE, purpose: 'locks' }, connections, defaultName, where),
     rateLimits: resolveTableHome('rateLimits', config.rateLimits, { table: DEFAULT_RATE_LIMITS_TABLE, purpose: 'rate limits' }, connections, defaultName, where),
     bootstrap: toArray(config.bootstrap).map((entry, i) => {
-      if (typeof entry !== 'string' || entry === '') {
+      if (entry === '') {
         throw new ConfigError(`bootstrap[${i}]${where} must be a module path, got ${JSON.stringify(entry)}.`);
       }
       return path.resolve(baseDir, entry);
     }),
     listeners: toArray(config.listeners).map((entry, i) => {
-      if (typeof entry !== 'string' || entry === '') {
+      if (entry === '') {
         throw new ConfigError(`listeners[${i}]${where} must be a directory or module path, got ${JSON.stringify(entry)}.`);
       }
       return path.resolve(baseDir, entry);
@@ -92,7 +96,7 @@ export function resolveConfig(
     maxPayloadSize: resolveMaxPayloadSize(config.maxPayloadSize, where),
     keyring: resolveKeyring(config, env, where),
     batching: resolveTableHome('batching', config.batching, { table: 'job_batches', purpose: 'batches' }, connections, defaultName, where),
-    container: resolveContainer(config.container, where),
+    container: config.container,
     baseDir,
     paths: resolveGeneratorPaths(config.paths, baseDir, where),
   };
@@ -100,21 +104,10 @@ export function resolveConfig(
 
 function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string, where: string): ResolvedConnection {
   const at = `Queue connection [${name}]${where}`;
-  if (raw === null || typeof raw !== 'object') throw new ConfigError(`${at} must be an object with a \`driver\`.`);
-  if (!DRIVERS.includes(raw.driver)) {
-    throw new ConfigError(`${at} has unknown driver [${String(raw.driver)}]; expected one of ${DRIVERS.join(', ')}.`);
-  }
-  if (raw.driver === 'sync') {
-    if (raw.afterCommit !== undefined && typeof raw.afterCommit !== 'boolean') throw new ConfigError(`${at}: afterCommit must be true or false.`);
-    return raw.afterCommit ? { driver: 'sync', afterCommit: true } : { driver: 'sync' };
-  }
-  if (raw.driver !== 'database') return { driver: raw.driver };
+  if (raw.driver === 'sync') return raw.afterCommit ? { driver: 'sync', afterCommit: true } : { driver: 'sync' };
+  if (raw.driver === 'null') return { driver: 'null' };
 
-  const clientName = String(raw.client ?? 'better-sqlite3');
-  const client = CLIENTS.includes(clientName as DatabaseClient) ? (clientName as DatabaseClient) : ownProperty(CLIENT_ALIASES, clientName);
-  if (!client) {
-    throw new ConfigError(`${at} has unsupported client [${clientName}]; use one of ${CLIENTS.join(', ')}.`);
-  }
+  const client = resolveClient(at, raw);
   const table = tableName(at, 'table', raw.table ?? DATABASE_DEFAULTS.table);
   const workersTable = tableName(at, 'workersTable', raw.workersTable ?? DATABASE_DEFAULTS.workersTable);
   const controlsTable = tableName(at, 'controlsTable', raw.controlsTable ?? DATABASE_DEFAULTS.controlsTable);
@@ -128,9 +121,10 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
   if (retryAfterProblem) throw new ConfigError(`${at}: retryAfter ${retryAfterProblem}.`);
   let connection = raw.connection;
   if (client === 'better-sqlite3') {
-    const file = connection === undefined ? DEFAULT_SQLITE_FILE : typeof connection === 'string' ? connection : (connection as { filename?: string }).filename;
+    const named = connection === undefined ? DEFAULT_SQLITE_FILE : typeof connection === 'string' ? connection : (connection as { filename?: string }).filename;
+    const file = typeof named === 'string' ? named.replace(/^(sqlite|file):(\/\/)?/i, '') : named;
     if (typeof file !== 'string' || file === '') throw new ConfigError(`${at}: an SQLite connection needs a file name.`);
-    connection = { filename: file === ':memory:' ? file : path.resolve(baseDir, file.replace(/^(sqlite|file):(\/\/)?/, '')) };
+    connection = { filename: file === ':memory:' ? file : path.resolve(baseDir, file) };
   } else if (connection === undefined || connection === '') {
     throw new ConfigError(`${at}: client ${client} needs \`connection\` (a URL or a knex connection object).`);
   }
@@ -143,9 +137,17 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
   if (queryTimeout > MAX_TIMER_SECONDS) {
     throw new ConfigError(`${at}: queryTimeout must be at most ${MAX_TIMER_SECONDS} s (about 24 days; 0 or false: no limit), got ${queryTimeout}.`);
   }
-  if (raw.afterCommit !== undefined && typeof raw.afterCommit !== 'boolean') throw new ConfigError(`${at}: afterCommit must be true or false.`);
   const afterCommit = raw.afterCommit ?? false;
   return { driver: 'database', client, connection, table, queue, retryAfter, pool: raw.pool, queryTimeout, heartbeat, workersTable, controlsTable, afterCommit };
+}
+
+function resolveClient(at: string, raw: DatabaseConnectionConfig): DatabaseClient {
+  const clientName = String(raw.client ?? 'better-sqlite3');
+  const client = CLIENTS.includes(clientName as DatabaseClient) ? (clientName as DatabaseClient) : ownProperty(CLIENT_ALIASES, clientName);
+  if (!client) {
+    throw new ConfigError(`${at} has unsupported client [${clientName}]; use one of ${CLIENTS.join(', ')}.`);
+  }
+  return client;
 }
 
 function resolveMaxPayloadSize(value: number | undefined, where: string): number {
@@ -165,9 +167,6 @@ function tableName(at: string, option: string, value: string): string {
 
 function resolveHeartbeat(at: string, raw: HeartbeatConfig | false | undefined, retryAfter: number): ResolvedHeartbeat {
   if (raw === false) return false;
-  if (raw !== undefined && (raw === null || typeof raw !== 'object')) {
-    throw new ConfigError(`${at}: heartbeat must be false or { interval, lapse }, got ${JSON.stringify(raw)}.`);
-  }
   const interval = raw?.interval ?? HEARTBEAT_DEFAULTS.interval;
   const lapse = raw?.lapse ?? Math.max(HEARTBEAT_DEFAULTS.lapse, interval * 5);
   if (typeof interval !== 'number' || !(interval > 0)) {
@@ -196,9 +195,6 @@ function resolveFailed(
 ): ResolvedConfig['failed'] {
   const failed = config.failed ?? DEFAULT_CONFIG.failed!;
   if (failed.driver === 'null') return { driver: 'null' };
-  if (failed.driver !== 'database') {
-    throw new ConfigError(`failed.driver${where} must be 'database' or 'null', got [${String((failed as { driver: unknown }).driver)}].`);
-  }
   const table = failed.table ?? 'failed_jobs';
   if (!IDENTIFIER.test(table)) throw new ConfigError(`failed.table${where}: [${table}] is not a valid table name.`);
   let name = failed.connection;
@@ -227,17 +223,9 @@ function resolveKeyring(config: ErrandConfig, env: NodeJS.ProcessEnv, where: str
   const key = config.key ?? (env.ERRAND_KEY?.trim() || undefined);
   const origin = config.key === undefined ? 'ERRAND_KEY' : `\`key\`${where}`;
   const previous = config.previousKeys ?? (env.ERRAND_PREVIOUS_KEYS?.split(',').map((s) => s.trim()).filter(Boolean) ?? []);
-  if (!Array.isArray(previous)) throw new ConfigError(`\`previousKeys\`${where} must be a list of keys.`);
   const previousOrigin = (i: number) => (config.previousKeys === undefined ? `ERRAND_PREVIOUS_KEYS[${i}]` : `\`previousKeys[${i}]\`${where}`);
   return new Keyring(
     key === undefined ? undefined : parseKey(key, origin),
     previous.map((value, i) => parseKey(value, previousOrigin(i))),
   );
-}
-
-function resolveContainer(container: ErrandConfig['container'], where: string): ResolvedConfig['container'] {
-  if (container === undefined) return undefined;
-  const looksLikeOne = container !== null && typeof container === 'object' && typeof container.resolve === 'function' && typeof container.createChildContainer === 'function';
-  if (!looksLikeOne) throw new ConfigError(`\`container\`${where} must be a tsyringe DependencyContainer (e.g. container.createChildContainer()).`);
-  return container;
 }

@@ -23,9 +23,6 @@ export function resolveTableHome(
   defaultName: string,
   where: string,
 ): TableHome | undefined {
-  if (value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) {
-    throw new ConfigError(`${option}${where} must be an object { connection?, table? }, got ${JSON.stringify(value)}.`);
-  }
   const table = value?.table ?? defaults.table;
   if (typeof table !== 'string' || !IDENTIFIER.test(table)) {
     throw new ConfigError(`${option}.table${where}: [${String(table)}] is not a valid table name.`);

@@ -35,7 +35,7 @@ describe('resolveConfig', () => {
   it('checks batching and afterCommit, naming the option', () => {
     expect(() => resolveConfig({ batching: { connection: 'sync' } }, { env: {} })).toThrow('batching.connection names [sync], a sync connection; batches need a database queue connection.');
     expect(() => resolveConfig({ batching: { table: 'job batches' } }, { env: {} })).toThrow('batching.table: [job batches] is not a valid table name.');
-    expect(() => resolveConfig({ connections: { db: { driver: 'database', afterCommit: 'yes' as never } } }, { env: {} })).toThrow('Queue connection [db]: afterCommit must be true or false.');
+    expect(() => resolveConfig({ connections: { db: { driver: 'database', afterCommit: 'yes' as never } } }, { env: {} })).toThrow('Queue connection [db]: afterCommit must be true or false, got "yes".');
     expect(resolveConfig({ connections: { s: { driver: 'sync' } } }, { env: {} }).batching).toBeUndefined();
   });
 
@@ -56,7 +56,7 @@ describe('resolveConfig', () => {
     [{ connections: { q: { driver: 'database', retryAfter: 1e8, heartbeat: { interval: 3e6 } } } }, 'Queue connection [q]: heartbeat.interval must be at most 2147483 s (Node\'s timer limit, about 24 days), got 3000000.'],
     [{ connections: { q: { driver: 'database', heartbeat: { interval: 3, lapse: 1e12 } } } }, 'Queue connection [q]: heartbeat.lapse must be at most 2147483647 s, got 1000000000000.'],
     [{ connections: { q: { driver: 'database', queryTimeout: -1 } } }, 'Queue connection [q]: queryTimeout must be a number of seconds ≥ 0 (0 or false: no limit), got -1.'],
-    [{ connections: { q: { driver: 'database', queryTimeout: '30' } } }, 'Queue connection [q]: queryTimeout must be a number of seconds ≥ 0 (0 or false: no limit), got 30.'],
+    [{ connections: { q: { driver: 'database', queryTimeout: '30' } } }, 'Queue connection [q]: queryTimeout must be a number of seconds ≥ 0 (0 or false: no limit), got "30".'],
     [{ connections: { q: { driver: 'database', queryTimeout: 1e9 } } }, 'Queue connection [q]: queryTimeout must be at most 2147483 s (about 24 days; 0 or false: no limit), got 1000000000.'],
     [{ default: 'x', connections: { q: { driver: 'sync' } } }, 'Queue connection [x] named by `default` is not defined. Defined connections: q.'],
     [{ connections: { q: { driver: 'sync' } }, failed: { driver: 'database', connection: 'q' } }, 'failed.connection names [q], which is not a database queue connection.'],

@@ -562,7 +562,7 @@ describe('rateLimits config', () => {
     expect(() => resolveConfig({ rateLimits: { connection: 'sync' } }, { env: {} })).toThrow(
       'rateLimits.connection names [sync], a sync connection; rate limits need a database queue connection.',
     );
-    expect(() => resolveConfig({ rateLimits: 'x' as never }, { env: {} })).toThrow('rateLimits must be an object { connection?, table? }, got "x".');
+    expect(() => resolveConfig({ rateLimits: 'x' as never }, { env: {} })).toThrow('`rateLimits` must be an object { connection?, table? }, got "x".');
   });
 });
 

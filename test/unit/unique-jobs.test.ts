@@ -201,7 +201,7 @@ describe('locks config', () => {
   });
 
   it.each([
-    [{ locks: 'db' }, 'locks must be an object { connection?, table? }, got "db".'],
+    [{ locks: 'db' }, '`locks` must be an object { connection?, table? }, got "db".'],
     [{ locks: { table: 'locks; drop' } }, 'locks.table: [locks; drop] is not a valid table name.'],
     [{ locks: { connection: 'redis' } }, 'locks.connection names [redis], which is not defined. Defined connections: database, sync.'],
     [{ locks: { connection: 'sync' } }, 'locks.connection names [sync], a sync connection; locks need a database queue connection.'],

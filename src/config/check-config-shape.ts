@@ -1,0 +1,109 @@
+import * as z from 'zod';
+
+import { ConfigError } from '../errors/config-error.js';
+import { closestName } from './closest-name.js';
+import { databaseConnectionSchema, errandConfigSchema } from './config-schema.js';
+
+type Path = readonly PropertyKey[];
+
+/**
+ * Checks `config` against the schema of errand.config.*: every key known at its level and every
+ * value of the right kind. Throws a ConfigError naming the option, the file (`where`) and what it
+ * must be; unknown keys are all named at once, each with the closest known key, before anything
+ * else, since a typo is usually why other values look wrong.
+ */
+export function checkConfigShape(config: object, where: string): void {
+  const result = errandConfigSchema.safeParse(config);
+  if (result.success) return;
+  const unknownKeys = result.error.issues.flatMap((issue) => (issue.code === 'unrecognized_keys' ? issue.keys.map((key) => unknownKey(config, issue.path, key, where)) : []));
+  if (unknownKeys.length > 0) throw new ConfigError(unknownKeys.join('\n'));
+  throw new ConfigError(describeIssue(config, result.error.issues[0]!, where));
+}
+
+function unknownKey(config: object, objectPath: Path, key: string, where: string): string {
+  const object = objectSchemaAt(config, objectPath);
+  const known = object ? Object.keys(object.shape) : [];
+  const suggestion = closestName(key, known);
+  const named = `Unknown key \`${formatPath([...objectPath, key])}\`${where}`;
+  // `client`, `connection`, `table` … written beside `connections` rather than inside one.
+  const misplaced = objectPath.length === 0 && suggestion === undefined && Object.hasOwn(databaseConnectionSchema.shape, key);
+  if (misplaced) return `${named}: \`${key}\` is an option of a connection; put it inside one, e.g. \`connections.database.${key}\`.`;
+  return `${named}${suggestion ? `: did you mean \`${suggestion}\`?` : '.'} ${object?.description ?? 'It'} takes: ${known.join(', ')}.`;
+}
+
+function describeIssue(config: object, issue: z.core.$ZodIssue, where: string): string {
+  if (issue.code === 'invalid_union' && issue.discriminator !== undefined && issue.inclusive !== false) {
+    const driver = valueAt(config, issue.path);
+    const expected = (issue.options ?? []).map(String).join(', ');
+    const problem = driver === undefined ? `needs a \`driver\`: one of ${expected}` : `has unknown driver [${String(driver)}]; expected one of ${expected}`;
+    return `${subject(issue.path.slice(0, -1), where)} ${problem}.`;
+  }
+  return `${subject(issue.path, where)} must be ${issue.message}, got ${shown(valueAt(config, issue.path))}.`;
+}
+
+/** Who a message is about, worded as resolveConfig words it: a connection by its name. */
+function subject(path: Path, where: string): string {
+  if (path.length === 0) return `The errand configuration${where}`;
+  if (path[0] === 'connections' && path.length >= 2) {
+    const connection = `Queue connection [${String(path[1])}]${where}`;
+    return path.length === 2 ? connection : `${connection}: ${formatPath(path.slice(2))}`;
+  }
+  return `\`${formatPath(path)}\`${where}`;
+}
+
+/** `connections.database.client`; a name that is not an identifier in brackets: `connections["my db"]`. */
+function formatPath(path: Path): string {
+  return path
+    .map((segment, i) => {
+      if (typeof segment === 'number') return `[${segment}]`;
+      const name = String(segment);
+      return /^[A-Za-z_$][\w$]*$/.test(name) ? `${i > 0 ? '.' : ''}${name}` : `[${JSON.stringify(name)}]`;
+    })
+    .join('');
+}
+
+function valueAt(config: object, path: Path): unknown {
+  return path.reduce<unknown>(child, config);
+}
+
+/** `value[key]` when it is the value's own: a config's names may be `constructor` or `__proto__`. */
+function child(value: unknown, key: PropertyKey): unknown {
+  return value !== null && typeof value === 'object' && Object.hasOwn(value, key) ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+}
+
+function shown(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  if (value === null || typeof value !== 'object') return typeof value === 'string' ? JSON.stringify(value) : String(value);
+  const json = JSON.stringify(value) ?? String(value);
+  return json.length > 80 ? `${json.slice(0, 77)}...` : json;
+}
+
+/**
+ * The object schema that describes the value at `path` (to list its keys), following the config's
+ * own values through records, optional values and unions: a connection's schema is its driver's.
+ */
+function objectSchemaAt(config: object, path: Path): z.ZodObject | undefined {
+  let schema: z.ZodType | undefined = errandConfigSchema;
+  let value: unknown = config;
+  for (const segment of [...path, undefined]) {
+    schema = unwrap(schema, value);
+    if (segment === undefined) break;
+    if (schema instanceof z.ZodObject) schema = (schema.shape as Record<PropertyKey, z.ZodType>)[segment];
+    else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
+    else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
+    else return undefined;
+    value = child(value, segment);
+  }
+  return schema instanceof z.ZodObject ? schema : undefined;
+}
+
+function unwrap(schema: z.ZodType | undefined, value: unknown): z.ZodType | undefined {
+  if (schema instanceof z.ZodOptional) return unwrap(schema.unwrap() as z.ZodType, value);
+  if (schema instanceof z.ZodDiscriminatedUnion) {
+    const driver = child(value, schema.def.discriminator);
+    return schema.options.find((option) => option instanceof z.ZodObject && (option.shape as Record<string, z.ZodType>)[schema.def.discriminator]?.safeParse(driver).success) as z.ZodType | undefined;
+  }
+  // `heartbeat: false | {…}`: the keys are the object form's.
+  if (schema instanceof z.ZodUnion) return schema.options.find((option) => option instanceof z.ZodObject) as z.ZodType | undefined;
+  return schema;
+}
