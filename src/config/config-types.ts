@@ -8,7 +8,11 @@ export type DatabaseClient = 'better-sqlite3' | 'mysql2' | 'pg';
 /** A queue connection storing jobs in a database table through knex. */
 export interface DatabaseConnectionConfig {
   driver: 'database';
-  /** Default `better-sqlite3`. */
+  /**
+   * Default: the one `connection`'s URL is for (`postgres://`/`postgresql://` → `pg`,
+   * `mysql://`/`mariadb://` → `mysql2`, `file:`/`sqlite:` → `better-sqlite3`), else
+   * `better-sqlite3`. Given beside a URL of another client's scheme, it is refused.
+   */
   client?: DatabaseClient;
   /**
    * A knex connection object or a URL (`mysql://…`, `postgres://…`); for SQLite a file name or

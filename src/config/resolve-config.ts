@@ -14,6 +14,7 @@ import type {
   ResolvedDatabaseConnection,
 } from './config-types.js';
 import { checkConfigShape } from './check-config-shape.js';
+import { CLIENT_OF_SCHEME, describeSchemes, urlScheme } from './client-from-url.js';
 import { resolveTableHome } from './resolve-table-home.js';
 import {
   DATABASE_DEFAULTS,
@@ -141,13 +142,39 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
   return { driver: 'database', client, connection, table, queue, retryAfter, pool: raw.pool, queryTimeout, heartbeat, workersTable, controlsTable, afterCommit };
 }
 
+/**
+ * The connection's client: `client` (or an alias of one), else the one the connection URL's scheme
+ * is for, else better-sqlite3 with the string as a file name. A URL whose scheme is for another
+ * client than `client` is refused: the old reading (SQLite, a directory named after the URL) was
+ * never what was meant.
+ */
 function resolveClient(at: string, raw: DatabaseConnectionConfig): DatabaseClient {
-  const clientName = String(raw.client ?? 'better-sqlite3');
-  const client = CLIENTS.includes(clientName as DatabaseClient) ? (clientName as DatabaseClient) : ownProperty(CLIENT_ALIASES, clientName);
-  if (!client) {
-    throw new ConfigError(`${at} has unsupported client [${clientName}]; use one of ${CLIENTS.join(', ')}.`);
+  const named = raw.client === undefined ? undefined : CLIENTS.includes(raw.client) ? raw.client : ownProperty(CLIENT_ALIASES, raw.client);
+  if (raw.client !== undefined && named === undefined) {
+    throw new ConfigError(`${at} has unsupported client [${String(raw.client)}]; use one of ${CLIENTS.join(', ')}.`);
   }
-  return client;
+  const scheme = typeof raw.connection === 'string' ? urlScheme(raw.connection) : undefined;
+  if (scheme === undefined) {
+    if (named === undefined && typeof raw.connection === 'object' && !('filename' in raw.connection)) {
+      throw new ConfigError(`${at}: a connection object without \`filename\` needs \`client\` (mysql2 or pg); better-sqlite3, the default, takes a file name.`);
+    }
+    return named ?? 'better-sqlite3';
+  }
+  const implied = ownProperty(CLIENT_OF_SCHEME, scheme);
+  if (named === undefined) {
+    if (implied === undefined) {
+      throw new ConfigError(`${at}: the connection URL's scheme [${scheme}:] names no client errand supports; use ${describeSchemes()}, or an SQLite file name.`);
+    }
+    return implied;
+  }
+  // pg and mysql2 read their own URL forms (pg's socket:…); only a known scheme can contradict them.
+  if ((implied !== undefined && implied !== named) || (implied === undefined && named === 'better-sqlite3')) {
+    throw new ConfigError(
+      `${at}: client [${String(raw.client)}] does not match the connection URL's scheme [${scheme}:]` +
+        `${implied ? `, which is for ${implied}` : ''}. Remove \`client\` to take it from the URL, or correct one of the two.`,
+    );
+  }
+  return named;
 }
 
 function resolveMaxPayloadSize(value: number | undefined, where: string): number {
