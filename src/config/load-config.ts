@@ -21,14 +21,33 @@ export async function loadConfig(options: { file?: string; cwd?: string } = {}):
   if (/\.(c|m)?ts$/.test(file)) {
     throw new ConfigError(`Config file ${file} is TypeScript: compile it (tsc) and pass the .js file with --config.`);
   }
-  let module: { default?: ErrandConfig };
+  let module: Record<string, unknown>;
   try {
-    module = (await import(pathToFileURL(file).href)) as { default?: ErrandConfig };
+    module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
     throw new ConfigError(`Config file ${file} could not be loaded: ${(error as Error).message}`, { cause: error });
   }
-  const config = module.default ?? (module as ErrandConfig);
-  return resolveConfig(config, { baseDir: path.dirname(file), source: file });
+  return resolveConfig(defaultExport(file, module) as ErrandConfig, { baseDir: path.dirname(file), source: file });
+}
+
+/**
+ * The configuration a config module exports. ES modules must export it as `default`: reading the
+ * named exports instead would take `export const config = {…}` as an empty configuration and run
+ * on the defaults. A CommonJS module's `module.exports` is its `default` when imported; one
+ * compiled from `export default` (`exports.default` beside `__esModule`) is unwrapped.
+ */
+function defaultExport(file: string, module: Record<string, unknown>): unknown {
+  // `export default undefined` too: resolveConfig would take undefined for "no file" and run on the defaults.
+  if (module.default === undefined) {
+    const named = Object.keys(module).filter((name) => name !== 'default');
+    throw new ConfigError(
+      `Config file ${file} has no default export${named.length > 0 ? ` (only ${named.map((name) => `\`${name}\``).join(', ')})` : ''}: ` +
+        'write `export default defineConfig({ ... })` (in a CommonJS file, `module.exports = defineConfig({ ... })`).',
+    );
+  }
+  const exported = module.default;
+  const compiled = exported !== null && typeof exported === 'object' && (exported as { __esModule?: unknown }).__esModule === true && Object.hasOwn(exported, 'default');
+  return compiled ? (exported as { default: unknown }).default : exported;
 }
 
 function findConfigFile(cwd: string): string | undefined {
