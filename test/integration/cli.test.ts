@@ -82,6 +82,22 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
     expect(result.stderr).toContain('unknown driver [redis]; expected one of database, sync, null');
   });
 
+  it('names a typo in the config file with the key it meant, and takes the client from a URL', async () => {
+    writeFileSync(path.join(dir, 'errand.config.mjs'), `export default { conections: { database: { driver: 'database', client: 'pg', connection: 'postgres://nobody@127.0.0.1:1/app' } } };\n`);
+    const typo = await errand(['migrate'], dir);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain(`Unknown key \`conections\` in ${path.join(dir, 'errand.config.mjs')}: did you mean \`connections\`?`);
+    // Not "Nothing to migrate." on an SQLite file nobody asked for.
+    expect(existsSync(path.join(dir, '.errand'))).toBe(false);
+
+    // No client: the URL says pg, so migrate goes to that server, not to an SQLite file in a directory named `postgres:`.
+    writeFileSync(path.join(dir, 'errand.config.mjs'), `export default { connections: { database: { driver: 'database', connection: 'postgres://nobody@127.0.0.1:1/app' } } };\n`);
+    const url = await errand(['migrate'], dir);
+    expect(url.code).toBe(1);
+    expect(url.stderr).toContain('Cannot reach the database of queue connection [database] (pg at 127.0.0.1:1/app)');
+    expect(readdirSync(dir).sort()).toEqual(['errand.config.mjs', 'jobs.mjs']);
+  });
+
   it('migrates once, then works jobs with per-job lines until empty', async () => {
     const first = await errand(['migrate'], dir);
     expect(first.stdout).toContain('0001_create_jobs_table (jobs) DONE');

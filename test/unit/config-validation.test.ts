@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+
+import { resolveConfig } from '../../src/config/resolve-config.js';
+import { ConfigError } from '../../src/errors/config-error.js';
+
+const SOURCE = '/app/errand.config.js';
+const resolve = (config: unknown) => resolveConfig(config as never, { baseDir: '/app', env: {}, source: SOURCE });
+const problem = (config: unknown): string => {
+  try {
+    resolve(config);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error(`${JSON.stringify(config)} was accepted`);
+};
+const database = (options: Record<string, unknown>) => ({ connections: { database: { driver: 'database', ...options } } });
+
+describe('unknown configuration keys', () => {
+  it('names a top-level typo, the file and the key it meant', () => {
+    expect(problem({ conections: { database: { driver: 'database', client: 'pg', connection: 'postgres://db/app' } } })).toBe(
+      `Unknown key \`conections\` in ${SOURCE}: did you mean \`connections\`? The configuration takes: default, connections, failed, locks, ` +
+        'rateLimits, batching, bootstrap, listeners, maxPayloadSize, key, previousKeys, container, report, paths.',
+    );
+  });
+
+  it('names a typo inside a connection with its path, by the keys of that driver', () => {
+    expect(problem(database({ clinet: 'pg', connection: 'postgres://db/app' }))).toBe(
+      `Unknown key \`connections.database.clinet\` in ${SOURCE}: did you mean \`client\`? A database connection takes: driver, client, ` +
+        'connection, table, queue, retryAfter, pool, queryTimeout, heartbeat, workersTable, controlsTable, afterCommit.',
+    );
+    // A sync connection has no table: the list is the sync driver's.
+    expect(problem({ connections: { inline: { driver: 'sync', table: 'jobs' } } })).toBe(
+      `Unknown key \`connections.inline.table\` in ${SOURCE}. A sync connection takes: driver, afterCommit.`,
+    );
+    expect(problem({ connections: { off: { driver: 'null', afterCommit: true } } })).toContain('Unknown key `connections.off.afterCommit`');
+    expect(problem({ connections: { 'my-db': { driver: 'database', tabel: 'jobs' } } })).toContain('Unknown key `connections["my-db"].tabel`');
+  });
+
+  it.each([
+    [database({ heartbeat: { interval: 3, lapce: 15 } }), '`connections.database.heartbeat.lapce`', 'lapse'],
+    [database({ pool: { min: 0, maxx: 4 } }), '`connections.database.pool.maxx`', 'max'],
+    [database({ retry_after: 60 }), '`connections.database.retry_after`', 'retryAfter'],
+    [database({ querytimeout: 5 }), '`connections.database.querytimeout`', 'queryTimeout'],
+    [{ failed: { driver: 'database', tabel: 'failed' } }, '`failed.tabel`', 'table'],
+    [{ locks: { conection: 'database' } }, '`locks.conection`', 'connection'],
+    [{ rateLimits: { tables: 'limits' } }, '`rateLimits.tables`', 'table'],
+    [{ batching: { connnection: 'database' } }, '`batching.connnection`', 'connection'],
+    [{ paths: { job: 'app/jobs' } }, '`paths.job`', 'jobs'],
+    [{ bootstrapp: './jobs.js' }, '`bootstrapp`', 'bootstrap'],
+    [{ defualt: 'database' }, '`defualt`', 'default'],
+  ])('names %j at every level, with the key it meant', (config, key, meant) => {
+    expect(problem(config)).toContain(`Unknown key ${key} in ${SOURCE}: did you mean \`${meant}\`?`);
+  });
+
+  it('names every unknown key at once, and says where a connection option belongs', () => {
+    const message = problem({ ...database({ tabel: 'jobs', clinet: 'pg' }), client: 'pg' });
+    expect(message.split('\n')).toHaveLength(3);
+    expect(message).toContain('Unknown key `connections.database.tabel`');
+    expect(message).toContain('Unknown key `connections.database.clinet`');
+    expect(message).toContain(`Unknown key \`client\` in ${SOURCE}: \`client\` is an option of a connection; put it inside one, e.g. \`connections.database.client\`.`);
+  });
+
+  it('names a value of the wrong kind and a missing driver, and takes a tsyringe container and a report function', async () => {
+    expect(problem({ report: 'console.log' })).toBe(`\`report\` in ${SOURCE} must be a function (error) => void, got "console.log".`);
+    expect(problem(database({ pool: { max: '10' } }))).toBe(`Queue connection [database] in ${SOURCE}: pool.max must be a number of connections, got "10".`);
+    expect(problem({ connections: { database: { client: 'pg' } } })).toBe(`Queue connection [database] in ${SOURCE} needs a \`driver\`: one of database, sync, null.`);
+    const { container } = await import('tsyringe');
+    const child = container.createChildContainer();
+    const report = (error: unknown) => void error;
+    const config = resolve({ container: child, report });
+    expect(config.container).toBe(child);
+    expect(config.report).toBe(report);
+  });
+});
+
+describe('the client from the connection URL', () => {
+  it.each([
+    ['postgres://u@db.internal/app', 'pg'],
+    ['postgresql://u@db.internal/app', 'pg'],
+    ['POSTGRES://u@db.internal/app', 'pg'],
+    ['mysql://root@127.0.0.1:3306/app', 'mysql2'],
+    ['mariadb://root@127.0.0.1:3306/app', 'mysql2'],
+  ])('takes %s without `client` as %s', (url, client) => {
+    expect(resolve(database({ connection: url })).connections.database).toMatchObject({ client, connection: url });
+  });
+
+  it('takes file: and sqlite: as SQLite, and any other string as an SQLite file name (the zero-config default)', () => {
+    const file = (connection: string) => resolve(database({ connection })).connections.database;
+    expect(file('file:data/q.sqlite')).toMatchObject({ client: 'better-sqlite3', connection: { filename: '/app/data/q.sqlite' } });
+    expect(file('sqlite:///var/q.sqlite')).toMatchObject({ client: 'better-sqlite3', connection: { filename: '/var/q.sqlite' } });
+    expect(file('sqlite::memory:')).toMatchObject({ client: 'better-sqlite3', connection: { filename: ':memory:' } });
+    expect(file('data/q.sqlite')).toMatchObject({ client: 'better-sqlite3', connection: { filename: '/app/data/q.sqlite' } });
+    expect(file('q.sqlite')).toMatchObject({ client: 'better-sqlite3', connection: { filename: '/app/q.sqlite' } });
+  });
+
+  it.each([
+    [{ client: 'pg', connection: 'mysql://root@db/app' }, 'client [pg] does not match the connection URL\'s scheme [mysql:], which is for mysql2.'],
+    [{ client: 'better-sqlite3', connection: 'postgres://u@db/app' }, 'client [better-sqlite3] does not match the connection URL\'s scheme [postgres:], which is for pg.'],
+    [{ client: 'mysql', connection: 'file:q.sqlite' }, 'client [mysql] does not match the connection URL\'s scheme [file:], which is for better-sqlite3.'],
+    [{ client: 'mysql2', connection: 'postgresql://u@db/app' }, 'client [mysql2] does not match the connection URL\'s scheme [postgresql:], which is for pg.'],
+    [{ client: 'better-sqlite3', connection: 'redis://cache/0' }, 'client [better-sqlite3] does not match the connection URL\'s scheme [redis:].'],
+  ])('refuses %j naming the connection, the client and the scheme', (options, message) => {
+    expect(problem(database(options))).toBe(`Queue connection [database] in ${SOURCE}: ${message} Remove \`client\` to take it from the URL, or correct one of the two.`);
+  });
+
+  it('refuses a URL it cannot take a client from, and a server connection object with no client', () => {
+    expect(problem(database({ connection: 'redis://cache/0' }))).toBe(
+      `Queue connection [database] in ${SOURCE}: the connection URL's scheme [redis:] names no client errand supports; ` +
+        'use postgres:// or postgresql:// (pg), mysql:// or mariadb:// (mysql2), file: or sqlite: (better-sqlite3), or an SQLite file name.',
+    );
+    expect(problem(database({ connection: { host: 'db.internal', user: 'app' } }))).toBe(
+      `Queue connection [database] in ${SOURCE}: a connection object without \`filename\` needs \`client\` (mysql2 or pg); better-sqlite3, the default, takes a file name.`,
+    );
+  });
+});
