@@ -10,9 +10,10 @@ const TSC = path.join(ROOT, 'node_modules/typescript/bin/tsc');
 
 /**
  * Compiles an app directory with the tsconfig the docs recommend (strict, decorators with
- * metadata, ESM NodeNext, types ['node']); resolves to tsc's output, '' when it compiled cleanly.
+ * metadata, ESM NodeNext, types ['node']) and `extra` compiler options (`checkJs` for JavaScript
+ * with `// @ts-check`); resolves to tsc's output, '' when it compiled cleanly.
  */
-export async function compileApp(dir: string, rootDir: string, include: string[]): Promise<string> {
+export async function compileApp(dir: string, rootDir: string, include: string[], extra: Record<string, unknown> = {}): Promise<string> {
   writeFileSync(
     path.join(dir, 'tsconfig.json'),
     JSON.stringify({
@@ -30,6 +31,7 @@ export async function compileApp(dir: string, rootDir: string, include: string[]
         skipLibCheck: false,
         rootDir,
         outDir: 'dist',
+        ...extra,
       },
       include,
     }),

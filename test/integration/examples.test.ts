@@ -1,20 +1,61 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
+import { loadConfig } from '../../src/config/load-config.js';
+import { compileApp } from '../helpers/compile-app.js';
 import { ROOT, runCli, runNode } from '../helpers/run-cli.js';
 
-/** A copy of docs/examples/<name> whose `import 'errand'` resolves to this repository's build. */
-function exampleApp(name: string): string {
+/** An empty app directory whose `import 'errand'` resolves to this repository's build. */
+function linkedApp(name: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), `errand-example-${name}-`));
-  cpSync(path.join(ROOT, 'docs/examples', name), dir, { recursive: true });
   mkdirSync(path.join(dir, 'node_modules'));
   symlinkSync(ROOT, path.join(dir, 'node_modules/errand'), 'dir');
   return dir;
 }
+
+/** A copy of docs/examples/<name> whose `import 'errand'` resolves to this repository's build. */
+function exampleApp(name: string): string {
+  const dir = linkedApp(name);
+  cpSync(path.join(ROOT, 'docs/examples', name), dir, { recursive: true });
+  return dir;
+}
+
+/** The ```js blocks of a doc that are a config file (a `// errand.config.*` line names it). */
+function configExamples(doc: string): Array<{ file: string; source: string }> {
+  const text = readFileSync(path.join(ROOT, 'docs', doc), 'utf8');
+  return [...text.matchAll(/^```js\n([\s\S]*?)^```$/gm)].flatMap(([, source]) => {
+    const file = /^\/\/ (errand\.config\.[cm]?js)$/m.exec(source!)?.[1];
+    return file ? [{ file, source: source! }] : [];
+  });
+}
+
+describe('the config examples in the docs', () => {
+  afterEach(() => vi.unstubAllEnvs());
+
+  it.each(['getting-started.md', 'configuration.md'])('%s: each starts with // @ts-check, type-checks against errand and loads', async (doc) => {
+    const examples = configExamples(doc);
+    expect(examples.length).toBeGreaterThan(0);
+    // What the examples read from the environment, as a deployment would set it.
+    vi.stubEnv('DATABASE_URL', 'postgres://app@db.internal/app');
+    // Each in its own directory, all type-checked by one tsc run.
+    const dir = linkedApp('config');
+    const files = examples.map(({ file, source }, i) => {
+      expect(source.startsWith('// @ts-check\n'), `${doc}: ${file}`).toBe(true);
+      mkdirSync(path.join(dir, `example-${i}`));
+      writeFileSync(path.join(dir, `example-${i}`, file), source);
+      return `example-${i}/${file}`;
+    });
+    expect(await compileApp(dir, '.', files, { allowJs: true, checkJs: true, noEmit: true })).toBe('');
+    for (const file of files) {
+      const config = await loadConfig({ cwd: path.join(dir, path.dirname(file)) });
+      expect(config.connections.database, `${doc}: ${file}`).toMatchObject({ driver: 'database' });
+    }
+  }, 120_000);
+});
 
 const ok = (result: { code: number | null; stderr: string }) => expect(result.code, result.stderr).toBe(0);
 
