@@ -15,8 +15,11 @@ type Path = readonly PropertyKey[];
 export function checkConfigShape(config: object, where: string): void {
   const result = errandConfigSchema.safeParse(config);
   if (result.success) return;
-  const unknownKeys = result.error.issues.flatMap((issue) => (issue.code === 'unrecognized_keys' ? issue.keys.map((key) => unknownKey(config, issue.path, key, where)) : []));
-  if (unknownKeys.length > 0) throw new ConfigError(unknownKeys.join('\n'));
+  // zod reports an object's own unknown keys after its fields' issues: outer ones first reads better.
+  const unknownKeys = result.error.issues
+    .flatMap((issue) => (issue.code === 'unrecognized_keys' ? issue.keys.map((key) => ({ depth: issue.path.length, message: unknownKey(config, issue.path, key, where) })) : []))
+    .sort((a, b) => a.depth - b.depth);
+  if (unknownKeys.length > 0) throw new ConfigError(unknownKeys.map((unknown) => unknown.message).join('\n'));
   throw new ConfigError(describeIssue(config, result.error.issues[0]!, where));
 }
 
