@@ -41,7 +41,7 @@ describe('database clients are optional peer dependencies', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('The database connection [local] uses client better-sqlite3, which is installed but its native part is not built');
     expect(result.stderr).toContain('`npm rebuild better-sqlite3`');
-    expect(result.stderr).toContain('`npm approve-scripts better-sqlite3`');
+    expect(result.stderr).toContain('`npm install-scripts approve better-sqlite3`');
     expect(result.stderr).toContain('`pnpm approve-builds`');
     expect(result.stderr).toContain('Could not locate the bindings file');
   }, 60_000);

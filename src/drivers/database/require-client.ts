@@ -54,7 +54,7 @@ function openInMemory(connection: string, Database: new (filename: string) => { 
       `The database connection [${connection}] uses client better-sqlite3, which is installed but its native part is ` +
         (code === 'ERR_DLOPEN_FAILED' ? 'built for another Node.js version or system' : 'not built (its install script did not run)') +
         ': run `npm rebuild better-sqlite3`. Where install scripts are blocked, allow its script first: with npm 11, ' +
-        '`npm approve-scripts better-sqlite3` (it adds better-sqlite3 to "allowScripts" in package.json) and no --ignore-scripts; ' +
+        '`npm install-scripts approve better-sqlite3` (it adds better-sqlite3 to "allowScripts" in package.json) and no --ignore-scripts; ' +
         'with pnpm, `pnpm approve-builds` (or better-sqlite3 under onlyBuiltDependencies), then `pnpm rebuild better-sqlite3`. ' +
         `The loader said: ${message.split('\n')[0]}`,
       { cause: error },
