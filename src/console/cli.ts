@@ -15,6 +15,12 @@ if (first === 'help' && second !== undefined && !second.startsWith('-') && !prog
   process.argv.splice(2, 1);
 }
 
+// Bare `errand` (global options at most) lists the commands, on stdout and with success, like
+// `errand list`: commander would print its help to stderr and exit 1. Parsing the options twice
+// is harmless: the only global option, --config, is set to the same value again.
+const { operands, unknown } = program.parseOptions(process.argv.slice(2));
+if (operands.length === 0 && unknown.length === 0) process.argv.push('list');
+
 // Exit explicitly once the command is done: modules the worker's bootstrap loaded (pools,
 // HTTP agents) may hold handles that would otherwise keep the process alive.
 program.parseAsync().then(

@@ -15,14 +15,24 @@ import { registerMigrateCommand } from './commands/migrate-command.js';
 import { registerStubPublishCommand } from './commands/stub-publish-command.js';
 import { registerTableCommands } from './commands/table-commands.js';
 import { registerWorkCommand } from './commands/work-command.js';
+import { packageVersion } from './package-version.js';
+import { suggestCommands, suggestionText } from './suggest-command.js';
 
 /** The `errand` program with every command registered (the CLI parses it; the CLI reference is rendered from it). */
 export function buildProgram(): Command {
   const program = new Command('errand')
     .description("Laravel's queue system for TypeScript on Node")
+    .version(packageVersion(), '-V, --version', 'print the version of errand')
     .option('--config <path>', 'config file (default: errand.config.{js,mjs,cjs} in the working directory)')
     .showSuggestionAfterError()
     .configureOutput({ outputError: (text, write) => write(pc.red(text)) });
+
+  // An unknown command: commander's own suggestion compares whole names only, so `work` would find
+  // nothing; this one also compares the part after the colon (`work` → `queue:work`).
+  program.on('command:*', ([typed]: string[]) => {
+    const names = program.createHelp().visibleCommands(program).flatMap((command) => [command.name(), ...command.aliases()]);
+    program.error(`error: unknown command '${typed}'${suggestionText(suggestCommands(typed ?? '', names))}`, { code: 'commander.unknownCommand' });
+  });
 
   registerMigrateCommand(program);
 

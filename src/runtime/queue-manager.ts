@@ -37,7 +37,7 @@ export class QueueManager {
     const config = this.configOf(name);
     const driver =
       config.driver === 'database'
-        ? new DatabaseQueue(name, createKnex(config), config)
+        ? new DatabaseQueue(name, createKnex(config, name), config)
         : config.driver === 'sync'
           ? new SyncQueue(name, (payload) => this.runSyncPayload(payload, name))
           : new NullQueue(name);

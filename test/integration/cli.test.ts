@@ -49,6 +49,35 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
     expect(typo.stderr).toContain('(Did you mean queue:work?)');
   });
 
+  it('prints its version, lists its commands when run bare, and finds queue:work from work', async () => {
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const [long, short, bare, bareWithConfig, ...typos] = await Promise.all([
+      errand(['--version'], dir),
+      errand(['-V'], dir),
+      errand([], dir),
+      errand(['--config', 'errand.config.mjs'], dir),
+      ...['work', 'failed', 'wrok', 'job'].map((typed) => errand([typed, '--queue=x'], dir)),
+    ]);
+    for (const result of [long, short]) {
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe(`${version}\n`);
+    }
+    for (const result of [bare, bareWithConfig]) {
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toContain('Available commands:');
+      expect(result.stdout).toMatch(/ {2}queue:work +/);
+    }
+    const meant = ['queue:work', 'queue:failed', 'queue:work', 'make:job'];
+    for (const [i, typed] of ['work', 'failed', 'wrok', 'job'].entries()) {
+      expect(typos[i]!.code, typed).toBe(1);
+      expect(typos[i]!.stderr, typed).toContain(`unknown command '${typed}'\n(Did you mean ${meant[i]}?)`);
+    }
+    const nothingClose = await errand(['xyzzy'], dir);
+    expect(nothingClose.code).toBe(1);
+    expect(nothingClose.stderr).not.toContain('Did you mean');
+  });
+
   it('names the option at fault', async () => {
     const result = await errand(['queue:work', '--tries', 'abc'], dir);
     expect(result.code).toBe(1);

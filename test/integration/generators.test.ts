@@ -85,7 +85,7 @@ describe('errand make:job, make:listener, make:event, make:job-middleware', () =
       expect(result.stderr).toContain(message);
     };
     await Promise.all([
-      refused(['make:job', 'send-invoice'], 'make:job: [send-invoice] is not a class name'),
+      refused(['make:job', 'send--invoice'], 'make:job: [send--invoice] is not a class name'),
       refused(['make:event', '1Shipped'], 'make:event: [1Shipped] is not a class name'),
       refused(['make:listener', 'Notify', '--event=order.shipped'], 'make:listener --event: [order.shipped] is not a class name'),
       refused(['make:listener', 'Notify', '--queued'], 'make:listener --queued needs --event=Event'),
@@ -102,6 +102,23 @@ describe('errand make:job, make:listener, make:event, make:job-middleware', () =
     writeFileSync(path.join(dir, 'errand.config.mjs'), `export default { paths: { job: 'x' } };\n`);
     await refused(['make:job', 'Other'], '`paths.job` in');
   }, 120_000);
+});
+
+describe('class names in another case', () => {
+  it('are written in PascalCase, saying so: sendReport, send-report and send_report become SendReport', async () => {
+    for (const typed of ['sendReport', 'send-report', 'send_report']) {
+      const dir = appDir();
+      const out = await ok(dir, ['make:job', typed]);
+      expect(out).toContain(`Class names are PascalCase: [${typed}] is written as [SendReport].`);
+      expect(readFileSync(path.join(dir, 'src/jobs/send-report.ts'), 'utf8')).toContain('export class SendReport ');
+    }
+    const dir = appDir();
+    const listener = await ok(dir, ['make:listener', 'notify_owner', '--event=orderShipped']);
+    expect(listener).toContain('[orderShipped] is written as [OrderShipped]');
+    expect(listener).toContain('errand make:event OrderShipped');
+    expect(readFileSync(path.join(dir, 'src/listeners/notify-owner.ts'), 'utf8')).toContain('handle(event: OrderShipped)');
+    expect(await ok(dir, ['make:job', 'SendReport'])).not.toContain('PascalCase');
+  });
 });
 
 describe('errand stub:publish', () => {

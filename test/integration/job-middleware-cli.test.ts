@@ -59,9 +59,9 @@ console.log(JSON.stringify({ result, seen }));
     const made = await runCli(['make:job-middleware', 'HTTPLimit'], dir);
     expect(made.code).toBe(0);
     expect(readFileSync(path.join(dir, 'src/jobs/middleware/http-limit.ts'), 'utf8')).toBe('// ours\nexport class HTTPLimit {}\n');
-    const bad = await runCli(['make:job-middleware', 'not-a-class'], dir);
+    const bad = await runCli(['make:job-middleware', 'not.a.class'], dir);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain('make:job-middleware: [not-a-class] is not a class name');
+    expect(bad.stderr).toContain('make:job-middleware: [not.a.class] is not a class name');
   });
 });
 

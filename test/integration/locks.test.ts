@@ -60,7 +60,7 @@ await describeEachEngine('the locks table and WithoutOverlapping', (engine: Test
     const app = await runtime();
     const config = app.queues.database().config;
     return Array.from({ length: count }, () => {
-      const pool = createKnex(config);
+      const pool = createKnex(config, 'database');
       extraPools.push(pool);
       return new DatabaseLockStore(pool, 'locks', 'database', config);
     });

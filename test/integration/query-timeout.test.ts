@@ -20,7 +20,7 @@ await describeEachEngine('queryTimeout', (engine) => {
     const url = new URL(base.connection as string);
     url.host = `127.0.0.1:${proxy.port}`;
     const resolved = resolveConfig({ connections: { q: { ...base, connection: url.toString(), queryTimeout: seconds, pool: { min: 0, max: 1 } } } }, { env: {} });
-    const knex = createKnex(resolved.connections.q as never);
+    const knex = createKnex(resolved.connections.q as never, 'q');
     open.push(knex);
     return knex;
   };

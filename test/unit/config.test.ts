@@ -204,7 +204,7 @@ describe('dialect.isConnectionError with the timeouts the drivers really throw t
     const config = resolveConfig({
       connections: { database: { driver: 'database', client: 'pg', connection: { host: '127.0.0.1', port, user: 'nobody', database: 'none' }, queryTimeout: 1 } },
     }).connections.database as ResolvedDatabaseConnection;
-    const error = await failure(createKnex(config));
+    const error = await failure(createKnex(config, 'database'));
     expect(error.message).toBe('timeout expired');
     expect(dialect.isConnectionError(error)).toBe(true);
     const described = unreachable(error, 'pg');

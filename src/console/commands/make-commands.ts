@@ -10,6 +10,9 @@ import { ConfigError } from '../../errors/config-error.js';
 import { readStub, renderStub } from '../stubs.js';
 
 const CLASS_NAME = /^[A-Z][A-Za-z0-9_]*$/;
+/** Words in camelCase, kebab-case or snake_case, which `pascalCase` turns into a class name. */
+const WORDS = /^[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*$/;
+const CONVERTED = '(camelCase, kebab-case and snake_case are converted)';
 
 /**
  * `errand make:job`, `make:listener`, `make:event` and `make:job-middleware`: write a class from `stubs/*.stub` (the
@@ -19,7 +22,7 @@ export function registerMakeCommands(program: Command): void {
   program
     .command('make:job')
     .description('Write a new job class')
-    .argument('<name>', 'the class name, e.g. SendInvoice')
+    .argument('<name>', `the class name, e.g. SendInvoice ${CONVERTED}`)
     .option('--sync', 'a job run in-process with dispatchSync (no queue options)', false)
     .option('--batched', 'a job for Bus.batch() that returns early when its batch is cancelled', false)
     .option('--path <dir>', 'directory to write it in (default: paths.jobs in the config, else src/jobs)')
@@ -28,13 +31,13 @@ export function registerMakeCommands(program: Command): void {
       if (flags.sync && flags.batched) throw new ConfigError('make:job: --sync and --batched exclude each other (a batch is queued).');
       const stub = flags.batched ? 'job.batched.stub' : flags.sync ? 'job.sync.stub' : 'job.stub';
       const dir = await targetDir(command, 'jobs', flags.path);
-      report('Job', writeClass('make:job', dir, name, readStub(stub), {}, flags.force));
+      report('Job', writeClass('make:job', dir, className(name), readStub(stub), {}, flags.force));
     });
 
   program
     .command('make:listener')
     .description('Write a new event listener class')
-    .argument('<name>', 'the class name, e.g. SendShipmentNotification')
+    .argument('<name>', `the class name, e.g. SendShipmentNotification ${CONVERTED}`)
     .option('-e, --event <event>', 'the event class it listens to, imported from the events directory')
     .option('--queued', 'run the listener on a worker (needs --event)', false)
     .option('--path <dir>', 'directory to write it in (default: paths.listeners in the config, else src/listeners)')
@@ -45,41 +48,42 @@ export function registerMakeCommands(program: Command): void {
         if (flags.queued) {
           throw new ConfigError('make:listener --queued needs --event=Event: a queued listener is wired by @Listener, which must know the event it hears.');
         }
-        report('Listener', writeClass('make:listener', dir, name, readStub('listener.plain.stub'), {}, flags.force));
+        report('Listener', writeClass('make:listener', dir, className(name), readStub('listener.plain.stub'), {}, flags.force));
         return;
       }
-      checkClassName('make:listener --event', flags.event);
+      const event = className(flags.event);
+      checkClassName('make:listener --event', event);
       const eventsDir = await targetDir(command, 'events');
-      const eventFile = path.join(eventsDir, `${kebabCase(flags.event)}.ts`);
+      const eventFile = path.join(eventsDir, `${kebabCase(event)}.ts`);
       let eventImport = path.relative(dir, eventFile).split(path.sep).join('/').replace(/\.ts$/, '.js');
       if (!eventImport.startsWith('.')) eventImport = `./${eventImport}`;
       const stub = readStub(flags.queued ? 'listener.queued.stub' : 'listener.stub');
-      report('Listener', writeClass('make:listener', dir, name, stub, { event: flags.event, eventImport }, flags.force));
+      report('Listener', writeClass('make:listener', dir, className(name), stub, { event, eventImport }, flags.force));
       if (!existsSync(eventFile)) {
-        console.log(`  ${pc.bgYellow(pc.black(' NOTE '))} Event [${path.relative(process.cwd(), eventFile)}] does not exist yet: errand make:event ${flags.event}\n`);
+        console.log(`  ${pc.bgYellow(pc.black(' NOTE '))} Event [${path.relative(process.cwd(), eventFile)}] does not exist yet: errand make:event ${event}\n`);
       }
     });
 
   program
     .command('make:event')
     .description('Write a new event class')
-    .argument('<name>', 'the class name, e.g. OrderShipped')
+    .argument('<name>', `the class name, e.g. OrderShipped ${CONVERTED}`)
     .option('--path <dir>', 'directory to write it in (default: paths.events in the config, else src/events)')
     .option('-f, --force', 'overwrite the file if it exists', false)
     .action(async (name: string, flags: { path?: string; force: boolean }, command: Command) => {
       const dir = await targetDir(command, 'events', flags.path);
-      report('Event', writeClass('make:event', dir, name, readStub('event.stub'), {}, flags.force));
+      report('Event', writeClass('make:event', dir, className(name), readStub('event.stub'), {}, flags.force));
     });
 
   program
     .command('make:job-middleware')
     .description('Write a new job middleware class')
-    .argument('<name>', 'the class name, e.g. EnsureTokenIsValid')
+    .argument('<name>', `the class name, e.g. EnsureTokenIsValid ${CONVERTED}`)
     .option('--path <dir>', 'directory to write it in (default: paths.middleware in the config, else src/jobs/middleware)')
     .option('-f, --force', 'overwrite the file if it exists', false)
     .action(async (name: string, flags: { path?: string; force: boolean }, command: Command) => {
       const dir = await targetDir(command, 'middleware', flags.path);
-      report('Job middleware', writeClass('make:job-middleware', dir, name, readStub('job-middleware.stub'), {}, flags.force));
+      report('Job middleware', writeClass('make:job-middleware', dir, className(name), readStub('job-middleware.stub'), {}, flags.force));
     });
 }
 
@@ -88,6 +92,26 @@ async function targetDir(command: Command, kind: keyof GeneratorPaths, flag?: st
   if (flag !== undefined) return path.resolve(flag);
   const { config } = command.optsWithGlobals<{ config?: string }>();
   return (await loadConfig({ file: config })).paths[kind];
+}
+
+/**
+ * The class name for a name typed in another case (`sendReport`, `send-report`, `send_report`:
+ * `SendReport`), saying so on stdout; any other name is returned as typed, for writeClass to
+ * accept or refuse.
+ */
+function className(name: string): string {
+  const converted = pascalCase(name);
+  if (converted !== name) console.log(`\n  ${pc.bgBlue(pc.white(' INFO '))} Class names are PascalCase: [${name}] is written as [${converted}].`);
+  return converted;
+}
+
+/** `sendReport`, `send-report`, `send_report` → `SendReport`; a class name, or a name that is not words, unchanged. */
+export function pascalCase(name: string): string {
+  if (CLASS_NAME.test(name) || !WORDS.test(name)) return name;
+  return name
+    .split(/[-_]/)
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join('');
 }
 
 function checkClassName(command: string, name: string): void {

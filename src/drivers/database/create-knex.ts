@@ -5,6 +5,7 @@ import knexFactory, { type Knex } from 'knex';
 
 import type { ResolvedDatabaseConnection } from '../../config/config-types.js';
 import { dialect, type DriverSocketHolder } from './dialect.js';
+import { requireClient } from './require-client.js';
 
 /**
  * knex's own warnings ("Connection Error: …" when a pooled connection dies) go to stderr: its
@@ -21,10 +22,12 @@ const log: Knex.Config['log'] = {
 const ACQUIRE_TIMEOUT_MS = 10_000;
 
 /**
- * Opens a knex instance for a database queue connection. SQLite gets WAL and a busy timeout so a
- * worker, the application and a second worker can share the file.
+ * Opens a knex instance for the database queue connection `name`. SQLite gets WAL and a busy
+ * timeout so a worker, the application and a second worker can share the file. A client package
+ * that is not installed (or not built) is an error naming the connection and the fix.
  */
-export function createKnex(config: ResolvedDatabaseConnection): Knex {
+export function createKnex(config: ResolvedDatabaseConnection, name: string): Knex {
+  requireClient(name, config.client);
   if (config.client === 'better-sqlite3') {
     const { filename } = config.connection as { filename: string };
     if (filename !== ':memory:') mkdirSync(path.dirname(filename), { recursive: true });
