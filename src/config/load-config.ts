@@ -28,7 +28,7 @@ export async function loadConfig(options: { file?: string; cwd?: string } = {}):
     throw new ConfigError(`Config file ${file} could not be loaded: ${(error as Error).message}`, { cause: error });
   }
   const config = module.default ?? (module as ErrandConfig);
-  return resolveConfig(config, { baseDir: path.dirname(file), source: file });
+  return { ...resolveConfig(config, { baseDir: path.dirname(file), source: file }), source: file };
 }
 
 function findConfigFile(cwd: string): string | undefined {
