@@ -68,6 +68,32 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
     expect(byGlob.code).toBe(0);
     expect(readFileSync(path.join(app.dir, 'notes.txt'), 'utf8').split('\n').sort()).toEqual(['', 'SendInvoice dir', 'SendInvoice glob', 'SendReport dir', 'SendReport glob']);
   });
+
+  it("warns in one line at start when no job class is registered, and the unknown job's failure names the class and the bootstrap", async () => {
+    await appWithJobs('none');
+    setBootstrap(app, connection, undefined);
+    await insertJobsForTest(app.knex, 'jobs', 1, () => ({ name: 'SendInvoice', command: { text: 'x' } }));
+    const result = await work(app);
+    expect(result.code).toBe(0);
+    const config = path.join(app.dir, 'errand.config.mjs');
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `WARN  No job class is registered: ${config} sets no \`bootstrap\`, so every job this worker claims will fail as unknown. ` +
+        "Set `bootstrap` to the compiled file, directory or glob of your @Job classes, e.g. bootstrap: './dist/jobs'.",
+    ]);
+    const [failed] = (await app.knex('failed_jobs').select('exception')) as Array<{ exception: string }>;
+    expect(failed!.exception).toMatch(
+      /^PayloadError: Unknown job \[SendInvoice\]: no class is registered under that name\. The worker's `bootstrap` \(errand config\) did not import it: point `bootstrap` at the compiled module, directory or glob that declares it with @Job\.\n/,
+    );
+
+    // A bootstrap that loads but declares no job: the same warning, naming what it loaded.
+    writeFileSync(path.join(app.dir, 'dist/services.js'), 'export const ready = true;\n');
+    setBootstrap(app, connection, './dist/services.js');
+    const empty = await work(app);
+    expect(empty.stderr.trim().split('\n')).toEqual([
+      `WARN  No job class is registered: the \`bootstrap\` of ${config} loads ${path.join(app.dir, 'dist/services.js')}, none declaring a @Job class or queued @Listener, ` +
+        'so every job this worker claims will fail as unknown. Point `bootstrap` at the compiled modules that declare your @Job classes (a file, a directory or a glob).',
+    ]);
+  });
 });
 
 describe('a bootstrap that names nothing Node can import', () => {

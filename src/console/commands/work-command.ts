@@ -7,6 +7,7 @@ import { attachWorkerOutput } from '../../worker/worker-output.js';
 import { Worker } from '../../worker/worker.js';
 import { WORKER_DEFAULTS, type WorkerOptions } from '../../worker/worker-options.js';
 import { bootFromCommand, importBootstrap } from '../boot-from-cli.js';
+import { noJobsWarning } from '../no-jobs-warning.js';
 import { queueList, seconds, wholeNumber } from '../parse-options.js';
 
 type WorkFlags = Omit<WorkerOptions, 'connection' | 'queues'> & { queue?: string[]; json: boolean };
@@ -37,7 +38,10 @@ export function registerWorkCommand(program: Command): void {
     .option('--json', 'print one JSON object per event line', false)
     .action(async (connection: string | undefined, flags: WorkFlags, command: Command) => {
       const app = await bootFromCommand(command);
-      await importBootstrap(app);
+      const imported = await importBootstrap(app);
+      // Warn, not refuse: a worker may rightly start before its first job class ships (decision 0046).
+      const warning = noJobsWarning(app.config, imported);
+      if (warning) process.stderr.write(`\n ${pc.bgYellow(pc.black(' WARN '))} ${warning}\n`);
       const driver = app.queues.connection(connection);
       const { json, queue, ...options } = flags;
       const queues = queue ?? [driver.defaultQueue];
