@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import pc from 'picocolors';
 
+import { setVerbose } from '../runtime/verbosity.js';
+
 import { registerBatchCommands } from './commands/batch-commands.js';
 import { registerClearCommand } from './commands/clear-command.js';
 import { registerFailedCommands } from './commands/failed-commands.js';
@@ -21,8 +23,10 @@ export function buildProgram(): Command {
   const program = new Command('errand')
     .description("Laravel's queue system for TypeScript on Node")
     .option('--config <path>', 'config file (default: errand.config.{js,mjs,cjs} in the working directory)')
+    .option('-v, --verbose', 'print stack traces with errors, and queue:work the stack of each failed job (DEBUG=1 does too)')
     .showSuggestionAfterError()
-    .configureOutput({ outputError: (text, write) => write(pc.red(text)) });
+    .configureOutput({ outputError: (text, write) => write(pc.red(text)) })
+    .hook('preAction', (_program, command) => setVerbose(command.optsWithGlobals<{ verbose?: boolean }>().verbose === true));
 
   registerMigrateCommand(program);
 

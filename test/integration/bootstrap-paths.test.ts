@@ -69,7 +69,7 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
     expect(readFileSync(path.join(app.dir, 'notes.txt'), 'utf8').split('\n').sort()).toEqual(['', 'SendInvoice dir', 'SendInvoice glob', 'SendReport dir', 'SendReport glob']);
   });
 
-  it("warns in one line at start when no job class is registered, and the unknown job's failure names the class and the bootstrap", async () => {
+  it("warns in one line at start when no job class is registered, and the unknown job's FAIL line names the class and the bootstrap", async () => {
     await appWithJobs('none');
     setBootstrap(app, connection, undefined);
     await insertJobsForTest(app.knex, 'jobs', 1, () => ({ name: 'SendInvoice', command: { text: 'x' } }));
@@ -80,6 +80,9 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
       `WARN  No job class is registered: ${config} sets no \`bootstrap\`, so every job this worker claims will fail as unknown. ` +
         "Set `bootstrap` to the compiled file, directory or glob of your @Job classes, e.g. bootstrap: './dist/jobs'.",
     ]);
+    expect(result.stdout).toMatch(
+      /^ {2}\S+ \S+ SendInvoice \.+ \d+\.\d\dms FAIL — PayloadError: Unknown job \[SendInvoice\]: no class is registered under that name\. The worker's `bootstrap` \(errand config\) did not import it: point `bootstrap` at the compiled module, directory or glob that declares it with @Job\.$/m,
+    );
     const [failed] = (await app.knex('failed_jobs').select('exception')) as Array<{ exception: string }>;
     expect(failed!.exception).toMatch(
       /^PayloadError: Unknown job \[SendInvoice\]: no class is registered under that name\. The worker's `bootstrap` \(errand config\) did not import it: point `bootstrap` at the compiled module, directory or glob that declares it with @Job\.\n/,

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import pc from 'picocolors';
 
 import { events, report, shutdown } from '../../runtime/errand.js';
+import { isVerbose } from '../../runtime/verbosity.js';
 import { attachJsonOutput } from '../../worker/json-output.js';
 import { attachWorkerOutput } from '../../worker/worker-output.js';
 import { Worker } from '../../worker/worker.js';
@@ -53,7 +54,7 @@ export function registerWorkCommand(program: Command): void {
         attachJsonOutput(events);
       } else {
         process.stdout.write(`\n ${pc.bgBlue(pc.white(' INFO '))} Processing jobs from the [${queues.join(',')}] queue.\n\n`);
-        attachWorkerOutput(events);
+        attachWorkerOutput(events, undefined, { verbose: isVerbose() });
       }
       const handlers: Array<[NodeJS.Signals, () => void]> = [
         ['SIGTERM', () => worker.stop()],
