@@ -123,13 +123,14 @@ export interface ErrandConfig {
    */
   rateLimits?: RateLimitsConfig;
   /**
-   * Module(s) the worker imports at start so jobs are registered and services bound: paths
-   * relative to the config file (or absolute).
+   * Module(s) the worker imports at start so jobs are registered and services bound: files,
+   * directories (every .js/.mjs/.cjs file under them) or globs (`dist/jobs/*.js`), relative
+   * to the config file (or absolute).
    */
   bootstrap?: string | string[];
   /**
-   * Directories (or files) of listener modules, relative to the config file: every .js/.mjs/.cjs
-   * file under them is imported at boot, so their `@Listener` classes are wired to their events.
+   * Directories, files or globs of listener modules, relative to the config file: every
+   * .js/.mjs/.cjs file they name is imported at boot, so their `@Listener` classes are wired to their events.
    */
   listeners?: string | string[];
   /**
@@ -219,6 +220,8 @@ export interface ResolvedConfig {
   container?: DependencyContainer;
   /** Where relative paths in the config are resolved from. */
   baseDir: string;
+  /** The config file read, when there was one (messages name it). */
+  source?: string;
   /** Where the `make:*` generators write: absolute directories. */
   paths: Required<GeneratorPaths>;
 }

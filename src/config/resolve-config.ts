@@ -83,13 +83,13 @@ export function resolveConfig(
     rateLimits: resolveTableHome('rateLimits', config.rateLimits, { table: DEFAULT_RATE_LIMITS_TABLE, purpose: 'rate limits' }, connections, defaultName, where),
     bootstrap: toArray(config.bootstrap).map((entry, i) => {
       if (entry === '') {
-        throw new ConfigError(`bootstrap[${i}]${where} must be a module path, got ${JSON.stringify(entry)}.`);
+        throw new ConfigError(`bootstrap[${i}]${where} must be a module, a directory or a glob, got ${JSON.stringify(entry)}.`);
       }
       return path.resolve(baseDir, entry);
     }),
     listeners: toArray(config.listeners).map((entry, i) => {
       if (entry === '') {
-        throw new ConfigError(`listeners[${i}]${where} must be a directory or module path, got ${JSON.stringify(entry)}.`);
+        throw new ConfigError(`listeners[${i}]${where} must be a module, a directory or a glob, got ${JSON.stringify(entry)}.`);
       }
       return path.resolve(baseDir, entry);
     }),

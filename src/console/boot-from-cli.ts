@@ -1,8 +1,6 @@
-import { pathToFileURL } from 'node:url';
-
 import type { Command } from 'commander';
 
-import { ConfigError } from '../errors/config-error.js';
+import { importModules } from '../config/module-paths.js';
 import { boot, type ErrandRuntime } from '../runtime/errand.js';
 
 /** Boots from `--config` (or the working directory) for a command. */
@@ -11,15 +9,12 @@ export async function bootFromCommand(command: Command): Promise<ErrandRuntime> 
   return boot(undefined, { configFile: config });
 }
 
-/** Imports the configured bootstrap modules, so their jobs are registered before the worker runs. */
-export async function importBootstrap(app: ErrandRuntime): Promise<void> {
-  for (const file of app.config.bootstrap) {
-    try {
-      await import(pathToFileURL(file).href);
-    } catch (error) {
-      throw new ConfigError(`The bootstrap module ${file} could not be loaded: ${(error as Error).message}`, { cause: error });
-    }
-  }
+/**
+ * Imports the configured bootstrap modules (files, directories, globs), so their jobs are
+ * registered before the worker runs. Resolves to the files imported.
+ */
+export function importBootstrap(app: ErrandRuntime): Promise<string[]> {
+  return importModules(app.config.bootstrap, 'bootstrap', app.config);
 }
 
 /**

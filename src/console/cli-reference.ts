@@ -12,10 +12,10 @@ export function renderCliReference(program: Command): string {
     '',
     '<!-- Generated from the commands\' definitions by `npm run docs:cli`; a test fails when it is stale. Do not edit by hand. -->',
     '',
-    'Every command takes the global option `--config <path>` (a config file instead of',
-    '`errand.config.{js,mjs,cjs}` in the working directory). See [cli.md](cli.md) for the generators',
-    'and stubs, and each topic page for what the commands do.',
+    'Every command takes these global options. See [cli.md](cli.md) for the generators and stubs,',
+    'and each topic page for what the commands do.',
     '',
+    ...optionTable(program),
   ];
   const byName = new Map(program.commands.map((command) => [command.name(), command]));
   for (const { group, commands } of groupedCommands(program)) {
@@ -32,18 +32,21 @@ export function renderCliReference(program: Command): string {
         }
         out.push('');
       }
-      const options = command.options.filter((option) => !option.hidden);
-      if (options.length > 0) {
-        out.push('| option | meaning | default |', '| --- | --- | --- |');
-        for (const option of options) {
-          const fallback = option.defaultValue === undefined || option.defaultValue === false ? '' : `\`${String(option.defaultValue)}\``;
-          out.push(`| \`${option.flags}\` | ${escape(option.description)} | ${fallback} |`);
-        }
-        out.push('');
-      }
+      out.push(...optionTable(command));
     }
   }
   return `${out.join('\n').trimEnd()}\n`;
+}
+
+/** A command's visible options as a table, followed by a blank line; nothing when it has none. */
+function optionTable(command: Command): string[] {
+  const options = command.options.filter((option) => !option.hidden);
+  if (options.length === 0) return [];
+  const rows = options.map((option) => {
+    const fallback = option.defaultValue === undefined || option.defaultValue === false ? '' : `\`${String(option.defaultValue)}\``;
+    return `| \`${option.flags}\` | ${escape(option.description)} | ${fallback} |`;
+  });
+  return ['| option | meaning | default |', '| --- | --- | --- |', ...rows, ''];
 }
 
 function escape(text: string): string {

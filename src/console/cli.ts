@@ -4,6 +4,8 @@ import 'reflect-metadata';
 import pc from 'picocolors';
 
 import { ErrandError } from '../errors/errand-error.js';
+import { stackWithCauses } from '../errors/error-text.js';
+import { isVerbose } from '../runtime/verbosity.js';
 import { buildProgram } from './program.js';
 
 const program = buildProgram();
@@ -26,7 +28,8 @@ if (operands.length === 0 && unknown.length === 0) process.argv.push('list');
 program.parseAsync().then(
   () => process.exit(process.exitCode ?? 0),
   (error: unknown) => {
-    const message = error instanceof ErrandError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    // errand's own errors say what is wrong and what to do; their stacks are for `-v`. Others may be bugs: always the stack.
+    const message = isVerbose() || !(error instanceof ErrandError) ? stackWithCauses(error) : error.message;
     process.stderr.write(`\n ${pc.bgRed(pc.white(' ERROR '))} ${message}\n\n`);
     process.exit(1);
   },

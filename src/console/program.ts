@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import pc from 'picocolors';
 
+import { setVerbose } from '../runtime/verbosity.js';
+
 import { registerBatchCommands } from './commands/batch-commands.js';
 import { registerClearCommand } from './commands/clear-command.js';
 import { registerFailedCommands } from './commands/failed-commands.js';
@@ -24,8 +26,10 @@ export function buildProgram(): Command {
     .description("Laravel's queue system for TypeScript on Node")
     .version(packageVersion(), '-V, --version', 'print the version of errand')
     .option('--config <path>', 'config file (default: errand.config.{js,mjs,cjs} in the working directory)')
+    .option('-v, --verbose', 'print stack traces with errors, and queue:work the stack of each failed job (DEBUG=1 does too)')
     .showSuggestionAfterError()
-    .configureOutput({ outputError: (text, write) => write(pc.red(text)) });
+    .configureOutput({ outputError: (text, write) => write(pc.red(text)) })
+    .hook('preAction', (_program, command) => setVerbose(command.optsWithGlobals<{ verbose?: boolean }>().verbose === true));
 
   // An unknown command: commander's own suggestion compares whole names only, so `work` would find
   // nothing; this one also compares the part after the colon (`work` → `queue:work`).

@@ -158,7 +158,7 @@ export function resolvePayloadJob(payload: JobPayload): RegisteredJob {
   if (!entry) {
     throw new PayloadError(
       `Unknown job [${payload.data.commandName}]: no class is registered under that name. ` +
-        'Import it (with its @Job decorator) from the bootstrap module the worker loads.',
+        "The worker's `bootstrap` (errand config) did not import it: point `bootstrap` at the compiled module, directory or glob that declares it with @Job.",
     );
   }
   return entry;

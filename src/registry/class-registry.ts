@@ -37,4 +37,9 @@ export class ClassRegistry<T extends NamedClass> {
   byClass(target: Function): T | undefined {
     return this.classes.get(target);
   }
+
+  /** Every registered class, in the order registered. */
+  entries(): T[] {
+    return [...this.names.values()];
+  }
 }

@@ -2,12 +2,12 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 
 import type { ErrandConfig, ResolvedConfig } from '../config/config-types.js';
 import { loadConfig } from '../config/load-config.js';
+import { importModules } from '../config/module-paths.js';
 import { resolveConfig } from '../config/resolve-config.js';
 import { runSyncUnique } from '../drivers/sync/run-sync-unique.js';
 import { KnexModelResolver } from '../drivers/database/knex-model-resolver.js';
 import { ConfigError } from '../errors/config-error.js';
 import { EventBus } from '../events/event-bus.js';
-import { discoverListeners } from '../listeners/discover-listeners.js';
 import { modelResolvers } from '../models/model-resolvers.js';
 import { QueueManager } from './queue-manager.js';
 
@@ -60,7 +60,7 @@ export async function boot(config?: ErrandConfig, options: BootOptions = {}): Pr
     const resolved = config
       ? resolveConfig(config, { baseDir: options.cwd })
       : await loadConfig({ file: options.configFile, cwd: options.cwd });
-    await discoverListeners(resolved.listeners);
+    await importModules(resolved.listeners, 'listeners', resolved);
     const container = options.container ?? resolved.container ?? rootContainer;
     const queues: QueueManager = new QueueManager(resolved, (payload, name) =>
       runSyncUnique(payload, name, container, resolved.keyring, { locks: () => queues.locks(), report: resolved.report }),

@@ -22,7 +22,8 @@ export function formatTime(date: Date): string {
 
 /**
  * One line of worker output: time, job name, dots to the terminal width, then the duration and
- * the status. Colour only when asked (the caller checks for a TTY).
+ * the status, and after a FAIL why (`— Class: message`, already on one line). Colour only when
+ * asked (the caller checks for a TTY).
  */
 export function formatJobLine(input: {
   time: Date;
@@ -32,6 +33,7 @@ export function formatJobLine(input: {
   durationMs?: number;
   width: number;
   colour: boolean;
+  reason?: string;
 }): string {
   const colours = pc.createColors(input.colour);
   const duration = input.durationMs === undefined ? '' : ` ${formatDuration(input.durationMs)}`;
@@ -39,5 +41,7 @@ export function formatJobLine(input: {
   const right = `${duration} ${input.status}`;
   const dots = Math.max(3, input.width - left.length - right.length);
   const paint = { running: colours.yellow, done: colours.green, retry: colours.yellow, failed: colours.red }[input.tone];
-  return `${left}${colours.gray('.'.repeat(dots))}${colours.gray(duration)} ${colours.bold(paint(input.status))}`;
+  // The reason goes after the status, so the statuses of every line stay in one column.
+  const reason = input.reason === undefined ? '' : ` ${colours.gray('—')} ${paint(input.reason)}`;
+  return `${left}${colours.gray('.'.repeat(dots))}${colours.gray(duration)} ${colours.bold(paint(input.status))}${reason}`;
 }

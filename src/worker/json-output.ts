@@ -1,3 +1,4 @@
+import { errorClassName } from '../errors/error-text.js';
 import type { EventBus } from '../events/event-bus.js';
 import { JobFailed } from '../events/job-failed.js';
 import { JobProcessed } from '../events/job-processed.js';
@@ -37,14 +38,14 @@ export function attachJsonOutput(events: EventBus, write: (line: string) => void
         ...jobFields(e.job),
         status: 'released_after_exception',
         result: 'released',
-        exception: e.error.name,
+        exception: errorClassName(e.error),
         message: e.error.message,
         backoff: e.backoff,
         duration: e.durationMs / 1000,
       }),
     ),
     events.on(JobFailed, (e) =>
-      emit('error', { ...jobFields(e.job), status: 'failed', result: 'failed', exception: e.error.name, message: e.error.message, duration: e.durationMs / 1000 }),
+      emit('error', { ...jobFields(e.job), status: 'failed', result: 'failed', exception: errorClassName(e.error), message: e.error.message, duration: e.durationMs / 1000 }),
     ),
     events.on(JobTimedOut, (e) => emit('warning', { ...jobFields(e.job), status: 'timed_out', timeout: e.timeout })),
     events.on(WorkerPausing, (e) => emit('info', { status: 'worker_pausing', connection: e.connectionName })),

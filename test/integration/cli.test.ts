@@ -143,7 +143,7 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
       expect(result.code).toBe(0);
       expect(result.stdout).toContain('INFO  Processing jobs from the [default] queue.');
       expect(result.stdout).toMatch(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Broken \.+ RUNNING$/m);
-      expect(result.stdout).toMatch(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Broken \.+ \d+\.\d\dms FAIL$/m);
+      expect(result.stdout).toMatch(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Broken \.+ \d+\.\d\dms FAIL — Error: broken on purpose$/m);
       expect(result.stdout).toMatch(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Note \.+ \d+\.\d\dms DONE$/m);
       expect(readFileSync(path.join(dir, 'notes.txt'), 'utf8')).toBe('note 0\nnote 2\n');
       const failed = await knex('failed_jobs').select('exception');

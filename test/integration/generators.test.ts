@@ -121,6 +121,39 @@ describe('class names in another case', () => {
   });
 });
 
+describe('make:job and the bootstrap the worker loads', () => {
+  it('says what to add to `bootstrap` (config file, option, path) until it takes in the new class, and names TypeScript entries', async () => {
+    const dir = appDir();
+    writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { rootDir: 'src', outDir: 'dist' } }));
+    const note = async (name: string, config?: string) => {
+      if (config !== undefined) writeFileSync(path.join(dir, 'errand.config.mjs'), config);
+      const out = await ok(dir, ['make:job', name]);
+      return out.split('\n').find((line) => line.includes('NOTE'))?.trim();
+    };
+    const file = (name: string) => `./dist/jobs/${name}.js, per tsconfig.json`;
+
+    expect(await note('SendInvoice')).toBe(
+      `NOTE  There is no config file (errand.config.js, errand.config.mjs, errand.config.cjs), so queue:work imports no job: create errand.config.mjs with bootstrap: './dist/jobs'; SendInvoice compiles to ${file('send-invoice')}.`,
+    );
+    expect(await note('SendReport', 'export default {};\n')).toBe(
+      `NOTE  errand.config.mjs sets no \`bootstrap\`, so queue:work will not know SendReport: add bootstrap: './dist/jobs'; SendReport compiles to ${file('send-report')}.`,
+    );
+    // The first job's file alone: the second job is the one forgotten.
+    expect(await note('PruneCache', "export default { bootstrap: './dist/jobs/send-invoice.js' };\n")).toBe(
+      "NOTE  `bootstrap` in errand.config.mjs (./dist/jobs/send-invoice.js) will not import PruneCache, which compiles to ./dist/jobs/prune-cache.js, per tsconfig.json: add './dist/jobs' (its directory) or './dist/jobs/prune-cache.js' to `bootstrap`.",
+    );
+    expect(await note('ImportRow', "export default { bootstrap: './src/jobs' };\n")).toBe(
+      `NOTE  \`bootstrap\` in errand.config.mjs names TypeScript (./src/jobs), which Node cannot import: compile (npx tsc) and point it at './dist/jobs'; ImportRow compiles to ${file('import-row')}.`,
+    );
+    expect(await note('ExportRow', "export default { bootstrap: ['./dist/services.js', './src/jobs/send-invoice.ts'] };\n")).toContain(
+      'names TypeScript (./src/jobs/send-invoice.ts), which Node cannot import',
+    );
+    // A directory or a glob that takes the compiled class in: nothing to add.
+    expect(await note('SyncStock', "export default { bootstrap: './dist/jobs' };\n")).toBeUndefined();
+    expect(await note('SyncPrices', "export default { bootstrap: ['./dist/**/*.js'] };\n")).toBeUndefined();
+  }, 60_000);
+});
+
 describe('errand stub:publish', () => {
   it("copies errand's stubs into ./stubs, which then win; existing ones are kept unless --force", async () => {
     const dir = appDir();

@@ -4,9 +4,10 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 
-import type { GeneratorPaths } from '../../config/config-types.js';
+import type { GeneratorPaths, ResolvedConfig } from '../../config/config-types.js';
 import { loadConfig } from '../../config/load-config.js';
 import { ConfigError } from '../../errors/config-error.js';
+import { bootstrapHint } from '../bootstrap-hint.js';
 import { readStub, renderStub } from '../stubs.js';
 
 const CLASS_NAME = /^[A-Z][A-Za-z0-9_]*$/;
@@ -27,11 +28,18 @@ export function registerMakeCommands(program: Command): void {
     .option('--batched', 'a job for Bus.batch() that returns early when its batch is cancelled', false)
     .option('--path <dir>', 'directory to write it in (default: paths.jobs in the config, else src/jobs)')
     .option('-f, --force', 'overwrite the file if it exists', false)
-    .action(async (name: string, flags: { sync: boolean; batched: boolean; path?: string; force: boolean }, command: Command) => {
+    .action(async (typed: string, flags: { sync: boolean; batched: boolean; path?: string; force: boolean }, command: Command) => {
       if (flags.sync && flags.batched) throw new ConfigError('make:job: --sync and --batched exclude each other (a batch is queued).');
       const stub = flags.batched ? 'job.batched.stub' : flags.sync ? 'job.sync.stub' : 'job.stub';
-      const dir = await targetDir(command, 'jobs', flags.path);
-      report('Job', writeClass('make:job', dir, className(name), readStub(stub), {}, flags.force));
+      // With --path the config is only read for the hint below: one that does not load must not stop the generator.
+      const config = flags.path === undefined ? await configOf(command) : await configOf(command).catch(() => undefined);
+      const dir = flags.path === undefined ? config!.paths.jobs : path.resolve(flags.path);
+      const name = className(typed);
+      const file = writeClass('make:job', dir, name, readStub(stub), {}, flags.force);
+      report('Job', file);
+      // The class is useless to a worker that never imports it: say what to add while the user is here.
+      const hint = config && bootstrapHint(config, file, name);
+      if (hint) console.log(`  ${pc.bgYellow(pc.black(' NOTE '))} ${hint}\n`);
     });
 
   program
@@ -90,8 +98,13 @@ export function registerMakeCommands(program: Command): void {
 /** `--path` (relative to the working directory), else the config's `paths[kind]`. */
 async function targetDir(command: Command, kind: keyof GeneratorPaths, flag?: string): Promise<string> {
   if (flag !== undefined) return path.resolve(flag);
+  return (await configOf(command)).paths[kind];
+}
+
+/** The configuration `--config` (or the working directory) names. */
+function configOf(command: Command): Promise<ResolvedConfig> {
   const { config } = command.optsWithGlobals<{ config?: string }>();
-  return (await loadConfig({ file: config })).paths[kind];
+  return loadConfig({ file: config });
 }
 
 /**

@@ -2,11 +2,13 @@ import type { Command } from 'commander';
 import pc from 'picocolors';
 
 import { events, report, shutdown } from '../../runtime/errand.js';
+import { isVerbose } from '../../runtime/verbosity.js';
 import { attachJsonOutput } from '../../worker/json-output.js';
 import { attachWorkerOutput } from '../../worker/worker-output.js';
 import { Worker } from '../../worker/worker.js';
 import { WORKER_DEFAULTS, type WorkerOptions } from '../../worker/worker-options.js';
 import { bootFromCommand, importBootstrap } from '../boot-from-cli.js';
+import { noJobsWarning } from '../no-jobs-warning.js';
 import { queueList, seconds, wholeNumber } from '../parse-options.js';
 
 type WorkFlags = Omit<WorkerOptions, 'connection' | 'queues'> & { queue?: string[]; json: boolean };
@@ -37,7 +39,10 @@ export function registerWorkCommand(program: Command): void {
     .option('--json', 'print one JSON object per event line', false)
     .action(async (connection: string | undefined, flags: WorkFlags, command: Command) => {
       const app = await bootFromCommand(command);
-      await importBootstrap(app);
+      const imported = await importBootstrap(app);
+      // Warn, not refuse: a worker may rightly start before its first job class ships (decision 0046).
+      const warning = noJobsWarning(app.config, imported);
+      if (warning) process.stderr.write(`\n ${pc.bgYellow(pc.black(' WARN '))} ${warning}\n`);
       const driver = app.queues.connection(connection);
       const { json, queue, ...options } = flags;
       const queues = queue ?? [driver.defaultQueue];
@@ -49,7 +54,7 @@ export function registerWorkCommand(program: Command): void {
         attachJsonOutput(events);
       } else {
         process.stdout.write(`\n ${pc.bgBlue(pc.white(' INFO '))} Processing jobs from the [${queues.join(',')}] queue.\n\n`);
-        attachWorkerOutput(events);
+        attachWorkerOutput(events, undefined, { verbose: isVerbose() });
       }
       const handlers: Array<[NodeJS.Signals, () => void]> = [
         ['SIGTERM', () => worker.stop()],

@@ -4,6 +4,8 @@ import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 
 import type { ResolvedDatabaseConnection } from '../../config/config-types.js';
+import { ConfigError } from '../../errors/config-error.js';
+import { isVerbose } from '../../runtime/verbosity.js';
 import { dialect, type DriverSocketHolder } from './dialect.js';
 import { requireClient } from './require-client.js';
 
@@ -12,11 +14,21 @@ import { requireClient } from './require-client.js';
  * default logger writes them to stdout, where they would break `queue:work --json`.
  */
 const log: Knex.Config['log'] = {
-  warn: (message: unknown) => console.error('[errand] knex:', message),
+  warn: (message: unknown) => {
+    if (!isVerbose() && REPEATED_BY_THE_CALLER.test(String(message))) return;
+    console.error('[errand] knex:', message);
+  },
   error: (message: unknown) => console.error('[errand] knex:', message),
   deprecate: (message: unknown) => console.error('[errand] knex:', message),
   debug: (message: unknown) => console.error('[errand] knex:', message),
 };
+
+/**
+ * knex logs a failed connection attempt with its stack, then rejects the query with the same
+ * error, which errand reports once, naming the server (DatabaseUnreachableError): the log line
+ * only doubles it. `-v` or DEBUG shows it again.
+ */
+const REPEATED_BY_THE_CALLER = /^Acquire connection error: /;
 
 /** How long a query waits for a pooled connection before it fails (every engine). */
 const ACQUIRE_TIMEOUT_MS = 10_000;
@@ -30,7 +42,7 @@ export function createKnex(config: ResolvedDatabaseConnection, name: string): Kn
   requireClient(name, config.client);
   if (config.client === 'better-sqlite3') {
     const { filename } = config.connection as { filename: string };
-    if (filename !== ':memory:') mkdirSync(path.dirname(filename), { recursive: true });
+    if (filename !== ':memory:') createDirectoryOf(filename);
     return knexFactory({
       client: 'better-sqlite3',
       connection: { filename },
@@ -61,6 +73,15 @@ export function createKnex(config: ResolvedDatabaseConnection, name: string): Kn
   }
   const connection = dialect.driverConnection(dialect.engineOf(config.client), config.connection, limitMs);
   return knexFactory({ client: config.client, connection, pool, acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS, log });
+}
+
+/** The SQLite file's directory, made if missing; a path that cannot be one is named with the reason. */
+function createDirectoryOf(filename: string): void {
+  try {
+    mkdirSync(path.dirname(filename), { recursive: true });
+  } catch (error) {
+    throw new ConfigError(`The SQLite file ${filename} cannot be created: ${(error as Error).message}. Fix the connection's file name.`, { cause: error });
+  }
 }
 
 /** A pooled pg `Client` or mysql2 `Connection`, as far as the query bound needs it. */

@@ -21,8 +21,9 @@ export function describeDatabaseError(
   }
   if (dialect.isConnectionError(error)) {
     const message = (error as Error).message || String((error as { code?: string }).code);
+    const hint = dialect.connectionErrorHint(error);
     return new DatabaseUnreachableError(
-      `Cannot reach the database of queue connection [${connectionName}] (${config.client} at ${dialect.describeTarget(config.client, config.connection)}): ${message}`,
+      `Cannot reach the database of queue connection [${connectionName}] (${config.client} at ${dialect.describeTarget(config.client, config.connection)}): ${hint ? `${message.replace(/\.$/, '')}. ${hint}` : message}`,
       { cause: error },
     );
   }

@@ -473,6 +473,20 @@ export const dialect = {
     return false;
   },
 
+  /**
+   * What to check, for a connection error whose driver code says why (refused, unknown host,
+   * bad credentials, unknown database, a file SQLite cannot open); undefined when it does not.
+   */
+  connectionErrorHint(error: unknown): string | undefined {
+    let each = error;
+    for (let depth = 0; depth < 4 && each !== undefined && each !== null; depth++) {
+      const hint = CONNECTION_ERROR_HINTS.find(([codes]) => codes.includes((each as { code?: string }).code ?? ''))?.[1];
+      if (hint) return hint;
+      each = (each as { cause?: unknown }).cause;
+    }
+    return undefined;
+  },
+
   /** Where a connection points, for error messages: host:port/database, or the SQLite file. */
   describeTarget(client: DatabaseClient, connection: string | Knex.StaticConnectionConfig): string {
     if (typeof connection === 'string') {
@@ -583,6 +597,7 @@ const CONNECTION_ERROR_CODES = new Set([
   'EAI_AGAIN',
   'PROTOCOL_CONNECTION_LOST',
   'ER_ACCESS_DENIED_ERROR',
+  'ER_ACCESS_DENIED_NO_PASSWORD_ERROR',
   'ER_BAD_DB_ERROR',
   'ER_DBACCESS_DENIED_ERROR',
   '28P01',
@@ -592,6 +607,16 @@ const CONNECTION_ERROR_CODES = new Set([
   '57P03',
   'SQLITE_CANTOPEN',
 ]);
+
+/** What to check per driver code (mysql2, pg, better-sqlite3, Node's sockets), for `connectionErrorHint`. */
+const CONNECTION_ERROR_HINTS: Array<[codes: string[], hint: string]> = [
+  [['ECONNREFUSED'], 'Nothing accepts connections there: is the server running, and are the host and port right?'],
+  [['ENOTFOUND', 'EAI_AGAIN'], 'The host name does not resolve: check the host in the connection.'],
+  [['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN'], 'The server did not answer: check the host, the port and any firewall between.'],
+  [['ER_ACCESS_DENIED_ERROR', 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR', 'ER_DBACCESS_DENIED_ERROR', '28P01', '28000'], 'Check the user and password in the connection, and what the server grants them.'],
+  [['ER_BAD_DB_ERROR', '3D000'], 'Create the database, or fix its name in the connection.'],
+  [['SQLITE_CANTOPEN'], "Check that the file name is right and its directory writable."],
+];
 
 /** A driver's own error for a server it cannot reach or talk to (see `dialect.isConnectionError`). */
 function isDriverConnectionError(error: unknown): boolean {
