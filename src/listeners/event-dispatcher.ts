@@ -77,7 +77,7 @@ function missingTypesHint(listener: RegisteredListener, message: string): string
   const target = listener.target;
   if (!message.includes(`TypeInfo not known for "${target.name}"`) || target.length === 0 || paramTypesOf(target)) return '';
   return (
-    ` Its constructor takes ${target.length} parameter(s) but no parameter types were emitted for it (design:paramtypes): ${METADATA_SETTINGS}` +
+    `${message.endsWith('.') ? '' : '.'} Its constructor takes ${target.length} parameter(s) but no parameter types were emitted for it (design:paramtypes): ${METADATA_SETTINGS}` +
     ` Or register ${target.name} in the container with a factory.`
   );
 }

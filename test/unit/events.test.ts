@@ -402,7 +402,7 @@ describe('listen() and dispatching (null default connection)', () => {
     const dispatching = UntypedCtorEvent.dispatch();
     await expect(dispatching).rejects.toBeInstanceOf(BindingResolutionError);
     await expect(dispatching).rejects.toThrow(
-      'Listener UntypedCtorListener could not be resolved from the container: TypeInfo not known for "UntypedCtorListener" ' +
+      'Listener UntypedCtorListener could not be resolved from the container: TypeInfo not known for "UntypedCtorListener". ' +
         'Its constructor takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes): compile with experimentalDecorators and emitDecoratorMetadata',
     );
     await expect(dispatching).rejects.toThrow(/Or register UntypedCtorListener in the container with a factory\.$/);
