@@ -5,6 +5,7 @@ import knexFactory, { type Knex } from 'knex';
 
 import type { ResolvedDatabaseConnection } from '../../config/config-types.js';
 import { dialect, type DriverSocketHolder } from './dialect.js';
+import { letIdlePoolExit } from './idle-pool.js';
 
 /**
  * knex's own warnings ("Connection Error: …" when a pooled connection dies) go to stderr: its
@@ -22,13 +23,14 @@ const ACQUIRE_TIMEOUT_MS = 10_000;
 
 /**
  * Opens a knex instance for a database queue connection. SQLite gets WAL and a busy timeout so a
- * worker, the application and a second worker can share the file.
+ * worker, the application and a second worker can share the file. Its idle pool does not hold
+ * the process open (letIdlePoolExit).
  */
 export function createKnex(config: ResolvedDatabaseConnection): Knex {
   if (config.client === 'better-sqlite3') {
     const { filename } = config.connection as { filename: string };
     if (filename !== ':memory:') mkdirSync(path.dirname(filename), { recursive: true });
-    return knexFactory({
+    const knex = knexFactory({
       client: 'better-sqlite3',
       connection: { filename },
       useNullAsDefault: true,
@@ -44,6 +46,8 @@ export function createKnex(config: ResolvedDatabaseConnection): Knex {
         },
       },
     });
+    letIdlePoolExit(knex, 'sqlite');
+    return knex;
   }
   const limitMs = config.queryTimeout * 1000;
   const target = dialect.describeTarget(config.client, config.connection);
@@ -57,7 +61,9 @@ export function createKnex(config: ResolvedDatabaseConnection): Knex {
     };
   }
   const connection = dialect.driverConnection(dialect.engineOf(config.client), config.connection, limitMs);
-  return knexFactory({ client: config.client, connection, pool, acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS, log });
+  const knex = knexFactory({ client: config.client, connection, pool, acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS, log });
+  letIdlePoolExit(knex, dialect.engineOf(config.client));
+  return knex;
 }
 
 /** A pooled pg `Client` or mysql2 `Connection`, as far as the query bound needs it. */
