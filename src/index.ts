@@ -30,6 +30,14 @@ export type { ModelIdentifier, ModelIdentity, ModelKey, ModelQuery, ModelResolve
 export type { PushRequest, QueueDriver } from './contracts/queue-driver.js';
 export type { ReservedJob } from './contracts/reserved-job.js';
 export { Inject } from './decorators/inject.js';
+/**
+ * tsyringe's `@injectable()`, `@singleton()` and `@inject(token)`, the very functions errand's
+ * container reads: a service a job's `handle()` or a listener's constructor asks for must be one
+ * of these (or be registered in the container). Importing them from errand needs no tsyringe
+ * dependency of your own, and cannot pick up a second copy of tsyringe whose marks errand's
+ * container would not see.
+ */
+export { inject, injectable, singleton } from 'tsyringe';
 export { Job } from './decorators/job.js';
 export { Listener } from './decorators/listener.js';
 export { Model } from './decorators/model.js';

@@ -5,6 +5,7 @@ import { validateJobOptions } from '../job/validate-job-options.js';
 import { listenerJobOptions, type EventClass, type ListenerOptions } from '../listeners/listener-options.js';
 import { listenerRegistry } from '../listeners/listener-registry.js';
 import { numberProblem } from '../runtime/numeric-bounds.js';
+import { paramTypesOf } from './param-types.js';
 
 const LISTENER_OPTION_NAMES = ['event', 'queued', 'connection', 'queue', 'delay', 'tries', 'backoff', 'timeout', 'maxExceptions', 'deleteWhenMissingModels', 'name', 'afterCommit'];
 const NOT_EVENTS = new Set<unknown>([Object, String, Number, Boolean, Array, Function, Promise, undefined]);
@@ -36,7 +37,7 @@ export function Listener(options: ListenerOptions = {}): <T extends Function>(ta
     }
     const proto = target.prototype as { handle?: unknown };
     if (typeof proto.handle !== 'function') throw new ConfigError(`${at} has no handle(event) method.`);
-    const event = options.event ?? (Reflect.getMetadata('design:paramtypes', proto, 'handle') as unknown[] | undefined)?.[0];
+    const event = options.event ?? paramTypesOf(proto, 'handle')?.[0];
     if (typeof event !== 'function' || NOT_EVENTS.has(event)) {
       throw new ConfigError(
         `${at}: cannot tell which event handle() hears. Type its first parameter with the event class and put a decorator on handle() ` +

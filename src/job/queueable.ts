@@ -64,9 +64,22 @@ export abstract class Queueable {
     this.requireContext('fail').fail(error);
   }
 
-  /** The row this attempt runs from (id, uuid, queue, connection), or undefined off the queue. */
-  get job(): JobInfo | undefined {
-    return jobContextOf(this)?.info;
+  /**
+   * The row this attempt runs from: id, uuid, queue, connection, attempts, displayName. It is
+   * there whenever `handle()` (or the job's middleware) runs: on a worker, on the sync
+   * connection, under `dispatchSync()`, and after `withFakeQueueInteractions()` in a test.
+   * Anywhere else (a `failed()` hook, which runs on a fresh copy of the job; a `handle()` called
+   * by hand) there is no attempt, and reading it throws, naming the job.
+   */
+  get job(): JobInfo {
+    const info = jobContextOf(this)?.info;
+    if (!info) {
+      throw new Error(
+        `${this.constructor.name}.job is only set while the job runs (in handle() and its middleware, on a worker, the sync connection, ` +
+          'dispatchSync(), or after withFakeQueueInteractions()); there is no attempt here.',
+      );
+    }
+    return info;
   }
 
   /** Aborts when the attempt times out or the worker shuts down; pass it to fetch() and friends. */

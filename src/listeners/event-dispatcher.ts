@@ -5,6 +5,7 @@ import { afterCommit } from '../bus/transactions.js';
 import { BindingResolutionError } from '../errors/binding-resolution-error.js';
 import { ConfigError } from '../errors/config-error.js';
 import { Listener } from '../decorators/listener.js';
+import { METADATA_SETTINGS, paramTypesOf } from '../decorators/param-types.js';
 import { report, runtime, track } from '../runtime/errand.js';
 import { instanceOptions } from '../job/instance-options.js';
 import type { JobOptions } from '../job/job-options.js';
@@ -61,8 +62,24 @@ async function resolveListener(listener: RegisteredListener): Promise<ListenerIn
   try {
     return (await runtime()).container.resolve(listener.target) as ListenerInstance;
   } catch (error) {
-    throw new BindingResolutionError(`Listener ${listener.name} could not be resolved from the container: ${(error as Error).message}`, { cause: error });
+    const message = (error as Error)?.message ?? String(error);
+    throw new BindingResolutionError(`Listener ${listener.name} could not be resolved from the container: ${message}${missingTypesHint(listener, message)}`, { cause: error });
   }
+}
+
+/**
+ * When tsyringe could not build the listener itself because its constructor's parameter types
+ * were never emitted, says so and how to keep them. This is told here, at the first dispatch,
+ * not by @Listener: a listener may be built by a factory registered in the container, which
+ * needs no metadata, and registrations may come after the class is decorated.
+ */
+function missingTypesHint(listener: RegisteredListener, message: string): string {
+  const target = listener.target;
+  if (!message.includes(`TypeInfo not known for "${target.name}"`) || target.length === 0 || paramTypesOf(target)) return '';
+  return (
+    `${message.endsWith('.') ? '' : '.'} Its constructor takes ${target.length} parameter(s) but no parameter types were emitted for it (design:paramtypes): ${METADATA_SETTINGS}` +
+    ` Or register ${target.name} in the container with a factory.`
+  );
 }
 
 async function queueListener(listener: RegisteredListener, instance: ListenerInstance, event: object, transaction: Knex.Transaction | undefined): Promise<void> {

@@ -1,6 +1,7 @@
 import type { NextMiddleware } from '../contracts/job-middleware.js';
 import { JobMiddleware } from '../decorators/job-middleware.js';
 import { ConfigError } from '../errors/config-error.js';
+import { jobContextOf } from '../job/job-context.js';
 import type { Queueable } from '../job/queueable.js';
 import { Limit } from './limit.js';
 import { rateLimitStore } from './rate-limit-store.js';
@@ -60,7 +61,7 @@ export class RateLimited implements JobMiddleware {
       // Retrying cannot define it, and running unlimited (Laravel's choice) could break the very limit it was meant to keep.
       job.fail(
         new ConfigError(
-          `Rate limiter [${this.limiterName}] is not defined (job ${job.job?.displayName ?? job.constructor.name}): define it with RateLimiter.for('${this.limiterName}', …) in a module the worker loads.`,
+          `Rate limiter [${this.limiterName}] is not defined (job ${jobContextOf(job)?.info.displayName ?? job.constructor.name}): define it with RateLimiter.for('${this.limiterName}', …) in a module the worker loads.`,
         ),
       );
       return undefined;

@@ -1,6 +1,7 @@
 import type { NextMiddleware } from '../contracts/job-middleware.js';
 import { JobMiddleware } from '../decorators/job-middleware.js';
 import { ConfigError } from '../errors/config-error.js';
+import { jobContextOf } from '../job/job-context.js';
 import type { Queueable } from '../job/queueable.js';
 import { report } from '../runtime/errand.js';
 import { toError } from '../worker/run-attempt.js';
@@ -144,7 +145,7 @@ export class ThrottlesExceptions implements JobMiddleware {
   }
 
   private counterKey(job: Queueable): string {
-    const info = job.job;
+    const info = jobContextOf(job)?.info;
     if (this.key !== undefined) return `throttles-exceptions:${this.key}`;
     if (this.perJob && info) return `throttles-exceptions:job:${info.uuid}`;
     return `throttles-exceptions:${info?.displayName ?? job.constructor.name}`;

@@ -5,6 +5,7 @@ import type { NextMiddleware } from '../contracts/job-middleware.js';
 import { JobMiddleware } from '../decorators/job-middleware.js';
 import { ConfigError } from '../errors/config-error.js';
 import { jobRegistry } from '../job/job-registry.js';
+import { jobContextOf } from '../job/job-context.js';
 import type { Queueable } from '../job/queueable.js';
 import { lockStore } from '../locks/current-lock-store.js';
 import { report } from '../runtime/errand.js';
@@ -93,7 +94,7 @@ export class WithoutOverlapping implements JobMiddleware {
 
   async handle(job: Queueable, next: NextMiddleware): Promise<unknown> {
     const key = this.lockKey(job);
-    const info = job.job;
+    const info = jobContextOf(job)?.info;
     const owner = info ? `${info.uuid}:${info.attempts}` : randomUUID();
     const store = await lockStore();
     const ttl = this.expiresAfterSeconds ?? OVERLAP_KEEPALIVE_TTL;

@@ -1,5 +1,6 @@
 import type { DependencyContainer } from 'tsyringe';
 
+import { METADATA_SETTINGS, paramTypesOf as emittedParamTypes } from '../decorators/param-types.js';
 import { BindingResolutionError } from '../errors/binding-resolution-error.js';
 
 /** tsyringe's words for "nothing is registered that could build this" (4.x). */
@@ -11,7 +12,7 @@ const paramTypes = new WeakMap<object, unknown[] | null>();
 function paramTypesOf(prototype: object): unknown[] | undefined {
   let types = paramTypes.get(prototype);
   if (types === undefined) {
-    types = (Reflect.getMetadata('design:paramtypes', prototype, 'handle') as unknown[] | undefined) ?? null;
+    types = emittedParamTypes(prototype, 'handle') ?? null;
     paramTypes.set(prototype, types);
   }
   return types ?? undefined;
@@ -22,8 +23,8 @@ const UNRESOLVABLE = new Set<unknown>([Object, String, Number, Boolean, Array, F
 /**
  * The services `handle(a: A, b: B)` asks for, resolved from the container by the parameter types
  * TypeScript emitted (design:paramtypes, present when handle() carries `@Inject()`). `container`
- * is called only when there is something to resolve. Compilers that drop that metadata (esbuild, tsx) are
- * named in the error, since the job cannot run without it.
+ * is called only when there is something to resolve. `@Job` already refuses a class whose handle()
+ * takes parameters without that metadata; this is the last word for one whose metadata went since.
  */
 export function resolveHandleArguments(job: object, displayName: string, container: () => DependencyContainer): unknown[] {
   const handle = (job as { handle: (...args: unknown[]) => unknown }).handle;
@@ -31,8 +32,7 @@ export function resolveHandleArguments(job: object, displayName: string, contain
   if (!types) {
     if (handle.length === 0) return [];
     throw new BindingResolutionError(
-      `${displayName}.handle() takes ${handle.length} parameter(s) but no type metadata was found: decorate handle() ` +
-        'with @Inject(), and compile with tsc or swc with emitDecoratorMetadata (esbuild and tsx drop it).',
+      `${displayName}.handle() takes ${handle.length} parameter(s) but no type metadata was found: decorate handle() with @Inject(), and ${METADATA_SETTINGS}`,
     );
   }
   return types.map((type, index) => {

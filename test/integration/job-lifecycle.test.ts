@@ -22,7 +22,6 @@ import {
   SelfManagingJob,
   SlowJob,
   StrictConstructorJob,
-  UndecoratedHandleJob,
 } from '../fixtures/jobs/fixture-jobs.js';
 import { recorder } from '../fixtures/jobs/recorder.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
@@ -371,13 +370,6 @@ await describeEachEngine('job lifecycle', (engine) => {
     await StrictConstructorJob.dispatch({ items: [1, 2, 3] });
     await work();
     expect(recorder.handled).toEqual(['hello Ada', 'total 6']);
-  });
-
-  it('fails a job whose handle() wants services but has no parameter types, saying how to fix it', async () => {
-    await UndecoratedHandleJob.dispatch();
-    await work();
-    const [failed] = await failedRows();
-    expect(failed!.exception).toContain('UndecoratedHandleJob.handle() takes 1 parameter(s) but no type metadata was found: decorate handle() with @Inject()');
   });
 
   it('bulk-inserts many jobs in order and clears a queue', async () => {

@@ -388,6 +388,24 @@ describe('listen() and dispatching (null default connection)', () => {
     await expect(dispatching).rejects.toThrow(
       /^Listener NeedsServiceListener could not be resolved from the container: Cannot inject the dependency "service" at position #0 of "NeedsServiceListener" constructor[\s\S]*TypeInfo not known for "NotRegisteredService"/,
     );
+    await expect(dispatching).rejects.not.toThrow(/design:paramtypes/);
+  });
+
+  it('a listener whose constructor takes services but has no parameter types fails the dispatch, saying how to keep them', async () => {
+    class UntypedCtorEvent extends Event {}
+    // No decorator syntax on the class: its constructor's types are not emitted, as esbuild or tsx leave every class.
+    class UntypedCtorListener {
+      constructor(readonly greetings: Greetings) {}
+      handle() {}
+    }
+    Listener({ event: UntypedCtorEvent })(UntypedCtorListener);
+    const dispatching = UntypedCtorEvent.dispatch();
+    await expect(dispatching).rejects.toBeInstanceOf(BindingResolutionError);
+    await expect(dispatching).rejects.toThrow(
+      'Listener UntypedCtorListener could not be resolved from the container: TypeInfo not known for "UntypedCtorListener". ' +
+        'Its constructor takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes): compile with experimentalDecorators and emitDecoratorMetadata',
+    );
+    await expect(dispatching).rejects.toThrow(/Or register UntypedCtorListener in the container with a factory\.$/);
   });
 
   it('Event.fake([]) fakes every event, as Laravel does', async () => {

@@ -7,6 +7,7 @@ import type { ResolvedDatabaseConnection } from '../../config/config-types.js';
 import { ConfigError } from '../../errors/config-error.js';
 import { isVerbose } from '../../runtime/verbosity.js';
 import { dialect, type DriverSocketHolder } from './dialect.js';
+import { letIdlePoolExit } from './idle-pool.js';
 import { requireClient } from './require-client.js';
 
 /**
@@ -36,14 +37,15 @@ const ACQUIRE_TIMEOUT_MS = 10_000;
 /**
  * Opens a knex instance for the database queue connection `name`. SQLite gets WAL and a busy
  * timeout so a worker, the application and a second worker can share the file. A client package
- * that is not installed (or not built) is an error naming the connection and the fix.
+ * that is not installed (or not built) is an error naming the connection and the fix. Its idle
+ * pool does not hold the process open (letIdlePoolExit).
  */
 export function createKnex(config: ResolvedDatabaseConnection, name: string): Knex {
   requireClient(name, config.client);
   if (config.client === 'better-sqlite3') {
     const { filename } = config.connection as { filename: string };
     if (filename !== ':memory:') createDirectoryOf(filename);
-    return knexFactory({
+    const knex = knexFactory({
       client: 'better-sqlite3',
       connection: { filename },
       useNullAsDefault: true,
@@ -59,6 +61,8 @@ export function createKnex(config: ResolvedDatabaseConnection, name: string): Kn
         },
       },
     });
+    letIdlePoolExit(knex, 'sqlite');
+    return knex;
   }
   const limitMs = config.queryTimeout * 1000;
   const target = dialect.describeTarget(config.client, config.connection);
@@ -72,7 +76,9 @@ export function createKnex(config: ResolvedDatabaseConnection, name: string): Kn
     };
   }
   const connection = dialect.driverConnection(dialect.engineOf(config.client), config.connection, limitMs);
-  return knexFactory({ client: config.client, connection, pool, acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS, log });
+  const knex = knexFactory({ client: config.client, connection, pool, acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS, log });
+  letIdlePoolExit(knex, dialect.engineOf(config.client));
+  return knex;
 }
 
 /** The SQLite file's directory, made if missing; a path that cannot be one is named with the reason. */

@@ -61,10 +61,17 @@ export interface ServerInfo {
   readonly skipLocked: boolean;
 }
 
+/** The socket of a server connection, as far as errand handles it (a net.Socket or tls.TLSSocket). */
+export interface DriverSocket {
+  destroy(error?: Error): void;
+  ref?(): unknown;
+  unref?(): unknown;
+}
+
 /** Where pg's `Client` (`connection.stream`) and mysql2's `Connection` (`stream`) keep their socket. */
 export interface DriverSocketHolder {
-  connection?: { stream?: { destroy(error?: Error): void } };
-  stream?: { destroy(error?: Error): void };
+  connection?: { stream?: DriverSocket };
+  stream?: DriverSocket;
 }
 
 /**
@@ -91,8 +98,12 @@ export const dialect = {
     return connection;
   },
 
-  /** The socket under a pooled driver connection (pg's `Client`, mysql2's `Connection`), to destroy one that stopped answering. */
-  socketOf(engine: Engine, connection: DriverSocketHolder): { destroy(error?: Error): void } | undefined {
+  /**
+   * The socket under a pooled driver connection (pg's `Client`, mysql2's `Connection`), to destroy
+   * one that stopped answering, or to let an idle one not hold the process open. SQLite has none.
+   */
+  socketOf(engine: Engine, connection: DriverSocketHolder): DriverSocket | undefined {
+    if (engine === 'sqlite') return undefined;
     return engine === 'postgres' ? connection.connection?.stream : connection.stream;
   },
 

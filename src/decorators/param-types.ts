@@ -1,0 +1,30 @@
+import { ConfigError } from '../errors/config-error.js';
+
+/**
+ * The compiler settings that keep `design:paramtypes`, quoted by every error about it missing
+ * (the full table is docs/typescript.md).
+ */
+export const METADATA_SETTINGS =
+  'compile with experimentalDecorators and emitDecoratorMetadata: tsc (5.x to 7.x), swc with jsc.transform.decoratorMetadata, ts-node, ' +
+  'or Vitest on Vite 8 (on older Vite, with unplugin-swc). esbuild and tsx drop this metadata, and Node\'s own type stripping refuses decorators (see docs/typescript.md).';
+
+/** The parameter types TypeScript emitted for a decorated member (or, without `key`, a decorated class's constructor). */
+export function paramTypesOf(target: object, key?: string | symbol): unknown[] | undefined {
+  const types: unknown = key === undefined ? Reflect.getMetadata('design:paramtypes', target) : Reflect.getMetadata('design:paramtypes', target, key);
+  return Array.isArray(types) ? types : undefined;
+}
+
+/**
+ * Refuses a job class whose `handle()` asks for services but has no parameter types to resolve
+ * them by: without them every attempt would fail, so it is said once, when the class is decorated.
+ * `length` counts the parameters before the first one with a default, so a `handle()` that takes
+ * nothing, or only defaulted or rest parameters, needs no metadata.
+ */
+export function requireHandleParamTypes(target: Function, at: string): void {
+  const handle = (target.prototype as { handle: Function }).handle;
+  if (handle.length === 0 || paramTypesOf(target.prototype as object, 'handle')) return;
+  throw new ConfigError(
+    `${at}: handle() takes ${handle.length} parameter(s) but no parameter types were emitted for it (design:paramtypes), ` +
+      `so its services cannot be resolved. Put @Inject() on handle(), and ${METADATA_SETTINGS}`,
+  );
+}
