@@ -11,6 +11,8 @@ import { ROOT, runCli, runNode } from '../helpers/run-cli.js';
 
 const run = promisify(execFile);
 const TSC = path.join(ROOT, 'node_modules/typescript/bin/tsc');
+// npm run offline and quietly: the steps it runs here (`npm init`, `npm pkg set`) need no registry.
+const NPM_ENV = { ...process.env, npm_config_update_notifier: 'false', npm_config_offline: 'true' };
 
 /** The README's section under `## title`, up to the next `## ` heading. */
 function section(readme: string, title: string): string {
@@ -32,16 +34,35 @@ describe("README's first hour", () => {
     expect(install).toContain('npm install errand reflect-metadata better-sqlite3');
     expect(install).toContain("import 'reflect-metadata';");
 
+    // A new project as npm makes it (npm 11 writes "type": "commonjs"), then the Install block's
+    // commands as written: `npm install` is replaced by links to this checkout's packages (the
+    // SQLite line and the dev line; the "instead" lines are the other clients), the rest run.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-readme-'));
-    mkdirSync(path.join(dir, 'node_modules'));
-    symlinkSync(ROOT, path.join(dir, 'node_modules/errand'), 'dir');
-    symlinkSync(path.join(ROOT, 'node_modules/reflect-metadata'), path.join(dir, 'node_modules/reflect-metadata'), 'dir');
-    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+    await run('npm', ['init', '-y'], { cwd: dir, env: NPM_ENV });
+    const installed: string[] = [];
+    for (const { code } of blocks(install).filter((b) => b.lang === 'sh')) {
+      for (const line of code.split('\n')) {
+        const [program, ...args] = line.replace(/#.*$/, '').trim().split(/\s+/);
+        if (!program || /instead/.test(line)) continue;
+        if (program === 'npm' && args[0] === 'install') {
+          for (const name of args.slice(1).filter((arg) => !arg.startsWith('-'))) {
+            mkdirSync(path.dirname(path.join(dir, 'node_modules', name)), { recursive: true });
+            symlinkSync(name === 'errand' ? ROOT : path.join(ROOT, 'node_modules', name), path.join(dir, 'node_modules', name), 'dir');
+            installed.push(name);
+          }
+          continue;
+        }
+        const ran = await run(program, args, { cwd: dir, env: NPM_ENV }).catch((error: { stdout: string; stderr: string }) => error);
+        expect(ran.stderr, line).toBe('');
+      }
+    }
+    expect(installed.sort()).toEqual(['@types/node', 'better-sqlite3', 'errand', 'reflect-metadata', 'typescript']);
 
-    // The README's tsconfig, with where the sources are and this repository's @types/node.
-    const tsconfig = JSON.parse(blocks(install).find((b) => b.lang === 'json')!.code) as { compilerOptions: Record<string, unknown> };
-    Object.assign(tsconfig.compilerOptions, { strict: true, rootDir: 'src', outDir: 'dist', typeRoots: [path.join(ROOT, 'node_modules/@types')], types: ['node'] });
-    writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ ...tsconfig, include: ['src'] }));
+    // The README's tsconfig.json, as it is: the one getting-started.md gives too.
+    const tsconfig = blocks(install).find((b) => b.lang === 'json')!.code;
+    const guide = blocks(readFileSync(path.join(ROOT, 'docs/getting-started.md'), 'utf8')).find((b) => b.lang === 'json')!.code;
+    expect(JSON.parse(tsconfig), 'README and getting-started.md give the same tsconfig.json').toEqual(JSON.parse(guide));
+    writeFileSync(path.join(dir, 'tsconfig.json'), tsconfig);
 
     // Each ts/js block starts with a comment naming its file; the sh block holds the commands.
     const job = section(readme, 'A job');
@@ -64,7 +85,7 @@ describe("README's first hour", () => {
     const outputs: string[] = [];
     for (const [program, ...args] of commands) {
       if (program === 'npx' && args[0] === 'tsc') {
-        const compiled = await run(process.execPath, [TSC, '-p', dir]).catch((error: { stdout: string; stderr: string }) => error);
+        const compiled = await run(process.execPath, [TSC], { cwd: dir }).catch((error: { stdout: string; stderr: string }) => error);
         expect(compiled.stdout + compiled.stderr).toBe('');
         continue;
       }
