@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { ConfigError } from '../errors/config-error.js';
 import { closestName } from './closest-name.js';
 import { databaseConnectionSchema, errandConfigSchema } from './config-schema.js';
+import { shownValue } from './shown-value.js';
 
 type Path = readonly PropertyKey[];
 
@@ -41,7 +42,7 @@ function describeIssue(config: object, issue: z.core.$ZodIssue, where: string): 
     const problem = driver === undefined ? `needs a \`driver\`: one of ${expected}` : `has unknown driver [${String(driver)}]; expected one of ${expected}`;
     return `${subject(issue.path.slice(0, -1), where)} ${problem}.`;
   }
-  return `${subject(issue.path, where)} must be ${issue.message}, got ${shown(valueAt(config, issue.path))}.`;
+  return `${subject(issue.path, where)} must be ${issue.message}, got ${shownValue(valueAt(config, issue.path), issue.path)}.`;
 }
 
 /** Who a message is about, worded as resolveConfig words it: a connection by its name. */
@@ -72,13 +73,6 @@ function valueAt(config: object, path: Path): unknown {
 /** `value[key]` when it is the value's own: a config's names may be `constructor` or `__proto__`. */
 function child(value: unknown, key: PropertyKey): unknown {
   return value !== null && typeof value === 'object' && Object.hasOwn(value, key) ? (value as Record<PropertyKey, unknown>)[key] : undefined;
-}
-
-function shown(value: unknown): string {
-  if (typeof value === 'function') return 'a function';
-  if (value === null || typeof value !== 'object') return typeof value === 'string' ? JSON.stringify(value) : String(value);
-  const json = JSON.stringify(value) ?? String(value);
-  return json.length > 80 ? `${json.slice(0, 77)}...` : json;
 }
 
 /**

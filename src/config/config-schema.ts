@@ -82,7 +82,7 @@ export const errandConfigSchema = strict('The configuration', 'an object (use de
   listeners: paths('a module, a directory or a glob').optional(),
   maxPayloadSize: number('a whole number of bytes ≥ 256').optional(),
   key: string('a key written as base64:… (`errand key:generate` prints one)').optional(),
-  previousKeys: z.array(string('a key written as base64:…'), { error: 'a list of keys' }).optional(),
+  previousKeys: z.array(string('a key written as base64:…'), { error: 'a list of keys (leave it out to read ERRAND_PREVIOUS_KEYS, comma-separated)' }).optional(),
   container: z
     .custom<DependencyContainer>((value) => isObject(value) && typeof (value as DependencyContainer).resolve === 'function' && typeof (value as DependencyContainer).createChildContainer === 'function', {
       error: 'a tsyringe DependencyContainer (e.g. container.createChildContainer())',

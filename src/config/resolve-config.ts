@@ -26,6 +26,7 @@ import {
   HEARTBEAT_DEFAULTS,
 } from './defaults.js';
 import { resolveGeneratorPaths } from './resolve-generator-paths.js';
+import { withoutCredentials } from './shown-value.js';
 import { ownProperty } from './own-property.js';
 
 type ResolvedHeartbeat = ResolvedDatabaseConnection['heartbeat'];
@@ -70,7 +71,7 @@ export function resolveConfig(
   if (!defaultName || !ownProperty(connections, defaultName)) {
     const origin = fromEnv ? 'QUEUE_CONNECTION' : '`default`';
     throw new ConfigError(
-      `Queue connection [${defaultName ?? ''}] named by ${origin}${where} is not defined. ` +
+      `Queue connection [${withoutCredentials(defaultName ?? '')}] named by ${origin}${where} is not defined. ` +
         `Defined connections: ${names.join(', ') || '(none)'}.`,
     );
   }
@@ -151,7 +152,7 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
 function resolveClient(at: string, raw: DatabaseConnectionConfig): DatabaseClient {
   const named = raw.client === undefined ? undefined : CLIENTS.includes(raw.client) ? raw.client : ownProperty(CLIENT_ALIASES, raw.client);
   if (raw.client !== undefined && named === undefined) {
-    throw new ConfigError(`${at} has unsupported client [${String(raw.client)}]; use one of ${CLIENTS.join(', ')}.`);
+    throw new ConfigError(`${at} has unsupported client [${withoutCredentials(String(raw.client))}]; use one of ${CLIENTS.join(', ')}.`);
   }
   const scheme = typeof raw.connection === 'string' ? urlScheme(raw.connection) : undefined;
   if (scheme === undefined) {
@@ -170,7 +171,7 @@ function resolveClient(at: string, raw: DatabaseConnectionConfig): DatabaseClien
   // pg and mysql2 read their own URL forms (pg's socket:…); only a known scheme can contradict them.
   if ((implied !== undefined && implied !== named) || (implied === undefined && named === 'better-sqlite3')) {
     throw new ConfigError(
-      `${at}: client [${String(raw.client)}] does not match the connection URL's scheme [${scheme}:]` +
+      `${at}: client [${withoutCredentials(String(raw.client))}] does not match the connection URL's scheme [${scheme}:]` +
         `${implied ? `, which is for ${implied}` : ''}. Remove \`client\` to take it from the URL, or correct one of the two.`,
     );
   }
@@ -231,7 +232,7 @@ function resolveFailed(
     if (name === undefined) return { driver: 'null' };
   }
   if (ownProperty(connections, name)?.driver !== 'database') {
-    throw new ConfigError(`failed.connection${where} names [${name}], which is not a database queue connection.`);
+    throw new ConfigError(`failed.connection${where} names [${withoutCredentials(name)}], which is not a database queue connection.`);
   }
   return { driver: 'database', connection: name, table };
 }

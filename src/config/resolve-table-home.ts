@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors/config-error.js';
 import type { ResolvedConnection } from './config-types.js';
 import { ownProperty } from './own-property.js';
+import { withoutCredentials } from './shown-value.js';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
@@ -32,11 +33,11 @@ export function resolveTableHome(
     const home = typeof named === 'string' ? ownProperty(connections, named) : undefined;
     if (home === undefined) {
       throw new ConfigError(
-        `${option}.connection${where} names [${String(named)}], which is not defined. Defined connections: ${Object.keys(connections).join(', ') || '(none)'}.`,
+        `${option}.connection${where} names [${withoutCredentials(String(named))}], which is not defined. Defined connections: ${Object.keys(connections).join(', ') || '(none)'}.`,
       );
     }
     if (home.driver !== 'database') {
-      throw new ConfigError(`${option}.connection${where} names [${String(named)}], a ${home.driver} connection; ${defaults.purpose} need a database queue connection.`);
+      throw new ConfigError(`${option}.connection${where} names [${withoutCredentials(String(named))}], a ${home.driver} connection; ${defaults.purpose} need a database queue connection.`);
     }
     return { connection: named as string, table };
   }

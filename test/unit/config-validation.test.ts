@@ -114,3 +114,41 @@ describe('the client from the connection URL', () => {
     );
   });
 });
+
+describe('errors never print a secret', () => {
+  const KEY = `base64:${Buffer.alloc(32, 7).toString('base64')}`;
+
+  it.each([
+    [{ previousKeys: `${KEY},${KEY}` }, '`previousKeys` in /app/errand.config.js must be a list of keys (leave it out to read ERRAND_PREVIOUS_KEYS, comma-separated), got a string (not shown: it may be a secret).'],
+    [{ key: { value: KEY } }, '`key` in /app/errand.config.js must be a key written as base64:… (`errand key:generate` prints one), got an object { value }.'],
+    [{ key: 1234 }, '`key` in /app/errand.config.js must be a key written as base64:… (`errand key:generate` prints one), got a number (not shown: it may be a secret).'],
+    [{ previousKeys: [KEY, 7] }, '`previousKeys[1]` in /app/errand.config.js must be a key written as base64:…, got a number (not shown: it may be a secret).'],
+  ])('names the kind of %j, never its value', (config, message) => {
+    expect(problem(config)).toBe(message);
+  });
+
+  it('quotes a URL or connection string without its user info and password', () => {
+    expect(problem({ connections: { database: 'postgres://app:s3cret@db.internal:5432/app' } })).toBe(
+      `Queue connection [database] in ${SOURCE} must be an object with a \`driver\`, got "postgres://***@db.internal:5432/app".`,
+    );
+    expect(problem({ connections: { database: 'host=db.internal user=app password=s3cret' } })).toContain('got "host=db.internal user=app password=***".');
+    expect(problem({ connections: 'mysql://root:s3cret@db/app?sslpassword=hush' })).toContain('got "mysql://***@db/app?sslpassword=***".');
+  });
+
+  it('shows an object by its kind and key names, never its values', () => {
+    expect(problem({ failed: { driver: 'database', connection: { host: 'db.internal', password: 's3cret' } } })).toBe(
+      `\`failed.connection\` in ${SOURCE} must be the name of a connection in \`connections\`, got an object { host, password }.`,
+    );
+    expect(problem({ bootstrap: new Map([['token', 's3cret']]) })).toContain('got a Map {}.');
+  });
+
+  it('strips credentials from a URL given where a name belongs', () => {
+    expect(problem(database({ client: 'postgres://app:s3cret@db/app' }))).toBe(
+      `Queue connection [database] in ${SOURCE} has unsupported client [postgres://***@db/app]; use one of better-sqlite3, mysql2, pg.`,
+    );
+    expect(problem({ default: 'postgres://app:s3cret@db/app' })).toBe(
+      `Queue connection [postgres://***@db/app] named by \`default\` in ${SOURCE} is not defined. Defined connections: database, sync, null.`,
+    );
+    expect(problem({ locks: { connection: 'mysql://root:s3cret@db/app' } })).toContain('names [mysql://***@db/app], which is not defined.');
+  });
+});

@@ -559,7 +559,7 @@ describe('config: key and previousKeys', () => {
       [{ key: '' }, {}, '`key` must be a key written as base64:… (32 bytes)'],
       [{ key: KEY_A, previousKeys: [KEY_B, `base64:${Buffer.alloc(4).toString('base64')}`] }, {}, '`previousKeys[1]` must be 32 bytes written as base64:… (it decodes to 4 bytes)'],
       [{ key: KEY_A }, { ERRAND_PREVIOUS_KEYS: `${KEY_B},${short}` }, 'ERRAND_PREVIOUS_KEYS[1] must be 32 bytes written as base64:… (it decodes to 20 bytes)'],
-      [{ key: KEY_A, previousKeys: KEY_B as unknown as string[] }, {}, '`previousKeys` must be a list of keys, got "base64:'],
+      [{ key: KEY_A, previousKeys: KEY_B as unknown as string[] }, {}, '`previousKeys` must be a list of keys (leave it out to read ERRAND_PREVIOUS_KEYS, comma-separated), got a string (not shown: it may be a secret).'],
     ];
     for (const [config, env, message] of cases) {
       expect(() => resolveConfig(config, { env })).toThrow(ConfigError);

@@ -1,0 +1,52 @@
+// A config is often built from the environment (`connection: process.env.DATABASE_URL`, `key:
+// process.env.ERRAND_KEY`), and its errors go to terminals, CI logs and error trackers: a rejected
+// value is quoted only as far as it holds no secret.
+
+/** Names whose values are secrets: a `password`, an encryption `key`, a `token` … */
+const SECRET_NAME = /pass|secret|token|key|credential|auth/i;
+
+const MAX_LENGTH = 80;
+
+/**
+ * How a rejected config value at `path` is quoted in an error, without what may be a secret:
+ * nothing of a value under a secret's name (`key`, `previousKeys[0]`, `…password`) but its kind;
+ * a URL or connection string without its user info and password (`postgres://***@db/app`,
+ * `password=***`); an object by its kind and key names, never its values.
+ */
+export function shownValue(value: unknown, path: readonly PropertyKey[]): string {
+  const secret = path.some((segment) => typeof segment === 'string' && SECRET_NAME.test(segment));
+  if (secret && value !== null && value !== undefined && typeof value !== 'boolean' && typeof value !== 'object' && typeof value !== 'function') {
+    return `${article(typeof value)} (not shown: it may be a secret)`;
+  }
+  return shorten(shown(value));
+}
+
+function shown(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'string') return JSON.stringify(withoutCredentials(value));
+  if (Array.isArray(value)) return `[${value.map(shown).join(', ')}]`;
+  if (value === null || typeof value !== 'object') return String(value);
+  const prototype = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
+  const kind = prototype === null || prototype === Object.prototype ? 'an object' : article(prototype.constructor?.name || 'object');
+  const keys = Object.keys(value);
+  return keys.length === 0 ? `${kind} {}` : `${kind} { ${keys.join(', ')} }`;
+}
+
+/**
+ * `text` without the credentials a URL or connection string may carry, for a name quoted in an
+ * error (a `client` or `default` set to a database URL by mistake):
+ * `postgres://app:s3cret@db/app?sslpassword=x` → `postgres://***@db/app?sslpassword=***`.
+ */
+export function withoutCredentials(text: string): string {
+  return text
+    .replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#\s]*@/g, '$1***@')
+    .replace(/\b(\w*(?:pass|pwd|secret|token|key|credential|auth)\w*)=[^&;\s]*/gi, '$1=***');
+}
+
+function article(kind: string): string {
+  return `${/^[aeiou]/i.test(kind) ? 'an' : 'a'} ${kind}`;
+}
+
+function shorten(text: string): string {
+  return text.length > MAX_LENGTH ? `${text.slice(0, MAX_LENGTH - 3)}...` : text;
+}
