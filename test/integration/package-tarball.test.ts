@@ -86,6 +86,7 @@ describe('the npm package', () => {
       peerDependencies: Record<string, string>;
       peerDependenciesMeta: Record<string, { optional?: boolean }>;
     };
+    // `prepare` would make npm 11 warn on every install from a tarball (decision 0047).
     expect(manifest.scripts.prepare).toBeUndefined();
     expect(manifest.scripts.prepack).toContain('npm run build');
     for (const client of ['better-sqlite3', 'mysql2', 'pg']) {
