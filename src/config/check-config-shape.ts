@@ -16,12 +16,27 @@ type Path = readonly PropertyKey[];
 export function checkConfigShape(config: object, where: string): void {
   const result = errandConfigSchema.safeParse(config);
   if (result.success) return;
+  const issues = result.error.issues.flatMap(withinUnion);
   // zod reports an object's own unknown keys after its fields' issues: outer ones first reads better.
-  const unknownKeys = result.error.issues
+  const unknownKeys = issues
     .flatMap((issue) => (issue.code === 'unrecognized_keys' ? issue.keys.map((key) => ({ depth: issue.path.length, message: unknownKey(config, issue.path, key, where) })) : []))
     .sort((a, b) => a.depth - b.depth);
   if (unknownKeys.length > 0) throw new ConfigError(unknownKeys.map((unknown) => unknown.message).join('\n'));
-  throw new ConfigError(describeIssue(config, result.error.issues[0]!, where));
+  throw new ConfigError(describeIssue(config, issues[0]!, where));
+}
+
+/**
+ * A value that has the kind of one of a union's options but is wrong inside it is reported by
+ * that option, at its own path: `heartbeat: { interval: 'x' }` is `heartbeat.interval` must be a
+ * number, and `bootstrap: ['a', 5]` is `bootstrap[1]`, rather than "false or { interval, lapse }"
+ * for the whole value. zod reports the union as failing and each option's issues beneath it.
+ */
+function withinUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union' || issue.discriminator !== undefined) return [issue];
+  // The option whose issues are all inside the value (or unknown keys of it): the value has its kind.
+  const inside = issue.errors.find((option) => option.length > 0 && option.every((inner) => inner.path.length > 0 || inner.code === 'unrecognized_keys'));
+  if (inside === undefined) return [issue];
+  return inside.flatMap((inner) => withinUnion({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue));
 }
 
 function unknownKey(config: object, objectPath: Path, key: string, where: string): string {

@@ -74,6 +74,23 @@ describe('unknown configuration keys', () => {
   });
 });
 
+describe('a value inside a union of kinds', () => {
+  it.each([
+    [database({ heartbeat: { interval: 'x' } }), `Queue connection [database] in ${SOURCE}: heartbeat.interval must be a number of seconds > 0, got "x".`],
+    [database({ heartbeat: { interval: 3, lapse: '15' } }), `Queue connection [database] in ${SOURCE}: heartbeat.lapse must be a whole number of seconds greater than heartbeat.interval, got "15".`],
+    [database({ heartbeat: true }), `Queue connection [database] in ${SOURCE}: heartbeat must be false or { interval, lapse }, got true.`],
+    [{ bootstrap: ['./dist/jobs', 5] }, `\`bootstrap[1]\` in ${SOURCE} must be a module, a directory or a glob, got 5.`],
+    [{ listeners: ['./a.js', './b.js', { path: './c.js' }] }, `\`listeners[2]\` in ${SOURCE} must be a module, a directory or a glob, got an object { path }.`],
+    [{ bootstrap: 5 }, `\`bootstrap\` in ${SOURCE} must be a module, a directory or a glob, or a list of them, got 5.`],
+  ])('names the option inside %j that is wrong, with its index', (config, message) => {
+    expect(problem(config)).toBe(message);
+  });
+
+  it('names an unknown key inside a union first, as everywhere', () => {
+    expect(problem(database({ heartbeat: { lapce: 15, interval: 'x' } }))).toContain('Unknown key `connections.database.heartbeat.lapce`');
+  });
+});
+
 describe('the client from the connection URL', () => {
   it.each([
     ['postgres://u@db.internal/app', 'pg'],
