@@ -39,15 +39,39 @@ function withinUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
   return inside.flatMap((inner) => withinUnion({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue));
 }
 
+/** What knex takes inside a connection's `connection` object, often written one level too high. */
+const KNEX_CONNECTION_KEYS = new Set(['host', 'port', 'user', 'password', 'database', 'ssl', 'connectionString', 'filename', 'socketPath', 'charset', 'timezone']);
+
 function unknownKey(config: object, objectPath: Path, key: string, where: string): string {
   const object = objectSchemaAt(config, objectPath);
   const known = object ? Object.keys(object.shape) : [];
-  const suggestion = closestName(key, known);
   const named = `Unknown key \`${formatPath([...objectPath, key])}\`${where}`;
-  // `client`, `connection`, `table` … written beside `connections` rather than inside one.
-  const misplaced = objectPath.length === 0 && suggestion === undefined && Object.hasOwn(databaseConnectionSchema.shape, key);
-  if (misplaced) return `${named}: \`${key}\` is an option of a connection; put it inside one, e.g. \`connections.database.${key}\`.`;
+  const misplaced = misplacedKey(config, objectPath, key, object);
+  if (misplaced) return `${named}: ${misplaced}`;
+  const suggestion = closestName(key, known);
   return `${named}${suggestion ? `: did you mean \`${suggestion}\`?` : '.'} ${object?.description ?? 'It'} takes: ${known.join(', ')}.`;
+}
+
+/**
+ * Where a key written at the wrong level belongs, said before any look-alike: `port` beside
+ * `client` is knex's and belongs in `connection` (not a typo of `pool`), and `connection` at the
+ * top is a connection's option (not a typo of `connections`, unless it holds named connections);
+ * a connection written at the top belongs in `connections`.
+ */
+function misplacedKey(config: object, objectPath: Path, key: string, object: z.ZodObject | undefined): string | undefined {
+  const knex = KNEX_CONNECTION_KEYS.has(key);
+  if (objectPath.length === 2 && objectPath[0] === 'connections' && object === databaseConnectionSchema && knex) {
+    const connection = formatPath([...objectPath, 'connection']);
+    return `\`${key}\` is a setting of knex's connection object; put it inside \`connection\`: \`${connection}.${key}\` (or make \`connection\` a URL).`;
+  }
+  if (objectPath.length !== 0) return undefined;
+  if (child(child(config, key), 'driver') !== undefined) return `it has a \`driver\`, as a connection does; put it inside \`connections\`: \`${formatPath(['connections', key])}\`.`;
+  if (knex) return `\`${key}\` is a setting of knex's connection object; put it inside a connection's \`connection\`, e.g. \`connections.database.connection.${key}\`.`;
+  if (!Object.hasOwn(databaseConnectionSchema.shape, key)) return undefined;
+  const value = child(config, key);
+  const namedConnections = value !== null && typeof value === 'object' && Object.values(value).length > 0 && Object.values(value).every((entry) => child(entry, 'driver') !== undefined);
+  if (key === 'connection' && namedConnections) return 'did you mean `connections`? It holds named connections, such as { database: { driver: \'database\' } }.';
+  return `\`${key}\` is an option of a connection; put it inside one, e.g. \`connections.database.${key}\`.`;
 }
 
 function describeIssue(config: object, issue: z.core.$ZodIssue, where: string): string {

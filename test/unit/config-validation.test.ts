@@ -61,6 +61,35 @@ describe('unknown configuration keys', () => {
     expect(lines[0]).toBe(`Unknown key \`client\` in ${SOURCE}: \`client\` is an option of a connection; put it inside one, e.g. \`connections.database.client\`.`);
   });
 
+  it("points knex's connection settings written beside `client` into `connection`, not to a look-alike", () => {
+    const message = problem(database({ client: 'pg', host: 'db.internal', port: 5432, user: 'app', password: 's3cret', ssl: true, database: 'app', connectionString: 'postgres://db/app' }));
+    const lines = message.split('\n');
+    expect(lines).toHaveLength(7);
+    expect(lines[1]).toBe(
+      `Unknown key \`connections.database.port\` in ${SOURCE}: \`port\` is a setting of knex's connection object; put it inside \`connection\`: \`connections.database.connection.port\` (or make \`connection\` a URL).`,
+    );
+    for (const [i, key] of ['host', 'port', 'user', 'password', 'ssl', 'database', 'connectionString'].entries()) {
+      expect(lines[i], key).toContain(`put it inside \`connection\`: \`connections.database.connection.${key}\``);
+    }
+    expect(problem({ connections: { 'my-db': { driver: 'database', filename: 'q.sqlite' } } })).toContain('`connections["my-db"].connection.filename`');
+  });
+
+  it('says where a key written at the top belongs before guessing a look-alike', () => {
+    expect(problem({ connection: 'postgres://db/app' })).toBe(
+      `Unknown key \`connection\` in ${SOURCE}: \`connection\` is an option of a connection; put it inside one, e.g. \`connections.database.connection\`.`,
+    );
+    // Holding named connections, it is `connections` mistyped.
+    expect(problem({ connection: { database: { driver: 'database' } } })).toBe(
+      `Unknown key \`connection\` in ${SOURCE}: did you mean \`connections\`? It holds named connections, such as { database: { driver: 'database' } }.`,
+    );
+    expect(problem({ port: 5432 })).toBe(
+      `Unknown key \`port\` in ${SOURCE}: \`port\` is a setting of knex's connection object; put it inside a connection's \`connection\`, e.g. \`connections.database.connection.port\`.`,
+    );
+    expect(problem({ database: { driver: 'database', client: 'pg' } })).toBe(
+      `Unknown key \`database\` in ${SOURCE}: it has a \`driver\`, as a connection does; put it inside \`connections\`: \`connections.database\`.`,
+    );
+  });
+
   it('names a value of the wrong kind and a missing driver, and takes a tsyringe container and a report function', async () => {
     expect(problem({ report: 'console.log' })).toBe(`\`report\` in ${SOURCE} must be a function (error) => void, got "console.log".`);
     expect(problem(database({ pool: { max: '10' } }))).toBe(`Queue connection [database] in ${SOURCE}: pool.max must be a number of connections, got "10".`);
