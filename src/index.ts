@@ -72,6 +72,7 @@ export { DatabaseUnreachableError } from './errors/database-unreachable-error.js
 export { ErrandError } from './errors/errand-error.js';
 export { ManuallyFailedError } from './errors/manually-failed-error.js';
 export { MaxAttemptsExceededError } from './errors/max-attempts-exceeded-error.js';
+export { MissingDatabaseClientError } from './errors/missing-database-client-error.js';
 export { MissingTableError } from './errors/missing-table-error.js';
 export { PayloadError } from './errors/payload-error.js';
 export { TimeoutExceededError } from './errors/timeout-exceeded-error.js';
