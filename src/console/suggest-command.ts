@@ -1,3 +1,5 @@
+import { editDistance } from '../runtime/edit-distance.js';
+
 /**
  * The commands closest to an unknown name, for "(Did you mean …?)". A name is compared whole and
  * by the part after its group's colon, so `work` finds `queue:work` and `failed` finds
@@ -39,20 +41,4 @@ function closeness(a: string, b: string): number {
   const distance = editDistance(a, b);
   const length = Math.max(a.length, b.length);
   return (length - distance) / length > MIN_SIMILARITY ? distance : MAX_DISTANCE + 1;
-}
-
-/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > MAX_DISTANCE) return Math.max(a.length, b.length);
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let value = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, d[i - 2][j - 2] + 1);
-      d[i][j] = value;
-    }
-  }
-  return d[a.length][b.length];
 }
