@@ -25,7 +25,10 @@ export interface DatabaseConnectionConfig {
   queue?: string;
   /** Seconds after which a reservation is presumed dead and the job is claimed again. Default 90. */
   retryAfter?: number;
-  /** knex pool sizes (ignored for SQLite, which uses one connection). */
+  /**
+   * knex pool sizes, and only those: errand sets knex's other pool options itself. Default
+   * `{ min: 0, max: 10 }`; ignored for SQLite, which uses one connection.
+   */
   pool?: { min?: number; max?: number };
   /**
    * Seconds a statement may wait for the server's answer (MariaDB/MySQL, PostgreSQL). Past it the
@@ -105,7 +108,8 @@ export interface RateLimitsConfig {
 
 /**
  * What `errand.config.*` exports (through `defineConfig`). Checked at load, also for plain
- * JavaScript: an unknown key at any level is an error naming the closest known one.
+ * JavaScript: an unknown key at any level is an error naming the closest known one. In plain
+ * JavaScript an option set to `null` means its default, as leaving it out does.
  */
 export interface ErrandConfig {
   /** The connection used when a job names none; `QUEUE_CONNECTION` overrides it. */

@@ -27,6 +27,7 @@ import {
 } from './defaults.js';
 import { resolveGeneratorPaths } from './resolve-generator-paths.js';
 import { withoutCredentials } from './shown-value.js';
+import { withoutNulls } from './without-nulls.js';
 import { ownProperty } from './own-property.js';
 
 type ResolvedHeartbeat = ResolvedDatabaseConnection['heartbeat'];
@@ -58,6 +59,7 @@ export function resolveConfig(
   if (config === null || typeof config !== 'object') {
     throw new ConfigError(`The errand configuration${where} must be an object (use defineConfig({...})).`);
   }
+  config = withoutNulls(config);
   checkConfigShape(config, where);
   const rawConnections = config.connections ?? DEFAULT_CONFIG.connections!;
   // No prototype: a connection may be named `constructor` or `__proto__` and is then just a name.

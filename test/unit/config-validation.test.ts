@@ -61,6 +61,10 @@ describe('unknown configuration keys', () => {
     expect(lines[0]).toBe(`Unknown key \`client\` in ${SOURCE}: \`client\` is an option of a connection; put it inside one, e.g. \`connections.database.client\`.`);
   });
 
+  it("leaves `pool` to min and max: knex's other pool options are errand's to set", () => {
+    expect(problem(database({ pool: { max: 4, idleTimeoutMillis: 1000 } }))).toBe(`Unknown key \`connections.database.pool.idleTimeoutMillis\` in ${SOURCE}. \`pool\` takes: min, max.`);
+  });
+
   it("points knex's connection settings written beside `client` into `connection`, not to a look-alike", () => {
     const message = problem(database({ client: 'pg', host: 'db.internal', port: 5432, user: 'app', password: 's3cret', ssl: true, database: 'app', connectionString: 'postgres://db/app' }));
     const lines = message.split('\n');
@@ -100,6 +104,48 @@ describe('unknown configuration keys', () => {
     const config = resolve({ container: child, report });
     expect(config.container).toBe(child);
     expect(config.report).toBe(report);
+  });
+});
+
+describe('null', () => {
+  it('means the default for every option, as leaving it out does', () => {
+    const connection = { host: 'db.internal', user: 'app', password: null };
+    const config = resolve({
+      default: null,
+      connections: {
+        database: { driver: 'database', client: null, connection: null, table: null, queue: null, retryAfter: null, queryTimeout: null, heartbeat: { interval: 3, lapse: null }, pool: null, afterCommit: null },
+        reports: { driver: 'database', client: 'pg', connection, heartbeat: null, pool: { min: null, max: 4 } },
+        inline: { driver: 'sync', afterCommit: null },
+      },
+      failed: { driver: 'database', connection: null, table: null },
+      locks: { table: null },
+      rateLimits: null,
+      batching: { connection: null },
+      bootstrap: null,
+      listeners: null,
+      maxPayloadSize: null,
+      key: null,
+      previousKeys: null,
+      container: null,
+      report: null,
+      paths: { jobs: null },
+    });
+    expect(config.default).toBe('database');
+    const defaults = resolve(database({})).connections.database;
+    expect(defaults).toMatchObject({ table: 'jobs', queue: 'default', retryAfter: 90, queryTimeout: 30, heartbeat: { interval: 3, lapse: 15 } });
+    expect(config.connections.database).toEqual(defaults);
+    // A knex connection object is the app's: its values go to the driver as they are.
+    expect(config.connections.reports).toMatchObject({ connection, heartbeat: { interval: 3, lapse: 15 }, pool: { max: 4 } });
+    expect(config.connections.inline).toEqual({ driver: 'sync' });
+    expect(config.failed).toEqual({ driver: 'database', connection: 'database', table: 'failed_jobs' });
+    expect(config.locks).toEqual({ connection: 'database', table: 'locks' });
+    expect(config.rateLimits).toEqual({ connection: 'database', table: 'rate_limits' });
+    expect(config.bootstrap).toEqual([]);
+    expect(config.paths.jobs).toBe('/app/src/jobs');
+  });
+
+  it('is still refused inside a list, with its index', () => {
+    expect(problem({ bootstrap: ['./dist/jobs', null] })).toBe(`\`bootstrap[1]\` in ${SOURCE} must be a module, a directory or a glob, got null.`);
   });
 });
 
