@@ -12,8 +12,8 @@ export function renderCliReference(program: Command): string {
     '',
     '<!-- Generated from the commands\' definitions by `npm run docs:cli`; a test fails when it is stale. Do not edit by hand. -->',
     '',
-    'Every command takes these global options. See [cli.md](cli.md) for the generators and stubs,',
-    'and each topic page for what the commands do.',
+    `Every command takes the global options ${globalOptions(program)}.`,
+    'See [cli.md](cli.md) for the generators and stubs, and each topic page for what the commands do.',
     '',
     ...optionTable(program),
   ];
@@ -36,6 +36,12 @@ export function renderCliReference(program: Command): string {
     }
   }
   return `${out.join('\n').trimEnd()}\n`;
+}
+
+/** The program's options as a sentence: `-V`/`--version`, `--config <path>` and `-v`/`--verbose`. */
+function globalOptions(program: Command): string {
+  const names = program.options.filter((option) => !option.hidden).map((option) => option.flags.split(/,\s*/).map((flag) => `\`${flag}\``).join('/'));
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)!}` : (names[0] ?? '');
 }
 
 /** A command's visible options as a table, followed by a blank line; nothing when it has none. */

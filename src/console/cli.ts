@@ -19,7 +19,8 @@ if (first === 'help' && second !== undefined && !second.startsWith('-') && !prog
 
 // Bare `errand` (global options at most) lists the commands, on stdout and with success, like
 // `errand list`: commander would print its help to stderr and exit 1. Parsing the options twice
-// is harmless: the only global option, --config, is set to the same value again.
+// is harmless: --config and -v/--verbose are set to the same values again (verbosity is applied
+// in the preAction hook, once), and -V/--version prints the version and exits on the first parse.
 const { operands, unknown } = program.parseOptions(process.argv.slice(2));
 if (operands.length === 0 && unknown.length === 0) process.argv.push('list');
 
