@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { ConfigError } from '../errors/config-error.js';
 import { Keyring, parseKey } from '../payload/keyring.js';
@@ -126,7 +127,7 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
   let connection = raw.connection;
   if (client === 'better-sqlite3') {
     const named = connection === undefined ? DEFAULT_SQLITE_FILE : typeof connection === 'string' ? connection : (connection as { filename?: string }).filename;
-    const file = typeof named === 'string' ? named.replace(/^(sqlite|file):(\/\/)?/i, '') : named;
+    const file = typeof named === 'string' ? sqliteFile(at, named) : named;
     if (typeof file !== 'string' || file === '') throw new ConfigError(`${at}: an SQLite connection needs a file name.`);
     connection = { filename: file === ':memory:' ? file : path.resolve(baseDir, file) };
   } else if (connection === undefined || connection === '') {
@@ -143,6 +144,21 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
   }
   const afterCommit = raw.afterCommit ?? false;
   return { driver: 'database', client, connection, table, queue, retryAfter, pool: raw.pool, queryTimeout, heartbeat, workersTable, controlsTable, afterCommit };
+}
+
+/**
+ * The file an SQLite connection string names. A `file://` URL is read as Node reads file URLs
+ * (`file:///C:/q.sqlite` is `C:\q.sqlite` on Windows, `%20` a space, `file://localhost/…` the
+ * local file); `file:` and `sqlite:` before a path, as SQLite writes them, are dropped
+ * (`file:data/q.sqlite`, `sqlite::memory:`, and `sqlite:///var/q.sqlite` as before).
+ */
+function sqliteFile(at: string, connection: string): string {
+  if (!/^file:\/\//i.test(connection)) return connection.replace(/^(sqlite|file):(\/\/)?/i, '');
+  try {
+    return fileURLToPath(connection);
+  } catch (error) {
+    throw new ConfigError(`${at}: the SQLite file URL [${withoutCredentials(connection)}] is not a local file: ${(error as Error).message}. Write file:///absolute/path, or file:relative/path.`);
+  }
 }
 
 /**

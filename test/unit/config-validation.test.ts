@@ -186,6 +186,19 @@ describe('the client from the connection URL', () => {
     expect(file('q.sqlite')).toMatchObject({ client: 'better-sqlite3', connection: { filename: '/app/q.sqlite' } });
   });
 
+  it('reads a file:// URL as Node reads file URLs, and file: or sqlite: before a path as SQLite does', () => {
+    const filename = (connection: string) => (resolve(database({ connection })).connections.database as { connection: { filename: string } }).connection.filename;
+    expect(filename('file:///tmp/x.sqlite')).toBe('/tmp/x.sqlite');
+    expect(filename('file:///tmp/my%20queue.sqlite')).toBe('/tmp/my queue.sqlite');
+    expect(filename('file://localhost/tmp/x.sqlite')).toBe('/tmp/x.sqlite');
+    expect(filename('file:./x.sqlite')).toBe('/app/x.sqlite');
+    expect(filename('sqlite:x.sqlite')).toBe('/app/x.sqlite');
+    // Node's reason names the platform ("… or empty on linux").
+    expect(problem(database({ connection: 'file://db.internal/x.sqlite' }))).toMatch(
+      /^Queue connection \[database\] in \/app\/errand\.config\.js: the SQLite file URL \[file:\/\/db\.internal\/x\.sqlite\] is not a local file: File URL host must be .+\. Write file:\/\/\/absolute\/path, or file:relative\/path\.$/,
+    );
+  });
+
   it.each([
     [{ client: 'pg', connection: 'mysql://root@db/app' }, 'client [pg] does not match the connection URL\'s scheme [mysql:], which is for mysql2.'],
     [{ client: 'better-sqlite3', connection: 'postgres://u@db/app' }, 'client [better-sqlite3] does not match the connection URL\'s scheme [postgres:], which is for pg.'],
