@@ -1,5 +1,3 @@
-import { ConfigError } from '../errors/config-error.js';
-
 /**
  * The compiler settings that keep `design:paramtypes`, quoted by every error about it missing
  * (the full table is docs/typescript.md).
@@ -15,16 +13,14 @@ export function paramTypesOf(target: object, key?: string | symbol): unknown[] |
 }
 
 /**
- * Refuses a job class whose `handle()` asks for services but has no parameter types to resolve
- * them by: without them every attempt would fail, so it is said once, when the class is decorated.
- * `length` counts the parameters before the first one with a default, so a `handle()` that takes
- * nothing, or only defaulted or rest parameters, needs no metadata.
+ * What is wrong with a job class whose `handle()` asks for services but has no parameter types to
+ * resolve them by (undefined when nothing is). `length` counts the parameters before the first
+ * one with a default, so a `handle()` that takes nothing, or only defaulted or rest parameters,
+ * needs no metadata. Recorded when the class is decorated and refused when a worker starts
+ * (refuseJobsWithoutParamTypes): a process that only dispatches the job never resolves them.
  */
-export function requireHandleParamTypes(target: Function, at: string): void {
+export function handleParamTypesProblem(target: Function): string | undefined {
   const handle = (target.prototype as { handle: Function }).handle;
-  if (handle.length === 0 || paramTypesOf(target.prototype as object, 'handle')) return;
-  throw new ConfigError(
-    `${at}: handle() takes ${handle.length} parameter(s) but no parameter types were emitted for it (design:paramtypes), ` +
-      `so its services cannot be resolved. Put @Inject() on handle(), and ${METADATA_SETTINGS}`,
-  );
+  if (handle.length === 0 || paramTypesOf(target.prototype as object, 'handle')) return undefined;
+  return `handle() takes ${handle.length} parameter(s) but no parameter types were emitted for it (design:paramtypes)`;
 }

@@ -4,9 +4,12 @@ import { describe, expect, it } from 'vitest';
 
 import { Inject } from '../../src/decorators/inject.js';
 import { Job } from '../../src/decorators/job.js';
+import { METADATA_SETTINGS } from '../../src/decorators/param-types.js';
 import { ConfigError } from '../../src/errors/config-error.js';
 import { jobRegistry } from '../../src/job/job-registry.js';
 import { Queueable } from '../../src/job/queueable.js';
+import { boot, shutdown } from '../../src/runtime/errand.js';
+import { createWorker } from '../../src/worker/create-worker.js';
 
 class Tracker {}
 
@@ -45,7 +48,7 @@ function defineCompiled(code: string, className: string): Function {
   return new Function('Job', 'Inject', 'Queueable', 'Tracker', `${code}\nreturn ${className};`)(Job, Inject, Queueable, Tracker) as Function;
 }
 
-describe('@Job refuses a handle() that takes services it has no types for', () => {
+describe('a handle() that takes services it has no types for: recorded by @Job, refused by a worker', () => {
   it.each([
     ['tsc', tscOutput, 'TscMetaJob'],
     ['swc', swcOutput, 'SwcMetaJob'],
@@ -57,29 +60,44 @@ describe('@Job refuses a handle() that takes services it has no types for', () =
   it.each([
     ['tsc without emitDecoratorMetadata', tscOutput, 'TscBareJob'],
     ['swc without decoratorMetadata', swcOutput, 'SwcBareJob'],
-  ] as const)('refuses the job as %s compiles it, naming the class and the settings', (_compiler, compile, name) => {
+  ] as const)('registers the job as %s compiles it (a process may only dispatch it), recording why its services cannot be resolved', (_compiler, compile, name) => {
     const compiled = compile(jobSource(name), false);
     expect(compiled).not.toContain('design:paramtypes');
-    expect(() => defineCompiled(compiled, name)).toThrow(ConfigError);
-    expect(() => defineCompiled(compiled, name)).toThrow(
-      `Job ${name}: handle() takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes), so its services cannot be resolved. ` +
-        'Put @Inject() on handle(), and compile with experimentalDecorators and emitDecoratorMetadata',
-    );
-    expect(jobRegistry.byName(name)).toBeUndefined();
+    const target = defineCompiled(compiled, name);
+    expect(jobRegistry.byName(name)).toMatchObject({
+      target,
+      paramTypesProblem: 'handle() takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes)',
+    });
   });
 
-  it('refuses a handle() with parameters and no decorator, as tsc leaves it (no @Inject(), no types)', () => {
+  it('records a handle() with parameters and no decorator, as tsc leaves it (no @Inject(), no types)', () => {
     class NoInjectJob extends Queueable {
       async handle(_tracker: Tracker): Promise<void> {}
     }
-    expect(() => Job()(NoInjectJob)).toThrow(/^Job NoInjectJob: handle\(\) takes 1 parameter\(s\)/);
+    expect(() => Job()(NoInjectJob)).not.toThrow();
+    expect(jobRegistry.byClass(NoInjectJob)?.paramTypesProblem).toMatch(/^handle\(\) takes 1 parameter\(s\)/);
   });
 
-  it('names the class beside a `name` option', () => {
+  it('a worker refuses to start while such jobs are registered, naming each (its class beside a `name` option) and the settings', async () => {
     class RenamedBareJob extends Queueable {
       async handle(_a: Tracker, _b: Tracker): Promise<void> {}
     }
-    expect(() => Job({ name: 'billing.Renamed' })(RenamedBareJob)).toThrow(/^Job billing\.Renamed \(class RenamedBareJob\): handle\(\) takes 2 parameter\(s\)/);
+    Job({ name: 'billing.Renamed' })(RenamedBareJob);
+    await boot({ default: 'null', connections: { null: { driver: 'null' } } });
+    try {
+      const run = createWorker({ stopWhenEmpty: true }).run();
+      await expect(run).rejects.toThrow(ConfigError);
+      await expect(run).rejects.toThrow(
+        'The worker cannot start: 4 jobs cannot have their handle() services resolved. ' +
+          'Job TscBareJob: handle() takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes); ' +
+          'Job SwcBareJob: handle() takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes); ' +
+          'Job NoInjectJob: handle() takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes); ' +
+          'Job billing.Renamed (class RenamedBareJob): handle() takes 2 parameter(s) but no parameter types were emitted for it (design:paramtypes). ' +
+          `Put @Inject() on handle(), and ${METADATA_SETTINGS}`,
+      );
+    } finally {
+      await shutdown();
+    }
   });
 
   it('needs no metadata for a handle() that takes nothing, or only defaulted or rest parameters', () => {
@@ -95,6 +113,7 @@ describe('@Job refuses a handle() that takes services it has no types for', () =
     for (const target of [NoParamsJob, DefaultedJob, RestJob]) {
       expect(() => Job()(target)).not.toThrow();
       expect(jobRegistry.byClass(target)?.target).toBe(target);
+      expect(jobRegistry.byClass(target)?.paramTypesProblem).toBeUndefined();
     }
   });
 });
