@@ -6,7 +6,7 @@ import picomatch from 'picomatch';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 
 import { ConfigError } from '../errors/config-error.js';
-import { compiledPathOf, isInside, isTypeScriptSource, sourcePathsOf, typeScriptLayout, type TypeScriptLayout } from './typescript-layout.js';
+import { compiledEntryFor, compiledPathOf, isInside, isTypeScriptSource, sourcePathsOf, typeScriptLayout, type TypeScriptLayout } from './typescript-layout.js';
 
 /** The config options that name modules to import: a file, a directory or a glob each. */
 export type ModuleOption = 'bootstrap' | 'listeners';
@@ -61,9 +61,9 @@ export function modulesAt(entry: string, option: ModuleOption, context: ModuleCo
   if (modules.length === 0) {
     const sources = walk(entry, isTypeScriptSource);
     if (sources.length > 0) {
-      const output = path.dirname(compiledPathOf(path.join(entry, 'index.ts'), layout()));
-      const where = output === entry ? '' : `, ${configPath(output, context)}`;
-      throw new ConfigError(`The ${NOUN[option]} directory ${entry} (${at}) holds TypeScript sources only: compile them (npx tsc) and point \`${option}\` at their output directory${where}.`);
+      const output = compiledEntryFor(entry, layout());
+      const where = output === undefined ? ` output${outDirUnknown(layout())}` : `${isModulePattern(output) ? ' .js output' : ' output directory'}, ${configPath(output, context)}`;
+      throw new ConfigError(`The ${NOUN[option]} directory ${entry} (${at}) holds TypeScript sources only: compile them (npx tsc) and point \`${option}\` at their${where}.`);
     }
   }
   return modules;
@@ -92,9 +92,16 @@ export async function importModules(entries: readonly string[], option: ModuleOp
 
 /** What to do about a TypeScript file named where a compiled module belongs: compile, and name the output. */
 export function compileHint(source: string, option: ModuleOption, context: ModuleContext, layout: TypeScriptLayout | undefined, them: 'it' | 'them' = 'it'): string {
-  const output = configPath(compiledPathOf(source, layout), context);
+  const compiled = compiledPathOf(source, layout);
+  const its = `${them === 'it' ? 'its' : 'their'} .js output`;
+  if (compiled === undefined) return `compile ${them} (npx tsc) and point \`${option}\` at ${its}${outDirUnknown(layout)}.`;
   const per = layout?.tsconfig && layout.outDir ? ` (outDir of ${layout.tsconfig})` : '';
-  return `compile ${them} (npx tsc) and point \`${option}\` at ${them === 'it' ? 'its' : 'their'} .js output, '${output}'${per}.`;
+  return `compile ${them} (npx tsc) and point \`${option}\` at ${its}, '${configPath(compiled, context)}'${per}.`;
+}
+
+/** Why no output path is named, when the layout could not be read: " (its outDir is unknown: …)". */
+export function outDirUnknown(layout: TypeScriptLayout | undefined): string {
+  return layout?.unknown ? ` (its outDir is unknown: ${layout.unknown.replace(/\.$/, '')})` : '';
 }
 
 /** A path as the config file would name it: relative to its directory, starting with `./`. */

@@ -1,9 +1,7 @@
-import path from 'node:path';
-
 import type { ResolvedConfig } from '../config/config-types.js';
 import { CONFIG_FILES } from '../config/load-config.js';
-import { configPath } from '../config/module-paths.js';
-import { compiledPathOf, typeScriptLayout } from '../config/typescript-layout.js';
+import { configPath, outDirUnknown } from '../config/module-paths.js';
+import { compiledEntryFor, typeScriptLayout } from '../config/typescript-layout.js';
 import { ChainedBatch } from '../bus/chained-batch.js';
 import { jobRegistry } from '../job/job-registry.js';
 import { CallQueuedListener } from '../listeners/call-queued-listener.js';
@@ -26,10 +24,11 @@ export function knowsApplicationJobs(): boolean {
 export function noJobsWarning(config: ResolvedConfig, imported: readonly string[]): string | undefined {
   if (knowsApplicationJobs()) return undefined;
   const outcome = 'so every job this worker claims will fail as unknown';
-  // Where `paths.jobs` (make:job's directory) compiles to.
-  const compiled = path.dirname(compiledPathOf(path.join(config.paths.jobs, 'index.ts'), typeScriptLayout(config.baseDir)));
-  const suggestion = `'${configPath(compiled, config)}'`;
-  const what = `the compiled file, directory or glob of your @Job classes, e.g. bootstrap: ${suggestion}`;
+  // Where `paths.jobs` (make:job's directory) compiles to; no example when the tsconfig.json cannot be read through.
+  const layout = typeScriptLayout(config.baseDir);
+  const compiled = compiledEntryFor(config.paths.jobs, layout);
+  const example = compiled === undefined ? outDirUnknown(layout) : `, e.g. bootstrap: '${configPath(compiled, config)}'`;
+  const what = `the compiled file, directory or glob of your @Job classes${example}`;
   if (!config.source) {
     return `No job class is registered: there is no config file (${CONFIG_FILES.join(', ')}) in ${config.baseDir}, hence no \`bootstrap\`, ${outcome}. Create one whose \`bootstrap\` names ${what}.`;
   }

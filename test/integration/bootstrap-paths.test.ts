@@ -84,6 +84,10 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
     expect(result.stdout).toMatch(
       /^ {2}\S+ \S+ SendInvoice \.+ \d+\.\d\dms FAIL — PayloadError: Unknown job \[SendInvoice\]: no class is registered under that name\. The worker's `bootstrap` \(errand config\) did not import it: point `bootstrap` at the compiled module, directory or glob that declares it with @Job\.$/m,
     );
+    // The path suggested follows a tsconfig.json's `extends` to the outDir its base sets.
+    writeFileSync(path.join(app.dir, 'tsconfig.json'), JSON.stringify({ extends: './tsconfig.base.json' }));
+    writeFileSync(path.join(app.dir, 'tsconfig.base.json'), JSON.stringify({ compilerOptions: { rootDir: 'src', outDir: 'build' } }));
+    expect((await work(app)).stderr).toContain("e.g. bootstrap: './build/jobs'.");
     const [failed] = (await app.knex('failed_jobs').select('exception')) as Array<{ exception: string }>;
     expect(failed!.exception).toMatch(
       /^PayloadError: Unknown job \[SendInvoice\]: no class is registered under that name\. The worker's `bootstrap` \(errand config\) did not import it: point `bootstrap` at the compiled module, directory or glob that declares it with @Job\.\n/,
