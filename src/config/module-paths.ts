@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -21,8 +21,11 @@ export interface ModuleContext {
 // What one entry is called in messages: "the listener path …", "the bootstrap module …".
 const NOUN: Record<ModuleOption, string> = { bootstrap: 'bootstrap', listeners: 'listener' };
 const MODULE = /\.(js|mjs|cjs)$/;
-// Globs never wander into installed packages or compiled type declarations.
-const IGNORED = ['**/node_modules/**', '**/*.d.ts', '**/*.d.mts', '**/*.d.cts'];
+// Neither a directory nor a glob takes in installed packages, compiled type declarations, or
+// compiled tests (`dist/jobs/x.test.js` imports the test runner, which a worker does not have).
+// Names starting with a dot are skipped too: a glob never matches them (picomatch's rule).
+const IGNORED = ['**/node_modules/**', '**/*.d.ts', '**/*.d.mts', '**/*.d.cts', '**/*.test.*', '**/*.spec.*'];
+const SKIPPED_FILE = /\.(test|spec)\.|^\./;
 
 /** How an entry is read: an existing path as it is, else a glob when it has glob characters. */
 export function isModulePattern(entry: string): boolean {
@@ -111,25 +114,57 @@ export function configPath(file: string, context: ModuleContext): string {
   return relative.startsWith('../') ? relative : `./${relative}`;
 }
 
+/**
+ * Symlinked directories are followed in both modes; a file reached twice (through a link, or a
+ * link cycle) is imported once, under its first path in order.
+ */
 function globbed(pattern: string): string[] {
   // Glob from the pattern's fixed leading directories, so an absolute pattern crawls only there.
   const { base, glob } = picomatch.scan(pattern);
   if (!existsSync(base || '.')) return [];
-  return globSync(glob, { cwd: base || '.', absolute: true, ignore: IGNORED, onlyFiles: true }).sort(compareNames);
+  return inOrder(globSync(glob, { cwd: base || '.', absolute: true, ignore: IGNORED, onlyFiles: true, followSymbolicLinks: true }));
 }
 
 function walk(dir: string, keep: (file: string) => boolean): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .sort((a, b) => compareNames(a.name, b.name))
-    .flatMap((item) => {
-      const full = path.join(dir, item.name);
-      if (item.isDirectory()) return item.name === 'node_modules' ? [] : walk(full, keep);
-      return keep(item.name) ? [full] : [];
-    });
+  const files: string[] = [];
+  const visited = new Set<string>();
+  const visit = (at: string) => {
+    // A link back up the tree would loop for ever: each real directory is read once.
+    const real = realpathSync(at);
+    if (visited.has(real)) return;
+    visited.add(real);
+    for (const item of readdirSync(at, { withFileTypes: true })) {
+      const full = path.join(at, item.name);
+      const isDirectory = item.isDirectory() || (item.isSymbolicLink() && isDirectoryBehind(full));
+      if (isDirectory) {
+        if (item.name !== 'node_modules' && !item.name.startsWith('.')) visit(full);
+      } else if (keep(item.name) && !SKIPPED_FILE.test(item.name)) files.push(full);
+    }
+  };
+  visit(dir);
+  return inOrder(files);
 }
 
-function compareNames(a: string, b: string): number {
-  return a.localeCompare(b);
+function isDirectoryBehind(link: string): boolean {
+  try {
+    return statSync(link).isDirectory();
+  } catch {
+    // A dangling link: nothing to read.
+    return false;
+  }
+}
+
+/** Sorted by code point (UTF-8 bytes), the same in both modes, each real file once. */
+function inOrder(files: string[]): string[] {
+  const seen = new Set<string>();
+  return files
+    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+    .filter((file) => {
+      const real = realpathSync(file);
+      if (seen.has(real)) return false;
+      seen.add(real);
+      return true;
+    });
 }
 
 function shortList(files: string[]): string {

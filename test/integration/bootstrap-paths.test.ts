@@ -47,6 +47,8 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
     // Neither a module nor a job: a directory or a glob must pass these by.
     writeFileSync(path.join(app.dir, 'dist/jobs/send-invoice.d.ts'), 'export declare const SendInvoice: unknown;\n');
     writeFileSync(path.join(app.dir, 'dist/jobs/send-invoice.js.map'), '{}\n');
+    // A compiled test: importing it would need the test runner, which the worker does not have.
+    writeFileSync(path.join(app.dir, 'dist/jobs/send-invoice.test.js'), "import { it } from 'vitest';\nit('sends', () => {});\n");
   }
 
   const queueBoth = (tag: string) =>
