@@ -498,15 +498,21 @@ export const dialect = {
     return undefined;
   },
 
-  /** Where a connection points, for error messages: host:port/database, or the SQLite file. */
+  /**
+   * Where a connection points, for error messages: host:port/database, or the SQLite file. Never
+   * a password: a URL that does not parse (a `#` or `/` left unencoded in the password, an empty
+   * host) is printed with its user info and any `password=` parameter masked.
+   */
   describeTarget(client: DatabaseClient, connection: string | Knex.StaticConnectionConfig): string {
     if (typeof connection === 'string') {
       try {
         const url = new URL(connection);
         const port = url.port || (client === 'pg' ? '5432' : '3306');
-        return `${url.hostname}:${port}${url.pathname}`;
+        // pg's `postgres:///app?host=/var/run/postgresql`: the host (or socket directory) is a parameter.
+        const host = url.hostname || url.searchParams.get('host') || 'localhost';
+        return `${host}:${port}${url.pathname}`;
       } catch {
-        return connection;
+        return withoutSecrets(connection);
       }
     }
     const c = connection as { filename?: string; host?: string; port?: number; database?: string; connectionString?: string };
@@ -628,6 +634,18 @@ const CONNECTION_ERROR_HINTS: Array<[codes: string[], hint: string]> = [
   [['ER_BAD_DB_ERROR', '3D000'], 'Create the database, or fix its name in the connection.'],
   [['SQLITE_CANTOPEN'], "Check that the file name is right and its directory writable."],
 ];
+
+/**
+ * A connection string with its user info (everything between `scheme://` and the last `@`, since
+ * an unencoded password may hold `/`, `#` or `@`) and `password=` parameters masked.
+ */
+function withoutSecrets(connection: string): string {
+  const scheme = /^[a-z][a-z\d+.-]*:\/\//i.exec(connection)?.[0] ?? '';
+  const rest = connection.slice(scheme.length);
+  const at = rest.lastIndexOf('@');
+  const masked = at === -1 ? rest : `***@${rest.slice(at + 1)}`;
+  return scheme + masked.replace(/\b(password|passwd|pwd|pass)=[^&;\s]*/gi, '$1=***');
+}
 
 /** A driver's own error for a server it cannot reach or talk to (see `dialect.isConnectionError`). */
 function isDriverConnectionError(error: unknown): boolean {
