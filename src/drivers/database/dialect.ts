@@ -491,11 +491,27 @@ export const dialect = {
   connectionErrorHint(error: unknown): string | undefined {
     let each = error;
     for (let depth = 0; depth < 4 && each !== undefined && each !== null; depth++) {
+      // Before the codes: errand's own statement timeout reads as ETIMEDOUT, but the server did answer the connection.
+      if (statementTimeouts.has(each as object)) return STATEMENT_TIMEOUT_HINT;
       const hint = CONNECTION_ERROR_HINTS.find(([codes]) => codes.includes((each as { code?: string }).code ?? ''))?.[1];
       if (hint) return hint;
       each = (each as { cause?: unknown }).cause;
     }
     return undefined;
+  },
+
+  /**
+   * The error of a statement that got no answer within the connection's `queryTimeout`. Its code
+   * is ETIMEDOUT, so it counts as an unreachable database (waited out, retried), but its hint is
+   * its own: the server may well be reachable and only slow, or the statement waiting on a lock.
+   */
+  statementTimeoutError(target: string, seconds: number): Error & { code: string } {
+    const error = Object.assign(
+      new Error(`The database at ${target} did not answer a statement within ${seconds} s (queryTimeout); its connection was closed and a new one will be opened.`),
+      { code: 'ETIMEDOUT' },
+    );
+    statementTimeouts.add(error);
+    return error;
   },
 
   /**
@@ -626,6 +642,12 @@ const CONNECTION_ERROR_CODES = new Set([
 ]);
 
 /** What to check per driver code (mysql2, pg, better-sqlite3, Node's sockets), for `connectionErrorHint`. */
+const statementTimeouts = new WeakSet<object>();
+
+const STATEMENT_TIMEOUT_HINT =
+  'The statement was sent but no answer came in time: a slow statement or one waiting on a lock, or a connection that died mid-statement. ' +
+  'If statements may rightly take that long, raise the connection\'s queryTimeout (seconds; 0 turns the limit off).';
+
 const CONNECTION_ERROR_HINTS: Array<[codes: string[], hint: string]> = [
   [['ECONNREFUSED'], 'Nothing accepts connections there: is the server running, and are the host and port right?'],
   [['ENOTFOUND', 'EAI_AGAIN'], 'The host name does not resolve: check the host in the connection.'],

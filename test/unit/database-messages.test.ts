@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { dialect } from '../../src/drivers/database/dialect.js';
 
-/* Where a connection points, as error messages name it: never with a password. */
+/* What errand's database errors say: where the connection points (never with a password), and what to check. */
 
 describe('dialect.describeTarget', () => {
   it('names host:port/database for URLs and objects, and the file for SQLite', () => {
@@ -27,5 +27,25 @@ describe('dialect.describeTarget', () => {
     expect(described).not.toContain(secret);
     expect(described).toBe(shown);
     expect(dialect.describeTarget(client, { connectionString: url } as never)).toBe(shown);
+  });
+});
+
+describe('dialect.connectionErrorHint', () => {
+  const firewall = 'The server did not answer: check the host, the port and any firewall between.';
+
+  it("gives errand's own statement timeout (queryTimeout) its own hint, not the network one, also when wrapped", () => {
+    const timeout = dialect.statementTimeoutError('db:5432/app', 30);
+    expect(timeout.code).toBe('ETIMEDOUT');
+    expect(dialect.isConnectionError(timeout)).toBe(true);
+    const hint = dialect.connectionErrorHint(timeout);
+    expect(hint).toBe(
+      'The statement was sent but no answer came in time: a slow statement or one waiting on a lock, or a connection that died mid-statement. ' +
+        "If statements may rightly take that long, raise the connection's queryTimeout (seconds; 0 turns the limit off).",
+    );
+    expect(dialect.connectionErrorHint(new Error('insert failed', { cause: timeout }))).toBe(hint);
+  });
+
+  it("keeps the network hint for a driver's ETIMEDOUT (a connect that got no answer)", () => {
+    expect(dialect.connectionErrorHint(Object.assign(new Error('connect ETIMEDOUT 10.0.0.9:5432'), { code: 'ETIMEDOUT' }))).toBe(firewall);
   });
 });
