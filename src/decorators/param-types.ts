@@ -6,10 +6,25 @@ export const METADATA_SETTINGS =
   'compile with experimentalDecorators and emitDecoratorMetadata: tsc (5.x to 7.x), swc with jsc.transform.decoratorMetadata, ts-node, ' +
   'or Vitest on Vite 8 (on older Vite, with unplugin-swc). esbuild and tsx drop this metadata, and Node\'s own type stripping refuses decorators (see docs/typescript.md).';
 
-/** The parameter types TypeScript emitted for a decorated member (or, without `key`, a decorated class's constructor). */
+/**
+ * The parameter types TypeScript emitted for a decorated method `key` of a prototype (or, without
+ * `key`, a decorated class's constructor). A method's types are read from the prototype that
+ * defines the method, never inherited: a subclass whose own `handle(a, b)` carries no decorator
+ * has no types, even when the parent's `handle()` has some (Reflect.getMetadata would hand it the
+ * parent's). Types fewer than the parameters before the first default count as none.
+ */
 export function paramTypesOf(target: object, key?: string | symbol): unknown[] | undefined {
-  const types: unknown = key === undefined ? Reflect.getMetadata('design:paramtypes', target) : Reflect.getMetadata('design:paramtypes', target, key);
-  return Array.isArray(types) ? types : undefined;
+  if (key === undefined) {
+    const types: unknown = Reflect.getMetadata('design:paramtypes', target);
+    return Array.isArray(types) ? types : undefined;
+  }
+  let owner: object | null = target;
+  while (owner && !Object.prototype.hasOwnProperty.call(owner, key)) owner = Object.getPrototypeOf(owner) as object | null;
+  if (!owner) return undefined;
+  const types: unknown = Reflect.getOwnMetadata('design:paramtypes', owner, key);
+  const method = (owner as Record<string | symbol, unknown>)[key];
+  if (!Array.isArray(types) || (typeof method === 'function' && types.length < method.length)) return undefined;
+  return types;
 }
 
 /**

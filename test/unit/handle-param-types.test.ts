@@ -1,8 +1,12 @@
 import { transformSync } from '@swc/core';
 import ts from 'typescript';
+import { container as rootContainer, injectable } from 'tsyringe';
 import { describe, expect, it } from 'vitest';
 
 import { Inject } from '../../src/decorators/inject.js';
+import { Listener } from '../../src/decorators/listener.js';
+import { BindingResolutionError } from '../../src/errors/binding-resolution-error.js';
+import { resolveHandleArguments } from '../../src/worker/resolve-handle-arguments.js';
 import { Job } from '../../src/decorators/job.js';
 import { METADATA_SETTINGS } from '../../src/decorators/param-types.js';
 import { ConfigError } from '../../src/errors/config-error.js';
@@ -11,6 +15,7 @@ import { Queueable } from '../../src/job/queueable.js';
 import { boot, shutdown } from '../../src/runtime/errand.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 
+@injectable()
 class Tracker {}
 
 /** A job as a user writes it: handle() asks for a Tracker and carries @Inject(). */
@@ -98,6 +103,46 @@ describe('a handle() that takes services it has no types for: recorded by @Job, 
     } finally {
       await shutdown();
     }
+  });
+
+  it("reads handle()'s types from the class that defines it: a subclass's own undecorated handle(ledger) has none, an inherited one keeps the parent's", () => {
+    // Reading the parent's types would resolve a Tracker for the Ledger parameter.
+    class Ledger {}
+    @Job()
+    class ParentTrackingJob extends Queueable {
+      @Inject()
+      async handle(_tracker: Tracker): Promise<void> {}
+    }
+    class OwnHandleJob extends ParentTrackingJob {
+      override async handle(_ledger: Ledger): Promise<void> {}
+    }
+    class InheritedHandleJob extends ParentTrackingJob {}
+    Job()(OwnHandleJob);
+    Job()(InheritedHandleJob);
+    expect(jobRegistry.byClass(OwnHandleJob)?.paramTypesProblem).toBe('handle() takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes)');
+    expect(jobRegistry.byClass(InheritedHandleJob)?.paramTypesProblem).toBeUndefined();
+    const container = () => rootContainer;
+    // The attempt's own check, the last line for a class registered after the worker started.
+    expect(() => resolveHandleArguments(new OwnHandleJob(), 'OwnHandleJob', container)).toThrow(BindingResolutionError);
+    expect(() => resolveHandleArguments(new OwnHandleJob(), 'OwnHandleJob', container)).toThrow(
+      `OwnHandleJob.handle() takes 1 parameter(s) but no type metadata was found: decorate handle() with @Inject(), and ${METADATA_SETTINGS}`,
+    );
+    expect(resolveHandleArguments(new InheritedHandleJob(), 'InheritedHandleJob', container)).toEqual([expect.any(Tracker)]);
+  });
+
+  it("does not take a listener's event from its parent's handle() when the subclass's own handle() has no types", () => {
+    class ShipmentSent {}
+    class RefundIssued {}
+    @Listener()
+    class AuditShipment {
+      @Inject()
+      handle(_event: ShipmentSent): void {}
+    }
+    class AuditRefund extends AuditShipment {
+      override handle(_event: RefundIssued): void {}
+    }
+    expect(() => Listener()(AuditRefund)).toThrow(/^Listener AuditRefund: cannot tell which event handle\(\) hears/);
+    expect(() => Listener({ event: RefundIssued })(AuditRefund)).not.toThrow();
   });
 
   it('needs no metadata for a handle() that takes nothing, or only defaulted or rest parameters', () => {
