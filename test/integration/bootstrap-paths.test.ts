@@ -10,6 +10,7 @@ import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT, runCli, runNode } from '../helpers/run-cli.js';
 import { countRows, createWorkerApp, type WorkerApp } from '../helpers/worker-process.js';
+import { DURATION } from '../helpers/worker-line.js';
 import { METADATA_SETTINGS } from '../../src/decorators/param-types.js';
 
 const distIndex = pathToFileURL(path.join(ROOT, 'dist/index.js')).href;
@@ -61,8 +62,8 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
     const byDirectory = await work(app);
     expect(byDirectory.stderr).toBe('');
     expect(byDirectory.code).toBe(0);
-    expect(byDirectory.stdout).toMatch(/ SendInvoice \.+ \d+\.\d\dms DONE$/m);
-    expect(byDirectory.stdout).toMatch(/ SendReport \.+ \d+\.\d\dms DONE$/m);
+    expect(byDirectory.stdout).toMatch(new RegExp(String.raw` SendInvoice \.+ ${DURATION} DONE$`, 'm'));
+    expect(byDirectory.stdout).toMatch(new RegExp(String.raw` SendReport \.+ ${DURATION} DONE$`, 'm'));
 
     setBootstrap(app, connection, ['./dist/**/*.{js,mjs}']);
     await queueBoth('glob');
@@ -84,7 +85,7 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
         "Set `bootstrap` to the compiled file, directory or glob of your @Job classes, e.g. bootstrap: './dist/jobs'.",
     ]);
     expect(result.stdout).toMatch(
-      /^ {2}\S+ \S+ SendInvoice \.+ \d+\.\d\dms FAIL — PayloadError: Unknown job \[SendInvoice\]: no class is registered under that name\. The worker's `bootstrap` \(errand config\) did not import it: point `bootstrap` at the compiled module, directory or glob that declares it with @Job\.$/m,
+      new RegExp(String.raw`^ {2}\S+ \S+ SendInvoice \.+ ${DURATION} FAIL — PayloadError: Unknown job \[SendInvoice\]: no class is registered under that name\. The worker's \`bootstrap\` \(errand config\) did not import it: point \`bootstrap\` at the compiled module, directory or glob that declares it with @Job\.$`, 'm'),
     );
     // The path suggested follows a tsconfig.json's `extends` to the outDir its base sets.
     writeFileSync(path.join(app.dir, 'tsconfig.json'), JSON.stringify({ extends: './tsconfig.base.json' }));
