@@ -79,10 +79,11 @@ export function entryCovers(entry: string, file: string): boolean {
 
 /**
  * Imports every module the entries name, in order (entries in the order given, each one's files
- * sorted), so their decorated classes register themselves. Resolves to the files imported.
+ * sorted), so their decorated classes register themselves. Resolves to the files imported, each
+ * once: entries that overlap (a directory and a file in it) take a file in at its first place.
  */
 export async function importModules(entries: readonly string[], option: ModuleOption, context: ModuleContext): Promise<string[]> {
-  const files = entries.flatMap((entry) => modulesAt(entry, option, context));
+  const files = onceEach(entries.flatMap((entry) => modulesAt(entry, option, context)));
   for (const file of files) {
     try {
       await import(pathToFileURL(file).href);
@@ -156,15 +157,18 @@ function isDirectoryBehind(link: string): boolean {
 
 /** Sorted by code point (UTF-8 bytes), the same in both modes, each real file once. */
 function inOrder(files: string[]): string[] {
+  return onceEach(files.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+}
+
+/** Each real file once, at its first place (a file reached again through a link, or another entry). */
+function onceEach(files: string[]): string[] {
   const seen = new Set<string>();
-  return files
-    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
-    .filter((file) => {
-      const real = realpathSync(file);
-      if (seen.has(real)) return false;
-      seen.add(real);
-      return true;
-    });
+  return files.filter((file) => {
+    const real = realpathSync(file);
+    if (seen.has(real)) return false;
+    seen.add(real);
+    return true;
+  });
 }
 
 function shortList(files: string[]): string {

@@ -10,10 +10,14 @@ import { listenerRegistry } from '../listeners/listener-registry.js';
 // errand's own jobs: registered in every process, they are no sign that the app's jobs are.
 const BUILT_IN_JOBS = new Set<Function>([CallQueuedListener, ChainedBatch]);
 
-/** Whether this process knows any job a worker could run: an app's @Job class or a queued @Listener. */
+/**
+ * Whether this process knows any job a worker could run: an app's @Job class or a queued
+ * @Listener. Listeners are counted from the registry the worker resolves them from by name, wired
+ * to an event or not (a queued listener's job runs whatever the wiring in the worker's process).
+ */
 export function knowsApplicationJobs(): boolean {
   if (jobRegistry.entries().some((entry) => !BUILT_IN_JOBS.has(entry.target))) return true;
-  return listenerRegistry.events().some((event) => listenerRegistry.listenersOf(event).some((w) => w.kind === 'class' && w.listener.options.queued === true));
+  return listenerRegistry.classes().some((listener) => listener.options.queued === true);
 }
 
 /**

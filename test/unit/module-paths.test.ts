@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { modulesAt } from '../../src/config/module-paths.js';
+import { importModules, modulesAt } from '../../src/config/module-paths.js';
 
 /** A compiled app's dist/jobs with what a directory or a glob must pass by, and links. */
 function distJobs(): string {
@@ -41,5 +41,15 @@ describe('the modules a bootstrap directory or glob takes in', () => {
     const expected = ['Z.js', 'a-b.js', 'a.js', 'a/c.js', 'linked/f.js', 'sub/g.mjs'].map((file) => path.join(dir, 'dist/jobs', file));
     expect(modulesAt(path.join(dir, 'dist/jobs'), 'bootstrap', context)).toEqual(expected);
     expect(modulesAt(path.join(dir, 'dist/jobs/**/*.{js,mjs}'), 'bootstrap', context)).toEqual(expected);
+  });
+});
+
+describe('importModules', () => {
+  it('imports and counts each file once when entries overlap (a directory and a file in it)', async () => {
+    const dir = distJobs();
+    const context = { baseDir: dir };
+    const jobs = path.join(dir, 'dist/jobs');
+    const imported = await importModules([path.join(jobs, 'a.js'), jobs, path.join(jobs, '*.js')], 'bootstrap', context);
+    expect(imported).toEqual(['a.js', 'Z.js', 'a-b.js', 'a/c.js', 'linked/f.js', 'sub/g.mjs'].map((file) => path.join(jobs, file)));
   });
 });
