@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -6,7 +6,7 @@ import picomatch from 'picomatch';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 
 import { ConfigError } from '../errors/config-error.js';
-import { compiledPathOf, isInside, isTypeScriptSource, sourcePathsOf, typeScriptLayout, type TypeScriptLayout } from './typescript-layout.js';
+import { compiledEntryFor, compiledPathOf, isInside, isTypeScriptSource, sourcePathsOf, typeScriptLayout, type TypeScriptLayout } from './typescript-layout.js';
 
 /** The config options that name modules to import: a file, a directory or a glob each. */
 export type ModuleOption = 'bootstrap' | 'listeners';
@@ -21,8 +21,11 @@ export interface ModuleContext {
 // What one entry is called in messages: "the listener path …", "the bootstrap module …".
 const NOUN: Record<ModuleOption, string> = { bootstrap: 'bootstrap', listeners: 'listener' };
 const MODULE = /\.(js|mjs|cjs)$/;
-// Globs never wander into installed packages or compiled type declarations.
-const IGNORED = ['**/node_modules/**', '**/*.d.ts', '**/*.d.mts', '**/*.d.cts'];
+// Neither a directory nor a glob takes in installed packages, compiled type declarations, or
+// compiled tests (`dist/jobs/x.test.js` imports the test runner, which a worker does not have).
+// Names starting with a dot are skipped too: a glob never matches them (picomatch's rule).
+const IGNORED = ['**/node_modules/**', '**/*.d.ts', '**/*.d.mts', '**/*.d.cts', '**/*.test.*', '**/*.spec.*'];
+const SKIPPED_FILE = /\.(test|spec)\.|^\./;
 
 /** How an entry is read: an existing path as it is, else a glob when it has glob characters. */
 export function isModulePattern(entry: string): boolean {
@@ -61,9 +64,9 @@ export function modulesAt(entry: string, option: ModuleOption, context: ModuleCo
   if (modules.length === 0) {
     const sources = walk(entry, isTypeScriptSource);
     if (sources.length > 0) {
-      const output = path.dirname(compiledPathOf(path.join(entry, 'index.ts'), layout()));
-      const where = output === entry ? '' : `, ${configPath(output, context)}`;
-      throw new ConfigError(`The ${NOUN[option]} directory ${entry} (${at}) holds TypeScript sources only: compile them (npx tsc) and point \`${option}\` at their output directory${where}.`);
+      const output = compiledEntryFor(entry, layout());
+      const where = output === undefined ? ` output${outDirUnknown(layout())}` : `${isModulePattern(output) ? ' .js output' : ' output directory'}, ${configPath(output, context)}`;
+      throw new ConfigError(`The ${NOUN[option]} directory ${entry} (${at}) holds TypeScript sources only: compile them (npx tsc) and point \`${option}\` at their${where}.`);
     }
   }
   return modules;
@@ -76,10 +79,11 @@ export function entryCovers(entry: string, file: string): boolean {
 
 /**
  * Imports every module the entries name, in order (entries in the order given, each one's files
- * sorted), so their decorated classes register themselves. Resolves to the files imported.
+ * sorted), so their decorated classes register themselves. Resolves to the files imported, each
+ * once: entries that overlap (a directory and a file in it) take a file in at its first place.
  */
 export async function importModules(entries: readonly string[], option: ModuleOption, context: ModuleContext): Promise<string[]> {
-  const files = entries.flatMap((entry) => modulesAt(entry, option, context));
+  const files = onceEach(entries.flatMap((entry) => modulesAt(entry, option, context)));
   for (const file of files) {
     try {
       await import(pathToFileURL(file).href);
@@ -92,9 +96,16 @@ export async function importModules(entries: readonly string[], option: ModuleOp
 
 /** What to do about a TypeScript file named where a compiled module belongs: compile, and name the output. */
 export function compileHint(source: string, option: ModuleOption, context: ModuleContext, layout: TypeScriptLayout | undefined, them: 'it' | 'them' = 'it'): string {
-  const output = configPath(compiledPathOf(source, layout), context);
+  const compiled = compiledPathOf(source, layout);
+  const its = `${them === 'it' ? 'its' : 'their'} .js output`;
+  if (compiled === undefined) return `compile ${them} (npx tsc) and point \`${option}\` at ${its}${outDirUnknown(layout)}.`;
   const per = layout?.tsconfig && layout.outDir ? ` (outDir of ${layout.tsconfig})` : '';
-  return `compile ${them} (npx tsc) and point \`${option}\` at ${them === 'it' ? 'its' : 'their'} .js output, '${output}'${per}.`;
+  return `compile ${them} (npx tsc) and point \`${option}\` at ${its}, '${configPath(compiled, context)}'${per}.`;
+}
+
+/** Why no output path is named, when the layout could not be read: " (its outDir is unknown: …)". */
+export function outDirUnknown(layout: TypeScriptLayout | undefined): string {
+  return layout?.unknown ? ` (its outDir is unknown: ${layout.unknown.replace(/\.$/, '')})` : '';
 }
 
 /** A path as the config file would name it: relative to its directory, starting with `./`. */
@@ -104,25 +115,60 @@ export function configPath(file: string, context: ModuleContext): string {
   return relative.startsWith('../') ? relative : `./${relative}`;
 }
 
+/**
+ * Symlinked directories are followed in both modes; a file reached twice (through a link, or a
+ * link cycle) is imported once, under its first path in order.
+ */
 function globbed(pattern: string): string[] {
   // Glob from the pattern's fixed leading directories, so an absolute pattern crawls only there.
   const { base, glob } = picomatch.scan(pattern);
   if (!existsSync(base || '.')) return [];
-  return globSync(glob, { cwd: base || '.', absolute: true, ignore: IGNORED, onlyFiles: true }).sort(compareNames);
+  return inOrder(globSync(glob, { cwd: base || '.', absolute: true, ignore: IGNORED, onlyFiles: true, followSymbolicLinks: true }));
 }
 
 function walk(dir: string, keep: (file: string) => boolean): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .sort((a, b) => compareNames(a.name, b.name))
-    .flatMap((item) => {
-      const full = path.join(dir, item.name);
-      if (item.isDirectory()) return item.name === 'node_modules' ? [] : walk(full, keep);
-      return keep(item.name) ? [full] : [];
-    });
+  const files: string[] = [];
+  const visited = new Set<string>();
+  const visit = (at: string) => {
+    // A link back up the tree would loop for ever: each real directory is read once.
+    const real = realpathSync(at);
+    if (visited.has(real)) return;
+    visited.add(real);
+    for (const item of readdirSync(at, { withFileTypes: true })) {
+      const full = path.join(at, item.name);
+      const isDirectory = item.isDirectory() || (item.isSymbolicLink() && isDirectoryBehind(full));
+      if (isDirectory) {
+        if (item.name !== 'node_modules' && !item.name.startsWith('.')) visit(full);
+      } else if (keep(item.name) && !SKIPPED_FILE.test(item.name)) files.push(full);
+    }
+  };
+  visit(dir);
+  return inOrder(files);
 }
 
-function compareNames(a: string, b: string): number {
-  return a.localeCompare(b);
+function isDirectoryBehind(link: string): boolean {
+  try {
+    return statSync(link).isDirectory();
+  } catch {
+    // A dangling link: nothing to read.
+    return false;
+  }
+}
+
+/** Sorted by code point (UTF-8 bytes), the same in both modes, each real file once. */
+function inOrder(files: string[]): string[] {
+  return onceEach(files.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+}
+
+/** Each real file once, at its first place (a file reached again through a link, or another entry). */
+function onceEach(files: string[]): string[] {
+  const seen = new Set<string>();
+  return files.filter((file) => {
+    const real = realpathSync(file);
+    if (seen.has(real)) return false;
+    seen.add(real);
+    return true;
+  });
 }
 
 function shortList(files: string[]): string {

@@ -1,9 +1,7 @@
-import path from 'node:path';
-
 import type { ResolvedConfig } from '../config/config-types.js';
 import { CONFIG_FILES } from '../config/load-config.js';
-import { configPath } from '../config/module-paths.js';
-import { compiledPathOf, typeScriptLayout } from '../config/typescript-layout.js';
+import { configPath, outDirUnknown } from '../config/module-paths.js';
+import { compiledEntryFor, typeScriptLayout } from '../config/typescript-layout.js';
 import { ChainedBatch } from '../bus/chained-batch.js';
 import { jobRegistry } from '../job/job-registry.js';
 import { CallQueuedListener } from '../listeners/call-queued-listener.js';
@@ -12,10 +10,14 @@ import { listenerRegistry } from '../listeners/listener-registry.js';
 // errand's own jobs: registered in every process, they are no sign that the app's jobs are.
 const BUILT_IN_JOBS = new Set<Function>([CallQueuedListener, ChainedBatch]);
 
-/** Whether this process knows any job a worker could run: an app's @Job class or a queued @Listener. */
+/**
+ * Whether this process knows any job a worker could run: an app's @Job class or a queued
+ * @Listener. Listeners are counted from the registry the worker resolves them from by name, wired
+ * to an event or not (a queued listener's job runs whatever the wiring in the worker's process).
+ */
 export function knowsApplicationJobs(): boolean {
   if (jobRegistry.entries().some((entry) => !BUILT_IN_JOBS.has(entry.target))) return true;
-  return listenerRegistry.events().some((event) => listenerRegistry.listenersOf(event).some((w) => w.kind === 'class' && w.listener.options.queued === true));
+  return listenerRegistry.classes().some((listener) => listener.options.queued === true);
 }
 
 /**
@@ -26,10 +28,11 @@ export function knowsApplicationJobs(): boolean {
 export function noJobsWarning(config: ResolvedConfig, imported: readonly string[]): string | undefined {
   if (knowsApplicationJobs()) return undefined;
   const outcome = 'so every job this worker claims will fail as unknown';
-  // Where `paths.jobs` (make:job's directory) compiles to.
-  const compiled = path.dirname(compiledPathOf(path.join(config.paths.jobs, 'index.ts'), typeScriptLayout(config.baseDir)));
-  const suggestion = `'${configPath(compiled, config)}'`;
-  const what = `the compiled file, directory or glob of your @Job classes, e.g. bootstrap: ${suggestion}`;
+  // Where `paths.jobs` (make:job's directory) compiles to; no example when the tsconfig.json cannot be read through.
+  const layout = typeScriptLayout(config.baseDir);
+  const compiled = compiledEntryFor(config.paths.jobs, layout);
+  const example = compiled === undefined ? outDirUnknown(layout) : `, e.g. bootstrap: '${configPath(compiled, config)}'`;
+  const what = `the compiled file, directory or glob of your @Job classes${example}`;
   if (!config.source) {
     return `No job class is registered: there is no config file (${CONFIG_FILES.join(', ')}) in ${config.baseDir}, hence no \`bootstrap\`, ${outcome}. Create one whose \`bootstrap\` names ${what}.`;
   }

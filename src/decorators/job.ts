@@ -4,7 +4,7 @@ import type { JobOptions } from '../job/job-options.js';
 import { jobRegistry } from '../job/job-registry.js';
 import { validateJobOptions } from '../job/validate-job-options.js';
 import { validateUniqueCombination } from '../job/validate-unique-options.js';
-import { requireHandleParamTypes } from './param-types.js';
+import { handleParamTypesProblem } from './param-types.js';
 
 /**
  * Marks a class extending `Queueable` as a job and registers it under its name (the class name
@@ -28,11 +28,18 @@ export function Job(options: JobOptions = {}): <T extends Function>(target: T) =
     if (typeof (target.prototype as { handle?: unknown }).handle !== 'function') {
       throw new ConfigError(`Job ${name} has no handle() method.`);
     }
-    requireHandleParamTypes(target, name === target.name ? `Job ${name}` : `Job ${name} (class ${target.name || 'anonymous'})`);
+    // Not refused here: a process that only dispatches the job (a web server under tsx, tests with
+    // Queue.fake()) never resolves handle()'s services. A worker refuses to start instead.
+    const paramTypesProblem = handleParamTypesProblem(target);
     // Options set on the job itself (`tries = 3`, `backoff()`) are read at dispatch; the Laravel
     // members errand cannot honour are refused now when they are methods.
     refuseUnsupportedMethods(target.prototype as object, `Job ${name}`);
-    jobRegistry.register({ name, target: target as unknown as new (...args: any[]) => object, options: Object.freeze({ ...options }) });
+    jobRegistry.register({
+      name,
+      target: target as unknown as new (...args: any[]) => object,
+      options: Object.freeze({ ...options }),
+      ...(paramTypesProblem ? { paramTypesProblem } : {}),
+    });
     return target;
   };
 }

@@ -1,5 +1,3 @@
-import { ConfigError } from '../errors/config-error.js';
-
 /**
  * The compiler settings that keep `design:paramtypes`, quoted by every error about it missing
  * (the full table is docs/typescript.md).
@@ -8,23 +6,36 @@ export const METADATA_SETTINGS =
   'compile with experimentalDecorators and emitDecoratorMetadata: tsc (5.x to 7.x), swc with jsc.transform.decoratorMetadata, ts-node, ' +
   'or Vitest on Vite 8 (on older Vite, with unplugin-swc). esbuild and tsx drop this metadata, and Node\'s own type stripping refuses decorators (see docs/typescript.md).';
 
-/** The parameter types TypeScript emitted for a decorated member (or, without `key`, a decorated class's constructor). */
+/**
+ * The parameter types TypeScript emitted for a decorated method `key` of a prototype (or, without
+ * `key`, a decorated class's constructor). A method's types are read from the prototype that
+ * defines the method, never inherited: a subclass whose own `handle(a, b)` carries no decorator
+ * has no types, even when the parent's `handle()` has some (Reflect.getMetadata would hand it the
+ * parent's). Types fewer than the parameters before the first default count as none.
+ */
 export function paramTypesOf(target: object, key?: string | symbol): unknown[] | undefined {
-  const types: unknown = key === undefined ? Reflect.getMetadata('design:paramtypes', target) : Reflect.getMetadata('design:paramtypes', target, key);
-  return Array.isArray(types) ? types : undefined;
+  if (key === undefined) {
+    const types: unknown = Reflect.getMetadata('design:paramtypes', target);
+    return Array.isArray(types) ? types : undefined;
+  }
+  let owner: object | null = target;
+  while (owner && !Object.prototype.hasOwnProperty.call(owner, key)) owner = Object.getPrototypeOf(owner) as object | null;
+  if (!owner) return undefined;
+  const types: unknown = Reflect.getOwnMetadata('design:paramtypes', owner, key);
+  const method = (owner as Record<string | symbol, unknown>)[key];
+  if (!Array.isArray(types) || (typeof method === 'function' && types.length < method.length)) return undefined;
+  return types;
 }
 
 /**
- * Refuses a job class whose `handle()` asks for services but has no parameter types to resolve
- * them by: without them every attempt would fail, so it is said once, when the class is decorated.
- * `length` counts the parameters before the first one with a default, so a `handle()` that takes
- * nothing, or only defaulted or rest parameters, needs no metadata.
+ * What is wrong with a job class whose `handle()` asks for services but has no parameter types to
+ * resolve them by (undefined when nothing is). `length` counts the parameters before the first
+ * one with a default, so a `handle()` that takes nothing, or only defaulted or rest parameters,
+ * needs no metadata. Recorded when the class is decorated and refused when a worker starts
+ * (refuseJobsWithoutParamTypes): a process that only dispatches the job never resolves them.
  */
-export function requireHandleParamTypes(target: Function, at: string): void {
+export function handleParamTypesProblem(target: Function): string | undefined {
   const handle = (target.prototype as { handle: Function }).handle;
-  if (handle.length === 0 || paramTypesOf(target.prototype as object, 'handle')) return;
-  throw new ConfigError(
-    `${at}: handle() takes ${handle.length} parameter(s) but no parameter types were emitted for it (design:paramtypes), ` +
-      `so its services cannot be resolved. Put @Inject() on handle(), and ${METADATA_SETTINGS}`,
-  );
+  if (handle.length === 0 || paramTypesOf(target.prototype as object, 'handle')) return undefined;
+  return `handle() takes ${handle.length} parameter(s) but no parameter types were emitted for it (design:paramtypes)`;
 }

@@ -52,6 +52,8 @@ export class JobContext {
   constructor(
     readonly info: JobInfo,
     private readonly signalSource: AbortSignal | (() => AbortSignal),
+    /** Set for the context a `failed()` hook runs with: the job has already ended, so release/delete/fail refuse. */
+    private readonly endedIn?: 'failed()',
   ) {}
 
   /** The attempt's child container, from the moment handle() is about to be called; made on first read. */
@@ -70,19 +72,27 @@ export class JobContext {
   }
 
   release(delay: number): void {
+    this.refuseWhenEnded('release');
     const problem = numberProblem(delay);
     if (problem) throw new RangeError(`release() of ${this.info.displayName}: the delay ${problem}.`);
     this.intent = { kind: 'release', delay: Math.ceil(delay) };
   }
 
   delete(): void {
+    this.refuseWhenEnded('delete');
     this.intent = { kind: 'delete' };
   }
 
   fail(error?: Error | string): void {
+    this.refuseWhenEnded('fail');
     const reason =
       error instanceof Error ? error : new ManuallyFailedError(error ?? `${this.info.displayName} was marked as failed.`);
     this.intent = { kind: 'fail', error: reason };
+  }
+
+  // Nothing would act on the intent after the job ended: saying so beats ignoring the call.
+  private refuseWhenEnded(method: string): void {
+    if (this.endedIn) throw new Error(`${this.info.displayName}.${method}() cannot be called in ${this.endedIn}: the job has already failed.`);
   }
 }
 
@@ -91,6 +101,17 @@ const contexts = new WeakMap<object, JobContext>();
 /** Attaches the running attempt's context to a job instance. */
 export function bindJobContext(job: object, context: JobContext): void {
   contexts.set(job, context);
+}
+
+const neverAborted = new AbortController().signal;
+
+/**
+ * Gives the fresh copy a `failed()` hook runs on the context of the attempt that failed, so
+ * `this.job` and `this.attempts()` there describe it (as Laravel sets the job before calling
+ * `failed()`). `signal` is the worker's stop signal, if any.
+ */
+export function bindFailedHookContext(job: object, info: JobInfo, signal: AbortSignal = neverAborted): void {
+  contexts.set(job, new JobContext(info, signal, 'failed()'));
 }
 
 /** The running attempt's context, if the job is running on a queue. */

@@ -6,6 +6,11 @@ export interface RegisteredJob {
   readonly name: string;
   readonly target: new (...args: any[]) => object;
   readonly options: Readonly<JobOptions>;
+  /**
+   * Why `handle()`'s services cannot be resolved (parameters without emitted types), found when
+   * the class was decorated; a worker refuses to start while such a class is registered.
+   */
+  readonly paramTypesProblem?: string;
 }
 
 /**

@@ -44,7 +44,7 @@ export abstract class Queueable {
     return skip ? skippedDispatch(new this(...args) as InstanceType<C>) : dispatch(new this(...args) as InstanceType<C>);
   }
 
-  /** Attempts so far including this one (1 on the first run, and when not running on a queue). */
+  /** Attempts so far including this one (1 on the first run, and when not running on a queue); in failed(), the attempt that failed. */
   attempts(): number {
     return jobContextOf(this)?.info.attempts ?? 1;
   }
@@ -67,15 +67,16 @@ export abstract class Queueable {
   /**
    * The row this attempt runs from: id, uuid, queue, connection, attempts, displayName. It is
    * there whenever `handle()` (or the job's middleware) runs: on a worker, on the sync
-   * connection, under `dispatchSync()`, and after `withFakeQueueInteractions()` in a test.
-   * Anywhere else (a `failed()` hook, which runs on a fresh copy of the job; a `handle()` called
-   * by hand) there is no attempt, and reading it throws, naming the job.
+   * connection, under `dispatchSync()`, and after `withFakeQueueInteractions()` in a test; and in
+   * `failed()`, where it describes the attempt that failed. Anywhere else (a `handle()` called by
+   * hand, a method errand calls at dispatch such as `uniqueId()` or `backoff()`) there is no
+   * attempt, and reading it throws, naming the job.
    */
   get job(): JobInfo {
     const info = jobContextOf(this)?.info;
     if (!info) {
       throw new Error(
-        `${this.constructor.name}.job is only set while the job runs (in handle() and its middleware, on a worker, the sync connection, ` +
+        `${this.constructor.name}.job is only set while the job runs (in handle(), its middleware and failed(), on a worker, the sync connection, ` +
           'dispatchSync(), or after withFakeQueueInteractions()); there is no attempt here.',
       );
     }

@@ -41,6 +41,10 @@ export const listenerRegistry = {
   byName(name: string): RegisteredListener | undefined {
     return listeners.byName(name);
   },
+  /** Every `@Listener` class, wired to its event or not: what a worker can resolve by name. */
+  classes(): RegisteredListener[] {
+    return listeners.entries();
+  },
   byClass(target: Function): RegisteredListener | undefined {
     return listeners.byClass(target);
   },

@@ -1,4 +1,5 @@
 import { PayloadError } from '../errors/payload-error.js';
+import { bindFailedHookContext, type JobInfo } from '../job/job-context.js';
 import type { Queueable } from '../job/queueable.js';
 import { decodeJob, type DecodedJob } from '../payload/decode-payload.js';
 import type { JobPayload } from '../payload/job-payload.js';
@@ -41,10 +42,17 @@ export function modelStep(decoded: DecodedJob, payload: JobPayload): (job: Queue
 
 /**
  * A fresh copy of the job for its failed() hook, with every model that still exists loaded (one
- * that is gone stays undefined, so failed() runs even when a model is missing).
+ * that is gone stays undefined, so failed() runs even when a model is missing), and `info` (the
+ * attempt that failed) bound, so `this.job` and `this.attempts()` work in the hook.
  */
-export async function jobForFailedHook(payload: JobPayload, keyring: Keyring | undefined): Promise<Queueable & { failed?: (error: Error) => unknown }> {
+export async function jobForFailedHook(
+  payload: JobPayload,
+  keyring: Keyring | undefined,
+  info: JobInfo,
+  signal?: AbortSignal,
+): Promise<Queueable & { failed?: (error: Error) => unknown }> {
   const fresh = decodeJob(payload, keyring);
+  bindFailedHookContext(fresh.instance, info, signal);
   await loadModels(fresh.instance, fresh.models, `Job ${fresh.entry.name}`);
   return fresh.instance;
 }

@@ -16,7 +16,7 @@ import { JobProcessed } from '../events/job-processed.js';
 import { JobProcessing } from '../events/job-processing.js';
 import { JobReleasedAfterException } from '../events/job-released-after-exception.js';
 import { JobTimedOut } from '../events/job-timed-out.js';
-import type { JobIntent } from '../job/job-context.js';
+import type { JobInfo, JobIntent } from '../job/job-context.js';
 import { decodeJob, parsePayload, type DecodedJob } from '../payload/decode-payload.js';
 import type { Keyring } from '../payload/keyring.js';
 import { isRefusal, jobForFailedHook, modelStep, refusal } from './job-models.js';
@@ -136,15 +136,7 @@ export class JobProcessor {
     try {
       outcome = await runAttempt(
         decoded.instance,
-        {
-          id: reserved.id,
-          uuid: payload.uuid,
-          queue: reserved.queue,
-          connection: job.connectionName,
-          attempts: reserved.attempts,
-          displayName: payload.displayName,
-          ...busInfo(payload),
-        },
+        attemptInfo(job, payload),
         {
           timeout,
           container: this.deps.container,
@@ -239,7 +231,7 @@ export class JobProcessor {
     if (!(await this.write(job, () => this.deps.driver.fail(job.reserved, record, this.deps.failer, within)))) return this.lost(job);
     await releaseAtEnd(job.payload, job.reserved.payload, job, this.uniqueDeps);
     if (job.payload) await afterJobFailed(job.payload, error, this.deps.report, within !== undefined);
-    if (job.payload && !isRefusal(error)) await this.callFailedHook(job.payload, error);
+    if (job.payload && !isRefusal(error)) await this.callFailedHook(job, job.payload, error);
     await this.deps.events.emit(new JobFailed(job.connectionName, job, error, durationMs));
     return 'failed';
   }
@@ -275,9 +267,9 @@ export class JobProcessor {
     }
   }
 
-  private async callFailedHook(payload: JobPayload, error: Error): Promise<void> {
+  private async callFailedHook(job: WorkerJob, payload: JobPayload, error: Error): Promise<void> {
     try {
-      const fresh = await jobForFailedHook(payload, this.deps.keyring);
+      const fresh = await jobForFailedHook(payload, this.deps.keyring, attemptInfo(job, payload), this.deps.stopSignal);
       if (typeof fresh.failed === 'function') await fresh.failed(error);
     } catch (hookError) {
       this.deps.report(hookError);
@@ -311,6 +303,19 @@ export class JobProcessor {
   private willExceedExceptions(payload: JobPayload, exceptions: number): boolean {
     return payload.maxExceptions !== null && payload.maxExceptions > 0 && exceptions >= payload.maxExceptions;
   }
+}
+
+/** What `this.job` holds for an attempt of `job` (in handle(), its middleware and its failed()). */
+function attemptInfo(job: WorkerJob, payload: JobPayload): JobInfo {
+  return {
+    id: job.id,
+    uuid: payload.uuid,
+    queue: job.queue,
+    connection: job.connectionName,
+    attempts: job.attempts,
+    displayName: payload.displayName,
+    ...busInfo(payload),
+  };
 }
 
 function nowSeconds(): number {

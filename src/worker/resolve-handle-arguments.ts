@@ -23,8 +23,9 @@ const UNRESOLVABLE = new Set<unknown>([Object, String, Number, Boolean, Array, F
 /**
  * The services `handle(a: A, b: B)` asks for, resolved from the container by the parameter types
  * TypeScript emitted (design:paramtypes, present when handle() carries `@Inject()`). `container`
- * is called only when there is something to resolve. `@Job` already refuses a class whose handle()
- * takes parameters without that metadata; this is the last word for one whose metadata went since.
+ * is called only when there is something to resolve. A worker refuses to start while a class whose
+ * handle() takes parameters without that metadata is registered; this is the last word for one
+ * registered after it started (a module imported lazily) and for the sync connection.
  */
 export function resolveHandleArguments(job: object, displayName: string, container: () => DependencyContainer): unknown[] {
   const handle = (job as { handle: (...args: unknown[]) => unknown }).handle;

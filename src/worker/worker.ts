@@ -29,6 +29,7 @@ import { PollDelay } from './poll-delay.js';
 import { Sleeper } from './sleeper.js';
 import { stopReason, stopStatus, type WorkerStopReason } from './stop-conditions.js';
 import { validateWorkerOptions } from './validate-worker-options.js';
+import { refuseJobsWithoutParamTypes } from './refuse-jobs-without-param-types.js';
 // Registers the job queued listeners travel in, so every worker can decode it.
 import '../listeners/call-queued-listener.js';
 // Registers errand's storable middleware, so `through()` payloads naming them can be rebuilt.
@@ -119,6 +120,8 @@ export class Worker {
     if (this.options.once) Object.assign(this.options, { concurrency: 1, prefetch: 0 });
     this.queues = this.options.queues?.length ? this.options.queues : [deps.driver.defaultQueue];
     validateWorkerOptions(this.options, deps.driver instanceof DatabaseQueue ? deps.driver.config : undefined);
+    // After the bootstrap import (queue:work) or the app's own imports (createWorker()).
+    refuseJobsWithoutParamTypes();
     this.pollDelay = new PollDelay(this.options.sleep);
     // A job claimed before the heartbeat last found this worker presumed dead was taken back by the sweep.
     const leaseLost = (job: ReservedJob) => this.monitor !== undefined && (this.claimedUnder.get(job)?.epoch ?? this.monitor.leaseEpoch) !== this.monitor.leaseEpoch;

@@ -8,8 +8,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
-import { ROOT, runCli } from '../helpers/run-cli.js';
-import { createWorkerApp, type WorkerApp } from '../helpers/worker-process.js';
+import { ROOT, runCli, runNode } from '../helpers/run-cli.js';
+import { countRows, createWorkerApp, type WorkerApp } from '../helpers/worker-process.js';
+import { DURATION } from '../helpers/worker-line.js';
+import { METADATA_SETTINGS } from '../../src/decorators/param-types.js';
 
 const distIndex = pathToFileURL(path.join(ROOT, 'dist/index.js')).href;
 
@@ -46,6 +48,8 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
     // Neither a module nor a job: a directory or a glob must pass these by.
     writeFileSync(path.join(app.dir, 'dist/jobs/send-invoice.d.ts'), 'export declare const SendInvoice: unknown;\n');
     writeFileSync(path.join(app.dir, 'dist/jobs/send-invoice.js.map'), '{}\n');
+    // A compiled test: importing it would need the test runner, which the worker does not have.
+    writeFileSync(path.join(app.dir, 'dist/jobs/send-invoice.test.js'), "import { it } from 'vitest';\nit('sends', () => {});\n");
   }
 
   const queueBoth = (tag: string) =>
@@ -58,8 +62,8 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
     const byDirectory = await work(app);
     expect(byDirectory.stderr).toBe('');
     expect(byDirectory.code).toBe(0);
-    expect(byDirectory.stdout).toMatch(/ SendInvoice \.+ \d+\.\d\dms DONE$/m);
-    expect(byDirectory.stdout).toMatch(/ SendReport \.+ \d+\.\d\dms DONE$/m);
+    expect(byDirectory.stdout).toMatch(new RegExp(String.raw` SendInvoice \.+ ${DURATION} DONE$`, 'm'));
+    expect(byDirectory.stdout).toMatch(new RegExp(String.raw` SendReport \.+ ${DURATION} DONE$`, 'm'));
 
     setBootstrap(app, connection, ['./dist/**/*.{js,mjs}']);
     await queueBoth('glob');
@@ -81,8 +85,12 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
         "Set `bootstrap` to the compiled file, directory or glob of your @Job classes, e.g. bootstrap: './dist/jobs'.",
     ]);
     expect(result.stdout).toMatch(
-      /^ {2}\S+ \S+ SendInvoice \.+ \d+\.\d\dms FAIL — PayloadError: Unknown job \[SendInvoice\]: no class is registered under that name\. The worker's `bootstrap` \(errand config\) did not import it: point `bootstrap` at the compiled module, directory or glob that declares it with @Job\.$/m,
+      new RegExp(String.raw`^ {2}\S+ \S+ SendInvoice \.+ ${DURATION} FAIL — PayloadError: Unknown job \[SendInvoice\]: no class is registered under that name\. The worker's \`bootstrap\` \(errand config\) did not import it: point \`bootstrap\` at the compiled module, directory or glob that declares it with @Job\.$`, 'm'),
     );
+    // The path suggested follows a tsconfig.json's `extends` to the outDir its base sets.
+    writeFileSync(path.join(app.dir, 'tsconfig.json'), JSON.stringify({ extends: './tsconfig.base.json' }));
+    writeFileSync(path.join(app.dir, 'tsconfig.base.json'), JSON.stringify({ compilerOptions: { rootDir: 'src', outDir: 'build' } }));
+    expect((await work(app)).stderr).toContain("e.g. bootstrap: './build/jobs'.");
     const [failed] = (await app.knex('failed_jobs').select('exception')) as Array<{ exception: string }>;
     expect(failed!.exception).toMatch(
       /^PayloadError: Unknown job \[SendInvoice\]: no class is registered under that name\. The worker's `bootstrap` \(errand config\) did not import it: point `bootstrap` at the compiled module, directory or glob that declares it with @Job\.\n/,
@@ -95,6 +103,62 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
     expect(empty.stderr.trim().split('\n')).toEqual([
       `WARN  No job class is registered: the \`bootstrap\` of ${config} loads ${path.join(app.dir, 'dist/services.js')}, none declaring a @Job class or queued @Listener, ` +
         'so every job this worker claims will fail as unknown. Point `bootstrap` at the compiled modules that declare your @Job classes (a file, a directory or a glob).',
+    ]);
+  });
+
+  it('refuses to start while a job of the bootstrap takes services it has no types for, naming every such class; a script that only dispatches it is fine', async () => {
+    await appWithJobs('no_param_types');
+    // Plain JavaScript, as esbuild or tsx leave a job: handle(greeter) with no design:paramtypes.
+    const untyped = (name: string, className: string) =>
+      `import { Job, Queueable } from '${distIndex}';\nexport const ${className} = Job({ name: '${name}' })(class ${className} extends Queueable { async handle(greeter) {} });\n`;
+    writeFileSync(path.join(app.dir, 'dist/jobs/notify-owner.js'), untyped('NotifyOwner', 'NotifyOwner'));
+    writeFileSync(path.join(app.dir, 'dist/jobs/reports/audit.js'), untyped('reports.Audit', 'AuditReport'));
+    setBootstrap(app, connection, './dist/jobs');
+
+    // A web server or a test that only dispatches imports the class and pushes the job.
+    writeFileSync(
+      path.join(app.dir, 'dispatch.mjs'),
+      `import { boot, shutdown } from '${distIndex}';\nimport { NotifyOwner } from './dist/jobs/notify-owner.js';\n` +
+        `await boot(undefined, { configFile: './errand.config.mjs' });\nawait NotifyOwner.dispatch();\nawait shutdown();\n`,
+    );
+    const dispatched = await runNode(['dispatch.mjs'], app.dir);
+    expect(dispatched.stderr).toBe('');
+    expect(dispatched.code).toBe(0);
+    expect(await countRows(app.knex, 'jobs')).toBe(1);
+
+    const result = await work(app);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim()).toBe(
+      'ERROR  The worker cannot start: 2 jobs cannot have their handle() services resolved. ' +
+        'Job NotifyOwner: handle() takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes); ' +
+        'Job reports.Audit (class AuditReport): handle() takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes). ' +
+        `Put @Inject() on handle(), and ${METADATA_SETTINGS}`,
+    );
+    expect(await countRows(app.knex, 'jobs')).toBe(1);
+  });
+
+  it('fails the attempt of such a job registered only after the worker started (imported lazily), with the same settings', async () => {
+    await appWithJobs('lazy_untyped');
+    mkdirSync(path.join(app.dir, 'dist/later'));
+    writeFileSync(
+      path.join(app.dir, 'dist/later/untyped.js'),
+      `import { Job, Queueable } from '${distIndex}';\nexport const Untyped = Job()(class Untyped extends Queueable { async handle(greeter) {} });\n`,
+    );
+    writeFileSync(
+      path.join(app.dir, 'dist/jobs/queue-later.js'),
+      `import { Job, Queueable } from '${distIndex}';\nexport const QueueLater = Job()(class QueueLater extends Queueable {\n` +
+        `  async handle() { const { Untyped } = await import('../later/untyped.js'); await Untyped.dispatch(); }\n});\n`,
+    );
+    setBootstrap(app, connection, './dist/jobs/queue-later.js');
+    await insertJobsForTest(app.knex, 'jobs', 1, () => ({ name: 'QueueLater', command: {} }));
+    const result = await work(app);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/ QueueLater \.+ \S+ DONE$/m);
+    expect(result.stdout).toMatch(/ Untyped \.+ \S+ FAIL — BindingResolutionError: Untyped\.handle\(\) takes 1 parameter\(s\) but no type metadata was found: decorate handle\(\) with @Inject\(\)/m);
+    const failed = (await app.knex('failed_jobs').select('exception')) as Array<{ exception: string }>;
+    expect(failed.map((row) => row.exception.split('\n')[0])).toEqual([
+      `BindingResolutionError: Untyped.handle() takes 1 parameter(s) but no type metadata was found: decorate handle() with @Inject(), and ${METADATA_SETTINGS}`,
     ]);
   });
 });

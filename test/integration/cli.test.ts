@@ -14,6 +14,7 @@ import { indexJobsReservedBy } from '../../src/drivers/database/migrations/0005-
 import { indexJobsForClaims } from '../../src/drivers/database/migrations/0009-index-jobs-for-claims.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
+import { DURATION } from '../helpers/worker-line.js';
 
 const distIndex = pathToFileURL(path.join(ROOT, 'dist/index.js')).href;
 const errand = (args: string[], cwd: string) => runCli(args, cwd);
@@ -143,8 +144,8 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
       expect(result.code).toBe(0);
       expect(result.stdout).toContain('INFO  Processing jobs from the [default] queue.');
       expect(result.stdout).toMatch(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Broken \.+ RUNNING$/m);
-      expect(result.stdout).toMatch(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Broken \.+ \d+\.\d\dms FAIL — Error: broken on purpose$/m);
-      expect(result.stdout).toMatch(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Note \.+ \d+\.\d\dms DONE$/m);
+      expect(result.stdout).toMatch(new RegExp(String.raw`^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Broken \.+ ${DURATION} FAIL — Error: broken on purpose$`, 'm'));
+      expect(result.stdout).toMatch(new RegExp(String.raw`^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Note \.+ ${DURATION} DONE$`, 'm'));
       expect(readFileSync(path.join(dir, 'notes.txt'), 'utf8')).toBe('note 0\nnote 2\n');
       const failed = await knex('failed_jobs').select('exception');
       expect(failed).toHaveLength(1);

@@ -154,6 +154,40 @@ describe('make:job and the bootstrap the worker loads', () => {
   }, 60_000);
 });
 
+describe('make:job and a tsconfig.json that extends a base', () => {
+  const note = async (dir: string, name: string) => (await ok(dir, ['make:job', name])).split('\n').find((line) => line.includes('NOTE'))?.trim();
+
+  it("names the outDir a base config sets, and never a directory of .ts sources", async () => {
+    const dir = appDir();
+    writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ extends: './config/tsconfig.base.json', include: ['src'] }));
+    mkdirSync(path.join(dir, 'config'));
+    writeFileSync(path.join(dir, 'config/tsconfig.base.json'), JSON.stringify({ compilerOptions: { rootDir: '../src', outDir: '../build' } }));
+    writeFileSync(path.join(dir, 'errand.config.mjs'), 'export default {};\n');
+    expect(await note(dir, 'SendInvoice')).toBe(
+      "NOTE  errand.config.mjs sets no `bootstrap`, so queue:work will not know SendInvoice: add bootstrap: './build/jobs'; SendInvoice compiles to ./build/jobs/send-invoice.js, per tsconfig.json.",
+    );
+    // No outDir anywhere: the .js is written beside the .ts, so the suggestion is a glob of it.
+    writeFileSync(path.join(dir, 'config/tsconfig.base.json'), JSON.stringify({ compilerOptions: { strict: true } }));
+    expect(await note(dir, 'SendReport')).toBe(
+      "NOTE  errand.config.mjs sets no `bootstrap`, so queue:work will not know SendReport: add bootstrap: './src/jobs/**/*.js'; SendReport compiles to ./src/jobs/send-report.js.",
+    );
+  });
+
+  it('names no path, and does not say the bootstrap will not import the class, when the base cannot be found', async () => {
+    const dir = appDir();
+    writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ extends: '@acme/tsconfig' }));
+    writeFileSync(path.join(dir, 'errand.config.mjs'), "export default { bootstrap: './dist/jobs' };\n");
+    const reason = `its outDir is unknown: ${path.join(dir, 'tsconfig.json')} extends "@acme/tsconfig", which errand could not find`;
+    expect(await note(dir, 'SendInvoice')).toBe(
+      `NOTE  Check that \`bootstrap\` in errand.config.mjs (./dist/jobs) takes in the compiled output of SendInvoice (${reason}).`,
+    );
+    writeFileSync(path.join(dir, 'errand.config.mjs'), 'export default {};\n');
+    expect(await note(dir, 'SendReport')).toBe(
+      `NOTE  errand.config.mjs sets no \`bootstrap\`, so queue:work will not know SendReport: set it to the compiled output of SendReport (${reason}).`,
+    );
+  });
+});
+
 describe('errand stub:publish', () => {
   it("copies errand's stubs into ./stubs, which then win; existing ones are kept unless --force", async () => {
     const dir = appDir();

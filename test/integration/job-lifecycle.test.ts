@@ -12,6 +12,7 @@ import { createWorker } from '../../src/worker/create-worker.js';
 import type { WorkerOptions } from '../../src/worker/worker-options.js';
 import {
   AddToBufferJob,
+  FailedHookInfoJob,
   FlakyJob,
   InjectedJob,
   OwnBackoffJob,
@@ -22,6 +23,7 @@ import {
   SelfManagingJob,
   SlowJob,
   StrictConstructorJob,
+  ThrowingFailedHookJob,
 } from '../fixtures/jobs/fixture-jobs.js';
 import { recorder } from '../fixtures/jobs/recorder.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
@@ -430,6 +432,27 @@ await describeEachEngine('job lifecycle', (engine) => {
     expect(recorder.failed.map((f) => f.job)).toEqual(['sync-bad']);
     expect(await failedRows()).toHaveLength(0);
     expect(await Queue.size()).toBe(0);
+  });
+
+  it('binds the failed attempt to failed(): this.job and this.attempts() describe it, release() there throws', async () => {
+    const id = await FailedHookInfoJob.dispatch();
+    const uuid = JSON.parse((await knex('jobs').where({ id }).first()).payload).uuid;
+    await work();
+    expect(recorder.notes).toEqual([
+      `database/default attempt 2 attempts() 2 id ${id} uuid ${uuid}`,
+      'FailedHookInfoJob.release() cannot be called in failed(): the job has already failed.',
+    ]);
+    expect(reported).toEqual([]);
+
+    recorder.reset();
+    await expect(FailedHookInfoJob.dispatchSync()).rejects.toThrow('hook info job broke');
+    expect(recorder.notes[0]).toMatch(/^sync\/sync attempt 1 attempts\(\) 1 id (\S+) uuid \1$/);
+  });
+
+  it("on the sync connection an error from failed() is reported and the job's own error is thrown", async () => {
+    await expect(ThrowingFailedHookJob.dispatchSync()).rejects.toThrow('the job broke');
+    await expect(dispatch(new ThrowingFailedHookJob()).onConnection('sync')).rejects.toThrow('the job broke');
+    expect(reported.map(String)).toEqual(['Error: the failed() hook broke', 'Error: the failed() hook broke']);
   });
 
   it('the sync connection runs at dispatch and the null connection discards', async () => {

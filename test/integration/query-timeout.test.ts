@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { createKnex } from '../../src/drivers/database/create-knex.js';
+import { describeDatabaseError } from '../../src/drivers/database/database-error.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { FaultProxy } from '../reliability/harness/fault-proxy.js';
 
@@ -99,6 +100,10 @@ await describeEachEngine('queryTimeout', (engine) => {
     const slow = engine === 'mysql' ? 'select sleep(1.5) as s' : 'select pg_sleep(1.5) as s';
     const timed = await failure(through(1).raw(slow));
     expect(timed?.message).toContain('(queryTimeout)');
+    // The server is reachable, only the statement is slow: the message says so, not "check the firewall".
+    const described = describeDatabaseError(timed, 'q', resolveConfig({ connections: { q: base } }, { env: {} }).connections.q as never, 'jobs') as Error;
+    expect(described.message).toMatch(/did not answer a statement within 1 s \(queryTimeout\); .+\. The statement was sent but no answer came in time: a slow statement or one waiting on a lock/);
+    expect(described.message).not.toContain('firewall');
     expect(await failure(through(false).raw(slow))).toBeUndefined();
   });
 });

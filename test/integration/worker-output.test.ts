@@ -9,11 +9,12 @@ import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
 import { createWorkerApp, type WorkerApp } from '../helpers/worker-process.js';
+import { DURATION } from '../helpers/worker-line.js';
 
 const distIndex = pathToFileURL(path.join(ROOT, 'dist/index.js')).href;
 
 // One line, as a terminal of any width prints it: time, name, dots, duration, FAIL, then why.
-const failLine = (name: string, reason: string) => new RegExp(`^ {2}\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d ${name} \\.+ \\d+\\.\\d\\dms FAIL — ${reason}$`, 'gm');
+const failLine = (name: string, reason: string) => new RegExp(`^ {2}\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d ${name} \\.+ ${DURATION} FAIL — ${reason}$`, 'gm');
 
 await describeEachEngine('queue:work output says why a job failed', (engine) => {
   let app: WorkerApp;
@@ -59,7 +60,7 @@ export const ExportReport = Job({ name: 'ExportReport' })(class ExportReport ext
     const result = await runCli(['queue:work', '--stop-when-empty', '--sleep=0', '--backoff=0', '-v'], app.dir);
     expect(result.code).toBe(0);
     const lines = result.stdout.split('\n');
-    const failed = lines.findIndex((line) => /SendReport \.+ \d+\.\d\dms FAIL — TypeError/.test(line));
+    const failed = lines.findIndex((line) => new RegExp(String.raw`SendReport \.+ ${DURATION} FAIL — TypeError`).test(line));
     expect(failed).toBeGreaterThan(-1);
     expect(lines[failed + 1]).toBe("    TypeError: Cannot read properties of undefined (reading 'title')");
     expect(lines[failed + 2]).toMatch(/^ {8}at SendReport\.handle \(file:.*jobs\.mjs:\d+:\d+\)$/);

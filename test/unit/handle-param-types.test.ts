@@ -1,13 +1,21 @@
 import { transformSync } from '@swc/core';
 import ts from 'typescript';
+import { container as rootContainer, injectable } from 'tsyringe';
 import { describe, expect, it } from 'vitest';
 
 import { Inject } from '../../src/decorators/inject.js';
+import { Listener } from '../../src/decorators/listener.js';
+import { BindingResolutionError } from '../../src/errors/binding-resolution-error.js';
+import { resolveHandleArguments } from '../../src/worker/resolve-handle-arguments.js';
 import { Job } from '../../src/decorators/job.js';
+import { METADATA_SETTINGS } from '../../src/decorators/param-types.js';
 import { ConfigError } from '../../src/errors/config-error.js';
 import { jobRegistry } from '../../src/job/job-registry.js';
 import { Queueable } from '../../src/job/queueable.js';
+import { boot, shutdown } from '../../src/runtime/errand.js';
+import { createWorker } from '../../src/worker/create-worker.js';
 
+@injectable()
 class Tracker {}
 
 /** A job as a user writes it: handle() asks for a Tracker and carries @Inject(). */
@@ -45,7 +53,7 @@ function defineCompiled(code: string, className: string): Function {
   return new Function('Job', 'Inject', 'Queueable', 'Tracker', `${code}\nreturn ${className};`)(Job, Inject, Queueable, Tracker) as Function;
 }
 
-describe('@Job refuses a handle() that takes services it has no types for', () => {
+describe('a handle() that takes services it has no types for: recorded by @Job, refused by a worker', () => {
   it.each([
     ['tsc', tscOutput, 'TscMetaJob'],
     ['swc', swcOutput, 'SwcMetaJob'],
@@ -57,29 +65,84 @@ describe('@Job refuses a handle() that takes services it has no types for', () =
   it.each([
     ['tsc without emitDecoratorMetadata', tscOutput, 'TscBareJob'],
     ['swc without decoratorMetadata', swcOutput, 'SwcBareJob'],
-  ] as const)('refuses the job as %s compiles it, naming the class and the settings', (_compiler, compile, name) => {
+  ] as const)('registers the job as %s compiles it (a process may only dispatch it), recording why its services cannot be resolved', (_compiler, compile, name) => {
     const compiled = compile(jobSource(name), false);
     expect(compiled).not.toContain('design:paramtypes');
-    expect(() => defineCompiled(compiled, name)).toThrow(ConfigError);
-    expect(() => defineCompiled(compiled, name)).toThrow(
-      `Job ${name}: handle() takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes), so its services cannot be resolved. ` +
-        'Put @Inject() on handle(), and compile with experimentalDecorators and emitDecoratorMetadata',
-    );
-    expect(jobRegistry.byName(name)).toBeUndefined();
+    const target = defineCompiled(compiled, name);
+    expect(jobRegistry.byName(name)).toMatchObject({
+      target,
+      paramTypesProblem: 'handle() takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes)',
+    });
   });
 
-  it('refuses a handle() with parameters and no decorator, as tsc leaves it (no @Inject(), no types)', () => {
+  it('records a handle() with parameters and no decorator, as tsc leaves it (no @Inject(), no types)', () => {
     class NoInjectJob extends Queueable {
       async handle(_tracker: Tracker): Promise<void> {}
     }
-    expect(() => Job()(NoInjectJob)).toThrow(/^Job NoInjectJob: handle\(\) takes 1 parameter\(s\)/);
+    expect(() => Job()(NoInjectJob)).not.toThrow();
+    expect(jobRegistry.byClass(NoInjectJob)?.paramTypesProblem).toMatch(/^handle\(\) takes 1 parameter\(s\)/);
   });
 
-  it('names the class beside a `name` option', () => {
+  it('a worker refuses to start while such jobs are registered, naming each (its class beside a `name` option) and the settings', async () => {
     class RenamedBareJob extends Queueable {
       async handle(_a: Tracker, _b: Tracker): Promise<void> {}
     }
-    expect(() => Job({ name: 'billing.Renamed' })(RenamedBareJob)).toThrow(/^Job billing\.Renamed \(class RenamedBareJob\): handle\(\) takes 2 parameter\(s\)/);
+    Job({ name: 'billing.Renamed' })(RenamedBareJob);
+    await boot({ default: 'null', connections: { null: { driver: 'null' } } });
+    try {
+      const run = createWorker({ stopWhenEmpty: true }).run();
+      await expect(run).rejects.toThrow(ConfigError);
+      await expect(run).rejects.toThrow(
+        'The worker cannot start: 4 jobs cannot have their handle() services resolved. ' +
+          'Job TscBareJob: handle() takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes); ' +
+          'Job SwcBareJob: handle() takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes); ' +
+          'Job NoInjectJob: handle() takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes); ' +
+          'Job billing.Renamed (class RenamedBareJob): handle() takes 2 parameter(s) but no parameter types were emitted for it (design:paramtypes). ' +
+          `Put @Inject() on handle(), and ${METADATA_SETTINGS}`,
+      );
+    } finally {
+      await shutdown();
+    }
+  });
+
+  it("reads handle()'s types from the class that defines it: a subclass's own undecorated handle(ledger) has none, an inherited one keeps the parent's", () => {
+    // Reading the parent's types would resolve a Tracker for the Ledger parameter.
+    class Ledger {}
+    @Job()
+    class ParentTrackingJob extends Queueable {
+      @Inject()
+      async handle(_tracker: Tracker): Promise<void> {}
+    }
+    class OwnHandleJob extends ParentTrackingJob {
+      override async handle(_ledger: Ledger): Promise<void> {}
+    }
+    class InheritedHandleJob extends ParentTrackingJob {}
+    Job()(OwnHandleJob);
+    Job()(InheritedHandleJob);
+    expect(jobRegistry.byClass(OwnHandleJob)?.paramTypesProblem).toBe('handle() takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes)');
+    expect(jobRegistry.byClass(InheritedHandleJob)?.paramTypesProblem).toBeUndefined();
+    const container = () => rootContainer;
+    // The attempt's own check, the last line for a class registered after the worker started.
+    expect(() => resolveHandleArguments(new OwnHandleJob(), 'OwnHandleJob', container)).toThrow(BindingResolutionError);
+    expect(() => resolveHandleArguments(new OwnHandleJob(), 'OwnHandleJob', container)).toThrow(
+      `OwnHandleJob.handle() takes 1 parameter(s) but no type metadata was found: decorate handle() with @Inject(), and ${METADATA_SETTINGS}`,
+    );
+    expect(resolveHandleArguments(new InheritedHandleJob(), 'InheritedHandleJob', container)).toEqual([expect.any(Tracker)]);
+  });
+
+  it("does not take a listener's event from its parent's handle() when the subclass's own handle() has no types", () => {
+    class ShipmentSent {}
+    class RefundIssued {}
+    @Listener()
+    class AuditShipment {
+      @Inject()
+      handle(_event: ShipmentSent): void {}
+    }
+    class AuditRefund extends AuditShipment {
+      override handle(_event: RefundIssued): void {}
+    }
+    expect(() => Listener()(AuditRefund)).toThrow(/^Listener AuditRefund: cannot tell which event handle\(\) hears/);
+    expect(() => Listener({ event: RefundIssued })(AuditRefund)).not.toThrow();
   });
 
   it('needs no metadata for a handle() that takes nothing, or only defaulted or rest parameters', () => {
@@ -95,6 +158,7 @@ describe('@Job refuses a handle() that takes services it has no types for', () =
     for (const target of [NoParamsJob, DefaultedJob, RestJob]) {
       expect(() => Job()(target)).not.toThrow();
       expect(jobRegistry.byClass(target)?.target).toBe(target);
+      expect(jobRegistry.byClass(target)?.paramTypesProblem).toBeUndefined();
     }
   });
 });

@@ -33,7 +33,7 @@ describe('this.job', () => {
   it('throws outside an attempt, naming the job and where it is set', async () => {
     const job = new JiReportRow();
     expect(() => job.job).toThrow(
-      'JiReportRow.job is only set while the job runs (in handle() and its middleware, on a worker, the sync connection, dispatchSync(), or after withFakeQueueInteractions()); there is no attempt here.',
+      'JiReportRow.job is only set while the job runs (in handle(), its middleware and failed(), on a worker, the sync connection, dispatchSync(), or after withFakeQueueInteractions()); there is no attempt here.',
     );
     await expect(job.handle()).rejects.toThrow(/^JiReportRow\.job is only set while the job runs/);
   });

@@ -4,6 +4,7 @@ import { calculateBackoff } from '../../src/worker/backoff.js';
 import { formatDuration, formatJobLine } from '../../src/worker/format-job-line.js';
 import { stopReason, stopStatus } from '../../src/worker/stop-conditions.js';
 import { WORKER_DEFAULTS } from '../../src/worker/worker-options.js';
+import { DURATION } from '../helpers/worker-line.js';
 
 describe('calculateBackoff', () => {
   it('uses the entry for the attempt, then the last, else the worker default', () => {
@@ -52,5 +53,10 @@ describe('formatJobLine', () => {
     expect(formatDuration(3.2)).toBe('3.20ms');
     expect(formatDuration(1234)).toBe('1s 234ms');
     expect(formatDuration(125_000)).toBe('2m 5s');
+  });
+
+  it("every form is matched by the DURATION the integration tests read worker lines with (a job may take a second on a slow machine)", () => {
+    const duration = new RegExp(`^${DURATION}$`);
+    for (const ms of [0, 3.2, 999.994, 1000, 1234, 59_999, 60_000, 125_000]) expect(formatDuration(ms)).toMatch(duration);
   });
 });

@@ -123,10 +123,7 @@ function boundStatements(connection: DriverConnection, client: ResolvedDatabaseC
     let settled = false;
     const timer = setTimeout(() => {
       settled = true;
-      const error = Object.assign(
-        new Error(`The database at ${target} did not answer a statement within ${limitMs / 1000} s (queryTimeout); its connection was closed and a new one will be opened.`),
-        { code: 'ETIMEDOUT' },
-      );
+      const error = dialect.statementTimeoutError(target, limitMs / 1000);
       expired = error;
       connection.__knex__disposed = error;
       dialect.socketOf(dialect.engineOf(client), connection)?.destroy();

@@ -491,6 +491,8 @@ export const dialect = {
   connectionErrorHint(error: unknown): string | undefined {
     let each = error;
     for (let depth = 0; depth < 4 && each !== undefined && each !== null; depth++) {
+      // Before the codes: errand's own statement timeout reads as ETIMEDOUT, but the server did answer the connection.
+      if (statementTimeouts.has(each as object)) return STATEMENT_TIMEOUT_HINT;
       const hint = CONNECTION_ERROR_HINTS.find(([codes]) => codes.includes((each as { code?: string }).code ?? ''))?.[1];
       if (hint) return hint;
       each = (each as { cause?: unknown }).cause;
@@ -498,15 +500,35 @@ export const dialect = {
     return undefined;
   },
 
-  /** Where a connection points, for error messages: host:port/database, or the SQLite file. */
+  /**
+   * The error of a statement that got no answer within the connection's `queryTimeout`. Its code
+   * is ETIMEDOUT, so it counts as an unreachable database (waited out, retried), but its hint is
+   * its own: the server may well be reachable and only slow, or the statement waiting on a lock.
+   */
+  statementTimeoutError(target: string, seconds: number): Error & { code: string } {
+    const error = Object.assign(
+      new Error(`The database at ${target} did not answer a statement within ${seconds} s (queryTimeout); its connection was closed and a new one will be opened.`),
+      { code: 'ETIMEDOUT' },
+    );
+    statementTimeouts.add(error);
+    return error;
+  },
+
+  /**
+   * Where a connection points, for error messages: host:port/database, or the SQLite file. Never
+   * a password: a URL that does not parse (a `#` or `/` left unencoded in the password, an empty
+   * host) is printed with its user info and any `password=` parameter masked.
+   */
   describeTarget(client: DatabaseClient, connection: string | Knex.StaticConnectionConfig): string {
     if (typeof connection === 'string') {
       try {
         const url = new URL(connection);
         const port = url.port || (client === 'pg' ? '5432' : '3306');
-        return `${url.hostname}:${port}${url.pathname}`;
+        // pg's `postgres:///app?host=/var/run/postgresql`: the host (or socket directory) is a parameter.
+        const host = url.hostname || url.searchParams.get('host') || 'localhost';
+        return `${host}:${port}${url.pathname}`;
       } catch {
-        return connection;
+        return withoutSecrets(connection);
       }
     }
     const c = connection as { filename?: string; host?: string; port?: number; database?: string; connectionString?: string };
@@ -620,6 +642,12 @@ const CONNECTION_ERROR_CODES = new Set([
 ]);
 
 /** What to check per driver code (mysql2, pg, better-sqlite3, Node's sockets), for `connectionErrorHint`. */
+const statementTimeouts = new WeakSet<object>();
+
+const STATEMENT_TIMEOUT_HINT =
+  'The statement was sent but no answer came in time: a slow statement or one waiting on a lock, or a connection that died mid-statement. ' +
+  'If statements may rightly take that long, raise the connection\'s queryTimeout (seconds; 0 turns the limit off).';
+
 const CONNECTION_ERROR_HINTS: Array<[codes: string[], hint: string]> = [
   [['ECONNREFUSED'], 'Nothing accepts connections there: is the server running, and are the host and port right?'],
   [['ENOTFOUND', 'EAI_AGAIN'], 'The host name does not resolve: check the host in the connection.'],
@@ -628,6 +656,18 @@ const CONNECTION_ERROR_HINTS: Array<[codes: string[], hint: string]> = [
   [['ER_BAD_DB_ERROR', '3D000'], 'Create the database, or fix its name in the connection.'],
   [['SQLITE_CANTOPEN'], "Check that the file name is right and its directory writable."],
 ];
+
+/**
+ * A connection string with its user info (everything between `scheme://` and the last `@`, since
+ * an unencoded password may hold `/`, `#` or `@`) and `password=` parameters masked.
+ */
+function withoutSecrets(connection: string): string {
+  const scheme = /^[a-z][a-z\d+.-]*:\/\//i.exec(connection)?.[0] ?? '';
+  const rest = connection.slice(scheme.length);
+  const at = rest.lastIndexOf('@');
+  const masked = at === -1 ? rest : `***@${rest.slice(at + 1)}`;
+  return scheme + masked.replace(/\b(password|passwd|pwd|pass)=[^&;\s]*/gi, '$1=***');
+}
 
 /** A driver's own error for a server it cannot reach or talk to (see `dialect.isConnectionError`). */
 function isDriverConnectionError(error: unknown): boolean {
