@@ -118,7 +118,7 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
   const controlsTable = tableName(at, 'controlsTable', raw.controlsTable ?? DATABASE_DEFAULTS.controlsTable);
   const queue = raw.queue ?? DATABASE_DEFAULTS.queue;
   if (typeof queue !== 'string' || queue === '' || queue.includes(',')) {
-    throw new ConfigError(`${at}: queue [${String(queue)}] must be a non-empty name without commas.`);
+    throw new ConfigError(`${at}: queue [${withoutCredentials(String(queue))}] must be a non-empty name without commas.`);
   }
   const retryAfter = raw.retryAfter ?? DATABASE_DEFAULTS.retryAfter;
   // Subtracted from the database clock in every expiry check: bounded like every duration.
@@ -206,7 +206,7 @@ function resolveMaxPayloadSize(value: number | undefined, where: string): number
 
 function tableName(at: string, option: string, value: string): string {
   if (typeof value !== 'string' || !IDENTIFIER.test(value)) {
-    throw new ConfigError(`${at}: ${option} [${String(value)}] is not a valid table name.`);
+    throw new ConfigError(`${at}: ${option} [${withoutCredentials(String(value))}] is not a valid table name.`);
   }
   return value;
 }
@@ -242,7 +242,7 @@ function resolveFailed(
   const failed = config.failed ?? DEFAULT_CONFIG.failed!;
   if (failed.driver === 'null') return { driver: 'null' };
   const table = failed.table ?? 'failed_jobs';
-  if (!IDENTIFIER.test(table)) throw new ConfigError(`failed.table${where}: [${table}] is not a valid table name.`);
+  if (!IDENTIFIER.test(table)) throw new ConfigError(`failed.table${where}: [${withoutCredentials(table)}] is not a valid table name.`);
   let name = failed.connection;
   if (name === undefined) {
     // With a sync or null default there may be no database at all; then failures are not stored.

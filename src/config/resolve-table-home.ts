@@ -26,7 +26,7 @@ export function resolveTableHome(
 ): TableHome | undefined {
   const table = value?.table ?? defaults.table;
   if (typeof table !== 'string' || !IDENTIFIER.test(table)) {
-    throw new ConfigError(`${option}.table${where}: [${String(table)}] is not a valid table name.`);
+    throw new ConfigError(`${option}.table${where}: [${withoutCredentials(String(table))}] is not a valid table name.`);
   }
   const named = value?.connection;
   if (named !== undefined) {

@@ -9,14 +9,17 @@ const MAX_LENGTH = 80;
 
 /**
  * How a rejected config value at `path` is quoted in an error, without what may be a secret:
- * nothing of a value under a secret's name (`key`, `previousKeys[0]`, `…password`) but its kind;
+ * nothing of a value under a secret's name (`key`, `previousKeys[0]`, `…password`) but its kind,
+ * lists and objects included;
  * a URL or connection string without its user info and password (`postgres://***@db/app`,
  * `password=***`); an object by its kind and key names, never its values.
  */
 export function shownValue(value: unknown, path: readonly PropertyKey[]): string {
   const secret = path.some((segment) => typeof segment === 'string' && SECRET_NAME.test(segment));
-  if (secret && value !== null && value !== undefined && typeof value !== 'boolean' && typeof value !== 'object' && typeof value !== 'function') {
-    return `${article(typeof value)} (not shown: it may be a secret)`;
+  // A list or object under a secret's name may hold the secret itself (`key: [process.env.ERRAND_KEY]`).
+  if (secret && value !== null && value !== undefined && typeof value !== 'boolean' && typeof value !== 'function') {
+    const kind = Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : article(typeof value);
+    return `${kind} (not shown: it may be a secret)`;
   }
   return shorten(shown(value));
 }

@@ -225,7 +225,9 @@ describe('errors never print a secret', () => {
 
   it.each([
     [{ previousKeys: `${KEY},${KEY}` }, '`previousKeys` in /app/errand.config.js must be a list of keys (leave it out to read ERRAND_PREVIOUS_KEYS, comma-separated), got a string (not shown: it may be a secret).'],
-    [{ key: { value: KEY } }, '`key` in /app/errand.config.js must be a key written as base64:… (`errand key:generate` prints one), got an object { value }.'],
+    [{ key: { value: KEY } }, '`key` in /app/errand.config.js must be a key written as base64:… (`errand key:generate` prints one), got an object (not shown: it may be a secret).'],
+    [{ key: [KEY] }, '`key` in /app/errand.config.js must be a key written as base64:… (`errand key:generate` prints one), got a list (not shown: it may be a secret).'],
+    [{ previousKeys: [[KEY]] }, '`previousKeys[0]` in /app/errand.config.js must be a key written as base64:…, got a list (not shown: it may be a secret).'],
     [{ key: 1234 }, '`key` in /app/errand.config.js must be a key written as base64:… (`errand key:generate` prints one), got a number (not shown: it may be a secret).'],
     [{ previousKeys: [KEY, 7] }, '`previousKeys[1]` in /app/errand.config.js must be a key written as base64:…, got a number (not shown: it may be a secret).'],
   ])('names the kind of %j, never its value', (config, message) => {
@@ -255,5 +257,9 @@ describe('errors never print a secret', () => {
       `Queue connection [postgres://***@db/app] named by \`default\` in ${SOURCE} is not defined. Defined connections: database, sync, null.`,
     );
     expect(problem({ locks: { connection: 'mysql://root:s3cret@db/app' } })).toContain('names [mysql://***@db/app], which is not defined.');
+    expect(problem(database({ table: 'postgres://app:s3cret@db/app' }))).toContain('table [postgres://***@db/app] is not a valid table name.');
+    expect(problem(database({ queue: 'a,postgres://app:s3cret@db/x' }))).toContain('queue [a,postgres://***@db/x] must be');
+    expect(problem({ failed: { driver: 'database', table: 'mysql://root:s3cret@db/app' } })).toContain('[mysql://***@db/app] is not a valid table name.');
+    expect(problem({ locks: { table: 'mysql://root:s3cret@db/app' } })).toContain('[mysql://***@db/app] is not a valid table name.');
   });
 });
