@@ -27,7 +27,7 @@ import {
   HEARTBEAT_DEFAULTS,
 } from './defaults.js';
 import { resolveGeneratorPaths } from './resolve-generator-paths.js';
-import { withoutCredentials } from './shown-value.js';
+import { withoutCredentials } from '../runtime/without-credentials.js';
 import { withoutNulls } from './without-nulls.js';
 import { ownProperty } from './own-property.js';
 

@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors/config-error.js';
 import type { ResolvedConnection } from './config-types.js';
 import { ownProperty } from './own-property.js';
-import { withoutCredentials } from './shown-value.js';
+import { withoutCredentials } from '../runtime/without-credentials.js';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 

@@ -2,6 +2,8 @@
 // process.env.ERRAND_KEY`), and its errors go to terminals, CI logs and error trackers: a rejected
 // value is quoted only as far as it holds no secret.
 
+import { withoutCredentials } from '../runtime/without-credentials.js';
+
 /** Names whose values are secrets: a `password`, an encryption `key`, a `token` … */
 const SECRET_NAME = /pass|secret|token|key|credential|auth/i;
 
@@ -33,17 +35,6 @@ function shown(value: unknown): string {
   const kind = prototype === null || prototype === Object.prototype ? 'an object' : article(prototype.constructor?.name || 'object');
   const keys = Object.keys(value);
   return keys.length === 0 ? `${kind} {}` : `${kind} { ${keys.join(', ')} }`;
-}
-
-/**
- * `text` without the credentials a URL or connection string may carry, for a name quoted in an
- * error (a `client` or `default` set to a database URL by mistake):
- * `postgres://app:s3cret@db/app?sslpassword=x` → `postgres://***@db/app?sslpassword=***`.
- */
-export function withoutCredentials(text: string): string {
-  return text
-    .replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#\s]*@/g, '$1***@')
-    .replace(/\b(\w*(?:pass|pwd|secret|token|key|credential|auth)\w*)=[^&;\s]*/gi, '$1=***');
 }
 
 function article(kind: string): string {

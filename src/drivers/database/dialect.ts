@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 
 import type { DatabaseClient } from '../../config/config-types.js';
+import { withoutCredentials } from '../../runtime/without-credentials.js';
 
 /** The database engines errand speaks to. */
 export type Engine = 'sqlite' | 'mysql' | 'postgres';
@@ -528,7 +529,7 @@ export const dialect = {
         const host = url.hostname || url.searchParams.get('host') || 'localhost';
         return `${host}:${port}${url.pathname}`;
       } catch {
-        return withoutSecrets(connection);
+        return withoutCredentials(connection);
       }
     }
     const c = connection as { filename?: string; host?: string; port?: number; database?: string; connectionString?: string };
@@ -656,18 +657,6 @@ const CONNECTION_ERROR_HINTS: Array<[codes: string[], hint: string]> = [
   [['ER_BAD_DB_ERROR', '3D000'], 'Create the database, or fix its name in the connection.'],
   [['SQLITE_CANTOPEN'], "Check that the file name is right and its directory writable."],
 ];
-
-/**
- * A connection string with its user info (everything between `scheme://` and the last `@`, since
- * an unencoded password may hold `/`, `#` or `@`) and `password=` parameters masked.
- */
-function withoutSecrets(connection: string): string {
-  const scheme = /^[a-z][a-z\d+.-]*:\/\//i.exec(connection)?.[0] ?? '';
-  const rest = connection.slice(scheme.length);
-  const at = rest.lastIndexOf('@');
-  const masked = at === -1 ? rest : `***@${rest.slice(at + 1)}`;
-  return scheme + masked.replace(/\b(password|passwd|pwd|pass)=[^&;\s]*/gi, '$1=***');
-}
 
 /** A driver's own error for a server it cannot reach or talk to (see `dialect.isConnectionError`). */
 function isDriverConnectionError(error: unknown): boolean {
