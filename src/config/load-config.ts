@@ -27,7 +27,7 @@ export async function loadConfig(options: { file?: string; cwd?: string } = {}):
   } catch (error) {
     throw new ConfigError(`Config file ${file} could not be loaded: ${(error as Error).message}`, { cause: error });
   }
-  return { ...resolveConfig(defaultExport(file, module) as ErrandConfig, { baseDir: path.dirname(file), source: file }), source: file };
+  return resolveConfig(defaultExport(file, module) as ErrandConfig, { baseDir: path.dirname(file), source: file });
 }
 
 /**

@@ -103,6 +103,7 @@ export function resolveConfig(
     batching: resolveTableHome('batching', config.batching, { table: 'job_batches', purpose: 'batches' }, connections, defaultName, where),
     container: config.container,
     baseDir,
+    ...(options.source === undefined ? {} : { source: options.source }),
     paths: resolveGeneratorPaths(config.paths, baseDir, where),
   };
 }
