@@ -58,8 +58,9 @@ await describeEachEngine('queryTimeout', (engine) => {
     expect(error?.message).toContain(`The database at 127.0.0.1:${proxy.port}/`);
     expect(error?.message).toContain('did not answer a statement within 1 s (queryTimeout)');
     expect(error?.code).toBe('ETIMEDOUT');
+    // Not before the 1 s limit; an upper bound would be a speed threshold on a shared machine, and the
+    // ETIMEDOUT from errand's own timer (not the kernel's, which takes minutes) already proves it fired.
     expect(waited).toBeGreaterThanOrEqual(900);
-    expect(waited).toBeLessThan(5000);
     proxy.heal();
     // The pool discarded the timed-out connection: a new session answers.
     const after = await sessionId(knex);
