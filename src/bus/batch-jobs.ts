@@ -1,8 +1,8 @@
 import { DatabaseQueue } from '../drivers/database/database-queue.js';
-import { JobQueued } from '../events/job-queued.js';
 import { ConfigError } from '../errors/config-error.js';
-import type { ChainLink, JobPayload } from '../payload/job-payload.js';
+import { JobQueued } from '../events/job-queued.js';
 import { serializePayload } from '../payload/encode-payload.js';
+import type { ChainLink, JobPayload } from '../payload/job-payload.js';
 import { events, runtime } from '../runtime/errand.js';
 import type { BatchOptions } from './batch-options.js';
 import { encodeLink } from './chain-link.js';
@@ -21,7 +21,10 @@ export class BatchPushError extends Error {
     total: number,
     batchId: string,
   ) {
-    super(`Batch ${batchId}: ${pushed} of ${total} jobs were queued (and stay counted) before the push failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    super(
+      `Batch ${batchId}: ${pushed} of ${total} jobs were queued (and stay counted) before the push failed: ${(cause as Error)?.message ?? String(cause)}`,
+      { cause },
+    );
     this.name = 'BatchPushError';
   }
 }
@@ -32,17 +35,23 @@ function requestsOf(group: Group, maxPayloadSize: number) {
 
 async function announce(connection: string, group: Group, ids: string[]): Promise<void> {
   if (!events.has(JobQueued)) return;
-  for (const [i, g] of group.entries()) await events.emit(new JobQueued(connection, g.queue, ids[i]!, g.payload, g.delay));
+  for (const [i, g] of group.entries())
+    await events.emit(new JobQueued(connection, g.queue, ids[i]!, g.payload, g.delay));
 }
 
 /** Freezes jobs (or arrays of jobs: chains) for a batch; their data is checked now. */
-export async function encodeBatchJobs(items: ReadonlyArray<object | readonly object[]>, what: string): Promise<BatchEntries> {
+export async function encodeBatchJobs(
+  items: ReadonlyArray<object | readonly object[]>,
+  what: string,
+): Promise<BatchEntries> {
   const app = await runtime();
   const encoding = { keyring: app.config.keyring, maxPayloadSize: app.config.maxPayloadSize };
   const job = (value: unknown, at: string): object => {
-    if (value === null || typeof value !== 'object') throw new ConfigError(`${what}: ${at} is ${describe(value)}, not a job.`);
+    if (value === null || typeof value !== 'object')
+      throw new ConfigError(`${what}: ${at} is ${describe(value)}, not a job.`);
     // A batch inside a batch is not something Laravel or errand runs: its jobs would belong to two batches.
-    if (typeof (value as { toChainLink?: unknown }).toChainLink === 'function') throw new ConfigError(`${what}: ${at} is a batch; a batch holds jobs and chains of jobs, not batches.`);
+    if (typeof (value as { toChainLink?: unknown }).toChainLink === 'function')
+      throw new ConfigError(`${what}: ${at} is a batch; a batch holds jobs and chains of jobs, not batches.`);
     return value;
   };
   return items.map((item, i) => {
@@ -53,7 +62,11 @@ export async function encodeBatchJobs(items: ReadonlyArray<object | readonly obj
 }
 
 /** Encodes and pushes jobs into an existing batch (`batch.add`). */
-export async function addToBatch(batchId: string, options: BatchOptions, items: ReadonlyArray<object | readonly object[]>): Promise<void> {
+export async function addToBatch(
+  batchId: string,
+  options: BatchOptions,
+  items: ReadonlyArray<object | readonly object[]>,
+): Promise<void> {
   await pushBatchJobs(batchId, options, await encodeBatchJobs(items, `Batch ${batchId}`));
 }
 
@@ -91,7 +104,9 @@ export async function pushBatchJobs(batchId: string, options: BatchOptions, entr
     // One group in the batch table's database: the jobs and their count commit together.
     const group = groups.get(only!)!;
     const ids = await repository.knex.transaction(async (trx) => {
-      const stored = await single.bulk(requestsOf(group, app.config.maxPayloadSize).map((request) => ({ ...request, transaction: trx })));
+      const stored = await single.bulk(
+        requestsOf(group, app.config.maxPayloadSize).map((request) => ({ ...request, transaction: trx })),
+      );
       await repository.addJobs(batchId, total, trx);
       return stored;
     });

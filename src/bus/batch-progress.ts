@@ -1,6 +1,6 @@
 import { report, runtime } from '../runtime/errand.js';
 import { Batch } from './batch.js';
-import { invokeCallbacks, type CallbackCall } from './callbacks.js';
+import { type CallbackCall, invokeCallbacks } from './callbacks.js';
 import { sendChainLink } from './chain-dispatch.js';
 
 /**
@@ -48,7 +48,11 @@ export async function settle(batch: Batch): Promise<void> {
     const chain = latest.options.chain;
     // A chain that holds a batch goes on once the batch has run, unless it was cancelled.
     if (chain && !latest.cancelled()) {
-      await sendChainLink(chain.links, { chainConnection: chain.connection, chainQueue: chain.queue, chainCatchCallbacks: chain.catch }).catch(report);
+      await sendChainLink(chain.links, {
+        chainConnection: chain.connection,
+        chainQueue: chain.queue,
+        chainCatchCallbacks: chain.catch,
+      }).catch(report);
     }
   }
 }
@@ -59,5 +63,11 @@ async function read(batchId: string): Promise<Batch | undefined> {
 }
 
 function call(batch: Batch, error?: Error): CallbackCall {
-  return { args: [batch, error], batchId: batch.id, error, connection: batch.options.connection, queue: batch.options.queue };
+  return {
+    args: [batch, error],
+    batchId: batch.id,
+    error,
+    connection: batch.options.connection,
+    queue: batch.options.queue,
+  };
 }

@@ -1,9 +1,10 @@
 import type { BatchRow } from '../drivers/database/queries/batches.js';
 import { runtime } from '../runtime/errand.js';
-import { parseBatchOptions, type BatchOptions } from './batch-options.js';
 import { addToBatch } from './batch-jobs.js';
+import { type BatchOptions, parseBatchOptions } from './batch-options.js';
 
-const toDate = (value: number | string | null): Date | null => (value === null || value === undefined ? null : new Date(Number(value) * 1000));
+const toDate = (value: number | string | null): Date | null =>
+  value === null || value === undefined ? null : new Date(Number(value) * 1000);
 
 /**
  * A batch as last read from `job_batches`: its counters, state and options. Methods that change

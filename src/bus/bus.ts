@@ -1,11 +1,11 @@
+import { type BusFake, type BusFakeOptions, fakeBus, restoreBus } from '../testing/bus-fake.js';
+import type { JobClass } from '../testing/job-matching.js';
 import { findBatch } from './batch.js';
 import { forgetCallback, registerCallback } from './callbacks.js';
 import { dispatch, dispatchSync } from './dispatch.js';
 import { PendingBatch } from './pending-batch.js';
 import { PendingChain } from './pending-chain.js';
 import { withinTransaction } from './transactions.js';
-import { fakeBus, restoreBus, type BusFake, type BusFakeOptions } from '../testing/bus-fake.js';
-import type { JobClass } from '../testing/job-matching.js';
 
 /** Chains, batches and transactional dispatch (Laravel's `Bus` facade). */
 export const Bus = {

@@ -28,10 +28,12 @@ const nameOf = new Map<CallbackFunction, string>();
  * ```
  */
 export function registerCallback(name: string, fn: CallbackFunction): void {
-  if (typeof name !== 'string' || name === '') throw new ConfigError('Bus.registerCallback(name, fn): the name must be a non-empty string.');
+  if (typeof name !== 'string' || name === '')
+    throw new ConfigError('Bus.registerCallback(name, fn): the name must be a non-empty string.');
   if (typeof fn !== 'function') throw new ConfigError(`Bus.registerCallback('${name}', fn): fn must be a function.`);
   const existing = byName.get(name);
-  if (existing && existing !== fn) throw new ConfigError(`A callback named '${name}' is already registered; names must be unique.`);
+  if (existing && existing !== fn)
+    throw new ConfigError(`A callback named '${name}' is already registered; names must be unique.`);
   byName.set(name, fn);
   nameOf.set(fn, name);
 }
@@ -47,7 +49,9 @@ export function forgetCallback(name: string): void {
 export async function callbackRef(handler: CallbackHandler, what: string): Promise<CallbackRef> {
   if (typeof handler === 'string') {
     if (!byName.has(handler)) {
-      throw new ConfigError(`${what}: no callback is registered as '${handler}'. Register it at bootstrap with Bus.registerCallback('${handler}', fn).`);
+      throw new ConfigError(
+        `${what}: no callback is registered as '${handler}'. Register it at bootstrap with Bus.registerCallback('${handler}', fn).`,
+      );
     }
     return { kind: 'function', name: handler };
   }
@@ -58,7 +62,8 @@ export async function callbackRef(handler: CallbackHandler, what: string): Promi
       `${what}: callbacks are never serialized closures. Register the function at bootstrap with Bus.registerCallback('name', fn) and pass it (or its name), or pass a job instance to queue.`,
     );
   }
-  if (handler === null || typeof handler !== 'object') throw new ConfigError(`${what}: a callback is a job, a registered function or its name.`);
+  if (handler === null || typeof handler !== 'object')
+    throw new ConfigError(`${what}: a callback is a job, a registered function or its name.`);
   return { kind: 'job', link: await linkOf(handler) };
 }
 
@@ -82,7 +87,10 @@ export async function invokeCallbacks(refs: readonly CallbackRef[] | undefined, 
     try {
       if (ref.kind === 'function') {
         const fn = byName.get(ref.name);
-        if (!fn) throw new ConfigError(`The callback '${ref.name}' is not registered in this process: register it at bootstrap with Bus.registerCallback.`);
+        if (!fn)
+          throw new ConfigError(
+            `The callback '${ref.name}' is not registered in this process: register it at bootstrap with Bus.registerCallback.`,
+          );
         await fn(...call.args);
         continue;
       }

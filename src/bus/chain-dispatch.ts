@@ -1,11 +1,10 @@
 import type { Knex } from 'knex';
-
+import { ownProperty } from '../config/own-property.js';
 import { jobRegistry } from '../job/job-registry.js';
 import type { ChainLink, JobPayload } from '../payload/job-payload.js';
 import { runtime } from '../runtime/errand.js';
 import { nextInChain } from './chain-link.js';
-import { sendPayload, transactionTiming, type PayloadTarget } from './dispatcher.js';
-import { ownProperty } from '../config/own-property.js';
+import { type PayloadTarget, sendPayload, transactionTiming } from './dispatcher.js';
 
 /** What a chain carries from job to job besides its links. */
 export type ChainCarry = Pick<JobPayload, 'chainConnection' | 'chainQueue' | 'chainCatchCallbacks'>;
@@ -14,7 +13,10 @@ export type ChainCarry = Pick<JobPayload, 'chainConnection' | 'chainQueue' | 'ch
  * The first of `links` as a push: its payload carrying the rest of the chain, to its own
  * connection and queue, else the chain's, else the defaults; undefined when the chain is done.
  */
-export async function nextChainTarget(links: readonly ChainLink[], carry: ChainCarry): Promise<PayloadTarget | undefined> {
+export async function nextChainTarget(
+  links: readonly ChainLink[],
+  carry: ChainCarry,
+): Promise<PayloadTarget | undefined> {
   const next = nextInChain(carry as JobPayload, links);
   if (!next) return undefined;
   const app = await runtime();
@@ -37,6 +39,11 @@ export async function sendChainLink(
   if (!target) return undefined;
   const app = await runtime();
   const options = jobRegistry.byName(target.payload.data.commandName)?.options ?? {};
-  const when = transactionTiming(target.payload.displayName, { options: {}, ...timing }, options, ownProperty(app.config.connections, target.connectionName));
+  const when = transactionTiming(
+    target.payload.displayName,
+    { options: {}, ...timing },
+    options,
+    ownProperty(app.config.connections, target.connectionName),
+  );
   return sendPayload({ ...target, ...when });
 }

@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors/config-error.js';
 import type { JobOptions } from '../job/job-options.js';
-import type { ChainLink, JobPayload } from '../payload/job-payload.js';
 import { effectiveOptions, encodePayload, registeredJobOf, serializePayload } from '../payload/encode-payload.js';
+import type { ChainLink, JobPayload } from '../payload/job-payload.js';
 import type { Keyring } from '../payload/keyring.js';
 import { runtime } from '../runtime/errand.js';
 import { describe } from './describe-value.js';
@@ -24,12 +24,21 @@ export interface LinkEncoding {
  * Freezes a job into a chain link now, with its own connection and queue (a dispatch override or
  * its class option; null leaves it to the chain's), so its data is checked at dispatch.
  */
-export function encodeLink(job: object, encoding: LinkEncoding, overrides: { connection?: string; queue?: string; delay?: number; options?: Partial<JobOptions> } = {}): ChainLink {
+export function encodeLink(
+  job: object,
+  encoding: LinkEncoding,
+  overrides: { connection?: string; queue?: string; delay?: number; options?: Partial<JobOptions> } = {},
+): ChainLink {
   const entry = registeredJobOf(job);
   const options = effectiveOptions(entry, overrides.options ?? {}, job);
   const payload = encodePayload(job, options, { keyring: encoding.keyring, delay: overrides.delay });
   serializePayload(payload, encoding.maxPayloadSize);
-  return { connection: overrides.connection ?? options.connection ?? null, queue: overrides.queue ?? options.queue ?? null, delay: overrides.delay ?? null, payload };
+  return {
+    connection: overrides.connection ?? options.connection ?? null,
+    queue: overrides.queue ?? options.queue ?? null,
+    delay: overrides.delay ?? null,
+    payload,
+  };
 }
 
 /** A job (or pending batch) as a chain link, encoded with the booted runtime's key and limits. */
@@ -43,7 +52,8 @@ export async function linkOf(item: object): Promise<ChainLink> {
 export async function chainKeys(dispatch: DispatchOptions): Promise<Partial<JobPayload>> {
   const chained: ChainLink[] = [];
   for (const item of dispatch.chain ?? []) {
-    if (item === null || typeof item !== 'object') throw new ConfigError(`A chain holds jobs and batches; got ${describe(item)}.`);
+    if (item === null || typeof item !== 'object')
+      throw new ConfigError(`A chain holds jobs and batches; got ${describe(item)}.`);
     chained.push(await linkOf(item));
   }
   // A link's connection is used only when the link before it finishes, in a worker: an unknown
@@ -55,7 +65,9 @@ export async function chainKeys(dispatch: DispatchOptions): Promise<Partial<JobP
     try {
       queues.configOf(link.connection);
     } catch (error) {
-      throw new ConfigError(`The chained job ${link.payload.displayName}: ${(error as Error).message}`, { cause: error });
+      throw new ConfigError(`The chained job ${link.payload.displayName}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
   return {
@@ -70,7 +82,10 @@ export async function chainKeys(dispatch: DispatchOptions): Promise<Partial<JobP
  * The payload of the next job of a chain: its own frozen payload carrying the rest of the chain,
  * and where it goes (its own connection and queue, else the chain's).
  */
-export function nextInChain(current: JobPayload, links: readonly ChainLink[]): { link: ChainLink; payload: JobPayload } | undefined {
+export function nextInChain(
+  current: JobPayload,
+  links: readonly ChainLink[],
+): { link: ChainLink; payload: JobPayload } | undefined {
   const [link, ...rest] = links;
   if (!link) return undefined;
   const payload: JobPayload = {

@@ -1,7 +1,7 @@
 import { Job } from '../decorators/job.js';
 import { jobContextOf } from '../job/job-context.js';
 import { Queueable } from '../job/queueable.js';
-import { dispatchBatch, type BatchSpec } from './dispatch-batch.js';
+import { type BatchSpec, dispatchBatch } from './dispatch-batch.js';
 
 /**
  * The job a batch becomes inside a chain (Laravel's ChainedBatch): when its turn comes it

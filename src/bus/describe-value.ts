@@ -3,4 +3,3 @@ export function describe(value: unknown): string {
   if (typeof value === 'function') return `the class or function ${value.name || '(anonymous)'}`;
   return value === null ? 'null' : typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
 }
-

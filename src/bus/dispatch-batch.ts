@@ -1,8 +1,8 @@
 import type { CallbackRef } from '../payload/job-payload.js';
 import { runtime } from '../runtime/errand.js';
 import { Batch } from './batch.js';
+import { type BatchEntries, BatchPushError, pushBatchJobs } from './batch-jobs.js';
 import type { BatchOptions } from './batch-options.js';
-import { BatchPushError, pushBatchJobs, type BatchEntries } from './batch-jobs.js';
 import { settle } from './batch-progress.js';
 import { invokeCallbacks } from './callbacks.js';
 import { orderedId } from './ordered-id.js';

@@ -33,7 +33,11 @@ export type InterceptedDispatch =
     };
 
 /** What a dispatch resolves to when a fake records it: a fake id, or (for a batch) a fake batch. */
-type InterceptedResult<D extends InterceptedDispatch> = D extends { kind: 'batch' } ? Batch : D extends { kind: 'sync' } ? unknown : string;
+type InterceptedResult<D extends InterceptedDispatch> = D extends { kind: 'batch' }
+  ? Batch
+  : D extends { kind: 'sync' }
+    ? unknown
+    : string;
 
 /** Where the testing fakes divert dispatches. */
 export interface DispatchInterceptor {
@@ -59,7 +63,9 @@ export function interceptDispatch(interceptor: DispatchInterceptor): () => void 
 }
 
 /** @internal What the installed fakes make of a dispatch: undefined when none records it. */
-export function interceptedDispatch<D extends InterceptedDispatch>(dispatch: D): Promise<InterceptedResult<D>> | undefined {
+export function interceptedDispatch<D extends InterceptedDispatch>(
+  dispatch: D,
+): Promise<InterceptedResult<D>> | undefined {
   for (const interceptor of interceptors) {
     const result = interceptor.intercept(dispatch);
     if (result) return result as Promise<InterceptedResult<D>>;

@@ -1,8 +1,7 @@
 import type { Knex } from 'knex';
-
-import type { CallbackRef } from '../payload/job-payload.js';
-import type { JobOptions } from '../job/job-options.js';
 import type { JobMiddleware } from '../contracts/job-middleware.js';
+import type { JobOptions } from '../job/job-options.js';
+import type { CallbackRef } from '../payload/job-payload.js';
 
 /** What a PendingDispatch can set on top of the class's `@Job` options. */
 export interface DispatchOptions {

@@ -1,5 +1,5 @@
-import { PendingDispatch } from './pending-dispatch.js';
 import { runNow } from './dispatcher.js';
+import { PendingDispatch } from './pending-dispatch.js';
 
 /** Pushes a job instance to its queue: `await dispatch(new SendInvoice(id)).onQueue('billing')`. */
 export function dispatch<T extends object>(job: T): PendingDispatch<T> {

@@ -1,20 +1,20 @@
 import type { Knex } from 'knex';
 
 import type { ResolvedConnection } from '../config/config-types.js';
+import { ownProperty } from '../config/own-property.js';
 import { DatabaseQueue } from '../drivers/database/database-queue.js';
 import { ConfigError } from '../errors/config-error.js';
 import { JobQueued } from '../events/job-queued.js';
 import type { JobOptions } from '../job/job-options.js';
-import type { JobPayload } from '../payload/job-payload.js';
 import { effectiveOptions, encodePayload, registeredJobOf, serializePayload } from '../payload/encode-payload.js';
+import type { JobPayload } from '../payload/job-payload.js';
 import { events, report, runtime, track } from '../runtime/errand.js';
 import { chainKeys } from './chain-link.js';
-import type { DispatchOptions } from './dispatch-options.js';
 import { interceptedDispatch } from './dispatch-interceptor.js';
+import type { DispatchOptions } from './dispatch-options.js';
 import { afterCommit, currentTransaction, isTransaction, onHeldConnection } from './transactions.js';
 import { sendUnique } from './unique-dispatch.js';
 import { uniqueLockFor } from './unique-lock.js';
-import { ownProperty } from '../config/own-property.js';
 import { validateDelay } from './validate-delay.js';
 
 /** Where a ready payload goes, and when. */
@@ -44,9 +44,20 @@ export async function pushToQueue(job: object, dispatch: DispatchOptions): Promi
   const driver = app.queues.connection(connectionName);
   const queue = dispatch.queue ?? options.queue ?? dispatch.chainQueue ?? driver.defaultQueue;
   validateDelay(`Job ${entry.name}`, dispatch.delay);
-  const faked = interceptedDispatch({ kind: 'push', job, connection: connectionName, queue, delay: dispatch.delay, chain: dispatch.chain ?? [] });
+  const faked = interceptedDispatch({
+    kind: 'push',
+    job,
+    connection: connectionName,
+    queue,
+    delay: dispatch.delay,
+    chain: dispatch.chain ?? [],
+  });
   if (faked) return faked;
-  const payload = encodePayload(job, options, { delay: dispatch.delay, keyring: app.config.keyring, middleware: dispatch.middleware });
+  const payload = encodePayload(job, options, {
+    delay: dispatch.delay,
+    keyring: app.config.keyring,
+    middleware: dispatch.middleware,
+  });
   if (dispatch.chain?.length || dispatch.chainCatch?.length) Object.assign(payload, await chainKeys(dispatch));
   const timing = transactionTiming(entry.name, dispatch, options, ownProperty(app.config.connections, connectionName));
   const target: PayloadTarget = { connectionName, queue, payload, delay: dispatch.delay, ...timing };
@@ -63,14 +74,25 @@ export async function sendPayload(target: PayloadTarget): Promise<string | null>
   const app = await runtime();
   const driver = app.queues.connection(target.connectionName);
   if (target.transaction && !(driver instanceof DatabaseQueue)) {
-    throw new ConfigError(`Job ${target.payload.displayName}: withTransaction(trx) needs a database queue connection; [${target.connectionName}] is not one.`);
+    throw new ConfigError(
+      `Job ${target.payload.displayName}: withTransaction(trx) needs a database queue connection; [${target.connectionName}] is not one.`,
+    );
   }
   const text = serializePayload(target.payload, app.config.maxPayloadSize);
   const what = `Job ${target.payload.displayName} on [${target.connectionName}]`;
   if (target.transaction) {
-    const id = await driver.push({ queue: target.queue, payload: text, delay: target.delay, transaction: target.transaction });
+    const id = await driver.push({
+      queue: target.queue,
+      payload: text,
+      delay: target.delay,
+      transaction: target.transaction,
+    });
     // The row exists for others only once the application's transaction commits.
-    afterCommit(target.transaction, { what, committed: () => announce(target, id), dropped: () => drop(target) }, { track, report });
+    afterCommit(
+      target.transaction,
+      { what, committed: () => announce(target, id), dropped: () => drop(target) },
+      { track, report },
+    );
     return id;
   }
   const push = async () => {
@@ -122,7 +144,8 @@ function drop(target: PayloadTarget): void {
 }
 
 async function announce(target: PayloadTarget, id: string): Promise<void> {
-  if (events.has(JobQueued)) await events.emit(new JobQueued(target.connectionName, target.queue, id, target.payload, target.delay));
+  if (events.has(JobQueued))
+    await events.emit(new JobQueued(target.connectionName, target.queue, id, target.payload, target.delay));
 }
 
 /** Runs a job now through the sync path: the same payload round trip, failed() on error, error thrown. */
@@ -147,13 +170,20 @@ export function transactionTiming(
   connection: ResolvedConnection | undefined,
 ): Pick<PayloadTarget, 'transaction' | 'afterCommit'> {
   if (dispatch.transaction !== undefined) {
-    if (!isTransaction(dispatch.transaction)) throw new ConfigError(`Job ${jobName}: withTransaction(trx) needs a knex transaction.`);
-    if (dispatch.transaction.isCompleted()) throw new ConfigError(`Job ${jobName}: withTransaction(trx) was given a transaction that has already ended.`);
+    if (!isTransaction(dispatch.transaction))
+      throw new ConfigError(`Job ${jobName}: withTransaction(trx) needs a knex transaction.`);
+    if (dispatch.transaction.isCompleted())
+      throw new ConfigError(`Job ${jobName}: withTransaction(trx) was given a transaction that has already ended.`);
     return { transaction: dispatch.transaction };
   }
-  const wanted = dispatch.afterCommit ?? options.afterCommit ?? (connection && 'afterCommit' in connection ? connection.afterCommit : undefined) ?? false;
+  const wanted =
+    dispatch.afterCommit ??
+    options.afterCommit ??
+    (connection && 'afterCommit' in connection ? connection.afterCommit : undefined) ??
+    false;
   if (wanted === false) return {};
-  if (wanted !== true && !isTransaction(wanted)) throw new ConfigError(`Job ${jobName}: afterCommit(trx) needs a knex transaction.`);
+  if (wanted !== true && !isTransaction(wanted))
+    throw new ConfigError(`Job ${jobName}: afterCommit(trx) needs a knex transaction.`);
   const trx = wanted === true ? currentTransaction() : wanted;
   // Outside any transaction there is nothing to wait for: the job is pushed at once, as Laravel does.
   return trx && !trx.isCompleted() ? { afterCommit: trx } : {};

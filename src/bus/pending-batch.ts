@@ -1,12 +1,12 @@
 import { ConfigError } from '../errors/config-error.js';
 import type { CallbackRef, ChainLink } from '../payload/job-payload.js';
 import type { Batch } from './batch.js';
-import type { BatchOptions } from './batch-options.js';
 import { encodeBatchJobs } from './batch-jobs.js';
-import { callbackRef, type CallbackHandler } from './callbacks.js';
+import type { BatchOptions } from './batch-options.js';
+import { type CallbackHandler, callbackRef } from './callbacks.js';
+import { type Chainable, linkOf } from './chain-link.js';
 import { ChainedBatch } from './chained-batch.js';
-import { linkOf, type Chainable } from './chain-link.js';
-import { dispatchBatch, type BatchSpec } from './dispatch-batch.js';
+import { type BatchSpec, dispatchBatch } from './dispatch-batch.js';
 import { interceptedDispatch } from './dispatch-interceptor.js';
 
 type Kind = 'before' | 'then' | 'catch' | 'finally' | 'progress';
@@ -21,11 +21,18 @@ export class PendingBatch implements Chainable {
   private allow = false;
   private connection: string | undefined;
   private queue: string | undefined;
-  private readonly handlers: Record<Kind, CallbackHandler[]> = { before: [], then: [], catch: [], finally: [], progress: [] };
+  private readonly handlers: Record<Kind, CallbackHandler[]> = {
+    before: [],
+    then: [],
+    catch: [],
+    finally: [],
+    progress: [],
+  };
   private readonly jobs: Array<object | readonly object[]>;
 
   constructor(jobs: ReadonlyArray<object | readonly object[]>) {
-    if (!Array.isArray(jobs)) throw new ConfigError('Bus.batch(jobs): jobs must be an array of jobs (or arrays of jobs, for chains).');
+    if (!Array.isArray(jobs))
+      throw new ConfigError('Bus.batch(jobs): jobs must be an array of jobs (or arrays of jobs, for chains).');
     this.jobs = [...jobs];
   }
 
@@ -118,6 +125,11 @@ export class PendingBatch implements Chainable {
       finally: await refs('finally'),
       progress: await refs('progress'),
     };
-    return { name: this.batchName, options, jobs: await encodeBatchJobs(this.jobs, what), before: await refs('before') };
+    return {
+      name: this.batchName,
+      options,
+      jobs: await encodeBatchJobs(this.jobs, what),
+      before: await refs('before'),
+    };
   }
 }

@@ -2,10 +2,10 @@ import type { Knex } from 'knex';
 
 import { ConfigError } from '../errors/config-error.js';
 import type { CallbackRef } from '../payload/job-payload.js';
-import { callbackRef, type CallbackHandler } from './callbacks.js';
-import { describe } from './describe-value.js';
-import { linkOf } from './chain-link.js';
+import { type CallbackHandler, callbackRef } from './callbacks.js';
 import { sendChainLink } from './chain-dispatch.js';
+import { linkOf } from './chain-link.js';
+import { describe } from './describe-value.js';
 import { interceptedDispatch } from './dispatch-interceptor.js';
 import { validateDelay } from './validate-delay.js';
 
@@ -68,11 +68,18 @@ export class PendingChain {
   /** Pushes the first job carrying the rest; resolves to its id (null when it waits for a commit). */
   async dispatch(): Promise<string | null> {
     if (this.jobs.length === 0) throw new ConfigError('Bus.chain([]): a chain needs at least one job.');
-    const faked = interceptedDispatch({ kind: 'chain', jobs: [...this.jobs], connection: this.connection, queue: this.queue, delay: this.delaySeconds });
+    const faked = interceptedDispatch({
+      kind: 'chain',
+      jobs: [...this.jobs],
+      connection: this.connection,
+      queue: this.queue,
+      delay: this.delaySeconds,
+    });
     if (faked) return faked;
     const links = [];
     for (const [i, job] of this.jobs.entries()) {
-      if (job === null || typeof job !== 'object') throw new ConfigError(`Bus.chain: entry ${i} is ${describe(job)}, not a job or a batch.`);
+      if (job === null || typeof job !== 'object')
+        throw new ConfigError(`Bus.chain: entry ${i} is ${describe(job)}, not a job or a batch.`);
       links.push(await linkOf(job));
     }
     const chainCatchCallbacks: CallbackRef[] = [];

@@ -93,7 +93,9 @@ export class PendingDispatch<T extends object = object> implements PromiseLike<s
 
   private set(apply: () => unknown): this {
     if (this.started) {
-      throw new Error(`The dispatch of ${this.job.constructor.name} was already sent; set its options in the same statement as dispatch().`);
+      throw new Error(
+        `The dispatch of ${this.job.constructor.name} was already sent; set its options in the same statement as dispatch().`,
+      );
     }
     apply();
     return this;

@@ -1,11 +1,11 @@
 import { JobQueued } from '../events/job-queued.js';
-import type { JobOptions } from '../job/job-options.js';
 import { instanceOptions } from '../job/instance-options.js';
-import type { JobPayload } from '../payload/job-payload.js';
+import type { JobOptions } from '../job/job-options.js';
 import { effectiveOptions, encodePayload, registeredJobOf, serializePayload } from '../payload/encode-payload.js';
+import type { JobPayload } from '../payload/job-payload.js';
 import { events, runtime } from '../runtime/errand.js';
-import { fakeQueue, restoreQueue, type QueueFake, type QueueFakeOptions } from '../testing/queue-fake.js';
 import type { JobClass } from '../testing/job-matching.js';
+import { fakeQueue, type QueueFake, type QueueFakeOptions, restoreQueue } from '../testing/queue-fake.js';
 import { interceptedDispatch } from './dispatch-interceptor.js';
 import { validateDelay } from './validate-delay.js';
 
@@ -63,7 +63,11 @@ export const Queue = {
     for (const [connection, entries] of groups) {
       const driver = app.queues.connection(connection);
       const stored = await driver.bulk(
-        entries.map((e) => ({ queue: e.queue, payload: serializePayload(e.payload, app.config.maxPayloadSize), delay: options.delay })),
+        entries.map((e) => ({
+          queue: e.queue,
+          payload: serializePayload(e.payload, app.config.maxPayloadSize),
+          delay: options.delay,
+        })),
       );
       entries.forEach((entry, i) => (ids[entry.index] = stored[i]!));
       if (events.has(JobQueued)) {

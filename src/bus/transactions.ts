@@ -22,7 +22,8 @@ const ambient = new AsyncLocalStorage<Knex.Transaction>();
  * ```
  */
 export function withinTransaction<T>(trx: Knex.Transaction, callback: () => T | Promise<T>): Promise<T> {
-  if (!isTransaction(trx)) throw new ConfigError('Bus.withinTransaction(trx, callback): trx must be a knex transaction.');
+  if (!isTransaction(trx))
+    throw new ConfigError('Bus.withinTransaction(trx, callback): trx must be a knex transaction.');
   return Promise.resolve(ambient.run(trx, callback));
 }
 
@@ -34,7 +35,11 @@ export function currentTransaction(): Knex.Transaction | undefined {
 
 /** Whether `value` is a knex transaction. */
 export function isTransaction(value: unknown): value is Knex.Transaction {
-  return typeof value === 'function' && typeof (value as Partial<Knex.Transaction>).isCompleted === 'function' && 'executionPromise' in value;
+  return (
+    typeof value === 'function' &&
+    typeof (value as Partial<Knex.Transaction>).isCompleted === 'function' &&
+    'executionPromise' in value
+  );
 }
 
 const rolledBack = new WeakSet<Knex.Transaction>();
@@ -62,7 +67,11 @@ function watchRollback(trx: Knex.Transaction): void {
 /** `trx` and every transaction it is nested in, innermost first: the last one is the one that commits. */
 function levelsOf(trx: Knex.Transaction): Knex.Transaction[] {
   const levels: Knex.Transaction[] = [];
-  for (let t: Knex.Transaction | undefined = trx; t; t = (t as { parentTransaction?: Knex.Transaction }).parentTransaction) {
+  for (
+    let t: Knex.Transaction | undefined = trx;
+    t;
+    t = (t as { parentTransaction?: Knex.Transaction }).parentTransaction
+  ) {
     watchRollback(t);
     levels.push(t);
   }
@@ -174,7 +183,12 @@ function holdCommit(root: Knex.Transaction, registered: Registered[], hooks: Com
     const sent = Promise.resolve(commit(gate as never));
     // By hand (`await trx.commit()`), the caller waits for the work too, and learns its failure;
     // a failed COMMIT resolves as knex's own commit() does (the failure is in knex's promise).
-    return sent.then((result) => root.executionPromise.then(() => result, (error: unknown) => (ran ? Promise.reject(error) : result)));
+    return sent.then((result) =>
+      root.executionPromise.then(
+        () => result,
+        (error: unknown) => (ran ? Promise.reject(error) : result),
+      ),
+    );
   }) as Knex.Transaction['commit'];
   // Rolled back (the thenable was never followed): nothing runs, what was held is let go.
   const settled = () => {
@@ -189,7 +203,9 @@ async function runWork(root: Knex.Transaction, registered: Registered[], later: 
   committedRoots.add(root);
   const failures: AfterCommitFailure[] = [];
   let total = 0;
-  const connection = await (root as unknown as { client: { acquireConnection(): Promise<unknown> } }).client.acquireConnection();
+  const connection = await (
+    root as unknown as { client: { acquireConnection(): Promise<unknown> } }
+  ).client.acquireConnection();
   const hold: HeldConnection = { config: configOf(root), connection, active: true, turn: Promise.resolve() };
   try {
     await holding.run(hold, async () => {
@@ -249,7 +265,11 @@ export function configOf(knex: Knex): unknown {
  * would otherwise open their transactions on one connection at once. Elsewhere, or when the
  * work has ended by the time the turn comes, runs `otherwise`.
  */
-export function onHeldConnection<T>(knex: Knex, use: (connection: unknown) => Promise<T>, otherwise: () => Promise<T>): Promise<T> {
+export function onHeldConnection<T>(
+  knex: Knex,
+  use: (connection: unknown) => Promise<T>,
+  otherwise: () => Promise<T>,
+): Promise<T> {
   const hold = holding.getStore();
   if (!hold?.active || hold.config === undefined || hold.config !== configOf(knex)) return otherwise();
   const result = hold.turn.then(() => (hold.active ? use(hold.connection) : otherwise()));

@@ -6,8 +6,8 @@ import { ConfigError } from '../errors/config-error.js';
 import type { JobOptions } from '../job/job-options.js';
 import type { RegisteredJob } from '../job/job-registry.js';
 import { lockStore } from '../locks/current-lock-store.js';
-import { configOf } from './transactions.js';
 import type { JobPayload, UniqueLockRef } from '../payload/job-payload.js';
+import { configOf } from './transactions.js';
 
 /** What a unique dispatch locks: the key, when it is released, and its TTL (0: none). */
 export interface UniqueLockSpec {
@@ -45,7 +45,9 @@ function uniqueIdOf(job: object, jobName: string, option: JobOptions['uniqueId']
             ? [method, 'the uniqueId property']
             : ['', ''];
   if (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) return value;
-  throw new ConfigError(`Job ${jobName}: ${source} must give a string or a finite number, got ${value === null ? 'null' : typeof value}.`);
+  throw new ConfigError(
+    `Job ${jobName}: ${source} must give a string or a finite number, got ${value === null ? 'null' : typeof value}.`,
+  );
 }
 
 /**
@@ -55,7 +57,8 @@ function uniqueIdOf(job: object, jobName: string, option: JobOptions['uniqueId']
  * only connection, a lock taken beside it could not even start.
  */
 export function lockStoreFor(store: LockStore, transaction: Knex.Transaction | undefined): LockStore {
-  if (transaction && store instanceof DatabaseLockStore && sameDatabase(store.knex, transaction)) return store.within(transaction);
+  if (transaction && store instanceof DatabaseLockStore && sameDatabase(store.knex, transaction))
+    return store.within(transaction);
   return store;
 }
 
@@ -80,7 +83,10 @@ export async function acquireUniqueLock(payload: JobPayload, spec: UniqueLockSpe
  * whether a lock was released. Call it when a dispatch's job will never be stored: its push
  * failed, or the transaction it waited for rolled back.
  */
-export async function releaseUniqueLock(payload: Pick<JobPayload, 'uuid' | 'unique'>, store?: LockStore): Promise<boolean> {
+export async function releaseUniqueLock(
+  payload: Pick<JobPayload, 'uuid' | 'unique'>,
+  store?: LockStore,
+): Promise<boolean> {
   if (!payload.unique) return false;
   return (store ?? (await lockStore())).release(payload.unique.key, payload.uuid);
 }

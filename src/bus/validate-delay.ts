@@ -10,9 +10,12 @@ export function validateDelay(what: string, delay: number | Date | undefined, no
   if (delay === undefined) return;
   if (delay instanceof Date) {
     const ms = delay.getTime();
-    if (Number.isNaN(ms)) throw new PayloadError(`${what}: delay must be seconds or a valid Date, got an invalid Date.`);
+    if (Number.isNaN(ms))
+      throw new PayloadError(`${what}: delay must be seconds or a valid Date, got an invalid Date.`);
     if ((ms - now) / 1000 > MAX_SECONDS) {
-      throw new PayloadError(`${what}: delay must be a Date at most ${MAX_SECONDS} seconds ahead, got ${delay.toISOString()}.`);
+      throw new PayloadError(
+        `${what}: delay must be a Date at most ${MAX_SECONDS} seconds ahead, got ${delay.toISOString()}.`,
+      );
     }
     return;
   }

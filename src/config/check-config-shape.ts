@@ -19,7 +19,11 @@ export function checkConfigShape(config: object, where: string): void {
   const issues = result.error.issues.flatMap(withinUnion);
   // zod reports an object's own unknown keys after its fields' issues: outer ones first reads better.
   const unknownKeys = issues
-    .flatMap((issue) => (issue.code === 'unrecognized_keys' ? issue.keys.map((key) => ({ depth: issue.path.length, message: unknownKey(config, issue.path, key, where) })) : []))
+    .flatMap((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => ({ depth: issue.path.length, message: unknownKey(config, issue.path, key, where) }))
+        : [],
+    )
     .sort((a, b) => a.depth - b.depth);
   if (unknownKeys.length > 0) throw new ConfigError(unknownKeys.map((unknown) => unknown.message).join('\n'));
   throw new ConfigError(describeIssue(config, issues[0]!, where));
@@ -34,13 +38,28 @@ export function checkConfigShape(config: object, where: string): void {
 function withinUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
   if (issue.code !== 'invalid_union' || issue.discriminator !== undefined) return [issue];
   // The option whose issues are all inside the value (or unknown keys of it): the value has its kind.
-  const inside = issue.errors.find((option) => option.length > 0 && option.every((inner) => inner.path.length > 0 || inner.code === 'unrecognized_keys'));
+  const inside = issue.errors.find(
+    (option) =>
+      option.length > 0 && option.every((inner) => inner.path.length > 0 || inner.code === 'unrecognized_keys'),
+  );
   if (inside === undefined) return [issue];
   return inside.flatMap((inner) => withinUnion({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue));
 }
 
 /** What knex takes inside a connection's `connection` object, often written one level too high. */
-const KNEX_CONNECTION_KEYS = new Set(['host', 'port', 'user', 'password', 'database', 'ssl', 'connectionString', 'filename', 'socketPath', 'charset', 'timezone']);
+const KNEX_CONNECTION_KEYS = new Set([
+  'host',
+  'port',
+  'user',
+  'password',
+  'database',
+  'ssl',
+  'connectionString',
+  'filename',
+  'socketPath',
+  'charset',
+  'timezone',
+]);
 
 function unknownKey(config: object, objectPath: Path, key: string, where: string): string {
   const object = objectSchemaAt(config, objectPath);
@@ -58,19 +77,31 @@ function unknownKey(config: object, objectPath: Path, key: string, where: string
  * top is a connection's option (not a typo of `connections`, unless it holds named connections);
  * a connection written at the top belongs in `connections`.
  */
-function misplacedKey(config: object, objectPath: Path, key: string, object: z.ZodObject | undefined): string | undefined {
+function misplacedKey(
+  config: object,
+  objectPath: Path,
+  key: string,
+  object: z.ZodObject | undefined,
+): string | undefined {
   const knex = KNEX_CONNECTION_KEYS.has(key);
   if (objectPath.length === 2 && objectPath[0] === 'connections' && object === databaseConnectionSchema && knex) {
     const connection = formatPath([...objectPath, 'connection']);
     return `\`${key}\` is a setting of knex's connection object; put it inside \`connection\`: \`${connection}.${key}\` (or make \`connection\` a URL).`;
   }
   if (objectPath.length !== 0) return undefined;
-  if (child(child(config, key), 'driver') !== undefined) return `it has a \`driver\`, as a connection does; put it inside \`connections\`: \`${formatPath(['connections', key])}\`.`;
-  if (knex) return `\`${key}\` is a setting of knex's connection object; put it inside a connection's \`connection\`, e.g. \`connections.database.connection.${key}\`.`;
+  if (child(child(config, key), 'driver') !== undefined)
+    return `it has a \`driver\`, as a connection does; put it inside \`connections\`: \`${formatPath(['connections', key])}\`.`;
+  if (knex)
+    return `\`${key}\` is a setting of knex's connection object; put it inside a connection's \`connection\`, e.g. \`connections.database.connection.${key}\`.`;
   if (!Object.hasOwn(databaseConnectionSchema.shape, key)) return undefined;
   const value = child(config, key);
-  const namedConnections = value !== null && typeof value === 'object' && Object.values(value).length > 0 && Object.values(value).every((entry) => child(entry, 'driver') !== undefined);
-  if (key === 'connection' && namedConnections) return 'did you mean `connections`? It holds named connections, such as { database: { driver: \'database\' } }.';
+  const namedConnections =
+    value !== null &&
+    typeof value === 'object' &&
+    Object.values(value).length > 0 &&
+    Object.values(value).every((entry) => child(entry, 'driver') !== undefined);
+  if (key === 'connection' && namedConnections)
+    return "did you mean `connections`? It holds named connections, such as { database: { driver: 'database' } }.";
   return `\`${key}\` is an option of a connection; put it inside one, e.g. \`connections.database.${key}\`.`;
 }
 
@@ -78,7 +109,10 @@ function describeIssue(config: object, issue: z.core.$ZodIssue, where: string): 
   if (issue.code === 'invalid_union' && issue.discriminator !== undefined && issue.inclusive !== false) {
     const driver = valueAt(config, issue.path);
     const expected = (issue.options ?? []).map(String).join(', ');
-    const problem = driver === undefined ? `needs a \`driver\`: one of ${expected}` : `has unknown driver [${String(driver)}]; expected one of ${expected}`;
+    const problem =
+      driver === undefined
+        ? `needs a \`driver\`: one of ${expected}`
+        : `has unknown driver [${String(driver)}]; expected one of ${expected}`;
     return `${subject(issue.path.slice(0, -1), where)} ${problem}.`;
   }
   return `${subject(issue.path, where)} must be ${issue.message}, got ${shownValue(valueAt(config, issue.path), issue.path)}.`;
@@ -111,7 +145,9 @@ function valueAt(config: object, path: Path): unknown {
 
 /** `value[key]` when it is the value's own: a config's names may be `constructor` or `__proto__`. */
 function child(value: unknown, key: PropertyKey): unknown {
-  return value !== null && typeof value === 'object' && Object.hasOwn(value, key) ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  return value !== null && typeof value === 'object' && Object.hasOwn(value, key)
+    ? (value as Record<PropertyKey, unknown>)[key]
+    : undefined;
 }
 
 /**
@@ -137,9 +173,14 @@ function unwrap(schema: z.ZodType | undefined, value: unknown): z.ZodType | unde
   if (schema instanceof z.ZodOptional) return unwrap(schema.unwrap() as z.ZodType, value);
   if (schema instanceof z.ZodDiscriminatedUnion) {
     const driver = child(value, schema.def.discriminator);
-    return schema.options.find((option) => option instanceof z.ZodObject && (option.shape as Record<string, z.ZodType>)[schema.def.discriminator]?.safeParse(driver).success) as z.ZodType | undefined;
+    return schema.options.find(
+      (option) =>
+        option instanceof z.ZodObject &&
+        (option.shape as Record<string, z.ZodType>)[schema.def.discriminator]?.safeParse(driver).success,
+    ) as z.ZodType | undefined;
   }
   // `heartbeat: false | {…}`: the keys are the object form's.
-  if (schema instanceof z.ZodUnion) return schema.options.find((option) => option instanceof z.ZodObject) as z.ZodType | undefined;
+  if (schema instanceof z.ZodUnion)
+    return schema.options.find((option) => option instanceof z.ZodObject) as z.ZodType | undefined;
   return schema;
 }

@@ -24,6 +24,10 @@ export function urlScheme(connection: string): string | undefined {
 /** How the schemes are written in messages: `postgres://` or `postgresql:// (pg), …`. */
 export function describeSchemes(): string {
   const byClient = new Map<DatabaseClient, string[]>();
-  for (const [scheme, client] of Object.entries(CLIENT_OF_SCHEME)) byClient.set(client, [...(byClient.get(client) ?? []), client === 'better-sqlite3' ? `${scheme}:` : `${scheme}://`]);
+  for (const [scheme, client] of Object.entries(CLIENT_OF_SCHEME))
+    byClient.set(client, [
+      ...(byClient.get(client) ?? []),
+      client === 'better-sqlite3' ? `${scheme}:` : `${scheme}://`,
+    ]);
   return [...byClient].map(([client, schemes]) => `${schemes.join(' or ')} (${client})`).join(', ');
 }

@@ -15,8 +15,10 @@ const number = (error: string) => z.number({ error });
 const boolean = z.boolean({ error: 'true or false' });
 const tableName = string('a table name');
 const connectionName = string('the name of a connection in `connections`');
-const isObject = (value: unknown): value is object => value !== null && typeof value === 'object' && !Array.isArray(value);
-const strict = <Shape extends z.ZodRawShape>(title: string, error: string, shape: Shape) => z.strictObject(shape, { error }).describe(title);
+const isObject = (value: unknown): value is object =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+const strict = <Shape extends z.ZodRawShape>(title: string, error: string, shape: Shape) =>
+  z.strictObject(shape, { error }).describe(title);
 
 const heartbeat = strict('`heartbeat`', 'false or { interval, lapse }', {
   interval: number('a number of seconds > 0').optional(),
@@ -27,7 +29,11 @@ const heartbeat = strict('`heartbeat`', 'false or { interval, lapse }', {
 export const databaseConnectionSchema = strict('A database connection', 'an object with a `driver`', {
   driver: z.literal('database'),
   // Which names are clients (aliases included) is resolveConfig's to say, with the list.
-  client: z.custom<DatabaseClient>((value) => typeof value === 'string', { error: 'a client name: better-sqlite3, mysql2 or pg' }).optional(),
+  client: z
+    .custom<DatabaseClient>((value) => typeof value === 'string', {
+      error: 'a client name: better-sqlite3, mysql2 or pg',
+    })
+    .optional(),
   connection: z
     .custom<string | Knex.StaticConnectionConfig>((value) => typeof value === 'string' || isObject(value), {
       error: 'a URL, an SQLite file name or a knex connection object',
@@ -36,30 +42,48 @@ export const databaseConnectionSchema = strict('A database connection', 'an obje
   table: tableName.optional(),
   queue: string('a queue name').optional(),
   retryAfter: number('a whole number of seconds from 1 to 2147483647').optional(),
-  pool: strict('`pool`', 'an object { min?, max? }', { min: number('a number of connections').optional(), max: number('a number of connections').optional() }).optional(),
-  queryTimeout: z.union([z.number(), z.literal(false)], { error: 'a number of seconds ≥ 0 (0 or false: no limit)' }).optional(),
+  pool: strict('`pool`', 'an object { min?, max? }', {
+    min: number('a number of connections').optional(),
+    max: number('a number of connections').optional(),
+  }).optional(),
+  queryTimeout: z
+    .union([z.number(), z.literal(false)], { error: 'a number of seconds ≥ 0 (0 or false: no limit)' })
+    .optional(),
   heartbeat: z.union([z.literal(false), heartbeat], { error: 'false or { interval, lapse }' }).optional(),
   workersTable: tableName.optional(),
   controlsTable: tableName.optional(),
   afterCommit: boolean.optional(),
 });
 
-const syncConnection = strict('A sync connection', 'an object with a `driver`', { driver: z.literal('sync'), afterCommit: boolean.optional() });
+const syncConnection = strict('A sync connection', 'an object with a `driver`', {
+  driver: z.literal('sync'),
+  afterCommit: boolean.optional(),
+});
 
 const nullConnection = strict('A null connection', 'an object with a `driver`', { driver: z.literal('null') });
 
 const tableHome = (title: string) =>
-  strict(title, 'an object { connection?, table? }', { connection: connectionName.optional(), table: tableName.optional() }).optional();
+  strict(title, 'an object { connection?, table? }', {
+    connection: connectionName.optional(),
+    table: tableName.optional(),
+  }).optional();
 
-const paths = (error: string) => z.union([string(error), z.array(string(error))], { error: `${error}, or a list of them` });
+const paths = (error: string) =>
+  z.union([string(error), z.array(string(error))], { error: `${error}, or a list of them` });
 
 /** The schema of what `errand.config.*` exports: the same type as `ErrandConfig` (checked below). */
 export const errandConfigSchema = strict('The configuration', 'an object (use defineConfig({...}))', {
   default: connectionName.optional(),
   connections: z
-    .record(z.string(), z.discriminatedUnion('driver', [databaseConnectionSchema, syncConnection, nullConnection], { error: 'an object with a `driver`' }), {
-      error: "an object of named connections, such as { database: { driver: 'database' } }",
-    })
+    .record(
+      z.string(),
+      z.discriminatedUnion('driver', [databaseConnectionSchema, syncConnection, nullConnection], {
+        error: 'an object with a `driver`',
+      }),
+      {
+        error: "an object of named connections, such as { database: { driver: 'database' } }",
+      },
+    )
     .optional(),
   failed: z
     .discriminatedUnion(
@@ -82,13 +106,25 @@ export const errandConfigSchema = strict('The configuration', 'an object (use de
   listeners: paths('a module, a directory or a glob').optional(),
   maxPayloadSize: number('a whole number of bytes ≥ 256').optional(),
   key: string('a key written as base64:… (`errand key:generate` prints one)').optional(),
-  previousKeys: z.array(string('a key written as base64:…'), { error: 'a list of keys (leave it out to read ERRAND_PREVIOUS_KEYS, comma-separated)' }).optional(),
-  container: z
-    .custom<DependencyContainer>((value) => isObject(value) && typeof (value as DependencyContainer).resolve === 'function' && typeof (value as DependencyContainer).createChildContainer === 'function', {
-      error: 'a tsyringe DependencyContainer (e.g. container.createChildContainer())',
+  previousKeys: z
+    .array(string('a key written as base64:…'), {
+      error: 'a list of keys (leave it out to read ERRAND_PREVIOUS_KEYS, comma-separated)',
     })
     .optional(),
-  report: z.custom<(error: unknown) => void>((value) => typeof value === 'function', { error: 'a function (error) => void' }).optional(),
+  container: z
+    .custom<DependencyContainer>(
+      (value) =>
+        isObject(value) &&
+        typeof (value as DependencyContainer).resolve === 'function' &&
+        typeof (value as DependencyContainer).createChildContainer === 'function',
+      {
+        error: 'a tsyringe DependencyContainer (e.g. container.createChildContainer())',
+      },
+    )
+    .optional(),
+  report: z
+    .custom<(error: unknown) => void>((value) => typeof value === 'function', { error: 'a function (error) => void' })
+    .optional(),
   paths: strict('`paths`', "an object such as { jobs: 'src/jobs', listeners: 'src/listeners', events: 'src/events' }", {
     jobs: string('a directory path').optional(),
     listeners: string('a directory path').optional(),

@@ -1,6 +1,6 @@
-import type { Keyring } from '../payload/keyring.js';
 import type { Knex } from 'knex';
 import type { DependencyContainer } from 'tsyringe';
+import type { Keyring } from '../payload/keyring.js';
 
 /** The knex clients errand supports. */
 export type DatabaseClient = 'better-sqlite3' | 'mysql2' | 'pg';

@@ -46,7 +46,11 @@ function defaultExport(file: string, module: Record<string, unknown>): unknown {
     );
   }
   const exported = module.default;
-  const compiled = exported !== null && typeof exported === 'object' && (exported as { __esModule?: unknown }).__esModule === true && Object.hasOwn(exported, 'default');
+  const compiled =
+    exported !== null &&
+    typeof exported === 'object' &&
+    (exported as { __esModule?: unknown }).__esModule === true &&
+    Object.hasOwn(exported, 'default');
   return compiled ? (exported as { default: unknown }).default : exported;
 }
 

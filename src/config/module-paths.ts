@@ -6,7 +6,15 @@ import picomatch from 'picomatch';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 
 import { ConfigError } from '../errors/config-error.js';
-import { compiledEntryFor, compiledPathOf, isInside, isTypeScriptSource, sourcePathsOf, typeScriptLayout, type TypeScriptLayout } from './typescript-layout.js';
+import {
+  compiledEntryFor,
+  compiledPathOf,
+  isInside,
+  isTypeScriptSource,
+  sourcePathsOf,
+  type TypeScriptLayout,
+  typeScriptLayout,
+} from './typescript-layout.js';
 
 /** The config options that name modules to import: a file, a directory or a glob each. */
 export type ModuleOption = 'bootstrap' | 'listeners';
@@ -47,17 +55,26 @@ export function modulesAt(entry: string, option: ModuleOption, context: ModuleCo
     if (modules.length > 0) return modules;
     const sources = matched.filter(isTypeScriptSource);
     if (sources.length > 0) {
-      throw new ConfigError(`The ${NOUN[option]} pattern ${entry} (${at}) matches TypeScript sources only (${shortList(sources)}): ${compileHint(isTypeScriptSource(entry) ? entry : sources[0]!, option, context, layout(), 'them')}`);
+      throw new ConfigError(
+        `The ${NOUN[option]} pattern ${entry} (${at}) matches TypeScript sources only (${shortList(sources)}): ${compileHint(isTypeScriptSource(entry) ? entry : sources[0]!, option, context, layout(), 'them')}`,
+      );
     }
-    throw new ConfigError(`The ${NOUN[option]} pattern ${entry} (${at}) matches no .js, .mjs or .cjs file; build the app first, or fix the pattern.`);
+    throw new ConfigError(
+      `The ${NOUN[option]} pattern ${entry} (${at}) matches no .js, .mjs or .cjs file; build the app first, or fix the pattern.`,
+    );
   }
   if (!existsSync(entry)) {
     const source = sourcePathsOf(entry, layout()).find(existsSync);
-    const hint = source ? `its source ${source} exists: compile it (npx tsc) first.` : 'build the app first, or fix the path.';
+    const hint = source
+      ? `its source ${source} exists: compile it (npx tsc) first.`
+      : 'build the app first, or fix the path.';
     throw new ConfigError(`The ${NOUN[option]} path ${entry} (${at}) does not exist; ${hint}`);
   }
   if (statSync(entry).isFile()) {
-    if (isTypeScriptSource(entry)) throw new ConfigError(`The ${NOUN[option]} module ${entry} (${at}) is TypeScript, which Node cannot import: ${compileHint(entry, option, context, layout())}`);
+    if (isTypeScriptSource(entry))
+      throw new ConfigError(
+        `The ${NOUN[option]} module ${entry} (${at}) is TypeScript, which Node cannot import: ${compileHint(entry, option, context, layout())}`,
+      );
     return [entry];
   }
   const modules = walk(entry, (file) => MODULE.test(file));
@@ -65,8 +82,13 @@ export function modulesAt(entry: string, option: ModuleOption, context: ModuleCo
     const sources = walk(entry, isTypeScriptSource);
     if (sources.length > 0) {
       const output = compiledEntryFor(entry, layout());
-      const where = output === undefined ? ` output${outDirUnknown(layout())}` : `${isModulePattern(output) ? ' .js output' : ' output directory'}, ${configPath(output, context)}`;
-      throw new ConfigError(`The ${NOUN[option]} directory ${entry} (${at}) holds TypeScript sources only: compile them (npx tsc) and point \`${option}\` at their${where}.`);
+      const where =
+        output === undefined
+          ? ` output${outDirUnknown(layout())}`
+          : `${isModulePattern(output) ? ' .js output' : ' output directory'}, ${configPath(output, context)}`;
+      throw new ConfigError(
+        `The ${NOUN[option]} directory ${entry} (${at}) holds TypeScript sources only: compile them (npx tsc) and point \`${option}\` at their${where}.`,
+      );
     }
   }
   return modules;
@@ -82,23 +104,36 @@ export function entryCovers(entry: string, file: string): boolean {
  * sorted), so their decorated classes register themselves. Resolves to the files imported, each
  * once: entries that overlap (a directory and a file in it) take a file in at its first place.
  */
-export async function importModules(entries: readonly string[], option: ModuleOption, context: ModuleContext): Promise<string[]> {
+export async function importModules(
+  entries: readonly string[],
+  option: ModuleOption,
+  context: ModuleContext,
+): Promise<string[]> {
   const files = onceEach(entries.flatMap((entry) => modulesAt(entry, option, context)));
   for (const file of files) {
     try {
       await import(pathToFileURL(file).href);
     } catch (error) {
-      throw new ConfigError(`The ${NOUN[option]} module ${file} could not be loaded: ${(error as Error).message}`, { cause: error });
+      throw new ConfigError(`The ${NOUN[option]} module ${file} could not be loaded: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
   return files;
 }
 
 /** What to do about a TypeScript file named where a compiled module belongs: compile, and name the output. */
-export function compileHint(source: string, option: ModuleOption, context: ModuleContext, layout: TypeScriptLayout | undefined, them: 'it' | 'them' = 'it'): string {
+export function compileHint(
+  source: string,
+  option: ModuleOption,
+  context: ModuleContext,
+  layout: TypeScriptLayout | undefined,
+  them: 'it' | 'them' = 'it',
+): string {
   const compiled = compiledPathOf(source, layout);
   const its = `${them === 'it' ? 'its' : 'their'} .js output`;
-  if (compiled === undefined) return `compile ${them} (npx tsc) and point \`${option}\` at ${its}${outDirUnknown(layout)}.`;
+  if (compiled === undefined)
+    return `compile ${them} (npx tsc) and point \`${option}\` at ${its}${outDirUnknown(layout)}.`;
   const per = layout?.tsconfig && layout.outDir ? ` (outDir of ${layout.tsconfig})` : '';
   return `compile ${them} (npx tsc) and point \`${option}\` at ${its}, '${configPath(compiled, context)}'${per}.`;
 }
@@ -123,7 +158,9 @@ function globbed(pattern: string): string[] {
   // Glob from the pattern's fixed leading directories, so an absolute pattern crawls only there.
   const { base, glob } = picomatch.scan(pattern);
   if (!existsSync(base || '.')) return [];
-  return inOrder(globSync(glob, { cwd: base || '.', absolute: true, ignore: IGNORED, onlyFiles: true, followSymbolicLinks: true }));
+  return inOrder(
+    globSync(glob, { cwd: base || '.', absolute: true, ignore: IGNORED, onlyFiles: true, followSymbolicLinks: true }),
+  );
 }
 
 function walk(dir: string, keep: (file: string) => boolean): string[] {

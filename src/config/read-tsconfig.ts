@@ -21,7 +21,10 @@ export interface CompilerPaths {
 interface TypeScriptApi {
   version?: string;
   sys?: unknown;
-  readConfigFile?: (file: string, read: (file: string) => string | undefined) => { config?: unknown; error?: { messageText: unknown } };
+  readConfigFile?: (
+    file: string,
+    read: (file: string) => string | undefined,
+  ) => { config?: unknown; error?: { messageText: unknown } };
   parseJsonConfigFileContent?: (
     json: unknown,
     host: unknown,
@@ -57,7 +60,8 @@ function projectTypeScript(dir: string): TypeScriptApi | undefined {
 }
 
 function readWithApi(ts: TypeScriptApi, tsconfig: string): CompilerPaths | undefined {
-  if (typeof ts.readConfigFile !== 'function' || typeof ts.parseJsonConfigFileContent !== 'function' || !ts.sys) return undefined;
+  if (typeof ts.readConfigFile !== 'function' || typeof ts.parseJsonConfigFileContent !== 'function' || !ts.sys)
+    return undefined;
   try {
     const read = ts.readConfigFile(tsconfig, (file) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined));
     if (read.error) return { unknown: `${tsconfig} could not be read: ${messageOf(read.error.messageText)}` };
@@ -90,11 +94,16 @@ function readByHand(tsconfig: string): CompilerPaths {
     const bases = typeof json.extends === 'string' ? [json.extends] : Array.isArray(json.extends) ? json.extends : [];
     for (const base of bases) {
       const baseFile = typeof base === 'string' ? resolveBase(base, path.dirname(file)) : undefined;
-      const from = baseFile ? read(baseFile) : { unknown: `${file} extends ${JSON.stringify(base)}, which errand could not find` };
+      const from = baseFile
+        ? read(baseFile)
+        : { unknown: `${file} extends ${JSON.stringify(base)}, which errand could not find` };
       merged = { ...merged, ...defined(from) };
     }
     const own = json.compilerOptions ?? {};
-    const resolve = (value: unknown) => (typeof value === 'string' ? path.resolve(path.dirname(file), value.replaceAll('${configDir}', configDir)) : undefined);
+    const resolve = (value: unknown) =>
+      typeof value === 'string'
+        ? path.resolve(path.dirname(file), value.replaceAll('${configDir}', configDir))
+        : undefined;
     return { ...merged, ...defined({ outDir: resolve(own.outDir), rootDir: resolve(own.rootDir) }) };
   };
   const paths = read(tsconfig);
@@ -104,7 +113,8 @@ function readByHand(tsconfig: string): CompilerPaths {
 
 /** Where an `extends` entry points: a path relative to `from`, or a file or package under node_modules. */
 function resolveBase(base: string, from: string): string | undefined {
-  const asFile = (candidate: string) => [candidate, `${candidate}.json`].find((file) => existsSync(file) && statSync(file).isFile());
+  const asFile = (candidate: string) =>
+    [candidate, `${candidate}.json`].find((file) => existsSync(file) && statSync(file).isFile());
   if (base.startsWith('.') || path.isAbsolute(base)) return asFile(path.resolve(from, base));
   for (let dir = from; ; dir = path.dirname(dir)) {
     const target = path.join(dir, 'node_modules', base);

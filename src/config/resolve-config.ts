@@ -4,19 +4,19 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors/config-error.js';
 import { Keyring, parseKey } from '../payload/keyring.js';
 import { MAX_SECONDS, MAX_TIMER_SECONDS, numberProblem } from '../runtime/numeric-bounds.js';
+import { withoutCredentials } from '../runtime/without-credentials.js';
+import { checkConfigShape } from './check-config-shape.js';
+import { CLIENT_OF_SCHEME, describeSchemes, urlScheme } from './client-from-url.js';
 import type {
   ConnectionConfig,
   DatabaseClient,
   DatabaseConnectionConfig,
-  HeartbeatConfig,
   ErrandConfig,
+  HeartbeatConfig,
   ResolvedConfig,
   ResolvedConnection,
   ResolvedDatabaseConnection,
 } from './config-types.js';
-import { checkConfigShape } from './check-config-shape.js';
-import { CLIENT_OF_SCHEME, describeSchemes, urlScheme } from './client-from-url.js';
-import { resolveTableHome } from './resolve-table-home.js';
 import {
   DATABASE_DEFAULTS,
   DEFAULT_CONFIG,
@@ -26,10 +26,10 @@ import {
   DEFAULT_SQLITE_FILE,
   HEARTBEAT_DEFAULTS,
 } from './defaults.js';
-import { resolveGeneratorPaths } from './resolve-generator-paths.js';
-import { withoutCredentials } from '../runtime/without-credentials.js';
-import { withoutNulls } from './without-nulls.js';
 import { ownProperty } from './own-property.js';
+import { resolveGeneratorPaths } from './resolve-generator-paths.js';
+import { resolveTableHome } from './resolve-table-home.js';
+import { withoutNulls } from './without-nulls.js';
 
 type ResolvedHeartbeat = ResolvedDatabaseConnection['heartbeat'];
 
@@ -83,24 +83,49 @@ export function resolveConfig(
     connections,
     failed: resolveFailed(config, connections, defaultName, where),
     // No database at all: locks live in the process's memory, and RateLimited says it needs one.
-    locks: resolveTableHome('locks', config.locks, { table: DEFAULT_LOCKS_TABLE, purpose: 'locks' }, connections, defaultName, where),
-    rateLimits: resolveTableHome('rateLimits', config.rateLimits, { table: DEFAULT_RATE_LIMITS_TABLE, purpose: 'rate limits' }, connections, defaultName, where),
+    locks: resolveTableHome(
+      'locks',
+      config.locks,
+      { table: DEFAULT_LOCKS_TABLE, purpose: 'locks' },
+      connections,
+      defaultName,
+      where,
+    ),
+    rateLimits: resolveTableHome(
+      'rateLimits',
+      config.rateLimits,
+      { table: DEFAULT_RATE_LIMITS_TABLE, purpose: 'rate limits' },
+      connections,
+      defaultName,
+      where,
+    ),
     bootstrap: toArray(config.bootstrap).map((entry, i) => {
       if (entry === '') {
-        throw new ConfigError(`bootstrap[${i}]${where} must be a module, a directory or a glob, got ${JSON.stringify(entry)}.`);
+        throw new ConfigError(
+          `bootstrap[${i}]${where} must be a module, a directory or a glob, got ${JSON.stringify(entry)}.`,
+        );
       }
       return path.resolve(baseDir, entry);
     }),
     listeners: toArray(config.listeners).map((entry, i) => {
       if (entry === '') {
-        throw new ConfigError(`listeners[${i}]${where} must be a module, a directory or a glob, got ${JSON.stringify(entry)}.`);
+        throw new ConfigError(
+          `listeners[${i}]${where} must be a module, a directory or a glob, got ${JSON.stringify(entry)}.`,
+        );
       }
       return path.resolve(baseDir, entry);
     }),
     report: config.report ?? defaultReport,
     maxPayloadSize: resolveMaxPayloadSize(config.maxPayloadSize, where),
     keyring: resolveKeyring(config, env, where),
-    batching: resolveTableHome('batching', config.batching, { table: 'job_batches', purpose: 'batches' }, connections, defaultName, where),
+    batching: resolveTableHome(
+      'batching',
+      config.batching,
+      { table: 'job_batches', purpose: 'batches' },
+      connections,
+      defaultName,
+      where,
+    ),
     container: config.container,
     baseDir,
     ...(options.source === undefined ? {} : { source: options.source }),
@@ -119,7 +144,9 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
   const controlsTable = tableName(at, 'controlsTable', raw.controlsTable ?? DATABASE_DEFAULTS.controlsTable);
   const queue = raw.queue ?? DATABASE_DEFAULTS.queue;
   if (typeof queue !== 'string' || queue === '' || queue.includes(',')) {
-    throw new ConfigError(`${at}: queue [${withoutCredentials(String(queue))}] must be a non-empty name without commas.`);
+    throw new ConfigError(
+      `${at}: queue [${withoutCredentials(String(queue))}] must be a non-empty name without commas.`,
+    );
   }
   const retryAfter = raw.retryAfter ?? DATABASE_DEFAULTS.retryAfter;
   // Subtracted from the database clock in every expiry check: bounded like every duration.
@@ -127,9 +154,15 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
   if (retryAfterProblem) throw new ConfigError(`${at}: retryAfter ${retryAfterProblem}.`);
   let connection = raw.connection;
   if (client === 'better-sqlite3') {
-    const named = connection === undefined ? DEFAULT_SQLITE_FILE : typeof connection === 'string' ? connection : (connection as { filename?: string }).filename;
+    const named =
+      connection === undefined
+        ? DEFAULT_SQLITE_FILE
+        : typeof connection === 'string'
+          ? connection
+          : (connection as { filename?: string }).filename;
     const file = typeof named === 'string' ? sqliteFile(at, named) : named;
-    if (typeof file !== 'string' || file === '') throw new ConfigError(`${at}: an SQLite connection needs a file name.`);
+    if (typeof file !== 'string' || file === '')
+      throw new ConfigError(`${at}: an SQLite connection needs a file name.`);
     connection = { filename: file === ':memory:' ? file : path.resolve(baseDir, file) };
   } else if (connection === undefined || connection === '') {
     throw new ConfigError(`${at}: client ${client} needs \`connection\` (a URL or a knex connection object).`);
@@ -137,14 +170,31 @@ function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string,
   const heartbeat = resolveHeartbeat(at, raw.heartbeat, retryAfter);
   const queryTimeout = raw.queryTimeout === false ? 0 : (raw.queryTimeout ?? DATABASE_DEFAULTS.queryTimeout);
   if (typeof queryTimeout !== 'number' || !Number.isFinite(queryTimeout) || queryTimeout < 0) {
-    throw new ConfigError(`${at}: queryTimeout must be a number of seconds ≥ 0 (0 or false: no limit), got ${String(raw.queryTimeout)}.`);
+    throw new ConfigError(
+      `${at}: queryTimeout must be a number of seconds ≥ 0 (0 or false: no limit), got ${String(raw.queryTimeout)}.`,
+    );
   }
   // Node's timers hold at most 2^31 − 1 ms and fire at once beyond it: every statement would fail.
   if (queryTimeout > MAX_TIMER_SECONDS) {
-    throw new ConfigError(`${at}: queryTimeout must be at most ${MAX_TIMER_SECONDS} s (about 24 days; 0 or false: no limit), got ${queryTimeout}.`);
+    throw new ConfigError(
+      `${at}: queryTimeout must be at most ${MAX_TIMER_SECONDS} s (about 24 days; 0 or false: no limit), got ${queryTimeout}.`,
+    );
   }
   const afterCommit = raw.afterCommit ?? false;
-  return { driver: 'database', client, connection, table, queue, retryAfter, pool: raw.pool, queryTimeout, heartbeat, workersTable, controlsTable, afterCommit };
+  return {
+    driver: 'database',
+    client,
+    connection,
+    table,
+    queue,
+    retryAfter,
+    pool: raw.pool,
+    queryTimeout,
+    heartbeat,
+    workersTable,
+    controlsTable,
+    afterCommit,
+  };
 }
 
 /**
@@ -158,7 +208,9 @@ function sqliteFile(at: string, connection: string): string {
   try {
     return fileURLToPath(connection);
   } catch (error) {
-    throw new ConfigError(`${at}: the SQLite file URL [${withoutCredentials(connection)}] is not a local file: ${(error as Error).message}. Write file:///absolute/path, or file:relative/path.`);
+    throw new ConfigError(
+      `${at}: the SQLite file URL [${withoutCredentials(connection)}] is not a local file: ${(error as Error).message}. Write file:///absolute/path, or file:relative/path.`,
+    );
   }
 }
 
@@ -169,21 +221,32 @@ function sqliteFile(at: string, connection: string): string {
  * never what was meant.
  */
 function resolveClient(at: string, raw: DatabaseConnectionConfig): DatabaseClient {
-  const named = raw.client === undefined ? undefined : CLIENTS.includes(raw.client) ? raw.client : ownProperty(CLIENT_ALIASES, raw.client);
+  const named =
+    raw.client === undefined
+      ? undefined
+      : CLIENTS.includes(raw.client)
+        ? raw.client
+        : ownProperty(CLIENT_ALIASES, raw.client);
   if (raw.client !== undefined && named === undefined) {
-    throw new ConfigError(`${at} has unsupported client [${withoutCredentials(String(raw.client))}]; use one of ${CLIENTS.join(', ')}.`);
+    throw new ConfigError(
+      `${at} has unsupported client [${withoutCredentials(String(raw.client))}]; use one of ${CLIENTS.join(', ')}.`,
+    );
   }
   const scheme = typeof raw.connection === 'string' ? urlScheme(raw.connection) : undefined;
   if (scheme === undefined) {
     if (named === undefined && typeof raw.connection === 'object' && !('filename' in raw.connection)) {
-      throw new ConfigError(`${at}: a connection object without \`filename\` needs \`client\` (mysql2 or pg); better-sqlite3, the default, takes a file name.`);
+      throw new ConfigError(
+        `${at}: a connection object without \`filename\` needs \`client\` (mysql2 or pg); better-sqlite3, the default, takes a file name.`,
+      );
     }
     return named ?? 'better-sqlite3';
   }
   const implied = ownProperty(CLIENT_OF_SCHEME, scheme);
   if (named === undefined) {
     if (implied === undefined) {
-      throw new ConfigError(`${at}: the connection URL's scheme [${scheme}:] names no client errand supports; use ${describeSchemes()}, or an SQLite file name.`);
+      throw new ConfigError(
+        `${at}: the connection URL's scheme [${scheme}:] names no client errand supports; use ${describeSchemes()}, or an SQLite file name.`,
+      );
     }
     return implied;
   }
@@ -221,15 +284,22 @@ function resolveHeartbeat(at: string, raw: HeartbeatConfig | false | undefined, 
   }
   // The monitor thread beats on one setInterval: past Node's timer limit it would fire every millisecond.
   if (interval > MAX_TIMER_SECONDS) {
-    throw new ConfigError(`${at}: heartbeat.interval must be at most ${MAX_TIMER_SECONDS} s (Node's timer limit, about 24 days), got ${interval}.`);
+    throw new ConfigError(
+      `${at}: heartbeat.interval must be at most ${MAX_TIMER_SECONDS} s (Node's timer limit, about 24 days), got ${interval}.`,
+    );
   }
   if (!Number.isInteger(lapse) || lapse <= interval) {
-    throw new ConfigError(`${at}: heartbeat.lapse must be a whole number of seconds greater than heartbeat.interval (${interval}), got ${String(lapse)}.`);
+    throw new ConfigError(
+      `${at}: heartbeat.lapse must be a whole number of seconds greater than heartbeat.interval (${interval}), got ${String(lapse)}.`,
+    );
   }
-  if (lapse > MAX_SECONDS) throw new ConfigError(`${at}: heartbeat.lapse must be at most ${MAX_SECONDS} s, got ${lapse}.`);
+  if (lapse > MAX_SECONDS)
+    throw new ConfigError(`${at}: heartbeat.lapse must be at most ${MAX_SECONDS} s, got ${lapse}.`);
   // Leases are renewed on each beat; a beat slower than retryAfter would let live jobs expire.
   if (interval * 2 > retryAfter) {
-    throw new ConfigError(`${at}: heartbeat.interval (${interval} s) must be at most half of retryAfter (${retryAfter} s).`);
+    throw new ConfigError(
+      `${at}: heartbeat.interval (${interval} s) must be at most half of retryAfter (${retryAfter} s).`,
+    );
   }
   return { interval, lapse };
 }
@@ -243,15 +313,21 @@ function resolveFailed(
   const failed = config.failed ?? DEFAULT_CONFIG.failed!;
   if (failed.driver === 'null') return { driver: 'null' };
   const table = failed.table ?? 'failed_jobs';
-  if (!IDENTIFIER.test(table)) throw new ConfigError(`failed.table${where}: [${withoutCredentials(table)}] is not a valid table name.`);
+  if (!IDENTIFIER.test(table))
+    throw new ConfigError(`failed.table${where}: [${withoutCredentials(table)}] is not a valid table name.`);
   let name = failed.connection;
   if (name === undefined) {
     // With a sync or null default there may be no database at all; then failures are not stored.
-    name = ownProperty(connections, defaultName)?.driver === 'database' ? defaultName : Object.keys(connections).find((n) => connections[n]!.driver === 'database');
+    name =
+      ownProperty(connections, defaultName)?.driver === 'database'
+        ? defaultName
+        : Object.keys(connections).find((n) => connections[n]!.driver === 'database');
     if (name === undefined) return { driver: 'null' };
   }
   if (ownProperty(connections, name)?.driver !== 'database') {
-    throw new ConfigError(`failed.connection${where} names [${withoutCredentials(name)}], which is not a database queue connection.`);
+    throw new ConfigError(
+      `failed.connection${where} names [${withoutCredentials(name)}], which is not a database queue connection.`,
+    );
   }
   return { driver: 'database', connection: name, table };
 }
@@ -269,8 +345,14 @@ function defaultReport(error: unknown): void {
 function resolveKeyring(config: ErrandConfig, env: NodeJS.ProcessEnv, where: string): Keyring {
   const key = config.key ?? (env.ERRAND_KEY?.trim() || undefined);
   const origin = config.key === undefined ? 'ERRAND_KEY' : `\`key\`${where}`;
-  const previous = config.previousKeys ?? (env.ERRAND_PREVIOUS_KEYS?.split(',').map((s) => s.trim()).filter(Boolean) ?? []);
-  const previousOrigin = (i: number) => (config.previousKeys === undefined ? `ERRAND_PREVIOUS_KEYS[${i}]` : `\`previousKeys[${i}]\`${where}`);
+  const previous =
+    config.previousKeys ??
+    env.ERRAND_PREVIOUS_KEYS?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) ??
+    [];
+  const previousOrigin = (i: number) =>
+    config.previousKeys === undefined ? `ERRAND_PREVIOUS_KEYS[${i}]` : `\`previousKeys[${i}]\`${where}`;
   return new Keyring(
     key === undefined ? undefined : parseKey(key, origin),
     previous.map((value, i) => parseKey(value, previousOrigin(i))),

@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors/config-error.js';
+import { withoutCredentials } from '../runtime/without-credentials.js';
 import type { ResolvedConnection } from './config-types.js';
 import { ownProperty } from './own-property.js';
-import { withoutCredentials } from '../runtime/without-credentials.js';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
@@ -37,10 +37,15 @@ export function resolveTableHome(
       );
     }
     if (home.driver !== 'database') {
-      throw new ConfigError(`${option}.connection${where} names [${withoutCredentials(String(named))}], a ${home.driver} connection; ${defaults.purpose} need a database queue connection.`);
+      throw new ConfigError(
+        `${option}.connection${where} names [${withoutCredentials(String(named))}], a ${home.driver} connection; ${defaults.purpose} need a database queue connection.`,
+      );
     }
     return { connection: named as string, table };
   }
-  const name = ownProperty(connections, defaultName)?.driver === 'database' ? defaultName : Object.keys(connections).find((n) => connections[n]!.driver === 'database');
+  const name =
+    ownProperty(connections, defaultName)?.driver === 'database'
+      ? defaultName
+      : Object.keys(connections).find((n) => connections[n]!.driver === 'database');
   return name === undefined ? undefined : { connection: name, table };
 }

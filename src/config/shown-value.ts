@@ -32,7 +32,10 @@ function shown(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(shown).join(', ')}]`;
   if (value === null || typeof value !== 'object') return String(value);
   const prototype = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
-  const kind = prototype === null || prototype === Object.prototype ? 'an object' : article(prototype.constructor?.name || 'object');
+  const kind =
+    prototype === null || prototype === Object.prototype
+      ? 'an object'
+      : article(prototype.constructor?.name || 'object');
   const keys = Object.keys(value);
   return keys.length === 0 ? `${kind} {}` : `${kind} { ${keys.join(', ')} }`;
 }

@@ -38,7 +38,9 @@ export function isTypeScriptSource(file: string): boolean {
  * up (`src/` compiled to `dist/`).
  */
 export function typeScriptLayout(dir: string): TypeScriptLayout {
-  return readTypeScriptLayout(dir) ?? { tsconfig: undefined, rootDir: path.join(dir, 'src'), outDir: path.join(dir, 'dist') };
+  return (
+    readTypeScriptLayout(dir) ?? { tsconfig: undefined, rootDir: path.join(dir, 'src'), outDir: path.join(dir, 'dist') }
+  );
 }
 
 /** The tsconfig.json of `dir` read through its `extends` chain, or undefined when there is none. */
@@ -88,7 +90,8 @@ export function sourcePathsOf(output: string, layout: TypeScriptLayout | undefin
     const [from, to] = EXTENSIONS.find(([, ext]) => file.endsWith(ext)) ?? ['.ts', ''];
     return `${to ? file.slice(0, -to.length) : file}${from}`;
   };
-  if (layout?.outDir && isInside(layout.outDir, output)) candidates.push(withSourceExtension(path.join(layout.rootDir, path.relative(layout.outDir, output))));
+  if (layout?.outDir && isInside(layout.outDir, output))
+    candidates.push(withSourceExtension(path.join(layout.rootDir, path.relative(layout.outDir, output))));
   candidates.push(withSourceExtension(output));
   return [...new Set(candidates)];
 }

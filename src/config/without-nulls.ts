@@ -13,7 +13,10 @@ const IN_A_CONNECTION = new Set(['heartbeat', 'pool']);
  */
 export function withoutNulls(config: ErrandConfig): ErrandConfig {
   return present(config, (key, value) => {
-    if (key === 'connections') return present(value, (_, connection) => present(connection, (option, inner) => (IN_A_CONNECTION.has(option) ? present(inner) : inner)));
+    if (key === 'connections')
+      return present(value, (_, connection) =>
+        present(connection, (option, inner) => (IN_A_CONNECTION.has(option) ? present(inner) : inner)),
+      );
     return NESTED.has(key) ? present(value) : value;
   }) as ErrandConfig;
 }

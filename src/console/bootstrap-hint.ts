@@ -3,7 +3,13 @@ import path from 'node:path';
 import type { ResolvedConfig } from '../config/config-types.js';
 import { CONFIG_FILES } from '../config/load-config.js';
 import { configPath, entryCovers, outDirUnknown } from '../config/module-paths.js';
-import { compiledEntryFor, compiledPathOf, isInside, isTypeScriptSource, typeScriptLayout } from '../config/typescript-layout.js';
+import {
+  compiledEntryFor,
+  compiledPathOf,
+  isInside,
+  isTypeScriptSource,
+  typeScriptLayout,
+} from '../config/typescript-layout.js';
 
 /**
  * What `make:job` adds when the worker would not import the class it just wrote: the config's
@@ -18,7 +24,8 @@ export function bootstrapHint(config: ResolvedConfig, source: string, className:
   const layout = typeScriptLayout(config.baseDir);
   const compiled = compiledPathOf(source, layout);
   const entry = compiledEntryFor(path.dirname(source), layout);
-  if (compiled === undefined || entry === undefined) return unknownLayoutHint(config, source, className, outDirUnknown(layout));
+  if (compiled === undefined || entry === undefined)
+    return unknownLayoutHint(config, source, className, outDirUnknown(layout));
   if (config.bootstrap.some((named) => entryCovers(named, compiled))) return undefined;
   const file = configPath(compiled, config);
   const dir = configPath(entry, config);
@@ -42,13 +49,21 @@ export function bootstrapHint(config: ResolvedConfig, source: string, className:
 }
 
 /** The hint when where the class compiles to is unknown: only what is sure (no config, no bootstrap, TypeScript named). */
-function unknownLayoutHint(config: ResolvedConfig, source: string, className: string, output: string): string | undefined {
+function unknownLayoutHint(
+  config: ResolvedConfig,
+  source: string,
+  className: string,
+  output: string,
+): string | undefined {
   const compiled = `the compiled output of ${className}${output}`;
-  if (!config.source) return `There is no config file (${CONFIG_FILES.join(', ')}), so queue:work imports no job: create errand.config.mjs whose \`bootstrap\` names ${compiled}.`;
+  if (!config.source)
+    return `There is no config file (${CONFIG_FILES.join(', ')}), so queue:work imports no job: create errand.config.mjs whose \`bootstrap\` names ${compiled}.`;
   const where = path.relative(process.cwd(), config.source) || config.source;
-  if (config.bootstrap.length === 0) return `${where} sets no \`bootstrap\`, so queue:work will not know ${className}: set it to ${compiled}.`;
+  if (config.bootstrap.length === 0)
+    return `${where} sets no \`bootstrap\`, so queue:work will not know ${className}: set it to ${compiled}.`;
   const typescript = config.bootstrap.find((named) => isTypeScriptSource(named) || entryCovers(named, source));
-  if (typescript) return `\`bootstrap\` in ${where} names TypeScript (${configPath(typescript, config)}), which Node cannot import: point it at ${compiled}.`;
+  if (typescript)
+    return `\`bootstrap\` in ${where} names TypeScript (${configPath(typescript, config)}), which Node cannot import: point it at ${compiled}.`;
   const named = config.bootstrap.map((one) => configPath(one, config)).join(', ');
   return `Check that \`bootstrap\` in ${where} (${named}) takes in ${compiled}.`;
 }

@@ -10,7 +10,7 @@ export function renderCliReference(program: Command): string {
   const out: string[] = [
     '# CLI reference',
     '',
-    '<!-- Generated from the commands\' definitions by `npm run docs:cli`; a test fails when it is stale. Do not edit by hand. -->',
+    "<!-- Generated from the commands' definitions by `npm run docs:cli`; a test fails when it is stale. Do not edit by hand. -->",
     '',
     `Every command takes the global options ${globalOptions(program)}.`,
     'See [cli.md](cli.md) for the generators and stubs, and each topic page for what the commands do.',
@@ -23,7 +23,16 @@ export function renderCliReference(program: Command): string {
     for (const { name } of commands) {
       const command = byName.get(name);
       if (!command) continue;
-      out.push(`### \`errand ${name}\``, '', escape(command.description()), '', '```', `errand ${name} ${command.usage()}`.trimEnd(), '```', '');
+      out.push(
+        `### \`errand ${name}\``,
+        '',
+        escape(command.description()),
+        '',
+        '```',
+        `errand ${name} ${command.usage()}`.trimEnd(),
+        '```',
+        '',
+      );
       if (command.registeredArguments.length > 0) {
         out.push('| argument | meaning |', '| --- | --- |');
         for (const argument of command.registeredArguments) {
@@ -40,7 +49,14 @@ export function renderCliReference(program: Command): string {
 
 /** The program's options as a sentence: `-V`/`--version`, `--config <path>` and `-v`/`--verbose`. */
 function globalOptions(program: Command): string {
-  const names = program.options.filter((option) => !option.hidden).map((option) => option.flags.split(/,\s*/).map((flag) => `\`${flag}\``).join('/'));
+  const names = program.options
+    .filter((option) => !option.hidden)
+    .map((option) =>
+      option.flags
+        .split(/,\s*/)
+        .map((flag) => `\`${flag}\``)
+        .join('/'),
+    );
   return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)!}` : (names[0] ?? '');
 }
 
@@ -49,7 +65,8 @@ function optionTable(command: Command): string[] {
   const options = command.options.filter((option) => !option.hidden);
   if (options.length === 0) return [];
   const rows = options.map((option) => {
-    const fallback = option.defaultValue === undefined || option.defaultValue === false ? '' : `\`${String(option.defaultValue)}\``;
+    const fallback =
+      option.defaultValue === undefined || option.defaultValue === false ? '' : `\`${String(option.defaultValue)}\``;
     return `| \`${option.flags}\` | ${escape(option.description)} | ${fallback} |`;
   });
   return ['| option | meaning | default |', '| --- | --- | --- |', ...rows, ''];

@@ -13,7 +13,12 @@ const program = buildProgram();
 // `errand help <typo>`: commander would print the whole help; parse the typo as a command
 // instead, so it is named as unknown with the closest command suggested.
 const [, , first, second] = process.argv;
-if (first === 'help' && second !== undefined && !second.startsWith('-') && !program.commands.some((c) => c.name() === second || c.aliases().includes(second))) {
+if (
+  first === 'help' &&
+  second !== undefined &&
+  !second.startsWith('-') &&
+  !program.commands.some((c) => c.name() === second || c.aliases().includes(second))
+) {
   process.argv.splice(2, 1);
 }
 

@@ -1,8 +1,8 @@
+import { ChainedBatch } from '../bus/chained-batch.js';
 import type { ResolvedConfig } from '../config/config-types.js';
 import { CONFIG_FILES } from '../config/load-config.js';
 import { configPath, outDirUnknown } from '../config/module-paths.js';
 import { compiledEntryFor, typeScriptLayout } from '../config/typescript-layout.js';
-import { ChainedBatch } from '../bus/chained-batch.js';
 import { jobRegistry } from '../job/job-registry.js';
 import { CallQueuedListener } from '../listeners/call-queued-listener.js';
 import { listenerRegistry } from '../listeners/listener-registry.js';
@@ -31,7 +31,8 @@ export function noJobsWarning(config: ResolvedConfig, imported: readonly string[
   // Where `paths.jobs` (make:job's directory) compiles to; no example when the tsconfig.json cannot be read through.
   const layout = typeScriptLayout(config.baseDir);
   const compiled = compiledEntryFor(config.paths.jobs, layout);
-  const example = compiled === undefined ? outDirUnknown(layout) : `, e.g. bootstrap: '${configPath(compiled, config)}'`;
+  const example =
+    compiled === undefined ? outDirUnknown(layout) : `, e.g. bootstrap: '${configPath(compiled, config)}'`;
   const what = `the compiled file, directory or glob of your @Job classes${example}`;
   if (!config.source) {
     return `No job class is registered: there is no config file (${CONFIG_FILES.join(', ')}) in ${config.baseDir}, hence no \`bootstrap\`, ${outcome}. Create one whose \`bootstrap\` names ${what}.`;
@@ -39,6 +40,9 @@ export function noJobsWarning(config: ResolvedConfig, imported: readonly string[
   if (config.bootstrap.length === 0) {
     return `No job class is registered: ${config.source} sets no \`bootstrap\`, ${outcome}. Set \`bootstrap\` to ${what}.`;
   }
-  const loaded = imported.length === 0 ? 'loads no module' : `loads ${imported.length === 1 ? imported[0] : `${imported.length} modules`}, none declaring a @Job class or queued @Listener`;
+  const loaded =
+    imported.length === 0
+      ? 'loads no module'
+      : `loads ${imported.length === 1 ? imported[0] : `${imported.length} modules`}, none declaring a @Job class or queued @Listener`;
   return `No job class is registered: the \`bootstrap\` of ${config.source} ${loaded}, ${outcome}. Point \`bootstrap\` at the compiled modules that declare your @Job classes (a file, a directory or a glob).`;
 }

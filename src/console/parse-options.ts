@@ -7,7 +7,8 @@ import { MAX_COUNT, MAX_SECONDS, numberProblem } from '../runtime/numeric-bounds
  * count from 0 to MAX_COUNT, or with `unit: 'seconds'` a duration from 0 to MAX_SECONDS.
  */
 export function wholeNumber(option: string, unit: 'seconds' | '' = '') {
-  return (value: string): number => parseBounded(option, value, { whole: true, unit, max: unit ? MAX_SECONDS : MAX_COUNT });
+  return (value: string): number =>
+    parseBounded(option, value, { whole: true, unit, max: unit ? MAX_SECONDS : MAX_COUNT });
 }
 
 /** A commander parser for seconds from 0 to MAX_SECONDS (fractions allowed). */
@@ -25,7 +26,8 @@ export const MAX_HOURS = Math.floor(MAX_SECONDS / 3600);
 export function hours(option: string) {
   return (value: string): number => {
     const n = value.trim() === '' ? Number.NaN : Number(value);
-    if (!Number.isFinite(n) || n < 0 || n > MAX_HOURS) throw new InvalidArgumentError(`${option} must be a number of hours from 0 to ${MAX_HOURS}, got "${value}".`);
+    if (!Number.isFinite(n) || n < 0 || n > MAX_HOURS)
+      throw new InvalidArgumentError(`${option} must be a number of hours from 0 to ${MAX_HOURS}, got "${value}".`);
     return n;
   };
 }

@@ -5,15 +5,15 @@ import { setVerbose } from '../runtime/verbosity.js';
 
 import { registerBatchCommands } from './commands/batch-commands.js';
 import { registerClearCommand } from './commands/clear-command.js';
-import { registerFailedCommands } from './commands/failed-commands.js';
-import { registerDeployCommands } from './commands/deploy-commands.js';
 import { registerControlCommands } from './commands/control-commands.js';
+import { registerDeployCommands } from './commands/deploy-commands.js';
 import { registerEventListCommand } from './commands/event-list-command.js';
+import { registerFailedCommands } from './commands/failed-commands.js';
 import { registerKeyCommand } from './commands/key-command.js';
 import { groupHelp, registerListCommand } from './commands/list-command.js';
 import { registerMakeCommands } from './commands/make-commands.js';
-import { registerMonitorCommand } from './commands/monitor-command.js';
 import { registerMigrateCommand } from './commands/migrate-command.js';
+import { registerMonitorCommand } from './commands/monitor-command.js';
 import { registerStubPublishCommand } from './commands/stub-publish-command.js';
 import { registerTableCommands } from './commands/table-commands.js';
 import { registerWorkCommand } from './commands/work-command.js';
@@ -26,16 +26,26 @@ export function buildProgram(): Command {
     .description("Laravel's queue system for TypeScript on Node")
     .version(packageVersion(), '-V, --version', 'print the version of errand')
     .option('--config <path>', 'config file (default: errand.config.{js,mjs,cjs} in the working directory)')
-    .option('-v, --verbose', 'print stack traces with errors, and queue:work the stack of each failed job (DEBUG=1 does too)')
+    .option(
+      '-v, --verbose',
+      'print stack traces with errors, and queue:work the stack of each failed job (DEBUG=1 does too)',
+    )
     .showSuggestionAfterError()
     .configureOutput({ outputError: (text, write) => write(pc.red(text)) })
-    .hook('preAction', (_program, command) => setVerbose(command.optsWithGlobals<{ verbose?: boolean }>().verbose === true));
+    .hook('preAction', (_program, command) =>
+      setVerbose(command.optsWithGlobals<{ verbose?: boolean }>().verbose === true),
+    );
 
   // An unknown command: commander's own suggestion compares whole names only, so `work` would find
   // nothing; this one also compares the part after the colon (`work` → `queue:work`).
   program.on('command:*', ([typed]: string[]) => {
-    const names = program.createHelp().visibleCommands(program).flatMap((command) => [command.name(), ...command.aliases()]);
-    program.error(`error: unknown command '${typed}'${suggestionText(suggestCommands(typed ?? '', names))}`, { code: 'commander.unknownCommand' });
+    const names = program
+      .createHelp()
+      .visibleCommands(program)
+      .flatMap((command) => [command.name(), ...command.aliases()]);
+    program.error(`error: unknown command '${typed}'${suggestionText(suggestCommands(typed ?? '', names))}`, {
+      code: 'commander.unknownCommand',
+    });
   });
 
   registerMigrateCommand(program);

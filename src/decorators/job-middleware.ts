@@ -35,11 +35,15 @@ export type JobMiddleware<J extends object = Queueable> = JobMiddlewareContract<
 export function JobMiddleware(options: JobMiddlewareOptions = {}): <T extends Function>(target: T) => T {
   return (target) => {
     const name = options.name ?? target.name;
-    if (typeof name !== 'string' || name === '') throw new ConfigError('@JobMiddleware() on an anonymous class needs a `name` option.');
+    if (typeof name !== 'string' || name === '')
+      throw new ConfigError('@JobMiddleware() on an anonymous class needs a `name` option.');
     if (typeof (target.prototype as { handle?: unknown }).handle !== 'function') {
       throw new ConfigError(`Job middleware ${name} has no handle(job, next) method.`);
     }
-    middlewareRegistry.register({ name, target: target as unknown as new (...args: any[]) => JobMiddlewareContract<any> });
+    middlewareRegistry.register({
+      name,
+      target: target as unknown as new (...args: any[]) => JobMiddlewareContract<any>,
+    });
     return target;
   };
 }

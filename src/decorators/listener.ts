@@ -2,12 +2,25 @@ import { injectable } from 'tsyringe';
 
 import { ConfigError } from '../errors/config-error.js';
 import { validateJobOptions } from '../job/validate-job-options.js';
-import { listenerJobOptions, type EventClass, type ListenerOptions } from '../listeners/listener-options.js';
+import { type EventClass, type ListenerOptions, listenerJobOptions } from '../listeners/listener-options.js';
 import { listenerRegistry } from '../listeners/listener-registry.js';
 import { numberProblem } from '../runtime/numeric-bounds.js';
 import { paramTypesOf } from './param-types.js';
 
-const LISTENER_OPTION_NAMES = ['event', 'queued', 'connection', 'queue', 'delay', 'tries', 'backoff', 'timeout', 'maxExceptions', 'deleteWhenMissingModels', 'name', 'afterCommit'];
+const LISTENER_OPTION_NAMES = [
+  'event',
+  'queued',
+  'connection',
+  'queue',
+  'delay',
+  'tries',
+  'backoff',
+  'timeout',
+  'maxExceptions',
+  'deleteWhenMissingModels',
+  'name',
+  'afterCommit',
+];
 const NOT_EVENTS = new Set<unknown>([Object, String, Number, Boolean, Array, Function, Promise, undefined]);
 
 /**
@@ -44,9 +57,14 @@ export function Listener(options: ListenerOptions = {}): <T extends Function>(ta
           '(@Inject() does), so TypeScript emits the type, or name it: @Listener({ event: OrderShipped }).',
       );
     }
-    validateJobOptions(name, { connection: options.connection, queue: options.queue, ...listenerJobOptions(options) }, 'Listener');
+    validateJobOptions(
+      name,
+      { connection: options.connection, queue: options.queue, ...listenerJobOptions(options) },
+      'Listener',
+    );
     for (const key of ['queued', 'afterCommit'] as const) {
-      if (options[key] !== undefined && typeof options[key] !== 'boolean') throw new ConfigError(`${at}: option \`${key}\` must be true or false.`);
+      if (options[key] !== undefined && typeof options[key] !== 'boolean')
+        throw new ConfigError(`${at}: option \`${key}\` must be true or false.`);
     }
     const delayProblem = options.delay === undefined ? undefined : numberProblem(options.delay);
     if (delayProblem) {
@@ -54,7 +72,12 @@ export function Listener(options: ListenerOptions = {}): <T extends Function>(ta
     }
     // Constructor injection: tsyringe needs the class marked injectable to read its parameter types.
     injectable()(target as unknown as new (...args: any[]) => unknown);
-    listenerRegistry.addClass({ name, target: target as never, event: event as EventClass, options: Object.freeze({ ...options }) });
+    listenerRegistry.addClass({
+      name,
+      target: target as never,
+      event: event as EventClass,
+      options: Object.freeze({ ...options }),
+    });
     return target;
   };
 }

@@ -19,14 +19,22 @@ export function Model(options: ModelOptions): <T extends Function>(target: T) =>
     const name = options?.name ?? target.name;
     const at = `@Model on ${name || 'an anonymous class'}`;
     if (!name) throw new ConfigError(`${at} needs a \`name\` option.`);
-    if (typeof options?.table !== 'string' || options.table === '') throw new ConfigError(`${at}: \`table\` must name the table.`);
+    if (typeof options?.table !== 'string' || options.table === '')
+      throw new ConfigError(`${at}: \`table\` must name the table.`);
     for (const key of ['key', 'connection'] as const) {
       const value = options[key];
-      if (value !== undefined && (typeof value !== 'string' || value === '')) throw new ConfigError(`${at}: \`${key}\` must be a non-empty string.`);
+      if (value !== undefined && (typeof value !== 'string' || value === ''))
+        throw new ConfigError(`${at}: \`${key}\` must be a non-empty string.`);
     }
     for (const [relation, definition] of Object.entries(options.relations ?? {})) {
-      if (!RELATION_TYPES.includes(definition?.type) || typeof definition.model !== 'function' || typeof definition.foreignKey !== 'string') {
-        throw new ConfigError(`${at}: relation \`${relation}\` needs type (${RELATION_TYPES.join(', ')}), model: () => Class and foreignKey.`);
+      if (
+        !RELATION_TYPES.includes(definition?.type) ||
+        typeof definition.model !== 'function' ||
+        typeof definition.foreignKey !== 'string'
+      ) {
+        throw new ConfigError(
+          `${at}: relation \`${relation}\` needs type (${RELATION_TYPES.join(', ')}), model: () => Class and foreignKey.`,
+        );
       }
     }
     modelRegistry.register({

@@ -4,7 +4,7 @@
  */
 export const METADATA_SETTINGS =
   'compile with experimentalDecorators and emitDecoratorMetadata: tsc (5.x to 7.x), swc with jsc.transform.decoratorMetadata, ts-node, ' +
-  'or Vitest on Vite 8 (on older Vite, with unplugin-swc). esbuild and tsx drop this metadata, and Node\'s own type stripping refuses decorators (see docs/typescript.md).';
+  "or Vitest on Vite 8 (on older Vite, with unplugin-swc). esbuild and tsx drop this metadata, and Node's own type stripping refuses decorators (see docs/typescript.md).";
 
 /**
  * The parameter types TypeScript emitted for a decorated method `key` of a prototype (or, without
@@ -19,7 +19,8 @@ export function paramTypesOf(target: object, key?: string | symbol): unknown[] |
     return Array.isArray(types) ? types : undefined;
   }
   let owner: object | null = target;
-  while (owner && !Object.prototype.hasOwnProperty.call(owner, key)) owner = Object.getPrototypeOf(owner) as object | null;
+  while (owner && !Object.prototype.hasOwnProperty.call(owner, key))
+    owner = Object.getPrototypeOf(owner) as object | null;
   if (!owner) return undefined;
   const types: unknown = Reflect.getOwnMetadata('design:paramtypes', owner, key);
   const method = (owner as Record<string | symbol, unknown>)[key];

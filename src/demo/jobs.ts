@@ -21,7 +21,11 @@ export class ProductView extends Queueable {
 
   @Inject()
   async handle(tracker: TrackingClient) {
-    await tracker.post('product-view', { itemId: this.productId, userId: this.sessionId, timestamp: this.timestamp }, { signal: this.signal });
+    await tracker.post(
+      'product-view',
+      { itemId: this.productId, userId: this.sessionId, timestamp: this.timestamp },
+      { signal: this.signal },
+    );
   }
 }
 
@@ -38,7 +42,11 @@ export class AddToCart extends Queueable {
 
   @Inject()
   async handle(tracker: TrackingClient) {
-    await tracker.post('add-to-cart', { itemId: this.bookId, userId: this.sessionId, timestamp: this.timestamp }, { signal: this.signal });
+    await tracker.post(
+      'add-to-cart',
+      { itemId: this.bookId, userId: this.sessionId, timestamp: this.timestamp },
+      { signal: this.signal },
+    );
   }
 
   async failed(error: Error) {
@@ -60,6 +68,10 @@ export class Purchase extends Queueable {
 
   @Inject()
   async handle(tracker: TrackingClient) {
-    await tracker.post('purchase', { orderId: this.orderId, userId: this.sessionId, total: this.total, timestamp: this.timestamp }, { signal: this.signal });
+    await tracker.post(
+      'purchase',
+      { orderId: this.orderId, userId: this.sessionId, total: this.total, timestamp: this.timestamp },
+      { signal: this.signal },
+    );
   }
 }

@@ -29,14 +29,20 @@ for (const [i, session] of sessions.entries()) {
   ids.push(await Purchase.dispatch(`order-${i + 1}`, session, 25 + i * 10, dispatchedAt));
 }
 ids.push(await AddToCart.dispatch(13, 'sess-unlucky', dispatchedAt));
-console.log(`\nDispatched ${ids.length} tracking jobs onto the [events] queue of the SQLite database; tracking API at ${tracker.url}.`);
+console.log(
+  `\nDispatched ${ids.length} tracking jobs onto the [events] queue of the SQLite database; tracking API at ${tracker.url}.`,
+);
 await shutdown();
 
 const status = await new Promise<number | null>((resolve) => {
-  const worker = spawn(process.execPath, [cli, '--config', configFile, 'queue:work', '--queue=events', '--stop-when-empty', '--sleep=0'], {
-    stdio: 'inherit',
-    env: process.env,
-  });
+  const worker = spawn(
+    process.execPath,
+    [cli, '--config', configFile, 'queue:work', '--queue=events', '--stop-when-empty', '--sleep=0'],
+    {
+      stdio: 'inherit',
+      env: process.env,
+    },
+  );
   worker.on('close', resolve);
 });
 
@@ -51,7 +57,11 @@ const stamps = new Set(tracker.stats.accepted.map((e) => e.body.timestamp));
 console.log('Summary');
 console.log(`  sent     ${sent} events accepted by the tracking API (201)`);
 console.log(`  retried  ${retried} attempts answered 500 and were released for another try`);
-console.log(`  failed   ${failed.length} job(s) used all 5 tries and are in failed_jobs: ${failed.map((f) => JSON.parse(f.payload).displayName).join(', ')}`);
-console.log(`  timestamps: every accepted event carries its dispatch time (${[...stamps].join(', ')}), whatever attempt sent it`);
+console.log(
+  `  failed   ${failed.length} job(s) used all 5 tries and are in failed_jobs: ${failed.map((f) => JSON.parse(f.payload).displayName).join(', ')}`,
+);
+console.log(
+  `  timestamps: every accepted event carries its dispatch time (${[...stamps].join(', ')}), whatever attempt sent it`,
+);
 console.log(`  worker exit status: ${status}\n`);
 process.exitCode = status === 0 && sent === ids.length - 1 && failed.length === 1 ? 0 : 1;

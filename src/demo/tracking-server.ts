@@ -12,7 +12,11 @@ export interface TrackingStats {
  * request fails with a 500 (so jobs are retried) and product 13 always fails (so one job ends in
  * failed_jobs).
  */
-export async function startTrackingServer(): Promise<{ url: string; stats: TrackingStats; close: () => Promise<void> }> {
+export async function startTrackingServer(): Promise<{
+  url: string;
+  stats: TrackingStats;
+  close: () => Promise<void>;
+}> {
   const stats: TrackingStats = { accepted: [], rejected: 0 };
   let requests = 0;
   const server: Server = createServer((request, response) => {

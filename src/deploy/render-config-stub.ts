@@ -6,6 +6,8 @@ import { renderStub } from '../console/stubs.js';
  * instead of leaving a blank or half-written line behind.
  */
 export function renderConfigStub(template: string, values: Record<string, string>): string {
-  const pruned = template.replace(/^[ \t]*\{\{\s*(\w+)\s*\}\}[ \t]*\r?\n/gm, (line, key: string) => (values[key] === '' ? '' : line));
+  const pruned = template.replace(/^[ \t]*\{\{\s*(\w+)\s*\}\}[ \t]*\r?\n/gm, (line, key: string) =>
+    values[key] === '' ? '' : line,
+  );
   return renderStub(pruned, values);
 }

@@ -29,7 +29,8 @@ export const DEFAULT_NUMPROCS = 2;
 export function renderSupervisorConfig(options: SupervisorConfigOptions = {}, template?: string): string {
   const program = plainName('--program', options.program ?? DEFAULT_SUPERVISOR_PROGRAM);
   const numprocs = options.numprocs ?? DEFAULT_NUMPROCS;
-  if (!Number.isInteger(numprocs) || numprocs < 1) throw new ConfigError(`--numprocs must be a whole number ≥ 1, got "${numprocs}".`);
+  if (!Number.isInteger(numprocs) || numprocs < 1)
+    throw new ConfigError(`--numprocs must be a whole number ≥ 1, got "${numprocs}".`);
   const { directory, user, argv } = resolveWorkerCommand(options);
   const log = requireAbsolute('--log', options.log ?? path.join(directory, `${program}.log`));
   const workerArgs = options.workerArgs ?? [];
@@ -62,5 +63,6 @@ function escapePercent(value: string): string {
 
 // supervisord's ini reader ends a value at ";" or "#" after whitespace, even inside quotes.
 function noInlineComment(option: string, value: string): void {
-  if (/\s[;#]/.test(value)) throw new ConfigError(`${option} cannot hold ";" or "#" after a space in a supervisord config, got "${value}".`);
+  if (/\s[;#]/.test(value))
+    throw new ConfigError(`${option} cannot hold ";" or "#" after a space in a supervisord config, got "${value}".`);
 }

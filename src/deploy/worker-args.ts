@@ -20,7 +20,8 @@ export function workerArgValue(args: readonly string[], option: string): string 
       value = arg.slice(option.length + 1);
     } else if (arg === option) {
       const next = args[i + 1];
-      if (next === undefined || next.startsWith('-')) throw new ConfigError(`${option} (for queue:work) needs a value.`);
+      if (next === undefined || next.startsWith('-'))
+        throw new ConfigError(`${option} (for queue:work) needs a value.`);
       value = next;
       i++;
     }

@@ -51,7 +51,9 @@ export function resolveWorkerCommand(options: WorkerCommandOptions): ResolvedWor
   // --config is the CLI's global option, so it goes before the command; one the user put among
   // the worker's arguments is their choice and wins.
   const config =
-    options.configFile !== undefined && !hasWorkerArg(workerArgs, '--config') ? ['--config', requireAbsolute('--config', options.configFile)] : [];
+    options.configFile !== undefined && !hasWorkerArg(workerArgs, '--config')
+      ? ['--config', requireAbsolute('--config', options.configFile)]
+      : [];
   const argv = [node, cli, ...config, 'queue:work', ...workerArgs];
   for (const arg of argv) singleLine('a worker argument', arg);
   return { directory, user: options.user, argv };

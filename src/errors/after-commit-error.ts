@@ -20,7 +20,11 @@ export class AfterCommitError extends ErrandError {
     readonly failures: readonly AfterCommitFailure[],
     total: number,
   ) {
-    const list = failures.map((f) => `${f.what}: ${f.error instanceof Error ? f.error.message : String(f.error)}`).join('; ');
-    super(`The transaction committed, but ${failures.length} of its ${total} after-commit dispatches failed: ${list}`, { cause: failures[0]?.error });
+    const list = failures
+      .map((f) => `${f.what}: ${f.error instanceof Error ? f.error.message : String(f.error)}`)
+      .join('; ');
+    super(`The transaction committed, but ${failures.length} of its ${total} after-commit dispatches failed: ${list}`, {
+      cause: failures[0]?.error,
+    });
   }
 }

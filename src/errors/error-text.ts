@@ -6,7 +6,8 @@ export const SUMMARY_LENGTH = 300;
  * thrown `class MyError extends Error {}` that never set its `name`.
  */
 export function errorClassName(error: unknown): string {
-  if (!(error instanceof Error)) return typeof error === 'object' && error !== null ? (error.constructor?.name ?? 'Object') : typeof error;
+  if (!(error instanceof Error))
+    return typeof error === 'object' && error !== null ? (error.constructor?.name ?? 'Object') : typeof error;
   if (error.name && error.name !== 'Error') return error.name;
   return error.constructor?.name || 'Error';
 }

@@ -23,7 +23,9 @@ export function refreshRetryUntil(raw: string, keyring: Keyring, now = new Date(
     return raw;
   }
   const nowSeconds = Math.floor(now.getTime() / 1000);
-  const next = reevaluated(payload, keyring, nowSeconds) ?? nowSeconds + Math.max(0, (payload.retryUntil ?? 0) - payload.createdAt);
+  const next =
+    reevaluated(payload, keyring, nowSeconds) ??
+    nowSeconds + Math.max(0, (payload.retryUntil ?? 0) - payload.createdAt);
   if (next === payload.retryUntil) return raw;
   return JSON.stringify({ ...(JSON.parse(raw) as object), retryUntil: next });
 }

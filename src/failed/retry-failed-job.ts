@@ -1,10 +1,10 @@
+import { ownProperty } from '../config/own-property.js';
 import type { StoredFailedJob } from '../contracts/failed-job-store.js';
 import { ConfigError } from '../errors/config-error.js';
 import { JobRetryRequested } from '../events/job-retry-requested.js';
 import { dispatchEvent } from '../listeners/event-dispatcher.js';
-import { events, type ErrandRuntime } from '../runtime/errand.js';
+import { type ErrandRuntime, events } from '../runtime/errand.js';
 import { refreshRetryUntil } from './refresh-retry-until.js';
-import { ownProperty } from '../config/own-property.js';
 
 /**
  * Pushes a failed job back onto the connection and queue it failed on, with its attempts reset
@@ -24,7 +24,9 @@ export async function retryFailedJob(app: ErrandRuntime, key: string): Promise<s
  */
 export async function retryFailedRecord(app: ErrandRuntime, record: StoredFailedJob): Promise<string> {
   if (!ownProperty(app.config.connections, record.connection)) {
-    throw new ConfigError(`Failed job [${record.uuid}] ran on connection [${record.connection}], which is no longer configured.`);
+    throw new ConfigError(
+      `Failed job [${record.uuid}] ran on connection [${record.connection}], which is no longer configured.`,
+    );
   }
   const requested = new JobRetryRequested(record);
   await events.emit(requested);

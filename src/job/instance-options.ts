@@ -32,7 +32,8 @@ export type InstanceOptionName = (typeof INSTANCE_OPTION_NAMES)[number];
  */
 const REFUSED: Readonly<Record<string, string>> = {
   delay: 'a job has no delay of its own here; delay the dispatch: `Job.dispatch(…).delay(seconds)`',
-  shouldBeEncrypted: 'encryption is chosen per class, since the worker must know it before reading the data: use @Job({ encrypted: true })',
+  shouldBeEncrypted:
+    'encryption is chosen per class, since the worker must know it before reading the data: use @Job({ encrypted: true })',
   uniqueVia: 'unique locks are kept in the store configured under `locks`, not chosen per job',
 };
 
@@ -41,7 +42,8 @@ const REFUSED: Readonly<Record<string, string>> = {
  * has no unique lock to choose.
  */
 const REFUSED_ON_LISTENERS: Readonly<Record<string, string>> = {
-  shouldBeEncrypted: "a queued listener's job is not encrypted; to seal data, have the listener dispatch a job declared with @Job({ encrypted: true })",
+  shouldBeEncrypted:
+    "a queued listener's job is not encrypted; to seal data, have the listener dispatch a job declared with @Job({ encrypted: true })",
 };
 
 /** Where an instance option was read: for error messages. */
@@ -100,11 +102,16 @@ export function instanceOptions(
         `${kind} ${ownerName}: its ${key} property holds a function; \`${key}\` is an option name (read as ${kind === 'Job' ? '@Job' : '@Listener'}'s \`${key}\`): rename the property.`,
       );
     }
-    const value = typeof member === 'function' ? (member as (...a: unknown[]) => unknown).apply(owner, [...args]) : member;
+    const value =
+      typeof member === 'function' ? (member as (...a: unknown[]) => unknown).apply(owner, [...args]) : member;
     if (value !== undefined && value !== null) found[key] = value;
   }
   if (Object.keys(found).length === 0) return {};
-  if (found.retryUntil !== undefined) found.retryUntil = retryUntilInstant(found.retryUntil, `${kind} ${ownerName}: option \`retryUntil\` (${sourceOf(owner, 'retryUntil')})`);
+  if (found.retryUntil !== undefined)
+    found.retryUntil = retryUntilInstant(
+      found.retryUntil,
+      `${kind} ${ownerName}: option \`retryUntil\` (${sourceOf(owner, 'retryUntil')})`,
+    );
   validateJobOptions(ownerName, found as Partial<JobOptions>, kind, (option) => sourceOf(owner, option));
   return found as Partial<JobOptions>;
 }
@@ -117,9 +124,16 @@ const LATEST_SECONDS = 1e11;
 function retryUntilInstant(value: unknown, at: string): Date {
   if (value instanceof Date && !Number.isNaN(value.getTime())) return value;
   if (typeof value === 'number' && Number.isFinite(value)) {
-    if (value >= LATEST_SECONDS) throw new ConfigError(`${at} must be a Date or unix seconds, got ${value}, which reads as milliseconds: divide by 1000 or return a Date.`);
+    if (value >= LATEST_SECONDS)
+      throw new ConfigError(
+        `${at} must be a Date or unix seconds, got ${value}, which reads as milliseconds: divide by 1000 or return a Date.`,
+      );
     if (value >= EARLIEST_SECONDS) return new Date(value * 1000);
-    throw new ConfigError(`${at} must be a Date or unix seconds, got ${value}; for seconds after dispatch use @Job({ retryUntil: ${value} }).`);
+    throw new ConfigError(
+      `${at} must be a Date or unix seconds, got ${value}; for seconds after dispatch use @Job({ retryUntil: ${value} }).`,
+    );
   }
-  throw new ConfigError(`${at} must be a Date or unix seconds, got ${value instanceof Date ? 'an invalid Date' : JSON.stringify(value) ?? typeof value}.`);
+  throw new ConfigError(
+    `${at} must be a Date or unix seconds, got ${value instanceof Date ? 'an invalid Date' : (JSON.stringify(value) ?? typeof value)}.`,
+  );
 }

@@ -1,7 +1,6 @@
 import type { DependencyContainer } from 'tsyringe';
-
-import type { CallbackContext, CallbackRef, ChainLink } from '../payload/job-payload.js';
 import { ManuallyFailedError } from '../errors/manually-failed-error.js';
+import type { CallbackContext, CallbackRef, ChainLink } from '../payload/job-payload.js';
 import { numberProblem } from '../runtime/numeric-bounds.js';
 
 /** What a running job knows about its own row. */
@@ -86,13 +85,18 @@ export class JobContext {
   fail(error?: Error | string): void {
     this.refuseWhenEnded('fail');
     const reason =
-      error instanceof Error ? error : new ManuallyFailedError(error ?? `${this.info.displayName} was marked as failed.`);
+      error instanceof Error
+        ? error
+        : new ManuallyFailedError(error ?? `${this.info.displayName} was marked as failed.`);
     this.intent = { kind: 'fail', error: reason };
   }
 
   // Nothing would act on the intent after the job ended: saying so beats ignoring the call.
   private refuseWhenEnded(method: string): void {
-    if (this.endedIn) throw new Error(`${this.info.displayName}.${method}() cannot be called in ${this.endedIn}: the job has already failed.`);
+    if (this.endedIn)
+      throw new Error(
+        `${this.info.displayName}.${method}() cannot be called in ${this.endedIn}: the job has already failed.`,
+      );
   }
 }
 

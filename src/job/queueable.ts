@@ -1,9 +1,9 @@
-import type { PendingDispatch } from '../bus/pending-dispatch.js';
-import { dispatch, dispatchSync, skippedDispatch } from '../bus/dispatch.js';
 import type { Batch } from '../bus/batch.js';
 import { findBatch } from '../bus/batch.js';
-import { type JobInfo, jobContextOf } from './job-context.js';
+import { dispatch, dispatchSync, skippedDispatch } from '../bus/dispatch.js';
+import type { PendingDispatch } from '../bus/pending-dispatch.js';
 import * as fake from '../testing/fake-queue-interactions.js';
+import { type JobInfo, jobContextOf } from './job-context.js';
 
 type JobClass<T extends Queueable> = new (...args: any[]) => T;
 const idleSignal = new AbortController().signal;
@@ -15,7 +15,10 @@ const idleSignal = new AbortController().signal;
  */
 export abstract class Queueable {
   /** Creates the job with these constructor arguments and pushes it; await for the job id. */
-  static dispatch<C extends JobClass<Queueable>>(this: C, ...args: ConstructorParameters<C>): PendingDispatch<InstanceType<C>> {
+  static dispatch<C extends JobClass<Queueable>>(
+    this: C,
+    ...args: ConstructorParameters<C>
+  ): PendingDispatch<InstanceType<C>> {
     return dispatch(new this(...args) as InstanceType<C>);
   }
 
@@ -31,7 +34,9 @@ export abstract class Queueable {
     ...args: ConstructorParameters<C>
   ): PendingDispatch<InstanceType<C>> {
     const pass = typeof condition === 'function' ? condition() : condition;
-    return pass ? dispatch(new this(...args) as InstanceType<C>) : skippedDispatch(new this(...args) as InstanceType<C>);
+    return pass
+      ? dispatch(new this(...args) as InstanceType<C>)
+      : skippedDispatch(new this(...args) as InstanceType<C>);
   }
 
   /** Dispatches unless `condition` is true (or returns true). */
@@ -41,7 +46,9 @@ export abstract class Queueable {
     ...args: ConstructorParameters<C>
   ): PendingDispatch<InstanceType<C>> {
     const skip = typeof condition === 'function' ? condition() : condition;
-    return skip ? skippedDispatch(new this(...args) as InstanceType<C>) : dispatch(new this(...args) as InstanceType<C>);
+    return skip
+      ? skippedDispatch(new this(...args) as InstanceType<C>)
+      : dispatch(new this(...args) as InstanceType<C>);
   }
 
   /** Attempts so far including this one (1 on the first run, and when not running on a queue); in failed(), the attempt that failed. */
@@ -160,13 +167,15 @@ export abstract class Queueable {
 
   private requireChain(method: string) {
     const chain = this.requireContext(method).chain;
-    if (!chain) throw new Error(`${this.constructor.name}.${method}() can only be called while the job runs on a queue.`);
+    if (!chain)
+      throw new Error(`${this.constructor.name}.${method}() can only be called while the job runs on a queue.`);
     return chain;
   }
 
   private requireContext(method: string) {
     const context = jobContextOf(this);
-    if (!context) throw new Error(`${this.constructor.name}.${method}() can only be called while the job runs on a queue.`);
+    if (!context)
+      throw new Error(`${this.constructor.name}.${method}() can only be called while the job runs on a queue.`);
     return context;
   }
 }

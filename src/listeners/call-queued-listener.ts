@@ -75,13 +75,22 @@ export class CallQueuedListener extends Queueable {
     await instance.failed?.(event, error);
   }
 
-  private async restore(): Promise<{ listener: RegisteredListener; event: object; missing: ModelNotFoundError | undefined }> {
+  private async restore(): Promise<{
+    listener: RegisteredListener;
+    event: object;
+    missing: ModelNotFoundError | undefined;
+  }> {
     const listener = listenerRegistry.byName(this.listener);
     if (!listener) {
-      throw new PayloadError(`Unknown listener [${this.listener}]: import it (with @Listener) from the bootstrap or the configured listener paths.`);
+      throw new PayloadError(
+        `Unknown listener [${this.listener}]: import it (with @Listener) from the bootstrap or the configured listener paths.`,
+      );
     }
     const type = listenerRegistry.eventByName(this.event);
-    if (!type) throw new PayloadError(`Unknown event [${this.event}] for listener ${this.listener}: no listener in this process hears it.`);
+    if (!type)
+      throw new PayloadError(
+        `Unknown event [${this.event}] for listener ${this.listener}: no listener in this process hears it.`,
+      );
     const event = plainToClassFromExist(Object.create(type.prototype as object) as object, this.data ?? {});
     const missing = await loadModels(event, this.models, `Event ${this.event}`);
     return { listener, event, missing };

@@ -2,15 +2,20 @@ import type { Knex } from 'knex';
 
 import { dispatch } from '../bus/dispatch.js';
 import { afterCommit } from '../bus/transactions.js';
-import { BindingResolutionError } from '../errors/binding-resolution-error.js';
-import { ConfigError } from '../errors/config-error.js';
 import { Listener } from '../decorators/listener.js';
 import { METADATA_SETTINGS, paramTypesOf } from '../decorators/param-types.js';
-import { report, runtime, track } from '../runtime/errand.js';
+import { BindingResolutionError } from '../errors/binding-resolution-error.js';
+import { ConfigError } from '../errors/config-error.js';
 import { instanceOptions } from '../job/instance-options.js';
 import type { JobOptions } from '../job/job-options.js';
+import { report, runtime, track } from '../runtime/errand.js';
 import { CallQueuedListener } from './call-queued-listener.js';
-import { listenerJobOptions, type EventClass, type ListenerInstance, type RegisteredListener } from './listener-options.js';
+import {
+  type EventClass,
+  type ListenerInstance,
+  listenerJobOptions,
+  type RegisteredListener,
+} from './listener-options.js';
 import { listenerRegistry, type Wiring } from './listener-registry.js';
 import { listenerRoute } from './listener-route.js';
 
@@ -63,7 +68,10 @@ async function resolveListener(listener: RegisteredListener): Promise<ListenerIn
     return (await runtime()).container.resolve(listener.target) as ListenerInstance;
   } catch (error) {
     const message = (error as Error)?.message ?? String(error);
-    throw new BindingResolutionError(`Listener ${listener.name} could not be resolved from the container: ${message}${missingTypesHint(listener, message)}`, { cause: error });
+    throw new BindingResolutionError(
+      `Listener ${listener.name} could not be resolved from the container: ${message}${missingTypesHint(listener, message)}`,
+      { cause: error },
+    );
   }
 }
 
@@ -75,14 +83,20 @@ async function resolveListener(listener: RegisteredListener): Promise<ListenerIn
  */
 function missingTypesHint(listener: RegisteredListener, message: string): string {
   const target = listener.target;
-  if (!message.includes(`TypeInfo not known for "${target.name}"`) || target.length === 0 || paramTypesOf(target)) return '';
+  if (!message.includes(`TypeInfo not known for "${target.name}"`) || target.length === 0 || paramTypesOf(target))
+    return '';
   return (
     `${message.endsWith('.') ? '' : '.'} Its constructor takes ${target.length} parameter(s) but no parameter types were emitted for it (design:paramtypes): ${METADATA_SETTINGS}` +
     ` Or register ${target.name} in the container with a factory.`
   );
 }
 
-async function queueListener(listener: RegisteredListener, instance: ListenerInstance, event: object, transaction: Knex.Transaction | undefined): Promise<void> {
+async function queueListener(
+  listener: RegisteredListener,
+  instance: ListenerInstance,
+  event: object,
+  transaction: Knex.Transaction | undefined,
+): Promise<void> {
   if (instance.shouldQueue && !(await instance.shouldQueue(event))) return;
   // What the listener sets on itself (`tries = 3`, `backoff(event)` …) wins over @Listener, as in Laravel.
   const own = instanceOptions(instance, listener.name, 'Listener', LISTENER_INSTANCE_OPTIONS, [event]);
@@ -91,7 +105,16 @@ async function queueListener(listener: RegisteredListener, instance: ListenerIns
     const push = prepareListenerJob(listener, instance, event, own);
     // On the sync connection the listener runs here and now: not while the commit holds its connection.
     const runsCode = await runsOnSync(push.connection);
-    afterCommit(transaction, { what: `Listener ${listener.name}`, runsCode, committed: async () => void (await push()), dropped: () => undefined }, { track, report });
+    afterCommit(
+      transaction,
+      {
+        what: `Listener ${listener.name}`,
+        runsCode,
+        committed: async () => void (await push()),
+        dropped: () => undefined,
+      },
+      { track, report },
+    );
     return;
   }
   await prepareListenerJob(listener, instance, event, own)();
@@ -111,7 +134,12 @@ async function runsOnSync(connection: string | undefined): Promise<boolean> {
 /** Dispatches the listener's job when called; `connection` is the one it names, if any. */
 type ListenerPush = (() => Promise<unknown>) & { connection?: string };
 
-function prepareListenerJob(listener: RegisteredListener, instance: ListenerInstance, event: object, own: Partial<JobOptions>): ListenerPush {
+function prepareListenerJob(
+  listener: RegisteredListener,
+  instance: ListenerInstance,
+  event: object,
+  own: Partial<JobOptions>,
+): ListenerPush {
   const job = CallQueuedListener.for(listener, event);
   const { connection: _connection, queue: _queue, afterCommit: _afterCommit, ...jobOptions } = own;
   const { connection, queue } = listenerRoute(listener, instance, own);
@@ -127,15 +155,30 @@ function prepareListenerJob(listener: RegisteredListener, instance: ListenerInst
 }
 
 /** The options a queued listener may set on itself, as Laravel reads them from the listener object. */
-const LISTENER_INSTANCE_OPTIONS = ['connection', 'queue', 'tries', 'maxExceptions', 'timeout', 'failOnTimeout', 'backoff', 'retryUntil', 'afterCommit'] as const;
+const LISTENER_INSTANCE_OPTIONS = [
+  'connection',
+  'queue',
+  'tries',
+  'maxExceptions',
+  'timeout',
+  'failOnTimeout',
+  'backoff',
+  'retryUntil',
+  'afterCommit',
+] as const;
 
 /** A listener's own `delay` property (Laravel's `$delay`), checked as the @Listener option is. */
 function listenerDelay(listener: RegisteredListener, instance: ListenerInstance): number | undefined {
   const delay = (instance as { delay?: unknown }).delay;
   if (delay === undefined || delay === null) return undefined;
-  if (typeof delay === 'function') throw new ConfigError(`Listener ${listener.name}: its delay() method is not read by errand: return the delay from withDelay(event).`);
+  if (typeof delay === 'function')
+    throw new ConfigError(
+      `Listener ${listener.name}: its delay() method is not read by errand: return the delay from withDelay(event).`,
+    );
   if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) {
-    throw new ConfigError(`Listener ${listener.name}: option \`delay\` (its delay property) must be seconds ≥ 0, got ${JSON.stringify(delay) ?? typeof delay}.`);
+    throw new ConfigError(
+      `Listener ${listener.name}: option \`delay\` (its delay property) must be seconds ≥ 0, got ${JSON.stringify(delay) ?? typeof delay}.`,
+    );
   }
   return delay;
 }
@@ -150,16 +193,25 @@ function listenerDelay(listener: RegisteredListener, instance: ListenerInstance)
  * listen(OrderShipped, (event) => console.log('shipped', event.orderId));
  * ```
  */
-export function listen<E extends object>(event: EventClass<E>, listener: (new (...args: any[]) => { handle(event: E): unknown }) | ((event: E) => unknown)): () => void {
+export function listen<E extends object>(
+  event: EventClass<E>,
+  listener: (new (...args: any[]) => { handle(event: E): unknown }) | ((event: E) => unknown),
+): () => void {
   if (typeof event !== 'function') throw new ConfigError('listen(event, listener): the event must be a class.');
   let wiring: Wiring;
-  const isClass = typeof listener === 'function' && typeof (listener.prototype as { handle?: unknown } | undefined)?.handle === 'function';
+  const isClass =
+    typeof listener === 'function' &&
+    typeof (listener.prototype as { handle?: unknown } | undefined)?.handle === 'function';
   if (isClass) {
     const registered = listenerRegistry.byClass(listener);
     if (!registered) {
       Listener({ event })(listener);
       const added = listenerRegistry.byClass(listener)!;
-      return () => listenerRegistry.unwire(event, listenerRegistry.listenersOf(event).find((w) => w.kind === 'class' && w.listener === added)!);
+      return () =>
+        listenerRegistry.unwire(
+          event,
+          listenerRegistry.listenersOf(event).find((w) => w.kind === 'class' && w.listener === added)!,
+        );
     }
     wiring = { kind: 'class', listener: registered };
   } else if (typeof listener === 'function') {

@@ -34,7 +34,11 @@ export interface ListenerOptions {
 /** The job options a queued listener's options carry over. */
 export function listenerJobOptions(options: ListenerOptions): Partial<JobOptions> {
   const { tries, backoff, timeout, maxExceptions, deleteWhenMissingModels } = options;
-  return Object.fromEntries(Object.entries({ tries, backoff, timeout, maxExceptions, deleteWhenMissingModels }).filter(([, v]) => v !== undefined));
+  return Object.fromEntries(
+    Object.entries({ tries, backoff, timeout, maxExceptions, deleteWhenMissingModels }).filter(
+      ([, v]) => v !== undefined,
+    ),
+  );
 }
 
 /** A listener class registered with `@Listener`. */

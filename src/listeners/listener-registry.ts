@@ -3,7 +3,9 @@ import { ClassRegistry } from '../registry/class-registry.js';
 import type { EventClass, RegisteredListener } from './listener-options.js';
 
 /** A listener wired to an event: a `@Listener` class, or a function given to `listen()`. */
-export type Wiring = { kind: 'class'; listener: RegisteredListener } | { kind: 'function'; fn: (event: any) => unknown };
+export type Wiring =
+  | { kind: 'class'; listener: RegisteredListener }
+  | { kind: 'function'; fn: (event: any) => unknown };
 
 const byEvent = new Map<Function, Wiring[]>();
 const listeners = new ClassRegistry<RegisteredListener>(
@@ -14,7 +16,9 @@ const eventsByName = new Map<string, EventClass>();
 function registerEvent(event: EventClass): void {
   const existing = eventsByName.get(event.name);
   if (existing && existing !== event) {
-    throw new ConfigError(`Two event classes are named [${event.name}]; queued listeners find events by name, so rename one.`);
+    throw new ConfigError(
+      `Two event classes are named [${event.name}]; queued listeners find events by name, so rename one.`,
+    );
   }
   eventsByName.set(event.name, event);
 }
@@ -33,7 +37,10 @@ export const listenerRegistry = {
     byEvent.set(event, [...(byEvent.get(event) ?? []), wiring]);
   },
   unwire(event: EventClass, wiring: Wiring): void {
-    byEvent.set(event, (byEvent.get(event) ?? []).filter((w) => w !== wiring));
+    byEvent.set(
+      event,
+      (byEvent.get(event) ?? []).filter((w) => w !== wiring),
+    );
   },
   listenersOf(event: Function): readonly Wiring[] {
     return byEvent.get(event) ?? [];

@@ -2,7 +2,7 @@ import type { JobMiddleware, NextMiddleware } from '../contracts/job-middleware.
 import { ConfigError } from '../errors/config-error.js';
 import type { Queueable } from '../job/queueable.js';
 import { toError } from '../worker/run-attempt.js';
-import { isErrorClass, matchesError, type ErrorClass, type ErrorMatcher } from './error-matcher.js';
+import { type ErrorClass, type ErrorMatcher, isErrorClass, matchesError } from './error-matcher.js';
 
 /**
  * Fails a job at once, whatever tries are left, when it throws one of these error classes (or an

@@ -12,5 +12,6 @@ export interface RegisteredMiddleware {
  * to `through()` is stored by this name and rebuilt on the worker only from a class found here.
  */
 export const middlewareRegistry = new ClassRegistry<RegisteredMiddleware>(
-  (name) => `Two job middleware classes are registered as [${name}]; give one a distinct name with @JobMiddleware({ name: '…' }).`,
+  (name) =>
+    `Two job middleware classes are registered as [${name}]; give one a distinct name with @JobMiddleware({ name: '…' }).`,
 );

@@ -1,7 +1,7 @@
 import type { RateLimitStore } from '../contracts/rate-limit-store.js';
 import { describeDatabaseError } from '../drivers/database/database-error.js';
-import { DatabaseRateLimitStore } from '../drivers/database/database-rate-limit-store.js';
 import type { DatabaseQueue } from '../drivers/database/database-queue.js';
+import { DatabaseRateLimitStore } from '../drivers/database/database-rate-limit-store.js';
 import { ConfigError } from '../errors/config-error.js';
 import { runtime } from '../runtime/errand.js';
 
@@ -34,7 +34,9 @@ export async function rateLimitStore(): Promise<RateLimitStore> {
   let store = stores.get(queue);
   if (!store) {
     const limits = { knex: queue.knex, engine: queue.engine, table: where.table };
-    store = new DatabaseRateLimitStore(limits, (error) => describeDatabaseError(error, where.connection, queue.config, where.table));
+    store = new DatabaseRateLimitStore(limits, (error) =>
+      describeDatabaseError(error, where.connection, queue.config, where.table),
+    );
     stores.set(queue, store);
   }
   return store;

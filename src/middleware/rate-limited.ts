@@ -3,10 +3,10 @@ import { JobMiddleware } from '../decorators/job-middleware.js';
 import { ConfigError } from '../errors/config-error.js';
 import { jobContextOf } from '../job/job-context.js';
 import type { Queueable } from '../job/queueable.js';
+import { MAX_SECONDS, numberProblem } from '../runtime/numeric-bounds.js';
 import { Limit } from './limit.js';
 import { rateLimitStore } from './rate-limit-store.js';
 import { RateLimiter } from './rate-limiter.js';
-import { MAX_SECONDS, numberProblem } from '../runtime/numeric-bounds.js';
 
 /** Seconds added to the time left in the window before a limited job comes back (Laravel adds 3). */
 const RELEASE_MARGIN = 3;
@@ -37,7 +37,8 @@ export class RateLimited implements JobMiddleware {
     /** The name given to RateLimiter.for(). */
     public limiterName: string,
   ) {
-    if (typeof limiterName !== 'string' || limiterName === '') throw new ConfigError('RateLimited needs the name of a limiter defined with RateLimiter.for().');
+    if (typeof limiterName !== 'string' || limiterName === '')
+      throw new ConfigError('RateLimited needs the name of a limiter defined with RateLimiter.for().');
   }
 
   /** Releases a limited job for this many seconds instead of until its window ends. */
@@ -69,7 +70,11 @@ export class RateLimited implements JobMiddleware {
     const limits = ([] as unknown[]).concat(await callback(job));
     const wrong = limits.findIndex((limit) => !(limit instanceof Limit));
     if (wrong >= 0) {
-      job.fail(new ConfigError(`Rate limiter [${this.limiterName}] returned ${describe(limits[wrong])} at [${wrong}]; it must return Limit, Limit[] or Limit.none().`));
+      job.fail(
+        new ConfigError(
+          `Rate limiter [${this.limiterName}] returned ${describe(limits[wrong])} at [${wrong}]; it must return Limit, Limit[] or Limit.none().`,
+        ),
+      );
       return undefined;
     }
     const counted = (limits as Limit[]).filter((limit) => !limit.unlimited);
@@ -82,7 +87,10 @@ export class RateLimited implements JobMiddleware {
         if ((await store.hit(key, limit.decaySeconds)) <= limit.maxAttempts) continue;
         if (this.shouldRelease === false) job.delete();
         // Capped: a window of the longest allowed length plus the margin would pass the bound release() checks.
-        else job.release(this.releaseAfterSeconds ?? Math.min((await store.availableIn(key)) + RELEASE_MARGIN, MAX_SECONDS));
+        else
+          job.release(
+            this.releaseAfterSeconds ?? Math.min((await store.availableIn(key)) + RELEASE_MARGIN, MAX_SECONDS),
+          );
         return undefined;
       }
     }

@@ -20,7 +20,10 @@ export const RateLimiter = {
   /** Defines (or replaces) the limiter `name`. */
   for(name: string, callback: LimiterCallback): void {
     if (typeof name !== 'string' || name === '') throw new ConfigError('RateLimiter.for() needs a limiter name.');
-    if (typeof callback !== 'function') throw new ConfigError(`RateLimiter.for('${name}') needs a function of the job returning Limit, Limit[] or Limit.none().`);
+    if (typeof callback !== 'function')
+      throw new ConfigError(
+        `RateLimiter.for('${name}') needs a function of the job returning Limit, Limit[] or Limit.none().`,
+      );
     limiters.set(name, callback);
   },
 

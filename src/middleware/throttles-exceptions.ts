@@ -4,10 +4,10 @@ import { ConfigError } from '../errors/config-error.js';
 import { jobContextOf } from '../job/job-context.js';
 import type { Queueable } from '../job/queueable.js';
 import { report } from '../runtime/errand.js';
-import { toError } from '../worker/run-attempt.js';
-import { matchesError, type ErrorMatcher } from './error-matcher.js';
-import { rateLimitStore } from './rate-limit-store.js';
 import { MAX_COUNT, MAX_SECONDS, numberProblem } from '../runtime/numeric-bounds.js';
+import { toError } from '../worker/run-attempt.js';
+import { type ErrorMatcher, matchesError } from './error-matcher.js';
+import { rateLimitStore } from './rate-limit-store.js';
 
 /** Seconds added to the time left in the window before a job comes back to an open circuit (Laravel adds 3). */
 const RELEASE_MARGIN = 3;
@@ -64,7 +64,10 @@ export class ThrottlesExceptions implements JobMiddleware {
   /** Seconds before a job that threw is tried again (seconds, not Laravel's minutes), or a function of its attempts. */
   backoff(seconds: number | ((attempts: number) => number)): this {
     const problem = typeof seconds === 'function' ? undefined : numberProblem(seconds);
-    if (problem) throw new ConfigError(`ThrottlesExceptions.backoff() needs seconds or a function of the attempts: it ${problem}.`);
+    if (problem)
+      throw new ConfigError(
+        `ThrottlesExceptions.backoff() needs seconds or a function of the attempts: it ${problem}.`,
+      );
     this.retryAfter = seconds;
     return this;
   }
@@ -140,7 +143,8 @@ export class ThrottlesExceptions implements JobMiddleware {
   private backoffFor(job: Queueable): number {
     const value = typeof this.retryAfter === 'function' ? this.retryAfter(job.attempts()) : (this.retryAfter ?? 0);
     const problem = numberProblem(value);
-    if (problem) throw new ConfigError(`ThrottlesExceptions.backoff() for attempt ${job.attempts()}: the value ${problem}.`);
+    if (problem)
+      throw new ConfigError(`ThrottlesExceptions.backoff() for attempt ${job.attempts()}: the value ${problem}.`);
     return value;
   }
 

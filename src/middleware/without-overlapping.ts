@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-
-import type { LockStore } from '../contracts/lock-store.js';
 import type { NextMiddleware } from '../contracts/job-middleware.js';
+import type { LockStore } from '../contracts/lock-store.js';
 import { JobMiddleware } from '../decorators/job-middleware.js';
 import { ConfigError } from '../errors/config-error.js';
-import { jobRegistry } from '../job/job-registry.js';
 import { jobContextOf } from '../job/job-context.js';
+import { jobRegistry } from '../job/job-registry.js';
 import type { Queueable } from '../job/queueable.js';
 import { lockStore } from '../locks/current-lock-store.js';
 import { report } from '../runtime/errand.js';
@@ -50,14 +49,17 @@ export class WithoutOverlapping implements JobMiddleware {
     public key: string | number = '',
   ) {
     if (typeof key !== 'string' && !(typeof key === 'number' && Number.isFinite(key))) {
-      throw new ConfigError(`WithoutOverlapping needs a string or number key, got ${key === null ? 'null' : typeof key}.`);
+      throw new ConfigError(
+        `WithoutOverlapping needs a string or number key, got ${key === null ? 'null' : typeof key}.`,
+      );
     }
   }
 
   /** Releases a job that finds the lock held for this many seconds (default 0: at once). */
   releaseAfter(seconds: number): this {
     const problem = numberProblem(seconds);
-    if (problem) throw new ConfigError(`WithoutOverlapping(${JSON.stringify(this.key)}).releaseAfter(): the delay ${problem}.`);
+    if (problem)
+      throw new ConfigError(`WithoutOverlapping(${JSON.stringify(this.key)}).releaseAfter(): the delay ${problem}.`);
     this.releaseAfterSeconds = seconds;
     return this;
   }
@@ -69,7 +71,10 @@ export class WithoutOverlapping implements JobMiddleware {
    */
   expireAfter(seconds: number): this {
     const problem = numberProblem(seconds, { min: 1, whole: true });
-    if (problem) throw new ConfigError(`WithoutOverlapping(${JSON.stringify(this.key)}).expireAfter(): the lock's lifetime ${problem}.`);
+    if (problem)
+      throw new ConfigError(
+        `WithoutOverlapping(${JSON.stringify(this.key)}).expireAfter(): the lock's lifetime ${problem}.`,
+      );
     this.expiresAfterSeconds = seconds;
     return this;
   }
@@ -103,7 +108,8 @@ export class WithoutOverlapping implements JobMiddleware {
       if (this.shouldRelease !== false) job.release(this.releaseAfterSeconds ?? 0);
       return undefined;
     }
-    const stopKeepAlive = this.expiresAfterSeconds === undefined ? keepAlive(store, key, owner, ttl, job.signal) : undefined;
+    const stopKeepAlive =
+      this.expiresAfterSeconds === undefined ? keepAlive(store, key, owner, ttl, job.signal) : undefined;
     try {
       return await next(job);
     } finally {
@@ -130,15 +136,18 @@ function keepAlive(store: LockStore, key: string, owner: string, ttl: number, si
   if (signal.aborted) return stop;
   signal.addEventListener('abort', stop, { once: true });
   const schedule = () => {
-    timer = setTimeout(() => {
-      store.refresh(key, owner, ttl).then(
-        (held) => held && !stopped && schedule(),
-        (error: unknown) => {
-          report(error);
-          if (!stopped) schedule();
-        },
-      );
-    }, (ttl * 1000) / 3);
+    timer = setTimeout(
+      () => {
+        store.refresh(key, owner, ttl).then(
+          (held) => held && !stopped && schedule(),
+          (error: unknown) => {
+            report(error);
+            if (!stopped) schedule();
+          },
+        );
+      },
+      (ttl * 1000) / 3,
+    );
     // A refresh must never keep a finished process alive.
     timer.unref();
   };

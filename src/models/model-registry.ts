@@ -12,7 +12,11 @@ export const modelRegistry = {
   byClass: (target: Function): RegisteredModel | undefined => classes.byClass(target),
   /** The entry of an instance's class (or of the nearest decorated ancestor). */
   byInstance(value: object): RegisteredModel | undefined {
-    for (let proto = Object.getPrototypeOf(value); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (
+      let proto = Object.getPrototypeOf(value);
+      proto && proto !== Object.prototype;
+      proto = Object.getPrototypeOf(proto)
+    ) {
       const entry = classes.byClass(proto.constructor);
       if (entry) return entry;
     }

@@ -1,16 +1,21 @@
 import { PayloadError } from '../errors/payload-error.js';
-import type { CallbackContext, CallbackRef, ChainLink, JobPayload } from './job-payload.js';
 import { numberProblem } from '../runtime/numeric-bounds.js';
+import type { CallbackContext, CallbackRef, ChainLink, JobPayload } from './job-payload.js';
 
-type BusKeys = Pick<JobPayload, 'batchId' | 'chained' | 'chainConnection' | 'chainQueue' | 'chainCatchCallbacks' | 'callback'>;
+type BusKeys = Pick<
+  JobPayload,
+  'batchId' | 'chained' | 'chainConnection' | 'chainQueue' | 'chainCatchCallbacks' | 'callback'
+>;
 
-const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
 /**
  * Names and ids read from a payload are bound into queries (a batch's row, the queue a chained job
  * goes to): one holding a NUL, which PostgreSQL's text refuses, would fail every write about the
  * job, its failure included, and leave it reserved. Such a payload is refused instead.
  */
-const isName = (value: unknown): value is string => typeof value === 'string' && value !== '' && !value.includes('\u0000');
+const isName = (value: unknown): value is string =>
+  typeof value === 'string' && value !== '' && !value.includes('\u0000');
 const optionalName = (value: unknown) => value === null || value === undefined || isName(value);
 /** The width of job_batches.id. */
 const MAX_BATCH_ID_LENGTH = 36;
@@ -23,7 +28,10 @@ export function parseBusKeys(raw: Record<string, unknown>, jobName: string): Bus
   const at = (key: string) => `The payload of ${jobName} has a malformed ${key}`;
   const keys: BusKeys = {};
   if (raw.batchId !== undefined) {
-    if (!isName(raw.batchId) || raw.batchId.length > MAX_BATCH_ID_LENGTH) throw new PayloadError(`${at('batchId')}: it must be a batch id (a non-empty string of at most 36 characters, without NUL).`);
+    if (!isName(raw.batchId) || raw.batchId.length > MAX_BATCH_ID_LENGTH)
+      throw new PayloadError(
+        `${at('batchId')}: it must be a batch id (a non-empty string of at most 36 characters, without NUL).`,
+      );
     keys.batchId = raw.batchId;
   }
   if (raw.chained !== undefined) {
@@ -38,7 +46,8 @@ export function parseBusKeys(raw: Record<string, unknown>, jobName: string): Bus
     keys[key] = name;
   }
   if (raw.chainCatchCallbacks !== undefined) {
-    if (!Array.isArray(raw.chainCatchCallbacks)) throw new PayloadError(`${at('chainCatchCallbacks')}: it must be a list.`);
+    if (!Array.isArray(raw.chainCatchCallbacks))
+      throw new PayloadError(`${at('chainCatchCallbacks')}: it must be a list.`);
     raw.chainCatchCallbacks.forEach((ref, i) => checkCallbackRef(ref, `${at('chainCatchCallbacks')}[${i}]`));
     keys.chainCatchCallbacks = raw.chainCatchCallbacks as CallbackRef[];
   }
@@ -46,7 +55,10 @@ export function parseBusKeys(raw: Record<string, unknown>, jobName: string): Bus
     const callback = raw.callback;
     if (!isObject(callback) || !optionalName(callback.batchId)) throw new PayloadError(`${at('callback')}.`);
     const error = callback.error;
-    if (error !== undefined && !(isObject(error) && typeof error.name === 'string' && typeof error.message === 'string')) {
+    if (
+      error !== undefined &&
+      !(isObject(error) && typeof error.name === 'string' && typeof error.message === 'string')
+    ) {
       throw new PayloadError(`${at('callback.error')}: it needs a name and a message.`);
     }
     keys.callback = callback as CallbackContext;
@@ -56,11 +68,17 @@ export function parseBusKeys(raw: Record<string, unknown>, jobName: string): Bus
 
 /** Throws unless `link` looks like a ChainLink. */
 export function checkLink(link: unknown, at: string): void {
-  if (!isObject(link) || !optionalName(link.connection) || !optionalName(link.queue)) throw new PayloadError(`${at}: not a chain link.`);
+  if (!isObject(link) || !optionalName(link.connection) || !optionalName(link.queue))
+    throw new PayloadError(`${at}: not a chain link.`);
   const delayProblem = link.delay === null || link.delay === undefined ? undefined : numberProblem(link.delay);
   if (delayProblem) throw new PayloadError(`${at}: its delay ${delayProblem}.`);
   const payload = link.payload;
-  if (!isObject(payload) || typeof payload.uuid !== 'string' || !isObject(payload.data) || typeof payload.data.commandName !== 'string') {
+  if (
+    !isObject(payload) ||
+    typeof payload.uuid !== 'string' ||
+    !isObject(payload.data) ||
+    typeof payload.data.commandName !== 'string'
+  ) {
     throw new PayloadError(`${at}: its payload has no uuid or data.commandName.`);
   }
 }

@@ -1,18 +1,22 @@
+import type { JobMiddleware } from '../contracts/job-middleware.js';
+import type { ModelIdentifier } from '../contracts/model-resolver.js';
 import { PayloadError } from '../errors/payload-error.js';
 import { jobRegistry, type RegisteredJob } from '../job/job-registry.js';
 import type { Queueable } from '../job/queueable.js';
-import { CALL_QUEUED_HANDLER, type JobPayload } from './job-payload.js';
-import type { ModelIdentifier } from '../contracts/model-resolver.js';
-import { isSealed, type Keyring } from './keyring.js';
-import { bytesOver } from './payload-size.js';
-import { parseBusKeys } from './bus-keys.js';
-import { FORBIDDEN_KEYS } from './plain-data.js';
-import { checkStoredMiddleware, parseMiddlewareKey, restoreMiddleware, type StoredMiddleware } from './middleware-data.js';
-import type { JobMiddleware } from '../contracts/job-middleware.js';
-import { parseUniqueKey } from './unique-payload.js';
-import { restoreInstance } from './restore-instance.js';
 import { MAX_COUNT, MAX_SECONDS, numberProblem } from '../runtime/numeric-bounds.js';
-
+import { parseBusKeys } from './bus-keys.js';
+import { CALL_QUEUED_HANDLER, type JobPayload } from './job-payload.js';
+import { isSealed, type Keyring } from './keyring.js';
+import {
+  checkStoredMiddleware,
+  parseMiddlewareKey,
+  restoreMiddleware,
+  type StoredMiddleware,
+} from './middleware-data.js';
+import { bytesOver } from './payload-size.js';
+import { FORBIDDEN_KEYS } from './plain-data.js';
+import { restoreInstance } from './restore-instance.js';
+import { parseUniqueKey } from './unique-payload.js';
 
 /** Where in `value` a prototype-reaching key sits (`[key] at path`), if anywhere. */
 export function forbiddenKeyPath(value: unknown, path: string, seen = new Set<object>()): string | undefined {
@@ -56,7 +60,8 @@ const NUMERIC_BOUNDS: Partial<Record<(typeof NUMERIC_KEYS)[number], Parameters<t
  */
 export function parsePayload(raw: string, maxBytes?: number): JobPayload {
   const bytes = maxBytes === undefined ? undefined : bytesOver(raw, maxBytes);
-  if (bytes !== undefined) throw new PayloadError(`The payload is ${bytes} bytes, over maxPayloadSize (${maxBytes}); it was not decoded.`);
+  if (bytes !== undefined)
+    throw new PayloadError(`The payload is ${bytes} bytes, over maxPayloadSize (${maxBytes}); it was not decoded.`);
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -70,19 +75,26 @@ export function parsePayload(raw: string, maxBytes?: number): JobPayload {
   // spell one (JSON.parse turns "\u005f_proto__" into __proto__), is walked.
   if (MAY_HOLD_FORBIDDEN.test(raw)) {
     const path = forbiddenKeyPath(value, 'payload');
-    if (path) throw new PayloadError(`The payload holds the forbidden key ${path}: keys that reach an object's prototype are refused.`);
+    if (path)
+      throw new PayloadError(
+        `The payload holds the forbidden key ${path}: keys that reach an object's prototype are refused.`,
+      );
   }
   const payload = value as Partial<JobPayload>;
   if (typeof payload.uuid !== 'string' || payload.uuid === '') throw new PayloadError('The payload has no uuid.');
   // The uuid is written to failed_jobs.uuid: one the column cannot hold would make the job's
   // failure unrecordable (the row stays reserved, never failed). Refused here, it fails undecoded.
   if (payload.uuid.length > MAX_UUID_LENGTH || payload.uuid.includes('\u0000')) {
-    throw new PayloadError(`The payload's uuid is not one failed_jobs can hold: at most ${MAX_UUID_LENGTH} characters, no NUL.`);
+    throw new PayloadError(
+      `The payload's uuid is not one failed_jobs can hold: at most ${MAX_UUID_LENGTH} characters, no NUL.`,
+    );
   }
   // Anything else (a lone surrogate, a space, an accent) could be stored as another job's uuid:
   // the drivers write a lone surrogate as U+FFFD, and a loose collation folds case and accents.
   if (!UUID_FORMAT.test(payload.uuid)) {
-    throw new PayloadError(`The payload's uuid ${JSON.stringify(payload.uuid)} is not a uuid: 8-4-4-4-12 hex digits (docs/payload.schema.json).`);
+    throw new PayloadError(
+      `The payload's uuid ${JSON.stringify(payload.uuid)} is not a uuid: 8-4-4-4-12 hex digits (docs/payload.schema.json).`,
+    );
   }
   const data = payload.data as Partial<JobPayload['data']> | undefined;
   if (!data || typeof data.commandName !== 'string') throw new PayloadError('The payload has no data.commandName.');
@@ -98,12 +110,19 @@ export function parsePayload(raw: string, maxBytes?: number): JobPayload {
     const problem = field == null || !NUMERIC_BOUNDS[key] ? undefined : numberProblem(field, NUMERIC_BOUNDS[key]);
     if (problem) throw new PayloadError(`The payload of ${data.commandName} has a ${key} that ${problem}.`);
   }
-  if (payload.backoff != null && (typeof payload.backoff !== 'string' || !/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/.test(payload.backoff))) {
-    throw new PayloadError(`The payload of ${data.commandName} has an unreadable backoff ${JSON.stringify(payload.backoff)}.`);
+  if (
+    payload.backoff != null &&
+    (typeof payload.backoff !== 'string' || !/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/.test(payload.backoff))
+  ) {
+    throw new PayloadError(
+      `The payload of ${data.commandName} has an unreadable backoff ${JSON.stringify(payload.backoff)}.`,
+    );
   }
   // The pattern admits any digits: a step the jobs table cannot add to available_at is refused here.
   if (payload.backoff != null && payload.backoff.split(',').some((step) => Number(step) > MAX_SECONDS)) {
-    throw new PayloadError(`The payload of ${data.commandName} has a backoff step over ${MAX_SECONDS} seconds: ${JSON.stringify(payload.backoff)}.`);
+    throw new PayloadError(
+      `The payload of ${data.commandName} has a backoff step over ${MAX_SECONDS} seconds: ${JSON.stringify(payload.backoff)}.`,
+    );
   }
   return {
     uuid: payload.uuid,
@@ -115,7 +134,11 @@ export function parsePayload(raw: string, maxBytes?: number): JobPayload {
     backoff: payload.backoff ?? null,
     timeout: payload.timeout ?? null,
     retryUntil: payload.retryUntil ?? null,
-    data: { commandName: data.commandName, command: data.command as Record<string, unknown> | string, ...(models ? { models } : {}) },
+    data: {
+      commandName: data.commandName,
+      command: data.command as Record<string, unknown> | string,
+      ...(models ? { models } : {}),
+    },
     createdAt: typeof payload.createdAt === 'number' ? payload.createdAt : 0,
     delay: payload.delay ?? null,
     ...(payload.deleteWhenMissingModels === true ? { deleteWhenMissingModels: true } : {}),
@@ -129,11 +152,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-const isKey = (value: unknown) => (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value !== '');
+const isKey = (value: unknown) =>
+  (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value !== '');
 
 /** Model identifiers as stored: `{ property: { class, id, relations, connection } }`. */
 function checkModels(value: unknown, jobName: string): Record<string, ModelIdentifier> {
-  if (!isPlainObject(value)) throw new PayloadError(`The payload of ${jobName} has a data.models that is not an object.`);
+  if (!isPlainObject(value))
+    throw new PayloadError(`The payload of ${jobName} has a data.models that is not an object.`);
   for (const [property, identifier] of Object.entries(value)) {
     const at = `The payload of ${jobName} has a malformed model identifier at data.models.${property}`;
     if (FORBIDDEN_KEYS.includes(property)) throw new PayloadError(`${at}: that property name is refused.`);
@@ -141,9 +166,12 @@ function checkModels(value: unknown, jobName: string): Record<string, ModelIdent
     const ids = Array.isArray(identifier.id) ? identifier.id : [identifier.id];
     if (!ids.every(isKey)) throw new PayloadError(`${at}: id must be a key or a list of keys.`);
     const { relations, connection } = identifier;
-    if (!Array.isArray(relations) || !relations.every((r) => typeof r === 'string')) throw new PayloadError(`${at}: relations must be a list of names.`);
-    if (connection !== null && connection !== undefined && typeof connection !== 'string') throw new PayloadError(`${at}: connection must be a name or null.`);
-    if (identifier.collection !== undefined && typeof identifier.collection !== 'boolean') throw new PayloadError(`${at}: collection must be true or false.`);
+    if (!Array.isArray(relations) || !relations.every((r) => typeof r === 'string'))
+      throw new PayloadError(`${at}: relations must be a list of names.`);
+    if (connection !== null && connection !== undefined && typeof connection !== 'string')
+      throw new PayloadError(`${at}: connection must be a name or null.`);
+    if (identifier.collection !== undefined && typeof identifier.collection !== 'boolean')
+      throw new PayloadError(`${at}: collection must be true or false.`);
     identifier.connection = connection ?? null;
   }
   return value as unknown as Record<string, ModelIdentifier>;
@@ -184,17 +212,24 @@ export function decodeJob(payload: JobPayload, keyring?: Keyring): DecodedJob {
   let middleware = payload.middleware;
   if (typeof command === 'string') {
     // An encrypted job's middleware is sealed with its data: one added in plaintext could skip or hold back the job.
-    if (middleware !== undefined) throw new PayloadError(`Job ${entry.name} is encrypted, but this payload holds middleware in plaintext: refused, nothing was run.`);
+    if (middleware !== undefined)
+      throw new PayloadError(
+        `Job ${entry.name} is encrypted, but this payload holds middleware in plaintext: refused, nothing was run.`,
+      );
     ({ command, models, middleware } = openSealed(command, entry.name, keyring));
   } else if (entry.options.encrypted) {
-    throw new PayloadError(`Job ${entry.name} is encrypted, but this payload holds its data in plaintext: refused, nothing was run.`);
+    throw new PayloadError(
+      `Job ${entry.name} is encrypted, but this payload holds its data in plaintext: refused, nothing was run.`,
+    );
   }
   const restoredMiddleware = restoreMiddleware(middleware, entry.name);
   const blank = Object.create(entry.target.prototype) as Queueable;
   try {
     return { entry, instance: restoreInstance(blank, command), models, middleware: restoredMiddleware };
   } catch (error) {
-    throw new PayloadError(`The data of ${entry.name} could not be restored: ${(error as Error).message}`, { cause: error });
+    throw new PayloadError(`The data of ${entry.name} could not be restored: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -210,7 +245,9 @@ function openSealed(
 ): { command: Record<string, unknown>; models?: Record<string, ModelIdentifier>; middleware?: StoredMiddleware[] } {
   const opened = keyring?.open(sealed, jobName);
   if (opened === undefined) {
-    const why = keyring?.hasKeys ? 'it was tampered with, or sealed under a key that is neither the current key nor a previous one' : 'no key is configured (ERRAND_KEY)';
+    const why = keyring?.hasKeys
+      ? 'it was tampered with, or sealed under a key that is neither the current key nor a previous one'
+      : 'no key is configured (ERRAND_KEY)';
     throw new PayloadError(`Job ${jobName}: its encrypted data could not be opened: ${why}. Nothing was run.`);
   }
   let value: unknown;
@@ -219,7 +256,8 @@ function openSealed(
   } catch {
     throw new PayloadError(`Job ${jobName}: its encrypted data is not JSON. Nothing was run.`);
   }
-  if (!isPlainObject(value) || !isPlainObject(value.command)) throw new PayloadError(`Job ${jobName}: its encrypted data holds no command object.`);
+  if (!isPlainObject(value) || !isPlainObject(value.command))
+    throw new PayloadError(`Job ${jobName}: its encrypted data holds no command object.`);
   const path = forbiddenKeyPath(value, 'sealed data');
   if (path) throw new PayloadError(`Job ${jobName}: its encrypted data holds the forbidden key ${path}.`);
   return {

@@ -2,17 +2,17 @@ import { randomUUID } from 'node:crypto';
 
 import { ConfigError } from '../errors/config-error.js';
 import { PayloadError } from '../errors/payload-error.js';
+import { instanceOptionKeys, instanceOptions } from '../job/instance-options.js';
 import type { JobOptions } from '../job/job-options.js';
 import { jobRegistry, type RegisteredJob } from '../job/job-registry.js';
 import { validateJobOptions } from '../job/validate-job-options.js';
-import { instanceOptionKeys, instanceOptions } from '../job/instance-options.js';
-import type { Keyring } from './keyring.js';
-import { identifyModels } from './model-identifiers.js';
-import { toPlainData } from './plain-data.js';
-import { encodeMiddleware, type StoredMiddleware } from './middleware-data.js';
-import { bytesOver } from './payload-size.js';
-import { CALL_QUEUED_HANDLER, type JobPayload } from './job-payload.js';
 import { numberProblem } from '../runtime/numeric-bounds.js';
+import { CALL_QUEUED_HANDLER, type JobPayload } from './job-payload.js';
+import type { Keyring } from './keyring.js';
+import { encodeMiddleware, type StoredMiddleware } from './middleware-data.js';
+import { identifyModels } from './model-identifiers.js';
+import { bytesOver } from './payload-size.js';
+import { toPlainData } from './plain-data.js';
 
 /** The registry entry of a job instance's class, or a clear error when it was never decorated. */
 export function registeredJobOf(job: object): RegisteredJob {
@@ -38,7 +38,9 @@ export function effectiveOptions(
   if (Object.keys(overrides).length > 0) validateJobOptions(entry.name, overrides);
   // As on @Job: a uniqueFor alone does nothing, which a port that forgot ShouldBeUnique would not notice.
   if (own.uniqueFor !== undefined && entry.options.unique === undefined && overrides.unique === undefined) {
-    throw new ConfigError(`Job ${entry.name}: option \`uniqueFor\` (its uniqueFor property or method) does nothing without \`unique: true\` (Laravel's ShouldBeUnique): add it to @Job.`);
+    throw new ConfigError(
+      `Job ${entry.name}: option \`uniqueFor\` (its uniqueFor property or method) does nothing without \`unique: true\` (Laravel's ShouldBeUnique): add it to @Job.`,
+    );
   }
   const classOptions: JobOptions = { ...entry.options };
   if ((job as { uniqueId?: unknown }).uniqueId !== undefined) delete classOptions.uniqueId;
@@ -72,7 +74,12 @@ export function encodePayload(
     retryUntil: resolveRetryUntil(options.retryUntil, job, createdAt),
     data,
     createdAt,
-    delay: delay === undefined ? null : delay instanceof Date ? Math.max(0, Math.ceil((delay.getTime() - now.getTime()) / 1000)) : delay,
+    delay:
+      delay === undefined
+        ? null
+        : delay instanceof Date
+          ? Math.max(0, Math.ceil((delay.getTime() - now.getTime()) / 1000))
+          : delay,
     ...(options.deleteWhenMissingModels ? { deleteWhenMissingModels: true } : {}),
     // Sealed with the data when the job is encrypted (see encodeData).
     ...(middleware && typeof data.command !== 'string' ? { middleware } : {}),
@@ -83,16 +90,26 @@ export function encodePayload(
  * The job's data: models as identifiers, the rest as plain JSON checked to round-trip, and for
  * an encrypted job both sealed together.
  */
-function encodeData(job: object, entry: RegisteredJob, keyring: Keyring | undefined, middleware?: StoredMiddleware[]): JobPayload['data'] {
+function encodeData(
+  job: object,
+  entry: RegisteredJob,
+  keyring: Keyring | undefined,
+  middleware?: StoredMiddleware[],
+): JobPayload['data'] {
   const models = identifyModels(job, `Job ${entry.name}`);
   // Options the job sets on itself travel in the payload's own keys, not twice.
   const skip = [...Object.keys(models ?? {}), ...instanceOptionKeys(job)];
   const command = toPlainData(job, entry.name, skip.length > 0 ? { skip: new Set(skip) } : {});
   if (!entry.options.encrypted) return { commandName: entry.name, command, ...(models ? { models } : {}) };
   if (!keyring?.canSeal) {
-    throw new ConfigError(`Job ${entry.name} is encrypted but no key is configured: set ERRAND_KEY (or \`key\` in the config); \`errand key:generate\` prints one.`);
+    throw new ConfigError(
+      `Job ${entry.name} is encrypted but no key is configured: set ERRAND_KEY (or \`key\` in the config); \`errand key:generate\` prints one.`,
+    );
   }
-  return { commandName: entry.name, command: keyring.seal(JSON.stringify({ command, models, ...(middleware ? { middleware } : {}) }), entry.name) };
+  return {
+    commandName: entry.name,
+    command: keyring.seal(JSON.stringify({ command, models, ...(middleware ? { middleware } : {}) }), entry.name),
+  };
 }
 
 /**
@@ -103,7 +120,9 @@ export function serializePayload(payload: JobPayload, limit: number): string {
   const text = JSON.stringify(payload);
   const bytes = bytesOver(text, limit);
   if (bytes !== undefined) {
-    throw new PayloadError(`Job ${payload.displayName} cannot be queued: its payload is ${bytes} bytes, over maxPayloadSize (${limit}).`);
+    throw new PayloadError(
+      `Job ${payload.displayName} cannot be queued: its payload is ${bytes} bytes, over maxPayloadSize (${limit}).`,
+    );
   }
   return text;
 }
@@ -114,8 +133,16 @@ export function resolveRetryUntil(option: JobOptions['retryUntil'], job: object,
   if (value === undefined) return null;
   // A function's result is seen only now: an invalid Date or NaN would be stored as null (no
   // limit at all), a window past the bound as an instant nothing expects.
-  const problem = value instanceof Date ? (Number.isNaN(value.getTime()) ? 'must be a valid Date, got an invalid Date' : undefined) : numberProblem(value);
-  if (problem) throw new ConfigError(`Job ${jobRegistry.byClass(job.constructor)?.name ?? job.constructor.name}: option \`retryUntil\` (a Date, or seconds after dispatch) ${problem}.`);
+  const problem =
+    value instanceof Date
+      ? Number.isNaN(value.getTime())
+        ? 'must be a valid Date, got an invalid Date'
+        : undefined
+      : numberProblem(value);
+  if (problem)
+    throw new ConfigError(
+      `Job ${jobRegistry.byClass(job.constructor)?.name ?? job.constructor.name}: option \`retryUntil\` (a Date, or seconds after dispatch) ${problem}.`,
+    );
   if (value instanceof Date) return Math.floor(value.getTime() / 1000);
   return createdAt + value;
 }

@@ -19,7 +19,9 @@ export function generateKey(): string {
  */
 export function parseKey(value: unknown, option: string): Buffer {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new ConfigError(`${option} must be a key written as base64:… (32 bytes); generate one with \`errand key:generate\`.`);
+    throw new ConfigError(
+      `${option} must be a key written as base64:… (32 bytes); generate one with \`errand key:generate\`.`,
+    );
   }
   const text = value.trim().replace(/^base64:/, '');
   const key = /^[A-Za-z0-9+/_-]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : Buffer.alloc(0);
@@ -58,7 +60,10 @@ export class Keyring {
   }
 
   seal(plaintext: string, context: string): string {
-    if (!this.current) throw new ConfigError('No encryption key is configured: set ERRAND_KEY (or `key` in the config); `errand key:generate` prints one.');
+    if (!this.current)
+      throw new ConfigError(
+        'No encryption key is configured: set ERRAND_KEY (or `key` in the config); `errand key:generate` prints one.',
+      );
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv(ALGORITHM, this.current, iv);
     cipher.setAAD(Buffer.from(context));

@@ -19,7 +19,9 @@ export interface StoredMiddleware {
 export function encodeMiddleware(jobName: string, middleware: readonly unknown[]): StoredMiddleware[] {
   return middleware.map((item, index) => {
     if (item === null || typeof item !== 'object' || typeof (item as { handle?: unknown }).handle !== 'function') {
-      throw new PayloadError(`Job ${jobName} cannot be queued: through()[${index}] is not job middleware (an object with a handle(job, next) method).`);
+      throw new PayloadError(
+        `Job ${jobName} cannot be queued: through()[${index}] is not job middleware (an object with a handle(job, next) method).`,
+      );
     }
     const entry = middlewareRegistry.byClass(item.constructor);
     if (!entry) {
@@ -40,11 +42,13 @@ export function encodeMiddleware(jobName: string, middleware: readonly unknown[]
   });
 }
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** Checks the shape of a stored `middleware` list; a PayloadError names the job and the entry at fault. */
 export function checkStoredMiddleware(value: unknown, jobName: string): StoredMiddleware[] {
-  if (!Array.isArray(value)) throw new PayloadError(`The payload of ${jobName} has a middleware key that is not a list.`);
+  if (!Array.isArray(value))
+    throw new PayloadError(`The payload of ${jobName} has a middleware key that is not a list.`);
   value.forEach((entry: unknown, index) => {
     const at = `The payload of ${jobName} has a malformed middleware[${index}]`;
     if (!isPlainObject(entry)) throw new PayloadError(`${at}: not an object.`);
@@ -58,7 +62,10 @@ export function checkStoredMiddleware(value: unknown, jobName: string): StoredMi
  * Rebuilds stored middleware without running constructors (as jobs are rebuilt), only from
  * classes in the registry: an unknown name is a PayloadError, and the job fails without running.
  */
-export function restoreMiddleware(stored: readonly StoredMiddleware[] | undefined, jobName: string): JobMiddleware<any>[] {
+export function restoreMiddleware(
+  stored: readonly StoredMiddleware[] | undefined,
+  jobName: string,
+): JobMiddleware<any>[] {
   return (stored ?? []).map(({ name, data }, index) => {
     const entry = middlewareRegistry.byName(name);
     if (!entry) {
@@ -71,12 +78,18 @@ export function restoreMiddleware(stored: readonly StoredMiddleware[] | undefine
     try {
       return plainToClassFromExist(blank, data);
     } catch (error) {
-      throw new PayloadError(`Job ${jobName}: the data of middleware ${name} could not be restored: ${(error as Error).message}`, { cause: error });
+      throw new PayloadError(
+        `Job ${jobName}: the data of middleware ${name} could not be restored: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   });
 }
 
 /** The checked `middleware` key of a parsed payload, to spread into it: `{}` when absent. */
-export function parseMiddlewareKey(value: Record<string, unknown>, jobName: string): { middleware?: StoredMiddleware[] } {
+export function parseMiddlewareKey(
+  value: Record<string, unknown>,
+  jobName: string,
+): { middleware?: StoredMiddleware[] } {
   return value.middleware === undefined ? {} : { middleware: checkStoredMiddleware(value.middleware, jobName) };
 }

@@ -51,7 +51,13 @@ export function identifyModels(owner: object, ownerName: string): Record<string,
       };
     } else {
       const identity = identityOf(value);
-      if (identity) identifier = { class: identity.class, id: requireKey(identity, ownerName, property), relations: [...identity.relations], connection: identity.connection };
+      if (identity)
+        identifier = {
+          class: identity.class,
+          id: requireKey(identity, ownerName, property),
+          relations: [...identity.relations],
+          connection: identity.connection,
+        };
     }
     if (identifier) (found ??= {})[property] = identifier;
   }
@@ -79,7 +85,12 @@ export async function loadModels(
       );
     }
     const ids = Array.isArray(identifier.id) ? identifier.id : [identifier.id];
-    const models = await resolver.load({ class: identifier.class, ids, relations: identifier.relations, connection: identifier.connection });
+    const models = await resolver.load({
+      class: identifier.class,
+      ids,
+      relations: identifier.relations,
+      connection: identifier.connection,
+    });
     const byKey = new Map<string, object>();
     for (const model of models) {
       const identity = resolver.identify(model);

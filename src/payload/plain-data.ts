@@ -3,9 +3,9 @@ import { EventEmitter } from 'node:events';
 import { instanceToPlain, plainToClassFromExist } from 'class-transformer';
 
 import { PayloadError } from '../errors/payload-error.js';
-import { copiedAsIs } from './transformer-metadata.js';
 import { modelResolvers } from '../models/model-resolvers.js';
 import { isClassInstance } from './model-identifiers.js';
+import { copiedAsIs } from './transformer-metadata.js';
 
 /**
  * Keys that would reach an object's prototype when the data is copied onto a job instance
@@ -24,7 +24,11 @@ const LIVE: Array<[Function, string]> = [
 ];
 
 const describe = (value: unknown) =>
-  value === null ? 'null' : typeof value === 'object' ? ((value as object).constructor?.name ?? 'object') : typeof value;
+  value === null
+    ? 'null'
+    : typeof value === 'object'
+      ? ((value as object).constructor?.name ?? 'object')
+      : typeof value;
 
 /** A copy of plain JSON data (primitives, arrays, objects), as instanceToPlain makes it (holes in arrays closed). */
 function copyPlain(value: unknown): unknown {
@@ -70,7 +74,8 @@ export function toPlainData(
   const ancestors = [owner];
   for (const key of Object.keys(owner)) {
     if (skip?.has(key)) continue;
-    if (FORBIDDEN_KEYS.includes(key)) throw new PayloadError(`${ownerName} cannot be queued: it holds the forbidden key [${key}] at ${name}.${key}.`);
+    if (FORBIDDEN_KEYS.includes(key))
+      throw new PayloadError(`${ownerName} cannot be queued: it holds the forbidden key [${key}] at ${name}.${key}.`);
     const value = (owner as Record<string, unknown>)[key];
     shadow[key] = value;
     keys.push(key);
@@ -95,7 +100,10 @@ export function toPlainData(
   try {
     restored = plainToClassFromExist(Object.create(proto) as object, json) as Record<string, unknown>;
   } catch (error) {
-    throw new PayloadError(`${ownerName} cannot be queued: its data could not be restored as a worker would restore it: ${(error as Error).message}`, { cause: error });
+    throw new PayloadError(
+      `${ownerName} cannot be queued: its data could not be restored as a worker would restore it: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   for (const key of Object.keys(json)) compare(shadow[key], restored[key], key, ownerName);
   return json;
@@ -114,7 +122,11 @@ function inspect(value: unknown, path: string, owner: Owner, walk: Walk, ancesto
   const { ownerName } = owner;
   switch (typeof value) {
     case 'function':
-      return refuse(ownerName, path, 'a function; only data can be queued (register behaviour by name and store the name)');
+      return refuse(
+        ownerName,
+        path,
+        'a function; only data can be queued (register behaviour by name and store the name)',
+      );
     case 'symbol':
       return refuse(ownerName, path, 'a symbol, which JSON cannot carry');
     case 'bigint':
@@ -132,7 +144,8 @@ function inspect(value: unknown, path: string, owner: Owner, walk: Walk, ancesto
   for (const [type, label] of LIVE) {
     if (value instanceof type) return refuse(ownerName, path, `a ${describe(value)}, a ${label}`);
   }
-  if (ArrayBuffer.isView(value)) return refuse(ownerName, path, `a ${describe(value)}, a binary buffer (store it as a base64 string)`);
+  if (ArrayBuffer.isView(value))
+    return refuse(ownerName, path, `a ${describe(value)}, a binary buffer (store it as a base64 string)`);
   if (value instanceof Date) {
     if (Number.isNaN(value.getTime())) refuse(ownerName, path, 'an invalid Date');
     walk.typed = true;
@@ -141,14 +154,23 @@ function inspect(value: unknown, path: string, owner: Owner, walk: Walk, ancesto
   if (isClassInstance(value)) {
     const model = modelResolvers.identify(value);
     if (model) {
-      return refuse(ownerName, path, `a ${model.class} model below the top level; only a job's own properties (or arrays of models) are stored as identifiers`);
+      return refuse(
+        ownerName,
+        path,
+        `a ${model.class} model below the top level; only a job's own properties (or arrays of models) are stored as identifiers`,
+      );
     }
     walk.typed = true;
   }
   const next = [...ancestors, value];
   if (value instanceof Map) {
     for (const [key, entry] of value) {
-      if (typeof key !== 'string') refuse(ownerName, `${path}`, `a Map with the ${describe(key)} key ${String(key)}, which would come back as a string; use string keys`);
+      if (typeof key !== 'string')
+        refuse(
+          ownerName,
+          `${path}`,
+          `a Map with the ${describe(key)} key ${String(key)}, which would come back as a string; use string keys`,
+        );
       inspect(entry, `${path}.get(${JSON.stringify(key)})`, owner, walk, next);
     }
     return;
@@ -161,7 +183,9 @@ function inspect(value: unknown, path: string, owner: Owner, walk: Walk, ancesto
   for (const [key, entry] of Object.entries(value)) {
     const here = Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`;
     if (FORBIDDEN_KEYS.includes(key)) {
-      throw new PayloadError(`${ownerName} cannot be queued: it holds the forbidden key [${key}] at ${owner.name}.${here}.`);
+      throw new PayloadError(
+        `${ownerName} cannot be queued: it holds the forbidden key [${key}] at ${owner.name}.${here}.`,
+      );
     }
     inspect(entry, here, owner, walk, next);
   }
@@ -171,23 +195,37 @@ function compare(original: unknown, restored: unknown, path: string, ownerName: 
   if (original === null || typeof original !== 'object') return;
   if (original instanceof Date) {
     if (!(restored instanceof Date) || restored.getTime() !== original.getTime()) {
-      refuse(ownerName, path, `a Date that would come back as ${describe(restored)}; declare it with @Type(() => Date)`);
+      refuse(
+        ownerName,
+        path,
+        `a Date that would come back as ${describe(restored)}; declare it with @Type(() => Date)`,
+      );
     }
     return;
   }
   const type = (original as object).constructor;
   if (isClassInstance(original) && !(restored instanceof (type as new () => unknown))) {
-    refuse(ownerName, path, `an instance of ${describe(original)} that would come back as ${describe(restored)}; declare the property with @Type(() => ${describe(original)})`);
+    refuse(
+      ownerName,
+      path,
+      `an instance of ${describe(original)} that would come back as ${describe(restored)}; declare the property with @Type(() => ${describe(original)})`,
+    );
   }
   if (restored === null || typeof restored !== 'object') return;
   if (original instanceof Map && restored instanceof Map) {
-    for (const [key, entry] of original) compare(entry, restored.get(key), `${path}.get(${JSON.stringify(key)})`, ownerName);
+    for (const [key, entry] of original)
+      compare(entry, restored.get(key), `${path}.get(${JSON.stringify(key)})`, ownerName);
     return;
   }
   if (original instanceof Set || restored instanceof Set) return;
   for (const key of Object.keys(original)) {
     if (key in (restored as object)) {
-      compare((original as Record<string, unknown>)[key], (restored as Record<string, unknown>)[key], Array.isArray(original) ? `${path}[${key}]` : `${path}.${key}`, ownerName);
+      compare(
+        (original as Record<string, unknown>)[key],
+        (restored as Record<string, unknown>)[key],
+        Array.isArray(original) ? `${path}[${key}]` : `${path}.${key}`,
+        ownerName,
+      );
     }
   }
 }

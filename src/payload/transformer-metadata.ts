@@ -19,12 +19,24 @@ interface TransformMetadata {
  */
 const metadata = ((): TransformMetadata | undefined => {
   try {
-    const storage = (createRequire(import.meta.url)('class-transformer/cjs/storage.js') as { defaultMetadataStorage?: TransformMetadata }).defaultMetadataStorage;
-    if (!storage || typeof storage.findTypeMetadata !== 'function' || typeof storage.findTransformMetadatas !== 'function' || typeof storage.getStrategy !== 'function') return undefined;
+    const storage = (
+      createRequire(import.meta.url)('class-transformer/cjs/storage.js') as {
+        defaultMetadataStorage?: TransformMetadata;
+      }
+    ).defaultMetadataStorage;
+    if (
+      !storage ||
+      typeof storage.findTypeMetadata !== 'function' ||
+      typeof storage.findTransformMetadatas !== 'function' ||
+      typeof storage.getStrategy !== 'function'
+    )
+      return undefined;
     // The storage the decorators we import write to, and no other.
     class Probe {}
     Exclude()(Probe.prototype, 'probe');
-    return storage.getExcludedMetadatas(Probe).length === 1 && storage.getExposedMetadatas(Probe).length === 0 ? storage : undefined;
+    return storage.getExcludedMetadatas(Probe).length === 1 && storage.getExposedMetadatas(Probe).length === 0
+      ? storage
+      : undefined;
   } catch {
     return undefined;
   }
@@ -38,7 +50,10 @@ export type TransformDirection = 'toPlain' | 'toClass';
  * @Transform for that direction); false for a class it reshapes as a whole (@Expose, @Exclude).
  * Decorators run when a class is defined, so the answer never changes.
  */
-const untransformed = { toPlain: new WeakMap<Function, Map<string, boolean> | false>(), toClass: new WeakMap<Function, Map<string, boolean> | false>() };
+const untransformed = {
+  toPlain: new WeakMap<Function, Map<string, boolean> | false>(),
+  toClass: new WeakMap<Function, Map<string, boolean> | false>(),
+};
 
 /** Whether class-transformer would copy each of `keys` of a `target` instance as it is, in `direction`. */
 export function copiedAsIs(target: Function, keys: readonly string[], direction: TransformDirection): boolean {
@@ -47,7 +62,10 @@ export function copiedAsIs(target: Function, keys: readonly string[], direction:
   let known = cache.get(target);
   if (known === undefined) {
     // A class-level @Exclude() or @Expose() (a strategy) shows in getStrategy only, not in the lists.
-    const reshaped = metadata.getStrategy(target) !== 'none' || metadata.getExposedMetadatas(target).length > 0 || metadata.getExcludedMetadatas(target).length > 0;
+    const reshaped =
+      metadata.getStrategy(target) !== 'none' ||
+      metadata.getExposedMetadatas(target).length > 0 ||
+      metadata.getExcludedMetadatas(target).length > 0;
     known = reshaped ? false : new Map();
     cache.set(target, known);
   }
@@ -56,7 +74,9 @@ export function copiedAsIs(target: Function, keys: readonly string[], direction:
   for (const key of keys) {
     let plain = known.get(key);
     if (plain === undefined) {
-      plain = metadata.findTypeMetadata(target, key) === undefined && metadata.findTransformMetadatas(target, key, type).length === 0;
+      plain =
+        metadata.findTypeMetadata(target, key) === undefined &&
+        metadata.findTransformMetadatas(target, key, type).length === 0;
       known.set(key, plain);
     }
     if (!plain) return false;

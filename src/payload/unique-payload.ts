@@ -9,7 +9,9 @@ export function parseUniqueKey(raw: Record<string, unknown>, jobName: string): P
   const unique = raw.unique;
   if (unique === undefined || unique === null) return {};
   if (!isUniqueLockRef(unique)) {
-    throw new PayloadError(`The payload of ${jobName} has a malformed unique: it must be { key: a non-empty string without NUL, until: 'processing' | 'done' }.`);
+    throw new PayloadError(
+      `The payload of ${jobName} has a malformed unique: it must be { key: a non-empty string without NUL, until: 'processing' | 'done' }.`,
+    );
   }
   return { unique: { key: unique.key, until: unique.until } };
 }
@@ -21,7 +23,8 @@ export function parseUniqueKey(raw: Record<string, unknown>, jobName: string): P
 export function uniqueOfRawPayload(text: string): { uuid: string; unique: UniqueLockRef } | undefined {
   try {
     const value = JSON.parse(text) as { uuid?: unknown; unique?: unknown } | null;
-    if (value && typeof value.uuid === 'string' && value.uuid !== '' && isUniqueLockRef(value.unique)) return { uuid: value.uuid, unique: value.unique };
+    if (value && typeof value.uuid === 'string' && value.uuid !== '' && isUniqueLockRef(value.unique))
+      return { uuid: value.uuid, unique: value.unique };
   } catch {
     // Not JSON: there is nothing to release.
   }
@@ -32,5 +35,7 @@ function isUniqueLockRef(value: unknown): value is UniqueLockRef {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const { key, until } = value as Record<string, unknown>;
   // No NUL: the key is bound into the locks table's queries, and PostgreSQL's text refuses it.
-  return typeof key === 'string' && key !== '' && !key.includes('\u0000') && (until === 'processing' || until === 'done');
+  return (
+    typeof key === 'string' && key !== '' && !key.includes('\u0000') && (until === 'processing' || until === 'done')
+  );
 }

@@ -1,11 +1,11 @@
-import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { type DependencyContainer, container as rootContainer } from 'tsyringe';
 
 import type { ErrandConfig, ResolvedConfig } from '../config/config-types.js';
 import { loadConfig } from '../config/load-config.js';
 import { importModules } from '../config/module-paths.js';
 import { resolveConfig } from '../config/resolve-config.js';
-import { runSyncUnique } from '../drivers/sync/run-sync-unique.js';
 import { KnexModelResolver } from '../drivers/database/knex-model-resolver.js';
+import { runSyncUnique } from '../drivers/sync/run-sync-unique.js';
 import { ConfigError } from '../errors/config-error.js';
 import { EventBus } from '../events/event-bus.js';
 import { modelResolvers } from '../models/model-resolvers.js';
@@ -37,7 +37,10 @@ modelResolvers.setBuiltIn(
     try {
       return app.queues.database(name).knex;
     } catch (error) {
-      throw new ConfigError(`Model ${model.name} is read through connection [${name}]: ${(error as Error).message} Set @Model({ connection }).`, { cause: error });
+      throw new ConfigError(
+        `Model ${model.name} is read through connection [${name}]: ${(error as Error).message} Set @Model({ connection }).`,
+        { cause: error },
+      );
     }
   }),
 );
@@ -63,7 +66,10 @@ export async function boot(config?: ErrandConfig, options: BootOptions = {}): Pr
     await importModules(resolved.listeners, 'listeners', resolved);
     const container = options.container ?? resolved.container ?? rootContainer;
     const queues: QueueManager = new QueueManager(resolved, (payload, name) =>
-      runSyncUnique(payload, name, container, resolved.keyring, { locks: () => queues.locks(), report: resolved.report }),
+      runSyncUnique(payload, name, container, resolved.keyring, {
+        locks: () => queues.locks(),
+        report: resolved.report,
+      }),
     );
     current = { config: resolved, queues, container };
     return current;

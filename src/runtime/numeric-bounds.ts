@@ -29,7 +29,12 @@ export function numberProblem(
   bounds: { min?: number; max?: number; whole?: boolean; unit?: 'seconds' | ''; got?: string } = {},
 ): string | undefined {
   const { min = 0, max = MAX_SECONDS, whole = false, unit = 'seconds', got } = bounds;
-  const ok = typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max && (!whole || Number.isInteger(value));
+  const ok =
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    value >= min &&
+    value <= max &&
+    (!whole || Number.isInteger(value));
   if (ok) return undefined;
   const kind = whole ? `a whole number${unit ? ` of ${unit}` : ''}` : unit ? `a number of ${unit}` : 'a number';
   return `must be ${kind} from ${min} to ${max}, got ${got ?? (typeof value === 'string' ? JSON.stringify(value) : String(value))}`;

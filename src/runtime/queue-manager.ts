@@ -1,4 +1,5 @@
 import type { ResolvedConfig, ResolvedConnection, ResolvedDatabaseConnection } from '../config/config-types.js';
+import { ownProperty } from '../config/own-property.js';
 import type { FailedJobStore } from '../contracts/failed-job-store.js';
 import type { LockStore } from '../contracts/lock-store.js';
 import type { QueueDriver } from '../contracts/queue-driver.js';
@@ -13,7 +14,6 @@ import { ConfigError } from '../errors/config-error.js';
 import { NullFailedJobStore } from '../failed/null-failed-job-store.js';
 import { registeredLockStore } from '../locks/lock-stores.js';
 import { MemoryLockStore } from '../locks/memory-lock-store.js';
-import { ownProperty } from '../config/own-property.js';
 
 /**
  * Queue connections by name, opened on first use and kept for the life of the runtime (one knex
@@ -49,7 +49,9 @@ export class QueueManager {
   configOf(name: string): ResolvedConnection {
     const config = ownProperty(this.config.connections, name);
     if (!config) {
-      throw new ConfigError(`Queue connection [${name}] is not defined. Defined connections: ${Object.keys(this.config.connections).join(', ')}.`);
+      throw new ConfigError(
+        `Queue connection [${name}] is not defined. Defined connections: ${Object.keys(this.config.connections).join(', ')}.`,
+      );
     }
     return config;
   }
@@ -58,7 +60,9 @@ export class QueueManager {
   database(name: string = this.config.default): DatabaseQueue {
     const driver = this.connection(name);
     if (!(driver instanceof DatabaseQueue)) {
-      throw new ConfigError(`Queue connection [${name}] uses the ${this.configOf(name).driver} driver; only a database connection keeps jobs that can be listed, counted or cleared.`);
+      throw new ConfigError(
+        `Queue connection [${name}] uses the ${this.configOf(name).driver} driver; only a database connection keeps jobs that can be listed, counted or cleared.`,
+      );
     }
     return driver;
   }
@@ -101,9 +105,17 @@ export class QueueManager {
   batches(): DatabaseBatchRepository {
     if (this.batchRepository) return this.batchRepository;
     const batching = this.config.batching;
-    if (!batching) throw new ConfigError('Batches are recorded in a database, and no database queue connection is configured (see `batching` in the config).');
+    if (!batching)
+      throw new ConfigError(
+        'Batches are recorded in a database, and no database queue connection is configured (see `batching` in the config).',
+      );
     const queue = this.database(batching.connection);
-    return (this.batchRepository = new DatabaseBatchRepository(queue.knex, batching.table, batching.connection, queue.config));
+    return (this.batchRepository = new DatabaseBatchRepository(
+      queue.knex,
+      batching.table,
+      batching.connection,
+      queue.config,
+    ));
   }
 
   /** Closes every open connection. */

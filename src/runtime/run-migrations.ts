@@ -1,6 +1,6 @@
+import { describeDatabaseError } from '../drivers/database/database-error.js';
 import { migrate } from '../drivers/database/migrations/migrate.js';
 import { ConfigError } from '../errors/config-error.js';
-import { describeDatabaseError } from '../drivers/database/database-error.js';
 import { runtime } from './errand.js';
 
 /** What `runMigrations` did on one connection. */
@@ -17,7 +17,10 @@ export interface MigrationReport {
 export async function runMigrations(connection?: string): Promise<MigrationReport[]> {
   const app = await runtime();
   const { connections, failed, locks, batching, rateLimits } = app.config;
-  const names = connection === undefined ? Object.keys(connections).filter((n) => connections[n]!.driver === 'database') : [connection];
+  const names =
+    connection === undefined
+      ? Object.keys(connections).filter((n) => connections[n]!.driver === 'database')
+      : [connection];
   const reports: MigrationReport[] = [];
   for (const name of names) {
     const queue = app.queues.database(name);
@@ -25,7 +28,14 @@ export async function runMigrations(connection?: string): Promise<MigrationRepor
     try {
       const { workersTable, controlsTable } = queue.config;
       const locksTable = locks?.connection === name ? locks.table : undefined;
-      const tables = { jobs: [queue.table], failed: failedTable, workers: [workersTable], controls: [controlsTable], locks: locksTable, batches: batching?.connection === name ? batching.table : undefined };
+      const tables = {
+        jobs: [queue.table],
+        failed: failedTable,
+        workers: [workersTable],
+        controls: [controlsTable],
+        locks: locksTable,
+        batches: batching?.connection === name ? batching.table : undefined,
+      };
       const rateLimitsTable = rateLimits?.connection === name ? rateLimits.table : undefined;
       reports.push({ connection: name, ran: await migrate(queue.knex, { ...tables, rateLimits: rateLimitsTable }) });
     } catch (error) {

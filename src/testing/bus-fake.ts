@@ -2,8 +2,17 @@ import { randomUUID } from 'node:crypto';
 
 import type { InterceptedDispatch } from '../bus/dispatch-interceptor.js';
 import { InterceptingFake } from './intercepting-fake.js';
-import { chainMatches, describeChain, fail, selects, show, tally, type FakeSelection, type JobClass } from './job-matching.js';
-import { RecordedBatches, type PendingBatchFake } from './recorded-batches.js';
+import {
+  chainMatches,
+  describeChain,
+  type FakeSelection,
+  fail,
+  type JobClass,
+  selects,
+  show,
+  tally,
+} from './job-matching.js';
+import { type PendingBatchFake, RecordedBatches } from './recorded-batches.js';
 
 export type { PendingBatchFake } from './recorded-batches.js';
 
@@ -43,7 +52,13 @@ export class BusFake extends InterceptingFake {
       case 'push':
       case 'bulk':
         if (!selects(this.options, dispatch.job)) return undefined;
-        this.recorded.push({ job: dispatch.job, sync: false, connection: dispatch.connection, queue: dispatch.queue, chain: [...dispatch.chain] });
+        this.recorded.push({
+          job: dispatch.job,
+          sync: false,
+          connection: dispatch.connection,
+          queue: dispatch.queue,
+          chain: [...dispatch.chain],
+        });
         return Promise.resolve(`fake-${randomUUID()}`);
       case 'sync':
         if (!selects(this.options, dispatch.job)) return undefined;
@@ -52,7 +67,13 @@ export class BusFake extends InterceptingFake {
       case 'chain': {
         const [first, ...rest] = dispatch.jobs;
         if (!first || !selects(this.options, first)) return undefined;
-        this.recorded.push({ job: first, sync: false, connection: dispatch.connection, queue: dispatch.queue, chain: rest });
+        this.recorded.push({
+          job: first,
+          sync: false,
+          connection: dispatch.connection,
+          queue: dispatch.queue,
+          chain: rest,
+        });
         return Promise.resolve(`fake-${randomUUID()}`);
       }
       case 'batch':
@@ -119,19 +140,22 @@ export class BusFake extends InterceptingFake {
   /** Exactly `times` jobs of the class were run with `dispatchSync`. */
   assertDispatchedSyncTimes(type: JobClass, times: number): void {
     const count = this.records(type, undefined, true).length;
-    if (count !== times) fail(`The expected [${type.name}] job was dispatched synchronously ${count} time(s) instead of ${times}.`);
+    if (count !== times)
+      fail(`The expected [${type.name}] job was dispatched synchronously ${count} time(s) instead of ${times}.`);
   }
 
   /** No job of the class (matching `predicate`) was run with `dispatchSync`; queued ones do not count. */
   assertNotDispatchedSync<J extends object>(type: JobClass<J>, predicate?: DispatchedPredicate<J>): void {
     const found = this.dispatchedSync(type, predicate);
-    if (found.length > 0) fail(`The unexpected [${type.name}] job was dispatched synchronously ${found.length} time(s): ${show(found)}.`);
+    if (found.length > 0)
+      fail(`The unexpected [${type.name}] job was dispatched synchronously ${found.length} time(s): ${show(found)}.`);
   }
 
   /** No job of the class (matching `predicate`) was dispatched, queued or sync. */
   assertNotDispatched<J extends object>(type: JobClass<J>, predicate?: DispatchedPredicate<J>): void {
     const found = this.records(type, predicate).map((d) => d.job);
-    if (found.length > 0) fail(`The unexpected [${type.name}] job was dispatched ${found.length} time(s): ${show(found)}.`);
+    if (found.length > 0)
+      fail(`The unexpected [${type.name}] job was dispatched ${found.length} time(s): ${show(found)}.`);
   }
 
   /** Nothing was dispatched (batches aside). */
@@ -149,7 +173,9 @@ export class BusFake extends InterceptingFake {
     const queued = this.recorded.filter((d) => !d.sync);
     if (queued.some((d) => chainMatches([first], [d.job]) && chainMatches(rest, d.chain))) return;
     const chains = queued.filter((d) => d.chain.length > 0).map((d) => describeChain([d.job, ...d.chain]));
-    fail(`The expected chain ${describeChain(chain)} was not dispatched. ${chains.length > 0 ? `Chains dispatched: ${chains.join(', ')}.` : 'No chains were dispatched.'}`);
+    fail(
+      `The expected chain ${describeChain(chain)} was not dispatched. ${chains.length > 0 ? `Chains dispatched: ${chains.join(', ')}.` : 'No chains were dispatched.'}`,
+    );
   }
 
   /** A job of the class (matching `predicate`) was queued with nothing chained after it. */
@@ -157,7 +183,9 @@ export class BusFake extends InterceptingFake {
     const candidates = this.records(type, predicate, false);
     if (candidates.some((d) => d.chain.length === 0)) return;
     if (candidates.length === 0) fail(`The expected [${type.name}] job was not queued.${this.summary()}`);
-    fail(`The expected [${type.name}] job was not dispatched without a chain; it was dispatched with: ${candidates.map((d) => describeChain(d.chain)).join(', ')}.`);
+    fail(
+      `The expected [${type.name}] job was not dispatched without a chain; it was dispatched with: ${candidates.map((d) => describeChain(d.chain)).join(', ')}.`,
+    );
   }
 
   /** No chain was dispatched: every queued job has nothing chained after it. */
@@ -181,15 +209,24 @@ export class BusFake extends InterceptingFake {
     this.batches.assertNothingBatched();
   }
 
-  private records<J extends object>(type: JobClass<J>, predicate?: DispatchedPredicate<J>, sync?: boolean): Array<DispatchedJob<J>> {
+  private records<J extends object>(
+    type: JobClass<J>,
+    predicate?: DispatchedPredicate<J>,
+    sync?: boolean,
+  ): Array<DispatchedJob<J>> {
     return this.recorded.filter(
       (d): d is DispatchedJob<J> =>
-        d.job instanceof type && (sync === undefined || d.sync === sync) && (!predicate || predicate(d.job as J, d as DispatchedJob<J>)),
+        d.job instanceof type &&
+        (sync === undefined || d.sync === sync) &&
+        (!predicate || predicate(d.job as J, d as DispatchedJob<J>)),
     );
   }
 
   private summary(): string {
-    return tally('dispatched', this.recorded.map((d) => d.job));
+    return tally(
+      'dispatched',
+      this.recorded.map((d) => d.job),
+    );
   }
 }
 

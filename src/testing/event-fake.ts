@@ -51,7 +51,10 @@ export class EventFake {
   /** No event of the class (matching `predicate`) was dispatched. */
   assertNotDispatched<E extends object>(type: EventClass<E>, predicate?: Predicate<E>): void {
     const found = this.dispatched(type, predicate);
-    if (found.length > 0) fail(`The unexpected [${type.name}] event was dispatched ${found.length} time(s): ${inspect(found, { depth: 2 })}.`);
+    if (found.length > 0)
+      fail(
+        `The unexpected [${type.name}] event was dispatched ${found.length} time(s): ${inspect(found, { depth: 2 })}.`,
+      );
   }
 
   /** Nothing was dispatched at all. */
@@ -61,17 +64,24 @@ export class EventFake {
 
   /** `listener` (a class or a function given to listen()) is wired to `event`. */
   assertListening(event: EventClass, listener: Function): void {
-    const wired = listenerRegistry.listenersOf(event).some((w) => (w.kind === 'class' ? w.listener.target === listener : w.fn === listener));
+    const wired = listenerRegistry
+      .listenersOf(event)
+      .some((w) => (w.kind === 'class' ? w.listener.target === listener : w.fn === listener));
     if (!wired) {
-      const names = listenerRegistry.listenersOf(event).map((w) => (w.kind === 'class' ? w.listener.name : w.fn.name || 'a function'));
-      fail(`Event [${event.name}] does not have the [${listener.name || 'given'}] listener attached to it. Its listeners: ${names.join(', ') || '(none)'}.`);
+      const names = listenerRegistry
+        .listenersOf(event)
+        .map((w) => (w.kind === 'class' ? w.listener.name : w.fn.name || 'a function'));
+      fail(
+        `Event [${event.name}] does not have the [${listener.name || 'given'}] listener attached to it. Its listeners: ${names.join(', ') || '(none)'}.`,
+      );
     }
   }
 
   private summary(): string {
     if (this.recorded.length === 0) return ' No events were dispatched.';
     const counts = new Map<string, number>();
-    for (const event of this.recorded) counts.set(event.constructor.name, (counts.get(event.constructor.name) ?? 0) + 1);
+    for (const event of this.recorded)
+      counts.set(event.constructor.name, (counts.get(event.constructor.name) ?? 0) + 1);
     return ` Dispatched: ${[...counts].map(([name, n]) => `${name} ×${n}`).join(', ')}.`;
   }
 }

@@ -12,7 +12,10 @@ export class FakeJobContext extends JobContext {
   failedWith: Error | undefined;
 
   constructor(displayName: string) {
-    super({ id: 'fake', uuid: randomUUID(), queue: 'default', connection: 'fake', attempts: 1, displayName }, new AbortController().signal);
+    super(
+      { id: 'fake', uuid: randomUUID(), queue: 'default', connection: 'fake', attempts: 1, displayName },
+      new AbortController().signal,
+    );
   }
 
   override release(delay: number): void {
@@ -43,7 +46,9 @@ export function withFakeQueueInteractions<T extends object>(job: T): T {
 function fakeOf(job: object, assertion: string): FakeJobContext {
   const context = jobContextOf(job);
   if (!(context instanceof FakeJobContext)) {
-    fail(`${job.constructor.name}.${assertion}() needs the job's queue interactions faked first: call job.withFakeQueueInteractions() before handle().`);
+    fail(
+      `${job.constructor.name}.${assertion}() needs the job's queue interactions faked first: call job.withFakeQueueInteractions() before handle().`,
+    );
   }
   return context;
 }
@@ -53,53 +58,73 @@ export function assertReleased(job: object, delay?: number): void {
   const { releaseDelay } = fakeOf(job, 'assertReleased');
   if (releaseDelay === undefined) fail(`Job [${job.constructor.name}] was expected to be released, but was not.`);
   if (delay !== undefined && releaseDelay !== delay) {
-    fail(`Job [${job.constructor.name}] was expected to be released with a delay of ${delay} second(s), but was released with ${releaseDelay}.`);
+    fail(
+      `Job [${job.constructor.name}] was expected to be released with a delay of ${delay} second(s), but was released with ${releaseDelay}.`,
+    );
   }
 }
 
 /** The job did not release itself. */
 export function assertNotReleased(job: object): void {
   const { releaseDelay } = fakeOf(job, 'assertNotReleased');
-  if (releaseDelay !== undefined) fail(`Job [${job.constructor.name}] was released (delay ${releaseDelay} second(s)) when it was not expected to be.`);
+  if (releaseDelay !== undefined)
+    fail(
+      `Job [${job.constructor.name}] was released (delay ${releaseDelay} second(s)) when it was not expected to be.`,
+    );
 }
 
 /** The job deleted itself. */
 export function assertDeleted(job: object): void {
-  if (!fakeOf(job, 'assertDeleted').deleted) fail(`Job [${job.constructor.name}] was expected to be deleted, but was not.`);
+  if (!fakeOf(job, 'assertDeleted').deleted)
+    fail(`Job [${job.constructor.name}] was expected to be deleted, but was not.`);
 }
 
 /** The job did not delete itself. */
 export function assertNotDeleted(job: object): void {
-  if (fakeOf(job, 'assertNotDeleted').deleted) fail(`Job [${job.constructor.name}] was deleted when it was not expected to be.`);
+  if (fakeOf(job, 'assertNotDeleted').deleted)
+    fail(`Job [${job.constructor.name}] was deleted when it was not expected to be.`);
 }
 
 /** The job failed itself with `this.fail()`. */
 export function assertFailed(job: object): void {
-  if (!fakeOf(job, 'assertFailed').failedWith) fail(`Job [${job.constructor.name}] was expected to be manually failed, but was not.`);
+  if (!fakeOf(job, 'assertFailed').failedWith)
+    fail(`Job [${job.constructor.name}] was expected to be manually failed, but was not.`);
 }
 
 /** The job did not fail itself. */
 export function assertNotFailed(job: object): void {
   const { failedWith } = fakeOf(job, 'assertNotFailed');
-  if (failedWith) fail(`Job [${job.constructor.name}] was manually failed when it was not expected to be: ${show(failedWith.message)}.`);
+  if (failedWith)
+    fail(
+      `Job [${job.constructor.name}] was manually failed when it was not expected to be: ${show(failedWith.message)}.`,
+    );
 }
 
 /**
  * The job failed itself with an error of this class, with this message (a string: the exact
  * message; a RegExp: a message it matches), or like this error (same class and message).
  */
-export function assertFailedWith(job: object, expected: (abstract new (...args: any[]) => Error) | Error | string | RegExp): void {
+export function assertFailedWith(
+  job: object,
+  expected: (abstract new (...args: any[]) => Error) | Error | string | RegExp,
+): void {
   const { failedWith } = fakeOf(job, 'assertFailedWith');
   const name = job.constructor.name;
   if (!failedWith) fail(`Job [${name}] was expected to be manually failed, but was not.`);
   const actual = `${failedWith.name}: ${show(failedWith.message)}`;
   if (typeof expected === 'string') {
-    if (failedWith.message !== expected) fail(`Job [${name}] was expected to fail with the message ${show(expected)}, but failed with ${actual}.`);
+    if (failedWith.message !== expected)
+      fail(`Job [${name}] was expected to fail with the message ${show(expected)}, but failed with ${actual}.`);
   } else if (expected instanceof RegExp) {
-    if (!expected.test(failedWith.message)) fail(`Job [${name}] was expected to fail with a message matching ${String(expected)}, but failed with ${actual}.`);
+    if (!expected.test(failedWith.message))
+      fail(
+        `Job [${name}] was expected to fail with a message matching ${String(expected)}, but failed with ${actual}.`,
+      );
   } else if (expected instanceof Error) {
     if (failedWith.constructor !== expected.constructor || failedWith.message !== expected.message) {
-      fail(`Job [${name}] was expected to fail with ${expected.name}: ${show(expected.message)}, but failed with ${actual}.`);
+      fail(
+        `Job [${name}] was expected to fail with ${expected.name}: ${show(expected.message)}, but failed with ${actual}.`,
+      );
     }
   } else if (!(failedWith instanceof expected)) {
     fail(`Job [${name}] was expected to fail with an error of class [${expected.name}], but failed with ${actual}.`);

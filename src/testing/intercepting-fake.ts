@@ -1,4 +1,4 @@
-import { interceptDispatch, type InterceptedDispatch } from '../bus/dispatch-interceptor.js';
+import { type InterceptedDispatch, interceptDispatch } from '../bus/dispatch-interceptor.js';
 
 /** What Queue.fake and Bus.fake share: installing themselves in the dispatch path, and leaving it. */
 export abstract class InterceptingFake {

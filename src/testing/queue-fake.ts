@@ -2,12 +2,21 @@ import { randomUUID } from 'node:crypto';
 
 import type { Batch } from '../bus/batch.js';
 import type { InterceptedDispatch } from '../bus/dispatch-interceptor.js';
-import { InterceptingFake } from './intercepting-fake.js';
 import { jobRegistry } from '../job/job-registry.js';
 import { effectiveOptions, registeredJobOf } from '../payload/encode-payload.js';
 import { runtime } from '../runtime/errand.js';
-import { chainMatches, describeChain, fail, selects, show, tally, type FakeSelection, type JobClass } from './job-matching.js';
-import { RecordedBatches, type PendingBatchFake } from './recorded-batches.js';
+import { InterceptingFake } from './intercepting-fake.js';
+import {
+  chainMatches,
+  describeChain,
+  type FakeSelection,
+  fail,
+  type JobClass,
+  selects,
+  show,
+  tally,
+} from './job-matching.js';
+import { type PendingBatchFake, RecordedBatches } from './recorded-batches.js';
 import { serializeAndRestore } from './serialize-and-restore.js';
 
 /** Options of `Queue.fake()`. */
@@ -75,7 +84,9 @@ export class QueueFake extends InterceptingFake {
    * recorded as pushed where it would have gone.
    */
   private recordBatch(dispatch: Extract<InterceptedDispatch, { kind: 'batch' }>): Promise<Batch> | undefined {
-    const members = dispatch.jobs.flatMap((entry) => (Array.isArray(entry) ? (entry as readonly object[]) : [entry as object]));
+    const members = dispatch.jobs.flatMap((entry) =>
+      Array.isArray(entry) ? (entry as readonly object[]) : [entry as object],
+    );
     const takes = members.length === 0 ? !this.options.only?.length : members.some((job) => selects(this.options, job));
     if (!takes) return undefined;
     return (async () => {
@@ -89,11 +100,18 @@ export class QueueFake extends InterceptingFake {
     })();
   }
 
-  private async record(job: object, connection: string, queue: string, delay: number | Date | undefined, chain: readonly object[]): Promise<string> {
+  private async record(
+    job: object,
+    connection: string,
+    queue: string,
+    delay: number | Date | undefined,
+    chain: readonly object[],
+  ): Promise<string> {
     if (this.options.serializeAndRestore) {
       job = await serializeAndRestore(job);
       const restored: object[] = [];
-      for (const entry of chain) restored.push(jobRegistry.byClass(entry.constructor) ? await serializeAndRestore(entry) : entry);
+      for (const entry of chain)
+        restored.push(jobRegistry.byClass(entry.constructor) ? await serializeAndRestore(entry) : entry);
       chain = restored;
     }
     const id = `fake-${randomUUID()}`;
@@ -184,21 +202,28 @@ export class QueueFake extends InterceptingFake {
 
   /** Exactly `count` jobs were pushed in all. */
   assertCount(count: number): void {
-    if (this.recorded.length !== count) fail(`${this.recorded.length} job(s) were pushed instead of ${count}.${this.summary()}`);
+    if (this.recorded.length !== count)
+      fail(`${this.recorded.length} job(s) were pushed instead of ${count}.${this.summary()}`);
   }
 
   /**
    * A job of the class (matching `predicate`) was pushed with exactly this chain after it: each
    * entry a class (any instance of it) or an instance (compared by value).
    */
-  assertPushedWithChain<J extends object>(type: JobClass<J>, chain: readonly object[], predicate?: PushedPredicate<J>): void {
+  assertPushedWithChain<J extends object>(
+    type: JobClass<J>,
+    chain: readonly object[],
+    predicate?: PushedPredicate<J>,
+  ): void {
     const candidates = this.records(type, predicate);
     if (candidates.some((pushed) => chainMatches(chain, pushed.chain))) return;
     if (candidates.length === 0) fail(`The expected [${type.name}] job was not pushed.${this.summary()}`);
     fail(
       `The expected [${type.name}] job was not pushed with the chain ${describeChain(chain)}; it was pushed with: ` +
         `${candidates.map((pushed) => describeChain(pushed.chain)).join(', ')}.` +
-        (chain.some((entry) => typeof entry !== 'function') ? ` Chains: ${show(candidates.map((pushed) => pushed.chain))}.` : ''),
+        (chain.some((entry) => typeof entry !== 'function')
+          ? ` Chains: ${show(candidates.map((pushed) => pushed.chain))}.`
+          : ''),
     );
   }
 
@@ -207,22 +232,32 @@ export class QueueFake extends InterceptingFake {
     const candidates = this.records(type, predicate);
     if (candidates.some((pushed) => pushed.chain.length === 0)) return;
     if (candidates.length === 0) this.assertPushed(type, predicate);
-    fail(`The expected [${type.name}] job was not pushed without a chain; it was pushed with: ${candidates.map((pushed) => describeChain(pushed.chain)).join(', ')}.`);
+    fail(
+      `The expected [${type.name}] job was not pushed without a chain; it was pushed with: ${candidates.map((pushed) => describeChain(pushed.chain)).join(', ')}.`,
+    );
   }
 
   private records<J extends object>(type: JobClass<J>, predicate?: PushedPredicate<J>): Array<PushedJob<J>> {
     return this.recorded.filter(
-      (pushed): pushed is PushedJob<J> => pushed.job instanceof type && (!predicate || predicate(pushed.job as J, pushed as PushedJob<J>)),
+      (pushed): pushed is PushedJob<J> =>
+        pushed.job instanceof type && (!predicate || predicate(pushed.job as J, pushed as PushedJob<J>)),
     );
   }
 
   private summary(): string {
-    return tally('pushed', this.recorded.map((pushed) => pushed.job));
+    return tally(
+      'pushed',
+      this.recorded.map((pushed) => pushed.job),
+    );
   }
 }
 
 /** Where a job dispatched as part of a chain or batch would go: its own connection and queue, else the group's, else the defaults. */
-async function destination(job: object, connection: string | undefined, queue: string | undefined): Promise<{ connection: string; queue: string }> {
+async function destination(
+  job: object,
+  connection: string | undefined,
+  queue: string | undefined,
+): Promise<{ connection: string; queue: string }> {
   const app = await runtime();
   const options = effectiveOptions(registeredJobOf(job), {}, job);
   const to = options.connection ?? connection ?? app.config.default;

@@ -24,7 +24,13 @@ export class RecordedBatches {
   /** Records a batch dispatch; resolves it to a batch that exists only in memory. */
   record(dispatch: Extract<InterceptedDispatch, { kind: 'batch' }>): Batch {
     const { name, jobs, connection, queue, allowFailures } = dispatch;
-    this.batches.push({ name, jobs: [...jobs], allowFailures, ...(connection ? { connection } : {}), ...(queue ? { queue } : {}) });
+    this.batches.push({
+      name,
+      jobs: [...jobs],
+      allowFailures,
+      ...(connection ? { connection } : {}),
+      ...(queue ? { queue } : {}),
+    });
     return fakeBatch(name, jobs.length);
   }
 
@@ -47,7 +53,8 @@ export class RecordedBatches {
   }
 
   assertNothingBatched(): void {
-    if (this.batches.length > 0) fail(`${this.batches.length} unexpected batch(es) were dispatched: ${this.describe()}.`);
+    if (this.batches.length > 0)
+      fail(`${this.batches.length} unexpected batch(es) were dispatched: ${this.describe()}.`);
   }
 
   private describe(): string {

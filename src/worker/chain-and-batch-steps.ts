@@ -1,15 +1,15 @@
 import { batchJobFailed, batchJobSucceeded } from '../bus/batch-progress.js';
 import { invokeCallbacks } from '../bus/callbacks.js';
 import { nextChainTarget, sendChainLink } from '../bus/chain-dispatch.js';
-import { sendPayload } from '../bus/dispatcher.js';
-import { JobQueued } from '../events/job-queued.js';
-import { serializePayload } from '../payload/encode-payload.js';
 import { encodeLink, type LinkEncoding } from '../bus/chain-link.js';
+import { sendPayload } from '../bus/dispatcher.js';
 import type { FinishingWrites, QueueDriver } from '../contracts/queue-driver.js';
 import { DatabaseQueue } from '../drivers/database/database-queue.js';
+import { JobQueued } from '../events/job-queued.js';
 import type { ChainState } from '../job/job-context.js';
-import { events, runtime } from '../runtime/errand.js';
+import { serializePayload } from '../payload/encode-payload.js';
 import type { CallbackContext, JobPayload } from '../payload/job-payload.js';
+import { events, runtime } from '../runtime/errand.js';
 
 /** What a job's info says about its batch and, for a callback job, what it was called for. */
 export function busInfo(payload: JobPayload): { batchId?: string; callback?: CallbackContext } {
@@ -23,7 +23,11 @@ export function busInfo(payload: JobPayload): { batchId?: string; callback?: Cal
  * The batch count to commit with a batched job's finishing write, when the jobs and the batch
  * table share a database: then a job is never deleted uncounted (or counted and left to run again).
  */
-export async function batchCountWithin(payload: JobPayload | undefined, driver: QueueDriver, kind: 'success' | 'failure'): Promise<FinishingWrites | undefined> {
+export async function batchCountWithin(
+  payload: JobPayload | undefined,
+  driver: QueueDriver,
+  kind: 'success' | 'failure',
+): Promise<FinishingWrites | undefined> {
   const batchId = payload?.batchId;
   if (!batchId || !(driver instanceof DatabaseQueue)) return undefined;
   const app = await runtime();
@@ -31,7 +35,9 @@ export async function batchCountWithin(payload: JobPayload | undefined, driver: 
   const repository = app.queues.batches();
   if (repository.knex !== driver.knex) return undefined;
   const uuid = payload.uuid;
-  return kind === 'success' ? (trx) => repository.recordSuccess(batchId, uuid, trx) : (trx) => repository.recordFailure(batchId, uuid, trx);
+  return kind === 'success'
+    ? (trx) => repository.recordSuccess(batchId, uuid, trx)
+    : (trx) => repository.recordFailure(batchId, uuid, trx);
 }
 
 /** The chain a running job can see and change (prependToChain/appendToChain), from its payload. */
@@ -61,23 +67,35 @@ export interface SuccessPlan {
  * goes to the same database; to another database it is pushed before the delete (at least once,
  * as Laravel does). A next job that cannot be encoded or pushed is reported; the chain ends there.
  */
-export async function planSuccess(payload: JobPayload, chain: ChainState | undefined, driver: QueueDriver, report: (error: unknown) => void): Promise<SuccessPlan> {
+export async function planSuccess(
+  payload: JobPayload,
+  chain: ChainState | undefined,
+  driver: QueueDriver,
+  report: (error: unknown) => void,
+): Promise<SuccessPlan> {
   const writes: FinishingWrites[] = [];
   const announcements: Array<() => Promise<void>> = [];
   let before: (() => Promise<void>) | undefined;
   if (chain && chain.links.length > 0) {
     try {
-      const target = (await nextChainTarget(chain.links, { chainConnection: chain.connection, chainQueue: chain.queue, chainCatchCallbacks: chain.catchCallbacks }))!;
+      const target = (await nextChainTarget(chain.links, {
+        chainConnection: chain.connection,
+        chainQueue: chain.queue,
+        chainCatchCallbacks: chain.catchCallbacks,
+      }))!;
       const app = await runtime();
       const next = app.queues.connection(target.connectionName);
       if (next instanceof DatabaseQueue && driver instanceof DatabaseQueue && next.knex === driver.knex) {
         const text = serializePayload(target.payload, app.config.maxPayloadSize);
         let id = '';
         writes.push(async (trx) => {
-          [id] = (await next.bulk([{ queue: target.queue, payload: text, delay: target.delay, transaction: trx }])) as [string];
+          [id] = (await next.bulk([{ queue: target.queue, payload: text, delay: target.delay, transaction: trx }])) as [
+            string,
+          ];
         });
         announcements.push(async () => {
-          if (events.has(JobQueued)) await events.emit(new JobQueued(target.connectionName, target.queue, id, target.payload, target.delay));
+          if (events.has(JobQueued))
+            await events.emit(new JobQueued(target.connectionName, target.queue, id, target.payload, target.delay));
         });
       } else {
         before = async () => void (await sendPayload(target).catch(report));
@@ -90,10 +108,16 @@ export async function planSuccess(payload: JobPayload, chain: ChainState | undef
   if (batchWrite) writes.push(batchWrite);
   return {
     before,
-    within: writes.length > 0 ? async (trx) => { for (const write of writes) await write(trx); } : undefined,
+    within:
+      writes.length > 0
+        ? async (trx) => {
+            for (const write of writes) await write(trx);
+          }
+        : undefined,
     async after() {
       for (const announce of announcements) await announce().catch(report);
-      if (payload.batchId) await batchJobSucceeded(payload.batchId, payload.uuid, batchWrite !== undefined).catch(report);
+      if (payload.batchId)
+        await batchJobSucceeded(payload.batchId, payload.uuid, batchWrite !== undefined).catch(report);
     },
   };
 }
@@ -106,16 +130,30 @@ export async function planSuccess(payload: JobPayload, chain: ChainState | undef
  * on, the rest of the chain does not run and the `dispatchSync` or dispatch being awaited rejects.
  * The job itself stays done (its failed() is not called). A batch count error is reported.
  */
-export async function afterJobSucceeded(payload: JobPayload, chain: ChainState | undefined, report: (error: unknown) => void, counted = false): Promise<void> {
+export async function afterJobSucceeded(
+  payload: JobPayload,
+  chain: ChainState | undefined,
+  report: (error: unknown) => void,
+  counted = false,
+): Promise<void> {
   if (chain && chain.links.length > 0) {
-    const carry = { chainConnection: chain.connection, chainQueue: chain.queue, chainCatchCallbacks: chain.catchCallbacks };
+    const carry = {
+      chainConnection: chain.connection,
+      chainQueue: chain.queue,
+      chainCatchCallbacks: chain.catchCallbacks,
+    };
     await sendChainLink(chain.links, carry);
   }
   if (payload.batchId) await batchJobSucceeded(payload.batchId, payload.uuid, counted).catch(report);
 }
 
 /** After a job failed for good: its batch counts the failure, and its chain's catch callbacks run (the chain ends). */
-export async function afterJobFailed(payload: JobPayload, error: Error, report: (error: unknown) => void, counted = false): Promise<void> {
+export async function afterJobFailed(
+  payload: JobPayload,
+  error: Error,
+  report: (error: unknown) => void,
+  counted = false,
+): Promise<void> {
   if (payload.batchId) await batchJobFailed(payload.batchId, payload.uuid, error, counted).catch(report);
   if (payload.chainCatchCallbacks?.length) {
     const where = { connection: payload.chainConnection, queue: payload.chainQueue };

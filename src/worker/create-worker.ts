@@ -1,7 +1,6 @@
-import { runtime } from '../runtime/errand.js';
+import { events, report, runtime } from '../runtime/errand.js';
 import { Worker } from './worker.js';
 import type { WorkerOptions } from './worker-options.js';
-import { events, report } from '../runtime/errand.js';
 
 /** A worker created before errand has booted; it boots (if needed) when it starts running. */
 export interface WorkerHandle {
@@ -25,7 +24,14 @@ export function createWorker(options: Partial<WorkerOptions> = {}): WorkerHandle
     async run() {
       const app = await runtime();
       worker = new Worker(
-        { driver: app.queues.connection(options.connection), failer: app.queues.failer(), events, container: app.container, report, config: app.config },
+        {
+          driver: app.queues.connection(options.connection),
+          failer: app.queues.failer(),
+          events,
+          container: app.container,
+          report,
+          config: app.config,
+        },
         options,
       );
       if (stopped) worker.stop();

@@ -21,7 +21,11 @@ export const DRAIN_PATIENCE_MS = 15_000;
  * taken back: the write could only be fenced off), it tries once more, at once, and then gives up
  * with the last error.
  */
-export async function retryWhileUnreachable<T>(write: () => Promise<T>, giveUp?: AbortSignal, leaseLost?: () => boolean): Promise<T> {
+export async function retryWhileUnreachable<T>(
+  write: () => Promise<T>,
+  giveUp?: AbortSignal,
+  leaseLost?: () => boolean,
+): Promise<T> {
   const ending = () => giveUp?.aborted === true || leaseLost?.() === true;
   for (let attempt = 0, last = false; ; attempt++) {
     try {
@@ -30,7 +34,9 @@ export async function retryWhileUnreachable<T>(write: () => Promise<T>, giveUp?:
       if (!(error instanceof DatabaseUnreachableError) || last) throw error;
       last = ending();
       if (last) continue;
-      await sleep(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)], undefined, { signal: giveUp }).catch(() => undefined);
+      await sleep(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)], undefined, { signal: giveUp }).catch(
+        () => undefined,
+      );
       // Given up or lost during the wait: the try after it is the last one, not one of two.
       last = ending();
     }

@@ -40,7 +40,9 @@ export function formatJobLine(input: {
   const left = `  ${formatTime(input.time)} ${input.name} `;
   const right = `${duration} ${input.status}`;
   const dots = Math.max(3, input.width - left.length - right.length);
-  const paint = { running: colours.yellow, done: colours.green, retry: colours.yellow, failed: colours.red }[input.tone];
+  const paint = { running: colours.yellow, done: colours.green, retry: colours.yellow, failed: colours.red }[
+    input.tone
+  ];
   // The reason goes after the status, so the statuses of every line stay in one column.
   const reason = input.reason === undefined ? '' : ` ${colours.gray('—')} ${paint(input.reason)}`;
   return `${left}${colours.gray('.'.repeat(dots))}${colours.gray(duration)} ${colours.bold(paint(input.status))}${reason}`;

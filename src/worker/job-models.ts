@@ -1,7 +1,7 @@
 import { PayloadError } from '../errors/payload-error.js';
 import { bindFailedHookContext, type JobInfo } from '../job/job-context.js';
 import type { Queueable } from '../job/queueable.js';
-import { decodeJob, type DecodedJob } from '../payload/decode-payload.js';
+import { type DecodedJob, decodeJob } from '../payload/decode-payload.js';
 import type { JobPayload } from '../payload/job-payload.js';
 import type { Keyring } from '../payload/keyring.js';
 import { loadModels } from '../payload/model-identifiers.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type { DependencyContainer } from 'tsyringe';
-
+import { DEFAULT_MAX_PAYLOAD_SIZE } from '../config/defaults.js';
 import type { FailedJobStore } from '../contracts/failed-job-store.js';
 import type { LockStore } from '../contracts/lock-store.js';
 import type { FinishingWrites, QueueDriver } from '../contracts/queue-driver.js';
@@ -17,19 +17,18 @@ import { JobProcessing } from '../events/job-processing.js';
 import { JobReleasedAfterException } from '../events/job-released-after-exception.js';
 import { JobTimedOut } from '../events/job-timed-out.js';
 import type { JobInfo, JobIntent } from '../job/job-context.js';
-import { decodeJob, parsePayload, type DecodedJob } from '../payload/decode-payload.js';
-import type { Keyring } from '../payload/keyring.js';
-import { isRefusal, jobForFailedHook, modelStep, refusal } from './job-models.js';
-import type { JobPayload } from '../payload/job-payload.js';
-import { runAttempt, toError, type AttemptOutcome } from './run-attempt.js';
 import { lockStore } from '../locks/current-lock-store.js';
-import { releaseAtEnd, releaseBeforeHandle, type UniqueReleaseDeps } from './unique-release.js';
+import { type DecodedJob, decodeJob, parsePayload } from '../payload/decode-payload.js';
+import type { JobPayload } from '../payload/job-payload.js';
+import type { Keyring } from '../payload/keyring.js';
 import { afterJobFailed, batchCountWithin, busInfo, chainStateOf, planSuccess } from './chain-and-batch-steps.js';
-import { DEFAULT_MAX_PAYLOAD_SIZE } from '../config/defaults.js';
 import { retryWhileUnreachable } from './finisher.js';
+import { isRefusal, jobForFailedHook, modelStep, refusal } from './job-models.js';
+import { timeoutOutcome, timeoutPolicyFor } from './monitor/timeout-policy.js';
+import { type AttemptOutcome, runAttempt, toError } from './run-attempt.js';
+import { releaseAtEnd, releaseBeforeHandle, type UniqueReleaseDeps } from './unique-release.js';
 import { WorkerJob } from './worker-job.js';
 import type { WorkerOptions } from './worker-options.js';
-import { timeoutOutcome, timeoutPolicyFor } from './monitor/timeout-policy.js';
 
 const DELETE: JobIntent = { kind: 'delete' };
 
@@ -104,7 +103,13 @@ export class JobProcessor {
     }
     const limit = this.deps.leaseLimit;
     const timeout = payload.timeout ?? this.deps.options.timeout;
-    if (limit !== undefined && claimedAt !== undefined && timeout > 0 && timeout < limit && timeout >= limit - (Date.now() - claimedAt) / 1000) {
+    if (
+      limit !== undefined &&
+      claimedAt !== undefined &&
+      timeout > 0 &&
+      timeout < limit &&
+      timeout >= limit - (Date.now() - claimedAt) / 1000
+    ) {
       // Prefetched, it waited so long that its lease (retryAfter, with no heartbeat to renew it)
       // would lapse before its timeout: another worker could claim it mid-run. It goes back
       // unstarted, attempt returned.
@@ -130,23 +135,22 @@ export class JobProcessor {
       const reason = `${payload.displayName} has a timeout of ${timeout === 0 ? '0 (no limit)' : `${timeout} s`}, not below retryAfter (${limit} s), and heartbeats are off: it could run twice, so it was not run.`;
       return this.fail(job, new ConfigError(reason), elapsed());
     }
-    const chain = chainStateOf(payload, { keyring: this.deps.keyring, maxPayloadSize: this.deps.maxPayloadSize ?? DEFAULT_MAX_PAYLOAD_SIZE });
+    const chain = chainStateOf(payload, {
+      keyring: this.deps.keyring,
+      maxPayloadSize: this.deps.maxPayloadSize ?? DEFAULT_MAX_PAYLOAD_SIZE,
+    });
     this.deps.watch?.(reserved, timeout > 0 ? Date.now() + timeout * 1000 : Infinity);
     let outcome: AttemptOutcome;
     try {
-      outcome = await runAttempt(
-        decoded.instance,
-        attemptInfo(job, payload),
-        {
-          timeout,
-          container: this.deps.container,
-          stopSignal: this.deps.stopSignal,
-          prepare: decoded.models ? modelStep(decoded, payload) : undefined,
-          middleware: decoded.middleware,
-          beforeHandle: releaseBeforeHandle(payload, job, this.uniqueDeps),
-          chain,
-        },
-      );
+      outcome = await runAttempt(decoded.instance, attemptInfo(job, payload), {
+        timeout,
+        container: this.deps.container,
+        stopSignal: this.deps.stopSignal,
+        prepare: decoded.models ? modelStep(decoded, payload) : undefined,
+        middleware: decoded.middleware,
+        beforeHandle: releaseBeforeHandle(payload, job, this.uniqueDeps),
+        chain,
+      });
     } finally {
       this.deps.unwatch?.(reserved);
     }
@@ -155,7 +159,10 @@ export class JobProcessor {
       const intent = outcome.intent ?? DELETE;
       // A job of no chain and no batch has nothing to plan: the common case skips the awaits.
       const plain = chain.links.length === 0 && !payload.batchId;
-      const plan = intent.kind === 'delete' && !plain ? await planSuccess(payload, chain, this.deps.driver, this.deps.report) : undefined;
+      const plan =
+        intent.kind === 'delete' && !plain
+          ? await planSuccess(payload, chain, this.deps.driver, this.deps.report)
+          : undefined;
       if (plan?.before) await plan.before();
       const result = await this.honour(job, intent, elapsed(), reserved.exceptions, plan?.within, handlerDone);
       if (result === 'deleted' && plan) await plan.after();
@@ -166,7 +173,8 @@ export class JobProcessor {
     const policy = timeoutPolicyFor(payload, reserved.attempts, this.deps.options);
     if (outcome.kind === 'timed-out') {
       await this.deps.events.emit(new JobTimedOut(job.connectionName, job, timeout));
-      if (timeoutOutcome(policy, reserved.attempts, exceptions, nowSeconds()) === 'fail') return this.fail(job, outcome.error, elapsed());
+      if (timeoutOutcome(policy, reserved.attempts, exceptions, nowSeconds()) === 'fail')
+        return this.fail(job, outcome.error, elapsed());
       return this.releaseAfter(job, outcome.error, policy.backoff, exceptions, elapsed());
     } else if (this.deps.stopSignal?.aborted && !outcome.intent) {
       // The worker is shutting down and asked the handler to give up: not the job's fault.
@@ -182,7 +190,13 @@ export class JobProcessor {
     return this.releaseAfter(job, outcome.error, policy.backoff, exceptions, elapsed());
   }
 
-  private async releaseAfter(job: WorkerJob, error: Error, backoff: number, exceptions: number, durationMs: number): Promise<ProcessResult> {
+  private async releaseAfter(
+    job: WorkerJob,
+    error: Error,
+    backoff: number,
+    exceptions: number,
+    durationMs: number,
+  ): Promise<ProcessResult> {
     const released = await this.release(job, backoff, exceptions);
     if (released !== true) return released === false ? this.lost(job) : this.fail(job, released, durationMs);
     await this.deps.events.emit(new JobReleasedAfterException(job.connectionName, job, error, backoff, durationMs));
@@ -206,15 +220,19 @@ export class JobProcessor {
       done = released;
     } else if (within) done = await this.write(job, () => this.deps.driver.delete(job.reserved, within));
     else {
-      const finishing = this.deps.finish ? this.deps.finish(job.reserved) : this.write(job, () => this.deps.driver.delete(job.reserved));
+      const finishing = this.deps.finish
+        ? this.deps.finish(job.reserved)
+        : this.write(job, () => this.deps.driver.delete(job.reserved));
       handlerDone?.();
       done = await finishing;
     }
     if (!done) return this.lost(job);
     const result = intent.kind === 'release' ? 'released' : 'deleted';
     // The job is gone for good (never after a release back): its unique lock goes with it.
-    if (result === 'deleted' && job.payload?.unique) await releaseAtEnd(job.payload, job.reserved.payload, job, this.uniqueDeps);
-    if (this.deps.events.has(JobProcessed)) await this.deps.events.emit(new JobProcessed(job.connectionName, job, durationMs, result));
+    if (result === 'deleted' && job.payload?.unique)
+      await releaseAtEnd(job.payload, job.reserved.payload, job, this.uniqueDeps);
+    if (this.deps.events.has(JobProcessed))
+      await this.deps.events.emit(new JobProcessed(job.connectionName, job, durationMs, result));
     return result;
   }
 
@@ -228,7 +246,8 @@ export class JobProcessor {
       exception: error.stack ?? `${error.name}: ${error.message}`,
     };
     const within = await batchCountWithin(job.payload, this.deps.driver, 'failure');
-    if (!(await this.write(job, () => this.deps.driver.fail(job.reserved, record, this.deps.failer, within)))) return this.lost(job);
+    if (!(await this.write(job, () => this.deps.driver.fail(job.reserved, record, this.deps.failer, within))))
+      return this.lost(job);
     await releaseAtEnd(job.payload, job.reserved.payload, job, this.uniqueDeps);
     if (job.payload) await afterJobFailed(job.payload, error, this.deps.report, within !== undefined);
     if (job.payload && !isRefusal(error)) await this.callFailedHook(job, job.payload, error);
@@ -247,7 +266,10 @@ export class JobProcessor {
     } catch (error) {
       if (error instanceof DatabaseUnreachableError) throw error;
       const reason = error instanceof Error ? error.message : String(error);
-      return new Error(`${job.displayName} could not be released for a retry (delay ${delay} s, exceptions ${exceptions}); the database refused it: ${reason}`, { cause: error });
+      return new Error(
+        `${job.displayName} could not be released for a retry (delay ${delay} s, exceptions ${exceptions}); the database refused it: ${reason}`,
+        { cause: error },
+      );
     }
   }
 
@@ -276,10 +298,11 @@ export class JobProcessor {
     }
   }
 
-
   private lost(job: WorkerJob): ProcessResult {
     this.deps.report(
-      new Error(`${job.displayName} #${job.id}: the lease was lost (the job was reclaimed elsewhere); this worker changed nothing.`),
+      new Error(
+        `${job.displayName} #${job.id}: the lease was lost (the job was reclaimed elsewhere); this worker changed nothing.`,
+      ),
     );
     return 'lost';
   }

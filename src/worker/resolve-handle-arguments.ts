@@ -1,6 +1,6 @@
 import type { DependencyContainer } from 'tsyringe';
 
-import { METADATA_SETTINGS, paramTypesOf as emittedParamTypes } from '../decorators/param-types.js';
+import { paramTypesOf as emittedParamTypes, METADATA_SETTINGS } from '../decorators/param-types.js';
 import { BindingResolutionError } from '../errors/binding-resolution-error.js';
 
 /** tsyringe's words for "nothing is registered that could build this" (4.x). */
@@ -27,7 +27,11 @@ const UNRESOLVABLE = new Set<unknown>([Object, String, Number, Boolean, Array, F
  * handle() takes parameters without that metadata is registered; this is the last word for one
  * registered after it started (a module imported lazily) and for the sync connection.
  */
-export function resolveHandleArguments(job: object, displayName: string, container: () => DependencyContainer): unknown[] {
+export function resolveHandleArguments(
+  job: object,
+  displayName: string,
+  container: () => DependencyContainer,
+): unknown[] {
   const handle = (job as { handle: (...args: unknown[]) => unknown }).handle;
   const types = paramTypesOf(Object.getPrototypeOf(job) as object);
   if (!types) {

@@ -1,11 +1,10 @@
 import type { DependencyContainer } from 'tsyringe';
-
-import { BindingResolutionError } from '../errors/binding-resolution-error.js';
-import { TimeoutExceededError } from '../errors/timeout-exceeded-error.js';
-import { bindJobContext, JobContext, type ChainState, type JobInfo, type JobIntent } from '../job/job-context.js';
-import type { Queueable } from '../job/queueable.js';
 import type { JobMiddleware } from '../contracts/job-middleware.js';
+import { BindingResolutionError } from '../errors/binding-resolution-error.js';
 import { ConfigError } from '../errors/config-error.js';
+import { TimeoutExceededError } from '../errors/timeout-exceeded-error.js';
+import { bindJobContext, type ChainState, JobContext, type JobInfo, type JobIntent } from '../job/job-context.js';
+import type { Queueable } from '../job/queueable.js';
 import { longTimeout } from '../runtime/timer-limit.js';
 import { resolveHandleArguments } from './resolve-handle-arguments.js';
 import { middlewareFor, runMiddleware } from './run-middleware.js';

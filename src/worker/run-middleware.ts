@@ -9,17 +9,25 @@ const label = (middleware: object) => middleware.constructor?.name || 'middlewar
  * ones the dispatch added with `through()`; Laravel merges them in the same order. A middleware()
  * that returns something else is a ConfigError naming the job: retrying could not fix it.
  */
-export function middlewareFor(job: object, jobName: string, dispatched: readonly JobMiddleware<any>[] = []): JobMiddleware<any>[] {
+export function middlewareFor(
+  job: object,
+  jobName: string,
+  dispatched: readonly JobMiddleware<any>[] = [],
+): JobMiddleware<any>[] {
   const method = (job as { middleware?: unknown }).middleware;
   // Only a method counts: a job may well hold data in a property that happens to be called so.
   if (typeof method !== 'function') return [...dispatched];
   const own: unknown = method.call(job);
   if (!Array.isArray(own)) {
-    throw new ConfigError(`Job ${jobName}: middleware() must return an array of job middleware, got ${own === null ? 'null' : typeof own}.`);
+    throw new ConfigError(
+      `Job ${jobName}: middleware() must return an array of job middleware, got ${own === null ? 'null' : typeof own}.`,
+    );
   }
   own.forEach((item: unknown, index) => {
     if (item === null || typeof item !== 'object' || typeof (item as { handle?: unknown }).handle !== 'function') {
-      throw new ConfigError(`Job ${jobName}: middleware()[${index}] is not job middleware (an object with a handle(job, next) method).`);
+      throw new ConfigError(
+        `Job ${jobName}: middleware()[${index}] is not job middleware (an object with a handle(job, next) method).`,
+      );
     }
   });
   return [...(own as JobMiddleware<any>[]), ...dispatched];
@@ -42,7 +50,12 @@ export async function runMiddleware(
     if (!middleware) return core();
     let called = false;
     return middleware.handle(job, () => {
-      if (called) return Promise.reject(new Error(`Job ${jobName}: middleware ${label(middleware)} called next() twice; a job runs once per attempt.`));
+      if (called)
+        return Promise.reject(
+          new Error(
+            `Job ${jobName}: middleware ${label(middleware)} called next() twice; a job runs once per attempt.`,
+          ),
+        );
       called = true;
       return step(index + 1);
     });

@@ -42,7 +42,8 @@ export function stopReason(options: WorkerOptions, state: LoopState): WorkerStop
   if (state.restartRequested) return 'restart_signal';
   if (options.once && (state.jobsProcessed > 0 || state.drained)) return 'once';
   if (options.stopWhenEmpty && state.drained) return 'empty';
-  if (options.stopWhenEmptyFor > 0 && state.drained && state.idleMs >= options.stopWhenEmptyFor * 1000) return 'empty_for';
+  if (options.stopWhenEmptyFor > 0 && state.drained && state.idleMs >= options.stopWhenEmptyFor * 1000)
+    return 'empty_for';
   if (options.maxTime > 0 && state.now - state.startedAt >= options.maxTime * 1000) return 'max_time';
   if (options.maxJobs > 0 && state.jobsProcessed >= options.maxJobs) return 'max_jobs';
   return undefined;

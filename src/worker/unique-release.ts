@@ -18,7 +18,11 @@ const releasedEarly = new WeakSet<object>();
  * every middleware, so a job a middleware releases back keeps it). Undefined for other jobs.
  * `attempt` identifies this run of the job (the worker's job object).
  */
-export function releaseBeforeHandle(payload: Holder, attempt: object, deps: UniqueReleaseDeps): (() => Promise<void>) | undefined {
+export function releaseBeforeHandle(
+  payload: Holder,
+  attempt: object,
+  deps: UniqueReleaseDeps,
+): (() => Promise<void>) | undefined {
   if (payload.unique?.until !== 'processing') return undefined;
   return async () => {
     releasedEarly.add(attempt);
@@ -33,7 +37,12 @@ export function releaseBeforeHandle(payload: Holder, attempt: object, deps: Uniq
  * alone. A payload that could not be parsed still names its lock when its `unique` and `uuid`
  * are readable.
  */
-export async function releaseAtEnd(payload: Holder | undefined, rawPayload: string, attempt: object, deps: UniqueReleaseDeps): Promise<void> {
+export async function releaseAtEnd(
+  payload: Holder | undefined,
+  rawPayload: string,
+  attempt: object,
+  deps: UniqueReleaseDeps,
+): Promise<void> {
   if (releasedEarly.has(attempt)) return;
   const holder = payload ?? uniqueOfRawPayload(rawPayload);
   if (holder?.unique) await releaseOwned(holder, deps);

@@ -1,13 +1,16 @@
 import type { ResolvedDatabaseConnection } from '../config/config-types.js';
 import { ConfigError } from '../errors/config-error.js';
-import type { WorkerOptions } from './worker-options.js';
 import { MAX_COUNT, numberProblem } from '../runtime/numeric-bounds.js';
+import type { WorkerOptions } from './worker-options.js';
 
 /**
  * Refuses options that cannot work, naming the option. In particular, with heartbeats off only
  * `retryAfter` protects a reservation, so a timeout that reaches it could run a job twice.
  */
-export function validateWorkerOptions(options: WorkerOptions, connection: ResolvedDatabaseConnection | undefined): void {
+export function validateWorkerOptions(
+  options: WorkerOptions,
+  connection: ResolvedDatabaseConnection | undefined,
+): void {
   // The bounds the CLI flags have (src/console/parse-options.ts), for options given in code.
   const whole = (name: string, value: number, min: number) => {
     const problem = numberProblem(value, { min, max: MAX_COUNT, whole: true, unit: '' });

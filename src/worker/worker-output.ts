@@ -30,10 +30,25 @@ export function terminalOutput(stream: NodeJS.WriteStream = process.stdout): Out
  * error's class and message on one line; `verbose` (`-v`) prints its stack below, indented.
  * Returns a function that stops printing.
  */
-export function attachWorkerOutput(events: EventBus, target: OutputTarget = terminalOutput(), options: { verbose?: boolean } = {}): () => void {
+export function attachWorkerOutput(
+  events: EventBus,
+  target: OutputTarget = terminalOutput(),
+  options: { verbose?: boolean } = {},
+): () => void {
   const line = (name: string, status: LineStatus, tone: LineTone, durationMs?: number, error?: Error) => {
     const reason = error === undefined ? undefined : errorSummary(error);
-    target.write(formatJobLine({ time: new Date(), name, status, tone, durationMs, width: target.width, colour: target.colour, reason }));
+    target.write(
+      formatJobLine({
+        time: new Date(),
+        name,
+        status,
+        tone,
+        durationMs,
+        width: target.width,
+        colour: target.colour,
+        reason,
+      }),
+    );
     if (error !== undefined && options.verbose) target.write(indent(stackWithCauses(error)));
   };
   const off = [

@@ -26,17 +26,17 @@ import { DRAIN_PATIENCE_MS, Finisher } from './finisher.js';
 import { JobProcessor } from './job-processor.js';
 import { Monitor } from './monitor/monitor.js';
 import { PollDelay } from './poll-delay.js';
+import { refuseJobsWithoutParamTypes } from './refuse-jobs-without-param-types.js';
 import { Sleeper } from './sleeper.js';
 import { stopReason, stopStatus, type WorkerStopReason } from './stop-conditions.js';
 import { validateWorkerOptions } from './validate-worker-options.js';
-import { refuseJobsWithoutParamTypes } from './refuse-jobs-without-param-types.js';
 // Registers the job queued listeners travel in, so every worker can decode it.
 import '../listeners/call-queued-listener.js';
 // Registers errand's storable middleware, so `through()` payloads naming them can be rebuilt.
 import '../middleware/built-in-middleware.js';
 import '../bus/chained-batch.js';
-import { WORKER_DEFAULTS, type WorkerOptions } from './worker-options.js';
 import { longTimeout } from '../runtime/timer-limit.js';
+import { WORKER_DEFAULTS, type WorkerOptions } from './worker-options.js';
 
 /** What a worker is built from; `createWorker()` assembles it from the booted runtime. */
 export interface WorkerDeps {
@@ -124,7 +124,9 @@ export class Worker {
     refuseJobsWithoutParamTypes();
     this.pollDelay = new PollDelay(this.options.sleep);
     // A job claimed before the heartbeat last found this worker presumed dead was taken back by the sweep.
-    const leaseLost = (job: ReservedJob) => this.monitor !== undefined && (this.claimedUnder.get(job)?.epoch ?? this.monitor.leaseEpoch) !== this.monitor.leaseEpoch;
+    const leaseLost = (job: ReservedJob) =>
+      this.monitor !== undefined &&
+      (this.claimedUnder.get(job)?.epoch ?? this.monitor.leaseEpoch) !== this.monitor.leaseEpoch;
     this.finisher = new Finisher(deps.driver, DRAIN_PATIENCE_MS, leaseLost);
     this.processor = new JobProcessor({
       ...deps,
@@ -137,7 +139,10 @@ export class Worker {
       unwatch: (job) => this.monitor?.unwatch(job),
       maxPayloadSize: deps.config?.maxPayloadSize,
       keyring: deps.config?.keyring,
-      leaseLimit: deps.driver instanceof DatabaseQueue && deps.driver.config.heartbeat === false ? deps.driver.config.retryAfter : undefined,
+      leaseLimit:
+        deps.driver instanceof DatabaseQueue && deps.driver.config.heartbeat === false
+          ? deps.driver.config.retryAfter
+          : undefined,
     });
   }
 
@@ -158,11 +163,15 @@ export class Worker {
     // A worker whose slots are all busy sleeps until one frees, and may never (long jobs, a
     // finishing write waiting out an unreachable database): at its max time it must stop claiming,
     // hand its prefetched jobs back and begin its stop, not wait for its longest job first.
-    const cancelMaxTime = this.options.maxTime > 0 ? this.sleeper.wakeAt(startedAt + this.options.maxTime * 1000) : undefined;
+    const cancelMaxTime =
+      this.options.maxTime > 0 ? this.sleeper.wakeAt(startedAt + this.options.maxTime * 1000) : undefined;
     try {
       await this.startMonitor();
       if (this.deps.driver instanceof DatabaseQueue) {
-        stopListening = await this.deps.driver.listen((queue) => (queue === undefined || this.queues.includes(queue)) && this.wakeForJobs(), this.deps.report);
+        stopListening = await this.deps.driver.listen(
+          (queue) => (queue === undefined || this.queues.includes(queue)) && this.wakeForJobs(),
+          this.deps.report,
+        );
       }
       await this.deps.events.emit(new WorkerStarting(this.connectionName, this.queues, this.options, this.id));
       for (;;) {
@@ -181,7 +190,12 @@ export class Worker {
         if (this.fatal) break;
         // A job that finished while the claim was out may have pushed more (the next of its
         // chain, a release): only a claim begun after every job finished proves the queue empty.
-        if (this.running.size === 0 && this.buffer.length === 0 && claimed === 0 && this.jobsProcessed === finishedBefore) {
+        if (
+          this.running.size === 0 &&
+          this.buffer.length === 0 &&
+          claimed === 0 &&
+          this.jobsProcessed === finishedBefore
+        ) {
           // A claim that failed (the database away) proves nothing about the queue.
           this.drained = this.claimFailures === 0;
           if (this.checkStop(startedAt)) continue;
@@ -282,7 +296,9 @@ export class Worker {
         swept: (jobs) => jobs > 0 && this.wakeForJobs(),
         leaseLost: () => {
           this.deps.report(
-            new Error(`Worker ${this.id} was presumed dead (no heartbeat within the lapse); its jobs were handed to other workers and its own writes about them are ignored.`),
+            new Error(
+              `Worker ${this.id} was presumed dead (no heartbeat within the lapse); its jobs were handed to other workers and its own writes about them are ignored.`,
+            ),
           );
           // The buffered jobs of the old lease are handed back (fenced: only rows still ours change).
           this.startJobs();
@@ -385,7 +401,8 @@ export class Worker {
           this.buffer.push(job);
         }
         claimed += jobs.length;
-        if (this.deps.events.has(JobPopped)) for (const job of jobs) await this.deps.events.emit(new JobPopped(this.connectionName, job));
+        if (this.deps.events.has(JobPopped))
+          for (const job of jobs) await this.deps.events.emit(new JobPopped(this.connectionName, job));
         if (claimed >= want) break;
       }
       this.claimFailures = 0;
@@ -404,7 +421,12 @@ export class Worker {
     // Paused: the buffer is handed back (pause(), applyControls), never started.
     if (this.signalPaused) return;
     if (!this.leaseAllowsStart()) return;
-    while (this.busy.size < this.options.concurrency && this.buffer.length > 0 && !this.stopRequested && !this.backlogged()) {
+    while (
+      this.busy.size < this.options.concurrency &&
+      this.buffer.length > 0 &&
+      !this.stopRequested &&
+      !this.backlogged()
+    ) {
       const at = this.pausedQueues.size === 0 ? 0 : this.buffer.findIndex((job) => !this.pausedQueues.has(job.queue));
       if (at === -1) return;
       // shift() from the front is what V8 makes cheap; splice() in the middle only with paused queues.
@@ -430,7 +452,8 @@ export class Worker {
     if (!monitor || this.buffer.length === 0) return true;
     const epoch = monitor.leaseEpoch;
     // Claims append in order, so the oldest epoch is at the front.
-    if (this.claimedUnder.get(this.buffer[0]!)?.epoch !== epoch) this.handBack((job) => this.claimedUnder.get(job)?.epoch !== epoch);
+    if (this.claimedUnder.get(this.buffer[0]!)?.epoch !== epoch)
+      this.handBack((job) => this.claimedUnder.get(job)?.epoch !== epoch);
     if (monitor.leaseHeld()) return true;
     this.leaseRecheck ??= setTimeout(() => {
       this.leaseRecheck = undefined;
@@ -486,7 +509,8 @@ export class Worker {
     this.winding = true;
     // The grace bounds an interrupted stop; any other waits for its handlers, but not for an
     // unreachable database for longer than the finisher's deletes do.
-    const patience = reason === 'interrupted' ? undefined : setTimeout(() => this.giveUp.abort(), DRAIN_PATIENCE_MS).unref();
+    const patience =
+      reason === 'interrupted' ? undefined : setTimeout(() => this.giveUp.abort(), DRAIN_PATIENCE_MS).unref();
     try {
       if (this.running.size > 0) {
         if (reason === 'interrupted') {
@@ -515,8 +539,13 @@ export class Worker {
     // Only jobs whose handler is still running: the others are finishing and must not be put back.
     const jobs = [...this.running.keys()].filter((job) => this.busy.has(job));
     if (jobs.length === 0) return;
-    this.deps.report(new Error(`Jobs ${jobs.map((job) => `#${job.id}`).join(', ')} ignored the stop signal; they are released for another worker.`));
-    for (const job of jobs) await this.deps.driver.release(job, 0, job.exceptions).catch((error: unknown) => this.deps.report(error));
+    this.deps.report(
+      new Error(
+        `Jobs ${jobs.map((job) => `#${job.id}`).join(', ')} ignored the stop signal; they are released for another worker.`,
+      ),
+    );
+    for (const job of jobs)
+      await this.deps.driver.release(job, 0, job.exceptions).catch((error: unknown) => this.deps.report(error));
   }
 
   /**
@@ -545,4 +574,3 @@ async function settleWithin(tasks: Promise<unknown>[], ms: number): Promise<bool
     cancel?.();
   }
 }
-

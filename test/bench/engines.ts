@@ -25,14 +25,22 @@ function withDatabase(url: string, database: string): string {
 
 /** Knex settings for the engine's bench database (created by `prepareDatabase`). */
 export function knexConfig(engine: BenchEngine, sqliteFile?: string): Knex.Config {
-  if (engine === 'sqlite') return { client: 'better-sqlite3', connection: { filename: sqliteFile! }, useNullAsDefault: true };
-  return { client: engine === 'mysql' ? 'mysql2' : 'pg', connection: withDatabase(engine === 'mysql' ? MYSQL_URL : POSTGRES_URL, BENCH_DATABASE) };
+  if (engine === 'sqlite')
+    return { client: 'better-sqlite3', connection: { filename: sqliteFile! }, useNullAsDefault: true };
+  return {
+    client: engine === 'mysql' ? 'mysql2' : 'pg',
+    connection: withDatabase(engine === 'mysql' ? MYSQL_URL : POSTGRES_URL, BENCH_DATABASE),
+  };
 }
 
 /** errand's connection config for the engine's bench database. */
 export function connectionConfig(engine: BenchEngine, sqliteFile?: string): DatabaseConnectionConfig {
   const { client, connection } = knexConfig(engine, sqliteFile);
-  return { driver: 'database', client: client as DatabaseConnectionConfig['client'], connection: connection as DatabaseConnectionConfig['connection'] };
+  return {
+    driver: 'database',
+    client: client as DatabaseConnectionConfig['client'],
+    connection: connection as DatabaseConnectionConfig['connection'],
+  };
 }
 
 /** A new SQLite file in a fresh temporary directory. */
@@ -80,8 +88,14 @@ export async function emptyDatabase(knex: Knex, engine: BenchEngine): Promise<vo
   }
   const tables =
     engine === 'mysql'
-      ? ((await knex.raw('select table_name as name from information_schema.tables where table_schema = database()')) as [Array<{ name: string }>])[0]
-      : ((await knex.raw("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'")) as Array<{ name: string }>);
+      ? (
+          (await knex.raw(
+            'select table_name as name from information_schema.tables where table_schema = database()',
+          )) as [Array<{ name: string }>]
+        )[0]
+      : ((await knex.raw("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'")) as Array<{
+          name: string;
+        }>);
   if (engine === 'mysql') await knex.raw('set foreign_key_checks = 0');
   for (const { name } of tables) await knex.schema.dropTableIfExists(name);
   if (engine === 'mysql') await knex.raw('set foreign_key_checks = 1');
@@ -93,7 +107,8 @@ export async function serverVersion(engine: BenchEngine, file?: string): Promise
   try {
     if (engine === 'sqlite') return ((await knex.raw('select sqlite_version() as v')) as Array<{ v: string }>)[0]!.v;
     if (engine === 'mysql') return ((await knex.raw('select version() as v')) as Array<Array<{ v: string }>>)[0]![0]!.v;
-    return ((await knex.raw('show server_version')) as { rows: Array<{ server_version: string }> }).rows[0]!.server_version;
+    return ((await knex.raw('show server_version')) as { rows: Array<{ server_version: string }> }).rows[0]!
+      .server_version;
   } catch (error) {
     return `unknown (${(error as Error).message})`;
   } finally {

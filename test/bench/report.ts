@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { round, type Measurement } from './measurement.js';
+import { type Measurement, round } from './measurement.js';
 
 /** The median of each measured configuration, and the text table of them. */
 export interface Summary {
@@ -64,9 +64,22 @@ export function summarize(results: readonly Measurement[]): Summary {
     };
   });
   const header = ['engine', 'scenario', 'c', 'procs', 'system', 'median', 'unit', 'runs'];
-  const cells = rows.map((r) => [r.engine, r.scenario, String(r.concurrency ?? ''), String(r.processes ?? ''), label(r), String(r.median), r.unit, r.runs.join(' ')]);
+  const cells = rows.map((r) => [
+    r.engine,
+    r.scenario,
+    String(r.concurrency ?? ''),
+    String(r.processes ?? ''),
+    label(r),
+    String(r.median),
+    r.unit,
+    r.runs.join(' '),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => c.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return { rows, table: [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') };
 }
 
@@ -84,7 +97,11 @@ interface Goal {
 function ratioGoal(goal: string, ours: SummaryRow | undefined, theirs: SummaryRow | undefined, atLeast: number): Goal {
   if (!ours || !theirs) return { goal, figure: 'not measured', met: undefined };
   const ratio = ours.median / theirs.median;
-  return { goal, figure: `${ours.median} vs ${theirs.median} ${ours.unit}: ${ratio.toFixed(2)}×`, met: ratio >= atLeast };
+  return {
+    goal,
+    figure: `${ours.median} vs ${theirs.median} ${ours.unit}: ${ratio.toFixed(2)}×`,
+    met: ratio >= atLeast,
+  };
 }
 
 function limitGoal(goal: string, row: SummaryRow | undefined, atMost: number): Goal {
@@ -97,20 +114,76 @@ export function goals(rows: readonly SummaryRow[]): Goal[] {
   const drain = (system: string, engine: string, preset?: string) =>
     find(rows, { system, engine, scenario: 'drain', concurrency: 10, processes: 1, ...(preset ? { preset } : {}) });
   const list: Goal[] = [
-    ratioGoal('PostgreSQL drain c=10 ≥ graphile-worker at its best settings', drain('errand', 'postgres'), drain('graphile-worker', 'postgres', 'fast'), 1),
-    ratioGoal('(stretch) PostgreSQL drain c=10 ≥ 1.5× graphile-worker (fast)', drain('errand', 'postgres'), drain('graphile-worker', 'postgres', 'fast'), 1.5),
-    ratioGoal('PostgreSQL drain c=10 ≥ 5× pg-boss', drain('errand', 'postgres'), drain('pg-boss', 'postgres', 'fast'), 5),
-    ratioGoal('MariaDB drain c=10 ≥ 10× @boringnode/queue', drain('errand', 'mysql'), drain('@boringnode/queue', 'mysql', 'fast'), 10),
-    ratioGoal('MariaDB drain c=10 ≥ 1.5× the naive raw-SQL loop', drain('errand', 'mysql'), drain('raw-sql', 'mysql'), 1.5),
-    ratioGoal('(stretch) MariaDB drain c=10 ≥ BullMQ on Redis', drain('errand', 'mysql'), drain('bullmq', 'redis', 'default'), 1),
+    ratioGoal(
+      'PostgreSQL drain c=10 ≥ graphile-worker at its best settings',
+      drain('errand', 'postgres'),
+      drain('graphile-worker', 'postgres', 'fast'),
+      1,
+    ),
+    ratioGoal(
+      '(stretch) PostgreSQL drain c=10 ≥ 1.5× graphile-worker (fast)',
+      drain('errand', 'postgres'),
+      drain('graphile-worker', 'postgres', 'fast'),
+      1.5,
+    ),
+    ratioGoal(
+      'PostgreSQL drain c=10 ≥ 5× pg-boss',
+      drain('errand', 'postgres'),
+      drain('pg-boss', 'postgres', 'fast'),
+      5,
+    ),
+    ratioGoal(
+      'MariaDB drain c=10 ≥ 10× @boringnode/queue',
+      drain('errand', 'mysql'),
+      drain('@boringnode/queue', 'mysql', 'fast'),
+      10,
+    ),
+    ratioGoal(
+      'MariaDB drain c=10 ≥ 1.5× the naive raw-SQL loop',
+      drain('errand', 'mysql'),
+      drain('raw-sql', 'mysql'),
+      1.5,
+    ),
+    ratioGoal(
+      '(stretch) MariaDB drain c=10 ≥ BullMQ on Redis',
+      drain('errand', 'mysql'),
+      drain('bullmq', 'redis', 'default'),
+      1,
+    ),
     ratioGoal('SQLite drain c=10 ≥ the naive raw-SQL loop', drain('errand', 'sqlite'), drain('raw-sql', 'sqlite'), 1),
   ];
   for (const engine of ['sqlite', 'mysql', 'postgres']) {
     const e = (system: string, scenario: string) => find(rows, { system, engine, scenario });
-    list.push(ratioGoal(`${engine}: enqueue one at a time ≥ 80% of a raw INSERT`, e('errand', 'enqueue-one'), e('raw-sql', 'enqueue-one'), 0.8));
-    list.push(ratioGoal(`${engine}: bulk enqueue ≥ 50% of a raw multi-row INSERT`, e('errand', 'enqueue-bulk'), e('raw-sql', 'enqueue-bulk'), 0.5));
-    list.push(limitGoal(`${engine}: latency p50 ≤ ${engine === 'postgres' ? 3 : 15} ms, idle worker in another process`, e('errand', 'latency'), engine === 'postgres' ? 3 : 15));
-    list.push(limitGoal(`${engine}: latency p50 ≤ ${engine === 'postgres' ? 3 : 15} ms, idle worker in the dispatching process`, e('errand', 'latency-in-process'), engine === 'postgres' ? 3 : 15));
+    list.push(
+      ratioGoal(
+        `${engine}: enqueue one at a time ≥ 80% of a raw INSERT`,
+        e('errand', 'enqueue-one'),
+        e('raw-sql', 'enqueue-one'),
+        0.8,
+      ),
+    );
+    list.push(
+      ratioGoal(
+        `${engine}: bulk enqueue ≥ 50% of a raw multi-row INSERT`,
+        e('errand', 'enqueue-bulk'),
+        e('raw-sql', 'enqueue-bulk'),
+        0.5,
+      ),
+    );
+    list.push(
+      limitGoal(
+        `${engine}: latency p50 ≤ ${engine === 'postgres' ? 3 : 15} ms, idle worker in another process`,
+        e('errand', 'latency'),
+        engine === 'postgres' ? 3 : 15,
+      ),
+    );
+    list.push(
+      limitGoal(
+        `${engine}: latency p50 ≤ ${engine === 'postgres' ? 3 : 15} ms, idle worker in the dispatching process`,
+        e('errand', 'latency-in-process'),
+        engine === 'postgres' ? 3 : 15,
+      ),
+    );
     list.push(limitGoal(`${engine}: idle worker < 2% of one core`, e('errand', 'idle-cpu'), 2));
   }
   const memory = rows.find((r) => r.system === 'errand' && r.scenario === 'memory');
@@ -149,7 +222,12 @@ function escapeXml(text: string): string {
 }
 
 /** Writes docs/performance.md and docs/performance.svg from this run; resolves to the .md path. */
-export async function writeReport(root: string, summary: Summary, results: readonly Measurement[], info: RunInfo): Promise<string> {
+export async function writeReport(
+  root: string,
+  summary: Summary,
+  results: readonly Measurement[],
+  info: RunInfo,
+): Promise<string> {
   const docs = path.join(root, 'docs');
   writeFileSync(path.join(docs, 'performance.svg'), drainChart(summary.rows));
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
@@ -164,10 +242,17 @@ export async function writeReport(root: string, summary: Summary, results: reado
     '',
     `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}` +
       `${info.quick ? ', **quick run (small sizes)**' : ''}; ${info.repeat} paired run(s) per figure, medians; ${info.seconds} s in all.`,
-    ...(info.versions ? ['', `Versions: ${Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`] : []),
+    ...(info.versions
+      ? [
+          '',
+          `Versions: ${Object.entries(info.versions)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}.`,
+        ]
+      : []),
     '',
     'The machine is shared and noisy: compare figures of the same run (they were measured side by',
-    'side), not figures of different runs. Every scenario starts on fresh tables: errand\'s drop every',
+    "side), not figures of different runs. Every scenario starts on fresh tables: errand's drop every",
     'table of the bench database and migrate again, the floor recreates its table, and the peers',
     'recreate their schemas (the PostgreSQL server here runs with autovacuum off, so dead rows would',
     'otherwise carry over). Within a scenario, dead rows accumulate for every system alike. Every',
@@ -188,7 +273,10 @@ export async function writeReport(root: string, summary: Summary, results: reado
     '',
     '| engine | scenario | concurrency | processes | system | median | unit | runs |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...summary.rows.map((r) => `| ${r.engine} | ${r.scenario} | ${r.concurrency ?? ''} | ${r.processes ?? ''} | ${label(r)} | ${r.median} | ${r.unit} | ${r.runs.join(', ')} |`),
+    ...summary.rows.map(
+      (r) =>
+        `| ${r.engine} | ${r.scenario} | ${r.concurrency ?? ''} | ${r.processes ?? ''} | ${label(r)} | ${r.median} | ${r.unit} | ${r.runs.join(', ')} |`,
+    ),
     '',
     '## Claim cost as the tables grow',
     '',
@@ -206,25 +294,25 @@ export async function writeReport(root: string, summary: Summary, results: reado
     '## How each figure is measured',
     '',
     '- **enqueue-one**: jobs dispatched one `await` at a time (`X.dispatch()`); the floor is one raw',
-    '  `INSERT` per job through the same driver, of a payload as long as errand\'s (311 bytes).',
+    "  `INSERT` per job through the same driver, of a payload as long as errand's (311 bytes).",
     '- **enqueue-bulk**: `Queue.bulk()` of all the jobs; the floor is one multi-row `INSERT` per chunk.',
     '- **drain**: the jobs are inserted first (not timed); then one worker process works them with no-op',
     '  handlers at the given concurrency until the queue is empty and the worker has stopped. errand',
-    '  runs with a local prefetch buffer of 500 jobs (`--prefetch=500`, graphile-worker\'s local queue',
+    "  runs with a local prefetch buffer of 500 jobs (`--prefetch=500`, graphile-worker's local queue",
     '  size in its fast preset). The floor is the obvious loop:',
     '  whenever slots are free, claim as many rows as there are free slots; each job deletes its own',
-    '  row when done. Its table has the same claim index as errand\'s.',
+    "  row when done. Its table has the same claim index as errand's.",
     '- **drain, 4 processes**: four `queue:work`-like processes on one table; the rate is over the window',
     '  from the first handler start to the last handler end (process start-up excluded).',
     '- **latency**: an idle worker in its own process (default `--sleep 3`); another process dispatches',
     '  200 jobs 10 ms apart, each carrying its dispatch time; the handler records the difference.',
     '- **latency-in-process**: the same, with the dispatcher and the worker in one process (the push',
     '  wakes the worker directly).',
-    '- **idle-cpu**: the same idle worker\'s CPU time over 5 s with nothing to do, as a share of one core.',
+    "- **idle-cpu**: the same idle worker's CPU time over 5 s with nothing to do, as a share of one core.",
     '- **memory**: one worker works 1,000,000 jobs fed in rounds of 10,000; its RSS after the first',
     '  10,000 and at the end (after a GC), as growth in percent.',
     '- **claim-growth**: see above.',
-    '- **Peers** run from `test/bench/peers/` (their own install; see its README for each one\'s',
+    "- **Peers** run from `test/bench/peers/` (their own install; see its README for each one's",
     '  settings and where they come from). Slow peers drain 5,000 jobs instead of 20,000; a rate is a rate.',
     '',
     '## Peer settings used',

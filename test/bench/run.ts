@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { ENGINES, prepareDatabase, serverVersion, sqliteFile, type BenchEngine } from './engines.js';
+import { type BenchEngine, ENGINES, prepareDatabase, serverVersion, sqliteFile } from './engines.js';
 import type { Measurement } from './measurement.js';
 import { summarize, writeReport } from './report.js';
 
@@ -44,7 +44,10 @@ const skipped: string[] = [];
 /** Runs one measurement process; its JSON lines are echoed and kept. A failure is reported, not fatal. */
 function measure(label: string, command: string[], extra: Partial<Measurement> = {}): Promise<void> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', ...command], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--expose-gc', ...command], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -66,10 +69,20 @@ function measure(label: string, command: string[], extra: Partial<Measurement> =
   });
 }
 
-const errand = (engine: BenchEngine, file: string | undefined, ...rest: string[]) =>
-  [path.join(SCENARIOS, 'errand.js'), '--engine', engine, ...(file ? ['--sqlite', file] : []), ...rest];
-const raw = (engine: BenchEngine, file: string | undefined, ...rest: string[]) =>
-  [path.join(SCENARIOS, 'raw-sql.js'), '--engine', engine, ...(file ? ['--sqlite', file] : []), ...rest];
+const errand = (engine: BenchEngine, file: string | undefined, ...rest: string[]) => [
+  path.join(SCENARIOS, 'errand.js'),
+  '--engine',
+  engine,
+  ...(file ? ['--sqlite', file] : []),
+  ...rest,
+];
+const raw = (engine: BenchEngine, file: string | undefined, ...rest: string[]) => [
+  path.join(SCENARIOS, 'raw-sql.js'),
+  '--engine',
+  engine,
+  ...(file ? ['--sqlite', file] : []),
+  ...rest,
+];
 const peer = (runner: string, ...rest: string[]) => [path.join(PEERS, runner), ...rest];
 
 async function benchEngine(engine: BenchEngine): Promise<void> {
@@ -90,21 +103,67 @@ async function benchEngine(engine: BenchEngine): Promise<void> {
     await measure(`${engine} enqueue-bulk`, errand(engine, file, '--scenario', 'enqueue-bulk', ...jobs(DRAIN_JOBS)));
     await measure(`${engine} raw enqueue-bulk`, raw(engine, file, '--scenario', 'enqueue-bulk', ...jobs(DRAIN_JOBS)));
     for (const c of [1, 10, 50]) {
-      await measure(`${engine} drain c=${c}`, errand(engine, file, '--scenario', 'drain', '--concurrency', String(c), ...jobs(DRAIN_JOBS)));
-      await measure(`${engine} raw drain c=${c}`, raw(engine, file, '--scenario', 'drain', '--concurrency', String(c), ...jobs(DRAIN_JOBS)));
+      await measure(
+        `${engine} drain c=${c}`,
+        errand(engine, file, '--scenario', 'drain', '--concurrency', String(c), ...jobs(DRAIN_JOBS)),
+      );
+      await measure(
+        `${engine} raw drain c=${c}`,
+        raw(engine, file, '--scenario', 'drain', '--concurrency', String(c), ...jobs(DRAIN_JOBS)),
+      );
     }
-    await measure(`${engine} drain 4 processes`, errand(engine, file, '--scenario', 'drain-processes', '--processes', '4', '--concurrency', '10', ...jobs(DRAIN_JOBS)));
+    await measure(
+      `${engine} drain 4 processes`,
+      errand(
+        engine,
+        file,
+        '--scenario',
+        'drain-processes',
+        '--processes',
+        '4',
+        '--concurrency',
+        '10',
+        ...jobs(DRAIN_JOBS),
+      ),
+    );
     if (engine === 'postgres' && !args['skip-peers']) await postgresPeers(r);
     if (engine === 'mysql' && !args['skip-peers']) {
-      await measure('boringnode mysql drain', peer('boringnode.mjs', '--engine', 'mysql', '--scenario', 'drain', '--concurrency', '10', '--preset', 'fast', ...jobs(Math.min(DRAIN_JOBS, 5000))));
-      if (r === 0) await measure('boringnode mysql enqueue', peer('boringnode.mjs', '--engine', 'mysql', '--scenario', 'enqueue', ...jobs(ENQUEUE_JOBS)));
+      await measure(
+        'boringnode mysql drain',
+        peer(
+          'boringnode.mjs',
+          '--engine',
+          'mysql',
+          '--scenario',
+          'drain',
+          '--concurrency',
+          '10',
+          '--preset',
+          'fast',
+          ...jobs(Math.min(DRAIN_JOBS, 5000)),
+        ),
+      );
+      if (r === 0)
+        await measure(
+          'boringnode mysql enqueue',
+          peer('boringnode.mjs', '--engine', 'mysql', '--scenario', 'enqueue', ...jobs(ENQUEUE_JOBS)),
+        );
     }
   }
   await measure(`${engine} latency`, errand(engine, file, '--scenario', 'latency'));
   await measure(`${engine} latency in-process`, errand(engine, file, '--scenario', 'latency-in-process'));
-  await measure(`${engine} growth`, [path.join(SCENARIOS, 'growth.js'), '--engine', engine, ...(file ? ['--sqlite', file] : []), ...(quick ? ['--delayed', '50000', '--failed', '5000'] : [])]);
+  await measure(`${engine} growth`, [
+    path.join(SCENARIOS, 'growth.js'),
+    '--engine',
+    engine,
+    ...(file ? ['--sqlite', file] : []),
+    ...(quick ? ['--delayed', '50000', '--failed', '5000'] : []),
+  ]);
   if (engine === 'sqlite' || process.env.BENCH_MEMORY_ALL) {
-    await measure(`${engine} memory`, errand(engine, file, '--scenario', 'memory', '--concurrency', '10', ...jobs(quick ? 100_000 : 1_000_000)));
+    await measure(
+      `${engine} memory`,
+      errand(engine, file, '--scenario', 'memory', '--concurrency', '10', ...jobs(quick ? 100_000 : 1_000_000)),
+    );
   }
 }
 
@@ -114,7 +173,22 @@ async function postgresPeers(r: number): Promise<void> {
   await measure('graphile-worker fast drain', peer('graphile-worker.mjs', ...drain, '--preset', 'fast'));
   await measure('graphile-worker default drain', peer('graphile-worker.mjs', ...drain, '--preset', 'default'));
   await measure('pg-boss fast drain', peer('pg-boss.mjs', ...drain, '--preset', 'fast'));
-  await measure('boringnode postgres drain', peer('boringnode.mjs', '--engine', 'postgres', '--scenario', 'drain', '--concurrency', '10', '--preset', 'fast', '--jobs', String(Math.min(DRAIN_JOBS, 5000))));
+  await measure(
+    'boringnode postgres drain',
+    peer(
+      'boringnode.mjs',
+      '--engine',
+      'postgres',
+      '--scenario',
+      'drain',
+      '--concurrency',
+      '10',
+      '--preset',
+      'fast',
+      '--jobs',
+      String(Math.min(DRAIN_JOBS, 5000)),
+    ),
+  );
   await measure('bullmq drain', peer('bullmq.mjs', ...drain));
   if (r > 0) return;
   for (const runner of ['graphile-worker.mjs', 'pg-boss.mjs', 'bullmq.mjs']) {
@@ -126,11 +200,21 @@ async function postgresPeers(r: number): Promise<void> {
 }
 
 if (args.from !== undefined) {
-  const lines = readFileSync(args.from, 'utf8').split('\n').filter((line) => line.startsWith('{'));
+  const lines = readFileSync(args.from, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('{'));
   const measured = lines.map((line) => JSON.parse(line) as Measurement);
-  const meta = measured.find((m) => m.scenario === 'run-info') as (Measurement & { seconds: number; versions: Record<string, string> }) | undefined;
+  const meta = measured.find((m) => m.scenario === 'run-info') as
+    | (Measurement & { seconds: number; versions: Record<string, string> })
+    | undefined;
   const rows = measured.filter((m) => m.scenario !== 'run-info');
-  const file = await writeReport(ROOT, summarize(rows), rows, { quick, repeat, seconds: meta?.seconds ?? 0, skipped: [], versions: meta?.versions });
+  const file = await writeReport(ROOT, summarize(rows), rows, {
+    quick,
+    repeat,
+    seconds: meta?.seconds ?? 0,
+    skipped: [],
+    versions: meta?.versions,
+  });
   process.stdout.write(`wrote ${path.relative(ROOT, file)} from ${rows.length} measurements\n`);
   process.exit(0);
 }
@@ -138,7 +222,10 @@ if (args.from !== undefined) {
 if (!args['skip-peers'] && !existsSync(path.join(PEERS, 'node_modules'))) {
   process.stderr.write('bench: installing the peers (npm --prefix test/bench/peers ci) …\n');
   const installed = spawnSync('npm', ['--prefix', PEERS, 'ci', '--no-audit', '--no-fund'], { stdio: 'inherit' });
-  if (installed.status !== 0) throw new Error('bench: the peers could not be installed; run `npm --prefix test/bench/peers ci` to see why, or pass --skip-peers.');
+  if (installed.status !== 0)
+    throw new Error(
+      'bench: the peers could not be installed; run `npm --prefix test/bench/peers ci` to see why, or pass --skip-peers.',
+    );
 }
 
 const started = Date.now();
@@ -146,15 +233,24 @@ const versions: Record<string, string> = {};
 for (const engine of args.engines.split(',').map((e) => e.trim()) as BenchEngine[]) {
   if (!ENGINES.includes(engine)) throw new Error(`--engines: [${engine}] is not one of ${ENGINES.join(', ')}.`);
   await benchEngine(engine);
-  versions[engine === 'mysql' ? 'MariaDB/MySQL' : engine === 'postgres' ? 'PostgreSQL' : 'SQLite'] = await serverVersion(engine);
+  versions[engine === 'mysql' ? 'MariaDB/MySQL' : engine === 'postgres' ? 'PostgreSQL' : 'SQLite'] =
+    await serverVersion(engine);
 }
 for (const m of results) if (typeof m.version === 'string') versions[m.system] = m.version;
 // The run's own facts as one more JSON line, so `--from` can re-render the report later.
-process.stdout.write(`${JSON.stringify({ system: 'bench', engine: '-', scenario: 'run-info', value: 0, unit: '', seconds: Math.round((Date.now() - started) / 1000), versions })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ system: 'bench', engine: '-', scenario: 'run-info', value: 0, unit: '', seconds: Math.round((Date.now() - started) / 1000), versions })}\n`,
+);
 const summary = summarize(results);
 process.stdout.write(`\n${summary.table}\n`);
 for (const line of skipped) process.stdout.write(`skipped or failed: ${line}\n`);
 if (!args['no-write']) {
-  const file = await writeReport(ROOT, summary, results, { quick, repeat, seconds: Math.round((Date.now() - started) / 1000), skipped, versions });
+  const file = await writeReport(ROOT, summary, results, {
+    quick,
+    repeat,
+    seconds: Math.round((Date.now() - started) / 1000),
+    skipped,
+    versions,
+  });
   process.stdout.write(`wrote ${path.relative(ROOT, file)}\n`);
 }

@@ -17,7 +17,11 @@ export async function bootDatabaseQueue(
   overrides: Partial<DatabaseConnectionConfig> = {},
 ): Promise<{ queue: DatabaseQueue; knex: Knex }> {
   const connection = await freshDatabase(engine, name);
-  await boot({ default: 'database', connections: { database: { ...connection, ...overrides } as DatabaseConnectionConfig }, report: () => undefined });
+  await boot({
+    default: 'database',
+    connections: { database: { ...connection, ...overrides } as DatabaseConnectionConfig },
+    report: () => undefined,
+  });
   await runMigrations();
   const queue = (await runtime()).queues.database();
   return { queue, knex: queue.knex };

@@ -13,7 +13,12 @@ const TSC = path.join(ROOT, 'node_modules/typescript/bin/tsc');
  * metadata, ESM NodeNext, types ['node']) and `extra` compiler options (`checkJs` for JavaScript
  * with `// @ts-check`); resolves to tsc's output, '' when it compiled cleanly.
  */
-export async function compileApp(dir: string, rootDir: string, include: string[], extra: Record<string, unknown> = {}): Promise<string> {
+export async function compileApp(
+  dir: string,
+  rootDir: string,
+  include: string[],
+  extra: Record<string, unknown> = {},
+): Promise<string> {
   writeFileSync(
     path.join(dir, 'tsconfig.json'),
     JSON.stringify({
@@ -36,6 +41,8 @@ export async function compileApp(dir: string, rootDir: string, include: string[]
       include,
     }),
   );
-  const compiled = await run(process.execPath, [TSC, '-p', dir]).catch((error: { stdout: string; stderr: string }) => error);
+  const compiled = await run(process.execPath, [TSC, '-p', dir]).catch(
+    (error: { stdout: string; stderr: string }) => error,
+  );
   return compiled.stdout + compiled.stderr;
 }

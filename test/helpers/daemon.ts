@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 
 import { dialect } from '../../src/drivers/database/dialect.js';
 import type { TestEngine } from './databases.js';
-import { startCli, type CliProcess, type WorkerApp } from './worker-process.js';
+import { type CliProcess, startCli, type WorkerApp } from './worker-process.js';
 
 /**
  * Every worker process a test file starts, so `afterEach`/`afterAll` can SIGKILL whatever is
@@ -55,7 +55,12 @@ export function workerIdOf(stdout: string): string | undefined {
 }
 
 /** Polls `probe` until it returns something other than undefined/false; throws after `timeoutMs`. */
-export async function waitUntil<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, what: string, intervalMs = 50): Promise<T> {
+export async function waitUntil<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -77,7 +82,10 @@ export function ledgerEnv(app: WorkerApp, poolMax: number): NodeJS.ProcessEnv {
 
 /** The database clock, in whole seconds (the unit of reserved_at and expires_at). */
 export async function databaseNow(knex: Knex, engine: TestEngine): Promise<number> {
-  const rows = dialect.rows<{ now: number | string }>(engine, await knex.raw(`select ${dialect.nowSql(engine)} as now`));
+  const rows = dialect.rows<{ now: number | string }>(
+    engine,
+    await knex.raw(`select ${dialect.nowSql(engine)} as now`),
+  );
   return Number(rows[0]!.now);
 }
 
@@ -89,14 +97,20 @@ export interface LedgerRow {
 }
 
 export async function ledgerRows(knex: Knex): Promise<LedgerRow[]> {
-  const rows = (await knex('ledger').select('job_key', 'pid', 'attempt').orderBy('id')) as Array<{ job_key: string; pid: number | string; attempt: number | string }>;
+  const rows = (await knex('ledger').select('job_key', 'pid', 'attempt').orderBy('id')) as Array<{
+    job_key: string;
+    pid: number | string;
+    attempt: number | string;
+  }>;
   return rows.map((row) => ({ job_key: row.job_key, pid: Number(row.pid), attempt: Number(row.attempt) }));
 }
 
 /** Resolves with `promise`, or rejects naming `what` after `ms` (so a hung worker fails the test fast). */
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)),
+  );
   try {
     return await Promise.race([promise, timeout]);
   } finally {

@@ -1,6 +1,6 @@
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtempSync } from 'node:fs';
 
 import knexFactory, { type Knex } from 'knex';
 import { describe, it } from 'vitest';
@@ -18,7 +18,9 @@ export const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127
 
 /** Engines selected by TEST_DB (comma list), default all three. */
 export function selectedEngines(): TestEngine[] {
-  const wanted = process.env.TEST_DB?.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = process.env.TEST_DB?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return wanted ? ALL.filter((e) => wanted.includes(e)) : ALL;
 }
 
@@ -64,7 +66,11 @@ export async function freshDatabase(engine: TestEngine, name: string): Promise<D
   const dbName = `errand_${`${prefix}${name}`.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`;
   if (engine === 'sqlite') {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-test-'));
-    return { driver: 'database', client: 'better-sqlite3', connection: { filename: path.join(dir, `${dbName}.sqlite`) } };
+    return {
+      driver: 'database',
+      client: 'better-sqlite3',
+      connection: { filename: path.join(dir, `${dbName}.sqlite`) },
+    };
   }
   const admin = knexFactory(adminConfig(engine));
   try {

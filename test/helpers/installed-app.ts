@@ -17,14 +17,18 @@ export function installedApp(omit: string[], replace: Record<string, (relative: 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-installed-'));
   const modules = path.join(dir, 'node_modules');
   mkdirSync(path.join(modules, 'errand'), { recursive: true });
-  for (const entry of ['dist', 'stubs', 'package.json']) symlinkSync(path.join(ROOT, entry), path.join(modules, 'errand', entry));
+  for (const entry of ['dist', 'stubs', 'package.json'])
+    symlinkSync(path.join(ROOT, entry), path.join(modules, 'errand', entry));
   const source = path.join(ROOT, 'node_modules');
   for (const name of readdirSync(source)) {
     if (name.startsWith('.') || omit.includes(name)) continue;
     const keep = replace[name];
     if (keep) {
       const from = path.join(source, name);
-      cpSync(from, path.join(modules, name), { recursive: true, filter: (file) => file === from || keep(path.relative(from, file)) });
+      cpSync(from, path.join(modules, name), {
+        recursive: true,
+        filter: (file) => file === from || keep(path.relative(from, file)),
+      });
     } else {
       symlinkSync(path.join(source, name), path.join(modules, name));
     }

@@ -10,7 +10,13 @@ export async function insertJobsForTest(
   knex: Knex,
   table: string,
   count: number,
-  make: (i: number) => { name: string; command: Record<string, unknown>; queue?: string; maxTries?: number; timeout?: number },
+  make: (i: number) => {
+    name: string;
+    command: Record<string, unknown>;
+    queue?: string;
+    maxTries?: number;
+    timeout?: number;
+  },
 ): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   const rows = Array.from({ length: count }, (_, i) => {
@@ -29,7 +35,13 @@ export async function insertJobsForTest(
       createdAt: now,
       delay: null,
     };
-    return { queue: queue ?? 'default', payload: JSON.stringify(payload), attempts: 0, available_at: now - 1, created_at: now };
+    return {
+      queue: queue ?? 'default',
+      payload: JSON.stringify(payload),
+      attempts: 0,
+      available_at: now - 1,
+      created_at: now,
+    };
   });
   for (let i = 0; i < rows.length; i += 500) await knex(table).insert(rows.slice(i, i + 500));
 }

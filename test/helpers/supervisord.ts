@@ -66,7 +66,9 @@ export function describeWithSupervisord(title: string, body: () => void): void {
     return;
   }
   if (!warned) {
-    console.warn(`\n!!! ${reason}; the supervisord suites are SKIPPED. Install it (apt-get install supervisor); CI=true makes this a failure.\n`);
+    console.warn(
+      `\n!!! ${reason}; the supervisord suites are SKIPPED. Install it (apt-get install supervisor); CI=true makes this a failure.\n`,
+    );
     warned = true;
   }
   // Skipped on purpose, with the reason printed above: no supervisord on this machine.
@@ -75,7 +77,10 @@ export function describeWithSupervisord(title: string, body: () => void): void {
 
 function run(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env === undefined ? undefined : { ...process.env, ...env } });
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: env === undefined ? undefined : { ...process.env, ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -177,7 +182,8 @@ export async function startSupervisord(options: { env?: NodeJS.ProcessEnv } = {}
   );
 
   const started = await run('supervisord', ['-c', conf], options.env);
-  if (started.code !== 0) throw new Error(`supervisord -c ${conf} exited with ${started.code}: ${started.stderr}${started.stdout}`);
+  if (started.code !== 0)
+    throw new Error(`supervisord -c ${conf} exited with ${started.code}: ${started.stderr}${started.stdout}`);
   const ctl = (args: string[]) => run('supervisorctl', ['-c', conf, ...args]);
   // The file exists a moment before the pid is written into it: wait for the number itself.
   const pidIn = () => (existsSync(pidfile) ? Number(readFileSync(pidfile, 'utf8').trim()) : 0);
@@ -185,15 +191,23 @@ export async function startSupervisord(options: { env?: NodeJS.ProcessEnv } = {}
   const pid = pidIn();
   running.add(pid);
   let lastAnswer = '';
-  await waitUntil('supervisorctl to reach supervisord', async () => {
-    const answer = await ctl(['pid']);
-    lastAnswer = `${answer.stdout}${answer.stderr}`.trim();
-    return answer.stdout.trim() === String(pid);
-  }, 30_000).catch((error: Error) => {
+  await waitUntil(
+    'supervisorctl to reach supervisord',
+    async () => {
+      const answer = await ctl(['pid']);
+      lastAnswer = `${answer.stdout}${answer.stderr}`.trim();
+      return answer.stdout.trim() === String(pid);
+    },
+    30_000,
+  ).catch((error: Error) => {
     // Say why, for a failure seen once under CI load: what supervisorctl answered, whether the
     // daemon lives, and the end of its log.
-    const log = existsSync(path.join(dir, 'supervisord.log')) ? readFileSync(path.join(dir, 'supervisord.log'), 'utf8').slice(-2000) : '(no log)';
-    throw new Error(`${error.message} supervisorctl said: ${lastAnswer || '(nothing)'}; supervisord pid ${pid} alive: ${alive(pid)}; log:\n${log}`);
+    const log = existsSync(path.join(dir, 'supervisord.log'))
+      ? readFileSync(path.join(dir, 'supervisord.log'), 'utf8').slice(-2000)
+      : '(no log)';
+    throw new Error(
+      `${error.message} supervisorctl said: ${lastAnswer || '(nothing)'}; supervisord pid ${pid} alive: ${alive(pid)}; log:\n${log}`,
+    );
   });
 
   let stopped = false;

@@ -1,7 +1,8 @@
 // Helpers of the daemon timeout / controls / connection-loss tests, around the job module
 // test/fixtures/workers/timeout-jobs.mjs.
-import path from 'node:path';
+
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 
 import type { Knex } from 'knex';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
@@ -9,7 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
 import { freshDatabase, type TestEngine } from './databases.js';
 import { ROOT } from './run-cli.js';
-import { createWorkerApp, startCli, type CliProcess, type WorkerApp } from './worker-process.js';
+import { type CliProcess, createWorkerApp, startCli, type WorkerApp } from './worker-process.js';
 
 /** The job module (for `bootstrap`) and the script that dispatches its jobs. */
 export const TIMEOUT_JOBS = path.join(ROOT, 'test/fixtures/workers/timeout-jobs.mjs');
@@ -17,7 +18,15 @@ const DISPATCH = path.join(ROOT, 'test/fixtures/workers/dispatch-timeout-jobs.mj
 
 /** One job to dispatch through the public API (its @Job options land in the payload). */
 export interface DispatchSpec {
-  job: 'HangingJob' | 'BlockingJob' | 'BlockingOnceJob' | 'DeafBlockingJob' | 'SlowJob' | 'LongJob' | 'QuickJob' | 'ThrowingJob';
+  job:
+    | 'HangingJob'
+    | 'BlockingJob'
+    | 'BlockingOnceJob'
+    | 'DeafBlockingJob'
+    | 'SlowJob'
+    | 'LongJob'
+    | 'QuickJob'
+    | 'ThrowingJob';
   args?: unknown[];
   queue?: string;
 }
@@ -65,7 +74,12 @@ export function workerIdOf(proc: CliProcess): string {
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` until it returns true; rejects after `timeoutMs` naming `what`, with `detail()`. */
-export async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000, detail: () => string = () => ''): Promise<void> {
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000,
+  detail: () => string = () => '',
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
@@ -78,7 +92,12 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, what: s
 export async function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not within ${ms} ms: ${what()}`)), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise<never>(
+        (_, reject) => (timer = setTimeout(() => reject(new Error(`not within ${ms} ms: ${what()}`)), ms)),
+      ),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -114,7 +133,9 @@ export class ProcessPool {
 export function timeoutJobsSuite(
   engine: TestEngine,
   database: string,
-  overrides: Partial<DatabaseConnectionConfig> | ((connection: DatabaseConnectionConfig) => Promise<Partial<DatabaseConnectionConfig>>),
+  overrides:
+    | Partial<DatabaseConnectionConfig>
+    | ((connection: DatabaseConnectionConfig) => Promise<Partial<DatabaseConnectionConfig>>),
   use: (app: WorkerApp) => void,
 ): ProcessPool {
   const pool = new ProcessPool();
@@ -144,7 +165,10 @@ export async function isRunning(proc: CliProcess): Promise<boolean> {
 
 /** Ledger rows of one key, oldest first. */
 export async function ledgerOf(knex: Knex, key: string): Promise<Array<{ pid: number; attempt: number }>> {
-  const rows = (await knex('ledger').where('job_key', key).orderBy('id').select('pid', 'attempt')) as Array<{ pid: number | string; attempt: number | string }>;
+  const rows = (await knex('ledger').where('job_key', key).orderBy('id').select('pid', 'attempt')) as Array<{
+    pid: number | string;
+    attempt: number | string;
+  }>;
   return rows.map((row) => ({ pid: Number(row.pid), attempt: Number(row.attempt) }));
 }
 
@@ -152,7 +176,16 @@ export async function ledgerOf(knex: Knex, key: string): Promise<Array<{ pid: nu
 export async function jobRow(
   knex: Knex,
   id: string,
-): Promise<{ attempts: number; exceptions: number; reserved_by: string | null; reserved_at: number | null; available_at: number } | undefined> {
+): Promise<
+  | {
+      attempts: number;
+      exceptions: number;
+      reserved_by: string | null;
+      reserved_at: number | null;
+      available_at: number;
+    }
+  | undefined
+> {
   const row = (await knex('jobs').where({ id }).first()) as Record<string, unknown> | undefined;
   if (!row) return undefined;
   return {
@@ -171,7 +204,11 @@ export async function clearTables(knex: Knex): Promise<void> {
 
 /** The database clock in unix seconds (job times are written from it). */
 export async function dbNow(knex: Knex, engine: TestEngine): Promise<number> {
-  const sql = { sqlite: "cast(strftime('%s','now') as integer)", mysql: 'unix_timestamp()', postgres: 'floor(extract(epoch from now()))' }[engine];
+  const sql = {
+    sqlite: "cast(strftime('%s','now') as integer)",
+    mysql: 'unix_timestamp()',
+    postgres: 'floor(extract(epoch from now()))',
+  }[engine];
   const rows = (await knex.select(knex.raw(`${sql} as now`))) as Array<{ now: number | string }>;
   return Number(rows[0]!.now);
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +23,10 @@ export interface CliProcess {
 
 /** Starts the built CLI without waiting for it, so a test can signal it while it works. */
 export function startCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): CliProcess {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', QUEUE_CONNECTION: '', ...env } });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd,
+    env: { ...process.env, NO_COLOR: '1', QUEUE_CONNECTION: '', ...env },
+  });
   let out = '';
   let err = '';
   const waiters = new Set<() => void>();
@@ -88,7 +91,11 @@ export async function createWorkerApp(
   options: { bootstrap: string[]; overrides?: Partial<DatabaseConnectionConfig>; prefix?: string },
 ): Promise<WorkerApp> {
   const dir = mkdtempSync(path.join(os.tmpdir(), options.prefix ?? 'errand-worker-'));
-  const config = { default: 'database', connections: { database: { ...connection, ...options.overrides } }, bootstrap: options.bootstrap };
+  const config = {
+    default: 'database',
+    connections: { database: { ...connection, ...options.overrides } },
+    bootstrap: options.bootstrap,
+  };
   writeFileSync(path.join(dir, 'errand.config.mjs'), `export default ${JSON.stringify(config)};\n`);
   const migrated = await runCli(['migrate'], dir);
   if (migrated.code !== 0) throw new Error(`errand migrate failed:\n${migrated.stdout}\n${migrated.stderr}`);

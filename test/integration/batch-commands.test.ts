@@ -32,12 +32,16 @@ await describeEachEngine('batch commands', (engine) => {
   let knex: Knex;
   let dir: string;
   const work = () => createWorker({ stopWhenEmpty: true, sleep: 0 }).run();
-  const count = async (table: string) => Number(((await knex(table).count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n);
+  const count = async (table: string) =>
+    Number(((await knex(table).count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n);
 
   beforeAll(async () => {
     const connection = await freshDatabase(engine, 'batch_commands');
     dir = mkdtempSync(path.join(os.tmpdir(), 'errand-batch-cli-'));
-    writeFileSync(path.join(dir, 'errand.config.mjs'), `export default ${JSON.stringify({ default: 'database', connections: { database: connection } })};\n`);
+    writeFileSync(
+      path.join(dir, 'errand.config.mjs'),
+      `export default ${JSON.stringify({ default: 'database', connections: { database: connection } })};\n`,
+    );
     await boot({ default: 'database', connections: { database: connection } });
     await runMigrations();
     knex = (await runtime()).queues.database().knex;
@@ -47,7 +51,10 @@ await describeEachEngine('batch commands', (engine) => {
   it('queue:retry-batch pushes the failed jobs back; the batch then completes; queue:prune-batches removes it', async () => {
     state.healed = false;
     busLog.reset();
-    const batch = await Bus.batch([new HealingJob(1), new HealingJob(2)]).allowFailures().then('record-then').dispatch();
+    const batch = await Bus.batch([new HealingJob(1), new HealingJob(2)])
+      .allowFailures()
+      .then('record-then')
+      .dispatch();
     await work();
     const failed = await batch.fresh();
     expect(failed.failedJobIds).toHaveLength(2);
@@ -66,7 +73,11 @@ await describeEachEngine('batch commands', (engine) => {
 
     await work();
     const done = await batch.fresh();
-    expect({ pending: done.pendingJobs, failedIds: done.failedJobIds, finished: done.finished() }).toEqual({ pending: 0, failedIds: [], finished: true });
+    expect({ pending: done.pendingJobs, failedIds: done.failedJobIds, finished: done.finished() }).toEqual({
+      pending: 0,
+      failedIds: [],
+      finished: true,
+    });
     expect(busLog.callbacks).toEqual(['then:pending=0:failed=2']);
 
     const unfinished = await Bus.batch([new HealingJob(3)]).dispatch();

@@ -6,12 +6,12 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
+import { METADATA_SETTINGS } from '../../src/decorators/param-types.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT, runCli, runNode } from '../helpers/run-cli.js';
-import { countRows, createWorkerApp, type WorkerApp } from '../helpers/worker-process.js';
 import { DURATION } from '../helpers/worker-line.js';
-import { METADATA_SETTINGS } from '../../src/decorators/param-types.js';
+import { countRows, createWorkerApp, type WorkerApp } from '../helpers/worker-process.js';
 
 const distIndex = pathToFileURL(path.join(ROOT, 'dist/index.js')).href;
 
@@ -28,7 +28,10 @@ export const ${name} = Job({ name: '${name}' })(class ${name} extends Queueable 
 /** Rewrites the app's config with this `bootstrap`, keeping its connection. */
 function setBootstrap(app: WorkerApp, connection: DatabaseConnectionConfig, bootstrap: unknown): void {
   const config = { default: 'database', connections: { database: connection } };
-  writeFileSync(path.join(app.dir, 'errand.config.mjs'), `export default ${JSON.stringify(bootstrap === undefined ? config : { ...config, bootstrap })};\n`);
+  writeFileSync(
+    path.join(app.dir, 'errand.config.mjs'),
+    `export default ${JSON.stringify(bootstrap === undefined ? config : { ...config, bootstrap })};\n`,
+  );
 }
 
 const work = (app: WorkerApp) => runCli(['queue:work', '--stop-when-empty', '--sleep=0'], app.dir);
@@ -49,11 +52,16 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
     writeFileSync(path.join(app.dir, 'dist/jobs/send-invoice.d.ts'), 'export declare const SendInvoice: unknown;\n');
     writeFileSync(path.join(app.dir, 'dist/jobs/send-invoice.js.map'), '{}\n');
     // A compiled test: importing it would need the test runner, which the worker does not have.
-    writeFileSync(path.join(app.dir, 'dist/jobs/send-invoice.test.js'), "import { it } from 'vitest';\nit('sends', () => {});\n");
+    writeFileSync(
+      path.join(app.dir, 'dist/jobs/send-invoice.test.js'),
+      "import { it } from 'vitest';\nit('sends', () => {});\n",
+    );
   }
 
   const queueBoth = (tag: string) =>
-    insertJobsForTest(app.knex, 'jobs', 2, (i) => (i === 0 ? { name: 'SendInvoice', command: { text: tag } } : { name: 'SendReport', command: { text: tag } }));
+    insertJobsForTest(app.knex, 'jobs', 2, (i) =>
+      i === 0 ? { name: 'SendInvoice', command: { text: tag } } : { name: 'SendReport', command: { text: tag } },
+    );
 
   it('a bootstrap directory, or a glob, imports every job module under it: the second job needs no config change', async () => {
     await appWithJobs('dir_glob');
@@ -70,7 +78,13 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
     const byGlob = await work(app);
     expect(byGlob.stderr).toBe('');
     expect(byGlob.code).toBe(0);
-    expect(readFileSync(path.join(app.dir, 'notes.txt'), 'utf8').split('\n').sort()).toEqual(['', 'SendInvoice dir', 'SendInvoice glob', 'SendReport dir', 'SendReport glob']);
+    expect(readFileSync(path.join(app.dir, 'notes.txt'), 'utf8').split('\n').sort()).toEqual([
+      '',
+      'SendInvoice dir',
+      'SendInvoice glob',
+      'SendReport dir',
+      'SendReport glob',
+    ]);
   });
 
   it("warns in one line at start when no job class is registered, and the unknown job's FAIL line names the class and the bootstrap", async () => {
@@ -85,11 +99,17 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
         "Set `bootstrap` to the compiled file, directory or glob of your @Job classes, e.g. bootstrap: './dist/jobs'.",
     ]);
     expect(result.stdout).toMatch(
-      new RegExp(String.raw`^ {2}\S+ \S+ SendInvoice \.+ ${DURATION} FAIL — PayloadError: Unknown job \[SendInvoice\]: no class is registered under that name\. The worker's \`bootstrap\` \(errand config\) did not import it: point \`bootstrap\` at the compiled module, directory or glob that declares it with @Job\.$`, 'm'),
+      new RegExp(
+        String.raw`^ {2}\S+ \S+ SendInvoice \.+ ${DURATION} FAIL — PayloadError: Unknown job \[SendInvoice\]: no class is registered under that name\. The worker's \`bootstrap\` \(errand config\) did not import it: point \`bootstrap\` at the compiled module, directory or glob that declares it with @Job\.$`,
+        'm',
+      ),
     );
     // The path suggested follows a tsconfig.json's `extends` to the outDir its base sets.
     writeFileSync(path.join(app.dir, 'tsconfig.json'), JSON.stringify({ extends: './tsconfig.base.json' }));
-    writeFileSync(path.join(app.dir, 'tsconfig.base.json'), JSON.stringify({ compilerOptions: { rootDir: 'src', outDir: 'build' } }));
+    writeFileSync(
+      path.join(app.dir, 'tsconfig.base.json'),
+      JSON.stringify({ compilerOptions: { rootDir: 'src', outDir: 'build' } }),
+    );
     expect((await work(app)).stderr).toContain("e.g. bootstrap: './build/jobs'.");
     const [failed] = (await app.knex('failed_jobs').select('exception')) as Array<{ exception: string }>;
     expect(failed!.exception).toMatch(
@@ -155,7 +175,9 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
     const result = await work(app);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/ QueueLater \.+ \S+ DONE$/m);
-    expect(result.stdout).toMatch(/ Untyped \.+ \S+ FAIL — BindingResolutionError: Untyped\.handle\(\) takes 1 parameter\(s\) but no type metadata was found: decorate handle\(\) with @Inject\(\)/m);
+    expect(result.stdout).toMatch(
+      / Untyped \.+ \S+ FAIL — BindingResolutionError: Untyped\.handle\(\) takes 1 parameter\(s\) but no type metadata was found: decorate handle\(\) with @Inject\(\)/m,
+    );
     const failed = (await app.knex('failed_jobs').select('exception')) as Array<{ exception: string }>;
     expect(failed.map((row) => row.exception.split('\n')[0])).toEqual([
       `BindingResolutionError: Untyped.handle() takes 1 parameter(s) but no type metadata was found: decorate handle() with @Inject(), and ${METADATA_SETTINGS}`,
@@ -168,16 +190,39 @@ describe('a bootstrap that names nothing Node can import', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-bootstrap-ts-'));
     mkdirSync(path.join(dir, 'src/jobs'), { recursive: true });
     writeFileSync(path.join(dir, 'src/jobs/send-invoice.ts'), 'export {};\n');
-    writeFileSync(path.join(dir, 'tsconfig.json'), '{\n  // comments are allowed here\n  "compilerOptions": { "rootDir": "src", "outDir": "dist", },\n}\n');
+    writeFileSync(
+      path.join(dir, 'tsconfig.json'),
+      '{\n  // comments are allowed here\n  "compilerOptions": { "rootDir": "src", "outDir": "dist", },\n}\n',
+    );
     return dir;
   }
 
   it.each([
-    ['a TypeScript file', './src/jobs/send-invoice.ts', "The bootstrap module {dir}/src/jobs/send-invoice.ts (config `bootstrap` in {dir}/errand.config.mjs) is TypeScript, which Node cannot import: compile it (npx tsc) and point `bootstrap` at its .js output, './dist/jobs/send-invoice.js' (outDir of {dir}/tsconfig.json)."],
-    ['a compiled file not built yet', './dist/jobs/send-invoice.js', 'The bootstrap path {dir}/dist/jobs/send-invoice.js (config `bootstrap` in {dir}/errand.config.mjs) does not exist; its source {dir}/src/jobs/send-invoice.ts exists: compile it (npx tsc) first.'],
-    ['a directory of TypeScript', './src/jobs', 'The bootstrap directory {dir}/src/jobs (config `bootstrap` in {dir}/errand.config.mjs) holds TypeScript sources only: compile them (npx tsc) and point `bootstrap` at their output directory, ./dist/jobs.'],
-    ['a glob of TypeScript', './src/**/*.ts', "The bootstrap pattern {dir}/src/**/*.ts (config `bootstrap` in {dir}/errand.config.mjs) matches TypeScript sources only ({dir}/src/jobs/send-invoice.ts): compile them (npx tsc) and point `bootstrap` at their .js output, './dist/**/*.js' (outDir of {dir}/tsconfig.json)."],
-    ['a glob matching nothing', './dist/**/*.js', 'The bootstrap pattern {dir}/dist/**/*.js (config `bootstrap` in {dir}/errand.config.mjs) matches no .js, .mjs or .cjs file; build the app first, or fix the pattern.'],
+    [
+      'a TypeScript file',
+      './src/jobs/send-invoice.ts',
+      "The bootstrap module {dir}/src/jobs/send-invoice.ts (config `bootstrap` in {dir}/errand.config.mjs) is TypeScript, which Node cannot import: compile it (npx tsc) and point `bootstrap` at its .js output, './dist/jobs/send-invoice.js' (outDir of {dir}/tsconfig.json).",
+    ],
+    [
+      'a compiled file not built yet',
+      './dist/jobs/send-invoice.js',
+      'The bootstrap path {dir}/dist/jobs/send-invoice.js (config `bootstrap` in {dir}/errand.config.mjs) does not exist; its source {dir}/src/jobs/send-invoice.ts exists: compile it (npx tsc) first.',
+    ],
+    [
+      'a directory of TypeScript',
+      './src/jobs',
+      'The bootstrap directory {dir}/src/jobs (config `bootstrap` in {dir}/errand.config.mjs) holds TypeScript sources only: compile them (npx tsc) and point `bootstrap` at their output directory, ./dist/jobs.',
+    ],
+    [
+      'a glob of TypeScript',
+      './src/**/*.ts',
+      "The bootstrap pattern {dir}/src/**/*.ts (config `bootstrap` in {dir}/errand.config.mjs) matches TypeScript sources only ({dir}/src/jobs/send-invoice.ts): compile them (npx tsc) and point `bootstrap` at their .js output, './dist/**/*.js' (outDir of {dir}/tsconfig.json).",
+    ],
+    [
+      'a glob matching nothing',
+      './dist/**/*.js',
+      'The bootstrap pattern {dir}/dist/**/*.js (config `bootstrap` in {dir}/errand.config.mjs) matches no .js, .mjs or .cjs file; build the app first, or fix the pattern.',
+    ],
   ])('%s: queue:work refuses it, saying what to compile and where to point', async (_what, bootstrap, message) => {
     const dir = app();
     writeFileSync(path.join(dir, 'errand.config.mjs'), `export default { bootstrap: ${JSON.stringify(bootstrap)} };\n`);

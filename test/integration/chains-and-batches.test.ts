@@ -16,9 +16,9 @@ import {
   CountedJob,
   GrowingJob,
   HandsOnJob,
+  OtherConnectionJob,
   RecordCallbackJob,
   ReleasingStepJob,
-  OtherConnectionJob,
   ReshapingStepJob,
   StepJob,
   SyncStepJob,
@@ -28,9 +28,13 @@ import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 await describeEachEngine('chains and batches', (engine) => {
   let knex: Knex;
   const reported: unknown[] = [];
-  const work = (options: Partial<WorkerOptions> = {}) => createWorker({ stopWhenEmpty: true, sleep: 0, queues: ['default', 'chain-q', 'batch-q'], ...options }).run();
+  const work = (options: Partial<WorkerOptions> = {}) =>
+    createWorker({ stopWhenEmpty: true, sleep: 0, queues: ['default', 'chain-q', 'batch-q'], ...options }).run();
   const jobCount = async () => Number(((await knex('jobs').count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n);
-  const failedNames = async () => ((await knex('failed_jobs').select('payload').orderBy('id')) as Array<{ payload: string }>).map((row) => JSON.parse(row.payload).displayName as string);
+  const failedNames = async () =>
+    ((await knex('failed_jobs').select('payload').orderBy('id')) as Array<{ payload: string }>).map(
+      (row) => JSON.parse(row.payload).displayName as string,
+    );
 
   beforeAll(async () => {
     const connection = await freshDatabase(engine, 'chains_batches');
@@ -57,7 +61,10 @@ await describeEachEngine('chains and batches', (engine) => {
     expect(await jobCount()).toBe(1);
     const [row] = await knex('jobs').select('payload');
     const payload = JSON.parse(row.payload);
-    expect(payload.chained.map((link: { payload: { displayName: string } }) => link.payload.displayName)).toEqual(['StepJob', 'StepJob']);
+    expect(payload.chained.map((link: { payload: { displayName: string } }) => link.payload.displayName)).toEqual([
+      'StepJob',
+      'StepJob',
+    ]);
     expect(await work()).toBe(0);
     expect(busLog.steps).toEqual(['a', 'b', 'c']);
     expect(await jobCount()).toBe(0);
@@ -89,13 +96,17 @@ await describeEachEngine('chains and batches', (engine) => {
   });
 
   it('sends chained jobs to the chain queue unless they name their own, and delays only the first', async () => {
-    await Bus.chain([new StepJob('a'), new StepJob('b')]).onQueue('chain-q').dispatch();
+    await Bus.chain([new StepJob('a'), new StepJob('b')])
+      .onQueue('chain-q')
+      .dispatch();
     expect((await knex('jobs').select('queue'))[0].queue).toBe('chain-q');
     await work({ queues: ['chain-q'] });
     expect(busLog.steps).toEqual(['a', 'b']);
 
     busLog.reset();
-    await Bus.chain([new StepJob('later')]).delay(3600).dispatch();
+    await Bus.chain([new StepJob('later')])
+      .delay(3600)
+      .dispatch();
     expect(await work()).toBe(0);
     expect(busLog.steps).toEqual([]);
     expect(await jobCount()).toBe(1);
@@ -107,19 +118,27 @@ await describeEachEngine('chains and batches', (engine) => {
     expect(busLog.steps).toEqual(['first', 'second']);
 
     busLog.reset();
-    await Bus.chain([new StepJob('s1'), new StepJob('s2')]).onConnection('sync').dispatch();
+    await Bus.chain([new StepJob('s1'), new StepJob('s2')])
+      .onConnection('sync')
+      .dispatch();
     expect(busLog.steps).toEqual(['s1', 's2']);
   });
 
-  it('rethrows a failing job of a sync chain to the caller, as Laravel\'s sync queue does: the rest of the chain does not run', async () => {
+  it("rethrows a failing job of a sync chain to the caller, as Laravel's sync queue does: the rest of the chain does not run", async () => {
     // A chain on the sync connection.
-    const chain = Bus.chain([new StepJob('s1'), new StepJob('s2', true), new StepJob('s3')]).onConnection('sync').catch('record-chain-catch');
+    const chain = Bus.chain([new StepJob('s1'), new StepJob('s2', true), new StepJob('s3')])
+      .onConnection('sync')
+      .catch('record-chain-catch');
     await expect(chain.dispatch()).rejects.toThrow('step s2 broke');
     expect(busLog.steps).toEqual(['s1']);
     expect(busLog.callbacks).toEqual(['chain-catch:step s2 broke']);
     // A dispatch with .chain() sent to the sync connection (its chained jobs name the sync connection too).
     busLog.reset();
-    await expect(StepJob.dispatch('d1').chain([new SyncStepJob('d2', true), new SyncStepJob('d3')]).onConnection('sync')).rejects.toThrow('step d2 broke');
+    await expect(
+      StepJob.dispatch('d1')
+        .chain([new SyncStepJob('d2', true), new SyncStepJob('d3')])
+        .onConnection('sync'),
+    ).rejects.toThrow('step d2 broke');
     expect(busLog.steps).toEqual(['d1']);
     // dispatchSync: the job's chain goes on inline when its next job is on the sync connection.
     busLog.reset();
@@ -131,9 +150,11 @@ await describeEachEngine('chains and batches', (engine) => {
 
   it('refuses a chain connection named after an Object.prototype member at dispatch, storing nothing', async () => {
     for (const name of ['constructor', '__proto__', 'toString']) {
-      await expect(Bus.chain([new StepJob('a'), new StepJob('b')]).onConnection(name).dispatch()).rejects.toThrow(
-        `Queue connection [${name}] is not defined. Defined connections: database, other, sync.`,
-      );
+      await expect(
+        Bus.chain([new StepJob('a'), new StepJob('b')])
+          .onConnection(name)
+          .dispatch(),
+      ).rejects.toThrow(`Queue connection [${name}] is not defined. Defined connections: database, other, sync.`);
     }
     expect(await jobCount()).toBe(0);
   });
@@ -143,28 +164,51 @@ await describeEachEngine('chains and batches', (engine) => {
     const [row] = (await knex('jobs').select('id', 'payload')) as Array<{ id: number | string; payload: string }>;
     const payload = JSON.parse(row!.payload) as { chained: Array<{ connection: string | null }> };
     payload.chained[0]!.connection = 'constructor';
-    await knex('jobs').where({ id: row!.id }).update({ payload: JSON.stringify(payload) });
+    await knex('jobs')
+      .where({ id: row!.id })
+      .update({ payload: JSON.stringify(payload) });
     await work();
     expect(busLog.steps).toEqual(['a']);
-    expect(reported.map(String).join('\n')).toContain('Queue connection [constructor] is not defined. Defined connections: database, other, sync.');
+    expect(reported.map(String).join('\n')).toContain(
+      'Queue connection [constructor] is not defined. Defined connections: database, other, sync.',
+    );
   });
 
-  it('lists two failed uuids that differ only in case as two, in a batch\'s failed_job_ids', async () => {
+  it("lists two failed uuids that differ only in case as two, in a batch's failed_job_ids", async () => {
     const id = '00000000-0000-4000-8000-0000000000b1';
     const now = Math.floor(Date.now() / 1000);
-    await knex('job_batches').insert({ id, name: 'case', total_jobs: 2, pending_jobs: 2, failed_jobs: 0, failed_job_ids: '[]', options: null, created_at: now });
+    await knex('job_batches').insert({
+      id,
+      name: 'case',
+      total_jobs: 2,
+      pending_jobs: 2,
+      failed_jobs: 0,
+      failed_job_ids: '[]',
+      options: null,
+      created_at: now,
+    });
     const lower = 'abcdef00-0000-4000-8000-000000000001';
-    for (const uuid of [lower, lower.toUpperCase(), lower]) await recordBatchFailure(knex, dialect.engineOfKnex(knex)!, 'job_batches', id, uuid);
-    const [row] = (await knex('job_batches').where({ id }).select('failed_job_ids', 'failed_jobs')) as Array<{ failed_job_ids: string; failed_jobs: number | string }>;
+    for (const uuid of [lower, lower.toUpperCase(), lower])
+      await recordBatchFailure(knex, dialect.engineOfKnex(knex)!, 'job_batches', id, uuid);
+    const [row] = (await knex('job_batches').where({ id }).select('failed_job_ids', 'failed_jobs')) as Array<{
+      failed_job_ids: string;
+      failed_jobs: number | string;
+    }>;
     expect(JSON.parse(row!.failed_job_ids)).toEqual([lower, lower.toUpperCase()]);
     expect(Number(row!.failed_jobs)).toBe(3);
   });
 
   it('refuses closures as callbacks, naming the way to register one', async () => {
-    await expect(Bus.chain([new StepJob('a')]).catch(() => undefined).dispatch()).rejects.toThrow(/never serialized closures.*Bus\.registerCallback/);
-    await expect(Bus.batch([new StepJob('a')]).then('nobody-registered-this').dispatch()).rejects.toThrow(
-      "Batch .then(): no callback is registered as 'nobody-registered-this'",
-    );
+    await expect(
+      Bus.chain([new StepJob('a')])
+        .catch(() => undefined)
+        .dispatch(),
+    ).rejects.toThrow(/never serialized closures.*Bus\.registerCallback/);
+    await expect(
+      Bus.batch([new StepJob('a')])
+        .then('nobody-registered-this')
+        .dispatch(),
+    ).rejects.toThrow("Batch .then(): no callback is registered as 'nobody-registered-this'");
     expect(await jobCount()).toBe(0);
     expect(Number(((await knex('job_batches').count({ n: '*' })) as Array<{ n: number }>)[0]!.n)).toBe(0);
   });
@@ -201,7 +245,14 @@ await describeEachEngine('chains and batches', (engine) => {
     expect(done.progress()).toBe(100);
     expect(done.finished()).toBe(true);
     expect(done.cancelled()).toBe(false);
-    expect(done.toJSON()).toMatchObject({ id: batch.id, name: 'three', totalJobs: 3, pendingJobs: 0, failedJobs: 0, progress: 100 });
+    expect(done.toJSON()).toMatchObject({
+      id: batch.id,
+      name: 'three',
+      totalJobs: 3,
+      pendingJobs: 0,
+      failedJobs: 0,
+      progress: 100,
+    });
   });
 
   it('cancels a batch without allowFailures on the first failure: catch once, the rest skipped, finally once, no then', async () => {
@@ -246,7 +297,9 @@ await describeEachEngine('chains and batches', (engine) => {
   });
 
   it('cancels from inside a batched job: the jobs after it are skipped, the batch ends', async () => {
-    const batch = await Bus.batch([new CancellingJob(), new BatchedJob(1), new BatchedJob(2)]).finally('record-finally').dispatch();
+    const batch = await Bus.batch([new CancellingJob(), new BatchedJob(1), new BatchedJob(2)])
+      .finally('record-finally')
+      .dispatch();
     await work({ concurrency: 1 });
     const done = (await batch.fresh())!;
     expect(done.cancelled()).toBe(true);
@@ -266,7 +319,9 @@ await describeEachEngine('chains and batches', (engine) => {
   });
 
   it('runs chains inside a batch, counting every job of them', async () => {
-    const batch = await Bus.batch([[new StepJob('c1'), new StepJob('c2')], new BatchedJob(7)]).then('record-then').dispatch();
+    const batch = await Bus.batch([[new StepJob('c1'), new StepJob('c2')], new BatchedJob(7)])
+      .then('record-then')
+      .dispatch();
     expect(batch.totalJobs).toBe(3);
     expect(await jobCount()).toBe(2);
     await work({ concurrency: 1 });
@@ -276,7 +331,11 @@ await describeEachEngine('chains and batches', (engine) => {
   });
 
   it('runs a chain that holds a batch: the chain goes on once the batch has run, and stops if it was cancelled', async () => {
-    await Bus.chain([new StepJob('before'), Bus.batch([new BatchedJob(1), new BatchedJob(2)]).then('record-then'), new StepJob('after')]).dispatch();
+    await Bus.chain([
+      new StepJob('before'),
+      Bus.batch([new BatchedJob(1), new BatchedJob(2)]).then('record-then'),
+      new StepJob('after'),
+    ]).dispatch();
     await work({ concurrency: 1 });
     expect(busLog.steps[0]).toBe('before');
     expect(busLog.steps.slice(1, 3).sort()).toEqual(['b1', 'b2']);
@@ -296,17 +355,25 @@ await describeEachEngine('chains and batches', (engine) => {
     expect((await empty.fresh()).finished()).toBe(true);
 
     busLog.reset();
-    const inline = await Bus.batch([new BatchedJob(1), new BatchedJob(2)]).onConnection('sync').then('record-then').dispatch();
+    const inline = await Bus.batch([new BatchedJob(1), new BatchedJob(2)])
+      .onConnection('sync')
+      .then('record-then')
+      .dispatch();
     expect(busLog.steps).toEqual(['b1', 'b2']);
     expect(inline.pendingJobs).toBe(0);
     expect(busLog.callbacks).toEqual(['then:pending=0:failed=0']);
   });
 
   it('stores nothing for a batch under Queue.fake(): no row in jobs or job_batches, the batch and its jobs recorded', async () => {
-    const batchCount = async () => Number(((await knex('job_batches').count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n);
+    const batchCount = async () =>
+      Number(((await knex('job_batches').count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n);
     const fake = Queue.fake();
     try {
-      const batch = await Bus.batch([new BatchedJob(1), [new StepJob('a'), new StepJob('b')]]).name('faked').onQueue('batch-q').then('record-then').dispatch();
+      const batch = await Bus.batch([new BatchedJob(1), [new StepJob('a'), new StepJob('b')]])
+        .name('faked')
+        .onQueue('batch-q')
+        .then('record-then')
+        .dispatch();
       expect(batch.id).toMatch(/^fake-/);
       fake.assertBatched((pending) => pending.name === 'faked' && pending.jobs.length === 2);
       fake.assertPushedOn('batch-q', BatchedJob);
@@ -329,7 +396,9 @@ await describeEachEngine('chains and batches', (engine) => {
   });
 
   it('counts a batch spread over two connections before either runs, so it cannot finish early', async () => {
-    const split = await Bus.batch([new BatchedJob(7), new OtherConnectionJob('o')]).then('record-then').dispatch();
+    const split = await Bus.batch([new BatchedJob(7), new OtherConnectionJob('o')])
+      .then('record-then')
+      .dispatch();
     expect(split.totalJobs).toBe(2);
     await work({ connection: 'database' });
     expect((await split.fresh()).pendingJobs).toBe(1);
@@ -340,10 +409,16 @@ await describeEachEngine('chains and batches', (engine) => {
   });
 
   it('names what is wrong in a batch or chain: a hole, an empty chain, a batch in a batch, a class instead of a job', async () => {
-    await expect(Bus.batch([[new StepJob('a'), null as never]]).dispatch()).rejects.toThrow('Batch: entry 0[1] is null, not a job.');
+    await expect(Bus.batch([[new StepJob('a'), null as never]]).dispatch()).rejects.toThrow(
+      'Batch: entry 0[1] is null, not a job.',
+    );
     await expect(Bus.batch([[]]).dispatch()).rejects.toThrow('Batch: entry 0 is an empty chain.');
-    await expect(Bus.batch([Bus.batch([new StepJob('a')])]).dispatch()).rejects.toThrow('Batch: entry 0 is a batch; a batch holds jobs and chains of jobs, not batches.');
-    await expect(Bus.chain([StepJob as never]).dispatch()).rejects.toThrow('Bus.chain: entry 0 is the class or function StepJob, not a job or a batch.');
+    await expect(Bus.batch([Bus.batch([new StepJob('a')])]).dispatch()).rejects.toThrow(
+      'Batch: entry 0 is a batch; a batch holds jobs and chains of jobs, not batches.',
+    );
+    await expect(Bus.chain([StepJob as never]).dispatch()).rejects.toThrow(
+      'Bus.chain: entry 0 is the class or function StepJob, not a job or a batch.',
+    );
     expect(await jobCount()).toBe(0);
   });
 
@@ -354,9 +429,15 @@ await describeEachEngine('chains and batches', (engine) => {
     // The worker shares this test process, whose RSS (vitest, 5,000 payloads) can pass the default 256 MB limit.
     expect(await work({ concurrency: 16, memory: 2048 })).toBe(0);
     const done = await batch.fresh();
-    expect({ total: done.totalJobs, pending: done.pendingJobs, failed: done.failedJobs, finished: done.finished() }).toEqual({ total: 5000, pending: 0, failed: 0, finished: true });
+    expect({
+      total: done.totalJobs,
+      pending: done.pendingJobs,
+      failed: done.failedJobs,
+      finished: done.finished(),
+    }).toEqual({ total: 5000, pending: 0, failed: 0, finished: true });
     expect(busLog.callbacks).toEqual(['then:pending=0:failed=0', 'finally:pending=0:failed=0']);
-    if (reported.length || (await jobCount())) console.log(reported, await knex('jobs').select('id', 'attempts', 'reserved_by', 'reserved_at', 'available_at'));
+    if (reported.length || (await jobCount()))
+      console.log(reported, await knex('jobs').select('id', 'attempts', 'reserved_by', 'reserved_at', 'available_at'));
     expect(reported).toEqual([]);
     expect(await jobCount()).toBe(0);
   });

@@ -5,9 +5,8 @@ import { pathToFileURL } from 'node:url';
 
 import knexFactory from 'knex';
 import { beforeEach, describe, expect, it } from 'vitest';
-
-import { createFailedJobsTable } from '../../src/drivers/database/migrations/0002-create-failed-jobs-table.js';
 import { createJobsTable } from '../../src/drivers/database/migrations/0001-create-jobs-table.js';
+import { createFailedJobsTable } from '../../src/drivers/database/migrations/0002-create-failed-jobs-table.js';
 import { createWorkersTable } from '../../src/drivers/database/migrations/0003-create-workers-table.js';
 import { createControlsTable } from '../../src/drivers/database/migrations/0004-create-controls-table.js';
 import { indexJobsReservedBy } from '../../src/drivers/database/migrations/0005-index-jobs-reserved-by.js';
@@ -18,7 +17,6 @@ import { DURATION } from '../helpers/worker-line.js';
 
 const distIndex = pathToFileURL(path.join(ROOT, 'dist/index.js')).href;
 const errand = (args: string[], cwd: string) => runCli(args, cwd);
-
 
 describe('the errand command', () => {
   let dir: string;
@@ -85,18 +83,24 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
     expect(result.stderr).toContain('--tries must be a whole number from 0 to 2147483647, got "abc"');
     const tooLong = await errand(['queue:work', '--timeout=2592000000'], dir);
     expect(tooLong.code).toBe(1);
-    expect(tooLong.stderr).toContain('--timeout must be a whole number of seconds from 0 to 2147483647, got "2592000000"');
+    expect(tooLong.stderr).toContain(
+      '--timeout must be a whole number of seconds from 0 to 2147483647, got "2592000000"',
+    );
   });
 
   it('names an unknown connection, and tells the user to migrate when tables are missing', async () => {
     const unknown = await errand(['queue:work', 'nope'], dir);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('Queue connection [nope] is not defined. Defined connections: database, sync, null.');
+    expect(unknown.stderr).toContain(
+      'Queue connection [nope] is not defined. Defined connections: database, sync, null.',
+    );
     // Names a plain object answers from its prototype are unknown names too, not a worker of nothing.
     for (const name of ['constructor', '__proto__', 'toString']) {
       const result = await errand(['queue:work', name, '--stop-when-empty'], dir);
       expect(result.code).toBe(1);
-      expect(result.stderr).toContain(`Queue connection [${name}] is not defined. Defined connections: database, sync, null.`);
+      expect(result.stderr).toContain(
+        `Queue connection [${name}] is not defined. Defined connections: database, sync, null.`,
+      );
     }
     const missing = await errand(['queue:work'], dir);
     expect(missing.code).toBe(1);
@@ -113,15 +117,23 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
   });
 
   it('names a typo in the config file with the key it meant, and takes the client from a URL', async () => {
-    writeFileSync(path.join(dir, 'errand.config.mjs'), `export default { conections: { database: { driver: 'database', client: 'pg', connection: 'postgres://nobody@127.0.0.1:1/app' } } };\n`);
+    writeFileSync(
+      path.join(dir, 'errand.config.mjs'),
+      `export default { conections: { database: { driver: 'database', client: 'pg', connection: 'postgres://nobody@127.0.0.1:1/app' } } };\n`,
+    );
     const typo = await errand(['migrate'], dir);
     expect(typo.code).toBe(1);
-    expect(typo.stderr).toContain(`Unknown key \`conections\` in ${path.join(dir, 'errand.config.mjs')}: did you mean \`connections\`?`);
+    expect(typo.stderr).toContain(
+      `Unknown key \`conections\` in ${path.join(dir, 'errand.config.mjs')}: did you mean \`connections\`?`,
+    );
     // Not "Nothing to migrate." on an SQLite file nobody asked for.
     expect(existsSync(path.join(dir, '.errand'))).toBe(false);
 
     // No client: the URL says pg, so migrate goes to that server, not to an SQLite file in a directory named `postgres:`.
-    writeFileSync(path.join(dir, 'errand.config.mjs'), `export default { connections: { database: { driver: 'database', connection: 'postgres://nobody@127.0.0.1:1/app' } } };\n`);
+    writeFileSync(
+      path.join(dir, 'errand.config.mjs'),
+      `export default { connections: { database: { driver: 'database', connection: 'postgres://nobody@127.0.0.1:1/app' } } };\n`,
+    );
     const url = await errand(['migrate'], dir);
     expect(url.code).toBe(1);
     expect(url.stderr).toContain('Cannot reach the database of queue connection [database] (pg at 127.0.0.1:1/app)');
@@ -134,9 +146,15 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
     expect(first.stdout).toContain('0002_create_failed_jobs_table (failed_jobs) DONE');
     expect((await errand(['migrate'], dir)).stdout).toContain('Nothing to migrate.');
 
-    const knex = knexFactory({ client: 'better-sqlite3', connection: { filename: path.join(dir, '.errand/errand.sqlite') }, useNullAsDefault: true });
+    const knex = knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename: path.join(dir, '.errand/errand.sqlite') },
+      useNullAsDefault: true,
+    });
     try {
-      await insertJobsForTest(knex, 'jobs', 3, (i) => (i === 1 ? { name: 'Broken', command: {} } : { name: 'Note', command: { text: `note ${i}` } }));
+      await insertJobsForTest(knex, 'jobs', 3, (i) =>
+        i === 1 ? { name: 'Broken', command: {} } : { name: 'Note', command: { text: `note ${i}` } },
+      );
       const once = await errand(['queue:work', '--once'], dir);
       expect(once.stdout.match(/DONE/g)).toHaveLength(1);
 
@@ -144,8 +162,15 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
       expect(result.code).toBe(0);
       expect(result.stdout).toContain('INFO  Processing jobs from the [default] queue.');
       expect(result.stdout).toMatch(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Broken \.+ RUNNING$/m);
-      expect(result.stdout).toMatch(new RegExp(String.raw`^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Broken \.+ ${DURATION} FAIL — Error: broken on purpose$`, 'm'));
-      expect(result.stdout).toMatch(new RegExp(String.raw`^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Note \.+ ${DURATION} DONE$`, 'm'));
+      expect(result.stdout).toMatch(
+        new RegExp(
+          String.raw`^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Broken \.+ ${DURATION} FAIL — Error: broken on purpose$`,
+          'm',
+        ),
+      );
+      expect(result.stdout).toMatch(
+        new RegExp(String.raw`^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Note \.+ ${DURATION} DONE$`, 'm'),
+      );
       expect(readFileSync(path.join(dir, 'notes.txt'), 'utf8')).toBe('note 0\nnote 2\n');
       const failed = await knex('failed_jobs').select('exception');
       expect(failed).toHaveLength(1);
@@ -169,7 +194,11 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
     expect(files.some((f) => f.endsWith('_create_jobs_table.js'))).toBe(true);
     expect(files.some((f) => f.endsWith('_create_dead_jobs_table.js'))).toBe(true);
 
-    const knex = knexFactory({ client: 'better-sqlite3', connection: { filename: path.join(dir, 'stub.sqlite') }, useNullAsDefault: true });
+    const knex = knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename: path.join(dir, 'stub.sqlite') },
+      useNullAsDefault: true,
+    });
     try {
       await knex.migrate.latest({ directory: path.join(dir, 'migrations'), loadExtensions: ['.js'] });
       await createJobsTable.up(knex, 'own_jobs');
@@ -182,7 +211,9 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
       expect(await knex('queue_workers').columnInfo()).toEqual(await knex('own_workers').columnInfo());
       expect(await knex('queue_controls').columnInfo()).toEqual(await knex('own_controls').columnInfo());
       const indexes = async (table: string) =>
-        ((await knex.raw(`pragma index_list(${table})`)) as Array<{ name: string }>).map((i) => i.name.replace(table, 'T')).sort();
+        ((await knex.raw(`pragma index_list(${table})`)) as Array<{ name: string }>)
+          .map((i) => i.name.replace(table, 'T'))
+          .sort();
       expect(await indexes('jobs')).toEqual(await indexes('own_jobs'));
       expect(await indexes('queue_workers')).toEqual(await indexes('own_workers'));
       expect(await knex('dead_jobs').columnInfo()).toEqual(await knex('own_failed').columnInfo());

@@ -47,26 +47,36 @@ describe('a CLI command whose database cannot be reached', () => {
     ['mysql2', 'mysql', 'queue:work'],
     ['pg', 'postgres', 'queue:failed'],
     ['pg', 'postgres', 'queue:work'],
-  ] as const)('%s (%s URL), errand %s: one error naming host:port and the reason; the stack only with -v', async (client, scheme, command) => {
-    const port = await closedPort();
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-unreachable-'));
-    const config = { default: 'database', connections: { database: { driver: 'database', client, connection: `${scheme}://root@127.0.0.1:${port}/test` } } };
-    writeFileSync(path.join(dir, 'errand.config.mjs'), `export default ${JSON.stringify(config)};\n`);
-    const expected = `ERROR  Cannot reach the database of queue connection [database] (${client} at 127.0.0.1:${port}/test): connect ECONNREFUSED 127.0.0.1:${port}. ${hint}`;
-    const args = command === 'queue:work' ? [command, 'database', '--stop-when-empty'] : [command];
+  ] as const)(
+    '%s (%s URL), errand %s: one error naming host:port and the reason; the stack only with -v',
+    async (client, scheme, command) => {
+      const port = await closedPort();
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-unreachable-'));
+      const config = {
+        default: 'database',
+        connections: {
+          database: { driver: 'database', client, connection: `${scheme}://root@127.0.0.1:${port}/test` },
+        },
+      };
+      writeFileSync(path.join(dir, 'errand.config.mjs'), `export default ${JSON.stringify(config)};\n`);
+      const expected = `ERROR  Cannot reach the database of queue connection [database] (${client} at 127.0.0.1:${port}/test): connect ECONNREFUSED 127.0.0.1:${port}. ${hint}`;
+      const args = command === 'queue:work' ? [command, 'database', '--stop-when-empty'] : [command];
 
-    const plain = await runCli(args, dir);
-    expect(plain.code).toBe(1);
-    // Exactly errand's message: no knex log line, no stack (the no-jobs warning aside, for queue:work).
-    const errors = plain.stderr.split('\n').filter((line) => line.trim() !== '' && !line.includes('WARN  No job class'));
-    expect(errors).toEqual([`  ${expected}`]);
+      const plain = await runCli(args, dir);
+      expect(plain.code).toBe(1);
+      // Exactly errand's message: no knex log line, no stack (the no-jobs warning aside, for queue:work).
+      const errors = plain.stderr
+        .split('\n')
+        .filter((line) => line.trim() !== '' && !line.includes('WARN  No job class'));
+      expect(errors).toEqual([`  ${expected}`]);
 
-    const verbose = await runCli([...args, '-v'], dir);
-    expect(verbose.code).toBe(1);
-    expect(verbose.stderr).toContain(`DatabaseUnreachableError: ${expected.slice('ERROR  '.length)}`);
-    expect(verbose.stderr).toMatch(/^ {4}at .+$/m);
-    expect(verbose.stderr).toContain(`Caused by: Error: connect ECONNREFUSED 127.0.0.1:${port}`);
-  });
+      const verbose = await runCli([...args, '-v'], dir);
+      expect(verbose.code).toBe(1);
+      expect(verbose.stderr).toContain(`DatabaseUnreachableError: ${expected.slice('ERROR  '.length)}`);
+      expect(verbose.stderr).toMatch(/^ {4}at .+$/m);
+      expect(verbose.stderr).toContain(`Caused by: Error: connect ECONNREFUSED 127.0.0.1:${port}`);
+    },
+  );
 });
 
 await describeEachEngine('tables not migrated yet', (engine) => {
@@ -81,6 +91,8 @@ await describeEachEngine('tables not migrated yet', (engine) => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(MissingTableError);
-    expect((error as Error).message).toMatch(/^Table \[jobs\] does not exist on queue connection \[database\] \(.+\); run `errand migrate`\.$/);
+    expect((error as Error).message).toMatch(
+      /^Table \[jobs\] does not exist on queue connection \[database\] \(.+\); run `errand migrate`\.$/,
+    );
   });
 });

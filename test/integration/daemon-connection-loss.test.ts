@@ -4,8 +4,17 @@ import { afterAll, expect, it } from 'vitest';
 
 import { describeEachEngine } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
-import { dispatchJobs, isRunning, jsonLines, ledgerOf, sleep, timeoutJobsSuite, waitUntil, within } from '../helpers/timeout-jobs-kit.js';
-import { countRows, type CliProcess, type WorkerApp } from '../helpers/worker-process.js';
+import {
+  dispatchJobs,
+  isRunning,
+  jsonLines,
+  ledgerOf,
+  sleep,
+  timeoutJobsSuite,
+  waitUntil,
+  within,
+} from '../helpers/timeout-jobs-kit.js';
+import { type CliProcess, countRows, type WorkerApp } from '../helpers/worker-process.js';
 
 /**
  * A TCP proxy between the worker and the database server, so a test can drop every connection
@@ -84,7 +93,8 @@ await describeEachEngine('queue:work losing its database connection', (engine) =
   const ran = async (key: string) => (await ledgerOf(app.knex, key)).length > 0;
   const output = (proc: CliProcess) => () => `${proc.stdout()}\n${proc.stderr()}`;
 
-  const pushDirect = (keys: string[]) => insertJobsForTest(app.knex, 'jobs', keys.length, (i) => ({ name: 'QuickJob', command: { key: keys[i] } }));
+  const pushDirect = (keys: string[]) =>
+    insertJobsForTest(app.knex, 'jobs', keys.length, (i) => ({ name: 'QuickJob', command: { key: keys[i] } }));
 
   it('survives the database going away for a few seconds and carries on once it is back', async () => {
     const worker = pool.start(['queue:work', '--sleep=0.5', '--json'], app);
@@ -94,7 +104,12 @@ await describeEachEngine('queue:work losing its database connection', (engine) =
       { job: 'QuickJob', args: ['before-2'] },
       { job: 'QuickJob', args: ['before-3'] },
     ]);
-    await waitUntil(async () => (await ran('before-1')) && (await ran('before-2')) && (await ran('before-3')), 'the first jobs to run', 20_000, output(worker));
+    await waitUntil(
+      async () => (await ran('before-1')) && (await ran('before-2')) && (await ran('before-3')),
+      'the first jobs to run',
+      20_000,
+      output(worker),
+    );
     expect(proxy.connections).toBeGreaterThan(0);
 
     await proxy.cut();
@@ -103,12 +118,27 @@ await describeEachEngine('queue:work losing its database connection', (engine) =
     expect(await isRunning(worker), output(worker)()).toBe(true);
     expect(await ran('during-1')).toBe(false);
     // The worker says what is wrong instead of staying silent.
-    await waitUntil(() => worker.stderr().trim() !== '', 'the worker to report the lost connection', 10_000, output(worker));
+    await waitUntil(
+      () => worker.stderr().trim() !== '',
+      'the worker to report the lost connection',
+      10_000,
+      output(worker),
+    );
 
     await proxy.open();
-    await waitUntil(async () => (await ran('during-1')) && (await ran('during-2')), 'the jobs pushed during the outage to run', 60_000, output(worker));
+    await waitUntil(
+      async () => (await ran('during-1')) && (await ran('during-2')),
+      'the jobs pushed during the outage to run',
+      60_000,
+      output(worker),
+    );
     await pushDirect(['after-1', 'after-2']);
-    await waitUntil(async () => (await ran('after-1')) && (await ran('after-2')), 'the jobs pushed after the outage to run', 30_000, output(worker));
+    await waitUntil(
+      async () => (await ran('after-1')) && (await ran('after-2')),
+      'the jobs pushed after the outage to run',
+      30_000,
+      output(worker),
+    );
 
     expect(await isRunning(worker)).toBe(true);
     worker.child.kill('SIGTERM');
@@ -122,7 +152,11 @@ await describeEachEngine('queue:work losing its database connection', (engine) =
     }
     expect([...pids]).toEqual([worker.pid]);
     // Every stdout line stayed JSON while the database was away (knex's warnings go to stderr).
-    expect(jsonLines(worker.stdout()).at(-1)).toMatchObject({ status: 'worker_stopping', reason: 'interrupted', exit_status: 0 });
+    expect(jsonLines(worker.stdout()).at(-1)).toMatchObject({
+      status: 'worker_stopping',
+      reason: 'interrupted',
+      exit_status: 0,
+    });
     const leftover = await app.knex('jobs').select('*');
     expect(leftover, `${JSON.stringify(leftover)}\n${output(worker)()}`).toEqual([]);
     expect(await countRows(app.knex, 'failed_jobs')).toBe(0);

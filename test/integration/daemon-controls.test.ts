@@ -14,17 +14,25 @@ import {
   within,
   workerIdOf,
 } from '../helpers/timeout-jobs-kit.js';
-import { countRows, type CliProcess, type WorkerApp } from '../helpers/worker-process.js';
+import { type CliProcess, countRows, type WorkerApp } from '../helpers/worker-process.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 await describeEachEngine('queue:work signals, controls and --json', (engine) => {
   let app: WorkerApp;
-  const pool = timeoutJobsSuite(engine, 'daemon_controls', { heartbeat: { interval: 1, lapse: 3 } }, (made) => (app = made));
+  const pool = timeoutJobsSuite(
+    engine,
+    'daemon_controls',
+    { heartbeat: { interval: 1, lapse: 3 } },
+    (made) => (app = made),
+  );
   const ran = async (key: string) => (await ledgerOf(app.knex, key)).length > 0;
   /** Lets a running LongJob finish. */
   const go = (key: string) => app.knex('ledger').insert({ job_key: `${key}:go`, pid: 0, attempt: 0 });
-  const output = (...procs: CliProcess[]) => () => procs.map((p) => `--- pid ${p.pid}\n${p.stdout()}\n${p.stderr()}`).join('\n');
+  const output =
+    (...procs: CliProcess[]) =>
+    () =>
+      procs.map((p) => `--- pid ${p.pid}\n${p.stdout()}\n${p.stderr()}`).join('\n');
 
   it('SIGUSR2 stops claiming (the job in flight finishes), SIGCONT claims again', async () => {
     const worker = pool.start(['queue:work', '--sleep=0.5', '--json'], app);
@@ -51,39 +59,56 @@ await describeEachEngine('queue:work signals, controls and --json', (engine) => 
 
     worker.child.kill('SIGCONT');
     await worker.waitFor(/"status":"worker_resuming"/, 10_000);
-    await waitUntil(async () => (await ran('while-paused-1')) && (await ran('while-paused-2')), 'the queued jobs to run after SIGCONT', 15_000, output(worker));
+    await waitUntil(
+      async () => (await ran('while-paused-1')) && (await ran('while-paused-2')),
+      'the queued jobs to run after SIGCONT',
+      15_000,
+      output(worker),
+    );
 
     worker.child.kill('SIGTERM');
     expect(await within(worker.exited, 15_000, output(worker))).toEqual({ code: 0, signal: null });
     const statuses = jsonLines(worker.stdout()).map((line) => line.status);
     expect(statuses.indexOf('worker_resuming')).toBeGreaterThan(statuses.indexOf('worker_pausing'));
-    expect(jsonLines(worker.stdout()).at(-1)).toMatchObject({ status: 'worker_stopping', reason: 'interrupted', exit_status: 0 });
+    expect(jsonLines(worker.stdout()).at(-1)).toMatchObject({
+      status: 'worker_stopping',
+      reason: 'interrupted',
+      exit_status: 0,
+    });
     expect(worker.stderr()).toBe('');
     expect(await countRows(app.knex, 'jobs')).toBe(0);
   });
 
-  it.each([['SIGTERM'], ['SIGINT'], ['SIGQUIT']] as const)('%s stops claiming, lets the job in flight finish and exits 0', async (signal) => {
-    const worker = pool.start(['queue:work', '--sleep=0.5', '--json'], app);
-    await worker.waitFor(/"status":"worker_starting"/);
-    const [slowId, queuedId] = await dispatchJobs(app, [
-      { job: 'LongJob', args: [`stop-${signal}`, 25_000] },
-      { job: 'QuickJob', args: [`left-${signal}`] },
-    ]);
-    await waitUntil(() => ran(`stop-${signal}:start`), 'the long job to start', 15_000, output(worker));
-    worker.child.kill(signal);
-    // It waits for the job in flight (the grace is --timeout, 60 s).
-    await sleep(1500);
-    expect(await isRunning(worker)).toBe(true);
-    await go(`stop-${signal}`);
-    expect(await within(worker.exited, 15_000, output(worker))).toEqual({ code: 0, signal: null });
-    expect((await ledgerOf(app.knex, `stop-${signal}`)).length).toBe(1);
-    expect(await jobRow(app.knex, slowId!)).toBeUndefined();
-    // The job behind it was not claimed.
-    expect(await ran(`left-${signal}`)).toBe(false);
-    expect(await jobRow(app.knex, queuedId!)).toMatchObject({ attempts: 0, reserved_by: null });
-    expect(jsonLines(worker.stdout()).at(-1)).toMatchObject({ status: 'worker_stopping', reason: 'interrupted', exit_status: 0, jobs_processed: 1 });
-    expect(worker.stderr()).toBe('');
-  });
+  it.each([['SIGTERM'], ['SIGINT'], ['SIGQUIT']] as const)(
+    '%s stops claiming, lets the job in flight finish and exits 0',
+    async (signal) => {
+      const worker = pool.start(['queue:work', '--sleep=0.5', '--json'], app);
+      await worker.waitFor(/"status":"worker_starting"/);
+      const [slowId, queuedId] = await dispatchJobs(app, [
+        { job: 'LongJob', args: [`stop-${signal}`, 25_000] },
+        { job: 'QuickJob', args: [`left-${signal}`] },
+      ]);
+      await waitUntil(() => ran(`stop-${signal}:start`), 'the long job to start', 15_000, output(worker));
+      worker.child.kill(signal);
+      // It waits for the job in flight (the grace is --timeout, 60 s).
+      await sleep(1500);
+      expect(await isRunning(worker)).toBe(true);
+      await go(`stop-${signal}`);
+      expect(await within(worker.exited, 15_000, output(worker))).toEqual({ code: 0, signal: null });
+      expect((await ledgerOf(app.knex, `stop-${signal}`)).length).toBe(1);
+      expect(await jobRow(app.knex, slowId!)).toBeUndefined();
+      // The job behind it was not claimed.
+      expect(await ran(`left-${signal}`)).toBe(false);
+      expect(await jobRow(app.knex, queuedId!)).toMatchObject({ attempts: 0, reserved_by: null });
+      expect(jsonLines(worker.stdout()).at(-1)).toMatchObject({
+        status: 'worker_stopping',
+        reason: 'interrupted',
+        exit_status: 0,
+        jobs_processed: 1,
+      });
+      expect(worker.stderr()).toBe('');
+    },
+  );
 
   it('queue:restart makes running workers exit 0 after their in-flight job; a worker started afterwards keeps running', async () => {
     const a = pool.start(['queue:work', '--sleep=0.5', '--json'], app);
@@ -94,8 +119,16 @@ await describeEachEngine('queue:work signals, controls and --json', (engine) => 
       { job: 'LongJob', args: ['restart-1', 25_000] },
       { job: 'LongJob', args: ['restart-2', 25_000] },
     ]);
-    await waitUntil(async () => (await ran('restart-1:start')) && (await ran('restart-2:start')), 'both long jobs to start', 15_000, output(a, b));
-    const starters = [...(await ledgerOf(app.knex, 'restart-1:start')), ...(await ledgerOf(app.knex, 'restart-2:start'))].map((row) => row.pid);
+    await waitUntil(
+      async () => (await ran('restart-1:start')) && (await ran('restart-2:start')),
+      'both long jobs to start',
+      15_000,
+      output(a, b),
+    );
+    const starters = [
+      ...(await ledgerOf(app.knex, 'restart-1:start')),
+      ...(await ledgerOf(app.knex, 'restart-2:start')),
+    ].map((row) => row.pid);
     expect(starters.sort()).toEqual([a.pid, b.pid].sort());
 
     const restart = await runCli(['queue:restart'], app.dir, app.env);
@@ -113,8 +146,16 @@ await describeEachEngine('queue:work signals, controls and --json', (engine) => 
     for (const worker of [a, b]) {
       expect(await within(worker.exited, 20_000, output(worker))).toEqual({ code: 0, signal: null });
       const lines = jsonLines(worker.stdout());
-      expect(lines.at(-1)).toMatchObject({ status: 'worker_stopping', reason: 'restart_signal', exit_status: 0, jobs_processed: 1 });
-      expect(lines.filter((line) => line.job === 'LongJob').map((line) => line.status)).toEqual(['starting', 'success']);
+      expect(lines.at(-1)).toMatchObject({
+        status: 'worker_stopping',
+        reason: 'restart_signal',
+        exit_status: 0,
+        jobs_processed: 1,
+      });
+      expect(lines.filter((line) => line.job === 'LongJob').map((line) => line.status)).toEqual([
+        'starting',
+        'success',
+      ]);
       expect(worker.stderr()).toBe('');
       expect(await countRows(app.knex, 'queue_workers', (q) => q.where({ id: workerIdOf(worker) }))).toBe(0);
     }
@@ -179,55 +220,66 @@ await describeEachEngine('queue:work signals, controls and --json', (engine) => 
       expect(await within(worker.exited, 15_000, output(worker))).toEqual({ code: 0, signal: null });
       expect(worker.stderr()).toBe('');
     }
-    expect(plain.stdout().indexOf('Queue default RESUMED')).toBeGreaterThan(plain.stdout().indexOf('Queue default PAUSED'));
+    expect(plain.stdout().indexOf('Queue default RESUMED')).toBeGreaterThan(
+      plain.stdout().indexOf('Queue default PAUSED'),
+    );
   });
 
-  it.each([['SIGUSR2'], ['queue:pause']] as const)('%s hands prefetched jobs back instead of starting or holding them', async (how) => {
-    // Queued before the worker starts, so its first claim (one slot plus two to prefetch) takes all
-    // three at once on every engine: dispatched one by one to a running worker, they could be
-    // claimed apart, and a worker whose one slot is busy claims more only when woken by a push,
-    // which MySQL/MariaDB does not send.
-    const [, ...prefetched] = await dispatchJobs(app, [
-      { job: 'LongJob', args: ['pf-slow', 25_000] },
-      { job: 'QuickJob', args: ['pf-1'] },
-      { job: 'QuickJob', args: ['pf-2'] },
-    ]);
-    const worker = pool.start(['queue:work', '--prefetch=2', '--sleep=0.5', '--json'], app);
-    await worker.waitFor(/"status":"worker_starting"/);
-    const id = workerIdOf(worker);
-    await waitUntil(() => ran('pf-slow:start'), 'the long job to start', 15_000, output(worker));
-    // One slot runs the long job; the other two wait in the prefetch buffer, held by this worker.
-    for (const jobId of prefetched) expect(await jobRow(app.knex, jobId)).toMatchObject({ attempts: 1, reserved_by: id });
+  it.each([['SIGUSR2'], ['queue:pause']] as const)(
+    '%s hands prefetched jobs back instead of starting or holding them',
+    async (how) => {
+      // Queued before the worker starts, so its first claim (one slot plus two to prefetch) takes all
+      // three at once on every engine: dispatched one by one to a running worker, they could be
+      // claimed apart, and a worker whose one slot is busy claims more only when woken by a push,
+      // which MySQL/MariaDB does not send.
+      const [, ...prefetched] = await dispatchJobs(app, [
+        { job: 'LongJob', args: ['pf-slow', 25_000] },
+        { job: 'QuickJob', args: ['pf-1'] },
+        { job: 'QuickJob', args: ['pf-2'] },
+      ]);
+      const worker = pool.start(['queue:work', '--prefetch=2', '--sleep=0.5', '--json'], app);
+      await worker.waitFor(/"status":"worker_starting"/);
+      const id = workerIdOf(worker);
+      await waitUntil(() => ran('pf-slow:start'), 'the long job to start', 15_000, output(worker));
+      // One slot runs the long job; the other two wait in the prefetch buffer, held by this worker.
+      for (const jobId of prefetched)
+        expect(await jobRow(app.knex, jobId)).toMatchObject({ attempts: 1, reserved_by: id });
 
-    if (how === 'SIGUSR2') {
-      worker.child.kill('SIGUSR2');
-      await worker.waitFor(/"status":"worker_pausing"/, 10_000);
-    } else {
-      expect((await runCli(['queue:pause', 'default'], app.dir, app.env)).code).toBe(0);
-      await worker.waitFor(/"status":"queue_paused"/, 10_000);
-    }
-    const handedBack = async () => {
-      for (const jobId of prefetched) {
-        const row = await jobRow(app.knex, jobId);
-        if (row?.attempts !== 0 || row.reserved_by !== null) return false;
+      if (how === 'SIGUSR2') {
+        worker.child.kill('SIGUSR2');
+        await worker.waitFor(/"status":"worker_pausing"/, 10_000);
+      } else {
+        expect((await runCli(['queue:pause', 'default'], app.dir, app.env)).code).toBe(0);
+        await worker.waitFor(/"status":"queue_paused"/, 10_000);
       }
-      return true;
-    };
-    await waitUntil(handedBack, 'the prefetched jobs to be handed back, attempt returned', 10_000, output(worker));
-    await go('pf-slow');
-    await waitUntil(() => ran('pf-slow'), 'the long job to finish', 15_000, output(worker));
-    await sleep(2000);
-    expect(await ran('pf-1')).toBe(false);
-    expect(await ran('pf-2')).toBe(false);
+      const handedBack = async () => {
+        for (const jobId of prefetched) {
+          const row = await jobRow(app.knex, jobId);
+          if (row?.attempts !== 0 || row.reserved_by !== null) return false;
+        }
+        return true;
+      };
+      await waitUntil(handedBack, 'the prefetched jobs to be handed back, attempt returned', 10_000, output(worker));
+      await go('pf-slow');
+      await waitUntil(() => ran('pf-slow'), 'the long job to finish', 15_000, output(worker));
+      await sleep(2000);
+      expect(await ran('pf-1')).toBe(false);
+      expect(await ran('pf-2')).toBe(false);
 
-    if (how === 'SIGUSR2') worker.child.kill('SIGCONT');
-    else expect((await runCli(['queue:resume', 'default'], app.dir, app.env)).code).toBe(0);
-    await waitUntil(async () => (await ran('pf-1')) && (await ran('pf-2')), 'the jobs to run after resuming', 15_000, output(worker));
-    worker.child.kill('SIGTERM');
-    expect(await within(worker.exited, 15_000, output(worker))).toEqual({ code: 0, signal: null });
-    expect(worker.stderr()).toBe('');
-    expect(await countRows(app.knex, 'jobs')).toBe(0);
-  });
+      if (how === 'SIGUSR2') worker.child.kill('SIGCONT');
+      else expect((await runCli(['queue:resume', 'default'], app.dir, app.env)).code).toBe(0);
+      await waitUntil(
+        async () => (await ran('pf-1')) && (await ran('pf-2')),
+        'the jobs to run after resuming',
+        15_000,
+        output(worker),
+      );
+      worker.child.kill('SIGTERM');
+      expect(await within(worker.exited, 15_000, output(worker))).toEqual({ code: 0, signal: null });
+      expect(worker.stderr()).toBe('');
+      expect(await countRows(app.knex, 'jobs')).toBe(0);
+    },
+  );
 
   it('queue:pause and queue:resume refuse an unknown connection or a malformed target', async () => {
     const unknown = await runCli(['queue:pause', 'nope:default'], app.dir, app.env);
@@ -267,9 +319,23 @@ await describeEachEngine('queue:work signals, controls and --json', (engine) => 
       [badId, 'starting'],
       [badId, 'failed'],
     ]);
-    const failedPayload = JSON.parse(((await app.knex('failed_jobs').first('payload')) as { payload: string }).payload) as { uuid: string };
+    const failedPayload = JSON.parse(
+      ((await app.knex('failed_jobs').first('payload')) as { payload: string }).payload,
+    ) as { uuid: string };
     for (const line of jobLines) {
-      expect(Object.keys(line)).toEqual(expect.arrayContaining(['level', 'id', 'uuid', 'connection', 'queue', 'job', 'status', 'attempts', 'timestamp']));
+      expect(Object.keys(line)).toEqual(
+        expect.arrayContaining([
+          'level',
+          'id',
+          'uuid',
+          'connection',
+          'queue',
+          'job',
+          'status',
+          'attempts',
+          'timestamp',
+        ]),
+      );
       expect(line.uuid).toMatch(UUID);
       expect(line).toMatchObject({ connection: 'database', queue: 'default', attempts: 1 });
       if (line.status === 'starting') expect(line).not.toHaveProperty('duration');
@@ -285,7 +351,17 @@ await describeEachEngine('queue:work signals, controls and --json', (engine) => 
       exception: 'RangeError',
       message: 'json-bad went out of range',
     });
-    expect(lines[0]).toMatchObject({ status: 'worker_starting', connection: 'database', queues: ['default'], pid: worker.pid });
-    expect(lines.at(-1)).toMatchObject({ status: 'worker_stopping', reason: 'empty', exit_status: 0, jobs_processed: 2 });
+    expect(lines[0]).toMatchObject({
+      status: 'worker_starting',
+      connection: 'database',
+      queues: ['default'],
+      pid: worker.pid,
+    });
+    expect(lines.at(-1)).toMatchObject({
+      status: 'worker_stopping',
+      reason: 'empty',
+      exit_status: 0,
+      jobs_processed: 2,
+    });
   });
 });

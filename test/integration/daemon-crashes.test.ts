@@ -2,9 +2,18 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-
+import {
+  databaseNow,
+  Fleet,
+  type JsonEvent,
+  jsonEvents,
+  ledgerRows,
+  sleep,
+  waitUntil,
+  within,
+  workerIdOf,
+} from '../helpers/daemon.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
-import { databaseNow, Fleet, jsonEvents, ledgerRows, sleep, waitUntil, within, workerIdOf, type JsonEvent } from '../helpers/daemon.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT } from '../helpers/run-cli.js';
 import { countRows, createWorkerApp, type WorkerApp } from '../helpers/worker-process.js';
@@ -51,7 +60,9 @@ await describeEachEngine('queue:work daemons: SIGKILL, SIGSTOP and SIGTERM', (en
     await app?.close();
   });
 
-  it('SIGKILLed workers: their jobs come back within the heartbeat window, every job completes or fails, none vanishes', { timeout: 120_000 }, async () => {
+  it('SIGKILLed workers: their jobs come back within the heartbeat window, every job completes or fails, none vanishes', {
+    timeout: 120_000,
+  }, async () => {
     const TOTAL = 600;
     const ROUNDS = 3;
     // A one-try job every 25th (1.5 s, so a kill lands mid-run); the rest retry and take 50–100 ms.
@@ -61,10 +72,12 @@ await describeEachEngine('queue:work daemons: SIGKILL, SIGSTOP and SIGTERM', (en
         ? { name: 'OnceJob', command: { key: `c${i}`, ms: 1500 }, maxTries: 1 }
         : { name: 'ReliableJob', command: { key: `c${i}`, ms: 50 + (i % 6) * 10 }, maxTries: 10 },
     );
-    const keyOf = new Map((await app.knex('jobs').select('id', 'payload')).map((row: { id: number | string; payload: string }) => {
-      const payload = JSON.parse(row.payload) as { data: { command: { key: string } } };
-      return [String(row.id), payload.data.command.key] as const;
-    }));
+    const keyOf = new Map(
+      (await app.knex('jobs').select('id', 'payload')).map((row: { id: number | string; payload: string }) => {
+        const payload = JSON.parse(row.payload) as { data: { command: { key: string } } };
+        return [String(row.id), payload.data.command.key] as const;
+      }),
+    );
     const args = ['queue:work', '--concurrency=4', '--sleep=0.1', '--json'];
     /** OnceJobs that were surely mid-run (started < 1 s before the kill) when their worker died. */
     const killedMidRun = new Set<string>();
@@ -81,7 +94,10 @@ await describeEachEngine('queue:work daemons: SIGKILL, SIGSTOP and SIGTERM', (en
         // Nothing else runs: this worker's sweep must hand the dead worker's jobs back, in time.
         const previous = dead;
         const recovered = await waitUntil(
-          async () => (await reservedBy(previous.id)) === 0 && (await workerRows(previous.id)) === 0 && Date.now() - previous.killedAt,
+          async () =>
+            (await reservedBy(previous.id)) === 0 &&
+            (await workerRows(previous.id)) === 0 &&
+            Date.now() - previous.killedAt,
           RECOVERY_WINDOW_MS + 10_000,
           `the jobs of SIGKILLed worker ${previous.id} to be swept back`,
         );
@@ -94,7 +110,10 @@ await describeEachEngine('queue:work daemons: SIGKILL, SIGSTOP and SIGTERM', (en
       await waitUntil(
         () => {
           const events = jsonEvents(worker.stdout()).slice(since);
-          return events.filter((e) => e.status === 'success').length >= 5 && running(events).some((e) => e.job === 'OnceJob' && e.attempts === 1);
+          return (
+            events.filter((e) => e.status === 'success').length >= 5 &&
+            running(events).some((e) => e.job === 'OnceJob' && e.attempts === 1)
+          );
         },
         20_000,
         `round ${round}: worker ${id} to run a OnceJob`,
@@ -125,23 +144,36 @@ await describeEachEngine('queue:work daemons: SIGKILL, SIGSTOP and SIGTERM', (en
     const last = dead!;
     await waitUntil(
       async () => {
-        const [row] = (await app.knex('queue_workers').where('id', last.id).select('expires_at')) as Array<{ expires_at: number | string }>;
+        const [row] = (await app.knex('queue_workers').where('id', last.id).select('expires_at')) as Array<{
+          expires_at: number | string;
+        }>;
         return row !== undefined && Number(row.expires_at) < (await databaseNow(app.knex, engine));
       },
       RECOVERY_WINDOW_MS,
       `worker ${last.id}'s heartbeat to lapse`,
     );
     const final = start(['queue:work', '--concurrency=8', '--sleep=0.1', '--json', '--stop-when-empty']);
-    expect(await within(final.exited, 60_000, 'the clean worker to drain the queue')).toEqual({ code: 0, signal: null });
+    expect(await within(final.exited, 60_000, 'the clean worker to drain the queue')).toEqual({
+      code: 0,
+      signal: null,
+    });
     expect(final.stderr()).toBe('');
-    console.log(`[${engine}] SIGKILL rounds: dead workers' jobs back after ${recoveries.join(', ')} ms (window ${RECOVERY_WINDOW_MS} ms)`);
+    console.log(
+      `[${engine}] SIGKILL rounds: dead workers' jobs back after ${recoveries.join(', ')} ms (window ${RECOVERY_WINDOW_MS} ms)`,
+    );
 
     expect(await countRows(app.knex, 'jobs')).toBe(0);
     expect(await countRows(app.knex, 'queue_workers')).toBe(0);
     const ledger = await ledgerRows(app.knex);
     const completed = new Set(ledger.map((row) => row.job_key));
-    const failedRows = (await app.knex('failed_jobs').select('payload', 'exception')) as Array<{ payload: string; exception: string }>;
-    const failed = failedRows.map((row) => ({ key: (JSON.parse(row.payload) as { data: { command: { key: string } } }).data.command.key, exception: row.exception }));
+    const failedRows = (await app.knex('failed_jobs').select('payload', 'exception')) as Array<{
+      payload: string;
+      exception: string;
+    }>;
+    const failed = failedRows.map((row) => ({
+      key: (JSON.parse(row.payload) as { data: { command: { key: string } } }).data.command.key,
+      exception: row.exception,
+    }));
     const failedKeys = new Set(failed.map((f) => f.key));
     const onceKeys = new Set([...keyOf.values()].filter((key) => isOnce(Number(key.slice(1)))));
 
@@ -164,8 +196,14 @@ await describeEachEngine('queue:work daemons: SIGKILL, SIGSTOP and SIGTERM', (en
     expect([...interrupted].filter((key) => (lastAttempt.get(key) ?? 0) < 2)).toEqual([]);
   });
 
-  it('a stopped worker presumed dead: another takes its job, and its late finish changes nothing', { timeout: 90_000 }, async () => {
-    await insertJobsForTest(app.knex, 'jobs', 1, () => ({ name: 'ReliableJob', command: { key: 'slow', ms: 7000 }, maxTries: 5 }));
+  it('a stopped worker presumed dead: another takes its job, and its late finish changes nothing', {
+    timeout: 90_000,
+  }, async () => {
+    await insertJobsForTest(app.knex, 'jobs', 1, () => ({
+      name: 'ReliableJob',
+      command: { key: 'slow', ms: 7000 },
+      maxTries: 5,
+    }));
     const args = ['--config', shortLeaseConfig, 'queue:work', '--concurrency=1', '--sleep=0.1', '--json'];
     const a = start(args);
     await a.waitFor(/"status":"starting"/);
@@ -192,9 +230,19 @@ await describeEachEngine('queue:work daemons: SIGKILL, SIGSTOP and SIGTERM', (en
     // B's row (unfenced, it would delete the job from under B).
     a.child.kill('SIGCONT');
     await a.waitFor(/the lease was lost/, 15_000);
-    const row = (await app.knex('jobs').select('id', 'reserved_by', 'attempts')) as Array<{ id: number | string; reserved_by: string; attempts: number | string }>;
-    expect(row.map((r) => ({ id: String(r.id), reserved_by: r.reserved_by, attempts: Number(r.attempts) }))).toEqual([{ id: jobId, reserved_by: bId, attempts: 2 }]);
-    expect(jsonEvents(b.stdout()).filter((e) => e.id === jobId).map((e) => e.status)).toEqual(['starting']);
+    const row = (await app.knex('jobs').select('id', 'reserved_by', 'attempts')) as Array<{
+      id: number | string;
+      reserved_by: string;
+      attempts: number | string;
+    }>;
+    expect(row.map((r) => ({ id: String(r.id), reserved_by: r.reserved_by, attempts: Number(r.attempts) }))).toEqual([
+      { id: jobId, reserved_by: bId, attempts: 2 },
+    ]);
+    expect(
+      jsonEvents(b.stdout())
+        .filter((e) => e.id === jobId)
+        .map((e) => e.status),
+    ).toEqual(['starting']);
     await a.waitFor(/presumed dead/, 15_000);
     expect(a.child.exitCode).toBeNull();
 
@@ -202,17 +250,36 @@ await describeEachEngine('queue:work daemons: SIGKILL, SIGSTOP and SIGTERM', (en
     // wrote about the job landed (no success line, no failed_jobs row, no second delete).
     await waitUntil(async () => (await countRows(app.knex, 'jobs')) === 0, 15_000, 'B to finish the job');
     await b.waitFor(/"status":"success"/, 5000);
-    console.log(`[${engine}] stopped worker: its job was taken over ${takenOver} ms after SIGSTOP (window ${RECOVERY_WINDOW_MS} ms)`);
-    expect((await ledgerRows(app.knex)).map((r) => [r.pid, r.attempt]).sort()).toEqual([[a.pid, 1], [b.pid, 2]].sort());
+    console.log(
+      `[${engine}] stopped worker: its job was taken over ${takenOver} ms after SIGSTOP (window ${RECOVERY_WINDOW_MS} ms)`,
+    );
+    expect((await ledgerRows(app.knex)).map((r) => [r.pid, r.attempt]).sort()).toEqual(
+      [
+        [a.pid, 1],
+        [b.pid, 2],
+      ].sort(),
+    );
     expect(await countRows(app.knex, 'failed_jobs')).toBe(0);
-    expect(jsonEvents(a.stdout()).filter((e) => e.id === jobId).map((e) => e.status)).toEqual(['starting']);
+    expect(
+      jsonEvents(a.stdout())
+        .filter((e) => e.id === jobId)
+        .map((e) => e.status),
+    ).toEqual(['starting']);
     // A registered again and works on: with B gone, it runs new jobs.
     await waitUntil(async () => (await workerRows(aId)) === 1, 5000, 'A to register again');
     b.child.kill('SIGTERM');
     expect(await within(b.exited, 30_000, 'B to exit after SIGTERM')).toEqual({ code: 0, signal: null });
     expect(await workerRows(bId)).toBe(0);
-    await insertJobsForTest(app.knex, 'jobs', 2, (i) => ({ name: 'ReliableJob', command: { key: `after-${i}`, ms: 0 }, maxTries: 1 }));
-    await waitUntil(async () => (await countRows(app.knex, 'jobs')) === 0, 10_000, 'A to run jobs after losing its lease');
+    await insertJobsForTest(app.knex, 'jobs', 2, (i) => ({
+      name: 'ReliableJob',
+      command: { key: `after-${i}`, ms: 0 },
+      maxTries: 1,
+    }));
+    await waitUntil(
+      async () => (await countRows(app.knex, 'jobs')) === 0,
+      10_000,
+      'A to run jobs after losing its lease',
+    );
     const after = (await ledgerRows(app.knex)).filter((row) => row.job_key.startsWith('after-'));
     expect(after.map((row) => row.pid)).toEqual([a.pid, a.pid]);
     a.child.kill('SIGTERM');
@@ -220,15 +287,36 @@ await describeEachEngine('queue:work daemons: SIGKILL, SIGSTOP and SIGTERM', (en
     expect(await countRows(app.knex, 'queue_workers')).toBe(0);
     expect(await countRows(app.knex, 'failed_jobs')).toBe(0);
     // The only complaints: the lost lease and the presumed death.
-    const complaints = a.stderr().split('\n').filter((line) => line.startsWith('[errand]'));
+    const complaints = a
+      .stderr()
+      .split('\n')
+      .filter((line) => line.startsWith('[errand]'));
     expect(complaints).toHaveLength(2);
     expect(b.stderr()).toBe('');
   });
 
-  it('a stopped worker presumed dead never starts the jobs it had prefetched: each runs once, from a claim made after the sweep', { timeout: 90_000 }, async () => {
-    await insertJobsForTest(app.knex, 'jobs', 1, () => ({ name: 'ReliableJob', command: { key: 'held-slow', ms: 4000 }, maxTries: 5 }));
-    await insertJobsForTest(app.knex, 'jobs', 2, (i) => ({ name: 'ReliableJob', command: { key: `prefetched-${i}`, ms: 0 }, maxTries: 5 }));
-    const a = start(['--config', shortLeaseConfig, 'queue:work', '--concurrency=1', '--prefetch=2', '--sleep=0.1', '--json']);
+  it('a stopped worker presumed dead never starts the jobs it had prefetched: each runs once, from a claim made after the sweep', {
+    timeout: 90_000,
+  }, async () => {
+    await insertJobsForTest(app.knex, 'jobs', 1, () => ({
+      name: 'ReliableJob',
+      command: { key: 'held-slow', ms: 4000 },
+      maxTries: 5,
+    }));
+    await insertJobsForTest(app.knex, 'jobs', 2, (i) => ({
+      name: 'ReliableJob',
+      command: { key: `prefetched-${i}`, ms: 0 },
+      maxTries: 5,
+    }));
+    const a = start([
+      '--config',
+      shortLeaseConfig,
+      'queue:work',
+      '--concurrency=1',
+      '--prefetch=2',
+      '--sleep=0.1',
+      '--json',
+    ]);
     await a.waitFor(/"status":"starting"/);
     const aId = workerIdOf(a.stdout())!;
     // A holds all three: one running, two in its buffer.
@@ -243,13 +331,17 @@ await describeEachEngine('queue:work daemons: SIGKILL, SIGSTOP and SIGTERM', (en
     const ledger = await ledgerRows(app.knex);
     // Each prefetched job ran once, from a claim made after the sweep (attempt 2, by whichever
     // worker claimed it then); the stale attempt-1 copies in A's buffer never started.
-    for (const key of ['prefetched-0', 'prefetched-1']) expect(ledger.filter((row) => row.job_key === key).map((row) => row.attempt)).toEqual([2]);
+    for (const key of ['prefetched-0', 'prefetched-1'])
+      expect(ledger.filter((row) => row.job_key === key).map((row) => row.attempt)).toEqual([2]);
     expect(await countRows(app.knex, 'failed_jobs')).toBe(0);
     for (const worker of [a, b]) worker.child.kill('SIGTERM');
-    for (const worker of [a, b]) expect(await within(worker.exited, 30_000, 'workers to exit after SIGTERM')).toEqual({ code: 0, signal: null });
+    for (const worker of [a, b])
+      expect(await within(worker.exited, 30_000, 'workers to exit after SIGTERM')).toEqual({ code: 0, signal: null });
   });
 
-  it('a worker stopped (SIGSTOP) for longer than the lapse carries on after SIGCONT: its watchdog does not count the stop as a blocked loop', { timeout: 60_000 }, async () => {
+  it('a worker stopped (SIGSTOP) for longer than the lapse carries on after SIGCONT: its watchdog does not count the stop as a blocked loop', {
+    timeout: 60_000,
+  }, async () => {
     const worker = start(['queue:work', '--sleep=0.1', '--json']);
     await worker.waitFor(/"status":"worker_starting"/);
     const id = workerIdOf(worker.stdout())!;
@@ -262,7 +354,11 @@ await describeEachEngine('queue:work daemons: SIGKILL, SIGSTOP and SIGTERM', (en
       expect(worker.child.exitCode).toBeNull();
     }
     // It still works: it runs a new job, then stops cleanly.
-    await insertJobsForTest(app.knex, 'jobs', 1, () => ({ name: 'ReliableJob', command: { key: 'after-stop', ms: 0 }, maxTries: 1 }));
+    await insertJobsForTest(app.knex, 'jobs', 1, () => ({
+      name: 'ReliableJob',
+      command: { key: 'after-stop', ms: 0 },
+      maxTries: 1,
+    }));
     await waitUntil(async () => (await countRows(app.knex, 'jobs')) === 0, 10_000, 'the resumed worker to run a job');
     expect(await ledgerRows(app.knex)).toEqual([{ job_key: 'after-stop', pid: worker.pid, attempt: 1 }]);
     worker.child.kill('SIGTERM');
@@ -271,13 +367,23 @@ await describeEachEngine('queue:work daemons: SIGKILL, SIGSTOP and SIGTERM', (en
     expect(await workerRows(id)).toBe(0);
   });
 
-  it('SIGTERM under load: no new work after the signal, in-flight jobs finish, the prefetch buffer goes back unspent', { timeout: 90_000 }, async () => {
+  it('SIGTERM under load: no new work after the signal, in-flight jobs finish, the prefetch buffer goes back unspent', {
+    timeout: 90_000,
+  }, async () => {
     const TOTAL = 500;
-    await insertJobsForTest(app.knex, 'jobs', TOTAL, (i) => ({ name: 'ReliableJob', command: { key: `t${i}`, ms: 100 }, maxTries: 3 }));
+    await insertJobsForTest(app.knex, 'jobs', TOTAL, (i) => ({
+      name: 'ReliableJob',
+      command: { key: `t${i}`, ms: 100 },
+      maxTries: 3,
+    }));
     const worker = start(['queue:work', '--concurrency=8', '--prefetch=8', '--sleep=0.1', '--json']);
     await worker.waitFor(/"status":"worker_starting"/);
     const id = workerIdOf(worker.stdout())!;
-    await waitUntil(() => jsonEvents(worker.stdout()).filter((e) => e.status === 'success').length >= 40, 30_000, '40 jobs done');
+    await waitUntil(
+      () => jsonEvents(worker.stdout()).filter((e) => e.status === 'success').length >= 40,
+      30_000,
+      '40 jobs done',
+    );
     // Running (8) plus buffered: take the snapshot, then signal at once.
     const held = await waitUntil(
       async () => {
@@ -312,14 +418,19 @@ await describeEachEngine('queue:work daemons: SIGKILL, SIGSTOP and SIGTERM', (en
       reserved_at: number | string | null;
     }>;
     expect(left).toHaveLength(TOTAL - started.length);
-    expect(left.filter((row) => Number(row.attempts) !== 0 || row.reserved_by !== null || row.reserved_at !== null)).toEqual([]);
+    expect(
+      left.filter((row) => Number(row.attempts) !== 0 || row.reserved_by !== null || row.reserved_at !== null),
+    ).toEqual([]);
     const handedBack = held.filter((jobId) => left.some((row) => String(row.id) === jobId));
     expect(handedBack.length).toBeGreaterThan(0);
     expect(await workerRows(id)).toBe(0);
 
     // A second worker drains the rest: every job ran exactly once, each as its first attempt.
     const drain = start(['queue:work', '--concurrency=16', '--sleep=0.1', '--json', '--stop-when-empty']);
-    expect(await within(drain.exited, 60_000, 'the second worker to drain the queue')).toEqual({ code: 0, signal: null });
+    expect(await within(drain.exited, 60_000, 'the second worker to drain the queue')).toEqual({
+      code: 0,
+      signal: null,
+    });
     expect(drain.stderr()).toBe('');
     const all = await ledgerRows(app.knex);
     expect(new Set(all.map((row) => row.job_key)).size).toBe(TOTAL);

@@ -1,9 +1,8 @@
 import path from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
-
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { Fleet, ledgerEnv, ledgerRows, within } from '../helpers/daemon.js';
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT } from '../helpers/run-cli.js';
 import { countRows, createWorkerApp, type WorkerApp } from '../helpers/worker-process.js';
@@ -33,14 +32,26 @@ await describeEachEngine('queue:work daemons: exactly once under load', (engine)
     await app?.close();
   });
 
-  it(`${PROCESSES} processes × --concurrency=${CONCURRENCY} run each of ${JOBS} jobs exactly once`, { timeout: 180_000 }, async () => {
+  it(`${PROCESSES} processes × --concurrency=${CONCURRENCY} run each of ${JOBS} jobs exactly once`, {
+    timeout: 180_000,
+  }, async () => {
     // One try: a job claimed twice would fail ("attempted too many times") instead of hiding.
-    await insertJobsForTest(app.knex, 'jobs', JOBS, (i) => ({ name: 'ReliableJob', command: { key: `k${i}`, ms: 0 }, maxTries: 1 }));
+    await insertJobsForTest(app.knex, 'jobs', JOBS, (i) => ({
+      name: 'ReliableJob',
+      command: { key: `k${i}`, ms: 0 },
+      maxTries: 1,
+    }));
     const started = performance.now();
     const args = ['queue:work', `--concurrency=${CONCURRENCY}`, '--prefetch=32', '--sleep=0.1', '--stop-when-empty'];
     const workers = Array.from({ length: PROCESSES }, () => fleet.start(args, app.dir, ledgerEnv(app, CONCURRENCY)));
-    const exits = await within(Promise.all(workers.map((w) => w.exited)), 150_000, 'the workers to drain the queue and exit');
-    console.log(`[${engine}] ${JOBS} jobs, ${PROCESSES} workers × ${CONCURRENCY}: drained in ${Math.round(performance.now() - started)} ms`);
+    const exits = await within(
+      Promise.all(workers.map((w) => w.exited)),
+      150_000,
+      'the workers to drain the queue and exit',
+    );
+    console.log(
+      `[${engine}] ${JOBS} jobs, ${PROCESSES} workers × ${CONCURRENCY}: drained in ${Math.round(performance.now() - started)} ms`,
+    );
 
     expect(workers.map((w) => w.stderr())).toEqual(workers.map(() => ''));
     expect(exits).toEqual(workers.map(() => ({ code: 0, signal: null })));

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { runCli } from '../helpers/run-cli.js';
 import {
   dbNow,
   dispatchJobs,
@@ -14,8 +15,6 @@ import {
   within,
   workerIdOf,
 } from '../helpers/timeout-jobs-kit.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
-import { runCli } from '../helpers/run-cli.js';
 import { countRows, createWorkerApp, type WorkerApp } from '../helpers/worker-process.js';
 
 /** The watchdog's grace past a job's deadline (WATCHDOG_GRACE_MS) in seconds. */
@@ -28,7 +27,12 @@ function endedBySigalrm(exit: { code: number | null; signal: NodeJS.Signals | nu
 
 await describeEachEngine('queue:work timeouts and watchdog', (engine) => {
   let app: WorkerApp;
-  const pool = timeoutJobsSuite(engine, 'daemon_timeouts', { heartbeat: { interval: 1, lapse: 3 }, retryAfter: 4 }, (made) => (app = made));
+  const pool = timeoutJobsSuite(
+    engine,
+    'daemon_timeouts',
+    { heartbeat: { interval: 1, lapse: 3 }, retryAfter: 4 },
+    (made) => (app = made),
+  );
 
   it('abandons a handler that never settles at its timeout, retries it, fails it, and the same process carries on', async () => {
     const [hangId] = await dispatchJobs(app, [
@@ -37,7 +41,11 @@ await describeEachEngine('queue:work timeouts and watchdog', (engine) => {
       { job: 'QuickJob', args: ['after-hang'], queue: 'low' },
     ]);
     const worker = pool.start(['queue:work', '--queue=default,low', '--stop-when-empty', '--sleep=0', '--json'], app);
-    const exit = await within(worker.exited, 30_000, () => `the worker to exit\n${worker.stdout()}\n${worker.stderr()}`);
+    const exit = await within(
+      worker.exited,
+      30_000,
+      () => `the worker to exit\n${worker.stdout()}\n${worker.stderr()}`,
+    );
     expect(exit, worker.stderr()).toEqual({ code: 0, signal: null });
 
     const lines = jsonLines(worker.stdout());
@@ -65,7 +73,10 @@ await describeEachEngine('queue:work timeouts and watchdog', (engine) => {
       [2, worker.pid],
     ]);
     expect((await ledgerOf(app.knex, 'after-hang')).map((row) => row.pid)).toEqual([worker.pid]);
-    const failed = (await app.knex('failed_jobs').select('exception', 'payload')) as Array<{ exception: string; payload: string }>;
+    const failed = (await app.knex('failed_jobs').select('exception', 'payload')) as Array<{
+      exception: string;
+      payload: string;
+    }>;
     expect(failed).toHaveLength(1);
     expect(failed[0]!.exception).toMatch(/^TimeoutExceededError: HangingJob has timed out/);
     expect(await jobRow(app.knex, hangId!)).toBeUndefined();
@@ -82,11 +93,17 @@ await describeEachEngine('queue:work timeouts and watchdog', (engine) => {
     const first = pool.start(['queue:work', '--concurrency=2', '--sleep=0.5', '--json'], app);
     await first.waitFor(/"job":"BlockingJob"[^}]*"status":"starting"/, 20_000);
     const blockedAt = Date.now();
-    const exit1 = await within(first.exited, (1 + WATCHDOG_GRACE + 15) * 1000, () => `the watchdog to end the first worker\n${first.stdout()}\n${first.stderr()}`);
+    const exit1 = await within(
+      first.exited,
+      (1 + WATCHDOG_GRACE + 15) * 1000,
+      () => `the watchdog to end the first worker\n${first.stdout()}\n${first.stderr()}`,
+    );
     expect(endedBySigalrm(exit1), JSON.stringify(exit1) + first.stderr()).toBe(true);
     // Not before the job's deadline plus the grace.
     expect(Date.now() - blockedAt).toBeGreaterThanOrEqual((1 + WATCHDOG_GRACE) * 1000 - 500);
-    expect(first.stderr()).toMatch(new RegExp(`\\[errand\\] watchdog: BlockingJob #${blockId} is [\\d.]+ s past its timeout`));
+    expect(first.stderr()).toMatch(
+      new RegExp(`\\[errand\\] watchdog: BlockingJob #${blockId} is [\\d.]+ s past its timeout`),
+    );
     expect(first.stderr()).toContain(`BlockingJob #${blockId} released`);
     const firstWorker = workerIdOf(first);
 
@@ -103,7 +120,11 @@ await describeEachEngine('queue:work timeouts and watchdog', (engine) => {
 
     // Second run: attempt 2, the last try: killed again, and this time the job is failed.
     const second = pool.start(['queue:work', '--concurrency=2', '--sleep=0.5', '--json'], app);
-    const exit2 = await within(second.exited, 30_000, () => `the watchdog to end the second worker\n${second.stdout()}\n${second.stderr()}`);
+    const exit2 = await within(
+      second.exited,
+      30_000,
+      () => `the watchdog to end the second worker\n${second.stdout()}\n${second.stderr()}`,
+    );
     expect(endedBySigalrm(exit2), JSON.stringify(exit2) + second.stderr()).toBe(true);
     expect(second.stderr()).toContain(`BlockingJob #${blockId} failed`);
     expect((await ledgerOf(app.knex, 'block')).map((row) => [row.attempt, row.pid])).toEqual([
@@ -111,18 +132,30 @@ await describeEachEngine('queue:work timeouts and watchdog', (engine) => {
       [2, second.pid],
     ]);
     expect(await jobRow(app.knex, blockId!)).toBeUndefined();
-    const failed = (await app.knex('failed_jobs').select('exception', 'payload')) as Array<{ exception: string; payload: string }>;
+    const failed = (await app.knex('failed_jobs').select('exception', 'payload')) as Array<{
+      exception: string;
+      payload: string;
+    }>;
     expect(failed).toHaveLength(1);
     expect(JSON.parse(failed[0]!.payload).displayName).toBe('BlockingJob');
-    expect(failed[0]!.exception).toMatch(new RegExp(`^TimeoutExceededError: BlockingJob has timed out: the watchdog ended worker process ${second.pid} `));
+    expect(failed[0]!.exception).toMatch(
+      new RegExp(`^TimeoutExceededError: BlockingJob has timed out: the watchdog ended worker process ${second.pid} `),
+    );
     expect(await countRows(app.knex, 'queue_workers', (q) => q.where({ id: workerIdOf(second) }))).toBe(0);
 
     // The bystander was never charged an attempt, and a healthy worker completes it.
     const bystander2 = await jobRow(app.knex, byId!);
     expect(bystander2).toMatchObject({ attempts: 0, reserved_by: null });
-    await waitUntil(async () => (await dbNow(app.knex, engine)) >= bystander2!.available_at, 'the bystander to be due', 5000);
+    await waitUntil(
+      async () => (await dbNow(app.knex, engine)) >= bystander2!.available_at,
+      'the bystander to be due',
+      5000,
+    );
     const third = pool.start(['queue:work', '--stop-when-empty', '--sleep=0', '--json'], app);
-    expect(await within(third.exited, 30_000, () => 'the third worker to drain the queue'), third.stderr()).toEqual({ code: 0, signal: null });
+    expect(await within(third.exited, 30_000, () => 'the third worker to drain the queue'), third.stderr()).toEqual({
+      code: 0,
+      signal: null,
+    });
     expect((await ledgerOf(app.knex, 'bystander')).map((row) => [row.attempt, row.pid])).toEqual([[1, third.pid]]);
     expect(await countRows(app.knex, 'jobs')).toBe(0);
     expect(await countRows(app.knex, 'failed_jobs')).toBe(1);
@@ -131,7 +164,11 @@ await describeEachEngine('queue:work timeouts and watchdog', (engine) => {
   it('fails a single-try job that wedges the event loop on its first attempt', async () => {
     const [id] = await dispatchJobs(app, [{ job: 'BlockingOnceJob', args: ['block-once'] }]);
     const worker = pool.start(['queue:work', '--sleep=0.5', '--json'], app);
-    const exit = await within(worker.exited, 30_000, () => `the watchdog to end the worker\n${worker.stdout()}\n${worker.stderr()}`);
+    const exit = await within(
+      worker.exited,
+      30_000,
+      () => `the watchdog to end the worker\n${worker.stdout()}\n${worker.stderr()}`,
+    );
     expect(endedBySigalrm(exit), JSON.stringify(exit) + worker.stderr()).toBe(true);
     expect(worker.stderr()).toMatch(/\[errand\] watchdog: /);
     expect(worker.stderr()).toContain(`BlockingOnceJob #${id} failed`);
@@ -146,7 +183,11 @@ await describeEachEngine('queue:work timeouts and watchdog', (engine) => {
   it('ends with SIGKILL a wedged worker that listens for SIGALRM, after handing its job back', async () => {
     const [id] = await dispatchJobs(app, [{ job: 'DeafBlockingJob', args: ['deaf'] }]);
     const worker = pool.start(['queue:work', '--sleep=0.5', '--json'], app);
-    const exit = await within(worker.exited, 30_000, () => `the watchdog to end the worker\n${worker.stdout()}\n${worker.stderr()}`);
+    const exit = await within(
+      worker.exited,
+      30_000,
+      () => `the watchdog to end the worker\n${worker.stdout()}\n${worker.stderr()}`,
+    );
     // A Node parent sees the signal; a shell in between reports 128 + 9.
     expect(exit.signal === 'SIGKILL' || exit.code === 137, JSON.stringify(exit) + worker.stderr()).toBe(true);
     expect(worker.stderr()).toContain(`DeafBlockingJob #${id} released`);
@@ -171,7 +212,12 @@ await describeEachEngine('queue:work timeouts and watchdog', (engine) => {
     expect(await jobRow(app.knex, longId!)).toMatchObject({ attempts: 1, reserved_by: workerIdOf(a) });
     // B is claiming meanwhile: it takes a job pushed now (A's only slot is busy), just not the long one.
     await dispatchJobs(app, [{ job: 'QuickJob', args: ['probe'] }]);
-    await waitUntil(async () => (await ledgerOf(app.knex, 'probe')).length > 0, 'B to run the probe job', 15_000, () => b.stdout() + b.stderr());
+    await waitUntil(
+      async () => (await ledgerOf(app.knex, 'probe')).length > 0,
+      'B to run the probe job',
+      15_000,
+      () => b.stdout() + b.stderr(),
+    );
     expect((await ledgerOf(app.knex, 'probe')).map((row) => row.pid)).toEqual([b.pid]);
 
     // About twice retryAfter in all, then let it finish.
@@ -189,7 +235,11 @@ await describeEachEngine('queue:work timeouts and watchdog', (engine) => {
     expect((await ledgerOf(app.knex, 'long:start')).map((row) => [row.attempt, row.pid])).toEqual([[1, a.pid]]);
     expect((await ledgerOf(app.knex, 'long')).map((row) => [row.attempt, row.pid])).toEqual([[1, a.pid]]);
     expect(jsonLines(b.stdout()).filter((line) => line.job === 'LongJob')).toEqual([]);
-    expect(jsonLines(a.stdout()).filter((line) => line.job === 'LongJob').map((line) => line.status)).toEqual(['starting', 'success']);
+    expect(
+      jsonLines(a.stdout())
+        .filter((line) => line.job === 'LongJob')
+        .map((line) => line.status),
+    ).toEqual(['starting', 'success']);
     expect(a.stderr() + b.stderr()).toBe('');
     expect(await countRows(app.knex, 'jobs')).toBe(0);
     expect(await countRows(app.knex, 'queue_workers')).toBe(0);
@@ -208,13 +258,16 @@ await describeEachEngine('queue:work timeouts and watchdog', (engine) => {
     });
     afterAll(() => plain?.close());
 
-    it.each([['--timeout=10'], ['--timeout=11'], ['--timeout=0']])('refuses %s at start, naming --timeout and retryAfter', async (flag) => {
-      const result = await runCli(['queue:work', flag, '--stop-when-empty'], plain.dir, plain.env);
-      expect(result.code, result.stdout + result.stderr).not.toBe(0);
-      expect(result.stderr).toContain('--timeout');
-      expect(result.stderr).toContain('retryAfter (10 s)');
-      expect(result.stdout).not.toContain('Processing jobs');
-    });
+    it.each([['--timeout=10'], ['--timeout=11'], ['--timeout=0']])(
+      'refuses %s at start, naming --timeout and retryAfter',
+      async (flag) => {
+        const result = await runCli(['queue:work', flag, '--stop-when-empty'], plain.dir, plain.env);
+        expect(result.code, result.stdout + result.stderr).not.toBe(0);
+        expect(result.stderr).toContain('--timeout');
+        expect(result.stderr).toContain('retryAfter (10 s)');
+        expect(result.stdout).not.toContain('Processing jobs');
+      },
+    );
 
     it('starts with --timeout below retryAfter, and fails (without running) a job whose own timeout reaches retryAfter', async () => {
       await dispatchJobs(plain, [
@@ -222,14 +275,20 @@ await describeEachEngine('queue:work timeouts and watchdog', (engine) => {
         // timeout 30 s ≥ retryAfter 10 s.
         { job: 'LongJob', args: ['too-long', 100] },
       ]);
-      const result = await runCli(['queue:work', '--timeout=5', '--stop-when-empty', '--sleep=0', '--json'], plain.dir, plain.env);
+      const result = await runCli(
+        ['queue:work', '--timeout=5', '--stop-when-empty', '--sleep=0', '--json'],
+        plain.dir,
+        plain.env,
+      );
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
       expect((await ledgerOf(plain.knex, 'fits')).length).toBe(1);
       expect(await ledgerOf(plain.knex, 'too-long:start')).toEqual([]);
       const failed = (await plain.knex('failed_jobs').select('exception')) as Array<{ exception: string }>;
       expect(failed).toHaveLength(1);
-      expect(failed[0]!.exception).toContain('LongJob has a timeout of 30 s, not below retryAfter (10 s), and heartbeats are off');
+      expect(failed[0]!.exception).toContain(
+        'LongJob has a timeout of 30 s, not below retryAfter (10 s), and heartbeats are off',
+      );
       expect(await countRows(plain.knex, 'jobs')).toBe(0);
     });
   });

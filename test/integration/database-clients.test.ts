@@ -25,7 +25,9 @@ describe('database clients are optional peer dependencies', () => {
     expect(pg.code).toBe(1);
     expect(pg.stderr).toContain('The database connection [reports] uses client pg: install it with `npm install pg`.');
     expect(mysql.code).toBe(1);
-    expect(mysql.stderr).toContain('The database connection [orders] uses client mysql2: install it with `npm install mysql2`.');
+    expect(mysql.stderr).toContain(
+      'The database connection [orders] uses client mysql2: install it with `npm install mysql2`.',
+    );
     // knex's own message is not printed beside ours.
     expect(pg.stderr + mysql.stderr).not.toContain('Knex: run');
     // The same app works with the client it has: the packages left out are the only ones missing.
@@ -35,11 +37,15 @@ describe('database clients are optional peer dependencies', () => {
 
   it('better-sqlite3 without its native part (install scripts blocked) says how to build it', async () => {
     // The package as `npm install --ignore-scripts` leaves it: its JavaScript, no build/.
-    const dir = installedApp([], { 'better-sqlite3': (file) => file === 'package.json' || file === 'lib' || file.startsWith(`lib${path.sep}`) });
+    const dir = installedApp([], {
+      'better-sqlite3': (file) => file === 'package.json' || file === 'lib' || file.startsWith(`lib${path.sep}`),
+    });
     writeConfig(dir, 'errand.config.mjs', 'local', 'better-sqlite3', { filename: './queue.sqlite' });
     const result = await runInstalled(dir, ['migrate']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('The database connection [local] uses client better-sqlite3, which is installed but its native part is not built');
+    expect(result.stderr).toContain(
+      'The database connection [local] uses client better-sqlite3, which is installed but its native part is not built',
+    );
     expect(result.stderr).toContain('`npm rebuild better-sqlite3`');
     expect(result.stderr).toContain('`npm install-scripts approve better-sqlite3`');
     expect(result.stderr).toContain('`pnpm approve-builds`');

@@ -15,11 +15,16 @@ describe('errand queue:supervisor and queue:systemd', () => {
   });
 
   it('prints a supervisord config with the worker arguments after --', async () => {
-    const result = await runCli(['queue:supervisor', '--numprocs', '4', '--', '--queue=high,default', '--concurrency=8', '--timeout=120'], dir);
+    const result = await runCli(
+      ['queue:supervisor', '--numprocs', '4', '--', '--queue=high,default', '--concurrency=8', '--timeout=120'],
+      dir,
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const lines = result.stdout.split('\n');
-    expect(lines).toContain(`command=${process.execPath} ${CLI} queue:work --queue=high,default --concurrency=8 --timeout=120`);
+    expect(lines).toContain(
+      `command=${process.execPath} ${CLI} queue:work --queue=high,default --concurrency=8 --timeout=120`,
+    );
     expect(lines).toContain(`directory=${dir}`);
     expect(lines).toContain('numprocs=4');
     expect(lines).toContain('stopwaitsecs=135');
@@ -28,9 +33,14 @@ describe('errand queue:supervisor and queue:systemd', () => {
   });
 
   it('embeds the global --config as an absolute path without reading it', async () => {
-    const result = await runCli(['--config', 'conf/errand.config.mjs', 'queue:systemd', '--user', 'forge', '--', '--grace=30'], dir);
+    const result = await runCli(
+      ['--config', 'conf/errand.config.mjs', 'queue:systemd', '--user', 'forge', '--', '--grace=30'],
+      dir,
+    );
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`ExecStart=${process.execPath} ${CLI} --config ${path.join(dir, 'conf/errand.config.mjs')} queue:work --grace=30 --name=%p-%i\n`);
+    expect(result.stdout).toContain(
+      `ExecStart=${process.execPath} ${CLI} --config ${path.join(dir, 'conf/errand.config.mjs')} queue:work --grace=30 --name=%p-%i\n`,
+    );
     expect(result.stdout).toContain('User=forge\n');
     expect(result.stdout).toContain('TimeoutStopSec=45\n');
   });
@@ -62,7 +72,10 @@ describe('errand queue:supervisor and queue:systemd', () => {
 
   it('uses an app’s own stub from its stubs/ directory', async () => {
     mkdirSync(path.join(dir, 'stubs'));
-    writeFileSync(path.join(dir, 'stubs', 'supervisor.conf.stub'), '[program:{{ program }}]\nstopwaitsecs={{ stopwaitsecs }}\n');
+    writeFileSync(
+      path.join(dir, 'stubs', 'supervisor.conf.stub'),
+      '[program:{{ program }}]\nstopwaitsecs={{ stopwaitsecs }}\n',
+    );
     const result = await runCli(['queue:supervisor'], dir);
     expect(result.stdout).toBe('[program:errand-worker]\nstopwaitsecs=75\n');
   });

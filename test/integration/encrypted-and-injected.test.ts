@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { container as rootContainer, Lifecycle, type DependencyContainer } from 'tsyringe';
+import { type DependencyContainer, Lifecycle, container as rootContainer } from 'tsyringe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import type { DatabaseConnectionConfig, ErrandConfig } from '../../src/config/config-types.js';
@@ -11,6 +11,7 @@ import { boot, events, runtime, shutdown } from '../../src/runtime/errand.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import {
+  serialRecorder as rec,
   SerCustomContainerJob,
   SerGreeting,
   SerMissingBindingJob,
@@ -21,7 +22,6 @@ import {
   SerSealedNoteJob,
   SerServiceJob,
   SerSharedTally,
-  serialRecorder as rec,
 } from '../fixtures/jobs/serialization-jobs.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
@@ -34,7 +34,8 @@ const SECRET = 'card-4111-1111-1111-1111';
 const WRITTEN_AT = new Date('2023-03-04T05:06:07.000Z');
 const TAMPERED_OR_UNKNOWN =
   'Job SerSealedNoteJob: its encrypted data could not be opened: it was tampered with, or sealed under a key that is neither the current key nor a previous one. Nothing was run.';
-const PLAINTEXT = 'Job SerSealedNoteJob is encrypted, but this payload holds its data in plaintext: refused, nothing was run.';
+const PLAINTEXT =
+  'Job SerSealedNoteJob is encrypted, but this payload holds its data in plaintext: refused, nothing was run.';
 
 /** Changes one character in the middle of the sealed text (a position carrying all 6 bits). */
 function tamper(sealed: string): string {
@@ -62,7 +63,13 @@ await describeEachEngine('encrypted jobs and injected services', (engine) => {
   /** Boots (replacing the runtime) against this file's database with the given keys/container. */
   async function bootWith(extra: Partial<ErrandConfig> = {}, container?: DependencyContainer) {
     await boot(
-      { default: 'database', connections: { database: connection }, report: (error) => reported.push(error), key: KEY_A, ...extra },
+      {
+        default: 'database',
+        connections: { database: connection },
+        report: (error) => reported.push(error),
+        key: KEY_A,
+        ...extra,
+      },
       container ? { container } : {},
     );
     knex = (await runtime()).queues.database().knex;
@@ -74,7 +81,10 @@ await describeEachEngine('encrypted jobs and injected services', (engine) => {
     await runMigrations();
     offs.push(
       events.on(JobProcessing, (e) => void processing.push({ name: e.job.displayName, attempts: e.job.attempts })),
-      events.on(JobFailed, (e) => void failedEvents.push({ name: e.job.displayName, attempts: e.job.attempts, error: e.error.message })),
+      events.on(
+        JobFailed,
+        (e) => void failedEvents.push({ name: e.job.displayName, attempts: e.job.attempts, error: e.error.message }),
+      ),
       events.on(JobReleasedAfterException, (e) => void released.push(e.job.displayName)),
     );
   });
@@ -144,7 +154,10 @@ await describeEachEngine('encrypted jobs and injected services', (engine) => {
       expect(ringOf(KEY_A).open(command, 'SerSealedNoteJob')).toBeUndefined();
 
       expect(await work()).toBe(0);
-      expect(rec.handled.sort()).toEqual([`sealed sealed-under-a @ ${WRITTEN_AT.toISOString()}`, `sealed sealed-under-b @ ${WRITTEN_AT.toISOString()}`]);
+      expect(rec.handled.sort()).toEqual([
+        `sealed sealed-under-a @ ${WRITTEN_AT.toISOString()}`,
+        `sealed sealed-under-b @ ${WRITTEN_AT.toISOString()}`,
+      ]);
       expect(await failedRows()).toHaveLength(0);
     });
 
@@ -190,14 +203,22 @@ await describeEachEngine('encrypted jobs and injected services', (engine) => {
       const id = await SerSealedNoteJob.dispatch(SECRET, WRITTEN_AT);
       const [row] = await knex('jobs').where({ id });
       // Rewrite the row with identical content (same update path as the tampering test).
-      expect(await knex('jobs').where({ id }).update({ payload: JSON.stringify(JSON.parse(row.payload)) })).toBe(1);
+      expect(
+        await knex('jobs')
+          .where({ id })
+          .update({ payload: JSON.stringify(JSON.parse(row.payload)) }),
+      ).toBe(1);
       await work();
       expect(rec.handled).toEqual([`sealed ${SECRET} @ ${WRITTEN_AT.toISOString()}`]);
       expect(await failedRows()).toHaveLength(0);
     });
 
     it('a plaintext payload for an encrypted job is refused, nothing runs, and the worker goes on', async () => {
-      await insertJobsForTest(knex, 'jobs', 1, () => ({ name: 'SerSealedNoteJob', command: { secret: 'forged', writtenAt: WRITTEN_AT.toISOString() }, maxTries: 3 }));
+      await insertJobsForTest(knex, 'jobs', 1, () => ({
+        name: 'SerSealedNoteJob',
+        command: { secret: 'forged', writtenAt: WRITTEN_AT.toISOString() },
+        maxTries: 3,
+      }));
       await SerPlainNoteJob.dispatch('after-plaintext');
       expect(await work()).toBe(0);
       expect(rec.handled).toEqual(['plain after-plaintext']);
@@ -205,7 +226,10 @@ await describeEachEngine('encrypted jobs and injected services', (engine) => {
       const failed = await failedRows();
       expect(failed).toHaveLength(1);
       expect(failed[0]!.exception).toContain(`PayloadError: ${PLAINTEXT}`);
-      expect(JSON.parse(failed[0]!.payload).data.command).toEqual({ secret: 'forged', writtenAt: WRITTEN_AT.toISOString() });
+      expect(JSON.parse(failed[0]!.payload).data.command).toEqual({
+        secret: 'forged',
+        writtenAt: WRITTEN_AT.toISOString(),
+      });
       expect(failedEvents.map((e) => [e.name, e.attempts])).toEqual([['SerSealedNoteJob', 1]]);
       expect(released).toEqual([]);
     });
@@ -225,7 +249,9 @@ await describeEachEngine('encrypted jobs and injected services', (engine) => {
       await SerPlainNoteJob.dispatch('after-binding');
       expect(await work()).toBe(0);
       expect(rec.handled).toEqual(['plain after-binding']);
-      expect(processing.filter((p) => p.name === 'SerMissingBindingJob')).toEqual([{ name: 'SerMissingBindingJob', attempts: 1 }]);
+      expect(processing.filter((p) => p.name === 'SerMissingBindingJob')).toEqual([
+        { name: 'SerMissingBindingJob', attempts: 1 },
+      ]);
       expect(released).toEqual([]);
       expect(failedEvents.map((e) => [e.name, e.attempts])).toEqual([['SerMissingBindingJob', 1]]);
       const failed = await failedRows();
@@ -235,7 +261,13 @@ await describeEachEngine('encrypted jobs and injected services', (engine) => {
           'TypeInfo not known for "SerUnregistered" Register SerUnregistered at bootstrap (container.register…), or decorate it with @injectable().',
       );
       // handle() never ran; failed() ran once, with the BindingResolutionError.
-      expect(rec.failed).toEqual([{ job: 'missing m1', message: expect.stringContaining('parameter 2 (SerUnregistered)'), name: 'BindingResolutionError' }]);
+      expect(rec.failed).toEqual([
+        {
+          job: 'missing m1',
+          message: expect.stringContaining('parameter 2 (SerUnregistered)'),
+          name: 'BindingResolutionError',
+        },
+      ]);
       expect(await jobRows()).toHaveLength(0);
     });
 
@@ -247,7 +279,9 @@ await describeEachEngine('encrypted jobs and injected services', (engine) => {
       expect(released).toEqual([]);
       const failed = await failedRows();
       expect(failed).toHaveLength(1);
-      expect(failed[0]!.exception).toContain('BindingResolutionError: SerMissingTokenJob.handle() parameter 1 (SerNeedsToken) could not be resolved from the container:');
+      expect(failed[0]!.exception).toContain(
+        'BindingResolutionError: SerMissingTokenJob.handle() parameter 1 (SerNeedsToken) could not be resolved from the container:',
+      );
       expect(failed[0]!.exception).toContain('serialization.missing-token');
       expect(failed[0]!.exception).toContain('Register SerNeedsToken at bootstrap');
     });

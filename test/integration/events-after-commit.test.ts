@@ -74,7 +74,8 @@ await describeEachEngine('queued listeners with afterCommit', (engine) => {
     paid.states.length = 0;
     await knex('jobs').delete();
   });
-  const jobRows = async () => ((await knex('jobs').select('queue').orderBy('id')) as Array<{ queue: string }>).map((row) => row.queue);
+  const jobRows = async () =>
+    ((await knex('jobs').select('queue').orderBy('id')) as Array<{ queue: string }>).map((row) => row.queue);
 
   it('pushes an afterCommit listener only once the transaction commits', async () => {
     expect(ShipOnCommit).toBeDefined();
@@ -123,7 +124,9 @@ await describeEachEngine('queued listeners with afterCommit', (engine) => {
     expect(RecordPayment).toBeDefined();
     let id = 0;
     await knex.transaction(async (trx) => {
-      [id] = ((await trx('orders').insert({ state: 'paid' }, ['id'])) as Array<number | { id: number }>).map((row) => (typeof row === 'number' ? row : row.id));
+      [id] = ((await trx('orders').insert({ state: 'paid' }, ['id'])) as Array<number | { id: number }>).map((row) =>
+        typeof row === 'number' ? row : row.id,
+      );
       await dispatchEvent(new OrderPaid(id), { transaction: trx });
     });
     await eventually('the sync listener has run', async () => paid.states.length > 0);

@@ -15,8 +15,9 @@ import { EventFake } from '../../src/testing/event-fake.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import {
   AnnouncePrizeInline,
-  Game,
+  eventRecorder,
   ForgetCancelledGame,
+  Game,
   GameCancelled,
   GoalScored,
   MatchFinished,
@@ -29,7 +30,6 @@ import {
   Scoreboard,
   TestEvent,
   TestListener,
-  eventRecorder,
 } from '../fixtures/jobs/event-fixtures.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
@@ -52,7 +52,11 @@ await describeEachEngine('events and listeners', (engine) => {
   const reported: unknown[] = [];
   const board = () => container.resolve(Scoreboard);
   const work = (queues?: string[]) => createWorker({ queues, stopWhenEmpty: true, sleep: 0 }).run();
-  const jobRows = async () => ((await knex('jobs').select('*').orderBy('id')) as JobRow[]).map((row) => ({ ...row, json: JSON.parse(row.payload) }));
+  const jobRows = async () =>
+    ((await knex('jobs').select('*').orderBy('id')) as JobRow[]).map((row) => ({
+      ...row,
+      json: JSON.parse(row.payload),
+    }));
   const failedRows = () => knex('failed_jobs').select('*').orderBy('id') as Promise<Array<Record<string, string>>>;
   const insertGame = (id: number, name: string, token: string) => knex('games').insert({ id, name, token });
   const loadGame = async (id: number) => {
@@ -69,10 +73,12 @@ await describeEachEngine('events and listeners', (engine) => {
     return worker.stdout;
   };
   const ledgerRows = async () =>
-    ((await app.knex('ledger').select('job_key', 'pid').orderBy('id')) as Array<{ job_key: string; pid: number }>).map((row) => ({
-      key: row.job_key,
-      pid: Number(row.pid),
-    }));
+    ((await app.knex('ledger').select('job_key', 'pid').orderBy('id')) as Array<{ job_key: string; pid: number }>).map(
+      (row) => ({
+        key: row.job_key,
+        pid: Number(row.pid),
+      }),
+    );
 
   beforeAll(async () => {
     connection = await freshDatabase(engine, 'events');
@@ -112,7 +118,12 @@ await describeEachEngine('events and listeners', (engine) => {
     expect(rows[0]!.queue).toBe('game-queue');
     expect(rows[0]!.json.displayName).toBe('TestListener');
     expect(rows[0]!.json.data.commandName).toBe('CallQueuedListener');
-    expect(rows[0]!.json.data.command).toEqual({ listener: 'TestListener', event: 'TestEvent', data: {}, models: gameIdentifier(5) });
+    expect(rows[0]!.json.data.command).toEqual({
+      listener: 'TestListener',
+      event: 'TestEvent',
+      data: {},
+      models: gameIdentifier(5),
+    });
     // Nothing else of the row travels.
     expect(rows[0]!.payload).not.toContain('Zebra Chess Open');
     expect(rows[0]!.payload).not.toContain('tok-at-dispatch-5f3a');
@@ -149,7 +160,8 @@ await describeEachEngine('events and listeners', (engine) => {
       ['ArchiveMatch', 'default', { score: '4-2' }],
       ['UpdateStats', 'stats', { score: '4-2' }],
     ]);
-    for (const row of rows) expect(row.json.data.command).toMatchObject({ event: 'MatchFinished', models: gameIdentifier(3) });
+    for (const row of rows)
+      expect(row.json.data.command).toMatchObject({ event: 'MatchFinished', models: gameIdentifier(3) });
 
     await knex('games').where({ id: 3 }).update({ token: 'tok-3-later' });
     await work(['default', 'stats']);
@@ -167,7 +179,9 @@ await describeEachEngine('events and listeners', (engine) => {
     // Nobody stops round 1 (the others return null and 0): every listener runs and the queued one is pushed.
     await RoundPlayed.dispatch(1, 'none');
     expect(eventRecorder.steps).toEqual(['first 1', 'halting 1', 'function 1', 'late 1']);
-    expect((await jobRows()).map((row) => [row.json.displayName, row.json.data.command.data])).toEqual([['QueuedReferee', { round: 1, halt: 'none' }]]);
+    expect((await jobRows()).map((row) => [row.json.displayName, row.json.data.command.data])).toEqual([
+      ['QueuedReferee', { round: 1, halt: 'none' }],
+    ]);
 
     eventRecorder.reset();
     await knex('jobs').delete();
@@ -197,7 +211,11 @@ await describeEachEngine('events and listeners', (engine) => {
     expect(board().lines).toEqual(["now: Ada 17'"]);
     const rows = await jobRows();
     expect(rows.map((row) => [row.json.displayName, row.queue])).toEqual([['RecordGoalLater', 'default']]);
-    expect(rows[0]!.json.data.command).toEqual({ listener: 'RecordGoalLater', event: 'GoalScored', data: { player: 'Ada', minute: 17 } });
+    expect(rows[0]!.json.data.command).toEqual({
+      listener: 'RecordGoalLater',
+      event: 'GoalScored',
+      data: { player: 'Ada', minute: 17 },
+    });
 
     await work();
     // The same Scoreboard singleton was injected into the listener built on the worker.
@@ -210,7 +228,10 @@ await describeEachEngine('events and listeners', (engine) => {
   it('a worker process whose config has `listeners: [dir]` (no bootstrap) imports the modules under it and runs the queued listener', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-events-listeners-'));
     mkdirSync(path.join(dir, 'listeners/games'), { recursive: true });
-    writeFileSync(path.join(dir, 'listeners/games/game-events.mjs'), `import ${JSON.stringify(pathToFileURL(GAME_EVENTS).href)};\n`);
+    writeFileSync(
+      path.join(dir, 'listeners/games/game-events.mjs'),
+      `import ${JSON.stringify(pathToFileURL(GAME_EVENTS).href)};\n`,
+    );
     // Not a module: discovery must skip it (importing it would throw).
     writeFileSync(path.join(dir, 'listeners/NOTES.txt'), 'these listeners stamp games {\n');
     const config = { default: 'database', connections: { database: connection }, listeners: ['listeners'] };
@@ -269,7 +290,11 @@ await describeEachEngine('events and listeners', (engine) => {
     }
 
     // viaConnection() 'inline' (a sync connection): run during each dispatch, on an event rebuilt from its payload.
-    expect(eventRecorder.steps).toEqual(['inline nothing Game 9 tok-9', 'inline cash Game 9 tok-9', 'inline jackpot Game 9 tok-9']);
+    expect(eventRecorder.steps).toEqual([
+      'inline nothing Game 9 tok-9',
+      'inline cash Game 9 tok-9',
+      'inline jackpot Game 9 tok-9',
+    ]);
     expect(eventRecorder.events).toHaveLength(3);
     expect(eventRecorder.events[0]).toBeInstanceOf(PrizeAwarded);
     expect(eventRecorder.events[0]).not.toBe(nothing);
@@ -363,7 +388,10 @@ await describeEachEngine('events and listeners', (engine) => {
           { name: 'auditTestEvent (function)', queued: false },
         ],
       },
-      { event: 'GameClosed', listeners: [{ name: 'ArchiveClosedGame', queued: true, connection: 'database', queue: 'default' }] },
+      {
+        event: 'GameClosed',
+        listeners: [{ name: 'ArchiveClosedGame', queued: true, connection: 'database', queue: 'default' }],
+      },
       {
         event: 'GameRescheduled',
         listeners: [
@@ -375,16 +403,26 @@ await describeEachEngine('events and listeners', (engine) => {
 
     const filtered = await runCli(['event:list', '--json', '--event', 'Closed'], app.dir);
     expect(JSON.parse(filtered.stdout)).toEqual([
-      { event: 'GameClosed', listeners: [{ name: 'ArchiveClosedGame', queued: true, connection: 'database', queue: 'default' }] },
+      {
+        event: 'GameClosed',
+        listeners: [{ name: 'ArchiveClosedGame', queued: true, connection: 'database', queue: 'default' }],
+      },
     ]);
 
     // A listener naming no queue is pushed to its connection's configured queue, and listed so.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-events-list-'));
-    const config = { default: 'database', connections: { database: { ...connection, queue: 'main' } }, bootstrap: [GAME_EVENTS] };
+    const config = {
+      default: 'database',
+      connections: { database: { ...connection, queue: 'main' } },
+      bootstrap: [GAME_EVENTS],
+    };
     writeFileSync(path.join(dir, 'errand.config.mjs'), `export default ${JSON.stringify(config)};\n`);
     const onMain = await runCli(['event:list', '--event', 'Closed'], dir);
     expect(onMain.stderr).toBe('');
-    expect(onMain.stdout.split('\n').filter(Boolean)).toEqual(['  GameClosed', '    ⇂ ArchiveClosedGame (queued on database:main)']);
+    expect(onMain.stdout.split('\n').filter(Boolean)).toEqual([
+      '  GameClosed',
+      '    ⇂ ArchiveClosedGame (queued on database:main)',
+    ]);
     // viaConnection() names the connection, so its configured queue is the one used; viaQueue() beats the options' queue.
     const rescheduled = await runCli(['event:list', '--event', 'Rescheduled'], dir);
     expect(rescheduled.stderr).toBe('');

@@ -12,7 +12,7 @@ import { createLocksTable } from '../../src/drivers/database/migrations/0006-cre
 import { createRateLimitsTable } from '../../src/drivers/database/migrations/0007-create-rate-limits-table.js';
 import { createJobBatchesTable } from '../../src/drivers/database/migrations/0008-create-job-batches-table.js';
 import { indexJobsForClaims } from '../../src/drivers/database/migrations/0009-index-jobs-for-claims.js';
-import { migrate, MIGRATIONS_TABLE } from '../../src/drivers/database/migrations/migrate.js';
+import { MIGRATIONS_TABLE, migrate } from '../../src/drivers/database/migrations/migrate.js';
 import type { TableMigration } from '../../src/drivers/database/migrations/table-migration.js';
 import { Queueable } from '../../src/job/queueable.js';
 import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
@@ -47,7 +47,15 @@ const OLD_STEPS: Array<[TableMigration, string]> = [
   [indexJobsForClaims, 'jobs'],
 ];
 
-const TABLES = { jobs: ['jobs'], failed: 'failed_jobs', workers: ['queue_workers'], controls: ['queue_controls'], locks: 'locks', rateLimits: 'rate_limits', batches: 'job_batches' };
+const TABLES = {
+  jobs: ['jobs'],
+  failed: 'failed_jobs',
+  workers: ['queue_workers'],
+  controls: ['queue_controls'],
+  locks: 'locks',
+  rateLimits: 'rate_limits',
+  batches: 'job_batches',
+};
 
 /** The identifier columns 0010 makes exact, by table. */
 const IDENTIFIERS: Record<string, string[]> = {
@@ -60,26 +68,37 @@ const IDENTIFIERS: Record<string, string[]> = {
 };
 
 function rawKnex(connection: DatabaseConnectionConfig): Knex {
-  return knexFactory({ client: connection.client, connection: connection.connection as Knex.StaticConnectionConfig, useNullAsDefault: true });
+  return knexFactory({
+    client: connection.client,
+    connection: connection.connection as Knex.StaticConnectionConfig,
+    useNullAsDefault: true,
+  });
 }
 
 async function indexesOf(knex: Knex, engine: TestEngine, table: string): Promise<string[]> {
-  if (engine === 'sqlite') return ((await knex.raw(`pragma index_list(${table})`)) as Array<{ name: string }>).map((row) => row.name).sort();
+  if (engine === 'sqlite')
+    return ((await knex.raw(`pragma index_list(${table})`)) as Array<{ name: string }>).map((row) => row.name).sort();
   if (engine === 'mysql') {
-    const [rows] = (await knex.raw('select distinct index_name as name from information_schema.statistics where table_schema = database() and table_name = ?', [table])) as [
-      Array<{ name: string }>,
-    ];
+    const [rows] = (await knex.raw(
+      'select distinct index_name as name from information_schema.statistics where table_schema = database() and table_name = ?',
+      [table],
+    )) as [Array<{ name: string }>];
     return rows.map((row) => row.name).sort();
   }
-  const { rows } = (await knex.raw('select indexname as name from pg_indexes where tablename = ?', [table])) as { rows: Array<{ name: string }> };
+  const { rows } = (await knex.raw('select indexname as name from pg_indexes where tablename = ?', [table])) as {
+    rows: Array<{ name: string }>;
+  };
   return rows.map((row) => row.name).sort();
 }
 
 async function mysqlCollations(knex: Knex, table: string): Promise<Record<string, string>> {
-  const [rows] = (await knex.raw('select column_name as name, collation_name as collation from information_schema.columns where table_schema = database() and table_name = ?', [
-    table,
-  ])) as [Array<{ name: string; collation: string | null }>];
-  return Object.fromEntries(rows.filter((row) => IDENTIFIERS[table]!.includes(row.name)).map((row) => [row.name, row.collation ?? 'binary']));
+  const [rows] = (await knex.raw(
+    'select column_name as name, collation_name as collation from information_schema.columns where table_schema = database() and table_name = ?',
+    [table],
+  )) as [Array<{ name: string; collation: string | null }>];
+  return Object.fromEntries(
+    rows.filter((row) => IDENTIFIERS[table]!.includes(row.name)).map((row) => [row.name, row.collation ?? 'binary']),
+  );
 }
 
 await describeEachEngine('identifiers compare exactly', (engine) => {
@@ -99,7 +118,11 @@ await describeEachEngine('identifiers compare exactly', (engine) => {
 
   it('a worker of MAIL takes no job of mail, "mail " or mäil', async () => {
     const near = ['mail', 'mail ', 'mäil', 'Mail'];
-    await insertJobsForTest(knex, 'jobs', near.length, (i) => ({ name: ExactQueueJob.name, command: { queueName: near[i]! }, queue: near[i]! }));
+    await insertJobsForTest(knex, 'jobs', near.length, (i) => ({
+      name: ExactQueueJob.name,
+      command: { queueName: near[i]! },
+      queue: near[i]!,
+    }));
     expect(await createWorker({ queues: ['MAIL'], stopWhenEmpty: true, sleep: 0 }).run()).toBe(0);
     expect(handled).toEqual([]);
     const queue = (await runtime()).queues.database();
@@ -115,7 +138,11 @@ await describeEachEngine('identifiers compare exactly', (engine) => {
     try {
       expect(await queue.pause('mail')).toBe(true);
       expect(await queue.resume('mail')).toBe(true);
-      await insertJobsForTest(knex, 'jobs', 1, () => ({ name: ExactQueueJob.name, command: { queueName: 'mail' }, queue: 'mail' }));
+      await insertJobsForTest(knex, 'jobs', 1, () => ({
+        name: ExactQueueJob.name,
+        command: { queueName: 'mail' },
+        queue: 'mail',
+      }));
       await createWorker({ queues: ['mail'], stopWhenEmpty: true, sleep: 0 }).run();
       expect(handled).toEqual(['mail']);
     } finally {
@@ -133,16 +160,31 @@ await describeEachEngine('identifiers compare exactly', (engine) => {
         migrationSource: {
           getMigrations: async () => OLD_STEPS,
           getMigrationName: ([migration, table]) => `${migration.name} (${table})`,
-          getMigration: async ([migration, table]) => ({ up: (k: Knex) => migration.up(k, table), down: (k: Knex) => migration.down(k, table) }),
+          getMigration: async ([migration, table]) => ({
+            up: (k: Knex) => migration.up(k, table),
+            down: (k: Knex) => migration.down(k, table),
+          }),
         },
       });
       const now = Math.floor(Date.now() / 1000);
       await old('jobs').insert({ queue: 'mail', payload: '{}', attempts: 0, available_at: now, created_at: now });
-      await old('failed_jobs').insert({ uuid: 'abc', connection: 'database', queue: 'fq', payload: '{}', exception: 'e' });
-      const loose = Number(((await old('jobs').where({ queue: 'MAIL' }).count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n);
+      await old('failed_jobs').insert({
+        uuid: 'abc',
+        connection: 'database',
+        queue: 'fq',
+        payload: '{}',
+        exception: 'e',
+      });
+      const loose = Number(
+        ((await old('jobs').where({ queue: 'MAIL' }).count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n,
+      );
       // The defect this migration mends: the old tables compared loosely on MySQL/MariaDB only.
       expect(loose).toBe(engine === 'mysql' ? 1 : 0);
-      const before = Object.fromEntries(await Promise.all(Object.keys(IDENTIFIERS).map(async (table) => [table, await indexesOf(old, engine, table)] as const)));
+      const before = Object.fromEntries(
+        await Promise.all(
+          Object.keys(IDENTIFIERS).map(async (table) => [table, await indexesOf(old, engine, table)] as const),
+        ),
+      );
 
       const ran = await migrate(old, TABLES);
       expect(ran.sort()).toEqual(
@@ -160,19 +202,32 @@ await describeEachEngine('identifiers compare exactly', (engine) => {
       );
       expect(await migrate(old, TABLES)).toEqual([]);
 
-      for (const [table, indexes] of Object.entries(before)) expect(await indexesOf(old, engine, table)).toEqual(indexes);
+      for (const [table, indexes] of Object.entries(before))
+        expect(await indexesOf(old, engine, table)).toEqual(indexes);
       if (engine === 'mysql') {
         for (const table of Object.keys(IDENTIFIERS)) {
           for (const [column, collation] of Object.entries(await mysqlCollations(old, table))) {
-            expect([column, collation]).toEqual([column, expect.stringMatching(/^(utf8mb4_nopad_bin|utf8mb4_0900_bin)$/)]);
+            expect([column, collation]).toEqual([
+              column,
+              expect.stringMatching(/^(utf8mb4_nopad_bin|utf8mb4_0900_bin)$/),
+            ]);
           }
         }
       }
-      for (const queue of ['MAIL', 'mail ', 'mäil']) expect(await old('jobs').where({ queue }).select('id')).toEqual([]);
+      for (const queue of ['MAIL', 'mail ', 'mäil'])
+        expect(await old('jobs').where({ queue }).select('id')).toEqual([]);
       expect(await old('jobs').where({ queue: 'mail' }).select('queue')).toEqual([{ queue: 'mail' }]);
       // The unique uuid now tells case apart, so two uuids differing only in case are two records.
-      await old('failed_jobs').insert({ uuid: 'ABC', connection: 'database', queue: 'fq', payload: '{}', exception: 'e' });
-      expect(((await old('failed_jobs').select('uuid').orderBy('id')) as Array<{ uuid: string }>).map((row) => row.uuid)).toEqual(['abc', 'ABC']);
+      await old('failed_jobs').insert({
+        uuid: 'ABC',
+        connection: 'database',
+        queue: 'fq',
+        payload: '{}',
+        exception: 'e',
+      });
+      expect(
+        ((await old('failed_jobs').select('uuid').orderBy('id')) as Array<{ uuid: string }>).map((row) => row.uuid),
+      ).toEqual(['abc', 'ABC']);
     } finally {
       await old.destroy();
     }

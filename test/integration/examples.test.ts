@@ -36,25 +36,29 @@ function configExamples(doc: string): Array<{ file: string; source: string }> {
 describe('the config examples in the docs', () => {
   afterEach(() => vi.unstubAllEnvs());
 
-  it.each(['getting-started.md', 'configuration.md'])('%s: each starts with // @ts-check, type-checks against errand and loads', async (doc) => {
-    const examples = configExamples(doc);
-    expect(examples.length).toBeGreaterThan(0);
-    // What the examples read from the environment, as a deployment would set it.
-    vi.stubEnv('DATABASE_URL', 'postgres://app@db.internal/app');
-    // Each in its own directory, all type-checked by one tsc run.
-    const dir = linkedApp('config');
-    const files = examples.map(({ file, source }, i) => {
-      expect(source.startsWith('// @ts-check\n'), `${doc}: ${file}`).toBe(true);
-      mkdirSync(path.join(dir, `example-${i}`));
-      writeFileSync(path.join(dir, `example-${i}`, file), source);
-      return `example-${i}/${file}`;
-    });
-    expect(await compileApp(dir, '.', files, { allowJs: true, checkJs: true, noEmit: true })).toBe('');
-    for (const file of files) {
-      const config = await loadConfig({ cwd: path.join(dir, path.dirname(file)) });
-      expect(config.connections.database, `${doc}: ${file}`).toMatchObject({ driver: 'database' });
-    }
-  }, 120_000);
+  it.each(['getting-started.md', 'configuration.md'])(
+    '%s: each starts with // @ts-check, type-checks against errand and loads',
+    async (doc) => {
+      const examples = configExamples(doc);
+      expect(examples.length).toBeGreaterThan(0);
+      // What the examples read from the environment, as a deployment would set it.
+      vi.stubEnv('DATABASE_URL', 'postgres://app@db.internal/app');
+      // Each in its own directory, all type-checked by one tsc run.
+      const dir = linkedApp('config');
+      const files = examples.map(({ file, source }, i) => {
+        expect(source.startsWith('// @ts-check\n'), `${doc}: ${file}`).toBe(true);
+        mkdirSync(path.join(dir, `example-${i}`));
+        writeFileSync(path.join(dir, `example-${i}`, file), source);
+        return `example-${i}/${file}`;
+      });
+      expect(await compileApp(dir, '.', files, { allowJs: true, checkJs: true, noEmit: true })).toBe('');
+      for (const file of files) {
+        const config = await loadConfig({ cwd: path.join(dir, path.dirname(file)) });
+        expect(config.connections.database, `${doc}: ${file}`).toMatchObject({ driver: 'database' });
+      }
+    },
+    120_000,
+  );
 });
 
 const ok = (result: { code: number | null; stderr: string }) => expect(result.code, result.stderr).toBe(0);
@@ -112,7 +116,13 @@ describe('the worked examples in docs/examples', () => {
     ok(await runNode(['ship.mjs'], dir, env));
     const monitored = await runCli(['queue:monitor', 'notifications:mail,database:default', '--json'], dir);
     ok(monitored);
-    expect(monitored.stdout.trim().split('\n').map((line) => JSON.parse(line)).map((r) => [r.connection, r.queue, r.size])).toEqual([
+    expect(
+      monitored.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line))
+        .map((r) => [r.connection, r.queue, r.size]),
+    ).toEqual([
       ['notifications', 'mail', 1],
       ['database', 'default', 0],
     ]);
@@ -126,8 +136,16 @@ describe('the worked examples in docs/examples', () => {
     ok(await runCli(['migrate'], dir));
     ok(await runNode(['dispatch.mjs'], dir, env));
     ok(await runCli(['queue:work', '--queue=realtime,behavioral,ml,analytics', '--stop-when-empty'], dir, env));
-    const stages = readFileSync(env.PIPELINE_LOG, 'utf8').trim().split('\n').map((line) => line.split(' ')[0]);
-    expect(stages).toEqual([...Array(3).fill('realtime'), ...Array(3).fill('behavioral'), ...Array(3).fill('ml'), ...Array(3).fill('analytics')]);
+    const stages = readFileSync(env.PIPELINE_LOG, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' ')[0]);
+    expect(stages).toEqual([
+      ...Array(3).fill('realtime'),
+      ...Array(3).fill('behavioral'),
+      ...Array(3).fill('ml'),
+      ...Array(3).fill('analytics'),
+    ]);
   });
 
   it('analytics ingestion: requests only enqueue, a cron-style worker drains, queue:monitor watches', async () => {

@@ -49,7 +49,10 @@ function runScript(connection: DatabaseConnectionConfig, env: Record<string, str
   const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-exit-'));
   writeFileSync(path.join(dir, 'dispatch.mjs'), SCRIPT);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['dispatch.mjs'], { cwd: dir, env: { ...process.env, QUEUE_CONNECTION: '', CONNECTION: JSON.stringify(connection), ...env } });
+    const child = spawn(process.execPath, ['dispatch.mjs'], {
+      cwd: dir,
+      env: { ...process.env, QUEUE_CONNECTION: '', CONNECTION: JSON.stringify(connection), ...env },
+    });
     let stdout = '';
     let stderr = '';
     let hung = false;
@@ -78,7 +81,11 @@ await describeEachEngine('a script that dispatches and never calls shutdown()', 
       expect(run.hung, `still running after ${HANG_MS} ms: ${run.stdout}`).toBe(false);
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toMatch(/^dispatched \d+\nidle at exit: [1-9]\d*\n$/);
-      const knex = knexFactory({ client: connection.client, connection: connection.connection, useNullAsDefault: true });
+      const knex = knexFactory({
+        client: connection.client,
+        connection: connection.connection,
+        useNullAsDefault: true,
+      });
       try {
         expect(await knex('jobs').pluck('queue')).toEqual(['default']);
       } finally {

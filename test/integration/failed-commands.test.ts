@@ -61,14 +61,23 @@ await describeEachEngine('failed-job and clear commands', (engine) => {
   const insertFailed = async (queue: string, n: number) => {
     for (let i = 0; i < n; i++) {
       const uuid = randomUUID();
-      await knex('failed_jobs').insert({ uuid, connection: 'database', queue, payload: JSON.stringify({ uuid, displayName: 'FailedCommandsJob' }), exception: 'Error: boom' });
+      await knex('failed_jobs').insert({
+        uuid,
+        connection: 'database',
+        queue,
+        payload: JSON.stringify({ uuid, displayName: 'FailedCommandsJob' }),
+        exception: 'Error: boom',
+      });
     }
   };
 
   beforeAll(async () => {
     const connection = await freshDatabase(engine, 'failed_commands');
     dir = mkdtempSync(path.join(os.tmpdir(), 'errand-failed-cli-'));
-    writeFileSync(path.join(dir, 'errand.config.mjs'), `export default ${JSON.stringify({ default: 'database', connections: { database: connection } })};\n`);
+    writeFileSync(
+      path.join(dir, 'errand.config.mjs'),
+      `export default ${JSON.stringify({ default: 'database', connections: { database: connection } })};\n`,
+    );
     await boot({ default: 'database', connections: { database: connection } });
     await runMigrations();
     knex = (await runtime()).queues.database().knex;
@@ -96,14 +105,23 @@ await describeEachEngine('failed-job and clear commands', (engine) => {
       expect(lines[0]).toMatch(/ID\s+UUID\s+Connection\s+Queue\s+Job\s+Failed at\s+Error/);
       // Newest first; one line per job with only the first line of the error.
       expect(lines).toHaveLength(4);
-      expect(lines[2]).toMatch(new RegExp(`^\\s+${second!.id}\\s+${second!.uuid}\\s+database\\s+emails\\s+FailedCommandsJob\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\s+Error: boom 2$`));
+      expect(lines[2]).toMatch(
+        new RegExp(
+          `^\\s+${second!.id}\\s+${second!.uuid}\\s+database\\s+emails\\s+FailedCommandsJob\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\s+Error: boom 2$`,
+        ),
+      );
       expect(lines[3]).toContain(first!.uuid);
       expect(table.stdout).not.toContain('second line');
     }
     expect(json.code).toBe(0);
     const records = JSON.parse(json.stdout) as Array<Record<string, string>>;
     expect(records.map((r) => r.uuid)).toEqual([second!.uuid, first!.uuid]);
-    expect(records[0]).toMatchObject({ id: String(second!.id), connection: 'database', queue: 'emails', job: 'FailedCommandsJob' });
+    expect(records[0]).toMatchObject({
+      id: String(second!.id),
+      connection: 'database',
+      queue: 'emails',
+      job: 'FailedCommandsJob',
+    });
     expect(records[0]!.exception).toContain('second line of the message');
     // failed_at comes back from each engine as a real instant, within a minute of now.
     expect(Math.abs(Date.parse(records[0]!.failedAt!) - Date.now())).toBeLessThan(60_000);
@@ -112,17 +130,36 @@ await describeEachEngine('failed-job and clear commands', (engine) => {
   it('queue:retry by id and by uuid pushes back with attempts reset and the uuid kept, and names an unknown id', async () => {
     await fail('emails', 1, 2, 3);
     const [a, b, c] = await failedRows();
-    const [result, json] = await Promise.all([cli('queue:retry', String(a!.id), 'no-such-job'), cli('queue:retry', '--json', b!.uuid)]);
+    const [result, json] = await Promise.all([
+      cli('queue:retry', String(a!.id), 'no-such-job'),
+      cli('queue:retry', '--json', b!.uuid),
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('No failed job has the id or uuid [no-such-job].');
     expect(result.stdout).toContain(`Retried ${a!.uuid} [${a!.id}] FailedCommandsJob → database:emails`);
     expect(json).toMatchObject({ code: 0, stderr: '' });
     expect((await failedRows()).map((r) => r.uuid)).toEqual([c!.uuid]);
 
-    const jobs = (await knex('jobs').select('id', 'queue', 'attempts', 'payload').orderBy('id')) as Array<{ id: number | string; queue: string; attempts: number | string; payload: string }>;
+    const jobs = (await knex('jobs').select('id', 'queue', 'attempts', 'payload').orderBy('id')) as Array<{
+      id: number | string;
+      queue: string;
+      attempts: number | string;
+      payload: string;
+    }>;
     const retriedB = jobs.find((j) => JSON.parse(j.payload).uuid === b!.uuid)!;
-    expect(JSON.parse(json.stdout)).toEqual({ id: String(b!.id), uuid: b!.uuid, job: 'FailedCommandsJob', connection: 'database', queue: 'emails', newId: String(retriedB.id) });
-    expect(jobs.map((j) => [j.queue, Number(j.attempts), JSON.parse(j.payload).uuid]).sort((x, y) => String(x[2]).localeCompare(String(y[2])))).toEqual(
+    expect(JSON.parse(json.stdout)).toEqual({
+      id: String(b!.id),
+      uuid: b!.uuid,
+      job: 'FailedCommandsJob',
+      connection: 'database',
+      queue: 'emails',
+      newId: String(retriedB.id),
+    });
+    expect(
+      jobs
+        .map((j) => [j.queue, Number(j.attempts), JSON.parse(j.payload).uuid])
+        .sort((x, y) => String(x[2]).localeCompare(String(y[2]))),
+    ).toEqual(
       [
         ['emails', 0, a!.uuid],
         ['emails', 0, b!.uuid],
@@ -156,29 +193,48 @@ await describeEachEngine('failed-job and clear commands', (engine) => {
     await knex('jobs').delete();
     // Its stored window (100 s) differs from the option (120 s), so the two ways are told apart.
     const known = { ...JSON.parse(row!.payload), createdAt: now - 1000, retryUntil: now - 900 };
-    const unknown = { ...known, uuid: randomUUID(), displayName: 'GoneJob', data: { ...known.data, commandName: 'GoneJob' }, retryUntil: now - 950 };
+    const unknown = {
+      ...known,
+      uuid: randomUUID(),
+      displayName: 'GoneJob',
+      data: { ...known.data, commandName: 'GoneJob' },
+      retryUntil: now - 950,
+    };
     const plain = { ...known, uuid: randomUUID(), retryUntil: null };
     for (const payload of [known, unknown, plain]) {
-      await knex('failed_jobs').insert({ uuid: payload.uuid, connection: 'database', queue: 'default', payload: JSON.stringify(payload), exception: 'Error: boom' });
+      await knex('failed_jobs').insert({
+        uuid: payload.uuid,
+        connection: 'database',
+        queue: 'default',
+        payload: JSON.stringify(payload),
+        exception: 'Error: boom',
+      });
     }
 
     const result = await cli('queue:retry', '--config', path.join(dir, 'retry.config.mjs'), known.uuid, unknown.uuid);
     expect(result).toMatchObject({ code: 0, stderr: '' });
     const deadlines = new Map(
-      ((await knex('jobs').select('payload')) as Array<{ payload: string }>).map((j) => [JSON.parse(j.payload).uuid, JSON.parse(j.payload).retryUntil as number]),
+      ((await knex('jobs').select('payload')) as Array<{ payload: string }>).map((j) => [
+        JSON.parse(j.payload).uuid,
+        JSON.parse(j.payload).retryUntil as number,
+      ]),
     );
     const after = Math.floor(Date.now() / 1000);
     expect(deadlines.get(known.uuid)).toBeGreaterThanOrEqual(now + 120);
     expect(deadlines.get(known.uuid)).toBeLessThanOrEqual(after + 120);
     expect(deadlines.get(unknown.uuid)).toBeGreaterThanOrEqual(now + 50);
     expect(deadlines.get(unknown.uuid)).toBeLessThanOrEqual(after + 50);
-    expect(readFileSync(path.join(dir, 'heard.txt'), 'utf8').trim().split('\n').sort()).toEqual([known.uuid, unknown.uuid].sort());
+    expect(readFileSync(path.join(dir, 'heard.txt'), 'utf8').trim().split('\n').sort()).toEqual(
+      [known.uuid, unknown.uuid].sort(),
+    );
 
     // In-process, through the exported function: the event comes first, with the stored record,
     // and a payload without retryUntil goes back byte for byte.
     const seen: string[] = [];
     const off = events.on(JobRetryRequested, async (event) => {
-      seen.push(`${event.record.uuid} ${(await knex('jobs').where('payload', 'like', `%${event.record.uuid}%`).count({ n: '*' }))[0]!.n}`);
+      seen.push(
+        `${event.record.uuid} ${(await knex('jobs').where('payload', 'like', `%${event.record.uuid}%`).count({ n: '*' }))[0]!.n}`,
+      );
     });
     try {
       await retryFailedJob(await runtime(), plain.uuid);
@@ -186,7 +242,9 @@ await describeEachEngine('failed-job and clear commands', (engine) => {
       off();
     }
     expect(seen).toEqual([`${plain.uuid} 0`]);
-    const [pushed] = (await knex('jobs').where('payload', 'like', `%${plain.uuid}%`).select('payload')) as Array<{ payload: string }>;
+    const [pushed] = (await knex('jobs').where('payload', 'like', `%${plain.uuid}%`).select('payload')) as Array<{
+      payload: string;
+    }>;
     expect(pushed!.payload).toBe(JSON.stringify(plain));
     expect(await count('failed_jobs')).toBe(0);
   });
@@ -207,7 +265,11 @@ await describeEachEngine('failed-job and clear commands', (engine) => {
     if (once) {
       // `all` reads through the same query as --queue (no filter), so once is enough; the
       // argument errors never reach the database and run alongside.
-      const [all, none, badRange] = await Promise.all([cli('queue:retry', 'all'), cli('queue:retry'), cli('queue:retry', '--range=7-3')]);
+      const [all, none, badRange] = await Promise.all([
+        cli('queue:retry', 'all'),
+        cli('queue:retry'),
+        cli('queue:retry', '--range=7-3'),
+      ]);
       expect(all).toMatchObject({ code: 0, stderr: '' });
       expect(all.stdout).toContain('Retried');
       expect(await count('failed_jobs')).toBe(0);
@@ -222,10 +284,15 @@ await describeEachEngine('failed-job and clear commands', (engine) => {
   it('queue:clear --queue and queue:retry --queue take exactly the queue named: not another case, accent or trailing space', async () => {
     const now = Math.floor(Date.now() / 1000);
     const near = ['news', 'NEWS', 'néws', 'news '];
-    await knex('jobs').insert(near.map((queue) => ({ queue, payload: '{}', attempts: 0, available_at: now, created_at: now })));
+    await knex('jobs').insert(
+      near.map((queue) => ({ queue, payload: '{}', attempts: 0, available_at: now, created_at: now })),
+    );
     await insertFailed('fq', 1);
     for (const queue of ['FQ', 'fq ', 'fé']) await insertFailed(queue, 1);
-    const [cleared, retried] = await Promise.all([cli('queue:clear', 'database', '--queue=news', '--force'), cli('queue:retry', '--queue=fq')]);
+    const [cleared, retried] = await Promise.all([
+      cli('queue:clear', 'database', '--queue=news', '--force'),
+      cli('queue:retry', '--queue=fq'),
+    ]);
     expect(cleared).toMatchObject({ code: 0, stderr: '' });
     expect(retried).toMatchObject({ code: 0, stderr: '' });
     const left = ((await knex('jobs').select('queue')) as Array<{ queue: string }>).map((row) => row.queue).sort();
@@ -237,34 +304,59 @@ await describeEachEngine('failed-job and clear commands', (engine) => {
     state.healed = false;
     const now = Math.floor(Date.now() / 1000);
     const payload = (uuid: string, n: number) =>
-      JSON.stringify({ uuid, displayName: 'FailedCommandsJob', job: 'errand:CallQueuedHandler@call', data: { commandName: 'FailedCommandsJob', command: { n } } });
+      JSON.stringify({
+        uuid,
+        displayName: 'FailedCommandsJob',
+        job: 'errand:CallQueuedHandler@call',
+        data: { commandName: 'FailedCommandsJob', command: { n } },
+      });
     const shared = randomUUID();
     // Two lone surrogates: both drivers write each as U+FFFD, so the two uuids would be stored alike.
     const lone = ['\ud800', '\udfff'].map((s) => `${'0'.repeat(35)}${s}`);
     const rows = [payload(shared, 1), payload(shared, 2), payload(lone[0]!, 3), payload(lone[1]!, 4)];
-    await knex('jobs').insert(rows.map((text) => ({ queue: 'same-uuid', payload: text, attempts: 0, available_at: now, created_at: now })));
+    await knex('jobs').insert(
+      rows.map((text) => ({ queue: 'same-uuid', payload: text, attempts: 0, available_at: now, created_at: now })),
+    );
     await createWorker({ queues: ['same-uuid'], stopWhenEmpty: true, sleep: 0 }).run();
     expect(await count('jobs')).toBe(0);
-    const failed = (await knex('failed_jobs').select('uuid', 'payload', 'exception').orderBy('id')) as Array<{ uuid: string; payload: string; exception: string }>;
+    const failed = (await knex('failed_jobs').select('uuid', 'payload', 'exception').orderBy('id')) as Array<{
+      uuid: string;
+      payload: string;
+      exception: string;
+    }>;
     expect(failed).toHaveLength(4);
-    expect(failed.filter((row) => JSON.parse(row.payload).uuid === shared).map((row) => JSON.parse(row.payload).data.command.n).sort()).toEqual([1, 2]);
+    expect(
+      failed
+        .filter((row) => JSON.parse(row.payload).uuid === shared)
+        .map((row) => JSON.parse(row.payload).data.command.n)
+        .sort(),
+    ).toEqual([1, 2]);
     expect(new Set(failed.map((row) => row.uuid)).size).toBe(4);
     expect(failed.map((row) => row.uuid)).toContain(shared);
     // A malformed uuid fails the job undecoded, naming the fault; its record gets a uuid of its own.
-    const refused = failed.filter((row) => row.exception.includes("is not a uuid: 8-4-4-4-12 hex digits"));
+    const refused = failed.filter((row) => row.exception.includes('is not a uuid: 8-4-4-4-12 hex digits'));
     expect(refused).toHaveLength(2);
 
     // The same job logged twice (a crash between recording and deleting) is stored once; a
     // different payload under its uuid is another job, kept.
     const failer = (await runtime()).queues.failer();
-    const record = { uuid: randomUUID(), connection: 'database', queue: 'again', payload: '{"n":1}', exception: 'Error: once' };
+    const record = {
+      uuid: randomUUID(),
+      connection: 'database',
+      queue: 'again',
+      payload: '{"n":1}',
+      exception: 'Error: once',
+    };
     await failer.log(record);
     await failer.log({ ...record, exception: 'Error: logged again' });
     await failer.log({ ...record, payload: '{"n":2}', exception: 'Error: another job' });
-    expect(((await knex('failed_jobs').where({ queue: 'again' }).select('exception').orderBy('id')) as Array<{ exception: string }>).map((row) => row.exception)).toEqual([
-      'Error: once',
-      'Error: another job',
-    ]);
+    expect(
+      (
+        (await knex('failed_jobs').where({ queue: 'again' }).select('exception').orderBy('id')) as Array<{
+          exception: string;
+        }>
+      ).map((row) => row.exception),
+    ).toEqual(['Error: once', 'Error: another job']);
   });
 
   it('queue:forget, queue:prune-failed and queue:flush --hours delete what they say', async () => {
@@ -273,8 +365,12 @@ await describeEachEngine('failed-job and clear commands', (engine) => {
     // r3 failed two days ago, r4 three hours ago, r5 just now (a literal every engine's timestamp
     // column reads as UTC here).
     const ago = (hours: number) => new Date(Date.now() - hours * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
-    await knex('failed_jobs').where({ id: r3!.id }).update({ failed_at: engine === 'postgres' ? `${ago(48)}+00` : ago(48) });
-    await knex('failed_jobs').where({ id: r4!.id }).update({ failed_at: engine === 'postgres' ? `${ago(3)}+00` : ago(3) });
+    await knex('failed_jobs')
+      .where({ id: r3!.id })
+      .update({ failed_at: engine === 'postgres' ? `${ago(48)}+00` : ago(48) });
+    await knex('failed_jobs')
+      .where({ id: r4!.id })
+      .update({ failed_at: engine === 'postgres' ? `${ago(3)}+00` : ago(3) });
 
     // Each touches different rows, so they run at once (a spawned CLI costs most of a second).
     const [byId, byUuid, pruned, unknown, bad] = await Promise.all([
@@ -311,7 +407,9 @@ await describeEachEngine('failed-job and clear commands', (engine) => {
     if (once) {
       const refused = await cli('queue:clear', '--queue=emails');
       expect(refused.code).toBe(1);
-      expect(refused.stderr).toContain('Refusing to clear queue [database:emails] without confirmation: stdin is not a terminal. Pass --force to clear it.');
+      expect(refused.stderr).toContain(
+        'Refusing to clear queue [database:emails] without confirmation: stdin is not a terminal. Pass --force to clear it.',
+      );
       const empty = await cli('queue:clear', '--queue=', '--force');
       expect(empty.code).toBe(1);
       expect(empty.stderr).toContain('queue:clear: --queue is empty');

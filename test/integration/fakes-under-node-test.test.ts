@@ -39,10 +39,14 @@ test('job fails', async () => { const job = new Ship(5).withFakeQueueInteraction
   );
   const result = await runNode(['--test', '--test-reporter=tap', 'fakes.test.mjs'], dir);
   expect(result.code).toBe(1);
-  for (const name of ['queue passes', 'bus passes', 'job passes']) expect(result.stdout).toMatch(new RegExp(`^\\s*ok \\d+ - ${name}$`, 'm'));
-  for (const name of ['queue fails', 'bus fails', 'job fails']) expect(result.stdout).toMatch(new RegExp(`^\\s*not ok \\d+ - ${name}$`, 'm'));
+  for (const name of ['queue passes', 'bus passes', 'job passes'])
+    expect(result.stdout).toMatch(new RegExp(`^\\s*ok \\d+ - ${name}$`, 'm'));
+  for (const name of ['queue fails', 'bus fails', 'job fails'])
+    expect(result.stdout).toMatch(new RegExp(`^\\s*not ok \\d+ - ${name}$`, 'm'));
   expect(result.stdout).toContain('The expected [Ship] job was not pushed. No jobs were pushed.');
-  expect(result.stdout).toContain('The expected [Ship] job was not dispatched synchronously. It was queued 1 time(s) instead.');
+  expect(result.stdout).toContain(
+    'The expected [Ship] job was not dispatched synchronously. It was queued 1 time(s) instead.',
+  );
   expect(result.stdout).toContain('Job [Ship] was expected to be deleted, but was not.');
   expect(result.stdout.match(/code: 'ERR_ASSERTION'/g)).toHaveLength(3);
 }, 60_000);

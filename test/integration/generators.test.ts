@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { compileApp } from '../helpers/compile-app.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
 
-
 /** An app directory whose `errand` import resolves to this repository's build. */
 function appDir(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-make-'));
@@ -48,11 +47,21 @@ describe('errand make:job, make:listener, make:event, make:job-middleware', () =
     expect(event).toContain(`Event [${path.join('app', 'events', 'order-shipped.ts')}] created successfully.`);
     expect(job).toContain(`Job [${path.join('app', 'jobs', 'send-invoice.ts')}] created successfully.`);
     expect(otherEvent).toContain(`Event [${path.join('lib', 'events', 'podcast-published.ts')}]`);
-    expect(listener).toContain('Event [app/events/podcast-published.ts] does not exist yet: errand make:event PodcastPublished');
+    expect(listener).toContain(
+      'Event [app/events/podcast-published.ts] does not exist yet: errand make:event PodcastPublished',
+    );
 
     expect(readdirSync(path.join(dir, 'app/middleware'))).toEqual(['ensure-token-is-valid.ts']);
-    expect(readdirSync(path.join(dir, 'app/jobs')).sort()).toEqual(['import-csv-row.ts', 'prune-cache.ts', 'send-invoice.ts']);
-    expect(readdirSync(path.join(dir, 'app/listeners')).sort()).toEqual(['audit-shipment.ts', 'log-everything.ts', 'send-shipment-notification.ts']);
+    expect(readdirSync(path.join(dir, 'app/jobs')).sort()).toEqual([
+      'import-csv-row.ts',
+      'prune-cache.ts',
+      'send-invoice.ts',
+    ]);
+    expect(readdirSync(path.join(dir, 'app/listeners')).sort()).toEqual([
+      'audit-shipment.ts',
+      'log-everything.ts',
+      'send-shipment-notification.ts',
+    ]);
     const read = (file: string) => readFileSync(path.join(dir, file), 'utf8');
     expect(read('app/jobs/import-csv-row.ts')).toContain('if (batch?.cancelled()) return;');
     expect(read('app/jobs/prune-cache.ts')).toContain('@Job()\nexport class PruneCache extends Queueable {');
@@ -60,7 +69,9 @@ describe('errand make:job, make:listener, make:event, make:job-middleware', () =
     expect(queued).toContain("import { OrderShipped } from '../events/order-shipped.js';");
     expect(queued).toContain('@Listener({ queued: true, tries: 3 })');
     expect(queued).toContain('async handle(event: OrderShipped): Promise<void> {');
-    expect(read('lib/listeners/notify-listeners.ts')).toContain("import { PodcastPublished } from '../../app/events/podcast-published.js';");
+    expect(read('lib/listeners/notify-listeners.ts')).toContain(
+      "import { PodcastPublished } from '../../app/events/podcast-published.js';",
+    );
 
     // The listener points at an event make:event has not written: give it one where it looks.
     await ok(dir, ['make:event', 'PodcastPublished']);
@@ -71,7 +82,12 @@ describe('errand make:job, make:listener, make:event, make:job-middleware', () =
     expect(listed).toContain('AuditShipment');
     expect(listed).toContain('SendShipmentNotification');
     const rows = JSON.parse(listed) as Array<{ event: string; listeners: Array<{ name: string; queued: boolean }> }>;
-    expect(rows.find((r) => r.event === 'OrderShipped')!.listeners.map((l) => [l.name, l.queued]).sort()).toEqual([
+    expect(
+      rows
+        .find((r) => r.event === 'OrderShipped')!
+        .listeners.map((l) => [l.name, l.queued])
+        .sort(),
+    ).toEqual([
       ['AuditShipment', false],
       ['SendShipmentNotification', true],
     ]);
@@ -87,14 +103,20 @@ describe('errand make:job, make:listener, make:event, make:job-middleware', () =
     await Promise.all([
       refused(['make:job', 'send--invoice'], 'make:job: [send--invoice] is not a class name'),
       refused(['make:event', '1Shipped'], 'make:event: [1Shipped] is not a class name'),
-      refused(['make:listener', 'Notify', '--event=order.shipped'], 'make:listener --event: [order.shipped] is not a class name'),
+      refused(
+        ['make:listener', 'Notify', '--event=order.shipped'],
+        'make:listener --event: [order.shipped] is not a class name',
+      ),
       refused(['make:listener', 'Notify', '--queued'], 'make:listener --queued needs --event=Event'),
       refused(['make:job', 'Sync', '--sync', '--batched'], '--sync and --batched exclude each other'),
     ]);
     expect(existsSync(path.join(dir, 'src'))).toBe(false);
 
     await Promise.all([ok(dir, ['make:job', 'SendInvoice']), ok(dir, ['make:event', 'OrderShipped'])]);
-    await refused(['make:job', 'SendInvoice', '--sync'], `make:job: ${path.join(dir, 'src/jobs/send-invoice.ts')} already exists; pass --force to overwrite it.`);
+    await refused(
+      ['make:job', 'SendInvoice', '--sync'],
+      `make:job: ${path.join(dir, 'src/jobs/send-invoice.ts')} already exists; pass --force to overwrite it.`,
+    );
     await ok(dir, ['make:job', 'SendInvoice', '--sync', '--force']);
     expect(readFileSync(path.join(dir, 'src/jobs/send-invoice.ts'), 'utf8')).toContain('@Job()\n');
     await refused(['make:event', 'OrderShipped'], `${path.join(dir, 'src/events/order-shipped.ts')} already exists`);
@@ -116,7 +138,9 @@ describe('class names in another case', () => {
     const listener = await ok(dir, ['make:listener', 'notify_owner', '--event=orderShipped']);
     expect(listener).toContain('[orderShipped] is written as [OrderShipped]');
     expect(listener).toContain('errand make:event OrderShipped');
-    expect(readFileSync(path.join(dir, 'src/listeners/notify-owner.ts'), 'utf8')).toContain('handle(event: OrderShipped)');
+    expect(readFileSync(path.join(dir, 'src/listeners/notify-owner.ts'), 'utf8')).toContain(
+      'handle(event: OrderShipped)',
+    );
     expect(await ok(dir, ['make:job', 'SendReport'])).not.toContain('PascalCase');
   });
 });
@@ -124,11 +148,17 @@ describe('class names in another case', () => {
 describe('make:job and the bootstrap the worker loads', () => {
   it('says what to add to `bootstrap` (config file, option, path) until it takes in the new class, and names TypeScript entries', async () => {
     const dir = appDir();
-    writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { rootDir: 'src', outDir: 'dist' } }));
+    writeFileSync(
+      path.join(dir, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { rootDir: 'src', outDir: 'dist' } }),
+    );
     const note = async (name: string, config?: string) => {
       if (config !== undefined) writeFileSync(path.join(dir, 'errand.config.mjs'), config);
       const out = await ok(dir, ['make:job', name]);
-      return out.split('\n').find((line) => line.includes('NOTE'))?.trim();
+      return out
+        .split('\n')
+        .find((line) => line.includes('NOTE'))
+        ?.trim();
     };
     const file = (name: string) => `./dist/jobs/${name}.js, per tsconfig.json`;
 
@@ -145,9 +175,9 @@ describe('make:job and the bootstrap the worker loads', () => {
     expect(await note('ImportRow', "export default { bootstrap: './src/jobs' };\n")).toBe(
       `NOTE  \`bootstrap\` in errand.config.mjs names TypeScript (./src/jobs), which Node cannot import: compile (npx tsc) and point it at './dist/jobs'; ImportRow compiles to ${file('import-row')}.`,
     );
-    expect(await note('ExportRow', "export default { bootstrap: ['./dist/services.js', './src/jobs/send-invoice.ts'] };\n")).toContain(
-      'names TypeScript (./src/jobs/send-invoice.ts), which Node cannot import',
-    );
+    expect(
+      await note('ExportRow', "export default { bootstrap: ['./dist/services.js', './src/jobs/send-invoice.ts'] };\n"),
+    ).toContain('names TypeScript (./src/jobs/send-invoice.ts), which Node cannot import');
     // A directory or a glob that takes the compiled class in: nothing to add.
     expect(await note('SyncStock', "export default { bootstrap: './dist/jobs' };\n")).toBeUndefined();
     expect(await note('SyncPrices', "export default { bootstrap: ['./dist/**/*.js'] };\n")).toBeUndefined();
@@ -155,13 +185,23 @@ describe('make:job and the bootstrap the worker loads', () => {
 });
 
 describe('make:job and a tsconfig.json that extends a base', () => {
-  const note = async (dir: string, name: string) => (await ok(dir, ['make:job', name])).split('\n').find((line) => line.includes('NOTE'))?.trim();
+  const note = async (dir: string, name: string) =>
+    (await ok(dir, ['make:job', name]))
+      .split('\n')
+      .find((line) => line.includes('NOTE'))
+      ?.trim();
 
-  it("names the outDir a base config sets, and never a directory of .ts sources", async () => {
+  it('names the outDir a base config sets, and never a directory of .ts sources', async () => {
     const dir = appDir();
-    writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ extends: './config/tsconfig.base.json', include: ['src'] }));
+    writeFileSync(
+      path.join(dir, 'tsconfig.json'),
+      JSON.stringify({ extends: './config/tsconfig.base.json', include: ['src'] }),
+    );
     mkdirSync(path.join(dir, 'config'));
-    writeFileSync(path.join(dir, 'config/tsconfig.base.json'), JSON.stringify({ compilerOptions: { rootDir: '../src', outDir: '../build' } }));
+    writeFileSync(
+      path.join(dir, 'config/tsconfig.base.json'),
+      JSON.stringify({ compilerOptions: { rootDir: '../src', outDir: '../build' } }),
+    );
     writeFileSync(path.join(dir, 'errand.config.mjs'), 'export default {};\n');
     expect(await note(dir, 'SendInvoice')).toBe(
       "NOTE  errand.config.mjs sets no `bootstrap`, so queue:work will not know SendInvoice: add bootstrap: './build/jobs'; SendInvoice compiles to ./build/jobs/send-invoice.js, per tsconfig.json.",
@@ -191,8 +231,19 @@ describe('make:job and a tsconfig.json that extends a base', () => {
 describe('errand stub:publish', () => {
   it("copies errand's stubs into ./stubs, which then win; existing ones are kept unless --force", async () => {
     const dir = appDir();
-    const shipped = readdirSync(path.join(ROOT, 'stubs')).filter((f) => f.endsWith('.stub')).sort();
-    expect(shipped).toEqual(expect.arrayContaining(['event.stub', 'job.batched.stub', 'job.stub', 'job.sync.stub', 'listener.queued.stub', 'listener.stub']));
+    const shipped = readdirSync(path.join(ROOT, 'stubs'))
+      .filter((f) => f.endsWith('.stub'))
+      .sort();
+    expect(shipped).toEqual(
+      expect.arrayContaining([
+        'event.stub',
+        'job.batched.stub',
+        'job.stub',
+        'job.sync.stub',
+        'listener.queued.stub',
+        'listener.stub',
+      ]),
+    );
     const first = await ok(dir, ['stub:publish']);
     for (const name of shipped) expect(first).toContain(`${path.join('stubs', name)} DONE`);
     expect(readdirSync(path.join(dir, 'stubs')).sort()).toEqual(shipped);
@@ -207,7 +258,9 @@ describe('errand stub:publish', () => {
     expect(readFileSync(path.join(dir, 'stubs/job.stub'), 'utf8')).toBe('// ours\nexport class {{ class }} {}\n');
 
     expect(await ok(dir, ['stub:publish', '--force'])).toContain(`${path.join('stubs', 'job.stub')} DONE`);
-    expect(readFileSync(path.join(dir, 'stubs/job.stub'), 'utf8')).toBe(readFileSync(path.join(ROOT, 'stubs/job.stub'), 'utf8'));
+    expect(readFileSync(path.join(dir, 'stubs/job.stub'), 'utf8')).toBe(
+      readFileSync(path.join(ROOT, 'stubs/job.stub'), 'utf8'),
+    );
   });
 });
 
@@ -218,21 +271,28 @@ describe('errand list', () => {
     const lines = text.split('\n');
     const header = (name: string) => lines.indexOf(name);
     expect(header('Available commands:')).toBeGreaterThan(0);
-    for (const group of [' event', ' make', ' queue', ' stub']) expect(header(group), group).toBeGreaterThan(header('Available commands:'));
+    for (const group of [' event', ' make', ' queue', ' stub'])
+      expect(header(group), group).toBeGreaterThan(header('Available commands:'));
     expect(header(' make')).toBeLessThan(header(' queue'));
     const makeBlock = lines.slice(header(' make') + 1, header(' queue'));
-    expect(makeBlock.map((l) => l.trim().split(/\s+/)[0])).toEqual(expect.arrayContaining(['make:event', 'make:job', 'make:job-middleware', 'make:listener']));
+    expect(makeBlock.map((l) => l.trim().split(/\s+/)[0])).toEqual(
+      expect.arrayContaining(['make:event', 'make:job', 'make:job-middleware', 'make:listener']),
+    );
     expect(makeBlock.every((l) => l.trim().startsWith('make:'))).toBe(true);
     expect(text).toMatch(/ {2}make:job +Write a new job class/);
-    expect(lines.slice(header('Available commands:') + 1, header(' event')).map((l) => l.trim().split(/\s+/)[0])).toEqual(
-      expect.arrayContaining(['help', 'list', 'migrate']),
-    );
+    expect(
+      lines.slice(header('Available commands:') + 1, header(' event')).map((l) => l.trim().split(/\s+/)[0]),
+    ).toEqual(expect.arrayContaining(['help', 'list', 'migrate']));
 
-    const groups = JSON.parse(await ok(dir, ['list', '--json'])) as Array<{ group: string; commands: Array<{ name: string }> }>;
+    const groups = JSON.parse(await ok(dir, ['list', '--json'])) as Array<{
+      group: string;
+      commands: Array<{ name: string }>;
+    }>;
     expect(groups.map((g) => g.group)).toEqual(expect.arrayContaining(['', 'event', 'make', 'queue', 'stub']));
-    for (const { group, commands } of groups) for (const c of commands) expect(c.name.startsWith(group ? `${group}:` : '')).toBe(true);
+    for (const { group, commands } of groups)
+      for (const c of commands) expect(c.name.startsWith(group ? `${group}:` : '')).toBe(true);
 
-    expect((await ok(dir, ['--help']))).toMatch(/\nmake:\n {2}/);
+    expect(await ok(dir, ['--help'])).toMatch(/\nmake:\n {2}/);
     const typo = await runCli(['make:jb', 'X'], dir);
     expect(typo.code).toBe(1);
     expect(typo.stderr).toContain('(Did you mean make:job?)');

@@ -25,7 +25,11 @@ describe("getting-started.md's tsconfig.json", () => {
     mkdirSync(path.join(dir, 'node_modules/@types'), { recursive: true });
     symlinkSync(ROOT, path.join(dir, 'node_modules/errand'), 'dir');
     symlinkSync(path.join(ROOT, 'node_modules/@types/node'), path.join(dir, 'node_modules/@types/node'), 'dir');
-    symlinkSync(path.join(ROOT, 'node_modules/reflect-metadata'), path.join(dir, 'node_modules/reflect-metadata'), 'dir');
+    symlinkSync(
+      path.join(ROOT, 'node_modules/reflect-metadata'),
+      path.join(dir, 'node_modules/reflect-metadata'),
+      'dir',
+    );
     writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
     writeFileSync(path.join(dir, 'tsconfig.json'), documentedTsconfig());
     mkdirSync(path.join(dir, 'src/jobs'), { recursive: true });
@@ -57,10 +61,17 @@ describe("getting-started.md's tsconfig.json", () => {
     );
     mkdirSync(path.join(dir, 'test'));
     // A test file outside rootDir: without "include" tsc takes it too and stops with TS6059.
-    writeFileSync(path.join(dir, 'test/send-welcome-mail.test.ts'), "import { SendWelcomeMail } from '../src/jobs/send-welcome-mail.js';\nexport const job = new SendWelcomeMail(1);\n");
+    writeFileSync(
+      path.join(dir, 'test/send-welcome-mail.test.ts'),
+      "import { SendWelcomeMail } from '../src/jobs/send-welcome-mail.js';\nexport const job = new SendWelcomeMail(1);\n",
+    );
 
-    const compiled = await run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir]).catch((error: { stdout: string; stderr: string }) => error);
+    const compiled = await run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir]).catch(
+      (error: { stdout: string; stderr: string }) => error,
+    );
     expect(compiled.stdout + compiled.stderr).toBe('');
-    expect(readFileSync(path.join(dir, 'dist/jobs/send-welcome-mail.js'), 'utf8')).toContain('__metadata("design:paramtypes", [Mailer])');
+    expect(readFileSync(path.join(dir, 'dist/jobs/send-welcome-mail.js'), 'utf8')).toContain(
+      '__metadata("design:paramtypes", [Mailer])',
+    );
   });
 });

@@ -1,8 +1,7 @@
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-
-import { Queue } from '../../src/bus/queue.js';
 import { dispatch } from '../../src/bus/dispatch.js';
+import { Queue } from '../../src/bus/queue.js';
 import { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
 import { dialect } from '../../src/drivers/database/dialect.js';
 import { claimJobs } from '../../src/drivers/database/queries/claim-jobs.js';
@@ -15,9 +14,9 @@ import {
   FailedHookInfoJob,
   FlakyJob,
   InjectedJob,
+  MonthLongTimeoutJob,
   OwnBackoffJob,
   OwnDeadlineJob,
-  MonthLongTimeoutJob,
   OwnTriesJob,
   RaisingJob,
   SelfManagingJob,
@@ -34,10 +33,15 @@ await describeEachEngine('job lifecycle', (engine) => {
   let knex: Knex;
   let queue: DatabaseQueue;
   const reported: unknown[] = [];
-  const work = (options: Partial<WorkerOptions> = {}) => createWorker({ stopWhenEmpty: true, sleep: 0, ...options }).run();
+  const work = (options: Partial<WorkerOptions> = {}) =>
+    createWorker({ stopWhenEmpty: true, sleep: 0, ...options }).run();
   const failedRows = () => knex('failed_jobs').select('*').orderBy('id') as Promise<Array<Record<string, string>>>;
   const dbNow = async () => {
-    const nowSql = { sqlite: "cast(strftime('%s','now') as integer)", mysql: 'unix_timestamp()', postgres: 'floor(extract(epoch from now()))' }[engine];
+    const nowSql = {
+      sqlite: "cast(strftime('%s','now') as integer)",
+      mysql: 'unix_timestamp()',
+      postgres: 'floor(extract(epoch from now()))',
+    }[engine];
     const rows = (await knex.select(knex.raw(`${nowSql} as now`))) as Array<{ now: number | string }>;
     return Number(rows[0]!.now);
   };
@@ -70,7 +74,20 @@ await describeEachEngine('job lifecycle', (engine) => {
     expect(Number(row.attempts)).toBe(0);
     const payload = JSON.parse(row.payload);
     expect(Object.keys(payload).sort()).toEqual(
-      ['backoff', 'createdAt', 'data', 'delay', 'displayName', 'failOnTimeout', 'job', 'maxExceptions', 'maxTries', 'retryUntil', 'timeout', 'uuid'].sort(),
+      [
+        'backoff',
+        'createdAt',
+        'data',
+        'delay',
+        'displayName',
+        'failOnTimeout',
+        'job',
+        'maxExceptions',
+        'maxTries',
+        'retryUntil',
+        'timeout',
+        'uuid',
+      ].sort(),
     );
     expect(payload.data).toEqual({ commandName: 'AddToBufferJob', command: { value: 'first' } });
 
@@ -122,7 +139,9 @@ await describeEachEngine('job lifecycle', (engine) => {
   // Written straight into the row: what another producer, or an edit by hand, could leave there.
   const rewritePayload = async (id: string, change: Record<string, unknown>) => {
     const [row] = await knex('jobs').where({ id });
-    await knex('jobs').where({ id }).update({ payload: JSON.stringify({ ...JSON.parse(row.payload), ...change }) });
+    await knex('jobs')
+      .where({ id })
+      .update({ payload: JSON.stringify({ ...JSON.parse(row.payload), ...change }) });
   };
 
   it('fails a job whose backoff the jobs table cannot add, with the reason, instead of leaving its row held', async () => {
@@ -131,7 +150,9 @@ await describeEachEngine('job lifecycle', (engine) => {
     await work();
     expect(await knex('jobs').where({ id })).toEqual([]);
     const failed = await failedRows();
-    expect(failed.map((row) => row.exception.split('\n')[0])).toEqual([expect.stringContaining('has a backoff step over 2147483647 seconds')]);
+    expect(failed.map((row) => row.exception.split('\n')[0])).toEqual([
+      expect.stringContaining('has a backoff step over 2147483647 seconds'),
+    ]);
   });
 
   it('saturates the exception count at the column maximum instead of overflowing it on release', async () => {
@@ -151,7 +172,9 @@ await describeEachEngine('job lifecycle', (engine) => {
 
   it('fails a job whose release the database refuses, with the reason, instead of leaving its row held until retryAfter', async () => {
     const id = await RaisingJob.dispatch('refused');
-    const release = vi.spyOn(DatabaseQueue.prototype, 'release').mockRejectedValueOnce(new Error('Out of range value for column available_at'));
+    const release = vi
+      .spyOn(DatabaseQueue.prototype, 'release')
+      .mockRejectedValueOnce(new Error('Out of range value for column available_at'));
     let calls: number;
     try {
       await work();
@@ -163,7 +186,9 @@ await describeEachEngine('job lifecycle', (engine) => {
     expect(await knex('jobs').where({ id })).toEqual([]);
     const failed = await failedRows();
     expect(failed.map((row) => row.exception.split('\n')[0])).toEqual([
-      expect.stringContaining('RaisingJob could not be released for a retry (delay 0 s, exceptions 1); the database refused it: Out of range value for column available_at'),
+      expect.stringContaining(
+        'RaisingJob could not be released for a retry (delay 0 s, exceptions 1); the database refused it: Out of range value for column available_at',
+      ),
     ]);
     expect(recorder.failed.map((f) => f.job)).toEqual(['refused']);
   });
@@ -242,21 +267,95 @@ await describeEachEngine('job lifecycle', (engine) => {
   });
 
   it('fails unreadable rows with the reason and keeps working', async () => {
-    const valid = (command: string) => ({ uuid: '00000000-0000-4000-8000-000000000001', displayName: 'AddToBufferJob', job: 'errand:CallQueuedHandler@call', data: { commandName: 'AddToBufferJob', command: JSON.parse(command) as object } });
+    const valid = (command: string) => ({
+      uuid: '00000000-0000-4000-8000-000000000001',
+      displayName: 'AddToBufferJob',
+      job: 'errand:CallQueuedHandler@call',
+      data: { commandName: 'AddToBufferJob', command: JSON.parse(command) as object },
+    });
     // Each poison row, as written straight into the table, and the reason it must fail with.
     const poison: Array<[string, string]> = [
       ['{not json', 'The payload is not valid JSON'],
       ['[1, 2]', 'The payload is not a JSON object'],
-      [JSON.stringify({ ...valid('{}'), uuid: '00000000-0000-4000-8000-000000000002', displayName: 'NoSuchJob', data: { commandName: 'NoSuchJob', command: {} } }), 'Unknown job [NoSuchJob]'],
-      [JSON.stringify({ ...valid('{}'), uuid: '00000000-0000-4000-8000-000000000003', maxTries: 'three' }), 'has a non-numeric maxTries'],
-      [JSON.stringify({ ...valid('{}'), uuid: '00000000-0000-4000-8000-000000000004', data: { commandName: 'AddToBufferJob', command: [] } }), 'has no data.command object'],
-      [JSON.stringify({ ...valid('{}'), uuid: '00000000-0000-4000-8000-000000000005', job: 'Illuminate\\Queue\\CallQueuedHandler@call' }), 'errand only runs [errand:CallQueuedHandler@call]'],
-      ['{"uuid":"00000000-0000-4000-8000-000000000006","job":"errand:CallQueuedHandler@call","data":{"commandName":"AddToBufferJob","command":{"value":"x","__proto__":{"polluted":true}}}}', 'forbidden key [__proto__] at payload.data.command.__proto__'],
-      [JSON.stringify(valid('{"value":"x","nested":{"constructor":{"prototype":{"polluted":true}}}}')).replace('000000000001', '000000000007'), 'forbidden key [constructor] at payload.data.command.nested.constructor'],
-      [JSON.stringify({ ...valid(JSON.stringify({ value: 'é'.repeat(2100) })), uuid: '00000000-0000-4000-8000-000000000008' }), 'bytes, over maxPayloadSize (4096); it was not decoded'],
-      [JSON.stringify({ ...valid('{}'), uuid: '00000000-0000-4000-8000-000000000009', data: { commandName: 'AddToBufferJob', command: {}, models: { game: { class: 'Game', id: { $gt: 0 }, relations: [] } } } }), 'malformed model identifier at data.models.game: id must be a key or a list of keys'],
-      [JSON.stringify({ ...valid('{}'), uuid: '00000000-0000-4000-8000-000000000010', data: { commandName: 'AddToBufferJob', command: {}, models: { game: { class: 'NoSuchModel', id: 1, relations: [], connection: null } } } }), 'property game holds a [NoSuchModel] model, but no @Model class or resolver is registered under that name'],
-      [JSON.stringify({ ...valid('{}'), uuid: '00000000-0000-4000-8000-000000000011', data: { commandName: 'AddToBufferJob', command: 'errand:v1:AAAA' } }), 'its encrypted data could not be opened'],
+      [
+        JSON.stringify({
+          ...valid('{}'),
+          uuid: '00000000-0000-4000-8000-000000000002',
+          displayName: 'NoSuchJob',
+          data: { commandName: 'NoSuchJob', command: {} },
+        }),
+        'Unknown job [NoSuchJob]',
+      ],
+      [
+        JSON.stringify({ ...valid('{}'), uuid: '00000000-0000-4000-8000-000000000003', maxTries: 'three' }),
+        'has a non-numeric maxTries',
+      ],
+      [
+        JSON.stringify({
+          ...valid('{}'),
+          uuid: '00000000-0000-4000-8000-000000000004',
+          data: { commandName: 'AddToBufferJob', command: [] },
+        }),
+        'has no data.command object',
+      ],
+      [
+        JSON.stringify({
+          ...valid('{}'),
+          uuid: '00000000-0000-4000-8000-000000000005',
+          job: 'Illuminate\\Queue\\CallQueuedHandler@call',
+        }),
+        'errand only runs [errand:CallQueuedHandler@call]',
+      ],
+      [
+        '{"uuid":"00000000-0000-4000-8000-000000000006","job":"errand:CallQueuedHandler@call","data":{"commandName":"AddToBufferJob","command":{"value":"x","__proto__":{"polluted":true}}}}',
+        'forbidden key [__proto__] at payload.data.command.__proto__',
+      ],
+      [
+        JSON.stringify(valid('{"value":"x","nested":{"constructor":{"prototype":{"polluted":true}}}}')).replace(
+          '000000000001',
+          '000000000007',
+        ),
+        'forbidden key [constructor] at payload.data.command.nested.constructor',
+      ],
+      [
+        JSON.stringify({
+          ...valid(JSON.stringify({ value: 'é'.repeat(2100) })),
+          uuid: '00000000-0000-4000-8000-000000000008',
+        }),
+        'bytes, over maxPayloadSize (4096); it was not decoded',
+      ],
+      [
+        JSON.stringify({
+          ...valid('{}'),
+          uuid: '00000000-0000-4000-8000-000000000009',
+          data: {
+            commandName: 'AddToBufferJob',
+            command: {},
+            models: { game: { class: 'Game', id: { $gt: 0 }, relations: [] } },
+          },
+        }),
+        'malformed model identifier at data.models.game: id must be a key or a list of keys',
+      ],
+      [
+        JSON.stringify({
+          ...valid('{}'),
+          uuid: '00000000-0000-4000-8000-000000000010',
+          data: {
+            commandName: 'AddToBufferJob',
+            command: {},
+            models: { game: { class: 'NoSuchModel', id: 1, relations: [], connection: null } },
+          },
+        }),
+        'property game holds a [NoSuchModel] model, but no @Model class or resolver is registered under that name',
+      ],
+      [
+        JSON.stringify({
+          ...valid('{}'),
+          uuid: '00000000-0000-4000-8000-000000000011',
+          data: { commandName: 'AddToBufferJob', command: 'errand:v1:AAAA' },
+        }),
+        'its encrypted data could not be opened',
+      ],
     ];
     for (const [payload] of poison) await queue.push({ queue: 'default', payload });
     await AddToBufferJob.dispatch('after-poison');
@@ -264,14 +363,20 @@ await describeEachEngine('job lifecycle', (engine) => {
     expect(recorder.handled).toEqual(['after-poison']);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     const failed = await failedRows();
-    expect(failed.map((row) => row.exception.split('\n')[0])).toEqual(poison.map(([, reason]) => expect.stringContaining(reason)));
+    expect(failed.map((row) => row.exception.split('\n')[0])).toEqual(
+      poison.map(([, reason]) => expect.stringContaining(reason)),
+    );
     expect(failed[2]!.uuid).toBe('00000000-0000-4000-8000-000000000002');
   });
 
   it('refuses at dispatch a payload over maxPayloadSize, naming the job, and queues nothing', async () => {
     // 2,100 two-byte characters: under the limit counted in characters, over it in bytes.
-    await expect(AddToBufferJob.dispatch('é'.repeat(2100))).rejects.toThrow(/^Job AddToBufferJob cannot be queued: its payload is \d+ bytes, over maxPayloadSize \(4096\)\.$/);
-    await expect(Queue.bulk([new AddToBufferJob('ok'), new AddToBufferJob('é'.repeat(2100))])).rejects.toThrow(/over maxPayloadSize/);
+    await expect(AddToBufferJob.dispatch('é'.repeat(2100))).rejects.toThrow(
+      /^Job AddToBufferJob cannot be queued: its payload is \d+ bytes, over maxPayloadSize \(4096\)\.$/,
+    );
+    await expect(Queue.bulk([new AddToBufferJob('ok'), new AddToBufferJob('é'.repeat(2100))])).rejects.toThrow(
+      /over maxPayloadSize/,
+    );
     expect(await Queue.size()).toBe(0);
     await AddToBufferJob.dispatch('é'.repeat(1500));
     expect(await Queue.size()).toBe(1);
@@ -316,7 +421,13 @@ await describeEachEngine('job lifecycle', (engine) => {
     expect(await queue.delete(stranger)).toBe(false);
     expect(await queue.release(stranger, 0, 0)).toBe(false);
     const failer = (await runtime()).queues.failer();
-    expect(await queue.fail(stranger, { uuid: 'x', connection: 'database', queue: 'default', payload: job!.payload, exception: 'e' }, failer)).toBe(false);
+    expect(
+      await queue.fail(
+        stranger,
+        { uuid: 'x', connection: 'database', queue: 'default', payload: job!.payload, exception: 'e' },
+        failer,
+      ),
+    ).toBe(false);
     expect(await failedRows()).toHaveLength(0);
     expect(await Queue.size()).toBe(1);
     expect(await queue.delete(job!)).toBe(true);
@@ -337,7 +448,13 @@ await describeEachEngine('job lifecycle', (engine) => {
 
   it('records a failure once however often it is logged', async () => {
     const failer = (await runtime()).queues.failer();
-    const record = { uuid: '00000000-0000-4000-8000-0000000000aa', connection: 'database', queue: 'q', payload: '{}', exception: 'boom' };
+    const record = {
+      uuid: '00000000-0000-4000-8000-0000000000aa',
+      connection: 'database',
+      queue: 'q',
+      payload: '{}',
+      exception: 'boom',
+    };
     await failer.log(record);
     await failer.log({ ...record, exception: 'again' });
     expect(await failer.count()).toBe(1);
@@ -353,12 +470,14 @@ await describeEachEngine('job lifecycle', (engine) => {
   it('times a job out: its signal aborts and, with no tries left, it fails with TimeoutExceededError', async () => {
     await SlowJob.dispatch(2000);
     await work();
-    expect(recorder.failed).toEqual([{ job: 'slow', message: 'SlowJob has timed out (after 1s).', name: 'TimeoutExceededError' }]);
+    expect(recorder.failed).toEqual([
+      { job: 'slow', message: 'SlowJob has timed out (after 1s).', name: 'TimeoutExceededError' },
+    ]);
     await sleep(1200);
     expect(recorder.aborted).toEqual(['TimeoutExceededError']);
   });
 
-  it('runs a job whose timeout is past Node\'s timer limit (30 days) once, to completion', async () => {
+  it("runs a job whose timeout is past Node's timer limit (30 days) once, to completion", async () => {
     await MonthLongTimeoutJob.dispatch();
     expect(await work()).toBe(0);
     expect(recorder.handled).toEqual(['month']);
@@ -388,7 +507,12 @@ await describeEachEngine('job lifecycle', (engine) => {
   });
 
   it("bulk-inserts each job with its own options (a tries property, a backoff() method), the rest of the class's resolved once", async () => {
-    const ids = await Queue.bulk([new AddToBufferJob('plain'), new OwnTriesJob('bt'), new OwnBackoffJob('bb', 12), new AddToBufferJob('plain2')]);
+    const ids = await Queue.bulk([
+      new AddToBufferJob('plain'),
+      new OwnTriesJob('bt'),
+      new OwnBackoffJob('bb', 12),
+      new AddToBufferJob('plain2'),
+    ]);
     const rows = await knex('jobs').select('id', 'payload').orderBy('id');
     expect(rows.map((r) => String(r.id))).toEqual(ids);
     const payloads = rows.map((r) => JSON.parse(r.payload));
@@ -407,10 +531,18 @@ await describeEachEngine('job lifecycle', (engine) => {
     const delayOf = (i: number) => (i % 3 === 0 ? undefined : i % 3 === 1 ? 30 : at);
     const count = dialect.maxRowsPerInsert(queue.engine) + 2;
     const before = await dbNow();
-    const single = [await queue.push({ queue: 'mixed', payload: '{"n":-3}' }), await queue.push({ queue: 'mixed', payload: '{"n":-2}', delay: 30 }), await queue.push({ queue: 'mixed', payload: '{"n":-1}', delay: at })];
-    const ids = await queue.bulk(Array.from({ length: count }, (_, i) => ({ queue: 'mixed', payload: `{"n":${i}}`, delay: delayOf(i) })));
+    const single = [
+      await queue.push({ queue: 'mixed', payload: '{"n":-3}' }),
+      await queue.push({ queue: 'mixed', payload: '{"n":-2}', delay: 30 }),
+      await queue.push({ queue: 'mixed', payload: '{"n":-1}', delay: at }),
+    ];
+    const ids = await queue.bulk(
+      Array.from({ length: count }, (_, i) => ({ queue: 'mixed', payload: `{"n":${i}}`, delay: delayOf(i) })),
+    );
     const after = await dbNow();
-    const rows = (await knex('jobs').select('id', 'queue', 'payload', 'attempts', 'reserved_at', 'reserved_by', 'available_at', 'created_at').orderBy('id')) as Array<Record<string, unknown>>;
+    const rows = (await knex('jobs')
+      .select('id', 'queue', 'payload', 'attempts', 'reserved_at', 'reserved_by', 'available_at', 'created_at')
+      .orderBy('id')) as Array<Record<string, unknown>>;
     expect(rows.map((row) => String(row.id))).toEqual([...single, ...ids]);
     rows.forEach((row, index) => {
       const n = (JSON.parse(row.payload as string) as { n: number }).n;
@@ -475,7 +607,9 @@ await describeEachEngine('job lifecycle', (engine) => {
     await sleep(200);
     expect(await Queue.size()).toBe(1);
     expect(reported).toHaveLength(1);
-    expect(String(reported[0])).toContain('Queue connection [nope] is not defined. Defined connections: database, sync, nothing.');
+    expect(String(reported[0])).toContain(
+      'Queue connection [nope] is not defined. Defined connections: database, sync, nothing.',
+    );
     await expect(AddToBufferJob.dispatch('x').onConnection('nope')).rejects.toThrow('[nope]');
   });
 

@@ -29,7 +29,9 @@ describe('errand make:job-middleware', () => {
     const made = await runCli(['make:job-middleware', 'EnsureTokenIsValid', '--path', 'src/middleware'], dir);
     expect(made.stderr).toBe('');
     expect(made.code).toBe(0);
-    expect(made.stdout).toContain(`Job middleware [${path.join('src', 'middleware', 'ensure-token-is-valid.ts')}] created successfully.`);
+    expect(made.stdout).toContain(
+      `Job middleware [${path.join('src', 'middleware', 'ensure-token-is-valid.ts')}] created successfully.`,
+    );
     const source = readFileSync(path.join(dir, 'src/middleware/ensure-token-is-valid.ts'), 'utf8');
     expect(source).toContain('export class EnsureTokenIsValid implements JobMiddleware {');
 
@@ -58,7 +60,9 @@ console.log(JSON.stringify({ result, seen }));
     writeFileSync(path.join(dir, 'stubs/job-middleware.stub'), '// ours\nexport class {{ class }} {}\n');
     const made = await runCli(['make:job-middleware', 'HTTPLimit'], dir);
     expect(made.code).toBe(0);
-    expect(readFileSync(path.join(dir, 'src/jobs/middleware/http-limit.ts'), 'utf8')).toBe('// ours\nexport class HTTPLimit {}\n');
+    expect(readFileSync(path.join(dir, 'src/jobs/middleware/http-limit.ts'), 'utf8')).toBe(
+      '// ours\nexport class HTTPLimit {}\n',
+    );
     const bad = await runCli(['make:job-middleware', 'not.a.class'], dir);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('make:job-middleware: [not.a.class] is not a class name');
@@ -72,14 +76,20 @@ describe('errand queue:rate-limits-table', () => {
     expect(made.code).toBe(0);
     const files = readdirSync(path.join(dir, 'migrations'));
     expect(files).toEqual([expect.stringMatching(/^\d{14}_create_rate_limits_table\.js$/)]);
-    const knex = knexFactory({ client: 'better-sqlite3', connection: { filename: path.join(dir, 'stub.sqlite') }, useNullAsDefault: true });
+    const knex = knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename: path.join(dir, 'stub.sqlite') },
+      useNullAsDefault: true,
+    });
     try {
       await knex.migrate.latest({ directory: path.join(dir, 'migrations'), loadExtensions: ['.js'] });
       await createRateLimitsTable.up(knex, 'own_limits');
       await rateLimitWindowsInMilliseconds.up(knex, 'own_limits');
       expect(await knex('rate_limits').columnInfo()).toEqual(await knex('own_limits').columnInfo());
       const indexes = async (table: string) =>
-        ((await knex.raw(`pragma index_list(${table})`)) as Array<{ name: string }>).map((i) => i.name.replace(table, 'T')).sort();
+        ((await knex.raw(`pragma index_list(${table})`)) as Array<{ name: string }>)
+          .map((i) => i.name.replace(table, 'T'))
+          .sort();
       expect(await indexes('rate_limits')).toEqual(await indexes('own_limits'));
     } finally {
       await knex.destroy();

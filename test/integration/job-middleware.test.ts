@@ -92,17 +92,24 @@ await describeEachEngine('job middleware', (engine) => {
   const now = () => knex.raw(dialect.nowSql(engine));
   const nowMs = () => knex.raw(dialect.statementNowMsSql(engine));
   const dbNowMs = async () => {
-    const rows = (await knex.select(knex.raw(`${dialect.statementNowMsSql(engine)} as now`))) as Array<{ now: number | string }>;
+    const rows = (await knex.select(knex.raw(`${dialect.statementNowMsSql(engine)} as now`))) as Array<{
+      now: number | string;
+    }>;
     return Number(rows[0]!.now);
   };
   const dbNow = async () => {
     const rows = (await knex.select(knex.raw(`${dialect.nowSql(engine)} as now`))) as Array<{ now: number | string }>;
     return Number(rows[0]!.now);
   };
-  const work = (options: Partial<WorkerOptions> = {}) => createWorker({ stopWhenEmpty: true, sleep: 0, ...options }).run();
-  const jobRows = () => knex('jobs').select('*').orderBy('id') as Promise<Array<Record<string, string | number | null>>>;
+  const work = (options: Partial<WorkerOptions> = {}) =>
+    createWorker({ stopWhenEmpty: true, sleep: 0, ...options }).run();
+  const jobRows = () =>
+    knex('jobs').select('*').orderBy('id') as Promise<Array<Record<string, string | number | null>>>;
   const failedRows = () => knex('failed_jobs').select('exception') as Promise<Array<{ exception: string }>>;
-  const limitRow = async (key: string) => (await knex('rate_limits').where('key', key).first()) as { hits: number | string; reset_at_ms: number | string } | undefined;
+  const limitRow = async (key: string) =>
+    (await knex('rate_limits').where('key', key).first()) as
+      | { hits: number | string; reset_at_ms: number | string }
+      | undefined;
 
   beforeAll(async () => {
     await boot({ default: 'database', connections: { database: await freshDatabase(engine, 'job_middleware') } });
@@ -227,12 +234,19 @@ await describeEachEngine('job middleware', (engine) => {
     await rateLimitWindowsInMilliseconds.up(knex, table);
     await rateLimitWindowsInMilliseconds.up(knex, table);
     expect(Object.keys(await knex(table).columnInfo()).sort()).toEqual(['hits', 'key', 'reset_at_ms']);
-    const rows = (await knex(table).select('key', 'reset_at_ms').orderBy('key')) as Array<{ key: string; reset_at_ms: number | string }>;
+    const rows = (await knex(table).select('key', 'reset_at_ms').orderBy('key')) as Array<{
+      key: string;
+      reset_at_ms: number | string;
+    }>;
     expect(rows.map((row) => [String(row.key), Number(row.reset_at_ms)])).toEqual([
       ['ended', (seconds - 5) * 1000],
       ['open', (seconds + 60) * 1000],
     ]);
-    const upgraded = new DatabaseRateLimitStore({ knex, engine, table }, (error) => error, () => false);
+    const upgraded = new DatabaseRateLimitStore(
+      { knex, engine, table },
+      (error) => error,
+      () => false,
+    );
     expect(await upgraded.attempts('open')).toBe(5);
     expect(await upgraded.hit('open', 60)).toBe(6);
     // The window ends at (seconds + 60) s of the database clock, whatever time the steps above took.
@@ -244,7 +258,9 @@ await describeEachEngine('job middleware', (engine) => {
     // And back down: whole seconds in `reset_at` again.
     await rateLimitWindowsInMilliseconds.down(knex, table);
     expect(Object.keys(await knex(table).columnInfo()).sort()).toEqual(['hits', 'key', 'reset_at']);
-    expect(Number(((await knex(table).where('key', 'open').first('reset_at')) as { reset_at: number | string }).reset_at)).toBe(seconds + 60);
+    expect(
+      Number(((await knex(table).where('key', 'open').first('reset_at')) as { reset_at: number | string }).reset_at),
+    ).toBe(seconds + 60);
     await knex.schema.dropTable(table);
   });
 
@@ -263,11 +279,14 @@ await describeEachEngine('job middleware', (engine) => {
     expect(executed).toEqual([]);
     const failed = await failedRows();
     expect(failed).toHaveLength(1);
-    expect(failed[0]!.exception).toContain("ConfigError: Rate limiter [never-defined] is not defined (job MwLimitedJob): define it with RateLimiter.for('never-defined', …)");
+    expect(failed[0]!.exception).toContain(
+      "ConfigError: Rate limiter [never-defined] is not defined (job MwLimitedJob): define it with RateLimiter.for('never-defined', …)",
+    );
   });
 
   it('through() middleware travels in the payload and runs on the worker', async () => {
-    for (let i = 0; i < 4; i++) await dispatch(new MwPlainJob(`t-${i}`)).through([new MwStampRecorder('blue'), new RateLimited('through')]);
+    for (let i = 0; i < 4; i++)
+      await dispatch(new MwPlainJob(`t-${i}`)).through([new MwStampRecorder('blue'), new RateLimited('through')]);
     const [row] = await jobRows();
     expect(JSON.parse(String(row!.payload)).middleware).toEqual([
       { name: 'MwStampRecorder', data: { stamp: 'blue' } },
@@ -288,12 +307,20 @@ await describeEachEngine('job middleware', (engine) => {
       middleware: [{ name: 'NoSuchMiddleware', data: {} }],
     };
     const nowSeconds = await dbNow();
-    await knex('jobs').insert({ queue: 'default', payload: JSON.stringify(payload), attempts: 0, available_at: nowSeconds - 1, created_at: nowSeconds });
+    await knex('jobs').insert({
+      queue: 'default',
+      payload: JSON.stringify(payload),
+      attempts: 0,
+      available_at: nowSeconds - 1,
+      created_at: nowSeconds,
+    });
     await work();
     expect(executed).toEqual([]);
     const failed = await failedRows();
     expect(failed).toHaveLength(1);
-    expect(failed[0]!.exception).toContain('PayloadError: Job MwPlainJob: its payload names unknown middleware [NoSuchMiddleware] (middleware[0])');
+    expect(failed[0]!.exception).toContain(
+      'PayloadError: Job MwPlainJob: its payload names unknown middleware [NoSuchMiddleware] (middleware[0])',
+    );
   });
 
   it('ThrottlesExceptions opens its circuit on the shared counters, and a success clears them', async () => {

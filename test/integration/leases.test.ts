@@ -3,8 +3,8 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
 import type { ReservedJob } from '../../src/contracts/reserved-job.js';
 import type { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
-import { runtime, shutdown } from '../../src/runtime/errand.js';
 import { EventBus } from '../../src/events/event-bus.js';
+import { runtime, shutdown } from '../../src/runtime/errand.js';
 import { JobProcessor } from '../../src/worker/job-processor.js';
 import { AddToBufferJob } from '../fixtures/jobs/fixture-jobs.js';
 import { recorder } from '../fixtures/jobs/recorder.js';
@@ -12,12 +12,23 @@ import { bootDatabaseQueue } from '../helpers/boot-database-queue.js';
 import { describeEachEngine } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
 
-const registration = (id: string) => ({ id, name: 'test', connection: 'database', queues: ['default'], hostname: 'here', pid: 1, concurrency: 1 });
+const registration = (id: string) => ({
+  id,
+  name: 'test',
+  connection: 'database',
+  queues: ['default'],
+  hostname: 'here',
+  pid: 1,
+  concurrency: 1,
+});
 
 await describeEachEngine('leases, heartbeats and controls', (engine) => {
   let knex: Knex;
   let queue: DatabaseQueue;
-  const reserved = async () => (await knex('jobs').select('id', 'reserved_by', 'reserved_at', 'attempts').orderBy('id')) as Array<Record<string, unknown>>;
+  const reserved = async () =>
+    (await knex('jobs').select('id', 'reserved_by', 'reserved_at', 'attempts').orderBy('id')) as Array<
+      Record<string, unknown>
+    >;
 
   beforeAll(async () => {
     ({ queue, knex } = await bootDatabaseQueue(engine, 'leases', { heartbeat: { interval: 1, lapse: 3 } }));
@@ -70,7 +81,9 @@ await describeEachEngine('leases, heartbeats and controls', (engine) => {
   /** Statements of this test database waiting on a row lock held by another connection. */
   const lockWaiters = async (): Promise<number> => {
     if (engine === 'postgres') {
-      const result = (await knex.raw("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")) as { rows: Array<{ n: number }> };
+      const result = (await knex.raw(
+        "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+      )) as { rows: Array<{ n: number }> };
       return result.rows[0]!.n;
     }
     const [rows] = (await knex.raw(
@@ -82,45 +95,54 @@ await describeEachEngine('leases, heartbeats and controls', (engine) => {
   // SQLite runs one write at a time: the sweep's transaction holds the file's write lock from its
   // delete to its commit, so no heartbeat can land between the verdict and the take-back, and no
   // other connection can hold a row there to interleave them.
-  it.skipIf(engine === 'sqlite')('a heartbeat that comes between the sweep’s verdict and its take-back finds its worker presumed dead, never alive with its jobs gone', async () => {
-    await AddToBufferJob.dispatch('a');
-    await queue.registerWorker(registration('late'));
-    const [job] = await queue.claim('default', 1, 'late');
-    await knex('queue_workers').where({ id: 'late' }).update({ expires_at: 1000 });
-    // Another connection holds the job's row, so the sweep stops on it after its verdict.
-    const holder = await knex.transaction();
-    await holder('jobs').where({ id: job!.id }).forUpdate().select('id');
-    const sweep = queue.sweepDeadWorkers('sweeper');
-    await eventually('the sweep waits on the held job row', async () => (await lockWaiters()) >= 1);
-    // The late worker beats now, between the sweep's statements.
-    const beat = queue.heartbeat('late', [job!.id]);
-    await eventually('the heartbeat waits as well', async () => (await lockWaiters()) >= 2);
-    await holder.commit();
-    const [swept, alive] = await Promise.all([sweep, beat]);
-    const row = (await reserved())[0]!;
-    // The one thing that must never be: a worker told it is alive whose job was freed.
-    expect({ alive, reservedBy: row.reserved_by }).toEqual({ alive: false, reservedBy: null });
-    expect(swept).toEqual({ workers: ['late'], jobs: 1 });
-    expect(await queue.workers()).toEqual([]);
-  });
+  it.skipIf(engine === 'sqlite')(
+    'a heartbeat that comes between the sweep’s verdict and its take-back finds its worker presumed dead, never alive with its jobs gone',
+    async () => {
+      await AddToBufferJob.dispatch('a');
+      await queue.registerWorker(registration('late'));
+      const [job] = await queue.claim('default', 1, 'late');
+      await knex('queue_workers').where({ id: 'late' }).update({ expires_at: 1000 });
+      // Another connection holds the job's row, so the sweep stops on it after its verdict.
+      const holder = await knex.transaction();
+      await holder('jobs').where({ id: job!.id }).forUpdate().select('id');
+      const sweep = queue.sweepDeadWorkers('sweeper');
+      await eventually('the sweep waits on the held job row', async () => (await lockWaiters()) >= 1);
+      // The late worker beats now, between the sweep's statements.
+      const beat = queue.heartbeat('late', [job!.id]);
+      await eventually('the heartbeat waits as well', async () => (await lockWaiters()) >= 2);
+      await holder.commit();
+      const [swept, alive] = await Promise.all([sweep, beat]);
+      const row = (await reserved())[0]!;
+      // The one thing that must never be: a worker told it is alive whose job was freed.
+      expect({ alive, reservedBy: row.reserved_by }).toEqual({ alive: false, reservedBy: null });
+      expect(swept).toEqual({ workers: ['late'], jobs: 1 });
+      expect(await queue.workers()).toEqual([]);
+    },
+  );
 
-  it.skipIf(engine === 'sqlite')('a heartbeat that lands after the sweep read its candidates keeps the worker’s row and its jobs', async () => {
-    await AddToBufferJob.dispatch('a');
-    await queue.registerWorker(registration('late'));
-    await queue.claim('default', 1, 'late');
-    await knex('queue_workers').where({ id: 'late' }).update({ expires_at: 1000 });
-    // Another connection holds the worker's row and renews it (a heartbeat) while the sweep,
-    // which has read the row as expired, waits to judge it.
-    const beat = await knex.transaction();
-    await beat('queue_workers').where({ id: 'late' }).forUpdate().select('id');
-    const sweep = queue.sweepDeadWorkers('sweeper');
-    await Promise.race([sweep, eventually('the sweep waits on the worker row', async () => (await lockWaiters()) >= 1)]);
-    await beat('queue_workers').where({ id: 'late' }).update({ expires_at: 4_000_000_000 });
-    await beat.commit();
-    expect(await sweep).toEqual({ workers: [], jobs: 0 });
-    expect((await reserved())[0]!.reserved_by).toBe('late');
-    expect((await queue.workers()).map((w) => w.id)).toEqual(['late']);
-  });
+  it.skipIf(engine === 'sqlite')(
+    'a heartbeat that lands after the sweep read its candidates keeps the worker’s row and its jobs',
+    async () => {
+      await AddToBufferJob.dispatch('a');
+      await queue.registerWorker(registration('late'));
+      await queue.claim('default', 1, 'late');
+      await knex('queue_workers').where({ id: 'late' }).update({ expires_at: 1000 });
+      // Another connection holds the worker's row and renews it (a heartbeat) while the sweep,
+      // which has read the row as expired, waits to judge it.
+      const beat = await knex.transaction();
+      await beat('queue_workers').where({ id: 'late' }).forUpdate().select('id');
+      const sweep = queue.sweepDeadWorkers('sweeper');
+      await Promise.race([
+        sweep,
+        eventually('the sweep waits on the worker row', async () => (await lockWaiters()) >= 1),
+      ]);
+      await beat('queue_workers').where({ id: 'late' }).update({ expires_at: 4_000_000_000 });
+      await beat.commit();
+      expect(await sweep).toEqual({ workers: [], jobs: 0 });
+      expect((await reserved())[0]!.reserved_by).toBe('late');
+      expect((await queue.workers()).map((w) => w.id)).toEqual(['late']);
+    },
+  );
 
   it('batched deletes are fenced on holder and attempt: rows reclaimed elsewhere are left alone', async () => {
     await Promise.all(['a', 'b', 'c'].map((s) => AddToBufferJob.dispatch(s)));
@@ -166,7 +188,9 @@ await describeEachEngine('leases, heartbeats and controls', (engine) => {
     // Claimed 1 s ago: 9 s left, so it runs.
     expect(await processor.process(fresh!, undefined, Date.now() - 1000)).toBe('deleted');
     expect(recorder.handled).toEqual(['fresh']);
-    expect((await reserved()).map((r) => [String(r.id), r.reserved_by, Number(r.attempts)])).toEqual([[stale!.id, null, 0]]);
+    expect((await reserved()).map((r) => [String(r.id), r.reserved_by, Number(r.attempts)])).toEqual([
+      [stale!.id, null, 0],
+    ]);
   });
 
   it('stores restart requests and paused queues per connection', async () => {
@@ -191,7 +215,10 @@ await describeEachEngine('leases, heartbeats and controls', (engine) => {
    */
   async function heardWhilePushing(): Promise<Array<string | undefined>> {
     const heard: Array<string | undefined> = [];
-    const stop = await queue.listen((q) => heard.push(q), (error) => heard.push(`error: ${String(error)}`));
+    const stop = await queue.listen(
+      (q) => heard.push(q),
+      (error) => heard.push(`error: ${String(error)}`),
+    );
     try {
       await AddToBufferJob.dispatch('wake').onQueue('emails');
       for (let i = 0; i < 50 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
@@ -202,7 +229,7 @@ await describeEachEngine('leases, heartbeats and controls', (engine) => {
   }
 
   if (engine === 'sqlite') {
-    it('SQLite wakes listeners when the database file is written (any queue), so another process\'s push is seen at once', async () => {
+    it("SQLite wakes listeners when the database file is written (any queue), so another process's push is seen at once", async () => {
       // Written through this process's connection; the kernel reports it as it would another process's.
       const heard = await heardWhilePushing();
       expect(heard.length).toBeGreaterThan(0);

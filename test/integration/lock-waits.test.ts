@@ -22,23 +22,30 @@ await describeEachEngine('bounding lock waits (limitLockWaits)', (engine: TestEn
   });
   afterAll(() => shutdown());
 
-  it(engine === 'sqlite' ? 'sets the busy timeout, so a write blocked by another process fails with SQLITE_BUSY instead of waiting 5 s' : 'changes nothing on a server, whose driver waits asynchronously', async () => {
-    await queue.limitLockWaits(40.7);
-    if (engine !== 'sqlite') {
-      // Writes still work as before.
-      await queue.knex('jobs').insert({ queue: 'q', payload: '{}', attempts: 0, available_at: 0, created_at: 0 });
-      expect(await queue.knex('jobs').where({ queue: 'q' }).delete()).toBe(1);
-      return;
-    }
-    expect(await queue.knex.raw('pragma busy_timeout')).toEqual([{ timeout: 40 }]);
-    // Another process's connection holds the write lock.
-    const other = new Database(filename!);
-    other.exec('begin immediate');
-    try {
-      await expect(queue.knex('jobs').insert({ queue: 'q', payload: '{}', attempts: 0, available_at: 0, created_at: 0 })).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
-    } finally {
-      other.exec('rollback');
-      other.close();
-    }
-  });
+  it(
+    engine === 'sqlite'
+      ? 'sets the busy timeout, so a write blocked by another process fails with SQLITE_BUSY instead of waiting 5 s'
+      : 'changes nothing on a server, whose driver waits asynchronously',
+    async () => {
+      await queue.limitLockWaits(40.7);
+      if (engine !== 'sqlite') {
+        // Writes still work as before.
+        await queue.knex('jobs').insert({ queue: 'q', payload: '{}', attempts: 0, available_at: 0, created_at: 0 });
+        expect(await queue.knex('jobs').where({ queue: 'q' }).delete()).toBe(1);
+        return;
+      }
+      expect(await queue.knex.raw('pragma busy_timeout')).toEqual([{ timeout: 40 }]);
+      // Another process's connection holds the write lock.
+      const other = new Database(filename!);
+      other.exec('begin immediate');
+      try {
+        await expect(
+          queue.knex('jobs').insert({ queue: 'q', payload: '{}', attempts: 0, available_at: 0, created_at: 0 }),
+        ).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+      } finally {
+        other.exec('rollback');
+        other.close();
+      }
+    },
+  );
 });

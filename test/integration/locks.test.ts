@@ -15,8 +15,8 @@ import { WithoutOverlapping } from '../../src/middleware/without-overlapping.js'
 import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
-import { eventually } from '../helpers/eventually.js';
 import { describeEachEngine, freshDatabase, type TestEngine } from '../helpers/databases.js';
+import { eventually } from '../helpers/eventually.js';
 import { runCli } from '../helpers/run-cli.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -42,7 +42,13 @@ class OverlapJob extends Queueable {
     const started = Math.round(performance.now() * 1000);
     await sleep(15);
     const finished = Math.round(performance.now() * 1000);
-    await overlapLog!()('overlap_log').insert({ grp: this.group, n: this.n, attempt: this.attempts(), started, finished });
+    await overlapLog!()('overlap_log').insert({
+      grp: this.group,
+      n: this.n,
+      attempt: this.attempts(),
+      started,
+      finished,
+    });
   }
 }
 
@@ -51,7 +57,11 @@ await describeEachEngine('the locks table and WithoutOverlapping', (engine: Test
   let store: DatabaseLockStore;
   const extraPools: Knex[] = [];
   const dbNow = async () => {
-    const nowSql = { sqlite: "cast(strftime('%s','now') as integer)", mysql: 'unix_timestamp()', postgres: 'floor(extract(epoch from now()))' }[engine];
+    const nowSql = {
+      sqlite: "cast(strftime('%s','now') as integer)",
+      mysql: 'unix_timestamp()',
+      postgres: 'floor(extract(epoch from now()))',
+    }[engine];
     const rows = (await knex.select(knex.raw(`${nowSql} as now`))) as Array<{ now: number | string }>;
     return Number(rows[0]!.now);
   };
@@ -98,7 +108,9 @@ await describeEachEngine('the locks table and WithoutOverlapping', (engine: Test
 
   it('of 50 concurrent acquires of a free key on separate connections exactly one wins', async () => {
     const stores = await separateStores(5);
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => stores[i % 5]!.acquire('race', `owner-${i}`, 60)));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => stores[i % 5]!.acquire('race', `owner-${i}`, 60)),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
     const winner = `owner-${results.indexOf(true)}`;
     expect(await store.owner('race')).toBe(winner);
@@ -109,7 +121,9 @@ await describeEachEngine('the locks table and WithoutOverlapping', (engine: Test
     expect(await store.acquire('stale', 'first', 1)).toBe(true);
     await eventually('the 1 s lock has expired on the database clock', async () => !(await store.isLocked('stale')));
     const stores = await separateStores(5);
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => stores[i % 5]!.acquire('stale', `owner-${i}`, 60)));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => stores[i % 5]!.acquire('stale', `owner-${i}`, 60)),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await store.owner('stale')).toBe(`owner-${results.indexOf(true)}`);
   });
@@ -151,7 +165,11 @@ await describeEachEngine('the locks table and WithoutOverlapping', (engine: Test
     expect(await store.acquire('user:Ann', 'a', 0)).toBe(true);
     expect(await store.acquire('user:ann', 'b', 0)).toBe(true);
     expect(await store.acquire('user:ann ', 'c', 0)).toBe(true);
-    expect([await store.owner('user:Ann'), await store.owner('user:ann'), await store.owner('user:ann ')]).toEqual(['a', 'b', 'c']);
+    expect([await store.owner('user:Ann'), await store.owner('user:ann'), await store.owner('user:ann ')]).toEqual([
+      'a',
+      'b',
+      'c',
+    ]);
   });
 
   it('keeps keys longer than the column apart by a hash of the whole key', async () => {
@@ -166,9 +184,13 @@ await describeEachEngine('the locks table and WithoutOverlapping', (engine: Test
 
   it('refuses owners the table would truncate, and bad TTLs, with a clear error', async () => {
     await expect(store.acquire('', 'a', 0)).rejects.toThrow('A lock key must be a non-empty string, got "".');
-    await expect(store.acquire('k', 'o'.repeat(256), 0)).rejects.toThrow('The owner of lock k must be 1 to 255 characters');
+    await expect(store.acquire('k', 'o'.repeat(256), 0)).rejects.toThrow(
+      'The owner of lock k must be 1 to 255 characters',
+    );
     await expect(store.acquire('k', '', 0)).rejects.toThrow('The owner of lock k must be 1 to 255 characters');
-    await expect(store.acquire('k', 'a', 1.5)).rejects.toThrow('The TTL of lock k must be a whole number of seconds ≥ 0');
+    await expect(store.acquire('k', 'a', 1.5)).rejects.toThrow(
+      'The TTL of lock k must be a whole number of seconds ≥ 0',
+    );
   });
 
   it('queue:locks-table writes a migration that creates the same table as errand migrate', async () => {
@@ -187,7 +209,9 @@ await describeEachEngine('the locks table and WithoutOverlapping', (engine: Test
       const result = await runCli(['queue:locks-table', '--table', 'app_locks'], dir);
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
-      expect(readdirSync(path.join(dir, 'migrations')).filter((f) => f.endsWith('_create_app_locks_table.js'))).toHaveLength(1);
+      expect(
+        readdirSync(path.join(dir, 'migrations')).filter((f) => f.endsWith('_create_app_locks_table.js')),
+      ).toHaveLength(1);
     });
   }
 
@@ -198,7 +222,11 @@ await describeEachEngine('the locks table and WithoutOverlapping', (engine: Test
     }
     expect(await createWorker({ concurrency: 8, stopWhenEmpty: true, sleep: 0 }).run()).toBe(0);
 
-    const rows = ((await knex('overlap_log').select('grp', 'n', 'attempt', 'started', 'finished')) as Array<Record<string, string | number>>).map((row) => ({
+    const rows = (
+      (await knex('overlap_log').select('grp', 'n', 'attempt', 'started', 'finished')) as Array<
+        Record<string, string | number>
+      >
+    ).map((row) => ({
       group: String(row.grp),
       n: Number(row.n),
       attempt: Number(row.attempt),

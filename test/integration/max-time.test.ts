@@ -60,11 +60,18 @@ await describeEachEngine('--max-time on a worker whose slots are all busy', (eng
     try {
       // One claim takes both: the long job runs in the one slot, the next waits in the buffer
       // until the max time hands it back, while the long job still runs.
-      await eventually('the prefetched job to be handed back', async () => handedBack.some((h) => h.ids.includes(String(next))));
+      await eventually('the prefetched job to be handed back', async () =>
+        handedBack.some((h) => h.ids.includes(String(next))),
+      );
       expect(running).toBe(true);
       // Not before the max time (a lower bound: load only makes it later).
-      expect(handedBack.find((h) => h.ids.includes(String(next)))!.at - startedAt).toBeGreaterThanOrEqual(MAX_TIME * 1000);
-      const row = (await queue.knex('jobs').where({ id: next }).first()) as { reserved_by: string | null; attempts: number | string };
+      expect(handedBack.find((h) => h.ids.includes(String(next)))!.at - startedAt).toBeGreaterThanOrEqual(
+        MAX_TIME * 1000,
+      );
+      const row = (await queue.knex('jobs').where({ id: next }).first()) as {
+        reserved_by: string | null;
+        attempts: number | string;
+      };
       // Handed back with the attempt the claim counted returned.
       expect(row.reserved_by).toBeNull();
       expect(Number(row.attempts)).toBe(0);

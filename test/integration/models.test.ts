@@ -2,13 +2,12 @@ import path from 'node:path';
 
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-
-import { findModel, findModels } from '../../src/models/find-model.js';
-import { forgetModelResolver, registerModelResolver } from '../../src/models/model-resolvers.js';
 import { JobFailed } from '../../src/events/job-failed.js';
 import { JobProcessed } from '../../src/events/job-processed.js';
 import { JobProcessing } from '../../src/events/job-processing.js';
 import { JobReleasedAfterException } from '../../src/events/job-released-after-exception.js';
+import { findModel, findModels } from '../../src/models/find-model.js';
+import { forgetModelResolver, registerModelResolver } from '../../src/models/model-resolvers.js';
 import { boot, events, runtime, shutdown } from '../../src/runtime/errand.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import {
@@ -17,14 +16,14 @@ import {
   InspectGameJob,
   MemoryNote,
   MissingGameJob,
-  NestedModelJob,
-  NoteJob,
-  QuietMissingGameJob,
-  StampGameTokenJob,
   memoryLoads,
   memoryNoteResolver,
   memoryStore,
   modelRecorder,
+  NestedModelJob,
+  NoteJob,
+  QuietMissingGameJob,
+  StampGameTokenJob,
 } from '../fixtures/jobs/model-jobs.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
@@ -125,7 +124,11 @@ await describeEachEngine('models held by jobs', (engine) => {
     const [row] = (await knex('games').where({ id: 5 })) as Array<{ name: string; token: string }>;
     expect(row).toMatchObject({ name: 'Zebra Chess Open', token: 'Tested by Job: tok-changed-after-dispatch' });
     // handle() ran once, in the worker process, on an instance of that process's Game class.
-    const ledger = (await app.knex('ledger').select('job_key', 'pid', 'attempt')) as Array<{ job_key: string; pid: number; attempt: number }>;
+    const ledger = (await app.knex('ledger').select('job_key', 'pid', 'attempt')) as Array<{
+      job_key: string;
+      pid: number;
+      attempt: number;
+    }>;
     expect(ledger.map((entry) => [entry.job_key, Number(entry.attempt)])).toEqual([['Game 5', 1]]);
     expect(ledger[0]!.pid).not.toBe(process.pid);
     expect(await jobRows()).toEqual([]);
@@ -141,7 +144,9 @@ await describeEachEngine('models held by jobs', (engine) => {
 
     const id = await GameListJob.dispatch(games, 'list');
     const payload = JSON.parse(await rawPayload(id));
-    expect(payload.data.models).toEqual({ games: { class: 'Game', id: [3, 1, 2], relations: [], connection: null, collection: true } });
+    expect(payload.data.models).toEqual({
+      games: { class: 'Game', id: [3, 1, 2], relations: [], connection: null, collection: true },
+    });
     expect(payload.data.command).toEqual({ label: 'list' });
 
     await knex('games').where({ id: 1 }).delete();
@@ -241,7 +246,9 @@ await describeEachEngine('models held by jobs', (engine) => {
     const bareId = await InspectGameJob.dispatch(await loadGame(20), 'bare');
 
     const fullRaw = await rawPayload(fullId);
-    expect(JSON.parse(fullRaw).data.models).toEqual({ game: { class: 'Game', id: 20, relations: ['team', 'players'], connection: null } });
+    expect(JSON.parse(fullRaw).data.models).toEqual({
+      game: { class: 'Game', id: 20, relations: ['team', 'players'], connection: null },
+    });
     expect(fullRaw).not.toContain('Reds');
     expect(fullRaw).not.toContain('Ada');
     expect(JSON.parse(await rawPayload(teamOnlyId)).data.models.game.relations).toEqual(['team']);
@@ -256,7 +263,11 @@ await describeEachEngine('models held by jobs', (engine) => {
     await work();
     expect(await failedRows()).toEqual([]);
     const seen = new Map(modelRecorder.handled.map((entry) => [entry.job, entry.games[0]!]));
-    expect(seen.get('team+players')).toMatchObject({ id: 20, team: 'Reds, renamed', players: ['Ada Lovelace', 'Barbara'] });
+    expect(seen.get('team+players')).toMatchObject({
+      id: 20,
+      team: 'Reds, renamed',
+      players: ['Ada Lovelace', 'Barbara'],
+    });
     expect(seen.get('team only')).toMatchObject({ id: 20, team: 'Reds, renamed', players: 'not loaded' });
     expect(seen.get('bare')).toMatchObject({ id: 20, team: 'not loaded', players: 'not loaded' });
 
@@ -285,7 +296,9 @@ await describeEachEngine('models held by jobs', (engine) => {
       memoryStore.set('n-1', new MemoryNote('n-1', 'first, changed'));
       await work();
       expect(await failedRows()).toEqual([]);
-      expect(modelRecorder.notes).toEqual([{ note: 'first, changed', notes: ['second, at dispatch', 'first, changed'], isNote: true }]);
+      expect(modelRecorder.notes).toEqual([
+        { note: 'first, changed', notes: ['second, at dispatch', 'first, changed'], isNote: true },
+      ]);
       expect(memoryLoads.map((query) => ({ ...query, ids: [...query.ids] }))).toEqual([
         { class: 'MemoryNote', ids: ['n-1'], relations: [], connection: null },
         { class: 'MemoryNote', ids: ['n-2', 'n-1'], relations: [], connection: null },
@@ -302,7 +315,9 @@ await describeEachEngine('models held by jobs', (engine) => {
     expect(memoryLoads).toEqual([]);
     const failed = await failedRows();
     expect(failed).toHaveLength(1);
-    expect(failed[0]!.exception).toContain('property note holds a [MemoryNote] model, but no @Model class or resolver is registered under that name');
+    expect(failed[0]!.exception).toContain(
+      'property note holds a [MemoryNote] model, but no @Model class or resolver is registered under that name',
+    );
   });
 
   it('refuses at dispatch a game nested below a top-level property, and a game without a key', async () => {

@@ -6,10 +6,9 @@ import { pathToFileURL } from 'node:url';
 
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-
+import { formatAge } from '../../src/console/commands/monitor-command.js';
 import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
-import { formatAge } from '../../src/console/commands/monitor-command.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { CLI, ROOT, runCli } from '../helpers/run-cli.js';
 
@@ -31,7 +30,10 @@ Queue.on(QueueBusy, (e) => appendFileSync(${JSON.stringify(path.join(dir, 'busy.
 listen(QueueBusy, (e) => appendFileSync(${JSON.stringify(path.join(dir, 'busy.txt'))}, \`listener:\${e.queue}\\n\`));
 `,
     );
-    writeFileSync(path.join(dir, 'errand.config.mjs'), `export default ${JSON.stringify({ default: 'database', connections: { database: connection }, bootstrap: './bootstrap.mjs' })};\n`);
+    writeFileSync(
+      path.join(dir, 'errand.config.mjs'),
+      `export default ${JSON.stringify({ default: 'database', connections: { database: connection }, bootstrap: './bootstrap.mjs' })};\n`,
+    );
     await boot({ default: 'database', connections: { database: connection } });
     await runMigrations();
     knex = (await runtime()).queues.database().knex;
@@ -61,7 +63,10 @@ listen(QueueBusy, (e) => appendFileSync(${JSON.stringify(path.join(dir, 'busy.tx
     const result = await runCli(['queue:monitor', 'database:events,quiet,empty', '--json'], dir);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    const rows = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const rows = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(rows.map((r) => [r.queue, r.size, r.pending, r.delayed, r.reserved, r.status])).toEqual([
       ['events', 6, 3, 2, 1, 'OK'],
       ['quiet', 1, 0, 1, 0, 'OK'],
@@ -90,9 +95,15 @@ listen(QueueBusy, (e) => appendFileSync(${JSON.stringify(path.join(dir, 'busy.tx
   });
 
   it('names what is wrong: an unknown connection, a bad --max, no queue', async () => {
-    expect((await runCli(['queue:monitor', 'nope:events'], dir)).stderr).toContain('Queue connection [nope] is not defined.');
-    expect((await runCli(['queue:monitor', 'events', '--max=0'], dir)).stderr).toContain('--max must be a whole number ≥ 1, got 0.');
-    expect((await runCli(['queue:monitor', 'events', '--max=1e3'], dir)).stderr).toContain('--max must be a whole number ≥ 1, got 1e3.');
+    expect((await runCli(['queue:monitor', 'nope:events'], dir)).stderr).toContain(
+      'Queue connection [nope] is not defined.',
+    );
+    expect((await runCli(['queue:monitor', 'events', '--max=0'], dir)).stderr).toContain(
+      '--max must be a whole number ≥ 1, got 0.',
+    );
+    expect((await runCli(['queue:monitor', 'events', '--max=1e3'], dir)).stderr).toContain(
+      '--max must be a whole number ≥ 1, got 1e3.',
+    );
     expect((await runCli(['queue:monitor', ','], dir)).stderr).toContain('queue:monitor: name at least one queue');
   });
 
@@ -100,18 +111,33 @@ listen(QueueBusy, (e) => appendFileSync(${JSON.stringify(path.join(dir, 'busy.tx
     const busy = () => readFileSync(path.join(dir, 'busy.txt'), 'utf8').split('\n').filter(Boolean).length;
     const before = busy();
     // `--watch events`: the queue list given where commander reads the optional seconds.
-    const child = spawn(process.execPath, [CLI, 'queue:monitor', '--json', '--max=6', '--watch', ' quiet, database : events'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'queue:monitor', '--json', '--max=6', '--watch', ' quiet, database : events'],
+      { cwd: dir, env: { ...process.env, NO_COLOR: '1' } },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const closed = new Promise((resolve) => child.on('close', resolve));
     // Three redraws (2 s apart) of two queues each.
-    for (let i = 0; i < 300 && out.split('\n').filter(Boolean).length < 6; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 300 && out.split('\n').filter(Boolean).length < 6; i++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     child.kill('SIGINT');
     const code = await closed;
     expect(code).toBe(2);
-    const rows = out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { queue: string; status: string });
+    const rows = out
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { queue: string; status: string });
     expect(rows.length).toBeGreaterThanOrEqual(6);
-    expect(rows.slice(0, 6).map((r) => `${r.queue}:${r.status}`)).toEqual(['quiet:OK', 'events:ALERT', 'quiet:OK', 'events:ALERT', 'quiet:OK', 'events:ALERT']);
+    expect(rows.slice(0, 6).map((r) => `${r.queue}:${r.status}`)).toEqual([
+      'quiet:OK',
+      'events:ALERT',
+      'quiet:OK',
+      'events:ALERT',
+      'quiet:OK',
+      'events:ALERT',
+    ]);
     // Once to Queue.on and once to the listener: the crossing, not each redraw.
     expect(busy() - before).toBe(2);
   });

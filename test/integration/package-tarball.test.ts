@@ -22,7 +22,10 @@ interface Packed {
  */
 async function packCleanCopy(): Promise<{ dir: string; files: string[] }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-pack-'));
-  const { stdout: listed } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout: listed } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: ROOT,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   for (const file of listed.split('\0').filter(Boolean)) {
     if (!existsSync(path.join(ROOT, file))) continue; // deleted in the working tree, not yet committed
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
@@ -48,7 +51,18 @@ describe('the npm package', () => {
   }, 180_000);
 
   it('holds the library, its CLI, the stubs, LICENSE, README and docs', () => {
-    for (const file of ['package.json', 'LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/console/cli.js', 'stubs/job.stub', 'stubs/migration.jobs.stub', 'docs/getting-started.md', 'docs/cli-reference.md']) {
+    for (const file of [
+      'package.json',
+      'LICENSE',
+      'README.md',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/console/cli.js',
+      'stubs/job.stub',
+      'stubs/migration.jobs.stub',
+      'docs/getting-started.md',
+      'docs/cli-reference.md',
+    ]) {
       expect(files, file).toContain(file);
     }
     const license = readFileSync(path.join(dir, 'LICENSE'), 'utf8');
@@ -72,7 +86,10 @@ describe('the npm package', () => {
     const maps = files.filter((file) => file.endsWith('.map'));
     expect(maps).toContain('dist/index.js.map');
     const withoutSources = maps.filter((file) => {
-      const map = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as { sources: string[]; sourcesContent?: Array<string | null> };
+      const map = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as {
+        sources: string[];
+        sourcesContent?: Array<string | null>;
+      };
       return map.sourcesContent?.length !== map.sources.length || map.sourcesContent.some((source) => !source);
     });
     expect(withoutSources).toEqual([]);

@@ -12,7 +12,8 @@ await describeEachEngine('the prepared job insert', (engine) => {
   let queue: DatabaseQueue;
   let knex: Knex;
   const push = (payload: string, delay?: number | Date) => queue.push({ queue: 'prepared', payload, delay });
-  const payloads = async () => ((await knex('jobs').select('payload').orderBy('id')) as Array<{ payload: string }>).map((row) => row.payload);
+  const payloads = async () =>
+    ((await knex('jobs').select('payload').orderBy('id')) as Array<{ payload: string }>).map((row) => row.payload);
 
   beforeAll(async () => {
     ({ queue, knex } = await bootDatabaseQueue(engine, 'prepared_inserts', { pool: { min: 0, max: 1 } }));
@@ -25,7 +26,11 @@ await describeEachEngine('the prepared job insert', (engine) => {
   it('runs again and again, for each kind of delay, with increasing ids', async () => {
     const ids: number[] = [];
     for (let i = 0; i < 3; i++) {
-      ids.push(Number(await push(`now ${i}`)), Number(await push(`delay ${i}`, 5)), Number(await push(`at ${i}`, new Date(Date.now() + 60_000))));
+      ids.push(
+        Number(await push(`now ${i}`)),
+        Number(await push(`delay ${i}`, 5)),
+        Number(await push(`at ${i}`, new Date(Date.now() + 60_000))),
+      );
     }
     expect([...ids].sort((a, b) => a - b)).toEqual(ids);
     expect(await payloads()).toEqual([0, 1, 2].flatMap((i) => [`now ${i}`, `delay ${i}`, `at ${i}`]));

@@ -12,7 +12,8 @@ import { FaultProxy } from '../reliability/harness/fault-proxy.js';
 // fails within the limit with an error naming the server, and its connection is discarded, so
 // the pool hands out a fresh one once the network is back. Idle connections are never timed.
 await describeEachEngine('queryTimeout', (engine) => {
-  if (engine === 'sqlite') return it('has no socket to time out on SQLite (a file, not a network)', () => expect(engine).toBe('sqlite'));
+  if (engine === 'sqlite')
+    return it('has no socket to time out on SQLite (a file, not a network)', () => expect(engine).toBe('sqlite'));
   let proxy: FaultProxy;
   let base: DatabaseConnectionConfig;
   const open: Knex[] = [];
@@ -20,15 +21,24 @@ await describeEachEngine('queryTimeout', (engine) => {
   const through = (seconds: number | false) => {
     const url = new URL(base.connection as string);
     url.host = `127.0.0.1:${proxy.port}`;
-    const resolved = resolveConfig({ connections: { q: { ...base, connection: url.toString(), queryTimeout: seconds, pool: { min: 0, max: 1 } } } }, { env: {} });
+    const resolved = resolveConfig(
+      { connections: { q: { ...base, connection: url.toString(), queryTimeout: seconds, pool: { min: 0, max: 1 } } } },
+      { env: {} },
+    );
     const knex = createKnex(resolved.connections.q as never, 'q');
     open.push(knex);
     return knex;
   };
   /** The server-side id of the connection a statement runs on. */
   const sessionId = async (knex: Knex | Knex.Transaction) => {
-    const result = await knex.raw(engine === 'mysql' ? 'select connection_id() as id' : 'select pg_backend_pid() as id');
-    return String(engine === 'mysql' ? (result as [Array<{ id: unknown }>])[0][0]!.id : (result as { rows: Array<{ id: unknown }> }).rows[0]!.id);
+    const result = await knex.raw(
+      engine === 'mysql' ? 'select connection_id() as id' : 'select pg_backend_pid() as id',
+    );
+    return String(
+      engine === 'mysql'
+        ? (result as [Array<{ id: unknown }>])[0][0]!.id
+        : (result as { rows: Array<{ id: unknown }> }).rows[0]!.id,
+    );
   };
   const failure = (promise: Promise<unknown>) =>
     promise.then(
@@ -102,8 +112,15 @@ await describeEachEngine('queryTimeout', (engine) => {
     const timed = await failure(through(1).raw(slow));
     expect(timed?.message).toContain('(queryTimeout)');
     // The server is reachable, only the statement is slow: the message says so, not "check the firewall".
-    const described = describeDatabaseError(timed, 'q', resolveConfig({ connections: { q: base } }, { env: {} }).connections.q as never, 'jobs') as Error;
-    expect(described.message).toMatch(/did not answer a statement within 1 s \(queryTimeout\); .+\. The statement was sent but no answer came in time: a slow statement or one waiting on a lock/);
+    const described = describeDatabaseError(
+      timed,
+      'q',
+      resolveConfig({ connections: { q: base } }, { env: {} }).connections.q as never,
+      'jobs',
+    ) as Error;
+    expect(described.message).toMatch(
+      /did not answer a statement within 1 s \(queryTimeout\); .+\. The statement was sent but no answer came in time: a slow statement or one waiting on a lock/,
+    );
     expect(described.message).not.toContain('firewall');
     expect(await failure(through(false).raw(slow))).toBeUndefined();
   });

@@ -47,12 +47,18 @@ describe("README's first hour", () => {
         if (program === 'npm' && args[0] === 'install') {
           for (const name of args.slice(1).filter((arg) => !arg.startsWith('-'))) {
             mkdirSync(path.dirname(path.join(dir, 'node_modules', name)), { recursive: true });
-            symlinkSync(name === 'errand' ? ROOT : path.join(ROOT, 'node_modules', name), path.join(dir, 'node_modules', name), 'dir');
+            symlinkSync(
+              name === 'errand' ? ROOT : path.join(ROOT, 'node_modules', name),
+              path.join(dir, 'node_modules', name),
+              'dir',
+            );
             installed.push(name);
           }
           continue;
         }
-        const ran = await run(program, args, { cwd: dir, env: NPM_ENV }).catch((error: { stdout: string; stderr: string }) => error);
+        const ran = await run(program, args, { cwd: dir, env: NPM_ENV }).catch(
+          (error: { stdout: string; stderr: string }) => error,
+        );
         expect(ran.stderr, line).toBe('');
       }
     }
@@ -60,8 +66,12 @@ describe("README's first hour", () => {
 
     // The README's tsconfig.json, as it is: the one getting-started.md gives too.
     const tsconfig = blocks(install).find((b) => b.lang === 'json')!.code;
-    const guide = blocks(readFileSync(path.join(ROOT, 'docs/getting-started.md'), 'utf8')).find((b) => b.lang === 'json')!.code;
-    expect(JSON.parse(tsconfig), 'README and getting-started.md give the same tsconfig.json').toEqual(JSON.parse(guide));
+    const guide = blocks(readFileSync(path.join(ROOT, 'docs/getting-started.md'), 'utf8')).find(
+      (b) => b.lang === 'json',
+    )!.code;
+    expect(JSON.parse(tsconfig), 'README and getting-started.md give the same tsconfig.json').toEqual(
+      JSON.parse(guide),
+    );
     writeFileSync(path.join(dir, 'tsconfig.json'), tsconfig);
 
     // Each ts/js block starts with a comment naming its file; the sh block holds the commands.
@@ -80,18 +90,27 @@ describe("README's first hour", () => {
       mkdirSync(path.dirname(path.join(dir, file!)), { recursive: true });
       writeFileSync(path.join(dir, file!), code);
     }
-    expect(commands.map((c) => c.join(' '))).toEqual(['npx tsc', 'npx errand migrate', 'node dist/signup.js', 'npx errand queue:work']);
+    expect(commands.map((c) => c.join(' '))).toEqual([
+      'npx tsc',
+      'npx errand migrate',
+      'node dist/signup.js',
+      'npx errand queue:work',
+    ]);
 
     const outputs: string[] = [];
     for (const [program, ...args] of commands) {
       if (program === 'npx' && args[0] === 'tsc') {
-        const compiled = await run(process.execPath, [TSC], { cwd: dir }).catch((error: { stdout: string; stderr: string }) => error);
+        const compiled = await run(process.execPath, [TSC], { cwd: dir }).catch(
+          (error: { stdout: string; stderr: string }) => error,
+        );
         expect(compiled.stdout + compiled.stderr).toBe('');
         continue;
       }
       // queue:work would wait for more jobs; the README's Ctrl-C is --stop-when-empty here.
       const result =
-        program === 'npx' ? await runCli(args[1] === 'queue:work' ? [...args.slice(1), '--stop-when-empty'] : args.slice(1), dir) : await runNode(args, dir);
+        program === 'npx'
+          ? await runCli(args[1] === 'queue:work' ? [...args.slice(1), '--stop-when-empty'] : args.slice(1), dir)
+          : await runNode(args, dir);
       expect(result.stderr, [program, ...args].join(' ')).toBe('');
       expect(result.code, [program, ...args].join(' ')).toBe(0);
       outputs.push(result.stdout);
@@ -103,9 +122,15 @@ describe("README's first hour", () => {
     const claim = /`migrate` creates (\w+) tables \(([^)]*)\) and `(\w+)`/.exec(job);
     expect(claim, 'README says which tables migrate creates').not.toBeNull();
     const named = [...claim![2]!.matchAll(/`(\w+)`/g)].map((m) => m[1]!);
-    expect(claim![1]).toBe(['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'][named.length]);
+    expect(claim![1]).toBe(
+      ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'][named.length],
+    );
     const db = new Database(path.join(dir, '.errand/errand.sqlite'), { readonly: true });
-    const tables = (db.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'").all() as Array<{ name: string }>).map((r) => r.name);
+    const tables = (
+      db.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'").all() as Array<{
+        name: string;
+      }>
+    ).map((r) => r.name);
     db.close();
     expect(tables.sort()).toEqual([...named, claim![3]!, `${claim![3]!}_lock`].sort());
   }, 120_000);

@@ -2,8 +2,8 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { Job } from '../../src/decorators/job.js';
-import { Queueable } from '../../src/job/queueable.js';
 import { JobProcessed } from '../../src/events/job-processed.js';
+import { Queueable } from '../../src/job/queueable.js';
 import { boot, events, runtime, shutdown } from '../../src/runtime/errand.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
@@ -45,7 +45,11 @@ await describeEachEngine('a worker claiming back the rows it released', (engine:
   const reported: unknown[] = [];
 
   beforeAll(async () => {
-    await boot({ default: 'database', connections: { database: await freshDatabase(engine, 'self_reclaim') }, report: (error) => reported.push(error) });
+    await boot({
+      default: 'database',
+      connections: { database: await freshDatabase(engine, 'self_reclaim') },
+      report: (error) => reported.push(error),
+    });
     await runMigrations();
     knex = (await runtime()).queues.database().knex;
     bounceLog = () => knex;
@@ -72,9 +76,14 @@ await describeEachEngine('a worker claiming back the rows it released', (engine:
     expect(inHandle).toBe(0);
 
     expect(reported).toEqual([]);
-    const rows = (await knex('bounce_log').select('n', 'attempt').orderBy('n')) as Array<{ n: number; attempt: number }>;
+    const rows = (await knex('bounce_log').select('n', 'attempt').orderBy('n')) as Array<{
+      n: number;
+      attempt: number;
+    }>;
     // Each job reached its last attempt, once.
-    expect(rows.map((row) => [Number(row.n), Number(row.attempt)])).toEqual(Array.from({ length: jobs }, (_, n) => [n, RELEASES + 1]));
+    expect(rows.map((row) => [Number(row.n), Number(row.attempt)])).toEqual(
+      Array.from({ length: jobs }, (_, n) => [n, RELEASES + 1]),
+    );
     expect(Number((await knex('jobs').count({ n: '*' }))[0]!.n)).toBe(0);
     expect(Number((await knex('failed_jobs').count({ n: '*' }))[0]!.n)).toBe(0);
   });

@@ -28,7 +28,11 @@ await describeEachEngine('a worker stopping while the database refuses its finis
   let queue: DatabaseQueue;
 
   beforeAll(async () => {
-    await boot({ default: 'database', connections: { database: await freshDatabase(engine, 'stop_outage') }, report: (error) => reported.push(error) });
+    await boot({
+      default: 'database',
+      connections: { database: await freshDatabase(engine, 'stop_outage') },
+      report: (error) => reported.push(error),
+    });
     await runMigrations();
     queue = (await runtime()).queues.database();
   });
@@ -57,7 +61,9 @@ await describeEachEngine('a worker stopping while the database refuses its finis
       queue.release = release;
     }
     expect(reported.map(String)).toContain(REFUSAL);
-    expect(await queue.knex('jobs').whereNotNull('reserved_at').count({ n: '*' })).toEqual([{ n: engine === 'postgres' ? '1' : 1 }]);
+    expect(await queue.knex('jobs').whereNotNull('reserved_at').count({ n: '*' })).toEqual([
+      { n: engine === 'postgres' ? '1' : 1 },
+    ]);
   }
 
   it('a stop of another kind (--max-time) gives the retries up after its patience: run() returns, the refused release is reported, the row waits for its lease', async () => {

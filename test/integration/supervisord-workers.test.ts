@@ -11,7 +11,14 @@ import { afterEach, expect, it } from 'vitest';
 import { freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
-import { alive, describeWithSupervisord, startSupervisord, waitUntil, type PrivateSupervisord, type ProcessStatus } from '../helpers/supervisord.js';
+import {
+  alive,
+  describeWithSupervisord,
+  type PrivateSupervisord,
+  type ProcessStatus,
+  startSupervisord,
+  waitUntil,
+} from '../helpers/supervisord.js';
 import { countRows, createWorkerApp, ledgerCounts, type WorkerApp } from '../helpers/worker-process.js';
 
 const FIXTURE = path.join(ROOT, 'test/fixtures/workers/supervised-jobs.mjs');
@@ -60,7 +67,11 @@ afterEach(async ({ task }) => {
 async function supervise(name: string, workerArgs: string[]): Promise<Supervised> {
   const connection = await freshDatabase('sqlite', `supervised_${name}`);
   const dbDir = path.dirname((connection.connection as { filename: string }).filename);
-  const app = await createWorkerApp(connection, { bootstrap: [FIXTURE], overrides: { heartbeat: { interval: 1, lapse: 3 } }, prefix: 'errand-supervised-' });
+  const app = await createWorkerApp(connection, {
+    bootstrap: [FIXTURE],
+    overrides: { heartbeat: { interval: 1, lapse: 3 } },
+    prefix: 'errand-supervised-',
+  });
   cleanups.push(async () => {
     await app.close();
     rmSync(app.dir, { recursive: true, force: true });
@@ -72,7 +83,10 @@ async function supervise(name: string, workerArgs: string[]): Promise<Supervised
   const gate = path.join(app.dir, 'gate');
   cleanups.push(async (failed) => {
     // The logs go with the temp directories, so a failure shows them first.
-    if (failed) console.error(`--- ${name}: ${log} ---\n${tail(log)}\n--- supervisord.log ---\n${tail(path.join(supervisord.dir, 'supervisord.log'))}`);
+    if (failed)
+      console.error(
+        `--- ${name}: ${log} ---\n${tail(log)}\n--- supervisord.log ---\n${tail(path.join(supervisord.dir, 'supervisord.log'))}`,
+      );
     // Let gated jobs finish, so the workers stop without waiting out their grace.
     writeFileSync(gate, '');
     try {
@@ -84,7 +98,17 @@ async function supervise(name: string, workerArgs: string[]): Promise<Supervised
   });
 
   const rendered = await runCli(
-    ['queue:supervisor', '--output', supervisord.confDir, '--directory', app.dir, '--numprocs', '2', '--', ...workerArgs],
+    [
+      'queue:supervisor',
+      '--output',
+      supervisord.confDir,
+      '--directory',
+      app.dir,
+      '--numprocs',
+      '2',
+      '--',
+      ...workerArgs,
+    ],
     app.dir,
   );
   expect(rendered.stderr).toBe('');
@@ -160,9 +184,17 @@ async function bothRunning(s: Supervised, not: readonly number[] = []): Promise<
     `both ${PROGRAM} processes to be RUNNING${not.length ? ` with pids other than ${not.join(', ')}` : ''} and started`,
     async () => {
       const states = await workers(s);
-      if (states.length !== 2 || !states.every((p) => p.state === 'RUNNING' && p.pid !== undefined && !not.includes(p.pid))) return false;
+      if (
+        states.length !== 2 ||
+        !states.every((p) => p.state === 'RUNNING' && p.pid !== undefined && !not.includes(p.pid))
+      )
+        return false;
       pids = states.map((p) => p.pid!);
-      const started = new Set(events(s).filter((e) => e.status === 'worker_starting').map((e) => e.pid));
+      const started = new Set(
+        events(s)
+          .filter((e) => e.status === 'worker_starting')
+          .map((e) => e.pid),
+      );
       return pids.every((pid) => started.has(pid));
     },
     30_000,
@@ -185,7 +217,10 @@ describeWithSupervisord('errand workers under supervisord, from the generated co
     const pids = await bothRunning(s);
 
     const JOBS = 200;
-    await insertJobsForTest(s.app.knex, 'jobs', JOBS, (i) => ({ name: 'SupervisedQuickJob', command: { key: `job-${i}` } }));
+    await insertJobsForTest(s.app.knex, 'jobs', JOBS, (i) => ({
+      name: 'SupervisedQuickJob',
+      command: { key: `job-${i}` },
+    }));
     await waitUntil('the jobs table to empty', async () => (await countRows(s.app.knex, 'jobs')) === 0, 30_000);
 
     const counts = await ledgerCounts(s.app.knex);
@@ -204,11 +239,23 @@ describeWithSupervisord('errand workers under supervisord, from the generated co
     const s = await supervise('watchdog', ['--sleep=0.2', '--timeout=10', '--json']);
     const before = await bothRunning(s);
 
-    await insertJobsForTest(s.app.knex, 'jobs', 1, () => ({ name: 'SupervisedBlockingJob', command: { key: 'wedge' }, maxTries: 2, timeout: 1 }));
+    await insertJobsForTest(s.app.knex, 'jobs', 1, () => ({
+      name: 'SupervisedBlockingJob',
+      command: { key: 'wedge' },
+      maxTries: 2,
+      timeout: 1,
+    }));
     await waitUntil('the blocking job to start', async () => (await ledger(s)).some((r) => r.job_key === 'wedge'));
     // While one worker is wedged, the other keeps working.
-    await insertJobsForTest(s.app.knex, 'jobs', 20, (i) => ({ name: 'SupervisedQuickJob', command: { key: `during-${i}` } }));
-    await waitUntil('the blocking job to fail after its second attempt', async () => (await countRows(s.app.knex, 'failed_jobs')) === 1, 45_000);
+    await insertJobsForTest(s.app.knex, 'jobs', 20, (i) => ({
+      name: 'SupervisedQuickJob',
+      command: { key: `during-${i}` },
+    }));
+    await waitUntil(
+      'the blocking job to fail after its second attempt',
+      async () => (await countRows(s.app.knex, 'failed_jobs')) === 1,
+      45_000,
+    );
 
     const wedged = (await ledger(s)).filter((r) => r.job_key === 'wedge');
     expect(wedged.map((r) => r.attempt)).toEqual([1, 2]);
@@ -225,12 +272,21 @@ describeWithSupervisord('errand workers under supervisord, from the generated co
     // The watchdog's two verdicts are all the workers printed besides their JSON lines.
     const verdicts = strayOutput(s);
     expect(verdicts).toHaveLength(2);
-    expect(verdicts[0]).toMatch(/^\[errand\] watchdog: SupervisedBlockingJob #\d+ is [\d.]+ s past its timeout .*; SupervisedBlockingJob #\d+ released\. Ending worker process (\d+) \(SIGALRM/);
-    expect(verdicts[1]).toMatch(/^\[errand\] watchdog: SupervisedBlockingJob #\d+ is [\d.]+ s past its timeout .*; SupervisedBlockingJob #\d+ failed\. Ending worker process (\d+) \(SIGALRM/);
+    expect(verdicts[0]).toMatch(
+      /^\[errand\] watchdog: SupervisedBlockingJob #\d+ is [\d.]+ s past its timeout .*; SupervisedBlockingJob #\d+ released\. Ending worker process (\d+) \(SIGALRM/,
+    );
+    expect(verdicts[1]).toMatch(
+      /^\[errand\] watchdog: SupervisedBlockingJob #\d+ is [\d.]+ s past its timeout .*; SupervisedBlockingJob #\d+ failed\. Ending worker process (\d+) \(SIGALRM/,
+    );
     expect(verdicts.map((line) => Number(/Ending worker process (\d+)/.exec(line)![1]))).toEqual(killed);
 
-    const [failed] = (await s.app.knex('failed_jobs').select('exception', 'payload')) as Array<{ exception: string; payload: string }>;
-    expect(failed!.exception).toMatch(/^TimeoutExceededError: SupervisedBlockingJob has timed out: the watchdog ended worker process \d+ because/);
+    const [failed] = (await s.app.knex('failed_jobs').select('exception', 'payload')) as Array<{
+      exception: string;
+      payload: string;
+    }>;
+    expect(failed!.exception).toMatch(
+      /^TimeoutExceededError: SupervisedBlockingJob has timed out: the watchdog ended worker process \d+ because/,
+    );
     expect(failed!.exception).toContain(`worker process ${killed[1]} because`);
     expect((JSON.parse(failed!.payload) as { displayName: string }).displayName).toBe('SupervisedBlockingJob');
     await waitUntil('the other jobs to be done', async () => (await countRows(s.app.knex, 'jobs')) === 0, 30_000);
@@ -239,7 +295,10 @@ describeWithSupervisord('errand workers under supervisord, from the generated co
     expect(during).toHaveLength(20);
 
     // The restarted workers carry on with other jobs.
-    await insertJobsForTest(s.app.knex, 'jobs', 20, (i) => ({ name: 'SupervisedQuickJob', command: { key: `after-${i}` } }));
+    await insertJobsForTest(s.app.knex, 'jobs', 20, (i) => ({
+      name: 'SupervisedQuickJob',
+      command: { key: `after-${i}` },
+    }));
     await waitUntil('the quick jobs to be done', async () => (await countRows(s.app.knex, 'jobs')) === 0, 30_000);
     const quick = (await ledger(s)).filter((r) => r.job_key.startsWith('after-'));
     expect(new Set(quick.map((r) => r.job_key)).size).toBe(20);
@@ -253,8 +312,14 @@ describeWithSupervisord('errand workers under supervisord, from the generated co
     const before = await bothRunning(s);
 
     // Held open until the test opens the gate, so they are certainly in flight when the restart lands.
-    await insertJobsForTest(s.app.knex, 'jobs', 2, (i) => ({ name: 'SupervisedSlowJob', command: { key: `slow-${i}`, ms: 0, gate: s.gate } }));
-    await waitUntil('each worker to have a slow job in flight', async () => (await ledger(s)).filter((r) => r.job_key.endsWith(':start')).length === 2);
+    await insertJobsForTest(s.app.knex, 'jobs', 2, (i) => ({
+      name: 'SupervisedSlowJob',
+      command: { key: `slow-${i}`, ms: 0, gate: s.gate },
+    }));
+    await waitUntil(
+      'each worker to have a slow job in flight',
+      async () => (await ledger(s)).filter((r) => r.job_key.endsWith(':start')).length === 2,
+    );
     const starts = (await ledger(s)).filter((r) => r.job_key.endsWith(':start'));
     expect(new Set(starts.map((r) => r.pid))).toEqual(new Set(before));
 
@@ -291,7 +356,10 @@ describeWithSupervisord('errand workers under supervisord, from the generated co
     expect(await countRows(s.app.knex, 'failed_jobs')).toBe(0);
 
     // The new workers work, and did not take the restart as theirs.
-    await insertJobsForTest(s.app.knex, 'jobs', 20, (i) => ({ name: 'SupervisedQuickJob', command: { key: `after-${i}` } }));
+    await insertJobsForTest(s.app.knex, 'jobs', 20, (i) => ({
+      name: 'SupervisedQuickJob',
+      command: { key: `after-${i}` },
+    }));
     await waitUntil('the quick jobs to be done', async () => (await countRows(s.app.knex, 'jobs')) === 0, 30_000);
     const quick = (await ledger(s)).filter((r) => r.job_key.startsWith('after-'));
     expect(quick).toHaveLength(20);
@@ -305,14 +373,23 @@ describeWithSupervisord('errand workers under supervisord, from the generated co
     const pids = await bothRunning(s);
 
     // Four jobs held open until the test opens the gate: one in flight per worker, two waiting.
-    await insertJobsForTest(s.app.knex, 'jobs', 4, (i) => ({ name: 'SupervisedSlowJob', command: { key: `slow-${i}`, ms: 0, gate: s.gate } }));
+    await insertJobsForTest(s.app.knex, 'jobs', 4, (i) => ({
+      name: 'SupervisedSlowJob',
+      command: { key: `slow-${i}`, ms: 0, gate: s.gate },
+    }));
     const starts = async () => (await ledger(s)).filter((r) => r.job_key.endsWith(':start'));
-    await waitUntil('each worker to have a slow job in flight', async () => new Set((await starts()).map((r) => r.pid)).size === 2);
+    await waitUntil(
+      'each worker to have a slow job in flight',
+      async () => new Set((await starts()).map((r) => r.pid)).size === 2,
+    );
     const inFlight = (await starts()).map((r) => r.job_key.slice(0, -':start'.length));
     expect(inFlight).toHaveLength(2);
 
     const stopped = s.supervisord.ctl(['stop', `${PROGRAM}:*`]);
-    await waitUntil('both workers to be STOPPING', async () => (await workers(s)).filter((p) => p.state === 'STOPPING').length === 2);
+    await waitUntil(
+      'both workers to be STOPPING',
+      async () => (await workers(s)).filter((p) => p.state === 'STOPPING').length === 2,
+    );
     // TERM has landed: the workers take nothing new and wait for the jobs they hold.
     await sleep(1500);
     expect((await workers(s)).map((p) => p.state)).toEqual(['STOPPING', 'STOPPING']);
@@ -333,7 +410,9 @@ describeWithSupervisord('errand workers under supervisord, from the generated co
       expect(rows.filter((r) => r.job_key === key).map((r) => r.pid)).toEqual([start.pid]);
     }
     // The other two are still queued, reserved by nobody and charged no attempt.
-    const left = (await s.app.knex('jobs').select('attempts', 'reserved_at', 'reserved_by')) as Array<Record<string, unknown>>;
+    const left = (await s.app.knex('jobs').select('attempts', 'reserved_at', 'reserved_by')) as Array<
+      Record<string, unknown>
+    >;
     expect(left.map((r) => [Number(r.attempts), r.reserved_at, r.reserved_by])).toEqual([
       [0, null, null],
       [0, null, null],

@@ -4,7 +4,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { renderSupervisorConfig } from '../../src/deploy/supervisor-config.js';
-import { alive, describeWithSupervisord, parseStatus, startSupervisord, waitUntil, type PrivateSupervisord } from '../helpers/supervisord.js';
+import {
+  alive,
+  describeWithSupervisord,
+  type PrivateSupervisord,
+  parseStatus,
+  startSupervisord,
+  waitUntil,
+} from '../helpers/supervisord.js';
 
 describe('parseStatus', () => {
   it('reads name, state and pid from supervisorctl status lines', () => {

@@ -2,8 +2,8 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
 import { Bus } from '../../src/bus/bus.js';
-import { afterCommit } from '../../src/bus/transactions.js';
 import { dispatch } from '../../src/bus/dispatch.js';
+import { afterCommit } from '../../src/bus/transactions.js';
 import { AfterCommitError } from '../../src/errors/after-commit-error.js';
 import { JobQueued } from '../../src/events/job-queued.js';
 import { boot, events, runtime, shutdown } from '../../src/runtime/errand.js';
@@ -19,13 +19,16 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
 await describeEachEngine('transactional dispatch', (engine) => {
   let knex: Knex;
   const reported: unknown[] = [];
-  const jobCount = async (queue = 'outbox') => Number(((await knex('jobs').where({ queue }).count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n);
+  const jobCount = async (queue = 'outbox') =>
+    Number(((await knex('jobs').where({ queue }).count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n);
   const rollback = new Error('rolled back on purpose');
   const inRollback = async (body: (trx: Knex.Transaction) => Promise<unknown>) => {
-    await expect(knex.transaction(async (trx) => {
-      await body(trx);
-      throw rollback;
-    })).rejects.toBe(rollback);
+    await expect(
+      knex.transaction(async (trx) => {
+        await body(trx);
+        throw rollback;
+      }),
+    ).rejects.toBe(rollback);
   };
 
   beforeAll(async () => {
@@ -79,9 +82,9 @@ await describeEachEngine('transactional dispatch', (engine) => {
 
   it('settles the awaited transaction only once its after-commit pushes are stored: counted right after, before a later dispatch', async () => {
     const orderIds = async () =>
-      ((await knex('jobs').where({ queue: 'outbox' }).orderBy('id').select('payload')) as Array<{ payload: string }>).map(
-        (row) => JSON.parse(row.payload).data.command.orderId as number,
-      );
+      (
+        (await knex('jobs').where({ queue: 'outbox' }).orderBy('id').select('payload')) as Array<{ payload: string }>
+      ).map((row) => JSON.parse(row.payload).data.command.orderId as number);
     const queued: string[] = [];
     const off = events.on(JobQueued, (event) => void queued.push(event.id));
     try {
@@ -125,7 +128,9 @@ await describeEachEngine('transactional dispatch', (engine) => {
       })
       .catch((error: unknown) => (failure = error));
     expect(failure).toBeInstanceOf(AfterCommitError);
-    expect((failure as AfterCommitError).message).toMatch(/^The transaction committed, but 1 of its 2 after-commit dispatches failed: Job ShipOrderJob on \[missing\]: /);
+    expect((failure as AfterCommitError).message).toMatch(
+      /^The transaction committed, but 1 of its 2 after-commit dispatches failed: Job ShipOrderJob on \[missing\]: /,
+    );
     expect((failure as AfterCommitError).failures).toHaveLength(1);
     expect(await knex('orders').where({ id: 7 }).first()).toBeDefined();
     expect(await jobCount()).toBe(1);
@@ -198,7 +203,10 @@ await describeEachEngine('transactional dispatch', (engine) => {
         // transaction's, so this push would wait for it: the check is for the server engines).
         if (engine !== 'sqlite') expect(typeof (await dispatch(new AfterCommitJob(3)).beforeCommit())).toBe('string');
         // (SQLite: read through the transaction, which holds its only connection.)
-        const visible = engine === 'sqlite' ? Number(((await trx('jobs').count({ n: '*' })) as Array<{ n: number }>)[0]!.n) : await jobCount();
+        const visible =
+          engine === 'sqlite'
+            ? Number(((await trx('jobs').count({ n: '*' })) as Array<{ n: number }>)[0]!.n)
+            : await jobCount();
         expect(visible).toBe(engine === 'sqlite' ? 0 : 1);
       }),
     );
@@ -209,15 +217,33 @@ await describeEachEngine('transactional dispatch', (engine) => {
   });
 
   it('supports chains in transactions and refuses withTransaction on a non-database connection', async () => {
-    await inRollback((trx) => Bus.chain([new StepJob('a'), new StepJob('b')]).withTransaction(trx).dispatch());
+    await inRollback((trx) =>
+      Bus.chain([new StepJob('a'), new StepJob('b')])
+        .withTransaction(trx)
+        .dispatch(),
+    );
     expect(await jobCount('default')).toBe(0);
-    await knex.transaction((trx) => Bus.chain([new StepJob('a'), new StepJob('b')]).afterCommit(trx).dispatch());
+    await knex.transaction((trx) =>
+      Bus.chain([new StepJob('a'), new StepJob('b')])
+        .afterCommit(trx)
+        .dispatch(),
+    );
     await settle();
     expect(await jobCount('default')).toBe(1);
-    await expect(Bus.chain([new StepJob('a')]).afterCommit(knex as never).dispatch()).rejects.toThrow('Job StepJob: afterCommit(trx) needs a knex transaction.');
-    await expect(Bus.chain([new StepJob('a')]).withTransaction(knex as never).dispatch()).rejects.toThrow('Job StepJob: withTransaction(trx) needs a knex transaction.');
+    await expect(
+      Bus.chain([new StepJob('a')])
+        .afterCommit(knex as never)
+        .dispatch(),
+    ).rejects.toThrow('Job StepJob: afterCommit(trx) needs a knex transaction.');
+    await expect(
+      Bus.chain([new StepJob('a')])
+        .withTransaction(knex as never)
+        .dispatch(),
+    ).rejects.toThrow('Job StepJob: withTransaction(trx) needs a knex transaction.');
     // A chain's first job follows its own @Job({ afterCommit }) inside an ambient transaction.
-    await inRollback((trx) => Bus.withinTransaction(trx, () => Bus.chain([new AfterCommitJob(9), new StepJob('b')]).dispatch()));
+    await inRollback((trx) =>
+      Bus.withinTransaction(trx, () => Bus.chain([new AfterCommitJob(9), new StepJob('b')]).dispatch()),
+    );
     await settle();
     expect(await jobCount()).toBe(0);
     await knex.transaction(async (trx) => {
@@ -242,7 +268,8 @@ await describeEachEngine('transactional dispatch', (engine) => {
       }
     };
     const off = events.on(JobQueued, async (event) => {
-      const orderId = (JSON.parse(JSON.stringify(event.payload)) as { data: { command: { orderId: number } } }).data.command.orderId;
+      const orderId = (JSON.parse(JSON.stringify(event.payload)) as { data: { command: { orderId: number } } }).data
+        .command.orderId;
       if (orderId === 20) await Promise.all([21, 22, 23, 24, 25].map((id) => ShipOrderJob.dispatch(id)));
     });
     try {
@@ -294,7 +321,15 @@ await describeEachEngine('transactional dispatch', (engine) => {
             what: 'the first',
             committed: async () => {
               // The commit is under way: this registration cannot hold it any more.
-              afterCommit(trx, { what: 'the late one', committed: async () => void late.push('ran'), dropped: () => void late.push('dropped') }, hooks);
+              afterCommit(
+                trx,
+                {
+                  what: 'the late one',
+                  committed: async () => void late.push('ran'),
+                  dropped: () => void late.push('dropped'),
+                },
+                hooks,
+              );
               throw new Error('the first failed');
             },
             dropped: () => undefined,
@@ -333,7 +368,8 @@ await describeEachEngine('transactional dispatch', (engine) => {
       }
     }
     // Wait for the worker to drain (it takes a few seconds): the bound only catches a hang.
-    for (let i = 0; i < 2400 && outbox.seen.length < committed.length; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 2400 && outbox.seen.length < committed.length; i++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     worker.stop();
     await running;
     expect(outbox.missing).toEqual([]);

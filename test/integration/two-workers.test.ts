@@ -6,12 +6,11 @@ import knexFactory, { type Knex } from 'knex';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
-import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
 
 const JOBS = 2000;
-
 
 await describeEachEngine('two worker processes draining one queue', (engine) => {
   let dir: string;
@@ -63,5 +62,10 @@ await describeEachEngine('two worker processes draining one queue', (engine) => 
 });
 
 function ledgerKnex(connection: DatabaseConnectionConfig): Knex.Config {
-  return { client: connection.client!, connection: connection.connection as Knex.StaticConnectionConfig, useNullAsDefault: true, pool: { min: 0, max: 2 } };
+  return {
+    client: connection.client!,
+    connection: connection.connection as Knex.StaticConnectionConfig,
+    useNullAsDefault: true,
+    pool: { min: 0, max: 2 },
+  };
 }

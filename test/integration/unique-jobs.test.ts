@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
 import { Queue } from '../../src/bus/queue.js';
 import { uniqueKey } from '../../src/bus/unique-lock.js';
+import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
 import type { LockStore } from '../../src/contracts/lock-store.js';
 import { Job } from '../../src/decorators/job.js';
 import { AfterCommitError } from '../../src/errors/after-commit-error.js';
@@ -19,11 +20,9 @@ import { boot, events, runtime, shutdown } from '../../src/runtime/errand.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import type { WorkerOptions } from '../../src/worker/worker-options.js';
-import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
-import { eventually } from '../helpers/eventually.js';
 import { describeEachEngine, freshDatabase, type TestEngine } from '../helpers/databases.js';
+import { eventually } from '../helpers/eventually.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
-
 
 /** What the jobs saw while they ran: the owner of their own unique lock, from inside handle(). */
 const seen: Array<{ job: string; id: string; attempt: number; owner: string | null }> = [];
@@ -35,7 +34,12 @@ class Report extends Queueable {
     super();
   }
   async handle() {
-    seen.push({ job: 'uq.Report', id: this.reportId, attempt: this.attempts(), owner: await ownerNow('uq.Report', this.reportId) });
+    seen.push({
+      job: 'uq.Report',
+      id: this.reportId,
+      attempt: this.attempts(),
+      owner: await ownerNow('uq.Report', this.reportId),
+    });
   }
 }
 
@@ -63,13 +67,23 @@ class Flaky extends Queueable {
   }
 }
 
-@Job({ name: 'uq.UntilProcessing', unique: true, uniqueUntil: 'processing', uniqueId: (job: UntilProcessing) => job.ref })
+@Job({
+  name: 'uq.UntilProcessing',
+  unique: true,
+  uniqueUntil: 'processing',
+  uniqueId: (job: UntilProcessing) => job.ref,
+})
 class UntilProcessing extends Queueable {
   constructor(public ref: string) {
     super();
   }
   async handle() {
-    seen.push({ job: 'uq.UntilProcessing', id: this.ref, attempt: this.attempts(), owner: await ownerNow('uq.UntilProcessing', this.ref) });
+    seen.push({
+      job: 'uq.UntilProcessing',
+      id: this.ref,
+      attempt: this.attempts(),
+      owner: await ownerNow('uq.UntilProcessing', this.ref),
+    });
   }
 }
 
@@ -79,7 +93,12 @@ class Expiring extends Queueable {
     super();
   }
   async handle() {
-    seen.push({ job: 'uq.Expiring', id: this.ref, attempt: this.attempts(), owner: await ownerNow('uq.Expiring', this.ref) });
+    seen.push({
+      job: 'uq.Expiring',
+      id: this.ref,
+      attempt: this.attempts(),
+      owner: await ownerNow('uq.Expiring', this.ref),
+    });
   }
 }
 
@@ -99,9 +118,14 @@ await describeEachEngine('unique jobs', (engine: TestEngine) => {
   const skipped: UniqueJobSkipped[] = [];
   const reported: unknown[] = [];
   let off: () => void;
-  const work = (options: Partial<WorkerOptions> = {}) => createWorker({ stopWhenEmpty: true, sleep: 0, ...options }).run();
-  const count = async (table: string) => Number(((await knex(table).count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n);
-  const payloads = async () => ((await knex('jobs').select('payload').orderBy('id')) as Array<{ payload: string }>).map((row) => JSON.parse(row.payload));
+  const work = (options: Partial<WorkerOptions> = {}) =>
+    createWorker({ stopWhenEmpty: true, sleep: 0, ...options }).run();
+  const count = async (table: string) =>
+    Number(((await knex(table).count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n);
+  const payloads = async () =>
+    ((await knex('jobs').select('payload').orderBy('id')) as Array<{ payload: string }>).map((row) =>
+      JSON.parse(row.payload),
+    );
 
   beforeAll(async () => {
     connection = await freshDatabase(engine, 'unique_jobs');
@@ -145,8 +169,15 @@ await describeEachEngine('unique jobs', (engine: TestEngine) => {
     expect(await LedgerJob.dispatch('cross')).toEqual(expect.any(String));
     expect(await LedgerJob.dispatch('cross')).toBeNull();
     const [payload] = await payloads();
-    const ledger = { client: connection.client, connection: connection.connection, useNullAsDefault: true, pool: { min: 0, max: 1 } };
-    const result = await runCli(['queue:work', '--stop-when-empty', '--sleep=0'], dir, { LEDGER_KNEX: JSON.stringify(ledger) });
+    const ledger = {
+      client: connection.client,
+      connection: connection.connection,
+      useNullAsDefault: true,
+      pool: { min: 0, max: 1 },
+    };
+    const result = await runCli(['queue:work', '--stop-when-empty', '--sleep=0'], dir, {
+      LEDGER_KNEX: JSON.stringify(ledger),
+    });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(await knex('ledger').pluck('job_key')).toEqual([`cross|${payload.uuid}`]);
@@ -165,9 +196,11 @@ await describeEachEngine('unique jobs', (engine: TestEngine) => {
     // The lock is owned by the queued job's uuid.
     expect(await store.owner(key)).toBe(payload.uuid);
     expect(skipped).toHaveLength(49);
-    expect(new Set(skipped.map((event) => `${event.connectionName}|${event.queue}|${event.jobName}|${event.key}|${event.holder}`))).toEqual(
-      new Set([`database|default|uq.Report|${key}|${payload.uuid}`]),
-    );
+    expect(
+      new Set(
+        skipped.map((event) => `${event.connectionName}|${event.queue}|${event.jobName}|${event.key}|${event.holder}`),
+      ),
+    ).toEqual(new Set([`database|default|uq.Report|${key}|${payload.uuid}`]));
     expect(skipped.every((event) => event.job instanceof Report)).toBe(true);
     // Another unique id is not affected.
     expect(await Report.dispatch('weekly')).toEqual(expect.any(String));
@@ -220,7 +253,10 @@ await describeEachEngine('unique jobs', (engine: TestEngine) => {
   it('uniqueFor lets the lock expire by itself while the job is still queued', async () => {
     expect(await Expiring.dispatch('e')).toEqual(expect.any(String));
     expect(await Expiring.dispatch('e')).toBeNull();
-    await eventually('the uniqueFor lock has expired', async () => !(await store.isLocked(uniqueKey('uq.Expiring', 'e'))));
+    await eventually(
+      'the uniqueFor lock has expired',
+      async () => !(await store.isLocked(uniqueKey('uq.Expiring', 'e'))),
+    );
     expect(await Expiring.dispatch('e')).toEqual(expect.any(String));
     expect(await count('jobs')).toBe(2);
   });
@@ -248,8 +284,20 @@ await describeEachEngine('unique jobs', (engine: TestEngine) => {
     const key = uniqueKey('uq.Gone', '1');
     expect(await store.acquire(key, uuid, 0)).toBe(true);
     const now = Math.floor(Date.now() / 1000);
-    const payload = { uuid, displayName: 'uq.Gone', job: 'errand:CallQueuedHandler@call', data: { commandName: 'uq.Gone', command: {} }, unique: { key, until: 'done' } };
-    await knex('jobs').insert({ queue: 'default', payload: JSON.stringify(payload), attempts: 0, available_at: now - 1, created_at: now });
+    const payload = {
+      uuid,
+      displayName: 'uq.Gone',
+      job: 'errand:CallQueuedHandler@call',
+      data: { commandName: 'uq.Gone', command: {} },
+      unique: { key, until: 'done' },
+    };
+    await knex('jobs').insert({
+      queue: 'default',
+      payload: JSON.stringify(payload),
+      attempts: 0,
+      available_at: now - 1,
+      created_at: now,
+    });
     await work();
     expect(await count('failed_jobs')).toBe(1);
     expect(await store.isLocked(key)).toBe(false);
@@ -316,7 +364,10 @@ await describeEachEngine('unique jobs', (engine: TestEngine) => {
       expect(await Report.dispatch('late').onConnection('broken').afterCommit(trx)).toBeNull();
     });
     // The awaited transaction learns of the failed push (decision 0040), rather than report().
-    const failure = await committed.then(() => undefined, (error: unknown) => error);
+    const failure = await committed.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(failure).toBeInstanceOf(AfterCommitError);
     expect((failure as AfterCommitError).cause).toBeInstanceOf(MissingTableError);
     expect(reported).toEqual([]);

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { within } from '../helpers/daemon.js';
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { Controller, createChaosApp } from './harness/controller.js';
@@ -17,7 +16,9 @@ await describeEachEngine('reliability 1: contention', (engine) => {
   let controller: Controller | undefined;
 
   beforeAll(async () => {
-    app = await createChaosApp(await freshDatabase(engine, 'rel_contention'), { overrides: { heartbeat: { interval: 1, lapse: 15 } } });
+    app = await createChaosApp(await freshDatabase(engine, 'rel_contention'), {
+      overrides: { heartbeat: { interval: 1, lapse: 15 } },
+    });
   });
   afterAll(async () => {
     await controller?.stopAll();
@@ -29,16 +30,36 @@ await describeEachEngine('reliability 1: contention', (engine) => {
     it(`${processes} process(es) × 8 slots run each of ${JOBS} jobs exactly once`, async () => {
       for (const table of ['jobs', 'failed_jobs', 'ledger']) await app.knex(table).delete();
       // One try: a second claim of a row would fail it ("attempted too many times") instead of hiding.
-      await insertJobsForTest(app.knex, 'jobs', JOBS, (i) => ({ name: 'ChaosJob', command: { key: `k${i}`, ms: 0 }, maxTries: 1 }));
+      await insertJobsForTest(app.knex, 'jobs', JOBS, (i) => ({
+        name: 'ChaosJob',
+        command: { key: `k${i}`, ms: 0 },
+        maxTries: 1,
+      }));
       const started = Date.now();
       controller = new Controller(app, ['queue:work', '--concurrency=8', '--sleep=0.1', '--stop-when-empty']);
       const workers = controller.start(processes);
-      const exits = await within(Promise.all(workers.map((w) => w.exited)), sized(180_000, 3_600_000), 'the workers to drain the queue');
+      const exits = await within(
+        Promise.all(workers.map((w) => w.exited)),
+        sized(180_000, 3_600_000),
+        'the workers to drain the queue',
+      );
 
       const runs = await executions(app.knex);
       const failed = await failedRecords(app.knex);
-      const summary = summarise(Array.from({ length: JOBS }, (_, i) => `k${i}`), runs, failed);
-      recordResult({ scenario: `1 contention ${processes}×8`, engine, jobs: JOBS, executions: summary.executions, duplicates: summary.duplicates.length, lost: summary.lost.length, seconds: (Date.now() - started) / 1000 });
+      const summary = summarise(
+        Array.from({ length: JOBS }, (_, i) => `k${i}`),
+        runs,
+        failed,
+      );
+      recordResult({
+        scenario: `1 contention ${processes}×8`,
+        engine,
+        jobs: JOBS,
+        executions: summary.executions,
+        duplicates: summary.duplicates.length,
+        lost: summary.lost.length,
+        seconds: (Date.now() - started) / 1000,
+      });
 
       // Deadlocks and lock timeouts are retried inside the claim; none may reach a handler or the log.
       expect(controller.stderr()).toBe('');

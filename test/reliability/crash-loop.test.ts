@@ -1,13 +1,12 @@
 import path from 'node:path';
 
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { sleep, waitUntil } from '../helpers/daemon.js';
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT } from '../helpers/run-cli.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
-import { CHAOS_JOBS, Controller, createChaosApp, ReservationWatch, type Exit } from './harness/controller.js';
+import { CHAOS_JOBS, Controller, createChaosApp, type Exit, ReservationWatch } from './harness/controller.js';
 import { executions, failedRecords, summarise } from './harness/ledger.js';
 import { recordResult, sized } from './harness/scale.js';
 
@@ -60,8 +59,13 @@ await describeEachEngine('reliability 13: crash-looping job', (engine) => {
     // The crashers sit near the front, among the others, so both crash loops run at once while the
     // workers are busy with the rest.
     const quick = (from: number, count: number) =>
-      insertJobsForTest(app.knex, 'jobs', count, (i) => ({ name: 'ChaosJob', command: { key: `q${from + i}`, ms: 20 }, maxTries: 10 }));
-    const crasher = ({ job, key }: { job: string; key: string }) => insertJobsForTest(app.knex, 'jobs', 1, () => ({ name: job, command: { key }, maxTries: TRIES }));
+      insertJobsForTest(app.knex, 'jobs', count, (i) => ({
+        name: 'ChaosJob',
+        command: { key: `q${from + i}`, ms: 20 },
+        maxTries: 10,
+      }));
+    const crasher = ({ job, key }: { job: string; key: string }) =>
+      insertJobsForTest(app.knex, 'jobs', 1, () => ({ name: job, command: { key }, maxTries: TRIES }));
     await quick(0, 10);
     await crasher(CRASHERS[0]!);
     await quick(10, 10);
@@ -72,7 +76,9 @@ await describeEachEngine('reliability 13: crash-looping job', (engine) => {
     const started = Date.now();
     // One slot each: the only job a crash can interrupt is the crasher itself, so every other job
     // must complete exactly once (with more slots, a neighbour caught mid-run would run again).
-    controller = new Controller(app, ['queue:work', '--concurrency=1', '--sleep=0.1', '--json'], { NODE_OPTIONS: '--max-old-space-size=64' });
+    controller = new Controller(app, ['queue:work', '--concurrency=1', '--sleep=0.1', '--json'], {
+      NODE_OPTIONS: '--max-old-space-size=64',
+    });
     watch = new ReservationWatch(app).start();
     controller.start(2);
     controller.supervise();
@@ -81,7 +87,8 @@ await describeEachEngine('reliability 13: crash-looping job', (engine) => {
     const failedAt = new Map<string, number>();
     await waitUntil(
       async () => {
-        for (const record of await failedRecords(app.knex)) if (record.key && !failedAt.has(record.key)) failedAt.set(record.key, Date.now());
+        for (const record of await failedRecords(app.knex))
+          if (record.key && !failedAt.has(record.key)) failedAt.set(record.key, Date.now());
         return failedAt.size >= CRASHERS.length && (await countRows(app.knex, 'jobs')) === 0;
       },
       sized(90_000, 300_000),
@@ -98,7 +105,9 @@ await describeEachEngine('reliability 13: crash-looping job', (engine) => {
 
     const runs = await executions(app.knex);
     const failed = await failedRecords(app.knex);
-    const summary = summarise([...others, ...CRASHERS.map((c) => c.key)], runs, failed, (pid) => controller!.exitedAt(pid));
+    const summary = summarise([...others, ...CRASHERS.map((c) => c.key)], runs, failed, (pid) =>
+      controller!.exitedAt(pid),
+    );
     recordResult({
       scenario: '13 crash loop (exit, heap)',
       engine,
@@ -118,13 +127,19 @@ await describeEachEngine('reliability 13: crash-looping job', (engine) => {
     for (const crasher of CRASHERS) {
       // It ran exactly `tries` times, each attempt in a different process, none finishing.
       const crashes = runs.filter((r) => r.key === crasher.key);
-      expect(crashes.map((r) => r.attempt), crasher.key).toEqual([1, 2, 3]);
+      expect(
+        crashes.map((r) => r.attempt),
+        crasher.key,
+      ).toEqual([1, 2, 3]);
       expect(crashes.filter((r) => r.finishedAt !== null)).toEqual([]);
       // Each attempt took its process down the crasher's way, at once (not through a timeout):
       // one restart per attempt, so no more than its tries.
       const mine = exits.filter((e) => crashes.some((r) => r.worker === e.pid));
       expect(mine.map((e) => e.pid).sort(), crasher.key).toEqual(crashes.map((r) => r.worker).sort());
-      expect(mine.map((e) => crasher.died(e)), `${crasher.key}: ${JSON.stringify(mine)}\n${workerStderr}`).toEqual([true, true, true]);
+      expect(
+        mine.map((e) => crasher.died(e)),
+        `${crasher.key}: ${JSON.stringify(mine)}\n${workerStderr}`,
+      ).toEqual([true, true, true]);
       for (const run of crashes) expect(controller.exitedAt(run.worker)! - run.startedAt).toBeLessThan(10_000);
       // The dead holder's row came back through the sweep in time, and the claim after the last
       // attempt failed it.
@@ -142,11 +157,15 @@ await describeEachEngine('reliability 13: crash-looping job', (engine) => {
     expect(summary.lost).toEqual([]);
     expect(summary.overlaps).toEqual([]);
     const rerun = summary.duplicates.map((key) => {
-      const first = runs.filter((r) => r.key === key && r.finishedAt !== null).sort((a, b) => a.startedAt - b.startedAt)[0]!;
+      const first = runs
+        .filter((r) => r.key === key && r.finishedAt !== null)
+        .sort((a, b) => a.startedAt - b.startedAt)[0]!;
       const crash = exits.find((e) => e.pid === first.worker);
       return { key, crashedAfterMs: crash ? crash.at - first.finishedAt! : undefined, worker: first.worker };
     });
-    expect(rerun.filter((r) => r.crashedAfterMs === undefined || r.crashedAfterMs < 0 || r.crashedAfterMs > 2000)).toEqual([]);
+    expect(
+      rerun.filter((r) => r.crashedAfterMs === undefined || r.crashedAfterMs < 0 || r.crashedAfterMs > 2000),
+    ).toEqual([]);
     expect(new Set(rerun.map((r) => r.worker)).size).toBe(rerun.length);
     const finished = runs.filter((r) => r.key.startsWith('q') && r.finishedAt !== null);
     expect(finished).toHaveLength(OTHERS + rerun.length);

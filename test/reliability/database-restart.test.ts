@@ -1,13 +1,12 @@
 import knexFactory, { type Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { waitUntil, within } from '../helpers/daemon.js';
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { Controller, createChaosApp } from './harness/controller.js';
 import { PrivateServer, privateServerUnavailable, type StopMode } from './harness/database-server.js';
-import { createLedger, executions, failedRecords, summarise, type Execution } from './harness/ledger.js';
+import { createLedger, type Execution, executions, failedRecords, summarise } from './harness/ledger.js';
 import { recordResult, sized } from './harness/scale.js';
 
 // Scenario 9: the database server restarts under load. 16 claimers (2 processes × 8 slots) work
@@ -51,7 +50,8 @@ const HEARTBEAT = { interval: 3, lapse: 15 };
 const WITHIN_LAPSE = DOWN_MS + (HEARTBEAT.interval + 4) * 1000 < HEARTBEAT.lapse * 1000;
 
 await describeEachEngine('reliability 9: database restart', (engine) => {
-  if (engine === 'sqlite') return it('has no server to restart on SQLite (a file, not a server)', () => expect(engine).toBe('sqlite'));
+  if (engine === 'sqlite')
+    return it('has no server to restart on SQLite (a file, not a server)', () => expect(engine).toBe('sqlite'));
   const unavailable = privateServerUnavailable(engine);
   if (unavailable && process.env.CI !== 'true') {
     // Skipped with the reason: this machine cannot run a private server. Under CI=true it is not
@@ -67,7 +67,13 @@ await describeEachEngine('reliability 9: database restart', (engine) => {
   beforeAll(async () => {
     server = await PrivateServer.create(engine);
     const client = engine === 'mysql' ? 'mysql2' : 'pg';
-    app = await createChaosApp({ driver: 'database', client, connection: server.url, retryAfter: RETRY_AFTER_S, heartbeat: HEARTBEAT });
+    app = await createChaosApp({
+      driver: 'database',
+      client,
+      connection: server.url,
+      retryAfter: RETRY_AFTER_S,
+      heartbeat: HEARTBEAT,
+    });
     const shared = await freshDatabase(engine, 'rel_database_restart');
     const ledgerConfig = { client, connection: shared.connection as string, pool: { min: 0, max: 8 } };
     ledger = knexFactory(ledgerConfig);
@@ -82,7 +88,12 @@ await describeEachEngine('reliability 9: database restart', (engine) => {
   });
 
   it('the private server refuses connections while stopped and accepts them once started', async () => {
-    const probe = knexFactory({ client: engine === 'mysql' ? 'mysql2' : 'pg', connection: server!.url, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 2000 });
+    const probe = knexFactory({
+      client: engine === 'mysql' ? 'mysql2' : 'pg',
+      connection: server!.url,
+      pool: { min: 0, max: 1 },
+      acquireConnectionTimeout: 2000,
+    });
     try {
       await expect(probe.raw('select 1 as one')).resolves.toBeDefined();
       await server!.stop('fast');
@@ -108,28 +119,41 @@ await describeEachEngine('reliability 9: database restart', (engine) => {
     // Jobs of 20–50 ms, so the run is well under way at each restart and far from over. Ten tries:
     // an attempt that runs again after a restart is counted as a duplicate, not hidden as a failure.
     const keys = Array.from({ length: JOBS }, (_, i) => `k${i}`);
-    await insertJobsForTest(knex, 'jobs', JOBS, (i) => ({ name: 'ChaosJob', command: { key: `k${i}`, ms: 20 + ((i * 7) % 31) }, maxTries: 10 }));
+    await insertJobsForTest(knex, 'jobs', JOBS, (i) => ({
+      name: 'ChaosJob',
+      command: { key: `k${i}`, ms: 20 + ((i * 7) % 31) },
+      maxTries: 10,
+    }));
     const started = Date.now();
     controller = new Controller(app!, ['queue:work', '--concurrency=8', '--sleep=0.1']);
     const workers = controller.start(2);
 
     const outages: Outage[] = [];
     for (const { share, mode } of RESTARTS) {
-      await waitUntil(async () => (await countRows(ledger!, 'ledger')) >= JOBS * share, sized(120_000, 1_800_000), `${Math.round(share * 100)} % of the jobs to start`, 50);
+      await waitUntil(
+        async () => (await countRows(ledger!, 'ledger')) >= JOBS * share,
+        sized(120_000, 1_800_000),
+        `${Math.round(share * 100)} % of the jobs to start`,
+        50,
+      );
       // Every row reserved now is a job in flight: only those can run twice.
       const inFlight = await again(() => countRows(knex, 'jobs', (q) => q.whereNotNull('reserved_at')));
       const { stoppedAt, acceptingAt } = await server!.restart(DOWN_MS, mode);
       outages.push({ mode, inFlight, stoppedAt, acceptingAt });
     }
     const last = outages.at(-1)!;
-    const startedBefore = (await executions(ledger!)).filter((r) => r.startedAt < last.stoppedAt && r.startedAt >= outages[0]!.acceptingAt);
+    const startedBefore = (await executions(ledger!)).filter(
+      (r) => r.startedAt < last.stoppedAt && r.startedAt >= outages[0]!.acceptingAt,
+    );
     const backlogMs = ((JOBS - JOBS * RESTARTS.at(-1)!.share) / Math.max(1, rate(startedBefore))) * 1000 * 2;
 
     // Done: every job has a finished execution, and the jobs table is empty.
     await within(
       waitUntil(
         async () => {
-          const finished = (await ledger!('ledger').whereNotNull('finished_at').countDistinct({ n: 'job_key' })) as Array<{ n: number | string }>;
+          const finished = (await ledger!('ledger')
+            .whereNotNull('finished_at')
+            .countDistinct({ n: 'job_key' })) as Array<{ n: number | string }>;
           return Number(finished[0]!.n) >= JOBS && (await again(() => countRows(knex, 'jobs'))) === 0;
         },
         SLACK_MS + backlogMs + 10_000,
@@ -151,7 +175,9 @@ await describeEachEngine('reliability 9: database restart', (engine) => {
     // For each outage, each worker's first start once the server accepted connections again.
     const resumed = outages.map((outage) => {
       const first = new Map<number, number>();
-      for (const run of runs) if (run.startedAt >= outage.acceptingAt) first.set(run.worker, Math.min(first.get(run.worker) ?? Infinity, run.startedAt - outage.acceptingAt));
+      for (const run of runs)
+        if (run.startedAt >= outage.acceptingAt)
+          first.set(run.worker, Math.min(first.get(run.worker) ?? Infinity, run.startedAt - outage.acceptingAt));
       return first;
     });
     const lastFinish = runs.reduce((max, r) => Math.max(max, r.finishedAt ?? 0), 0);
@@ -168,7 +194,12 @@ await describeEachEngine('reliability 9: database restart', (engine) => {
     });
     const stderr = controller.stderr();
     const timing = {
-      outages: outages.map((o, i) => ({ mode: o.mode, inFlight: o.inFlight, downMs: o.acceptingAt - o.stoppedAt, resumedAfterMs: [...resumed[i]!.values()] })),
+      outages: outages.map((o, i) => ({
+        mode: o.mode,
+        inFlight: o.inFlight,
+        downMs: o.acceptingAt - o.stoppedAt,
+        resumedAfterMs: [...resumed[i]!.values()],
+      })),
       doneAfterMs: lastFinish - last.acceptingAt,
       backlogMs: Math.round(backlogMs),
       perSecondBefore: rate(runs.filter((r) => r.startedAt < outages[0]!.stoppedAt)),
@@ -183,10 +214,14 @@ await describeEachEngine('reliability 9: database restart', (engine) => {
     for (const [i, outage] of outages.entries()) {
       // The run was really under way on both sides of the outage …
       const since = i === 0 ? 0 : outages[i - 1]!.acceptingAt;
-      expect(runs.some((r) => r.startedAt >= since && r.startedAt < outage.stoppedAt && r.finishedAt !== null)).toBe(true);
+      expect(runs.some((r) => r.startedAt >= since && r.startedAt < outage.stoppedAt && r.finishedAt !== null)).toBe(
+        true,
+      );
       // … and each worker claimed again within the window once the server accepted connections.
       expect([...resumed[i]!.keys()].sort()).toEqual(workers.map((w) => w.pid).sort());
-      const late = [...resumed[i]!].filter(([, ms]) => ms > RESUME_MS + RESUME_MARGIN_MS).map(([pid, ms]) => ({ mode: outage.mode, pid, resumedAfterMs: ms }));
+      const late = [...resumed[i]!]
+        .filter(([, ms]) => ms > RESUME_MS + RESUME_MARGIN_MS)
+        .map(([pid, ms]) => ({ mode: outage.mode, pid, resumedAfterMs: ms }));
       expect(late).toEqual([]);
     }
     // Nothing lost, nothing failed; only jobs in flight at a restart may have run twice.

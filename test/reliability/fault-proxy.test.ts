@@ -7,7 +7,8 @@ import { FaultProxy } from './harness/fault-proxy.js';
 // The proxy the scenarios put between a worker and its database: checked against the real
 // servers, since what matters is how their drivers see a reset and a half-open connection.
 await describeEachEngine('the fault proxy', (engine) => {
-  if (engine === 'sqlite') return it('has nothing to proxy on SQLite (a file, not a socket)', () => expect(engine).toBe('sqlite'));
+  if (engine === 'sqlite')
+    return it('has nothing to proxy on SQLite (a file, not a socket)', () => expect(engine).toBe('sqlite'));
   let proxy: FaultProxy;
   let port: number;
   let url: string;
@@ -18,8 +19,18 @@ await describeEachEngine('the fault proxy', (engine) => {
     target.host = `127.0.0.1:${port}`;
     const knex = knexFactory(
       engine === 'mysql'
-        ? { client: 'mysql2', connection: { uri: target.toString(), connectTimeout: 1000 } as never, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 2000 }
-        : { client: 'pg', connection: { connectionString: target.toString(), query_timeout: 1000, connectionTimeoutMillis: 1000 }, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 2000 },
+        ? {
+            client: 'mysql2',
+            connection: { uri: target.toString(), connectTimeout: 1000 } as never,
+            pool: { min: 0, max: 1 },
+            acquireConnectionTimeout: 2000,
+          }
+        : {
+            client: 'pg',
+            connection: { connectionString: target.toString(), query_timeout: 1000, connectionTimeoutMillis: 1000 },
+            pool: { min: 0, max: 1 },
+            acquireConnectionTimeout: 2000,
+          },
     );
     open.push(knex);
     return knex;
@@ -58,7 +69,11 @@ await describeEachEngine('the fault proxy', (engine) => {
   });
 
   it('resets a connection on a matching statement: before the server sees it, or after it ran', async () => {
-    const direct = knexFactory({ client: engine === 'mysql' ? 'mysql2' : 'pg', connection: url, pool: { min: 0, max: 1 } });
+    const direct = knexFactory({
+      client: engine === 'mysql' ? 'mysql2' : 'pg',
+      connection: url,
+      pool: { min: 0, max: 1 },
+    });
     open.push(direct);
     await direct.schema.dropTableIfExists('reset_probe');
     await direct.schema.createTable('reset_probe', (t) => t.string('v'));
@@ -73,7 +88,10 @@ await describeEachEngine('the fault proxy', (engine) => {
     await knex('reset_probe').insert({ v: 'clear' });
     expect([before.matched, before.resets, after.matched, after.resets]).toEqual([1, 1, 1, 1]);
     // The server never saw the first insert; it ran the second, whose answer was swallowed.
-    expect((await direct('reset_probe').select('v').orderBy('v')).map((r: { v: string }) => r.v)).toEqual(['after', 'clear']);
+    expect((await direct('reset_probe').select('v').orderBy('v')).map((r: { v: string }) => r.v)).toEqual([
+      'after',
+      'clear',
+    ]);
   });
 
   it('black-holes open and new connections (queries hang until their own timeout), and heals', async () => {

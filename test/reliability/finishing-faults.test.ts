@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { sweepDeadWorkers } from '../../src/drivers/database/queries/workers.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { waitUntil, within } from '../helpers/daemon.js';
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { Controller, createChaosApp } from './harness/controller.js';
@@ -33,7 +33,8 @@ const THROWS_EVERY = 4;
 const HALF_RATE = 0.05;
 
 await describeEachEngine('reliability 11: failure on the finishing write', (engine) => {
-  if (engine === 'sqlite') return it('has no connection to reset on SQLite (a file, not a socket)', () => expect(engine).toBe('sqlite'));
+  if (engine === 'sqlite')
+    return it('has no connection to reset on SQLite (a file, not a socket)', () => expect(engine).toBe('sqlite'));
   let app: WorkerApp;
   let proxy: FaultProxy;
   let controller: Controller | undefined;
@@ -48,7 +49,11 @@ await describeEachEngine('reliability 11: failure on the finishing write', (engi
     // errand's own connections (main thread and monitor thread) go through the proxy; the
     // ledger, the test's instrument, connects directly.
     const file = path.join(app.dir, 'errand.config.mjs');
-    const config = JSON.parse(readFileSync(file, 'utf8').replace(/^export default /, '').replace(/;\s*$/, '')) as {
+    const config = JSON.parse(
+      readFileSync(file, 'utf8')
+        .replace(/^export default /, '')
+        .replace(/;\s*$/, ''),
+    ) as {
       connections: { database: { connection: string } };
     };
     target.host = `127.0.0.1:${proxy.port}`;
@@ -64,7 +69,9 @@ await describeEachEngine('reliability 11: failure on the finishing write', (engi
 
   it(`loses no job and runs none twice when ≈10 % of ${JOBS} finishing writes meet a connection reset`, async () => {
     await insertJobsForTest(app.knex, 'jobs', JOBS, (i) =>
-      i % THROWS_EVERY === 0 ? { name: 'ThrowingChaosJob', command: { key: `k${i}` }, maxTries: 1 } : { name: 'ChaosJob', command: { key: `k${i}`, ms: 5 }, maxTries: 3 },
+      i % THROWS_EVERY === 0
+        ? { name: 'ThrowingChaosJob', command: { key: `k${i}` }, maxTries: 1 }
+        : { name: 'ChaosJob', command: { key: `k${i}`, ms: 5 }, maxTries: 3 },
     );
     const deletes = /delete from [`"]jobs[`"]/i;
     const inserts = /insert (ignore )?into [`"]failed_jobs[`"]/i;
@@ -86,12 +93,22 @@ await describeEachEngine('reliability 11: failure on the finishing write', (engi
     const summary = summarise(keys, runs, failed);
     const sum = (which: ResetRule[]) => which.reduce((n, rule) => n + rule.resets, 0);
     const resets = sum(rules);
-    recordResult({ scenario: `11 finishing faults (${resets} resets)`, engine, jobs: JOBS, executions: summary.executions, duplicates: summary.duplicates.length, lost: summary.lost.length, seconds: (Date.now() - started) / 1000 });
+    recordResult({
+      scenario: `11 finishing faults (${resets} resets)`,
+      engine,
+      jobs: JOBS,
+      executions: summary.executions,
+      duplicates: summary.duplicates.length,
+      lost: summary.lost.length,
+      seconds: (Date.now() - started) / 1000,
+    });
 
     // The faults happened, on both statements, both before and after the server ran them (each
     // of these sums is zero by chance with odds below 1 in 1,000 at the CI size).
     expect(sum(rules.filter((rule) => rule.pattern === deletes)), 'resets on the delete').toBeGreaterThan(0);
-    expect(sum(rules.filter((rule) => rule.pattern === inserts)), 'resets on the failed_jobs insert').toBeGreaterThan(0);
+    expect(sum(rules.filter((rule) => rule.pattern === inserts)), 'resets on the failed_jobs insert').toBeGreaterThan(
+      0,
+    );
     expect(sum(rules.filter((rule) => !rule.after)), 'resets before the server ran the statement').toBeGreaterThan(0);
     expect(sum(rules.filter((rule) => rule.after)), 'resets after it ran').toBeGreaterThan(0);
     // One process from start to end, and it ended by itself, cleanly.
@@ -123,10 +140,18 @@ await describeEachEngine('reliability 11: failure on the finishing write', (engi
   it('stops retrying a finished job’s delete once its heartbeat finds the worker presumed dead, and reports the job lost', async () => {
     const rule = proxy.resetOn(/delete from [`"]jobs[`"]/i, 1);
     try {
-      await insertJobsForTest(app.knex, 'jobs', 1, () => ({ name: 'ChaosJob', command: { key: 'presumed', ms: 0 }, maxTries: 5 }));
+      await insertJobsForTest(app.knex, 'jobs', 1, () => ({
+        name: 'ChaosJob',
+        command: { key: 'presumed', ms: 0 },
+        maxTries: 5,
+      }));
       presumed = new Controller(app, ['queue:work', '--concurrency=1', '--sleep=0.1']);
       const [worker] = presumed.start(1);
-      await waitUntil(async () => (await executions(app.knex)).some((run) => run.key === 'presumed' && run.finishedAt !== null), 30_000, 'the job to finish');
+      await waitUntil(
+        async () => (await executions(app.knex)).some((run) => run.key === 'presumed' && run.finishedAt !== null),
+        30_000,
+        'the job to finish',
+      );
       // Its delete is being retried: the lease lives, so the worker keeps at it.
       await waitUntil(() => rule.resets >= 3, 30_000, 'the delete to be tried again');
       const row = (await app.knex('queue_workers').where({ pid: worker!.pid }).first('id')) as { id: string };
@@ -134,7 +159,9 @@ await describeEachEngine('reliability 11: failure on the finishing write', (engi
       await waitUntil(
         async () => {
           await app.knex('queue_workers').where({ id: row.id }).update({ expires_at: 1000 });
-          return (await sweepDeadWorkers(app.knex, engine, { jobs: 'jobs', workers: 'queue_workers' })).workers.includes(row.id);
+          return (
+            await sweepDeadWorkers(app.knex, engine, { jobs: 'jobs', workers: 'queue_workers' })
+          ).workers.includes(row.id);
         },
         30_000,
         'the sweep to take the worker’s job back',
@@ -146,7 +173,9 @@ await describeEachEngine('reliability 11: failure on the finishing write', (engi
       await waitUntil(async () => (await countRows(app.knex, 'jobs')) === 0, 30_000, 'the job to be done');
       presumed.signal(worker!, 'SIGTERM');
       expect(await within(worker!.exited, 30_000, 'the worker to stop')).toEqual({ code: 0, signal: null });
-      expect((await executions(app.knex)).filter((run) => run.key === 'presumed').map((run) => run.attempt)).toEqual([1, 2]);
+      expect((await executions(app.knex)).filter((run) => run.key === 'presumed').map((run) => run.attempt)).toEqual([
+        1, 2,
+      ]);
     } finally {
       rule.remove();
     }

@@ -2,9 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
-
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { sleep, waitUntil, within } from '../helpers/daemon.js';
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { Controller, createChaosApp, ReservationWatch } from './harness/controller.js';
@@ -54,7 +53,8 @@ const SHORT_CUT_THROWERS = 2;
 const SHORT_CUT_JOB_MS = 10_000;
 
 await describeEachEngine('reliability 10: half-open network', (engine) => {
-  if (engine === 'sqlite') return it('has no network to cut on SQLite (a file, not a socket)', () => expect(engine).toBe('sqlite'));
+  if (engine === 'sqlite')
+    return it('has no network to cut on SQLite (a file, not a socket)', () => expect(engine).toBe('sqlite'));
   let app: WorkerApp;
   let proxy: FaultProxy;
   let controller: Controller | undefined;
@@ -68,7 +68,11 @@ await describeEachEngine('reliability 10: half-open network', (engine) => {
     await proxy.start();
     // A second connection to the same tables, through the proxy: worker A's (QUEUE_CONNECTION).
     const file = path.join(app.dir, 'errand.config.mjs');
-    const config = JSON.parse(readFileSync(file, 'utf8').replace(/^export default /, '').replace(/;\s*$/, '')) as {
+    const config = JSON.parse(
+      readFileSync(file, 'utf8')
+        .replace(/^export default /, '')
+        .replace(/;\s*$/, ''),
+    ) as {
       connections: Record<string, { connection: string }>;
     };
     target.host = `127.0.0.1:${proxy.port}`;
@@ -87,19 +91,31 @@ await describeEachEngine('reliability 10: half-open network', (engine) => {
   });
 
   it(`a worker cut off for ${BLACKHOLE_MS / 1000} s times out, stops, has its jobs taken over, and rejoins`, async () => {
-    await insertJobsForTest(app.knex, 'jobs', JOBS, (i) => ({ name: 'ChaosJob', command: { key: `k${i}`, ms: 200 }, maxTries: 10 }));
+    await insertJobsForTest(app.knex, 'jobs', JOBS, (i) => ({
+      name: 'ChaosJob',
+      command: { key: `k${i}`, ms: 200 },
+      maxTries: 10,
+    }));
     const started = Date.now();
     controller = new Controller(app, ['queue:work', `--concurrency=${CONCURRENCY}`, '--sleep=0.1']);
     const [b] = controller.start(1);
     const [a] = controller.start(1, undefined, { QUEUE_CONNECTION: 'proxied' });
-    const startsBy = async (pid: number, after: number) => (await executions(app.knex)).filter((run) => run.worker === pid && run.startedAt > after);
-    await waitUntil(async () => (await startsBy(a!.pid, 0)).length >= 20 && (await startsBy(b!.pid, 0)).length >= 20, 30_000, 'both workers to run jobs');
+    const startsBy = async (pid: number, after: number) =>
+      (await executions(app.knex)).filter((run) => run.worker === pid && run.startedAt > after);
+    await waitUntil(
+      async () => (await startsBy(a!.pid, 0)).length >= 20 && (await startsBy(b!.pid, 0)).length >= 20,
+      30_000,
+      'both workers to run jobs',
+    );
     // A's monitor thread must be beating before the cut: a worker whose monitor cannot make its
     // first sweep exits at startup (as it does when the database is unreachable then), which is
     // another scenario. Its beats move last_heartbeat_at past the registration's started_at.
     const aId = await waitUntil(
       async () => {
-        const row = (await app.knex('queue_workers').where({ pid: a!.pid }).first('id', 'started_at', 'last_heartbeat_at')) as
+        const row = (await app
+          .knex('queue_workers')
+          .where({ pid: a!.pid })
+          .first('id', 'started_at', 'last_heartbeat_at')) as
           | { id: string; started_at: number | string; last_heartbeat_at: number | string }
           | undefined;
         return row && Number(row.last_heartbeat_at) >= Number(row.started_at) + 2 && row.id;
@@ -112,7 +128,10 @@ await describeEachEngine('reliability 10: half-open network', (engine) => {
     const blackholeAt = Date.now();
     proxy.blackhole();
     // A's statements in flight (a heartbeat, a claim, a delete) fail at the limit, not never.
-    await a!.waitFor(new RegExp(`did not answer a statement within ${QUERY_TIMEOUT_S} s \\(queryTimeout\\)`), (HEARTBEAT.interval + QUERY_TIMEOUT_S) * 1000 + MARGIN_MS);
+    await a!.waitFor(
+      new RegExp(`did not answer a statement within ${QUERY_TIMEOUT_S} s \\(queryTimeout\\)`),
+      (HEARTBEAT.interval + QUERY_TIMEOUT_S) * 1000 + MARGIN_MS,
+    );
     const timedOutAfter = Date.now() - blackholeAt;
     await sleep(blackholeAt + BLACKHOLE_MS - Date.now());
     await watch.stop();
@@ -123,13 +142,25 @@ await describeEachEngine('reliability 10: half-open network', (engine) => {
     controller.signal(b!, 'SIGUSR2');
     // The signal is handled at B's next turn; a claim B had in flight then is handed back unstarted.
     await sleep(1000);
-    await insertJobsForTest(app.knex, 'jobs', AFTER_HEAL, (i) => ({ name: 'ChaosJob', command: { key: `h${i}`, ms: 20 }, maxTries: 10 }));
+    await insertJobsForTest(app.knex, 'jobs', AFTER_HEAL, (i) => ({
+      name: 'ChaosJob',
+      command: { key: `h${i}`, ms: 20 },
+      maxTries: 10,
+    }));
     const rejoinBound = QUERY_TIMEOUT_S * 1000 + HEARTBEAT.interval * 1000 + CLAIM_BACKOFF_CAP_MS + MARGIN_MS;
-    await waitUntil(async () => (await startsBy(a!.pid, healAt)).length > 0, rejoinBound, 'A to start a job after the heal').catch((error: Error) => {
+    await waitUntil(
+      async () => (await startsBy(a!.pid, healAt)).length > 0,
+      rejoinBound,
+      'A to start a job after the heal',
+    ).catch((error: Error) => {
       throw new Error(`${error.message}; A's stderr ends:\n${a!.stderr().slice(-3000)}`);
     });
     const rejoinedAfter = Math.min(...(await startsBy(a!.pid, healAt)).map((run) => run.startedAt)) - healAt;
-    await waitUntil(async () => (await countRows(app.knex, 'jobs')) === 0, sized(120_000, 900_000), 'the queue to drain');
+    await waitUntil(
+      async () => (await countRows(app.knex, 'jobs')) === 0,
+      sized(120_000, 900_000),
+      'the queue to drain',
+    );
     expect(controller.exits).toEqual([]);
     controller.signal(a!, 'SIGTERM');
     controller.signal(b!, 'SIGTERM');
@@ -161,7 +192,9 @@ await describeEachEngine('reliability 10: half-open network', (engine) => {
     expect(runs.filter((run) => run.worker === a!.pid && run.startedAt > lapsed && run.startedAt < healAt)).toEqual([]);
     // A's jobs were taken back (swept, then claimed by B) within lapse + one sweep interval.
     expect(reservedByAUntil).toBeLessThanOrEqual((HEARTBEAT.lapse + HEARTBEAT.interval) * 1000 + MARGIN_MS);
-    expect(runs.filter((run) => run.worker === b!.pid && run.startedAt > blackholeAt && run.startedAt < healAt).length).toBeGreaterThan(0);
+    expect(
+      runs.filter((run) => run.worker === b!.pid && run.startedAt > blackholeAt && run.startedAt < healAt).length,
+    ).toBeGreaterThan(0);
     expect(runs.filter((run) => run.key.startsWith('h') && run.worker !== a!.pid)).toEqual([]);
     // Rejoined without a restart: one process each, both ending cleanly on SIGTERM.
     expect(rejoinedAfter).toBeLessThanOrEqual(rejoinBound);
@@ -179,12 +212,28 @@ await describeEachEngine('reliability 10: half-open network', (engine) => {
     // after the black hole began (a delete sent up to a second before it may have been cut off
     // too), so their delete never landed, and B ran them again after the sweep. There are at
     // most as many as A had running at the cut and started before its lapse.
-    const swallowed = new Set(runs.filter((run) => run.worker === a!.pid && run.finishedAt !== null && run.finishedAt > blackholeAt - 1000 && run.finishedAt < healAt).map((run) => run.key));
+    const swallowed = new Set(
+      runs
+        .filter(
+          (run) =>
+            run.worker === a!.pid &&
+            run.finishedAt !== null &&
+            run.finishedAt > blackholeAt - 1000 &&
+            run.finishedAt < healAt,
+        )
+        .map((run) => run.key),
+    );
     expect(summary.duplicates.filter((key) => !swallowed.has(key))).toEqual([]);
-    expect(swallowed.size).toBeLessThanOrEqual(runs.filter((run) => run.worker === a!.pid && run.startedAt > blackholeAt - 1000 && run.startedAt <= lapsed).length + CONCURRENCY);
+    expect(swallowed.size).toBeLessThanOrEqual(
+      runs.filter((run) => run.worker === a!.pid && run.startedAt > blackholeAt - 1000 && run.startedAt <= lapsed)
+        .length + CONCURRENCY,
+    );
   });
   it('a worker cut off for less than its lapse keeps trying the finishing writes of the jobs it finished meanwhile, and they land after the heal: none runs again', async () => {
-    const keys = [...Array.from({ length: SHORT_CUT_SLEEPERS }, (_, i) => `s${i}`), ...Array.from({ length: SHORT_CUT_THROWERS }, (_, i) => `t${i}`)];
+    const keys = [
+      ...Array.from({ length: SHORT_CUT_SLEEPERS }, (_, i) => `s${i}`),
+      ...Array.from({ length: SHORT_CUT_THROWERS }, (_, i) => `t${i}`),
+    ];
     await insertJobsForTest(app.knex, 'jobs', keys.length, (i) =>
       i < SHORT_CUT_SLEEPERS
         ? { name: 'ChaosJob', command: { key: keys[i]!, ms: SHORT_CUT_JOB_MS }, maxTries: 3 }
@@ -210,21 +259,35 @@ await describeEachEngine('reliability 10: half-open network', (engine) => {
     const cutAt = Date.now();
     proxy.blackhole();
     // The sleepers record their finish (the ledger connects directly); the throwers fail at the same moment.
-    await waitUntil(async () => (await ours()).filter((run) => run.finishedAt !== null).length === SHORT_CUT_SLEEPERS, 60_000, 'the jobs to finish during the cut');
+    await waitUntil(
+      async () => (await ours()).filter((run) => run.finishedAt !== null).length === SHORT_CUT_SLEEPERS,
+      60_000,
+      'the jobs to finish during the cut',
+    );
     await sleep(SHORT_CUT_AFTER_FINISH_MS);
     const healAt = Date.now();
     proxy.heal();
 
     // The old code left the given-up rows reserved until retryAfter, then ran them again: the queue
     // empties either way, so this wait decides nothing by itself.
-    await waitUntil(async () => (await countRows(app.knex, 'jobs')) === 0, (SHORT_CUT_CONNECTION.retryAfter + 60) * 1000, 'the queue to empty');
+    await waitUntil(
+      async () => (await countRows(app.knex, 'jobs')) === 0,
+      (SHORT_CUT_CONNECTION.retryAfter + 60) * 1000,
+      'the queue to empty',
+    );
     const runs = await ours();
-    const failed = (await failedRecords(app.knex)).filter((record) => record.key !== undefined && keys.includes(record.key));
+    const failed = (await failedRecords(app.knex)).filter(
+      (record) => record.key !== undefined && keys.includes(record.key),
+    );
     shortCut.signal(c!, 'SIGTERM');
     const exit = await within(c!.exited, 30_000, 'C to stop');
 
     // The writes were made during the cut: every first run finished (or threw) after it began and before the heal.
-    expect(runs.filter((run) => run.attempt === 1 && run.finishedAt !== null && (run.finishedAt < cutAt || run.finishedAt > healAt))).toEqual([]);
+    expect(
+      runs.filter(
+        (run) => run.attempt === 1 && run.finishedAt !== null && (run.finishedAt < cutAt || run.finishedAt > healAt),
+      ),
+    ).toEqual([]);
     // Each job ran once: its delete, or its failure record, landed after the heal.
     expect(runs.map((run) => run.key).sort()).toEqual([...keys].sort());
     // Each failure recorded once, with its own reason (not "attempted too many times").

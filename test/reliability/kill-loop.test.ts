@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { sleep, waitUntil, workerIdOf } from '../helpers/daemon.js';
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { Controller, createChaosApp, ReservationWatch } from './harness/controller.js';
@@ -80,130 +80,165 @@ interface Kill {
 }
 
 await describeEachEngine('reliability 3: SIGKILL loop', (engine) => {
-  for (const mode of MODES) describe(mode.name, () => {
-    let app: WorkerApp;
-    let controller: Controller | undefined;
+  for (const mode of MODES)
+    describe(mode.name, () => {
+      let app: WorkerApp;
+      let controller: Controller | undefined;
 
-    beforeAll(async () => {
-      app = await createChaosApp(await freshDatabase(engine, mode.database), { overrides: mode.overrides });
-    });
-    afterEach(async () => {
-      await controller?.stopAll();
-    });
-    afterAll(async () => {
-      await app?.close();
-    });
+      beforeAll(async () => {
+        app = await createChaosApp(await freshDatabase(engine, mode.database), { overrides: mode.overrides });
+      });
+      afterEach(async () => {
+        await controller?.stopAll();
+      });
+      afterAll(async () => {
+        await app?.close();
+      });
 
-    it(`${mode.name}: ${mode.kills} SIGKILLs of ${WORKERS} supervised workers; every job finishes or fails, none runs twice at once, dead workers' rows come back in time`, { timeout: sized(180_000, 2_400_000) }, async () => {
-      const keys: string[] = [];
-      /** Queues `count` more jobs, numbered on from the last. */
-      const enqueue = async (count: number) => {
-        const from = keys.length;
-        for (let i = from; i < from + count; i++) keys.push(`k${i}`);
-        await insertJobsForTest(app.knex, 'jobs', count, (n) => {
-          const i = from + n;
-          return isOnce(i) ? { name: 'OnceChaosJob', command: { key: `k${i}`, ms: sleepMs(i) }, maxTries: 1 } : { name: 'ChaosJob', command: { key: `k${i}`, ms: sleepMs(i) }, maxTries: 25 };
-        });
-      };
-      await enqueue(JOBS);
-      const started = Date.now();
-      controller = new Controller(app, ['queue:work', '--concurrency=4', '--sleep=0.1', '--json', ...mode.args]);
-      const fleet = controller;
-      fleet.start(WORKERS);
-      fleet.supervise();
-      const watch = new ReservationWatch(app).start();
+      it(`${mode.name}: ${mode.kills} SIGKILLs of ${WORKERS} supervised workers; every job finishes or fails, none runs twice at once, dead workers' rows come back in time`, {
+        timeout: sized(180_000, 2_400_000),
+      }, async () => {
+        const keys: string[] = [];
+        /** Queues `count` more jobs, numbered on from the last. */
+        const enqueue = async (count: number) => {
+          const from = keys.length;
+          for (let i = from; i < from + count; i++) keys.push(`k${i}`);
+          await insertJobsForTest(app.knex, 'jobs', count, (n) => {
+            const i = from + n;
+            return isOnce(i)
+              ? { name: 'OnceChaosJob', command: { key: `k${i}`, ms: sleepMs(i) }, maxTries: 1 }
+              : { name: 'ChaosJob', command: { key: `k${i}`, ms: sleepMs(i) }, maxTries: 25 };
+          });
+        };
+        await enqueue(JOBS);
+        const started = Date.now();
+        controller = new Controller(app, ['queue:work', '--concurrency=4', '--sleep=0.1', '--json', ...mode.args]);
+        const fleet = controller;
+        fleet.start(WORKERS);
+        fleet.supervise();
+        const watch = new ReservationWatch(app).start();
 
-      const kills: Kill[] = [];
-      /** The jobs the victims held when they died. */
-      const heldByTheDead = new Set<string>();
-      for (let k = 0; k < mode.kills; k++) {
-        await sleep(KILL_EVERY_MS);
-        // Work for every kill to interrupt, however slowly (a loaded machine) the kills come.
-        if ((await countRows(app.knex, 'jobs')) < TOP_UP) await enqueue(TOP_UP);
-        // The victim: a random worker among those holding jobs (a kill should land mid-job), known
-        // by the id it announced, so the rows it leaves behind can be told apart. Not before every
-        // replacement is up: someone must be alive to sweep (on a loaded machine a start takes seconds).
-        const pool = await waitUntil(
-          async () => {
-            if (!fleet.workers.every((w) => workerIdOf(w.stdout()) !== undefined)) return undefined;
-            const holders = new Set(((await app.knex('jobs').whereNotNull('reserved_by').distinct('reserved_by')) as Array<{ reserved_by: string }>).map((row) => row.reserved_by));
-            const busy = fleet.workers.filter((w) => holders.has(workerIdOf(w.stdout()) ?? ''));
-            return busy.length > 0 && busy;
-          },
-          30_000,
-          'a worker holding jobs',
+        const kills: Kill[] = [];
+        /** The jobs the victims held when they died. */
+        const heldByTheDead = new Set<string>();
+        for (let k = 0; k < mode.kills; k++) {
+          await sleep(KILL_EVERY_MS);
+          // Work for every kill to interrupt, however slowly (a loaded machine) the kills come.
+          if ((await countRows(app.knex, 'jobs')) < TOP_UP) await enqueue(TOP_UP);
+          // The victim: a random worker among those holding jobs (a kill should land mid-job), known
+          // by the id it announced, so the rows it leaves behind can be told apart. Not before every
+          // replacement is up: someone must be alive to sweep (on a loaded machine a start takes seconds).
+          const pool = await waitUntil(
+            async () => {
+              if (!fleet.workers.every((w) => workerIdOf(w.stdout()) !== undefined)) return undefined;
+              const holders = new Set(
+                (
+                  (await app.knex('jobs').whereNotNull('reserved_by').distinct('reserved_by')) as Array<{
+                    reserved_by: string;
+                  }>
+                ).map((row) => row.reserved_by),
+              );
+              const busy = fleet.workers.filter((w) => holders.has(workerIdOf(w.stdout()) ?? ''));
+              return busy.length > 0 && busy;
+            },
+            30_000,
+            'a worker holding jobs',
+          );
+          const victim = pool[Math.floor(Math.random() * pool.length)]!;
+          const id = workerIdOf(victim.stdout())!;
+          fleet.signal(victim, 'SIGKILL');
+          await victim.exited;
+          // Its replacement, as a supervisor would start it.
+          fleet.start(1);
+          const rows = (await app.knex('jobs').where('reserved_by', id).select('payload')) as Array<{
+            payload: string;
+          }>;
+          for (const row of rows)
+            heldByTheDead.add((JSON.parse(row.payload) as { data: { command: { key: string } } }).data.command.key);
+          kills.push({ id, pid: victim.pid, at: fleet.exitedAt(victim.pid)!, held: rows.length });
+        }
+        await waitUntil(
+          async () => (await countRows(app.knex, 'jobs')) === 0,
+          sized(120_000, 1_800_000),
+          'the queue to drain after the kills',
         );
-        const victim = pool[Math.floor(Math.random() * pool.length)]!;
-        const id = workerIdOf(victim.stdout())!;
-        fleet.signal(victim, 'SIGKILL');
-        await victim.exited;
-        // Its replacement, as a supervisor would start it.
-        fleet.start(1);
-        const rows = (await app.knex('jobs').where('reserved_by', id).select('payload')) as Array<{ payload: string }>;
-        for (const row of rows) heldByTheDead.add((JSON.parse(row.payload) as { data: { command: { key: string } } }).data.command.key);
-        kills.push({ id, pid: victim.pid, at: fleet.exitedAt(victim.pid)!, held: rows.length });
-      }
-      await waitUntil(async () => (await countRows(app.knex, 'jobs')) === 0, sized(120_000, 1_800_000), 'the queue to drain after the kills');
-      await watch.stop();
-      const workerRows = await countRows(app.knex, 'queue_workers', (q) => q.whereIn('id', kills.map((kill) => kill.id)));
-      await fleet.stopAll();
+        await watch.stop();
+        const workerRows = await countRows(app.knex, 'queue_workers', (q) =>
+          q.whereIn(
+            'id',
+            kills.map((kill) => kill.id),
+          ),
+        );
+        await fleet.stopAll();
 
-      const runs = await executions(app.knex);
-      const failed = await failedRecords(app.knex);
-      const summary = summarise(keys, runs, failed, (pid) => fleet.exitedAt(pid));
-      recordResult({
-        scenario: `3 kill loop (${mode.name})`,
-        engine,
-        jobs: keys.length,
-        executions: summary.executions,
-        duplicates: summary.duplicates.length,
-        lost: summary.lost.length,
-        maxReservedMs: watch.maxReservedMs,
-        restarts: kills.length + fleet.restarts,
-        seconds: (Date.now() - started) / 1000,
+        const runs = await executions(app.knex);
+        const failed = await failedRecords(app.knex);
+        const summary = summarise(keys, runs, failed, (pid) => fleet.exitedAt(pid));
+        recordResult({
+          scenario: `3 kill loop (${mode.name})`,
+          engine,
+          jobs: keys.length,
+          executions: summary.executions,
+          duplicates: summary.duplicates.length,
+          lost: summary.lost.length,
+          maxReservedMs: watch.maxReservedMs,
+          restarts: kills.length + fleet.restarts,
+          seconds: (Date.now() - started) / 1000,
+        });
+
+        // The kills were all the exits there were, and no worker reported an error.
+        expect(kills).toHaveLength(mode.kills);
+        expect(fleet.restarts).toBe(0);
+        // (With what they printed, if any worker exited on its own.)
+        expect({ exits: fleet.exits.filter((exit) => !exit.expected), stderr: fleet.stderr() }).toEqual({
+          exits: [],
+          stderr: '',
+        });
+        // Most kills landed mid-job (otherwise little was tested).
+        expect(kills.filter((kill) => kill.held > 0).length, JSON.stringify(kills)).toBeGreaterThanOrEqual(
+          Math.ceil(mode.kills / 2),
+        );
+        // No dead worker's reservation outlived it by more than the window.
+        const overdue = kills
+          .map((kill) => ({ ...kill, reservedMsAfterDeath: (watch.lastSeenFor(kill.id) ?? kill.at) - kill.at }))
+          .filter((kill) => kill.reservedMsAfterDeath > mode.windowMs);
+        expect(overdue).toEqual([]);
+        expect(watch.maxReservedMs).toBeLessThanOrEqual(LONGEST_MS + mode.windowMs);
+        // The sweep also took the dead workers out of the workers table.
+        if (mode.overrides.heartbeat !== false) expect(workerRows).toBe(0);
+
+        // Nothing vanished, nothing ran in two places at once.
+        expect(summary.lost).toEqual([]);
+        expect(summary.overlaps).toEqual([]);
+        expect(await countRows(app.knex, 'jobs')).toBe(0);
+        // A second finished run is only allowed when the worker of the earlier one died before its delete landed.
+        const killed = new Set(kills.map((kill) => kill.pid));
+        const unexplained = summary.duplicates.filter((key) => {
+          const finished = runs
+            .filter((run) => run.key === key && run.finishedAt !== null)
+            .sort((a, b) => a.startedAt - b.startedAt);
+          return finished.slice(0, -1).some((run) => !killed.has(run.worker));
+        });
+        expect(unexplained).toEqual([]);
+        // Only one-try jobs fail, and only because their worker died on that try: before the handler
+        // wrote its start (the claim already counted the attempt), mid-run, or after it returned but
+        // before its delete landed.
+        for (const record of failed) {
+          const mine = runs.filter((run) => run.key === record.key);
+          const context = JSON.stringify({ record, mine });
+          expect(record.key && isOnce(Number(record.key.slice(1))), context).toBe(true);
+          expect(record.reason, context).toMatch(/has been attempted too many times/);
+          expect(heldByTheDead.has(record.key!), context).toBe(true);
+          expect(
+            mine.every((run) => killed.has(run.worker)),
+            context,
+          ).toBe(true);
+        }
+        // Retried jobs count the killed attempt (the sweep keeps it): a rerun is a later attempt.
+        for (const key of keys) {
+          const attempts = runs.filter((run) => run.key === key).map((run) => run.attempt);
+          expect(new Set(attempts).size).toBe(attempts.length);
+        }
       });
-
-      // The kills were all the exits there were, and no worker reported an error.
-      expect(kills).toHaveLength(mode.kills);
-      expect(fleet.restarts).toBe(0);
-      // (With what they printed, if any worker exited on its own.)
-      expect({ exits: fleet.exits.filter((exit) => !exit.expected), stderr: fleet.stderr() }).toEqual({ exits: [], stderr: '' });
-      // Most kills landed mid-job (otherwise little was tested).
-      expect(kills.filter((kill) => kill.held > 0).length, JSON.stringify(kills)).toBeGreaterThanOrEqual(Math.ceil(mode.kills / 2));
-      // No dead worker's reservation outlived it by more than the window.
-      const overdue = kills.map((kill) => ({ ...kill, reservedMsAfterDeath: (watch.lastSeenFor(kill.id) ?? kill.at) - kill.at })).filter((kill) => kill.reservedMsAfterDeath > mode.windowMs);
-      expect(overdue).toEqual([]);
-      expect(watch.maxReservedMs).toBeLessThanOrEqual(LONGEST_MS + mode.windowMs);
-      // The sweep also took the dead workers out of the workers table.
-      if (mode.overrides.heartbeat !== false) expect(workerRows).toBe(0);
-
-      // Nothing vanished, nothing ran in two places at once.
-      expect(summary.lost).toEqual([]);
-      expect(summary.overlaps).toEqual([]);
-      expect(await countRows(app.knex, 'jobs')).toBe(0);
-      // A second finished run is only allowed when the worker of the earlier one died before its delete landed.
-      const killed = new Set(kills.map((kill) => kill.pid));
-      const unexplained = summary.duplicates.filter((key) => {
-        const finished = runs.filter((run) => run.key === key && run.finishedAt !== null).sort((a, b) => a.startedAt - b.startedAt);
-        return finished.slice(0, -1).some((run) => !killed.has(run.worker));
-      });
-      expect(unexplained).toEqual([]);
-      // Only one-try jobs fail, and only because their worker died on that try: before the handler
-      // wrote its start (the claim already counted the attempt), mid-run, or after it returned but
-      // before its delete landed.
-      for (const record of failed) {
-        const mine = runs.filter((run) => run.key === record.key);
-        const context = JSON.stringify({ record, mine });
-        expect(record.key && isOnce(Number(record.key.slice(1))), context).toBe(true);
-        expect(record.reason, context).toMatch(/has been attempted too many times/);
-        expect(heldByTheDead.has(record.key!), context).toBe(true);
-        expect(mine.every((run) => killed.has(run.worker)), context).toBe(true);
-      }
-      // Retried jobs count the killed attempt (the sweep keeps it): a rerun is a later attempt.
-      for (const key of keys) {
-        const attempts = runs.filter((run) => run.key === key).map((run) => run.attempt);
-        expect(new Set(attempts).size).toBe(attempts.length);
-      }
     });
-  });
 });

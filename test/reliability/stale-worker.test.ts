@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { CALL_QUEUED_HANDLER } from '../../src/payload/job-payload.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { jsonEvents, waitUntil, within, workerIdOf } from '../helpers/daemon.js';
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { ROOT } from '../helpers/run-cli.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { Controller, createChaosApp } from './harness/controller.js';
@@ -77,7 +77,10 @@ await describeEachEngine('reliability 8: stale worker fencing', (engine) => {
           backoff: null,
           timeout: null,
           retryUntil: null,
-          data: { commandName: 'StaleJob', command: { key: job.key, first: FIRST_MS, later: LATER_MS, then: job.then } },
+          data: {
+            commandName: 'StaleJob',
+            command: { key: job.key, first: FIRST_MS, later: LATER_MS, then: job.then },
+          },
           createdAt: now,
           delay: null,
         }),
@@ -86,7 +89,11 @@ await describeEachEngine('reliability 8: stale worker fencing', (engine) => {
         created_at: now,
       })),
     );
-    const idOf = new Map(((await app.knex('jobs').select('id', 'payload')) as Array<{ id: number | string; payload: string }>).map((row) => [(JSON.parse(row.payload) as { data: { command: { key: string } } }).data.command.key, String(row.id)]));
+    const idOf = new Map(
+      ((await app.knex('jobs').select('id', 'payload')) as Array<{ id: number | string; payload: string }>).map(
+        (row) => [(JSON.parse(row.payload) as { data: { command: { key: string } } }).data.command.key, String(row.id)],
+      ),
+    );
     const args = ['queue:work', `--concurrency=${jobs.length}`, '--sleep=0.1', '--json'];
     controller = new Controller(app, args);
 
@@ -103,14 +110,21 @@ await describeEachEngine('reliability 8: stale worker fencing', (engine) => {
     const [b] = controller.start(1);
     const bJobs = jobs.filter((job) => job.kind !== 'one-try');
     await waitUntil(
-      async () => (await executions(app.knex)).filter((run) => run.worker === b!.pid).length === bJobs.length && (await countRows(app.knex, 'failed_jobs')) === COPIES,
+      async () =>
+        (await executions(app.knex)).filter((run) => run.worker === b!.pid).length === bJobs.length &&
+        (await countRows(app.knex, 'failed_jobs')) === COPIES,
       RECOVERY_WINDOW_MS + 10_000,
       'B to take over every job of the stopped worker',
     );
     const takenOver = Date.now() - stoppedAt;
     const bId = workerIdOf(b!.stdout())!;
     const rowsNow = async () =>
-      ((await app.knex('jobs').select('id', 'attempts', 'exceptions', 'reserved_by', 'available_at').orderBy('id')) as Array<Record<string, unknown>>).map((row) => ({
+      (
+        (await app
+          .knex('jobs')
+          .select('id', 'attempts', 'exceptions', 'reserved_by', 'available_at')
+          .orderBy('id')) as Array<Record<string, unknown>>
+      ).map((row) => ({
         id: String(row.id),
         attempts: Number(row.attempts),
         exceptions: Number(row.exceptions),
@@ -118,34 +132,70 @@ await describeEachEngine('reliability 8: stale worker fencing', (engine) => {
         available_at: Number(row.available_at),
       }));
     const held = await rowsNow();
-    expect(held.map((row) => [row.id, row.attempts, row.exceptions, row.reserved_by])).toEqual(bJobs.map((job) => [idOf.get(job.key), 2, 0, bId]).sort(byId));
+    expect(held.map((row) => [row.id, row.attempts, row.exceptions, row.reserved_by])).toEqual(
+      bJobs.map((job) => [idOf.get(job.key), 2, 0, bId]).sort(byId),
+    );
 
     // A wakes while B runs them. Every handler of A ends now (long overdue), and each of its
     // finishing writes must match no row: one "lease was lost" line per job, nothing changed.
     controller.signal(a!, 'SIGCONT');
-    const lost = () => a!.stderr().match(/: the lease was lost \(the job was reclaimed elsewhere\); this worker changed nothing\./g)?.length ?? 0;
-    await waitUntil(() => lost() === jobs.length, 15_000, `A to report ${jobs.length} lost leases`).catch((error: Error) => {
-      throw new Error(`${error.message}\nA's stderr:\n${a!.stderr()}`);
-    });
+    const lost = () =>
+      a!.stderr().match(/: the lease was lost \(the job was reclaimed elsewhere\); this worker changed nothing\./g)
+        ?.length ?? 0;
+    await waitUntil(() => lost() === jobs.length, 15_000, `A to report ${jobs.length} lost leases`).catch(
+      (error: Error) => {
+        throw new Error(`${error.message}\nA's stderr:\n${a!.stderr()}`);
+      },
+    );
     expect(await rowsNow()).toEqual(held);
     // The one-try jobs' only failed_jobs rows are B's (attempted too many times), none of A's.
-    const failed = (await app.knex('failed_jobs').select('payload', 'exception')) as Array<{ payload: string; exception: string }>;
-    expect(failed.map((f) => f.exception.split('\n')[0])).toEqual(Array.from({ length: COPIES }, () => 'MaxAttemptsExceededError: StaleJob has been attempted too many times.'));
-    expect(failed.map((f) => (JSON.parse(f.payload) as { data: { command: { key: string } } }).data.command.key).sort()).toEqual(jobs.filter((j) => j.kind === 'one-try').map((j) => j.key).sort());
+    const failed = (await app.knex('failed_jobs').select('payload', 'exception')) as Array<{
+      payload: string;
+      exception: string;
+    }>;
+    expect(failed.map((f) => f.exception.split('\n')[0])).toEqual(
+      Array.from({ length: COPIES }, () => 'MaxAttemptsExceededError: StaleJob has been attempted too many times.'),
+    );
+    expect(
+      failed.map((f) => (JSON.parse(f.payload) as { data: { command: { key: string } } }).data.command.key).sort(),
+    ).toEqual(
+      jobs
+        .filter((j) => j.kind === 'one-try')
+        .map((j) => j.key)
+        .sort(),
+    );
     await a!.waitFor(/presumed dead/, 15_000);
     expect(a!.child.exitCode).toBeNull();
 
     // B finishes them all: each row deleted once, by B.
     await waitUntil(async () => (await countRows(app.knex, 'jobs')) === 0, 30_000, 'B to finish every job');
-    await waitUntil(() => jsonEvents(b!.stdout()).filter((e) => e.status === 'success').length === bJobs.length, 5000, "B's success lines");
+    await waitUntil(
+      () => jsonEvents(b!.stdout()).filter((e) => e.status === 'success').length === bJobs.length,
+      5000,
+      "B's success lines",
+    );
     const aEvents = jsonEvents(a!.stdout());
     const bEvents = jsonEvents(b!.stdout());
     for (const job of jobs) {
       const id = idOf.get(job.key)!;
       // A said nothing about the job after it started it: no success, release or failure line.
-      expect(aEvents.filter((e) => e.id === id).map((e) => e.status), `${job.key}: A's lines`).toEqual(['starting']);
-      expect(bEvents.filter((e) => e.id === id).map((e) => [e.status, e.attempts]), `${job.key}: B's lines`).toEqual(
-        job.kind === 'one-try' ? [['starting', 2], ['failed', 2]] : [['starting', 2], ['success', 2]],
+      expect(
+        aEvents.filter((e) => e.id === id).map((e) => e.status),
+        `${job.key}: A's lines`,
+      ).toEqual(['starting']);
+      expect(
+        bEvents.filter((e) => e.id === id).map((e) => [e.status, e.attempts]),
+        `${job.key}: B's lines`,
+      ).toEqual(
+        job.kind === 'one-try'
+          ? [
+              ['starting', 2],
+              ['failed', 2],
+            ]
+          : [
+              ['starting', 2],
+              ['success', 2],
+            ],
       );
     }
     // The ledger: A's first attempt of every job, and B's second of every job it was allowed to
@@ -153,16 +203,24 @@ await describeEachEngine('reliability 8: stale worker fencing', (engine) => {
     const runs = await executions(app.knex);
     // Outcomes that counted (a success or failure line, printed only once the write landed), per job.
     const counted = new Map(jobs.map((job) => [idOf.get(job.key)!, 0]));
-    for (const e of [...aEvents, ...bEvents]) if ((e.status === 'success' || e.status === 'failed') && counted.has(e.id!)) counted.set(e.id!, counted.get(e.id!)! + 1);
+    for (const e of [...aEvents, ...bEvents])
+      if ((e.status === 'success' || e.status === 'failed') && counted.has(e.id!))
+        counted.set(e.id!, counted.get(e.id!)! + 1);
     for (const job of jobs) {
-      const mine = runs.filter((run) => run.key === job.key).map((run) => [run.worker, run.attempt, run.finishedAt !== null]);
+      const mine = runs
+        .filter((run) => run.key === job.key)
+        .map((run) => [run.worker, run.attempt, run.finishedAt !== null]);
       const aRun = [a!.pid, 1, job.then !== 'throw'];
       expect(mine, job.key).toEqual(job.kind === 'one-try' ? [aRun] : [aRun, [b!.pid, 2, true]]);
     }
     expect(await countRows(app.knex, 'failed_jobs')).toBe(COPIES);
 
     // A registered again and works on: with B gone, it runs new jobs.
-    await waitUntil(async () => (await countRows(app.knex, 'queue_workers', (q) => q.where('id', aId))) === 1, 10_000, 'A to register again');
+    await waitUntil(
+      async () => (await countRows(app.knex, 'queue_workers', (q) => q.where('id', aId))) === 1,
+      10_000,
+      'A to register again',
+    );
     controller.signal(b!, 'SIGTERM');
     expect(await within(b!.exited, 30_000, 'B to exit after SIGTERM')).toEqual({ code: 0, signal: null });
     await app.knex('jobs').insert(
@@ -181,7 +239,11 @@ await describeEachEngine('reliability 8: stale worker fencing', (engine) => {
         created_at: now,
       })),
     );
-    await waitUntil(async () => (await countRows(app.knex, 'jobs')) === 0, 15_000, 'A to run new jobs after losing its lease');
+    await waitUntil(
+      async () => (await countRows(app.knex, 'jobs')) === 0,
+      15_000,
+      'A to run new jobs after losing its lease',
+    );
     const after = (await executions(app.knex)).filter((run) => run.key.startsWith('after-'));
     expect(after.map((run) => [run.key, run.worker, run.finishedAt !== null]).sort()).toEqual(
       [0, 1, 2].map((i) => [`after-${i}`, a!.pid, true]),
@@ -192,11 +254,16 @@ await describeEachEngine('reliability 8: stale worker fencing', (engine) => {
     expect(await countRows(app.knex, 'failed_jobs')).toBe(COPIES);
 
     // The only complaints: one lost lease per job, and A's presumed death (said once).
-    const complaints = a!.stderr().split('\n').filter((line) => line.startsWith('[errand]'));
+    const complaints = a!
+      .stderr()
+      .split('\n')
+      .filter((line) => line.startsWith('[errand]'));
     expect(complaints.filter((line) => !/the lease was lost|was presumed dead/.test(line))).toEqual([]);
     expect(complaints.filter((line) => /was presumed dead/.test(line))).toHaveLength(1);
     expect(b!.stderr()).toBe('');
-    console.log(`[${engine}] stale worker: its ${jobs.length} jobs were taken over ${takenOver} ms after SIGSTOP (window ${RECOVERY_WINDOW_MS} ms)`);
+    console.log(
+      `[${engine}] stale worker: its ${jobs.length} jobs were taken over ${takenOver} ms after SIGSTOP (window ${RECOVERY_WINDOW_MS} ms)`,
+    );
     recordResult({
       scenario: '8 stale worker',
       engine,

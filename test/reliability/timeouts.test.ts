@@ -2,16 +2,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { handBackDelaySeconds } from '../../src/worker/monitor/watchdog.js';
 import { jsonEvents, sleep, waitUntil, within } from '../helpers/daemon.js';
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { CHAOS_JOBS, Controller, createChaosApp, type Exit } from './harness/controller.js';
 import { executions, failedRecords, summarise } from './harness/ledger.js';
 import { recordResult, sized } from './harness/scale.js';
-import { handBackDelaySeconds } from '../../src/worker/monitor/watchdog.js';
 
 // Scenarios 5 and 6: timeouts. A handler that awaits forever is abandoned at its timeout by the
 // worker itself (same process, slot freed); one that wedges the event loop is ended by the
@@ -56,8 +55,18 @@ await describeEachEngine('reliability 5 and 6: timeouts', (engine) => {
     const QUICK = sized(10, 100);
     // The hanging job on the first queue: each retry is claimed before anything on `low`, so the
     // job after each attempt is the next attempt, and after the last one the quick jobs.
-    await insertJobsForTest(app.knex, 'jobs', 1, () => ({ name: 'HangingChaosJob', command: { key: 'hang' }, maxTries: TRIES, timeout: TIMEOUT }));
-    await insertJobsForTest(app.knex, 'jobs', QUICK, (i) => ({ name: 'ChaosJob', command: { key: `q${i}`, ms: 50 }, queue: 'low', maxTries: 1 }));
+    await insertJobsForTest(app.knex, 'jobs', 1, () => ({
+      name: 'HangingChaosJob',
+      command: { key: 'hang' },
+      maxTries: TRIES,
+      timeout: TIMEOUT,
+    }));
+    await insertJobsForTest(app.knex, 'jobs', QUICK, (i) => ({
+      name: 'ChaosJob',
+      command: { key: `q${i}`, ms: 50 },
+      queue: 'low',
+      maxTries: 1,
+    }));
     const keys = ['hang', ...Array.from({ length: QUICK }, (_, i) => `q${i}`)];
 
     const started = Date.now();
@@ -78,7 +87,16 @@ await describeEachEngine('reliability 5 and 6: timeouts', (engine) => {
     const runs = await executions(app.knex);
     const failed = await failedRecords(app.knex);
     const summary = summarise(keys, runs, failed);
-    recordResult({ scenario: '5 cooperative timeout', engine, jobs: keys.length, executions: summary.executions, duplicates: summary.duplicates.length, lost: summary.lost.length, restarts: 0, seconds: (Date.now() - started) / 1000 });
+    recordResult({
+      scenario: '5 cooperative timeout',
+      engine,
+      jobs: keys.length,
+      executions: summary.executions,
+      duplicates: summary.duplicates.length,
+      lost: summary.lost.length,
+      restarts: 0,
+      seconds: (Date.now() - started) / 1000,
+    });
 
     // Every execution ran in the one process, which never restarted.
     expect(new Set(runs.map((r) => r.worker))).toEqual(new Set([worker!.pid]));
@@ -102,11 +120,19 @@ await describeEachEngine('reliability 5 and 6: timeouts', (engine) => {
     }
     // Recorded as timeouts: released twice, then failed with TimeoutExceededError.
     expect(events.filter((e) => e.job === 'HangingChaosJob').map((e) => `${e.status}:${e.attempts}`)).toEqual([
-      'starting:1', 'timed_out:1', 'released_after_exception:1',
-      'starting:2', 'timed_out:2', 'released_after_exception:2',
-      'starting:3', 'timed_out:3', 'failed:3',
+      'starting:1',
+      'timed_out:1',
+      'released_after_exception:1',
+      'starting:2',
+      'timed_out:2',
+      'released_after_exception:2',
+      'starting:3',
+      'timed_out:3',
+      'failed:3',
     ]);
-    expect(events.find((e) => e.job === 'HangingChaosJob' && e.status === 'failed')!.exception).toBe('TimeoutExceededError');
+    expect(events.find((e) => e.job === 'HangingChaosJob' && e.status === 'failed')!.exception).toBe(
+      'TimeoutExceededError',
+    );
     expect(failed.map((f) => f.key)).toEqual(['hang']);
     expect(failed[0]!.reason).toMatch(/^TimeoutExceededError: HangingChaosJob has timed out/);
 
@@ -123,8 +149,17 @@ await describeEachEngine('reliability 5 and 6: timeouts', (engine) => {
     const TIMEOUT = 1;
     const TRIES = sized(2, 3);
     const BYSTANDERS = sized(20, 200);
-    await insertJobsForTest(app.knex, 'jobs', 1, () => ({ name: 'LateSpinningChaosJob', command: { key: 'spin' }, maxTries: TRIES, timeout: TIMEOUT }));
-    await insertJobsForTest(app.knex, 'jobs', BYSTANDERS, (i) => ({ name: 'ChaosJob', command: { key: `b${i}`, ms: 500 }, maxTries: 10 }));
+    await insertJobsForTest(app.knex, 'jobs', 1, () => ({
+      name: 'LateSpinningChaosJob',
+      command: { key: 'spin' },
+      maxTries: TRIES,
+      timeout: TIMEOUT,
+    }));
+    await insertJobsForTest(app.knex, 'jobs', BYSTANDERS, (i) => ({
+      name: 'ChaosJob',
+      command: { key: `b${i}`, ms: 500 },
+      maxTries: 10,
+    }));
     const bystanders = Array.from({ length: BYSTANDERS }, (_, i) => `b${i}`);
 
     const started = Date.now();
@@ -149,7 +184,16 @@ await describeEachEngine('reliability 5 and 6: timeouts', (engine) => {
     const runs = await executions(app.knex);
     const failed = await failedRecords(app.knex);
     const summary = summarise(['spin', ...bystanders], runs, failed, (pid) => controller!.exitedAt(pid));
-    recordResult({ scenario: '6 watchdog (event-loop blocker)', engine, jobs: BYSTANDERS + 1, executions: summary.executions, duplicates: summary.duplicates.length, lost: summary.lost.length, restarts, seconds: (Date.now() - started) / 1000 });
+    recordResult({
+      scenario: '6 watchdog (event-loop blocker)',
+      engine,
+      jobs: BYSTANDERS + 1,
+      executions: summary.executions,
+      duplicates: summary.duplicates.length,
+      lost: summary.lost.length,
+      restarts,
+      seconds: (Date.now() - started) / 1000,
+    });
 
     // `tries` attempts, each in its own process, none finished.
     const spins = runs.filter((r) => r.key === 'spin');
@@ -158,13 +202,20 @@ await describeEachEngine('reliability 5 and 6: timeouts', (engine) => {
     // Each ended its worker through the watchdog (SIGALRM), not before the deadline plus the grace
     // and not long after; those are the only unplanned exits, each replaced once.
     expect(exits.map((e) => e.pid).sort()).toEqual(spins.map((r) => r.worker).sort());
-    expect(exits.filter((e) => !endedBySigalrm(e)), workerStderr).toEqual([]);
+    expect(
+      exits.filter((e) => !endedBySigalrm(e)),
+      workerStderr,
+    ).toEqual([]);
     for (const run of spins) {
       const lived = controller.exitedAt(run.worker)! - run.startedAt;
       expect(lived, `attempt ${run.attempt}`).toBeGreaterThanOrEqual(TIMEOUT * 1000 + WATCHDOG_GRACE_MS - 500);
-      expect(lived, `attempt ${run.attempt}`).toBeLessThanOrEqual(TIMEOUT * 1000 + WATCHDOG_GRACE_MS + 1000 + MARGIN_MS);
+      expect(lived, `attempt ${run.attempt}`).toBeLessThanOrEqual(
+        TIMEOUT * 1000 + WATCHDOG_GRACE_MS + 1000 + MARGIN_MS,
+      );
       const printed = workerStderr.split(/^--- /m).find((section) => section.startsWith(`${run.worker}\n`));
-      expect(printed, `attempt ${run.attempt}`).toMatch(/\[errand\] watchdog: LateSpinningChaosJob #\d+ is [\d.]+ s past its timeout/);
+      expect(printed, `attempt ${run.attempt}`).toMatch(
+        /\[errand\] watchdog: LateSpinningChaosJob #\d+ is [\d.]+ s past its timeout/,
+      );
     }
     expect(restarts).toBe(TRIES);
     // Each retry was handed back out of reach until its wedged process was surely gone: the next
@@ -172,12 +223,18 @@ await describeEachEngine('reliability 5 and 6: timeouts', (engine) => {
     // which load only makes later; the 250 ms allows for the moments between the deadline's timer
     // starting and the handler recording its start).
     for (let i = 1; i < spins.length; i++) {
-      expect(spins[i]!.startedAt - spins[i - 1]!.startedAt, `attempt ${i + 1}`).toBeGreaterThanOrEqual(TIMEOUT * 1000 + WATCHDOG_GRACE_MS + HAND_BACK_MS - 250);
+      expect(spins[i]!.startedAt - spins[i - 1]!.startedAt, `attempt ${i + 1}`).toBeGreaterThanOrEqual(
+        TIMEOUT * 1000 + WATCHDOG_GRACE_MS + HAND_BACK_MS - 250,
+      );
     }
     // The last attempt was failed by the watchdog that ended it.
     const last = spins.at(-1)!;
     expect(failed.map((f) => f.key)).toEqual(['spin']);
-    expect(failed[0]!.reason).toMatch(new RegExp(`^TimeoutExceededError: LateSpinningChaosJob has timed out: the watchdog ended worker process ${last.worker} `));
+    expect(failed[0]!.reason).toMatch(
+      new RegExp(
+        `^TimeoutExceededError: LateSpinningChaosJob has timed out: the watchdog ended worker process ${last.worker} `,
+      ),
+    );
 
     // Nothing ran in two places at once (an unfinished run lasts until its process exited).
     expect(summary.overlaps).toEqual([]);
@@ -206,14 +263,17 @@ await describeEachEngine('reliability 5 and 6: timeouts', (engine) => {
   it('6: with heartbeats off, the worker refuses to start with --timeout at or above retryAfter, naming the option', async () => {
     // The same app with heartbeats off and retryAfter 10 s, as a second config file.
     const source = readFileSync(path.join(app.dir, 'errand.config.mjs'), 'utf8');
-    const config = JSON.parse(source.slice('export default '.length, source.lastIndexOf(';'))) as { connections: { database: Record<string, unknown> } };
+    const config = JSON.parse(source.slice('export default '.length, source.lastIndexOf(';'))) as {
+      connections: { database: Record<string, unknown> };
+    };
     config.connections.database.heartbeat = false;
     config.connections.database.retryAfter = 10;
     const noHeartbeat = path.join(app.dir, 'errand.no-heartbeat.mjs');
     writeFileSync(noHeartbeat, `export default ${JSON.stringify(config)};\n`);
 
     // The refusals, and a start just below the limit (stopping at once on the empty queue), side by side.
-    const run = (timeout: number) => runCli(['--config', noHeartbeat, 'queue:work', `--timeout=${timeout}`, '--stop-when-empty'], app.dir, app.env);
+    const run = (timeout: number) =>
+      runCli(['--config', noHeartbeat, 'queue:work', `--timeout=${timeout}`, '--stop-when-empty'], app.dir, app.env);
     const [fits, ...refused] = await Promise.all([9, 10, 30, 0].map(run));
     for (const result of refused) {
       expect(result.code, result.stdout + result.stderr).not.toBe(0);

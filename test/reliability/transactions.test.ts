@@ -5,8 +5,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { waitUntil } from '../helpers/daemon.js';
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT } from '../helpers/run-cli.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
@@ -52,7 +52,10 @@ await describeEachEngine('reliability 18: transactions', (engine) => {
 
   beforeAll(async () => {
     connection = await freshDatabase(engine, 'rel_transactions');
-    app = await createChaosApp(connection, { bootstrap: [JOBS_FIXTURE], overrides: { heartbeat: { interval: 1, lapse: 5 } } });
+    app = await createChaosApp(connection, {
+      bootstrap: [JOBS_FIXTURE],
+      overrides: { heartbeat: { interval: 1, lapse: 5 } },
+    });
     await app.knex.schema.createTable('txn_orders', (t) => {
       t.integer('id').primary();
     });
@@ -73,7 +76,10 @@ await describeEachEngine('reliability 18: transactions', (engine) => {
         [half, TRANSACTIONS],
       ].map(async ([from, to]) => {
         const spec = JSON.stringify({ connection, from, to, holdMs: holdMs(engine) });
-        const { stdout, stderr } = await run(process.execPath, [PRODUCER, spec], { env: { ...process.env, ...app.env }, maxBuffer: 64 * 1024 * 1024 });
+        const { stdout, stderr } = await run(process.execPath, [PRODUCER, spec], {
+          env: { ...process.env, ...app.env },
+          maxBuffer: 64 * 1024 * 1024,
+        });
         expect(stderr).toBe('');
         return JSON.parse(stdout) as Produced[];
       }),
@@ -85,7 +91,13 @@ await describeEachEngine('reliability 18: transactions', (engine) => {
     expect(rolledBack).toHaveLength(half);
     expect(new Set(produced.map((p) => p.mode))).toEqual(new Set(['with', 'after-app', 'ambient', 'with-app']));
 
-    await waitUntil(async () => (await countRows(app.knex, 'ledger', (q) => q.whereNotNull('finished_at'))) >= half && (await countRows(app.knex, 'jobs')) === 0, 60_000, 'the committed jobs to run');
+    await waitUntil(
+      async () =>
+        (await countRows(app.knex, 'ledger', (q) => q.whereNotNull('finished_at'))) >= half &&
+        (await countRows(app.knex, 'jobs')) === 0,
+      60_000,
+      'the committed jobs to run',
+    );
     // A last look for stragglers (a rolled-back job would be visible by now if it had been stored).
     await new Promise((resolve) => setTimeout(resolve, 500));
     const runs = await executions(app.knex);
@@ -119,7 +131,7 @@ await describeEachEngine('reliability 18: transactions', (engine) => {
     await controller.stopAll();
   });
 
-  it('a handler that throws (or times out) with a transaction open on the queue\'s own database still ends in failed_jobs, and nothing of its transaction survives (Laravel #33838, #49389)', async () => {
+  it("a handler that throws (or times out) with a transaction open on the queue's own database still ends in failed_jobs, and nothing of its transaction survives (Laravel #33838, #49389)", async () => {
     await app.knex('ledger').delete();
     // 'leaked' and 'hung' keep their transaction open for good; on SQLite its write lock would keep
     // every other writer (the worker's failed_jobs insert included) out of the file, which no queue
@@ -137,7 +149,12 @@ await describeEachEngine('reliability 18: transactions', (engine) => {
     const failed = await failedRecords(app.knex);
     expect(failed.map((f) => [f.key, f.reason]).sort()).toEqual(
       hows
-        .map((how) => [`throw-${how}`, how === 'hung' ? expect.stringContaining('TimeoutExceededError') : `Error: throw-${how} throws inside its transaction`])
+        .map((how) => [
+          `throw-${how}`,
+          how === 'hung'
+            ? expect.stringContaining('TimeoutExceededError')
+            : `Error: throw-${how} throws inside its transaction`,
+        ])
         .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
     );
     // Every handler ran once; none of their orders, and none of the jobs they dispatched after commit, exist.
@@ -145,12 +162,28 @@ await describeEachEngine('reliability 18: transactions', (engine) => {
     expect(await countRows(app.knex, 'txn_orders', (q) => q.where('id', '>=', 100_000))).toBe(0);
     expect(await countRows(app.knex, 'jobs')).toBe(0);
     // The worker carries on: same process, and a job queued behind them runs.
-    await insertJobsForTest(app.knex, 'jobs', 1, () => ({ name: 'TxnJob', command: { key: 'after-throws' }, maxTries: 1 }));
-    await waitUntil(async () => (await executions(app.knex)).some((r) => r.key === 'after-throws' && r.finishedAt !== null), 10_000, 'the job behind them to run');
+    await insertJobsForTest(app.knex, 'jobs', 1, () => ({
+      name: 'TxnJob',
+      command: { key: 'after-throws' },
+      maxTries: 1,
+    }));
+    await waitUntil(
+      async () => (await executions(app.knex)).some((r) => r.key === 'after-throws' && r.finishedAt !== null),
+      10_000,
+      'the job behind them to run',
+    );
     expect(controller.exits).toEqual([]);
     expect(controller.workers.map((w) => w.pid)).toEqual([worker!.pid]);
     expect(controller.stderr()).toBe('');
-    recordResult({ scenario: '18 transactions: handler throws in a transaction', engine, jobs: hows.length + 1, executions: (await executions(app.knex)).length, duplicates: 0, lost: 0, seconds: 0 });
+    recordResult({
+      scenario: '18 transactions: handler throws in a transaction',
+      engine,
+      jobs: hows.length + 1,
+      executions: (await executions(app.knex)).length,
+      duplicates: 0,
+      lost: 0,
+      seconds: 0,
+    });
     await controller.stopAll();
   });
 });

@@ -5,8 +5,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
 import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { waitUntil, within } from '../helpers/daemon.js';
+import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { ROOT } from '../helpers/run-cli.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { Controller, createChaosApp } from './harness/controller.js';
@@ -69,15 +69,22 @@ await describeEachEngine('reliability 17: unique jobs', (engine) => {
    * resolved to. In a producer process of its own when `separate` (a race between processes),
    * else in this process (cheaper: a process costs a second of CPU).
    */
-  async function produce(dispatches: Dispatch[], options: { startAt?: number; sequential?: boolean; separate?: boolean } = {}): Promise<Produced[]> {
+  async function produce(
+    dispatches: Dispatch[],
+    options: { startAt?: number; sequential?: boolean; separate?: boolean } = {},
+  ): Promise<Produced[]> {
     const spec = { connection, dispatches, startAt: options.startAt, sequential: options.sequential };
     let produced: Produced[];
     if (options.separate) {
-      const { stdout, stderr } = await run(process.execPath, [PRODUCER, JSON.stringify(spec)], { env: { ...process.env, ...app.env } });
+      const { stdout, stderr } = await run(process.execPath, [PRODUCER, JSON.stringify(spec)], {
+        env: { ...process.env, ...app.env },
+      });
       expect(stderr).toBe('');
       produced = JSON.parse(stdout) as Produced[];
     } else {
-      const { produce: here } = (await import(PRODUCER)) as { produce: (s: typeof spec) => Promise<{ results: Produced[]; reported: string[] }> };
+      const { produce: here } = (await import(PRODUCER)) as {
+        produce: (s: typeof spec) => Promise<{ results: Produced[]; reported: string[] }>;
+      };
       const { results, reported } = await here(spec);
       expect(reported).toEqual([]);
       produced = results;
@@ -107,7 +114,13 @@ await describeEachEngine('reliability 17: unique jobs', (engine) => {
 
   /** One worker that drains the queue and exits. */
   async function drain(args: string[] = []): Promise<void> {
-    const [worker] = controller.start(1, ['queue:work', `--concurrency=${slots}`, '--sleep=0.1', '--stop-when-empty', ...args]);
+    const [worker] = controller.start(1, [
+      'queue:work',
+      `--concurrency=${slots}`,
+      '--sleep=0.1',
+      '--stop-when-empty',
+      ...args,
+    ]);
     const exit = await within(worker!.exited, 60_000, 'the worker to drain the queue');
     expect({ ...exit, stderr: worker!.stderr() }).toEqual({ code: 0, signal: null, stderr: '' });
   }
@@ -121,7 +134,9 @@ await describeEachEngine('reliability 17: unique jobs', (engine) => {
   async function stopWorkers(): Promise<void> {
     const workers = controller.workers;
     for (const worker of workers) controller.signal(worker, 'SIGTERM');
-    expect(await within(Promise.all(workers.map((w) => w.exited)), 30_000, 'the workers to stop')).toEqual(workers.map(() => ({ code: 0, signal: null })));
+    expect(await within(Promise.all(workers.map((w) => w.exited)), 30_000, 'the workers to stop')).toEqual(
+      workers.map(() => ({ code: 0, signal: null })),
+    );
   }
 
   beforeAll(async () => {
@@ -141,7 +156,9 @@ await describeEachEngine('reliability 17: unique jobs', (engine) => {
     // Odd keys fail both their tries; even keys succeed.
     const dispatches = keys.map((key, i) => ({ key, copies: COPIES, args: { failUntil: i % 2 === 1 ? 99 : 0 } }));
     const startAt = Date.now() + 2_000;
-    const produced = (await Promise.all(Array.from({ length: PRODUCERS }, () => produce(dispatches, { startAt, separate: true })))).flat();
+    const produced = (
+      await Promise.all(Array.from({ length: PRODUCERS }, () => produce(dispatches, { startAt, separate: true })))
+    ).flat();
 
     const queued = await queuedUuids();
     const held = await locks();
@@ -158,7 +175,12 @@ await describeEachEngine('reliability 17: unique jobs', (engine) => {
     await drain();
     const runs = await executions(app.knex);
     const failed = await failedRecords(app.knex);
-    expect(runs.filter((r) => r.key.startsWith('race') && r.finishedAt !== null).map((r) => r.key).sort()).toEqual(keys.filter((_, i) => i % 2 === 0).sort());
+    expect(
+      runs
+        .filter((r) => r.key.startsWith('race') && r.finishedAt !== null)
+        .map((r) => r.key)
+        .sort(),
+    ).toEqual(keys.filter((_, i) => i % 2 === 0).sort());
     expect(failed.map((f) => f.key).sort()).toEqual(keys.filter((_, i) => i % 2 === 1).sort());
     expect(await countRows(app.knex, 'jobs')).toBe(0);
     // Free after success and after the final failure: no lock left, and a new dispatch is queued.
@@ -167,12 +189,23 @@ await describeEachEngine('reliability 17: unique jobs', (engine) => {
     expect(again.filter((p) => p.ids[0] === null)).toEqual([]);
     await drain();
     expect(await locks()).toEqual(new Map());
-    recordResult({ scenario: '17 unique: 50 racing dispatches', engine, jobs: KEYS * 2, executions: (await executions(app.knex)).length, duplicates: 0, lost: 0, seconds: (Date.now() - startAt) / 1000 });
+    recordResult({
+      scenario: '17 unique: 50 racing dispatches',
+      engine,
+      jobs: KEYS * 2,
+      executions: (await executions(app.knex)).length,
+      duplicates: 0,
+      lost: 0,
+      seconds: (Date.now() - startAt) / 1000,
+    });
   });
 
   it('a key dispatched in a transaction that rolls back is free again (lock taken inside the transaction or beside it)', async () => {
     const vias = ['with-own', 'after-own', 'with-app', 'after-app'] as const;
-    const rolledBack = await produce(vias.map((via) => ({ key: `rb-${via}`, via, holdMs: 200 })), { sequential: true });
+    const rolledBack = await produce(
+      vias.map((via) => ({ key: `rb-${via}`, via, holdMs: 200 })),
+      { sequential: true },
+    );
     expect(rolledBack.map((p) => p.via)).toEqual([...vias]);
     expect(await countRows(app.knex, 'jobs')).toBe(0);
     // A lock taken beside the transaction is released once knex reports the rollback; the producer
@@ -184,26 +217,35 @@ await describeEachEngine('reliability 17: unique jobs', (engine) => {
     expect(await locks()).toEqual(new Map());
   });
 
-  it('a SIGKILLed worker\'s unique jobs keep their key while queued, and free it once another worker ends them (within lapse + interval + run time)', async () => {
+  it("a SIGKILLed worker's unique jobs keep their key while queued, and free it once another worker ends them (within lapse + interval + run time)", async () => {
     // killed1: retried on attempt 2 and succeeds; killed2: one try, so it fails "attempted too many times".
     await produce([
       { key: 'killed1', args: { firstMs: 120_000 } },
       { key: 'killed2', args: { firstMs: 120_000 }, options: { tries: 1 } },
     ]);
     const [victim] = controller.start(1, ['queue:work', '--concurrency=2', '--sleep=0.1']);
-    await waitUntil(async () => (await executions(app.knex)).filter((r) => r.key.startsWith('killed')).length === 2, 20_000, 'both jobs to start');
+    await waitUntil(
+      async () => (await executions(app.knex)).filter((r) => r.key.startsWith('killed')).length === 2,
+      20_000,
+      'both jobs to start',
+    );
     const uuids = await queuedUuids();
     controller.signal(victim!, 'SIGKILL');
     await victim!.exited;
     const killedAt = Date.now();
     const survivor = controller.start(1)[0]!;
     // Still the jobs' own: a dispatch of either key is refused while they are queued.
-    expect(await locks()).toEqual(new Map([['killed1', uuids.get('killed1')], ['killed2', uuids.get('killed2')]]));
+    expect(await locks()).toEqual(
+      new Map([
+        ['killed1', uuids.get('killed1')],
+        ['killed2', uuids.get('killed2')],
+      ]),
+    );
     const refused = await produce([{ key: 'killed1' }, { key: 'killed2' }]);
     expect(refused.map((p) => p.ids[0])).toEqual([null, null]);
 
     const windowMs = (HEARTBEAT.lapse + HEARTBEAT.interval + 10) * 1000;
-    await waitUntil(async () => (await locks()).size === 0, windowMs, 'the killed jobs\' keys to be free', 100);
+    await waitUntil(async () => (await locks()).size === 0, windowMs, "the killed jobs' keys to be free", 100);
     const freedAfterMs = Date.now() - killedAt;
     const runs = (await executions(app.knex)).filter((r) => r.key.startsWith('killed'));
     expect(runs.filter((r) => r.key === 'killed1').map((r) => [r.attempt, r.worker, r.finishedAt !== null])).toEqual([
@@ -217,13 +259,26 @@ await describeEachEngine('reliability 17: unique jobs', (engine) => {
     expect(controller.stderr()).toBe('');
     const again = await produce([{ key: 'killed1' }, { key: 'killed2' }]);
     expect(again.map((p) => p.ids[0] === null)).toEqual([false, false]);
-    recordResult({ scenario: '17 unique: key free after SIGKILL (time = kill to free)', engine, jobs: 2, executions: runs.length, duplicates: 0, lost: 0, restarts: 1, seconds: freedAfterMs / 1000 });
+    recordResult({
+      scenario: '17 unique: key free after SIGKILL (time = kill to free)',
+      engine,
+      jobs: 2,
+      executions: runs.length,
+      duplicates: 0,
+      lost: 0,
+      restarts: 1,
+      seconds: freedAfterMs / 1000,
+    });
     // The survivor runs these too, and frees their keys.
-    await waitUntil(async () => (await locks()).size === 0 && (await countRows(app.knex, 'jobs')) === 0, 20_000, 'the new jobs to run');
+    await waitUntil(
+      async () => (await locks()).size === 0 && (await countRows(app.knex, 'jobs')) === 0,
+      20_000,
+      'the new jobs to run',
+    );
     await stopWorkers();
   });
 
-  it('a job whose lock expired and was taken by a newer dispatch never releases it: not on a retry\'s success, its final failure, or a late finish (Laravel #59567)', async () => {
+  it("a job whose lock expired and was taken by a newer dispatch never releases it: not on a retry's success, its final failure, or a late finish (Laravel #59567)", async () => {
     // uniqueFor 1: each lock expires 1–2 s after its dispatch while its job is still around.
     // retried and retry-failed fail their first attempt and wait out a 60 s backoff (cut short
     // below, once the newer dispatch holds the key); late runs until its key has been taken over.
@@ -237,8 +292,15 @@ await describeEachEngine('reliability 17: unique jobs', (engine) => {
     const firstOwners = await queuedUuids();
     controller.start(1, ['queue:work', '--concurrency=3', '--sleep=0.1']);
     const runsOf = async (key: string) => (await executions(app.knex)).filter((r) => r.key === key);
-    const released = async () => (await countRows(app.knex, 'jobs', (q) => q.where({ queue: 'default', attempts: 1 }).whereNull('reserved_at'))) === 2;
-    await waitUntil(async () => (await runsOf('late')).length === 1 && (await released()), 20_000, 'the first attempts to fail and late to start');
+    const released = async () =>
+      (await countRows(app.knex, 'jobs', (q) =>
+        q.where({ queue: 'default', attempts: 1 }).whereNull('reserved_at'),
+      )) === 2;
+    await waitUntil(
+      async () => (await runsOf('late')).length === 1 && (await released()),
+      20_000,
+      'the first attempts to fail and late to start',
+    );
 
     // Newer dispatches (on a queue nobody works yet, so they stay queued) take the expired keys.
     const newer = await produce(keys.map((key) => ({ key, queue: 'parked', untilTaken: 10_000 })));
@@ -247,16 +309,34 @@ await describeEachEngine('reliability 17: unique jobs', (engine) => {
     const parked = await queuedUuids('parked');
     for (const key of keys) expect(parked.get(key)).not.toBe(firstOwners.get(key));
     // late ends first (SQLite: never beside the retries' fail transaction, see above); then the retries run.
-    await waitUntil(async () => (await runsOf('late')).some((r) => r.finishedAt !== null), 35_000, 'late to see its key taken over');
+    await waitUntil(
+      async () => (await runsOf('late')).some((r) => r.finishedAt !== null),
+      35_000,
+      'late to see its key taken over',
+    );
     await app.knex('jobs').where({ queue: 'default' }).whereNull('reserved_at').update({ available_at: 0 });
-    await waitUntil(async () => (await countRows(app.knex, 'jobs', (q) => q.where({ queue: 'default' }))) === 0, 20_000, 'the first jobs to end');
+    await waitUntil(
+      async () => (await countRows(app.knex, 'jobs', (q) => q.where({ queue: 'default' }))) === 0,
+      20_000,
+      'the first jobs to end',
+    );
 
     // Each first job ended after the newer dispatch held its key (else this test proved nothing):
     // the retries were made available only then, and late waits (up to 30 s) for the takeover.
-    expect((await runsOf('late')).map((r) => [r.attempt, r.finishedAt !== null && r.finishedAt - r.startedAt < 29_000])).toEqual([[1, true]]);
-    expect((await runsOf('retried')).map((r) => [r.attempt, r.finishedAt !== null])).toEqual([[1, false], [2, true]]);
-    expect((await runsOf('retry-failed')).map((r) => [r.attempt, r.startedAt >= takenAt])).toEqual([[1, false], [2, true]]);
-    expect((await failedRecords(app.knex)).filter((f) => f.key === 'retry-failed').map((f) => f.reason)).toEqual(['Error: retry-failed fails attempt 2']);
+    expect(
+      (await runsOf('late')).map((r) => [r.attempt, r.finishedAt !== null && r.finishedAt - r.startedAt < 29_000]),
+    ).toEqual([[1, true]]);
+    expect((await runsOf('retried')).map((r) => [r.attempt, r.finishedAt !== null])).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+    expect((await runsOf('retry-failed')).map((r) => [r.attempt, r.startedAt >= takenAt])).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+    expect((await failedRecords(app.knex)).filter((f) => f.key === 'retry-failed').map((f) => f.reason)).toEqual([
+      'Error: retry-failed fails attempt 2',
+    ]);
     // The newer jobs' locks are untouched, and still refuse a third dispatch.
     expect(await locks()).toEqual(parked);
     const third = await produce(keys.map((key) => ({ key })));
@@ -270,6 +350,14 @@ await describeEachEngine('reliability 17: unique jobs', (engine) => {
   it('leaves zero keys in the locks table and zero rows in jobs after the run', async () => {
     expect(await countRows(app.knex, 'locks')).toBe(0);
     expect(await countRows(app.knex, 'jobs')).toBe(0);
-    recordResult({ scenario: '17 unique: whole file', engine, jobs: dispatched, executions: (await executions(app.knex)).length, duplicates: 0, lost: 0, seconds: (Date.now() - started) / 1000 });
+    recordResult({
+      scenario: '17 unique: whole file',
+      engine,
+      jobs: dispatched,
+      executions: (await executions(app.knex)).length,
+      duplicates: 0,
+      lost: 0,
+      seconds: (Date.now() - started) / 1000,
+    });
   });
 });

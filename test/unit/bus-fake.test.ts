@@ -1,4 +1,3 @@
-
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { Batch } from '../../src/bus/batch.js';
@@ -73,7 +72,9 @@ describe('Bus.fake(): recording', () => {
     await expect(BfImport.dispatch('a.csv')).resolves.toMatch(/^fake-/);
     await BfIndex.dispatchSync();
     await Bus.chain([new BfImport('b.csv'), new BfIndex()]).dispatch();
-    const batch = await Bus.batch([new BfImport('c.csv'), [new BfIndex(), new BfNotify()]]).name('nightly').dispatch();
+    const batch = await Bus.batch([new BfImport('c.csv'), [new BfIndex(), new BfNotify()]])
+      .name('nightly')
+      .dispatch();
     await Queue.bulk([new BfNotify('ops')]);
     expect(batch).toBeInstanceOf(Batch);
     expect([batch.name, batch.totalJobs, batch.pendingJobs, batch.finished()]).toEqual(['nightly', 2, 2, false]);
@@ -131,14 +132,21 @@ describe('Bus.fake(): recording', () => {
 describe('Bus.fake(): assertions prove both sides', () => {
   it('assertDispatched (queued or sync), with a predicate getting the job and where it went', async () => {
     const fake = Bus.fake();
-    expect(assertionFrom(() => fake.assertDispatched(BfImport)).message).toBe('The expected [BfImport] job was not dispatched. No jobs were dispatched.');
+    expect(assertionFrom(() => fake.assertDispatched(BfImport)).message).toBe(
+      'The expected [BfImport] job was not dispatched. No jobs were dispatched.',
+    );
     await BfImport.dispatch('a.csv').onQueue('imports');
     await dispatchSync(new BfNotify());
     fake.assertDispatched(BfImport);
     fake.assertDispatched(BfNotify);
-    fake.assertDispatched(BfImport, (job, d) => job.file === 'a.csv' && d.queue === 'imports' && d.connection === 'null');
+    fake.assertDispatched(
+      BfImport,
+      (job, d) => job.file === 'a.csv' && d.queue === 'imports' && d.connection === 'null',
+    );
     const error = assertionFrom(() => fake.assertDispatched(BfImport, (job) => job.file === 'b.csv'));
-    expect(error.message).toContain('The expected [BfImport] job was not dispatched: 1 were, none matching the predicate:');
+    expect(error.message).toContain(
+      'The expected [BfImport] job was not dispatched: 1 were, none matching the predicate:',
+    );
     expect(error.message).toContain("file: 'a.csv'");
     expect(assertionFrom(() => fake.assertDispatched(BfIndex)).message).toBe(
       'The expected [BfIndex] job was not dispatched. Dispatched: BfImport ×1, BfNotify ×1.',
@@ -150,9 +158,13 @@ describe('Bus.fake(): assertions prove both sides', () => {
     await BfImport.dispatch('a');
     await BfImport.dispatchSync('b');
     fake.assertDispatchedTimes(BfImport, 2);
-    expect(assertionFrom(() => fake.assertDispatchedTimes(BfImport, 1)).message).toBe('The expected [BfImport] job was dispatched 2 time(s) instead of 1.');
+    expect(assertionFrom(() => fake.assertDispatchedTimes(BfImport, 1)).message).toBe(
+      'The expected [BfImport] job was dispatched 2 time(s) instead of 1.',
+    );
     fake.assertDispatched(BfImport, 2);
-    expect(assertionFrom(() => fake.assertDispatched(BfImport, 3)).message).toBe('The expected [BfImport] job was dispatched 2 time(s) instead of 3.');
+    expect(assertionFrom(() => fake.assertDispatched(BfImport, 3)).message).toBe(
+      'The expected [BfImport] job was dispatched 2 time(s) instead of 3.',
+    );
   });
 
   it('assertDispatchedSync', async () => {
@@ -167,9 +179,9 @@ describe('Bus.fake(): assertions prove both sides', () => {
     await BfImport.dispatchSync('now.csv');
     fake.assertDispatchedSync(BfImport);
     fake.assertDispatchedSync(BfImport, (job) => job.file === 'now.csv');
-    expect(assertionFrom(() => fake.assertDispatchedSync(BfImport, (job) => job.file === 'queued.csv')).message).toContain(
-      'The expected [BfImport] job was not dispatched synchronously: 1 were, none matching the predicate:',
-    );
+    expect(
+      assertionFrom(() => fake.assertDispatchedSync(BfImport, (job) => job.file === 'queued.csv')).message,
+    ).toContain('The expected [BfImport] job was not dispatched synchronously: 1 were, none matching the predicate:');
   });
 
   it('assertNotDispatched', async () => {
@@ -184,7 +196,9 @@ describe('Bus.fake(): assertions prove both sides', () => {
 
   it('assertDispatchedOnce (queued or sync)', async () => {
     const fake = Bus.fake();
-    expect(assertionFrom(() => fake.assertDispatchedOnce(BfImport)).message).toBe('The expected [BfImport] job was not dispatched. No jobs were dispatched.');
+    expect(assertionFrom(() => fake.assertDispatchedOnce(BfImport)).message).toBe(
+      'The expected [BfImport] job was not dispatched. No jobs were dispatched.',
+    );
     await BfImport.dispatchSync('a.csv');
     fake.assertDispatchedOnce(BfImport);
     await BfImport.dispatch('b.csv');
@@ -222,14 +236,18 @@ describe('Bus.fake(): assertions prove both sides', () => {
     expect(assertionFrom(() => fake.assertDispatchedWithoutChain(BfIndex)).message).toBe(
       'The expected [BfIndex] job was not dispatched without a chain; it was dispatched with: [BfNotify].',
     );
-    expect(assertionFrom(() => fake.assertNothingChained()).message).toBe('1 unexpected chain(s) were dispatched: [BfIndex, BfNotify].');
+    expect(assertionFrom(() => fake.assertNothingChained()).message).toBe(
+      '1 unexpected chain(s) were dispatched: [BfIndex, BfNotify].',
+    );
   });
 
   it('assertNothingDispatched', async () => {
     const fake = Bus.fake();
     fake.assertNothingDispatched();
     await BfIndex.dispatch();
-    expect(assertionFrom(() => fake.assertNothingDispatched()).message).toBe('1 unexpected job(s) were dispatched: Dispatched: BfIndex ×1.');
+    expect(assertionFrom(() => fake.assertNothingDispatched()).message).toBe(
+      '1 unexpected job(s) were dispatched: Dispatched: BfIndex ×1.',
+    );
   });
 
   it('assertChained: classes, instances by value, a batch inside the chain, and dispatch(...).chain()', async () => {
@@ -245,15 +263,25 @@ describe('Bus.fake(): assertions prove both sides', () => {
     expect(assertionFrom(() => fake.assertChained([BfImport, BfIndex])).message).toBe(
       'The expected chain [BfImport, BfIndex] was not dispatched. Chains dispatched: [BfImport, BfIndex, PendingBatch], [BfNotify, BfIndex].',
     );
-    expect(assertionFrom(() => fake.assertChained([new BfImport('b.csv'), BfIndex, PendingBatch])).message).toContain('was not dispatched');
+    expect(assertionFrom(() => fake.assertChained([new BfImport('b.csv'), BfIndex, PendingBatch])).message).toContain(
+      'was not dispatched',
+    );
     expect(assertionFrom(() => fake.assertChained([])).message).toBe('assertChained([]) needs at least one job.');
   });
 
   it('assertBatched: the predicate gets the pending batch (name, jobs, queue, allowFailures)', async () => {
     const fake = Bus.fake();
-    expect(assertionFrom(() => fake.assertBatched(() => true)).message).toBe('The expected batch was not dispatched. No batches were dispatched.');
-    await Bus.batch([new BfImport('a.csv'), new BfImport('b.csv'), [new BfIndex(), new BfNotify()]]).name('import').onQueue('imports').allowFailures().dispatch();
-    fake.assertBatched((batch) => batch.name === 'import' && batch.jobs.length === 3 && batch.queue === 'imports' && batch.allowFailures);
+    expect(assertionFrom(() => fake.assertBatched(() => true)).message).toBe(
+      'The expected batch was not dispatched. No batches were dispatched.',
+    );
+    await Bus.batch([new BfImport('a.csv'), new BfImport('b.csv'), [new BfIndex(), new BfNotify()]])
+      .name('import')
+      .onQueue('imports')
+      .allowFailures()
+      .dispatch();
+    fake.assertBatched(
+      (batch) => batch.name === 'import' && batch.jobs.length === 3 && batch.queue === 'imports' && batch.allowFailures,
+    );
     fake.assertBatched((batch) => Array.isArray(batch.jobs[2]) && batch.jobs[0] instanceof BfImport);
     expect(assertionFrom(() => fake.assertBatched((batch) => batch.name === 'export')).message).toBe(
       'The expected batch was not dispatched: 1 were, none matching the predicate: [import] of 3 job(s).',
@@ -267,6 +295,8 @@ describe('Bus.fake(): assertions prove both sides', () => {
     await Bus.batch([new BfIndex()]).dispatch();
     fake.assertBatchCount(1);
     expect(assertionFrom(() => fake.assertBatchCount(2)).message).toBe('1 batch(es) were dispatched instead of 2.');
-    expect(assertionFrom(() => fake.assertNothingBatched()).message).toBe('1 unexpected batch(es) were dispatched: (unnamed) of 1 job(s).');
+    expect(assertionFrom(() => fake.assertNothingBatched()).message).toBe(
+      '1 unexpected batch(es) were dispatched: (unnamed) of 1 job(s).',
+    );
   });
 });

@@ -11,12 +11,24 @@ describe('pascalCase (make:* class names)', () => {
     expect(pascalCase('send-http-request2')).toBe('SendHttpRequest2');
     expect(pascalCase('HTTPLimit')).toBe('HTTPLimit');
     expect(pascalCase('Send_Report')).toBe('Send_Report');
-    for (const bad of ['1Shipped', 'order.shipped', 'send--report', '-send', 'send-', '']) expect(pascalCase(bad), bad).toBe(bad);
+    for (const bad of ['1Shipped', 'order.shipped', 'send--report', '-send', 'send-', ''])
+      expect(pascalCase(bad), bad).toBe(bad);
   });
 });
 
 describe('suggestCommands (unknown command names)', () => {
-  const names = ['help', 'list', 'migrate', 'make:job', 'make:job-middleware', 'queue:work', 'queue:failed', 'queue:failed-table', 'queue:retry', 'queue:retry-batch'];
+  const names = [
+    'help',
+    'list',
+    'migrate',
+    'make:job',
+    'make:job-middleware',
+    'queue:work',
+    'queue:failed',
+    'queue:failed-table',
+    'queue:retry',
+    'queue:retry-batch',
+  ];
 
   it('compares the part after the colon too, so a short name finds its command', () => {
     expect(suggestCommands('work', names)).toEqual(['queue:work']);

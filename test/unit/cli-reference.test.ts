@@ -15,7 +15,8 @@ describe('the CLI reference', () => {
 
   it('documents every command with its arguments and options', () => {
     const program = buildProgram();
-    for (const command of program.commands) expect(rendered, command.name()).toContain(`### \`errand ${command.name()}\``);
+    for (const command of program.commands)
+      expect(rendered, command.name()).toContain(`### \`errand ${command.name()}\``);
     expect(rendered).toContain('| `--max <n>` | alert when a queue holds this many jobs or more | `1000` |');
     expect(rendered).toContain('| `[queues]` |');
   });

@@ -14,11 +14,15 @@ const problem = (config: unknown): string => {
   }
   throw new Error(`${JSON.stringify(config)} was accepted`);
 };
-const database = (options: Record<string, unknown>) => ({ connections: { database: { driver: 'database', ...options } } });
+const database = (options: Record<string, unknown>) => ({
+  connections: { database: { driver: 'database', ...options } },
+});
 
 describe('unknown configuration keys', () => {
   it('names a top-level typo, the file and the key it meant', () => {
-    expect(problem({ conections: { database: { driver: 'database', client: 'pg', connection: 'postgres://db/app' } } })).toBe(
+    expect(
+      problem({ conections: { database: { driver: 'database', client: 'pg', connection: 'postgres://db/app' } } }),
+    ).toBe(
       `Unknown key \`conections\` in ${SOURCE}: did you mean \`connections\`? The configuration takes: default, connections, failed, locks, ` +
         'rateLimits, batching, bootstrap, listeners, maxPayloadSize, key, previousKeys, container, report, paths.',
     );
@@ -33,8 +37,12 @@ describe('unknown configuration keys', () => {
     expect(problem({ connections: { inline: { driver: 'sync', table: 'jobs' } } })).toBe(
       `Unknown key \`connections.inline.table\` in ${SOURCE}. A sync connection takes: driver, afterCommit.`,
     );
-    expect(problem({ connections: { off: { driver: 'null', afterCommit: true } } })).toContain('Unknown key `connections.off.afterCommit`');
-    expect(problem({ connections: { 'my-db': { driver: 'database', tabel: 'jobs' } } })).toContain('Unknown key `connections["my-db"].tabel`');
+    expect(problem({ connections: { off: { driver: 'null', afterCommit: true } } })).toContain(
+      'Unknown key `connections.off.afterCommit`',
+    );
+    expect(problem({ connections: { 'my-db': { driver: 'database', tabel: 'jobs' } } })).toContain(
+      'Unknown key `connections["my-db"].tabel`',
+    );
   });
 
   it.each([
@@ -54,19 +62,42 @@ describe('unknown configuration keys', () => {
   });
 
   it('names every unknown key at once, and says where a connection option belongs', () => {
-    const message = problem({ ...database({ tabel: 'jobs', clinet: 'pg', heartbeat: { intervall: 3 } }), client: 'pg' });
+    const message = problem({
+      ...database({ tabel: 'jobs', clinet: 'pg', heartbeat: { intervall: 3 } }),
+      client: 'pg',
+    });
     const lines = message.split('\n');
     // Outer keys first, each object's in the order written.
-    expect(lines.map((line) => /^Unknown key `([^`]+)`/.exec(line)?.[1])).toEqual(['client', 'connections.database.tabel', 'connections.database.clinet', 'connections.database.heartbeat.intervall']);
-    expect(lines[0]).toBe(`Unknown key \`client\` in ${SOURCE}: \`client\` is an option of a connection; put it inside one, e.g. \`connections.database.client\`.`);
+    expect(lines.map((line) => /^Unknown key `([^`]+)`/.exec(line)?.[1])).toEqual([
+      'client',
+      'connections.database.tabel',
+      'connections.database.clinet',
+      'connections.database.heartbeat.intervall',
+    ]);
+    expect(lines[0]).toBe(
+      `Unknown key \`client\` in ${SOURCE}: \`client\` is an option of a connection; put it inside one, e.g. \`connections.database.client\`.`,
+    );
   });
 
   it("leaves `pool` to min and max: knex's other pool options are errand's to set", () => {
-    expect(problem(database({ pool: { max: 4, idleTimeoutMillis: 1000 } }))).toBe(`Unknown key \`connections.database.pool.idleTimeoutMillis\` in ${SOURCE}. \`pool\` takes: min, max.`);
+    expect(problem(database({ pool: { max: 4, idleTimeoutMillis: 1000 } }))).toBe(
+      `Unknown key \`connections.database.pool.idleTimeoutMillis\` in ${SOURCE}. \`pool\` takes: min, max.`,
+    );
   });
 
   it("points knex's connection settings written beside `client` into `connection`, not to a look-alike", () => {
-    const message = problem(database({ client: 'pg', host: 'db.internal', port: 5432, user: 'app', password: 's3cret', ssl: true, database: 'app', connectionString: 'postgres://db/app' }));
+    const message = problem(
+      database({
+        client: 'pg',
+        host: 'db.internal',
+        port: 5432,
+        user: 'app',
+        password: 's3cret',
+        ssl: true,
+        database: 'app',
+        connectionString: 'postgres://db/app',
+      }),
+    );
     const lines = message.split('\n');
     expect(lines).toHaveLength(7);
     expect(lines[1]).toBe(
@@ -75,7 +106,9 @@ describe('unknown configuration keys', () => {
     for (const [i, key] of ['host', 'port', 'user', 'password', 'ssl', 'database', 'connectionString'].entries()) {
       expect(lines[i], key).toContain(`put it inside \`connection\`: \`connections.database.connection.${key}\``);
     }
-    expect(problem({ connections: { 'my-db': { driver: 'database', filename: 'q.sqlite' } } })).toContain('`connections["my-db"].connection.filename`');
+    expect(problem({ connections: { 'my-db': { driver: 'database', filename: 'q.sqlite' } } })).toContain(
+      '`connections["my-db"].connection.filename`',
+    );
   });
 
   it('says where a key written at the top belongs before guessing a look-alike', () => {
@@ -95,9 +128,15 @@ describe('unknown configuration keys', () => {
   });
 
   it('names a value of the wrong kind and a missing driver, and takes a tsyringe container and a report function', async () => {
-    expect(problem({ report: 'console.log' })).toBe(`\`report\` in ${SOURCE} must be a function (error) => void, got "console.log".`);
-    expect(problem(database({ pool: { max: '10' } }))).toBe(`Queue connection [database] in ${SOURCE}: pool.max must be a number of connections, got "10".`);
-    expect(problem({ connections: { database: { client: 'pg' } } })).toBe(`Queue connection [database] in ${SOURCE} needs a \`driver\`: one of database, sync, null.`);
+    expect(problem({ report: 'console.log' })).toBe(
+      `\`report\` in ${SOURCE} must be a function (error) => void, got "console.log".`,
+    );
+    expect(problem(database({ pool: { max: '10' } }))).toBe(
+      `Queue connection [database] in ${SOURCE}: pool.max must be a number of connections, got "10".`,
+    );
+    expect(problem({ connections: { database: { client: 'pg' } } })).toBe(
+      `Queue connection [database] in ${SOURCE} needs a \`driver\`: one of database, sync, null.`,
+    );
     const { container } = await import('tsyringe');
     const child = container.createChildContainer();
     const report = (error: unknown) => void error;
@@ -113,7 +152,18 @@ describe('null', () => {
     const config = resolve({
       default: null,
       connections: {
-        database: { driver: 'database', client: null, connection: null, table: null, queue: null, retryAfter: null, queryTimeout: null, heartbeat: { interval: 3, lapse: null }, pool: null, afterCommit: null },
+        database: {
+          driver: 'database',
+          client: null,
+          connection: null,
+          table: null,
+          queue: null,
+          retryAfter: null,
+          queryTimeout: null,
+          heartbeat: { interval: 3, lapse: null },
+          pool: null,
+          afterCommit: null,
+        },
         reports: { driver: 'database', client: 'pg', connection, heartbeat: null, pool: { min: null, max: 4 } },
         inline: { driver: 'sync', afterCommit: null },
       },
@@ -132,10 +182,20 @@ describe('null', () => {
     });
     expect(config.default).toBe('database');
     const defaults = resolve(database({})).connections.database;
-    expect(defaults).toMatchObject({ table: 'jobs', queue: 'default', retryAfter: 90, queryTimeout: 30, heartbeat: { interval: 3, lapse: 15 } });
+    expect(defaults).toMatchObject({
+      table: 'jobs',
+      queue: 'default',
+      retryAfter: 90,
+      queryTimeout: 30,
+      heartbeat: { interval: 3, lapse: 15 },
+    });
     expect(config.connections.database).toEqual(defaults);
     // A knex connection object is the app's: its values go to the driver as they are.
-    expect(config.connections.reports).toMatchObject({ connection, heartbeat: { interval: 3, lapse: 15 }, pool: { max: 4 } });
+    expect(config.connections.reports).toMatchObject({
+      connection,
+      heartbeat: { interval: 3, lapse: 15 },
+      pool: { max: 4 },
+    });
     expect(config.connections.inline).toEqual({ driver: 'sync' });
     expect(config.failed).toEqual({ driver: 'database', connection: 'database', table: 'failed_jobs' });
     expect(config.locks).toEqual({ connection: 'database', table: 'locks' });
@@ -145,24 +205,43 @@ describe('null', () => {
   });
 
   it('is still refused inside a list, with its index', () => {
-    expect(problem({ bootstrap: ['./dist/jobs', null] })).toBe(`\`bootstrap[1]\` in ${SOURCE} must be a module, a directory or a glob, got null.`);
+    expect(problem({ bootstrap: ['./dist/jobs', null] })).toBe(
+      `\`bootstrap[1]\` in ${SOURCE} must be a module, a directory or a glob, got null.`,
+    );
   });
 });
 
 describe('a value inside a union of kinds', () => {
   it.each([
-    [database({ heartbeat: { interval: 'x' } }), `Queue connection [database] in ${SOURCE}: heartbeat.interval must be a number of seconds > 0, got "x".`],
-    [database({ heartbeat: { interval: 3, lapse: '15' } }), `Queue connection [database] in ${SOURCE}: heartbeat.lapse must be a whole number of seconds greater than heartbeat.interval, got "15".`],
-    [database({ heartbeat: true }), `Queue connection [database] in ${SOURCE}: heartbeat must be false or { interval, lapse }, got true.`],
-    [{ bootstrap: ['./dist/jobs', 5] }, `\`bootstrap[1]\` in ${SOURCE} must be a module, a directory or a glob, got 5.`],
-    [{ listeners: ['./a.js', './b.js', { path: './c.js' }] }, `\`listeners[2]\` in ${SOURCE} must be a module, a directory or a glob, got an object { path }.`],
+    [
+      database({ heartbeat: { interval: 'x' } }),
+      `Queue connection [database] in ${SOURCE}: heartbeat.interval must be a number of seconds > 0, got "x".`,
+    ],
+    [
+      database({ heartbeat: { interval: 3, lapse: '15' } }),
+      `Queue connection [database] in ${SOURCE}: heartbeat.lapse must be a whole number of seconds greater than heartbeat.interval, got "15".`,
+    ],
+    [
+      database({ heartbeat: true }),
+      `Queue connection [database] in ${SOURCE}: heartbeat must be false or { interval, lapse }, got true.`,
+    ],
+    [
+      { bootstrap: ['./dist/jobs', 5] },
+      `\`bootstrap[1]\` in ${SOURCE} must be a module, a directory or a glob, got 5.`,
+    ],
+    [
+      { listeners: ['./a.js', './b.js', { path: './c.js' }] },
+      `\`listeners[2]\` in ${SOURCE} must be a module, a directory or a glob, got an object { path }.`,
+    ],
     [{ bootstrap: 5 }, `\`bootstrap\` in ${SOURCE} must be a module, a directory or a glob, or a list of them, got 5.`],
   ])('names the option inside %j that is wrong, with its index', (config, message) => {
     expect(problem(config)).toBe(message);
   });
 
   it('names an unknown key inside a union first, as everywhere', () => {
-    expect(problem(database({ heartbeat: { lapce: 15, interval: 'x' } }))).toContain('Unknown key `connections.database.heartbeat.lapce`');
+    expect(problem(database({ heartbeat: { lapce: 15, interval: 'x' } }))).toContain(
+      'Unknown key `connections.database.heartbeat.lapce`',
+    );
   });
 });
 
@@ -179,15 +258,26 @@ describe('the client from the connection URL', () => {
 
   it('takes file: and sqlite: as SQLite, and any other string as an SQLite file name (the zero-config default)', () => {
     const file = (connection: string) => resolve(database({ connection })).connections.database;
-    expect(file('file:data/q.sqlite')).toMatchObject({ client: 'better-sqlite3', connection: { filename: '/app/data/q.sqlite' } });
-    expect(file('sqlite:///var/q.sqlite')).toMatchObject({ client: 'better-sqlite3', connection: { filename: '/var/q.sqlite' } });
+    expect(file('file:data/q.sqlite')).toMatchObject({
+      client: 'better-sqlite3',
+      connection: { filename: '/app/data/q.sqlite' },
+    });
+    expect(file('sqlite:///var/q.sqlite')).toMatchObject({
+      client: 'better-sqlite3',
+      connection: { filename: '/var/q.sqlite' },
+    });
     expect(file('sqlite::memory:')).toMatchObject({ client: 'better-sqlite3', connection: { filename: ':memory:' } });
-    expect(file('data/q.sqlite')).toMatchObject({ client: 'better-sqlite3', connection: { filename: '/app/data/q.sqlite' } });
+    expect(file('data/q.sqlite')).toMatchObject({
+      client: 'better-sqlite3',
+      connection: { filename: '/app/data/q.sqlite' },
+    });
     expect(file('q.sqlite')).toMatchObject({ client: 'better-sqlite3', connection: { filename: '/app/q.sqlite' } });
   });
 
   it('reads a file:// URL as Node reads file URLs, and file: or sqlite: before a path as SQLite does', () => {
-    const filename = (connection: string) => (resolve(database({ connection })).connections.database as { connection: { filename: string } }).connection.filename;
+    const filename = (connection: string) =>
+      (resolve(database({ connection })).connections.database as { connection: { filename: string } }).connection
+        .filename;
     expect(filename('file:///tmp/x.sqlite')).toBe('/tmp/x.sqlite');
     expect(filename('file:///tmp/my%20queue.sqlite')).toBe('/tmp/my queue.sqlite');
     expect(filename('file://localhost/tmp/x.sqlite')).toBe('/tmp/x.sqlite');
@@ -200,13 +290,30 @@ describe('the client from the connection URL', () => {
   });
 
   it.each([
-    [{ client: 'pg', connection: 'mysql://root@db/app' }, 'client [pg] does not match the connection URL\'s scheme [mysql:], which is for mysql2.'],
-    [{ client: 'better-sqlite3', connection: 'postgres://u@db/app' }, 'client [better-sqlite3] does not match the connection URL\'s scheme [postgres:], which is for pg.'],
-    [{ client: 'mysql', connection: 'file:q.sqlite' }, 'client [mysql] does not match the connection URL\'s scheme [file:], which is for better-sqlite3.'],
-    [{ client: 'mysql2', connection: 'postgresql://u@db/app' }, 'client [mysql2] does not match the connection URL\'s scheme [postgresql:], which is for pg.'],
-    [{ client: 'better-sqlite3', connection: 'redis://cache/0' }, 'client [better-sqlite3] does not match the connection URL\'s scheme [redis:].'],
+    [
+      { client: 'pg', connection: 'mysql://root@db/app' },
+      "client [pg] does not match the connection URL's scheme [mysql:], which is for mysql2.",
+    ],
+    [
+      { client: 'better-sqlite3', connection: 'postgres://u@db/app' },
+      "client [better-sqlite3] does not match the connection URL's scheme [postgres:], which is for pg.",
+    ],
+    [
+      { client: 'mysql', connection: 'file:q.sqlite' },
+      "client [mysql] does not match the connection URL's scheme [file:], which is for better-sqlite3.",
+    ],
+    [
+      { client: 'mysql2', connection: 'postgresql://u@db/app' },
+      "client [mysql2] does not match the connection URL's scheme [postgresql:], which is for pg.",
+    ],
+    [
+      { client: 'better-sqlite3', connection: 'redis://cache/0' },
+      "client [better-sqlite3] does not match the connection URL's scheme [redis:].",
+    ],
   ])('refuses %j naming the connection, the client and the scheme', (options, message) => {
-    expect(problem(database(options))).toBe(`Queue connection [database] in ${SOURCE}: ${message} Remove \`client\` to take it from the URL, or correct one of the two.`);
+    expect(problem(database(options))).toBe(
+      `Queue connection [database] in ${SOURCE}: ${message} Remove \`client\` to take it from the URL, or correct one of the two.`,
+    );
   });
 
   it('refuses a URL it cannot take a client from, and a server connection object with no client', () => {
@@ -224,12 +331,30 @@ describe('errors never print a secret', () => {
   const KEY = `base64:${Buffer.alloc(32, 7).toString('base64')}`;
 
   it.each([
-    [{ previousKeys: `${KEY},${KEY}` }, '`previousKeys` in /app/errand.config.js must be a list of keys (leave it out to read ERRAND_PREVIOUS_KEYS, comma-separated), got a string (not shown: it may be a secret).'],
-    [{ key: { value: KEY } }, '`key` in /app/errand.config.js must be a key written as base64:… (`errand key:generate` prints one), got an object (not shown: it may be a secret).'],
-    [{ key: [KEY] }, '`key` in /app/errand.config.js must be a key written as base64:… (`errand key:generate` prints one), got a list (not shown: it may be a secret).'],
-    [{ previousKeys: [[KEY]] }, '`previousKeys[0]` in /app/errand.config.js must be a key written as base64:…, got a list (not shown: it may be a secret).'],
-    [{ key: 1234 }, '`key` in /app/errand.config.js must be a key written as base64:… (`errand key:generate` prints one), got a number (not shown: it may be a secret).'],
-    [{ previousKeys: [KEY, 7] }, '`previousKeys[1]` in /app/errand.config.js must be a key written as base64:…, got a number (not shown: it may be a secret).'],
+    [
+      { previousKeys: `${KEY},${KEY}` },
+      '`previousKeys` in /app/errand.config.js must be a list of keys (leave it out to read ERRAND_PREVIOUS_KEYS, comma-separated), got a string (not shown: it may be a secret).',
+    ],
+    [
+      { key: { value: KEY } },
+      '`key` in /app/errand.config.js must be a key written as base64:… (`errand key:generate` prints one), got an object (not shown: it may be a secret).',
+    ],
+    [
+      { key: [KEY] },
+      '`key` in /app/errand.config.js must be a key written as base64:… (`errand key:generate` prints one), got a list (not shown: it may be a secret).',
+    ],
+    [
+      { previousKeys: [[KEY]] },
+      '`previousKeys[0]` in /app/errand.config.js must be a key written as base64:…, got a list (not shown: it may be a secret).',
+    ],
+    [
+      { key: 1234 },
+      '`key` in /app/errand.config.js must be a key written as base64:… (`errand key:generate` prints one), got a number (not shown: it may be a secret).',
+    ],
+    [
+      { previousKeys: [KEY, 7] },
+      '`previousKeys[1]` in /app/errand.config.js must be a key written as base64:…, got a number (not shown: it may be a secret).',
+    ],
   ])('names the kind of %j, never its value', (config, message) => {
     expect(problem(config)).toBe(message);
   });
@@ -238,8 +363,12 @@ describe('errors never print a secret', () => {
     expect(problem({ connections: { database: 'postgres://app:s3cret@db.internal:5432/app' } })).toBe(
       `Queue connection [database] in ${SOURCE} must be an object with a \`driver\`, got "postgres://***@db.internal:5432/app".`,
     );
-    expect(problem({ connections: { database: 'host=db.internal user=app password=s3cret' } })).toContain('got "host=db.internal user=app password=***".');
-    expect(problem({ connections: 'mysql://root:s3cret@db/app?sslpassword=hush' })).toContain('got "mysql://***@db/app?sslpassword=***".');
+    expect(problem({ connections: { database: 'host=db.internal user=app password=s3cret' } })).toContain(
+      'got "host=db.internal user=app password=***".',
+    );
+    expect(problem({ connections: 'mysql://root:s3cret@db/app?sslpassword=hush' })).toContain(
+      'got "mysql://***@db/app?sslpassword=***".',
+    );
   });
 
   it('shows an object by its kind and key names, never its values', () => {
@@ -256,10 +385,20 @@ describe('errors never print a secret', () => {
     expect(problem({ default: 'postgres://app:s3cret@db/app' })).toBe(
       `Queue connection [postgres://***@db/app] named by \`default\` in ${SOURCE} is not defined. Defined connections: database, sync, null.`,
     );
-    expect(problem({ locks: { connection: 'mysql://root:s3cret@db/app' } })).toContain('names [mysql://***@db/app], which is not defined.');
-    expect(problem(database({ table: 'postgres://app:s3cret@db/app' }))).toContain('table [postgres://***@db/app] is not a valid table name.');
-    expect(problem(database({ queue: 'a,postgres://app:s3cret@db/x' }))).toContain('queue [a,postgres://***@db/x] must be');
-    expect(problem({ failed: { driver: 'database', table: 'mysql://root:s3cret@db/app' } })).toContain('[mysql://***@db/app] is not a valid table name.');
-    expect(problem({ locks: { table: 'mysql://root:s3cret@db/app' } })).toContain('[mysql://***@db/app] is not a valid table name.');
+    expect(problem({ locks: { connection: 'mysql://root:s3cret@db/app' } })).toContain(
+      'names [mysql://***@db/app], which is not defined.',
+    );
+    expect(problem(database({ table: 'postgres://app:s3cret@db/app' }))).toContain(
+      'table [postgres://***@db/app] is not a valid table name.',
+    );
+    expect(problem(database({ queue: 'a,postgres://app:s3cret@db/x' }))).toContain(
+      'queue [a,postgres://***@db/x] must be',
+    );
+    expect(problem({ failed: { driver: 'database', table: 'mysql://root:s3cret@db/app' } })).toContain(
+      '[mysql://***@db/app] is not a valid table name.',
+    );
+    expect(problem({ locks: { table: 'mysql://root:s3cret@db/app' } })).toContain(
+      '[mysql://***@db/app] is not a valid table name.',
+    );
   });
 });

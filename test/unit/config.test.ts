@@ -33,9 +33,15 @@ describe('resolveConfig', () => {
   });
 
   it('checks batching and afterCommit, naming the option', () => {
-    expect(() => resolveConfig({ batching: { connection: 'sync' } }, { env: {} })).toThrow('batching.connection names [sync], a sync connection; batches need a database queue connection.');
-    expect(() => resolveConfig({ batching: { table: 'job batches' } }, { env: {} })).toThrow('batching.table: [job batches] is not a valid table name.');
-    expect(() => resolveConfig({ connections: { db: { driver: 'database', afterCommit: 'yes' as never } } }, { env: {} })).toThrow('Queue connection [db]: afterCommit must be true or false, got "yes".');
+    expect(() => resolveConfig({ batching: { connection: 'sync' } }, { env: {} })).toThrow(
+      'batching.connection names [sync], a sync connection; batches need a database queue connection.',
+    );
+    expect(() => resolveConfig({ batching: { table: 'job batches' } }, { env: {} })).toThrow(
+      'batching.table: [job batches] is not a valid table name.',
+    );
+    expect(() =>
+      resolveConfig({ connections: { db: { driver: 'database', afterCommit: 'yes' as never } } }, { env: {} }),
+    ).toThrow('Queue connection [db]: afterCommit must be true or false, got "yes".');
     expect(resolveConfig({ connections: { s: { driver: 'sync' } } }, { env: {} }).batching).toBeUndefined();
   });
 
@@ -47,25 +53,65 @@ describe('resolveConfig', () => {
   });
 
   it.each([
-    [{ connections: { q: { driver: 'sqs' } } }, 'Queue connection [q] has unknown driver [sqs]; expected one of database, sync, null.'],
-    [{ connections: { q: { driver: 'database', client: 'oracledb' } } }, 'Queue connection [q] has unsupported client [oracledb]; use one of better-sqlite3, mysql2, pg.'],
-    [{ connections: { q: { driver: 'database', client: 'pg' } } }, 'Queue connection [q]: client pg needs `connection` (a URL or a knex connection object).'],
-    [{ connections: { q: { driver: 'database', table: 'jobs; drop' } } }, 'Queue connection [q]: table [jobs; drop] is not a valid table name.'],
-    [{ connections: { q: { driver: 'database', retryAfter: 0 } } }, 'Queue connection [q]: retryAfter must be a whole number of seconds from 1 to 2147483647, got 0.'],
-    [{ connections: { q: { driver: 'database', retryAfter: 1e12 } } }, 'Queue connection [q]: retryAfter must be a whole number of seconds from 1 to 2147483647, got 1000000000000.'],
-    [{ connections: { q: { driver: 'database', retryAfter: 1e8, heartbeat: { interval: 3e6 } } } }, 'Queue connection [q]: heartbeat.interval must be at most 2147483 s (Node\'s timer limit, about 24 days), got 3000000.'],
-    [{ connections: { q: { driver: 'database', heartbeat: { interval: 3, lapse: 1e12 } } } }, 'Queue connection [q]: heartbeat.lapse must be at most 2147483647 s, got 1000000000000.'],
-    [{ connections: { q: { driver: 'database', queryTimeout: -1 } } }, 'Queue connection [q]: queryTimeout must be a number of seconds ≥ 0 (0 or false: no limit), got -1.'],
-    [{ connections: { q: { driver: 'database', queryTimeout: '30' } } }, 'Queue connection [q]: queryTimeout must be a number of seconds ≥ 0 (0 or false: no limit), got "30".'],
-    [{ connections: { q: { driver: 'database', queryTimeout: 1e9 } } }, 'Queue connection [q]: queryTimeout must be at most 2147483 s (about 24 days; 0 or false: no limit), got 1000000000.'],
-    [{ default: 'x', connections: { q: { driver: 'sync' } } }, 'Queue connection [x] named by `default` is not defined. Defined connections: q.'],
-    [{ connections: { q: { driver: 'sync' } }, failed: { driver: 'database', connection: 'q' } }, 'failed.connection names [q], which is not a database queue connection.'],
+    [
+      { connections: { q: { driver: 'sqs' } } },
+      'Queue connection [q] has unknown driver [sqs]; expected one of database, sync, null.',
+    ],
+    [
+      { connections: { q: { driver: 'database', client: 'oracledb' } } },
+      'Queue connection [q] has unsupported client [oracledb]; use one of better-sqlite3, mysql2, pg.',
+    ],
+    [
+      { connections: { q: { driver: 'database', client: 'pg' } } },
+      'Queue connection [q]: client pg needs `connection` (a URL or a knex connection object).',
+    ],
+    [
+      { connections: { q: { driver: 'database', table: 'jobs; drop' } } },
+      'Queue connection [q]: table [jobs; drop] is not a valid table name.',
+    ],
+    [
+      { connections: { q: { driver: 'database', retryAfter: 0 } } },
+      'Queue connection [q]: retryAfter must be a whole number of seconds from 1 to 2147483647, got 0.',
+    ],
+    [
+      { connections: { q: { driver: 'database', retryAfter: 1e12 } } },
+      'Queue connection [q]: retryAfter must be a whole number of seconds from 1 to 2147483647, got 1000000000000.',
+    ],
+    [
+      { connections: { q: { driver: 'database', retryAfter: 1e8, heartbeat: { interval: 3e6 } } } },
+      "Queue connection [q]: heartbeat.interval must be at most 2147483 s (Node's timer limit, about 24 days), got 3000000.",
+    ],
+    [
+      { connections: { q: { driver: 'database', heartbeat: { interval: 3, lapse: 1e12 } } } },
+      'Queue connection [q]: heartbeat.lapse must be at most 2147483647 s, got 1000000000000.',
+    ],
+    [
+      { connections: { q: { driver: 'database', queryTimeout: -1 } } },
+      'Queue connection [q]: queryTimeout must be a number of seconds ≥ 0 (0 or false: no limit), got -1.',
+    ],
+    [
+      { connections: { q: { driver: 'database', queryTimeout: '30' } } },
+      'Queue connection [q]: queryTimeout must be a number of seconds ≥ 0 (0 or false: no limit), got "30".',
+    ],
+    [
+      { connections: { q: { driver: 'database', queryTimeout: 1e9 } } },
+      'Queue connection [q]: queryTimeout must be at most 2147483 s (about 24 days; 0 or false: no limit), got 1000000000.',
+    ],
+    [
+      { default: 'x', connections: { q: { driver: 'sync' } } },
+      'Queue connection [x] named by `default` is not defined. Defined connections: q.',
+    ],
+    [
+      { connections: { q: { driver: 'sync' } }, failed: { driver: 'database', connection: 'q' } },
+      'failed.connection names [q], which is not a database queue connection.',
+    ],
   ])('rejects %j naming what is wrong', (config, message) => {
     expect(() => resolveConfig(config as never, { env: {} })).toThrow(message);
   });
 
   it('reads queryTimeout in seconds, false or 0 turning it off', () => {
-    const timeout = (queryTimeout: unknown) => resolveConfig({ connections: { q: { driver: 'database', queryTimeout } as never } }, { env: {} }).connections.q;
+    const timeout = (queryTimeout: unknown) =>
+      resolveConfig({ connections: { q: { driver: 'database', queryTimeout } as never } }, { env: {} }).connections.q;
     expect(timeout(2.5)).toMatchObject({ queryTimeout: 2.5 });
     expect(timeout(false)).toMatchObject({ queryTimeout: 0 });
     expect(timeout(0)).toMatchObject({ queryTimeout: 0 });
@@ -104,24 +150,37 @@ describe('dialect', () => {
     expect(dialect.claimStyle('postgres')).toBe('update-returning');
     expect(dialect.lockClause({ engine: 'sqlite', version: '3', skipLocked: false })).toBe('');
     expect(dialect.lockClause({ engine: 'mysql', version: '10.5', skipLocked: false })).toBe('for update');
-    expect(dialect.lockClause({ engine: 'postgres', version: '150000', skipLocked: true })).toBe('for update skip locked');
+    expect(dialect.lockClause({ engine: 'postgres', version: '150000', skipLocked: true })).toBe(
+      'for update skip locked',
+    );
   });
 
   it('deletes with RETURNING wherever the server has it (MariaDB ≥ 10.0.5, not MySQL)', () => {
     expect(dialect.deleteReturns({ engine: 'postgres', version: '150000', skipLocked: true })).toBe(true);
     expect(dialect.deleteReturns({ engine: 'sqlite', version: '3.45.0', skipLocked: false })).toBe(true);
-    expect(dialect.deleteReturns({ engine: 'mysql', version: '10.11.19-MariaDB-0+deb12u1', skipLocked: true })).toBe(true);
+    expect(dialect.deleteReturns({ engine: 'mysql', version: '10.11.19-MariaDB-0+deb12u1', skipLocked: true })).toBe(
+      true,
+    );
     expect(dialect.deleteReturns({ engine: 'mysql', version: '5.5.5-10.0.4-MariaDB', skipLocked: false })).toBe(false);
     expect(dialect.deleteReturns({ engine: 'mysql', version: '8.4.2', skipLocked: true })).toBe(false);
   });
 
   it('checks heartbeat settings against retryAfter and names the option at fault', () => {
-    const resolve = (database: Record<string, unknown>) => resolveConfig({ connections: { database: { driver: 'database', ...database } as never } }, { env: {} });
+    const resolve = (database: Record<string, unknown>) =>
+      resolveConfig({ connections: { database: { driver: 'database', ...database } as never } }, { env: {} });
     expect(resolve({ heartbeat: false }).connections.database).toMatchObject({ heartbeat: false });
-    expect(resolve({ heartbeat: { interval: 1 } }).connections.database).toMatchObject({ heartbeat: { interval: 1, lapse: 15 } });
-    expect(() => resolve({ heartbeat: { interval: 0 } })).toThrow(/heartbeat\.interval must be a number of seconds > 0/);
-    expect(() => resolve({ heartbeat: { interval: 5, lapse: 5 } })).toThrow(/heartbeat\.lapse must be a whole number of seconds greater than heartbeat\.interval \(5\)/);
-    expect(() => resolve({ retryAfter: 4, heartbeat: { interval: 3 } })).toThrow(/heartbeat\.interval \(3 s\) must be at most half of retryAfter \(4 s\)/);
+    expect(resolve({ heartbeat: { interval: 1 } }).connections.database).toMatchObject({
+      heartbeat: { interval: 1, lapse: 15 },
+    });
+    expect(() => resolve({ heartbeat: { interval: 0 } })).toThrow(
+      /heartbeat\.interval must be a number of seconds > 0/,
+    );
+    expect(() => resolve({ heartbeat: { interval: 5, lapse: 5 } })).toThrow(
+      /heartbeat\.lapse must be a whole number of seconds greater than heartbeat\.interval \(5\)/,
+    );
+    expect(() => resolve({ retryAfter: 4, heartbeat: { interval: 3 } })).toThrow(
+      /heartbeat\.interval \(3 s\) must be at most half of retryAfter \(4 s\)/,
+    );
     expect(() => resolve({ heartbeat: 'yes' })).toThrow(/Queue connection \[database\]: heartbeat must be false or/);
     expect(() => resolve({ workersTable: 'bad name' })).toThrow(/workersTable \[bad name\] is not a valid table name/);
   });
@@ -131,19 +190,25 @@ describe('dialect', () => {
     const child = container.createChildContainer();
     expect(resolveConfig({ container: child }, { env: {} }).container).toBe(child);
     expect(resolveConfig({}, { env: {} }).container).toBeUndefined();
-    expect(() => resolveConfig({ container: {} as never }, { env: {} })).toThrow('`container` must be a tsyringe DependencyContainer');
+    expect(() => resolveConfig({ container: {} as never }, { env: {} })).toThrow(
+      '`container` must be a tsyringe DependencyContainer',
+    );
     const { boot, shutdown } = await import('../../src/runtime/errand.js');
     const app = await boot({ connections: { nothing: { driver: 'null' } }, container: child });
     expect(app.container).toBe(child);
     const other = container.createChildContainer();
-    expect((await boot({ connections: { nothing: { driver: 'null' } }, container: child }, { container: other })).container).toBe(other);
+    expect(
+      (await boot({ connections: { nothing: { driver: 'null' } }, container: child }, { container: other })).container,
+    ).toBe(other);
     await shutdown();
   });
 
   it('defaults maxPayloadSize to 1 MiB and names a bad value', () => {
     expect(resolveConfig({}, { env: {} }).maxPayloadSize).toBe(1024 * 1024);
     expect(resolveConfig({ maxPayloadSize: 4096 }, { env: {} }).maxPayloadSize).toBe(4096);
-    expect(() => resolveConfig({ maxPayloadSize: 10 }, { env: {} })).toThrow('maxPayloadSize must be a whole number of bytes ≥ 256, got 10.');
+    expect(() => resolveConfig({ maxPayloadSize: 10 }, { env: {} })).toThrow(
+      'maxPayloadSize must be a whole number of bytes ≥ 256, got 10.',
+    );
   });
 });
 
@@ -152,7 +217,10 @@ describe('dialect.isConnectionError', () => {
     const dropped = [
       Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
       Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }),
-      Object.assign(new Error('Connection lost: The server closed the connection.'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true }),
+      Object.assign(new Error('Connection lost: The server closed the connection.'), {
+        code: 'PROTOCOL_CONNECTION_LOST',
+        fatal: true,
+      }),
       Object.assign(new Error("Can't add new command when connection is in closed state"), { fatal: true }),
       new Error('Connection terminated unexpectedly'),
       Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
@@ -196,13 +264,22 @@ describe('dialect.isConnectionError with the timeouts the drivers really throw t
     throw new Error('the statement should have failed');
   };
   const unreachable = (error: Error, client: 'pg' | 'mysql2') => {
-    const config = resolveConfig({ connections: { database: { driver: 'database', client, connection: { host: '127.0.0.1', port } } } }).connections.database!;
+    const config = resolveConfig({
+      connections: { database: { driver: 'database', client, connection: { host: '127.0.0.1', port } } },
+    }).connections.database!;
     return describeDatabaseError(error, 'database', config as ResolvedDatabaseConnection, 'jobs');
   };
 
   it('pg: the connect timeout errand sets from queryTimeout ("timeout expired", a bare Error)', async () => {
     const config = resolveConfig({
-      connections: { database: { driver: 'database', client: 'pg', connection: { host: '127.0.0.1', port, user: 'nobody', database: 'none' }, queryTimeout: 1 } },
+      connections: {
+        database: {
+          driver: 'database',
+          client: 'pg',
+          connection: { host: '127.0.0.1', port, user: 'nobody', database: 'none' },
+          queryTimeout: 1,
+        },
+      },
     }).connections.database as ResolvedDatabaseConnection;
     const error = await failure(createKnex(config, 'database'));
     expect(error.message).toBe('timeout expired');
@@ -213,7 +290,13 @@ describe('dialect.isConnectionError with the timeouts the drivers really throw t
   });
 
   it('mysql2: its connect timeout (no handshake within connectTimeout)', async () => {
-    const error = await failure(knexFactory({ client: 'mysql2', connection: { host: '127.0.0.1', port, user: 'nobody', connectTimeout: 300 }, pool: { min: 0, max: 1 } }));
+    const error = await failure(
+      knexFactory({
+        client: 'mysql2',
+        connection: { host: '127.0.0.1', port, user: 'nobody', connectTimeout: 300 },
+        pool: { min: 0, max: 1 },
+      }),
+    );
     expect(error.message).toBe('connect ETIMEDOUT');
     expect(dialect.isConnectionError(error)).toBe(true);
     expect(unreachable(error, 'mysql2')).toBeInstanceOf(DatabaseUnreachableError);
@@ -221,7 +304,12 @@ describe('dialect.isConnectionError with the timeouts the drivers really throw t
 
   it('knex: its own acquire timeout while every new connection hangs (KnexTimeoutError)', async () => {
     const error = await failure(
-      knexFactory({ client: 'pg', connection: { host: '127.0.0.1', port, user: 'nobody', connectionTimeoutMillis: 1000 }, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 200 }),
+      knexFactory({
+        client: 'pg',
+        connection: { host: '127.0.0.1', port, user: 'nobody', connectionTimeoutMillis: 1000 },
+        pool: { min: 0, max: 1 },
+        acquireConnectionTimeout: 200,
+      }),
     );
     expect(error.name).toBe('KnexTimeoutError');
     expect(dialect.isConnectionError(error)).toBe(true);

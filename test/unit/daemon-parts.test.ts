@@ -1,20 +1,26 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-
+import { hours, seconds, wholeNumber } from '../../src/console/parse-options.js';
 import type { QueueDriver } from '../../src/contracts/queue-driver.js';
 import type { ReservedJob } from '../../src/contracts/reserved-job.js';
 import { DatabaseUnreachableError } from '../../src/errors/database-unreachable-error.js';
+import { longTimeout } from '../../src/runtime/timer-limit.js';
 import { Finisher, retryWhileUnreachable } from '../../src/worker/finisher.js';
 import { RunningJobsTable } from '../../src/worker/monitor/running-jobs-table.js';
-import { timeoutOutcome, type TimeoutPolicy } from '../../src/worker/monitor/timeout-policy.js';
+import { type TimeoutPolicy, timeoutOutcome } from '../../src/worker/monitor/timeout-policy.js';
 import { handBackDelaySeconds, judge, KILL_FALLBACK_MS, killDeadline } from '../../src/worker/monitor/watchdog.js';
 import { PollDelay } from '../../src/worker/poll-delay.js';
 import { Sleeper } from '../../src/worker/sleeper.js';
 import { validateWorkerOptions } from '../../src/worker/validate-worker-options.js';
 import { WORKER_DEFAULTS } from '../../src/worker/worker-options.js';
-import { hours, seconds, wholeNumber } from '../../src/console/parse-options.js';
-import { longTimeout } from '../../src/runtime/timer-limit.js';
 
-const job = (id: string): ReservedJob => ({ id, queue: 'default', payload: '{}', attempts: 1, exceptions: 0, reservedBy: 'w' });
+const job = (id: string): ReservedJob => ({
+  id,
+  queue: 'default',
+  payload: '{}',
+  attempts: 1,
+  exceptions: 0,
+  reservedBy: 'w',
+});
 
 describe('Finisher', () => {
   it('sends the deletes of one turn together, and groups the ones that arrive while it is out into the next statement', async () => {
@@ -35,7 +41,10 @@ describe('Finisher', () => {
     const later = ['3', '4', '5'].map((id) => finisher.delete(job(id)));
     release();
     expect(await Promise.all([...first, ...later])).toEqual([true, true, false, true, true]);
-    expect(batches).toEqual([['1', '2'], ['3', '4', '5']]);
+    expect(batches).toEqual([
+      ['1', '2'],
+      ['3', '4', '5'],
+    ]);
     await finisher.drain();
   });
 
@@ -76,7 +85,10 @@ describe('Finisher', () => {
     } as unknown as QueueDriver;
     const finisher = new Finisher(driver, 400);
     const pending = finisher.delete(job('1'));
-    const outcome = pending.then(() => 'resolved', (error: Error) => error.message);
+    const outcome = pending.then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    );
     await finisher.drain();
     expect(await outcome).toBe('Cannot reach the database of queue connection [database]');
     expect(calls).toBeGreaterThan(1);
@@ -122,13 +134,17 @@ describe('retryWhileUnreachable', () => {
 
   it('tries a finishing write again while the database cannot be reached', async () => {
     let calls = 0;
-    await expect(retryWhileUnreachable(async () => (calls++ < 2 ? Promise.reject(unreachable()) : 'done'))).resolves.toBe('done');
+    await expect(
+      retryWhileUnreachable(async () => (calls++ < 2 ? Promise.reject(unreachable()) : 'done')),
+    ).resolves.toBe('done');
     expect(calls).toBe(3);
   });
 
   it('passes other errors through at once, and gives up once the stop signal has aborted', async () => {
     let calls = 0;
-    await expect(retryWhileUnreachable(() => (calls++, Promise.reject(new RangeError('bad row'))))).rejects.toThrow('bad row');
+    await expect(retryWhileUnreachable(() => (calls++, Promise.reject(new RangeError('bad row'))))).rejects.toThrow(
+      'bad row',
+    );
     expect(calls).toBe(1);
     const stop = new AbortController();
     const pending = retryWhileUnreachable(() => (calls++, Promise.reject(unreachable())), stop.signal);
@@ -157,7 +173,9 @@ describe('PollDelay', () => {
     const delay = new PollDelay(3);
     expect(delay.next(false)).toBe(3);
     expect(delay.next(true)).toBe(0);
-    expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map(() => delay.next(false))).toEqual([0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 3]);
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map(() => delay.next(false))).toEqual([
+      0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 3,
+    ]);
     delay.reset();
     expect(delay.next(false)).toBe(0.005);
   });
@@ -249,7 +267,13 @@ describe('Sleeper', () => {
 });
 
 describe('timeoutOutcome', () => {
-  const policy: TimeoutPolicy = { failOnTimeout: false, maxTries: 3, retryUntil: null, maxExceptions: null, backoff: 0 };
+  const policy: TimeoutPolicy = {
+    failOnTimeout: false,
+    maxTries: 3,
+    retryUntil: null,
+    maxExceptions: null,
+    backoff: 0,
+  };
   it('applies Laravel’s rules to a timed-out attempt', () => {
     expect(timeoutOutcome(policy, 1, 1, 0)).toBe('release');
     expect(timeoutOutcome(policy, 3, 1, 0)).toBe('fail');
@@ -271,7 +295,9 @@ describe('watchdog judge', () => {
     expect(judge(10_000, 5_000, [watched(6_000)], 5000, 15_000)).toBeUndefined();
     const verdict = judge(11_001, 5_000, [watched(6_000)], 5000, 15_000);
     expect(verdict?.overdue.map((w) => w.id)).toEqual(['7']);
-    expect(verdict?.describe(names)).toMatch(/Blocker #7 is 5\.0 s past its timeout and the event loop has been blocked for 6\.0 s/);
+    expect(verdict?.describe(names)).toMatch(
+      /Blocker #7 is 5\.0 s past its timeout and the event loop has been blocked for 6\.0 s/,
+    );
   });
   it('with no deadline to wait for, ends a loop blocked past the heartbeat lapse and charges the running jobs', () => {
     expect(judge(15_000, 1_000, [watched(Infinity)], 5000, 15_000)).toBeUndefined();
@@ -309,17 +335,27 @@ describe('RunningJobsTable', () => {
     const [a, b, c] = [{ id: '41' }, { id: '9007199254740991' }, { id: '43' }];
     main.add(a, 1_000);
     main.add(b, Infinity);
-    expect(monitor.read()).toEqual(expect.arrayContaining([{ id: '41', deadline: 1_000 }, { id: '9007199254740991', deadline: Infinity }]));
+    expect(monitor.read()).toEqual(
+      expect.arrayContaining([
+        { id: '41', deadline: 1_000 },
+        { id: '9007199254740991', deadline: Infinity },
+      ]),
+    );
     expect(() => main.add(c, 5)).toThrow('The running-jobs table is full (2 slots) while job #43 starts.');
     main.remove(a);
     main.add(c, 2_000);
-    expect(monitor.read()).toEqual(expect.arrayContaining([{ id: '43', deadline: 2_000 }, { id: '9007199254740991', deadline: Infinity }]));
+    expect(monitor.read()).toEqual(
+      expect.arrayContaining([
+        { id: '43', deadline: 2_000 },
+        { id: '9007199254740991', deadline: Infinity },
+      ]),
+    );
     main.remove(c);
     main.remove(b);
     expect(monitor.read()).toEqual([]);
   });
 
-  it('keeps two attempts of one row apart: the first ending frees its own slot, not the second one\'s', () => {
+  it("keeps two attempts of one row apart: the first ending frees its own slot, not the second one's", () => {
     const main = new RunningJobsTable(RunningJobsTable.allocate(2));
     const [first, second] = [{ id: '7' }, { id: '7' }];
     main.add(first, 1_000);
@@ -338,35 +374,76 @@ describe('RunningJobsTable', () => {
 });
 
 describe('validateWorkerOptions', () => {
-  const db = { driver: 'database', client: 'pg', connection: '', table: 'jobs', queue: 'default', retryAfter: 90, queryTimeout: 30, heartbeat: false, workersTable: 'w', controlsTable: 'c', afterCommit: false } as const;
+  const db = {
+    driver: 'database',
+    client: 'pg',
+    connection: '',
+    table: 'jobs',
+    queue: 'default',
+    retryAfter: 90,
+    queryTimeout: 30,
+    heartbeat: false,
+    workersTable: 'w',
+    controlsTable: 'c',
+    afterCommit: false,
+  } as const;
   it('names the option at fault', () => {
-    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, concurrency: 0 }, undefined)).toThrow('--concurrency must be a whole number from 1 to 2147483647, got 0.');
-    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, sleep: -1 }, undefined)).toThrow('--sleep must be a number of seconds from 0 to 2147483647, got -1.');
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, concurrency: 0 }, undefined)).toThrow(
+      '--concurrency must be a whole number from 1 to 2147483647, got 0.',
+    );
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, sleep: -1 }, undefined)).toThrow(
+      '--sleep must be a number of seconds from 0 to 2147483647, got -1.',
+    );
   });
   it('bounds every count and duration as the CLI flags do', () => {
-    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, tries: 2 ** 31 }, undefined)).toThrow('--tries must be a whole number from 0 to 2147483647, got 2147483648.');
-    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, timeout: 1e12 }, undefined)).toThrow('--timeout must be a number of seconds from 0 to 2147483647, got 1000000000000.');
-    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, backoff: Infinity }, undefined)).toThrow('--backoff must be a number of seconds from 0 to 2147483647, got Infinity.');
-    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, grace: 1e12 }, undefined)).toThrow('--grace must be a number of seconds from 0 to 2147483647');
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, tries: 2 ** 31 }, undefined)).toThrow(
+      '--tries must be a whole number from 0 to 2147483647, got 2147483648.',
+    );
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, timeout: 1e12 }, undefined)).toThrow(
+      '--timeout must be a number of seconds from 0 to 2147483647, got 1000000000000.',
+    );
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, backoff: Infinity }, undefined)).toThrow(
+      '--backoff must be a number of seconds from 0 to 2147483647, got Infinity.',
+    );
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, grace: 1e12 }, undefined)).toThrow(
+      '--grace must be a number of seconds from 0 to 2147483647',
+    );
     // Past Node's timer limit is allowed: those waits are stepped.
-    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, timeout: 2592000, sleep: 2592000, rest: 2592000, maxTime: 2592000 }, undefined)).not.toThrow();
+    expect(() =>
+      validateWorkerOptions(
+        { ...WORKER_DEFAULTS, timeout: 2592000, sleep: 2592000, rest: 2592000, maxTime: 2592000 },
+        undefined,
+      ),
+    ).not.toThrow();
   });
   it('parses queue:work flags within their bounds, naming the flag', () => {
     expect(wholeNumber('--timeout', 'seconds')('2592000')).toBe(2592000);
-    expect(() => wholeNumber('--timeout', 'seconds')('2147483648')).toThrow('--timeout must be a whole number of seconds from 0 to 2147483647, got "2147483648".');
-    expect(() => wholeNumber('--tries')('-1')).toThrow('--tries must be a whole number from 0 to 2147483647, got "-1".');
-    expect(() => wholeNumber('--max-jobs')('')).toThrow('--max-jobs must be a whole number from 0 to 2147483647, got "".');
+    expect(() => wholeNumber('--timeout', 'seconds')('2147483648')).toThrow(
+      '--timeout must be a whole number of seconds from 0 to 2147483647, got "2147483648".',
+    );
+    expect(() => wholeNumber('--tries')('-1')).toThrow(
+      '--tries must be a whole number from 0 to 2147483647, got "-1".',
+    );
+    expect(() => wholeNumber('--max-jobs')('')).toThrow(
+      '--max-jobs must be a whole number from 0 to 2147483647, got "".',
+    );
     expect(seconds('--sleep')('0.5')).toBe(0.5);
-    expect(() => seconds('--sleep')('1e10')).toThrow('--sleep must be a number of seconds from 0 to 2147483647, got "1e10".');
+    expect(() => seconds('--sleep')('1e10')).toThrow(
+      '--sleep must be a number of seconds from 0 to 2147483647, got "1e10".',
+    );
   });
-  it('parses the prune commands\' --hours within the bound, naming the flag', () => {
+  it("parses the prune commands' --hours within the bound, naming the flag", () => {
     expect(hours('--hours')('24')).toBe(24);
     expect(() => hours('--hours')('1e9')).toThrow('--hours must be a number of hours from 0 to 596523, got "1e9".');
   });
   it('refuses a timeout that reaches retryAfter when heartbeats are off', () => {
-    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, timeout: 90 }, db)).toThrow(/--timeout 90 s is not below retryAfter \(90 s\) and heartbeats are off/);
+    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, timeout: 90 }, db)).toThrow(
+      /--timeout 90 s is not below retryAfter \(90 s\) and heartbeats are off/,
+    );
     expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, timeout: 0 }, db)).toThrow(/--timeout 0 \(no limit\)/);
     expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, timeout: 60 }, db)).not.toThrow();
-    expect(() => validateWorkerOptions({ ...WORKER_DEFAULTS, timeout: 600 }, { ...db, heartbeat: { interval: 3, lapse: 15 } })).not.toThrow();
+    expect(() =>
+      validateWorkerOptions({ ...WORKER_DEFAULTS, timeout: 600 }, { ...db, heartbeat: { interval: 3, lapse: 15 } }),
+    ).not.toThrow();
   });
 });

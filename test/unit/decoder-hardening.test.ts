@@ -59,17 +59,22 @@ const payloadWith = (data: string) =>
 
 describe('the decoder cannot be talked past', () => {
   it('refuses forbidden keys spelled with JSON escapes, in models as in the command', () => {
-    expect(() => parsePayload(payloadWith('"models":{"\\u005f_proto__":{"class":"HardeningBoard","id":1,"relations":[],"connection":null}}'))).toThrow(
-      'The payload holds the forbidden key [__proto__] at payload.data.models.__proto__',
-    );
-    const command = '{"uuid":"00000000-0000-4000-8000-000000000001","job":"errand:CallQueuedHandler@call","data":{"commandName":"HardeningHolder","command":{"prot\\u006ftype":{"x":1}}}}';
+    expect(() =>
+      parsePayload(
+        payloadWith('"models":{"\\u005f_proto__":{"class":"HardeningBoard","id":1,"relations":[],"connection":null}}'),
+      ),
+    ).toThrow('The payload holds the forbidden key [__proto__] at payload.data.models.__proto__');
+    const command =
+      '{"uuid":"00000000-0000-4000-8000-000000000001","job":"errand:CallQueuedHandler@call","data":{"commandName":"HardeningHolder","command":{"prot\\u006ftype":{"x":1}}}}';
     expect(() => parsePayload(command)).toThrow('forbidden key [prototype] at payload.data.command.prototype');
   });
 
   it('checks the collection flag of a model identifier', () => {
-    expect(() => parsePayload(payloadWith('"models":{"boards":{"class":"HardeningBoard","id":[1],"relations":[],"collection":"no"}}'))).toThrow(
-      'malformed model identifier at data.models.boards: collection must be true or false.',
-    );
+    expect(() =>
+      parsePayload(
+        payloadWith('"models":{"boards":{"class":"HardeningBoard","id":[1],"relations":[],"collection":"no"}}'),
+      ),
+    ).toThrow('malformed model identifier at data.models.boards: collection must be true or false.');
     const parsed = parsePayload(payloadWith('"models":{"boards":{"class":"HardeningBoard","id":[1],"relations":[]}}'));
     expect(parsed.data.models?.boards?.connection).toBeNull();
   });
@@ -95,7 +100,9 @@ describe('dispatch-time checks the review asked for', () => {
       'Job HardeningHolder cannot be queued: property boards mixes HardeningBoard models with something that is not a model at [0]; an array of models must hold one class.',
     );
     const payload = encodePayload(new Holder([new Board(2), new Board(1)]), {});
-    expect(payload.data.models).toEqual({ boards: { class: 'HardeningBoard', id: [2, 1], relations: [], connection: null, collection: true } });
+    expect(payload.data.models).toEqual({
+      boards: { class: 'HardeningBoard', id: [2, 1], relations: [], connection: null, collection: true },
+    });
   });
 
   it('refuses a Map whose keys would come back as strings', () => {
@@ -112,9 +119,13 @@ describe('dispatch-time checks the review asked for', () => {
 });
 
 describe('what counts as a missing binding', () => {
-  it('lets an error thrown by a registered factory through as the job\'s own exception (it is retried)', () => {
+  it("lets an error thrown by a registered factory through as the job's own exception (it is retried)", () => {
     const scope = container.createChildContainer();
-    scope.register(FlakyService, { useFactory: () => { throw new Error('connect ECONNREFUSED 127.0.0.1:6379'); } });
+    scope.register(FlakyService, {
+      useFactory: () => {
+        throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+      },
+    });
     let thrown: unknown;
     try {
       resolveHandleArguments(new FactoryJob(), 'HardeningFactoryJob', () => scope);
@@ -134,9 +145,11 @@ describe('what counts as a missing binding', () => {
       @Inject()
       async handle(_service: NeedsUrl) {}
     }
-    expect(() => resolveHandleArguments(new NeedsUrlJob(), 'HardeningNeedsUrlJob', () => container.createChildContainer())).toThrow(BindingResolutionError);
-    expect(() => resolveHandleArguments(new NeedsUrlJob(), 'HardeningNeedsUrlJob', () => container.createChildContainer())).toThrow(
-      'HardeningNeedsUrlJob.handle() parameter 1 (NeedsUrl) could not be resolved from the container:',
-    );
+    expect(() =>
+      resolveHandleArguments(new NeedsUrlJob(), 'HardeningNeedsUrlJob', () => container.createChildContainer()),
+    ).toThrow(BindingResolutionError);
+    expect(() =>
+      resolveHandleArguments(new NeedsUrlJob(), 'HardeningNeedsUrlJob', () => container.createChildContainer()),
+    ).toThrow('HardeningNeedsUrlJob.handle() parameter 1 (NeedsUrl) could not be resolved from the container:');
   });
 });

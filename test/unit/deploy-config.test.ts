@@ -23,11 +23,19 @@ describe('queue:work arguments', () => {
 
   it('names an option that lacks its value or holds a bad one', () => {
     expect(() => workerArgValue(['--grace'], '--grace')).toThrow('--grace (for queue:work) needs a value.');
-    expect(() => workerArgValue(['--timeout', '--once'], '--timeout')).toThrow('--timeout (for queue:work) needs a value.');
+    expect(() => workerArgValue(['--timeout', '--once'], '--timeout')).toThrow(
+      '--timeout (for queue:work) needs a value.',
+    );
     expect(() => workerGraceSeconds(['--grace=soon'])).toThrow(ConfigError);
-    expect(() => workerGraceSeconds(['--grace=soon'])).toThrow('--grace (for queue:work) must be a number of seconds from 0 to 2147483647, got "soon".');
-    expect(() => workerGraceSeconds(['--timeout=1.5'])).toThrow('--timeout (for queue:work) must be a whole number of seconds from 0 to 2147483647, got "1.5".');
-    expect(() => workerGraceSeconds(['--timeout=1e12'])).toThrow('--timeout (for queue:work) must be a whole number of seconds from 0 to 2147483647, got "1e12".');
+    expect(() => workerGraceSeconds(['--grace=soon'])).toThrow(
+      '--grace (for queue:work) must be a number of seconds from 0 to 2147483647, got "soon".',
+    );
+    expect(() => workerGraceSeconds(['--timeout=1.5'])).toThrow(
+      '--timeout (for queue:work) must be a whole number of seconds from 0 to 2147483647, got "1.5".',
+    );
+    expect(() => workerGraceSeconds(['--timeout=1e12'])).toThrow(
+      '--timeout (for queue:work) must be a whole number of seconds from 0 to 2147483647, got "1e12".',
+    );
     expect(() => workerGraceSeconds(['--timeout='])).toThrow('got "".');
   });
 });
@@ -57,7 +65,12 @@ describe('renderConfigStub', () => {
 
 describe('renderSupervisorConfig', () => {
   it('writes a program section that keeps numprocs workers running', () => {
-    const text = renderSupervisorConfig({ ...base, numprocs: 4, user: 'forge', workerArgs: ['--queue=high,default', '--concurrency=8', '--timeout=120'] });
+    const text = renderSupervisorConfig({
+      ...base,
+      numprocs: 4,
+      user: 'forge',
+      workerArgs: ['--queue=high,default', '--concurrency=8', '--timeout=120'],
+    });
     const l = lines(text);
     expect(l).toContain('[program:errand-worker]');
     expect(l).toContain('process_name=%(program_name)s_%(process_num)02d');
@@ -93,7 +106,9 @@ describe('renderSupervisorConfig', () => {
     expect(l).toContain('stdout_logfile=/srv/app/emails.log');
     expect(text).not.toMatch(/^user=/m);
     expect(text).not.toMatch(/^\s*$\n^\s*$/m);
-    expect(l).toContain('command=/usr/bin/node /srv/app/node_modules/errand/dist/console/cli.js --config /srv/app/errand.config.mjs queue:work');
+    expect(l).toContain(
+      'command=/usr/bin/node /srv/app/node_modules/errand/dist/console/cli.js --config /srv/app/errand.config.mjs queue:work',
+    );
   });
 
   it('keeps a --config given among the worker arguments instead of adding the global one', () => {
@@ -103,27 +118,44 @@ describe('renderSupervisorConfig', () => {
   });
 
   it('quotes arguments for shlex and doubles % for supervisord', () => {
-    const text = renderSupervisorConfig({ ...base, directory: '/srv/my app', log: '/var/log/50%.log', workerArgs: ["it's 5%", '--queue=a'] });
+    const text = renderSupervisorConfig({
+      ...base,
+      directory: '/srv/my app',
+      log: '/var/log/50%.log',
+      workerArgs: ["it's 5%", '--queue=a'],
+    });
     expect(text).toContain(`queue:work 'it'"'"'s 5%%' --queue=a\n`);
     expect(text).toContain('directory=/srv/my app\n');
     expect(text).toContain('stdout_logfile=/var/log/50%%.log\n');
   });
 
   it('names the option at fault', () => {
-    expect(() => renderSupervisorConfig({ ...base, numprocs: 0 })).toThrow('--numprocs must be a whole number ≥ 1, got "0".');
+    expect(() => renderSupervisorConfig({ ...base, numprocs: 0 })).toThrow(
+      '--numprocs must be a whole number ≥ 1, got "0".',
+    );
     expect(() => renderSupervisorConfig({ ...base, numprocs: 1.5 })).toThrow('--numprocs must be a whole number ≥ 1');
     expect(() => renderSupervisorConfig({ ...base, program: 'a:b' })).toThrow('--program may hold only');
-    expect(() => renderSupervisorConfig({ ...base, user: 'ro ot' })).toThrow('--user must be a Unix user name, got "ro ot".');
-    expect(() => renderSupervisorConfig({ ...base, directory: 'app' })).toThrow('--directory must be an absolute path, got "app".');
+    expect(() => renderSupervisorConfig({ ...base, user: 'ro ot' })).toThrow(
+      '--user must be a Unix user name, got "ro ot".',
+    );
+    expect(() => renderSupervisorConfig({ ...base, directory: 'app' })).toThrow(
+      '--directory must be an absolute path, got "app".',
+    );
     expect(() => renderSupervisorConfig({ ...base, log: 'w.log' })).toThrow('--log must be an absolute path');
     expect(() => renderSupervisorConfig({ ...base, configFile: 'c.mjs' })).toThrow('--config must be an absolute path');
-    expect(() => renderSupervisorConfig({ ...base, workerArgs: ['a\nb'] })).toThrow('a worker argument must fit on one line');
-    expect(() => renderSupervisorConfig({ ...base, workerArgs: ['--note=a ;b'] })).toThrow('cannot hold ";" or "#" after a space');
+    expect(() => renderSupervisorConfig({ ...base, workerArgs: ['a\nb'] })).toThrow(
+      'a worker argument must fit on one line',
+    );
+    expect(() => renderSupervisorConfig({ ...base, workerArgs: ['--note=a ;b'] })).toThrow(
+      'cannot hold ";" or "#" after a space',
+    );
     expect(() => renderSupervisorConfig({ ...base, workerArgs: ['--grace=x'] })).toThrow(ConfigError);
   });
 
   it('renders an app’s own template', () => {
-    expect(renderSupervisorConfig(base, '[program:{{ program }}]\nstopwaitsecs={{ stopwaitsecs }}\n')).toBe('[program:errand-worker]\nstopwaitsecs=75\n');
+    expect(renderSupervisorConfig(base, '[program:{{ program }}]\nstopwaitsecs={{ stopwaitsecs }}\n')).toBe(
+      '[program:errand-worker]\nstopwaitsecs=75\n',
+    );
   });
 });
 
@@ -131,7 +163,9 @@ describe('renderSystemdUnit', () => {
   it('writes a template unit whose instances each run one named worker', () => {
     const text = renderSystemdUnit({ ...base, user: 'forge', workerArgs: ['--queue=high', '--grace=30'] });
     const l = lines(text);
-    expect(l).toContain('ExecStart=/usr/bin/node /srv/app/node_modules/errand/dist/console/cli.js queue:work --queue=high --grace=30 --name=%p-%i');
+    expect(l).toContain(
+      'ExecStart=/usr/bin/node /srv/app/node_modules/errand/dist/console/cli.js queue:work --queue=high --grace=30 --name=%p-%i',
+    );
     for (const setting of [
       'WorkingDirectory=/srv/app',
       'User=forge',
@@ -152,7 +186,12 @@ describe('renderSystemdUnit', () => {
   });
 
   it('keeps a --name the arguments give, leaves out User= without a user, and uses --unit', () => {
-    const text = renderSystemdUnit({ ...base, unit: 'mail-worker', configFile: '/etc/errand.mjs', workerArgs: ['--name', 'mailer'] });
+    const text = renderSystemdUnit({
+      ...base,
+      unit: 'mail-worker',
+      configFile: '/etc/errand.mjs',
+      workerArgs: ['--name', 'mailer'],
+    });
     expect(text).toContain('cli.js --config /etc/errand.mjs queue:work --name mailer\n');
     expect(text).not.toContain('--name=%p-%i');
     expect(text).not.toMatch(/^User=/m);
@@ -169,6 +208,8 @@ describe('renderSystemdUnit', () => {
   it('names the option at fault', () => {
     expect(() => renderSystemdUnit({ ...base, unit: 'worker@' })).toThrow('--unit may hold only');
     expect(() => renderSystemdUnit({ ...base, node: 'bin/node' })).toThrow('--node must be an absolute path');
-    expect(() => renderSystemdUnit({ ...base, workerArgs: ['--timeout', '--once'] })).toThrow('--timeout (for queue:work) needs a value.');
+    expect(() => renderSystemdUnit({ ...base, workerArgs: ['--timeout', '--once'] })).toThrow(
+      '--timeout (for queue:work) needs a value.',
+    );
   });
 });

@@ -63,7 +63,10 @@ function recordPushes(): { pushes: JobQueued[]; stop: () => void } {
 let scope: DependencyContainer;
 const unwires: Array<() => void> = [];
 /** Wires with listen() and unwires after the test. */
-function wire<E extends object>(event: abstract new (...args: any[]) => E, listener: Parameters<typeof listen<E>>[1]): () => void {
+function wire<E extends object>(
+  event: abstract new (...args: any[]) => E,
+  listener: Parameters<typeof listen<E>>[1],
+): () => void {
   const unwire = listen(event, listener);
   unwires.push(unwire);
   return unwire;
@@ -125,7 +128,7 @@ describe('@Listener', () => {
     });
     expect(noDecorator).toBeInstanceOf(ConfigError);
     expect(noDecorator.message).toBe(
-      "Listener NoTypeListener: cannot tell which event handle() hears. Type its first parameter with the event class and put a decorator on handle() " +
+      'Listener NoTypeListener: cannot tell which event handle() hears. Type its first parameter with the event class and put a decorator on handle() ' +
         '(@Inject() does), so TypeScript emits the type, or name it: @Listener({ event: OrderShipped }).',
     );
 
@@ -151,9 +154,13 @@ describe('@Listener', () => {
     expect(noParameter).toBeInstanceOf(ConfigError);
     expect(noParameter.message).toMatch(/^Listener NoParamListener: cannot tell which event/);
 
-    expect(() => Listener({ event: 'OrderShipped' as never })(class NotAClassEventListener { handle() {} })).toThrow(
-      'Listener NotAClassEventListener: cannot tell which event handle() hears.',
-    );
+    expect(() =>
+      Listener({ event: 'OrderShipped' as never })(
+        class NotAClassEventListener {
+          handle() {}
+        },
+      ),
+    ).toThrow('Listener NotAClassEventListener: cannot tell which event handle() hears.');
     expect(listenerRegistry.byName('NoTypeListener')).toBeUndefined();
     expect(listenerRegistry.byName('StringParamListener')).toBeUndefined();
   });
@@ -167,18 +174,42 @@ describe('@Listener', () => {
 
   it.each([
     [{ tries: -1 }, 'Listener BadOptionListener: option `tries` must be a whole number from 0 to 2147483647, got -1.'],
-    [{ timeout: 1.5 }, 'Listener BadOptionListener: option `timeout` must be a whole number of seconds from 0 to 2147483647, got 1.5.'],
-    [{ maxExceptions: -2 }, 'Listener BadOptionListener: option `maxExceptions` must be a whole number from 0 to 2147483647, got -2.'],
-    [{ backoff: [1, -2] }, 'Listener BadOptionListener: option `backoff[1]` must be a number of seconds from 0 to 2147483647, got -2.'],
+    [
+      { timeout: 1.5 },
+      'Listener BadOptionListener: option `timeout` must be a whole number of seconds from 0 to 2147483647, got 1.5.',
+    ],
+    [
+      { maxExceptions: -2 },
+      'Listener BadOptionListener: option `maxExceptions` must be a whole number from 0 to 2147483647, got -2.',
+    ],
+    [
+      { backoff: [1, -2] },
+      'Listener BadOptionListener: option `backoff[1]` must be a number of seconds from 0 to 2147483647, got -2.',
+    ],
     [{ queue: 'a,b' }, 'Listener BadOptionListener: option `queue` must not contain a comma.'],
     [{ connection: '' }, 'Listener BadOptionListener: option `connection` must be a non-empty string, got "".'],
-    [{ delay: -1 }, 'Listener BadOptionListener: option `delay` must be a number of seconds from 0 to 2147483647, got -1.'],
-    [{ delay: 1e12 }, 'Listener BadOptionListener: option `delay` must be a number of seconds from 0 to 2147483647, got 1000000000000.'],
-    [{ tris: 3 }, 'Listener BadOptionListener: unknown option `tris`; known options: event, queued, connection, queue, delay, tries, backoff, timeout, maxExceptions, deleteWhenMissingModels, name, afterCommit.'],
+    [
+      { delay: -1 },
+      'Listener BadOptionListener: option `delay` must be a number of seconds from 0 to 2147483647, got -1.',
+    ],
+    [
+      { delay: 1e12 },
+      'Listener BadOptionListener: option `delay` must be a number of seconds from 0 to 2147483647, got 1000000000000.',
+    ],
+    [
+      { tris: 3 },
+      'Listener BadOptionListener: unknown option `tris`; known options: event, queued, connection, queue, delay, tries, backoff, timeout, maxExceptions, deleteWhenMissingModels, name, afterCommit.',
+    ],
     [{ afterCommit: 'yes' }, 'Listener BadOptionListener: option `afterCommit` must be true or false.'],
   ])('refuses the options %j with a ConfigError naming the listener', (options, message) => {
     class BadOptionEvent {}
-    const error = thrownBy(() => Listener({ event: BadOptionEvent, ...(options as object) })(class BadOptionListener { handle() {} }));
+    const error = thrownBy(() =>
+      Listener({ event: BadOptionEvent, ...(options as object) })(
+        class BadOptionListener {
+          handle() {}
+        },
+      ),
+    );
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toContain(message);
     expect(listenerRegistry.byName('BadOptionListener')).toBeUndefined();
@@ -186,14 +217,33 @@ describe('@Listener', () => {
 
   it('refuses an anonymous class without a name, and a second class under a taken name', () => {
     class AnonEvent {}
-    const anonymous = (() => class { handle() {} })();
-    expect(() => Listener({ event: AnonEvent })(anonymous)).toThrow('@Listener() on an anonymous class needs a `name` option.');
-    expect(listenerRegistry.byClass(Listener({ event: AnonEvent, name: 'NamedAnonymous' })(anonymous))?.name).toBe('NamedAnonymous');
+    const anonymous = (() =>
+      class {
+        handle() {}
+      })();
+    expect(() => Listener({ event: AnonEvent })(anonymous)).toThrow(
+      '@Listener() on an anonymous class needs a `name` option.',
+    );
+    expect(listenerRegistry.byClass(Listener({ event: AnonEvent, name: 'NamedAnonymous' })(anonymous))?.name).toBe(
+      'NamedAnonymous',
+    );
 
-    Listener({ event: AnonEvent, name: 'TakenListenerName' })(class First { handle() {} });
-    const error = thrownBy(() => Listener({ event: AnonEvent, name: 'TakenListenerName' })(class Second { handle() {} }));
+    Listener({ event: AnonEvent, name: 'TakenListenerName' })(
+      class First {
+        handle() {}
+      },
+    );
+    const error = thrownBy(() =>
+      Listener({ event: AnonEvent, name: 'TakenListenerName' })(
+        class Second {
+          handle() {}
+        },
+      ),
+    );
     expect(error).toBeInstanceOf(ConfigError);
-    expect(error.message).toBe('Two listener classes are registered as [TakenListenerName]; give one a distinct name with @Listener({ name }).');
+    expect(error.message).toBe(
+      'Two listener classes are registered as [TakenListenerName]; give one a distinct name with @Listener({ name }).',
+    );
   });
 
   it('refuses two event classes of the same name (queued listeners find events by name)', () => {
@@ -202,7 +252,9 @@ describe('@Listener', () => {
     wire(first, () => undefined);
     const error = thrownBy(() => listen(second, () => undefined));
     expect(error).toBeInstanceOf(ConfigError);
-    expect(error.message).toBe('Two event classes are named [DuplicateNamedEvent]; queued listeners find events by name, so rename one.');
+    expect(error.message).toBe(
+      'Two event classes are named [DuplicateNamedEvent]; queued listeners find events by name, so rename one.',
+    );
   });
 });
 
@@ -210,7 +262,10 @@ describe('listen() and dispatching (null default connection)', () => {
   beforeAll(async () => {
     scope = container.createChildContainer();
     scope.registerInstance(Greetings, new Greetings('Hello'));
-    await boot({ connections: { nothing: { driver: 'null' }, elsewhere: { driver: 'null' } }, default: 'nothing' }, { container: scope });
+    await boot(
+      { connections: { nothing: { driver: 'null' }, elsewhere: { driver: 'null' } }, default: 'nothing' },
+      { container: scope },
+    );
   });
   afterAll(() => shutdown());
 
@@ -419,8 +474,14 @@ describe('listen() and dispatching (null default connection)', () => {
   it('a listener refused for an event-name clash is left unregistered, so it cannot be half-wired', () => {
     const First = class ClashingEvent {};
     const Second = class ClashingEvent {};
-    Listener({ event: First })(class FirstClashListener { handle() {} });
-    const Refused = class SecondClashListener { handle() {} };
+    Listener({ event: First })(
+      class FirstClashListener {
+        handle() {}
+      },
+    );
+    const Refused = class SecondClashListener {
+      handle() {}
+    };
     expect(() => Listener({ event: Second })(Refused)).toThrow('Two event classes are named [ClashingEvent]');
     expect(listenerRegistry.byClass(Refused)).toBeUndefined();
     expect(listenerRegistry.byName('SecondClashListener')).toBeUndefined();
@@ -451,7 +512,9 @@ describe('listen() and dispatching (null default connection)', () => {
     class Refusing {}
     const notAListener = thrownBy(() => listen(Refusing, { handle() {} } as never));
     expect(notAListener).toBeInstanceOf(ConfigError);
-    expect(notAListener.message).toBe('listen(Refusing, …): the listener must be a class with handle(event) or a function.');
+    expect(notAListener.message).toBe(
+      'listen(Refusing, …): the listener must be a class with handle(event) or a function.',
+    );
     const notAnEvent = thrownBy(() => listen('Refusing' as never, () => undefined));
     expect(notAnEvent).toBeInstanceOf(ConfigError);
     expect(notAnEvent.message).toBe('listen(event, listener): the event must be a class.');
@@ -464,7 +527,10 @@ describe('queued listeners (null default connection)', () => {
   beforeAll(async () => {
     scope = container.createChildContainer();
     scope.registerInstance(Greetings, new Greetings('Hello'));
-    await boot({ connections: { nothing: { driver: 'null' }, elsewhere: { driver: 'null' } }, default: 'nothing' }, { container: scope });
+    await boot(
+      { connections: { nothing: { driver: 'null' }, elsewhere: { driver: 'null' } }, default: 'nothing' },
+      { container: scope },
+    );
     ({ pushes, stop } = recordPushes());
   });
   afterEach(() => void (pushes.length = 0));
@@ -506,7 +572,11 @@ describe('queued listeners (null default connection)', () => {
       delay: null,
       data: {
         commandName: 'CallQueuedListener',
-        command: { listener: 'SendReceipt', event: 'InvoicePaid', data: { invoiceId: 12, lines: [{ sku: 'A-1', qty: 2 }] } },
+        command: {
+          listener: 'SendReceipt',
+          event: 'InvoicePaid',
+          data: { invoiceId: 12, lines: [{ sku: 'A-1', qty: 2 }] },
+        },
       },
     });
     expect(SendReceipt).toBeDefined();
@@ -615,7 +685,9 @@ describe('queued listeners (null default connection)', () => {
       @Inject()
       handle(_event: Charged) {}
     }
-    await expect(Charged.dispatch()).rejects.toThrow('Listener ChargeAudit: option `tries` (its tries property) must be a whole number from 0 to 2147483647, got -1.');
+    await expect(Charged.dispatch()).rejects.toThrow(
+      'Listener ChargeAudit: option `tries` (its tries property) must be a whole number from 0 to 2147483647, got -1.',
+    );
     class Sealed extends Event {}
     @Listener({ queued: true })
     class SealedAudit {
@@ -623,7 +695,9 @@ describe('queued listeners (null default connection)', () => {
       @Inject()
       handle(_event: Sealed) {}
     }
-    await expect(Sealed.dispatch()).rejects.toThrow("Listener SealedAudit: its shouldBeEncrypted property is not read by errand: a queued listener's job is not encrypted");
+    await expect(Sealed.dispatch()).rejects.toThrow(
+      "Listener SealedAudit: its shouldBeEncrypted property is not read by errand: a queued listener's job is not encrypted",
+    );
     // A callable service stored under an option's name is a clash, not a method to call.
     class ClientAudited extends Event {}
     let called = 0;
@@ -633,7 +707,9 @@ describe('queued listeners (null default connection)', () => {
       @Inject()
       handle(_event: ClientAudited) {}
     }
-    await expect(ClientAudited.dispatch()).rejects.toThrow('Listener ClientAudit: its connection property holds a function; `connection` is an option name');
+    await expect(ClientAudited.dispatch()).rejects.toThrow(
+      'Listener ClientAudit: its connection property holds a function; `connection` is an option name',
+    );
     expect(called).toBe(0);
     expect(ClientAudit).toBeDefined();
     expect(pushes).toHaveLength(0);
@@ -756,7 +832,9 @@ describe('queued listeners (null default connection)', () => {
     await expect(NestedData.dispatch({ nested: { fn: () => 1 } })).rejects.toThrow(
       'Event NestedData cannot be queued: property meta.nested.fn holds a function;',
     );
-    await expect(NestedData.dispatch({ big: 10n })).rejects.toThrow('Event NestedData cannot be queued: property meta.big holds a bigint');
+    await expect(NestedData.dispatch({ big: 10n })).rejects.toThrow(
+      'Event NestedData cannot be queued: property meta.big holds a bigint',
+    );
     expect(pushes).toEqual([]);
     expect(NestedDataListener).toBeDefined();
   });
@@ -805,7 +883,9 @@ describe('queued listeners on the sync default connection', () => {
     expect(seen[0]!.event).not.toBe(original); // it travelled as data
     expect(seen[0]!.event).toMatchObject({ seat: '12A', tags: ['window'] });
     expect(seen[0]!.greeting).toBe('Welcome, seat 12A');
-    expect(pushes.map((p) => [p.connectionName, p.queue, p.payload.displayName])).toEqual([['sync', 'tickets', 'ConfirmBooking']]);
+    expect(pushes.map((p) => [p.connectionName, p.queue, p.payload.displayName])).toEqual([
+      ['sync', 'tickets', 'ConfirmBooking'],
+    ]);
     expect(ConfirmBooking).toBeDefined();
   });
 
@@ -992,7 +1072,9 @@ describe('Event.fake()', () => {
 
     it('throws naming the event, and saying nothing was dispatched', () => {
       const fake = Event.fake();
-      expect(assertionMessage(() => fake.assertDispatched(OrderShipped))).toBe('The expected [OrderShipped] event was not dispatched. No events were dispatched.');
+      expect(assertionMessage(() => fake.assertDispatched(OrderShipped))).toBe(
+        'The expected [OrderShipped] event was not dispatched. No events were dispatched.',
+      );
     });
 
     it('throws naming the event and listing what was dispatched instead', async () => {
@@ -1010,7 +1092,9 @@ describe('Event.fake()', () => {
       await OrderShipped.dispatch(1);
       await OrderShipped.dispatch(2);
       const message = assertionMessage(() => fake.assertDispatched(OrderShipped, (e) => e.orderId === 3));
-      expect(message).toMatch(/^The expected \[OrderShipped\] event was not dispatched: 2 were, none matching the predicate: /);
+      expect(message).toMatch(
+        /^The expected \[OrderShipped\] event was not dispatched: 2 were, none matching the predicate: /,
+      );
       expect(message).toContain('orderId: 1');
       expect(message).toContain('orderId: 2');
     });
@@ -1123,11 +1207,27 @@ describe('Event.fake()', () => {
       const fake = Event.fake();
       function auditRefund() {}
       wire(Refunded, auditRefund);
-      wire(Refunded, (() => () => undefined)());
+      wire(
+        Refunded,
+        (
+          () => () =>
+            undefined
+        )(),
+      );
       expect(assertionMessage(() => fake.assertListening(Refunded, Unrelated))).toBe(
         'Event [Refunded] does not have the [Unrelated] listener attached to it. Its listeners: NotifyRefund, auditRefund, a function.',
       );
-      expect(assertionMessage(() => fake.assertListening(Refunded, (() => () => undefined)()))).toBe(
+      expect(
+        assertionMessage(() =>
+          fake.assertListening(
+            Refunded,
+            (
+              () => () =>
+                undefined
+            )(),
+          ),
+        ),
+      ).toBe(
         'Event [Refunded] does not have the [given] listener attached to it. Its listeners: NotifyRefund, auditRefund, a function.',
       );
     });
@@ -1168,7 +1268,13 @@ describe('describeListeners (errand event:list)', () => {
     }
     function logCatalog() {}
     wire(CatalogUpdated, logCatalog);
-    wire(CatalogUpdated, (() => () => undefined)());
+    wire(
+      CatalogUpdated,
+      (
+        () => () =>
+          undefined
+      )(),
+    );
     wire(CatalogPurged, () => undefined); // an arrow passed inline has no name
     const unwire = wire(CatalogForgotten, logCatalog);
     unwire();
@@ -1187,7 +1293,10 @@ describe('describeListeners (errand event:list)', () => {
         { name: '(anonymous function)', queued: false },
       ],
     });
-    expect(rows.find((row) => row.event === 'CatalogPurged')).toEqual({ event: 'CatalogPurged', listeners: [{ name: '(anonymous function)', queued: false }] });
+    expect(rows.find((row) => row.event === 'CatalogPurged')).toEqual({
+      event: 'CatalogPurged',
+      listeners: [{ name: '(anonymous function)', queued: false }],
+    });
     expect([ReindexCatalog, WarmCatalogCache, NotifyCatalogSubscribers]).toHaveLength(3);
   });
 
@@ -1214,7 +1323,9 @@ describe('describeListeners (errand event:list)', () => {
     const queues: Record<string, string> = { primary: 'primary-main', secondary: 'secondary-main' };
     const built = (listener: { target: new () => object }) => new listener.target();
     const listed = (instanceOf?: (listener: { target: new () => object; name: string }) => object) =>
-      describeListeners('primary', (connection) => queues[connection] ?? 'default', instanceOf).find((row) => row.event === 'PriceChanged')!.listeners;
+      describeListeners('primary', (connection) => queues[connection] ?? 'default', instanceOf).find(
+        (row) => row.event === 'PriceChanged',
+      )!.listeners;
     expect(listed(built)).toEqual([
       { name: 'RepricePrice', queued: true, connection: 'primary', queue: 'repricing' },
       { name: 'AnnouncePrice', queued: true, connection: 'secondary', queue: 'secondary-main' },
@@ -1225,7 +1336,13 @@ describe('describeListeners (errand event:list)', () => {
       if (listener.name === 'AnnouncePrice') throw new Error('no binding for Mailer');
       return new listener.target();
     };
-    expect(listed(refusing)[1]).toEqual({ name: 'AnnouncePrice', queued: true, connection: 'elsewhere', queue: 'default', unresolved: 'no binding for Mailer' });
+    expect(listed(refusing)[1]).toEqual({
+      name: 'AnnouncePrice',
+      queued: true,
+      connection: 'elsewhere',
+      queue: 'default',
+      unresolved: 'no binding for Mailer',
+    });
     expect([RepricePrice, AnnouncePrice, AuditPrice]).toHaveLength(3);
   });
 });

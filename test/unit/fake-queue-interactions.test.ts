@@ -1,4 +1,3 @@
-
 import { describe, expect, it } from 'vitest';
 
 import { Job } from '../../src/decorators/job.js';
@@ -12,7 +11,9 @@ class QuotaExceeded extends Error {}
 
 @Job()
 class FqiSync extends Queueable {
-  constructor(readonly action: 'release' | 'release-later' | 'delete' | 'fail' | 'fail-with' | 'fail-message' | 'nothing') {
+  constructor(
+    readonly action: 'release' | 'release-later' | 'delete' | 'fail' | 'fail-with' | 'fail-message' | 'nothing',
+  ) {
     super();
   }
   async handle(): Promise<void> {
@@ -46,10 +47,14 @@ describe('withFakeQueueInteractions()', () => {
     expect(assertionFrom(() => released.assertReleased(10)).message).toBe(
       'Job [FqiSync] was expected to be released with a delay of 10 second(s), but was released with 30.',
     );
-    expect(assertionFrom(() => released.assertNotReleased()).message).toBe('Job [FqiSync] was released (delay 30 second(s)) when it was not expected to be.');
+    expect(assertionFrom(() => released.assertNotReleased()).message).toBe(
+      'Job [FqiSync] was released (delay 30 second(s)) when it was not expected to be.',
+    );
     const idle = await ran('nothing');
     idle.assertNotReleased();
-    expect(assertionFrom(() => idle.assertReleased()).message).toBe('Job [FqiSync] was expected to be released, but was not.');
+    expect(assertionFrom(() => idle.assertReleased()).message).toBe(
+      'Job [FqiSync] was expected to be released, but was not.',
+    );
     (await ran('release')).assertReleased(0);
   });
 
@@ -57,10 +62,14 @@ describe('withFakeQueueInteractions()', () => {
     const deleted = await ran('delete');
     deleted.assertDeleted();
     deleted.assertNotReleased();
-    expect(assertionFrom(() => deleted.assertNotDeleted()).message).toBe('Job [FqiSync] was deleted when it was not expected to be.');
+    expect(assertionFrom(() => deleted.assertNotDeleted()).message).toBe(
+      'Job [FqiSync] was deleted when it was not expected to be.',
+    );
     const idle = await ran('nothing');
     idle.assertNotDeleted();
-    expect(assertionFrom(() => idle.assertDeleted()).message).toBe('Job [FqiSync] was expected to be deleted, but was not.');
+    expect(assertionFrom(() => idle.assertDeleted()).message).toBe(
+      'Job [FqiSync] was expected to be deleted, but was not.',
+    );
   });
 
   it('assertFailed / assertNotFailed', async () => {
@@ -72,7 +81,9 @@ describe('withFakeQueueInteractions()', () => {
     );
     const idle = await ran('nothing');
     idle.assertNotFailed();
-    expect(assertionFrom(() => idle.assertFailed()).message).toBe('Job [FqiSync] was expected to be manually failed, but was not.');
+    expect(assertionFrom(() => idle.assertFailed()).message).toBe(
+      'Job [FqiSync] was expected to be manually failed, but was not.',
+    );
   });
 
   it('assertFailedWith: an error class, an exact message, a RegExp, an error', async () => {
@@ -88,8 +99,12 @@ describe('withFakeQueueInteractions()', () => {
     expect(assertionFrom(() => failed.assertFailedWith('other')).message).toBe(
       "Job [FqiSync] was expected to fail with the message 'other', but failed with Error: 'quota of 100 reached'.",
     );
-    expect(assertionFrom(() => failed.assertFailedWith(/^nope/)).message).toContain('expected to fail with a message matching /^nope/');
-    expect(assertionFrom(() => failed.assertFailedWith(new Error('quota of 100 reached'))).message).toContain('expected to fail with Error:');
+    expect(assertionFrom(() => failed.assertFailedWith(/^nope/)).message).toContain(
+      'expected to fail with a message matching /^nope/',
+    );
+    expect(assertionFrom(() => failed.assertFailedWith(new Error('quota of 100 reached'))).message).toContain(
+      'expected to fail with Error:',
+    );
     (await ran('fail-message')).assertFailedWith('remote said no');
     const idle = await ran('nothing');
     expect(assertionFrom(() => idle.assertFailedWith(Error)).message).toBe(

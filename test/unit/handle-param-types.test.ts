@@ -1,19 +1,19 @@
 import { transformSync } from '@swc/core';
+import { injectable, container as rootContainer } from 'tsyringe';
 import ts from 'typescript';
-import { container as rootContainer, injectable } from 'tsyringe';
 import { describe, expect, it } from 'vitest';
 
 import { Inject } from '../../src/decorators/inject.js';
-import { Listener } from '../../src/decorators/listener.js';
-import { BindingResolutionError } from '../../src/errors/binding-resolution-error.js';
-import { resolveHandleArguments } from '../../src/worker/resolve-handle-arguments.js';
 import { Job } from '../../src/decorators/job.js';
+import { Listener } from '../../src/decorators/listener.js';
 import { METADATA_SETTINGS } from '../../src/decorators/param-types.js';
+import { BindingResolutionError } from '../../src/errors/binding-resolution-error.js';
 import { ConfigError } from '../../src/errors/config-error.js';
 import { jobRegistry } from '../../src/job/job-registry.js';
 import { Queueable } from '../../src/job/queueable.js';
 import { boot, shutdown } from '../../src/runtime/errand.js';
 import { createWorker } from '../../src/worker/create-worker.js';
+import { resolveHandleArguments } from '../../src/worker/resolve-handle-arguments.js';
 
 @injectable()
 class Tracker {}
@@ -32,7 +32,12 @@ function jobSource(className: string): string {
 
 /** What tsc (5.x, the one in devDependencies) emits for it, with or without emitDecoratorMetadata. */
 function tscOutput(source: string, metadata: boolean): string {
-  const options = { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.None, experimentalDecorators: true, emitDecoratorMetadata: metadata };
+  const options = {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.None,
+    experimentalDecorators: true,
+    emitDecoratorMetadata: metadata,
+  };
   return ts.transpileModule(source, { compilerOptions: options }).outputText;
 }
 
@@ -50,30 +55,42 @@ function swcOutput(source: string, metadata: boolean): string {
 
 /** Runs compiled output the way a module would, with errand's decorators in scope; resolves to the class. */
 function defineCompiled(code: string, className: string): Function {
-  return new Function('Job', 'Inject', 'Queueable', 'Tracker', `${code}\nreturn ${className};`)(Job, Inject, Queueable, Tracker) as Function;
+  return new Function('Job', 'Inject', 'Queueable', 'Tracker', `${code}\nreturn ${className};`)(
+    Job,
+    Inject,
+    Queueable,
+    Tracker,
+  ) as Function;
 }
 
 describe('a handle() that takes services it has no types for: recorded by @Job, refused by a worker', () => {
   it.each([
     ['tsc', tscOutput, 'TscMetaJob'],
     ['swc', swcOutput, 'SwcMetaJob'],
-  ] as const)('accepts the job as %s compiles it with decorator metadata, and it is registered', (_compiler, compile, name) => {
-    const target = defineCompiled(compile(jobSource(name), true), name);
-    expect(jobRegistry.byName(name)?.target).toBe(target);
-  });
+  ] as const)(
+    'accepts the job as %s compiles it with decorator metadata, and it is registered',
+    (_compiler, compile, name) => {
+      const target = defineCompiled(compile(jobSource(name), true), name);
+      expect(jobRegistry.byName(name)?.target).toBe(target);
+    },
+  );
 
   it.each([
     ['tsc without emitDecoratorMetadata', tscOutput, 'TscBareJob'],
     ['swc without decoratorMetadata', swcOutput, 'SwcBareJob'],
-  ] as const)('registers the job as %s compiles it (a process may only dispatch it), recording why its services cannot be resolved', (_compiler, compile, name) => {
-    const compiled = compile(jobSource(name), false);
-    expect(compiled).not.toContain('design:paramtypes');
-    const target = defineCompiled(compiled, name);
-    expect(jobRegistry.byName(name)).toMatchObject({
-      target,
-      paramTypesProblem: 'handle() takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes)',
-    });
-  });
+  ] as const)(
+    'registers the job as %s compiles it (a process may only dispatch it), recording why its services cannot be resolved',
+    (_compiler, compile, name) => {
+      const compiled = compile(jobSource(name), false);
+      expect(compiled).not.toContain('design:paramtypes');
+      const target = defineCompiled(compiled, name);
+      expect(jobRegistry.byName(name)).toMatchObject({
+        target,
+        paramTypesProblem:
+          'handle() takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes)',
+      });
+    },
+  );
 
   it('records a handle() with parameters and no decorator, as tsc leaves it (no @Inject(), no types)', () => {
     class NoInjectJob extends Queueable {
@@ -119,7 +136,9 @@ describe('a handle() that takes services it has no types for: recorded by @Job, 
     class InheritedHandleJob extends ParentTrackingJob {}
     Job()(OwnHandleJob);
     Job()(InheritedHandleJob);
-    expect(jobRegistry.byClass(OwnHandleJob)?.paramTypesProblem).toBe('handle() takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes)');
+    expect(jobRegistry.byClass(OwnHandleJob)?.paramTypesProblem).toBe(
+      'handle() takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes)',
+    );
     expect(jobRegistry.byClass(InheritedHandleJob)?.paramTypesProblem).toBeUndefined();
     const container = () => rootContainer;
     // The attempt's own check, the last line for a class registered after the worker started.
@@ -127,7 +146,9 @@ describe('a handle() that takes services it has no types for: recorded by @Job, 
     expect(() => resolveHandleArguments(new OwnHandleJob(), 'OwnHandleJob', container)).toThrow(
       `OwnHandleJob.handle() takes 1 parameter(s) but no type metadata was found: decorate handle() with @Inject(), and ${METADATA_SETTINGS}`,
     );
-    expect(resolveHandleArguments(new InheritedHandleJob(), 'InheritedHandleJob', container)).toEqual([expect.any(Tracker)]);
+    expect(resolveHandleArguments(new InheritedHandleJob(), 'InheritedHandleJob', container)).toEqual([
+      expect.any(Tracker),
+    ]);
   });
 
   it("does not take a listener's event from its parent's handle() when the subclass's own handle() has no types", () => {

@@ -13,7 +13,9 @@ class JiReportRow extends Queueable {
   async handle(): Promise<void> {
     // Typed JobInfo, not JobInfo | undefined: no `?.` or `!` needed under strict.
     const id: string = this.job.id;
-    seen.push(`${this.job.displayName} ${this.job.connection}/${this.job.queue} attempt ${this.job.attempts} id ${id.length > 0}`);
+    seen.push(
+      `${this.job.displayName} ${this.job.connection}/${this.job.queue} attempt ${this.job.attempts} id ${id.length > 0}`,
+    );
   }
 }
 

@@ -5,12 +5,12 @@ import { container } from 'tsyringe';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { dispatch } from '../../src/bus/dispatch.js';
+import { resolveConfig } from '../../src/config/resolve-config.js';
+import { kebabCase, writeClass } from '../../src/console/commands/make-commands.js';
 import type { FailedJobRecord, FailedJobStore } from '../../src/contracts/failed-job-store.js';
 import type { JobMiddleware as JobMiddlewareContract, NextMiddleware } from '../../src/contracts/job-middleware.js';
 import type { QueueDriver } from '../../src/contracts/queue-driver.js';
 import type { ReservedJob } from '../../src/contracts/reserved-job.js';
-import { kebabCase, writeClass } from '../../src/console/commands/make-commands.js';
-import { resolveConfig } from '../../src/config/resolve-config.js';
 import { Job } from '../../src/decorators/job.js';
 import { JobMiddleware } from '../../src/decorators/job-middleware.js';
 import { ConfigError } from '../../src/errors/config-error.js';
@@ -31,7 +31,7 @@ import type { JobPayload } from '../../src/payload/job-payload.js';
 import { generateKey, Keyring, parseKey } from '../../src/payload/keyring.js';
 import { boot, shutdown } from '../../src/runtime/errand.js';
 import { JobProcessor } from '../../src/worker/job-processor.js';
-import { runAttempt, type AttemptOutcome } from '../../src/worker/run-attempt.js';
+import { type AttemptOutcome, runAttempt } from '../../src/worker/run-attempt.js';
 import { MemoryRateLimitStore } from '../helpers/memory-rate-limit-store.js';
 
 const steps: string[] = [];
@@ -132,10 +132,25 @@ class MwSealedJob extends Queueable {
 class GoneError extends Error {}
 class AuthError extends Error {}
 
-const info = (displayName: string, attempts = 1, uuid = 'uuid-1'): JobInfo => ({ id: '1', uuid, queue: 'default', connection: 'test', attempts, displayName });
+const info = (displayName: string, attempts = 1, uuid = 'uuid-1'): JobInfo => ({
+  id: '1',
+  uuid,
+  queue: 'default',
+  connection: 'test',
+  attempts,
+  displayName,
+});
 
 /** One attempt of `job`, as the worker runs it. */
-function attempt(job: Queueable, options: { through?: JobMiddlewareContract<any>[]; attempts?: number; uuid?: string; beforeHandle?: () => Promise<void> } = {}): Promise<AttemptOutcome> {
+function attempt(
+  job: Queueable,
+  options: {
+    through?: JobMiddlewareContract<any>[];
+    attempts?: number;
+    uuid?: string;
+    beforeHandle?: () => Promise<void>;
+  } = {},
+): Promise<AttemptOutcome> {
   return runAttempt(job, info(registeredJobOf(job).name, options.attempts, options.uuid), {
     timeout: 0,
     container,
@@ -173,7 +188,14 @@ function recordingDriver() {
 const nullFailer = { log: async () => undefined } as unknown as FailedJobStore;
 
 function processor(driver: QueueDriver) {
-  return new JobProcessor({ driver, failer: nullFailer, events: new EventBus(() => undefined), container, options: { tries: 1, backoff: 0, timeout: 0 }, report: () => undefined });
+  return new JobProcessor({
+    driver,
+    failer: nullFailer,
+    events: new EventBus(() => undefined),
+    container,
+    options: { tries: 1, backoff: 0, timeout: 0 },
+    report: () => undefined,
+  });
 }
 
 let rowId = 0;
@@ -191,7 +213,11 @@ let store: MemoryRateLimitStore;
 
 beforeAll(async () => {
   // The sync connection runs dispatches inline; no database is needed for these tests.
-  await boot({ default: 'sync', connections: { sync: { driver: 'sync' } }, report: (error) => void reported.push(error) });
+  await boot({
+    default: 'sync',
+    connections: { sync: { driver: 'sync' } },
+    report: (error) => void reported.push(error),
+  });
 });
 afterAll(() => shutdown());
 beforeEach(() => {
@@ -211,7 +237,18 @@ describe('the middleware pipeline', () => {
       beforeHandle: async () => void steps.push('beforeHandle'),
     });
     expect(outcome).toEqual({ kind: 'completed', intent: undefined });
-    expect(steps).toEqual(['own-1>', 'own-2:x>', 'through-1>', 'through-2>', 'beforeHandle', 'handle', '<through-2', '<through-1', '<own-2:x', '<own-1']);
+    expect(steps).toEqual([
+      'own-1>',
+      'own-2:x>',
+      'through-1>',
+      'through-2>',
+      'beforeHandle',
+      'handle',
+      '<through-2',
+      '<through-1',
+      '<own-2:x',
+      '<own-1',
+    ]);
   });
 
   it('builds middleware() after prepare (models loaded), on the restored job', async () => {
@@ -230,7 +267,10 @@ describe('the middleware pipeline', () => {
 
   it('a middleware that does not call next() stops the job: handle() and beforeHandle do not run, and the worker deletes it', async () => {
     const stopper = { handle: async () => void steps.push('stopped') };
-    const outcome = await attempt(new MwPipelineJob(), { through: [stopper], beforeHandle: async () => void steps.push('beforeHandle') });
+    const outcome = await attempt(new MwPipelineJob(), {
+      through: [stopper],
+      beforeHandle: async () => void steps.push('beforeHandle'),
+    });
     expect(outcome).toEqual({ kind: 'completed', intent: undefined });
     expect(steps).toEqual(['own-1>', 'own-2:p>', 'stopped', '<own-2:p', '<own-1']);
 
@@ -255,7 +295,9 @@ describe('the middleware pipeline', () => {
     const twice = { handle: async (job: Queueable, next: NextMiddleware) => (await next(job), next(job)) };
     const outcome = await attempt(new MwOtherJob(), { through: [twice] });
     expect(outcome.kind).toBe('threw');
-    expect((outcome as { error: Error }).error.message).toBe('Job MwOtherJob: middleware Object called next() twice; a job runs once per attempt.');
+    expect((outcome as { error: Error }).error.message).toBe(
+      'Job MwOtherJob: middleware Object called next() twice; a job runs once per attempt.',
+    );
     expect(steps).toEqual(['handle:other']);
 
     mwOwn = () => [new Tracing('fine'), { nope: true }];
@@ -264,10 +306,14 @@ describe('the middleware pipeline', () => {
     const intent = (bad as { intent?: { kind: string; error?: Error } }).intent;
     expect(intent?.kind).toBe('fail');
     expect(intent?.error).toBeInstanceOf(ConfigError);
-    expect(intent?.error?.message).toBe('Job MwOtherJob: middleware()[1] is not job middleware (an object with a handle(job, next) method).');
+    expect(intent?.error?.message).toBe(
+      'Job MwOtherJob: middleware()[1] is not job middleware (an object with a handle(job, next) method).',
+    );
     mwOwn = () => new Tracing('not a list');
     const notList = await attempt(new MwOtherJob());
-    expect((notList as { intent?: { error: Error } }).intent?.error.message).toBe('Job MwOtherJob: middleware() must return an array of job middleware, got object.');
+    expect((notList as { intent?: { error: Error } }).intent?.error.message).toBe(
+      'Job MwOtherJob: middleware() must return an array of job middleware, got object.',
+    );
   });
 
   it('a middleware written without async still works, and its synchronous throw is the attempt’s error', async () => {
@@ -312,12 +358,19 @@ describe('FailOnException', () => {
     expect(await processor(driver).process(reserved(roundTrip(new MwConfigurableJob())))).toBe('failed');
     mwThrow = new Error('timeout talking to crm');
     expect(await processor(driver).process(reserved(roundTrip(new MwConfigurableJob())))).toBe('released');
-    mwOwn = () => [new FailOnException((error: Error, job: MwConfigurableJob) => error.message.includes('crm') && job.label === 'c')];
+    mwOwn = () => [
+      new FailOnException((error: Error, job: MwConfigurableJob) => error.message.includes('crm') && job.label === 'c'),
+    ];
     expect(await processor(driver).process(reserved(roundTrip(new MwConfigurableJob())))).toBe('failed');
     expect(ended).toEqual(['fail:Error: token revoked', 'release:0', 'fail:Error: timeout talking to crm']);
     // failed() sees the error (rethrown after failing); handle ran each time.
-    expect(steps.filter((s) => s.startsWith('failed:'))).toEqual(['failed:token revoked', 'failed:timeout talking to crm']);
-    expect(() => new FailOnException(['nope'] as never)).toThrow('FailOnException needs a list of error classes or a predicate');
+    expect(steps.filter((s) => s.startsWith('failed:'))).toEqual([
+      'failed:token revoked',
+      'failed:timeout talking to crm',
+    ]);
+    expect(() => new FailOnException(['nope'] as never)).toThrow(
+      'FailOnException needs a list of error classes or a predicate',
+    );
   });
 });
 
@@ -339,7 +392,10 @@ describe('ThrottlesExceptions', () => {
 
     store.now += 500; // the window ended: the circuit closes, a success clears the count
     mwThrow = undefined;
-    expect(await attempt(new MwConfigurableJob(), { through: [throttle()] })).toEqual({ kind: 'completed', intent: undefined });
+    expect(await attempt(new MwConfigurableJob(), { through: [throttle()] })).toEqual({
+      kind: 'completed',
+      intent: undefined,
+    });
     expect(store.windows.size).toBe(0);
   });
 
@@ -348,41 +404,69 @@ describe('ThrottlesExceptions', () => {
     await attempt(new MwConfigurableJob(), { through: [new ThrottlesExceptions(5)] });
     await attempt(new MwConfigurableJob(), { through: [new ThrottlesExceptions(5).by('crm')] });
     await attempt(new MwConfigurableJob(), { through: [new ThrottlesExceptions(5).byJob()], uuid: 'job-a' });
-    expect([...store.windows.keys()].sort()).toEqual(['throttles-exceptions:MwConfigurableJob', 'throttles-exceptions:crm', 'throttles-exceptions:job:job-a']);
+    expect([...store.windows.keys()].sort()).toEqual([
+      'throttles-exceptions:MwConfigurableJob',
+      'throttles-exceptions:crm',
+      'throttles-exceptions:job:job-a',
+    ]);
     mwThrow = undefined;
     mwOwn = () => [new ThrottlesExceptions(5).by('crm')];
     await attempt(new MwOtherJob());
-    expect([...store.windows.keys()].sort()).toEqual(['throttles-exceptions:MwConfigurableJob', 'throttles-exceptions:job:job-a']);
+    expect([...store.windows.keys()].sort()).toEqual([
+      'throttles-exceptions:MwConfigurableJob',
+      'throttles-exceptions:job:job-a',
+    ]);
   });
 
   it('when() rethrows what it does not accept; deleteWhen/failWhen take classes or predicates; report() reports', async () => {
     mwThrow = new GoneError('contact gone');
-    const rethrown = await attempt(new MwConfigurableJob(), { through: [new ThrottlesExceptions().when((e) => !(e instanceof GoneError))] });
+    const rethrown = await attempt(new MwConfigurableJob(), {
+      through: [new ThrottlesExceptions().when((e) => !(e instanceof GoneError))],
+    });
     expect(rethrown.kind).toBe('threw');
     expect(store.windows.size).toBe(0);
 
-    const deleted = await attempt(new MwConfigurableJob(), { through: [new ThrottlesExceptions().deleteWhen(GoneError).report()] });
+    const deleted = await attempt(new MwConfigurableJob(), {
+      through: [new ThrottlesExceptions().deleteWhen(GoneError).report()],
+    });
     expect(deleted).toEqual({ kind: 'completed', intent: { kind: 'delete' } });
     expect(reported).toEqual([mwThrow]);
 
     mwThrow = new Error('quota exceeded');
-    const failed = await attempt(new MwConfigurableJob(), { through: [new ThrottlesExceptions().deleteWhen(GoneError).failWhen((e) => e.message.startsWith('quota'))] });
+    const failed = await attempt(new MwConfigurableJob(), {
+      through: [new ThrottlesExceptions().deleteWhen(GoneError).failWhen((e) => e.message.startsWith('quota'))],
+    });
     expect(failed).toEqual({ kind: 'completed', intent: { kind: 'fail', error: mwThrow } });
     expect(store.windows.size).toBe(0);
 
     mwThrow = new Error('other');
-    const counted = await attempt(new MwConfigurableJob(), { through: [new ThrottlesExceptions().report((e) => e.message === 'nope').backoff((attempts) => attempts * 10)], attempts: 3 });
+    const counted = await attempt(new MwConfigurableJob(), {
+      through: [new ThrottlesExceptions().report((e) => e.message === 'nope').backoff((attempts) => attempts * 10)],
+      attempts: 3,
+    });
     expect(counted).toEqual({ kind: 'completed', intent: { kind: 'release', delay: 30 } });
     expect(reported).toHaveLength(1);
   });
 
   it('checks its arguments, naming the option', () => {
-    expect(() => new ThrottlesExceptions(0)).toThrow('ThrottlesExceptions: maxAttempts must be a whole number from 1 to 2147483647, got 0.');
-    expect(() => new ThrottlesExceptions(2 ** 31)).toThrow('ThrottlesExceptions: maxAttempts must be a whole number from 1 to 2147483647, got 2147483648.');
-    expect(() => new ThrottlesExceptions(3, 1.5)).toThrow('ThrottlesExceptions: decaySeconds must be a whole number of seconds from 1 to 2147483647, got 1.5.');
-    expect(() => new ThrottlesExceptions(3, 1e12)).toThrow('ThrottlesExceptions: decaySeconds must be a whole number of seconds from 1 to 2147483647, got 1000000000000.');
-    expect(() => new ThrottlesExceptions().backoff(-1)).toThrow('ThrottlesExceptions.backoff() needs seconds or a function of the attempts: it must be a number of seconds from 0 to 2147483647, got -1.');
-    expect(() => new ThrottlesExceptions().backoff(1e12)).toThrow('ThrottlesExceptions.backoff() needs seconds or a function of the attempts: it must be a number of seconds from 0 to 2147483647, got 1000000000000.');
+    expect(() => new ThrottlesExceptions(0)).toThrow(
+      'ThrottlesExceptions: maxAttempts must be a whole number from 1 to 2147483647, got 0.',
+    );
+    expect(() => new ThrottlesExceptions(2 ** 31)).toThrow(
+      'ThrottlesExceptions: maxAttempts must be a whole number from 1 to 2147483647, got 2147483648.',
+    );
+    expect(() => new ThrottlesExceptions(3, 1.5)).toThrow(
+      'ThrottlesExceptions: decaySeconds must be a whole number of seconds from 1 to 2147483647, got 1.5.',
+    );
+    expect(() => new ThrottlesExceptions(3, 1e12)).toThrow(
+      'ThrottlesExceptions: decaySeconds must be a whole number of seconds from 1 to 2147483647, got 1000000000000.',
+    );
+    expect(() => new ThrottlesExceptions().backoff(-1)).toThrow(
+      'ThrottlesExceptions.backoff() needs seconds or a function of the attempts: it must be a number of seconds from 0 to 2147483647, got -1.',
+    );
+    expect(() => new ThrottlesExceptions().backoff(1e12)).toThrow(
+      'ThrottlesExceptions.backoff() needs seconds or a function of the attempts: it must be a number of seconds from 0 to 2147483647, got 1000000000000.',
+    );
   });
 });
 
@@ -398,7 +482,10 @@ describe('RateLimited', () => {
     store.now += 20;
     expect(await run(new RateLimited('unit'))).toEqual({ kind: 'completed', intent: undefined });
     expect(await run(new RateLimited('unit'))).toEqual({ kind: 'completed', intent: { kind: 'release', delay: 43 } });
-    expect(await run(new RateLimited('unit').releaseAfter(7))).toEqual({ kind: 'completed', intent: { kind: 'release', delay: 7 } });
+    expect(await run(new RateLimited('unit').releaseAfter(7))).toEqual({
+      kind: 'completed',
+      intent: { kind: 'release', delay: 7 },
+    });
     expect(await run(new RateLimited('unit').dontRelease())).toEqual({ kind: 'completed', intent: { kind: 'delete' } });
     expect(steps).toEqual(['handle:c', 'handle:c']);
     store.now += 40;
@@ -413,14 +500,22 @@ describe('RateLimited', () => {
     RateLimiter.for('unit-none', () => Limit.none());
     await attempt(new MwConfigurableJob('ann'), { through: [new RateLimited('unit-by')] });
     await attempt(new MwConfigurableJob('bob'), { through: [new RateLimited('unit-by')] });
-    expect((await attempt(new MwConfigurableJob('ann'), { through: [new RateLimited('unit-by')] })).kind).toBe('completed');
+    expect((await attempt(new MwConfigurableJob('ann'), { through: [new RateLimited('unit-by')] })).kind).toBe(
+      'completed',
+    );
     expect(steps).toEqual(['handle:ann', 'handle:bob']);
     await attempt(new MwConfigurableJob('two'), { through: [new RateLimited('unit-two')] });
     const second = await attempt(new MwConfigurableJob('two'), { through: [new RateLimited('unit-two')] });
     expect(second).toEqual({ kind: 'completed', intent: { kind: 'release', delay: 2 * 86400 + 3 } });
-    for (let i = 0; i < 5; i++) await attempt(new MwConfigurableJob('free'), { through: [new RateLimited('unit-none')] });
+    for (let i = 0; i < 5; i++)
+      await attempt(new MwConfigurableJob('free'), { through: [new RateLimited('unit-none')] });
     expect(steps.filter((s) => s === 'handle:free')).toHaveLength(5);
-    expect([...store.windows.keys()].sort()).toEqual(['rate-limited:unit-by:3600s:ann', 'rate-limited:unit-by:3600s:bob', 'rate-limited:unit-two:172800s:', 'rate-limited:unit-two:1s:']);
+    expect([...store.windows.keys()].sort()).toEqual([
+      'rate-limited:unit-by:3600s:ann',
+      'rate-limited:unit-by:3600s:bob',
+      'rate-limited:unit-two:172800s:',
+      'rate-limited:unit-two:1s:',
+    ]);
   });
 
   it('fails the job at once when the limiter is not defined, or returns something other than limits', async () => {
@@ -430,11 +525,16 @@ describe('RateLimited', () => {
     expect(ended).toEqual([
       "fail:ConfigError: Rate limiter [nowhere] is not defined (job MwConfigurableJob): define it with RateLimiter.for('nowhere', …) in a module the worker loads.",
     ]);
-    expect(steps).toEqual(['failed:' + "Rate limiter [nowhere] is not defined (job MwConfigurableJob): define it with RateLimiter.for('nowhere', …) in a module the worker loads."]);
+    expect(steps).toEqual([
+      'failed:' +
+        "Rate limiter [nowhere] is not defined (job MwConfigurableJob): define it with RateLimiter.for('nowhere', …) in a module the worker loads.",
+    ]);
     mwOwn = () => [];
     RateLimiter.for('unit-bad', () => ({ maxAttempts: 1 }) as never);
     const bad = await attempt(new MwConfigurableJob(), { through: [new RateLimited('unit-bad')] });
-    expect((bad as { intent?: { error: Error } }).intent?.error.message).toBe('Rate limiter [unit-bad] returned an Object at [0]; it must return Limit, Limit[] or Limit.none().');
+    expect((bad as { intent?: { error: Error } }).intent?.error.message).toBe(
+      'Rate limiter [unit-bad] returned an Object at [0]; it must return Limit, Limit[] or Limit.none().',
+    );
   });
 
   it('checks limits and names, naming what is wrong', () => {
@@ -442,21 +542,38 @@ describe('RateLimited', () => {
     expect(Limit.perMinutes(3, 10)).toMatchObject({ maxAttempts: 10, decaySeconds: 180 });
     expect(Limit.perHour(1).by(42).key).toBe('42');
     expect(Limit.none().unlimited).toBe(true);
-    expect(() => Limit.perSecond(-1)).toThrow("A Limit's maxAttempts (jobs per window) must be a whole number from 0 to 2147483647, got -1.");
-    expect(() => Limit.perSecond(2 ** 31)).toThrow("A Limit's maxAttempts (jobs per window) must be a whole number from 0 to 2147483647, got 2147483648.");
-    expect(() => Limit.perSecond(1, 0.5)).toThrow("A Limit's window (decaySeconds) must be a whole number of seconds from 1 to 2147483647, got 0.5.");
-    expect(() => Limit.perDay(1, 1e6)).toThrow("A Limit's window (decaySeconds) must be a whole number of seconds from 1 to 2147483647, got 86400000000.");
+    expect(() => Limit.perSecond(-1)).toThrow(
+      "A Limit's maxAttempts (jobs per window) must be a whole number from 0 to 2147483647, got -1.",
+    );
+    expect(() => Limit.perSecond(2 ** 31)).toThrow(
+      "A Limit's maxAttempts (jobs per window) must be a whole number from 0 to 2147483647, got 2147483648.",
+    );
+    expect(() => Limit.perSecond(1, 0.5)).toThrow(
+      "A Limit's window (decaySeconds) must be a whole number of seconds from 1 to 2147483647, got 0.5.",
+    );
+    expect(() => Limit.perDay(1, 1e6)).toThrow(
+      "A Limit's window (decaySeconds) must be a whole number of seconds from 1 to 2147483647, got 86400000000.",
+    );
     expect(Limit.none().maxAttempts).toBe(Number.MAX_SAFE_INTEGER);
     expect(() => new RateLimited('')).toThrow('RateLimited needs the name of a limiter');
-    expect(() => new RateLimited('api').releaseAfter(Number.NaN)).toThrow("RateLimited('api').releaseAfter(): the delay must be a number of seconds from 0 to 2147483647, got NaN.");
-    expect(() => new RateLimited('api').releaseAfter(1e12)).toThrow("RateLimited('api').releaseAfter(): the delay must be a number of seconds from 0 to 2147483647, got 1000000000000.");
+    expect(() => new RateLimited('api').releaseAfter(Number.NaN)).toThrow(
+      "RateLimited('api').releaseAfter(): the delay must be a number of seconds from 0 to 2147483647, got NaN.",
+    );
+    expect(() => new RateLimited('api').releaseAfter(1e12)).toThrow(
+      "RateLimited('api').releaseAfter(): the delay must be a number of seconds from 0 to 2147483647, got 1000000000000.",
+    );
     expect(() => RateLimiter.for('x', 'nope' as never)).toThrow("RateLimiter.for('x') needs a function of the job");
   });
 });
 
 describe('through(): middleware stored in the payload', () => {
   it('round-trips registered middleware with their data, rebuilt as their classes, and the payload stays valid against the schema', () => {
-    const payload = roundTrip(new MwPipelineJob('rt'), [new RateLimited('api').releaseAfter(15), new StampMiddleware('blue', 2), new ThrottlesExceptions(3, 60).by('crm'), Skip.when(false)]);
+    const payload = roundTrip(new MwPipelineJob('rt'), [
+      new RateLimited('api').releaseAfter(15),
+      new StampMiddleware('blue', 2),
+      new ThrottlesExceptions(3, 60).by('crm'),
+      Skip.when(false),
+    ]);
     expect(payload.middleware).toEqual([
       { name: 'errand:RateLimited', data: { limiterName: 'api', shouldRelease: true, releaseAfterSeconds: 15 } },
       { name: 'StampMiddleware', data: { stamp: 'blue', times: 2 } },
@@ -494,14 +611,22 @@ describe('through(): middleware stored in the payload', () => {
       'Job MwOtherJob: middleware ClosureMiddleware cannot be queued: property check holds a function; only data can be queued (register behaviour by name and store the name). ' +
         "Middleware given to through() is stored in the payload; middleware holding functions belongs in the job's middleware() method, which is built on the worker.",
     );
-    expect(refusal([new ThrottlesExceptions().when(() => true)])).toContain('Job MwOtherJob: middleware errand:ThrottlesExceptions cannot be queued: property whenCallback holds a function');
-    expect(refusal([Skip.when(() => true)])).toContain('Job MwOtherJob: middleware errand:Skip cannot be queued: property condition holds a function');
+    expect(refusal([new ThrottlesExceptions().when(() => true)])).toContain(
+      'Job MwOtherJob: middleware errand:ThrottlesExceptions cannot be queued: property whenCallback holds a function',
+    );
+    expect(refusal([Skip.when(() => true)])).toContain(
+      'Job MwOtherJob: middleware errand:Skip cannot be queued: property condition holds a function',
+    );
     expect(refusal([new UnregisteredMiddleware()])).toBe(
       'Job MwOtherJob cannot be queued: middleware UnregisteredMiddleware given to through() is not registered. ' +
         "Decorate its class with @JobMiddleware() so a worker may rebuild it, or return it from the job's middleware() method.",
     );
-    expect(refusal([new FailOnException([AuthError])])).toContain('middleware FailOnException given to through() is not registered');
-    expect(refusal([{ nope: 1 }])).toBe('Job MwOtherJob cannot be queued: through()[0] is not job middleware (an object with a handle(job, next) method).');
+    expect(refusal([new FailOnException([AuthError])])).toContain(
+      'middleware FailOnException given to through() is not registered',
+    );
+    expect(refusal([{ nope: 1 }])).toBe(
+      'Job MwOtherJob cannot be queued: through()[0] is not job middleware (an object with a handle(job, next) method).',
+    );
   });
 
   it('refuses a payload naming unknown middleware: the job fails with the reason and none of its code runs, not even failed()', async () => {
@@ -512,14 +637,23 @@ describe('through(): middleware stored in the payload', () => {
     );
     const { driver, ended } = recordingDriver();
     expect(await processor(driver).process(reserved(tampered))).toBe('failed');
-    expect(ended).toEqual([expect.stringContaining('fail:PayloadError: Job MwConfigurableJob: its payload names unknown middleware [Nope]')]);
+    expect(ended).toEqual([
+      expect.stringContaining('fail:PayloadError: Job MwConfigurableJob: its payload names unknown middleware [Nope]'),
+    ]);
     expect(steps).toEqual([]);
-    expect(() => parsePayload(JSON.stringify({ ...payload, middleware: { name: 'x' } }))).toThrow('The payload of MwConfigurableJob has a middleware key that is not a list.');
-    expect(() => parsePayload(JSON.stringify({ ...payload, middleware: [{ name: 'StampMiddleware', data: [] }] }))).toThrow(
-      'The payload of MwConfigurableJob has a malformed middleware[0]: data must be an object.',
+    expect(() => parsePayload(JSON.stringify({ ...payload, middleware: { name: 'x' } }))).toThrow(
+      'The payload of MwConfigurableJob has a middleware key that is not a list.',
     );
-    const poisoned = JSON.stringify({ ...payload, middleware: [{ name: 'StampMiddleware', data: {} }] }).replace('"data":{}', '"data":{"__proto__":{"x":1}}');
-    expect(() => parsePayload(poisoned)).toThrow('The payload holds the forbidden key [__proto__] at payload.middleware[0].data.__proto__');
+    expect(() =>
+      parsePayload(JSON.stringify({ ...payload, middleware: [{ name: 'StampMiddleware', data: [] }] })),
+    ).toThrow('The payload of MwConfigurableJob has a malformed middleware[0]: data must be an object.');
+    const poisoned = JSON.stringify({ ...payload, middleware: [{ name: 'StampMiddleware', data: {} }] }).replace(
+      '"data":{}',
+      '"data":{"__proto__":{"x":1}}',
+    );
+    expect(() => parsePayload(poisoned)).toThrow(
+      'The payload holds the forbidden key [__proto__] at payload.middleware[0].data.__proto__',
+    );
   });
 
   it('runs on the sync connection too: dispatch(job).through([...]) runs the stored middleware inline', async () => {
@@ -528,7 +662,9 @@ describe('through(): middleware stored in the payload', () => {
     steps.length = 0;
     await dispatch(new MwConfigurableJob('skipped')).through(Skip.when(true));
     expect(steps).toEqual([]);
-    await expect(dispatch(new MwOtherJob()).through([new ClosureMiddleware()])).rejects.toThrow('middleware ClosureMiddleware cannot be queued');
+    await expect(dispatch(new MwOtherJob()).through([new ClosureMiddleware()])).rejects.toThrow(
+      'middleware ClosureMiddleware cannot be queued',
+    );
   });
 
   it("seals an encrypted job's middleware with its data, and refuses middleware added to it in plaintext", () => {
@@ -538,16 +674,26 @@ describe('through(): middleware stored in the payload', () => {
     expect(JSON.stringify(payload)).not.toContain('hidden');
     expect(decodeJob(payload, keyring).middleware).toEqual([expect.objectContaining({ stamp: 'hidden' })]);
     const injected = { ...payload, middleware: [{ name: 'errand:Skip', data: { condition: true, negated: false } }] };
-    expect(() => decodeJob(injected, keyring)).toThrow('Job MwSealedJob is encrypted, but this payload holds middleware in plaintext: refused, nothing was run.');
+    expect(() => decodeJob(injected, keyring)).toThrow(
+      'Job MwSealedJob is encrypted, but this payload holds middleware in plaintext: refused, nothing was run.',
+    );
   });
 
   it('@JobMiddleware refuses a class without handle() and a second class under a taken name', () => {
-    expect(() => JobMiddleware()(class NoHandle {})).toThrow('Job middleware NoHandle has no handle(job, next) method.');
-    expect(() => JobMiddleware({ name: 'StampMiddleware' })(class Another implements JobMiddlewareContract {
-      async handle() {
-        return undefined;
-      }
-    })).toThrow("Two job middleware classes are registered as [StampMiddleware]; give one a distinct name with @JobMiddleware({ name: '…' }).");
+    expect(() => JobMiddleware()(class NoHandle {})).toThrow(
+      'Job middleware NoHandle has no handle(job, next) method.',
+    );
+    expect(() =>
+      JobMiddleware({ name: 'StampMiddleware' })(
+        class Another implements JobMiddlewareContract {
+          async handle() {
+            return undefined;
+          }
+        },
+      ),
+    ).toThrow(
+      "Two job middleware classes are registered as [StampMiddleware]; give one a distinct name with @JobMiddleware({ name: '…' }).",
+    );
   });
 });
 
@@ -555,14 +701,24 @@ describe('rateLimits config', () => {
   it('defaults to the default database connection and table rate_limits, and names a bad option', () => {
     expect(resolveConfig(undefined, { env: {} }).rateLimits).toEqual({ connection: 'database', table: 'rate_limits' });
     expect(resolveConfig({ connections: { s: { driver: 'sync' } } }, { env: {} }).rateLimits).toBeUndefined();
-    const two = { connections: { a: { driver: 'database' as const }, b: { driver: 'database' as const } }, default: 'a', rateLimits: { connection: 'b', table: 'limits' } };
+    const two = {
+      connections: { a: { driver: 'database' as const }, b: { driver: 'database' as const } },
+      default: 'a',
+      rateLimits: { connection: 'b', table: 'limits' },
+    };
     expect(resolveConfig(two, { env: {} }).rateLimits).toEqual({ connection: 'b', table: 'limits' });
-    expect(() => resolveConfig({ rateLimits: { table: 'rate limits' } }, { env: {} })).toThrow('rateLimits.table: [rate limits] is not a valid table name.');
-    expect(() => resolveConfig({ rateLimits: { connection: 'nope' } }, { env: {} })).toThrow('rateLimits.connection names [nope], which is not defined. Defined connections: database, sync, null.');
+    expect(() => resolveConfig({ rateLimits: { table: 'rate limits' } }, { env: {} })).toThrow(
+      'rateLimits.table: [rate limits] is not a valid table name.',
+    );
+    expect(() => resolveConfig({ rateLimits: { connection: 'nope' } }, { env: {} })).toThrow(
+      'rateLimits.connection names [nope], which is not defined. Defined connections: database, sync, null.',
+    );
     expect(() => resolveConfig({ rateLimits: { connection: 'sync' } }, { env: {} })).toThrow(
       'rateLimits.connection names [sync], a sync connection; rate limits need a database queue connection.',
     );
-    expect(() => resolveConfig({ rateLimits: 'x' as never }, { env: {} })).toThrow('`rateLimits` must be an object { connection?, table? }, got "x".');
+    expect(() => resolveConfig({ rateLimits: 'x' as never }, { env: {} })).toThrow(
+      '`rateLimits` must be an object { connection?, table? }, got "x".',
+    );
   });
 });
 
@@ -577,8 +733,12 @@ describe('make:job-middleware', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'errand-mw-'));
     const file = writeClass('make:job-middleware', dir, 'EnsureTokenIsValid', 'class {{ class }} {}', {});
     expect(readFileSync(file, 'utf8')).toBe('class EnsureTokenIsValid {}');
-    expect(() => writeClass('make:job-middleware', dir, 'EnsureTokenIsValid', 'x', {})).toThrow('already exists; pass --force to overwrite it.');
+    expect(() => writeClass('make:job-middleware', dir, 'EnsureTokenIsValid', 'x', {})).toThrow(
+      'already exists; pass --force to overwrite it.',
+    );
     expect(readFileSync(writeClass('make:job-middleware', dir, 'EnsureTokenIsValid', 'y', {}, true), 'utf8')).toBe('y');
-    expect(() => writeClass('make:job-middleware', dir, 'bad-name', 'x', {})).toThrow('make:job-middleware: [bad-name] is not a class name');
+    expect(() => writeClass('make:job-middleware', dir, 'bad-name', 'x', {})).toThrow(
+      'make:job-middleware: [bad-name] is not a class name',
+    );
   });
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
 import { Job } from '../../src/decorators/job.js';
-import { Queueable } from '../../src/job/queueable.js';
-import { jobRegistry } from '../../src/job/job-registry.js';
 import { JobContext } from '../../src/job/job-context.js';
+import { jobRegistry } from '../../src/job/job-registry.js';
+import { Queueable } from '../../src/job/queueable.js';
 import { effectiveOptions, encodePayload, registeredJobOf } from '../../src/payload/encode-payload.js';
 
 describe('@Job', () => {
@@ -22,14 +22,32 @@ describe('@Job', () => {
     [{ backoff: [1, -2] }, 'Job Bad: option `backoff[1]` must be a number of seconds from 0 to 2147483647, got -2.'],
     // The bounds: what the jobs table holds (decision 0036).
     [{ tries: 2147483648 }, 'Job Bad: option `tries` must be a whole number from 0 to 2147483647, got 2147483648.'],
-    [{ maxExceptions: 1e10 }, 'Job Bad: option `maxExceptions` must be a whole number from 0 to 2147483647, got 10000000000.'],
-    [{ timeout: 2147483648 }, 'Job Bad: option `timeout` must be a whole number of seconds from 0 to 2147483647, got 2147483648.'],
-    [{ backoff: 1e20 }, 'Job Bad: option `backoff` must be a number of seconds from 0 to 2147483647, got 100000000000000000000.'],
+    [
+      { maxExceptions: 1e10 },
+      'Job Bad: option `maxExceptions` must be a whole number from 0 to 2147483647, got 10000000000.',
+    ],
+    [
+      { timeout: 2147483648 },
+      'Job Bad: option `timeout` must be a whole number of seconds from 0 to 2147483647, got 2147483648.',
+    ],
+    [
+      { backoff: 1e20 },
+      'Job Bad: option `backoff` must be a number of seconds from 0 to 2147483647, got 100000000000000000000.',
+    ],
     [{ backoff: [] }, 'Job Bad: option `backoff` must be seconds or a non-empty list of them, got [].'],
-    [{ retryUntil: 1e12 }, 'Job Bad: option `retryUntil` (seconds after dispatch) must be a number of seconds from 0 to 2147483647, got 1000000000000.'],
-    [{ retryUntil: -1 }, 'Job Bad: option `retryUntil` (seconds after dispatch) must be a number of seconds from 0 to 2147483647, got -1.'],
+    [
+      { retryUntil: 1e12 },
+      'Job Bad: option `retryUntil` (seconds after dispatch) must be a number of seconds from 0 to 2147483647, got 1000000000000.',
+    ],
+    [
+      { retryUntil: -1 },
+      'Job Bad: option `retryUntil` (seconds after dispatch) must be a number of seconds from 0 to 2147483647, got -1.',
+    ],
     [{ queue: 'a,b' }, 'Job Bad: option `queue` must not contain a comma.'],
-    [{ retryUntil: 'soon' }, 'Job Bad: option `retryUntil` must be a Date, seconds after dispatch, or a function returning one.'],
+    [
+      { retryUntil: 'soon' },
+      'Job Bad: option `retryUntil` must be a Date, seconds after dispatch, or a function returning one.',
+    ],
     [{ tris: 3 }, 'Job Bad: unknown option `tris`; known options:'],
   ])('rejects %j with an error naming the job and option', (options, message) => {
     expect(() => {
@@ -41,7 +59,7 @@ describe('@Job', () => {
     }).toThrow(message);
   });
 
-  it('accepts a timeout past Node\'s timer limit (it is stepped, not one timer)', () => {
+  it("accepts a timeout past Node's timer limit (it is stepped, not one timer)", () => {
     @Job({ name: 'MonthLong', timeout: 2592000, backoff: [2592000] })
     class MonthLong extends Queueable {
       handle() {}
@@ -50,11 +68,21 @@ describe('@Job', () => {
   });
 
   it('refuses a class without handle() and a second class under a taken name', () => {
-    expect(() => Job({ name: 'NoHandle' })(class NoHandle extends Queueable {})).toThrow('Job NoHandle has no handle() method.');
-    Job({ name: 'Taken' })(class A extends Queueable { handle() {} });
-    expect(() => Job({ name: 'Taken' })(class B extends Queueable { handle() {} })).toThrow(
-      'Two job classes are registered as [Taken]; give one a distinct name',
+    expect(() => Job({ name: 'NoHandle' })(class NoHandle extends Queueable {})).toThrow(
+      'Job NoHandle has no handle() method.',
     );
+    Job({ name: 'Taken' })(
+      class A extends Queueable {
+        handle() {}
+      },
+    );
+    expect(() =>
+      Job({ name: 'Taken' })(
+        class B extends Queueable {
+          handle() {}
+        },
+      ),
+    ).toThrow('Two job classes are registered as [Taken]; give one a distinct name');
   });
 });
 
@@ -115,7 +143,8 @@ class OwnBad extends Queueable {
 }
 
 const optionsOf = (job: object, overrides = {}) => effectiveOptions(registeredJobOf(job), overrides, job);
-const payloadOf = (job: object, overrides = {}) => encodePayload(job, optionsOf(job, overrides), { now: new Date('2030-01-01T00:00:00Z') });
+const payloadOf = (job: object, overrides = {}) =>
+  encodePayload(job, optionsOf(job, overrides), { now: new Date('2030-01-01T00:00:00Z') });
 
 describe('options a job sets on itself', () => {
   it('reads properties and methods at dispatch into the payload, over the @Job options', () => {
@@ -151,15 +180,47 @@ describe('options a job sets on itself', () => {
   });
 
   it.each([
-    ['tries = -1', { tries: -1 }, 'Job own.Bad: option `tries` (its tries property) must be a whole number from 0 to 2147483647, got -1.'],
-    ['timeout = 1.5', { timeout: 1.5 }, 'Job own.Bad: option `timeout` (its timeout property) must be a whole number of seconds from 0 to 2147483647, got 1.5.'],
-    ['backoff = [1, -2]', { backoff: [1, -2] }, 'Job own.Bad: option `backoff[1]` (its backoff property) must be a number of seconds from 0 to 2147483647, got -2.'],
+    [
+      'tries = -1',
+      { tries: -1 },
+      'Job own.Bad: option `tries` (its tries property) must be a whole number from 0 to 2147483647, got -1.',
+    ],
+    [
+      'timeout = 1.5',
+      { timeout: 1.5 },
+      'Job own.Bad: option `timeout` (its timeout property) must be a whole number of seconds from 0 to 2147483647, got 1.5.',
+    ],
+    [
+      'backoff = [1, -2]',
+      { backoff: [1, -2] },
+      'Job own.Bad: option `backoff[1]` (its backoff property) must be a number of seconds from 0 to 2147483647, got -2.',
+    ],
     // A function stored on the instance is a name clash; only a method of the class is called.
-    ['backoff = () => [1, 2]', { backoff: () => [1, 2] }, 'Job own.Bad: its backoff property holds a function; `backoff` is an option name (read as @Job\'s `backoff`): rename the property.'],
-    ["failOnTimeout = 'yes'", { failOnTimeout: 'yes' }, 'Job own.Bad: option `failOnTimeout` (its failOnTimeout property) must be true or false.'],
-    ["queue = ''", { queue: '' }, 'Job own.Bad: option `queue` (its queue property) must be a non-empty string, got "".'],
-    ['delay = 5', { delay: 5 }, 'Job own.Bad: its delay property is not read by errand: a job has no delay of its own here; delay the dispatch: `Job.dispatch(…).delay(seconds)`.'],
-    ['shouldBeEncrypted = true', { shouldBeEncrypted: true }, 'Job own.Bad: its shouldBeEncrypted property is not read by errand: encryption is chosen per class'],
+    [
+      'backoff = () => [1, 2]',
+      { backoff: () => [1, 2] },
+      "Job own.Bad: its backoff property holds a function; `backoff` is an option name (read as @Job's `backoff`): rename the property.",
+    ],
+    [
+      "failOnTimeout = 'yes'",
+      { failOnTimeout: 'yes' },
+      'Job own.Bad: option `failOnTimeout` (its failOnTimeout property) must be true or false.',
+    ],
+    [
+      "queue = ''",
+      { queue: '' },
+      'Job own.Bad: option `queue` (its queue property) must be a non-empty string, got "".',
+    ],
+    [
+      'delay = 5',
+      { delay: 5 },
+      'Job own.Bad: its delay property is not read by errand: a job has no delay of its own here; delay the dispatch: `Job.dispatch(…).delay(seconds)`.',
+    ],
+    [
+      'shouldBeEncrypted = true',
+      { shouldBeEncrypted: true },
+      'Job own.Bad: its shouldBeEncrypted property is not read by errand: encryption is chosen per class',
+    ],
   ])('refuses %s at dispatch, naming the job, the option and where it was read', (_label, fields, message) => {
     expect(() => payloadOf(new OwnBad(fields))).toThrow(message);
   });
@@ -176,12 +237,23 @@ describe('options a job sets on itself', () => {
     expect(() => payloadOf(new OwnEpoch(3600))).toThrow(
       'Job own.Epoch: option `retryUntil` (its retryUntil() method) must be a Date or unix seconds, got 3600; for seconds after dispatch use @Job({ retryUntil: 3600 }).',
     );
-    expect(() => payloadOf(new OwnEpoch(1_900_000_000_000))).toThrow('got 1900000000000, which reads as milliseconds: divide by 1000 or return a Date.');
+    expect(() => payloadOf(new OwnEpoch(1_900_000_000_000))).toThrow(
+      'got 1900000000000, which reads as milliseconds: divide by 1000 or return a Date.',
+    );
     expect(() => payloadOf(new OwnEpoch('tomorrow'))).toThrow('must be a Date or unix seconds, got "tomorrow".');
   });
 
   it('refuses at decoration a Laravel method errand cannot honour', () => {
-    expect(() => Job({ name: 'own.Via' })(class Via extends Queueable { uniqueVia() { return 'redis'; } handle() {} })).toThrow(
+    expect(() =>
+      Job({ name: 'own.Via' })(
+        class Via extends Queueable {
+          uniqueVia() {
+            return 'redis';
+          }
+          handle() {}
+        },
+      ),
+    ).toThrow(
       'Job own.Via: uniqueVia() is not read by errand: unique locks are kept in the store configured under `locks`, not chosen per job.',
     );
     expect(jobRegistry.byName('own.Via')).toBeUndefined();
@@ -189,10 +261,18 @@ describe('options a job sets on itself', () => {
 });
 
 describe('release() from handle()', () => {
-  const context = () => new JobContext({ id: '1', uuid: 'u', queue: 'default', connection: 'c', attempts: 1, displayName: 'unit.Releasing' }, new AbortController().signal);
+  const context = () =>
+    new JobContext(
+      { id: '1', uuid: 'u', queue: 'default', connection: 'c', attempts: 1, displayName: 'unit.Releasing' },
+      new AbortController().signal,
+    );
   it('refuses a delay the jobs table cannot add, naming the job and the bound', () => {
-    expect(() => context().release(1e20)).toThrow('release() of unit.Releasing: the delay must be a number of seconds from 0 to 2147483647, got 100000000000000000000.');
-    expect(() => context().release(-1)).toThrow('release() of unit.Releasing: the delay must be a number of seconds from 0 to 2147483647, got -1.');
+    expect(() => context().release(1e20)).toThrow(
+      'release() of unit.Releasing: the delay must be a number of seconds from 0 to 2147483647, got 100000000000000000000.',
+    );
+    expect(() => context().release(-1)).toThrow(
+      'release() of unit.Releasing: the delay must be a number of seconds from 0 to 2147483647, got -1.',
+    );
     const ok = context();
     ok.release(2592000.5);
     expect(ok.intent).toEqual({ kind: 'release', delay: 2592001 });
@@ -202,17 +282,26 @@ describe('release() from handle()', () => {
 describe('retryUntil given as a function', () => {
   it('checks what the function returns at dispatch, naming the job and the bound', () => {
     // The data holds a name for the window: NaN itself is not data a job can carry.
-    @Job({ name: 'unit.RetryUntilFn', retryUntil: (job: { window: string }) => ({ minute: 60, nan: Number.NaN, huge: 1e12 })[job.window] ?? 0 })
+    @Job({
+      name: 'unit.RetryUntilFn',
+      retryUntil: (job: { window: string }) => ({ minute: 60, nan: Number.NaN, huge: 1e12 })[job.window] ?? 0,
+    })
     class RetryUntilFn extends Queueable {
       constructor(public window: 'minute' | 'nan' | 'huge') {
         super();
       }
       handle() {}
     }
-    expect(encodePayload(new RetryUntilFn('minute'), jobRegistry.byClass(RetryUntilFn)!.options, { now: new Date(1_000_000) }).retryUntil).toBe(1060);
+    expect(
+      encodePayload(new RetryUntilFn('minute'), jobRegistry.byClass(RetryUntilFn)!.options, {
+        now: new Date(1_000_000),
+      }).retryUntil,
+    ).toBe(1060);
     expect(() => encodePayload(new RetryUntilFn('nan'), jobRegistry.byClass(RetryUntilFn)!.options)).toThrow(
       'Job unit.RetryUntilFn: option `retryUntil` (a Date, or seconds after dispatch) must be a number of seconds from 0 to 2147483647, got NaN.',
     );
-    expect(() => encodePayload(new RetryUntilFn('huge'), jobRegistry.byClass(RetryUntilFn)!.options)).toThrow('got 1000000000000.');
+    expect(() => encodePayload(new RetryUntilFn('huge'), jobRegistry.byClass(RetryUntilFn)!.options)).toThrow(
+      'got 1000000000000.',
+    );
   });
 });

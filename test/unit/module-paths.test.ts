@@ -38,7 +38,9 @@ describe('the modules a bootstrap directory or glob takes in', () => {
   it('are the same files in the same order in both modes: no compiled tests or dot names, links followed once, code point order', () => {
     const dir = distJobs();
     const context = { baseDir: dir };
-    const expected = ['Z.js', 'a-b.js', 'a.js', 'a/c.js', 'linked/f.js', 'sub/g.mjs'].map((file) => path.join(dir, 'dist/jobs', file));
+    const expected = ['Z.js', 'a-b.js', 'a.js', 'a/c.js', 'linked/f.js', 'sub/g.mjs'].map((file) =>
+      path.join(dir, 'dist/jobs', file),
+    );
     expect(modulesAt(path.join(dir, 'dist/jobs'), 'bootstrap', context)).toEqual(expected);
     expect(modulesAt(path.join(dir, 'dist/jobs/**/*.{js,mjs}'), 'bootstrap', context)).toEqual(expected);
   });
@@ -49,7 +51,13 @@ describe('importModules', () => {
     const dir = distJobs();
     const context = { baseDir: dir };
     const jobs = path.join(dir, 'dist/jobs');
-    const imported = await importModules([path.join(jobs, 'a.js'), jobs, path.join(jobs, '*.js')], 'bootstrap', context);
-    expect(imported).toEqual(['a.js', 'Z.js', 'a-b.js', 'a/c.js', 'linked/f.js', 'sub/g.mjs'].map((file) => path.join(jobs, file)));
+    const imported = await importModules(
+      [path.join(jobs, 'a.js'), jobs, path.join(jobs, '*.js')],
+      'bootstrap',
+      context,
+    );
+    expect(imported).toEqual(
+      ['a.js', 'Z.js', 'a-b.js', 'a/c.js', 'linked/f.js', 'sub/g.mjs'].map((file) => path.join(jobs, file)),
+    );
   });
 });

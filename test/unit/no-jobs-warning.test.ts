@@ -7,7 +7,7 @@ import { listenerRegistry } from '../../src/listeners/listener-registry.js';
 import '../../src/worker/worker.js';
 
 describe('whether a worker knows an application job (the no-jobs warning)', () => {
-  it("counts a queued @Listener from the registry the worker resolves listeners from, wired to its event or not", () => {
+  it('counts a queued @Listener from the registry the worker resolves listeners from, wired to its event or not', () => {
     expect(knowsApplicationJobs()).toBe(false);
     class InvoicePaid {}
     @Listener({ event: InvoicePaid })

@@ -44,13 +44,17 @@ describe('encodePayload', () => {
   it('rejects a job that cannot be serialized, naming it', () => {
     const job = new AddToBufferJob('x') as AddToBufferJob & { self?: unknown; big?: bigint };
     job.big = 10n;
-    expect(() => encodePayload(job, {})).toThrow('Job AddToBufferJob cannot be queued: property big holds a bigint, which JSON cannot carry; store it as a string.');
+    expect(() => encodePayload(job, {})).toThrow(
+      'Job AddToBufferJob cannot be queued: property big holds a bigint, which JSON cannot carry; store it as a string.',
+    );
   });
 
   it('refuses at dispatch data holding a key that reaches a prototype, naming where', () => {
     const job = new AddToBufferJob('x') as AddToBufferJob & { meta?: unknown };
     job.meta = { list: [{ constructor: 'sneaky' }] };
-    expect(() => encodePayload(job, {})).toThrow('Job AddToBufferJob cannot be queued: it holds the forbidden key [constructor] at AddToBufferJob.meta.list[0].constructor.');
+    expect(() => encodePayload(job, {})).toThrow(
+      'Job AddToBufferJob cannot be queued: it holds the forbidden key [constructor] at AddToBufferJob.meta.list[0].constructor.',
+    );
   });
 });
 
@@ -63,12 +67,26 @@ describe('parsePayload and restoreJob', () => {
   });
 
   it('refuses a uuid that is not one, and takes any uuid in either case', () => {
-    const withUuid = (uuid: string) => JSON.stringify({ uuid, job: 'errand:CallQueuedHandler@call', data: { commandName: 'A', command: {} } });
-    for (const uuid of ['u', 'mail ', '2b6c3c1e-8d0f-4c1e-9a77-4f1f3c1f2a1\u00e4', ' 2b6c3c1e-8d0f-4c1e-9a77-4f1f3c1f2a1', '2b6c3c1e-8d0f-4c1e-9a77-4f1f3c1f2a1\ud800', '2b6c3c1e8d0f4c1e9a774f1f3c1f2a10']) {
-      expect(() => parsePayload(withUuid(uuid))).toThrow(`The payload's uuid ${JSON.stringify(uuid)} is not a uuid: 8-4-4-4-12 hex digits (docs/payload.schema.json).`);
+    const withUuid = (uuid: string) =>
+      JSON.stringify({ uuid, job: 'errand:CallQueuedHandler@call', data: { commandName: 'A', command: {} } });
+    for (const uuid of [
+      'u',
+      'mail ',
+      '2b6c3c1e-8d0f-4c1e-9a77-4f1f3c1f2a1\u00e4',
+      ' 2b6c3c1e-8d0f-4c1e-9a77-4f1f3c1f2a1',
+      '2b6c3c1e-8d0f-4c1e-9a77-4f1f3c1f2a1\ud800',
+      '2b6c3c1e8d0f4c1e9a774f1f3c1f2a10',
+    ]) {
+      expect(() => parsePayload(withUuid(uuid))).toThrow(
+        `The payload's uuid ${JSON.stringify(uuid)} is not a uuid: 8-4-4-4-12 hex digits (docs/payload.schema.json).`,
+      );
     }
-    expect(parsePayload(withUuid('2b6c3c1e-8d0f-4c1e-9a77-4f1f3c1f2a10')).uuid).toBe('2b6c3c1e-8d0f-4c1e-9a77-4f1f3c1f2a10');
-    expect(parsePayload(withUuid('2B6C3C1E-8D0F-4C1E-9A77-4F1F3C1F2A10')).uuid).toBe('2B6C3C1E-8D0F-4C1E-9A77-4F1F3C1F2A10');
+    expect(parsePayload(withUuid('2b6c3c1e-8d0f-4c1e-9a77-4f1f3c1f2a10')).uuid).toBe(
+      '2b6c3c1e-8d0f-4c1e-9a77-4f1f3c1f2a10',
+    );
+    expect(parsePayload(withUuid('2B6C3C1E-8D0F-4C1E-9A77-4F1F3C1F2A10')).uuid).toBe(
+      '2B6C3C1E-8D0F-4C1E-9A77-4F1F3C1F2A10',
+    );
   });
 
   it.each([
@@ -76,24 +94,55 @@ describe('parsePayload and restoreJob', () => {
     ['[1]', 'The payload is not a JSON object.'],
     ['{"data":{}}', 'The payload has no uuid.'],
     ['{"uuid":"00000000-0000-4000-8000-000000000001","data":{"command":{}}}', 'The payload has no data.commandName.'],
-    ['{"uuid":"00000000-0000-4000-8000-000000000001","data":{"commandName":"A"}}', 'The payload of A has no data.command object.'],
-    ['{"uuid":"00000000-0000-4000-8000-000000000001","maxTries":"3","data":{"commandName":"A","command":{}}}', 'The payload of A has a non-numeric maxTries.'],
-    ['{"uuid":"00000000-0000-4000-8000-000000000001","backoff":"1;2","data":{"commandName":"A","command":{}}}', 'The payload of A has an unreadable backoff "1;2".'],
+    [
+      '{"uuid":"00000000-0000-4000-8000-000000000001","data":{"commandName":"A"}}',
+      'The payload of A has no data.command object.',
+    ],
+    [
+      '{"uuid":"00000000-0000-4000-8000-000000000001","maxTries":"3","data":{"commandName":"A","command":{}}}',
+      'The payload of A has a non-numeric maxTries.',
+    ],
+    [
+      '{"uuid":"00000000-0000-4000-8000-000000000001","backoff":"1;2","data":{"commandName":"A","command":{}}}',
+      'The payload of A has an unreadable backoff "1;2".',
+    ],
     // The schema's bounds (docs/payload.schema.json): -1 is not "unlimited", 0 is.
-    ['{"uuid":"00000000-0000-4000-8000-000000000001","maxTries":-1,"data":{"commandName":"A","command":{}}}', 'The payload of A has a maxTries that must be a whole number from 0 to 2147483647, got -1.'],
-    ['{"uuid":"00000000-0000-4000-8000-000000000001","maxTries":1.5,"data":{"commandName":"A","command":{}}}', 'The payload of A has a maxTries that must be a whole number from 0 to 2147483647, got 1.5.'],
-    ['{"uuid":"00000000-0000-4000-8000-000000000001","maxExceptions":2147483648,"data":{"commandName":"A","command":{}}}', 'has a maxExceptions that must be a whole number from 0 to 2147483647, got 2147483648.'],
-    ['{"uuid":"00000000-0000-4000-8000-000000000001","timeout":-5,"data":{"commandName":"A","command":{}}}', 'has a timeout that must be a whole number of seconds from 0 to 2147483647, got -5.'],
-    ['{"uuid":"00000000-0000-4000-8000-000000000001","delay":1e12,"data":{"commandName":"A","command":{}}}', 'has a delay that must be a number of seconds from 0 to 2147483647, got 1000000000000.'],
-    ['{"uuid":"00000000-0000-4000-8000-000000000001","backoff":"5,100000000000000000000","data":{"commandName":"A","command":{}}}', 'The payload of A has a backoff step over 2147483647 seconds: "5,100000000000000000000".'],
+    [
+      '{"uuid":"00000000-0000-4000-8000-000000000001","maxTries":-1,"data":{"commandName":"A","command":{}}}',
+      'The payload of A has a maxTries that must be a whole number from 0 to 2147483647, got -1.',
+    ],
+    [
+      '{"uuid":"00000000-0000-4000-8000-000000000001","maxTries":1.5,"data":{"commandName":"A","command":{}}}',
+      'The payload of A has a maxTries that must be a whole number from 0 to 2147483647, got 1.5.',
+    ],
+    [
+      '{"uuid":"00000000-0000-4000-8000-000000000001","maxExceptions":2147483648,"data":{"commandName":"A","command":{}}}',
+      'has a maxExceptions that must be a whole number from 0 to 2147483647, got 2147483648.',
+    ],
+    [
+      '{"uuid":"00000000-0000-4000-8000-000000000001","timeout":-5,"data":{"commandName":"A","command":{}}}',
+      'has a timeout that must be a whole number of seconds from 0 to 2147483647, got -5.',
+    ],
+    [
+      '{"uuid":"00000000-0000-4000-8000-000000000001","delay":1e12,"data":{"commandName":"A","command":{}}}',
+      'has a delay that must be a number of seconds from 0 to 2147483647, got 1000000000000.',
+    ],
+    [
+      '{"uuid":"00000000-0000-4000-8000-000000000001","backoff":"5,100000000000000000000","data":{"commandName":"A","command":{}}}',
+      'The payload of A has a backoff step over 2147483647 seconds: "5,100000000000000000000".',
+    ],
   ])('rejects %s with a reason', (raw, reason) => {
     expect(() => parsePayload(raw)).toThrow(reason);
   });
 
   it('refuses names that are not registered and handlers that are not errand’s', () => {
-    const unknown = parsePayload('{"uuid":"00000000-0000-4000-8000-000000000001","job":"errand:CallQueuedHandler@call","data":{"commandName":"Nope","command":{}}}');
+    const unknown = parsePayload(
+      '{"uuid":"00000000-0000-4000-8000-000000000001","job":"errand:CallQueuedHandler@call","data":{"commandName":"Nope","command":{}}}',
+    );
     expect(() => restoreJob(unknown)).toThrow('Unknown job [Nope]: no class is registered under that name.');
-    const foreign = parsePayload('{"uuid":"00000000-0000-4000-8000-000000000001","job":"Illuminate\\\\Queue\\\\CallQueuedHandler@call","data":{"commandName":"AddToBufferJob","command":{}}}');
+    const foreign = parsePayload(
+      '{"uuid":"00000000-0000-4000-8000-000000000001","job":"Illuminate\\\\Queue\\\\CallQueuedHandler@call","data":{"commandName":"AddToBufferJob","command":{}}}',
+    );
     expect(() => restoreJob(foreign)).toThrow('The payload names handler [Illuminate\\Queue\\CallQueuedHandler@call]');
   });
 });

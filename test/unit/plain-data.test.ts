@@ -76,7 +76,10 @@ describe('toPlainData', () => {
   });
 
   it('leaves out the skipped properties', () => {
-    expect(toPlainData(new Plain(1, [], { nested: { list: [] } }), 'Plain', { skip: new Set(['meta']) })).toEqual({ id: 1, tags: [] });
+    expect(toPlainData(new Plain(1, [], { nested: { list: [] } }), 'Plain', { skip: new Set(['meta']) })).toEqual({
+      id: 1,
+      tags: [],
+    });
   });
 
   it.each([

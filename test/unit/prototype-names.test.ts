@@ -32,22 +32,35 @@ describe('names that are Object.prototype members', () => {
   });
 
   it.each(PROTOTYPE_NAMES)('the configuration refuses [%s] wherever it names a connection or a client', (name) => {
-    expect(() => resolveConfig({ default: name }, { env: {} })).toThrow(`Queue connection [${name}] named by \`default\` is not defined. Defined connections: database, sync, null.`);
-    expect(() => resolveConfig(undefined, { env: { QUEUE_CONNECTION: name } })).toThrow(`Queue connection [${name}] named by QUEUE_CONNECTION is not defined.`);
-    expect(() => resolveConfig({ failed: { driver: 'database', connection: name } } as never, { env: {} })).toThrow(`failed.connection names [${name}], which is not a database queue connection.`);
-    for (const option of ['locks', 'rateLimits', 'batching'] as const) {
-      expect(() => resolveConfig({ [option]: { connection: name } }, { env: {} })).toThrow(`${option}.connection names [${name}], which is not defined. Defined connections: database, sync, null.`);
-    }
-    expect(() => resolveConfig({ connections: { q: { driver: 'database', client: name as never } } }, { env: {} })).toThrow(
-      `Queue connection [q] has unsupported client [${name}]; use one of better-sqlite3, mysql2, pg.`,
+    expect(() => resolveConfig({ default: name }, { env: {} })).toThrow(
+      `Queue connection [${name}] named by \`default\` is not defined. Defined connections: database, sync, null.`,
     );
+    expect(() => resolveConfig(undefined, { env: { QUEUE_CONNECTION: name } })).toThrow(
+      `Queue connection [${name}] named by QUEUE_CONNECTION is not defined.`,
+    );
+    expect(() => resolveConfig({ failed: { driver: 'database', connection: name } } as never, { env: {} })).toThrow(
+      `failed.connection names [${name}], which is not a database queue connection.`,
+    );
+    for (const option of ['locks', 'rateLimits', 'batching'] as const) {
+      expect(() => resolveConfig({ [option]: { connection: name } }, { env: {} })).toThrow(
+        `${option}.connection names [${name}], which is not defined. Defined connections: database, sync, null.`,
+      );
+    }
+    expect(() =>
+      resolveConfig({ connections: { q: { driver: 'database', client: name as never } } }, { env: {} }),
+    ).toThrow(`Queue connection [q] has unsupported client [${name}]; use one of better-sqlite3, mysql2, pg.`);
   });
 
   it('a connection the configuration names `constructor` is an ordinary connection', () => {
-    const config = resolveConfig({ default: 'constructor', connections: { constructor: { driver: 'sync' } } } as never, { env: {} });
+    const config = resolveConfig(
+      { default: 'constructor', connections: { constructor: { driver: 'sync' } } } as never,
+      { env: {} },
+    );
     const manager = new QueueManager(config, async () => undefined);
     expect(manager.connection('constructor').connectionName).toBe('constructor');
-    expect(() => manager.connection('toString')).toThrow('Queue connection [toString] is not defined. Defined connections: constructor.');
+    expect(() => manager.connection('toString')).toThrow(
+      'Queue connection [toString] is not defined. Defined connections: constructor.',
+    );
   });
 
   it.each(PROTOTYPE_NAMES)('every registry answers [%s] as unknown', async (name) => {
@@ -58,7 +71,11 @@ describe('names that are Object.prototype members', () => {
     expect(listenerRegistry.eventByName(name)).toBeUndefined();
     expect(RateLimiter.limiter(name)).toBeUndefined();
     await expect(callbackRef(name, 'Bus.chain(…).catch()')).rejects.toThrow(`no callback is registered as '${name}'`);
-    const payload = { uuid: '2b6c3c1e-8d0f-4c1e-9a77-4f1f3c1f2a10', job: 'errand:CallQueuedHandler@call', data: { commandName: name, command: {} } } as unknown as JobPayload;
+    const payload = {
+      uuid: '2b6c3c1e-8d0f-4c1e-9a77-4f1f3c1f2a10',
+      job: 'errand:CallQueuedHandler@call',
+      data: { commandName: name, command: {} },
+    } as unknown as JobPayload;
     expect(() => resolvePayloadJob(payload)).toThrow(`Unknown job [${name}]: no class is registered under that name.`);
   });
 });

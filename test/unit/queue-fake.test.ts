@@ -71,7 +71,10 @@ const queued: JobQueued[] = [];
 let unsubscribe: () => void;
 
 beforeAll(async () => {
-  await boot({ default: 'null', connections: { null: { driver: 'null' }, other: { driver: 'null' }, sync: { driver: 'sync' } } });
+  await boot({
+    default: 'null',
+    connections: { null: { driver: 'null' }, other: { driver: 'null' }, sync: { driver: 'sync' } },
+  });
   unsubscribe = events.on(JobQueued, (event) => void queued.push(event));
 });
 afterAll(async () => {
@@ -139,7 +142,9 @@ describe('Queue.fake(): recording', () => {
 
   it('records Queue.bulk, with fake ids in input order, and pushes the jobs it does not fake', async () => {
     const fake = Queue.fake([QfShipOrder]);
-    const ids = await Queue.bulk([new QfShipOrder(1), new QfSendMail('c@example.com'), new QfShipOrder(2)], { queue: 'bulk' });
+    const ids = await Queue.bulk([new QfShipOrder(1), new QfSendMail('c@example.com'), new QfShipOrder(2)], {
+      queue: 'bulk',
+    });
     expect(ids).toHaveLength(3);
     expect(ids[0]).toMatch(/^fake-/);
     expect(ids[1]).not.toMatch(/^fake-/);
@@ -151,7 +156,9 @@ describe('Queue.fake(): recording', () => {
 
   it('records the first job of Bus.chain() with the rest of its chain, on the chain queue', async () => {
     const fake = Queue.fake();
-    const id = await Bus.chain([new QfShipOrder(1), new QfSendMail('d@example.com'), new QfAudit()]).onQueue('chains').dispatch();
+    const id = await Bus.chain([new QfShipOrder(1), new QfSendMail('d@example.com'), new QfAudit()])
+      .onQueue('chains')
+      .dispatch();
     expect(id).toMatch(/^fake-/);
     fake.assertCount(1);
     fake.assertPushedOn('chains', QfShipOrder);
@@ -169,8 +176,13 @@ describe('Queue.fake(): recording', () => {
   it('records a batch instead of storing it, and its jobs as pushed where they would go (a chain: its first job carrying the rest)', async () => {
     const fake = Queue.fake();
     fake.assertNothingBatched();
-    expect(assertionFrom(() => fake.assertBatched(() => true)).message).toBe('The expected batch was not dispatched. No batches were dispatched.');
-    const batch = await Bus.batch([new QfShipOrder(1), [new QfAudit(), new QfSendMail('b@example.com')]]).name('orders').onQueue('batches').dispatch();
+    expect(assertionFrom(() => fake.assertBatched(() => true)).message).toBe(
+      'The expected batch was not dispatched. No batches were dispatched.',
+    );
+    const batch = await Bus.batch([new QfShipOrder(1), [new QfAudit(), new QfSendMail('b@example.com')]])
+      .name('orders')
+      .onQueue('batches')
+      .dispatch();
     expect([batch.id.startsWith('fake-'), batch.name, batch.totalJobs]).toEqual([true, 'orders', 2]);
     expect(queued).toHaveLength(0);
     fake.assertBatched((b) => b.name === 'orders' && b.queue === 'batches' && b.jobs.length === 2 && !b.allowFailures);
@@ -178,36 +190,52 @@ describe('Queue.fake(): recording', () => {
     fake.assertPushedOn('batches', QfShipOrder);
     fake.assertPushedWithChain(QfAudit, [QfSendMail]);
     expect(fake.batched().map((b) => b.name)).toEqual(['orders']);
-    expect(assertionFrom(() => fake.assertNothingBatched()).message).toBe('1 unexpected batch(es) were dispatched: [orders] of 2 job(s).');
+    expect(assertionFrom(() => fake.assertNothingBatched()).message).toBe(
+      '1 unexpected batch(es) were dispatched: [orders] of 2 job(s).',
+    );
     expect(assertionFrom(() => fake.assertBatchCount(2)).message).toBe('1 batch(es) were dispatched instead of 2.');
   });
 
   it('records a queued listener as a CallQueuedListener naming it', async () => {
     const fake = Queue.fake();
     await dispatchEvent(new QfOrderPlaced(12));
-    fake.assertPushedOn('listeners', CallQueuedListener, (job) => job.listener === QfEmailCustomer.name && job.data.orderId === 12);
+    fake.assertPushedOn(
+      'listeners',
+      CallQueuedListener,
+      (job) => job.listener === QfEmailCustomer.name && job.data.orderId === 12,
+    );
     expect(queued).toHaveLength(0);
   });
 
   it('passes where the job would go to the predicate: queue, connection, delay', async () => {
     const fake = Queue.fake();
     await QfShipOrder.dispatch(5).onConnection('other').onQueue('high').delay(30);
-    fake.assertPushed(QfShipOrder, (job, pushed) => job.orderId === 5 && pushed.connection === 'other' && pushed.queue === 'high' && pushed.delay === 30);
+    fake.assertPushed(
+      QfShipOrder,
+      (job, pushed) =>
+        job.orderId === 5 && pushed.connection === 'other' && pushed.queue === 'high' && pushed.delay === 30,
+    );
   });
 });
 
 describe('Queue.fake(): assertions prove both sides', () => {
   it('assertPushed', async () => {
     const fake = Queue.fake();
-    expect(assertionFrom(() => fake.assertPushed(QfShipOrder)).message).toBe('The expected [QfShipOrder] job was not pushed. No jobs were pushed.');
+    expect(assertionFrom(() => fake.assertPushed(QfShipOrder)).message).toBe(
+      'The expected [QfShipOrder] job was not pushed. No jobs were pushed.',
+    );
     await QfShipOrder.dispatch(1);
     await QfSendMail.dispatch('x');
     fake.assertPushed(QfShipOrder);
     fake.assertPushed(QfShipOrder, (job) => job.orderId === 1);
     const error = assertionFrom(() => fake.assertPushed(QfShipOrder, (job) => job.orderId === 2));
-    expect(error.message).toContain('The expected [QfShipOrder] job was not pushed: 1 were, none matching the predicate:');
+    expect(error.message).toContain(
+      'The expected [QfShipOrder] job was not pushed: 1 were, none matching the predicate:',
+    );
     expect(error.message).toContain('orderId: 1');
-    expect(assertionFrom(() => fake.assertPushed(QfAudit)).message).toBe('The expected [QfAudit] job was not pushed. Pushed: QfShipOrder ×1, QfSendMail ×1.');
+    expect(assertionFrom(() => fake.assertPushed(QfAudit)).message).toBe(
+      'The expected [QfAudit] job was not pushed. Pushed: QfShipOrder ×1, QfSendMail ×1.',
+    );
   });
 
   it('assertPushedOn', async () => {
@@ -222,7 +250,9 @@ describe('Queue.fake(): assertions prove both sides', () => {
     expect(assertionFrom(() => fake.assertPushedOn('other', QfSendMail)).message).toBe(
       'The expected [QfSendMail] job was not pushed on queue [other]; it was pushed on: [mail], [bulk-mail].',
     );
-    expect(assertionFrom(() => fake.assertPushedOn('mail', QfSendMail, (job) => job.to === 'y')).message).toContain('it was pushed on: [bulk-mail]');
+    expect(assertionFrom(() => fake.assertPushedOn('mail', QfSendMail, (job) => job.to === 'y')).message).toContain(
+      'it was pushed on: [bulk-mail]',
+    );
   });
 
   it('assertPushedTimes', async () => {
@@ -231,10 +261,14 @@ describe('Queue.fake(): assertions prove both sides', () => {
     await QfShipOrder.dispatch(1);
     await QfShipOrder.dispatch(2);
     fake.assertPushedTimes(QfShipOrder, 2);
-    expect(assertionFrom(() => fake.assertPushedTimes(QfShipOrder, 3)).message).toBe('The expected [QfShipOrder] job was pushed 2 time(s) instead of 3.');
+    expect(assertionFrom(() => fake.assertPushedTimes(QfShipOrder, 3)).message).toBe(
+      'The expected [QfShipOrder] job was pushed 2 time(s) instead of 3.',
+    );
     // Laravel's shape: a count where the predicate goes.
     fake.assertPushed(QfShipOrder, 2);
-    expect(assertionFrom(() => fake.assertPushed(QfShipOrder, 1)).message).toBe('The expected [QfShipOrder] job was pushed 2 time(s) instead of 1.');
+    expect(assertionFrom(() => fake.assertPushed(QfShipOrder, 1)).message).toBe(
+      'The expected [QfShipOrder] job was pushed 2 time(s) instead of 1.',
+    );
   });
 
   it('assertNotPushed', async () => {
@@ -252,7 +286,9 @@ describe('Queue.fake(): assertions prove both sides', () => {
     const fake = Queue.fake();
     fake.assertNothingPushed();
     await QfShipOrder.dispatch(1);
-    expect(assertionFrom(() => fake.assertNothingPushed()).message).toBe('1 unexpected job(s) were pushed: Pushed: QfShipOrder ×1.');
+    expect(assertionFrom(() => fake.assertNothingPushed()).message).toBe(
+      '1 unexpected job(s) were pushed: Pushed: QfShipOrder ×1.',
+    );
   });
 
   it('assertCount', async () => {
@@ -261,7 +297,9 @@ describe('Queue.fake(): assertions prove both sides', () => {
     await QfShipOrder.dispatch(1);
     await QfAudit.dispatch();
     fake.assertCount(2);
-    expect(assertionFrom(() => fake.assertCount(1)).message).toBe('2 job(s) were pushed instead of 1. Pushed: QfShipOrder ×1, QfAudit ×1.');
+    expect(assertionFrom(() => fake.assertCount(1)).message).toBe(
+      '2 job(s) were pushed instead of 1. Pushed: QfShipOrder ×1, QfAudit ×1.',
+    );
   });
 
   it('assertPushedWithChain', async () => {
@@ -274,14 +312,18 @@ describe('Queue.fake(): assertions prove both sides', () => {
     expect(assertionFrom(() => fake.assertPushedWithChain(QfShipOrder, [QfAudit, QfSendMail])).message).toBe(
       'The expected [QfShipOrder] job was not pushed with the chain [QfAudit, QfSendMail]; it was pushed with: [QfSendMail, QfAudit].',
     );
-    expect(assertionFrom(() => fake.assertPushedWithChain(QfShipOrder, [QfSendMail])).message).toContain('was not pushed with the chain [QfSendMail]');
+    expect(assertionFrom(() => fake.assertPushedWithChain(QfShipOrder, [QfSendMail])).message).toContain(
+      'was not pushed with the chain [QfSendMail]',
+    );
     const byValue = assertionFrom(() => fake.assertPushedWithChain(QfShipOrder, [new QfSendMail('other'), QfAudit]));
     expect(byValue.message).toContain("to: 'z'");
   });
 
   it('assertPushedOnce', async () => {
     const fake = Queue.fake();
-    expect(assertionFrom(() => fake.assertPushedOnce(QfShipOrder)).message).toBe('The expected [QfShipOrder] job was not pushed. No jobs were pushed.');
+    expect(assertionFrom(() => fake.assertPushedOnce(QfShipOrder)).message).toBe(
+      'The expected [QfShipOrder] job was not pushed. No jobs were pushed.',
+    );
     await QfShipOrder.dispatch(1);
     fake.assertPushedOnce(QfShipOrder);
     await QfShipOrder.dispatch(2);
@@ -302,7 +344,9 @@ describe('Queue.fake(): assertions prove both sides', () => {
     );
     await QfShipOrder.dispatch(2);
     fake.assertPushedWithoutChain(QfShipOrder);
-    expect(() => fake.assertPushedWithoutChain(QfShipOrder, (job) => job.orderId === 1)).toThrow('was not pushed without a chain');
+    expect(() => fake.assertPushedWithoutChain(QfShipOrder, (job) => job.orderId === 1)).toThrow(
+      'was not pushed without a chain',
+    );
   });
 
   it('pushed() returns the recorded instances, narrowed by a predicate', async () => {

@@ -41,7 +41,8 @@ const keyring = new Keyring(undefined);
 const dispatchedAt = new Date('2026-01-01T00:00:00Z');
 const retriedAt = new Date('2026-06-01T00:00:00Z');
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
-const encode = (job: object) => JSON.stringify(encodePayload(job, effectiveOptions(registeredJobOf(job), {}, job), { now: dispatchedAt }));
+const encode = (job: object) =>
+  JSON.stringify(encodePayload(job, effectiveOptions(registeredJobOf(job), {}, job), { now: dispatchedAt }));
 
 describe('refreshRetryUntil', () => {
   it('evaluates a function option again with the job rebuilt from the payload, counted from the retry', () => {
@@ -66,7 +67,10 @@ describe('refreshRetryUntil', () => {
   });
 
   it('counts the original window from the retry when the class is not registered here', () => {
-    const payload = { ...JSON.parse(encode(new RruByFunction(1))), data: { commandName: 'NotRegisteredAnywhere', command: {} } };
+    const payload = {
+      ...JSON.parse(encode(new RruByFunction(1))),
+      data: { commandName: 'NotRegisteredAnywhere', command: {} },
+    };
     const refreshed = JSON.parse(refreshRetryUntil(JSON.stringify(payload), keyring, retriedAt));
     expect(refreshed.retryUntil).toBe(seconds(retriedAt) + 60);
   });

@@ -4,13 +4,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-
+import { container } from 'tsyringe';
 import { afterAll, describe, expect, it } from 'vitest';
-
 import { resolveConfig } from '../../src/config/resolve-config.js';
+import { BindingResolutionError } from '../../src/errors/binding-resolution-error.js';
 import { ConfigError } from '../../src/errors/config-error.js';
 import { PayloadError } from '../../src/errors/payload-error.js';
-import { BindingResolutionError } from '../../src/errors/binding-resolution-error.js';
 import { decodeJob, parsePayload } from '../../src/payload/decode-payload.js';
 import { encodePayload, registeredJobOf } from '../../src/payload/encode-payload.js';
 import type { JobPayload } from '../../src/payload/job-payload.js';
@@ -18,7 +17,6 @@ import { generateKey, isSealed, Keyring, parseKey } from '../../src/payload/keyr
 import { boot, shutdown } from '../../src/runtime/errand.js';
 import { serializeAndRestore } from '../../src/testing/serialize-and-restore.js';
 import { resolveHandleArguments } from '../../src/worker/resolve-handle-arguments.js';
-import { container } from 'tsyringe';
 import {
   Address,
   GeoPoint,
@@ -39,10 +37,14 @@ const KEY_A = generateKey();
 const KEY_B = generateKey();
 const KEY_C = generateKey();
 const ringOf = (current?: string, previous: string[] = []) =>
-  new Keyring(current === undefined ? undefined : parseKey(current, 'test key'), previous.map((k) => parseKey(k, 'test previous key')));
+  new Keyring(
+    current === undefined ? undefined : parseKey(current, 'test key'),
+    previous.map((k) => parseKey(k, 'test previous key')),
+  );
 
 /** Encodes as dispatch does (every dispatch-time check), without a queue. */
-const encode = (job: object, keyring?: Keyring): JobPayload => encodePayload(job, registeredJobOf(job).options, { keyring });
+const encode = (job: object, keyring?: Keyring): JobPayload =>
+  encodePayload(job, registeredJobOf(job).options, { keyring });
 
 /** The error encoding `job` throws; fails the test when nothing is thrown. */
 function refusalOf(job: object): Error {
@@ -72,8 +74,16 @@ describe('dispatch-time round-trip checks: refusals name the job, the property p
       `${HOLDER} meta.list[1] holds a function; only data can be queued (register behaviour by name and store the name).`,
     ],
     ['a symbol', () => holder(Symbol('s')), `${HOLDER} value holds a symbol, which JSON cannot carry.`],
-    ['a bigint', () => holder({ amount: 10n }), `${HOLDER} value.amount holds a bigint, which JSON cannot carry; store it as a string.`],
-    ['NaN', () => holder(1, { stats: { ratio: NaN } }), `${HOLDER} meta.stats.ratio holds NaN, which JSON turns into null.`],
+    [
+      'a bigint',
+      () => holder({ amount: 10n }),
+      `${HOLDER} value.amount holds a bigint, which JSON cannot carry; store it as a string.`,
+    ],
+    [
+      'NaN',
+      () => holder(1, { stats: { ratio: NaN } }),
+      `${HOLDER} meta.stats.ratio holds NaN, which JSON turns into null.`,
+    ],
     ['Infinity', () => holder(Infinity), `${HOLDER} value holds Infinity, which JSON turns into null.`],
     ['-Infinity', () => holder([0, -Infinity]), `${HOLDER} value[1] holds -Infinity, which JSON turns into null.`],
     [
@@ -94,14 +104,34 @@ describe('dispatch-time round-trip checks: refusals name the job, the property p
       },
       `${HOLDER} meta.owner holds a circular reference (it contains itself).`,
     ],
-    ['an EventEmitter', () => holder({ emitter: new EventEmitter() }), `${HOLDER} value.emitter holds a EventEmitter, a live connection or stream.`],
-    ['a stream', () => holder(1, { list: [Readable.from(['x'])] }), `${HOLDER} meta.list[0] holds a Readable, a live connection or stream.`],
+    [
+      'an EventEmitter',
+      () => holder({ emitter: new EventEmitter() }),
+      `${HOLDER} value.emitter holds a EventEmitter, a live connection or stream.`,
+    ],
+    [
+      'a stream',
+      () => holder(1, { list: [Readable.from(['x'])] }),
+      `${HOLDER} meta.list[0] holds a Readable, a live connection or stream.`,
+    ],
     ['a Promise', () => holder(Promise.resolve(1)), `${HOLDER} value holds a Promise, a pending computation.`],
     ['a WeakMap', () => holder({ cache: new WeakMap() }), `${HOLDER} value.cache holds a WeakMap, a weak collection.`],
     ['a WeakSet', () => holder(new WeakSet()), `${HOLDER} value holds a WeakSet, a weak collection.`],
-    ['a Buffer', () => holder({ file: Buffer.from('abc') }), `${HOLDER} value.file holds a Buffer, a binary buffer (store it as a base64 string).`],
-    ['a typed array', () => holder(new Uint8Array(4)), `${HOLDER} value holds a Uint8Array, a binary buffer (store it as a base64 string).`],
-    ['an ArrayBuffer', () => holder(new ArrayBuffer(8)), `${HOLDER} value holds a ArrayBuffer, a binary buffer (store it as a base64 string).`],
+    [
+      'a Buffer',
+      () => holder({ file: Buffer.from('abc') }),
+      `${HOLDER} value.file holds a Buffer, a binary buffer (store it as a base64 string).`,
+    ],
+    [
+      'a typed array',
+      () => holder(new Uint8Array(4)),
+      `${HOLDER} value holds a Uint8Array, a binary buffer (store it as a base64 string).`,
+    ],
+    [
+      'an ArrayBuffer',
+      () => holder(new ArrayBuffer(8)),
+      `${HOLDER} value holds a ArrayBuffer, a binary buffer (store it as a base64 string).`,
+    ],
     ['an invalid Date', () => holder(new Date('nope')), `${HOLDER} value holds an invalid Date.`],
     [
       'a Date without @Type',
@@ -199,7 +229,12 @@ describe('dispatch-time round-trip checks: refusals name the job, the property p
 
   it('accepts the near misses: shared (non-circular) references, null, finite numbers, keys that merely contain "constructor"', () => {
     const shared = { x: 1 };
-    const payload = encode(holder({ a: shared, b: shared, n: null, zero: -0, big: Number.MAX_SAFE_INTEGER }, { constructorName: 'Foo', protoType: 1 }));
+    const payload = encode(
+      holder(
+        { a: shared, b: shared, n: null, zero: -0, big: Number.MAX_SAFE_INTEGER },
+        { constructorName: 'Foo', protoType: 1 },
+      ),
+    );
     expect(payload.data.command).toEqual({
       value: { a: { x: 1 }, b: { x: 1 }, n: null, zero: -0, big: Number.MAX_SAFE_INTEGER },
       meta: { constructorName: 'Foo', protoType: 1 },
@@ -212,18 +247,28 @@ describe('typed data round-trips through the payload', () => {
     const address = new Address('1 Main St', 'Springfield');
     address.geo = new GeoPoint(39.8, -89.6);
     address.since = new Date('2001-02-03T04:05:06.789Z');
-    return new SerTypedOrderJob(new Date('2024-05-06T07:08:09.010Z'), address, [new LineItem('a', 2, 3), new LineItem('b', 1, 10)], {
-      note: 'gift',
-      tags: ['x', 'y'],
-      nested: { deep: { list: [1, { two: 2 }], flag: false, nothing: null } },
-    });
+    return new SerTypedOrderJob(
+      new Date('2024-05-06T07:08:09.010Z'),
+      address,
+      [new LineItem('a', 2, 3), new LineItem('b', 1, 10)],
+      {
+        note: 'gift',
+        tags: ['x', 'y'],
+        nested: { deep: { list: [1, { two: 2 }], flag: false, nothing: null } },
+      },
+    );
   };
 
   it('stores Dates as ISO strings and nested classes as plain JSON', () => {
     const payload = JSON.parse(JSON.stringify(encode(makeOrder()))) as JobPayload;
     expect(payload.data.command).toEqual({
       placedAt: '2024-05-06T07:08:09.010Z',
-      address: { street: '1 Main St', city: 'Springfield', geo: { lat: 39.8, lng: -89.6 }, since: '2001-02-03T04:05:06.789Z' },
+      address: {
+        street: '1 Main St',
+        city: 'Springfield',
+        geo: { lat: 39.8, lng: -89.6 },
+        since: '2001-02-03T04:05:06.789Z',
+      },
       items: [
         { sku: 'a', qty: 2, price: 3 },
         { sku: 'b', qty: 1, price: 10 },
@@ -264,7 +309,9 @@ describe('typed data round-trips through the payload', () => {
   });
 
   it('serializeAndRestore keeps plain nested data as plain data', async () => {
-    const copy = await serializeAndRestore(holder({ a: [1, [2, [3]], { b: 'c' }], empty: {}, list: [] }, [true, null, 'x']));
+    const copy = await serializeAndRestore(
+      holder({ a: [1, [2, [3]], { b: 'c' }], empty: {}, list: [] }, [true, null, 'x']),
+    );
     expect(copy).toBeInstanceOf(SerHolderJob);
     expect(copy.value).toEqual({ a: [1, [2, [3]], { b: 'c' }], empty: {}, list: [] });
     expect(copy.meta).toEqual([true, null, 'x']);
@@ -278,7 +325,9 @@ describe('typed data round-trips through the payload', () => {
   });
 
   it('serializeAndRestore seals and opens an encrypted job with the keyring it is given', async () => {
-    const copy = await serializeAndRestore(new SerSealedNoteJob('s3cret', new Date('2020-01-01T00:00:00Z')), { keyring: ringOf(KEY_A) });
+    const copy = await serializeAndRestore(new SerSealedNoteJob('s3cret', new Date('2020-01-01T00:00:00Z')), {
+      keyring: ringOf(KEY_A),
+    });
     expect(copy).toBeInstanceOf(SerSealedNoteJob);
     expect(copy.secret).toBe('s3cret');
     expect(copy.writtenAt).toBeInstanceOf(Date);
@@ -302,7 +351,9 @@ describe('encrypted jobs: sealing at dispatch and opening on the worker', () => 
     expect(text).not.toContain('2020-01-01');
 
     const opened = ring.open(payload.data.command as string, 'SerSealedNoteJob');
-    expect(JSON.parse(opened!)).toEqual({ command: { secret: 'the-launch-code', writtenAt: '2020-01-01T00:00:00.000Z' } });
+    expect(JSON.parse(opened!)).toEqual({
+      command: { secret: 'the-launch-code', writtenAt: '2020-01-01T00:00:00.000Z' },
+    });
     // The job name is authenticated data: the same text does not open as another job's.
     expect(ring.open(payload.data.command as string, 'SerOtherSealedJob')).toBeUndefined();
   });
@@ -322,8 +373,15 @@ describe('encrypted jobs: sealing at dispatch and opening on the worker', () => 
   });
 
   it('decodes a sealed payload with the current key, and after rotation with a previous key', () => {
-    const sealed = parsePayload(JSON.stringify(encode(new SerSealedNoteJob('rotating', new Date('2021-06-01T00:00:00Z')), ringOf(KEY_A))));
-    for (const ring of [ringOf(KEY_A), ringOf(KEY_B, [KEY_A]), ringOf(KEY_B, [KEY_C, KEY_A]), ringOf(undefined, [KEY_A])]) {
+    const sealed = parsePayload(
+      JSON.stringify(encode(new SerSealedNoteJob('rotating', new Date('2021-06-01T00:00:00Z')), ringOf(KEY_A))),
+    );
+    for (const ring of [
+      ringOf(KEY_A),
+      ringOf(KEY_B, [KEY_A]),
+      ringOf(KEY_B, [KEY_C, KEY_A]),
+      ringOf(undefined, [KEY_A]),
+    ]) {
       const job = decodeJob(sealed, ring).instance as SerSealedNoteJob;
       expect(job).toBeInstanceOf(SerSealedNoteJob);
       expect(job.secret).toBe('rotating');
@@ -336,7 +394,10 @@ describe('encrypted jobs: sealing at dispatch and opening on the worker', () => 
     const sealed = payload.data.command as string;
     const refused =
       'Job SerSealedNoteJob: its encrypted data could not be opened: it was tampered with, or sealed under a key that is neither the current key nor a previous one. Nothing was run.';
-    const withCommand = (command: string, commandName = 'SerSealedNoteJob'): JobPayload => ({ ...payload, data: { commandName, command } });
+    const withCommand = (command: string, commandName = 'SerSealedNoteJob'): JobPayload => ({
+      ...payload,
+      data: { commandName, command },
+    });
 
     expect(() => decodeJob(payload, ringOf(KEY_B))).toThrow(refused);
     expect(() => decodeJob(payload, ringOf(KEY_B, [KEY_C]))).toThrow(refused);
@@ -349,7 +410,9 @@ describe('encrypted jobs: sealing at dispatch and opening on the worker', () => 
     // That job's own sealed data opens fine under its own name.
     const other = parsePayload(JSON.stringify(encode(new SerOtherSealedJob('its own'), ringOf(KEY_A))));
     expect((decodeJob(other, ringOf(KEY_A)).instance as SerOtherSealedJob).secret).toBe('its own');
-    expect(() => decodeJob(payload, undefined)).toThrow('Job SerSealedNoteJob: its encrypted data could not be opened: no key is configured (ERRAND_KEY). Nothing was run.');
+    expect(() => decodeJob(payload, undefined)).toThrow(
+      'Job SerSealedNoteJob: its encrypted data could not be opened: no key is configured (ERRAND_KEY). Nothing was run.',
+    );
     expect(() => decodeJob(payload, ringOf())).toThrow(PayloadError);
     // The untouched payload still opens: the refusals above come from the changes.
     expect((decodeJob(withCommand(sealed), ringOf(KEY_A)).instance as SerSealedNoteJob).secret).toBe('guarded');
@@ -357,7 +420,11 @@ describe('encrypted jobs: sealing at dispatch and opening on the worker', () => 
 
   it('refuses a plaintext payload for an encrypted job, even when a key is configured', () => {
     const plain = parsePayload(
-      JSON.stringify({ ...encode(new SerPlainNoteJob('p')), displayName: 'SerSealedNoteJob', data: { commandName: 'SerSealedNoteJob', command: { secret: 'forged' } } }),
+      JSON.stringify({
+        ...encode(new SerPlainNoteJob('p')),
+        displayName: 'SerSealedNoteJob',
+        data: { commandName: 'SerSealedNoteJob', command: { secret: 'forged' } },
+      }),
     );
     for (const ring of [ringOf(KEY_A), undefined]) {
       expect(() => decodeJob(plain, ring)).toThrow(PayloadError);
@@ -370,9 +437,16 @@ describe('encrypted jobs: sealing at dispatch and opening on the worker', () => 
   it('a sealed payload whose opened data is not a command object is refused', () => {
     const ring = ringOf(KEY_A);
     const payload = parsePayload(JSON.stringify(encode(new SerSealedNoteJob('x', new Date()), ring)));
-    const forge = (plaintext: string): JobPayload => ({ ...payload, data: { commandName: 'SerSealedNoteJob', command: ring.seal(plaintext, 'SerSealedNoteJob') } });
-    expect(() => decodeJob(forge('not json'), ring)).toThrow('Job SerSealedNoteJob: its encrypted data is not JSON. Nothing was run.');
-    expect(() => decodeJob(forge('{"command":[1]}'), ring)).toThrow('Job SerSealedNoteJob: its encrypted data holds no command object.');
+    const forge = (plaintext: string): JobPayload => ({
+      ...payload,
+      data: { commandName: 'SerSealedNoteJob', command: ring.seal(plaintext, 'SerSealedNoteJob') },
+    });
+    expect(() => decodeJob(forge('not json'), ring)).toThrow(
+      'Job SerSealedNoteJob: its encrypted data is not JSON. Nothing was run.',
+    );
+    expect(() => decodeJob(forge('{"command":[1]}'), ring)).toThrow(
+      'Job SerSealedNoteJob: its encrypted data holds no command object.',
+    );
     expect(() => decodeJob(forge('{"command":{"a":{"__proto__":{"x":1}}}}'), ring)).toThrow(
       'Job SerSealedNoteJob: its encrypted data holds the forbidden key [__proto__] at sealed data.command.a.__proto__.',
     );
@@ -393,7 +467,9 @@ describe('encrypted jobs: sealing at dispatch and opening on the worker', () => 
       const dispatched = SerSealedNoteJob.dispatch('nope', new Date());
       await expect(dispatched).rejects.toThrow(ConfigError);
       await expect(dispatched).rejects.toThrow('Job SerSealedNoteJob is encrypted but no key is configured');
-      await expect(serializeAndRestore(new SerSealedNoteJob('nope', new Date()))).rejects.toThrow('Job SerSealedNoteJob is encrypted but no key is configured');
+      await expect(serializeAndRestore(new SerSealedNoteJob('nope', new Date()))).rejects.toThrow(
+        'Job SerSealedNoteJob is encrypted but no key is configured',
+      );
       // The same runtime queues unencrypted jobs happily.
       await expect(SerPlainNoteJob.dispatch('fine')).resolves.toBe('');
     } finally {
@@ -527,14 +603,20 @@ describe('config: key and previousKeys', () => {
   });
 
   it('reads ERRAND_KEY and the comma-separated ERRAND_PREVIOUS_KEYS from the environment', () => {
-    const { keyring } = resolveConfig({}, { env: { ERRAND_KEY: ` ${KEY_C} `, ERRAND_PREVIOUS_KEYS: ` ${KEY_A} ,, ${KEY_B},` } });
+    const { keyring } = resolveConfig(
+      {},
+      { env: { ERRAND_KEY: ` ${KEY_C} `, ERRAND_PREVIOUS_KEYS: ` ${KEY_A} ,, ${KEY_B},` } },
+    );
     expect(keyring.canSeal).toBe(true);
     for (const key of [KEY_A, KEY_B, KEY_C]) expect(keyring.open(sealWith(key), 'J')).toBe('payload');
     expect(ringOf(KEY_C).open(keyring.seal('new', 'J'), 'J')).toBe('new');
   });
 
   it('the config wins over the environment', () => {
-    const { keyring } = resolveConfig({ key: KEY_A, previousKeys: [] }, { env: { ERRAND_KEY: KEY_B, ERRAND_PREVIOUS_KEYS: KEY_C } });
+    const { keyring } = resolveConfig(
+      { key: KEY_A, previousKeys: [] },
+      { env: { ERRAND_KEY: KEY_B, ERRAND_PREVIOUS_KEYS: KEY_C } },
+    );
     expect(keyring.open(sealWith(KEY_A), 'J')).toBe('payload');
     expect(keyring.open(sealWith(KEY_B), 'J')).toBeUndefined();
     expect(keyring.open(sealWith(KEY_C), 'J')).toBeUndefined();
@@ -557,9 +639,21 @@ describe('config: key and previousKeys', () => {
       [{}, { ERRAND_KEY: short }, 'ERRAND_KEY must be 32 bytes written as base64:… (it decodes to 20 bytes)'],
       [{ key: short }, { ERRAND_KEY: KEY_A }, '`key` must be 32 bytes written as base64:… (it decodes to 20 bytes)'],
       [{ key: '' }, {}, '`key` must be a key written as base64:… (32 bytes)'],
-      [{ key: KEY_A, previousKeys: [KEY_B, `base64:${Buffer.alloc(4).toString('base64')}`] }, {}, '`previousKeys[1]` must be 32 bytes written as base64:… (it decodes to 4 bytes)'],
-      [{ key: KEY_A }, { ERRAND_PREVIOUS_KEYS: `${KEY_B},${short}` }, 'ERRAND_PREVIOUS_KEYS[1] must be 32 bytes written as base64:… (it decodes to 20 bytes)'],
-      [{ key: KEY_A, previousKeys: KEY_B as unknown as string[] }, {}, '`previousKeys` must be a list of keys (leave it out to read ERRAND_PREVIOUS_KEYS, comma-separated), got a string (not shown: it may be a secret).'],
+      [
+        { key: KEY_A, previousKeys: [KEY_B, `base64:${Buffer.alloc(4).toString('base64')}`] },
+        {},
+        '`previousKeys[1]` must be 32 bytes written as base64:… (it decodes to 4 bytes)',
+      ],
+      [
+        { key: KEY_A },
+        { ERRAND_PREVIOUS_KEYS: `${KEY_B},${short}` },
+        'ERRAND_PREVIOUS_KEYS[1] must be 32 bytes written as base64:… (it decodes to 20 bytes)',
+      ],
+      [
+        { key: KEY_A, previousKeys: KEY_B as unknown as string[] },
+        {},
+        '`previousKeys` must be a list of keys (leave it out to read ERRAND_PREVIOUS_KEYS, comma-separated), got a string (not shown: it may be a secret).',
+      ],
     ];
     for (const [config, env, message] of cases) {
       expect(() => resolveConfig(config, { env })).toThrow(ConfigError);
@@ -571,9 +665,9 @@ describe('config: key and previousKeys', () => {
     expect(() => resolveConfig({ key: 'base64:abcd' }, { env: {}, source: '/app/errand.config.js' })).toThrow(
       '`key` in /app/errand.config.js must be 32 bytes written as base64:… (it decodes to 3 bytes); generate one with `errand key:generate`.',
     );
-    expect(() => resolveConfig({ key: KEY_A, previousKeys: ['x'] }, { env: {}, source: '/app/errand.config.js' })).toThrow(
-      '`previousKeys[0]` in /app/errand.config.js must be 32 bytes',
-    );
+    expect(() =>
+      resolveConfig({ key: KEY_A, previousKeys: ['x'] }, { env: {}, source: '/app/errand.config.js' }),
+    ).toThrow('`previousKeys[0]` in /app/errand.config.js must be 32 bytes');
   });
 });
 
@@ -606,7 +700,9 @@ describe('errand key:generate', () => {
 
 describe('resolveHandleArguments (no queue)', () => {
   it('resolves handle() parameters by type and none for a handle() without parameters', () => {
-    const args = resolveHandleArguments(new SerServiceJob('x'), 'SerServiceJob', () => container.createChildContainer());
+    const args = resolveHandleArguments(new SerServiceJob('x'), 'SerServiceJob', () =>
+      container.createChildContainer(),
+    );
     expect(args).toHaveLength(2);
     expect(args[0]).toBeInstanceOf(SerGreeter);
     expect(resolveHandleArguments(new SerPlainNoteJob('x'), 'SerPlainNoteJob', () => container)).toEqual([]);
@@ -630,7 +726,9 @@ describe('resolveHandleArguments (no queue)', () => {
     );
     const token = run(new SerMissingTokenJob('t'), 'SerMissingTokenJob');
     expect(token).toBeInstanceOf(BindingResolutionError);
-    expect(token.message).toMatch(/^SerMissingTokenJob\.handle\(\) parameter 1 \(SerNeedsToken\) could not be resolved from the container: /);
+    expect(token.message).toMatch(
+      /^SerMissingTokenJob\.handle\(\) parameter 1 \(SerNeedsToken\) could not be resolved from the container: /,
+    );
     expect(token.message).toContain('serialization.missing-token');
     expect(token.message).toContain('Register SerNeedsToken at bootstrap');
   });

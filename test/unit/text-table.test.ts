@@ -4,12 +4,15 @@ import { progressBar } from '../../src/console/progress-bar.js';
 import { textTable } from '../../src/console/text-table.js';
 
 it('textTable pads every column but the last to its widest cell', () => {
-  expect(textTable(['ID', 'Queue', 'Error'], [['1', 'emails', 'Error: boom'], ['12', 'a', 'x']]).split('\n')).toEqual([
-    '  ID  Queue   Error',
-    '  --  ------  -----------',
-    '  1   emails  Error: boom',
-    '  12  a       x',
-  ]);
+  expect(
+    textTable(
+      ['ID', 'Queue', 'Error'],
+      [
+        ['1', 'emails', 'Error: boom'],
+        ['12', 'a', 'x'],
+      ],
+    ).split('\n'),
+  ).toEqual(['  ID  Queue   Error', '  --  ------  -----------', '  1   emails  Error: boom', '  12  a       x']);
 });
 
 it('progressBar redraws one line in place and ends it', () => {

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
-
-import { ConfigError } from '../../errors/config-error.js';
 import { Batch } from '../../bus/batch.js';
+import { ConfigError } from '../../errors/config-error.js';
 import { retryFailedJob } from '../../failed/retry-failed-job.js';
 import { shutdown } from '../../runtime/errand.js';
 import { bootFromCommand, loadJobClassesForRetry } from '../boot-from-cli.js';
@@ -45,14 +44,21 @@ export function registerBatchCommands(program: Command): void {
         if (value === undefined) return undefined;
         const n = Number(value);
         // Turned into seconds before now and compared with a bigint column: bounded like every duration.
-        if (!Number.isFinite(n) || n < 0 || n > MAX_HOURS) throw new ConfigError(`--${name} must be a number of hours from 0 to ${MAX_HOURS}, got ${value}.`);
+        if (!Number.isFinite(n) || n < 0 || n > MAX_HOURS)
+          throw new ConfigError(`--${name} must be a number of hours from 0 to ${MAX_HOURS}, got ${value}.`);
         return n;
       };
-      const prune = { finishedHours: hours('hours', flags.hours)!, unfinishedHours: hours('unfinished', flags.unfinished), cancelledHours: hours('cancelled', flags.cancelled) };
+      const prune = {
+        finishedHours: hours('hours', flags.hours)!,
+        unfinishedHours: hours('unfinished', flags.unfinished),
+        cancelledHours: hours('cancelled', flags.cancelled),
+      };
       const app = await bootFromCommand(command);
       try {
         const count = await app.queues.batches().prune(prune);
-        console.log(`  ${pc.green(`${count} entr${count === 1 ? 'y' : 'ies'} deleted`)} from ${app.config.batching!.table}.`);
+        console.log(
+          `  ${pc.green(`${count} entr${count === 1 ? 'y' : 'ies'} deleted`)} from ${app.config.batching!.table}.`,
+        );
       } finally {
         await shutdown();
       }

@@ -19,9 +19,15 @@ export function registerClearCommand(program: Command): void {
     .argument('[connection]', 'the database connection (default: the configured default)')
     .option('--queue <name>', "the queue (default: the connection's default queue)")
     .option('--force', 'clear without asking (required when stdin is not a terminal)')
-    .addHelpText('after', '\nExamples:\n  errand queue:clear --queue=emails\n  errand queue:clear database --queue=emails --force')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  errand queue:clear --queue=emails\n  errand queue:clear database --queue=emails --force',
+    )
     .action(async (connection: string | undefined, flags: { queue?: string; force?: boolean }, command: Command) => {
-      if (flags.queue !== undefined && flags.queue.trim() === '') throw new ConfigError('queue:clear: --queue is empty; name the queue to clear, or leave the option out for the default queue.');
+      if (flags.queue !== undefined && flags.queue.trim() === '')
+        throw new ConfigError(
+          'queue:clear: --queue is empty; name the queue to clear, or leave the option out for the default queue.',
+        );
       const app = await bootFromCommand(command);
       try {
         const name = connection ?? app.config.default;
@@ -31,7 +37,9 @@ export function registerClearCommand(program: Command): void {
         const target = `${name}:${queue}`;
         if (!flags.force) {
           if (!process.stdin.isTTY) {
-            throw new ConfigError(`Refusing to clear queue [${target}] without confirmation: stdin is not a terminal. Pass --force to clear it.`);
+            throw new ConfigError(
+              `Refusing to clear queue [${target}] without confirmation: stdin is not a terminal. Pass --force to clear it.`,
+            );
           }
           if (!(await confirm(`  Delete every job of queue [${target}]? This cannot be undone. (yes/no) [no]: `))) {
             console.log('  Cancelled; nothing was cleared.');

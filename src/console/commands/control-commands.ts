@@ -18,7 +18,8 @@ export function registerControlCommands(program: Command): void {
       const app = await bootFromCommand(command);
       try {
         const names = connection ? [connection] : databaseConnections(app.config.connections);
-        if (names.length === 0) throw new ConfigError('No database queue connection is configured, so no worker can be restarted.');
+        if (names.length === 0)
+          throw new ConfigError('No database queue connection is configured, so no worker can be restarted.');
         for (const name of names) await app.queues.database(name).requestRestart();
         console.log(`  ${pc.green('Broadcasting queue restart signal')} (${names.join(', ')}).`);
       } finally {
@@ -29,7 +30,11 @@ export function registerControlCommands(program: Command): void {
   for (const paused of [true, false]) {
     program
       .command(paused ? 'queue:pause' : 'queue:resume')
-      .description(paused ? 'Stop workers claiming from a queue (running jobs finish)' : 'Let workers claim from a paused queue again')
+      .description(
+        paused
+          ? 'Stop workers claiming from a queue (running jobs finish)'
+          : 'Let workers claim from a paused queue again',
+      )
       .argument('<queue>', 'connection:queue, or a queue of the default connection')
       .action(async (target: string, _flags: unknown, command: Command) => {
         const app = await bootFromCommand(command);
@@ -38,7 +43,11 @@ export function registerControlCommands(program: Command): void {
           const driver = app.queues.database(connection);
           const changed = paused ? await driver.pause(queue) : await driver.resume(queue);
           const state = paused ? 'paused' : 'resumed';
-          console.log(changed ? `  ${pc.green(`Queue [${connection}:${queue}] ${state}.`)}` : `  Queue [${connection}:${queue}] was already ${paused ? 'paused' : 'running'}.`);
+          console.log(
+            changed
+              ? `  ${pc.green(`Queue [${connection}:${queue}] ${state}.`)}`
+              : `  Queue [${connection}:${queue}] was already ${paused ? 'paused' : 'running'}.`,
+          );
         } finally {
           await shutdown();
         }
@@ -50,7 +59,8 @@ function splitTarget(target: string): [string, string] {
   const at = target.indexOf(':');
   const connection = target.slice(0, at);
   const queue = target.slice(at + 1);
-  if (!connection || !queue) throw new ConfigError(`Queue [${target}] must be written connection:queue (or just queue).`);
+  if (!connection || !queue)
+    throw new ConfigError(`Queue [${target}] must be written connection:queue (or just queue).`);
   return [connection, queue];
 }
 

@@ -4,7 +4,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 
-import { DEFAULT_NUMPROCS, DEFAULT_SUPERVISOR_PROGRAM, renderSupervisorConfig } from '../../deploy/supervisor-config.js';
+import {
+  DEFAULT_NUMPROCS,
+  DEFAULT_SUPERVISOR_PROGRAM,
+  renderSupervisorConfig,
+} from '../../deploy/supervisor-config.js';
 import { DEFAULT_SYSTEMD_UNIT, renderSystemdUnit } from '../../deploy/systemd-unit.js';
 import type { WorkerCommandOptions } from '../../deploy/worker-command.js';
 import { ConfigError } from '../../errors/config-error.js';
@@ -32,7 +36,11 @@ export function registerDeployCommands(program: Command): void {
     .option('--numprocs <n>', 'how many worker processes to keep running', String(DEFAULT_NUMPROCS))
     .option('--log <file>', "the workers' log file (default: <directory>/<program>.log)");
   addSharedOptions(supervisor).action(
-    (workerArgs: string[], flags: SharedFlags & { program: string; numprocs: string; log?: string }, command: Command) => {
+    (
+      workerArgs: string[],
+      flags: SharedFlags & { program: string; numprocs: string; log?: string },
+      command: Command,
+    ) => {
       const options = workerCommand(workerArgs, flags, command);
       const text = renderSupervisorConfig({
         ...options,
@@ -43,7 +51,9 @@ export function registerDeployCommands(program: Command): void {
       const file = emit(text, flags, `${flags.program}.conf`);
       if (file) {
         console.log(`  ${pc.green('Supervisor config written')} ${file}`);
-        console.log(`  Load it: supervisorctl reread && supervisorctl update && supervisorctl start '${flags.program}:*'`);
+        console.log(
+          `  Load it: supervisorctl reread && supervisorctl update && supervisorctl start '${flags.program}:*'`,
+        );
       }
     },
   );
@@ -60,7 +70,8 @@ export function registerDeployCommands(program: Command): void {
     const file = emit(text, flags, name);
     if (file) {
       console.log(`  ${pc.green('Systemd unit written')} ${file}`);
-      if (path.basename(file) !== name) console.log(`  ${pc.yellow('Rename it')} to ${name}: systemd reads a template unit by that name.`);
+      if (path.basename(file) !== name)
+        console.log(`  ${pc.yellow('Rename it')} to ${name}: systemd reads a template unit by that name.`);
       console.log(`  Start N workers: systemctl daemon-reload && systemctl enable --now ${flags.unit}@{1..N}`);
     }
   });
@@ -88,7 +99,8 @@ function workerCommand(workerArgs: string[], flags: SharedFlags, command: Comman
 }
 
 function count(option: string, value: string): number {
-  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new ConfigError(`${option} must be a whole number ≥ 1, got "${value}".`);
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1)
+    throw new ConfigError(`${option} must be a whole number ≥ 1, got "${value}".`);
   return Number(value);
 }
 

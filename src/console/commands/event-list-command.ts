@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
-
+import { ownProperty } from '../../config/own-property.js';
 import type { RegisteredListener } from '../../listeners/listener-options.js';
 import { listenerRegistry } from '../../listeners/listener-registry.js';
 import { listenerRoute } from '../../listeners/listener-route.js';
 import { shutdown } from '../../runtime/errand.js';
 import { bootFromCommand, importBootstrap } from '../boot-from-cli.js';
-import { ownProperty } from '../../config/own-property.js';
 
 /** One listener of an event, as `event:list` shows it. */
 export interface ListedListener {
@@ -33,7 +32,8 @@ export function describeListeners(
   return listenerRegistry.events().map((event) => ({
     event: event.name,
     listeners: listenerRegistry.listenersOf(event).map((wiring): ListedListener => {
-      if (wiring.kind === 'function') return { name: wiring.fn.name ? `${wiring.fn.name} (function)` : '(anonymous function)', queued: false };
+      if (wiring.kind === 'function')
+        return { name: wiring.fn.name ? `${wiring.fn.name} (function)` : '(anonymous function)', queued: false };
       const { listener } = wiring;
       if (!listener.options.queued) return { name: listener.name, queued: false };
       let route = listenerRoute(listener, {});
@@ -46,7 +46,12 @@ export function describeListeners(
         unresolved = error instanceof Error ? error.message : String(error);
       }
       const connection = route.connection ?? defaultConnection;
-      const listed: ListedListener = { name: listener.name, queued: true, connection, queue: route.queue ?? defaultQueueOf(connection) };
+      const listed: ListedListener = {
+        name: listener.name,
+        queued: true,
+        connection,
+        queue: route.queue ?? defaultQueueOf(connection),
+      };
       return unresolved === undefined ? listed : { ...listed, unresolved };
     }),
   }));
@@ -68,20 +73,27 @@ export function registerEventListCommand(program: Command): void {
           return connection?.driver === 'database' ? connection.queue : 'default';
         };
         const instanceOf = (listener: RegisteredListener) => app.container.resolve(listener.target) as object;
-        const rows = describeListeners(app.config.default, defaultQueueOf, instanceOf).filter((row) => !flags.event || row.event.includes(flags.event));
+        const rows = describeListeners(app.config.default, defaultQueueOf, instanceOf).filter(
+          (row) => !flags.event || row.event.includes(flags.event),
+        );
         if (flags.json) {
           console.log(JSON.stringify(rows));
           return;
         }
         if (rows.length === 0) {
-          console.log(`  ${pc.yellow('No events with listeners were found')} (is the bootstrap or \`listeners\` in the config set?).`);
+          console.log(
+            `  ${pc.yellow('No events with listeners were found')} (is the bootstrap or \`listeners\` in the config set?).`,
+          );
           return;
         }
         for (const row of rows) {
           console.log(`  ${pc.bold(row.event)}`);
           for (const listener of row.listeners) {
             const where = listener.queued ? pc.dim(` (queued on ${listener.connection}:${listener.queue})`) : '';
-            const note = listener.unresolved === undefined ? '' : pc.yellow(` (could not be built to ask viaConnection()/viaQueue(): ${listener.unresolved})`);
+            const note =
+              listener.unresolved === undefined
+                ? ''
+                : pc.yellow(` (could not be built to ask viaConnection()/viaQueue(): ${listener.unresolved})`);
             console.log(`    ⇂ ${listener.name}${where}${note}`);
           }
         }

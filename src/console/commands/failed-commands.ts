@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import pc from 'picocolors';
 
 import type { StoredFailedJob } from '../../contracts/failed-job-store.js';
@@ -7,9 +7,9 @@ import { findFailedJobsToRetry } from '../../failed/find-failed-jobs-to-retry.js
 import { retryFailedRecord } from '../../failed/retry-failed-job.js';
 import { shutdown } from '../../runtime/errand.js';
 import { bootFromCommand, loadJobClassesForRetry } from '../boot-from-cli.js';
+import { hours } from '../parse-options.js';
 import { progressBar } from '../progress-bar.js';
 import { textTable } from '../text-table.js';
-import { hours } from '../parse-options.js';
 
 /** Above this many jobs, `queue:retry` on a terminal draws a progress bar instead of a line each. */
 const PROGRESS_BAR_ABOVE = 20;
@@ -32,7 +32,15 @@ export function registerFailedCommands(program: Command): void {
         } else if (records.length === 0) {
           console.log('  No failed jobs.');
         } else {
-          const rows = records.map((r) => [r.id, r.uuid, r.connection, r.queue, displayName(r.payload), formatTime(r.failedAt), firstLine(r.exception)]);
+          const rows = records.map((r) => [
+            r.id,
+            r.uuid,
+            r.connection,
+            r.queue,
+            displayName(r.payload),
+            formatTime(r.failedAt),
+            firstLine(r.exception),
+          ]);
           console.log(textTable(['ID', 'UUID', 'Connection', 'Queue', 'Job', 'Failed at', 'Error'], rows));
         }
       } finally {
@@ -46,42 +54,70 @@ export function registerFailedCommands(program: Command): void {
     .argument('[ids...]', 'failed job ids or uuids, or `all`')
     .option('--queue <name>', 'retry every failed job of this queue')
     .option('--range <from-to>', 'retry the ids in this inclusive range, e.g. 3-7 (repeatable)', collectRange)
-    .option('--json', 'print one JSON object per retried job ({ id, uuid, job, connection, queue, newId }) instead of text')
-    .addHelpText('after', '\nExamples:\n  errand queue:retry 5 9\n  errand queue:retry all\n  errand queue:retry --queue=emails\n  errand queue:retry --range=3-7')
-    .action(async (ids: string[], flags: { queue?: string; range?: Array<[number, number]>; json?: boolean }, command: Command) => {
-      if (ids.length === 0 && flags.queue === undefined && flags.range === undefined) {
-        throw new ConfigError('Say which failed jobs to retry: ids or uuids, `all`, --queue=<name> or --range=<from-to>.');
-      }
-      const app = await bootFromCommand(command);
-      const failures: string[] = [];
-      try {
-        const { records, missing } = await findFailedJobsToRetry(app.queues.failer(), { keys: ids, queue: flags.queue, ranges: flags.range });
-        for (const key of missing) failures.push(`No failed job has the id or uuid [${key}].`);
-        if (records.length === 0 && missing.length === 0 && !flags.json) console.log('  No failed jobs to retry.');
-        // Always: listeners of JobRetryRequested and the job classes behind retryUntil live there.
-        if (records.length > 0) await loadJobClassesForRetry(app);
-        const bar = records.length > PROGRESS_BAR_ABOVE && process.stdout.isTTY && !flags.json ? progressBar(records.length) : undefined;
-        let retried = 0;
-        for (const record of records) {
-          try {
-            const newId = await retryFailedRecord(app, record);
-            retried++;
-            const { id, uuid, connection, queue } = record;
-            if (flags.json) console.log(JSON.stringify({ id: String(id), uuid, job: displayName(record.payload), connection, queue, newId }));
-            else if (!bar) console.log(`  ${pc.green('Retried')} ${record.uuid} [${record.id}] ${displayName(record.payload)} → ${record.connection}:${record.queue}`);
-          } catch (error) {
-            // One job that cannot go back (its connection was removed) must not stop the rest.
-            failures.push((error as Error).message);
-          }
-          bar?.tick();
+    .option(
+      '--json',
+      'print one JSON object per retried job ({ id, uuid, job, connection, queue, newId }) instead of text',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  errand queue:retry 5 9\n  errand queue:retry all\n  errand queue:retry --queue=emails\n  errand queue:retry --range=3-7',
+    )
+    .action(
+      async (
+        ids: string[],
+        flags: { queue?: string; range?: Array<[number, number]>; json?: boolean },
+        command: Command,
+      ) => {
+        if (ids.length === 0 && flags.queue === undefined && flags.range === undefined) {
+          throw new ConfigError(
+            'Say which failed jobs to retry: ids or uuids, `all`, --queue=<name> or --range=<from-to>.',
+          );
         }
-        bar?.finish();
-        if (!flags.json && (bar || records.length > 1)) console.log(`  ${pc.green(`Retried ${retried} failed job${retried === 1 ? '' : 's'}.`)}`);
-      } finally {
-        await shutdown();
-      }
-      if (failures.length > 0) throw new ConfigError(failures.join('\n '));
-    });
+        const app = await bootFromCommand(command);
+        const failures: string[] = [];
+        try {
+          const { records, missing } = await findFailedJobsToRetry(app.queues.failer(), {
+            keys: ids,
+            queue: flags.queue,
+            ranges: flags.range,
+          });
+          for (const key of missing) failures.push(`No failed job has the id or uuid [${key}].`);
+          if (records.length === 0 && missing.length === 0 && !flags.json) console.log('  No failed jobs to retry.');
+          // Always: listeners of JobRetryRequested and the job classes behind retryUntil live there.
+          if (records.length > 0) await loadJobClassesForRetry(app);
+          const bar =
+            records.length > PROGRESS_BAR_ABOVE && process.stdout.isTTY && !flags.json
+              ? progressBar(records.length)
+              : undefined;
+          let retried = 0;
+          for (const record of records) {
+            try {
+              const newId = await retryFailedRecord(app, record);
+              retried++;
+              const { id, uuid, connection, queue } = record;
+              if (flags.json)
+                console.log(
+                  JSON.stringify({ id: String(id), uuid, job: displayName(record.payload), connection, queue, newId }),
+                );
+              else if (!bar)
+                console.log(
+                  `  ${pc.green('Retried')} ${record.uuid} [${record.id}] ${displayName(record.payload)} → ${record.connection}:${record.queue}`,
+                );
+            } catch (error) {
+              // One job that cannot go back (its connection was removed) must not stop the rest.
+              failures.push((error as Error).message);
+            }
+            bar?.tick();
+          }
+          bar?.finish();
+          if (!flags.json && (bar || records.length > 1))
+            console.log(`  ${pc.green(`Retried ${retried} failed job${retried === 1 ? '' : 's'}.`)}`);
+        } finally {
+          await shutdown();
+        }
+        if (failures.length > 0) throw new ConfigError(failures.join('\n '));
+      },
+    );
 
   program
     .command('queue:forget')
@@ -90,7 +126,8 @@ export function registerFailedCommands(program: Command): void {
     .action(async (key: string, _flags: unknown, command: Command) => {
       const app = await bootFromCommand(command);
       try {
-        if (!(await app.queues.failer().forget(key))) throw new ConfigError(`No failed job has the id or uuid [${key}].`);
+        if (!(await app.queues.failer().forget(key)))
+          throw new ConfigError(`No failed job has the id or uuid [${key}].`);
         console.log(`  ${pc.green(`Failed job [${key}] deleted.`)}`);
       } finally {
         await shutdown();
@@ -120,7 +157,9 @@ export function registerFailedCommands(program: Command): void {
       const app = await bootFromCommand(command);
       try {
         const count = await app.queues.failer().flush(flags.hours);
-        console.log(`  ${pc.green(`${count} failed job${count === 1 ? '' : 's'} older than ${flags.hours} hour${flags.hours === 1 ? '' : 's'} pruned.`)}`);
+        console.log(
+          `  ${pc.green(`${count} failed job${count === 1 ? '' : 's'} older than ${flags.hours} hour${flags.hours === 1 ? '' : 's'} pruned.`)}`,
+        );
       } finally {
         await shutdown();
       }

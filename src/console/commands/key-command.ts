@@ -14,6 +14,9 @@ export function registerKeyCommand(program: Command): void {
     .action((flags: { show: boolean }) => {
       const key = generateKey();
       if (flags.show) console.log(key);
-      else console.log(`ERRAND_KEY=${key}\n  When rotating, move the old key to ERRAND_PREVIOUS_KEYS so queued encrypted jobs still open.`);
+      else
+        console.log(
+          `ERRAND_KEY=${key}\n  When rotating, move the old key to ERRAND_PREVIOUS_KEYS so queued encrypted jobs still open.`,
+        );
     });
 }

@@ -44,7 +44,13 @@ export function registerListCommand(program: Command): void {
       }
       const label = (c: ListedCommand) => (c.aliases.length ? `${c.name} (${c.aliases.join(', ')})` : c.name);
       const width = Math.max(...groups.flatMap((g) => g.commands.map((c) => label(c).length))) + 2;
-      const lines = [`${program.description()}`, '', pc.yellow('Usage:'), `  ${program.name()} [--config <path>] <command> [options] [arguments]`, ''];
+      const lines = [
+        `${program.description()}`,
+        '',
+        pc.yellow('Usage:'),
+        `  ${program.name()} [--config <path>] <command> [options] [arguments]`,
+        '',
+      ];
       for (const { group, commands } of groups) {
         lines.push(pc.yellow(group === '' ? 'Available commands:' : ` ${group}`));
         for (const c of commands) lines.push(`  ${pc.green(label(c).padEnd(width))}${c.description}`);

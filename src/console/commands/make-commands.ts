@@ -28,19 +28,27 @@ export function registerMakeCommands(program: Command): void {
     .option('--batched', 'a job for Bus.batch() that returns early when its batch is cancelled', false)
     .option('--path <dir>', 'directory to write it in (default: paths.jobs in the config, else src/jobs)')
     .option('-f, --force', 'overwrite the file if it exists', false)
-    .action(async (typed: string, flags: { sync: boolean; batched: boolean; path?: string; force: boolean }, command: Command) => {
-      if (flags.sync && flags.batched) throw new ConfigError('make:job: --sync and --batched exclude each other (a batch is queued).');
-      const stub = flags.batched ? 'job.batched.stub' : flags.sync ? 'job.sync.stub' : 'job.stub';
-      // With --path the config is only read for the hint below: one that does not load must not stop the generator.
-      const config = flags.path === undefined ? await configOf(command) : await configOf(command).catch(() => undefined);
-      const dir = flags.path === undefined ? config!.paths.jobs : path.resolve(flags.path);
-      const name = className(typed);
-      const file = writeClass('make:job', dir, name, readStub(stub), {}, flags.force);
-      report('Job', file);
-      // The class is useless to a worker that never imports it: say what to add while the user is here.
-      const hint = config && bootstrapHint(config, file, name);
-      if (hint) console.log(`  ${pc.bgYellow(pc.black(' NOTE '))} ${hint}\n`);
-    });
+    .action(
+      async (
+        typed: string,
+        flags: { sync: boolean; batched: boolean; path?: string; force: boolean },
+        command: Command,
+      ) => {
+        if (flags.sync && flags.batched)
+          throw new ConfigError('make:job: --sync and --batched exclude each other (a batch is queued).');
+        const stub = flags.batched ? 'job.batched.stub' : flags.sync ? 'job.sync.stub' : 'job.stub';
+        // With --path the config is only read for the hint below: one that does not load must not stop the generator.
+        const config =
+          flags.path === undefined ? await configOf(command) : await configOf(command).catch(() => undefined);
+        const dir = flags.path === undefined ? config!.paths.jobs : path.resolve(flags.path);
+        const name = className(typed);
+        const file = writeClass('make:job', dir, name, readStub(stub), {}, flags.force);
+        report('Job', file);
+        // The class is useless to a worker that never imports it: say what to add while the user is here.
+        const hint = config && bootstrapHint(config, file, name);
+        if (hint) console.log(`  ${pc.bgYellow(pc.black(' NOTE '))} ${hint}\n`);
+      },
+    );
 
   program
     .command('make:listener')
@@ -50,27 +58,43 @@ export function registerMakeCommands(program: Command): void {
     .option('--queued', 'run the listener on a worker (needs --event)', false)
     .option('--path <dir>', 'directory to write it in (default: paths.listeners in the config, else src/listeners)')
     .option('-f, --force', 'overwrite the file if it exists', false)
-    .action(async (name: string, flags: { event?: string; queued: boolean; path?: string; force: boolean }, command: Command) => {
-      const dir = await targetDir(command, 'listeners', flags.path);
-      if (flags.event === undefined) {
-        if (flags.queued) {
-          throw new ConfigError('make:listener --queued needs --event=Event: a queued listener is wired by @Listener, which must know the event it hears.');
+    .action(
+      async (
+        name: string,
+        flags: { event?: string; queued: boolean; path?: string; force: boolean },
+        command: Command,
+      ) => {
+        const dir = await targetDir(command, 'listeners', flags.path);
+        if (flags.event === undefined) {
+          if (flags.queued) {
+            throw new ConfigError(
+              'make:listener --queued needs --event=Event: a queued listener is wired by @Listener, which must know the event it hears.',
+            );
+          }
+          report(
+            'Listener',
+            writeClass('make:listener', dir, className(name), readStub('listener.plain.stub'), {}, flags.force),
+          );
+          return;
         }
-        report('Listener', writeClass('make:listener', dir, className(name), readStub('listener.plain.stub'), {}, flags.force));
-        return;
-      }
-      const event = className(flags.event);
-      checkClassName('make:listener --event', event);
-      const eventsDir = await targetDir(command, 'events');
-      const eventFile = path.join(eventsDir, `${kebabCase(event)}.ts`);
-      let eventImport = path.relative(dir, eventFile).split(path.sep).join('/').replace(/\.ts$/, '.js');
-      if (!eventImport.startsWith('.')) eventImport = `./${eventImport}`;
-      const stub = readStub(flags.queued ? 'listener.queued.stub' : 'listener.stub');
-      report('Listener', writeClass('make:listener', dir, className(name), stub, { event, eventImport }, flags.force));
-      if (!existsSync(eventFile)) {
-        console.log(`  ${pc.bgYellow(pc.black(' NOTE '))} Event [${path.relative(process.cwd(), eventFile)}] does not exist yet: errand make:event ${event}\n`);
-      }
-    });
+        const event = className(flags.event);
+        checkClassName('make:listener --event', event);
+        const eventsDir = await targetDir(command, 'events');
+        const eventFile = path.join(eventsDir, `${kebabCase(event)}.ts`);
+        let eventImport = path.relative(dir, eventFile).split(path.sep).join('/').replace(/\.ts$/, '.js');
+        if (!eventImport.startsWith('.')) eventImport = `./${eventImport}`;
+        const stub = readStub(flags.queued ? 'listener.queued.stub' : 'listener.stub');
+        report(
+          'Listener',
+          writeClass('make:listener', dir, className(name), stub, { event, eventImport }, flags.force),
+        );
+        if (!existsSync(eventFile)) {
+          console.log(
+            `  ${pc.bgYellow(pc.black(' NOTE '))} Event [${path.relative(process.cwd(), eventFile)}] does not exist yet: errand make:event ${event}\n`,
+          );
+        }
+      },
+    );
 
   program
     .command('make:event')
@@ -87,11 +111,17 @@ export function registerMakeCommands(program: Command): void {
     .command('make:job-middleware')
     .description('Write a new job middleware class')
     .argument('<name>', `the class name, e.g. EnsureTokenIsValid ${CONVERTED}`)
-    .option('--path <dir>', 'directory to write it in (default: paths.middleware in the config, else src/jobs/middleware)')
+    .option(
+      '--path <dir>',
+      'directory to write it in (default: paths.middleware in the config, else src/jobs/middleware)',
+    )
     .option('-f, --force', 'overwrite the file if it exists', false)
     .action(async (name: string, flags: { path?: string; force: boolean }, command: Command) => {
       const dir = await targetDir(command, 'middleware', flags.path);
-      report('Job middleware', writeClass('make:job-middleware', dir, className(name), readStub('job-middleware.stub'), {}, flags.force));
+      report(
+        'Job middleware',
+        writeClass('make:job-middleware', dir, className(name), readStub('job-middleware.stub'), {}, flags.force),
+      );
     });
 }
 
@@ -114,7 +144,10 @@ function configOf(command: Command): Promise<ResolvedConfig> {
  */
 function className(name: string): string {
   const converted = pascalCase(name);
-  if (converted !== name) console.log(`\n  ${pc.bgBlue(pc.white(' INFO '))} Class names are PascalCase: [${name}] is written as [${converted}].`);
+  if (converted !== name)
+    console.log(
+      `\n  ${pc.bgBlue(pc.white(' INFO '))} Class names are PascalCase: [${name}] is written as [${converted}].`,
+    );
   return converted;
 }
 
@@ -129,7 +162,9 @@ export function pascalCase(name: string): string {
 
 function checkClassName(command: string, name: string): void {
   if (!CLASS_NAME.test(name)) {
-    throw new ConfigError(`${command}: [${name}] is not a class name; use PascalCase letters and digits, e.g. OrderShipped.`);
+    throw new ConfigError(
+      `${command}: [${name}] is not a class name; use PascalCase letters and digits, e.g. OrderShipped.`,
+    );
   }
 }
 
@@ -137,10 +172,18 @@ function checkClassName(command: string, name: string): void {
  * Renders `template` for class `name` into `dir/<kebab-name>.ts`; refuses a name that is not a
  * class name, and an existing file (naming it) unless `force`.
  */
-export function writeClass(command: string, dir: string, name: string, template: string, values: Record<string, string>, force = false): string {
+export function writeClass(
+  command: string,
+  dir: string,
+  name: string,
+  template: string,
+  values: Record<string, string>,
+  force = false,
+): string {
   checkClassName(command, name);
   const file = path.join(dir, `${kebabCase(name)}.ts`);
-  if (existsSync(file) && !force) throw new ConfigError(`${command}: ${file} already exists; pass --force to overwrite it.`);
+  if (existsSync(file) && !force)
+    throw new ConfigError(`${command}: ${file} already exists; pass --force to overwrite it.`);
   const text = renderStub(template, { ...values, class: name });
   mkdirSync(dir, { recursive: true });
   writeFileSync(file, text);
@@ -148,7 +191,9 @@ export function writeClass(command: string, dir: string, name: string, template:
 }
 
 function report(kind: string, file: string): void {
-  console.log(`\n  ${pc.bgBlue(pc.white(' INFO '))} ${kind} [${path.relative(process.cwd(), file)}] created successfully.\n`);
+  console.log(
+    `\n  ${pc.bgBlue(pc.white(' INFO '))} ${kind} [${path.relative(process.cwd(), file)}] created successfully.\n`,
+  );
 }
 
 /** `EnsureTokenIsValid` → `ensure-token-is-valid`, `HTTPLimit` → `http-limit`: the repo's file naming. */

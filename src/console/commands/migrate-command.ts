@@ -9,14 +9,17 @@ import { bootFromCommand } from '../boot-from-cli.js';
 export function registerMigrateCommand(program: Command): void {
   program
     .command('migrate')
-    .description("Create or update errand's tables (jobs, failed_jobs, workers, controls, locks, rate limits, job batches) on every database connection")
+    .description(
+      "Create or update errand's tables (jobs, failed_jobs, workers, controls, locks, rate limits, job batches) on every database connection",
+    )
     .argument('[connection]', 'only this queue connection')
     .action(async (connection: string | undefined, _flags: unknown, command: Command) => {
       await bootFromCommand(command);
       try {
         for (const report of await runMigrations(connection)) {
           if (report.ran.length === 0) console.log(`  ${pc.gray(`[${report.connection}]`)} Nothing to migrate.`);
-          for (const step of report.ran) console.log(`  ${pc.gray(`[${report.connection}]`)} ${step} ${pc.green('DONE')}`);
+          for (const step of report.ran)
+            console.log(`  ${pc.gray(`[${report.connection}]`)} ${step} ${pc.green('DONE')}`);
         }
       } finally {
         await shutdown();

@@ -5,7 +5,7 @@ import type { QueueStats } from '../../drivers/database/queries/queue-stats.js';
 import { ConfigError } from '../../errors/config-error.js';
 import { QueueBusy } from '../../events/queue-busy.js';
 import { dispatchEvent } from '../../listeners/event-dispatcher.js';
-import { events, shutdown, type ErrandRuntime } from '../../runtime/errand.js';
+import { type ErrandRuntime, events, shutdown } from '../../runtime/errand.js';
 import { bootFromCommand, importBootstrap } from '../boot-from-cli.js';
 import { textTable } from '../text-table.js';
 
@@ -33,45 +33,59 @@ const QUEUE_OVER_MAX_STATUS = 2;
 export function registerMonitorCommand(program: Command): void {
   program
     .command('queue:monitor')
-    .description(`Show the size of queues, and alert (QueueBusy, exit status ${QUEUE_OVER_MAX_STATUS}) when one reaches --max`)
+    .description(
+      `Show the size of queues, and alert (QueueBusy, exit status ${QUEUE_OVER_MAX_STATUS}) when one reaches --max`,
+    )
     .argument('[queues]', 'comma-separated queues: connection:queue, or a queue of the default connection')
     .option('--max <n>', 'alert when a queue holds this many jobs or more', '1000')
     .option('--json', 'one JSON object per queue and line')
     .option('--watch [seconds]', 'redraw every few seconds (default 2) until interrupted')
-    .action(async (queues: string | undefined, flags: { max: string; json?: boolean; watch?: string | boolean }, command: Command) => {
-      // `--watch events`: the optional seconds took the queue list; give it back.
-      if (queues === undefined && typeof flags.watch === 'string' && !/^\d/.test(flags.watch)) [queues, flags.watch] = [flags.watch, true];
-      if (queues === undefined) throw new ConfigError('queue:monitor: name the queues to watch, e.g. errand queue:monitor database:default,emails');
-      if (!/^\d+$/.test(flags.max) || Number(flags.max) < 1) throw new ConfigError(`--max must be a whole number ≥ 1, got ${flags.max}.`);
-      const max = Number(flags.max);
-      const every = flags.watch === undefined ? undefined : flags.watch === true ? 2 : Number(flags.watch);
-      if (every !== undefined && (!Number.isFinite(every) || every <= 0)) throw new ConfigError(`--watch must be a number of seconds > 0, got ${String(flags.watch)}.`);
-      const app = await bootFromCommand(command);
-      try {
-        await importBootstrap(app);
-        const targets = parseTargets(queues, app);
-        // Under --watch a queue that stays over --max fires QueueBusy once, when it crosses, not on every redraw.
-        const alerting = new Set<string>();
-        const once = async () => {
-          const rows = await monitor(app, targets, max, alerting);
-          if (every !== undefined && !flags.json && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
-          print(rows, Boolean(flags.json));
-          process.exitCode = rows.some((row) => row.status === 'ALERT') ? QUEUE_OVER_MAX_STATUS : 0;
-        };
-        await once();
-        if (every === undefined) return;
-        let stopped = false;
-        const stop = () => void (stopped = true);
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        while (!stopped) {
-          await sleepUnless(every * 1000, () => stopped);
-          if (!stopped) await once();
+    .action(
+      async (
+        queues: string | undefined,
+        flags: { max: string; json?: boolean; watch?: string | boolean },
+        command: Command,
+      ) => {
+        // `--watch events`: the optional seconds took the queue list; give it back.
+        if (queues === undefined && typeof flags.watch === 'string' && !/^\d/.test(flags.watch))
+          [queues, flags.watch] = [flags.watch, true];
+        if (queues === undefined)
+          throw new ConfigError(
+            'queue:monitor: name the queues to watch, e.g. errand queue:monitor database:default,emails',
+          );
+        if (!/^\d+$/.test(flags.max) || Number(flags.max) < 1)
+          throw new ConfigError(`--max must be a whole number ≥ 1, got ${flags.max}.`);
+        const max = Number(flags.max);
+        const every = flags.watch === undefined ? undefined : flags.watch === true ? 2 : Number(flags.watch);
+        if (every !== undefined && (!Number.isFinite(every) || every <= 0))
+          throw new ConfigError(`--watch must be a number of seconds > 0, got ${String(flags.watch)}.`);
+        const app = await bootFromCommand(command);
+        try {
+          await importBootstrap(app);
+          const targets = parseTargets(queues, app);
+          // Under --watch a queue that stays over --max fires QueueBusy once, when it crosses, not on every redraw.
+          const alerting = new Set<string>();
+          const once = async () => {
+            const rows = await monitor(app, targets, max, alerting);
+            if (every !== undefined && !flags.json && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+            print(rows, Boolean(flags.json));
+            process.exitCode = rows.some((row) => row.status === 'ALERT') ? QUEUE_OVER_MAX_STATUS : 0;
+          };
+          await once();
+          if (every === undefined) return;
+          let stopped = false;
+          const stop = () => void (stopped = true);
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+          while (!stopped) {
+            await sleepUnless(every * 1000, () => stopped);
+            if (!stopped) await once();
+          }
+        } finally {
+          await shutdown();
         }
-      } finally {
-        await shutdown();
-      }
-    });
+      },
+    );
 }
 
 /**
@@ -110,11 +124,15 @@ function parseTargets(list: string, app: ErrandRuntime): Array<{ connection: str
       const at = item.indexOf(':');
       const connection = at === -1 ? app.config.default : item.slice(0, at).trim();
       const queue = at === -1 ? item : item.slice(at + 1).trim();
-      if (!connection || !queue) throw new ConfigError(`queue:monitor: [${item}] is not connection:queue or a queue name.`);
+      if (!connection || !queue)
+        throw new ConfigError(`queue:monitor: [${item}] is not connection:queue or a queue name.`);
       app.queues.database(connection);
       return { connection, queue };
     });
-  if (targets.length === 0) throw new ConfigError('queue:monitor: name at least one queue (connection:queue or a queue of the default connection).');
+  if (targets.length === 0)
+    throw new ConfigError(
+      'queue:monitor: name at least one queue (connection:queue or a queue of the default connection).',
+    );
   return targets;
 }
 
@@ -132,7 +150,10 @@ function print(rows: MonitorRow[], json: boolean): void {
     row.oldestPendingAge === null ? '-' : formatAge(row.oldestPendingAge),
     row.status,
   ]);
-  const [header, rule, ...lines] = textTable(['Queue', 'Size', 'Pending', 'Delayed', 'Reserved', 'Oldest pending', 'Status'], cells).split('\n');
+  const [header, rule, ...lines] = textTable(
+    ['Queue', 'Size', 'Pending', 'Delayed', 'Reserved', 'Oldest pending', 'Status'],
+    cells,
+  ).split('\n');
   console.log(pc.bold(header!));
   console.log(rule);
   for (const [i, line] of lines.entries()) console.log(rows[i]!.status === 'ALERT' ? pc.red(line) : line);
@@ -148,5 +169,6 @@ export function formatAge(seconds: number): string {
 
 async function sleepUnless(ms: number, stopped: () => boolean): Promise<void> {
   const until = Date.now() + ms;
-  while (!stopped() && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, Math.min(100, until - Date.now())));
+  while (!stopped() && Date.now() < until)
+    await new Promise((resolve) => setTimeout(resolve, Math.min(100, until - Date.now())));
 }

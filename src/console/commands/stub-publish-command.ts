@@ -17,7 +17,9 @@ export function registerStubPublishCommand(program: Command): void {
     .option('-f, --force', 'overwrite stubs already in ./stubs', false)
     .action((flags: { force: boolean }) => {
       const target = path.resolve('stubs');
-      const names = readdirSync(PACKAGE_STUBS).filter((name) => name.endsWith('.stub')).sort();
+      const names = readdirSync(PACKAGE_STUBS)
+        .filter((name) => name.endsWith('.stub'))
+        .sort();
       mkdirSync(target, { recursive: true });
       let copied = 0;
       for (const name of names) {

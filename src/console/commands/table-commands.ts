@@ -3,12 +3,11 @@ import path from 'node:path';
 
 import type { Command } from 'commander';
 import pc from 'picocolors';
-
+import { ownProperty } from '../../config/own-property.js';
 import { ConfigError } from '../../errors/config-error.js';
 import { shutdown } from '../../runtime/errand.js';
 import { bootFromCommand } from '../boot-from-cli.js';
 import { readStub, renderStub } from '../stubs.js';
-import { ownProperty } from '../../config/own-property.js';
 
 /**
  * `errand queue:table`, `queue:failed-table`, `queue:workers-table`, `queue:controls-table`, `queue:locks-table` and
@@ -27,13 +26,37 @@ export function registerTableCommands(program: Command): void {
     const connection = ownProperty(app.config.connections, app.config.default);
     return connection?.driver === 'database' ? connection.workersTable : 'queue_workers';
   });
-  addTableCommand(program, 'queue:controls-table', 'queue controls (restart, pause)', 'migration.controls.stub', (app) => {
-    const connection = ownProperty(app.config.connections, app.config.default);
-    return connection?.driver === 'database' ? connection.controlsTable : 'queue_controls';
-  });
-  addTableCommand(program, 'make:queue-batches-table', 'job batches', 'migration.job-batches.stub', (app) => app.config.batching?.table ?? 'job_batches');
-  addTableCommand(program, 'queue:locks-table', 'locks (unique jobs, WithoutOverlapping)', 'migration.locks.stub', (app) => app.config.locks?.table ?? 'locks');
-  addTableCommand(program, 'queue:rate-limits-table', 'rate limits (RateLimited, ThrottlesExceptions)', 'migration.rate-limits.stub', (app) => app.config.rateLimits?.table ?? 'rate_limits');
+  addTableCommand(
+    program,
+    'queue:controls-table',
+    'queue controls (restart, pause)',
+    'migration.controls.stub',
+    (app) => {
+      const connection = ownProperty(app.config.connections, app.config.default);
+      return connection?.driver === 'database' ? connection.controlsTable : 'queue_controls';
+    },
+  );
+  addTableCommand(
+    program,
+    'make:queue-batches-table',
+    'job batches',
+    'migration.job-batches.stub',
+    (app) => app.config.batching?.table ?? 'job_batches',
+  );
+  addTableCommand(
+    program,
+    'queue:locks-table',
+    'locks (unique jobs, WithoutOverlapping)',
+    'migration.locks.stub',
+    (app) => app.config.locks?.table ?? 'locks',
+  );
+  addTableCommand(
+    program,
+    'queue:rate-limits-table',
+    'rate limits (RateLimited, ThrottlesExceptions)',
+    'migration.rate-limits.stub',
+    (app) => app.config.rateLimits?.table ?? 'rate_limits',
+  );
 }
 
 function addTableCommand(
@@ -59,11 +82,13 @@ function addTableCommand(
 
 /** Renders a migration stub into `dir`; refuses when a migration for that table already exists. */
 export function writeMigration(dir: string, table: string, template: string, now: Date = new Date()): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) throw new ConfigError(`--table: [${table}] is not a valid table name.`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table))
+    throw new ConfigError(`--table: [${table}] is not a valid table name.`);
   mkdirSync(dir, { recursive: true });
   const suffix = `_create_${table}_table.js`;
   const existing = readdirSync(dir).find((f) => f.endsWith(suffix));
-  if (existing) throw new ConfigError(`A migration to create the ${table} table already exists: ${path.join(dir, existing)}.`);
+  if (existing)
+    throw new ConfigError(`A migration to create the ${table} table already exists: ${path.join(dir, existing)}.`);
   const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
   const file = path.join(dir, `${stamp}${suffix}`);
   writeFileSync(file, renderStub(template, { table }));

@@ -4,9 +4,9 @@ import pc from 'picocolors';
 import { events, report, shutdown } from '../../runtime/errand.js';
 import { isVerbose } from '../../runtime/verbosity.js';
 import { attachJsonOutput } from '../../worker/json-output.js';
-import { attachWorkerOutput } from '../../worker/worker-output.js';
 import { Worker } from '../../worker/worker.js';
 import { WORKER_DEFAULTS, type WorkerOptions } from '../../worker/worker-options.js';
+import { attachWorkerOutput } from '../../worker/worker-output.js';
 import { bootFromCommand, importBootstrap } from '../boot-from-cli.js';
 import { noJobsWarning } from '../no-jobs-warning.js';
 import { queueList, seconds, wholeNumber } from '../parse-options.js';
@@ -23,17 +23,41 @@ export function registerWorkCommand(program: Command): void {
     .option('--queue <names>', 'queues to work, highest priority first (comma-separated)', queueList)
     .option('--name <name>', 'the worker name shown in the workers table', d.name)
     .option('--concurrency <n>', 'jobs run at once in this process', wholeNumber('--concurrency'), d.concurrency)
-    .option('--prefetch <n>', 'jobs claimed ahead of free slots (leases kept alive, handed back on exit)', wholeNumber('--prefetch'), d.prefetch)
+    .option(
+      '--prefetch <n>',
+      'jobs claimed ahead of free slots (leases kept alive, handed back on exit)',
+      wholeNumber('--prefetch'),
+      d.prefetch,
+    )
     .option('--tries <n>', 'attempts for jobs that set no tries (0 = unlimited)', wholeNumber('--tries'), d.tries)
     .option('--backoff <seconds>', 'seconds before retrying a job that threw', seconds('--backoff'), d.backoff)
     .option('--sleep <seconds>', 'seconds to sleep when no job is available', seconds('--sleep'), d.sleep)
-    .option('--timeout <seconds>', 'seconds a job may run (0 = no limit)', wholeNumber('--timeout', 'seconds'), d.timeout)
-    .option('--grace <seconds>', 'after SIGTERM, seconds in-flight jobs may run before their signals abort (default: --timeout)', seconds('--grace'))
+    .option(
+      '--timeout <seconds>',
+      'seconds a job may run (0 = no limit)',
+      wholeNumber('--timeout', 'seconds'),
+      d.timeout,
+    )
+    .option(
+      '--grace <seconds>',
+      'after SIGTERM, seconds in-flight jobs may run before their signals abort (default: --timeout)',
+      seconds('--grace'),
+    )
     .option('--once', 'process one job, then stop', false)
     .option('--stop-when-empty', 'stop when no job is available', false)
-    .option('--stop-when-empty-for <seconds>', 'stop once no job has been claimed for this long', seconds('--stop-when-empty-for'), d.stopWhenEmptyFor)
+    .option(
+      '--stop-when-empty-for <seconds>',
+      'stop once no job has been claimed for this long',
+      seconds('--stop-when-empty-for'),
+      d.stopWhenEmptyFor,
+    )
     .option('--max-jobs <n>', 'stop after this many jobs (0 = no limit)', wholeNumber('--max-jobs'), d.maxJobs)
-    .option('--max-time <seconds>', 'stop after this many seconds (0 = no limit)', wholeNumber('--max-time', 'seconds'), d.maxTime)
+    .option(
+      '--max-time <seconds>',
+      'stop after this many seconds (0 = no limit)',
+      wholeNumber('--max-time', 'seconds'),
+      d.maxTime,
+    )
     .option('--memory <mb>', 'stop with status 12 above this many megabytes', wholeNumber('--memory'), d.memory)
     .option('--rest <seconds>', 'seconds to rest between jobs', seconds('--rest'), d.rest)
     .option('--json', 'print one JSON object per event line', false)
@@ -53,7 +77,9 @@ export function registerWorkCommand(program: Command): void {
       if (json) {
         attachJsonOutput(events);
       } else {
-        process.stdout.write(`\n ${pc.bgBlue(pc.white(' INFO '))} Processing jobs from the [${queues.join(',')}] queue.\n\n`);
+        process.stdout.write(
+          `\n ${pc.bgBlue(pc.white(' INFO '))} Processing jobs from the [${queues.join(',')}] queue.\n\n`,
+        );
         attachWorkerOutput(events, undefined, { verbose: isVerbose() });
       }
       const handlers: Array<[NodeJS.Signals, () => void]> = [

@@ -6,7 +6,7 @@ import knexFactory, { type Knex } from 'knex';
 import type { ResolvedDatabaseConnection } from '../../config/config-types.js';
 import { ConfigError } from '../../errors/config-error.js';
 import { isVerbose } from '../../runtime/verbosity.js';
-import { dialect, type DriverSocketHolder } from './dialect.js';
+import { type DriverSocketHolder, dialect } from './dialect.js';
 import { letIdlePoolExit } from './idle-pool.js';
 import { requireClient } from './require-client.js';
 
@@ -53,7 +53,10 @@ export function createKnex(config: ResolvedDatabaseConnection, name: string): Kn
       // knex's default is 60 s: code waiting for the one connection a transaction holds fails well before.
       acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS,
       pool: {
-        afterCreate(connection: { pragma(sql: string): unknown }, done: (error: Error | null, connection: unknown) => void) {
+        afterCreate(
+          connection: { pragma(sql: string): unknown },
+          done: (error: Error | null, connection: unknown) => void,
+        ) {
           connection.pragma('journal_mode = WAL');
           connection.pragma('busy_timeout = 5000');
           connection.pragma('synchronous = NORMAL');
@@ -76,7 +79,13 @@ export function createKnex(config: ResolvedDatabaseConnection, name: string): Kn
     };
   }
   const connection = dialect.driverConnection(dialect.engineOf(config.client), config.connection, limitMs);
-  const knex = knexFactory({ client: config.client, connection, pool, acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS, log });
+  const knex = knexFactory({
+    client: config.client,
+    connection,
+    pool,
+    acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS,
+    log,
+  });
   letIdlePoolExit(knex, dialect.engineOf(config.client));
   return knex;
 }
@@ -86,7 +95,10 @@ function createDirectoryOf(filename: string): void {
   try {
     mkdirSync(path.dirname(filename), { recursive: true });
   } catch (error) {
-    throw new ConfigError(`The SQLite file ${filename} cannot be created: ${(error as Error).message}. Fix the connection's file name.`, { cause: error });
+    throw new ConfigError(
+      `The SQLite file ${filename} cannot be created: ${(error as Error).message}. Fix the connection's file name.`,
+      { cause: error },
+    );
   }
 }
 
@@ -109,7 +121,12 @@ const SCHEMA_CHANGE = /^\s*(create|alter|drop)\b/i;
  * connection, or a transaction's connection while the code between its statements runs, is not.
  * knex sends its statements with a callback; other calls (streams) pass through unbounded.
  */
-function boundStatements(connection: DriverConnection, client: ResolvedDatabaseConnection['client'], limitMs: number, target: string): void {
+function boundStatements(
+  connection: DriverConnection,
+  client: ResolvedDatabaseConnection['client'],
+  limitMs: number,
+  target: string,
+): void {
   const query = connection.query.bind(connection);
   let expired: Error | undefined;
   connection.query = (...args: unknown[]) => {

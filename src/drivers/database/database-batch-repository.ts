@@ -3,22 +3,22 @@ import type { Knex } from 'knex';
 import type { ResolvedDatabaseConnection } from '../../config/config-types.js';
 import { describeDatabaseError } from './database-error.js';
 import { dialect, type Engine } from './dialect.js';
-import { retryLocks } from './retry-locks.js';
 import {
   addBatchJobs,
+  type BatchRow,
+  type ClaimedCallback,
   cancelBatch,
   claimBatchCallback,
   deleteBatch,
   insertBatch,
+  type PruneBatches,
   pruneBatches,
   recordBatchFailure,
   recordBatchSuccess,
   selectBatch,
   selectBatches,
-  type BatchRow,
-  type ClaimedCallback,
-  type PruneBatches,
 } from './queries/batches.js';
+import { retryLocks } from './retry-locks.js';
 
 /**
  * The `job_batches` table. Every counter changes in one statement of its own, so no row lock is
@@ -51,7 +51,9 @@ export class DatabaseBatchRepository {
   /** Counts more jobs; inside `trx` when given, so the count and the jobs commit together. */
   addJobs(id: string, n: number, trx?: Knex.Transaction): Promise<void> {
     // Inside the caller's transaction a failed statement cannot simply be repeated: it rolls back whole.
-    return this.run(() => (trx ? addBatchJobs(trx, this.table, id, n) : retryLocks(() => addBatchJobs(this.knex, this.table, id, n))));
+    return this.run(() =>
+      trx ? addBatchJobs(trx, this.table, id, n) : retryLocks(() => addBatchJobs(this.knex, this.table, id, n)),
+    );
   }
 
   /** Counts a job done; inside `trx` when given (the job's delete), so both commit or neither. */

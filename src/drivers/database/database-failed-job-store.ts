@@ -1,10 +1,21 @@
 import type { Knex } from 'knex';
 
 import type { ResolvedDatabaseConnection } from '../../config/config-types.js';
-import type { FailedJobFilter, FailedJobRecord, FailedJobStore, StoredFailedJob } from '../../contracts/failed-job-store.js';
+import type {
+  FailedJobFilter,
+  FailedJobRecord,
+  FailedJobStore,
+  StoredFailedJob,
+} from '../../contracts/failed-job-store.js';
 import { describeDatabaseError } from './database-error.js';
 import { dialect } from './dialect.js';
-import { countFailedJobs, deleteFailedJob, deleteFailedJobsOlderThan, insertFailedJob, selectFailedJobs } from './queries/failed-jobs.js';
+import {
+  countFailedJobs,
+  deleteFailedJob,
+  deleteFailedJobsOlderThan,
+  insertFailedJob,
+  selectFailedJobs,
+} from './queries/failed-jobs.js';
 
 /** The `failed_jobs` table, kept in the database of one queue connection. */
 export class DatabaseFailedJobStore implements FailedJobStore {
@@ -31,7 +42,9 @@ export class DatabaseFailedJobStore implements FailedJobStore {
   }
 
   flush(hours?: number): Promise<number> {
-    return this.run(() => deleteFailedJobsOlderThan(this.knex, dialect.engineOf(this.config.client), this.table, hours));
+    return this.run(() =>
+      deleteFailedJobsOlderThan(this.knex, dialect.engineOf(this.config.client), this.table, hours),
+    );
   }
 
   forget(key: string): Promise<boolean> {

@@ -5,18 +5,16 @@ import type { FailedJobRecord, FailedJobStore } from '../../contracts/failed-job
 import type { FinishingWrites, PushRequest, QueueDriver } from '../../contracts/queue-driver.js';
 import type { ReservedJob } from '../../contracts/reserved-job.js';
 import { ConfigError } from '../../errors/config-error.js';
-import { DatabaseFailedJobStore } from './database-failed-job-store.js';
 import { describeDatabaseError } from './database-error.js';
+import { DatabaseFailedJobStore } from './database-failed-job-store.js';
 import { dialect, type Engine, type ServerInfo } from './dialect.js';
-import { watchSqliteFile } from './watch-sqlite-file.js';
 import { listenForJobs } from './listen-for-jobs.js';
-import { retryLocks } from './retry-locks.js';
 import { claimJobs, explainClaim, findReservedJobs, releaseExpiredReservations } from './queries/claim-jobs.js';
+import { type Controls, pauseQueue, readControls, requestRestart, resumeQueue } from './queries/controls.js';
 import { insertFailedJob } from './queries/failed-jobs.js';
-import { readControls, requestRestart, pauseQueue, resumeQueue, type Controls } from './queries/controls.js';
 import { deleteReservedJob, deleteReservedJobs, releaseReservedJob, unclaimJobs } from './queries/finish-jobs.js';
 import { insertJobs } from './queries/insert-jobs.js';
-import { clearJobs, countJobs, queueStats, type QueueStats } from './queries/queue-stats.js';
+import { clearJobs, countJobs, type QueueStats, queueStats } from './queries/queue-stats.js';
 import {
   deregisterWorker,
   heartbeat,
@@ -26,6 +24,8 @@ import {
   type WorkerRegistration,
   type WorkerRow,
 } from './queries/workers.js';
+import { retryLocks } from './retry-locks.js';
+import { watchSqliteFile } from './watch-sqlite-file.js';
 
 /** How often a queue's expired reservations are looked for (see releaseExpired). */
 const EXPIRED_CHECK_MS = 1000;
@@ -120,7 +120,8 @@ export class DatabaseQueue implements QueueDriver {
       const held = new Set<string>();
       const info = await this.server();
       for (const [token, group] of byHolder(jobs)) {
-        for (const id of await retryLocks(() => deleteReservedJobs(this.knex, info, this.table, token, group))) held.add(id);
+        for (const id of await retryLocks(() => deleteReservedJobs(this.knex, info, this.table, token, group)))
+          held.add(id);
       }
       return held;
     });
@@ -129,7 +130,8 @@ export class DatabaseQueue implements QueueDriver {
   unclaim(jobs: readonly ReservedJob[], delaySeconds = 0): Promise<number> {
     return this.run(async () => {
       let count = 0;
-      for (const [token, group] of byHolder(jobs)) count += await retryLocks(() => unclaimJobs(this.knex, this.engine, this.table, token, group, delaySeconds));
+      for (const [token, group] of byHolder(jobs))
+        count += await retryLocks(() => unclaimJobs(this.knex, this.engine, this.table, token, group, delaySeconds));
       return count;
     });
   }
@@ -139,20 +141,35 @@ export class DatabaseQueue implements QueueDriver {
    * with `undefined` (any queue) on SQLite, whose file is watched for writes by other processes.
    * MySQL/MariaDB have no push channel and rely on polling. Resolves to a function that stops.
    */
-  async listen(onQueue: (queue: string | undefined) => void, report: (error: unknown) => void): Promise<() => Promise<void>> {
+  async listen(
+    onQueue: (queue: string | undefined) => void,
+    report: (error: unknown) => void,
+  ): Promise<() => Promise<void>> {
     if (this.engine === 'postgres') return listenForJobs(this.knex, this.table, onQueue, report);
-    if (this.engine === 'sqlite') return watchSqliteFile((this.config.connection as { filename: string }).filename, () => onQueue(undefined), report);
+    if (this.engine === 'sqlite')
+      return watchSqliteFile(
+        (this.config.connection as { filename: string }).filename,
+        () => onQueue(undefined),
+        report,
+      );
     return async () => undefined;
   }
 
   /** Registers a worker process in the workers table (again, if it had been presumed dead). */
   registerWorker(worker: WorkerRegistration): Promise<void> {
-    return this.run(() => registerWorker(this.knex, this.engine, this.config.workersTable, worker, this.lapse()), this.config.workersTable);
+    return this.run(
+      () => registerWorker(this.knex, this.engine, this.config.workersTable, worker, this.lapse()),
+      this.config.workersTable,
+    );
   }
 
   /** One heartbeat; false when the worker had been presumed dead and its row removed. */
   heartbeat(workerId: string, heldIds: readonly string[]): Promise<boolean> {
-    return this.run(() => retryLocks(() => heartbeat(this.knex, this.engine, this.heartbeatTables(), workerId, heldIds, this.lapse())), this.config.workersTable);
+    return this.run(
+      () =>
+        retryLocks(() => heartbeat(this.knex, this.engine, this.heartbeatTables(), workerId, heldIds, this.lapse())),
+      this.config.workersTable,
+    );
   }
 
   /** Removes a worker's row on a clean exit. */
@@ -163,7 +180,10 @@ export class DatabaseQueue implements QueueDriver {
   /** Makes the jobs of workers whose heartbeat lapsed claimable again (never the sweeper's own). */
   sweepDeadWorkers(sweeperId?: string): Promise<{ workers: string[]; jobs: number }> {
     // Each worker's verdict and take-back is one transaction, rolled back whole and retried on a deadlock.
-    return this.run(() => sweepDeadWorkers(this.knex, this.engine, this.heartbeatTables(), sweeperId), this.config.workersTable);
+    return this.run(
+      () => sweepDeadWorkers(this.knex, this.engine, this.heartbeatTables(), sweeperId),
+      this.config.workersTable,
+    );
   }
 
   /** Registered workers, oldest first. */
@@ -173,7 +193,10 @@ export class DatabaseQueue implements QueueDriver {
 
   /** The restart counter and this connection's paused queues. */
   controls(): Promise<Controls> {
-    return this.run(() => readControls(this.knex, this.config.controlsTable, this.connectionName), this.config.controlsTable);
+    return this.run(
+      () => readControls(this.knex, this.config.controlsTable, this.connectionName),
+      this.config.controlsTable,
+    );
   }
 
   /** Asks every worker on this database to exit after its in-flight jobs. */
@@ -183,12 +206,18 @@ export class DatabaseQueue implements QueueDriver {
 
   /** Pauses one queue of this connection; false when it was already paused. */
   pause(queue: string): Promise<boolean> {
-    return this.run(() => pauseQueue(this.knex, this.engine, this.config.controlsTable, this.connectionName, queue), this.config.controlsTable);
+    return this.run(
+      () => pauseQueue(this.knex, this.engine, this.config.controlsTable, this.connectionName, queue),
+      this.config.controlsTable,
+    );
   }
 
   /** Resumes one queue of this connection; false when it was not paused. */
   resume(queue: string): Promise<boolean> {
-    return this.run(() => resumeQueue(this.knex, this.config.controlsTable, this.connectionName, queue), this.config.controlsTable);
+    return this.run(
+      () => resumeQueue(this.knex, this.config.controlsTable, this.connectionName, queue),
+      this.config.controlsTable,
+    );
   }
 
   fail(job: ReservedJob, record: FailedJobRecord, store: FailedJobStore, within?: FinishingWrites): Promise<boolean> {
@@ -215,7 +244,9 @@ export class DatabaseQueue implements QueueDriver {
   }
 
   release(job: ReservedJob, delaySeconds: number, exceptions: number): Promise<boolean> {
-    return this.run(() => retryLocks(() => releaseReservedJob(this.knex, this.engine, this.table, job, delaySeconds, exceptions)));
+    return this.run(() =>
+      retryLocks(() => releaseReservedJob(this.knex, this.engine, this.table, job, delaySeconds, exceptions)),
+    );
   }
 
   /** The server's engine and version, read once; warns when claims must take plain locks. */
@@ -243,7 +274,11 @@ export class DatabaseQueue implements QueueDriver {
     if (!now && (this.expiredCheckedAt.get(queue) ?? 0) > at - EXPIRED_CHECK_MS) return false;
     this.expiredCheckedAt.set(queue, at);
     try {
-      return (await retryLocks(() => releaseExpiredReservations(this.knex, this.engine, this.table, queue, this.config.retryAfter))) > 0;
+      return (
+        (await retryLocks(() =>
+          releaseExpiredReservations(this.knex, this.engine, this.table, queue, this.config.retryAfter),
+        )) > 0
+      );
     } catch (error) {
       // Contended: the next look (within a second, or the next short claim) tries again.
       if (dialect.isRetryableLock(error)) return false;

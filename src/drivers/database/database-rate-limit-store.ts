@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 
 import type { RateLimitStore } from '../../contracts/rate-limit-store.js';
 import { dialect } from './dialect.js';
-import { clearRateLimit, hitRateLimit, pruneRateLimits, readRateLimit, type RateLimitTable } from './queries/rate-limits.js';
+import {
+  clearRateLimit,
+  hitRateLimit,
+  pruneRateLimits,
+  type RateLimitTable,
+  readRateLimit,
+} from './queries/rate-limits.js';
 
 /** The key column holds 255 characters. */
 const MAX_KEY = 255;
@@ -27,7 +33,9 @@ export class DatabaseRateLimitStore implements RateLimitStore {
 
   hit(key: string, decaySeconds: number): Promise<number> {
     if (!Number.isInteger(decaySeconds) || decaySeconds < 1) {
-      throw new RangeError(`A rate-limit window must last a whole number of seconds ≥ 1, got ${String(decaySeconds)} (key ${key}).`);
+      throw new RangeError(
+        `A rate-limit window must last a whole number of seconds ≥ 1, got ${String(decaySeconds)} (key ${key}).`,
+      );
     }
     return this.run(async () => {
       const hits = await retryLockOnce(() => hitRateLimit(this.limits, storedKey(key), decaySeconds));

@@ -12,7 +12,16 @@ export type Engine = 'sqlite' | 'mysql' | 'postgres';
 export type Availability = 'now' | 'delay' | 'at';
 
 /** The jobs columns an insert writes, in the order its rows give them. */
-const INSERT_COLUMNS = ['queue', 'payload', 'attempts', 'exceptions', 'reserved_at', 'reserved_by', 'available_at', 'created_at'] as const;
+const INSERT_COLUMNS = [
+  'queue',
+  'payload',
+  'attempts',
+  'exceptions',
+  'reserved_at',
+  'reserved_by',
+  'available_at',
+  'created_at',
+] as const;
 
 function quote(engine: Engine, identifier: string): string {
   return engine === 'mysql' ? `\`${identifier}\`` : `"${identifier}"`;
@@ -31,7 +40,11 @@ interface SqliteStatement {
 
 /** The part of a mysql2 connection `runRepeated` uses. */
 interface MysqlConnection {
-  execute(sql: string, bindings: ReadonlyArray<string | number>, callback: (error: Error | null, result: unknown, fields: unknown) => void): void;
+  execute(
+    sql: string,
+    bindings: ReadonlyArray<string | number>,
+    callback: (error: Error | null, result: unknown, fields: unknown) => void,
+  ): void;
 }
 
 /** SQLite statements kept prepared, per connection (they die with it). */
@@ -91,7 +104,8 @@ export const dialect = {
    * after 10 s) and through a black-holed network every new connection would hang with it.
    */
   driverConnection(engine: Engine, connection: Knex.Config['connection'], limitMs: number): Knex.Config['connection'] {
-    if (engine === 'mysql' && typeof connection === 'object') return { supportBigNumbers: true, bigNumberStrings: true, ...connection } as Knex.StaticConnectionConfig;
+    if (engine === 'mysql' && typeof connection === 'object')
+      return { supportBigNumbers: true, bigNumberStrings: true, ...connection } as Knex.StaticConnectionConfig;
     if (engine === 'postgres' && limitMs > 0) {
       const settings = typeof connection === 'string' ? { connectionString: connection } : connection;
       return { connectionTimeoutMillis: limitMs, ...settings } as Knex.StaticConnectionConfig;
@@ -115,7 +129,9 @@ export const dialect = {
    * as fixing the sort order, so it gets a partial index of the ready rows, in claim order, and a
    * small partial index of the reserved ones for the expired check.
    */
-  claimIndexes(engine: Engine): Array<{ suffix: string; columns: string[]; where?: 'reserved_at is null' | 'reserved_at is not null' }> {
+  claimIndexes(
+    engine: Engine,
+  ): Array<{ suffix: string; columns: string[]; where?: 'reserved_at is null' | 'reserved_at is not null' }> {
     if (engine === 'postgres') {
       return [
         { suffix: 'ready_index', columns: ['queue', 'available_at', 'id'], where: 'reserved_at is null' },
@@ -186,7 +202,11 @@ export const dialect = {
     const columns = `(${INSERT_COLUMNS.map((column) => quote(engine, column)).join(', ')})`;
     const id = quote(engine, 'id');
     if (rows.length === 1 || engine === 'mysql') {
-      const values = rows.map((kind) => `(?, ?, 0, 0, null, null, ${kind === 'now' ? now : kind === 'delay' ? `${now} + ?` : '?'}, ${now})`).join(', ');
+      const values = rows
+        .map(
+          (kind) => `(?, ?, 0, 0, null, null, ${kind === 'now' ? now : kind === 'delay' ? `${now} + ?` : '?'}, ${now})`,
+        )
+        .join(', ');
       const insert = `insert into ${table} ${columns} values ${values}`;
       // One SQLite row reports its id as the last insert rowid.
       if (engine === 'mysql' || (engine === 'sqlite' && rows.length === 1)) return insert;
@@ -194,14 +214,18 @@ export const dialect = {
     }
     if (engine === 'sqlite') {
       // SQLite names a VALUES table's columns column1, column2 …: queue, payload, delay, instant.
-      const values = rows.map((kind) => (kind === 'now' ? '(?, ?, 0, null)' : kind === 'delay' ? '(?, ?, ?, null)' : '(?, ?, 0, ?)')).join(', ');
+      const values = rows
+        .map((kind) => (kind === 'now' ? '(?, ?, 0, null)' : kind === 'delay' ? '(?, ?, ?, null)' : '(?, ?, 0, ?)'))
+        .join(', ');
       return (
         `insert into ${table} ${columns} select v.column1, v.column2, 0, 0, null, null, coalesce(v.column4, t.now + v.column3), t.now ` +
         `from (select ${now} as now) t, (values ${values}) v returning ${id}`
       );
     }
     // A lateral VALUES list reads the clock of the subquery before it.
-    const values = rows.map((kind) => `(?, ?, ${kind === 'now' ? 't.now' : kind === 'delay' ? 't.now + ?' : '?::bigint'})`).join(', ');
+    const values = rows
+      .map((kind) => `(?, ?, ${kind === 'now' ? 't.now' : kind === 'delay' ? 't.now + ?' : '?::bigint'})`)
+      .join(', ');
     return (
       `insert into ${table} ${columns} select v.queue, v.payload, 0, 0, null, null, v.available_at, t.now ` +
       `from (select ${now} as now) t cross join lateral (values ${values}) v(queue, payload, available_at) ` +
@@ -218,7 +242,8 @@ export const dialect = {
       const first = Number((result as [{ insertId: number | string }])[0].insertId);
       return Array.from({ length: count }, (_, i) => String(first + i));
     }
-    if (engine === 'sqlite' && !Array.isArray(result)) return [String((result as { lastInsertRowid: number | bigint }).lastInsertRowid)];
+    if (engine === 'sqlite' && !Array.isArray(result))
+      return [String((result as { lastInsertRowid: number | bigint }).lastInsertRowid)];
     return this.rows<{ id: number | string }>(engine, result).map((row) => String(row.id));
   },
 
@@ -230,15 +255,26 @@ export const dialect = {
    * transaction is still open, and a failed statement would abort it), goes through knex as any
    * query does. The prepared paths bypass knex's query events.
    */
-  async runRepeated(knex: Knex, engine: Engine, sql: string, bindings: ReadonlyArray<string | number>, keep: boolean): Promise<unknown> {
+  async runRepeated(
+    knex: Knex,
+    engine: Engine,
+    sql: string,
+    bindings: ReadonlyArray<string | number>,
+    keep: boolean,
+  ): Promise<unknown> {
     if (!keep || knex.isTransaction || unprepared.has(knex.client)) return knex.raw(sql, bindings);
     if (engine === 'mysql') {
-      const client = knex.client as { acquireConnection(): Promise<MysqlConnection>; releaseConnection(connection: MysqlConnection): Promise<unknown> };
+      const client = knex.client as {
+        acquireConnection(): Promise<MysqlConnection>;
+        releaseConnection(connection: MysqlConnection): Promise<unknown>;
+      };
       const connection = await client.acquireConnection();
       try {
         // mysql2 keeps what it prepares on the connection, by statement text.
         return await new Promise<unknown>((resolve, reject) =>
-          connection.execute(sql, bindings, (error, result, fields) => (error ? reject(error) : resolve([result, fields]))),
+          connection.execute(sql, bindings, (error, result, fields) =>
+            error ? reject(error) : resolve([result, fields]),
+          ),
         );
       } catch (error) {
         // 1295: the server, or a proxy in front of it, cannot prepare this statement.
@@ -258,12 +294,16 @@ export const dialect = {
         // under the kept plan. Either is refused before anything runs. This connection's
         // statements go unprepared from now on.
         const { code, message } = error as { code?: string; message?: string };
-        if (code !== '26000' && !(code === '0A000' && /cached plan must not change result type/.test(message ?? ''))) throw error;
+        if (code !== '26000' && !(code === '0A000' && /cached plan must not change result type/.test(message ?? '')))
+          throw error;
         unprepared.add(knex.client);
       }
       return knex.raw(sql, bindings);
     }
-    const client = knex.client as { acquireConnection(): Promise<SqliteConnection>; releaseConnection(connection: SqliteConnection): Promise<unknown> };
+    const client = knex.client as {
+      acquireConnection(): Promise<SqliteConnection>;
+      releaseConnection(connection: SqliteConnection): Promise<unknown>;
+    };
     const connection = await client.acquireConnection();
     try {
       let statements = preparedStatements.get(connection);
@@ -292,13 +332,19 @@ export const dialect = {
    * as two arrays, so a batch of hundreds is one short statement with one plan; an OR of pairs
    * made it plan and probe hundreds of index scans.
    */
-  fenceSql(engine: Engine, jobs: ReadonlyArray<{ id: string; attempts: number }>): { sql: string; bindings: Array<string | number> } {
+  fenceSql(
+    engine: Engine,
+    jobs: ReadonlyArray<{ id: string; attempts: number }>,
+  ): { sql: string; bindings: Array<string | number> } {
     if (engine === 'postgres') {
       // Array literals, not JS arrays: knex would spread an array binding into a list. Ids are
       // the table's integers and attempts are integers, so the literal needs no quoting.
       const ids = jobs.map((job) => String(BigInt(job.id))).join(',');
       const attempts = jobs.map((job) => Math.trunc(job.attempts)).join(',');
-      return { sql: '(id, attempts) in (select * from unnest(?::bigint[], ?::integer[]))', bindings: [`{${ids}}`, `{${attempts}}`] };
+      return {
+        sql: '(id, attempts) in (select * from unnest(?::bigint[], ?::integer[]))',
+        bindings: [`{${ids}}`, `{${attempts}}`],
+      };
     }
     // The id list lets the primary key find the rows; the pairs then check each one's attempt.
     // SQLite takes a multi-column IN only from a subquery, so its pairs are a VALUES table.
@@ -306,7 +352,10 @@ export const dialect = {
     const pairs = jobs.map(() => '(?, ?)').join(', ');
     const bindings: Array<string | number> = jobs.map((job) => job.id);
     for (const job of jobs) bindings.push(job.id, job.attempts);
-    return { sql: `id in (${ids}) and (id, attempts) in (${engine === 'sqlite' ? `values ${pairs}` : pairs})`, bindings };
+    return {
+      sql: `id in (${ids}) and (id, attempts) in (${engine === 'sqlite' ? `values ${pairs}` : pairs})`,
+      bindings,
+    };
   },
 
   /**
@@ -415,16 +464,23 @@ export const dialect = {
         'from information_schema.columns where table_schema = database() and table_name = ?',
       [table],
     )) as [Array<{ name: string; type: string; charset: string | null; collation: string | null; nullable: string }>];
-    const [[tableInfo]] = (await knex.raw('select table_collation as collation from information_schema.tables where table_schema = database() and table_name = ?', [
-      table,
-    ])) as [[{ collation: string | null } | undefined]];
+    const [[tableInfo]] = (await knex.raw(
+      'select table_collation as collation from information_schema.tables where table_schema = database() and table_name = ?',
+      [table],
+    )) as [[{ collation: string | null } | undefined]];
     const changes: string[] = [];
     for (const column of found.filter((c) => columns.includes(c.name) && c.charset !== null)) {
       const charset = column.charset!;
-      const collation = exact ? await exactCollation(knex, charset) : tableInfo?.collation?.startsWith(`${charset}_`) ? tableInfo.collation : undefined;
+      const collation = exact
+        ? await exactCollation(knex, charset)
+        : tableInfo?.collation?.startsWith(`${charset}_`)
+          ? tableInfo.collation
+          : undefined;
       if (collation === undefined || collation === column.collation) continue;
       const nullability = column.nullable === 'YES' ? 'null' : 'not null';
-      changes.push(`modify ${quote('mysql', column.name)} ${column.type} character set ${charset} collate ${collation} ${nullability}`);
+      changes.push(
+        `modify ${quote('mysql', column.name)} ${column.type} character set ${charset} collate ${collation} ${nullability}`,
+      );
     }
     if (changes.length > 0) await knex.raw(`alter table ${quote('mysql', table)} ${changes.join(', ')}`);
   },
@@ -494,7 +550,9 @@ export const dialect = {
     for (let depth = 0; depth < 4 && each !== undefined && each !== null; depth++) {
       // Before the codes: errand's own statement timeout reads as ETIMEDOUT, but the server did answer the connection.
       if (statementTimeouts.has(each as object)) return STATEMENT_TIMEOUT_HINT;
-      const hint = CONNECTION_ERROR_HINTS.find(([codes]) => codes.includes((each as { code?: string }).code ?? ''))?.[1];
+      const hint = CONNECTION_ERROR_HINTS.find(([codes]) =>
+        codes.includes((each as { code?: string }).code ?? ''),
+      )?.[1];
       if (hint) return hint;
       each = (each as { cause?: unknown }).cause;
     }
@@ -508,7 +566,9 @@ export const dialect = {
    */
   statementTimeoutError(target: string, seconds: number): Error & { code: string } {
     const error = Object.assign(
-      new Error(`The database at ${target} did not answer a statement within ${seconds} s (queryTimeout); its connection was closed and a new one will be opened.`),
+      new Error(
+        `The database at ${target} did not answer a statement within ${seconds} s (queryTimeout); its connection was closed and a new one will be opened.`,
+      ),
       { code: 'ETIMEDOUT' },
     );
     statementTimeouts.add(error);
@@ -532,7 +592,13 @@ export const dialect = {
         return withoutCredentials(connection);
       }
     }
-    const c = connection as { filename?: string; host?: string; port?: number; database?: string; connectionString?: string };
+    const c = connection as {
+      filename?: string;
+      host?: string;
+      port?: number;
+      database?: string;
+      connectionString?: string;
+    };
     if (client === 'better-sqlite3') return c.filename ?? '(no file)';
     if (c.connectionString) return dialect.describeTarget(client, c.connectionString);
     const port = c.port ?? (client === 'pg' ? 5432 : 3306);
@@ -590,7 +656,10 @@ export const dialect = {
 /** A MySQL/MariaDB character set's exact collation: binary NO PAD where the server has one. */
 async function exactCollation(knex: Knex, charset: string): Promise<string | undefined> {
   const wanted = [`${charset}_nopad_bin`, `${charset}_0900_bin`, `${charset}_bin`];
-  const [rows] = (await knex.raw('select collation_name as name from information_schema.collations where collation_name in (?, ?, ?)', wanted)) as [Array<{ name: string }>];
+  const [rows] = (await knex.raw(
+    'select collation_name as name from information_schema.collations where collation_name in (?, ?, ?)',
+    wanted,
+  )) as [Array<{ name: string }>];
   const names = new Set(rows.map((row) => row.name.toLowerCase()));
   return wanted.find((name) => names.has(name.toLowerCase()));
 }
@@ -647,15 +716,21 @@ const statementTimeouts = new WeakSet<object>();
 
 const STATEMENT_TIMEOUT_HINT =
   'The statement was sent but no answer came in time: a slow statement or one waiting on a lock, or a connection that died mid-statement. ' +
-  'If statements may rightly take that long, raise the connection\'s queryTimeout (seconds; 0 turns the limit off).';
+  "If statements may rightly take that long, raise the connection's queryTimeout (seconds; 0 turns the limit off).";
 
 const CONNECTION_ERROR_HINTS: Array<[codes: string[], hint: string]> = [
   [['ECONNREFUSED'], 'Nothing accepts connections there: is the server running, and are the host and port right?'],
   [['ENOTFOUND', 'EAI_AGAIN'], 'The host name does not resolve: check the host in the connection.'],
-  [['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN'], 'The server did not answer: check the host, the port and any firewall between.'],
-  [['ER_ACCESS_DENIED_ERROR', 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR', 'ER_DBACCESS_DENIED_ERROR', '28P01', '28000'], 'Check the user and password in the connection, and what the server grants them.'],
+  [
+    ['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN'],
+    'The server did not answer: check the host, the port and any firewall between.',
+  ],
+  [
+    ['ER_ACCESS_DENIED_ERROR', 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR', 'ER_DBACCESS_DENIED_ERROR', '28P01', '28000'],
+    'Check the user and password in the connection, and what the server grants them.',
+  ],
   [['ER_BAD_DB_ERROR', '3D000'], 'Create the database, or fix its name in the connection.'],
-  [['SQLITE_CANTOPEN'], "Check that the file name is right and its directory writable."],
+  [['SQLITE_CANTOPEN'], 'Check that the file name is right and its directory writable.'],
 ];
 
 /** A driver's own error for a server it cannot reach or talk to (see `dialect.isConnectionError`). */
@@ -676,4 +751,3 @@ function isDriverConnectionError(error: unknown): boolean {
     )
   );
 }
-

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-import { dialect, type DriverSocketHolder, type Engine } from './dialect.js';
+import { type DriverSocketHolder, dialect, type Engine } from './dialect.js';
 
 /** The part of knex's pool (tarn 3) this module uses: its events, and the reaping timer it starts. */
 interface TarnPool {

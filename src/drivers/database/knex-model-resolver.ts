@@ -42,15 +42,23 @@ export class KnexModelResolver implements ModelResolver {
     if (!entry) throw new PayloadError(`Model [${query.class}] is not registered with @Model.`);
     for (const relation of query.relations) {
       if (!Object.hasOwn(entry.relations, relation)) {
-        throw new PayloadError(`Model [${entry.name}] has no relation [${relation}]; declare it in @Model({ relations }).`);
+        throw new PayloadError(
+          `Model [${entry.name}] has no relation [${relation}]; declare it in @Model({ relations }).`,
+        );
       }
     }
     const models = await this.select(entry, query.connection ?? entry.connection, entry.key, query.ids);
-    for (const relation of query.relations) await this.loadRelation(entry, models, relation, entry.relations[relation]!);
+    for (const relation of query.relations)
+      await this.loadRelation(entry, models, relation, entry.relations[relation]!);
     return models;
   }
 
-  private async select(entry: RegisteredModel, connection: string | null, column: string, values: readonly unknown[]): Promise<Row[]> {
+  private async select(
+    entry: RegisteredModel,
+    connection: string | null,
+    column: string,
+    values: readonly unknown[],
+  ): Promise<Row[]> {
     const wanted = [...new Set(values.filter((value) => value !== null && value !== undefined))];
     if (wanted.length === 0) return [];
     const knex = await this.knexFor(connection, entry);
@@ -66,18 +74,34 @@ export class KnexModelResolver implements ModelResolver {
     });
   }
 
-  private async loadRelation(entry: RegisteredModel, models: Row[], name: string, relation: ModelRelation): Promise<void> {
+  private async loadRelation(
+    entry: RegisteredModel,
+    models: Row[],
+    name: string,
+    relation: ModelRelation,
+  ): Promise<void> {
     const related = modelRegistry.byClass(relation.model());
-    if (!related) throw new PayloadError(`Relation [${name}] of model [${entry.name}] points at a class without @Model.`);
+    if (!related)
+      throw new PayloadError(`Relation [${name}] of model [${entry.name}] points at a class without @Model.`);
     if (relation.type === 'belongsTo') {
       const ownerKey = relation.localKey ?? related.key;
-      const owners = await this.select(related, related.connection, ownerKey, models.map((model) => model[relation.foreignKey]));
+      const owners = await this.select(
+        related,
+        related.connection,
+        ownerKey,
+        models.map((model) => model[relation.foreignKey]),
+      );
       const byKey = new Map(owners.map((owner) => [String(owner[ownerKey]), owner]));
       for (const model of models) model[name] = byKey.get(String(model[relation.foreignKey])) ?? null;
       return;
     }
     const localKey = relation.localKey ?? entry.key;
-    const children = await this.select(related, related.connection, relation.foreignKey, models.map((model) => model[localKey]));
+    const children = await this.select(
+      related,
+      related.connection,
+      relation.foreignKey,
+      models.map((model) => model[localKey]),
+    );
     const groups = new Map<string, Row[]>();
     for (const child of children) {
       const key = String(child[relation.foreignKey]);

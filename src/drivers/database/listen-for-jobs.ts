@@ -33,12 +33,18 @@ export async function listenForJobs(
   const connect = async (): Promise<void> => {
     if (stopped) return;
     try {
-      const raw = (await (knex.client as { acquireRawConnection(): Promise<RawPgClient> }).acquireRawConnection()) as RawPgClient;
+      const raw = (await (
+        knex.client as { acquireRawConnection(): Promise<RawPgClient> }
+      ).acquireRawConnection()) as RawPgClient;
       raw.on('notification', (message) => message.channel === channel && onQueue(message.payload ?? ''));
       const lost = (error?: Error) => {
         if (stopped || client !== raw) return;
         client = undefined;
-        report(new Error(`The LISTEN connection for ${channel} was lost${error ? `: ${error.message}` : ''}; reconnecting (polling continues).`));
+        report(
+          new Error(
+            `The LISTEN connection for ${channel} was lost${error ? `: ${error.message}` : ''}; reconnecting (polling continues).`,
+          ),
+        );
         schedule();
       };
       raw.on('error', lost);

@@ -38,7 +38,9 @@ export function requireClient(connection: string, client: DatabaseClient): void 
 /** Whether `error` says the package itself cannot be found (not a file or package it requires). */
 function isMissing(error: unknown, client: string): boolean {
   const { code, message } = error as { code?: unknown; message?: unknown };
-  return code === 'MODULE_NOT_FOUND' && typeof message === 'string' && message.startsWith(`Cannot find module '${client}'`);
+  return (
+    code === 'MODULE_NOT_FOUND' && typeof message === 'string' && message.startsWith(`Cannot find module '${client}'`)
+  );
 }
 
 function openInMemory(connection: string, Database: new (filename: string) => { close(): void }): void {
@@ -52,7 +54,9 @@ function openInMemory(connection: string, Database: new (filename: string) => { 
       connection,
       'better-sqlite3',
       `The database connection [${connection}] uses client better-sqlite3, which is installed but its native part is ` +
-        (code === 'ERR_DLOPEN_FAILED' ? 'built for another Node.js version or system' : 'not built (its install script did not run)') +
+        (code === 'ERR_DLOPEN_FAILED'
+          ? 'built for another Node.js version or system'
+          : 'not built (its install script did not run)') +
         ': run `npm rebuild better-sqlite3`. Where install scripts are blocked, allow its script first: with npm 11, ' +
         '`npm install-scripts approve better-sqlite3` (it adds better-sqlite3 to "allowScripts" in package.json) and no --ignore-scripts; ' +
         'with pnpm, `pnpm approve-builds` (or better-sqlite3 under onlyBuiltDependencies), then `pnpm rebuild better-sqlite3`. ' +

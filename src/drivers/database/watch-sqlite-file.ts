@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { type FSWatcher, watch } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -8,7 +8,11 @@ import path from 'node:path';
  * spends nothing. A write by the worker itself wakes it too; that costs one early look. When the
  * directory cannot be watched, polling carries on alone. Resolves to a function that stops.
  */
-export async function watchSqliteFile(filename: string, onWrite: () => void, report: (error: unknown) => void): Promise<() => Promise<void>> {
+export async function watchSqliteFile(
+  filename: string,
+  onWrite: () => void,
+  report: (error: unknown) => void,
+): Promise<() => Promise<void>> {
   if (filename === ':memory:' || filename === '') return async () => undefined;
   const base = path.basename(filename);
   const names = new Set([base, `${base}-wal`]);

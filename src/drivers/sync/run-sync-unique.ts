@@ -21,7 +21,9 @@ export async function runSyncUnique(
   if (!holder) return runSync(payloadText, connectionName, container, keyring);
   const attempt = {};
   try {
-    await runSync(payloadText, connectionName, container, keyring, { beforeHandle: releaseBeforeHandle(holder, attempt, deps) });
+    await runSync(payloadText, connectionName, container, keyring, {
+      beforeHandle: releaseBeforeHandle(holder, attempt, deps),
+    });
   } finally {
     await releaseAtEnd(holder, payloadText, attempt, deps);
   }

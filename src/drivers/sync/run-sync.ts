@@ -1,13 +1,12 @@
 import type { DependencyContainer } from 'tsyringe';
-
+import { DEFAULT_MAX_PAYLOAD_SIZE } from '../../config/defaults.js';
+import type { JobInfo } from '../../job/job-context.js';
 import { decodeJob, parsePayload } from '../../payload/decode-payload.js';
 import type { Keyring } from '../../payload/keyring.js';
-import type { JobInfo } from '../../job/job-context.js';
+import { report } from '../../runtime/errand.js';
+import { afterJobFailed, afterJobSucceeded, busInfo, chainStateOf } from '../../worker/chain-and-batch-steps.js';
 import { isRefusal, jobForFailedHook, modelStep } from '../../worker/job-models.js';
 import { runAttempt } from '../../worker/run-attempt.js';
-import { afterJobFailed, afterJobSucceeded, busInfo, chainStateOf } from '../../worker/chain-and-batch-steps.js';
-import { DEFAULT_MAX_PAYLOAD_SIZE } from '../../config/defaults.js';
-import { report } from '../../runtime/errand.js';
 
 /**
  * Runs a payload inline, as the `sync` connection and `dispatchSync` do: the job is encoded and
@@ -25,7 +24,15 @@ export async function runSync(
   const payload = parsePayload(payloadText);
   const decoded = decodeJob(payload, keyring);
   const chain = chainStateOf(payload, { keyring, maxPayloadSize: DEFAULT_MAX_PAYLOAD_SIZE });
-  const info: JobInfo = { id: payload.uuid, uuid: payload.uuid, queue: 'sync', connection: connectionName, attempts: 1, displayName: payload.displayName, ...busInfo(payload) };
+  const info: JobInfo = {
+    id: payload.uuid,
+    uuid: payload.uuid,
+    queue: 'sync',
+    connection: connectionName,
+    attempts: 1,
+    displayName: payload.displayName,
+    ...busInfo(payload),
+  };
   const outcome = await runAttempt(decoded.instance, info, {
     timeout: payload.timeout ?? 0,
     container,
@@ -34,10 +41,12 @@ export async function runSync(
     beforeHandle: hooks.beforeHandle,
     chain,
   });
-  const error = outcome.kind === 'completed' ? (outcome.intent?.kind === 'fail' ? outcome.intent.error : undefined) : outcome.error;
+  const error =
+    outcome.kind === 'completed' ? (outcome.intent?.kind === 'fail' ? outcome.intent.error : undefined) : outcome.error;
   if (!error) {
     // A job released on the sync connection is not run again, and its chain does not go on (as Laravel).
-    if (outcome.kind === 'completed' && outcome.intent?.kind !== 'release') await afterJobSucceeded(payload, chain, report);
+    if (outcome.kind === 'completed' && outcome.intent?.kind !== 'release')
+      await afterJobSucceeded(payload, chain, report);
     return;
   }
   await afterJobFailed(payload, error, report);

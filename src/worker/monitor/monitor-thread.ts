@@ -12,22 +12,33 @@ import type { ReservedJob } from '../../contracts/reserved-job.js';
 import type { DatabaseQueue } from '../../drivers/database/database-queue.js';
 import { ErrandError } from '../../errors/errand-error.js';
 import { MissingTableError } from '../../errors/missing-table-error.js';
-import { QueueManager } from '../../runtime/queue-manager.js';
 import { parsePayload } from '../../payload/decode-payload.js';
 import type { JobPayload } from '../../payload/job-payload.js';
+import { QueueManager } from '../../runtime/queue-manager.js';
 import type { FromMonitor, MonitorData, ToMonitor } from './monitor-messages.js';
 import { RunningJobsTable } from './running-jobs-table.js';
-import { timeoutOutcome, timeoutPolicyFor, type TimeoutPolicy } from './timeout-policy.js';
-import { handBackDelaySeconds, judge, KILL_FALLBACK_MS, killDeadline, type RunningJob, type Verdict } from './watchdog.js';
+import { type TimeoutPolicy, timeoutOutcome, timeoutPolicyFor } from './timeout-policy.js';
+import {
+  handBackDelaySeconds,
+  judge,
+  KILL_FALLBACK_MS,
+  killDeadline,
+  type RunningJob,
+  type Verdict,
+} from './watchdog.js';
 
 const data = workerData as MonitorData;
 const port = parentPort!;
 const send = (message: FromMonitor) => port.postMessage(message);
-const describe = (error: unknown) => (error instanceof ErrandError ? error.message : error instanceof Error ? error.message : String(error));
+const describe = (error: unknown) =>
+  error instanceof ErrandError ? error.message : error instanceof Error ? error.message : String(error);
 
-const manager = new QueueManager({ ...data.config, report: (error) => console.error('[errand monitor]', error) }, () => {
-  throw new Error('The monitor thread never runs jobs.');
-});
+const manager = new QueueManager(
+  { ...data.config, report: (error) => console.error('[errand monitor]', error) },
+  () => {
+    throw new Error('The monitor thread never runs jobs.');
+  },
+);
 const driver = manager.database(data.connectionName) as DatabaseQueue;
 const workerId = data.registration.id;
 /** How often a tick runs: each heartbeat, or each poll of the controls when heartbeats are off. */
@@ -64,7 +75,17 @@ function receive(message: ToMonitor): void {
       for (const each of message.messages) receive(each);
       break;
     case 'hold':
-      message.ids.forEach((id, i) => held.set(id, { id, queue: '', payload: '', attempts: message.attempts[i]!, exceptions: 0, reservedBy: workerId, claim: message.claim }));
+      message.ids.forEach((id, i) =>
+        held.set(id, {
+          id,
+          queue: '',
+          payload: '',
+          attempts: message.attempts[i]!,
+          exceptions: 0,
+          reservedBy: workerId,
+          claim: message.claim,
+        }),
+      );
       break;
     case 'forget':
       message.ids.forEach((id, i) => {
@@ -190,11 +211,22 @@ async function kill(verdict: Verdict): Promise<void> {
   const back = data.heartbeat === false ? 'when their reservations expire (retryAfter)' : 'when the heartbeat lapses';
   try {
     // Only now is each blamed job's row read: the main thread keeps nothing but ids and deadlines here.
-    const blamed = (await bounded(() => driver.reservedJobs(workerId, verdict.overdue.map((job: RunningJob) => job.id)))).map(blame);
+    const blamed = (
+      await bounded(() =>
+        driver.reservedJobs(
+          workerId,
+          verdict.overdue.map((job: RunningJob) => job.id),
+        ),
+      )
+    ).map(blame);
     for (const b of blamed) names.set(b.job.id, b.displayName);
     const judged = blamed.map((b) => {
       const exceptions = b.job.exceptions + 1;
-      return { ...b, exceptions, outcome: timeoutOutcome(b.policy, b.job.attempts, exceptions, Math.floor(Date.now() / 1000)) };
+      return {
+        ...b,
+        exceptions,
+        outcome: timeoutOutcome(b.policy, b.job.attempts, exceptions, Math.floor(Date.now() / 1000)),
+      };
     });
     for (const { job, payload, displayName, uuid } of judged.filter((j) => j.outcome === 'fail')) {
       const record = {
@@ -209,7 +241,9 @@ async function kill(verdict: Verdict): Promise<void> {
       // The batch counts this failure with the failed record, as on the main thread; the batch's
       // callbacks that fall due now are not run by a process that is being ended.
       const within: FinishingWrites | undefined =
-        batchId && uuid && data.config.batching?.connection === data.connectionName ? (trx) => manager.batches().recordFailure(batchId, uuid, trx) : undefined;
+        batchId && uuid && data.config.batching?.connection === data.connectionName
+          ? (trx) => manager.batches().recordFailure(batchId, uuid, trx)
+          : undefined;
       await bounded(() => driver.fail(job, record, manager.failer(), within));
       // A unique job's lock goes with its final failure (owner-checked: only this job's own lock).
       if (unique && uuid) await bounded(() => manager.locks().release(unique.key, uuid)).catch(() => undefined);
@@ -226,18 +260,27 @@ async function kill(verdict: Verdict): Promise<void> {
     await bounded(() => driver.unclaim([...held.values()], handBackDelaySeconds()));
     // Only once every job is recorded (a job still reserved comes back through this row's lapse),
     // and only tidiness: a row left behind lapses and is swept.
-    if (data.heartbeat !== false) await bounded(() => driver.deregisterWorker(workerId)).catch(() => outcomes.push('its worker row is left to lapse'));
+    if (data.heartbeat !== false)
+      await bounded(() => driver.deregisterWorker(workerId)).catch(() =>
+        outcomes.push('its worker row is left to lapse'),
+      );
   } catch (error) {
     outcomes.push(`recording failed (${describe(error)}); the jobs come back ${back}`);
   }
   try {
     // A thread's process.stderr is relayed by the main thread's event loop, which is blocked.
-    writeSync(2, `[errand] watchdog: ${reason()}; ${outcomes.join('; ') || 'no job to record'}. Ending worker process ${pid} (SIGALRM, exit status 142).\n`);
+    writeSync(
+      2,
+      `[errand] watchdog: ${reason()}; ${outcomes.join('; ') || 'no job to record'}. Ending worker process ${pid} (SIGALRM, exit status 142).\n`,
+    );
   } finally {
     // A stderr nobody reads (EPIPE) must not keep the signals from going out.
     process.kill(pid, 'SIGALRM');
     // An application that listens for SIGALRM would keep a blocked process alive; SIGKILL cannot be caught.
-    setTimeout(() => process.kill(pid, 'SIGKILL'), Math.max(0, Math.min(KILL_FALLBACK_MS, deadline - performance.now())));
+    setTimeout(
+      () => process.kill(pid, 'SIGKILL'),
+      Math.max(0, Math.min(KILL_FALLBACK_MS, deadline - performance.now())),
+    );
   }
 }
 
@@ -245,12 +288,29 @@ async function kill(verdict: Verdict): Promise<void> {
  * What the watchdog records about a blamed job, read from its payload as the main thread reads
  * it. A payload that does not parse could not have started; it is failed, under the row's id.
  */
-function blame(job: ReservedJob): { job: ReservedJob; payload?: JobPayload; displayName: string; uuid: string | undefined; policy: TimeoutPolicy } {
+function blame(job: ReservedJob): {
+  job: ReservedJob;
+  payload?: JobPayload;
+  displayName: string;
+  uuid: string | undefined;
+  policy: TimeoutPolicy;
+} {
   try {
     const payload = parsePayload(job.payload, data.config.maxPayloadSize);
-    return { job, payload, displayName: payload.displayName, uuid: payload.uuid, policy: timeoutPolicyFor(payload, job.attempts, data.jobDefaults) };
+    return {
+      job,
+      payload,
+      displayName: payload.displayName,
+      uuid: payload.uuid,
+      policy: timeoutPolicyFor(payload, job.attempts, data.jobDefaults),
+    };
   } catch {
-    return { job, displayName: `job #${job.id}`, uuid: undefined, policy: { failOnTimeout: true, maxTries: 1, retryUntil: null, maxExceptions: null, backoff: 0 } };
+    return {
+      job,
+      displayName: `job #${job.id}`,
+      uuid: undefined,
+      policy: { failOnTimeout: true, maxTries: 1, retryUntil: null, maxExceptions: null, backoff: 0 },
+    };
   }
 }
 

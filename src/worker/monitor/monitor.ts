@@ -142,7 +142,8 @@ export class Monitor {
   hold(jobs: readonly ReservedJob[], claim: number): void {
     // The thread renews and hands back by id and attempt (the holder is this worker): two flat
     // lists clone far faster than hundreds of objects.
-    if (jobs.length > 0) this.post({ type: 'hold', ids: jobs.map((job) => job.id), attempts: jobs.map((job) => job.attempts), claim });
+    if (jobs.length > 0)
+      this.post({ type: 'hold', ids: jobs.map((job) => job.id), attempts: jobs.map((job) => job.attempts), claim });
   }
 
   /**

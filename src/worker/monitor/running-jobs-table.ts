@@ -36,7 +36,8 @@ export class RunningJobsTable {
     if (!Number.isSafeInteger(numeric)) throw new Error(`The running-jobs table holds integer job ids; got [${id}].`);
     const slot = this.free.pop();
     // The worker starts at most `concurrency` handlers at once: a full table is a bug, not load.
-    if (slot === undefined) throw new Error(`The running-jobs table is full (${this.cells.length / 2} slots) while job #${id} starts.`);
+    if (slot === undefined)
+      throw new Error(`The running-jobs table is full (${this.cells.length / 2} slots) while job #${id} starts.`);
     this.slotOf.set(attempt, slot);
     this.cells[slot * 2] = numeric;
     this.cells[slot * 2 + 1] = deadline;

@@ -18,7 +18,12 @@ export interface TimeoutPolicy {
  * with `failOnTimeout`, when its tries or `retryUntil` are used up, or when `maxExceptions` is
  * reached; otherwise it is retried after its backoff.
  */
-export function timeoutOutcome(policy: TimeoutPolicy, attempts: number, exceptions: number, nowSeconds: number): 'fail' | 'release' {
+export function timeoutOutcome(
+  policy: TimeoutPolicy,
+  attempts: number,
+  exceptions: number,
+  nowSeconds: number,
+): 'fail' | 'release' {
   if (policy.failOnTimeout) return 'fail';
   if (policy.retryUntil !== null) {
     if (policy.retryUntil <= nowSeconds) return 'fail';
@@ -33,7 +38,11 @@ export function timeoutOutcome(policy: TimeoutPolicy, attempts: number, exceptio
  * The policy of one attempt: the job's own settings from its payload, the worker's `tries` and
  * `backoff` for those it leaves out. The main thread and the watchdog both read it this way.
  */
-export function timeoutPolicyFor(payload: JobPayload, attempts: number, defaults: { tries: number; backoff: number }): TimeoutPolicy {
+export function timeoutPolicyFor(
+  payload: JobPayload,
+  attempts: number,
+  defaults: { tries: number; backoff: number },
+): TimeoutPolicy {
   return {
     failOnTimeout: Boolean(payload.failOnTimeout),
     maxTries: payload.maxTries ?? defaults.tries,

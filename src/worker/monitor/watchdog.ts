@@ -18,7 +18,13 @@ export interface Verdict {
  * deadline to wait for, the loop has been blocked longer than the heartbeat lapse (past that,
  * keeping its leases alive would hold the jobs forever).
  */
-export function judge(now: number, lastBeat: number, running: readonly RunningJob[], graceMs: number, lapseMs: number): Verdict | undefined {
+export function judge(
+  now: number,
+  lastBeat: number,
+  running: readonly RunningJob[],
+  graceMs: number,
+  lapseMs: number,
+): Verdict | undefined {
   const blockedMs = now - lastBeat;
   if (blockedMs < 1000) return undefined;
   const blocked = (blockedMs / 1000).toFixed(1);
@@ -26,12 +32,19 @@ export function judge(now: number, lastBeat: number, running: readonly RunningJo
   if (overdue.length > 0) {
     const first = overdue[0]!;
     const late = ((now - first.deadline) / 1000).toFixed(1);
-    return { overdue, describe: (nameOf) => `${nameOf(first.id)} #${first.id} is ${late} s past its timeout and the event loop has been blocked for ${blocked} s` };
+    return {
+      overdue,
+      describe: (nameOf) =>
+        `${nameOf(first.id)} #${first.id} is ${late} s past its timeout and the event loop has been blocked for ${blocked} s`,
+    };
   }
   const waitingForDeadline = running.some((job) => Number.isFinite(job.deadline));
   if (!waitingForDeadline && blockedMs > lapseMs) {
     // Nothing says which job is at fault, so every running one is charged its attempt.
-    return { overdue: [...running], describe: () => `the event loop has been blocked for ${blocked} s with no job deadline to wait for` };
+    return {
+      overdue: [...running],
+      describe: () => `the event loop has been blocked for ${blocked} s with no job deadline to wait for`,
+    };
   }
   return undefined;
 }

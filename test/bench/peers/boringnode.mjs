@@ -30,36 +30,37 @@
 // auto-discovery. On Node < 22 this runner registers _node20-hooks.mjs, which
 // hands that one import a stand-in (_node20-fs-glob-shim.mjs). Jobs are
 // registered explicitly with Locator.register, so glob is never called.
-import { register } from 'node:module'
-import fsp from 'node:fs/promises'
-import Knex from 'knex'
+
+import fsp from 'node:fs/promises';
+import { register } from 'node:module';
+import Knex from 'knex';
 import {
   BENCH_DB,
-  MYSQL,
-  PG,
   counter,
   emit,
   ensureMysqlDatabase,
   ensurePgDatabase,
   latencyRecorder,
   log,
+  MYSQL,
   nowMs,
+  PG,
   parseCli,
   round,
   runMain,
   versionOf,
   waitUntil,
-} from './_common.mjs'
+} from './_common.mjs';
 
-const SYSTEM = '@boringnode/queue'
-const QUEUE = 'bench'
-const JOBS_TABLE = 'queue_jobs'
-const SCHEDULES_TABLE = 'queue_schedules'
+const SYSTEM = '@boringnode/queue';
+const QUEUE = 'bench';
+const JOBS_TABLE = 'queue_jobs';
+const SCHEDULES_TABLE = 'queue_schedules';
 
-const node20Shim = typeof fsp.glob !== 'function'
-if (node20Shim) register('./_node20-hooks.mjs', import.meta.url)
-const { Job, Locator, QueueManager, QueueSchemaService, Worker } = await import('@boringnode/queue')
-const { knex: knexAdapter } = await import('@boringnode/queue/drivers/knex_adapter')
+const node20Shim = typeof fsp.glob !== 'function';
+if (node20Shim) register('./_node20-hooks.mjs', import.meta.url);
+const { Job, Locator, QueueManager, QueueSchemaService, Worker } = await import('@boringnode/queue');
+const { knex: knexAdapter } = await import('@boringnode/queue/drivers/knex_adapter');
 
 // stderr-only logger with the shape of the library's ConsoleLogger.
 const logger = {
@@ -69,49 +70,49 @@ const logger = {
   warn: (a, b) => console.error('[queue] WARN:', b ?? a, b ? a : ''),
   error: (a, b) => console.error('[queue] ERROR:', b ?? a, b ? a : ''),
   child() {
-    return logger
+    return logger;
   },
-}
+};
 
-let onRun = () => {}
+let onRun = () => {};
 class NoopJob extends Job {
-  static options = { name: 'NoopJob', queue: QUEUE }
+  static options = { name: 'NoopJob', queue: QUEUE };
   async execute() {
-    onRun(this.payload)
+    onRun(this.payload);
   }
 }
-Locator.register('NoopJob', NoopJob)
+Locator.register('NoopJob', NoopJob);
 
 function makeKnex(engine, concurrency) {
-  const pool = { min: 0, max: Math.max(10, concurrency + 2) }
+  const pool = { min: 0, max: Math.max(10, concurrency + 2) };
   if (engine === 'mysql') {
-    return Knex({ client: 'mysql2', connection: { ...MYSQL, database: BENCH_DB }, pool })
+    return Knex({ client: 'mysql2', connection: { ...MYSQL, database: BENCH_DB }, pool });
   }
-  return Knex({ client: 'pg', connection: { ...PG, database: BENCH_DB }, pool })
+  return Knex({ client: 'pg', connection: { ...PG, database: BENCH_DB }, pool });
 }
 
 async function main() {
   const { scenario, jobs, concurrency, engine, preset } = parseCli({
     presets: ['default', 'fast'],
     engines: ['postgres', 'mysql'],
-  })
-  if (engine === 'mysql') await ensureMysqlDatabase()
-  else await ensurePgDatabase()
+  });
+  if (engine === 'mysql') await ensureMysqlDatabase();
+  else await ensurePgDatabase();
 
-  const db = makeKnex(engine, concurrency)
-  await db.schema.dropTableIfExists(JOBS_TABLE)
-  await db.schema.dropTableIfExists(SCHEDULES_TABLE)
-  const schema = new QueueSchemaService(db)
-  await schema.createJobsTable()
-  await schema.createSchedulesTable()
+  const db = makeKnex(engine, concurrency);
+  await db.schema.dropTableIfExists(JOBS_TABLE);
+  await db.schema.dropTableIfExists(SCHEDULES_TABLE);
+  const schema = new QueueSchemaService(db);
+  await schema.createJobsTable();
+  await schema.createSchedulesTable();
 
-  const workerSettings = { concurrency, idleDelay: preset === 'fast' ? '10ms' : '2s' }
+  const workerSettings = { concurrency, idleDelay: preset === 'fast' ? '10ms' : '2s' };
   const config = {
     default: 'db',
     adapters: { db: knexAdapter(db) },
     logger,
     worker: { ...workerSettings, gracefulShutdown: false },
-  }
+  };
   const settings = {
     ...workerSettings,
     stalledInterval: '30s',
@@ -121,51 +122,51 @@ async function main() {
     knexPool: { min: 0, max: Math.max(10, concurrency + 2) },
     queue: QUEUE,
     node20Shim,
-  }
-  const result = { system: SYSTEM, preset, engine, scenario, concurrency, processes: 1, jobs }
-  const remaining = async () => Number((await db(JOBS_TABLE).where('queue', QUEUE).count({ n: '*' }))[0].n)
+  };
+  const result = { system: SYSTEM, preset, engine, scenario, concurrency, processes: 1, jobs };
+  const remaining = async () => Number((await db(JOBS_TABLE).where('queue', QUEUE).count({ n: '*' }))[0].n);
 
   try {
     if (scenario === 'drain') {
-      const worker = new Worker(config)
-      await worker.init() // initialises QueueManager with `config`; does not start consuming
+      const worker = new Worker(config);
+      await worker.init(); // initialises QueueManager with `config`; does not start consuming
       for (let i = 0; i < jobs; i += 1000) {
-        const n = Math.min(1000, jobs - i)
-        await NoopJob.dispatchMany(Array.from({ length: n }, (_, k) => ({ i: i + k })))
+        const n = Math.min(1000, jobs - i);
+        await NoopJob.dispatchMany(Array.from({ length: n }, (_, k) => ({ i: i + k })));
       }
-      log(`${SYSTEM}: inserted ${jobs} jobs (${await remaining()} rows)`)
-      const done = counter(jobs)
-      onRun = () => done.hit()
-      const t0 = nowMs()
-      const loop = worker.start([QUEUE])
-      await done.done
-      await waitUntil(async () => (await remaining()) === 0, { what: 'jobs table to empty' })
-      const seconds = (nowMs() - t0) / 1000
-      await worker.stop()
-      await Promise.race([loop, new Promise((r) => setTimeout(r, 3000))])
-      Object.assign(result, { value: round(jobs / seconds, 1), unit: 'jobs/s', seconds: round(seconds, 3) })
+      log(`${SYSTEM}: inserted ${jobs} jobs (${await remaining()} rows)`);
+      const done = counter(jobs);
+      onRun = () => done.hit();
+      const t0 = nowMs();
+      const loop = worker.start([QUEUE]);
+      await done.done;
+      await waitUntil(async () => (await remaining()) === 0, { what: 'jobs table to empty' });
+      const seconds = (nowMs() - t0) / 1000;
+      await worker.stop();
+      await Promise.race([loop, new Promise((r) => setTimeout(r, 3000))]);
+      Object.assign(result, { value: round(jobs / seconds, 1), unit: 'jobs/s', seconds: round(seconds, 3) });
     } else if (scenario === 'enqueue') {
-      await QueueManager.init(config)
-      const t0 = nowMs()
-      for (let i = 0; i < jobs; i++) await NoopJob.dispatch({ i })
-      const seconds = (nowMs() - t0) / 1000
-      Object.assign(result, { value: round(jobs / seconds, 1), unit: 'jobs/s', seconds: round(seconds, 3) })
+      await QueueManager.init(config);
+      const t0 = nowMs();
+      for (let i = 0; i < jobs; i++) await NoopJob.dispatch({ i });
+      const seconds = (nowMs() - t0) / 1000;
+      Object.assign(result, { value: round(jobs / seconds, 1), unit: 'jobs/s', seconds: round(seconds, 3) });
     } else {
-      const rec = latencyRecorder(jobs)
-      onRun = (payload) => rec.record(payload.enqueuedAt)
-      const worker = new Worker(config)
-      await worker.init()
-      const loop = worker.start([QUEUE])
-      const stats = await rec.run((enqueuedAt) => NoopJob.dispatch({ enqueuedAt }))
-      await worker.stop()
-      await Promise.race([loop, new Promise((r) => setTimeout(r, 3000))])
-      Object.assign(result, { value: stats.p50, unit: 'ms', p95: stats.p95, p99: stats.p99, max: stats.max })
+      const rec = latencyRecorder(jobs);
+      onRun = (payload) => rec.record(payload.enqueuedAt);
+      const worker = new Worker(config);
+      await worker.init();
+      const loop = worker.start([QUEUE]);
+      const stats = await rec.run((enqueuedAt) => NoopJob.dispatch({ enqueuedAt }));
+      await worker.stop();
+      await Promise.race([loop, new Promise((r) => setTimeout(r, 3000))]);
+      Object.assign(result, { value: stats.p50, unit: 'ms', p95: stats.p95, p99: stats.p99, max: stats.max });
     }
   } finally {
-    await QueueManager.destroy?.().catch?.(() => {})
-    await db.destroy()
+    await QueueManager.destroy?.().catch?.(() => {});
+    await db.destroy();
   }
-  emit({ ...result, settings, version: versionOf('@boringnode/queue') })
+  emit({ ...result, settings, version: versionOf('@boringnode/queue') });
 }
 
-runMain(main)
+runMain(main);

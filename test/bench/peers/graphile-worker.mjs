@@ -19,7 +19,7 @@
 // worker via LISTEN/NOTIFY, so pollInterval only matters for future/retried jobs.
 // Completion: graphile deletes a job row when it completes, so drain ends when
 // every handler has run AND <schema>._private_jobs is empty.
-import { Logger, makeWorkerUtils, run } from 'graphile-worker'
+import { Logger, makeWorkerUtils, run } from 'graphile-worker';
 import {
   counter,
   emit,
@@ -34,16 +34,16 @@ import {
   runMain,
   versionOf,
   waitUntil,
-} from './_common.mjs'
+} from './_common.mjs';
 
-const SYSTEM = 'graphile-worker'
-const SCHEMA = 'bench_graphile_worker'
-const TASK = 'noop'
+const SYSTEM = 'graphile-worker';
+const SCHEMA = 'bench_graphile_worker';
+const TASK = 'noop';
 
 // Logger that only writes warnings/errors, to stderr (stdout carries the result line).
 const logger = new Logger((_scope) => (level, message) => {
-  if (level === 'error' || level === 'warning') console.error(`[graphile-worker ${level}] ${message}`)
-})
+  if (level === 'error' || level === 'warning') console.error(`[graphile-worker ${level}] ${message}`);
+});
 
 function workerSettings(preset, concurrency) {
   const base = {
@@ -51,7 +51,7 @@ function workerSettings(preset, concurrency) {
     schema: SCHEMA,
     concurrentJobs: concurrency,
     logger,
-  }
+  };
   if (preset === 'fast') {
     return {
       ...base,
@@ -59,13 +59,13 @@ function workerSettings(preset, concurrency) {
       localQueue: { size: 500 },
       completeJobBatchDelay: 0,
       failJobBatchDelay: 0,
-    }
+    };
   }
-  return base // pollInterval 2000, maxPoolSize 10, batching disabled: library defaults
+  return base; // pollInterval 2000, maxPoolSize 10, batching disabled: library defaults
 }
 
 function describe(settings) {
-  const { connectionString: _c, logger: _l, ...rest } = settings
+  const { connectionString: _c, logger: _l, ...rest } = settings;
   return {
     pollInterval: 2000,
     maxPoolSize: 10,
@@ -74,21 +74,20 @@ function describe(settings) {
     failJobBatchDelay: -1,
     ...rest,
     noHandleSignals: true,
-  }
+  };
 }
 
 async function main() {
-  const opts = parseCli({ presets: ['default', 'fast'], engines: ['postgres'] })
-  const { scenario, jobs, concurrency, preset } = opts
-  await ensurePgDatabase()
-  await pgQuery(`drop schema if exists ${SCHEMA} cascade`)
+  const opts = parseCli({ presets: ['default', 'fast'], engines: ['postgres'] });
+  const { scenario, jobs, concurrency, preset } = opts;
+  await ensurePgDatabase();
+  await pgQuery(`drop schema if exists ${SCHEMA} cascade`);
 
-  const settings = workerSettings(preset, concurrency)
-  const utils = await makeWorkerUtils({ connectionString: settings.connectionString, schema: SCHEMA, logger })
-  await utils.migrate()
+  const settings = workerSettings(preset, concurrency);
+  const utils = await makeWorkerUtils({ connectionString: settings.connectionString, schema: SCHEMA, logger });
+  await utils.migrate();
 
-  const startRunner = (taskList) =>
-    run({ taskList, noHandleSignals: true, preset: { worker: settings } })
+  const startRunner = (taskList) => run({ taskList, noHandleSignals: true, preset: { worker: settings } });
 
   const result = {
     system: SYSTEM,
@@ -98,40 +97,40 @@ async function main() {
     concurrency,
     processes: 1,
     jobs,
-  }
+  };
 
   try {
     if (scenario === 'drain') {
-      const specs = Array.from({ length: jobs }, (_, i) => ({ identifier: TASK, payload: { i } }))
-      for (let i = 0; i < specs.length; i += 10000) await utils.addJobs(specs.slice(i, i + 10000))
-      log(`${SYSTEM}: inserted ${jobs} jobs`)
-      const done = counter(jobs)
-      const t0 = nowMs()
-      const runner = await startRunner({ [TASK]: async () => void done.hit() })
-      await done.done
+      const specs = Array.from({ length: jobs }, (_, i) => ({ identifier: TASK, payload: { i } }));
+      for (let i = 0; i < specs.length; i += 10000) await utils.addJobs(specs.slice(i, i + 10000));
+      log(`${SYSTEM}: inserted ${jobs} jobs`);
+      const done = counter(jobs);
+      const t0 = nowMs();
+      const runner = await startRunner({ [TASK]: async () => void done.hit() });
+      await done.done;
       await waitUntil(
         async () => Number((await pgQuery(`select count(*)::int as n from ${SCHEMA}._private_jobs`)).rows[0].n) === 0,
         { what: 'jobs table to empty' },
-      )
-      const seconds = (nowMs() - t0) / 1000
-      await runner.stop()
-      Object.assign(result, { value: round(jobs / seconds, 1), unit: 'jobs/s', seconds: round(seconds, 3) })
+      );
+      const seconds = (nowMs() - t0) / 1000;
+      await runner.stop();
+      Object.assign(result, { value: round(jobs / seconds, 1), unit: 'jobs/s', seconds: round(seconds, 3) });
     } else if (scenario === 'enqueue') {
-      const t0 = nowMs()
-      for (let i = 0; i < jobs; i++) await utils.addJob(TASK, { i })
-      const seconds = (nowMs() - t0) / 1000
-      Object.assign(result, { value: round(jobs / seconds, 1), unit: 'jobs/s', seconds: round(seconds, 3) })
+      const t0 = nowMs();
+      for (let i = 0; i < jobs; i++) await utils.addJob(TASK, { i });
+      const seconds = (nowMs() - t0) / 1000;
+      Object.assign(result, { value: round(jobs / seconds, 1), unit: 'jobs/s', seconds: round(seconds, 3) });
     } else {
-      const rec = latencyRecorder(jobs)
-      const runner = await startRunner({ [TASK]: async (payload) => rec.record(payload.enqueuedAt) })
-      const stats = await rec.run((enqueuedAt) => utils.addJob(TASK, { enqueuedAt }))
-      await runner.stop()
-      Object.assign(result, { value: stats.p50, unit: 'ms', p95: stats.p95, p99: stats.p99, max: stats.max })
+      const rec = latencyRecorder(jobs);
+      const runner = await startRunner({ [TASK]: async (payload) => rec.record(payload.enqueuedAt) });
+      const stats = await rec.run((enqueuedAt) => utils.addJob(TASK, { enqueuedAt }));
+      await runner.stop();
+      Object.assign(result, { value: stats.p50, unit: 'ms', p95: stats.p95, p99: stats.p99, max: stats.max });
     }
   } finally {
-    await utils.release()
+    await utils.release();
   }
-  emit({ ...result, settings: describe(settings), version: versionOf('graphile-worker') })
+  emit({ ...result, settings: describe(settings), version: versionOf('graphile-worker') });
 }
 
-runMain(main)
+runMain(main);

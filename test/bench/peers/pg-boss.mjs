@@ -24,7 +24,7 @@
 // Completion: pg-boss keeps completed jobs (state 'completed') until
 // maintenance deletes them, so drain ends when every handler has run AND no
 // job of the queue is in a state other than 'completed'.
-import { PgBoss } from 'pg-boss'
+import { PgBoss } from 'pg-boss';
 import {
   counter,
   emit,
@@ -39,11 +39,11 @@ import {
   runMain,
   versionOf,
   waitUntil,
-} from './_common.mjs'
+} from './_common.mjs';
 
-const SYSTEM = 'pg-boss'
-const SCHEMA = 'bench_pgboss'
-const QUEUE = 'noop'
+const SYSTEM = 'pg-boss';
+const SCHEMA = 'bench_pgboss';
+const QUEUE = 'noop';
 
 function presetSettings(preset, concurrency) {
   if (preset === 'fast') {
@@ -51,42 +51,49 @@ function presetSettings(preset, concurrency) {
       constructor: { schema: SCHEMA, useListenNotify: true },
       queue: { notify: true },
       work: { localConcurrency: concurrency, batchSize: 10, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 },
-    }
+    };
   }
   return {
     constructor: { schema: SCHEMA },
     queue: {},
     work: { localConcurrency: concurrency },
-  }
+  };
 }
 
 async function main() {
-  const { scenario, jobs, concurrency, preset } = parseCli({ presets: ['default', 'fast'], engines: ['postgres'] })
-  await ensurePgDatabase()
-  await pgQuery(`drop schema if exists ${SCHEMA} cascade`)
+  const { scenario, jobs, concurrency, preset } = parseCli({ presets: ['default', 'fast'], engines: ['postgres'] });
+  await ensurePgDatabase();
+  await pgQuery(`drop schema if exists ${SCHEMA} cascade`);
 
-  const settings = presetSettings(preset, concurrency)
-  const boss = new PgBoss({ connectionString: pgConnectionString(), ...settings.constructor })
-  boss.on('error', (err) => log(`${SYSTEM} error:`, err))
-  await boss.start()
-  await boss.createQueue(QUEUE, settings.queue)
+  const settings = presetSettings(preset, concurrency);
+  const boss = new PgBoss({ connectionString: pgConnectionString(), ...settings.constructor });
+  boss.on('error', (err) => log(`${SYSTEM} error:`, err));
+  await boss.start();
+  await boss.createQueue(QUEUE, settings.queue);
 
-  const result = { system: SYSTEM, preset, engine: 'postgres', scenario, concurrency, processes: 1, jobs }
+  const result = { system: SYSTEM, preset, engine: 'postgres', scenario, concurrency, processes: 1, jobs };
   const runBatch = (fn) => async (batch) => {
-    await Promise.all(batch.map(fn))
-  }
+    await Promise.all(batch.map(fn));
+  };
 
   try {
     if (scenario === 'drain') {
       for (let i = 0; i < jobs; i += 5000) {
-        const n = Math.min(5000, jobs - i)
-        await boss.insert(QUEUE, Array.from({ length: n }, (_, k) => ({ data: { i: i + k } })))
+        const n = Math.min(5000, jobs - i);
+        await boss.insert(
+          QUEUE,
+          Array.from({ length: n }, (_, k) => ({ data: { i: i + k } })),
+        );
       }
-      log(`${SYSTEM}: inserted ${jobs} jobs`)
-      const done = counter(jobs)
-      const t0 = nowMs()
-      await boss.work(QUEUE, settings.work, runBatch(async () => void done.hit()))
-      await done.done
+      log(`${SYSTEM}: inserted ${jobs} jobs`);
+      const done = counter(jobs);
+      const t0 = nowMs();
+      await boss.work(
+        QUEUE,
+        settings.work,
+        runBatch(async () => void done.hit()),
+      );
+      await done.done;
       await waitUntil(
         async () =>
           Number(
@@ -97,26 +104,30 @@ async function main() {
             ).rows[0].n,
           ) === 0,
         { what: 'all jobs completed' },
-      )
-      const seconds = (nowMs() - t0) / 1000
-      await boss.offWork(QUEUE)
-      Object.assign(result, { value: round(jobs / seconds, 1), unit: 'jobs/s', seconds: round(seconds, 3) })
+      );
+      const seconds = (nowMs() - t0) / 1000;
+      await boss.offWork(QUEUE);
+      Object.assign(result, { value: round(jobs / seconds, 1), unit: 'jobs/s', seconds: round(seconds, 3) });
     } else if (scenario === 'enqueue') {
-      const t0 = nowMs()
-      for (let i = 0; i < jobs; i++) await boss.send(QUEUE, { i })
-      const seconds = (nowMs() - t0) / 1000
-      Object.assign(result, { value: round(jobs / seconds, 1), unit: 'jobs/s', seconds: round(seconds, 3) })
+      const t0 = nowMs();
+      for (let i = 0; i < jobs; i++) await boss.send(QUEUE, { i });
+      const seconds = (nowMs() - t0) / 1000;
+      Object.assign(result, { value: round(jobs / seconds, 1), unit: 'jobs/s', seconds: round(seconds, 3) });
     } else {
-      const rec = latencyRecorder(jobs)
-      await boss.work(QUEUE, settings.work, runBatch(async (job) => rec.record(job.data.enqueuedAt)))
-      const stats = await rec.run((enqueuedAt) => boss.send(QUEUE, { enqueuedAt }))
-      await boss.offWork(QUEUE)
-      Object.assign(result, { value: stats.p50, unit: 'ms', p95: stats.p95, p99: stats.p99, max: stats.max })
+      const rec = latencyRecorder(jobs);
+      await boss.work(
+        QUEUE,
+        settings.work,
+        runBatch(async (job) => rec.record(job.data.enqueuedAt)),
+      );
+      const stats = await rec.run((enqueuedAt) => boss.send(QUEUE, { enqueuedAt }));
+      await boss.offWork(QUEUE);
+      Object.assign(result, { value: stats.p50, unit: 'ms', p95: stats.p95, p99: stats.p99, max: stats.max });
     }
   } finally {
-    await boss.stop({ graceful: true, timeout: 5000 })
+    await boss.stop({ graceful: true, timeout: 5000 });
   }
-  emit({ ...result, settings, version: versionOf('pg-boss') })
+  emit({ ...result, settings, version: versionOf('pg-boss') });
 }
 
-runMain(main)
+runMain(main);

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,7 @@ import { boot, runtime, shutdown } from '../../../src/runtime/errand.js';
 import { runMigrations } from '../../../src/runtime/run-migrations.js';
 import { createWorker } from '../../../src/worker/create-worker.js';
 import { BenchNoop, BenchPing, clock, handled } from '../bench-jobs.js';
-import { connectionConfig, emptyDatabase, type BenchEngine } from '../engines.js';
+import { type BenchEngine, connectionConfig, emptyDatabase } from '../engines.js';
 import { emit, quantile, round } from '../measurement.js';
 
 /*
@@ -54,8 +54,12 @@ const rate = (count: number, ms: number) => round((count * 1000) / ms);
 
 /** This script again, in a child process, with the same options but another scenario. */
 function child(scenario: string): ChildProcessByStdio<null, Readable, null> {
-  const options = Object.entries({ ...args, scenario }).flatMap(([key, value]) => (value === undefined ? [] : [`--${key}`, String(value)]));
-  return spawn(process.execPath, [fileURLToPath(import.meta.url), ...options], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const options = Object.entries({ ...args, scenario }).flatMap(([key, value]) =>
+    value === undefined ? [] : [`--${key}`, String(value)],
+  );
+  return spawn(process.execPath, [fileURLToPath(import.meta.url), ...options], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
 }
 const rssMb = () => round(process.memoryUsage.rss() / 1024 / 1024);
 
@@ -86,7 +90,17 @@ switch (args.scenario) {
     await createWorker({ concurrency, prefetch, stopWhenEmpty: true, sleep: 0, memory: 4096 }).run();
     const ms = clock() - started;
     if (handled.count !== jobs) throw new Error(`drain: ${handled.count} of ${jobs} jobs ran.`);
-    emit({ ...base, scenario: 'drain', concurrency, processes: 1, prefetch, value: rate(jobs, ms), unit: 'jobs/s', rssBeforeMb: before, rssAfterMb: rssMb() });
+    emit({
+      ...base,
+      scenario: 'drain',
+      concurrency,
+      processes: 1,
+      prefetch,
+      value: rate(jobs, ms),
+      unit: 'jobs/s',
+      rssBeforeMb: before,
+      rssAfterMb: rssMb(),
+    });
     break;
   }
   case 'drain-processes': {
@@ -110,7 +124,17 @@ switch (args.scenario) {
     const count = outputs.reduce((sum, o) => sum + o.count, 0);
     if (count !== jobs) throw new Error(`drain-processes: ${count} of ${jobs} jobs ran.`);
     const windowMs = Math.max(...ran.map((o) => o.last)) - Math.min(...ran.map((o) => o.first));
-    emit({ ...base, scenario: 'drain', concurrency, processes, prefetch, value: rate(jobs, windowMs), unit: 'jobs/s', wallJobsPerSecond: rate(jobs, wallMs), perProcess: outputs.map((o) => o.count) });
+    emit({
+      ...base,
+      scenario: 'drain',
+      concurrency,
+      processes,
+      prefetch,
+      value: rate(jobs, windowMs),
+      unit: 'jobs/s',
+      wallJobsPerSecond: rate(jobs, wallMs),
+      perProcess: outputs.map((o) => o.count),
+    });
     break;
   }
   case 'drain-worker': {
@@ -143,7 +167,15 @@ switch (args.scenario) {
     await running;
     global.gc?.();
     const end = rssMb();
-    emit({ ...base, scenario: 'memory', concurrency, value: round(((end - at10k!) / at10k!) * 100), unit: '% RSS growth', rssAt10kMb: at10k, rssAtEndMb: end });
+    emit({
+      ...base,
+      scenario: 'memory',
+      concurrency,
+      value: round(((end - at10k!) / at10k!) * 100),
+      unit: '% RSS growth',
+      rssAt10kMb: at10k,
+      rssAtEndMb: end,
+    });
     break;
   }
   case 'latency': {
@@ -163,14 +195,24 @@ switch (args.scenario) {
       await BenchPing.dispatch(clock());
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    while (Number(((await knex('jobs').count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n) > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (Number(((await knex('jobs').count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n) > 0)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     await new Promise((resolve) => setTimeout(resolve, 200));
     worker.kill('SIGTERM');
     if (!exited) await once(worker, 'exit');
     const result = JSON.parse(output.slice(output.indexOf('{'))) as { latencies: number[]; idleCpuPercent: number };
     const l = result.latencies;
     if (l.length !== 200) throw new Error(`latency: the worker saw ${l.length} of 200 jobs.`);
-    emit({ ...base, jobs: 200, scenario: 'latency', value: round(quantile(l, 0.5), 2), unit: 'ms p50', p95: round(quantile(l, 0.95), 2), p99: round(quantile(l, 0.99), 2), sleep: Number(args.sleep) });
+    emit({
+      ...base,
+      jobs: 200,
+      scenario: 'latency',
+      value: round(quantile(l, 0.5), 2),
+      unit: 'ms p50',
+      p95: round(quantile(l, 0.95), 2),
+      p99: round(quantile(l, 0.99), 2),
+      sleep: Number(args.sleep),
+    });
     emit({ ...base, jobs: 0, scenario: 'idle-cpu', value: round(result.idleCpuPercent, 2), unit: '% of one core' });
     break;
   }
@@ -187,7 +229,16 @@ switch (args.scenario) {
     worker.stop();
     await running;
     const l = handled.latencies;
-    emit({ ...base, jobs: 200, scenario: 'latency-in-process', value: round(quantile(l, 0.5), 2), unit: 'ms p50', p95: round(quantile(l, 0.95), 2), p99: round(quantile(l, 0.99), 2), sleep: Number(args.sleep) });
+    emit({
+      ...base,
+      jobs: 200,
+      scenario: 'latency-in-process',
+      value: round(quantile(l, 0.5), 2),
+      unit: 'ms p50',
+      p95: round(quantile(l, 0.95), 2),
+      p99: round(quantile(l, 0.99), 2),
+      sleep: Number(args.sleep),
+    });
     break;
   }
   case 'latency-worker': {

@@ -7,7 +7,7 @@ import { Queue } from '../../../src/bus/queue.js';
 import { boot, runtime, shutdown } from '../../../src/runtime/errand.js';
 import { runMigrations } from '../../../src/runtime/run-migrations.js';
 import { BenchNoop, clock } from '../bench-jobs.js';
-import { connectionConfig, emptyDatabase, type BenchEngine } from '../engines.js';
+import { type BenchEngine, connectionConfig, emptyDatabase } from '../engines.js';
 import { emit, quantile, round } from '../measurement.js';
 
 /*
@@ -53,11 +53,20 @@ const planEmpty = await driver.explainClaim('default');
 const delayed = Number(args.delayed);
 const started = clock();
 for (let done = 0; done < delayed; done += 10_000) {
-  await Queue.bulk(Array.from({ length: Math.min(10_000, delayed - done) }, (_, i) => new BenchNoop(done + i)), { delay: 86_400 });
+  await Queue.bulk(
+    Array.from({ length: Math.min(10_000, delayed - done) }, (_, i) => new BenchNoop(done + i)),
+    { delay: 86_400 },
+  );
 }
 const failed = Number(args.failed);
 for (let done = 0; done < failed; done += 1000) {
-  const rows = Array.from({ length: Math.min(1000, failed - done) }, () => ({ uuid: randomUUID(), connection: 'database', queue: 'default', payload: '{}', exception: 'Error: bench' }));
+  const rows = Array.from({ length: Math.min(1000, failed - done) }, () => ({
+    uuid: randomUUID(),
+    connection: 'database',
+    queue: 'default',
+    payload: '{}',
+    exception: 'Error: bench',
+  }));
   await knex.batchInsert('failed_jobs', rows, engine === 'sqlite' ? 100 : 1000);
 }
 const fillSeconds = round((clock() - started) / 1000);

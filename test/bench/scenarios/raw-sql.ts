@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import knexFactory, { type Knex } from 'knex';
 
 import { clock } from '../bench-jobs.js';
-import { knexConfig, type BenchEngine } from '../engines.js';
+import { type BenchEngine, knexConfig } from '../engines.js';
 import { emit, round } from '../measurement.js';
 
 /*
@@ -32,7 +32,10 @@ const engine = args.engine as BenchEngine;
 const jobs = Number(args.jobs);
 const concurrency = Number(args.concurrency);
 const TABLE = 'floor_jobs';
-const knex: Knex = knexFactory({ ...knexConfig(engine, args.sqlite), pool: engine === 'sqlite' ? undefined : { min: 1, max: concurrency + 2 } });
+const knex: Knex = knexFactory({
+  ...knexConfig(engine, args.sqlite),
+  pool: engine === 'sqlite' ? undefined : { min: 1, max: concurrency + 2 },
+});
 const base = { system: 'raw-sql', engine, jobs };
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const rate = (count: number, ms: number) => round((count * 1000) / ms);
@@ -51,7 +54,8 @@ async function createTable(): Promise<void> {
     if (engine !== 'postgres') t.index(['queue', 'reserved_at', 'available_at', 'id']);
   });
   // PostgreSQL does not read `reserved_at is null` as fixing the order: a partial index does.
-  if (engine === 'postgres') await knex.raw(`create index ${TABLE}_ready on ${TABLE} (queue, available_at, id) where reserved_at is null`);
+  if (engine === 'postgres')
+    await knex.raw(`create index ${TABLE}_ready on ${TABLE} (queue, available_at, id) where reserved_at is null`);
   if (engine === 'sqlite') await knex.raw('pragma journal_mode = wal');
 }
 
@@ -61,14 +65,23 @@ const payload = (n: number) => {
   const text = JSON.stringify({ uuid: randomUUID(), job: 'noop', n, pad: '' });
   return text.replace('"pad":""', `"pad":"${'x'.repeat(Math.max(0, 311 - text.length))}"`);
 };
-const row = (n: number) => ({ queue: 'default', payload: payload(n), attempts: 0, available_at: nowSeconds(), created_at: nowSeconds() });
+const row = (n: number) => ({
+  queue: 'default',
+  payload: payload(n),
+  attempts: 0,
+  available_at: nowSeconds(),
+  created_at: nowSeconds(),
+});
 
 async function insertBulk(count: number): Promise<void> {
   const chunk = engine === 'sqlite' ? 500 : 1000;
   for (let start = 0; start < count; start += chunk) {
     const rows = Array.from({ length: Math.min(chunk, count - start) }, (_, i) => row(start + i));
     // One multi-row INSERT per chunk. Bindings: 5 per row.
-    await knex.raw(`insert into ${TABLE} (queue, payload, attempts, available_at, created_at) values ${rows.map(() => '(?, ?, ?, ?, ?)').join(', ')}`, rows.flatMap((r) => [r.queue, r.payload, r.attempts, r.available_at, r.created_at]));
+    await knex.raw(
+      `insert into ${TABLE} (queue, payload, attempts, available_at, created_at) values ${rows.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+      rows.flatMap((r) => [r.queue, r.payload, r.attempts, r.available_at, r.created_at]),
+    );
   }
 }
 
@@ -91,9 +104,16 @@ async function claim(n: number, token: string): Promise<Array<{ id: number | str
     );
   }
   return knex.transaction(async (trx) => {
-    const [found] = await trx.raw(`select id, payload from ${TABLE} where queue = ? and reserved_at is null and available_at <= ? order by available_at, id limit ? for update skip locked`, ['default', now, n]);
+    const [found] = await trx.raw(
+      `select id, payload from ${TABLE} where queue = ? and reserved_at is null and available_at <= ? order by available_at, id limit ? for update skip locked`,
+      ['default', now, n],
+    );
     const rows = found as Array<{ id: number; payload: string }>;
-    if (rows.length > 0) await trx.raw(`update ${TABLE} set reserved_at = ?, reserved_by = ?, attempts = attempts + 1 where id in (${rows.map(() => '?').join(',')})`, [now, token, ...rows.map((r) => r.id)]);
+    if (rows.length > 0)
+      await trx.raw(
+        `update ${TABLE} set reserved_at = ?, reserved_by = ?, attempts = attempts + 1 where id in (${rows.map(() => '?').join(',')})`,
+        [now, token, ...rows.map((r) => r.id)],
+      );
     return rows;
   });
 }
@@ -108,7 +128,10 @@ switch (args.scenario) {
     const started = clock();
     for (let i = 0; i < jobs; i++) {
       const r = row(i);
-      await knex.raw(`insert into ${TABLE} (queue, payload, attempts, available_at, created_at) values (?, ?, ?, ?, ?)`, [r.queue, r.payload, r.attempts, r.available_at, r.created_at]);
+      await knex.raw(
+        `insert into ${TABLE} (queue, payload, attempts, available_at, created_at) values (?, ?, ?, ?, ?)`,
+        [r.queue, r.payload, r.attempts, r.available_at, r.created_at],
+      );
     }
     emit({ ...base, scenario: 'enqueue-one', value: rate(jobs, clock() - started), unit: 'jobs/s' });
     break;
@@ -152,7 +175,14 @@ switch (args.scenario) {
       }
     }
     if (done !== jobs) throw new Error(`raw drain: ${done} of ${jobs} rows were worked.`);
-    emit({ ...base, scenario: 'drain', concurrency, processes: 1, value: rate(jobs, clock() - started), unit: 'jobs/s' });
+    emit({
+      ...base,
+      scenario: 'drain',
+      concurrency,
+      processes: 1,
+      value: rate(jobs, clock() - started),
+      unit: 'jobs/s',
+    });
     break;
   }
   default:

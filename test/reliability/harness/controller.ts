@@ -2,7 +2,7 @@ import path from 'node:path';
 
 import type { DatabaseConnectionConfig } from '../../../src/config/config-types.js';
 import { ROOT } from '../../helpers/run-cli.js';
-import { createWorkerApp, startCli, type CliProcess, type WorkerApp } from '../../helpers/worker-process.js';
+import { type CliProcess, createWorkerApp, startCli, type WorkerApp } from '../../helpers/worker-process.js';
 import { createLedger } from './ledger.js';
 
 /** The common reliability jobs, for `bootstrap`. */
@@ -13,7 +13,11 @@ export async function createChaosApp(
   connection: DatabaseConnectionConfig,
   options: { bootstrap?: string[]; overrides?: Partial<DatabaseConnectionConfig>; ledgerPool?: number } = {},
 ): Promise<WorkerApp> {
-  const app = await createWorkerApp(connection, { bootstrap: options.bootstrap ?? [CHAOS_JOBS], overrides: options.overrides, prefix: 'errand-reliability-' });
+  const app = await createWorkerApp(connection, {
+    bootstrap: options.bootstrap ?? [CHAOS_JOBS],
+    overrides: options.overrides,
+    prefix: 'errand-reliability-',
+  });
   await createLedger(app.knex);
   const ledger = JSON.parse(app.env.LEDGER_KNEX!) as Record<string, unknown>;
   app.env.LEDGER_KNEX = JSON.stringify({ ...ledger, pool: { min: 0, max: options.ledgerPool ?? 8 } });
@@ -180,7 +184,14 @@ export class ReservationWatch {
   }
 
   private async sample(): Promise<void> {
-    const rows = (await this.app.knex('jobs').whereNotNull('reserved_at').select('id', 'attempts', 'reserved_by')) as Array<{ id: unknown; attempts: unknown; reserved_by: string | null }>;
+    const rows = (await this.app
+      .knex('jobs')
+      .whereNotNull('reserved_at')
+      .select('id', 'attempts', 'reserved_by')) as Array<{
+      id: unknown;
+      attempts: unknown;
+      reserved_by: string | null;
+    }>;
     const now = Date.now();
     for (const row of rows) {
       const id = `${String(row.id)}/${String(row.attempts)}/${row.reserved_by ?? ''}`;

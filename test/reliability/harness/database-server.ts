@@ -1,5 +1,14 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,15 +49,19 @@ function postgresBin(): string | undefined {
 
 function mariadbBinaries(): { server: string; install: string } | undefined {
   const server = ['/usr/sbin/mariadbd', '/usr/sbin/mysqld', '/usr/bin/mariadbd'].find((p) => existsSync(p));
-  const install = ['/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db', '/usr/scripts/mariadb-install-db'].find((p) => existsSync(p));
+  const install = ['/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db', '/usr/scripts/mariadb-install-db'].find(
+    (p) => existsSync(p),
+  );
   return server && install ? { server, install } : undefined;
 }
 
 /** Undefined when a private server of this engine can be started here, else why not. */
 export function privateServerUnavailable(engine: ServerEngine): string | undefined {
   if (engine === 'postgres') {
-    if (!postgresBin()) return 'no PostgreSQL server binaries under /usr/lib/postgresql/*/bin (install postgresql, or set PG_BIN)';
-    if (process.getuid?.() === 0 && !userIds('postgres')) return 'running as root and there is no postgres user to run the server as';
+    if (!postgresBin())
+      return 'no PostgreSQL server binaries under /usr/lib/postgresql/*/bin (install postgresql, or set PG_BIN)';
+    if (process.getuid?.() === 0 && !userIds('postgres'))
+      return 'running as root and there is no postgres user to run the server as';
     return undefined;
   }
   return mariadbBinaries() ? undefined : 'no mariadbd / mariadb-install-db (install mariadb-server)';
@@ -164,7 +177,9 @@ export class PrivateServer {
 
   /** The connection URL of the `test` database. */
   get url(): string {
-    return this.engine === 'postgres' ? `postgres://postgres@127.0.0.1:${this.port}/test` : `mysql://root@127.0.0.1:${this.port}/test`;
+    return this.engine === 'postgres'
+      ? `postgres://postgres@127.0.0.1:${this.port}/test`
+      : `mysql://root@127.0.0.1:${this.port}/test`;
   }
 
   /** Whether the server process is running. */
@@ -190,9 +205,13 @@ export class PrivateServer {
     );
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
-      if (!this.child) throw new Error(`The private ${this.engine} server exited while starting:\n${this.log.slice(-4000)}`);
+      if (!this.child)
+        throw new Error(`The private ${this.engine} server exited while starting:\n${this.log.slice(-4000)}`);
       if (await this.answers()) break;
-      if (Date.now() > deadline) throw new Error(`The private ${this.engine} server did not accept connections within ${START_TIMEOUT_MS} ms:\n${this.log.slice(-4000)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `The private ${this.engine} server did not accept connections within ${START_TIMEOUT_MS} ms:\n${this.log.slice(-4000)}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     this.acceptingAt = Date.now();
@@ -206,7 +225,8 @@ export class PrivateServer {
   async stop(mode: StopMode = 'fast'): Promise<void> {
     const child = this.child;
     if (!child) return;
-    const signal: NodeJS.Signals = this.engine === 'postgres' ? (mode === 'fast' ? 'SIGINT' : 'SIGQUIT') : mode === 'fast' ? 'SIGTERM' : 'SIGKILL';
+    const signal: NodeJS.Signals =
+      this.engine === 'postgres' ? (mode === 'fast' ? 'SIGINT' : 'SIGQUIT') : mode === 'fast' ? 'SIGTERM' : 'SIGKILL';
     child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
     await this.exited;
@@ -248,7 +268,18 @@ export class PrivateServer {
         chownSync(data, this.user.uid, this.user.gid);
       }
       // No fsync: a test server's durability across power loss is not what is under test.
-      this.run(path.join(postgresBin()!, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+      this.run(path.join(postgresBin()!, 'initdb'), [
+        '-D',
+        data,
+        '-A',
+        'trust',
+        '-U',
+        'postgres',
+        '-E',
+        'UTF8',
+        '--no-sync',
+        '--no-instructions',
+      ]);
       return;
     }
     const { install } = mariadbBinaries()!;
@@ -263,8 +294,17 @@ export class PrivateServer {
   }
 
   private run(command: string, args: string[]): void {
-    const result = spawnSync(command, args, { cwd: this.dir, encoding: 'utf8', uid: this.user?.uid, gid: this.user?.gid, timeout: 120_000 });
-    if (result.status !== 0) throw new Error(`${path.basename(command)} failed (${result.status ?? result.signal ?? result.error?.message}):\n${result.stdout}\n${result.stderr}`);
+    const result = spawnSync(command, args, {
+      cwd: this.dir,
+      encoding: 'utf8',
+      uid: this.user?.uid,
+      gid: this.user?.gid,
+      timeout: 120_000,
+    });
+    if (result.status !== 0)
+      throw new Error(
+        `${path.basename(command)} failed (${result.status ?? result.signal ?? result.error?.message}):\n${result.stdout}\n${result.stderr}`,
+      );
   }
 
   private spawnServer(): ChildProcess {
@@ -273,7 +313,20 @@ export class PrivateServer {
       this.engine === 'postgres'
         ? [
             path.join(postgresBin()!, 'postgres'),
-            ['-D', data, '-p', String(this.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off', '-c', 'max_connections=200'],
+            [
+              '-D',
+              data,
+              '-p',
+              String(this.port),
+              '-c',
+              'listen_addresses=127.0.0.1',
+              '-c',
+              'unix_socket_directories=',
+              '-c',
+              'fsync=off',
+              '-c',
+              'max_connections=200',
+            ],
           ]
         : [
             mariadbBinaries()!.server,
@@ -290,7 +343,12 @@ export class PrivateServer {
               '--max-connections=300',
             ],
           ];
-    const child = spawn(command, args as string[], { cwd: this.dir, uid: this.user?.uid, gid: this.user?.gid, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args as string[], {
+      cwd: this.dir,
+      uid: this.user?.uid,
+      gid: this.user?.gid,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const keep = (chunk: Buffer) => {
       this.log = (this.log + chunk.toString()).slice(-20_000);
     };
@@ -323,7 +381,10 @@ export class PrivateServer {
   }
 
   private admin() {
-    const url = this.engine === 'postgres' ? `postgres://postgres@127.0.0.1:${this.port}/postgres` : `mysql://root@127.0.0.1:${this.port}/`;
+    const url =
+      this.engine === 'postgres'
+        ? `postgres://postgres@127.0.0.1:${this.port}/postgres`
+        : `mysql://root@127.0.0.1:${this.port}/`;
     return knexFactory({
       client: this.engine === 'postgres' ? 'pg' : 'mysql2',
       connection: url,

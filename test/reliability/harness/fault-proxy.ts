@@ -61,7 +61,14 @@ export class FaultProxy {
    * answer to it arrives, which is swallowed (the server ran it; the client never hears so).
    */
   resetOn(pattern: RegExp, rate: number, options: { after?: boolean } = {}): ResetRule {
-    const rule: ResetRule = { pattern, rate, after: options.after ?? false, matched: 0, resets: 0, remove: () => this.rules.delete(rule) };
+    const rule: ResetRule = {
+      pattern,
+      rate,
+      after: options.after ?? false,
+      matched: 0,
+      resets: 0,
+      remove: () => this.rules.delete(rule),
+    };
     this.rules.add(rule);
     return rule;
   }

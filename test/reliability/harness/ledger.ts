@@ -60,7 +60,10 @@ export interface FailedRecord {
 
 /** The failed_jobs rows, with the job key read back out of each payload. */
 export async function failedRecords(knex: Knex): Promise<FailedRecord[]> {
-  const rows = (await knex('failed_jobs').select('payload', 'exception').orderBy('id')) as Array<{ payload: string; exception: string }>;
+  const rows = (await knex('failed_jobs').select('payload', 'exception').orderBy('id')) as Array<{
+    payload: string;
+    exception: string;
+  }>;
   return rows.map((row) => {
     let key: string | undefined;
     let displayName = '?';
@@ -92,7 +95,12 @@ export interface LedgerSummary {
  * Counts executions per key. An execution that never finished is taken to have lasted until its
  * worker exited (`exitedAt`, from the controller), or until now when its worker still lives.
  */
-export function summarise(keys: Iterable<string>, runs: Execution[], failed: FailedRecord[], exitedAt: (pid: number) => number | undefined = () => undefined): LedgerSummary {
+export function summarise(
+  keys: Iterable<string>,
+  runs: Execution[],
+  failed: FailedRecord[],
+  exitedAt: (pid: number) => number | undefined = () => undefined,
+): LedgerSummary {
   const byKey = new Map<string, Execution[]>();
   for (const run of runs) byKey.set(run.key, [...(byKey.get(run.key) ?? []), run]);
   const failedKeys = new Set(failed.map((f) => f.key));

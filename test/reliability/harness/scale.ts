@@ -17,7 +17,8 @@ export function sized<T>(ci: T, full: T): T {
  * it as one table at the end. RELIABILITY_RESULTS names another file, so two runs side by side
  * (a full-size batch and a rerun of one scenario) do not wipe each other's rows.
  */
-export const RESULTS_FILE = process.env.RELIABILITY_RESULTS || path.join(os.tmpdir(), 'errand-reliability-results.jsonl');
+export const RESULTS_FILE =
+  process.env.RELIABILITY_RESULTS || path.join(os.tmpdir(), 'errand-reliability-results.jsonl');
 
 /** One row of the summary table. */
 export interface ScenarioResult {

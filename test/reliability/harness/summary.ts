@@ -13,7 +13,17 @@ export default function setup(): () => void {
       .filter(Boolean)
       .map((line) => JSON.parse(line) as ScenarioResult);
     const cpus = os.cpus();
-    const header = ['scenario', 'engine', 'jobs', 'executions', 'duplicates', 'lost', 'max reserved (s)', 'restarts', 'time (s)'];
+    const header = [
+      'scenario',
+      'engine',
+      'jobs',
+      'executions',
+      'duplicates',
+      'lost',
+      'max reserved (s)',
+      'restarts',
+      'time (s)',
+    ];
     const body = rows.map((r) => [
       r.scenario,
       r.engine,

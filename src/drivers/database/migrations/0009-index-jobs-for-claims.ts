@@ -17,7 +17,12 @@ export const indexJobsForClaims: TableMigration = {
     const indexes = dialect.claimIndexes(dialect.engineOfKnex(knex) ?? 'sqlite');
     await knex.schema.alterTable(table, (t) => {
       for (const { suffix, columns, where } of indexes) {
-        const predicate = where === undefined ? undefined : where === 'reserved_at is null' ? knex.whereNull('reserved_at') : knex.whereNotNull('reserved_at');
+        const predicate =
+          where === undefined
+            ? undefined
+            : where === 'reserved_at is null'
+              ? knex.whereNull('reserved_at')
+              : knex.whereNotNull('reserved_at');
         t.index(columns, `${table}_${suffix}`, predicate ? { predicate } : undefined);
       }
       t.dropIndex(['queue', 'available_at'], `${table}_queue_available_at_index`);

@@ -52,19 +52,36 @@ interface Step {
 export async function migrate(knex: Knex, tables: TablesToMigrate): Promise<string[]> {
   const steps: Step[] = [];
   for (const table of new Set(tables.jobs ?? [])) {
-    steps.push(step(createJobsTable, table), step(indexJobsReservedBy, table), step(indexJobsForClaims, table), step(exactJobsIdentifiers, table));
+    steps.push(
+      step(createJobsTable, table),
+      step(indexJobsReservedBy, table),
+      step(indexJobsForClaims, table),
+      step(exactJobsIdentifiers, table),
+    );
   }
-  if (tables.failed) steps.push(step(createFailedJobsTable, tables.failed), step(exactFailedJobsIdentifiers, tables.failed));
-  for (const table of new Set(tables.workers ?? [])) steps.push(step(createWorkersTable, table), step(exactWorkersIdentifiers, table));
-  for (const table of new Set(tables.controls ?? [])) steps.push(step(createControlsTable, table), step(exactControlsIdentifiers, table));
+  if (tables.failed)
+    steps.push(step(createFailedJobsTable, tables.failed), step(exactFailedJobsIdentifiers, tables.failed));
+  for (const table of new Set(tables.workers ?? []))
+    steps.push(step(createWorkersTable, table), step(exactWorkersIdentifiers, table));
+  for (const table of new Set(tables.controls ?? []))
+    steps.push(step(createControlsTable, table), step(exactControlsIdentifiers, table));
   if (tables.locks) steps.push(step(createLocksTable, tables.locks), step(exactLocksIdentifiers, tables.locks));
-  if (tables.rateLimits) steps.push(step(createRateLimitsTable, tables.rateLimits), step(exactRateLimitsIdentifiers, tables.rateLimits), step(rateLimitWindowsInMilliseconds, tables.rateLimits));
-  if (tables.batches) steps.push(step(createJobBatchesTable, tables.batches), step(exactBatchesIdentifiers, tables.batches));
+  if (tables.rateLimits)
+    steps.push(
+      step(createRateLimitsTable, tables.rateLimits),
+      step(exactRateLimitsIdentifiers, tables.rateLimits),
+      step(rateLimitWindowsInMilliseconds, tables.rateLimits),
+    );
+  if (tables.batches)
+    steps.push(step(createJobBatchesTable, tables.batches), step(exactBatchesIdentifiers, tables.batches));
   steps.sort((a, b) => a.name.localeCompare(b.name));
   const source: Knex.MigrationSource<Step> = {
     getMigrations: async () => steps,
     getMigrationName: (s) => s.name,
-    getMigration: async (s) => ({ up: (k: Knex) => s.migration.up(k, s.table), down: (k: Knex) => s.migration.down(k, s.table) }),
+    getMigration: async (s) => ({
+      up: (k: Knex) => s.migration.up(k, s.table),
+      down: (k: Knex) => s.migration.down(k, s.table),
+    }),
   };
   const [, ran] = (await knex.migrate.latest({
     migrationSource: source,

@@ -27,7 +27,12 @@ const CALLBACKS: Record<ClaimedCallback, { bit: number; due: string }> = {
 };
 
 /** Stores a new batch with no jobs yet. */
-export async function insertBatch(knex: Knex, engine: Engine, table: string, batch: { id: string; name: string; options: string }): Promise<void> {
+export async function insertBatch(
+  knex: Knex,
+  engine: Engine,
+  table: string,
+  batch: { id: string; name: string; options: string },
+): Promise<void> {
   await knex(table).insert({
     id: batch.id,
     name: batch.name,
@@ -61,7 +66,10 @@ export async function selectBatches(knex: Knex, table: string, limit: number, be
  */
 export async function addBatchJobs(knex: Knex, table: string, id: string, n: number): Promise<void> {
   // Bindings: table, n, n, id.
-  await knex.raw('update ?? set total_jobs = total_jobs + ?, pending_jobs = pending_jobs + ?, finished_at = null where id = ?', [table, n, n, id]);
+  await knex.raw(
+    'update ?? set total_jobs = total_jobs + ?, pending_jobs = pending_jobs + ?, finished_at = null where id = ?',
+    [table, n, n, id],
+  );
 }
 
 /**
@@ -79,7 +87,13 @@ export async function recordBatchSuccess(knex: Knex, table: string, id: string, 
 }
 
 /** Counts one job of the batch as failed and lists its uuid (once), in one statement. */
-export async function recordBatchFailure(knex: Knex, engine: Engine, table: string, id: string, uuid: string): Promise<void> {
+export async function recordBatchFailure(
+  knex: Knex,
+  engine: Engine,
+  table: string,
+  id: string,
+  uuid: string,
+): Promise<void> {
   const quoted = `"${uuid}"`;
   const appended = dialect.concatSql(engine, ['substr(failed_job_ids, 1, length(failed_job_ids) - 1)', '?']);
   // Bindings: table, listed already, listed alone, appended tail, id.
@@ -93,18 +107,30 @@ export async function recordBatchFailure(knex: Knex, engine: Engine, table: stri
  * Takes the one right to run a callback kind: true for exactly one caller, once the counters make
  * it due. Taking `then` also marks the batch finished.
  */
-export async function claimBatchCallback(knex: Knex, engine: Engine, table: string, id: string, kind: ClaimedCallback): Promise<boolean> {
+export async function claimBatchCallback(
+  knex: Knex,
+  engine: Engine,
+  table: string,
+  id: string,
+  kind: ClaimedCallback,
+): Promise<boolean> {
   const { bit, due } = CALLBACKS[kind];
   const finish = kind === 'then' ? `, finished_at = coalesce(finished_at, ${dialect.nowSql(engine)})` : '';
   // The bit is a constant of ours, not input. Bindings: table, id.
-  const result = await knex.raw(`update ?? set callbacks_run = callbacks_run + ${bit}${finish} where id = ? and (callbacks_run & ${bit}) = 0 and ${due}`, [table, id]);
+  const result = await knex.raw(
+    `update ?? set callbacks_run = callbacks_run + ${bit}${finish} where id = ? and (callbacks_run & ${bit}) = 0 and ${due}`,
+    [table, id],
+  );
   return dialect.affected(engine, result) > 0;
 }
 
 /** Cancels a batch (once): true when this call cancelled it. */
 export async function cancelBatch(knex: Knex, engine: Engine, table: string, id: string): Promise<boolean> {
   const now = dialect.nowSql(engine);
-  const result = await knex.raw(`update ?? set cancelled_at = ${now}, finished_at = coalesce(finished_at, ${now}) where id = ? and cancelled_at is null`, [table, id]);
+  const result = await knex.raw(
+    `update ?? set cancelled_at = ${now}, finished_at = coalesce(finished_at, ${now}) where id = ? and cancelled_at is null`,
+    [table, id],
+  );
   return dialect.affected(engine, result) > 0;
 }
 
@@ -127,12 +153,18 @@ export interface PruneBatches {
 export async function pruneBatches(knex: Knex, engine: Engine, table: string, prune: PruneBatches): Promise<number> {
   const now = dialect.nowSql(engine);
   const older = (hours: number) => knex.raw(`${now} - ?`, [Math.round(hours * 3600)]);
-  let count = Number(await knex(table).whereNotNull('finished_at').where('finished_at', '<=', older(prune.finishedHours)).delete());
+  let count = Number(
+    await knex(table).whereNotNull('finished_at').where('finished_at', '<=', older(prune.finishedHours)).delete(),
+  );
   if (prune.unfinishedHours !== undefined) {
-    count += Number(await knex(table).whereNull('finished_at').where('created_at', '<=', older(prune.unfinishedHours)).delete());
+    count += Number(
+      await knex(table).whereNull('finished_at').where('created_at', '<=', older(prune.unfinishedHours)).delete(),
+    );
   }
   if (prune.cancelledHours !== undefined) {
-    count += Number(await knex(table).whereNotNull('cancelled_at').where('cancelled_at', '<=', older(prune.cancelledHours)).delete());
+    count += Number(
+      await knex(table).whereNotNull('cancelled_at').where('cancelled_at', '<=', older(prune.cancelledHours)).delete(),
+    );
   }
   return count;
 }

@@ -51,14 +51,24 @@ function candidates(now: string): string {
  * is presumed dead), keeping the attempt their claim counted, as Laravel's claim does when it
  * takes an expired reservation. Resolves to how many came back.
  */
-export async function releaseExpiredReservations(knex: Knex, engine: Engine, table: string, queue: string, retryAfter: number): Promise<number> {
+export async function releaseExpiredReservations(
+  knex: Knex,
+  engine: Engine,
+  table: string,
+  queue: string,
+  retryAfter: number,
+): Promise<number> {
   const now = dialect.nowSql(engine);
   // A plain read first: almost always it finds nothing, and it takes no locks. An UPDATE over
   // the range would lock the index gap on InnoDB and deadlock with concurrent claims.
   // Bindings: table, queue, retryAfter.
   const found = dialect.rows<{ id: number | string }>(
     engine,
-    await knex.raw(`select id from ?? where queue = ? and reserved_at <= ${now} - ? limit 500`, [table, queue, retryAfter]),
+    await knex.raw(`select id from ?? where queue = ? and reserved_at <= ${now} - ? limit 500`, [
+      table,
+      queue,
+      retryAfter,
+    ]),
   );
   if (found.length === 0) return 0;
   // By primary key, the expiry checked again: a row renewed or finished meanwhile is left alone.
@@ -83,7 +93,10 @@ export async function claimJobs(knex: Knex, info: ServerInfo, input: ClaimInput)
       // Bindings: table, queue, limit.
       const found = dialect.rows<ClaimRow>(
         info.engine,
-        await trx.raw(`select id, queue, payload, attempts, exceptions ${candidates(dialect.claimNowSql(info.engine))} limit ? ${dialect.lockClause(info)}`, [table, queue, limit]),
+        await trx.raw(
+          `select id, queue, payload, attempts, exceptions ${candidates(dialect.claimNowSql(info.engine))} limit ? ${dialect.lockClause(info)}`,
+          [table, queue, limit],
+        ),
       );
       if (found.length === 0) return [];
       const ids = found.map((row) => row.id);
@@ -119,7 +132,14 @@ export async function claimJobs(knex: Knex, info: ServerInfo, input: ClaimInput)
 }
 
 function reservedJob(row: ClaimRow, leaseToken: string): ReservedJob {
-  return { id: String(row.id), queue: row.queue, payload: row.payload, attempts: Number(row.attempts), exceptions: Number(row.exceptions), reservedBy: leaseToken };
+  return {
+    id: String(row.id),
+    queue: row.queue,
+    payload: row.payload,
+    attempts: Number(row.attempts),
+    exceptions: Number(row.exceptions),
+    reservedBy: leaseToken,
+  };
 }
 
 function compareIds(a: string, b: string): number {
@@ -131,7 +151,11 @@ function compareIds(a: string, b: string): number {
  * as the table grows), as text: `EXPLAIN` on MariaDB/MySQL, `EXPLAIN` on PostgreSQL, `EXPLAIN
  * QUERY PLAN` on SQLite. For `npm run bench` and for operators checking an index.
  */
-export async function explainClaim(knex: Knex, info: ServerInfo, input: Pick<ClaimInput, 'table' | 'queue' | 'limit'>): Promise<string> {
+export async function explainClaim(
+  knex: Knex,
+  info: ServerInfo,
+  input: Pick<ClaimInput, 'table' | 'queue' | 'limit'>,
+): Promise<string> {
   const sql = `select id ${candidates(dialect.claimNowSql(info.engine))} limit ?`;
   const bindings = [input.table, input.queue, input.limit];
   if (info.engine === 'sqlite') {
@@ -140,19 +164,29 @@ export async function explainClaim(knex: Knex, info: ServerInfo, input: Pick<Cla
   }
   const rows = dialect.rows<Record<string, unknown>>(info.engine, await knex.raw(`explain ${sql}`, bindings));
   if (info.engine === 'postgres') return rows.map((row) => String(row['QUERY PLAN'])).join('\n');
-  return rows.map((row) => `table=${String(row.table)} type=${String(row.type)} key=${String(row.key)} rows=${String(row.rows)} extra=${String(row.Extra)}`).join('\n');
+  return rows
+    .map(
+      (row) =>
+        `table=${String(row.table)} type=${String(row.type)} key=${String(row.key)} rows=${String(row.rows)} extra=${String(row.Extra)}`,
+    )
+    .join('\n');
 }
 
 /**
  * The rows of `ids` still reserved by `leaseToken`, payload included: the watchdog reads what it
  * needs to record a blamed job (its name, its tries, the payload for `failed_jobs`) only then.
  */
-export async function findReservedJobs(knex: Knex, engine: Engine, table: string, leaseToken: string, ids: readonly string[]): Promise<ReservedJob[]> {
+export async function findReservedJobs(
+  knex: Knex,
+  engine: Engine,
+  table: string,
+  leaseToken: string,
+  ids: readonly string[],
+): Promise<ReservedJob[]> {
   if (ids.length === 0) return [];
-  const result = await knex.raw(`select id, queue, payload, attempts, exceptions from ?? where reserved_by = ? and id in (${ids.map(() => '?').join(',')})`, [
-    table,
-    leaseToken,
-    ...ids,
-  ]);
+  const result = await knex.raw(
+    `select id, queue, payload, attempts, exceptions from ?? where reserved_by = ? and id in (${ids.map(() => '?').join(',')})`,
+    [table, leaseToken, ...ids],
+  );
   return dialect.rows<ClaimRow>(engine, result).map((row) => reservedJob(row, leaseToken));
 }

@@ -35,10 +35,19 @@ export async function requestRestart(knex: Knex, engine: Engine, table: string):
 }
 
 /** Pauses a queue of a connection; true when it was not paused before. */
-export async function pauseQueue(knex: Knex, engine: Engine, table: string, connection: string, queue: string): Promise<boolean> {
+export async function pauseQueue(
+  knex: Knex,
+  engine: Engine,
+  table: string,
+  connection: string,
+  queue: string,
+): Promise<boolean> {
   const key = pauseKey(connection, queue);
   if (await knex(table).where('key', key).first('key')) return false;
-  await knex(table).insert({ key, value: 1, updated_at: knex.raw(dialect.nowSql(engine)) }).onConflict('key').ignore();
+  await knex(table)
+    .insert({ key, value: 1, updated_at: knex.raw(dialect.nowSql(engine)) })
+    .onConflict('key')
+    .ignore();
   return true;
 }
 

@@ -27,13 +27,25 @@ interface FailedRow {
  */
 export async function insertFailedJob(knex: Knex, table: string, record: FailedJobRecord): Promise<void> {
   const engine = dialect.engineOfKnex(knex) ?? 'sqlite';
-  const row = { connection: record.connection, queue: record.queue, payload: record.payload, exception: record.exception.replaceAll('\u0000', '\\u0000') };
+  const row = {
+    connection: record.connection,
+    queue: record.queue,
+    payload: record.payload,
+    exception: record.exception.replaceAll('\u0000', '\\u0000'),
+  };
   const insert = dialect.insertIgnoringDuplicates(engine, 'into ?? (??, ??, ??, ??, ??) values (?, ?, ?, ?, ?)');
   const columns = [table, 'uuid', 'connection', 'queue', 'payload', 'exception'];
   const values = [row.connection, row.queue, row.payload, row.exception];
   if (dialect.affected(engine, await knex.raw(insert, [...columns, record.uuid, ...values])) > 0) return;
-  const taken = (await knex(table).where({ uuid: record.uuid }).select('connection', 'queue', 'payload')) as Array<Omit<typeof row, 'exception'>>;
-  if (taken.some((other) => other.connection === row.connection && other.queue === row.queue && other.payload === row.payload)) return;
+  const taken = (await knex(table).where({ uuid: record.uuid }).select('connection', 'queue', 'payload')) as Array<
+    Omit<typeof row, 'exception'>
+  >;
+  if (
+    taken.some(
+      (other) => other.connection === row.connection && other.queue === row.queue && other.payload === row.payload,
+    )
+  )
+    return;
   await knex(table).insert({ uuid: randomUUID(), ...row });
 }
 
@@ -43,7 +55,11 @@ export interface FailedJobSelection extends FailedJobFilter {
 }
 
 /** Failed jobs, newest first. */
-export async function selectFailedJobs(knex: Knex, table: string, selection: FailedJobSelection = {}): Promise<StoredFailedJob[]> {
+export async function selectFailedJobs(
+  knex: Knex,
+  table: string,
+  selection: FailedJobSelection = {},
+): Promise<StoredFailedJob[]> {
   const query = knex(table).select('*').orderBy('id', 'desc');
   if (selection.key !== undefined) whereKey(query, selection.key);
   if (selection.queue !== undefined) query.where({ queue: selection.queue });
@@ -75,21 +91,30 @@ export async function deleteFailedJob(knex: Knex, table: string, key: string): P
  * Deletes every failed job, or those that failed at least `hours` ago by the database clock;
  * resolves to how many.
  */
-export async function deleteFailedJobsOlderThan(knex: Knex, engine: Engine, table: string, hours?: number): Promise<number> {
+export async function deleteFailedJobsOlderThan(
+  knex: Knex,
+  engine: Engine,
+  table: string,
+  hours?: number,
+): Promise<number> {
   const query = knex(table);
-  if (hours !== undefined) query.where('failed_at', '<=', knex.raw(dialect.timestampSecondsAgoSql(engine), [Math.round(hours * 3600)]));
+  if (hours !== undefined)
+    query.where('failed_at', '<=', knex.raw(dialect.timestampSecondsAgoSql(engine), [Math.round(hours * 3600)]));
   return Number(await query.delete());
 }
 
 // A uuid is never all digits, so an all-digit key can also be the numeric id; comparing the
 // bigint id with a non-numeric string would be an error on PostgreSQL, hence the test first.
 function whereKey(query: Knex.QueryBuilder, key: string): Knex.QueryBuilder {
-  return /^\d{1,18}$/.test(key) ? query.where((q) => q.where({ uuid: key }).orWhere({ id: key })) : query.where({ uuid: key });
+  return /^\d{1,18}$/.test(key)
+    ? query.where((q) => q.where({ uuid: key }).orWhere({ id: key }))
+    : query.where({ uuid: key });
 }
 
 function toDate(value: Date | string | number): Date {
   if (value instanceof Date) return value;
   // SQLite's CURRENT_TIMESTAMP is "YYYY-MM-DD HH:MM:SS" in UTC.
-  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(value)) return new Date(`${value.replace(' ', 'T')}Z`);
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(value))
+    return new Date(`${value.replace(' ', 'T')}Z`);
   return new Date(value);
 }

@@ -7,7 +7,12 @@ import { dialect, type Engine, type ServerInfo } from '../dialect.js';
 /** Deletes a job by primary key if the lease still matches; false when it did not. */
 export async function deleteReservedJob(knex: Knex, engine: Engine, table: string, job: ReservedJob): Promise<boolean> {
   // Bindings: table, id, leaseToken, attempts.
-  const result = await knex.raw('delete from ?? where id = ? and reserved_by = ? and attempts = ?', [table, job.id, job.reservedBy, job.attempts]);
+  const result = await knex.raw('delete from ?? where id = ? and reserved_by = ? and attempts = ?', [
+    table,
+    job.id,
+    job.reservedBy,
+    job.attempts,
+  ]);
   return dialect.affected(engine, result) > 0;
 }
 
@@ -15,7 +20,13 @@ export async function deleteReservedJob(knex: Knex, engine: Engine, table: strin
  * Deletes many finished jobs of one holder in one statement; resolves to the ids that were still
  * held (the others were reclaimed elsewhere and are left alone).
  */
-export async function deleteReservedJobs(knex: Knex, info: ServerInfo, table: string, leaseToken: string, jobs: readonly ReservedJob[]): Promise<Set<string>> {
+export async function deleteReservedJobs(
+  knex: Knex,
+  info: ServerInfo,
+  table: string,
+  leaseToken: string,
+  jobs: readonly ReservedJob[],
+): Promise<Set<string>> {
   if (jobs.length === 0) return new Set();
   const { engine } = info;
   const { sql, bindings } = dialect.fenceSql(engine, jobs);
@@ -33,7 +44,11 @@ export async function deleteReservedJobs(knex: Knex, info: ServerInfo, table: st
   }
   // One statement, no transaction: a handler that wedges the event loop can never do it between
   // two statements and leave the rows locked for the watchdog's own writes. Bindings: table, leaseToken, fence.
-  const result = await knex.raw(`delete from ?? where reserved_by = ? and (${sql}) returning id`, [table, leaseToken, ...bindings]);
+  const result = await knex.raw(`delete from ?? where reserved_by = ? and (${sql}) returning id`, [
+    table,
+    leaseToken,
+    ...bindings,
+  ]);
   return new Set(dialect.rows<{ id: number | string }>(engine, result).map((row) => String(row.id)));
 }
 
@@ -46,7 +61,10 @@ async function heldIds(
   bindings: Array<string | number>,
   lock: boolean,
 ): Promise<Set<string>> {
-  const result = await knex.raw(`select id from ?? where reserved_by = ? and (${fenceSql})${lock ? ' for update' : ''}`, [table, leaseToken, ...bindings]);
+  const result = await knex.raw(
+    `select id from ?? where reserved_by = ? and (${fenceSql})${lock ? ' for update' : ''}`,
+    [table, leaseToken, ...bindings],
+  );
   return new Set(dialect.rows<{ id: number | string }>(engine, result).map((row) => String(row.id)));
 }
 

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 import type { PushRequest } from '../../../contracts/queue-driver.js';
-import { dialect, type Availability, type Engine } from '../dialect.js';
+import { type Availability, dialect, type Engine } from '../dialect.js';
 import { jobsChannel } from '../listen-for-jobs.js';
 
 /**
@@ -19,7 +19,12 @@ const quotedTables = new Map<string, string>();
  * Inserts jobs in one statement (a long list in chunks, in one transaction); `available_at` and `created_at` come from the database clock
  * (an absolute Date delay is stored as its own instant). Resolves to the ids in input order.
  */
-export async function insertJobs(knex: Knex, engine: Engine, table: string, requests: readonly PushRequest[]): Promise<string[]> {
+export async function insertJobs(
+  knex: Knex,
+  engine: Engine,
+  table: string,
+  requests: readonly PushRequest[],
+): Promise<string[]> {
   if (requests.length === 0) return [];
   const size = dialect.maxRowsPerInsert(engine);
   if (requests.length > size) {
@@ -36,7 +41,12 @@ export async function insertJobs(knex: Knex, engine: Engine, table: string, requ
   return insertChunk(knex, engine, table, requests);
 }
 
-async function insertChunk(knex: Knex, engine: Engine, table: string, requests: readonly PushRequest[]): Promise<string[]> {
+async function insertChunk(
+  knex: Knex,
+  engine: Engine,
+  table: string,
+  requests: readonly PushRequest[],
+): Promise<string[]> {
   const bindings: Array<string | number> = [];
   const rows: Availability[] = new Array<Availability>(requests.length);
   let same = true;
@@ -56,7 +66,13 @@ async function insertChunk(knex: Knex, engine: Engine, table: string, requests: 
   }
   if (dialect.insertNotifies(engine)) bindings.push(jobsChannel(table));
   // A one-row statement is the same on every push: worth keeping prepared.
-  const result = await dialect.runRepeated(knex, engine, statementFor(knex, engine, table, rows, same), bindings, same && rows.length === 1);
+  const result = await dialect.runRepeated(
+    knex,
+    engine,
+    statementFor(knex, engine, table, rows, same),
+    bindings,
+    same && rows.length === 1,
+  );
   return dialect.insertedIds(engine, result, requests.length);
 }
 

@@ -15,7 +15,9 @@ export interface LockTable {
  * seconds and at most one more.
  */
 function expirySql(engine: Engine, ttlSeconds: number): { sql: string; bindings: number[] } {
-  return ttlSeconds > 0 ? { sql: `${dialect.nowSql(engine)} + ?`, bindings: [ttlSeconds] } : { sql: 'null', bindings: [] };
+  return ttlSeconds > 0
+    ? { sql: `${dialect.nowSql(engine)} + ?`, bindings: [ttlSeconds] }
+    : { sql: 'null', bindings: [] };
 }
 
 /**
@@ -35,17 +37,10 @@ export async function acquireLock(locks: LockTable, key: string, owner: string, 
     const inserted = await knex.raw(insert, [table, 'key', 'owner', 'expires_at', key, owner, ...expiry.bindings]);
     if (dialect.affected(engine, inserted) > 0) return true;
     // Bindings: table, owner column, owner, expires_at column, expiry, key column, key, expires_at twice.
-    const takenOver = await knex.raw(`update ?? set ?? = ?, ?? = ${expiry.sql} where ?? = ? and ?? is not null and ?? < ${now}`, [
-      table,
-      'owner',
-      owner,
-      'expires_at',
-      ...expiry.bindings,
-      'key',
-      key,
-      'expires_at',
-      'expires_at',
-    ]);
+    const takenOver = await knex.raw(
+      `update ?? set ?? = ?, ?? = ${expiry.sql} where ?? = ? and ?? is not null and ?? < ${now}`,
+      [table, 'owner', owner, 'expires_at', ...expiry.bindings, 'key', key, 'expires_at', 'expires_at'],
+    );
     if (dialect.affected(engine, takenOver) > 0) return true;
     // Held by someone else (and not expired): that is the answer. Gone: its owner just let go.
     if (await knex(table).where('key', key).first('key')) return false;
@@ -56,7 +51,13 @@ export async function acquireLock(locks: LockTable, key: string, owner: string, 
 /** Frees a lock held by `owner`; false when it is someone else's or free. */
 export async function releaseLock(locks: LockTable, key: string, owner: string): Promise<boolean> {
   // Bindings: table, key column, key, owner column, owner.
-  const result = await locks.knex.raw('delete from ?? where ?? = ? and ?? = ?', [locks.table, 'key', key, 'owner', owner]);
+  const result = await locks.knex.raw('delete from ?? where ?? = ? and ?? = ?', [
+    locks.table,
+    'key',
+    key,
+    'owner',
+    owner,
+  ]);
   return dialect.affected(locks.engine, result) > 0;
 }
 

@@ -41,7 +41,9 @@ export async function queueStats(knex: Knex, engine: Engine, table: string, queu
      from ?? where queue = ?`,
     [table, queue],
   );
-  const [row] = dialect.rows<Record<'n_size' | 'n_pending' | 'n_delayed' | 'n_reserved' | 'n_oldest', number | string | null>>(engine, result);
+  const [row] = dialect.rows<
+    Record<'n_size' | 'n_pending' | 'n_delayed' | 'n_reserved' | 'n_oldest', number | string | null>
+  >(engine, result);
   const n = (value: number | string | null | undefined) => Number(value ?? 0);
   return {
     size: n(row?.n_size),

@@ -45,7 +45,23 @@ export async function hitRateLimit(limits: RateLimitTable, key: string, decaySec
   const result = await knex.raw(
     `insert into ?? (??, ??, ??) values (?, 1, ${now} + ?) on conflict (??) do update set ` +
       `?? = case when ?? <= ${now} then 1 else ?? + 1 end, ?? = case when ?? <= ${now} then ${now} + ? else ?? end returning ??`,
-    [table, 'key', 'hits', RESET_AT, key, decayMs, 'key', 'hits', old(RESET_AT), old('hits'), RESET_AT, old(RESET_AT), decayMs, old(RESET_AT), 'hits'],
+    [
+      table,
+      'key',
+      'hits',
+      RESET_AT,
+      key,
+      decayMs,
+      'key',
+      'hits',
+      old(RESET_AT),
+      old('hits'),
+      RESET_AT,
+      old(RESET_AT),
+      decayMs,
+      old(RESET_AT),
+      'hits',
+    ],
   );
   return Number(dialect.rows<{ hits: number | string }>(engine, result)[0]!.hits);
 }
@@ -54,20 +70,21 @@ export async function hitRateLimit(limits: RateLimitTable, key: string, decaySec
  * The count of a key's open window and the seconds until it ends, rounded up (a job released for
  * them comes back after the window, never inside it); zeros when no window is open.
  */
-export async function readRateLimit(limits: RateLimitTable, key: string): Promise<{ hits: number; availableIn: number }> {
+export async function readRateLimit(
+  limits: RateLimitTable,
+  key: string,
+): Promise<{ hits: number; availableIn: number }> {
   const { knex, engine, table } = limits;
   const now = dialect.statementNowMsSql(engine);
   // Bindings: hits, reset_at_ms, table, key column, key, reset_at_ms.
-  const result = await knex.raw(`select ?? as hits, ?? - ${now} as available_in_ms from ?? where ?? = ? and ?? > ${now}`, [
-    'hits',
-    RESET_AT,
-    table,
-    'key',
-    key,
-    RESET_AT,
-  ]);
+  const result = await knex.raw(
+    `select ?? as hits, ?? - ${now} as available_in_ms from ?? where ?? = ? and ?? > ${now}`,
+    ['hits', RESET_AT, table, 'key', key, RESET_AT],
+  );
   const row = dialect.rows<{ hits: number | string; available_in_ms: number | string }>(engine, result)[0];
-  return row ? { hits: Number(row.hits), availableIn: Math.max(0, Math.ceil(Number(row.available_in_ms) / 1000)) } : { hits: 0, availableIn: 0 };
+  return row
+    ? { hits: Number(row.hits), availableIn: Math.max(0, Math.ceil(Number(row.available_in_ms) / 1000)) }
+    : { hits: 0, availableIn: 0 };
 }
 
 /** Forgets a key's window. */

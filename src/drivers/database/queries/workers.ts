@@ -21,7 +21,13 @@ export interface HeartbeatTables {
 }
 
 /** Inserts (or re-inserts, after being presumed dead) the worker's row, alive for `lapse` seconds. */
-export async function registerWorker(knex: Knex, engine: Engine, table: string, worker: WorkerRegistration, lapse: number): Promise<void> {
+export async function registerWorker(
+  knex: Knex,
+  engine: Engine,
+  table: string,
+  worker: WorkerRegistration,
+  lapse: number,
+): Promise<void> {
   const now = dialect.nowSql(engine);
   await knex(table)
     .insert({
@@ -45,19 +51,29 @@ export async function registerWorker(knex: Knex, engine: Engine, table: string, 
  * `retryAfter` never fires for a job whose worker is alive. False when the row was gone (another
  * worker presumed this one dead and took its jobs back).
  */
-export async function heartbeat(knex: Knex, engine: Engine, tables: HeartbeatTables, workerId: string, heldIds: readonly string[], lapse: number): Promise<boolean> {
+export async function heartbeat(
+  knex: Knex,
+  engine: Engine,
+  tables: HeartbeatTables,
+  workerId: string,
+  heldIds: readonly string[],
+  lapse: number,
+): Promise<boolean> {
   const now = dialect.nowSql(engine);
   // Bindings: table, lapse, id.
-  const result = await knex.raw(`update ?? set last_heartbeat_at = ${now}, expires_at = ${now} + ? where id = ?`, [tables.workers, lapse, workerId]);
+  const result = await knex.raw(`update ?? set last_heartbeat_at = ${now}, expires_at = ${now} + ? where id = ?`, [
+    tables.workers,
+    lapse,
+    workerId,
+  ]);
   const alive = dialect.affected(engine, result) > 0;
   for (let i = 0; alive && i < heldIds.length; i += 500) {
     const chunk = heldIds.slice(i, i + 500);
     // Bindings: table, id, ids…
-    await knex.raw(`update ?? set reserved_at = ${now} where reserved_by = ? and id in (${chunk.map(() => '?').join(',')})`, [
-      tables.jobs,
-      workerId,
-      ...chunk,
-    ]);
+    await knex.raw(
+      `update ?? set reserved_at = ${now} where reserved_by = ? and id in (${chunk.map(() => '?').join(',')})`,
+      [tables.jobs, workerId, ...chunk],
+    );
   }
   return alive;
 }
@@ -101,7 +117,10 @@ export async function sweepDeadWorkers(
         const dead = await trx(tables.workers).where({ id }).andWhere('expires_at', '<', trx.raw(now)).delete();
         if (Number(dead) === 0) return undefined;
         // Bindings: table, id.
-        const result = await trx.raw('update ?? set reserved_at = null, reserved_by = null where reserved_by = ?', [tables.jobs, id]);
+        const result = await trx.raw('update ?? set reserved_at = null, reserved_by = null where reserved_by = ?', [
+          tables.jobs,
+          id,
+        ]);
         return dialect.affected(engine, result);
       }),
     );
@@ -129,5 +148,12 @@ export interface WorkerRow {
 /** Every registered worker. */
 export async function listWorkers(knex: Knex, table: string): Promise<WorkerRow[]> {
   const rows = (await knex(table).select('*').orderBy('started_at')) as WorkerRow[];
-  return rows.map((row) => ({ ...row, pid: Number(row.pid), concurrency: Number(row.concurrency), started_at: Number(row.started_at), last_heartbeat_at: Number(row.last_heartbeat_at), expires_at: Number(row.expires_at) }));
+  return rows.map((row) => ({
+    ...row,
+    pid: Number(row.pid),
+    concurrency: Number(row.concurrency),
+    started_at: Number(row.started_at),
+    last_heartbeat_at: Number(row.last_heartbeat_at),
+    expires_at: Number(row.expires_at),
+  }));
 }
