@@ -6,7 +6,9 @@ import knexFactory, { type Knex } from 'knex';
 import type { ResolvedDatabaseConnection } from '../../config/config-types.js';
 import { ConfigError } from '../../errors/config-error.js';
 import { isVerbose } from '../../runtime/verbosity.js';
-import { type DriverSocketHolder, dialect } from './dialect.js';
+import { type DriverSocketHolder, describeTarget, driverConnection, sessionSetupSql, socketOf } from './connection.js';
+import { statementTimeoutError } from './database-error.js';
+import { dialect } from './dialect.js';
 import { letIdlePoolExit } from './idle-pool.js';
 import { requireClient } from './require-client.js';
 
@@ -68,9 +70,9 @@ export function createKnex(config: ResolvedDatabaseConnection, name: string): Kn
     return knex;
   }
   const limitMs = config.queryTimeout * 1000;
-  const target = dialect.describeTarget(config.client, config.connection);
+  const target = describeTarget(config.client, config.connection);
   const pool: Knex.PoolConfig = { min: config.pool?.min ?? 0, max: config.pool?.max ?? 10 };
-  const setup = dialect.sessionSetupSql(dialect.engineOf(config.client));
+  const setup = sessionSetupSql(dialect.engineOf(config.client));
   if (limitMs > 0 || setup) {
     pool.afterCreate = (connection: DriverConnection, done: (error: Error | null, connection: unknown) => void) => {
       if (limitMs > 0) boundStatements(connection, config.client, limitMs, target);
@@ -78,7 +80,7 @@ export function createKnex(config: ResolvedDatabaseConnection, name: string): Kn
       connection.query(setup, (error: Error | null) => done(error, connection));
     };
   }
-  const connection = dialect.driverConnection(dialect.engineOf(config.client), config.connection, limitMs);
+  const connection = driverConnection(dialect.engineOf(config.client), config.connection, limitMs);
   const knex = knexFactory({
     client: config.client,
     connection,
@@ -140,10 +142,10 @@ function boundStatements(
     let settled = false;
     const timer = setTimeout(() => {
       settled = true;
-      const error = dialect.statementTimeoutError(target, limitMs / 1000);
+      const error = statementTimeoutError(target, limitMs / 1000);
       expired = error;
       connection.__knex__disposed = error;
-      dialect.socketOf(dialect.engineOf(client), connection)?.destroy();
+      socketOf(dialect.engineOf(client), connection)?.destroy();
       (callback as (error: Error) => void)(error);
     }, limitMs);
     timer.unref();

@@ -5,7 +5,7 @@ import type { FailedJobRecord, FailedJobStore } from '../../contracts/failed-job
 import type { FinishingWrites, PushRequest, QueueDriver } from '../../contracts/queue-driver.js';
 import type { ReservedJob } from '../../contracts/reserved-job.js';
 import { ConfigError } from '../../errors/config-error.js';
-import { describeDatabaseError } from './database-error.js';
+import { describeDatabaseError, isRetryableLock } from './database-error.js';
 import { DatabaseFailedJobStore } from './database-failed-job-store.js';
 import { dialect, type Engine, type ServerInfo } from './dialect.js';
 import { listenForJobs } from './listen-for-jobs.js';
@@ -25,6 +25,7 @@ import {
   type WorkerRow,
 } from './queries/workers.js';
 import { retryLocks } from './retry-locks.js';
+import { detectServer } from './server-info.js';
 import { watchSqliteFile } from './watch-sqlite-file.js';
 
 /** How often a queue's expired reservations are looked for (see releaseExpired). */
@@ -80,7 +81,7 @@ export class DatabaseQueue implements QueueDriver {
           return await claimJobs(this.knex, info, input);
         } catch (error) {
           // A deadlock or lock timeout between claimers is worth exactly one more try.
-          if (!dialect.isRetryableLock(error)) throw error;
+          if (!isRetryableLock(error)) throw error;
           return claimJobs(this.knex, info, input);
         }
       };
@@ -145,8 +146,9 @@ export class DatabaseQueue implements QueueDriver {
     onQueue: (queue: string | undefined) => void,
     report: (error: unknown) => void,
   ): Promise<() => Promise<void>> {
-    if (this.engine === 'postgres') return listenForJobs(this.knex, this.table, onQueue, report);
-    if (this.engine === 'sqlite')
+    const style = dialect.wakeUpStyle(this.engine);
+    if (style === 'listen-notify') return listenForJobs(this.knex, this.table, onQueue, report);
+    if (style === 'watch-file')
       return watchSqliteFile(
         (this.config.connection as { filename: string }).filename,
         () => onQueue(undefined),
@@ -251,8 +253,8 @@ export class DatabaseQueue implements QueueDriver {
 
   /** The server's engine and version, read once; warns when claims must take plain locks. */
   server(): Promise<ServerInfo> {
-    this.serverInfo ??= dialect.detect(this.knex, this.engine).then((info) => {
-      if (info.engine !== 'sqlite' && !info.skipLocked) {
+    this.serverInfo ??= detectServer(this.knex, this.engine).then((info) => {
+      if (dialect.claimsWaitOnLocks(info)) {
         this.warn(
           `Queue connection [${this.connectionName}]: server ${info.version} has no SKIP LOCKED; ` +
             'claims take plain row locks and several workers will wait on each other. Use MySQL ≥ 8.0.1, MariaDB ≥ 10.6 or PostgreSQL ≥ 9.5.',
@@ -281,7 +283,7 @@ export class DatabaseQueue implements QueueDriver {
       );
     } catch (error) {
       // Contended: the next look (within a second, or the next short claim) tries again.
-      if (dialect.isRetryableLock(error)) return false;
+      if (isRetryableLock(error)) return false;
       throw error;
     }
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 import type { RateLimitStore } from '../../contracts/rate-limit-store.js';
-import { dialect } from './dialect.js';
+import { isRetryableLock } from './database-error.js';
 import {
   clearRateLimit,
   hitRateLimit,
@@ -79,7 +79,7 @@ async function retryLockOnce<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (!dialect.isRetryableLock(error)) throw error;
+    if (!isRetryableLock(error)) throw error;
     return work();
   }
 }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 
-import { type DriverSocketHolder, dialect, type Engine } from './dialect.js';
+import { type DriverSocketHolder, socketOf } from './connection.js';
+import type { Engine } from './dialect.js';
 
 /** The part of knex's pool (tarn 3) this module uses: its events, and the reaping timer it starts. */
 interface TarnPool {
@@ -24,6 +25,6 @@ export function letIdlePoolExit(knex: Knex, engine: Engine): void {
   if (typeof pool?.on !== 'function') return;
   // tarn emits startReaping just before it starts the timer, in the same synchronous step.
   pool.on('startReaping', () => queueMicrotask(() => pool.interval?.unref?.()));
-  pool.on('acquireSuccess', (_eventId, resource) => dialect.socketOf(engine, resource)?.ref?.());
-  pool.on('release', (resource) => dialect.socketOf(engine, resource)?.unref?.());
+  pool.on('acquireSuccess', (_eventId, resource) => socketOf(engine, resource)?.ref?.());
+  pool.on('release', (resource) => socketOf(engine, resource)?.unref?.());
 }

@@ -1,4 +1,4 @@
-import { dialect } from './dialect.js';
+import { isRetryableLock } from './database-error.js';
 
 /**
  * Runs a fenced write again after a deadlock or lock timeout (each try is its own statement or
@@ -11,7 +11,7 @@ export async function retryLocks<T>(operation: () => Promise<T>, tries = 4): Pro
     try {
       return await operation();
     } catch (error) {
-      if (attempt >= tries || !dialect.isRetryableLock(error)) throw error;
+      if (attempt >= tries || !isRetryableLock(error)) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
     }
   }

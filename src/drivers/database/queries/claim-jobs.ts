@@ -88,7 +88,8 @@ export async function claimJobs(knex: Knex, info: ServerInfo, input: ClaimInput)
   const now = dialect.nowSql(info.engine);
   const { table, queue, limit, leaseToken } = input;
   let rows: ClaimRow[];
-  if (dialect.claimStyle(info.engine) === 'select-then-update') {
+  const style = dialect.claimStyle(info.engine);
+  if (style === 'select-then-update') {
     rows = await knex.transaction(async (trx) => {
       // Bindings: table, queue, limit.
       const found = dialect.rows<ClaimRow>(
@@ -107,7 +108,7 @@ export async function claimJobs(knex: Knex, info: ServerInfo, input: ClaimInput)
       );
       return found.map((row) => ({ ...row, attempts: Math.min(Number(row.attempts) + 1, MAX_ATTEMPTS_COUNT) }));
     });
-  } else if (info.engine === 'postgres') {
+  } else if (style === 'update-from-locked') {
     // Bindings: table, queue, limit, table, leaseToken.
     const result = await knex.raw(
       `with next as (select id ${candidates(dialect.claimNowSql(info.engine))} limit ? ${dialect.lockClause(info)})
@@ -118,8 +119,7 @@ export async function claimJobs(knex: Knex, info: ServerInfo, input: ClaimInput)
     );
     rows = dialect.rows<ClaimRow>(info.engine, result);
   } else {
-    // SQLite: one statement is atomic under its single writer. Bindings: table, leaseToken,
-    // table, queue, limit.
+    // One statement, atomic under a single writer. Bindings: table, leaseToken, table, queue, limit.
     const result = await knex.raw(
       `update ?? set reserved_at = ${now}, reserved_by = ?, attempts = ${nextAttemptSql('attempts')}
        where id in (select id ${candidates(dialect.claimNowSql(info.engine))} limit ?)
@@ -158,18 +158,7 @@ export async function explainClaim(
 ): Promise<string> {
   const sql = `select id ${candidates(dialect.claimNowSql(info.engine))} limit ?`;
   const bindings = [input.table, input.queue, input.limit];
-  if (info.engine === 'sqlite') {
-    const rows = (await knex.raw(`explain query plan ${sql}`, bindings)) as Array<{ detail: string }>;
-    return rows.map((row) => row.detail).join('\n');
-  }
-  const rows = dialect.rows<Record<string, unknown>>(info.engine, await knex.raw(`explain ${sql}`, bindings));
-  if (info.engine === 'postgres') return rows.map((row) => String(row['QUERY PLAN'])).join('\n');
-  return rows
-    .map(
-      (row) =>
-        `table=${String(row.table)} type=${String(row.type)} key=${String(row.key)} rows=${String(row.rows)} extra=${String(row.Extra)}`,
-    )
-    .join('\n');
+  return dialect.planText(info.engine, await knex.raw(`${dialect.explainSql(info.engine)} ${sql}`, bindings));
 }
 
 /**

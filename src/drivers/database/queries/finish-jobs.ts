@@ -30,7 +30,7 @@ export async function deleteReservedJobs(
   if (jobs.length === 0) return new Set();
   const { engine } = info;
   const { sql, bindings } = dialect.fenceSql(engine, jobs);
-  if (!dialect.deleteReturns(info)) {
+  if (!info.deleteReturning) {
     // MySQL has no DELETE … RETURNING: when the count is short, ask which rows are still ours first.
     return knex.transaction(async (trx) => {
       const held = await heldIds(trx, engine, table, leaseToken, sql, bindings, true);

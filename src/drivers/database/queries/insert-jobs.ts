@@ -1,8 +1,24 @@
 import type { Knex } from 'knex';
 
 import type { PushRequest } from '../../../contracts/queue-driver.js';
-import { type Availability, dialect, type Engine } from '../dialect.js';
+import { dialect, type Engine } from '../dialect.js';
 import { jobsChannel } from '../listen-for-jobs.js';
+import { runRepeated } from '../prepared-statements.js';
+
+/** When an inserted job becomes available: at once, after some seconds, or at an instant. */
+export type Availability = 'now' | 'delay' | 'at';
+
+/** The jobs columns an insert writes, in the order its rows give them. */
+const INSERT_COLUMNS = [
+  'queue',
+  'payload',
+  'attempts',
+  'exceptions',
+  'reserved_at',
+  'reserved_by',
+  'available_at',
+  'created_at',
+] as const;
 
 /**
  * Statements already written, by engine, table and row shape: a push writes the same one-row
@@ -64,9 +80,9 @@ async function insertChunk(
     rows[i] = kind;
     if (kind !== rows[0]) same = false;
   }
-  if (dialect.insertNotifies(engine)) bindings.push(jobsChannel(table));
+  if (dialect.insertNotifySql(engine) !== undefined) bindings.push(jobsChannel(table));
   // A one-row statement is the same on every push: worth keeping prepared.
-  const result = await dialect.runRepeated(
+  const result = await runRepeated(
     knex,
     engine,
     statementFor(knex, engine, table, rows, same),
@@ -87,10 +103,53 @@ function statementFor(knex: Knex, engine: Engine, table: string, rows: readonly 
     quoted = knex.raw('??', [table]).toQuery();
     quotedTables.set(tableKey, quoted);
   }
-  const sql = dialect.insertJobsSql(engine, quoted, rows);
+  const sql = insertJobsSql(engine, quoted, rows);
   if (key !== undefined) {
     if (statements.size >= MAX_STATEMENTS) statements.delete(statements.keys().next().value!);
     statements.set(key, sql);
   }
   return sql;
+}
+
+/**
+ * The INSERT of jobs into `table` (already quoted), one row per entry of `rows`. Each row binds
+ * its queue and payload, then its delay in seconds (`delay`) or its unix instant (`at`); a
+ * statement that notifies (`dialect.insertNotifySql`) binds the channel last. `available_at` and
+ * `created_at` come from the database clock, read once for several rows
+ * (`dialect.multiRowInsertStyle`). Ids come back through `dialect.insertedIds`.
+ */
+export function insertJobsSql(engine: Engine, table: string, rows: readonly Availability[]): string {
+  const now = dialect.nowSql(engine);
+  const columns = `(${INSERT_COLUMNS.map((column) => dialect.quote(engine, column)).join(', ')})`;
+  const notify = dialect.insertNotifySql(engine);
+  const returning = dialect.insertReturnsIds(engine, rows.length)
+    ? ` returning ${dialect.quote(engine, 'id')}${notify === undefined ? '' : `, ${notify}`}`
+    : '';
+  const style = rows.length === 1 ? 'plain-rows' : dialect.multiRowInsertStyle(engine);
+  if (style === 'plain-rows') {
+    const values = rows
+      .map(
+        (kind) => `(?, ?, 0, 0, null, null, ${kind === 'now' ? now : kind === 'delay' ? `${now} + ?` : '?'}, ${now})`,
+      )
+      .join(', ');
+    return `insert into ${table} ${columns} values ${values}${returning}`;
+  }
+  if (style === 'values-table') {
+    // The VALUES table's columns are column1, column2 …: queue, payload, delay, instant.
+    const values = rows
+      .map((kind) => (kind === 'now' ? '(?, ?, 0, null)' : kind === 'delay' ? '(?, ?, ?, null)' : '(?, ?, 0, ?)'))
+      .join(', ');
+    return (
+      `insert into ${table} ${columns} select v.column1, v.column2, 0, 0, null, null, coalesce(v.column4, t.now + v.column3), t.now ` +
+      `from (select ${now} as now) t, (values ${values}) v${returning}`
+    );
+  }
+  // A lateral VALUES list reads the clock of the subquery before it.
+  const values = rows
+    .map((kind) => `(?, ?, ${kind === 'now' ? 't.now' : kind === 'delay' ? 't.now + ?' : '?::bigint'})`)
+    .join(', ');
+  return (
+    `insert into ${table} ${columns} select v.queue, v.payload, 0, 0, null, null, v.available_at, t.now ` +
+    `from (select ${now} as now) t cross join lateral (values ${values}) v(queue, payload, available_at)${returning}`
+  );
 }
