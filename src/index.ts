@@ -41,7 +41,6 @@ export type {
   FailedJobStore,
   StoredFailedJob,
 } from './contracts/failed-job-store.js';
-export type { NextMiddleware } from './contracts/job-middleware.js';
 // Unique jobs and WithoutOverlapping: the lock store contract, the stores errand ships, and the middleware.
 export type { LockStore } from './contracts/lock-store.js';
 export type {
@@ -57,7 +56,7 @@ export type { ReservedJob } from './contracts/reserved-job.js';
 export { Inject } from './decorators/inject.js';
 export { Job } from './decorators/job.js';
 // Job middleware: the contract and decorator (one name for both), and the middleware errand ships.
-export { JobMiddleware, type JobMiddlewareOptions } from './decorators/job-middleware.js';
+export { JobMiddleware, type JobMiddlewareOptions, type NextMiddleware } from './decorators/job-middleware.js';
 export { Listener } from './decorators/listener.js';
 export { Model } from './decorators/model.js';
 export {
@@ -126,7 +125,8 @@ export {
   type JobPayload,
 } from './payload/job-payload.js';
 export { generateKey, Keyring } from './payload/keyring.js';
-export { type BootOptions, boot, type ErrandRuntime, events, shutdown } from './runtime/errand.js';
+export { type BootOptions, boot, shutdown } from './runtime/boot.js';
+export { type ErrandRuntime, events } from './runtime/current.js';
 export { type MigrationReport, runMigrations } from './runtime/run-migrations.js';
 export {
   BusFake,

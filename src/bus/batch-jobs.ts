@@ -3,7 +3,7 @@ import { ConfigError } from '../errors/config-error.js';
 import { JobQueued } from '../events/job-queued.js';
 import { serializePayload } from '../payload/encode-payload.js';
 import type { ChainLink, JobPayload } from '../payload/job-payload.js';
-import { events, runtime } from '../runtime/errand.js';
+import { events, runtime } from '../runtime/current.js';
 import type { BatchOptions } from './batch-options.js';
 import { encodeLink } from './chain-link.js';
 import { describe } from './describe-value.js';

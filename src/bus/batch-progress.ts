@@ -1,4 +1,4 @@
-import { report, runtime } from '../runtime/errand.js';
+import { report, runtime } from '../runtime/current.js';
 import { Batch } from './batch.js';
 import { type CallbackCall, invokeCallbacks } from './callbacks.js';
 import { sendChainLink } from './chain-dispatch.js';

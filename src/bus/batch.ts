@@ -1,5 +1,5 @@
 import type { BatchRow } from '../drivers/database/queries/batches.js';
-import { runtime } from '../runtime/errand.js';
+import { runtime } from '../runtime/current.js';
 import { addToBatch } from './batch-jobs.js';
 import { type BatchOptions, parseBatchOptions } from './batch-options.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { ConfigError } from '../errors/config-error.js';
 import type { CallbackRef } from '../payload/job-payload.js';
-import { report, runtime } from '../runtime/errand.js';
+import { report, runtime } from '../runtime/current.js';
 import { linkOf } from './chain-link.js';
 import { sendPayload } from './dispatcher.js';
 

@@ -2,9 +2,10 @@ import type { Knex } from 'knex';
 import { ownProperty } from '../config/own-property.js';
 import { jobRegistry } from '../job/job-registry.js';
 import type { ChainLink, JobPayload } from '../payload/job-payload.js';
-import { runtime } from '../runtime/errand.js';
+import { runtime } from '../runtime/current.js';
 import { nextInChain } from './chain-link.js';
-import { type PayloadTarget, sendPayload, transactionTiming } from './dispatcher.js';
+import type { PayloadTarget } from './dispatch-options.js';
+import { sendPayload, transactionTiming } from './dispatcher.js';
 
 /** What a chain carries from job to job besides its links. */
 export type ChainCarry = Pick<JobPayload, 'chainConnection' | 'chainQueue' | 'chainCatchCallbacks'>;

@@ -3,7 +3,7 @@ import type { JobOptions } from '../job/job-options.js';
 import { effectiveOptions, encodePayload, registeredJobOf, serializePayload } from '../payload/encode-payload.js';
 import type { ChainLink, JobPayload } from '../payload/job-payload.js';
 import type { Keyring } from '../payload/keyring.js';
-import { runtime } from '../runtime/errand.js';
+import { runtime } from '../runtime/current.js';
 import { describe } from './describe-value.js';
 import type { DispatchOptions } from './dispatch-options.js';
 

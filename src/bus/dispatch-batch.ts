@@ -1,5 +1,5 @@
 import type { CallbackRef } from '../payload/job-payload.js';
-import { runtime } from '../runtime/errand.js';
+import { runtime } from '../runtime/current.js';
 import { Batch } from './batch.js';
 import { type BatchEntries, BatchPushError, pushBatchJobs } from './batch-jobs.js';
 import type { BatchOptions } from './batch-options.js';

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { JobMiddleware } from '../contracts/job-middleware.js';
 import type { JobOptions } from '../job/job-options.js';
-import type { CallbackRef } from '../payload/job-payload.js';
+import type { CallbackRef, JobPayload } from '../payload/job-payload.js';
 
 /** What a PendingDispatch can set on top of the class's `@Job` options. */
 export interface DispatchOptions {
@@ -23,4 +23,18 @@ export interface DispatchOptions {
   afterCommit?: boolean | Knex.Transaction;
   /** Insert inside this transaction (the outbox pattern). */
   transaction?: Knex.Transaction;
+}
+
+/** Where a ready payload goes, and when. */
+export interface PayloadTarget {
+  connectionName: string;
+  queue: string;
+  payload: JobPayload;
+  delay?: number | Date;
+  /** Insert inside this transaction. */
+  transaction?: Knex.Transaction;
+  /** Push only once this transaction commits; dropped on rollback. */
+  afterCommit?: Knex.Transaction;
+  /** Called when the job will never be stored: its transaction rolled back, or its deferred push failed. */
+  onDropped?: () => unknown;
 }

@@ -1,5 +1,3 @@
-import type { Knex } from 'knex';
-
 import type { ResolvedConnection } from '../config/config-types.js';
 import { ownProperty } from '../config/own-property.js';
 import { DatabaseQueue } from '../drivers/database/database-queue.js';
@@ -7,29 +5,14 @@ import { ConfigError } from '../errors/config-error.js';
 import { JobQueued } from '../events/job-queued.js';
 import type { JobOptions } from '../job/job-options.js';
 import { effectiveOptions, encodePayload, registeredJobOf, serializePayload } from '../payload/encode-payload.js';
-import type { JobPayload } from '../payload/job-payload.js';
-import { events, report, runtime, track } from '../runtime/errand.js';
+import { events, report, runtime, track } from '../runtime/current.js';
 import { chainKeys } from './chain-link.js';
 import { interceptedDispatch } from './dispatch-interceptor.js';
-import type { DispatchOptions } from './dispatch-options.js';
+import type { DispatchOptions, PayloadTarget } from './dispatch-options.js';
 import { afterCommit, currentTransaction, isTransaction, onHeldConnection } from './transactions.js';
 import { sendUnique } from './unique-dispatch.js';
 import { uniqueLockFor } from './unique-lock.js';
 import { validateDelay } from './validate-delay.js';
-
-/** Where a ready payload goes, and when. */
-export interface PayloadTarget {
-  connectionName: string;
-  queue: string;
-  payload: JobPayload;
-  delay?: number | Date;
-  /** Insert inside this transaction. */
-  transaction?: Knex.Transaction;
-  /** Push only once this transaction commits; dropped on rollback. */
-  afterCommit?: Knex.Transaction;
-  /** Called when the job will never be stored: its transaction rolled back, or its deferred push failed. */
-  onDropped?: () => unknown;
-}
 
 /**
  * Encodes a job and stores it on its connection (the dispatch override, else the class option,

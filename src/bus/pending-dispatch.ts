@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 
 import type { JobMiddleware } from '../contracts/job-middleware.js';
 import type { JobOptions } from '../job/job-options.js';
-import { report, track } from '../runtime/errand.js';
+import { report, track } from '../runtime/current.js';
 import type { DispatchOptions } from './dispatch-options.js';
 import { pushToQueue } from './dispatcher.js';
 

@@ -3,7 +3,7 @@ import { instanceOptions } from '../job/instance-options.js';
 import type { JobOptions } from '../job/job-options.js';
 import { effectiveOptions, encodePayload, registeredJobOf, serializePayload } from '../payload/encode-payload.js';
 import type { JobPayload } from '../payload/job-payload.js';
-import { events, runtime } from '../runtime/errand.js';
+import { events, runtime } from '../runtime/current.js';
 import type { JobClass } from '../testing/job-matching.js';
 import { fakeQueue, type QueueFake, type QueueFakeOptions, restoreQueue } from '../testing/queue-fake.js';
 import { interceptedDispatch } from './dispatch-interceptor.js';

@@ -1,7 +1,7 @@
 import type { LockStore } from '../contracts/lock-store.js';
 import { UniqueJobSkipped } from '../events/unique-job-skipped.js';
-import { events, report, runtime } from '../runtime/errand.js';
-import type { PayloadTarget } from './dispatcher.js';
+import { events, report, runtime } from '../runtime/current.js';
+import type { PayloadTarget } from './dispatch-options.js';
 import { acquireUniqueLock, lockStoreFor, releaseUniqueLock, type UniqueLockSpec } from './unique-lock.js';
 
 /**

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 
 import { importModules } from '../config/module-paths.js';
-import { boot, type ErrandRuntime } from '../runtime/errand.js';
+import { boot } from '../runtime/boot.js';
+import { type ErrandRuntime } from '../runtime/current.js';
 
 /** Boots from `--config` (or the working directory) for a command. */
 export async function bootFromCommand(command: Command): Promise<ErrandRuntime> {

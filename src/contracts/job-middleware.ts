@@ -1,10 +1,21 @@
-import type { Queueable } from '../job/queueable.js';
+/**
+ * What every job offers its middleware (Laravel's InteractsWithQueue): `Queueable` has all of it.
+ * The contract's default is this shape rather than `Queueable` itself, so the contracts import
+ * nothing; the public `JobMiddleware` and `NextMiddleware` (decorators/job-middleware.ts) default
+ * to `Queueable`.
+ */
+export interface InteractsWithQueue {
+  attempts(): number;
+  release(delaySeconds?: number): void;
+  delete(): void;
+  fail(error?: Error | string): void;
+}
 
 /**
  * Passes the job on to the next middleware, or to `handle()` after the last one. It resolves when
  * everything inside has finished and rejects with what `handle()` (or an inner middleware) threw.
  */
-export type NextMiddleware<J extends object = Queueable> = (job: J) => Promise<unknown>;
+export type NextMiddleware<J extends object = InteractsWithQueue> = (job: J) => Promise<unknown>;
 
 /**
  * Job middleware (Laravel's job middleware): wraps each attempt of a job, around `handle()`.
@@ -22,7 +33,7 @@ export type NextMiddleware<J extends object = Queueable> = (job: J) => Promise<u
  * }
  * ```
  */
-export interface JobMiddleware<J extends object = Queueable> {
+export interface JobMiddleware<J extends object = InteractsWithQueue> {
   // A method (not a property) so a middleware written for one job class fits a JobMiddleware[].
   handle(job: J, next: NextMiddleware<J>): Promise<unknown>;
 }

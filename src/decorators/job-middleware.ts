@@ -1,4 +1,7 @@
-import type { JobMiddleware as JobMiddlewareContract } from '../contracts/job-middleware.js';
+import type {
+  JobMiddleware as JobMiddlewareContract,
+  NextMiddleware as NextMiddlewareContract,
+} from '../contracts/job-middleware.js';
 import { ConfigError } from '../errors/config-error.js';
 import type { Queueable } from '../job/queueable.js';
 import { middlewareRegistry } from '../middleware/middleware-registry.js';
@@ -15,6 +18,12 @@ export interface JobMiddlewareOptions {
  * both `@JobMiddleware()` and `implements JobMiddleware`.
  */
 export type JobMiddleware<J extends object = Queueable> = JobMiddlewareContract<J>;
+
+/**
+ * Passes the job on to the next middleware, or to `handle()` after the last one (see the contract
+ * in `contracts/job-middleware.ts`); by default for any `Queueable`.
+ */
+export type NextMiddleware<J extends object = Queueable> = NextMiddlewareContract<J>;
 
 /**
  * Registers a job middleware class under its name (the class name unless `name` is given), so

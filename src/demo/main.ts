@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { boot, runtime, shutdown } from '../runtime/errand.js';
+import { boot, shutdown } from '../runtime/boot.js';
+import { runtime } from '../runtime/current.js';
 import { runMigrations } from '../runtime/run-migrations.js';
 import { AddToCart, ProductView, Purchase } from './jobs.js';
 import { startTrackingServer } from './tracking-server.js';

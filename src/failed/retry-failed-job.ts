@@ -3,7 +3,7 @@ import type { StoredFailedJob } from '../contracts/failed-job-store.js';
 import { ConfigError } from '../errors/config-error.js';
 import { JobRetryRequested } from '../events/job-retry-requested.js';
 import { dispatchEvent } from '../listeners/event-dispatcher.js';
-import { type ErrandRuntime, events } from '../runtime/errand.js';
+import { type ErrandRuntime, events } from '../runtime/current.js';
 import { refreshRetryUntil } from './refresh-retry-until.js';
 
 /**

@@ -8,7 +8,7 @@ import { jobContextOf } from '../job/job-context.js';
 import { Queueable } from '../job/queueable.js';
 import { identifyModels, loadModels } from '../payload/model-identifiers.js';
 import { toPlainData } from '../payload/plain-data.js';
-import { runtime } from '../runtime/errand.js';
+import { runtime } from '../runtime/current.js';
 import type { ListenerInstance, RegisteredListener } from './listener-options.js';
 import { listenerRegistry } from './listener-registry.js';
 

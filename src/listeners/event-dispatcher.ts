@@ -8,7 +8,7 @@ import { BindingResolutionError } from '../errors/binding-resolution-error.js';
 import { ConfigError } from '../errors/config-error.js';
 import { instanceOptions } from '../job/instance-options.js';
 import type { JobOptions } from '../job/job-options.js';
-import { report, runtime, track } from '../runtime/errand.js';
+import { report, runtime, track } from '../runtime/current.js';
 import { CallQueuedListener } from './call-queued-listener.js';
 import {
   type EventClass,

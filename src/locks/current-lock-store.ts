@@ -1,5 +1,5 @@
 import type { LockStore } from '../contracts/lock-store.js';
-import { runtime } from '../runtime/errand.js';
+import { runtime } from '../runtime/current.js';
 import { registeredLockStore } from './lock-stores.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { JobMiddleware, NextMiddleware } from '../contracts/job-middleware.js';
+import type { JobMiddleware, NextMiddleware } from '../decorators/job-middleware.js';
 import { ConfigError } from '../errors/config-error.js';
 import type { Queueable } from '../job/queueable.js';
 import { toError } from '../worker/run-attempt.js';

@@ -3,7 +3,7 @@ import { describeDatabaseError } from '../drivers/database/database-error.js';
 import type { DatabaseQueue } from '../drivers/database/database-queue.js';
 import { DatabaseRateLimitStore } from '../drivers/database/database-rate-limit-store.js';
 import { ConfigError } from '../errors/config-error.js';
-import { runtime } from '../runtime/errand.js';
+import { runtime } from '../runtime/current.js';
 
 let replacement: RateLimitStore | undefined;
 const stores = new WeakMap<DatabaseQueue, RateLimitStore>();

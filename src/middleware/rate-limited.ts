@@ -1,5 +1,4 @@
-import type { NextMiddleware } from '../contracts/job-middleware.js';
-import { JobMiddleware } from '../decorators/job-middleware.js';
+import { JobMiddleware, type NextMiddleware } from '../decorators/job-middleware.js';
 import { ConfigError } from '../errors/config-error.js';
 import { jobContextOf } from '../job/job-context.js';
 import type { Queueable } from '../job/queueable.js';

@@ -1,5 +1,4 @@
-import type { NextMiddleware } from '../contracts/job-middleware.js';
-import { JobMiddleware } from '../decorators/job-middleware.js';
+import { JobMiddleware, type NextMiddleware } from '../decorators/job-middleware.js';
 import type { Queueable } from '../job/queueable.js';
 
 /** A condition: a value, or a function of the job asked when the job is about to run. */

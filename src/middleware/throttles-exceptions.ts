@@ -1,9 +1,8 @@
-import type { NextMiddleware } from '../contracts/job-middleware.js';
-import { JobMiddleware } from '../decorators/job-middleware.js';
+import { JobMiddleware, type NextMiddleware } from '../decorators/job-middleware.js';
 import { ConfigError } from '../errors/config-error.js';
 import { jobContextOf } from '../job/job-context.js';
 import type { Queueable } from '../job/queueable.js';
-import { report } from '../runtime/errand.js';
+import { report } from '../runtime/current.js';
 import { MAX_COUNT, MAX_SECONDS, numberProblem } from '../runtime/numeric-bounds.js';
 import { toError } from '../worker/run-attempt.js';
 import { type ErrorMatcher, matchesError } from './error-matcher.js';

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { NextMiddleware } from '../contracts/job-middleware.js';
 import type { LockStore } from '../contracts/lock-store.js';
-import { JobMiddleware } from '../decorators/job-middleware.js';
+import { JobMiddleware, type NextMiddleware } from '../decorators/job-middleware.js';
 import { ConfigError } from '../errors/config-error.js';
 import { jobContextOf } from '../job/job-context.js';
 import { jobRegistry } from '../job/job-registry.js';
 import type { Queueable } from '../job/queueable.js';
 import { lockStore } from '../locks/current-lock-store.js';
-import { report } from '../runtime/errand.js';
+import { report } from '../runtime/current.js';
 import { numberProblem } from '../runtime/numeric-bounds.js';
 
 /**

@@ -1,7 +1,7 @@
 import { describeDatabaseError } from '../drivers/database/database-error.js';
 import { migrate } from '../drivers/database/migrations/migrate.js';
 import { ConfigError } from '../errors/config-error.js';
-import { runtime } from './errand.js';
+import { runtime } from './current.js';
 
 /** What `runMigrations` did on one connection. */
 export interface MigrationReport {

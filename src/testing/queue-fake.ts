@@ -4,7 +4,7 @@ import type { Batch } from '../bus/batch.js';
 import type { InterceptedDispatch } from '../bus/dispatch-interceptor.js';
 import { jobRegistry } from '../job/job-registry.js';
 import { effectiveOptions, registeredJobOf } from '../payload/encode-payload.js';
-import { runtime } from '../runtime/errand.js';
+import { runtime } from '../runtime/current.js';
 import { InterceptingFake } from './intercepting-fake.js';
 import {
   chainMatches,

@@ -2,7 +2,7 @@ import { decodeJob, parsePayload } from '../payload/decode-payload.js';
 import { effectiveOptions, encodePayload, registeredJobOf } from '../payload/encode-payload.js';
 import type { Keyring } from '../payload/keyring.js';
 import { loadModels } from '../payload/model-identifiers.js';
-import { runtime } from '../runtime/errand.js';
+import { runtime } from '../runtime/current.js';
 
 /**
  * What a worker would get back from `job`: encoded to a payload (with every dispatch-time check),

@@ -9,7 +9,7 @@ import { JobQueued } from '../events/job-queued.js';
 import type { ChainState } from '../job/job-context.js';
 import { serializePayload } from '../payload/encode-payload.js';
 import type { CallbackContext, JobPayload } from '../payload/job-payload.js';
-import { events, runtime } from '../runtime/errand.js';
+import { events, runtime } from '../runtime/current.js';
 
 /** What a job's info says about its batch and, for a callback job, what it was called for. */
 export function busInfo(payload: JobPayload): { batchId?: string; callback?: CallbackContext } {

@@ -1,4 +1,4 @@
-import { events, report, runtime } from '../runtime/errand.js';
+import { events, report, runtime } from '../runtime/current.js';
 import { Worker } from './worker.js';
 import type { WorkerOptions } from './worker-options.js';
 

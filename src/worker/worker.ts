@@ -22,6 +22,7 @@ import { WorkerQueueResumed } from '../events/worker-queue-resumed.js';
 import { WorkerResuming } from '../events/worker-resuming.js';
 import { WorkerStarting } from '../events/worker-starting.js';
 import { WorkerStopping } from '../events/worker-stopping.js';
+import { longTimeout } from '../runtime/timer-limit.js';
 import { DRAIN_PATIENCE_MS, Finisher } from './finisher.js';
 import { JobProcessor } from './job-processor.js';
 import { Monitor } from './monitor/monitor.js';
@@ -30,12 +31,6 @@ import { refuseJobsWithoutParamTypes } from './refuse-jobs-without-param-types.j
 import { Sleeper } from './sleeper.js';
 import { stopReason, stopStatus, type WorkerStopReason } from './stop-conditions.js';
 import { validateWorkerOptions } from './validate-worker-options.js';
-// Registers the job queued listeners travel in, so every worker can decode it.
-import '../listeners/call-queued-listener.js';
-// Registers errand's storable middleware, so `through()` payloads naming them can be rebuilt.
-import '../middleware/built-in-middleware.js';
-import '../bus/chained-batch.js';
-import { longTimeout } from '../runtime/timer-limit.js';
 import { WORKER_DEFAULTS, type WorkerOptions } from './worker-options.js';
 
 /** What a worker is built from; `createWorker()` assembles it from the booted runtime. */

@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 
 import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
 import type { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
-import { boot, runtime } from '../../src/runtime/errand.js';
+import { boot } from '../../src/runtime/boot.js';
+import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { freshDatabase, type TestEngine } from './databases.js';
 

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { DatabaseUnreachableError } from '../../src/errors/database-unreachable-error.js';
 import { MissingTableError } from '../../src/errors/missing-table-error.js';
-import { boot, shutdown } from '../../src/runtime/errand.js';
+import { boot, shutdown } from '../../src/runtime/boot.js';
 import { AddToBufferJob } from '../fixtures/jobs/fixture-jobs.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { runCli } from '../helpers/run-cli.js';

@@ -7,7 +7,8 @@ import { JobFailed } from '../../src/events/job-failed.js';
 import { JobProcessing } from '../../src/events/job-processing.js';
 import { JobReleasedAfterException } from '../../src/events/job-released-after-exception.js';
 import { generateKey, Keyring, parseKey } from '../../src/payload/keyring.js';
-import { boot, events, runtime, shutdown } from '../../src/runtime/errand.js';
+import { boot, shutdown } from '../../src/runtime/boot.js';
+import { events, runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import {

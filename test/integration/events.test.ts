@@ -10,7 +10,8 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
 import { dispatchEvent } from '../../src/listeners/event-dispatcher.js';
 import { findModel } from '../../src/models/find-model.js';
-import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
+import { boot, shutdown } from '../../src/runtime/boot.js';
+import { runtime } from '../../src/runtime/current.js';
 import { EventFake } from '../../src/testing/event-fake.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import {

@@ -15,7 +15,8 @@ import { indexJobsForClaims } from '../../src/drivers/database/migrations/0009-i
 import { MIGRATIONS_TABLE, migrate } from '../../src/drivers/database/migrations/migrate.js';
 import type { TableMigration } from '../../src/drivers/database/migrations/table-migration.js';
 import { Queueable } from '../../src/job/queueable.js';
-import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
+import { boot, shutdown } from '../../src/runtime/boot.js';
+import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { describeEachEngine, freshDatabase, type TestEngine } from '../helpers/databases.js';

@@ -24,7 +24,7 @@ const dist = (file: string) => pathToFileURL(path.join(ROOT, 'dist', file)).href
  */
 const SCRIPT = `
 import { Job, Queueable, boot, runMigrations } from '${dist('index.js')}';
-import { runtime } from '${dist('runtime/errand.js')}';
+import { runtime } from '${dist('runtime/current.js')}';
 
 const ExitPing = Job({ name: 'ExitPing' })(class ExitPing extends Queueable { async handle() {} });
 await boot({ default: 'database', connections: { database: JSON.parse(process.env.CONNECTION) } });

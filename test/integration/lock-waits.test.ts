@@ -2,7 +2,8 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import type { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
-import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
+import { boot, shutdown } from '../../src/runtime/boot.js';
+import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { describeEachEngine, freshDatabase, type TestEngine } from '../helpers/databases.js';
 

@@ -8,7 +8,8 @@ import { JobProcessing } from '../../src/events/job-processing.js';
 import { JobReleasedAfterException } from '../../src/events/job-released-after-exception.js';
 import { findModel, findModels } from '../../src/models/find-model.js';
 import { forgetModelResolver, registerModelResolver } from '../../src/models/model-resolvers.js';
-import { boot, events, runtime, shutdown } from '../../src/runtime/errand.js';
+import { boot, shutdown } from '../../src/runtime/boot.js';
+import { events, runtime } from '../../src/runtime/current.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import {
   Game,

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
 import type { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
-import { shutdown } from '../../src/runtime/errand.js';
+import { shutdown } from '../../src/runtime/boot.js';
 import { bootDatabaseQueue } from '../helpers/boot-database-queue.js';
 import { describeEachEngine } from '../helpers/databases.js';
 

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
 import type { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
 import { encodePayload } from '../../src/payload/encode-payload.js';
-import { boot, runtime, shutdown } from '../../src/runtime/errand.js';
+import { boot, shutdown } from '../../src/runtime/boot.js';
+import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker, type WorkerHandle } from '../../src/worker/create-worker.js';
 import { AddToBufferJob } from '../fixtures/jobs/fixture-jobs.js';

@@ -8,7 +8,8 @@ import { Queue } from '../../src/bus/queue.js';
 import { Job } from '../../src/decorators/job.js';
 import { JobQueued } from '../../src/events/job-queued.js';
 import { Queueable } from '../../src/job/queueable.js';
-import { boot, events, shutdown } from '../../src/runtime/errand.js';
+import { boot, shutdown } from '../../src/runtime/boot.js';
+import { events } from '../../src/runtime/current.js';
 import { BusFake } from '../../src/testing/bus-fake.js';
 import { assertionFrom } from '../helpers/assertion-from.js';
 

@@ -143,7 +143,7 @@ describe('resolveConfig: database and runtime options', () => {
     expect(() => resolveConfig({ container: {} as never }, { env: {} })).toThrow(
       '`container` must be a tsyringe DependencyContainer',
     );
-    const { boot, shutdown } = await import('../../src/runtime/errand.js');
+    const { boot, shutdown } = await import('../../src/runtime/boot.js');
     const app = await boot({ connections: { nothing: { driver: 'null' } }, container: child });
     expect(app.container).toBe(child);
     const other = container.createChildContainer();

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import { Event, inject, injectable, Listener, singleton } from '../../src/index.js';
 import { dispatchEvent } from '../../src/listeners/event-dispatcher.js';
-import { boot, shutdown } from '../../src/runtime/errand.js';
+import { boot, shutdown } from '../../src/runtime/boot.js';
 
 describe("errand's injectable, singleton and inject", () => {
   it("are tsyringe's own functions", () => {

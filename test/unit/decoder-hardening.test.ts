@@ -14,6 +14,8 @@ import { Queueable } from '../../src/job/queueable.js';
 import { parsePayload } from '../../src/payload/decode-payload.js';
 import { encodePayload } from '../../src/payload/encode-payload.js';
 import { resolveHandleArguments } from '../../src/worker/resolve-handle-arguments.js';
+// Registers the built-in knex model resolver, as loading errand's public entry does.
+import '../../src/runtime/boot.js';
 
 @Model({ table: 'hardening_boards', name: 'HardeningBoard' })
 class Board {

@@ -14,7 +14,8 @@ import { CallQueuedListener } from '../../src/listeners/call-queued-listener.js'
 import { Event } from '../../src/listeners/event.js';
 import { dispatchEvent, listen } from '../../src/listeners/event-dispatcher.js';
 import { listenerRegistry } from '../../src/listeners/listener-registry.js';
-import { boot, events, shutdown } from '../../src/runtime/errand.js';
+import { boot, shutdown } from '../../src/runtime/boot.js';
+import { events } from '../../src/runtime/current.js';
 import { EventFake } from '../../src/testing/event-fake.js';
 
 /*

@@ -11,7 +11,7 @@ import { BindingResolutionError } from '../../src/errors/binding-resolution-erro
 import { ConfigError } from '../../src/errors/config-error.js';
 import { jobRegistry } from '../../src/job/job-registry.js';
 import { Queueable } from '../../src/job/queueable.js';
-import { boot, shutdown } from '../../src/runtime/errand.js';
+import { boot, shutdown } from '../../src/runtime/boot.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { resolveHandleArguments } from '../../src/worker/resolve-handle-arguments.js';
 

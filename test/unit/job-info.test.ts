@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { Job } from '../../src/decorators/job.js';
 import { Queueable } from '../../src/job/queueable.js';
-import { boot, shutdown } from '../../src/runtime/errand.js';
+import { boot, shutdown } from '../../src/runtime/boot.js';
 
 /* `this.job` inside handle(): always there while the job runs, a clear error anywhere else. */
 

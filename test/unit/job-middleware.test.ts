@@ -29,7 +29,7 @@ import { decodeJob, parsePayload } from '../../src/payload/decode-payload.js';
 import { encodePayload, registeredJobOf } from '../../src/payload/encode-payload.js';
 import type { JobPayload } from '../../src/payload/job-payload.js';
 import { generateKey, Keyring, parseKey } from '../../src/payload/keyring.js';
-import { boot, shutdown } from '../../src/runtime/errand.js';
+import { boot, shutdown } from '../../src/runtime/boot.js';
 import { JobProcessor } from '../../src/worker/job-processor.js';
 import { type AttemptOutcome, runAttempt } from '../../src/worker/run-attempt.js';
 import { MemoryRateLimitStore } from '../helpers/memory-rate-limit-store.js';

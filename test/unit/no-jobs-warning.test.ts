@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { knowsApplicationJobs } from '../../src/console/no-jobs-warning.js';
 import { Listener } from '../../src/decorators/listener.js';
 import { listenerRegistry } from '../../src/listeners/listener-registry.js';
-// What a worker registers itself: errand's own jobs, which are no sign of the app's.
-import '../../src/worker/worker.js';
+// What boot registers itself: errand's own jobs, which are no sign of the app's.
+import '../../src/runtime/boot.js';
 
 describe('whether a worker knows an application job (the no-jobs warning)', () => {
   it('counts a queued @Listener from the registry the worker resolves listeners from, wired to its event or not', () => {

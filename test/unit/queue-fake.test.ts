@@ -10,7 +10,8 @@ import { JobQueued } from '../../src/events/job-queued.js';
 import { Queueable } from '../../src/job/queueable.js';
 import { CallQueuedListener } from '../../src/listeners/call-queued-listener.js';
 import { dispatchEvent } from '../../src/listeners/event-dispatcher.js';
-import { boot, events, shutdown } from '../../src/runtime/errand.js';
+import { boot, shutdown } from '../../src/runtime/boot.js';
+import { events } from '../../src/runtime/current.js';
 import { QueueFake } from '../../src/testing/queue-fake.js';
 import { assertionFrom } from '../helpers/assertion-from.js';
 

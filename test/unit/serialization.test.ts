@@ -14,7 +14,7 @@ import { decodeJob, parsePayload } from '../../src/payload/decode-payload.js';
 import { encodePayload, registeredJobOf } from '../../src/payload/encode-payload.js';
 import type { JobPayload } from '../../src/payload/job-payload.js';
 import { generateKey, isSealed, Keyring, parseKey } from '../../src/payload/keyring.js';
-import { boot, shutdown } from '../../src/runtime/errand.js';
+import { boot, shutdown } from '../../src/runtime/boot.js';
 import { serializeAndRestore } from '../../src/testing/serialize-and-restore.js';
 import { resolveHandleArguments } from '../../src/worker/resolve-handle-arguments.js';
 import {

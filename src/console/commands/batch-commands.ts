@@ -3,7 +3,7 @@ import pc from 'picocolors';
 import { Batch } from '../../bus/batch.js';
 import { ConfigError } from '../../errors/config-error.js';
 import { retryFailedJob } from '../../failed/retry-failed-job.js';
-import { shutdown } from '../../runtime/errand.js';
+import { shutdown } from '../../runtime/boot.js';
 import { bootFromCommand, loadJobClassesForRetry } from '../boot-from-cli.js';
 import { MAX_HOURS } from '../parse-options.js';
 

@@ -4,7 +4,7 @@ import { ownProperty } from '../../config/own-property.js';
 import type { RegisteredListener } from '../../listeners/listener-options.js';
 import { listenerRegistry } from '../../listeners/listener-registry.js';
 import { listenerRoute } from '../../listeners/listener-route.js';
-import { shutdown } from '../../runtime/errand.js';
+import { shutdown } from '../../runtime/boot.js';
 import { bootFromCommand, importBootstrap } from '../boot-from-cli.js';
 
 /** One listener of an event, as `event:list` shows it. */

@@ -5,7 +5,7 @@ import type { StoredFailedJob } from '../../contracts/failed-job-store.js';
 import { ConfigError } from '../../errors/config-error.js';
 import { findFailedJobsToRetry } from '../../failed/find-failed-jobs-to-retry.js';
 import { retryFailedRecord } from '../../failed/retry-failed-job.js';
-import { shutdown } from '../../runtime/errand.js';
+import { shutdown } from '../../runtime/boot.js';
 import { bootFromCommand, loadJobClassesForRetry } from '../boot-from-cli.js';
 import { hours } from '../parse-options.js';
 import { progressBar } from '../progress-bar.js';

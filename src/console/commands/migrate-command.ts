@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 
-import { shutdown } from '../../runtime/errand.js';
+import { shutdown } from '../../runtime/boot.js';
 import { runMigrations } from '../../runtime/run-migrations.js';
 import { bootFromCommand } from '../boot-from-cli.js';
 

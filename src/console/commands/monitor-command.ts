@@ -5,7 +5,8 @@ import type { QueueStats } from '../../drivers/database/queries/queue-stats.js';
 import { ConfigError } from '../../errors/config-error.js';
 import { QueueBusy } from '../../events/queue-busy.js';
 import { dispatchEvent } from '../../listeners/event-dispatcher.js';
-import { type ErrandRuntime, events, shutdown } from '../../runtime/errand.js';
+import { shutdown } from '../../runtime/boot.js';
+import { type ErrandRuntime, events } from '../../runtime/current.js';
 import { bootFromCommand, importBootstrap } from '../boot-from-cli.js';
 import { textTable } from '../text-table.js';
 

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import pc from 'picocolors';
 import { ownProperty } from '../../config/own-property.js';
 import { ConfigError } from '../../errors/config-error.js';
-import { shutdown } from '../../runtime/errand.js';
+import { shutdown } from '../../runtime/boot.js';
 import { bootFromCommand } from '../boot-from-cli.js';
 import { readStub, renderStub } from '../stubs.js';
 

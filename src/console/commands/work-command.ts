@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 
-import { events, report, shutdown } from '../../runtime/errand.js';
+import { shutdown } from '../../runtime/boot.js';
+import { events, report } from '../../runtime/current.js';
 import { isVerbose } from '../../runtime/verbosity.js';
 import { attachJsonOutput } from '../../worker/json-output.js';
 import { Worker } from '../../worker/worker.js';

@@ -3,7 +3,7 @@ import { DEFAULT_MAX_PAYLOAD_SIZE } from '../../config/defaults.js';
 import type { JobInfo } from '../../job/job-context.js';
 import { decodeJob, parsePayload } from '../../payload/decode-payload.js';
 import type { Keyring } from '../../payload/keyring.js';
-import { report } from '../../runtime/errand.js';
+import { report } from '../../runtime/current.js';
 import { afterJobFailed, afterJobSucceeded, busInfo, chainStateOf } from '../../worker/chain-and-batch-steps.js';
 import { isRefusal, jobForFailedHook, modelStep } from '../../worker/job-models.js';
 import { runAttempt } from '../../worker/run-attempt.js';

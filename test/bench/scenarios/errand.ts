@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { Queue } from '../../../src/bus/queue.js';
-import { boot, runtime, shutdown } from '../../../src/runtime/errand.js';
+import { boot, shutdown } from '../../../src/runtime/boot.js';
+import { runtime } from '../../../src/runtime/current.js';
 import { runMigrations } from '../../../src/runtime/run-migrations.js';
 import { createWorker } from '../../../src/worker/create-worker.js';
 import { BenchNoop, BenchPing, clock, handled } from '../bench-jobs.js';

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 
 import { Queue } from '../../../src/bus/queue.js';
-import { boot, runtime, shutdown } from '../../../src/runtime/errand.js';
+import { boot, shutdown } from '../../../src/runtime/boot.js';
+import { runtime } from '../../../src/runtime/current.js';
 import { runMigrations } from '../../../src/runtime/run-migrations.js';
 import { BenchNoop, clock } from '../bench-jobs.js';
 import { type BenchEngine, connectionConfig, emptyDatabase } from '../engines.js';

@@ -1,22 +1,21 @@
 import { type DependencyContainer, container as rootContainer } from 'tsyringe';
 
-import type { ErrandConfig, ResolvedConfig } from '../config/config-types.js';
+import type { ErrandConfig } from '../config/config-types.js';
 import { loadConfig } from '../config/load-config.js';
 import { importModules } from '../config/module-paths.js';
 import { resolveConfig } from '../config/resolve-config.js';
 import { KnexModelResolver } from '../drivers/database/knex-model-resolver.js';
 import { runSyncUnique } from '../drivers/sync/run-sync-unique.js';
 import { ConfigError } from '../errors/config-error.js';
-import { EventBus } from '../events/event-bus.js';
 import { modelResolvers } from '../models/model-resolvers.js';
+import { bootedRuntime, type ErrandRuntime, registerBooter, runtime, setRuntime, settleTracked } from './current.js';
 import { QueueManager } from './queue-manager.js';
-
-/** A booted errand: its configuration, connections and container. */
-export interface ErrandRuntime {
-  readonly config: ResolvedConfig;
-  readonly queues: QueueManager;
-  readonly container: DependencyContainer;
-}
+// errand's own registrations, so any process that boots can decode every payload errand writes:
+// the job queued listeners travel in, the storable middleware `through()` names, and the job a
+// chain's batch step travels in.
+import '../listeners/call-queued-listener.js';
+import '../middleware/built-in-middleware.js';
+import '../bus/chained-batch.js';
 
 /** How `boot()` finds its configuration and services. */
 export interface BootOptions {
@@ -27,7 +26,7 @@ export interface BootOptions {
   container?: DependencyContainer;
 }
 
-let current: ErrandRuntime | undefined;
+let booting: Promise<ErrandRuntime> | undefined;
 
 // @Model classes are read through the connection they name (default: the default connection).
 modelResolvers.setBuiltIn(
@@ -44,21 +43,16 @@ modelResolvers.setBuiltIn(
     }
   }),
 );
-let booting: Promise<ErrandRuntime> | undefined;
-const inFlight = new Set<Promise<unknown>>();
 
-/**
- * errand's own events (JobProcessing, JobFailed …). It exists before boot, so listeners can be
- * registered at any time.
- */
-export const events = new EventBus((error) => report(error));
+// runtime() called before boot() boots from the working directory's config, joining a boot under way.
+registerBooter(() => booting ?? boot());
 
 /**
  * Boots errand: reads `errand.config.*` from the working directory (or uses `config`), and
  * prepares the connections, opened on first use. Booting again replaces the previous runtime.
  */
 export async function boot(config?: ErrandConfig, options: BootOptions = {}): Promise<ErrandRuntime> {
-  if (current || booting) await shutdown();
+  if (bootedRuntime() || booting) await shutdown();
   const attempt = (async () => {
     const resolved = config
       ? resolveConfig(config, { baseDir: options.cwd })
@@ -71,8 +65,9 @@ export async function boot(config?: ErrandConfig, options: BootOptions = {}): Pr
         report: resolved.report,
       }),
     );
-    current = { config: resolved, queues, container };
-    return current;
+    const booted: ErrandRuntime = { config: resolved, queues, container };
+    setRuntime(booted);
+    return booted;
   })();
   booting = attempt;
   try {
@@ -80,12 +75,6 @@ export async function boot(config?: ErrandConfig, options: BootOptions = {}): Pr
   } finally {
     booting = undefined;
   }
-}
-
-/** The booted runtime; boots from the working directory's config on first use. */
-export async function runtime(): Promise<ErrandRuntime> {
-  if (current) return current;
-  return booting ?? boot();
 }
 
 /**
@@ -98,22 +87,8 @@ export async function shutdown(): Promise<void> {
   // few promise steps after its caller resumed: let those steps run, so they are in view below.
   // Promise steps, not a timer: fake timers in an application's tests must not hold shutdown up.
   for (let step = 0; step < 10; step++) await Promise.resolve();
-  while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
-  const closing = current;
-  current = undefined;
+  await settleTracked();
+  const closing = bootedRuntime();
+  setRuntime(undefined);
   await closing?.queues.closeAll();
-}
-
-/** Keeps a push in view until it settles, so shutdown() waits for it. */
-export function track<T>(promise: Promise<T>): Promise<T> {
-  inFlight.add(promise);
-  const forget = () => inFlight.delete(promise);
-  promise.then(forget, forget);
-  return promise;
-}
-
-/** Reports an error nobody is awaiting, through the configured `report` (default: stderr). */
-export function report(error: unknown): void {
-  if (current) current.config.report(error);
-  else console.error('[errand]', error);
 }
