@@ -1,14 +1,37 @@
-// errand's public API: everything exported here, and nothing else, is public.
+// errand's public API: everything exported here, and nothing else, is public. The fakes for tests
+// are in 'errand/testing' (src/testing/index.ts). Groups follow what an application does; a group's
+// comment, standing apart, keeps Biome from sorting one group into another.
 import 'reflect-metadata';
 
-/**
- * tsyringe's `@injectable()`, `@singleton()` and `@inject(token)`, the very functions errand's
- * container reads: a service a job's `handle()` or a listener's constructor asks for must be one
- * of these (or be registered in the container). Importing them from errand needs no tsyringe
- * dependency of your own, and cannot pick up a second copy of tsyringe whose marks errand's
- * container would not see.
- */
+// Jobs: the base class, the decorator and its options, what a running job knows, and services
+// injected into `handle()`. tsyringe's `@injectable()`, `@singleton()` and `@inject(token)` are the
+// very functions errand's container reads: importing them from errand needs no tsyringe dependency
+// of your own, and cannot pick up a second copy whose marks errand's container would not see.
+
 export { inject, injectable, singleton } from 'tsyringe';
+export { Inject } from './decorators/inject.js';
+export { Job } from './decorators/job.js';
+export type { ChainState, JobInfo } from './job/job-context.js';
+export type { JobOptions } from './job/job-options.js';
+export { Queueable } from './job/queueable.js';
+
+// Models a job carries: stored as identifiers, fetched fresh on the worker.
+
+export type {
+  ModelIdentifier,
+  ModelIdentity,
+  ModelKey,
+  ModelQuery,
+  ModelResolver,
+} from './contracts/model-resolver.js';
+export { Model } from './decorators/model.js';
+export { KnexModelResolver } from './drivers/database/knex-model-resolver.js';
+export { findModel, findModels } from './models/find-model.js';
+export type { ModelClass, ModelOptions, ModelRelation } from './models/model-options.js';
+export { forgetModelResolver, registerModelResolver } from './models/model-resolvers.js';
+
+// Dispatch: one job, many, chains and batches, and the payload they are stored as.
+
 export { Batch } from './bus/batch.js';
 export type { BatchOptions } from './bus/batch-options.js';
 export { Bus } from './bus/bus.js';
@@ -20,6 +43,59 @@ export { PendingChain } from './bus/pending-chain.js';
 export { PendingDispatch } from './bus/pending-dispatch.js';
 export { type BulkOptions, Queue } from './bus/queue.js';
 export { uniqueKey } from './bus/unique-lock.js';
+export type { CallbackContext, CallbackRef, ChainLink, JobPayload } from './payload/job-payload.js';
+
+// Events: errand's own (the worker's, dispatch's, operators'), application events and listeners.
+
+export { Listener } from './decorators/listener.js';
+export { EventBus } from './events/event-bus.js';
+export { JobExceptionOccurred } from './events/job-exception-occurred.js';
+export { JobFailed } from './events/job-failed.js';
+export { JobPopped } from './events/job-popped.js';
+export { JobPopping } from './events/job-popping.js';
+export { JobProcessed } from './events/job-processed.js';
+export { JobProcessing } from './events/job-processing.js';
+export { JobQueued } from './events/job-queued.js';
+export { JobReleasedAfterException } from './events/job-released-after-exception.js';
+export { JobRetryRequested } from './events/job-retry-requested.js';
+export { JobTimedOut } from './events/job-timed-out.js';
+export { Looping } from './events/looping.js';
+export { QueueBusy } from './events/queue-busy.js';
+export { UniqueJobSkipped } from './events/unique-job-skipped.js';
+export { WorkerPausing } from './events/worker-pausing.js';
+export { WorkerQueuePaused } from './events/worker-queue-paused.js';
+export { WorkerQueueResumed } from './events/worker-queue-resumed.js';
+export { WorkerResuming } from './events/worker-resuming.js';
+export { WorkerStarting } from './events/worker-starting.js';
+export { WorkerStopping } from './events/worker-stopping.js';
+export { CallQueuedListener } from './listeners/call-queued-listener.js';
+export { Event } from './listeners/event.js';
+export { dispatchEvent, listen } from './listeners/event-dispatcher.js';
+export type { EventClass, ListenerInstance, ListenerOptions } from './listeners/listener-options.js';
+export { events } from './runtime/current.js';
+
+// Middleware: the decorator and contract (one name for both), the middleware errand ships, and
+// the lock stores behind unique jobs and WithoutOverlapping.
+
+export type { LockStore } from './contracts/lock-store.js';
+export type { RateLimitStore } from './contracts/rate-limit-store.js';
+export { JobMiddleware, type JobMiddlewareOptions, type NextMiddleware } from './decorators/job-middleware.js';
+export { DatabaseLockStore } from './drivers/database/database-lock-store.js';
+export { lockStore } from './locks/current-lock-store.js';
+export { forgetLockStore, registerLockStore } from './locks/lock-stores.js';
+export { MemoryLockStore } from './locks/memory-lock-store.js';
+export type { ErrorClass, ErrorMatcher } from './middleware/error-matcher.js';
+export { FailOnException } from './middleware/fail-on-exception.js';
+export { Limit } from './middleware/limit.js';
+export { RateLimited } from './middleware/rate-limited.js';
+export { type LimiterCallback, RateLimiter } from './middleware/rate-limiter.js';
+export { Skip, type SkipCondition } from './middleware/skip.js';
+export { SkipIfBatchCancelled } from './middleware/skip-if-batch-cancelled.js';
+export { ThrottlesExceptions } from './middleware/throttles-exceptions.js';
+export { WithoutOverlapping } from './middleware/without-overlapping.js';
+
+// Config and boot: the config file, booting and shutting down, migrations, payload encryption keys.
+
 export type {
   ConnectionConfig,
   DatabaseClient,
@@ -35,41 +111,34 @@ export type {
 } from './config/config-types.js';
 export { defineConfig } from './config/define-config.js';
 export { loadConfig } from './config/load-config.js';
+export { generateKey, Keyring } from './payload/keyring.js';
+export { type BootOptions, boot, shutdown } from './runtime/boot.js';
+export type { ErrandRuntime } from './runtime/current.js';
+export { type MigrationReport, runMigrations } from './runtime/run-migrations.js';
+
+// Workers: running one in-process, its output, and failed jobs.
+
 export type {
   FailedJobFilter,
   FailedJobRecord,
   FailedJobStore,
   StoredFailedJob,
 } from './contracts/failed-job-store.js';
-// Unique jobs and WithoutOverlapping: the lock store contract, the stores errand ships, and the middleware.
-export type { LockStore } from './contracts/lock-store.js';
-export type {
-  ModelIdentifier,
-  ModelIdentity,
-  ModelKey,
-  ModelQuery,
-  ModelResolver,
-} from './contracts/model-resolver.js';
+export { retryFailedJob } from './failed/retry-failed-job.js';
+export { createWorker, type WorkerHandle } from './worker/create-worker.js';
+export { attachJsonOutput } from './worker/json-output.js';
+export type { WorkerStopReason } from './worker/stop-conditions.js';
+export { WorkerJob } from './worker/worker-job.js';
+export { WORKER_DEFAULTS, type WorkerOptions } from './worker/worker-options.js';
+export { attachWorkerOutput, type OutputTarget, terminalOutput } from './worker/worker-output.js';
+
+// Queue drivers: the contract a connection's driver implements.
+
 export type { PushRequest, QueueDriver } from './contracts/queue-driver.js';
-export type { RateLimitStore } from './contracts/rate-limit-store.js';
 export type { ReservedJob } from './contracts/reserved-job.js';
-export { Inject } from './decorators/inject.js';
-export { Job } from './decorators/job.js';
-// Job middleware: the contract and decorator (one name for both), and the middleware errand ships.
-export { JobMiddleware, type JobMiddlewareOptions, type NextMiddleware } from './decorators/job-middleware.js';
-export { Listener } from './decorators/listener.js';
-export { Model } from './decorators/model.js';
-export {
-  DEFAULT_NUMPROCS,
-  DEFAULT_SUPERVISOR_PROGRAM,
-  renderSupervisorConfig,
-  type SupervisorConfigOptions,
-} from './deploy/supervisor-config.js';
-export { DEFAULT_SYSTEMD_UNIT, renderSystemdUnit, type SystemdUnitOptions } from './deploy/systemd-unit.js';
-export { stopWaitSeconds, workerArgValue, workerGraceSeconds } from './deploy/worker-args.js';
-export { ERRAND_CLI, type WorkerCommandOptions } from './deploy/worker-command.js';
-export { DatabaseLockStore } from './drivers/database/database-lock-store.js';
-export { KnexModelResolver } from './drivers/database/knex-model-resolver.js';
+
+// Errors: every error errand throws is an ErrandError.
+
 export { AfterCommitError, type AfterCommitFailure } from './errors/after-commit-error.js';
 export { BindingResolutionError } from './errors/binding-resolution-error.js';
 export { ConfigError } from './errors/config-error.js';
@@ -82,67 +151,3 @@ export { MissingTableError } from './errors/missing-table-error.js';
 export { ModelNotFoundError } from './errors/model-not-found-error.js';
 export { PayloadError } from './errors/payload-error.js';
 export { TimeoutExceededError } from './errors/timeout-exceeded-error.js';
-export { EventBus } from './events/event-bus.js';
-export { JobExceptionOccurred } from './events/job-exception-occurred.js';
-export { JobFailed } from './events/job-failed.js';
-export { JobProcessed } from './events/job-processed.js';
-export { JobProcessing } from './events/job-processing.js';
-export { JobQueued } from './events/job-queued.js';
-export { JobReleasedAfterException } from './events/job-released-after-exception.js';
-export { JobRetryRequested } from './events/job-retry-requested.js';
-export { JobTimedOut } from './events/job-timed-out.js';
-export { QueueBusy } from './events/queue-busy.js';
-export { UniqueJobSkipped } from './events/unique-job-skipped.js';
-export { WorkerStopping } from './events/worker-stopping.js';
-export { retryFailedJob } from './failed/retry-failed-job.js';
-export type { ChainState, JobInfo } from './job/job-context.js';
-export type { JobOptions } from './job/job-options.js';
-export { Queueable } from './job/queueable.js';
-export { CallQueuedListener } from './listeners/call-queued-listener.js';
-export { Event } from './listeners/event.js';
-export { dispatchEvent, listen } from './listeners/event-dispatcher.js';
-export type { EventClass, ListenerInstance, ListenerOptions } from './listeners/listener-options.js';
-export { lockStore } from './locks/current-lock-store.js';
-export { forgetLockStore, registerLockStore } from './locks/lock-stores.js';
-export { MemoryLockStore } from './locks/memory-lock-store.js';
-export type { ErrorClass, ErrorMatcher } from './middleware/error-matcher.js';
-export { FailOnException } from './middleware/fail-on-exception.js';
-export { Limit } from './middleware/limit.js';
-export { RateLimited } from './middleware/rate-limited.js';
-export { type LimiterCallback, RateLimiter } from './middleware/rate-limiter.js';
-export { Skip, type SkipCondition } from './middleware/skip.js';
-export { SkipIfBatchCancelled } from './middleware/skip-if-batch-cancelled.js';
-export { ThrottlesExceptions } from './middleware/throttles-exceptions.js';
-export { OVERLAP_KEEPALIVE_TTL, WithoutOverlapping } from './middleware/without-overlapping.js';
-export { findModel, findModels } from './models/find-model.js';
-export type { ModelClass, ModelOptions, ModelRelation } from './models/model-options.js';
-export { forgetModelResolver, registerModelResolver } from './models/model-resolvers.js';
-export {
-  CALL_QUEUED_HANDLER,
-  type CallbackContext,
-  type CallbackRef,
-  type ChainLink,
-  type JobPayload,
-} from './payload/job-payload.js';
-export { generateKey, Keyring } from './payload/keyring.js';
-export { type BootOptions, boot, shutdown } from './runtime/boot.js';
-export { type ErrandRuntime, events } from './runtime/current.js';
-export { type MigrationReport, runMigrations } from './runtime/run-migrations.js';
-export {
-  BusFake,
-  type BusFakeOptions,
-  type DispatchedJob,
-  type DispatchedPredicate,
-  type PendingBatchFake,
-} from './testing/bus-fake.js';
-export { EventFake } from './testing/event-fake.js';
-export { FakeJobContext } from './testing/fake-queue-interactions.js';
-export type { FakeSelection, JobClass as FakeJobClass } from './testing/job-matching.js';
-export { type PushedJob, type PushedPredicate, QueueFake, type QueueFakeOptions } from './testing/queue-fake.js';
-export { serializeAndRestore } from './testing/serialize-and-restore.js';
-export { createWorker, type WorkerHandle } from './worker/create-worker.js';
-export type { WorkerStopReason } from './worker/stop-conditions.js';
-export { Worker } from './worker/worker.js';
-export { WorkerJob } from './worker/worker-job.js';
-export { WORKER_DEFAULTS, type WorkerOptions } from './worker/worker-options.js';
-export { attachWorkerOutput, type OutputTarget, terminalOutput } from './worker/worker-output.js';
