@@ -1,8 +1,6 @@
 import { ConfigError } from '../errors/config-error.js';
 import { numberProblem } from '../runtime/numeric-bounds.js';
-
-/** The worker's `--timeout` default, which bounds how long a graceful stop can take. */
-export const DEFAULT_WORKER_GRACE = 60;
+import { graceSeconds, WORKER_DEFAULTS } from '../worker/worker-options.js';
 
 /** Seconds a supervisor waits beyond the worker's grace before it kills the worker. */
 export const STOP_MARGIN_SECONDS = 15;
@@ -43,19 +41,20 @@ function nonNegative(option: string, value: string, whole: boolean): number {
 }
 
 /**
- * How long the worker may take to finish its in-flight jobs after SIGTERM: its `--grace` when
- * given, else its `--timeout` (a job may run that long), else the default timeout. A timeout of
- * 0 means "no limit", which no supervisor can wait for, so the default stands in for it.
+ * How long the worker may take to finish its in-flight jobs after SIGTERM, by the worker's own
+ * rule (`graceSeconds`) applied to its `--grace` and `--timeout` arguments, rounded up to whole
+ * seconds for the supervisor.
  */
 export function workerGraceSeconds(args: readonly string[]): number {
   const grace = workerArgValue(args, '--grace');
-  if (grace !== undefined) return Math.ceil(nonNegative('--grace', grace, false));
-  const timeout = workerArgValue(args, '--timeout');
-  if (timeout !== undefined) {
-    const seconds = nonNegative('--timeout', timeout, true);
-    if (seconds > 0) return seconds;
-  }
-  return DEFAULT_WORKER_GRACE;
+  // With a grace given the timeout plays no part, so it is not read (nor refused).
+  const timeout = grace === undefined ? workerArgValue(args, '--timeout') : undefined;
+  return Math.ceil(
+    graceSeconds({
+      grace: grace === undefined ? undefined : nonNegative('--grace', grace, false),
+      timeout: timeout === undefined ? WORKER_DEFAULTS.timeout : nonNegative('--timeout', timeout, true),
+    }),
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-import { events, report, runtime } from '../runtime/current.js';
+import { type ErrandRuntime, events, report, runtime } from '../runtime/current.js';
 import { Worker } from './worker.js';
 import type { WorkerOptions } from './worker-options.js';
 
@@ -22,18 +22,7 @@ export function createWorker(options: Partial<WorkerOptions> = {}): WorkerHandle
   let stopped = false;
   return {
     async run() {
-      const app = await runtime();
-      worker = new Worker(
-        {
-          driver: app.queues.connection(options.connection),
-          failer: app.queues.failer(),
-          events,
-          container: app.container,
-          report,
-          config: app.config,
-        },
-        options,
-      );
+      worker = buildWorker(await runtime(), options);
       if (stopped) worker.stop();
       return worker.run();
     },
@@ -48,4 +37,23 @@ export function createWorker(options: Partial<WorkerOptions> = {}): WorkerHandle
       worker?.resume();
     },
   };
+}
+
+/**
+ * A worker on the booted runtime `app`: its connection `options.connection` (default the
+ * configured default), its failed-job store, container and configuration. `createWorker()` and
+ * `queue:work` both build their worker here.
+ */
+export function buildWorker(app: ErrandRuntime, options: Partial<WorkerOptions> = {}): Worker {
+  return new Worker(
+    {
+      driver: app.queues.connection(options.connection),
+      failer: app.queues.failer(),
+      events,
+      container: app.container,
+      report,
+      config: app.config,
+    },
+    options,
+  );
 }

@@ -62,3 +62,20 @@ export const WORKER_DEFAULTS: WorkerOptions = {
   stopWhenEmptyFor: 0,
   name: 'default',
 };
+
+/** The grace when the timeout is 0: "no limit" is no bound a stop (or a supervisor) can wait for. */
+const UNLIMITED_TIMEOUT_GRACE = 60;
+
+/**
+ * Seconds in-flight jobs may keep running after SIGTERM/SIGINT/SIGQUIT before their signals
+ * abort: the `grace` when set, else the `timeout` (a job may run that long), else 60. The worker
+ * stops by it and the supervisor configs wait for it, so both read it here.
+ */
+export function graceSeconds(options: Pick<WorkerOptions, 'grace' | 'timeout'>): number {
+  return options.grace ?? (options.timeout > 0 ? options.timeout : UNLIMITED_TIMEOUT_GRACE);
+}
+
+/** The queues a worker works, in priority order: those given, else the connection's default queue. */
+export function queuesToWork(queues: string[] | undefined, defaultQueue: string): string[] {
+  return queues?.length ? queues : [defaultQueue];
+}

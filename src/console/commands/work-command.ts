@@ -2,11 +2,11 @@ import type { Command } from 'commander';
 import pc from 'picocolors';
 
 import { shutdown } from '../../runtime/boot.js';
-import { events, report } from '../../runtime/current.js';
+import { events } from '../../runtime/current.js';
 import { isVerbose } from '../../runtime/verbosity.js';
+import { buildWorker } from '../../worker/create-worker.js';
 import { attachJsonOutput } from '../../worker/json-output.js';
-import { Worker } from '../../worker/worker.js';
-import { WORKER_DEFAULTS, type WorkerOptions } from '../../worker/worker-options.js';
+import { queuesToWork, WORKER_DEFAULTS, type WorkerOptions } from '../../worker/worker-options.js';
 import { attachWorkerOutput } from '../../worker/worker-output.js';
 import { bootFromCommand, importBootstrap } from '../boot-from-cli.js';
 import { noJobsWarning } from '../no-jobs-warning.js';
@@ -68,13 +68,9 @@ export function registerWorkCommand(program: Command): void {
       // Warn, not refuse: a worker may rightly start before its first job class ships (decision 0046).
       const warning = noJobsWarning(app.config, imported);
       if (warning) process.stderr.write(`\n ${pc.bgYellow(pc.black(' WARN '))} ${warning}\n`);
-      const driver = app.queues.connection(connection);
       const { json, queue, ...options } = flags;
-      const queues = queue ?? [driver.defaultQueue];
-      const worker = new Worker(
-        { driver, failer: app.queues.failer(), events, container: app.container, report, config: app.config },
-        { ...options, connection, queues },
-      );
+      const queues = queuesToWork(queue, app.queues.connection(connection).defaultQueue);
+      const worker = buildWorker(app, { ...options, connection, queues });
       if (json) {
         attachJsonOutput(events);
       } else {

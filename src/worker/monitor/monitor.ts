@@ -4,7 +4,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker as Thread } from 'node:worker_threads';
 
 import type { ResolvedConfig } from '../../config/config-types.js';
+import type { QueueDriver } from '../../contracts/queue-driver.js';
 import type { ReservedJob } from '../../contracts/reserved-job.js';
+import { DatabaseQueue } from '../../drivers/database/database-queue.js';
 import type { Controls } from '../../drivers/database/queries/controls.js';
 import type { WorkerRegistration } from '../../drivers/database/queries/workers.js';
 import { ErrandError } from '../../errors/errand-error.js';
@@ -19,7 +21,8 @@ const FORGET_DELAY_MS = 100;
 
 /** What the worker hears from its monitor. */
 export interface MonitorListener {
-  controls(controls: Controls): void;
+  /** The controls as read: first by `Monitor.start` (awaited, before the thread runs), then as they change. */
+  controls(controls: Controls): void | Promise<void>;
   swept(jobs: number): void;
   leaseLost(): void;
   error(error: Error, fatal: boolean): void;
@@ -36,6 +39,16 @@ export interface MonitorOptions {
   slots: number;
   /** The worker's `tries` and `backoff`, which decide what the watchdog does with a job it blames. */
   jobDefaults: { tries: number; backoff: number };
+}
+
+/** What `Monitor.start` needs besides the worker's registration. */
+export interface MonitorStartOptions {
+  /** The worker's driver: only a database connection has workers, leases and controls to watch. */
+  driver: QueueDriver;
+  /** The resolved configuration: the thread opens its own connection from it. */
+  config: ResolvedConfig | undefined;
+  jobDefaults: { tries: number; backoff: number };
+  listener: MonitorListener;
 }
 
 /**
@@ -59,10 +72,42 @@ export class Monitor {
   }
 
   /**
-   * Starts the thread; resolves once it has swept dead workers and begun its heartbeats. The
-   * caller registers the worker first: jobs may be claimed (and held here) before this resolves.
+   * Starts the monitor of the worker `registration` describes, when it can have one (a database
+   * connection, a configuration to open the thread's own connection from, and a database that
+   * connection can reach: not an in-memory SQLite). Registers the worker and reads the controls on
+   * this thread's own connection, hands the controls to the listener, then starts the thread and
+   * resolves without waiting for it, so claiming can begin while it loads: until it is ready, its
+   * messages wait in its port. A thread that fails to start reaches the listener as a fatal error.
    */
-  start(): Promise<void> {
+  static async start(registration: WorkerRegistration, options: MonitorStartOptions): Promise<Monitor | undefined> {
+    const { driver, listener } = options;
+    if (!(driver instanceof DatabaseQueue) || !options.config || isInMemory(driver)) return undefined;
+    const monitor = new Monitor({
+      config: options.config,
+      connectionName: registration.connection,
+      heartbeat: driver.config.heartbeat,
+      slots: registration.concurrency,
+      jobDefaults: options.jobDefaults,
+      registration,
+      listener,
+    });
+    if (driver.config.heartbeat !== false) {
+      const sentAt = Date.now();
+      await driver.registerWorker(registration);
+      monitor.registered(sentAt);
+    }
+    await listener.controls(await driver.controls());
+    monitor.startThread().catch((error: unknown) => {
+      listener.error(error instanceof Error ? error : new Error(String(error)), true);
+    });
+    return monitor;
+  }
+
+  /**
+   * Starts the thread; resolves once it has swept dead workers and begun its heartbeats. The
+   * worker is registered first: jobs may be claimed (and held here) before this resolves.
+   */
+  private startThread(): Promise<void> {
     const clock = new Float64Array(this.beat);
     clock[0] = Date.now();
     this.beatTimer = setInterval(() => (clock[0] = Date.now()), 250);
@@ -93,7 +138,7 @@ export class Monitor {
             resolve();
             break;
           case 'controls':
-            listener.controls(message.controls);
+            void listener.controls(message.controls);
             break;
           case 'swept':
             listener.swept(message.jobs);
@@ -205,6 +250,11 @@ export class Monitor {
     this.pending = [];
     this.thread?.postMessage(messages.length === 1 ? messages[0]! : { type: 'batch', messages });
   }
+}
+
+function isInMemory(driver: DatabaseQueue): boolean {
+  const connection = driver.config.connection as { filename?: string };
+  return driver.config.client === 'better-sqlite3' && connection.filename === ':memory:';
 }
 
 /**
