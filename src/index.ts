@@ -124,11 +124,11 @@ export type {
   FailedJobStore,
   StoredFailedJob,
 } from './contracts/failed-job-store.js';
+export { WorkerJob } from './execution/worker-job.js';
 export { retryFailedJob } from './failed/retry-failed-job.js';
 export { createWorker, type WorkerHandle } from './worker/create-worker.js';
 export { attachJsonOutput } from './worker/json-output.js';
 export type { WorkerStopReason } from './worker/stop-conditions.js';
-export { WorkerJob } from './worker/worker-job.js';
 export { WORKER_DEFAULTS, type WorkerOptions } from './worker/worker-options.js';
 export { attachWorkerOutput, type OutputTarget, terminalOutput } from './worker/worker-output.js';
 

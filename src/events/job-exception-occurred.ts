@@ -1,4 +1,4 @@
-import type { WorkerJob } from '../worker/worker-job.js';
+import type { WorkerJob } from '../execution/worker-job.js';
 
 /** A job threw (whatever happens to it next). */
 export class JobExceptionOccurred {

@@ -1,4 +1,4 @@
-import type { WorkerJob } from '../worker/worker-job.js';
+import type { WorkerJob } from '../execution/worker-job.js';
 
 /** A job failed for good: it is in the failed-job store and its failed() ran. */
 export class JobFailed {

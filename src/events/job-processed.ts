@@ -1,4 +1,4 @@
-import type { WorkerJob } from '../worker/worker-job.js';
+import type { WorkerJob } from '../execution/worker-job.js';
 
 /** A job ran to completion (deleted, or released by its own request). */
 export class JobProcessed {

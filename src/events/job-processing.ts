@@ -1,4 +1,4 @@
-import type { WorkerJob } from '../worker/worker-job.js';
+import type { WorkerJob } from '../execution/worker-job.js';
 
 /** A worker is about to run a job. */
 export class JobProcessing {

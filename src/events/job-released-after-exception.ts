@@ -1,4 +1,4 @@
-import type { WorkerJob } from '../worker/worker-job.js';
+import type { WorkerJob } from '../execution/worker-job.js';
 
 /** A job threw and was put back for another attempt after `backoff` seconds. */
 export class JobReleasedAfterException {

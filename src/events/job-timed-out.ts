@@ -1,4 +1,4 @@
-import type { WorkerJob } from '../worker/worker-job.js';
+import type { WorkerJob } from '../execution/worker-job.js';
 
 /** A job ran past its timeout; its signal was aborted. */
 export class JobTimedOut {

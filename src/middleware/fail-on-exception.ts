@@ -1,7 +1,7 @@
 import type { JobMiddleware, NextMiddleware } from '../decorators/job-middleware.js';
 import { ConfigError } from '../errors/config-error.js';
+import { toError } from '../execution/run-attempt.js';
 import type { Queueable } from '../job/queueable.js';
-import { toError } from '../worker/run-attempt.js';
 import { type ErrorClass, type ErrorMatcher, isErrorClass, matchesError } from './error-matcher.js';
 
 /**

@@ -1,10 +1,10 @@
 import { JobMiddleware, type NextMiddleware } from '../decorators/job-middleware.js';
 import { ConfigError } from '../errors/config-error.js';
+import { toError } from '../execution/run-attempt.js';
 import { jobContextOf } from '../job/job-context.js';
 import type { Queueable } from '../job/queueable.js';
 import { report } from '../runtime/current.js';
 import { MAX_COUNT, MAX_SECONDS, numberProblem } from '../runtime/numeric-bounds.js';
-import { toError } from '../worker/run-attempt.js';
 import { type ErrorMatcher, matchesError } from './error-matcher.js';
 import { rateLimitStore } from './rate-limit-store.js';
 

@@ -11,7 +11,7 @@ import { WorkerQueueResumed } from '../events/worker-queue-resumed.js';
 import { WorkerResuming } from '../events/worker-resuming.js';
 import { WorkerStarting } from '../events/worker-starting.js';
 import { WorkerStopping } from '../events/worker-stopping.js';
-import type { WorkerJob } from './worker-job.js';
+import type { WorkerJob } from '../execution/worker-job.js';
 
 type Fields = Record<string, unknown>;
 

@@ -3,10 +3,10 @@ import { hours, seconds, wholeNumber } from '../../src/console/parse-options.js'
 import type { QueueDriver } from '../../src/contracts/queue-driver.js';
 import type { ReservedJob } from '../../src/contracts/reserved-job.js';
 import { DatabaseUnreachableError } from '../../src/errors/database-unreachable-error.js';
+import { type TimeoutPolicy, timeoutOutcome } from '../../src/execution/retry-policy.js';
 import { longTimeout } from '../../src/runtime/timer-limit.js';
 import { Finisher, retryWhileUnreachable } from '../../src/worker/finisher.js';
 import { RunningJobsTable } from '../../src/worker/monitor/running-jobs-table.js';
-import { type TimeoutPolicy, timeoutOutcome } from '../../src/worker/monitor/timeout-policy.js';
 import { handBackDelaySeconds, judge, KILL_FALLBACK_MS, killDeadline } from '../../src/worker/monitor/watchdog.js';
 import { PollDelay } from '../../src/worker/poll-delay.js';
 import { Sleeper } from '../../src/worker/sleeper.js';

@@ -10,10 +10,10 @@ import { Model } from '../../src/decorators/model.js';
 import { KnexModelResolver } from '../../src/drivers/database/knex-model-resolver.js';
 import { BindingResolutionError } from '../../src/errors/binding-resolution-error.js';
 import { PayloadError } from '../../src/errors/payload-error.js';
+import { resolveHandleArguments } from '../../src/execution/resolve-handle-arguments.js';
 import { Queueable } from '../../src/job/queueable.js';
 import { parsePayload } from '../../src/payload/decode-payload.js';
 import { encodePayload } from '../../src/payload/encode-payload.js';
-import { resolveHandleArguments } from '../../src/worker/resolve-handle-arguments.js';
 // Registers the built-in knex model resolver, as loading errand's public entry does.
 import '../../src/runtime/boot.js';
 

@@ -9,11 +9,11 @@ import { Listener } from '../../src/decorators/listener.js';
 import { METADATA_SETTINGS } from '../../src/decorators/param-types.js';
 import { BindingResolutionError } from '../../src/errors/binding-resolution-error.js';
 import { ConfigError } from '../../src/errors/config-error.js';
+import { resolveHandleArguments } from '../../src/execution/resolve-handle-arguments.js';
 import { jobRegistry } from '../../src/job/job-registry.js';
 import { Queueable } from '../../src/job/queueable.js';
 import { boot, shutdown } from '../../src/runtime/boot.js';
 import { createWorker } from '../../src/worker/create-worker.js';
-import { resolveHandleArguments } from '../../src/worker/resolve-handle-arguments.js';
 
 @injectable()
 class Tracker {}

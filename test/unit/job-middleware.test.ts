@@ -16,6 +16,7 @@ import { JobMiddleware } from '../../src/decorators/job-middleware.js';
 import { ConfigError } from '../../src/errors/config-error.js';
 import { PayloadError } from '../../src/errors/payload-error.js';
 import { EventBus } from '../../src/events/event-bus.js';
+import { type AttemptOutcome, runAttempt } from '../../src/execution/run-attempt.js';
 import type { JobInfo } from '../../src/job/job-context.js';
 import { Queueable } from '../../src/job/queueable.js';
 import { FailOnException } from '../../src/middleware/fail-on-exception.js';
@@ -31,7 +32,6 @@ import type { JobPayload } from '../../src/payload/job-payload.js';
 import { generateKey, Keyring, parseKey } from '../../src/payload/keyring.js';
 import { boot, shutdown } from '../../src/runtime/boot.js';
 import { JobProcessor } from '../../src/worker/job-processor.js';
-import { type AttemptOutcome, runAttempt } from '../../src/worker/run-attempt.js';
 import { MemoryRateLimitStore } from '../helpers/memory-rate-limit-store.js';
 
 const steps: string[] = [];

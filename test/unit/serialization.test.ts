@@ -10,13 +10,13 @@ import { resolveConfig } from '../../src/config/resolve-config.js';
 import { BindingResolutionError } from '../../src/errors/binding-resolution-error.js';
 import { ConfigError } from '../../src/errors/config-error.js';
 import { PayloadError } from '../../src/errors/payload-error.js';
+import { resolveHandleArguments } from '../../src/execution/resolve-handle-arguments.js';
 import { decodeJob, parsePayload } from '../../src/payload/decode-payload.js';
 import { encodePayload, registeredJobOf } from '../../src/payload/encode-payload.js';
 import type { JobPayload } from '../../src/payload/job-payload.js';
 import { generateKey, isSealed, Keyring, parseKey } from '../../src/payload/keyring.js';
 import { boot, shutdown } from '../../src/runtime/boot.js';
 import { serializeAndRestore } from '../../src/testing/serialize-and-restore.js';
-import { resolveHandleArguments } from '../../src/worker/resolve-handle-arguments.js';
 import {
   Address,
   GeoPoint,

@@ -8,6 +8,7 @@ import { resolveConfig } from '../../src/config/resolve-config.js';
 import { Job } from '../../src/decorators/job.js';
 import { ConfigError } from '../../src/errors/config-error.js';
 import { PayloadError } from '../../src/errors/payload-error.js';
+import { releaseAtEnd, releaseBeforeHandle } from '../../src/execution/unique-release.js';
 import { bindJobContext, JobContext } from '../../src/job/job-context.js';
 import { jobRegistry } from '../../src/job/job-registry.js';
 import { Queueable } from '../../src/job/queueable.js';
@@ -18,7 +19,6 @@ import { OVERLAP_KEEPALIVE_TTL, WithoutOverlapping } from '../../src/middleware/
 import { parsePayload } from '../../src/payload/decode-payload.js';
 import { effectiveOptions } from '../../src/payload/encode-payload.js';
 import { uniqueOfRawPayload } from '../../src/payload/unique-payload.js';
-import { releaseAtEnd, releaseBeforeHandle } from '../../src/worker/unique-release.js';
 
 @Job({
   name: 'unit.UniqueByOption',

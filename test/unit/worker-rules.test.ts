@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { calculateBackoff } from '../../src/worker/backoff.js';
+import { calculateBackoff } from '../../src/execution/backoff.js';
 import { formatDuration, formatJobLine } from '../../src/worker/format-job-line.js';
 import { stopReason, stopStatus } from '../../src/worker/stop-conditions.js';
 import { WORKER_DEFAULTS } from '../../src/worker/worker-options.js';

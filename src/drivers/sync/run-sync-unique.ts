@@ -1,8 +1,7 @@
 import type { DependencyContainer } from 'tsyringe';
-
+import { releaseAtEnd, releaseBeforeHandle, type UniqueReleaseDeps } from '../../execution/unique-release.js';
 import type { Keyring } from '../../payload/keyring.js';
 import { uniqueOfRawPayload } from '../../payload/unique-payload.js';
-import { releaseAtEnd, releaseBeforeHandle, type UniqueReleaseDeps } from '../../worker/unique-release.js';
 import { runSync } from './run-sync.js';
 
 /**

@@ -1,12 +1,12 @@
 import type { DependencyContainer } from 'tsyringe';
 import { DEFAULT_MAX_PAYLOAD_SIZE } from '../../config/defaults.js';
+import { afterJobFailed, afterJobSucceeded, busInfo, chainStateOf } from '../../execution/after-success.js';
+import { isRefusal, jobForFailedHook, modelStep } from '../../execution/load-models.js';
+import { runAttempt } from '../../execution/run-attempt.js';
 import type { JobInfo } from '../../job/job-context.js';
 import { decodeJob, parsePayload } from '../../payload/decode-payload.js';
 import type { Keyring } from '../../payload/keyring.js';
 import { report } from '../../runtime/current.js';
-import { afterJobFailed, afterJobSucceeded, busInfo, chainStateOf } from '../../worker/chain-and-batch-steps.js';
-import { isRefusal, jobForFailedHook, modelStep } from '../../worker/job-models.js';
-import { runAttempt } from '../../worker/run-attempt.js';
 
 /**
  * Runs a payload inline, as the `sync` connection and `dispatchSync` do: the job is encoded and

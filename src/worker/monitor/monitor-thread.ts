@@ -12,12 +12,12 @@ import type { ReservedJob } from '../../contracts/reserved-job.js';
 import type { DatabaseQueue } from '../../drivers/database/database-queue.js';
 import { ErrandError } from '../../errors/errand-error.js';
 import { MissingTableError } from '../../errors/missing-table-error.js';
+import { type TimeoutPolicy, timeoutOutcome, timeoutPolicyFor } from '../../execution/retry-policy.js';
 import { parsePayload } from '../../payload/decode-payload.js';
 import type { JobPayload } from '../../payload/job-payload.js';
 import { QueueManager } from '../../runtime/queue-manager.js';
 import type { FromMonitor, MonitorData, ToMonitor } from './monitor-messages.js';
 import { RunningJobsTable } from './running-jobs-table.js';
-import { type TimeoutPolicy, timeoutOutcome, timeoutPolicyFor } from './timeout-policy.js';
 import {
   handBackDelaySeconds,
   judge,

@@ -1,5 +1,5 @@
-import type { JobPayload } from '../../payload/job-payload.js';
-import { calculateBackoff } from '../backoff.js';
+import type { JobPayload } from '../payload/job-payload.js';
+import { calculateBackoff } from './backoff.js';
 
 /** What decides a timed-out attempt's fate, read from the job's payload and the worker's options. */
 export interface TimeoutPolicy {
