@@ -18,7 +18,14 @@ import { JobReleasedAfterException } from '../events/job-released-after-exceptio
 import { JobTimedOut } from '../events/job-timed-out.js';
 import { afterJobFailed, batchCountWithin, busInfo, chainStateOf, planSuccess } from '../execution/after-success.js';
 import { isRefusal, jobForFailedHook, modelStep, refusal } from '../execution/load-models.js';
-import { timeoutOutcome, timeoutPolicyFor } from '../execution/retry-policy.js';
+import {
+  alreadyExceeded,
+  describeTimeout,
+  exceptionOutcome,
+  retryPolicyFor,
+  timeoutOutcome,
+  timeoutReachesLease,
+} from '../execution/retry-policy.js';
 import { type AttemptOutcome, runAttempt, toError } from '../execution/run-attempt.js';
 import { releaseAtEnd, releaseBeforeHandle, type UniqueReleaseDeps } from '../execution/unique-release.js';
 import { WorkerJob } from '../execution/worker-job.js';
@@ -106,9 +113,8 @@ export class JobProcessor {
     if (
       limit !== undefined &&
       claimedAt !== undefined &&
-      timeout > 0 &&
-      timeout < limit &&
-      timeout >= limit - (Date.now() - claimedAt) / 1000
+      !timeoutReachesLease(timeout, limit) &&
+      timeoutReachesLease(timeout, limit - (Date.now() - claimedAt) / 1000)
     ) {
       // Prefetched, it waited so long that its lease (retryAfter, with no heartbeat to renew it)
       // would lapse before its timeout: another worker could claim it mid-run. It goes back
@@ -120,7 +126,8 @@ export class JobProcessor {
     // Guarded: with no listener, building the event and awaiting it is pure cost on every job.
     if (this.deps.events.has(JobProcessing)) await this.deps.events.emit(new JobProcessing(job.connectionName, job));
 
-    if (this.alreadyExceededAttempts(payload, reserved.attempts)) {
+    const policy = retryPolicyFor(payload, reserved.attempts, this.deps.options);
+    if (alreadyExceeded(policy, reserved.attempts)) {
       return this.fail(job, MaxAttemptsExceededError.forJob(payload.displayName), elapsed());
     }
     let decoded: DecodedJob;
@@ -131,8 +138,8 @@ export class JobProcessor {
       return this.fail(job, refusal(toError(error)), elapsed());
     }
 
-    if (limit !== undefined && (timeout === 0 || timeout >= limit)) {
-      const reason = `${payload.displayName} has a timeout of ${timeout === 0 ? '0 (no limit)' : `${timeout} s`}, not below retryAfter (${limit} s), and heartbeats are off: it could run twice, so it was not run.`;
+    if (limit !== undefined && timeoutReachesLease(timeout, limit)) {
+      const reason = `${payload.displayName} has a timeout of ${describeTimeout(timeout)}, not below retryAfter (${limit} s), and heartbeats are off: it could run twice, so it was not run.`;
       return this.fail(job, new ConfigError(reason), elapsed());
     }
     const chain = chainStateOf(payload, {
@@ -170,10 +177,9 @@ export class JobProcessor {
     }
 
     const exceptions = reserved.exceptions + 1;
-    const policy = timeoutPolicyFor(payload, reserved.attempts, this.deps.options);
     if (outcome.kind === 'timed-out') {
       await this.deps.events.emit(new JobTimedOut(job.connectionName, job, timeout));
-      if (timeoutOutcome(policy, reserved.attempts, exceptions, nowSeconds()) === 'fail')
+      if (timeoutOutcome(policy, reserved.attempts, exceptions) === 'fail')
         return this.fail(job, outcome.error, elapsed());
       return this.releaseAfter(job, outcome.error, policy.backoff, exceptions, elapsed());
     } else if (this.deps.stopSignal?.aborted && !outcome.intent) {
@@ -184,9 +190,8 @@ export class JobProcessor {
       // An explicit release/delete/fail made before the throw still decides the job's fate.
       if (outcome.intent) return this.honour(job, outcome.intent, elapsed(), exceptions);
     }
-    if (this.willExceedAttempts(payload, reserved.attempts) || this.willExceedExceptions(payload, exceptions)) {
+    if (exceptionOutcome(policy, reserved.attempts, exceptions) === 'fail')
       return this.fail(job, outcome.error, elapsed());
-    }
     return this.releaseAfter(job, outcome.error, policy.backoff, exceptions, elapsed());
   }
 
@@ -306,26 +311,6 @@ export class JobProcessor {
     );
     return 'lost';
   }
-
-  private maxTries(payload: JobPayload): number {
-    return payload.maxTries ?? this.deps.options.tries;
-  }
-
-  private alreadyExceededAttempts(payload: JobPayload, attempts: number): boolean {
-    if (payload.retryUntil !== null) return nowSeconds() > payload.retryUntil;
-    const maxTries = this.maxTries(payload);
-    return maxTries > 0 && attempts > maxTries;
-  }
-
-  private willExceedAttempts(payload: JobPayload, attempts: number): boolean {
-    if (payload.retryUntil !== null) return payload.retryUntil <= nowSeconds();
-    const maxTries = this.maxTries(payload);
-    return maxTries > 0 && attempts >= maxTries;
-  }
-
-  private willExceedExceptions(payload: JobPayload, exceptions: number): boolean {
-    return payload.maxExceptions !== null && payload.maxExceptions > 0 && exceptions >= payload.maxExceptions;
-  }
 }
 
 /** What `this.job` holds for an attempt of `job` (in handle(), its middleware and its failed()). */
@@ -339,8 +324,4 @@ function attemptInfo(job: WorkerJob, payload: JobPayload): JobInfo {
     displayName: payload.displayName,
     ...busInfo(payload),
   };
-}
-
-function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
 }

@@ -1,5 +1,6 @@
 import type { ResolvedDatabaseConnection } from '../config/config-types.js';
 import { ConfigError } from '../errors/config-error.js';
+import { describeTimeout, timeoutReachesLease } from '../execution/retry-policy.js';
 import { MAX_COUNT, numberProblem } from '../runtime/numeric-bounds.js';
 import type { WorkerOptions } from './worker-options.js';
 
@@ -34,9 +35,9 @@ export function validateWorkerOptions(
     if (problem) throw new ConfigError(`--${name} ${problem}.`);
   }
   if (connection && connection.heartbeat === false) {
-    if (options.timeout === 0 || options.timeout >= connection.retryAfter) {
+    if (timeoutReachesLease(options.timeout, connection.retryAfter)) {
       throw new ConfigError(
-        `--timeout ${options.timeout === 0 ? '0 (no limit)' : `${options.timeout} s`} is not below retryAfter (${connection.retryAfter} s) and heartbeats are off: ` +
+        `--timeout ${describeTimeout(options.timeout)} is not below retryAfter (${connection.retryAfter} s) and heartbeats are off: ` +
           'a job could be claimed again while it still runs. Use a shorter --timeout, a larger retryAfter, or turn heartbeats on.',
       );
     }

@@ -3,7 +3,6 @@ import { hours, seconds, wholeNumber } from '../../src/console/parse-options.js'
 import type { QueueDriver } from '../../src/contracts/queue-driver.js';
 import type { ReservedJob } from '../../src/contracts/reserved-job.js';
 import { DatabaseUnreachableError } from '../../src/errors/database-unreachable-error.js';
-import { type TimeoutPolicy, timeoutOutcome } from '../../src/execution/retry-policy.js';
 import { longTimeout } from '../../src/runtime/timer-limit.js';
 import { Finisher, retryWhileUnreachable } from '../../src/worker/finisher.js';
 import { RunningJobsTable } from '../../src/worker/monitor/running-jobs-table.js';
@@ -263,25 +262,6 @@ describe('Sleeper', () => {
       await sleeping;
       expect(done).toBe(true);
     });
-  });
-});
-
-describe('timeoutOutcome', () => {
-  const policy: TimeoutPolicy = {
-    failOnTimeout: false,
-    maxTries: 3,
-    retryUntil: null,
-    maxExceptions: null,
-    backoff: 0,
-  };
-  it('applies Laravel’s rules to a timed-out attempt', () => {
-    expect(timeoutOutcome(policy, 1, 1, 0)).toBe('release');
-    expect(timeoutOutcome(policy, 3, 1, 0)).toBe('fail');
-    expect(timeoutOutcome({ ...policy, failOnTimeout: true }, 1, 1, 0)).toBe('fail');
-    expect(timeoutOutcome({ ...policy, maxTries: 0 }, 99, 1, 0)).toBe('release');
-    expect(timeoutOutcome({ ...policy, retryUntil: 100 }, 9, 1, 99)).toBe('release');
-    expect(timeoutOutcome({ ...policy, retryUntil: 100 }, 1, 1, 100)).toBe('fail');
-    expect(timeoutOutcome({ ...policy, maxExceptions: 2 }, 1, 2, 0)).toBe('fail');
   });
 });
 

@@ -1,21 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
-import { calculateBackoff } from '../../src/execution/backoff.js';
 import { formatDuration, formatJobLine } from '../../src/worker/format-job-line.js';
 import { stopReason, stopStatus } from '../../src/worker/stop-conditions.js';
 import { WORKER_DEFAULTS } from '../../src/worker/worker-options.js';
 import { DURATION } from '../helpers/worker-line.js';
-
-describe('calculateBackoff', () => {
-  it('uses the entry for the attempt, then the last, else the worker default', () => {
-    expect(calculateBackoff('1,5,10', 1, 0)).toBe(1);
-    expect(calculateBackoff('1,5,10', 2, 0)).toBe(5);
-    expect(calculateBackoff('1,5,10', 3, 0)).toBe(10);
-    expect(calculateBackoff('1,5,10', 9, 0)).toBe(10);
-    expect(calculateBackoff('7', 4, 0)).toBe(7);
-    expect(calculateBackoff(null, 1, 3)).toBe(3);
-  });
-});
 
 describe('stopReason', () => {
   const state = {

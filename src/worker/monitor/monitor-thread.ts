@@ -12,7 +12,7 @@ import type { ReservedJob } from '../../contracts/reserved-job.js';
 import type { DatabaseQueue } from '../../drivers/database/database-queue.js';
 import { ErrandError } from '../../errors/errand-error.js';
 import { MissingTableError } from '../../errors/missing-table-error.js';
-import { type TimeoutPolicy, timeoutOutcome, timeoutPolicyFor } from '../../execution/retry-policy.js';
+import { type RetryPolicy, retryPolicyFor, timeoutOutcome } from '../../execution/retry-policy.js';
 import { parsePayload } from '../../payload/decode-payload.js';
 import type { JobPayload } from '../../payload/job-payload.js';
 import { QueueManager } from '../../runtime/queue-manager.js';
@@ -225,7 +225,7 @@ async function kill(verdict: Verdict): Promise<void> {
       return {
         ...b,
         exceptions,
-        outcome: timeoutOutcome(b.policy, b.job.attempts, exceptions, Math.floor(Date.now() / 1000)),
+        outcome: timeoutOutcome(b.policy, b.job.attempts, exceptions),
       };
     });
     for (const { job, payload, displayName, uuid } of judged.filter((j) => j.outcome === 'fail')) {
@@ -293,7 +293,7 @@ function blame(job: ReservedJob): {
   payload?: JobPayload;
   displayName: string;
   uuid: string | undefined;
-  policy: TimeoutPolicy;
+  policy: RetryPolicy;
 } {
   try {
     const payload = parsePayload(job.payload, data.config.maxPayloadSize);
@@ -302,7 +302,7 @@ function blame(job: ReservedJob): {
       payload,
       displayName: payload.displayName,
       uuid: payload.uuid,
-      policy: timeoutPolicyFor(payload, job.attempts, data.jobDefaults),
+      policy: retryPolicyFor(payload, job.attempts, data.jobDefaults),
     };
   } catch {
     return {
