@@ -1,15 +1,14 @@
-import { batchJobFailed, batchJobSucceeded } from '../bus/batch-progress.js';
-import { invokeCallbacks } from '../bus/callbacks.js';
+import { batchJobSucceeded } from '../bus/batch-progress.js';
 import { nextChainTarget, sendChainLink } from '../bus/chain-dispatch.js';
 import { encodeLink, type LinkEncoding } from '../bus/chain-link.js';
 import { sendPayload } from '../bus/dispatcher.js';
 import type { FinishingWrites, QueueDriver } from '../contracts/queue-driver.js';
-import { DatabaseQueue } from '../drivers/database/database-queue.js';
 import { JobQueued } from '../events/job-queued.js';
 import type { ChainState } from '../job/job-context.js';
 import { serializePayload } from '../payload/encode-payload.js';
 import type { CallbackContext, JobPayload } from '../payload/job-payload.js';
 import { events, runtime } from '../runtime/current.js';
+import { type BatchCounts, batchCountWithin, sharesStore } from './record-failure.js';
 
 /** What a job's info says about its batch and, for a callback job, what it was called for. */
 export function busInfo(payload: JobPayload): { batchId?: string; callback?: CallbackContext } {
@@ -19,25 +18,10 @@ export function busInfo(payload: JobPayload): { batchId?: string; callback?: Cal
   };
 }
 
-/**
- * The batch count to commit with a batched job's finishing write, when the jobs and the batch
- * table share a database: then a job is never deleted uncounted (or counted and left to run again).
- */
-export async function batchCountWithin(
-  payload: JobPayload | undefined,
-  driver: QueueDriver,
-  kind: 'success' | 'failure',
-): Promise<FinishingWrites | undefined> {
-  const batchId = payload?.batchId;
-  if (!batchId || !(driver instanceof DatabaseQueue)) return undefined;
+/** The runtime's batch repository, or undefined when `batching` is not configured. */
+export async function runtimeBatches(): Promise<BatchCounts | undefined> {
   const app = await runtime();
-  if (!app.config.batching) return undefined;
-  const repository = app.queues.batches();
-  if (repository.knex !== driver.knex) return undefined;
-  const uuid = payload.uuid;
-  return kind === 'success'
-    ? (trx) => repository.recordSuccess(batchId, uuid, trx)
-    : (trx) => repository.recordFailure(batchId, uuid, trx);
+  return app.config.batching ? app.queues.batches() : undefined;
 }
 
 /** The chain a running job can see and change (prependToChain/appendToChain), from its payload. */
@@ -85,7 +69,7 @@ export async function planSuccess(
       }))!;
       const app = await runtime();
       const next = app.queues.connection(target.connectionName);
-      if (next instanceof DatabaseQueue && driver instanceof DatabaseQueue && next.knex === driver.knex) {
+      if (sharesStore(driver, next)) {
         const text = serializePayload(target.payload, app.config.maxPayloadSize);
         let id = '';
         writes.push(async (trx) => {
@@ -104,7 +88,7 @@ export async function planSuccess(
       report(error);
     }
   }
-  const batchWrite = await batchCountWithin(payload, driver, 'success');
+  const batchWrite = await batchCountWithin(payload, driver, runtimeBatches, 'success');
   if (batchWrite) writes.push(batchWrite);
   return {
     before,
@@ -145,18 +129,4 @@ export async function afterJobSucceeded(
     await sendChainLink(chain.links, carry);
   }
   if (payload.batchId) await batchJobSucceeded(payload.batchId, payload.uuid, counted).catch(report);
-}
-
-/** After a job failed for good: its batch counts the failure, and its chain's catch callbacks run (the chain ends). */
-export async function afterJobFailed(
-  payload: JobPayload,
-  error: Error,
-  report: (error: unknown) => void,
-  counted = false,
-): Promise<void> {
-  if (payload.batchId) await batchJobFailed(payload.batchId, payload.uuid, error, counted).catch(report);
-  if (payload.chainCatchCallbacks?.length) {
-    const where = { connection: payload.chainConnection, queue: payload.chainQueue };
-    await invokeCallbacks(payload.chainCatchCallbacks, { args: [error], error, ...where }).catch(report);
-  }
 }

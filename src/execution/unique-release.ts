@@ -4,7 +4,7 @@ import { uniqueOfRawPayload } from '../payload/unique-payload.js';
 
 /** What releasing a job's unique lock needs: the store (resolved when first needed) and where errors go. */
 export interface UniqueReleaseDeps {
-  locks: () => LockStore | Promise<LockStore>;
+  locks: () => Pick<LockStore, 'release'> | Promise<Pick<LockStore, 'release'>>;
   report: (error: unknown) => void;
 }
 

@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-
 import type { DependencyContainer } from 'tsyringe';
 import { DEFAULT_MAX_PAYLOAD_SIZE } from '../config/defaults.js';
 import type { FailedJobStore } from '../contracts/failed-job-store.js';
@@ -16,8 +14,10 @@ import { JobProcessed } from '../events/job-processed.js';
 import { JobProcessing } from '../events/job-processing.js';
 import { JobReleasedAfterException } from '../events/job-released-after-exception.js';
 import { JobTimedOut } from '../events/job-timed-out.js';
-import { afterJobFailed, batchCountWithin, busInfo, chainStateOf, planSuccess } from '../execution/after-success.js';
+import { afterJobFailed } from '../execution/after-failure.js';
+import { busInfo, chainStateOf, planSuccess, runtimeBatches } from '../execution/after-success.js';
 import { isRefusal, jobForFailedHook, modelStep, refusal } from '../execution/load-models.js';
+import { exceptionText, type FailureRecording, recordFailure } from '../execution/record-failure.js';
 import {
   alreadyExceeded,
   describeTimeout,
@@ -84,9 +84,11 @@ export interface ProcessorDeps {
  */
 export class JobProcessor {
   private readonly uniqueDeps: UniqueReleaseDeps;
+  private readonly recording: FailureRecording;
 
   constructor(private readonly deps: ProcessorDeps) {
     this.uniqueDeps = { locks: () => this.deps.locks ?? lockStore(), report: this.deps.report };
+    this.recording = { ...this.uniqueDeps, queue: deps.driver, failer: deps.failer, batches: runtimeBatches };
   }
 
   /**
@@ -241,20 +243,17 @@ export class JobProcessor {
     return result;
   }
 
-  /** Records the failure (once), removes the row, then runs the job's failed() on a fresh copy. */
+  /**
+   * Records the failure (once, see recordFailure), then runs what the application asked for on a
+   * failure: the batch's and chain's callbacks, and the job's failed() on a fresh copy.
+   */
   private async fail(job: WorkerJob, error: Error, durationMs: number): Promise<ProcessResult> {
-    const record = {
-      uuid: job.uuid ?? randomUUID(),
-      connection: job.connectionName,
-      queue: job.queue,
-      payload: job.reserved.payload,
-      exception: error.stack ?? `${error.name}: ${error.message}`,
-    };
-    const within = await batchCountWithin(job.payload, this.deps.driver, 'failure');
-    if (!(await this.write(job, () => this.deps.driver.fail(job.reserved, record, this.deps.failer, within))))
-      return this.lost(job);
-    await releaseAtEnd(job.payload, job.reserved.payload, job, this.uniqueDeps);
-    if (job.payload) await afterJobFailed(job.payload, error, this.deps.report, within !== undefined);
+    const recorded = await recordFailure(job, exceptionText(error), {
+      ...this.recording,
+      write: (write) => this.write(job, write),
+    });
+    if (!recorded) return this.lost(job);
+    if (job.payload) await afterJobFailed(job.payload, error, this.deps.report, recorded.batchCounted);
     if (job.payload && !isRefusal(error)) await this.callFailedHook(job, job.payload, error);
     await this.deps.events.emit(new JobFailed(job.connectionName, job, error, durationMs));
     return 'failed';

@@ -33,8 +33,17 @@ export interface DispatchSpec {
 
 /** Dispatches jobs from a separate process booted from the app's config; resolves to their ids. */
 export function dispatchJobs(app: WorkerApp, specs: DispatchSpec[], env: NodeJS.ProcessEnv = {}): Promise<string[]> {
+  return runDispatch(app, [JSON.stringify(specs)], env);
+}
+
+/** Dispatches jobs as one batch (`allowFailures()`), as dispatchJobs does; resolves to the batch's id. */
+export async function dispatchBatch(app: WorkerApp, specs: DispatchSpec[]): Promise<string> {
+  return (await runDispatch(app, [JSON.stringify(specs), '--batch'], {}))[0]!;
+}
+
+function runDispatch(app: WorkerApp, args: string[], env: NodeJS.ProcessEnv): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DISPATCH, JSON.stringify(specs)], {
+    const child = spawn(process.execPath, [DISPATCH, ...args], {
       cwd: app.dir,
       env: { ...process.env, QUEUE_CONNECTION: '', ...app.env, ...env },
     });

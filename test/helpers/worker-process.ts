@@ -88,13 +88,22 @@ export interface WorkerApp {
  */
 export async function createWorkerApp(
   connection: DatabaseConnectionConfig,
-  options: { bootstrap: string[]; overrides?: Partial<DatabaseConnectionConfig>; prefix?: string },
+  options: {
+    bootstrap: string[];
+    overrides?: Partial<DatabaseConnectionConfig>;
+    prefix?: string;
+    /** More top-level config keys (`batching` …), and `connections` besides `database` on the same database. */
+    config?: { connections?: Record<string, Partial<DatabaseConnectionConfig>>; [key: string]: unknown };
+  },
 ): Promise<WorkerApp> {
   const dir = mkdtempSync(path.join(os.tmpdir(), options.prefix ?? 'errand-worker-'));
+  const { connections: more = {}, ...rest } = options.config ?? {};
+  const others = Object.fromEntries(Object.entries(more).map(([name, extra]) => [name, { ...connection, ...extra }]));
   const config = {
     default: 'database',
-    connections: { database: { ...connection, ...options.overrides } },
+    connections: { database: { ...connection, ...options.overrides }, ...others },
     bootstrap: options.bootstrap,
+    ...rest,
   };
   writeFileSync(path.join(dir, 'errand.config.mjs'), `export default ${JSON.stringify(config)};\n`);
   const migrated = await runCli(['migrate'], dir);

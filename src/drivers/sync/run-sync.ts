@@ -1,7 +1,9 @@
 import type { DependencyContainer } from 'tsyringe';
 import { DEFAULT_MAX_PAYLOAD_SIZE } from '../../config/defaults.js';
-import { afterJobFailed, afterJobSucceeded, busInfo, chainStateOf } from '../../execution/after-success.js';
+import { afterJobFailed } from '../../execution/after-failure.js';
+import { afterJobSucceeded, busInfo, chainStateOf, runtimeBatches } from '../../execution/after-success.js';
 import { isRefusal, jobForFailedHook, modelStep } from '../../execution/load-models.js';
+import { countBatchFailure } from '../../execution/record-failure.js';
 import { runAttempt } from '../../execution/run-attempt.js';
 import type { JobInfo } from '../../job/job-context.js';
 import { decodeJob, parsePayload } from '../../payload/decode-payload.js';
@@ -49,7 +51,9 @@ export async function runSync(
       await afterJobSucceeded(payload, chain, report);
     return;
   }
-  await afterJobFailed(payload, error, report);
+  // Nothing goes to failed_jobs, but the batch counts the failure as a worker's would.
+  const counted = await countBatchFailure(payload, { batches: runtimeBatches, report });
+  await afterJobFailed(payload, error, report, counted);
   if (isRefusal(error)) throw error;
   try {
     const fresh = await jobForFailedHook(payload, keyring, info);

@@ -7,11 +7,11 @@ import 'reflect-metadata';
 import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 
-import type { FinishingWrites } from '../../contracts/queue-driver.js';
 import type { ReservedJob } from '../../contracts/reserved-job.js';
 import type { DatabaseQueue } from '../../drivers/database/database-queue.js';
 import { ErrandError } from '../../errors/errand-error.js';
 import { MissingTableError } from '../../errors/missing-table-error.js';
+import { type FailureRecording, recordFailure } from '../../execution/record-failure.js';
 import { type RetryPolicy, retryPolicyFor, timeoutOutcome } from '../../execution/retry-policy.js';
 import { parsePayload } from '../../payload/decode-payload.js';
 import type { JobPayload } from '../../payload/job-payload.js';
@@ -228,26 +228,30 @@ async function kill(verdict: Verdict): Promise<void> {
         outcome: timeoutOutcome(b.policy, b.job.attempts, exceptions),
       };
     });
-    for (const { job, payload, displayName, uuid } of judged.filter((j) => j.outcome === 'fail')) {
-      const record = {
-        uuid: uuid ?? `${job.id}-${job.attempts}`,
-        connection: data.connectionName,
-        queue: job.queue,
-        payload: job.payload,
-        exception: `TimeoutExceededError: ${displayName} has timed out: the watchdog ended worker process ${pid} because ${reason()}.`,
-      };
-      const batchId = payload?.batchId;
-      const unique = payload?.unique;
-      // The batch counts this failure with the failed record, as on the main thread; the batch's
-      // callbacks that fall due now are not run by a process that is being ended.
-      const within: FinishingWrites | undefined =
-        batchId && uuid && data.config.batching?.connection === data.connectionName
-          ? (trx) => manager.batches().recordFailure(batchId, uuid, trx)
-          : undefined;
-      await bounded(() => driver.fail(job, record, manager.failer(), within));
-      // A unique job's lock goes with its final failure (owner-checked: only this job's own lock).
-      if (unique && uuid) await bounded(() => manager.locks().release(unique.key, uuid)).catch(() => undefined);
-      outcomes.push(`${displayName} #${job.id} failed`);
+    // Recorded as the main thread records a failure (the failed record, the batch's count, the
+    // unique lock); the batch's callbacks and the job's failed() are not run by a process being ended.
+    const recording: FailureRecording = {
+      queue: driver,
+      // Opened when a job is failed, not before.
+      get failer() {
+        return manager.failer();
+      },
+      batches: () => (data.config.batching ? manager.batches() : undefined),
+      locks: () => ({ release: (key, owner) => bounded(() => manager.locks().release(key, owner)) }),
+      report: (error) => outcomes.push(`a write after the failure was not made (${describe(error)})`),
+      write: bounded,
+      step: bounded,
+    };
+    for (const { job, payload, displayName } of judged.filter((j) => j.outcome === 'fail')) {
+      const exception = `TimeoutExceededError: ${displayName} has timed out: the watchdog ended worker process ${pid} because ${reason()}.`;
+      const recorded = await recordFailure(
+        { reserved: job, connectionName: data.connectionName, payload },
+        exception,
+        recording,
+      );
+      outcomes.push(
+        recorded ? `${displayName} #${job.id} failed` : `${displayName} #${job.id} was no longer this worker's`,
+      );
       held.delete(job.id);
     }
     handingBack = true;
@@ -292,7 +296,6 @@ function blame(job: ReservedJob): {
   job: ReservedJob;
   payload?: JobPayload;
   displayName: string;
-  uuid: string | undefined;
   policy: RetryPolicy;
 } {
   try {
@@ -301,14 +304,12 @@ function blame(job: ReservedJob): {
       job,
       payload,
       displayName: payload.displayName,
-      uuid: payload.uuid,
       policy: retryPolicyFor(payload, job.attempts, data.jobDefaults),
     };
   } catch {
     return {
       job,
       displayName: `job #${job.id}`,
-      uuid: undefined,
       policy: { failOnTimeout: true, maxTries: 1, retryUntil: null, maxExceptions: null, backoff: 0 },
     };
   }
