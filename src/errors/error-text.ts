@@ -38,3 +38,9 @@ export function stackWithCauses(error: unknown): string {
   }
   return parts.join('\n');
 }
+
+/** Turns anything thrown into an Error, so the failed record always has a message and stack. */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  return new Error(typeof thrown === 'string' ? thrown : `Non-error thrown: ${JSON.stringify(thrown)}`);
+}

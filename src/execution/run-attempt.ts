@@ -2,6 +2,7 @@ import type { DependencyContainer } from 'tsyringe';
 import type { JobMiddleware } from '../contracts/job-middleware.js';
 import { BindingResolutionError } from '../errors/binding-resolution-error.js';
 import { ConfigError } from '../errors/config-error.js';
+import { toError } from '../errors/error-text.js';
 import { TimeoutExceededError } from '../errors/timeout-exceeded-error.js';
 import { bindJobContext, type ChainState, JobContext, type JobInfo, type JobIntent } from '../job/job-context.js';
 import type { Queueable } from '../job/queueable.js';
@@ -14,12 +15,6 @@ export type AttemptOutcome =
   | { readonly kind: 'completed'; readonly intent: JobIntent | undefined }
   | { readonly kind: 'threw'; readonly error: Error; readonly intent: JobIntent | undefined }
   | { readonly kind: 'timed-out'; readonly error: TimeoutExceededError };
-
-/** Turns anything thrown into an Error, so the failed record always has a message and stack. */
-export function toError(thrown: unknown): Error {
-  if (thrown instanceof Error) return thrown;
-  return new Error(typeof thrown === 'string' ? thrown : `Non-error thrown: ${JSON.stringify(thrown)}`);
-}
 
 /**
  * Runs `handle()` once with its services from the container. At the timeout `this.signal` aborts

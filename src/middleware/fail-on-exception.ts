@@ -1,6 +1,6 @@
 import type { JobMiddleware, NextMiddleware } from '../decorators/job-middleware.js';
 import { ConfigError } from '../errors/config-error.js';
-import { toError } from '../execution/run-attempt.js';
+import { toError } from '../errors/error-text.js';
 import type { Queueable } from '../job/queueable.js';
 import { type ErrorClass, type ErrorMatcher, isErrorClass, matchesError } from './error-matcher.js';
 

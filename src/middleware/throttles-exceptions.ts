@@ -1,6 +1,6 @@
 import { JobMiddleware, type NextMiddleware } from '../decorators/job-middleware.js';
 import { ConfigError } from '../errors/config-error.js';
-import { toError } from '../execution/run-attempt.js';
+import { toError } from '../errors/error-text.js';
 import { jobContextOf } from '../job/job-context.js';
 import type { Queueable } from '../job/queueable.js';
 import { report } from '../runtime/current.js';

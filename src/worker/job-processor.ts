@@ -6,6 +6,7 @@ import type { FinishingWrites, QueueDriver } from '../contracts/queue-driver.js'
 import type { ReservedJob } from '../contracts/reserved-job.js';
 import { ConfigError } from '../errors/config-error.js';
 import { DatabaseUnreachableError } from '../errors/database-unreachable-error.js';
+import { toError } from '../errors/error-text.js';
 import { MaxAttemptsExceededError } from '../errors/max-attempts-exceeded-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import { JobExceptionOccurred } from '../events/job-exception-occurred.js';
@@ -26,7 +27,7 @@ import {
   timeoutOutcome,
   timeoutReachesLease,
 } from '../execution/retry-policy.js';
-import { type AttemptOutcome, runAttempt, toError } from '../execution/run-attempt.js';
+import { type AttemptOutcome, runAttempt } from '../execution/run-attempt.js';
 import { releaseAtEnd, releaseBeforeHandle, type UniqueReleaseDeps } from '../execution/unique-release.js';
 import { WorkerJob } from '../execution/worker-job.js';
 import type { JobInfo, JobIntent } from '../job/job-context.js';
