@@ -43,6 +43,17 @@ const DELETE: JobIntent = { kind: 'delete' };
 /** What happened to a job in one pass through the processor. */
 export type ProcessResult = 'deleted' | 'released' | 'failed' | 'lost' | 'handed-back';
 
+/**
+ * Where the processor writes each running attempt for the watchdog thread to judge (the shared
+ * RunningJobsTable): the watchdog blames an attempt past its deadline when the event loop wedges.
+ */
+export interface Watchdog {
+  /** `attempt` started and times out at `deadline` (epoch ms, or Infinity without a timeout). */
+  add(attempt: ReservedJob, deadline: number): void;
+  /** `attempt` ended (its row may still be held until the finishing write lands). */
+  remove(attempt: ReservedJob): void;
+}
+
 /** What the processor needs from its worker. */
 export interface ProcessorDeps {
   driver: QueueDriver;
@@ -62,9 +73,12 @@ export interface ProcessorDeps {
   leaseLost?: (job: ReservedJob) => boolean;
   /** Deletes a finished job (the worker batches these); false when the lease was lost. */
   finish?: (job: ReservedJob) => Promise<boolean>;
-  /** Told when an attempt starts (with its deadline: epoch ms, or Infinity) and when it ends. */
-  watch?: (job: ReservedJob, deadline: number) => void;
-  unwatch?: (job: ReservedJob) => void;
+  /**
+   * The watchdog's table of running attempts, once the worker's monitor thread runs (it starts
+   * after the processor is built, and not at all for an in-memory database): told when an attempt
+   * starts and when it ends.
+   */
+  watchdog?: () => Watchdog | undefined;
   /**
    * With heartbeats off, the connection's retryAfter: a job whose timeout reaches it could be
    * claimed again while it runs, so it is failed instead of run.
@@ -149,7 +163,8 @@ export class JobProcessor {
       keyring: this.deps.keyring,
       maxPayloadSize: this.deps.maxPayloadSize ?? DEFAULT_MAX_PAYLOAD_SIZE,
     });
-    this.deps.watch?.(reserved, timeout > 0 ? Date.now() + timeout * 1000 : Infinity);
+    const watchdog = this.deps.watchdog?.();
+    watchdog?.add(reserved, timeout > 0 ? Date.now() + timeout * 1000 : Infinity);
     let outcome: AttemptOutcome;
     try {
       outcome = await runAttempt(decoded.instance, attemptInfo(job, payload), {
@@ -162,7 +177,7 @@ export class JobProcessor {
         chain,
       });
     } finally {
-      this.deps.unwatch?.(reserved);
+      watchdog?.remove(reserved);
     }
 
     if (outcome.kind === 'completed') {

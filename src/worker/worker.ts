@@ -122,8 +122,7 @@ export class Worker {
       giveUpSignal: this.giveUp.signal,
       leaseLost,
       finish: (job) => this.finisher.delete(job),
-      watch: (job, deadline) => this.monitor?.watch(job, deadline),
-      unwatch: (job) => this.monitor?.unwatch(job),
+      watchdog: () => this.monitor?.running,
       maxPayloadSize: deps.config?.maxPayloadSize,
       keyring: deps.config?.keyring,
       leaseLimit:

@@ -62,7 +62,11 @@ export class Monitor {
   private pending: ToMonitor[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly beat = new SharedArrayBuffer(8);
-  private readonly running: RunningJobsTable;
+  /**
+   * The jobs whose handlers run, shared with the thread's watchdog: the processor writes each
+   * attempt's start and end here. No message: see RunningJobsTable.
+   */
+  readonly running: RunningJobsTable;
   private readonly lease = new Float64Array(new SharedArrayBuffer(2 * Float64Array.BYTES_PER_ELEMENT));
   private stopped: Promise<void> | undefined;
   private exited: Promise<void> | undefined;
@@ -197,16 +201,6 @@ export class Monitor {
    */
   forget(ids: readonly string[], claims: readonly number[]): void {
     if (ids.length > 0) this.post({ type: 'forget', ids: [...ids], claims: [...claims] });
-  }
-
-  /** A job's attempt started; it times out at `deadline` (epoch ms, or Infinity). No message: see RunningJobsTable. */
-  watch(job: ReservedJob, deadline: number): void {
-    this.running.add(job, deadline);
-  }
-
-  /** A job's attempt ended (its row may still be held until the finishing write lands). */
-  unwatch(job: ReservedJob): void {
-    this.running.remove(job);
   }
 
   /** Stops the thread; `deregister` removes the worker's row (a clean exit). */
