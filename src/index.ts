@@ -132,10 +132,19 @@ export type { WorkerStopReason } from './worker/stop-conditions.js';
 export { WORKER_DEFAULTS, type WorkerOptions } from './worker/worker-options.js';
 export { attachWorkerOutput, type OutputTarget, terminalOutput } from './worker/worker-output.js';
 
-// Queue drivers: the contract a connection's driver implements.
+// Queue drivers: the seam a connection's driver implements (internal, may change in minor
+// versions): what dispatching needs, and what workers need.
 
-export type { PushRequest, QueueDriver } from './contracts/queue-driver.js';
+export type { PushRequest, Queue as QueueContract, StoreTransaction } from './contracts/queue.js';
 export type { ReservedJob } from './contracts/reserved-job.js';
+export type {
+  Controls,
+  FinishingWrites,
+  LeaseSettings,
+  QueueStats,
+  WorkerQueue,
+  WorkerRegistration,
+} from './contracts/worker-queue.js';
 
 // Errors: every error errand throws is an ErrandError.
 

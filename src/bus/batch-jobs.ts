@@ -1,4 +1,3 @@
-import { DatabaseQueue } from '../drivers/database/database-queue.js';
 import { ConfigError } from '../errors/config-error.js';
 import { JobQueued } from '../events/job-queued.js';
 import { serializePayload } from '../payload/encode-payload.js';
@@ -100,10 +99,10 @@ export async function pushBatchJobs(batchId: string, options: BatchOptions, entr
   const total = [...groups.values()].flat().reduce((sum, g) => sum + g.jobs, 0);
   const [only] = groups.keys();
   const single = groups.size === 1 ? app.queues.connection(only!) : undefined;
-  if (single instanceof DatabaseQueue && single.knex === repository.knex) {
+  if (single?.sharesStoreWith(repository)) {
     // One group in the batch table's database: the jobs and their count commit together.
     const group = groups.get(only!)!;
-    const ids = await repository.knex.transaction(async (trx) => {
+    const ids = await repository.transaction(async (trx) => {
       const stored = await single.bulk(
         requestsOf(group, app.config.maxPayloadSize).map((request) => ({ ...request, transaction: trx })),
       );

@@ -1,4 +1,4 @@
-import type { BatchRow } from '../drivers/database/queries/batches.js';
+import type { BatchRow } from '../contracts/batch-repository.js';
 import { runtime } from '../runtime/current.js';
 import { addToBatch } from './batch-jobs.js';
 import { type BatchOptions, parseBatchOptions } from './batch-options.js';

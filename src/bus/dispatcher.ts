@@ -1,6 +1,5 @@
 import type { ResolvedConnection } from '../config/config-types.js';
 import { ownProperty } from '../config/own-property.js';
-import { DatabaseQueue } from '../drivers/database/database-queue.js';
 import { ConfigError } from '../errors/config-error.js';
 import { JobQueued } from '../events/job-queued.js';
 import type { JobOptions } from '../job/job-options.js';
@@ -56,7 +55,7 @@ export async function pushToQueue(job: object, dispatch: DispatchOptions): Promi
 export async function sendPayload(target: PayloadTarget): Promise<string | null> {
   const app = await runtime();
   const driver = app.queues.connection(target.connectionName);
-  if (target.transaction && !(driver instanceof DatabaseQueue)) {
+  if (target.transaction && !driver.knex) {
     throw new ConfigError(
       `Job ${target.payload.displayName}: withTransaction(trx) needs a database queue connection; [${target.connectionName}] is not one.`,
     );
@@ -80,11 +79,12 @@ export async function sendPayload(target: PayloadTarget): Promise<string | null>
   }
   const push = async () => {
     const request = { queue: target.queue, payload: text, delay: target.delay };
-    if (!(driver instanceof DatabaseQueue)) return driver.push(request);
+    const knex = driver.knex;
+    if (!knex) return driver.push(request);
     // After a commit, on the pool of the committed transaction: its connection, which it still holds.
     return onHeldConnection(
-      driver.knex,
-      (held) => driver.knex.transaction((trx) => driver.push({ ...request, transaction: trx }), { connection: held }),
+      knex,
+      (held) => knex.transaction((trx) => driver.push({ ...request, transaction: trx }), { connection: held }),
       () => driver.push(request),
     );
   };

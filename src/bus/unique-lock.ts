@@ -1,13 +1,12 @@
 import type { Knex } from 'knex';
 
 import type { LockStore } from '../contracts/lock-store.js';
-import { DatabaseLockStore } from '../drivers/database/database-lock-store.js';
+import { lockStoreWithin } from '../drivers/connect.js';
 import { ConfigError } from '../errors/config-error.js';
 import type { JobOptions } from '../job/job-options.js';
 import type { RegisteredJob } from '../job/job-registry.js';
 import { lockStore } from '../locks/current-lock-store.js';
 import type { JobPayload, UniqueLockRef } from '../payload/job-payload.js';
-import { configOf } from './transactions.js';
 
 /** What a unique dispatch locks: the key, when it is released, and its TTL (0: none). */
 export interface UniqueLockSpec {
@@ -57,14 +56,7 @@ function uniqueIdOf(job: object, jobName: string, option: JobOptions['uniqueId']
  * only connection, a lock taken beside it could not even start.
  */
 export function lockStoreFor(store: LockStore, transaction: Knex.Transaction | undefined): LockStore {
-  if (transaction && store instanceof DatabaseLockStore && sameDatabase(store.knex, transaction))
-    return store.within(transaction);
-  return store;
-}
-
-/** Whether the transaction was opened on this knex instance (knex gives a transaction its own client sharing the config). */
-function sameDatabase(knex: Knex, transaction: Knex.Transaction): boolean {
-  return configOf(transaction) !== undefined && configOf(transaction) === configOf(knex);
+  return lockStoreWithin(store, transaction);
 }
 
 /**

@@ -2,13 +2,13 @@ import { batchJobSucceeded } from '../bus/batch-progress.js';
 import { nextChainTarget, sendChainLink } from '../bus/chain-dispatch.js';
 import { encodeLink, type LinkEncoding } from '../bus/chain-link.js';
 import { sendPayload } from '../bus/dispatcher.js';
-import type { FinishingWrites, QueueDriver } from '../contracts/queue-driver.js';
+import type { FinishingWrites, WorkerQueue } from '../contracts/worker-queue.js';
 import { JobQueued } from '../events/job-queued.js';
 import type { ChainState } from '../job/job-context.js';
 import { serializePayload } from '../payload/encode-payload.js';
 import type { CallbackContext, JobPayload } from '../payload/job-payload.js';
 import { events, runtime } from '../runtime/current.js';
-import { type BatchCounts, batchCountWithin, sharesStore } from './record-failure.js';
+import { type BatchCounts, batchCountWithin } from './record-failure.js';
 
 /** What a job's info says about its batch and, for a callback job, what it was called for. */
 export function busInfo(payload: JobPayload): { batchId?: string; callback?: CallbackContext } {
@@ -54,7 +54,7 @@ export interface SuccessPlan {
 export async function planSuccess(
   payload: JobPayload,
   chain: ChainState | undefined,
-  driver: QueueDriver,
+  driver: WorkerQueue,
   report: (error: unknown) => void,
 ): Promise<SuccessPlan> {
   const writes: FinishingWrites[] = [];
@@ -69,7 +69,7 @@ export async function planSuccess(
       }))!;
       const app = await runtime();
       const next = app.queues.connection(target.connectionName);
-      if (sharesStore(driver, next)) {
+      if (driver.sharesStoreWith(next)) {
         const text = serializePayload(target.payload, app.config.maxPayloadSize);
         let id = '';
         writes.push(async (trx) => {

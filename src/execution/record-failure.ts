@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
-
+import type { BatchRepository } from '../contracts/batch-repository.js';
 import type { FailedJobRecord, FailedJobStore } from '../contracts/failed-job-store.js';
-import type { FinishingWrites, QueueDriver } from '../contracts/queue-driver.js';
 import type { ReservedJob } from '../contracts/reserved-job.js';
-import type { DatabaseBatchRepository } from '../drivers/database/database-batch-repository.js';
-import { DatabaseQueue } from '../drivers/database/database-queue.js';
+import type { FinishingWrites, WorkerQueue } from '../contracts/worker-queue.js';
 import type { JobPayload } from '../payload/job-payload.js';
 import { releaseAtEnd, type UniqueReleaseDeps } from './unique-release.js';
 
@@ -20,12 +18,12 @@ export interface FailingJob {
 }
 
 /** What of the batch repository a job's end needs: its counts. */
-export type BatchCounts = Pick<DatabaseBatchRepository, 'recordFailure' | 'recordSuccess'>;
+export type BatchCounts = Pick<BatchRepository, 'recordFailure' | 'recordSuccess'>;
 
 /** Where a failure is recorded, and how its writes are made. */
 export interface FailureRecording extends UniqueReleaseDeps {
   /** The job's queue: its `fail` deletes the row, fenced on the lease, and stores the record. */
-  queue: QueueDriver;
+  queue: WorkerQueue;
   failer: FailedJobStore;
   /** The batch repository, or undefined when `batching` is not configured; asked only for a batched job. */
   batches: () => BatchCounts | undefined | Promise<BatchCounts | undefined>;
@@ -44,16 +42,6 @@ export interface RecordedFailure {
   record: FailedJobRecord;
   /** Whether the batch's count was made (or tried), in the failing transaction or just after it. */
   batchCounted: boolean;
-}
-
-/**
- * The one same-store test: whether `store` (a batch repository, a failed-job store, another queue)
- * keeps its data where `queue` does, so a write to it can commit in the transaction of the job's
- * finishing write. Each database connection has its own pool, so this holds exactly when both use
- * the same connection; two connections that name one database still cannot share a transaction.
- */
-export function sharesStore(queue: QueueDriver, store: object): boolean {
-  return queue instanceof DatabaseQueue && (store as { knex?: unknown }).knex === queue.knex;
 }
 
 /**
@@ -88,14 +76,16 @@ export function exceptionText(error: Error): string {
  */
 export async function batchCountWithin(
   payload: JobPayload | undefined,
-  queue: QueueDriver,
+  queue: WorkerQueue,
   batches: FailureRecording['batches'],
   kind: 'success' | 'failure',
 ): Promise<FinishingWrites | undefined> {
   const batchId = payload?.batchId;
   if (!batchId) return undefined;
   const repository = await batches();
-  if (!repository || !sharesStore(queue, repository)) return undefined;
+  // The one same-store test (Queue.sharesStoreWith): for the database driver, the same
+  // connection's pool; two connections that name one database still cannot share a transaction.
+  if (!repository || !queue.sharesStoreWith(repository)) return undefined;
   const uuid = payload.uuid;
   return kind === 'success'
     ? (trx) => repository.recordSuccess(batchId, uuid, trx)

@@ -1,12 +1,11 @@
 import type { RateLimitStore } from '../contracts/rate-limit-store.js';
-import { describeDatabaseError } from '../drivers/database/database-error.js';
-import type { DatabaseQueue } from '../drivers/database/database-queue.js';
-import { DatabaseRateLimitStore } from '../drivers/database/database-rate-limit-store.js';
+import type { WorkerQueue } from '../contracts/worker-queue.js';
+import { openRateLimitStore } from '../drivers/connect.js';
 import { ConfigError } from '../errors/config-error.js';
 import { runtime } from '../runtime/current.js';
 
 let replacement: RateLimitStore | undefined;
-const stores = new WeakMap<DatabaseQueue, RateLimitStore>();
+const stores = new WeakMap<WorkerQueue, RateLimitStore>();
 
 /**
  * @internal For tests of middleware logic: count in `store` instead of the database until it is
@@ -30,13 +29,10 @@ export async function rateLimitStore(): Promise<RateLimitStore> {
       'Rate limiting counts in a database table, and no database queue connection is configured: add one, and name it in `rateLimits.connection` if it is not the default.',
     );
   }
-  const queue = app.queues.database(where.connection);
+  const queue = app.queues.worker(where.connection);
   let store = stores.get(queue);
   if (!store) {
-    const limits = { knex: queue.knex, engine: queue.engine, table: where.table };
-    store = new DatabaseRateLimitStore(limits, (error) =>
-      describeDatabaseError(error, where.connection, queue.config, where.table),
-    );
+    store = openRateLimitStore(queue, where.table);
     stores.set(queue, store);
   }
   return store;

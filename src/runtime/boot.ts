@@ -4,9 +4,9 @@ import type { ErrandConfig } from '../config/config-types.js';
 import { loadConfig } from '../config/load-config.js';
 import { importModules } from '../config/module-paths.js';
 import { resolveConfig } from '../config/resolve-config.js';
-import { KnexModelResolver } from '../drivers/database/knex-model-resolver.js';
-import { runSyncUnique } from '../drivers/sync/run-sync-unique.js';
+import { modelResolver } from '../drivers/connect.js';
 import { ConfigError } from '../errors/config-error.js';
+import { runSyncUnique } from '../execution/run-sync-unique.js';
 import { modelResolvers } from '../models/model-resolvers.js';
 import { bootedRuntime, type ErrandRuntime, registerBooter, runtime, setRuntime, settleTracked } from './current.js';
 import { QueueManager } from './queue-manager.js';
@@ -30,11 +30,11 @@ let booting: Promise<ErrandRuntime> | undefined;
 
 // @Model classes are read through the connection they name (default: the default connection).
 modelResolvers.setBuiltIn(
-  new KnexModelResolver(async (connection, model) => {
+  modelResolver(async (connection, model) => {
     const app = await runtime();
     const name = connection ?? app.config.default;
     try {
-      return app.queues.database(name).knex;
+      return app.queues.worker(name);
     } catch (error) {
       throw new ConfigError(
         `Model ${model.name} is read through connection [${name}]: ${(error as Error).message} Set @Model({ connection }).`,

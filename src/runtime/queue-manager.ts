@@ -1,15 +1,11 @@
-import type { ResolvedConfig, ResolvedConnection, ResolvedDatabaseConnection } from '../config/config-types.js';
+import type { ResolvedConfig, ResolvedConnection } from '../config/config-types.js';
 import { ownProperty } from '../config/own-property.js';
+import type { BatchRepository } from '../contracts/batch-repository.js';
 import type { FailedJobStore } from '../contracts/failed-job-store.js';
 import type { LockStore } from '../contracts/lock-store.js';
-import type { QueueDriver } from '../contracts/queue-driver.js';
-import { createKnex } from '../drivers/database/create-knex.js';
-import { DatabaseBatchRepository } from '../drivers/database/database-batch-repository.js';
-import { DatabaseFailedJobStore } from '../drivers/database/database-failed-job-store.js';
-import { DatabaseLockStore } from '../drivers/database/database-lock-store.js';
-import { DatabaseQueue } from '../drivers/database/database-queue.js';
-import { NullQueue } from '../drivers/null/null-queue.js';
-import { SyncQueue } from '../drivers/sync/sync-queue.js';
+import type { Queue } from '../contracts/queue.js';
+import { isWorkerQueue, type WorkerQueue } from '../contracts/worker-queue.js';
+import { openBatchRepository, openFailedJobStore, openLockStore, openQueue } from '../drivers/connect.js';
 import { ConfigError } from '../errors/config-error.js';
 import { NullFailedJobStore } from '../failed/null-failed-job-store.js';
 import { registeredLockStore } from '../locks/lock-stores.js';
@@ -20,9 +16,9 @@ import { MemoryLockStore } from '../locks/memory-lock-store.js';
  * pool per database connection), and the failed-job store.
  */
 export class QueueManager {
-  private readonly drivers = new Map<string, QueueDriver>();
+  private readonly drivers = new Map<string, Queue>();
   private failedStore: FailedJobStore | undefined;
-  private batchRepository: DatabaseBatchRepository | undefined;
+  private batchRepository: BatchRepository | undefined;
   private lockStore: LockStore | undefined;
 
   constructor(
@@ -30,17 +26,11 @@ export class QueueManager {
     private readonly runSyncPayload: (payload: string, connectionName: string) => Promise<void>,
   ) {}
 
-  /** The driver of a connection (default: the configured default). */
-  connection(name: string = this.config.default): QueueDriver {
+  /** The queue of a connection (default: the configured default). */
+  connection(name: string = this.config.default): Queue {
     const existing = this.drivers.get(name);
     if (existing) return existing;
-    const config = this.configOf(name);
-    const driver =
-      config.driver === 'database'
-        ? new DatabaseQueue(name, createKnex(config, name), config)
-        : config.driver === 'sync'
-          ? new SyncQueue(name, (payload) => this.runSyncPayload(payload, name))
-          : new NullQueue(name);
+    const driver = openQueue(name, this.configOf(name), (payload) => this.runSyncPayload(payload, name));
     this.drivers.set(name, driver);
     return driver;
   }
@@ -56,20 +46,23 @@ export class QueueManager {
     return config;
   }
 
-  /** The database queue of a connection, or an error naming it when it is not a database one. */
-  database(name: string = this.config.default): DatabaseQueue {
+  /**
+   * The queue of a connection whose jobs workers claim (and operators list, count, clear, pause),
+   * or an error naming the connection and its driver when it keeps no jobs (`sync`, `null`).
+   */
+  worker(name: string = this.config.default): WorkerQueue {
     const driver = this.connection(name);
-    if (!(driver instanceof DatabaseQueue)) {
+    if (!isWorkerQueue(driver)) {
       throw new ConfigError(
-        `Queue connection [${name}] uses the ${this.configOf(name).driver} driver; only a database connection keeps jobs that can be listed, counted or cleared.`,
+        `Queue connection [${name}] uses the ${this.configOf(name).driver} driver; only a database connection keeps jobs that workers claim or that can be listed, counted or cleared.`,
       );
     }
     return driver;
   }
 
-  /** A sync driver, whatever the configuration holds, for `dispatchSync`. */
-  sync(): QueueDriver {
-    return new SyncQueue('sync', (payload) => this.runSyncPayload(payload, 'sync'));
+  /** A sync queue, whatever the configuration holds, for `dispatchSync`. */
+  sync(): Queue {
+    return openQueue('sync', { driver: 'sync' }, (payload) => this.runSyncPayload(payload, 'sync'));
   }
 
   /** Where failed jobs are recorded. */
@@ -77,13 +70,7 @@ export class QueueManager {
     if (this.failedStore) return this.failedStore;
     const failed = this.config.failed;
     if (failed.driver === 'null') return (this.failedStore = new NullFailedJobStore());
-    const queue = this.database(failed.connection);
-    return (this.failedStore = new DatabaseFailedJobStore(
-      queue.knex,
-      failed.table,
-      failed.connection,
-      ownProperty(this.config.connections, failed.connection) as ResolvedDatabaseConnection,
-    ));
+    return (this.failedStore = openFailedJobStore(this.worker(failed.connection), failed.table));
   }
 
   /**
@@ -97,25 +84,18 @@ export class QueueManager {
     if (this.lockStore) return this.lockStore;
     const locks = this.config.locks;
     if (!locks) return (this.lockStore = new MemoryLockStore());
-    const queue = this.database(locks.connection);
-    return (this.lockStore = new DatabaseLockStore(queue.knex, locks.table, locks.connection, queue.config));
+    return (this.lockStore = openLockStore(this.worker(locks.connection), locks.table));
   }
 
   /** Where batches are recorded (`batching` in the config). */
-  batches(): DatabaseBatchRepository {
+  batches(): BatchRepository {
     if (this.batchRepository) return this.batchRepository;
     const batching = this.config.batching;
     if (!batching)
       throw new ConfigError(
         'Batches are recorded in a database, and no database queue connection is configured (see `batching` in the config).',
       );
-    const queue = this.database(batching.connection);
-    return (this.batchRepository = new DatabaseBatchRepository(
-      queue.knex,
-      batching.table,
-      batching.connection,
-      queue.config,
-    ));
+    return (this.batchRepository = openBatchRepository(this.worker(batching.connection), batching.table));
   }
 
   /** Closes every open connection. */

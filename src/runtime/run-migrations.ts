@@ -1,5 +1,4 @@
-import { describeDatabaseError } from '../drivers/database/database-error.js';
-import { migrate } from '../drivers/database/migrations/migrate.js';
+import { migrateStore } from '../drivers/connect.js';
 import { ConfigError } from '../errors/config-error.js';
 import { runtime } from './current.js';
 
@@ -23,24 +22,14 @@ export async function runMigrations(connection?: string): Promise<MigrationRepor
       : [connection];
   const reports: MigrationReport[] = [];
   for (const name of names) {
-    const queue = app.queues.database(name);
-    const failedTable = failed.driver === 'database' && failed.connection === name ? failed.table : undefined;
-    try {
-      const { workersTable, controlsTable } = queue.config;
-      const locksTable = locks?.connection === name ? locks.table : undefined;
-      const tables = {
-        jobs: [queue.table],
-        failed: failedTable,
-        workers: [workersTable],
-        controls: [controlsTable],
-        locks: locksTable,
-        batches: batching?.connection === name ? batching.table : undefined,
-      };
-      const rateLimitsTable = rateLimits?.connection === name ? rateLimits.table : undefined;
-      reports.push({ connection: name, ran: await migrate(queue.knex, { ...tables, rateLimits: rateLimitsTable }) });
-    } catch (error) {
-      throw describeDatabaseError(error, name, queue.config, queue.table);
-    }
+    const queue = app.queues.worker(name);
+    const ran = await migrateStore(queue, {
+      failed: failed.driver === 'database' && failed.connection === name ? failed.table : undefined,
+      locks: locks?.connection === name ? locks.table : undefined,
+      batches: batching?.connection === name ? batching.table : undefined,
+      rateLimits: rateLimits?.connection === name ? rateLimits.table : undefined,
+    });
+    reports.push({ connection: name, ran });
   }
   if (connection === undefined && names.length === 0) {
     throw new ConfigError('No database queue connection is configured, so there is nothing to migrate.');

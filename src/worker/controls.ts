@@ -1,4 +1,4 @@
-import type { Controls } from '../drivers/database/queries/controls.js';
+import type { Controls } from '../contracts/worker-queue.js';
 import type { EventBus } from '../events/event-bus.js';
 import { WorkerPausing } from '../events/worker-pausing.js';
 import { WorkerQueuePaused } from '../events/worker-queue-paused.js';

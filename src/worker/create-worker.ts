@@ -47,7 +47,7 @@ export function createWorker(options: Partial<WorkerOptions> = {}): WorkerHandle
 export function buildWorker(app: ErrandRuntime, options: Partial<WorkerOptions> = {}): Worker {
   return new Worker(
     {
-      driver: app.queues.connection(options.connection),
+      driver: app.queues.worker(options.connection),
       failer: app.queues.failer(),
       events,
       container: app.container,

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-
-import type { QueueDriver } from '../contracts/queue-driver.js';
 import type { ReservedJob } from '../contracts/reserved-job.js';
+import type { WorkerQueue } from '../contracts/worker-queue.js';
 import { DatabaseUnreachableError } from '../errors/database-unreachable-error.js';
 
 const MAX_BATCH = 500;
@@ -62,7 +61,7 @@ export class Finisher {
   private giveUpAt = Infinity;
 
   constructor(
-    private readonly driver: QueueDriver,
+    private readonly driver: WorkerQueue,
     private readonly drainPatienceMs = DRAIN_PATIENCE_MS,
     private readonly leaseLost: (job: ReservedJob) => boolean = () => false,
   ) {}

@@ -2,8 +2,8 @@ import type { DependencyContainer } from 'tsyringe';
 import { DEFAULT_MAX_PAYLOAD_SIZE } from '../config/defaults.js';
 import type { FailedJobStore } from '../contracts/failed-job-store.js';
 import type { LockStore } from '../contracts/lock-store.js';
-import type { FinishingWrites, QueueDriver } from '../contracts/queue-driver.js';
 import type { ReservedJob } from '../contracts/reserved-job.js';
+import type { FinishingWrites, WorkerQueue } from '../contracts/worker-queue.js';
 import { ConfigError } from '../errors/config-error.js';
 import { DatabaseUnreachableError } from '../errors/database-unreachable-error.js';
 import { toError } from '../errors/error-text.js';
@@ -56,7 +56,7 @@ export interface Watchdog {
 
 /** What the processor needs from its worker. */
 export interface ProcessorDeps {
-  driver: QueueDriver;
+  driver: WorkerQueue;
   failer: FailedJobStore;
   events: EventBus;
   container: DependencyContainer;

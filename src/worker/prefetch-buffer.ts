@@ -1,5 +1,5 @@
-import type { QueueDriver } from '../contracts/queue-driver.js';
 import type { ReservedJob } from '../contracts/reserved-job.js';
+import type { WorkerQueue } from '../contracts/worker-queue.js';
 import type { EventBus } from '../events/event-bus.js';
 import { JobPopped } from '../events/job-popped.js';
 import { JobPopping } from '../events/job-popping.js';
@@ -17,7 +17,7 @@ interface Claim {
 
 /** What a worker's prefetch buffer is built from. */
 export interface PrefetchBufferDeps {
-  driver: QueueDriver;
+  driver: WorkerQueue;
   events: EventBus;
   report: (error: unknown) => void;
   /** The worker's id: the lease token its claims take jobs under. */

@@ -1,5 +1,5 @@
-import type { QueueDriver } from '../contracts/queue-driver.js';
 import type { ReservedJob } from '../contracts/reserved-job.js';
+import type { WorkerQueue } from '../contracts/worker-queue.js';
 import { longTimeout } from '../runtime/timer-limit.js';
 import type { JobProcessor } from './job-processor.js';
 import type { PrefetchBuffer } from './prefetch-buffer.js';
@@ -16,7 +16,7 @@ export interface SlotsDeps {
   processor: Pick<JobProcessor, 'process'>;
   /** Where the jobs come from: it knows when each was claimed, and tells the monitor when one is over. */
   buffer: Pick<PrefetchBuffer, 'claimedAt' | 'forget'>;
-  driver: QueueDriver;
+  driver: WorkerQueue;
   report: (error: unknown) => void;
   /** A handler finished and its slot is free: the worker starts the next job. */
   freed: () => void;

@@ -1,4 +1,4 @@
-import type { ResolvedDatabaseConnection } from '../config/config-types.js';
+import type { LeaseSettings } from '../contracts/worker-queue.js';
 import { ConfigError } from '../errors/config-error.js';
 import { describeTimeout, timeoutReachesLease } from '../execution/retry-policy.js';
 import { MAX_COUNT, numberProblem } from '../runtime/numeric-bounds.js';
@@ -8,10 +8,7 @@ import type { WorkerOptions } from './worker-options.js';
  * Refuses options that cannot work, naming the option. In particular, with heartbeats off only
  * `retryAfter` protects a reservation, so a timeout that reaches it could run a job twice.
  */
-export function validateWorkerOptions(
-  options: WorkerOptions,
-  connection: ResolvedDatabaseConnection | undefined,
-): void {
+export function validateWorkerOptions(options: WorkerOptions, leases: LeaseSettings | undefined): void {
   // The bounds the CLI flags have (src/console/parse-options.ts), for options given in code.
   const whole = (name: string, value: number, min: number) => {
     const problem = numberProblem(value, { min, max: MAX_COUNT, whole: true, unit: '' });
@@ -34,10 +31,10 @@ export function validateWorkerOptions(
     const problem = numberProblem(value);
     if (problem) throw new ConfigError(`--${name} ${problem}.`);
   }
-  if (connection && connection.heartbeat === false) {
-    if (timeoutReachesLease(options.timeout, connection.retryAfter)) {
+  if (leases && leases.heartbeat === false) {
+    if (timeoutReachesLease(options.timeout, leases.retryAfter)) {
       throw new ConfigError(
-        `--timeout ${describeTimeout(options.timeout)} is not below retryAfter (${connection.retryAfter} s) and heartbeats are off: ` +
+        `--timeout ${describeTimeout(options.timeout)} is not below retryAfter (${leases.retryAfter} s) and heartbeats are off: ` +
           'a job could be claimed again while it still runs. Use a shorter --timeout, a larger retryAfter, or turn heartbeats on.',
       );
     }

@@ -6,10 +6,8 @@ import type { DependencyContainer } from 'tsyringe';
 
 import type { ResolvedConfig } from '../config/config-types.js';
 import type { FailedJobStore } from '../contracts/failed-job-store.js';
-import type { QueueDriver } from '../contracts/queue-driver.js';
 import type { ReservedJob } from '../contracts/reserved-job.js';
-import { DatabaseQueue } from '../drivers/database/database-queue.js';
-import type { WorkerRegistration } from '../drivers/database/queries/workers.js';
+import type { WorkerQueue, WorkerRegistration } from '../contracts/worker-queue.js';
 import { MissingTableError } from '../errors/missing-table-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import { JobQueued } from '../events/job-queued.js';
@@ -31,7 +29,7 @@ import { graceSeconds, queuesToWork, WORKER_DEFAULTS, type WorkerOptions } from 
 
 /** What a worker is built from; `createWorker()` assembles it from the booted runtime. */
 export interface WorkerDeps {
-  driver: QueueDriver;
+  driver: WorkerQueue;
   failer: FailedJobStore;
   events: EventBus;
   container: DependencyContainer;
@@ -87,7 +85,7 @@ export class Worker {
     setMaxListeners(0, this.interrupt.signal, this.giveUp.signal);
     if (this.options.once) Object.assign(this.options, { concurrency: 1, prefetch: 0 });
     this.queues = queuesToWork(this.options.queues, deps.driver.defaultQueue);
-    validateWorkerOptions(this.options, deps.driver instanceof DatabaseQueue ? deps.driver.config : undefined);
+    validateWorkerOptions(this.options, deps.driver.leases);
     // After the bootstrap import (queue:work) or the app's own imports (createWorker()).
     refuseJobsWithoutParamTypes();
     this.pollDelay = new PollDelay(this.options.sleep);
@@ -125,10 +123,7 @@ export class Worker {
       watchdog: () => this.monitor?.running,
       maxPayloadSize: deps.config?.maxPayloadSize,
       keyring: deps.config?.keyring,
-      leaseLimit:
-        deps.driver instanceof DatabaseQueue && deps.driver.config.heartbeat === false
-          ? deps.driver.config.retryAfter
-          : undefined,
+      leaseLimit: deps.driver.leases.heartbeat === false ? deps.driver.leases.retryAfter : undefined,
     });
     this.slots = new Slots({
       driver: deps.driver,
@@ -168,12 +163,10 @@ export class Worker {
         jobDefaults: { tries: this.options.tries, backoff: this.options.backoff },
         listener: this.monitorListener(),
       });
-      if (this.deps.driver instanceof DatabaseQueue) {
-        stopListening = await this.deps.driver.listen(
-          (queue) => (queue === undefined || this.queues.includes(queue)) && this.wakeForJobs(),
-          this.deps.report,
-        );
-      }
+      stopListening = await this.deps.driver.listen(
+        (queue) => (queue === undefined || this.queues.includes(queue)) && this.wakeForJobs(),
+        this.deps.report,
+      );
       await this.deps.events.emit(new WorkerStarting(this.connectionName, this.queues, this.options, this.id));
       for (;;) {
         reason = this.checkStop(startedAt);

@@ -5,6 +5,7 @@ import type { DatabaseQueue } from '../../src/drivers/database/database-queue.js
 import { boot } from '../../src/runtime/boot.js';
 import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
+import { databaseQueue } from './database-queue.js';
 import { freshDatabase, type TestEngine } from './databases.js';
 
 /**
@@ -24,6 +25,6 @@ export async function bootDatabaseQueue(
     report: () => undefined,
   });
   await runMigrations();
-  const queue = (await runtime()).queues.database();
+  const queue = databaseQueue((await runtime()).queues);
   return { queue, knex: queue.knex };
 }

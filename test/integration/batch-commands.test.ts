@@ -13,6 +13,7 @@ import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { busLog } from '../fixtures/jobs/bus-jobs.js';
+import { databaseQueue } from '../helpers/database-queue.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { runCli } from '../helpers/run-cli.js';
 
@@ -45,7 +46,7 @@ await describeEachEngine('batch commands', (engine) => {
     );
     await boot({ default: 'database', connections: { database: connection } });
     await runMigrations();
-    knex = (await runtime()).queues.database().knex;
+    knex = databaseQueue((await runtime()).queues).knex;
   });
   afterAll(() => shutdown());
 

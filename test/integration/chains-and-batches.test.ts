@@ -24,6 +24,7 @@ import {
   StepJob,
   SyncStepJob,
 } from '../fixtures/jobs/bus-jobs.js';
+import { databaseQueue } from '../helpers/database-queue.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 
 await describeEachEngine('chains and batches', (engine) => {
@@ -45,7 +46,7 @@ await describeEachEngine('chains and batches', (engine) => {
       report: (error) => reported.push(error),
     });
     await runMigrations();
-    knex = (await runtime()).queues.database().knex;
+    knex = databaseQueue((await runtime()).queues).knex;
   });
   afterAll(() => shutdown());
   beforeEach(async () => {

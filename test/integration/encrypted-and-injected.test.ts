@@ -24,6 +24,7 @@ import {
   SerServiceJob,
   SerSharedTally,
 } from '../fixtures/jobs/serialization-jobs.js';
+import { databaseQueue } from '../helpers/database-queue.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 
@@ -73,7 +74,7 @@ await describeEachEngine('encrypted jobs and injected services', (engine) => {
       },
       container ? { container } : {},
     );
-    knex = (await runtime()).queues.database().knex;
+    knex = databaseQueue((await runtime()).queues).knex;
   }
 
   beforeAll(async () => {

@@ -9,6 +9,7 @@ import { dispatchEvent } from '../../src/listeners/event-dispatcher.js';
 import { boot, shutdown } from '../../src/runtime/boot.js';
 import { events, runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
+import { databaseQueue } from '../helpers/database-queue.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -57,7 +58,7 @@ await describeEachEngine('queued listeners with afterCommit', (engine) => {
       report: (error) => reported.push(error),
     });
     await runMigrations();
-    knex = (await runtime()).queues.database().knex;
+    knex = databaseQueue((await runtime()).queues).knex;
     paid.knex = knex;
     await knex.schema.createTable('orders', (t) => {
       t.increments('id');

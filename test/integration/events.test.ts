@@ -32,6 +32,7 @@ import {
   TestEvent,
   TestListener,
 } from '../fixtures/jobs/event-fixtures.js';
+import { databaseQueue } from '../helpers/database-queue.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
 import { createWorkerApp, type WorkerApp } from '../helpers/worker-process.js';
@@ -90,7 +91,7 @@ await describeEachEngine('events and listeners', (engine) => {
       connections: { database: connection, inline: { driver: 'sync' } },
       report: (error) => reported.push(error),
     });
-    knex = (await runtime()).queues.database().knex;
+    knex = databaseQueue((await runtime()).queues).knex;
     await knex.schema.createTable('games', (t) => {
       t.increments('id');
       t.string('name', 100).notNullable();

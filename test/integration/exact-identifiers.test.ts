@@ -19,6 +19,7 @@ import { boot, shutdown } from '../../src/runtime/boot.js';
 import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
+import { databaseQueue } from '../helpers/database-queue.js';
 import { describeEachEngine, freshDatabase, type TestEngine } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 
@@ -109,7 +110,7 @@ await describeEachEngine('identifiers compare exactly', (engine) => {
     const connection = await freshDatabase(engine, 'exact_identifiers');
     await boot({ default: 'database', connections: { database: connection } });
     await runMigrations();
-    knex = (await runtime()).queues.database().knex;
+    knex = databaseQueue((await runtime()).queues).knex;
   });
   afterAll(() => shutdown());
   beforeEach(async () => {
@@ -126,7 +127,7 @@ await describeEachEngine('identifiers compare exactly', (engine) => {
     }));
     expect(await createWorker({ queues: ['MAIL'], stopWhenEmpty: true, sleep: 0 }).run()).toBe(0);
     expect(handled).toEqual([]);
-    const queue = (await runtime()).queues.database();
+    const queue = databaseQueue((await runtime()).queues);
     expect(await queue.size('MAIL')).toBe(0);
     expect(await queue.size('mail')).toBe(1);
     await createWorker({ queues: ['mail'], stopWhenEmpty: true, sleep: 0 }).run();
@@ -134,7 +135,7 @@ await describeEachEngine('identifiers compare exactly', (engine) => {
   });
 
   it('pausing MAIL leaves mail running', async () => {
-    const queue = (await runtime()).queues.database();
+    const queue = databaseQueue((await runtime()).queues);
     expect(await queue.pause('MAIL')).toBe(true);
     try {
       expect(await queue.pause('mail')).toBe(true);

@@ -29,7 +29,7 @@ import { runtime } from '${dist('runtime/current.js')}';
 const ExitPing = Job({ name: 'ExitPing' })(class ExitPing extends Queueable { async handle() {} });
 await boot({ default: 'database', connections: { database: JSON.parse(process.env.CONNECTION) } });
 await runMigrations();
-const knex = (await runtime()).queues.database().knex;
+const knex = (await runtime()).queues.worker().knex;
 process.on('exit', () => console.log('idle at exit:', knex.client.pool.numFree()));
 console.log('dispatched', await ExitPing.dispatch());
 if (process.env.SLOW_SQL) {

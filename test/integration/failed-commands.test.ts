@@ -14,6 +14,7 @@ import { boot, shutdown } from '../../src/runtime/boot.js';
 import { events, runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
+import { databaseQueue } from '../helpers/database-queue.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { runCli } from '../helpers/run-cli.js';
 
@@ -81,7 +82,7 @@ await describeEachEngine('failed-job and clear commands', (engine) => {
     );
     await boot({ default: 'database', connections: { database: connection } });
     await runMigrations();
-    knex = (await runtime()).queues.database().knex;
+    knex = databaseQueue((await runtime()).queues).knex;
   });
   afterAll(() => shutdown());
   beforeEach(async () => {

@@ -26,6 +26,7 @@ import {
   ThrowingFailedHookJob,
 } from '../fixtures/jobs/fixture-jobs.js';
 import { recorder } from '../fixtures/jobs/recorder.js';
+import { databaseQueue } from '../helpers/database-queue.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -56,7 +57,7 @@ await describeEachEngine('job lifecycle', (engine) => {
       maxPayloadSize: 4096,
     });
     await runMigrations();
-    queue = (await runtime()).queues.database();
+    queue = databaseQueue((await runtime()).queues);
     knex = queue.knex;
   });
   afterAll(() => shutdown());

@@ -24,6 +24,7 @@ import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import type { WorkerOptions } from '../../src/worker/worker-options.js';
+import { databaseQueue } from '../helpers/database-queue.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -115,7 +116,7 @@ await describeEachEngine('job middleware', (engine) => {
   beforeAll(async () => {
     await boot({ default: 'database', connections: { database: await freshDatabase(engine, 'job_middleware') } });
     await runMigrations();
-    knex = (await runtime()).queues.database().knex;
+    knex = databaseQueue((await runtime()).queues).knex;
     store = await rateLimitStore();
     RateLimiter.for('window', () => Limit.perHour(3));
     RateLimiter.for('drop', () => Limit.perHour(2));

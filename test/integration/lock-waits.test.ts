@@ -5,6 +5,7 @@ import type { DatabaseQueue } from '../../src/drivers/database/database-queue.js
 import { boot, shutdown } from '../../src/runtime/boot.js';
 import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
+import { databaseQueue } from '../helpers/database-queue.js';
 import { describeEachEngine, freshDatabase, type TestEngine } from '../helpers/databases.js';
 
 // The watchdog's hand-back writes must not wait past its deadline for another process's lock.
@@ -19,7 +20,7 @@ await describeEachEngine('bounding lock waits (limitLockWaits)', (engine: TestEn
     filename = engine === 'sqlite' ? (connection.connection as { filename: string }).filename : undefined;
     await boot({ default: 'database', connections: { database: connection } });
     await runMigrations();
-    queue = (await runtime()).queues.database();
+    queue = databaseQueue((await runtime()).queues);
   });
   afterAll(() => shutdown());
 

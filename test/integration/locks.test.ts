@@ -16,6 +16,7 @@ import { boot, shutdown } from '../../src/runtime/boot.js';
 import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
+import { databaseQueue } from '../helpers/database-queue.js';
 import { describeEachEngine, freshDatabase, type TestEngine } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -69,7 +70,7 @@ await describeEachEngine('the locks table and WithoutOverlapping', (engine: Test
   /** Stores on separate pools, so concurrent callers really use separate connections. */
   const separateStores = async (count: number) => {
     const app = await runtime();
-    const config = app.queues.database().config;
+    const config = databaseQueue(app.queues).config;
     return Array.from({ length: count }, () => {
       const pool = createKnex(config, 'database');
       extraPools.push(pool);
@@ -81,7 +82,7 @@ await describeEachEngine('the locks table and WithoutOverlapping', (engine: Test
     await boot({ default: 'database', connections: { database: await freshDatabase(engine, 'locks') } });
     await runMigrations();
     const app = await runtime();
-    knex = app.queues.database().knex;
+    knex = databaseQueue(app.queues).knex;
     store = app.queues.locks() as DatabaseLockStore;
     overlapLog = () => knex;
     await knex.schema.createTable('overlap_log', (t) => {
@@ -199,7 +200,12 @@ await describeEachEngine('the locks table and WithoutOverlapping', (engine: Test
     writeMigration(dir, 'stub_locks', readStub('migration.locks.stub'));
     await knex.migrate.latest({ directory: dir, loadExtensions: ['.js'], tableName: 'stub_migrations' });
     expect(await knex('stub_locks').columnInfo()).toEqual(await knex('locks').columnInfo());
-    const stubStore = new DatabaseLockStore(knex, 'stub_locks', 'database', (await runtime()).queues.database().config);
+    const stubStore = new DatabaseLockStore(
+      knex,
+      'stub_locks',
+      'database',
+      databaseQueue((await runtime()).queues).config,
+    );
     expect(await stubStore.acquire('Key', 'a', 0)).toBe(true);
     expect(await stubStore.acquire('key', 'b', 0)).toBe(true);
   });

@@ -7,6 +7,7 @@ import { boot, shutdown } from '../../src/runtime/boot.js';
 import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
+import { databaseQueue } from '../helpers/database-queue.js';
 import { describeEachEngine, freshDatabase, type TestEngine } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -37,7 +38,7 @@ await describeEachEngine('--max-time on a worker whose slots are all busy', (eng
   beforeAll(async () => {
     await boot({ default: 'database', connections: { database: await freshDatabase(engine, 'max_time') } });
     await runMigrations();
-    queue = (await runtime()).queues.database();
+    queue = databaseQueue((await runtime()).queues);
   });
   afterAll(() => shutdown());
 

@@ -26,6 +26,7 @@ import {
   QuietMissingGameJob,
   StampGameTokenJob,
 } from '../fixtures/jobs/model-jobs.js';
+import { databaseQueue } from '../helpers/database-queue.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
 import { countRows, createWorkerApp, type WorkerApp } from '../helpers/worker-process.js';
@@ -62,7 +63,7 @@ await describeEachEngine('models held by jobs', (engine) => {
       prefix: 'errand-models-',
     });
     await boot({ default: 'database', connections: { database: connection }, report: (error) => reported.push(error) });
-    knex = (await runtime()).queues.database().knex;
+    knex = databaseQueue((await runtime()).queues).knex;
     unsubscribe.push(
       events.on(JobProcessing, () => void lifecycle.push('processing')),
       events.on(JobProcessed, () => void lifecycle.push('processed')),

@@ -10,6 +10,7 @@ import { formatAge } from '../../src/console/commands/monitor-command.js';
 import { boot, shutdown } from '../../src/runtime/boot.js';
 import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
+import { databaseQueue } from '../helpers/database-queue.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { CLI, ROOT, runCli } from '../helpers/run-cli.js';
 
@@ -37,7 +38,7 @@ listen(QueueBusy, (e) => appendFileSync(${JSON.stringify(path.join(dir, 'busy.tx
     );
     await boot({ default: 'database', connections: { database: connection } });
     await runMigrations();
-    knex = (await runtime()).queues.database().knex;
+    knex = databaseQueue((await runtime()).queues).knex;
     const now = Math.floor(Date.now() / 1000);
     const row = (queue: string, state: 'pending' | 'delayed' | 'reserved', created: number) => ({
       queue,

@@ -8,6 +8,7 @@ import { boot, shutdown } from '../../src/runtime/boot.js';
 import { events, runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
+import { databaseQueue } from '../helpers/database-queue.js';
 import { describeEachEngine, freshDatabase, type TestEngine } from '../helpers/databases.js';
 
 /** Where BounceJob records its attempts (set by the suite of the engine running). */
@@ -52,7 +53,7 @@ await describeEachEngine('a worker claiming back the rows it released', (engine:
       report: (error) => reported.push(error),
     });
     await runMigrations();
-    knex = (await runtime()).queues.database().knex;
+    knex = databaseQueue((await runtime()).queues).knex;
     bounceLog = () => knex;
     await knex.schema.createTable('bounce_log', (t) => {
       t.increments('id');

@@ -10,6 +10,7 @@ import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { DRAIN_PATIENCE_MS } from '../../src/worker/finisher.js';
+import { databaseQueue } from '../helpers/database-queue.js';
 import { describeEachEngine, freshDatabase, type TestEngine } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -35,7 +36,7 @@ await describeEachEngine('a worker stopping while the database refuses its finis
       report: (error) => reported.push(error),
     });
     await runMigrations();
-    queue = (await runtime()).queues.database();
+    queue = databaseQueue((await runtime()).queues);
   });
   afterAll(() => shutdown());
 

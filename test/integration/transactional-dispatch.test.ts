@@ -12,6 +12,7 @@ import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { busLog, StepJob } from '../fixtures/jobs/bus-jobs.js';
 import { AfterCommitJob, outbox, ShipOrderJob } from '../fixtures/jobs/transaction-jobs.js';
+import { databaseQueue } from '../helpers/database-queue.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -45,7 +46,7 @@ await describeEachEngine('transactional dispatch', (engine) => {
       report: (error) => reported.push(error),
     });
     await runMigrations();
-    knex = (await runtime()).queues.database().knex;
+    knex = databaseQueue((await runtime()).queues).knex;
     outbox.knex = knex;
     await knex.schema.dropTable('missing_jobs');
     await knex.schema.createTable('orders', (t) => {
@@ -255,7 +256,7 @@ await describeEachEngine('transactional dispatch', (engine) => {
   });
 
   it('takes turns on the held connection: dispatches fanned out at once by a JobQueued listener inside the held commit are all stored, one push at a time', async () => {
-    const queue = (await runtime()).queues.database();
+    const queue = databaseQueue((await runtime()).queues);
     const push = queue.push.bind(queue);
     let inFlight = 0;
     let most = 0;

@@ -21,6 +21,7 @@ import { events, runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import type { WorkerOptions } from '../../src/worker/worker-options.js';
+import { databaseQueue } from '../helpers/database-queue.js';
 import { describeEachEngine, freshDatabase, type TestEngine } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
@@ -138,7 +139,7 @@ await describeEachEngine('unique jobs', (engine: TestEngine) => {
     });
     await runMigrations('database');
     const app = await runtime();
-    knex = app.queues.database().knex;
+    knex = databaseQueue(app.queues).knex;
     store = app.queues.locks();
     off = events.on(UniqueJobSkipped, (event) => void skipped.push(event));
   });

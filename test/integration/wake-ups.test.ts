@@ -8,6 +8,7 @@ import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker, type WorkerHandle } from '../../src/worker/create-worker.js';
 import { AddToBufferJob } from '../fixtures/jobs/fixture-jobs.js';
 import { recorder } from '../fixtures/jobs/recorder.js';
+import { databaseQueue } from '../helpers/database-queue.js';
 import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
 
 const IDLE_SLEEP = 120;
@@ -27,7 +28,7 @@ await describeEachEngine('waking an idle worker', (engine) => {
     const connection = await freshDatabase(engine, 'wake_ups');
     await boot({ default: 'database', connections: { database: connection }, report: () => undefined });
     await runMigrations();
-    queue = (await runtime()).queues.database();
+    queue = databaseQueue((await runtime()).queues);
   });
   afterAll(() => shutdown());
   beforeEach(async () => {

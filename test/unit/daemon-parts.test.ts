@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { hours, seconds, wholeNumber } from '../../src/console/parse-options.js';
-import type { QueueDriver } from '../../src/contracts/queue-driver.js';
 import type { ReservedJob } from '../../src/contracts/reserved-job.js';
+import type { WorkerQueue } from '../../src/contracts/worker-queue.js';
 import { DatabaseUnreachableError } from '../../src/errors/database-unreachable-error.js';
 import { longTimeout } from '../../src/runtime/timer-limit.js';
 import { Finisher, retryWhileUnreachable } from '../../src/worker/finisher.js';
@@ -32,7 +32,7 @@ describe('Finisher', () => {
         if (batches.length === 1) await gate;
         return new Set(jobs.map((j) => j.id).filter((id) => id !== '3'));
       },
-    } as unknown as QueueDriver;
+    } as unknown as WorkerQueue;
     const finisher = new Finisher(driver);
     const first = ['1', '2'].map((id) => finisher.delete(job(id)));
     // Wait until the first statement is out (held at the gate), then ask for more.
@@ -54,7 +54,7 @@ describe('Finisher', () => {
         if (calls++ < 3) throw new Error('syntax error');
         return new Set(jobs.map((j) => j.id));
       },
-    } as unknown as QueueDriver;
+    } as unknown as WorkerQueue;
     const finisher = new Finisher(driver);
     await expect(finisher.delete(job('1'))).rejects.toThrow('syntax error');
     expect(calls).toBe(3);
@@ -68,7 +68,7 @@ describe('Finisher', () => {
         if (calls++ < 3) throw new DatabaseUnreachableError('Cannot reach the database of queue connection [database]');
         return new Set(jobs.map((j) => j.id));
       },
-    } as unknown as QueueDriver;
+    } as unknown as WorkerQueue;
     const finisher = new Finisher(driver);
     await expect(finisher.delete(job('1'))).resolves.toBe(true);
     expect(calls).toBe(4);
@@ -81,7 +81,7 @@ describe('Finisher', () => {
         calls++;
         throw new DatabaseUnreachableError('Cannot reach the database of queue connection [database]');
       },
-    } as unknown as QueueDriver;
+    } as unknown as WorkerQueue;
     const finisher = new Finisher(driver, 400);
     const pending = finisher.delete(job('1'));
     const outcome = pending.then(
@@ -104,7 +104,7 @@ describe('Finisher', () => {
         if (calls < 4) throw new DatabaseUnreachableError('Cannot reach the database of queue connection [database]');
         return new Set(jobs.map((j) => j.id));
       },
-    } as unknown as QueueDriver;
+    } as unknown as WorkerQueue;
     const finisher = new Finisher(driver, undefined, (j) => lost.has(j.id));
     const results = Promise.all([finisher.delete(job('1')), finisher.delete(job('2'))]);
     expect(await results).toEqual([false, true]);

@@ -105,7 +105,11 @@ describe('a handle() that takes services it has no types for: recorded by @Job, 
       async handle(_a: Tracker, _b: Tracker): Promise<void> {}
     }
     Job({ name: 'billing.Renamed' })(RenamedBareJob);
-    await boot({ default: 'null', connections: { null: { driver: 'null' } } });
+    // Workers claim only from a connection that keeps jobs; the refusal comes before any query.
+    await boot({
+      default: 'database',
+      connections: { database: { driver: 'database', client: 'better-sqlite3', connection: { filename: ':memory:' } } },
+    });
     try {
       const run = createWorker({ stopWhenEmpty: true }).run();
       await expect(run).rejects.toThrow(ConfigError);

@@ -9,8 +9,8 @@ import { resolveConfig } from '../../src/config/resolve-config.js';
 import { kebabCase, writeClass } from '../../src/console/commands/make-commands.js';
 import type { FailedJobRecord, FailedJobStore } from '../../src/contracts/failed-job-store.js';
 import type { JobMiddleware as JobMiddlewareContract, NextMiddleware } from '../../src/contracts/job-middleware.js';
-import type { QueueDriver } from '../../src/contracts/queue-driver.js';
 import type { ReservedJob } from '../../src/contracts/reserved-job.js';
+import type { WorkerQueue } from '../../src/contracts/worker-queue.js';
 import { Job } from '../../src/decorators/job.js';
 import { JobMiddleware } from '../../src/decorators/job-middleware.js';
 import { ConfigError } from '../../src/errors/config-error.js';
@@ -181,13 +181,13 @@ function recordingDriver() {
       ended.push(`fail:${record.exception.split('\n')[0]}`);
       return true;
     },
-  } as unknown as QueueDriver;
+  } as unknown as WorkerQueue;
   return { driver, ended };
 }
 
 const nullFailer = { log: async () => undefined } as unknown as FailedJobStore;
 
-function processor(driver: QueueDriver) {
+function processor(driver: WorkerQueue) {
   return new JobProcessor({
     driver,
     failer: nullFailer,

@@ -28,7 +28,7 @@ describe('names that are Object.prototype members', () => {
     const message = `Queue connection [${name}] is not defined. Defined connections: database, sync, null.`;
     expect(() => manager.connection(name)).toThrow(message);
     expect(() => manager.configOf(name)).toThrow(message);
-    expect(() => manager.database(name)).toThrow(message);
+    expect(() => manager.worker(name)).toThrow(message);
   });
 
   it.each(PROTOTYPE_NAMES)('the configuration refuses [%s] wherever it names a connection or a client', (name) => {

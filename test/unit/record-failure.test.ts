@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import type { FailedJobRecord, FailedJobStore } from '../../src/contracts/failed-job-store.js';
-import type { QueueDriver } from '../../src/contracts/queue-driver.js';
 import type { ReservedJob } from '../../src/contracts/reserved-job.js';
+import type { WorkerQueue } from '../../src/contracts/worker-queue.js';
 import {
   type BatchCounts,
   type FailureRecording,
@@ -26,11 +26,12 @@ function recordingQueue(held = true) {
       calls.push({ record, within });
       return held;
     },
-  } as unknown as QueueDriver;
+    sharesStoreWith: () => false,
+  } as unknown as WorkerQueue;
   return { queue, calls };
 }
 
-function deps(queue: QueueDriver, batches: BatchCounts | undefined, released: string[] = []): FailureRecording {
+function deps(queue: WorkerQueue, batches: BatchCounts | undefined, released: string[] = []): FailureRecording {
   return {
     queue,
     failer: {} as FailedJobStore,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-
-import type { QueueDriver } from '../../src/contracts/queue-driver.js';
 import type { ReservedJob } from '../../src/contracts/reserved-job.js';
+import type { WorkerQueue } from '../../src/contracts/worker-queue.js';
 import { workerGraceSeconds } from '../../src/deploy/worker-args.js';
 import { EventBus } from '../../src/events/event-bus.js';
 import { JobPopping } from '../../src/events/job-popping.js';
@@ -36,11 +35,11 @@ function fakeDriver(queues: Record<string, ReservedJob[]>, failOn?: string) {
       unclaimed.push(...jobs.map((j) => j.id));
       return jobs.length;
     },
-  } as unknown as QueueDriver;
+  } as unknown as WorkerQueue;
   return { driver, claims, unclaimed };
 }
 
-function buffer(driver: QueueDriver, queues: string[], reported: unknown[] = [], events = new EventBus()) {
+function buffer(driver: WorkerQueue, queues: string[], reported: unknown[] = [], events = new EventBus()) {
   return new PrefetchBuffer({
     driver,
     events,

@@ -31,8 +31,8 @@ export function registerClearCommand(program: Command): void {
       const app = await bootFromCommand(command);
       try {
         const name = connection ?? app.config.default;
-        // Only the database driver keeps jobs that can be cleared; database() names the problem otherwise.
-        const driver = app.queues.database(name);
+        // Only a driver that keeps jobs can clear them; worker() names the problem otherwise.
+        const driver = app.queues.worker(name);
         const queue = flags.queue ?? driver.defaultQueue;
         const target = `${name}:${queue}`;
         if (!flags.force) {

@@ -20,7 +20,7 @@ export function registerControlCommands(program: Command): void {
         const names = connection ? [connection] : databaseConnections(app.config.connections);
         if (names.length === 0)
           throw new ConfigError('No database queue connection is configured, so no worker can be restarted.');
-        for (const name of names) await app.queues.database(name).requestRestart();
+        for (const name of names) await app.queues.worker(name).requestRestart();
         console.log(`  ${pc.green('Broadcasting queue restart signal')} (${names.join(', ')}).`);
       } finally {
         await shutdown();
@@ -40,7 +40,7 @@ export function registerControlCommands(program: Command): void {
         const app = await bootFromCommand(command);
         try {
           const [connection, queue] = target.includes(':') ? splitTarget(target) : [app.config.default, target];
-          const driver = app.queues.database(connection);
+          const driver = app.queues.worker(connection);
           const changed = paused ? await driver.pause(queue) : await driver.resume(queue);
           const state = paused ? 'paused' : 'resumed';
           console.log(

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 
-import type { QueueStats } from '../../drivers/database/queries/queue-stats.js';
+import type { QueueStats } from '../../contracts/worker-queue.js';
 import { ConfigError } from '../../errors/config-error.js';
 import { QueueBusy } from '../../events/queue-busy.js';
 import { dispatchEvent } from '../../listeners/event-dispatcher.js';
@@ -101,7 +101,7 @@ export async function monitor(
 ): Promise<MonitorRow[]> {
   const rows: MonitorRow[] = [];
   for (const { connection, queue } of targets) {
-    const stats = await app.queues.database(connection).stats(queue);
+    const stats = await app.queues.worker(connection).stats(queue);
     const status = stats.size >= max ? 'ALERT' : 'OK';
     rows.push({ connection, queue, ...stats, max, status });
     const key = `${connection}:${queue}`;
@@ -127,7 +127,7 @@ function parseTargets(list: string, app: ErrandRuntime): Array<{ connection: str
       const queue = at === -1 ? item : item.slice(at + 1).trim();
       if (!connection || !queue)
         throw new ConfigError(`queue:monitor: [${item}] is not connection:queue or a queue name.`);
-      app.queues.database(connection);
+      app.queues.worker(connection);
       return { connection, queue };
     });
   if (targets.length === 0)

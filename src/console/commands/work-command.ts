@@ -69,7 +69,7 @@ export function registerWorkCommand(program: Command): void {
       const warning = noJobsWarning(app.config, imported);
       if (warning) process.stderr.write(`\n ${pc.bgYellow(pc.black(' WARN '))} ${warning}\n`);
       const { json, queue, ...options } = flags;
-      const queues = queuesToWork(queue, app.queues.connection(connection).defaultQueue);
+      const queues = queuesToWork(queue, app.queues.worker(connection).defaultQueue);
       const worker = buildWorker(app, { ...options, connection, queues });
       if (json) {
         attachJsonOutput(events);

@@ -38,6 +38,12 @@ export class DatabaseLockStore implements LockStore {
     return new DatabaseLockStore(transaction, this.table, this.connectionName, this.config, true);
   }
 
+  /** Whether `transaction` was opened on this store's knex instance (knex gives a transaction its own client sharing the config). */
+  opensOn(transaction: Knex.Transaction): boolean {
+    const config = clientConfigOf(transaction);
+    return config !== undefined && config === clientConfigOf(this.knex);
+  }
+
   async acquire(key: string, owner: string, ttlSeconds: number): Promise<boolean> {
     checkLock(key, owner, ttlSeconds);
     return this.run(() => acquireLock(this.locks, storedKey(key), owner, ttlSeconds));
@@ -99,4 +105,9 @@ function checkLock(key: string, owner: string, ttlSeconds: number): void {
       `The TTL of lock ${key} must be a whole number of seconds ≥ 0 (0: never expires), got ${String(ttlSeconds)}.`,
     );
   }
+}
+
+/** The config a knex instance or transaction was made from. */
+function clientConfigOf(knex: Knex): unknown {
+  return (knex as unknown as { client?: { config?: unknown } }).client?.config;
 }

@@ -2,37 +2,47 @@ import type { Knex } from 'knex';
 
 import type { ResolvedDatabaseConnection } from '../../config/config-types.js';
 import type { FailedJobRecord, FailedJobStore } from '../../contracts/failed-job-store.js';
-import type { FinishingWrites, PushRequest, QueueDriver } from '../../contracts/queue-driver.js';
+import type { PushRequest } from '../../contracts/queue.js';
 import type { ReservedJob } from '../../contracts/reserved-job.js';
+import type {
+  Controls,
+  FinishingWrites,
+  LeaseSettings,
+  QueueStats,
+  WorkerQueue,
+  WorkerRegistration,
+} from '../../contracts/worker-queue.js';
 import { ConfigError } from '../../errors/config-error.js';
+import { DatabaseBatchRepository } from './database-batch-repository.js';
 import { describeDatabaseError, isRetryableLock } from './database-error.js';
 import { DatabaseFailedJobStore } from './database-failed-job-store.js';
+import { DatabaseLockStore } from './database-lock-store.js';
 import { dialect, type Engine, type ServerInfo } from './dialect.js';
 import { listenForJobs } from './listen-for-jobs.js';
 import { claimJobs, explainClaim, findReservedJobs, releaseExpiredReservations } from './queries/claim-jobs.js';
-import { type Controls, pauseQueue, readControls, requestRestart, resumeQueue } from './queries/controls.js';
+import { pauseQueue, readControls, requestRestart, resumeQueue } from './queries/controls.js';
 import { insertFailedJob } from './queries/failed-jobs.js';
 import { deleteReservedJob, deleteReservedJobs, releaseReservedJob, unclaimJobs } from './queries/finish-jobs.js';
 import { insertJobs } from './queries/insert-jobs.js';
-import { clearJobs, countJobs, type QueueStats, queueStats } from './queries/queue-stats.js';
+import { clearJobs, countJobs, queueStats } from './queries/queue-stats.js';
 import {
   deregisterWorker,
   heartbeat,
   listWorkers,
   registerWorker,
   sweepDeadWorkers,
-  type WorkerRegistration,
   type WorkerRow,
 } from './queries/workers.js';
 import { retryLocks } from './retry-locks.js';
 import { detectServer } from './server-info.js';
+import { knexTransaction } from './store-transaction.js';
 import { watchSqliteFile } from './watch-sqlite-file.js';
 
 /** How often a queue's expired reservations are looked for (see releaseExpired). */
 const EXPIRED_CHECK_MS = 1000;
 
 /** A queue connection whose jobs live in a database table (Laravel's `database` driver). */
-export class DatabaseQueue implements QueueDriver {
+export class DatabaseQueue implements WorkerQueue {
   readonly engine: Engine;
   /** Jobs are stored, and run by workers. */
   readonly runsJobsInline = false;
@@ -56,10 +66,32 @@ export class DatabaseQueue implements QueueDriver {
     return this.config.table;
   }
 
+  get leases(): LeaseSettings {
+    return { heartbeat: this.config.heartbeat, retryAfter: this.config.retryAfter };
+  }
+
+  /** False for an in-memory SQLite database: a connection opened elsewhere gets a database of its own. */
+  get reachableFromOtherThreads(): boolean {
+    const connection = this.config.connection as { filename?: string };
+    return !(this.config.client === 'better-sqlite3' && connection.filename === ':memory:');
+  }
+
   bulk(requests: readonly PushRequest[]): Promise<string[]> {
-    const trx = requests.find((request) => request.transaction)?.transaction;
+    const held = requests.find((request) => request.transaction)?.transaction;
+    const trx = held ? knexTransaction(held) : undefined;
     if (trx) this.checkTransaction(trx);
     return this.run(() => insertJobs(trx ?? this.knex, this.engine, this.table, requests));
+  }
+
+  /** A queue or store of this driver on the same knex instance (one pool, one database). */
+  sharesStoreWith(other: object): boolean {
+    return (
+      (other instanceof DatabaseQueue ||
+        other instanceof DatabaseFailedJobStore ||
+        other instanceof DatabaseBatchRepository ||
+        other instanceof DatabaseLockStore) &&
+      other.knex === this.knex
+    );
   }
 
   /** An application transaction can hold the jobs only when it is on the same kind of database. */
@@ -223,7 +255,7 @@ export class DatabaseQueue implements QueueDriver {
   }
 
   fail(job: ReservedJob, record: FailedJobRecord, store: FailedJobStore, within?: FinishingWrites): Promise<boolean> {
-    if (store instanceof DatabaseFailedJobStore && store.knex === this.knex) {
+    if (store instanceof DatabaseFailedJobStore && this.sharesStoreWith(store)) {
       // Same database: the failed record and the delete commit together, fenced on the lease.
       return this.run(() =>
         retryLocks(() =>

@@ -1,18 +1,14 @@
-import type { QueueDriver } from '../../contracts/queue-driver.js';
-import type { ReservedJob } from '../../contracts/reserved-job.js';
+import type { Queue } from '../../contracts/queue.js';
 
 /** The `null` driver: every job is discarded (useful to switch queueing off). */
-export class NullQueue implements QueueDriver {
+export class NullQueue implements Queue {
   readonly defaultQueue = 'default';
+  readonly runsJobsInline = false;
 
   constructor(readonly connectionName: string) {}
 
   async bulk(requests: readonly unknown[]): Promise<string[]> {
     return requests.map(() => '');
-  }
-
-  async claim(): Promise<ReservedJob[]> {
-    return [];
   }
 
   async clear(): Promise<number> {
@@ -21,31 +17,16 @@ export class NullQueue implements QueueDriver {
 
   async close(): Promise<void> {}
 
-  async delete(): Promise<boolean> {
-    return true;
-  }
-
-  async deleteMany(jobs: readonly ReservedJob[]): Promise<Set<string>> {
-    return new Set(jobs.map((job) => job.id));
-  }
-
-  async fail(): Promise<boolean> {
-    return true;
-  }
-
   async push(): Promise<string> {
     return '';
   }
 
-  async release(): Promise<boolean> {
-    return true;
+  /** Nothing is stored, so nothing can share a transaction with it. */
+  sharesStoreWith(): boolean {
+    return false;
   }
 
   async size(): Promise<number> {
-    return 0;
-  }
-
-  async unclaim(): Promise<number> {
     return 0;
   }
 }

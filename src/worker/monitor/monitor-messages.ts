@@ -1,6 +1,5 @@
 import type { ResolvedConfig } from '../../config/config-types.js';
-import type { Controls } from '../../drivers/database/queries/controls.js';
-import type { WorkerRegistration } from '../../drivers/database/queries/workers.js';
+import type { Controls, WorkerRegistration } from '../../contracts/worker-queue.js';
 
 /** What the monitor thread is started with. */
 export interface MonitorData {

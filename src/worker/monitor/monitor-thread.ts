@@ -8,7 +8,6 @@ import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 
 import type { ReservedJob } from '../../contracts/reserved-job.js';
-import type { DatabaseQueue } from '../../drivers/database/database-queue.js';
 import { ErrandError } from '../../errors/errand-error.js';
 import { MissingTableError } from '../../errors/missing-table-error.js';
 import { type FailureRecording, recordFailure } from '../../execution/record-failure.js';
@@ -39,7 +38,7 @@ const manager = new QueueManager(
     throw new Error('The monitor thread never runs jobs.');
   },
 );
-const driver = manager.database(data.connectionName) as DatabaseQueue;
+const driver = manager.worker(data.connectionName);
 const workerId = data.registration.id;
 /** How often a tick runs: each heartbeat, or each poll of the controls when heartbeats are off. */
 const intervalMs = (data.heartbeat === false ? data.pollInterval : data.heartbeat.interval) * 1000;

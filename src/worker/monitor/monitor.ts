@@ -4,11 +4,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker as Thread } from 'node:worker_threads';
 
 import type { ResolvedConfig } from '../../config/config-types.js';
-import type { QueueDriver } from '../../contracts/queue-driver.js';
 import type { ReservedJob } from '../../contracts/reserved-job.js';
-import { DatabaseQueue } from '../../drivers/database/database-queue.js';
-import type { Controls } from '../../drivers/database/queries/controls.js';
-import type { WorkerRegistration } from '../../drivers/database/queries/workers.js';
+import type { Controls, WorkerQueue, WorkerRegistration } from '../../contracts/worker-queue.js';
 import { ErrandError } from '../../errors/errand-error.js';
 import type { FromMonitor, MonitorData, ToMonitor } from './monitor-messages.js';
 import { RunningJobsTable } from './running-jobs-table.js';
@@ -43,8 +40,8 @@ export interface MonitorOptions {
 
 /** What `Monitor.start` needs besides the worker's registration. */
 export interface MonitorStartOptions {
-  /** The worker's driver: only a database connection has workers, leases and controls to watch. */
-  driver: QueueDriver;
+  /** The worker's queue: its registrations, leases and controls are what the monitor watches. */
+  driver: WorkerQueue;
   /** The resolved configuration: the thread opens its own connection from it. */
   config: ResolvedConfig | undefined;
   jobDefaults: { tries: number; backoff: number };
@@ -76,26 +73,27 @@ export class Monitor {
   }
 
   /**
-   * Starts the monitor of the worker `registration` describes, when it can have one (a database
-   * connection, a configuration to open the thread's own connection from, and a database that
-   * connection can reach: not an in-memory SQLite). Registers the worker and reads the controls on
+   * Starts the monitor of the worker `registration` describes, when it can have one (a
+   * configuration to open the thread's own connection from, and a store that connection can
+   * reach: not an in-memory SQLite). Registers the worker and reads the controls on
    * this thread's own connection, hands the controls to the listener, then starts the thread and
    * resolves without waiting for it, so claiming can begin while it loads: until it is ready, its
    * messages wait in its port. A thread that fails to start reaches the listener as a fatal error.
    */
   static async start(registration: WorkerRegistration, options: MonitorStartOptions): Promise<Monitor | undefined> {
     const { driver, listener } = options;
-    if (!(driver instanceof DatabaseQueue) || !options.config || isInMemory(driver)) return undefined;
+    // The thread opens its own connection from the configuration: a store it cannot reach goes unmonitored.
+    if (!options.config || !driver.reachableFromOtherThreads) return undefined;
     const monitor = new Monitor({
       config: options.config,
       connectionName: registration.connection,
-      heartbeat: driver.config.heartbeat,
+      heartbeat: driver.leases.heartbeat,
       slots: registration.concurrency,
       jobDefaults: options.jobDefaults,
       registration,
       listener,
     });
-    if (driver.config.heartbeat !== false) {
+    if (driver.leases.heartbeat !== false) {
       const sentAt = Date.now();
       await driver.registerWorker(registration);
       monitor.registered(sentAt);
@@ -244,11 +242,6 @@ export class Monitor {
     this.pending = [];
     this.thread?.postMessage(messages.length === 1 ? messages[0]! : { type: 'batch', messages });
   }
-}
-
-function isInMemory(driver: DatabaseQueue): boolean {
-  const connection = driver.config.connection as { filename?: string };
-  return driver.config.client === 'better-sqlite3' && connection.filename === ':memory:';
 }
 
 /**

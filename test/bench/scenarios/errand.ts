@@ -11,6 +11,7 @@ import { boot, shutdown } from '../../../src/runtime/boot.js';
 import { runtime } from '../../../src/runtime/current.js';
 import { runMigrations } from '../../../src/runtime/run-migrations.js';
 import { createWorker } from '../../../src/worker/create-worker.js';
+import { databaseQueue } from '../../helpers/database-queue.js';
 import { BenchNoop, BenchPing, clock, handled } from '../bench-jobs.js';
 import { type BenchEngine, connectionConfig, emptyDatabase } from '../engines.js';
 import { emit, quantile, round } from '../measurement.js';
@@ -43,7 +44,7 @@ const base = { system: 'errand', engine, jobs };
 
 await boot({ default: 'database', connections: { database: connectionConfig(engine, args.sqlite) } });
 const app = await runtime();
-const knex = app.queues.database().knex;
+const knex = databaseQueue(app.queues).knex;
 if (args.scenario !== 'latency-worker' && args.scenario !== 'drain-worker') {
   // Fresh tables, as each peer recreates its schema; this also keeps the bench machine's
   // PostgreSQL (autovacuum off) from slowing later scenarios with the dead rows of earlier ones.

@@ -7,6 +7,7 @@ import { Queue } from '../../../src/bus/queue.js';
 import { boot, shutdown } from '../../../src/runtime/boot.js';
 import { runtime } from '../../../src/runtime/current.js';
 import { runMigrations } from '../../../src/runtime/run-migrations.js';
+import { databaseQueue } from '../../helpers/database-queue.js';
 import { BenchNoop, clock } from '../bench-jobs.js';
 import { type BenchEngine, connectionConfig, emptyDatabase } from '../engines.js';
 import { emit, quantile, round } from '../measurement.js';
@@ -28,7 +29,7 @@ const { values: args } = parseArgs({
 });
 const engine = args.engine as BenchEngine;
 await boot({ default: 'database', connections: { database: connectionConfig(engine, args.sqlite) } });
-const driver = (await runtime()).queues.database();
+const driver = databaseQueue((await runtime()).queues);
 const knex = driver.knex;
 await emptyDatabase(knex, engine);
 await runMigrations();

@@ -1,23 +1,7 @@
 import type { Knex } from 'knex';
 
+import type { BatchRow, ClaimedCallback, PruneBatches } from '../../../contracts/batch-repository.js';
 import { dialect, type Engine } from '../dialect.js';
-
-/** A `job_batches` row as stored. */
-export interface BatchRow {
-  id: string;
-  name: string;
-  total_jobs: number;
-  pending_jobs: number;
-  failed_jobs: number;
-  failed_job_ids: string;
-  options: string | null;
-  cancelled_at: number | string | null;
-  created_at: number | string;
-  finished_at: number | string | null;
-}
-
-/** The callbacks whose single run is decided in the database. */
-export type ClaimedCallback = 'then' | 'catch' | 'finally';
 
 /** A bit each in `callbacks_run`, and the counter state in which each becomes due. */
 const CALLBACKS: Record<ClaimedCallback, { bit: number; due: string }> = {
@@ -137,16 +121,6 @@ export async function cancelBatch(knex: Knex, engine: Engine, table: string, id:
 /** Deletes one batch. */
 export async function deleteBatch(knex: Knex, table: string, id: string): Promise<boolean> {
   return Number(await knex(table).where({ id }).delete()) > 0;
-}
-
-/** Which batches `queue:prune-batches` removes, by age in hours. */
-export interface PruneBatches {
-  /** Finished batches older than this. */
-  finishedHours: number;
-  /** Unfinished batches older than this (not pruned when undefined). */
-  unfinishedHours?: number;
-  /** Cancelled batches older than this (not pruned when undefined). */
-  cancelledHours?: number;
 }
 
 /** Deletes old batches; resolves to how many. */

@@ -1,15 +1,10 @@
 import type { Knex } from 'knex';
 
+import type { Controls } from '../../../contracts/worker-queue.js';
 import { dialect, type Engine } from '../dialect.js';
 
 const RESTART = 'restart';
 const pauseKey = (connection: string, queue: string) => `pause:${connection}:${queue}`;
-
-/** What workers poll: the restart counter and the queues paused on their connection. */
-export interface Controls {
-  restart: number;
-  paused: string[];
-}
 
 /** Reads the restart counter and the paused queues of one connection. */
 export async function readControls(knex: Knex, table: string, connection: string): Promise<Controls> {

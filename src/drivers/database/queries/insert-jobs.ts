@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-import type { PushRequest } from '../../../contracts/queue-driver.js';
+import type { PushRequest } from '../../../contracts/queue.js';
 import { dialect, type Engine } from '../dialect.js';
 import { jobsChannel } from '../listen-for-jobs.js';
 import { runRepeated } from '../prepared-statements.js';

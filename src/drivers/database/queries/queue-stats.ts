@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 
+import type { QueueStats } from '../../../contracts/worker-queue.js';
 import { dialect, type Engine } from '../dialect.js';
 
 /** Jobs on a queue, pending, delayed and reserved alike. */
@@ -11,20 +12,6 @@ export async function countJobs(knex: Knex, table: string, queue: string): Promi
 /** Deletes every job on a queue; resolves to how many. */
 export async function clearJobs(knex: Knex, table: string, queue: string): Promise<number> {
   return Number(await knex(table).where({ queue }).delete());
-}
-
-/** A queue's jobs by state, and how long its oldest available job has waited. */
-export interface QueueStats {
-  /** Every job on the queue: pending, delayed and reserved. */
-  size: number;
-  /** Available now and not reserved. */
-  pending: number;
-  /** Not available yet (dispatched with a delay, or released with a backoff). */
-  delayed: number;
-  /** Claimed by a worker. */
-  reserved: number;
-  /** Seconds since the oldest pending job was created (database clock), or null when none is pending. */
-  oldestPendingAge: number | null;
 }
 
 /** One aggregate query over the queue, on the database clock. */

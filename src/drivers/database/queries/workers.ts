@@ -1,18 +1,8 @@
 import type { Knex } from 'knex';
 
+import type { WorkerRegistration } from '../../../contracts/worker-queue.js';
 import { dialect, type Engine } from '../dialect.js';
 import { retryLocks } from '../retry-locks.js';
-
-/** What a worker says about itself when it registers. */
-export interface WorkerRegistration {
-  id: string;
-  name: string;
-  connection: string;
-  queues: string[];
-  hostname: string;
-  pid: number;
-  concurrency: number;
-}
 
 /** The tables a worker's heartbeat touches. */
 export interface HeartbeatTables {

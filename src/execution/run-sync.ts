@@ -1,14 +1,14 @@
 import type { DependencyContainer } from 'tsyringe';
-import { DEFAULT_MAX_PAYLOAD_SIZE } from '../../config/defaults.js';
-import { afterJobFailed } from '../../execution/after-failure.js';
-import { afterJobSucceeded, busInfo, chainStateOf, runtimeBatches } from '../../execution/after-success.js';
-import { isRefusal, jobForFailedHook, modelStep } from '../../execution/load-models.js';
-import { countBatchFailure } from '../../execution/record-failure.js';
-import { runAttempt } from '../../execution/run-attempt.js';
-import type { JobInfo } from '../../job/job-context.js';
-import { decodeJob, parsePayload } from '../../payload/decode-payload.js';
-import type { Keyring } from '../../payload/keyring.js';
-import { report } from '../../runtime/current.js';
+import { DEFAULT_MAX_PAYLOAD_SIZE } from '../config/defaults.js';
+import type { JobInfo } from '../job/job-context.js';
+import { decodeJob, parsePayload } from '../payload/decode-payload.js';
+import type { Keyring } from '../payload/keyring.js';
+import { report } from '../runtime/current.js';
+import { afterJobFailed } from './after-failure.js';
+import { afterJobSucceeded, busInfo, chainStateOf, runtimeBatches } from './after-success.js';
+import { isRefusal, jobForFailedHook, modelStep } from './load-models.js';
+import { countBatchFailure } from './record-failure.js';
+import { runAttempt } from './run-attempt.js';
 
 /**
  * Runs a payload inline, as the `sync` connection and `dispatchSync` do: the job is encoded and

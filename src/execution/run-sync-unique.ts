@@ -1,8 +1,8 @@
 import type { DependencyContainer } from 'tsyringe';
-import { releaseAtEnd, releaseBeforeHandle, type UniqueReleaseDeps } from '../../execution/unique-release.js';
-import type { Keyring } from '../../payload/keyring.js';
-import { uniqueOfRawPayload } from '../../payload/unique-payload.js';
+import type { Keyring } from '../payload/keyring.js';
+import { uniqueOfRawPayload } from '../payload/unique-payload.js';
 import { runSync } from './run-sync.js';
+import { releaseAtEnd, releaseBeforeHandle, type UniqueReleaseDeps } from './unique-release.js';
 
 /**
  * `runSync` for the `sync` connection, releasing a unique job's lock the way a worker does: just

@@ -1,0 +1,136 @@
+import type { ResolvedConnection } from '../config/config-types.js';
+import type { BatchRepository } from '../contracts/batch-repository.js';
+import type { FailedJobStore } from '../contracts/failed-job-store.js';
+import type { LockStore } from '../contracts/lock-store.js';
+import type { ModelResolver } from '../contracts/model-resolver.js';
+import type { Queue, StoreTransaction } from '../contracts/queue.js';
+import type { RateLimitStore } from '../contracts/rate-limit-store.js';
+import type { WorkerQueue } from '../contracts/worker-queue.js';
+import { ConfigError } from '../errors/config-error.js';
+import type { RegisteredModel } from '../models/model-options.js';
+import { createKnex } from './database/create-knex.js';
+import { DatabaseBatchRepository } from './database/database-batch-repository.js';
+import { describeDatabaseError } from './database/database-error.js';
+import { DatabaseFailedJobStore } from './database/database-failed-job-store.js';
+import { DatabaseLockStore } from './database/database-lock-store.js';
+import { DatabaseQueue } from './database/database-queue.js';
+import { DatabaseRateLimitStore } from './database/database-rate-limit-store.js';
+import { KnexModelResolver } from './database/knex-model-resolver.js';
+import { migrate } from './database/migrations/migrate.js';
+import { knexTransaction } from './database/store-transaction.js';
+import { NullQueue } from './null/null-queue.js';
+import { SyncQueue } from './sync/sync-queue.js';
+
+// The one door into src/drivers for the rest of errand: a connection is opened by its
+// configuration's driver name, and the stores that live on an opened connection are opened here
+// too. Nothing outside src/drivers imports a driver's own files or asks `instanceof` of its
+// classes (test/unit/driver-seam.test.ts checks), so a new driver is a folder beside
+// database/, sync/ and null/ plus a branch in the functions below.
+
+/**
+ * Opens the queue of connection `name`; `runSyncPayload` runs a job inline (the `sync` driver).
+ * Opening a database connection makes its pool, which connects on first use.
+ */
+export function openQueue(
+  name: string,
+  config: ResolvedConnection,
+  runSyncPayload: (payload: string) => Promise<void>,
+): Queue {
+  switch (config.driver) {
+    case 'database':
+      return new DatabaseQueue(name, createKnex(config, name), config);
+    case 'sync':
+      return new SyncQueue(name, runSyncPayload);
+    default:
+      return new NullQueue(name);
+  }
+}
+
+/** The `failed_jobs` table `table` in the store of `queue`. */
+export function openFailedJobStore(queue: WorkerQueue, table: string): FailedJobStore {
+  const database = databaseOf(queue, 'failed jobs');
+  return new DatabaseFailedJobStore(database.knex, table, database.connectionName, database.config);
+}
+
+/** The locks table `table` in the store of `queue` (unique jobs, WithoutOverlapping). */
+export function openLockStore(queue: WorkerQueue, table: string): LockStore {
+  const database = databaseOf(queue, 'locks');
+  return new DatabaseLockStore(database.knex, table, database.connectionName, database.config);
+}
+
+/**
+ * The lock store to take a unique job's lock in when its push joins `transaction` (the
+ * application's own, `withTransaction(trx)`): the same table inside that transaction when the
+ * store lives in the transaction's database, so the lock is kept on commit and undone on
+ * rollback; else `store` itself.
+ */
+export function lockStoreWithin(store: LockStore, transaction: StoreTransaction | undefined): LockStore {
+  if (transaction && store instanceof DatabaseLockStore && store.opensOn(knexTransaction(transaction)))
+    return store.within(knexTransaction(transaction));
+  return store;
+}
+
+/** The batches table `table` in the store of `queue`. */
+export function openBatchRepository(queue: WorkerQueue, table: string): BatchRepository {
+  const database = databaseOf(queue, 'batches');
+  return new DatabaseBatchRepository(database.knex, table, database.connectionName, database.config);
+}
+
+/** The rate-limit counters table `table` in the store of `queue` (RateLimited, ThrottlesExceptions). */
+export function openRateLimitStore(queue: WorkerQueue, table: string): RateLimitStore {
+  const database = databaseOf(queue, 'rate limits');
+  const limits = { knex: database.knex, engine: database.engine, table };
+  return new DatabaseRateLimitStore(limits, (error) =>
+    describeDatabaseError(error, database.connectionName, database.config, table),
+  );
+}
+
+/** Where errand's own tables beside the queue's (jobs, workers, controls) live in its store, by name. */
+export interface StoreTables {
+  failed?: string;
+  locks?: string;
+  batches?: string;
+  rateLimits?: string;
+}
+
+/**
+ * Creates or updates errand's tables in the store of `queue`: its own, and `tables` where they
+ * live in the same store. Resolves to the steps that ran now (empty when up to date).
+ */
+export async function migrateStore(queue: WorkerQueue, tables: StoreTables): Promise<string[]> {
+  const database = databaseOf(queue, 'migrations');
+  try {
+    const { workersTable, controlsTable } = database.config;
+    return await migrate(database.knex, {
+      jobs: [database.table],
+      failed: tables.failed,
+      workers: [workersTable],
+      controls: [controlsTable],
+      locks: tables.locks,
+      batches: tables.batches,
+      rateLimits: tables.rateLimits,
+    });
+  } catch (error) {
+    throw describeDatabaseError(error, database.connectionName, database.config, database.table);
+  }
+}
+
+/**
+ * The resolver of `@Model` classes: each model is read through the store of the queue
+ * `queueFor` gives for its connection (null: the model names none).
+ */
+export function modelResolver(
+  queueFor: (connection: string | null, model: RegisteredModel) => Promise<WorkerQueue>,
+): ModelResolver {
+  return new KnexModelResolver(
+    async (connection, model) => databaseOf(await queueFor(connection, model), 'models').knex,
+  );
+}
+
+/** The database queue behind `queue`, for a store that only a database keeps. */
+function databaseOf(queue: WorkerQueue, what: string): DatabaseQueue {
+  if (queue instanceof DatabaseQueue) return queue;
+  throw new ConfigError(
+    `Queue connection [${queue.connectionName}] does not keep its jobs in a database; errand keeps ${what} in a database.`,
+  );
+}

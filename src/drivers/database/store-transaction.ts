@@ -1,0 +1,12 @@
+import type { Knex } from 'knex';
+
+import type { StoreTransaction } from '../../contracts/queue.js';
+
+/**
+ * The knex transaction behind a store transaction of a database connection: the only kind this
+ * driver hands out (finishing writes, `BatchRepository.transaction`) or is handed by the
+ * application (`withTransaction(trx)`).
+ */
+export function knexTransaction(trx: StoreTransaction): Knex.Transaction {
+  return trx as Knex.Transaction;
+}
