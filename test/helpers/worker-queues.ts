@@ -1,0 +1,214 @@
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+
+import type { ResolvedConfig, ResolvedDatabaseConnection } from '../../src/config/config-types.js';
+import { resolveConfig } from '../../src/config/resolve-config.js';
+import type { FailedJobStore } from '../../src/contracts/failed-job-store.js';
+import type { QueueDriver } from '../../src/contracts/queue-driver.js';
+import type { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
+import { dialect } from '../../src/drivers/database/dialect.js';
+import { migrate } from '../../src/drivers/database/migrations/migrate.js';
+import { QueueManager } from '../../src/runtime/queue-manager.js';
+import { describeEachEngine, freshDatabase } from './databases.js';
+
+/**
+ * What the worker, its monitor thread and the watchdog call on a queue connection. Stands in for
+ * the `WorkerQueue` contract until src/contracts/worker-queue.ts exists.
+ */
+export type WorkerQueue = QueueDriver &
+  Pick<
+    DatabaseQueue,
+    | 'controls'
+    | 'deregisterWorker'
+    | 'heartbeat'
+    | 'limitLockWaits'
+    | 'listen'
+    | 'registerWorker'
+    | 'reservedJobs'
+    | 'sweepDeadWorkers'
+  >;
+
+/** A job as its store holds it, read past the contract so the suite can check what a write did. */
+export interface StoredJob {
+  readonly queue: string;
+  readonly attempts: number;
+  readonly exceptions: number;
+  /** The lease token holding it; null when it is not reserved. */
+  readonly reservedBy: string | null;
+  /** When it becomes claimable, on the store's clock (unix seconds). */
+  readonly availableAt: number;
+}
+
+/**
+ * One driver under test, fresh for each test: its queue, the failed-job store it records into,
+ * and the few things a contract test must do that no worker does (read the store's clock, look at
+ * a job, age a heartbeat or a reservation instead of waiting out a lapse, act as the operator).
+ */
+export interface WorkerQueueSubject {
+  readonly queue: WorkerQueue;
+  /** The failed-job store configured beside the queue (the one `fail` can write atomically). */
+  readonly failer: FailedJobStore;
+  /** The lease settings the queue was built with. */
+  readonly leases: { readonly heartbeat: { interval: number; lapse: number } | false; readonly retryAfter: number };
+  /** Requests per statement in `bulk`: a list longer than this is written in chunks. */
+  readonly bulkChunk: number;
+  /**
+   * What `listen` promises: `queue`, a call naming the queue for every push from any process;
+   * `any`, a call without a queue (`undefined`) for writes to the store; `none`, no call at all
+   * (workers poll).
+   */
+  readonly wakeUps: 'queue' | 'any' | 'none';
+  /** `delete` and `fail` take `within`, committed in the same transaction. */
+  readonly finishingWrites: boolean;
+  /** The store's clock, unix seconds: every delay and lapse is measured on it. */
+  now(): Promise<number>;
+  /** The job as stored; undefined once it is gone. */
+  peek(id: string): Promise<StoredJob | undefined>;
+  /** As if the worker's last heartbeat (or registration) had come `seconds` earlier. */
+  backdateWorker(workerId: string, seconds: number): Promise<void>;
+  /** As if the job's reservation (claim or last renewal) had been made `seconds` earlier. */
+  backdateReservation(jobId: string, seconds: number): Promise<void>;
+  /** The operator's side of the controls (`queue:pause`, `queue:continue`, `queue:restart`). */
+  pause(queue: string): Promise<boolean>;
+  resume(queue: string): Promise<boolean>;
+  requestRestart(): Promise<void>;
+  /**
+   * How long, in milliseconds, the queue's own connection now waits for another process's lock,
+   * on a store where `limitLockWaits` sets it; undefined where it does nothing.
+   */
+  lockWait(): Promise<number | undefined>;
+}
+
+/** Which driver and store a suite runs on. */
+export interface DriverUnderTest {
+  readonly driver: string;
+  readonly store: string;
+}
+
+/** Heartbeats every second, presumed dead a minute after the last: tests age workers and leases, they never wait one out. */
+const HEARTBEAT = { interval: 1, lapse: 60 };
+const RETRY_AFTER = 120;
+
+/**
+ * Runs `body` once per driver and store under test (the database driver on each engine TEST_DB
+ * selects), with `subject()` giving the current test's fresh queue. A new driver adds its own
+ * describe here; the suite itself does not change.
+ */
+export async function describeEachWorkerQueue(
+  title: string,
+  body: (subject: () => WorkerQueueSubject, under: DriverUnderTest) => void,
+): Promise<void> {
+  await describeEachEngine(`${title} [database]`, (engine) => {
+    let config: ResolvedConfig;
+    let manager: QueueManager | undefined;
+    let current: WorkerQueueSubject | undefined;
+
+    beforeAll(async () => {
+      const connection = await freshDatabase(engine, 'worker_queue');
+      config = resolveConfig({
+        default: 'database',
+        connections: { database: { ...connection, heartbeat: HEARTBEAT, retryAfter: RETRY_AFTER } },
+      });
+      const setup = new QueueManager(config, refuseToRun);
+      try {
+        const queue = setup.database();
+        await migrate(queue.knex, {
+          jobs: [queue.table],
+          failed: failedTable(config),
+          workers: [queue.config.workersTable],
+          controls: [queue.config.controlsTable],
+        });
+      } finally {
+        await setup.closeAll();
+      }
+    });
+
+    beforeEach(async () => {
+      manager = new QueueManager(config, refuseToRun);
+      const queue = manager.database();
+      const { table, workersTable, controlsTable } = queue.config;
+      for (const name of [table, failedTable(config), workersTable, controlsTable]) await queue.knex(name).delete();
+      current = databaseSubject(queue, manager.failer());
+    });
+
+    afterEach(async () => {
+      current = undefined;
+      await manager?.closeAll();
+      manager = undefined;
+    });
+
+    afterAll(async () => {
+      await manager?.closeAll();
+    });
+
+    body(
+      () => {
+        if (!current) throw new Error('subject() is only available inside a test.');
+        return current;
+      },
+      { driver: 'database', store: engine },
+    );
+  });
+}
+
+function refuseToRun(): Promise<void> {
+  throw new Error('The conformance suite never runs jobs.');
+}
+
+function failedTable(config: ResolvedConfig): string {
+  if (config.failed.driver !== 'database') throw new Error('The suite needs failed jobs kept in the database.');
+  return config.failed.table;
+}
+
+function databaseSubject(queue: DatabaseQueue, failer: FailedJobStore): WorkerQueueSubject {
+  const { knex, engine } = queue;
+  const config: ResolvedDatabaseConnection = queue.config;
+  const now = dialect.nowSql(engine);
+  return {
+    queue,
+    failer,
+    leases: { heartbeat: config.heartbeat, retryAfter: config.retryAfter },
+    bulkChunk: dialect.maxRowsPerInsert(engine),
+    wakeUps: engine === 'postgres' ? 'queue' : engine === 'sqlite' ? 'any' : 'none',
+    finishingWrites: true,
+    async now() {
+      return Number(dialect.rows<{ now: number | string }>(engine, await knex.raw(`select ${now} as now`))[0]!.now);
+    },
+    async peek(id) {
+      const r = (await knex(queue.table)
+        .where({ id })
+        .first('queue', 'attempts', 'exceptions', 'reserved_by', 'available_at')) as
+        | Record<string, unknown>
+        | undefined;
+      if (!r) return undefined;
+      return {
+        queue: String(r.queue),
+        attempts: Number(r.attempts),
+        exceptions: Number(r.exceptions),
+        reservedBy: r.reserved_by === null ? null : String(r.reserved_by),
+        availableAt: Number(r.available_at),
+      };
+    },
+    async backdateWorker(workerId, seconds) {
+      await knex(config.workersTable)
+        .where({ id: workerId })
+        .update({
+          last_heartbeat_at: knex.raw('last_heartbeat_at - ?', [seconds]),
+          expires_at: knex.raw('expires_at - ?', [seconds]),
+        });
+    },
+    async backdateReservation(jobId, seconds) {
+      await knex(queue.table)
+        .where({ id: jobId })
+        .whereNotNull('reserved_at')
+        .update({ reserved_at: knex.raw('reserved_at - ?', [seconds]) });
+    },
+    pause: (name) => queue.pause(name),
+    resume: (name) => queue.resume(name),
+    requestRestart: () => queue.requestRestart(),
+    async lockWait() {
+      if (engine !== 'sqlite') return undefined;
+      const rows = (await knex.raw('pragma busy_timeout')) as Array<Record<string, number>>;
+      return Number(Object.values(rows[0]!)[0]);
+    },
+  };
+}
