@@ -159,6 +159,21 @@ await describeEachWorkerQueue('the worker queue contract', (subject) => {
     expect(ids(await queue.claim('queue-b', 2, 'w2'))).toEqual(b.slice(2));
   });
 
+  it('concurrent claims never hand one job to two claimers', async () => {
+    const { queue, peek } = subject();
+    const pushed = await pushMany('contended', 12);
+    const claims = await Promise.all(
+      ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'].map((token) => queue.claim('contended', 3, token)),
+    );
+    const claimed = claims.flat();
+    expect(claims.every((jobs) => jobs.length <= 3)).toBe(true);
+    expect(new Set(ids(claimed)).size).toBe(claimed.length);
+    for (const job of claimed) expect(await peek(job.id)).toMatchObject({ reservedBy: job.reservedBy, attempts: 1 });
+    // A claimer that skipped rows locked by another leaves them for the next claim.
+    const rest = await queue.claim('contended', 12, 'last');
+    expect(new Set([...ids(claimed), ...ids(rest)])).toEqual(new Set(pushed));
+  });
+
   it('a reservation older than retryAfter is claimable again with its attempt counted, and its first holder is fenced off', async () => {
     const { queue, leases, backdateReservation, peek } = subject();
     const [young, old] = await pushMany('expiring', 2);
