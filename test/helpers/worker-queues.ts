@@ -3,29 +3,12 @@ import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { ResolvedConfig, ResolvedDatabaseConnection } from '../../src/config/config-types.js';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import type { FailedJobStore } from '../../src/contracts/failed-job-store.js';
-import type { QueueDriver } from '../../src/contracts/queue-driver.js';
-import type { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
+import type { WorkerQueue } from '../../src/contracts/worker-queue.js';
+import { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
 import { dialect } from '../../src/drivers/database/dialect.js';
 import { migrate } from '../../src/drivers/database/migrations/migrate.js';
 import { QueueManager } from '../../src/runtime/queue-manager.js';
 import { describeEachEngine, freshDatabase } from './databases.js';
-
-/**
- * What the worker, its monitor thread and the watchdog call on a queue connection. Stands in for
- * the `WorkerQueue` contract until src/contracts/worker-queue.ts exists.
- */
-export type WorkerQueue = QueueDriver &
-  Pick<
-    DatabaseQueue,
-    | 'controls'
-    | 'deregisterWorker'
-    | 'heartbeat'
-    | 'limitLockWaits'
-    | 'listen'
-    | 'registerWorker'
-    | 'reservedJobs'
-    | 'sweepDeadWorkers'
-  >;
 
 /** A job as its store holds it, read past the contract so the suite can check what a write did. */
 export interface StoredJob {
@@ -41,14 +24,12 @@ export interface StoredJob {
 /**
  * One driver under test, fresh for each test: its queue, the failed-job store it records into,
  * and the few things a contract test must do that no worker does (read the store's clock, look at
- * a job, age a heartbeat or a reservation instead of waiting out a lapse, act as the operator).
+ * a job, age a heartbeat or a reservation instead of waiting out a lapse).
  */
 export interface WorkerQueueSubject {
   readonly queue: WorkerQueue;
-  /** The failed-job store configured beside the queue (the one `fail` can write atomically). */
+  /** The failed-job store configured beside the queue (`fail` writes in one transaction when the queue shares its store). */
   readonly failer: FailedJobStore;
-  /** The lease settings the queue was built with. */
-  readonly leases: { readonly heartbeat: { interval: number; lapse: number } | false; readonly retryAfter: number };
   /** Requests per statement in `bulk`: a list longer than this is written in chunks. */
   readonly bulkChunk: number;
   /**
@@ -57,8 +38,6 @@ export interface WorkerQueueSubject {
    * (workers poll).
    */
   readonly wakeUps: 'queue' | 'any' | 'none';
-  /** `delete` and `fail` take `within`, committed in the same transaction. */
-  readonly finishingWrites: boolean;
   /** The store's clock, unix seconds: every delay and lapse is measured on it. */
   now(): Promise<number>;
   /** The job as stored; undefined once it is gone. */
@@ -67,10 +46,6 @@ export interface WorkerQueueSubject {
   backdateWorker(workerId: string, seconds: number): Promise<void>;
   /** As if the job's reservation (claim or last renewal) had been made `seconds` earlier. */
   backdateReservation(jobId: string, seconds: number): Promise<void>;
-  /** The operator's side of the controls (`queue:pause`, `queue:continue`, `queue:restart`). */
-  pause(queue: string): Promise<boolean>;
-  resume(queue: string): Promise<boolean>;
-  requestRestart(): Promise<void>;
   /**
    * How long, in milliseconds, the queue's own connection now waits for another process's lock,
    * on a store where `limitLockWaits` sets it; undefined where it does nothing.
@@ -110,7 +85,7 @@ export async function describeEachWorkerQueue(
       });
       const setup = new QueueManager(config, refuseToRun);
       try {
-        const queue = setup.database();
+        const queue = databaseQueue(setup);
         await migrate(queue.knex, {
           jobs: [queue.table],
           failed: failedTable(config),
@@ -124,7 +99,7 @@ export async function describeEachWorkerQueue(
 
     beforeEach(async () => {
       manager = new QueueManager(config, refuseToRun);
-      const queue = manager.database();
+      const queue = databaseQueue(manager);
       const { table, workersTable, controlsTable } = queue.config;
       for (const name of [table, failedTable(config), workersTable, controlsTable]) await queue.knex(name).delete();
       current = databaseSubject(queue, manager.failer());
@@ -154,6 +129,13 @@ function refuseToRun(): Promise<void> {
   throw new Error('The conformance suite never runs jobs.');
 }
 
+/** The default connection's queue, opened as errand opens it, with the database driver's own members. */
+function databaseQueue(manager: QueueManager): DatabaseQueue {
+  const queue = manager.worker();
+  if (!(queue instanceof DatabaseQueue)) throw new Error('The database suite needs a database connection.');
+  return queue;
+}
+
 function failedTable(config: ResolvedConfig): string {
   if (config.failed.driver !== 'database') throw new Error('The suite needs failed jobs kept in the database.');
   return config.failed.table;
@@ -166,10 +148,8 @@ function databaseSubject(queue: DatabaseQueue, failer: FailedJobStore): WorkerQu
   return {
     queue,
     failer,
-    leases: { heartbeat: config.heartbeat, retryAfter: config.retryAfter },
     bulkChunk: dialect.maxRowsPerInsert(engine),
     wakeUps: engine === 'postgres' ? 'queue' : engine === 'sqlite' ? 'any' : 'none',
-    finishingWrites: true,
     async now() {
       return Number(dialect.rows<{ now: number | string }>(engine, await knex.raw(`select ${now} as now`))[0]!.now);
     },
@@ -202,9 +182,6 @@ function databaseSubject(queue: DatabaseQueue, failer: FailedJobStore): WorkerQu
         .whereNotNull('reserved_at')
         .update({ reserved_at: knex.raw('reserved_at - ?', [seconds]) });
     },
-    pause: (name) => queue.pause(name),
-    resume: (name) => queue.resume(name),
-    requestRestart: () => queue.requestRestart(),
     async lockWait() {
       if (engine !== 'sqlite') return undefined;
       const rows = (await knex.raw('pragma busy_timeout')) as Array<Record<string, number>>;

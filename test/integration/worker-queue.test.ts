@@ -6,12 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 
 import type { FailedJobRecord, FailedJobStore, StoredFailedJob } from '../../src/contracts/failed-job-store.js';
-import type { PushRequest } from '../../src/contracts/queue-driver.js';
+import type { PushRequest } from '../../src/contracts/queue.js';
 import type { ReservedJob } from '../../src/contracts/reserved-job.js';
+import type { WorkerRegistration } from '../../src/contracts/worker-queue.js';
 import { eventually } from '../helpers/eventually.js';
-import { describeEachWorkerQueue, type WorkerQueue } from '../helpers/worker-queues.js';
-
-type Registration = Parameters<WorkerQueue['registerWorker']>[0];
+import { describeEachWorkerQueue } from '../helpers/worker-queues.js';
 
 const payloadOf = (name: string) => JSON.stringify({ job: name });
 
@@ -50,7 +49,7 @@ await describeEachWorkerQueue('the worker queue contract', (subject) => {
     for (let i = 0; i < count; i++) pushed.push(await push(queue, `${queue}-${i}`));
     return pushed;
   };
-  const registration = (id: string): Registration => ({
+  const registration = (id: string): WorkerRegistration => ({
     id,
     name: 'conformance',
     connection: subject().queue.connectionName,
@@ -67,17 +66,26 @@ await describeEachWorkerQueue('the worker queue contract', (subject) => {
     exception: 'Error: failed for good',
   });
   const lapseOf = () => {
-    const { heartbeat } = subject().leases;
+    const { heartbeat } = subject().queue.leases;
     if (heartbeat === false) throw new Error('The factory must build queues with heartbeats on.');
     return heartbeat.lapse;
   };
 
   // Queue: what dispatch uses, and the worker through the jobs it runs.
 
-  it('names its connection and default queue', () => {
+  it('names its connection and default queue, stores jobs rather than running them, and is reachable from the monitor thread', () => {
     const { queue } = subject();
     expect(queue.connectionName).toBe('database');
     expect(queue.defaultQueue).toBe('default');
+    expect(queue.runsJobsInline).toBe(false);
+    expect(queue.reachableFromOtherThreads).toBe(true);
+  });
+
+  it('sharesStoreWith answers true for itself and false for a store it cannot write in', () => {
+    const { queue } = subject();
+    expect(queue.sharesStoreWith(queue)).toBe(true);
+    expect(queue.sharesStoreWith(new RecordingFailedJobStore())).toBe(false);
+    expect(queue.sharesStoreWith({})).toBe(false);
   });
 
   it('push stores one job that a claim hands back with the same id, queue and payload, its first attempt counted', async () => {
@@ -124,6 +132,27 @@ await describeEachWorkerQueue('the worker queue contract', (subject) => {
     expect(await peek(kept)).toMatchObject({ queue: 'elsewhere', reservedBy: null });
     // The holder of a cleared job finds nothing to finish.
     expect(await queue.delete(held!)).toBe(false);
+  });
+
+  it('stats counts a queue’s jobs by state, and how long its oldest pending job has waited on the store’s clock', async () => {
+    const { queue, now } = subject();
+    expect(await queue.stats('counted')).toEqual({
+      size: 0,
+      pending: 0,
+      delayed: 0,
+      reserved: 0,
+      oldestPendingAge: null,
+    });
+    const before = await now();
+    await pushMany('counted', 3);
+    await push('counted', 'later', 3600);
+    await push('elsewhere', 'not counted');
+    await queue.claim('counted', 1, 'w');
+    const stats = await queue.stats('counted');
+    const after = await now();
+    expect(stats).toMatchObject({ size: 4, pending: 2, delayed: 1, reserved: 1 });
+    expect(stats.oldestPendingAge).toBeGreaterThanOrEqual(0);
+    expect(stats.oldestPendingAge).toBeLessThanOrEqual(after - before);
   });
 
   // claim
@@ -175,7 +204,8 @@ await describeEachWorkerQueue('the worker queue contract', (subject) => {
   });
 
   it('a reservation older than retryAfter is claimable again with its attempt counted, and its first holder is fenced off', async () => {
-    const { queue, leases, backdateReservation, peek } = subject();
+    const { queue, backdateReservation, peek } = subject();
+    const { leases } = queue;
     const [young, old] = await pushMany('expiring', 2);
     const [youngJob, oldJob] = (await queue.claim('expiring', 2, 'w')).sort(byId);
     // On the store's clock: half of retryAfter is still a live lease; a little more than all of it is not.
@@ -248,8 +278,9 @@ await describeEachWorkerQueue('the worker queue contract', (subject) => {
   });
 
   it('delete and fail commit their `within` writes in the same transaction: a throw there undoes the delete and the record', async (context) => {
-    const { queue, failer, peek, finishingWrites } = subject();
-    if (!finishingWrites) context.skip('this driver takes no `within` writes');
+    const { queue, failer, peek } = subject();
+    // Callers pass `within` only for a store the queue shares, and only then is `fail` one transaction.
+    if (!queue.sharesStoreWith(failer)) context.skip('this queue keeps failed jobs in another store');
     const [first, second] = await pushMany('within', 2);
     const [deleted, failed] = (await queue.claim('within', 2, 'w')).sort(byId);
     const refuse = async () => {
@@ -400,7 +431,8 @@ await describeEachWorkerQueue('the worker queue contract', (subject) => {
   });
 
   it('a heartbeat renews the leases of the listed jobs its worker holds, and only those; without its row it renews nothing', async () => {
-    const { queue, leases, backdateReservation, peek } = subject();
+    const { queue, backdateReservation, peek } = subject();
+    const { leases } = queue;
     await pushMany('beating', 2);
     await queue.registerWorker(registration('w'));
     const [mine] = await queue.claim('beating', 1, 'w');
@@ -420,21 +452,21 @@ await describeEachWorkerQueue('the worker queue contract', (subject) => {
   // Controls, wake-ups, lock waits, close.
 
   it('controls read back the paused queues of the connection and a restart counter that moves on every request', async () => {
-    const { queue, pause, resume, requestRestart } = subject();
+    const { queue } = subject();
     const initial = await queue.controls();
     expect(initial.paused).toEqual([]);
-    expect(await pause('b')).toBe(true);
-    expect(await pause('a')).toBe(true);
-    expect(await pause('a')).toBe(false);
+    expect(await queue.pause('b')).toBe(true);
+    expect(await queue.pause('a')).toBe(true);
+    expect(await queue.pause('a')).toBe(false);
     expect((await queue.controls()).paused).toEqual(['a', 'b']);
-    expect(await resume('a')).toBe(true);
-    expect(await resume('a')).toBe(false);
+    expect(await queue.resume('a')).toBe(true);
+    expect(await queue.resume('a')).toBe(false);
     expect((await queue.controls()).paused).toEqual(['b']);
     // The worker remembers the counter it started with and stops when it reads another.
-    await requestRestart();
+    await queue.requestRestart();
     const once = (await queue.controls()).restart;
     expect(once).not.toBe(initial.restart);
-    await requestRestart();
+    await queue.requestRestart();
     expect((await queue.controls()).restart).not.toBe(once);
     expect((await queue.controls()).paused).toEqual(['b']);
   });
