@@ -72,6 +72,7 @@ async function installTarball(tarball: string): Promise<string> {
 const ENTRIES_SCRIPT = `
 const main = await import('errand');
 const testing = await import('errand/testing');
+const deploy = await import('errand/deploy');
 const missing = async (id) => import(id).then(() => 'resolved', (error) => error.code);
 const functions = (module, names) => names.filter((name) => typeof module[name] === 'function');
 const fake = main.Queue.fake();
@@ -81,7 +82,8 @@ console.log(JSON.stringify({
   sameModules: fake instanceof testing.QueueFake,
   workerEvents: functions(main, ['WorkerStarting', 'Looping', 'JobPopping', 'JobPopped', 'WorkerPausing', 'WorkerResuming', 'WorkerQueuePaused', 'WorkerQueueResumed']),
   attachJsonOutput: typeof main.attachJsonOutput,
-  deploy: await missing('errand/deploy'),
+  deploy: functions(deploy, ['renderSupervisorConfig', 'renderSystemdUnit', 'resolveWorkerCommand', 'stopWaitSeconds', 'workerGraceSeconds']),
+  supervisorSection: deploy.renderSupervisorConfig({ directory: '/srv/app', workerArgs: ['--timeout=120'] }).split('\\n').filter((line) => /^\\[program:|^stopwaitsecs=/.test(line)),
   internals: await missing('errand/dist/runtime/boot.js'),
 }));
 main.Queue.restore();
@@ -105,6 +107,8 @@ describe('the npm package', () => {
       'dist/index.d.ts',
       'dist/testing/index.js',
       'dist/testing/index.d.ts',
+      'dist/deploy/index.js',
+      'dist/deploy/index.d.ts',
       'dist/console/cli.js',
       'stubs/job.stub',
       'stubs/migration.jobs.stub',
@@ -183,8 +187,16 @@ describe('the npm package', () => {
         'WorkerQueueResumed',
       ],
       attachJsonOutput: 'function',
-      // Decision 0051: the deploy renderers are the CLI's, not a public entry; files are reached only through exports.
-      deploy: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
+      // Decision 0051: the deploy renderers are their own entry; other files are reached only through exports.
+      deploy: [
+        'renderSupervisorConfig',
+        'renderSystemdUnit',
+        'resolveWorkerCommand',
+        'stopWaitSeconds',
+        'workerGraceSeconds',
+      ],
+      // A --timeout=120 worker's grace is its timeout; supervisord waits that plus the 15 s stop margin.
+      supervisorSection: ['[program:errand-worker]', 'stopwaitsecs=135'],
       internals: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
     });
   });

@@ -33,7 +33,11 @@ function documentation(): string[] {
   return ['README.md', ...docs, ...stubs];
 }
 
-const ENTRIES: Record<string, string> = { errand: 'src/index.ts', 'errand/testing': 'src/testing/index.ts' };
+const ENTRIES: Record<string, string> = {
+  errand: 'src/index.ts',
+  'errand/testing': 'src/testing/index.ts',
+  'errand/deploy': 'src/deploy/index.ts',
+};
 
 describe('imports from errand in the README, docs and stubs', () => {
   it('name only what the entry they import from exports', () => {
