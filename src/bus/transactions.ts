@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 import type { Knex } from 'knex';
-
+import { knexConfigOf } from '../drivers/connect.js';
 import { AfterCommitError, type AfterCommitFailure } from '../errors/after-commit-error.js';
 import { ConfigError } from '../errors/config-error.js';
 
@@ -206,7 +206,7 @@ async function runWork(root: Knex.Transaction, registered: Registered[], later: 
   const connection = await (
     root as unknown as { client: { acquireConnection(): Promise<unknown> } }
   ).client.acquireConnection();
-  const hold: HeldConnection = { config: configOf(root), connection, active: true, turn: Promise.resolve() };
+  const hold: HeldConnection = { config: knexConfigOf(root), connection, active: true, turn: Promise.resolve() };
   try {
     await holding.run(hold, async () => {
       for (const { work, inner } of registered.splice(0)) {
@@ -250,11 +250,6 @@ async function runLater(work: readonly CommitWork[]): Promise<void> {
   if (failures.length > 0) throw new AfterCommitError(failures, work.length);
 }
 
-/** The config a knex instance was made from; a transaction's own client shares its instance's. */
-export function configOf(knex: Knex): unknown {
-  return (knex as unknown as { client?: { config?: unknown } }).client?.config;
-}
-
 /**
  * While after-commit work runs, for `knex` of the same knex instance (the same pool) as the
  * committed transaction: runs `use` on the connection that transaction still holds, after every
@@ -271,7 +266,7 @@ export function onHeldConnection<T>(
   otherwise: () => Promise<T>,
 ): Promise<T> {
   const hold = holding.getStore();
-  if (!hold?.active || hold.config === undefined || hold.config !== configOf(knex)) return otherwise();
+  if (!hold?.active || hold.config === undefined || hold.config !== knexConfigOf(knex)) return otherwise();
   const result = hold.turn.then(() => (hold.active ? use(hold.connection) : otherwise()));
   hold.turn = result.then(
     () => undefined,

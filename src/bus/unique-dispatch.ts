@@ -1,8 +1,9 @@
 import type { LockStore } from '../contracts/lock-store.js';
+import { lockStoreWithin } from '../drivers/connect.js';
 import { UniqueJobSkipped } from '../events/unique-job-skipped.js';
 import { events, report, runtime } from '../runtime/current.js';
 import type { PayloadTarget } from './dispatch-options.js';
-import { acquireUniqueLock, lockStoreFor, releaseUniqueLock, type UniqueLockSpec } from './unique-lock.js';
+import { acquireUniqueLock, releaseUniqueLock, type UniqueLockSpec } from './unique-lock.js';
 
 /**
  * Pushes a unique job: takes its lock first (owned by the payload's uuid), and when another job
@@ -18,7 +19,7 @@ export async function sendUnique(
   send: (target: PayloadTarget) => Promise<string | null>,
 ): Promise<string | null> {
   const locks = (await runtime()).queues.locks();
-  const store = lockStoreFor(locks, target.transaction ?? target.afterCommit);
+  const store = lockStoreWithin(locks, target.transaction ?? target.afterCommit);
   if (!(await acquireUniqueLock(target.payload, spec, store))) {
     if (events.has(UniqueJobSkipped)) {
       const holder = await store.owner(spec.key);

@@ -1,7 +1,4 @@
-import type { Knex } from 'knex';
-
 import type { LockStore } from '../contracts/lock-store.js';
-import { lockStoreWithin } from '../drivers/connect.js';
 import { ConfigError } from '../errors/config-error.js';
 import type { JobOptions } from '../job/job-options.js';
 import type { RegisteredJob } from '../job/job-registry.js';
@@ -47,16 +44,6 @@ function uniqueIdOf(job: object, jobName: string, option: JobOptions['uniqueId']
   throw new ConfigError(
     `Job ${jobName}: ${source} must give a string or a finite number, got ${value === null ? 'null' : typeof value}.`,
   );
-}
-
-/**
- * The store to take a dispatch's lock in. A dispatch tied to a transaction of the lock table's
- * own database (`withTransaction(trx)`, or `afterCommit` in it) takes the lock inside that
- * transaction: a rollback then frees it with the job, and on SQLite, whose transaction holds the
- * only connection, a lock taken beside it could not even start.
- */
-export function lockStoreFor(store: LockStore, transaction: Knex.Transaction | undefined): LockStore {
-  return lockStoreWithin(store, transaction);
 }
 
 /**

@@ -18,6 +18,9 @@ import { DatabaseRateLimitStore } from './database/database-rate-limit-store.js'
 import { KnexModelResolver } from './database/knex-model-resolver.js';
 import { migrate } from './database/migrations/migrate.js';
 import { knexTransaction } from './database/store-transaction.js';
+
+export { knexConfigOf } from './database/store-transaction.js';
+
 import { NullQueue } from './null/null-queue.js';
 import { SyncQueue } from './sync/sync-queue.js';
 
@@ -60,9 +63,10 @@ export function openLockStore(queue: WorkerQueue, table: string): LockStore {
 
 /**
  * The lock store to take a unique job's lock in when its push joins `transaction` (the
- * application's own, `withTransaction(trx)`): the same table inside that transaction when the
- * store lives in the transaction's database, so the lock is kept on commit and undone on
- * rollback; else `store` itself.
+ * application's own: `withTransaction(trx)`, or `afterCommit` in it): the same table inside that
+ * transaction when the store lives in the transaction's database, so the lock is kept on commit
+ * and freed with the job on rollback (and on SQLite, whose transaction holds the only connection,
+ * a lock taken beside it could not even start); else `store` itself.
  */
 export function lockStoreWithin(store: LockStore, transaction: StoreTransaction | undefined): LockStore {
   if (transaction && store instanceof DatabaseLockStore && store.opensOn(knexTransaction(transaction)))

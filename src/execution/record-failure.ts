@@ -50,7 +50,7 @@ export interface RecordedFailure {
  * after a table is emptied, and failed_jobs.uuid is unique, so a derived one could make a
  * failure impossible to record. Made once per failure, so a retried write stores one record.
  */
-export function failedRecordUuid(payload: Pick<JobPayload, 'uuid'> | undefined): string {
+function failedRecordUuid(payload: Pick<JobPayload, 'uuid'> | undefined): string {
   return payload?.uuid ?? randomUUID();
 }
 
@@ -98,7 +98,7 @@ export async function batchCountWithin(
  * made or tried: an error is reported and not tried again (a count is not idempotent). False when
  * there is nothing to count in: no batch, or no `batching` configured.
  */
-export async function countBatchFailure(
+async function countBatchFailure(
   payload: JobPayload | undefined,
   deps: Pick<FailureRecording, 'batches' | 'report' | 'step'>,
 ): Promise<boolean> {
@@ -118,21 +118,20 @@ export async function countBatchFailure(
 /**
  * Records a job's final failure: the failed record and the row's delete in one fenced write, the
  * batch's count in the same transaction when it shares the queue's store (else just after), then
- * the job's unique lock (owner-checked: only this job's own). `attempt` is the run being failed
- * (whose `processing` lock may already be gone). What runs the application's code (the batch's
+ * the job's unique lock (owner-checked: only this job's own; its `processing` lock may already be
+ * gone). What runs the application's code (the batch's
  * and chain's callbacks, the job's failed()) is the caller's: the watchdog does not run it.
  */
 export async function recordFailure(
   job: FailingJob,
   exception: string,
   deps: FailureRecording,
-  attempt: object = job,
 ): Promise<RecordedFailure | undefined> {
   const record = failedJobRecord(job, exception);
   const within = await batchCountWithin(job.payload, deps.queue, deps.batches, 'failure');
   const fail = () => deps.queue.fail(job.reserved, record, deps.failer, within);
   if (!(await (deps.write ? deps.write(fail) : fail()))) return undefined;
   const batchCounted = within !== undefined || (await countBatchFailure(job.payload, deps));
-  await releaseAtEnd(job.payload, job.reserved.payload, attempt, deps);
+  await releaseAtEnd(job.payload, job.reserved.payload, job, deps);
   return { record, batchCounted };
 }

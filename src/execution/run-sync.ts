@@ -5,9 +5,8 @@ import { decodeJob, parsePayload } from '../payload/decode-payload.js';
 import type { Keyring } from '../payload/keyring.js';
 import { report } from '../runtime/current.js';
 import { afterJobFailed } from './after-failure.js';
-import { afterJobSucceeded, busInfo, chainStateOf, runtimeBatches } from './after-success.js';
+import { afterJobSucceeded, busInfo, chainStateOf } from './after-success.js';
 import { isRefusal, jobForFailedHook, modelStep } from './load-models.js';
-import { countBatchFailure } from './record-failure.js';
 import { runAttempt } from './run-attempt.js';
 
 /**
@@ -52,8 +51,7 @@ export async function runSync(
     return;
   }
   // Nothing goes to failed_jobs, but the batch counts the failure as a worker's would.
-  const counted = await countBatchFailure(payload, { batches: runtimeBatches, report });
-  await afterJobFailed(payload, error, report, counted);
+  await afterJobFailed(payload, error, report);
   if (isRefusal(error)) throw error;
   try {
     const fresh = await jobForFailedHook(payload, keyring, info);

@@ -23,6 +23,7 @@ import {
   alreadyExceeded,
   describeTimeout,
   exceptionOutcome,
+  maxTries,
   retryPolicyFor,
   timeoutOutcome,
   timeoutReachesLease,
@@ -143,8 +144,13 @@ export class JobProcessor {
     // Guarded: with no listener, building the event and awaiting it is pure cost on every job.
     if (this.deps.events.has(JobProcessing)) await this.deps.events.emit(new JobProcessing(job.connectionName, job));
 
-    const policy = retryPolicyFor(payload, reserved.attempts, this.deps.options);
-    if (alreadyExceeded(policy, reserved.attempts)) {
+    // Only its two fields here: the whole policy (with the backoff) is built when an attempt fails.
+    if (
+      alreadyExceeded(
+        { maxTries: maxTries(payload, this.deps.options), retryUntil: payload.retryUntil },
+        reserved.attempts,
+      )
+    ) {
       return this.fail(job, MaxAttemptsExceededError.forJob(payload.displayName), elapsed());
     }
     let decoded: DecodedJob;
@@ -195,6 +201,7 @@ export class JobProcessor {
     }
 
     const exceptions = reserved.exceptions + 1;
+    const policy = retryPolicyFor(payload, reserved.attempts, this.deps.options);
     if (outcome.kind === 'timed-out') {
       await this.deps.events.emit(new JobTimedOut(job.connectionName, job, timeout));
       if (timeoutOutcome(policy, reserved.attempts, exceptions) === 'fail')

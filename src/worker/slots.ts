@@ -61,7 +61,7 @@ export class Slots {
 
   /** Whether the loop need not poll for more jobs: every slot is busy, or the writes lag behind. */
   get full(): boolean {
-    return this.busy.size >= this.deps.concurrency || this.backlogged();
+    return !this.hasRoom;
   }
 
   /** Starts `job` in a slot; the caller checks `hasRoom` first. */

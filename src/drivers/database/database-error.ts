@@ -31,7 +31,7 @@ export function describeDatabaseError(
 }
 
 /** The table in a "no such table" error, if that is what it is. */
-export function isMissingTable(error: unknown): boolean {
+function isMissingTable(error: unknown): boolean {
   const e = error as { code?: string; errno?: number; message?: string };
   return e?.code === 'ER_NO_SUCH_TABLE' || e?.code === '42P01' || /no such table/i.test(e?.message ?? '');
 }

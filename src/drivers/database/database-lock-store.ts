@@ -8,6 +8,7 @@ import { describeDatabaseError } from './database-error.js';
 import { dialect } from './dialect.js';
 import { acquireLock, forceReleaseLock, type LockTable, lockOwner, refreshLock, releaseLock } from './queries/locks.js';
 import { retryLocks } from './retry-locks.js';
+import { knexConfigOf } from './store-transaction.js';
 
 /** The longest key or owner the `locks` table holds (its columns are 255 characters). */
 const MAX_LENGTH = 255;
@@ -40,8 +41,8 @@ export class DatabaseLockStore implements LockStore {
 
   /** Whether `transaction` was opened on this store's knex instance (knex gives a transaction its own client sharing the config). */
   opensOn(transaction: Knex.Transaction): boolean {
-    const config = clientConfigOf(transaction);
-    return config !== undefined && config === clientConfigOf(this.knex);
+    const config = knexConfigOf(transaction);
+    return config !== undefined && config === knexConfigOf(this.knex);
   }
 
   async acquire(key: string, owner: string, ttlSeconds: number): Promise<boolean> {
@@ -105,9 +106,4 @@ function checkLock(key: string, owner: string, ttlSeconds: number): void {
       `The TTL of lock ${key} must be a whole number of seconds ≥ 0 (0: never expires), got ${String(ttlSeconds)}.`,
     );
   }
-}
-
-/** The config a knex instance or transaction was made from. */
-function clientConfigOf(knex: Knex): unknown {
-  return (knex as unknown as { client?: { config?: unknown } }).client?.config;
 }

@@ -255,7 +255,7 @@ export class DatabaseQueue implements WorkerQueue {
   }
 
   fail(job: ReservedJob, record: FailedJobRecord, store: FailedJobStore, within?: FinishingWrites): Promise<boolean> {
-    if (store instanceof DatabaseFailedJobStore && this.sharesStoreWith(store)) {
+    if (store instanceof DatabaseFailedJobStore && store.knex === this.knex) {
       // Same database: the failed record and the delete commit together, fenced on the lease.
       return this.run(() =>
         retryLocks(() =>

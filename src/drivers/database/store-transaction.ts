@@ -10,3 +10,11 @@ import type { StoreTransaction } from '../../contracts/queue.js';
 export function knexTransaction(trx: StoreTransaction): Knex.Transaction {
   return trx as Knex.Transaction;
 }
+
+/**
+ * The config a knex instance was made from. A transaction's own client shares its instance's, so
+ * two handles with the same config reach the same pool (and database).
+ */
+export function knexConfigOf(knex: Knex): unknown {
+  return (knex as unknown as { client?: { config?: unknown } }).client?.config;
+}

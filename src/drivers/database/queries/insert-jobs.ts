@@ -80,7 +80,8 @@ async function insertChunk(
     rows[i] = kind;
     if (kind !== rows[0]) same = false;
   }
-  if (dialect.insertNotifySql(engine) !== undefined) bindings.push(jobsChannel(table));
+  // The statement notifies exactly where workers listen (its SQL is built once per shape, not here).
+  if (dialect.wakeUpStyle(engine) === 'listen-notify') bindings.push(jobsChannel(table));
   // A one-row statement is the same on every push: worth keeping prepared.
   const result = await runRepeated(
     knex,
