@@ -55,6 +55,42 @@ export const databaseConnectionSchema = strict('A database connection', 'an obje
   afterCommit: boolean.optional(),
 });
 
+/** A `redis` connection's options. */
+export const redisConnectionSchema = strict('A redis connection', 'an object with a `driver`', {
+  driver: z.literal('redis'),
+  url: string('a URL such as redis://127.0.0.1:6379 (rediss:// for TLS)').optional(),
+  host: string('a host name or address').optional(),
+  port: number('a port number from 1 to 65535').optional(),
+  username: string('a user name').optional(),
+  password: string('a password').optional(),
+  db: number('a database number ≥ 0').optional(),
+  tls: z
+    .union([z.boolean(), z.record(z.string(), z.unknown())], {
+      error: 'true, false or an object of node:tls options',
+    })
+    .optional(),
+  cluster: z
+    .union(
+      [
+        z.boolean(),
+        strict('`cluster`', 'an object { nodes }', {
+          nodes: z.array(string('a node URL such as redis://127.0.0.1:7000'), {
+            error: 'a list of node URLs such as redis://127.0.0.1:7000',
+          }),
+        }),
+      ],
+      { error: 'true, false or { nodes: [node URLs] }' },
+    )
+    .optional(),
+  prefix: string('a key prefix such as errand:').optional(),
+  queue: string('a queue name').optional(),
+  blockFor: number('a number of seconds > 0').optional(),
+  retryAfter: number('a whole number of seconds from 1 to 2147483647').optional(),
+  heartbeat: z.union([z.literal(false), heartbeat], { error: 'false or { interval, lapse }' }).optional(),
+  migrationBatchSize: number('a whole number ≥ 1').optional(),
+  allowEviction: boolean.optional(),
+});
+
 const syncConnection = strict('A sync connection', 'an object with a `driver`', {
   driver: z.literal('sync'),
   afterCommit: boolean.optional(),
@@ -77,9 +113,13 @@ export const errandConfigSchema = strict('The configuration', 'an object (use de
   connections: z
     .record(
       z.string(),
-      z.discriminatedUnion('driver', [databaseConnectionSchema, syncConnection, nullConnection], {
-        error: 'an object with a `driver`',
-      }),
+      z.discriminatedUnion(
+        'driver',
+        [databaseConnectionSchema, redisConnectionSchema, syncConnection, nullConnection],
+        {
+          error: 'an object with a `driver`',
+        },
+      ),
       {
         error: "an object of named connections, such as { database: { driver: 'database' } }",
       },

@@ -64,6 +64,51 @@ export interface HeartbeatConfig {
   lapse?: number;
 }
 
+/**
+ * A queue connection storing jobs in Redis (standalone or Cluster) through node-redis, an optional
+ * peer dependency (`npm install redis`). Failed jobs and batches still live on a database
+ * connection (`failed`, `batching`); locks and rate limits may live here.
+ */
+export interface RedisConnectionConfig {
+  driver: 'redis';
+  /**
+   * `redis://[user:password@]host:port[/db]`, or `rediss://…` for TLS. Default: the `REDIS_URL`
+   * environment variable, else `redis://127.0.0.1:6379`. `host`, `port`, `username`, `password`,
+   * `db` and `tls` given beside it take precedence over its parts.
+   */
+  url?: string;
+  host?: string;
+  port?: number;
+  username?: string;
+  password?: string;
+  /** The database number (standalone only: a cluster has database 0 alone). Default 0. */
+  db?: number;
+  /** TLS: true, or node:tls connection options (`ca`, `servername` …). Default: true for `rediss://`. */
+  tls?: boolean | Record<string, unknown>;
+  /**
+   * A Redis Cluster: `true` to discover it from the connection's own address, or the URLs of
+   * seed nodes. Default false.
+   */
+  cluster?: boolean | { nodes: string[] };
+  /** Put before every key errand writes. Default `errand:`. */
+  prefix?: string;
+  /** The queue used when a job names none. Default `default`. */
+  queue?: string;
+  /** Seconds a worker's blocking wait for new jobs lasts before it looks again. Default 5. */
+  blockFor?: number;
+  /** Seconds after which a reservation is presumed dead when heartbeats are off. Default 90. */
+  retryAfter?: number;
+  /** As for database connections: heartbeats keep leases of live workers; `false` leaves `retryAfter`. */
+  heartbeat?: HeartbeatConfig | false;
+  /** At most this many lapsed reservations and due delayed jobs are moved back per claim. Default 100. */
+  migrationBatchSize?: number;
+  /**
+   * Let workers start although the server's `maxmemory-policy` is not `noeviction` (an evicting
+   * server may silently drop jobs). Default false.
+   */
+  allowEviction?: boolean;
+}
+
 /** A connection that runs each job inline, through the same payload round trip. */
 export interface SyncConnectionConfig {
   driver: 'sync';
@@ -77,7 +122,11 @@ export interface NullConnectionConfig {
 }
 
 /** Any queue connection. */
-export type ConnectionConfig = DatabaseConnectionConfig | SyncConnectionConfig | NullConnectionConfig;
+export type ConnectionConfig =
+  | DatabaseConnectionConfig
+  | RedisConnectionConfig
+  | SyncConnectionConfig
+  | NullConnectionConfig;
 
 /** Where failed jobs go. */
 export type FailedConfig =
@@ -200,8 +249,36 @@ export interface ResolvedDatabaseConnection {
   afterCommit: boolean;
 }
 
+/** A redis connection with every default filled in; `url` has no credentials (it is for messages). */
+export interface ResolvedRedisConnection {
+  driver: 'redis';
+  /** `redis://host:port/db` or `rediss://…`, without credentials. */
+  url: string;
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  db: number;
+  /** false, or the node:tls options (empty for plain `rediss://`). */
+  tls: false | Record<string, unknown>;
+  /** false, or the seed nodes' URLs (the connection's own address when none were named). */
+  cluster: false | { nodes: string[] };
+  prefix: string;
+  queue: string;
+  /** Seconds. */
+  blockFor: number;
+  retryAfter: number;
+  heartbeat: { interval: number; lapse: number } | false;
+  migrationBatchSize: number;
+  allowEviction: boolean;
+}
+
 /** A connection with every default filled in. */
-export type ResolvedConnection = ResolvedDatabaseConnection | SyncConnectionConfig | NullConnectionConfig;
+export type ResolvedConnection =
+  | ResolvedDatabaseConnection
+  | ResolvedRedisConnection
+  | SyncConnectionConfig
+  | NullConnectionConfig;
 
 /** The configuration after defaults, environment and validation. */
 export interface ResolvedConfig {

@@ -19,6 +19,20 @@ export const DATABASE_DEFAULTS = {
 } as const;
 
 /**
+ * A redis connection's defaults: the local server, Laravel's 90 s reservation, a 5 s blocking wait
+ * (short enough that a worker notices a pause or restart promptly without polling), and claims
+ * that move at most 100 lapsed or due jobs each, so one claim never stalls the server.
+ */
+export const REDIS_DEFAULTS = {
+  url: 'redis://127.0.0.1:6379',
+  prefix: 'errand:',
+  queue: 'default',
+  blockFor: 5,
+  retryAfter: 90,
+  migrationBatchSize: 100,
+} as const;
+
+/**
  * A heartbeat every 3 s and death presumed after 15 s (five missed beats): a dead worker's jobs
  * come back within seconds, while a GC pause or a slow query never looks like death.
  */

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 import { ConfigError } from '../errors/config-error.js';
 import { Keyring, parseKey } from '../payload/keyring.js';
-import { MAX_SECONDS, MAX_TIMER_SECONDS, numberProblem } from '../runtime/numeric-bounds.js';
+import { MAX_TIMER_SECONDS, numberProblem } from '../runtime/numeric-bounds.js';
 import { withoutCredentials } from '../runtime/without-credentials.js';
 import { checkConfigShape } from './check-config-shape.js';
 import { CLIENT_OF_SCHEME, describeSchemes, urlScheme } from './client-from-url.js';
@@ -12,10 +12,8 @@ import type {
   DatabaseClient,
   DatabaseConnectionConfig,
   ErrandConfig,
-  HeartbeatConfig,
   ResolvedConfig,
   ResolvedConnection,
-  ResolvedDatabaseConnection,
 } from './config-types.js';
 import {
   DATABASE_DEFAULTS,
@@ -24,14 +22,13 @@ import {
   DEFAULT_MAX_PAYLOAD_SIZE,
   DEFAULT_RATE_LIMITS_TABLE,
   DEFAULT_SQLITE_FILE,
-  HEARTBEAT_DEFAULTS,
 } from './defaults.js';
 import { ownProperty } from './own-property.js';
 import { resolveGeneratorPaths } from './resolve-generator-paths.js';
+import { resolveHeartbeat } from './resolve-heartbeat.js';
+import { resolveRedisConnection } from './resolve-redis-connection.js';
 import { resolveTableHome } from './resolve-table-home.js';
 import { withoutNulls } from './without-nulls.js';
-
-type ResolvedHeartbeat = ResolvedDatabaseConnection['heartbeat'];
 
 const CLIENTS: DatabaseClient[] = ['better-sqlite3', 'mysql2', 'pg'];
 const CLIENT_ALIASES: Record<string, DatabaseClient> = {
@@ -66,7 +63,7 @@ export function resolveConfig(
   // No prototype: a connection may be named `constructor` or `__proto__` and is then just a name.
   const connections: Record<string, ResolvedConnection> = Object.create(null) as Record<string, ResolvedConnection>;
   for (const [name, raw] of Object.entries(rawConnections)) {
-    connections[name] = resolveConnection(name, raw, baseDir, where);
+    connections[name] = resolveConnection(name, raw, baseDir, where, env);
   }
   const names = Object.keys(connections);
   const fromEnv = env.QUEUE_CONNECTION?.trim();
@@ -133,8 +130,15 @@ export function resolveConfig(
   };
 }
 
-function resolveConnection(name: string, raw: ConnectionConfig, baseDir: string, where: string): ResolvedConnection {
+function resolveConnection(
+  name: string,
+  raw: ConnectionConfig,
+  baseDir: string,
+  where: string,
+  env: NodeJS.ProcessEnv,
+): ResolvedConnection {
   const at = `Queue connection [${name}]${where}`;
+  if (raw.driver === 'redis') return resolveRedisConnection(at, raw, env);
   if (raw.driver === 'sync') return raw.afterCommit ? { driver: 'sync', afterCommit: true } : { driver: 'sync' };
   if (raw.driver === 'null') return { driver: 'null' };
 
@@ -273,35 +277,6 @@ function tableName(at: string, option: string, value: string): string {
     throw new ConfigError(`${at}: ${option} [${withoutCredentials(String(value))}] is not a valid table name.`);
   }
   return value;
-}
-
-function resolveHeartbeat(at: string, raw: HeartbeatConfig | false | undefined, retryAfter: number): ResolvedHeartbeat {
-  if (raw === false) return false;
-  const interval = raw?.interval ?? HEARTBEAT_DEFAULTS.interval;
-  const lapse = raw?.lapse ?? Math.max(HEARTBEAT_DEFAULTS.lapse, interval * 5);
-  if (typeof interval !== 'number' || !(interval > 0)) {
-    throw new ConfigError(`${at}: heartbeat.interval must be a number of seconds > 0, got ${String(interval)}.`);
-  }
-  // The monitor thread beats on one setInterval: past Node's timer limit it would fire every millisecond.
-  if (interval > MAX_TIMER_SECONDS) {
-    throw new ConfigError(
-      `${at}: heartbeat.interval must be at most ${MAX_TIMER_SECONDS} s (Node's timer limit, about 24 days), got ${interval}.`,
-    );
-  }
-  if (!Number.isInteger(lapse) || lapse <= interval) {
-    throw new ConfigError(
-      `${at}: heartbeat.lapse must be a whole number of seconds greater than heartbeat.interval (${interval}), got ${String(lapse)}.`,
-    );
-  }
-  if (lapse > MAX_SECONDS)
-    throw new ConfigError(`${at}: heartbeat.lapse must be at most ${MAX_SECONDS} s, got ${lapse}.`);
-  // Leases are renewed on each beat; a beat slower than retryAfter would let live jobs expire.
-  if (interval * 2 > retryAfter) {
-    throw new ConfigError(
-      `${at}: heartbeat.interval (${interval} s) must be at most half of retryAfter (${retryAfter} s).`,
-    );
-  }
-  return { interval, lapse };
 }
 
 function resolveFailed(

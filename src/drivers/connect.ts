@@ -42,6 +42,9 @@ export function openQueue(
   switch (config.driver) {
     case 'database':
       return new DatabaseQueue(name, createKnex(config, name), config);
+    case 'redis':
+      // Refused rather than read as a null connection, which would silently drop every job.
+      throw new ConfigError(`Queue connection [${name}] uses the redis driver, whose queue is not built yet.`);
     case 'sync':
       return new SyncQueue(name, runSyncPayload);
     default:

@@ -15,6 +15,61 @@ const ALL: TestEngine[] = ['sqlite', 'mysql', 'postgres'];
 /** Server URLs; override with MYSQL_URL / POSTGRES_URL. */
 export const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 export const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** The Redis test server; override with REDIS_TEST_URL (REDIS_URL is what errand itself reads). */
+export const REDIS_TEST_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
+
+let redisReachability: Promise<string | undefined> | undefined;
+
+/** Undefined when the Redis test server answers PING, else why not. */
+export function redisUnreachableReason(): Promise<string | undefined> {
+  redisReachability ??= (async () => {
+    const { createClient } = await import('redis');
+    const client = createClient({ url: REDIS_TEST_URL, socket: { connectTimeout: 3000, reconnectStrategy: false } });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      return (await client.ping()) === 'PONG' ? undefined : 'PING did not answer PONG';
+    } catch (error) {
+      return `${REDIS_TEST_URL}: ${(error as Error).message || (error as Error).name}`;
+    } finally {
+      if (client.isOpen) client.destroy();
+    }
+  })();
+  return redisReachability;
+}
+
+/**
+ * Runs `body` when Redis is selected (TEST_DB unset or naming `redis`). An unreachable server
+ * fails the run under CI=true; elsewhere the suite is skipped with one loud line.
+ */
+export async function describeOnRedis(title: string, body: () => void): Promise<void> {
+  const wanted = process.env.TEST_DB?.split(',').map((s) => s.trim());
+  if (wanted && !wanted.includes('redis')) return;
+  const reason = await redisUnreachableReason();
+  if (!reason) {
+    describe(`${title} [redis]`, body);
+    return;
+  }
+  if (process.env.CI === 'true') {
+    describe(`${title} [redis]`, () => {
+      it('reaches the redis server', () => {
+        throw new Error(`CI=true and the redis test server is unreachable: ${reason}`);
+      });
+    });
+    return;
+  }
+  console.warn(
+    `\n!!! redis is unreachable (${reason}); its suites are SKIPPED. Start it with ` +
+      '`redis-server --daemonize yes --bind 127.0.0.1` or set REDIS_TEST_URL; CI=true makes this a failure.\n',
+  );
+  // Skipped on purpose, with the reason printed above: no server to test against on this machine.
+  describe.skip(`${title} [redis] (server unreachable: reason printed above)`, body);
+}
+
+/** A key prefix no other test file or helper uses: `errand-test:<file>:<random>:`. */
+export function redisTestPrefix(file: string): string {
+  return `errand-test:${file}:${Math.random().toString(36).slice(2, 10)}:`;
+}
 
 /** Engines selected by TEST_DB (comma list), default all three. */
 export function selectedEngines(): TestEngine[] {

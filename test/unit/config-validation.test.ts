@@ -135,7 +135,7 @@ describe('unknown configuration keys', () => {
       `Queue connection [database] in ${SOURCE}: pool.max must be a number of connections, got "10".`,
     );
     expect(problem({ connections: { database: { client: 'pg' } } })).toBe(
-      `Queue connection [database] in ${SOURCE} needs a \`driver\`: one of database, sync, null.`,
+      `Queue connection [database] in ${SOURCE} needs a \`driver\`: one of database, redis, sync, null.`,
     );
     const { container } = await import('tsyringe');
     const child = container.createChildContainer();

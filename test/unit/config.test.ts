@@ -47,7 +47,7 @@ describe('resolveConfig', () => {
   it.each([
     [
       { connections: { q: { driver: 'sqs' } } },
-      'Queue connection [q] has unknown driver [sqs]; expected one of database, sync, null.',
+      'Queue connection [q] has unknown driver [sqs]; expected one of database, redis, sync, null.',
     ],
     [
       { connections: { q: { driver: 'database', client: 'oracledb' } } },

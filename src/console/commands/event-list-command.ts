@@ -70,7 +70,7 @@ export function registerEventListCommand(program: Command): void {
         await importBootstrap(app);
         const defaultQueueOf = (name: string) => {
           const connection = ownProperty(app.config.connections, name);
-          return connection?.driver === 'database' ? connection.queue : 'default';
+          return connection?.driver === 'database' || connection?.driver === 'redis' ? connection.queue : 'default';
         };
         const instanceOf = (listener: RegisteredListener) => app.container.resolve(listener.target) as object;
         const rows = describeListeners(app.config.default, defaultQueueOf, instanceOf).filter(
