@@ -4,13 +4,14 @@ import type { Knex } from 'knex';
 
 import type { ResolvedDatabaseConnection } from '../../config/config-types.js';
 import type { LockStore } from '../../contracts/lock-store.js';
+import { checkLock } from '../check-lock.js';
 import { describeDatabaseError } from './database-error.js';
 import { dialect } from './dialect.js';
 import { acquireLock, forceReleaseLock, type LockTable, lockOwner, refreshLock, releaseLock } from './queries/locks.js';
 import { retryLocks } from './retry-locks.js';
 import { knexConfigOf } from './store-transaction.js';
 
-/** The longest key or owner the `locks` table holds (its columns are 255 characters). */
+/** The longest key the `locks` table holds (its column is 255 characters). */
 const MAX_LENGTH = 255;
 
 /**
@@ -90,20 +91,4 @@ export class DatabaseLockStore implements LockStore {
 function storedKey(key: string): string {
   if (key.length <= MAX_LENGTH) return key;
   return `${key.slice(0, MAX_LENGTH - 65)}#${createHash('sha256').update(key).digest('hex')}`;
-}
-
-/** Refuses what the table would truncate (MySQL's `insert ignore` would do so silently). */
-function checkLock(key: string, owner: string, ttlSeconds: number): void {
-  if (typeof key !== 'string' || key === '')
-    throw new RangeError(`A lock key must be a non-empty string, got ${JSON.stringify(key)}.`);
-  if (typeof owner !== 'string' || owner === '' || owner.length > MAX_LENGTH) {
-    throw new RangeError(
-      `The owner of lock ${key} must be 1 to ${MAX_LENGTH} characters, got ${JSON.stringify(owner)}.`,
-    );
-  }
-  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0) {
-    throw new RangeError(
-      `The TTL of lock ${key} must be a whole number of seconds ≥ 0 (0: never expires), got ${String(ttlSeconds)}.`,
-    );
-  }
 }
