@@ -132,7 +132,7 @@ export type ConnectionConfig =
 export type FailedConfig =
   | {
       driver: 'database';
-      /** A `database` queue connection whose database holds the table. Default: the default connection. */
+      /** A `database` queue connection whose database holds the table. Default: the default connection when it is a database one, else the first database one (none: failures are not stored). */
       connection?: string;
       /** Default `failed_jobs`. */
       table?: string;
@@ -141,7 +141,11 @@ export type FailedConfig =
 
 /** Where locks are kept (see `ErrandConfig.locks`). */
 export interface LocksConfig {
-  /** A `database` queue connection whose database holds the table. Default: the default connection. */
+  /**
+   * A `database` queue connection whose database holds the table, or a `redis` one (keys under
+   * its prefix). Default: the default connection when it is either, else the first database one,
+   * else the first redis one.
+   */
   connection?: string;
   /** Default `locks`. */
   table?: string;
@@ -149,7 +153,7 @@ export interface LocksConfig {
 
 /** Where rate-limit counters are kept (see `ErrandConfig.rateLimits`). */
 export interface RateLimitsConfig {
-  /** A `database` queue connection whose database holds the table. Default: the default connection. */
+  /** A `database` or `redis` queue connection, as for `LocksConfig.connection`. */
   connection?: string;
   /** Default `rate_limits`. */
   table?: string;
@@ -167,12 +171,13 @@ export interface ErrandConfig {
   failed?: FailedConfig;
   /**
    * Where unique jobs and `WithoutOverlapping` keep their locks: a database connection and its
-   * `locks` table. Default: the default connection (else the first database one), table `locks`.
+   * `locks` table, or a redis connection. Default: the default connection when it is either (else
+   * the first database one, else the first redis one), table `locks`.
    */
   locks?: LocksConfig;
   /**
    * Where `RateLimited` and `ThrottlesExceptions` count: a database connection and its
-   * `rate_limits` table. Default: the default connection (else the first database one), table `rate_limits`.
+   * `rate_limits` table, or a redis connection. Default: as for `locks`, table `rate_limits`.
    */
   rateLimits?: RateLimitsConfig;
   /**
@@ -285,9 +290,9 @@ export interface ResolvedConfig {
   default: string;
   connections: Record<string, ResolvedConnection>;
   failed: { driver: 'database'; connection: string; table: string } | { driver: 'null' };
-  /** Where locks are kept; undefined when there is no database connection (locks then live in memory). */
+  /** Where locks are kept; undefined when there is no database or redis connection (locks then live in memory). */
   locks: { connection: string; table: string } | undefined;
-  /** Where rate-limit counters are kept; undefined when there is no database connection. */
+  /** Where rate-limit counters are kept; undefined when there is no database or redis connection. */
   rateLimits: { connection: string; table: string } | undefined;
   bootstrap: string[];
   listeners: string[];

@@ -27,7 +27,7 @@ import { ownProperty } from './own-property.js';
 import { resolveGeneratorPaths } from './resolve-generator-paths.js';
 import { resolveHeartbeat } from './resolve-heartbeat.js';
 import { resolveRedisConnection } from './resolve-redis-connection.js';
-import { resolveTableHome } from './resolve-table-home.js';
+import { defaultDatabaseConnection, resolveTableHome } from './resolve-table-home.js';
 import { withoutNulls } from './without-nulls.js';
 
 const CLIENTS: DatabaseClient[] = ['better-sqlite3', 'mysql2', 'pg'];
@@ -40,6 +40,8 @@ const CLIENT_ALIASES: Record<string, DatabaseClient> = {
   postgresql: 'pg',
 };
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** The drivers whose connections can keep locks and rate-limit counters every process shares. */
+const SHARED_STORE_DRIVERS = ['database', 'redis'] as const;
 
 /**
  * Checks the configuration's keys and kinds of value against its schema (an unknown key is an
@@ -79,11 +81,11 @@ export function resolveConfig(
     default: defaultName,
     connections,
     failed: resolveFailed(config, connections, defaultName, where),
-    // No database at all: locks live in the process's memory, and RateLimited says it needs one.
+    // No database or redis connection at all: locks live in the process's memory, and RateLimited says it needs one.
     locks: resolveTableHome(
       'locks',
       config.locks,
-      { table: DEFAULT_LOCKS_TABLE, purpose: 'locks' },
+      { table: DEFAULT_LOCKS_TABLE, purpose: 'locks', drivers: SHARED_STORE_DRIVERS },
       connections,
       defaultName,
       where,
@@ -91,7 +93,7 @@ export function resolveConfig(
     rateLimits: resolveTableHome(
       'rateLimits',
       config.rateLimits,
-      { table: DEFAULT_RATE_LIMITS_TABLE, purpose: 'rate limits' },
+      { table: DEFAULT_RATE_LIMITS_TABLE, purpose: 'rate limits', drivers: SHARED_STORE_DRIVERS },
       connections,
       defaultName,
       where,
@@ -292,11 +294,8 @@ function resolveFailed(
     throw new ConfigError(`failed.table${where}: [${withoutCredentials(table)}] is not a valid table name.`);
   let name = failed.connection;
   if (name === undefined) {
-    // With a sync or null default there may be no database at all; then failures are not stored.
-    name =
-      ownProperty(connections, defaultName)?.driver === 'database'
-        ? defaultName
-        : Object.keys(connections).find((n) => connections[n]!.driver === 'database');
+    // With a sync, null or redis default there may be no database at all; then failures are not stored.
+    name = defaultDatabaseConnection(connections, defaultName);
     if (name === undefined) return { driver: 'null' };
   }
   if (ownProperty(connections, name)?.driver !== 'database') {

@@ -5,25 +5,43 @@ import { ownProperty } from './own-property.js';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
-/** A table of errand's that lives on one database connection (locks, rate limits, batches). */
+/** A store of errand's that lives on one connection (locks, rate limits, batches). */
 export interface TableHome {
   connection: string;
+  /** The table, on a database connection; unused on a redis one (its keys carry the connection's prefix). */
   table: string;
 }
 
 /**
- * Where one of errand's shared tables lives: the named database connection, else the default one
- * when it is a database, else the first database connection; undefined when there is none. Errors
- * name the option (`locks.table`, `batching.connection` …).
+ * The database connection errand's database-only stores default to (failed jobs, batches,
+ * models): the default connection when it is a database one, else the first database
+ * connection; undefined when there is none.
+ */
+export function defaultDatabaseConnection(
+  connections: Record<string, ResolvedConnection>,
+  defaultName: string,
+): string | undefined {
+  return ownProperty(connections, defaultName)?.driver === 'database'
+    ? defaultName
+    : Object.keys(connections).find((n) => connections[n]!.driver === 'database');
+}
+
+/**
+ * Where one of errand's shared stores lives: the named connection, else the default one when it
+ * has a driver in `drivers`, else the first database connection, else (when redis is accepted) the
+ * first redis one; undefined when there is none. `drivers` is `['database']` for what only a
+ * database keeps (batches), `['database', 'redis']` for locks and rate limits. Errors name the
+ * option (`locks.table`, `batching.connection` …).
  */
 export function resolveTableHome(
   option: string,
   value: { connection?: string; table?: string } | undefined,
-  defaults: { table: string; purpose: string },
+  defaults: { table: string; purpose: string; drivers?: readonly string[] },
   connections: Record<string, ResolvedConnection>,
   defaultName: string,
   where: string,
 ): TableHome | undefined {
+  const drivers = defaults.drivers ?? ['database'];
   const table = value?.table ?? defaults.table;
   if (typeof table !== 'string' || !IDENTIFIER.test(table)) {
     throw new ConfigError(`${option}.table${where}: [${withoutCredentials(String(table))}] is not a valid table name.`);
@@ -36,16 +54,18 @@ export function resolveTableHome(
         `${option}.connection${where} names [${withoutCredentials(String(named))}], which is not defined. Defined connections: ${Object.keys(connections).join(', ') || '(none)'}.`,
       );
     }
-    if (home.driver !== 'database') {
+    if (!drivers.includes(home.driver)) {
       throw new ConfigError(
-        `${option}.connection${where} names [${withoutCredentials(String(named))}], a ${home.driver} connection; ${defaults.purpose} need a database queue connection.`,
+        `${option}.connection${where} names [${withoutCredentials(String(named))}], a ${home.driver} connection; ${defaults.purpose} need a ${drivers.join(' or ')} queue connection.`,
       );
     }
     return { connection: named as string, table };
   }
+  const defaultDriver = ownProperty(connections, defaultName)?.driver;
   const name =
-    ownProperty(connections, defaultName)?.driver === 'database'
+    defaultDriver !== undefined && drivers.includes(defaultDriver)
       ? defaultName
-      : Object.keys(connections).find((n) => connections[n]!.driver === 'database');
+      : (defaultDatabaseConnection(connections, defaultName) ??
+        Object.keys(connections).find((n) => drivers.includes(connections[n]!.driver)));
   return name === undefined ? undefined : { connection: name, table };
 }

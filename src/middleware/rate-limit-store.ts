@@ -16,9 +16,9 @@ export function swapRateLimitStore(store: RateLimitStore | undefined): void {
 }
 
 /**
- * The counters RateLimited and ThrottlesExceptions share: the `rateLimits` table on its
- * connection (config `rateLimits`, default the default connection). Without any database
- * connection there is nowhere every worker could count, which is a ConfigError naming the option.
+ * The counters RateLimited and ThrottlesExceptions share: the `rateLimits` table on its database
+ * connection, or its keys on a redis one (config `rateLimits`, default the default connection).
+ * Without either there is nowhere every worker could count, which is a ConfigError naming the option.
  */
 export async function rateLimitStore(): Promise<RateLimitStore> {
   if (replacement) return replacement;
@@ -26,7 +26,7 @@ export async function rateLimitStore(): Promise<RateLimitStore> {
   const where = app.config.rateLimits;
   if (!where) {
     throw new ConfigError(
-      'Rate limiting counts in a database table, and no database queue connection is configured: add one, and name it in `rateLimits.connection` if it is not the default.',
+      'Rate limiting counts in a database table or in Redis, and no database or redis queue connection is configured: add one, and name it in `rateLimits.connection` if it is not the default.',
     );
   }
   const queue = app.queues.worker(where.connection);

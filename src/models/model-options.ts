@@ -20,7 +20,10 @@ export interface ModelOptions {
   table: string;
   /** The primary key column. Default `id`. */
   key?: string;
-  /** The errand connection (a `database` one) whose database holds the table. Default: the default connection. */
+  /**
+   * The errand connection (a `database` one) whose database holds the table. Default: the
+   * default connection when it is a database one, else the first database connection.
+   */
   connection?: string;
   /** The name stored in payloads; default the class name. Set it when a minifier renames classes. */
   name?: string;

@@ -4,6 +4,7 @@ import type { ErrandConfig } from '../config/config-types.js';
 import { loadConfig } from '../config/load-config.js';
 import { importModules } from '../config/module-paths.js';
 import { resolveConfig } from '../config/resolve-config.js';
+import { defaultDatabaseConnection } from '../config/resolve-table-home.js';
 import { modelResolver } from '../drivers/connect.js';
 import { ConfigError } from '../errors/config-error.js';
 import { runSyncUnique } from '../execution/run-sync-unique.js';
@@ -28,11 +29,13 @@ export interface BootOptions {
 
 let booting: Promise<ErrandRuntime> | undefined;
 
-// @Model classes are read through the connection they name (default: the default connection).
+// @Model classes are read through the connection they name (default: the default connection
+// when it is a database one, else the first database connection: a redis default keeps no tables).
 modelResolvers.setBuiltIn(
   modelResolver(async (connection, model) => {
     const app = await runtime();
-    const name = connection ?? app.config.default;
+    const { connections, default: defaultName } = app.config;
+    const name = connection ?? defaultDatabaseConnection(connections, defaultName) ?? defaultName;
     try {
       return app.queues.worker(name);
     } catch (error) {

@@ -75,8 +75,8 @@ export class QueueManager {
 
   /**
    * Where unique jobs and WithoutOverlapping take their locks: a store registered with
-   * `registerLockStore`, else the configured `locks` table (sharing its connection's pool), else,
-   * with no database connection at all, this process's memory.
+   * `registerLockStore`, else the configured `locks` table or redis connection (sharing its
+   * connection's pool or client), else, with neither, this process's memory.
    */
   locks(): LockStore {
     const custom = registeredLockStore();

@@ -714,7 +714,7 @@ describe('rateLimits config', () => {
       'rateLimits.connection names [nope], which is not defined. Defined connections: database, sync, null.',
     );
     expect(() => resolveConfig({ rateLimits: { connection: 'sync' } }, { env: {} })).toThrow(
-      'rateLimits.connection names [sync], a sync connection; rate limits need a database queue connection.',
+      'rateLimits.connection names [sync], a sync connection; rate limits need a database or redis queue connection.',
     );
     expect(() => resolveConfig({ rateLimits: 'x' as never }, { env: {} })).toThrow(
       '`rateLimits` must be an object { connection?, table? }, got "x".',

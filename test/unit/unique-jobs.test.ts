@@ -290,7 +290,7 @@ describe('locks config', () => {
     ],
     [
       { locks: { connection: 'sync' } },
-      'locks.connection names [sync], a sync connection; locks need a database queue connection.',
+      'locks.connection names [sync], a sync connection; locks need a database or redis queue connection.',
     ],
   ])('rejects %j naming the option', (extra, message) => {
     const config = {
