@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import pc from 'picocolors';
 
 import { setVerbose } from '../runtime/verbosity.js';
-
+import { registerAboutCommand } from './commands/about-command.js';
 import { registerBatchCommands } from './commands/batch-commands.js';
 import { registerClearCommand } from './commands/clear-command.js';
 import { registerControlCommands } from './commands/control-commands.js';
@@ -48,6 +48,7 @@ export function buildProgram(): Command {
     });
   });
 
+  registerAboutCommand(program);
   registerMigrateCommand(program);
 
   registerKeyCommand(program);

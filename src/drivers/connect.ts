@@ -134,6 +134,24 @@ export function modelResolver(
   );
 }
 
+/** A label and its value, as `errand about` prints them. */
+export type StoreFact = readonly [label: string, value: string];
+
+/**
+ * What the server behind `queue` says of itself, for `errand about`: its engine and version, and
+ * for Redis its persistence and memory policy. Rejects when the server cannot be reached.
+ */
+export async function describeStore(queue: WorkerQueue): Promise<StoreFact[]> {
+  if (queue instanceof DatabaseQueue) {
+    const server = await queue.server();
+    return [
+      ['Server', `${server.engine} ${server.version}`],
+      ['Jobs table', queue.table],
+    ];
+  }
+  return [];
+}
+
 /** The database queue behind `queue`, for a store that only a database keeps. */
 function databaseOf(queue: WorkerQueue, what: string): DatabaseQueue {
   if (queue instanceof DatabaseQueue) return queue;

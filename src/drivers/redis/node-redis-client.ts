@@ -108,6 +108,24 @@ export class NodeRedisClient {
     }
   }
 
+  /** `args` on each master of a cluster (the one server otherwise), with its host:port. */
+  async commandOnEachNode(args: readonly string[]): Promise<Array<{ address: string; reply: unknown }>> {
+    if (!this.cluster) return [{ address: this.address, reply: await this.command(args) }];
+    if (this.#closed) throw new Error(`the client of redis connection [${this.connectionName}] is closed`);
+    if (!this.#connected) await this.#ready;
+    const cluster = this.#connection as RedisClusterType;
+    return Promise.all(
+      cluster.masters.map(async (master) => {
+        const address = hostPort(master.host, master.port);
+        try {
+          return { address, reply: await (await cluster.nodeClient(master)).sendCommand(args as string[]) };
+        } catch (error) {
+          throw this.#described(error, `${args[0] ?? 'command'} on ${address}`);
+        }
+      }),
+    );
+  }
+
   /** A new connection of the same configuration, for blocking pops. */
   async duplicate(): Promise<NodeRedisClient> {
     const copy = new NodeRedisClient(this.redis, this.config, this.connectionName, this.address, true);

@@ -23,6 +23,11 @@ export interface RedisClient {
   /** One plain command routed by its first key (or any node when keyless), e.g. ['INFO','server']. */
   command(args: readonly string[], key?: string): Promise<unknown>;
   /**
+   * One keyless command on every node that holds data (each master of a cluster, or the one
+   * server), with each node's host:port: server facts and settings differ per node.
+   */
+  commandOnEachNode(args: readonly string[]): Promise<Array<{ address: string; reply: unknown }>>;
+  /**
    * A dedicated connection for blocking pops (BLPOP) that must not hold up the shared one. Its
    * `close` abandons a pop in flight rather than waiting it out.
    */
