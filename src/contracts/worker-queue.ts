@@ -117,10 +117,16 @@ export interface WorkerQueue extends Queue {
   limitLockWaits(ms: number): Promise<void>;
   /**
    * Calls `onQueue` when a job may have been pushed by any process: with its queue, or with
-   * `undefined` for any queue. A store without such a channel never calls it (workers poll).
-   * Failures of the channel go to `report`. Resolves to a function that stops listening.
+   * `undefined` for any queue. `queues` are the worker's: a store that must wait on each queue
+   * (Redis, blocking on their notify lists) hears only those; others may ignore them and report
+   * any queue. A store without such a channel never calls it (workers poll). Failures of the
+   * channel go to `report`. Resolves to a function that stops listening.
    */
-  listen(onQueue: (queue: string | undefined) => void, report: (error: unknown) => void): Promise<() => Promise<void>>;
+  listen(
+    queues: readonly string[],
+    onQueue: (queue: string | undefined) => void,
+    report: (error: unknown) => void,
+  ): Promise<() => Promise<void>>;
   /** Pauses one queue of this connection for every worker; false when it was already paused. */
   pause(queue: string): Promise<boolean>;
   /**

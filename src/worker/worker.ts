@@ -164,6 +164,7 @@ export class Worker {
         listener: this.monitorListener(),
       });
       stopListening = await this.deps.driver.listen(
+        this.queues,
         (queue) => (queue === undefined || this.queues.includes(queue)) && this.wakeForJobs(),
         this.deps.report,
       );

@@ -217,6 +217,7 @@ await describeEachEngine('leases, heartbeats and controls', (engine) => {
   async function heardWhilePushing(): Promise<Array<string | undefined>> {
     const heard: Array<string | undefined> = [];
     const stop = await queue.listen(
+      ['emails'],
       (q) => heard.push(q),
       (error) => heard.push(`error: ${String(error)}`),
     );

@@ -173,8 +173,10 @@ export class DatabaseQueue implements WorkerQueue {
    * Calls `onQueue` when a job may have been pushed: with its queue on PostgreSQL (LISTEN/NOTIFY),
    * with `undefined` (any queue) on SQLite, whose file is watched for writes by other processes.
    * MySQL/MariaDB have no push channel and rely on polling. Resolves to a function that stops.
+   * The worker's queues are not needed: one channel carries every queue's pushes.
    */
   async listen(
+    _queues: readonly string[],
     onQueue: (queue: string | undefined) => void,
     report: (error: unknown) => void,
   ): Promise<() => Promise<void>> {
