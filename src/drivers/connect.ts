@@ -22,6 +22,8 @@ import { knexTransaction } from './database/store-transaction.js';
 export { knexConfigOf } from './database/store-transaction.js';
 
 import { NullQueue } from './null/null-queue.js';
+import { openRedisClient } from './redis/redis-client.js';
+import { RedisQueue } from './redis/redis-queue.js';
 import { SyncQueue } from './sync/sync-queue.js';
 
 // The one door into src/drivers for the rest of errand: a connection is opened by its
@@ -43,8 +45,7 @@ export function openQueue(
     case 'database':
       return new DatabaseQueue(name, createKnex(config, name), config);
     case 'redis':
-      // Refused rather than read as a null connection, which would silently drop every job.
-      throw new ConfigError(`Queue connection [${name}] uses the redis driver, whose queue is not built yet.`);
+      return new RedisQueue(name, openRedisClient(config, name), config);
     case 'sync':
       return new SyncQueue(name, runSyncPayload);
     default:
@@ -105,6 +106,8 @@ export interface StoreTables {
  * live in the same store. Resolves to the steps that ran now (empty when up to date).
  */
 export async function migrateStore(queue: WorkerQueue, tables: StoreTables): Promise<string[]> {
+  // Redis keys need no schema: nothing to create, and errand's tables live on a database connection.
+  if (queue instanceof RedisQueue) return [];
   const database = databaseOf(queue, 'migrations');
   try {
     const { workersTable, controlsTable } = database.config;

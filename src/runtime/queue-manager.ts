@@ -54,7 +54,7 @@ export class QueueManager {
     const driver = this.connection(name);
     if (!isWorkerQueue(driver)) {
       throw new ConfigError(
-        `Queue connection [${name}] uses the ${this.configOf(name).driver} driver; only a database connection keeps jobs that workers claim or that can be listed, counted or cleared.`,
+        `Queue connection [${name}] uses the ${this.configOf(name).driver} driver; only a database or redis connection keeps jobs that workers claim or that can be listed, counted or cleared.`,
       );
     }
     return driver;

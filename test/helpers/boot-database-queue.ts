@@ -6,7 +6,7 @@ import { boot } from '../../src/runtime/boot.js';
 import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { databaseQueue } from './database-queue.js';
-import { freshDatabase, type TestEngine } from './databases.js';
+import { type DatabaseEngine, freshDatabase } from './databases.js';
 
 /**
  * Boots errand on a fresh database of `engine` (one connection, `database`, with `overrides`),
@@ -14,7 +14,7 @@ import { freshDatabase, type TestEngine } from './databases.js';
  * assert on what the queue returns. Pair with `shutdown()` in afterAll.
  */
 export async function bootDatabaseQueue(
-  engine: TestEngine,
+  engine: DatabaseEngine,
   name: string,
   overrides: Partial<DatabaseConnectionConfig> = {},
 ): Promise<{ queue: DatabaseQueue; knex: Knex }> {

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 import { dialect } from '../../src/drivers/database/dialect.js';
-import type { TestEngine } from './databases.js';
+import type { DatabaseEngine } from './databases.js';
 import { type CliProcess, startCli, type WorkerApp } from './worker-process.js';
 
 /**
@@ -81,7 +81,7 @@ export function ledgerEnv(app: WorkerApp, poolMax: number): NodeJS.ProcessEnv {
 }
 
 /** The database clock, in whole seconds (the unit of reserved_at and expires_at). */
-export async function databaseNow(knex: Knex, engine: TestEngine): Promise<number> {
+export async function databaseNow(knex: Knex, engine: DatabaseEngine): Promise<number> {
   const rows = dialect.rows<{ now: number | string }>(
     engine,
     await knex.raw(`select ${dialect.nowSql(engine)} as now`),

@@ -7,10 +7,13 @@ import { describe, it } from 'vitest';
 
 import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
 
-/** The engines the integration suite runs against. */
-export type TestEngine = 'sqlite' | 'mysql' | 'postgres';
+/** The SQL engines the database driver is tested on. */
+export type DatabaseEngine = 'sqlite' | 'mysql' | 'postgres';
 
-const ALL: TestEngine[] = ['sqlite', 'mysql', 'postgres'];
+/** Every store the integration suite runs against: the SQL engines and Redis. */
+export type TestEngine = DatabaseEngine | 'redis';
+
+const ALL: DatabaseEngine[] = ['sqlite', 'mysql', 'postgres'];
 
 /** Server URLs; override with MYSQL_URL / POSTGRES_URL. */
 export const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
@@ -39,31 +42,11 @@ export function redisUnreachableReason(): Promise<string | undefined> {
 }
 
 /**
- * Runs `body` when Redis is selected (TEST_DB unset or naming `redis`). An unreachable server
- * fails the run under CI=true; elsewhere the suite is skipped with one loud line.
+ * Runs `body` on Redis when TEST_DB selects it (unset, or naming `redis`), as describeEachEngine
+ * does for the SQL engines: an unreachable server fails under CI=true and is skipped loudly elsewhere.
  */
 export async function describeOnRedis(title: string, body: () => void): Promise<void> {
-  const wanted = process.env.TEST_DB?.split(',').map((s) => s.trim());
-  if (wanted && !wanted.includes('redis')) return;
-  const reason = await redisUnreachableReason();
-  if (!reason) {
-    describe(`${title} [redis]`, body);
-    return;
-  }
-  if (process.env.CI === 'true') {
-    describe(`${title} [redis]`, () => {
-      it('reaches the redis server', () => {
-        throw new Error(`CI=true and the redis test server is unreachable: ${reason}`);
-      });
-    });
-    return;
-  }
-  console.warn(
-    `\n!!! redis is unreachable (${reason}); its suites are SKIPPED. Start it with ` +
-      '`redis-server --daemonize yes --bind 127.0.0.1` or set REDIS_TEST_URL; CI=true makes this a failure.\n',
-  );
-  // Skipped on purpose, with the reason printed above: no server to test against on this machine.
-  describe.skip(`${title} [redis] (server unreachable: reason printed above)`, body);
+  if (redisSelected()) await describeIfReachable(title, 'redis', body);
 }
 
 /** A key prefix no other test file or helper uses: `errand-test:<file>:<random>:`. */
@@ -71,15 +54,24 @@ export function redisTestPrefix(file: string): string {
   return `errand-test:${file}:${Math.random().toString(36).slice(2, 10)}:`;
 }
 
-/** Engines selected by TEST_DB (comma list), default all three. */
-export function selectedEngines(): TestEngine[] {
-  const wanted = process.env.TEST_DB?.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+/** The SQL engines selected by TEST_DB (comma list), default all three. */
+export function selectedEngines(): DatabaseEngine[] {
+  const wanted = testDb();
   return wanted ? ALL.filter((e) => wanted.includes(e)) : ALL;
 }
 
-function adminConfig(engine: Exclude<TestEngine, 'sqlite'>): Knex.Config {
+/** Whether TEST_DB selects Redis (it does when unset). */
+export function redisSelected(): boolean {
+  return testDb()?.includes('redis') ?? true;
+}
+
+function testDb(): string[] | undefined {
+  return process.env.TEST_DB?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function adminConfig(engine: Exclude<DatabaseEngine, 'sqlite'>): Knex.Config {
   return {
     client: engine === 'mysql' ? 'mysql2' : 'pg',
     connection: engine === 'mysql' ? MYSQL_URL : POSTGRES_URL,
@@ -93,6 +85,7 @@ const reachability = new Map<TestEngine, Promise<string | undefined>>();
 /** Undefined when the engine answers, else why not. */
 export function unreachableReason(engine: TestEngine): Promise<string | undefined> {
   if (engine === 'sqlite') return Promise.resolve(undefined);
+  if (engine === 'redis') return redisUnreachableReason();
   let pending = reachability.get(engine);
   if (!pending) {
     pending = (async () => {
@@ -115,7 +108,7 @@ export function unreachableReason(engine: TestEngine): Promise<string | undefine
  * A fresh, empty database for one test file on one engine, as errand connection config. Each file
  * gets its own database, so files can run in parallel without sharing tables.
  */
-export async function freshDatabase(engine: TestEngine, name: string): Promise<DatabaseConnectionConfig> {
+export async function freshDatabase(engine: DatabaseEngine, name: string): Promise<DatabaseConnectionConfig> {
   // ERRAND_TEST_DB_PREFIX keeps two checkouts testing at once on one server out of each other's tables.
   const prefix = process.env.ERRAND_TEST_DB_PREFIX ?? '';
   const dbName = `errand_${`${prefix}${name}`.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`;
@@ -146,35 +139,40 @@ export async function freshDatabase(engine: TestEngine, name: string): Promise<D
   }
 }
 
-let warned = false;
+const warned = new Set<TestEngine>();
 
 /**
- * Runs `body` once per selected engine. An engine that cannot be reached fails the run under
+ * Runs `body` once per selected SQL engine. An engine that cannot be reached fails the run under
  * CI=true; elsewhere its suite is skipped with one loud line saying how to enable it.
  */
-export async function describeEachEngine(title: string, body: (engine: TestEngine) => void): Promise<void> {
-  for (const engine of selectedEngines()) {
-    const reason = await unreachableReason(engine);
-    if (!reason) {
-      describe(`${title} [${engine}]`, () => body(engine));
-      continue;
-    }
-    if (process.env.CI === 'true') {
-      describe(`${title} [${engine}]`, () => {
-        it(`reaches the ${engine} server`, () => {
-          throw new Error(`CI=true and the ${engine} test server is unreachable: ${reason}`);
-        });
-      });
-      continue;
-    }
-    if (!warned) {
-      console.warn(
-        `\n!!! ${engine} is unreachable (${reason}); its integration suites are SKIPPED. ` +
-          'Start the server (see README "Running the tests") or set MYSQL_URL / POSTGRES_URL; CI=true makes this a failure.\n',
-      );
-      warned = true;
-    }
-    // Skipped on purpose, with the reason printed above: no server to test against on this machine.
-    describe.skip(`${title} [${engine}] (server unreachable: reason printed above)`, () => body(engine));
+export async function describeEachEngine(title: string, body: (engine: DatabaseEngine) => void): Promise<void> {
+  for (const engine of selectedEngines()) await describeIfReachable(title, engine, () => body(engine));
+}
+
+async function describeIfReachable(title: string, engine: TestEngine, body: () => void): Promise<void> {
+  const reason = await unreachableReason(engine);
+  if (!reason) {
+    describe(`${title} [${engine}]`, body);
+    return;
   }
+  if (process.env.CI === 'true') {
+    describe(`${title} [${engine}]`, () => {
+      it(`reaches the ${engine} server`, () => {
+        throw new Error(`CI=true and the ${engine} test server is unreachable: ${reason}`);
+      });
+    });
+    return;
+  }
+  if (!warned.has(engine)) {
+    const start =
+      engine === 'redis'
+        ? 'start it with `redis-server --daemonize yes --bind 127.0.0.1` or set REDIS_TEST_URL'
+        : 'start the server (see README "Running the tests") or set MYSQL_URL / POSTGRES_URL';
+    console.warn(
+      `\n!!! ${engine} is unreachable (${reason}); its integration suites are SKIPPED: ${start}; CI=true makes this a failure.\n`,
+    );
+    warned.add(engine);
+  }
+  // Skipped on purpose, with the reason printed above: no server to test against on this machine.
+  describe.skip(`${title} [${engine}] (server unreachable: reason printed above)`, body);
 }

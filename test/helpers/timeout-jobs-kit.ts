@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 
 import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
-import { freshDatabase, type TestEngine } from './databases.js';
+import { type DatabaseEngine, freshDatabase } from './databases.js';
 import { ROOT } from './run-cli.js';
 import { type CliProcess, createWorkerApp, startCli, type WorkerApp } from './worker-process.js';
 
@@ -140,7 +140,7 @@ export class ProcessPool {
  * returned pool started killed after each test, and at the end before the app closes.
  */
 export function timeoutJobsSuite(
-  engine: TestEngine,
+  engine: DatabaseEngine,
   database: string,
   overrides:
     | Partial<DatabaseConnectionConfig>
@@ -212,7 +212,7 @@ export async function clearTables(knex: Knex): Promise<void> {
 }
 
 /** The database clock in unix seconds (job times are written from it). */
-export async function dbNow(knex: Knex, engine: TestEngine): Promise<number> {
+export async function dbNow(knex: Knex, engine: DatabaseEngine): Promise<number> {
   const sql = {
     sqlite: "cast(strftime('%s','now') as integer)",
     mysql: 'unix_timestamp()',

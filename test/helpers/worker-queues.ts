@@ -1,14 +1,15 @@
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 
-import type { ResolvedConfig, ResolvedDatabaseConnection } from '../../src/config/config-types.js';
+import type { ErrandConfig, ResolvedConfig, ResolvedDatabaseConnection } from '../../src/config/config-types.js';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import type { FailedJobStore } from '../../src/contracts/failed-job-store.js';
 import type { WorkerQueue } from '../../src/contracts/worker-queue.js';
 import { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
 import { dialect } from '../../src/drivers/database/dialect.js';
 import { migrate } from '../../src/drivers/database/migrations/migrate.js';
+import { RedisQueue } from '../../src/drivers/redis/redis-queue.js';
 import { QueueManager } from '../../src/runtime/queue-manager.js';
-import { describeEachEngine, freshDatabase } from './databases.js';
+import { describeEachEngine, describeOnRedis, freshDatabase, redisTestPrefix } from './databases.js';
 
 /** A job as its store holds it, read past the contract so the suite can check what a write did. */
 export interface StoredJob {
@@ -65,10 +66,18 @@ const RETRY_AFTER = 120;
 
 /**
  * Runs `body` once per driver and store under test (the database driver on each engine TEST_DB
- * selects), with `subject()` giving the current test's fresh queue. A new driver adds its own
- * describe here; the suite itself does not change.
+ * selects, the redis driver when TEST_DB selects redis), with `subject()` giving the current
+ * test's fresh queue. A new driver adds its own describe here; the suite itself does not change.
  */
 export async function describeEachWorkerQueue(
+  title: string,
+  body: (subject: () => WorkerQueueSubject, under: DriverUnderTest) => void,
+): Promise<void> {
+  await describeDatabaseQueues(title, body);
+  await describeOnRedis(title, () => describeRedisQueue(body, { driver: 'redis', store: 'standalone' }, {}));
+}
+
+async function describeDatabaseQueues(
   title: string,
   body: (subject: () => WorkerQueueSubject, under: DriverUnderTest) => void,
 ): Promise<void> {
@@ -186,6 +195,128 @@ function databaseSubject(queue: DatabaseQueue, failer: FailedJobStore): WorkerQu
       if (engine !== 'sqlite') return undefined;
       const rows = (await knex.raw('pragma busy_timeout')) as Array<Record<string, number>>;
       return Number(Object.values(rows[0]!)[0]);
+    },
+  };
+}
+
+/**
+ * The redis driver under the suite, each test on a key prefix of its own (deleted after it), with
+ * failed jobs in an SQLite database as errand keeps them. `connection` adds to the redis
+ * connection's options (a cluster's nodes). The connection is named `database` because the suite
+ * checks that name, unchanged for every driver.
+ */
+export function describeRedisQueue(
+  body: (subject: () => WorkerQueueSubject, under: DriverUnderTest) => void,
+  under: DriverUnderTest,
+  connection: { url?: string; cluster?: { nodes: string[] } },
+): void {
+  let failedConnection: Awaited<ReturnType<typeof freshDatabase>>;
+  let manager: QueueManager | undefined;
+  let current: WorkerQueueSubject | undefined;
+  let prefix = '';
+
+  const configWith = (keyPrefix: string): ErrandConfig => ({
+    default: 'database',
+    connections: {
+      database: { driver: 'redis', ...connection, prefix: keyPrefix, heartbeat: HEARTBEAT, retryAfter: RETRY_AFTER },
+      failed: failedConnection,
+    },
+    failed: { driver: 'database', connection: 'failed' },
+  });
+
+  beforeAll(async () => {
+    failedConnection = await freshDatabase('sqlite', 'worker_queue_redis');
+    const setup = new QueueManager(resolveConfig(configWith(redisTestPrefix('worker-queue'))), refuseToRun);
+    try {
+      const failedQueue = setup.worker('failed') as DatabaseQueue;
+      await migrate(failedQueue.knex, { jobs: [failedQueue.table], failed: 'failed_jobs' });
+    } finally {
+      await setup.closeAll();
+    }
+  });
+
+  beforeEach(async () => {
+    prefix = redisTestPrefix('worker-queue');
+    manager = new QueueManager(resolveConfig(configWith(prefix)), refuseToRun);
+    const queue = manager.worker();
+    if (!(queue instanceof RedisQueue)) throw new Error('The redis suite needs a redis connection.');
+    await (manager.worker('failed') as DatabaseQueue).knex('failed_jobs').delete();
+    current = redisSubject(queue, manager.failer());
+  });
+
+  afterEach(async () => {
+    current = undefined;
+    const ended = manager;
+    manager = undefined;
+    if (!ended) return;
+    // A test may have closed its queue (close ends the connection): tidy up through a new one.
+    const tidy = new QueueManager(resolveConfig(configWith(prefix)), refuseToRun);
+    try {
+      await deleteKeys(tidy.worker() as RedisQueue, prefix);
+    } finally {
+      await tidy.closeAll();
+      await ended.closeAll();
+    }
+  });
+
+  body(() => {
+    if (!current) throw new Error('subject() is only available inside a test.');
+    return current;
+  }, under);
+}
+
+/** Deletes every key under `prefix` (on each node of a cluster: KEYS reads one node). */
+async function deleteKeys(queue: RedisQueue, prefix: string): Promise<void> {
+  const keys = (await queue.client.command(['KEYS', `${prefix}*`])) as string[];
+  for (const key of keys) await queue.client.command(['DEL', key], key);
+}
+
+function redisSubject(queue: RedisQueue, failer: FailedJobStore): WorkerQueueSubject {
+  const { client, keys } = queue;
+  /** The queue of a job, found by its hash's key: only tests look a job up without its queue. */
+  const queueOf = async (id: string): Promise<string | undefined> => {
+    const found = (await client.command(['KEYS', `${keys.prefix}{*}:job:${id}`])) as string[];
+    const key = found[0];
+    return key === undefined ? undefined : key.slice(keys.prefix.length + 1, key.lastIndexOf('}:job:'));
+  };
+  return {
+    queue,
+    failer,
+    bulkChunk: 1000,
+    wakeUps: 'queue',
+    async now() {
+      const [seconds, micros] = (await client.command(['TIME'])) as [string, string];
+      return Number(seconds) + Math.floor(Number(micros) / 1000) / 1000;
+    },
+    async peek(id) {
+      const name = await queueOf(id);
+      if (name === undefined) return undefined;
+      const job = keys.jobPrefix(name) + id;
+      const [fields, score] = await Promise.all([
+        client.command(['HMGET', job, 'attempts', 'exceptions', 'token'], job),
+        client.command(['ZSCORE', keys.waiting(name), id], job),
+      ]);
+      const [attempts, exceptions, token] = fields as (string | null)[];
+      return {
+        queue: name,
+        attempts: Number(attempts),
+        exceptions: Number(exceptions),
+        reservedBy: token ?? null,
+        availableAt: score === null ? 0 : Number(score) / 1000,
+      };
+    },
+    async backdateWorker(workerId, seconds) {
+      await client.command(['ZINCRBY', keys.workers, String(-seconds * 1000), workerId], keys.workers);
+    },
+    async backdateReservation(jobId, seconds) {
+      const name = await queueOf(jobId);
+      if (name === undefined) return;
+      const reserved = keys.reserved(name);
+      if ((await client.command(['ZSCORE', reserved, jobId], reserved)) === null) return;
+      await client.command(['ZINCRBY', reserved, String(-seconds * 1000), jobId], reserved);
+    },
+    async lockWait() {
+      return undefined;
     },
   };
 }

@@ -20,7 +20,7 @@ import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { describeEachEngine, freshDatabase, type TestEngine } from '../helpers/databases.js';
+import { type DatabaseEngine, describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 
 const handled: string[] = [];
@@ -77,7 +77,7 @@ function rawKnex(connection: DatabaseConnectionConfig): Knex {
   });
 }
 
-async function indexesOf(knex: Knex, engine: TestEngine, table: string): Promise<string[]> {
+async function indexesOf(knex: Knex, engine: DatabaseEngine, table: string): Promise<string[]> {
   if (engine === 'sqlite')
     return ((await knex.raw(`pragma index_list(${table})`)) as Array<{ name: string }>).map((row) => row.name).sort();
   if (engine === 'mysql') {

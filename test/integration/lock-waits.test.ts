@@ -6,12 +6,12 @@ import { boot, shutdown } from '../../src/runtime/boot.js';
 import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { describeEachEngine, freshDatabase, type TestEngine } from '../helpers/databases.js';
+import { type DatabaseEngine, describeEachEngine, freshDatabase } from '../helpers/databases.js';
 
 // The watchdog's hand-back writes must not wait past its deadline for another process's lock.
 // better-sqlite3 waits synchronously, which no timer can interrupt, so on SQLite the wait itself
 // is bounded (limitLockWaits); the servers' drivers wait asynchronously and are left alone.
-await describeEachEngine('bounding lock waits (limitLockWaits)', (engine: TestEngine) => {
+await describeEachEngine('bounding lock waits (limitLockWaits)', (engine: DatabaseEngine) => {
   let queue: DatabaseQueue;
   let filename: string | undefined;
 

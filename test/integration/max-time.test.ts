@@ -8,7 +8,7 @@ import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { describeEachEngine, freshDatabase, type TestEngine } from '../helpers/databases.js';
+import { type DatabaseEngine, describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
 
 /** What the running job waits for: the test lets it finish once it has seen what it checks. */
@@ -32,7 +32,7 @@ class NextJob extends Queueable {
 // --max-time is checked whenever the worker's loop turns, and a worker whose every slot is busy
 // sleeps until one frees. Its max time must still wake it: it stops claiming and hands back the
 // jobs it had prefetched at once, rather than holding them for as long as its longest job runs.
-await describeEachEngine('--max-time on a worker whose slots are all busy', (engine: TestEngine) => {
+await describeEachEngine('--max-time on a worker whose slots are all busy', (engine: DatabaseEngine) => {
   let queue: DatabaseQueue;
 
   beforeAll(async () => {

@@ -9,7 +9,7 @@ import { events, runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { describeEachEngine, freshDatabase, type TestEngine } from '../helpers/databases.js';
+import { type DatabaseEngine, describeEachEngine, freshDatabase } from '../helpers/databases.js';
 
 /** Where BounceJob records its attempts (set by the suite of the engine running). */
 let bounceLog: (() => Knex) | undefined;
@@ -42,7 +42,7 @@ class BounceJob extends Queueable {
 // first one winding up once freed the second one's slot and dropped it from the jobs it waits
 // for, so more handlers ran than slots, the running-jobs table overflowed (the job was left
 // reserved) and --stop-when-empty stopped with jobs unrun.
-await describeEachEngine('a worker claiming back the rows it released', (engine: TestEngine) => {
+await describeEachEngine('a worker claiming back the rows it released', (engine: DatabaseEngine) => {
   let knex: Knex;
   const reported: unknown[] = [];
 

@@ -22,7 +22,7 @@ import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import type { WorkerOptions } from '../../src/worker/worker-options.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { describeEachEngine, freshDatabase, type TestEngine } from '../helpers/databases.js';
+import { type DatabaseEngine, describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
 
@@ -113,7 +113,7 @@ class LedgerJob extends Queueable {
   handle() {}
 }
 
-await describeEachEngine('unique jobs', (engine: TestEngine) => {
+await describeEachEngine('unique jobs', (engine: DatabaseEngine) => {
   let connection: DatabaseConnectionConfig;
   let knex: Knex;
   let store: LockStore;

@@ -479,6 +479,7 @@ await describeEachWorkerQueue('the worker queue contract', (subject) => {
     const heard: Array<string | undefined> = [];
     const errors: unknown[] = [];
     const stop = await queue.listen(
+      ['wake', 'wake-bulk'],
       (name) => heard.push(name),
       (error) => errors.push(error),
     );

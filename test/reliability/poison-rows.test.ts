@@ -6,7 +6,7 @@ import { DEFAULT_MAX_PAYLOAD_SIZE } from '../../src/config/defaults.js';
 import { CALL_QUEUED_HANDLER } from '../../src/payload/job-payload.js';
 import { generateKey, Keyring, parseKey } from '../../src/payload/keyring.js';
 import { jsonEvents, sleep, waitUntil, workerIdOf } from '../helpers/daemon.js';
-import { describeEachEngine, freshDatabase, type TestEngine } from '../helpers/databases.js';
+import { type DatabaseEngine, describeEachEngine, freshDatabase } from '../helpers/databases.js';
 import { ROOT } from '../helpers/run-cli.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { CHAOS_JOBS, Controller, createChaosApp } from './harness/controller.js';
@@ -24,7 +24,7 @@ const MARGIN_MS = 4000;
 const ROUNDS = sized(1, 10);
 
 /** The largest value the `attempts` column takes on each engine (integer, unsigned where the engine has it). */
-const ATTEMPTS_COLUMN_MAX: Record<TestEngine, string> = {
+const ATTEMPTS_COLUMN_MAX: Record<DatabaseEngine, string> = {
   postgres: '2147483647',
   mysql: '4294967295',
   sqlite: '9223372036854775807',
@@ -65,7 +65,7 @@ function payloadOf(
 const json = (value: unknown) => JSON.stringify(value);
 
 /** The matrix. Every row that names a real job carries a ledger key: had its handler run, the ledger would say so. */
-function poisonRows(engine: TestEngine, keyring: Keyring, round: number): Poison[] {
+function poisonRows(engine: DatabaseEngine, keyring: Keyring, round: number): Poison[] {
   const key = (name: string) => ({ key: `poison-${round}-${name}`, ms: 0 });
   const valid = (name: string) => json(payloadOf('ChaosJob', key(name)));
   const truncated = valid('truncated');

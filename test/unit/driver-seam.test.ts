@@ -123,7 +123,7 @@ describe('the driver seam', () => {
       await boot({ default: 'here', connections: { here: { driver } } });
       try {
         await expect(createWorker({ stopWhenEmpty: true }).run()).rejects.toThrow(
-          `Queue connection [here] uses the ${driver} driver; only a database connection keeps jobs that workers claim`,
+          `Queue connection [here] uses the ${driver} driver; only a database or redis connection keeps jobs that workers claim`,
         );
       } finally {
         await shutdown();

@@ -1,0 +1,409 @@
+import type { ResolvedRedisConnection } from '../../config/config-types.js';
+import type { FailedJobRecord, FailedJobStore } from '../../contracts/failed-job-store.js';
+import type { PushRequest } from '../../contracts/queue.js';
+import type { ReservedJob } from '../../contracts/reserved-job.js';
+import type {
+  Controls,
+  FinishingWrites,
+  LeaseSettings,
+  QueueStats,
+  WorkerQueue,
+  WorkerRegistration,
+} from '../../contracts/worker-queue.js';
+import { ConfigError } from '../../errors/config-error.js';
+import { nextJobId } from './job-ids.js';
+import { listenForPushes } from './listen-for-pushes.js';
+import { PendingPushes } from './pending-pushes.js';
+import type { RedisClient } from './redis-client.js';
+import { RedisKeys } from './redis-keys.js';
+import { CLAIM_JOBS } from './scripts/claim-jobs.js';
+import { CLEAR_QUEUE } from './scripts/clear-queue.js';
+import { DELETE_JOBS } from './scripts/delete-jobs.js';
+import { PUSH_JOBS } from './scripts/push-jobs.js';
+import { QUEUE_STATS } from './scripts/queue-stats.js';
+import { REGISTER_WORKER } from './scripts/register-worker.js';
+import { RELEASE_JOB } from './scripts/release-job.js';
+import { RENEW_LEASES } from './scripts/renew-leases.js';
+import { RESERVED_JOBS } from './scripts/reserved-jobs.js';
+import { SWEEP_WORKERS } from './scripts/sweep-workers.js';
+import { TAKE_BACK } from './scripts/take-back.js';
+import { UNCLAIM_JOBS } from './scripts/unclaim-jobs.js';
+import { WORKER_HEARTBEAT } from './scripts/worker-heartbeat.js';
+
+/** Jobs per push script: large enough that bulk dispatch is a few round trips, small enough not to stall the server. */
+const BULK_CHUNK = 1000;
+
+/** At most this many wake-up tokens wait in a queue's notify list: enough to wake several idle workers. */
+const NOTIFY_CAP = 16;
+
+/**
+ * A queue connection whose jobs live in Redis (standalone or Cluster). Every change to a queue is
+ * one Lua script on its hash slot, reading the server's clock; finishing writes are fenced on the
+ * claim (lease token and attempt count). See redis-keys.ts for what is stored where.
+ */
+export class RedisQueue implements WorkerQueue {
+  /** Jobs are stored, and run by workers. */
+  readonly runsJobsInline = false;
+  /** Every thread and process that opens the same configuration reaches the same server. */
+  readonly reachableFromOtherThreads = true;
+  readonly keys: RedisKeys;
+
+  constructor(
+    readonly connectionName: string,
+    readonly client: RedisClient,
+    readonly config: ResolvedRedisConnection,
+  ) {
+    this.keys = new RedisKeys(config.prefix);
+  }
+
+  get defaultQueue(): string {
+    return this.config.queue;
+  }
+
+  get leases(): LeaseSettings {
+    return { heartbeat: this.config.heartbeat, retryAfter: this.config.retryAfter };
+  }
+
+  /** Only itself: nothing else errand keeps can join a Redis queue's writes. */
+  sharesStoreWith(other: object): boolean {
+    return other === this;
+  }
+
+  async push(request: PushRequest): Promise<string> {
+    const [id] = await this.bulk([request]);
+    return id!;
+  }
+
+  async bulk(requests: readonly PushRequest[]): Promise<string[]> {
+    if (requests.length === 0) return [];
+    const ids = requests.map(() => nextJobId());
+    const held = requests.find((request) => request.transaction)?.transaction;
+    if (held !== undefined) {
+      if (!(held instanceof PendingPushes) || held.owner !== this) {
+        throw new ConfigError(
+          `Queue connection [${this.connectionName}] keeps its jobs in Redis, which a database transaction cannot hold; push them outside withTransaction (or after the commit).`,
+        );
+      }
+      held.add(requests, ids);
+      return ids;
+    }
+    await this.store(requests, ids);
+    return ids;
+  }
+
+  /** Stores jobs with their ids made: one script per queue and chunk, all sent at once. */
+  private async store(requests: readonly PushRequest[], ids: readonly string[]): Promise<void> {
+    const byQueue = new Map<string, number[]>();
+    requests.forEach((request, i) => {
+      const group = byQueue.get(request.queue);
+      if (group) group.push(i);
+      else byQueue.set(request.queue, [i]);
+    });
+    const calls: Promise<unknown>[] = [];
+    for (const [queue, indexes] of byQueue) {
+      for (let start = 0; start < indexes.length; start += BULK_CHUNK) {
+        const args: (string | number)[] = [this.keys.jobPrefix(queue), NOTIFY_CAP];
+        for (const i of indexes.slice(start, start + BULK_CHUNK)) {
+          const { payload, delay } = requests[i]!;
+          args.push(ids[i]!, payload);
+          if (delay instanceof Date) args.push('a', delay.getTime());
+          else args.push('r', delay === undefined ? 0 : Math.round(delay * 1000));
+        }
+        calls.push(this.client.run(PUSH_JOBS, [this.keys.waiting(queue), this.keys.notify(queue)], args));
+      }
+    }
+    await Promise.all(calls);
+  }
+
+  async claim(queue: string, limit: number, leaseToken: string): Promise<ReservedJob[]> {
+    // Sent with the claim, in the same round trip: heartbeats and sweeps find the token's jobs by it.
+    const [reply] = await Promise.all([
+      this.client.run(
+        CLAIM_JOBS,
+        [this.keys.waiting(queue), this.keys.reserved(queue)],
+        [this.keys.jobPrefix(queue), limit, leaseToken, this.leaseMs(), this.config.migrationBatchSize],
+      ),
+      this.client.command(['SADD', this.keys.claimed(leaseToken), queue], this.keys.claimed(leaseToken)),
+    ]);
+    return jobsOf(reply, queue, leaseToken);
+  }
+
+  async clear(queue: string): Promise<number> {
+    return Number(
+      await this.client.run(
+        CLEAR_QUEUE,
+        [this.keys.waiting(queue), this.keys.reserved(queue), this.keys.notify(queue)],
+        [this.keys.jobPrefix(queue)],
+      ),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  async delete(job: ReservedJob, within?: FinishingWrites): Promise<boolean> {
+    if (within) {
+      // A lost lease runs none of `within`; a throw there changes nothing.
+      if (!(await this.holds(job))) return false;
+      const pending = new PendingPushes(this);
+      await within(pending);
+      if (pending.requests.length > 0) await this.store(pending.requests, pending.ids);
+    }
+    return (await this.deleteHeld(job.queue, [job])).length === 1;
+  }
+
+  async deleteMany(jobs: readonly ReservedJob[]): Promise<Set<string>> {
+    const deleted = await Promise.all([...byQueue(jobs)].map(([queue, group]) => this.deleteHeld(queue, group)));
+    return new Set(deleted.flat());
+  }
+
+  private async deleteHeld(queue: string, jobs: readonly ReservedJob[]): Promise<string[]> {
+    const reply = await this.client.run(
+      DELETE_JOBS,
+      [this.keys.reserved(queue)],
+      [this.keys.jobPrefix(queue), ...fences(jobs)],
+    );
+    return (reply as unknown[]).map(String);
+  }
+
+  /** Whether the job is still reserved under this claim (read-only; the writes check again). */
+  private async holds(job: ReservedJob): Promise<boolean> {
+    const key = this.keys.jobPrefix(job.queue) + job.id;
+    const [fields, score] = await Promise.all([
+      this.client.command(['HMGET', key, 'token', 'attempts'], key),
+      this.client.command(['ZSCORE', this.keys.reserved(job.queue), job.id], key),
+    ]);
+    const [token, attempts] = fields as (string | null)[];
+    return token === job.reservedBy && attempts === String(job.attempts) && score !== null;
+  }
+
+  async deregisterWorker(workerId: string): Promise<void> {
+    const { workers } = this.keys;
+    await Promise.all([
+      this.client.command(['ZREM', workers, workerId], workers),
+      this.client.command(['DEL', this.keys.worker(workerId), this.keys.claimed(workerId)], workers),
+    ]);
+  }
+
+  /**
+   * Records the failure in `store` (a database: Redis keeps no failed jobs) and deletes the job,
+   * fenced. The lease is checked first, so a stale worker records nothing; between that check and
+   * the delete the record comes first, and the same job recorded twice is stored once.
+   */
+  async fail(
+    job: ReservedJob,
+    record: FailedJobRecord,
+    store: FailedJobStore,
+    within?: FinishingWrites,
+  ): Promise<boolean> {
+    if (!(await this.holds(job))) return false;
+    await store.log(record);
+    return this.delete(job, within);
+  }
+
+  async heartbeat(workerId: string, heldIds: readonly string[]): Promise<boolean> {
+    const reply = await this.client.run(
+      WORKER_HEARTBEAT,
+      [this.keys.workers, this.keys.claimed(workerId)],
+      [workerId, this.lapseMs()],
+    );
+    if (!Array.isArray(reply)) return false;
+    if (heldIds.length > 0) {
+      const queues = reply.slice(1).map(String);
+      await Promise.all(
+        queues.map((queue) =>
+          this.client.run(
+            RENEW_LEASES,
+            [this.keys.reserved(queue)],
+            [this.keys.jobPrefix(queue), workerId, this.leaseMs(), ...heldIds],
+          ),
+        ),
+      );
+    }
+    return true;
+  }
+
+  /** Redis never makes a client wait for another's lock: nothing to bound. */
+  async limitLockWaits(): Promise<void> {}
+
+  /** Wakes the worker when a job is pushed to one of `queues` (blocking pops on their notify lists). */
+  listen(
+    queues: readonly string[],
+    onQueue: (queue: string | undefined) => void,
+    report: (error: unknown) => void,
+  ): Promise<() => Promise<void>> {
+    return listenForPushes(this.client, this.keys, queues, this.config.blockFor, onQueue, report);
+  }
+
+  async pause(queue: string): Promise<boolean> {
+    return Number(await this.client.command(['SADD', this.keys.paused, queue], this.keys.paused)) === 1;
+  }
+
+  async resume(queue: string): Promise<boolean> {
+    return Number(await this.client.command(['SREM', this.keys.paused, queue], this.keys.paused)) === 1;
+  }
+
+  async requestRestart(): Promise<void> {
+    await this.client.command(['HINCRBY', this.keys.controls, 'restart', '1'], this.keys.controls);
+  }
+
+  async controls(): Promise<Controls> {
+    const [restart, paused] = await Promise.all([
+      this.client.command(['HGET', this.keys.controls, 'restart'], this.keys.controls),
+      this.client.command(['SMEMBERS', this.keys.paused], this.keys.paused),
+    ]);
+    return { restart: Number(restart ?? 0), paused: (paused as string[]).map(String).sort() };
+  }
+
+  async registerWorker(worker: WorkerRegistration): Promise<void> {
+    await this.client.run(
+      REGISTER_WORKER,
+      [this.keys.workers, this.keys.worker(worker.id)],
+      [worker.id, this.lapseMs(), JSON.stringify(worker)],
+    );
+  }
+
+  async release(job: ReservedJob, delaySeconds: number, exceptions: number): Promise<boolean> {
+    const { queue } = job;
+    const reply = await this.client.run(
+      RELEASE_JOB,
+      [this.keys.waiting(queue), this.keys.reserved(queue), this.keys.notify(queue)],
+      [
+        this.keys.jobPrefix(queue),
+        job.id,
+        job.reservedBy,
+        job.attempts,
+        Math.round(delaySeconds * 1000),
+        exceptions,
+        NOTIFY_CAP,
+      ],
+    );
+    return Number(reply) === 1;
+  }
+
+  async reservedJobs(leaseToken: string, ids: readonly string[]): Promise<ReservedJob[]> {
+    if (ids.length === 0) return [];
+    const claimed = this.keys.claimed(leaseToken);
+    const queues = ((await this.client.command(['SMEMBERS', claimed], claimed)) as unknown[]).map(String);
+    const found = await Promise.all(
+      queues.map(async (queue) =>
+        jobsOf(
+          await this.client.run(
+            RESERVED_JOBS,
+            [this.keys.reserved(queue)],
+            [this.keys.jobPrefix(queue), leaseToken, ...ids],
+          ),
+          queue,
+          leaseToken,
+        ),
+      ),
+    );
+    return found.flat();
+  }
+
+  async size(queue: string): Promise<number> {
+    const counts = await Promise.all([
+      this.client.command(['ZCARD', this.keys.waiting(queue)], this.keys.waiting(queue)),
+      this.client.command(['ZCARD', this.keys.reserved(queue)], this.keys.reserved(queue)),
+    ]);
+    return counts.reduce<number>((sum, count) => sum + Number(count), 0);
+  }
+
+  async stats(queue: string): Promise<QueueStats> {
+    const reply = (await this.client.run(
+      QUEUE_STATS,
+      [this.keys.waiting(queue), this.keys.reserved(queue)],
+      [this.keys.jobPrefix(queue)],
+    )) as number[];
+    const [pending, delayed, reserved, ageMs] = reply.map(Number) as [number, number, number, number];
+    return {
+      size: pending + delayed + reserved,
+      pending,
+      delayed,
+      reserved,
+      oldestPendingAge: ageMs < 0 ? null : Math.floor(ageMs / 1000),
+    };
+  }
+
+  async sweepDeadWorkers(sweeperId?: string): Promise<{ workers: string[]; jobs: number }> {
+    const reply = (await this.client.run(
+      SWEEP_WORKERS,
+      [this.keys.workers],
+      [this.keys.connection, sweeperId ?? ''],
+    )) as unknown[];
+    const workers: string[] = [];
+    const takeBacks: Promise<unknown>[] = [];
+    for (let i = 0; i < reply.length; ) {
+      const worker = String(reply[i]);
+      const count = Number(reply[i + 1]);
+      workers.push(worker);
+      for (const queue of reply.slice(i + 2, i + 2 + count).map(String)) {
+        takeBacks.push(
+          this.client.run(
+            TAKE_BACK,
+            [this.keys.waiting(queue), this.keys.reserved(queue), this.keys.notify(queue)],
+            [this.keys.jobPrefix(queue), worker, NOTIFY_CAP],
+          ),
+        );
+      }
+      i += 2 + count;
+    }
+    const counts = await Promise.all(takeBacks);
+    return { workers: workers.sort(), jobs: counts.reduce<number>((sum, count) => sum + Number(count), 0) };
+  }
+
+  async unclaim(jobs: readonly ReservedJob[], delaySeconds = 0): Promise<number> {
+    const counts = await Promise.all(
+      [...byQueue(jobs)].map(([queue, group]) =>
+        this.client.run(
+          UNCLAIM_JOBS,
+          [this.keys.waiting(queue), this.keys.reserved(queue), this.keys.notify(queue)],
+          [this.keys.jobPrefix(queue), Math.round(delaySeconds * 1000), NOTIFY_CAP, ...fences(group)],
+        ),
+      ),
+    );
+    return counts.reduce<number>((sum, count) => sum + Number(count), 0);
+  }
+
+  /** How long a claim or a heartbeat keeps a job: `retryAfter`, renewed by each beat while heartbeats are on. */
+  private leaseMs(): number {
+    return this.config.retryAfter * 1000;
+  }
+
+  private lapseMs(): number {
+    return this.config.heartbeat === false ? 0 : this.config.heartbeat.lapse * 1000;
+  }
+}
+
+/** The jobs a claim-shaped reply lists: id, payload, attempts, exceptions per job. */
+function jobsOf(reply: unknown, queue: string, reservedBy: string): ReservedJob[] {
+  const flat = reply as unknown[];
+  const jobs: ReservedJob[] = [];
+  for (let i = 0; i < flat.length; i += 4) {
+    jobs.push({
+      id: String(flat[i]),
+      queue,
+      payload: String(flat[i + 1]),
+      attempts: Number(flat[i + 2]),
+      exceptions: Number(flat[i + 3] ?? 0),
+      reservedBy,
+    });
+  }
+  return jobs;
+}
+
+/** Per job its id, lease token and attempts: what a fenced script checks. */
+function fences(jobs: readonly ReservedJob[]): (string | number)[] {
+  return jobs.flatMap((job) => [job.id, job.reservedBy, job.attempts]);
+}
+
+function byQueue(jobs: readonly ReservedJob[]): Map<string, ReservedJob[]> {
+  const groups = new Map<string, ReservedJob[]>();
+  for (const job of jobs) {
+    const group = groups.get(job.queue);
+    if (group) group.push(job);
+    else groups.set(job.queue, [job]);
+  }
+  return groups;
+}
