@@ -23,7 +23,9 @@ export { knexConfigOf } from './database/store-transaction.js';
 
 import { NullQueue } from './null/null-queue.js';
 import { openRedisClient } from './redis/redis-client.js';
+import { RedisLockStore } from './redis/redis-lock-store.js';
 import { RedisQueue } from './redis/redis-queue.js';
+import { RedisRateLimitStore } from './redis/redis-rate-limit-store.js';
 import { SyncQueue } from './sync/sync-queue.js';
 
 // The one door into src/drivers for the rest of errand: a connection is opened by its
@@ -59,8 +61,12 @@ export function openFailedJobStore(queue: WorkerQueue, table: string): FailedJob
   return new DatabaseFailedJobStore(database.knex, table, database.connectionName, database.config);
 }
 
-/** The locks table `table` in the store of `queue` (unique jobs, WithoutOverlapping). */
+/**
+ * Where unique jobs and WithoutOverlapping keep their locks in the store of `queue`: the locks
+ * table `table` of a database, or the keys under a redis connection's prefix (sharing its client).
+ */
 export function openLockStore(queue: WorkerQueue, table: string): LockStore {
+  if (queue instanceof RedisQueue) return new RedisLockStore(queue.client, queue.config.prefix, queue.connectionName);
   const database = databaseOf(queue, 'locks');
   return new DatabaseLockStore(database.knex, table, database.connectionName, database.config);
 }
@@ -84,8 +90,13 @@ export function openBatchRepository(queue: WorkerQueue, table: string): BatchRep
   return new DatabaseBatchRepository(database.knex, table, database.connectionName, database.config);
 }
 
-/** The rate-limit counters table `table` in the store of `queue` (RateLimited, ThrottlesExceptions). */
+/**
+ * The rate-limit counters of RateLimited and ThrottlesExceptions in the store of `queue`: the
+ * table `table` of a database, or keys under a redis connection's prefix (sharing its client).
+ */
 export function openRateLimitStore(queue: WorkerQueue, table: string): RateLimitStore {
+  if (queue instanceof RedisQueue)
+    return new RedisRateLimitStore(queue.client, queue.config.prefix, queue.connectionName);
   const database = databaseOf(queue, 'rate limits');
   const limits = { knex: database.knex, engine: database.engine, table };
   return new DatabaseRateLimitStore(limits, (error) =>
