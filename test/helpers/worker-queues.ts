@@ -10,6 +10,8 @@ import { migrate } from '../../src/drivers/database/migrations/migrate.js';
 import { RedisQueue } from '../../src/drivers/redis/redis-queue.js';
 import { QueueManager } from '../../src/runtime/queue-manager.js';
 import { describeEachEngine, describeOnRedis, freshDatabase, redisTestPrefix } from './databases.js';
+import { describeWithRedisServer } from './private-redis.js';
+import { type PrivateRedisCluster, startRedisCluster } from './redis-cluster.js';
 
 /** A job as its store holds it, read past the contract so the suite can check what a write did. */
 export interface StoredJob {
@@ -75,6 +77,9 @@ export async function describeEachWorkerQueue(
 ): Promise<void> {
   await describeDatabaseQueues(title, body);
   await describeOnRedis(title, () => describeRedisQueue(body, { driver: 'redis', store: 'standalone' }, {}));
+  await describeOnRedisCluster(title, (connection) =>
+    describeRedisQueue(body, { driver: 'redis', store: 'cluster' }, connection),
+  );
 }
 
 async function describeDatabaseQueues(
@@ -265,9 +270,41 @@ export function describeRedisQueue(
   }, under);
 }
 
-/** Deletes every key under `prefix` (on each node of a cluster: KEYS reads one node). */
+/**
+ * The redis suite once more on a local 3-master Redis Cluster of its own (started before the
+ * file's tests, stopped after), when Redis is selected. `body` gets the connection options that
+ * reach it; their seed nodes are filled in once the cluster is up.
+ */
+async function describeOnRedisCluster(
+  title: string,
+  body: (connection: { cluster: { nodes: string[] } }) => void,
+): Promise<void> {
+  const wanted = process.env.TEST_DB?.split(',').map((s) => s.trim());
+  if (wanted && !wanted.includes('redis')) return;
+  describeWithRedisServer(`${title} [redis cluster]`, () => {
+    const connection = { cluster: { nodes: [] as string[] } };
+    let cluster: PrivateRedisCluster | undefined;
+    // Registered before the suite's own hooks, so they run with the nodes known.
+    beforeAll(async () => {
+      cluster = await startRedisCluster();
+      connection.cluster.nodes.push(...cluster.urls);
+    });
+    afterAll(async () => {
+      await cluster?.stop();
+    });
+    body(connection);
+  });
+}
+
+/** Every key matching `pattern`: KEYS reads one node, so a cluster is asked node by node. */
+async function keysMatching(queue: RedisQueue, pattern: string): Promise<string[]> {
+  const replies = await queue.client.commandOnEachNode(['KEYS', pattern]);
+  return replies.flatMap(({ reply }) => reply as string[]);
+}
+
+/** Deletes every key under `prefix`, each on its own node. */
 async function deleteKeys(queue: RedisQueue, prefix: string): Promise<void> {
-  const keys = (await queue.client.command(['KEYS', `${prefix}*`])) as string[];
+  const keys = await keysMatching(queue, `${prefix}*`);
   for (const key of keys) await queue.client.command(['DEL', key], key);
 }
 
@@ -275,7 +312,7 @@ function redisSubject(queue: RedisQueue, failer: FailedJobStore): WorkerQueueSub
   const { client, keys } = queue;
   /** The queue of a job, found by its hash's key: only tests look a job up without its queue. */
   const queueOf = async (id: string): Promise<string | undefined> => {
-    const found = (await client.command(['KEYS', `${keys.prefix}{*}:job:${id}`])) as string[];
+    const found = await keysMatching(queue, `${keys.prefix}{*}:job:${id}`);
     const key = found[0];
     return key === undefined ? undefined : key.slice(keys.prefix.length + 1, key.lastIndexOf('}:job:'));
   };
