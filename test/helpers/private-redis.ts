@@ -29,8 +29,14 @@ export interface PrivateRedis {
   readonly pid: number;
   /** Runs `redis-cli -h 127.0.0.1 -p <port> ...args`. */
   cli(args: readonly string[], input?: string): Promise<CliResult>;
-  /** Stops the server (SIGTERM, so it writes what its persistence settings say) and starts it again on the same port and directory. */
-  restart(): Promise<void>;
+  /**
+   * Stops the server and starts it again on the same port and directory; resolves to when its
+   * process had exited and when it answered PING again (epoch ms). By default it is stopped with
+   * SIGTERM (it writes what its persistence settings say) and started at once; `crash` stops it
+   * with SIGKILL (no goodbye: only what its append-only file already held survives), and `downMs`
+   * keeps it down that long.
+   */
+  restart(options?: { crash?: boolean; downMs?: number }): Promise<{ stoppedAt: number; acceptingAt: number }>;
   /** Stops the server and removes its directory; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -89,12 +95,17 @@ export function runCommand(command: string, args: readonly string[], input?: str
   });
 }
 
-/** Polls `check` every 100 ms until it holds; throws naming `what` after `ms` (a deadline, not a timing assertion). */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+/** Polls `check` every `everyMs` until it holds; throws naming `what` after `ms` (a deadline, not a timing assertion). */
+export async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  ms = 20_000,
+  everyMs = 100,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}.`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
@@ -185,10 +196,10 @@ export async function startPrivateRedis(
     if (server.exitCode !== null || server.signalCode !== null) throw new Error(`redis-server on port ${port} exited`);
     return (await cli(['ping'])).stdout.trim() === 'PONG';
   };
-  const kill = async () => {
+  const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const server = child;
     if (!server) return;
-    server.kill('SIGTERM');
+    server.kill(signal);
     const gone = exited(server);
     const late = setTimeout(() => server.kill('SIGKILL'), 10_000);
     await gone;
@@ -224,14 +235,21 @@ export async function startPrivateRedis(
       return child?.pid ?? 0;
     },
     cli,
-    async restart() {
-      await kill();
+    async restart({ crash = false, downMs = 0 } = {}) {
+      await kill(crash ? 'SIGKILL' : 'SIGTERM');
+      const stoppedAt = Date.now();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
       const server = spawnServer();
-      await waitFor(`redis-server on 127.0.0.1:${port} to answer PING after a restart`, () => answers(server)).catch(
-        (error: Error) => {
-          throw new Error(`${error.message} Its log:\n${tail()}`);
-        },
-      );
+      // Polled often: the caller measures how soon clients come back from this moment.
+      await waitFor(
+        `redis-server on 127.0.0.1:${port} to answer PING after a restart`,
+        () => answers(server),
+        20_000,
+        20,
+      ).catch((error: Error) => {
+        throw new Error(`${error.message} Its log:\n${tail()}`);
+      });
+      return { stoppedAt, acceptingAt: Date.now() };
     },
     async stop() {
       if (stopped) return;
