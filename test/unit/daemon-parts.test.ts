@@ -346,10 +346,27 @@ describe('RunningJobsTable', () => {
     expect(main.read()).toEqual([]);
   });
 
-  it('refuses an id it could not store exactly', () => {
+  it('keeps ids that are not numbers (Redis job ids) and integers past 2^53 exactly', () => {
+    const main = new RunningJobsTable(RunningJobsTable.allocate(3));
+    const monitor = new RunningJobsTable(main.memory);
+    main.add({ id: '29rtx0ow0000000001' }, 1_000);
+    main.add({ id: '9007199254740993' }, 2_000);
+    main.add({ id: 'x'.repeat(63) }, 3_000);
+    expect(monitor.read()).toEqual([
+      { id: '29rtx0ow0000000001', deadline: 1_000 },
+      { id: '9007199254740993', deadline: 2_000 },
+      { id: 'x'.repeat(63), deadline: 3_000 },
+    ]);
+  });
+
+  it('refuses an id it could not store whole, and keeps the slot free', () => {
     const table = new RunningJobsTable(RunningJobsTable.allocate(1));
-    expect(() => table.add({ id: 'abc' }, 1)).toThrow('The running-jobs table holds integer job ids; got [abc].');
-    expect(() => table.add({ id: '9007199254740993' }, 1)).toThrow(/got \[9007199254740993\]/);
+    const long = 'x'.repeat(64);
+    expect(() => table.add({ id: long }, 1)).toThrow(
+      `The running-jobs table holds job ids of at most 63 bytes; got [${long}].`,
+    );
+    table.add({ id: '1' }, 5);
+    expect(table.read()).toEqual([{ id: '1', deadline: 5 }]);
   });
 });
 
