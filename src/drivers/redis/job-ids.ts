@@ -1,22 +1,52 @@
-import { randomBytes } from 'node:crypto';
+import type { RedisClient } from './redis-client.js';
 
-/** Random per process, so ids from several processes never meet; 8 base-36 characters. */
-const PROCESS_PART = BigInt(`0x${randomBytes(6).toString('hex')}`)
-  .toString(36)
-  .padStart(10, '0')
-  .slice(-8);
-
-/** Fixed width, so ids of one process sort (as strings, and by length) in the order they were made. */
-const COUNTER_WIDTH = 10;
-
-let counter = 0;
+/** Ids reserved per round trip: a dispatcher asks the server once per this many jobs. */
+const BLOCK = 1000;
 
 /**
- * A new job id, unique across queues and processes without asking the server: the process's
- * random part and a counter. Jobs due at the same millisecond are claimed in id order, which is
- * the order one process pushed them.
+ * Added to the counter so every id has 13 digits for the first 8 × 10^15 jobs: jobs due at the
+ * same millisecond are claimed in id order, which a sorted set compares as strings.
  */
-export function nextJobId(): string {
-  counter++;
-  return `${PROCESS_PART}${counter.toString(36).padStart(COUNTER_WIDTH, '0')}`;
+const BASE = 1_000_000_000_000;
+
+/**
+ * Job ids of one redis connection: whole numbers (the worker's watchdog shares running jobs' ids
+ * between threads as numbers), unique across queues and processes, reserved from the counter
+ * `key` in blocks so that most pushes need no round trip of their own.
+ */
+export class JobIds {
+  private next = 0;
+  private end = 0;
+  private refill: Promise<void> | undefined;
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly key: string,
+  ) {}
+
+  /** `count` new ids, in increasing order. */
+  async take(count: number): Promise<string[]> {
+    while (this.end - this.next < count) {
+      if (count > BLOCK) {
+        // A bulk push larger than a block gets a block of its own size.
+        const last = Number(await this.client.command(['INCRBY', this.key, String(count)], this.key));
+        return range(last - count + 1, count);
+      }
+      this.refill ??= this.reserve().finally(() => (this.refill = undefined));
+      await this.refill;
+    }
+    const ids = range(this.next, count);
+    this.next += count;
+    return ids;
+  }
+
+  private async reserve(): Promise<void> {
+    const last = Number(await this.client.command(['INCRBY', this.key, String(BLOCK)], this.key));
+    this.next = last - BLOCK + 1;
+    this.end = last + 1;
+  }
+}
+
+function range(first: number, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => String(BASE + first + i));
 }

@@ -16,6 +16,7 @@
 //   P{@}:claimed:<token> SET   queues a lease token has claimed from (heartbeats and sweeps find its jobs there)
 //   P{@}:controls        HASH  restart counter
 //   P{@}:paused          SET   paused queues
+//   P{@}:ids             STRING the job id counter (reserved in blocks)
 
 /** The keys of one redis connection. */
 export class RedisKeys {
@@ -67,5 +68,9 @@ export class RedisKeys {
 
   get paused(): string {
     return `${this.connection}paused`;
+  }
+
+  get ids(): string {
+    return `${this.connection}ids`;
   }
 }

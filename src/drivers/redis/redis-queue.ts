@@ -11,7 +11,7 @@ import type {
   WorkerRegistration,
 } from '../../contracts/worker-queue.js';
 import { ConfigError } from '../../errors/config-error.js';
-import { nextJobId } from './job-ids.js';
+import { JobIds } from './job-ids.js';
 import { listenForPushes } from './listen-for-pushes.js';
 import { PendingPushes } from './pending-pushes.js';
 import type { RedisClient } from './redis-client.js';
@@ -47,6 +47,7 @@ export class RedisQueue implements WorkerQueue {
   /** Every thread and process that opens the same configuration reaches the same server. */
   readonly reachableFromOtherThreads = true;
   readonly keys: RedisKeys;
+  private readonly ids: JobIds;
 
   constructor(
     readonly connectionName: string,
@@ -54,6 +55,7 @@ export class RedisQueue implements WorkerQueue {
     readonly config: ResolvedRedisConnection,
   ) {
     this.keys = new RedisKeys(config.prefix);
+    this.ids = new JobIds(client, this.keys.ids);
   }
 
   get defaultQueue(): string {
@@ -76,7 +78,7 @@ export class RedisQueue implements WorkerQueue {
 
   async bulk(requests: readonly PushRequest[]): Promise<string[]> {
     if (requests.length === 0) return [];
-    const ids = requests.map(() => nextJobId());
+    const ids = await this.ids.take(requests.length);
     const held = requests.find((request) => request.transaction)?.transaction;
     if (held !== undefined) {
       if (!(held instanceof PendingPushes) || held.owner !== this) {
