@@ -16,7 +16,7 @@ export function registerClearCommand(program: Command): void {
   program
     .command('queue:clear')
     .description('Delete every job of a queue')
-    .argument('[connection]', 'the database connection (default: the configured default)')
+    .argument('[connection]', 'the database or redis connection (default: the configured default)')
     .option('--queue <name>', "the queue (default: the connection's default queue)")
     .option('--force', 'clear without asking (required when stdin is not a terminal)')
     .addHelpText(

@@ -7,19 +7,19 @@ import { bootFromCommand } from '../boot-from-cli.js';
 
 /**
  * `errand queue:restart`, `queue:pause` and `queue:resume`. The switches live in each database's
- * controls table, which every worker polls with its heartbeat; no cache server is involved.
+ * controls table (or a redis connection's controls keys), which every worker polls with its heartbeat.
  */
 export function registerControlCommands(program: Command): void {
   program
     .command('queue:restart')
     .description('Make every worker exit after its in-flight jobs (the supervisor starts the new code)')
-    .argument('[connection]', 'only the database of this connection (default: every database connection)')
+    .argument('[connection]', 'only the store of this connection (default: every database and redis connection)')
     .action(async (connection: string | undefined, _flags: unknown, command: Command) => {
       const app = await bootFromCommand(command);
       try {
-        const names = connection ? [connection] : databaseConnections(app.config.connections);
+        const names = connection ? [connection] : workedConnections(app.config.connections);
         if (names.length === 0)
-          throw new ConfigError('No database queue connection is configured, so no worker can be restarted.');
+          throw new ConfigError('No database or redis queue connection is configured, so no worker can be restarted.');
         for (const name of names) await app.queues.worker(name).requestRestart();
         console.log(`  ${pc.green('Broadcasting queue restart signal')} (${names.join(', ')}).`);
       } finally {
@@ -64,6 +64,7 @@ function splitTarget(target: string): [string, string] {
   return [connection, queue];
 }
 
-function databaseConnections(connections: Record<string, { driver: string }>): string[] {
-  return Object.keys(connections).filter((name) => connections[name]!.driver === 'database');
+/** The connections whose jobs workers claim, and so whose workers a restart reaches. */
+function workedConnections(connections: Record<string, { driver: string }>): string[] {
+  return Object.keys(connections).filter((name) => ['database', 'redis'].includes(connections[name]!.driver));
 }
