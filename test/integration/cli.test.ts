@@ -109,11 +109,11 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
   });
 
   it('names a bad driver in the config file', async () => {
-    writeFileSync(path.join(dir, 'bad.config.mjs'), `export default { connections: { main: { driver: 'redis' } } };\n`);
+    writeFileSync(path.join(dir, 'bad.config.mjs'), `export default { connections: { main: { driver: 'sqs' } } };\n`);
     const result = await errand(['--config', 'bad.config.mjs', 'migrate'], dir);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('Queue connection [main]');
-    expect(result.stderr).toContain('unknown driver [redis]; expected one of database, redis, sync, null');
+    expect(result.stderr).toContain('unknown driver [sqs]; expected one of database, redis, sync, null');
   });
 
   it('names a typo in the config file with the key it meant, and takes the client from a URL', async () => {
