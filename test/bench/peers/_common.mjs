@@ -10,7 +10,11 @@ export const MYSQL = { host: '127.0.0.1', port: 3306, user: 'root', password: ''
 export const REDIS = { host: '127.0.0.1', port: 6379 };
 export const BENCH_DB = 'bench_peers';
 
-export function parseCli({ presets = ['default'], engines = ['postgres'] } = {}) {
+export function parseCli({
+  presets = ['default'],
+  engines = ['postgres'],
+  scenarios = ['drain', 'enqueue', 'latency'],
+} = {}) {
   const { values } = parseArgs({
     options: {
       scenario: { type: 'string', default: 'drain' },
@@ -22,8 +26,8 @@ export function parseCli({ presets = ['default'], engines = ['postgres'] } = {})
     strict: true,
   });
   const scenario = values.scenario;
-  if (!['drain', 'enqueue', 'latency'].includes(scenario)) {
-    throw new Error(`--scenario must be drain, enqueue or latency (got ${scenario})`);
+  if (!scenarios.includes(scenario)) {
+    throw new Error(`--scenario must be one of ${scenarios.join(', ')} (got ${scenario})`);
   }
   if (!engines.includes(values.engine)) {
     throw new Error(`--engine must be one of ${engines.join(', ')} (got ${values.engine})`);
@@ -31,7 +35,8 @@ export function parseCli({ presets = ['default'], engines = ['postgres'] } = {})
   if (!presets.includes(values.preset)) {
     throw new Error(`--preset must be one of ${presets.join(', ')} (got ${values.preset})`);
   }
-  const defaultJobs = { drain: 20000, enqueue: 2000, latency: 200 }[scenario];
+  const defaultJobs =
+    { drain: 20000, enqueue: 2000, latency: 200, 'enqueue-bulk': 20000, 'memory-per-job': 100000 }[scenario] ?? 200;
   const jobs = values.jobs === undefined ? defaultJobs : Number(values.jobs);
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error('--jobs must be a positive integer');
