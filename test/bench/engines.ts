@@ -4,12 +4,16 @@ import path from 'node:path';
 
 import knexFactory, { type Knex } from 'knex';
 
-import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
+import type { DatabaseConnectionConfig, ErrandConfig } from '../../src/config/config-types.js';
+import { REDIS_PREFIX, REDIS_URL, redisVersion } from './redis-server.js';
 
 /** The engines the benchmark measures. */
-export type BenchEngine = 'sqlite' | 'mysql' | 'postgres';
+export type BenchEngine = 'sqlite' | 'mysql' | 'postgres' | 'redis';
 
-export const ENGINES: BenchEngine[] = ['sqlite', 'mysql', 'postgres'];
+export const ENGINES: BenchEngine[] = ['sqlite', 'mysql', 'postgres', 'redis'];
+
+/** The engines that are SQL databases (the raw-SQL floor and the claim-growth scenario run on these). */
+export type DatabaseEngine = Exclude<BenchEngine, 'redis'>;
 
 /** Server URLs (override with MYSQL_URL / POSTGRES_URL); the bench works in its own database. */
 const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
@@ -24,7 +28,7 @@ function withDatabase(url: string, database: string): string {
 }
 
 /** Knex settings for the engine's bench database (created by `prepareDatabase`). */
-export function knexConfig(engine: BenchEngine, sqliteFile?: string): Knex.Config {
+export function knexConfig(engine: DatabaseEngine, sqliteFile?: string): Knex.Config {
   if (engine === 'sqlite')
     return { client: 'better-sqlite3', connection: { filename: sqliteFile! }, useNullAsDefault: true };
   return {
@@ -34,12 +38,31 @@ export function knexConfig(engine: BenchEngine, sqliteFile?: string): Knex.Confi
 }
 
 /** errand's connection config for the engine's bench database. */
-export function connectionConfig(engine: BenchEngine, sqliteFile?: string): DatabaseConnectionConfig {
+export function connectionConfig(engine: DatabaseEngine, sqliteFile?: string): DatabaseConnectionConfig {
   const { client, connection } = knexConfig(engine, sqliteFile);
   return {
     driver: 'database',
     client: client as DatabaseConnectionConfig['client'],
     connection: connection as DatabaseConnectionConfig['connection'],
+  };
+}
+
+/**
+ * What a scenario boots errand with: the engine's connection as the default one. On redis the
+ * jobs live in Redis and failed jobs in a SQLite file (`sqliteFile`), as an application keeps
+ * them in its database.
+ */
+export function bootConfig(engine: BenchEngine, sqliteFile?: string): ErrandConfig {
+  if (engine !== 'redis')
+    return { default: 'database', connections: { database: connectionConfig(engine, sqliteFile) } };
+  if (!sqliteFile) throw new Error('bench: the redis engine needs --sqlite (the failed jobs file).');
+  return {
+    default: 'redis',
+    connections: {
+      redis: { driver: 'redis', url: REDIS_URL, prefix: REDIS_PREFIX },
+      database: connectionConfig('sqlite', sqliteFile),
+    },
+    failed: { driver: 'database', connection: 'database' },
   };
 }
 
@@ -52,7 +75,7 @@ export function sqliteFile(): string {
  * Drops and recreates the bench database on a server engine, so every run starts from the same
  * empty state. Undefined when it worked, else why the engine is not available.
  */
-export async function prepareDatabase(engine: Exclude<BenchEngine, 'sqlite'>): Promise<string | undefined> {
+export async function prepareDatabase(engine: 'mysql' | 'postgres'): Promise<string | undefined> {
   const admin = knexFactory({
     client: engine === 'mysql' ? 'mysql2' : 'pg',
     connection: engine === 'mysql' ? MYSQL_URL : POSTGRES_URL,
@@ -80,7 +103,7 @@ export async function prepareDatabase(engine: Exclude<BenchEngine, 'sqlite'>): P
  * the peers' runners recreate their schemas: dead rows and index bloat left by the scenarios
  * before would otherwise slow this one's claims.
  */
-export async function emptyDatabase(knex: Knex, engine: BenchEngine): Promise<void> {
+export async function emptyDatabase(knex: Knex, engine: DatabaseEngine): Promise<void> {
   if (engine === 'postgres') {
     await knex.raw('drop schema public cascade');
     await knex.raw('create schema public');
@@ -103,6 +126,7 @@ export async function emptyDatabase(knex: Knex, engine: BenchEngine): Promise<vo
 
 /** The server's version string (SQLite's library version), for the report. */
 export async function serverVersion(engine: BenchEngine, file?: string): Promise<string> {
+  if (engine === 'redis') return redisVersion();
   const knex = knexFactory({ ...knexConfig(engine, file ?? ':memory:'), pool: { min: 0, max: 1 } });
   try {
     if (engine === 'sqlite') return ((await knex.raw('select sqlite_version() as v')) as Array<{ v: string }>)[0]!.v;

@@ -186,9 +186,50 @@ export function goals(rows: readonly SummaryRow[]): Goal[] {
     );
     list.push(limitGoal(`${engine}: idle worker < 2% of one core`, e('errand', 'idle-cpu'), 2));
   }
-  const memory = rows.find((r) => r.system === 'errand' && r.scenario === 'memory');
-  list.push(limitGoal('worker RSS after 1,000,000 jobs within 10% of after 10,000', memory, 10));
+  list.push(...redisGoals(rows));
+  for (const memory of rows.filter((r) => r.system === 'errand' && r.scenario === 'memory'))
+    list.push(
+      limitGoal(
+        `${memory.engine}: worker RSS after ${(memory.sample.jobs ?? 0).toLocaleString('en-US')} jobs within 10% of after 10,000`,
+        memory,
+        10,
+      ),
+    );
   return list;
+}
+
+/** The redis driver's goals, each against BullMQ on the same server in the same run. */
+function redisGoals(rows: readonly SummaryRow[]): Goal[] {
+  if (!rows.some((r) => r.engine === 'redis' && r.system === 'errand')) return [];
+  const row = (system: string, scenario: string, concurrency?: number) =>
+    find(rows, { system, engine: 'redis', scenario, ...(concurrency ? { concurrency, processes: 1 } : {}) });
+  const latency = row('errand', 'latency');
+  const bullLatency = row('bullmq', 'latency');
+  const bytes = row('errand', 'bytes-per-job');
+  const bullBytes = row('bullmq', 'bytes-per-job');
+  return [
+    ratioGoal('redis: drain c=10 ≥ 1.2× BullMQ', row('errand', 'drain', 10), row('bullmq', 'drain', 10), 1.2),
+    ratioGoal('redis: drain c=1 ≥ BullMQ', row('errand', 'drain', 1), row('bullmq', 'drain', 1), 1),
+    ratioGoal(
+      'redis: bulk dispatch ≥ BullMQ `addBulk`',
+      row('errand', 'enqueue-bulk'),
+      row('bullmq', 'enqueue-bulk'),
+      1,
+    ),
+    ratioGoal('redis: one-by-one dispatch ≥ BullMQ `add`', row('errand', 'enqueue-one'), row('bullmq', 'enqueue'), 1),
+    {
+      ...limitGoal('redis: latency p50 ≤ 1 ms, idle worker in another process', latency, 1),
+      ...(latency && bullLatency ? { figure: `${latency.median} ms p50 (BullMQ ${bullLatency.median} ms p50)` } : {}),
+    },
+    limitGoal('redis: idle worker < 2% of one core', row('errand', 'idle-cpu'), 2),
+    {
+      goal: 'redis: memory per waiting job (reported; no goal)',
+      figure: bytes
+        ? `${bytes.median} bytes/job${bullBytes ? ` (BullMQ ${bullBytes.median} bytes/job)` : ''}`
+        : 'not measured',
+      met: undefined,
+    },
+  ];
 }
 
 /** A horizontal bar chart of drain rates at concurrency 10, as SVG. */
@@ -312,6 +353,15 @@ export async function writeReport(
     '- **memory**: one worker works 1,000,000 jobs fed in rounds of 10,000; its RSS after the first',
     '  10,000 and at the end (after a GC), as growth in percent.',
     '- **claim-growth**: see above.',
+    "- **redis**: errand's redis driver (prefix `errand-bench:`, failed jobs in a SQLite file) and BullMQ",
+    "  on the same Redis server, each errand figure followed at once by BullMQ's. One-by-one dispatch",
+    '  is `X.dispatch()` vs `queue.add()`; bulk is one `Queue.bulk()` vs one `queue.addBulk()` of all',
+    '  the jobs; drain is errand at `--prefetch=500` vs a BullMQ `Worker` at the same concurrency;',
+    "  latency is an idle worker in another process for both (BullMQ's runner starts its worker as a",
+    '  child process); latency-in-process has the worker in the dispatching process.',
+    '- **bytes-per-job**: Redis `used_memory` (INFO memory) before and after storing 100,000 waiting',
+    "  jobs, per job; `keyBytesPerJob` in the JSON is the same from `MEMORY USAGE` of the queue's keys,",
+    '  which other clients of a shared server cannot disturb.',
     "- **Peers** run from `test/bench/peers/` (their own install; see its README for each one's",
     '  settings and where they come from). Slow peers drain 5,000 jobs instead of 20,000; a rate is a rate.',
     '',

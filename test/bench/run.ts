@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 
 import { type BenchEngine, ENGINES, prepareDatabase, serverVersion, sqliteFile } from './engines.js';
 import type { Measurement } from './measurement.js';
+import { redisUnreachable } from './redis-server.js';
 import { summarize, writeReport } from './report.js';
 
 /*
@@ -13,7 +14,7 @@ import { summarize, writeReport } from './report.js';
  * machine. Each measurement is its own process printing one JSON line; those lines are echoed as
  * they come, then the medians are printed as a table and written to docs/performance.md.
  *
- *   npm run bench -- [--engines sqlite,mysql,postgres] [--repeat 3] [--quick] [--skip-peers] [--no-write]
+ *   npm run bench -- [--engines sqlite,mysql,postgres,redis] [--repeat 3] [--quick] [--skip-peers] [--no-write]
  */
 
 const { values: args } = parseArgs({
@@ -38,6 +39,9 @@ const quick = args.quick;
 /** Jobs per drain: 20,000 as the goals state them; --quick for a smoke run. */
 const DRAIN_JOBS = quick ? 2000 : 20_000;
 const ENQUEUE_JOBS = quick ? 500 : 2000;
+/** Waiting jobs stored to measure Redis memory per job. */
+const BYTES_JOBS = quick ? 10_000 : 100_000;
+const engines = args.engines.split(',').map((e) => e.trim()) as BenchEngine[];
 const results: Measurement[] = [];
 const skipped: string[] = [];
 
@@ -86,6 +90,7 @@ const raw = (engine: BenchEngine, file: string | undefined, ...rest: string[]) =
 const peer = (runner: string, ...rest: string[]) => [path.join(PEERS, runner), ...rest];
 
 async function benchEngine(engine: BenchEngine): Promise<void> {
+  if (engine === 'redis') return benchRedis();
   if (engine !== 'sqlite') {
     const why = await prepareDatabase(engine);
     if (why) {
@@ -167,6 +172,66 @@ async function benchEngine(engine: BenchEngine): Promise<void> {
   }
 }
 
+/**
+ * errand's redis driver and BullMQ on the same server, each errand figure followed at once by
+ * BullMQ's, so drift on a shared machine hits both. Failed jobs go to a SQLite file.
+ */
+async function benchRedis(): Promise<void> {
+  const why = await redisUnreachable();
+  if (why) {
+    skipped.push(`redis: not reachable (${why})`);
+    process.stderr.write(`bench: redis is not reachable, its figures are skipped: ${why}\n`);
+    return;
+  }
+  const file = sqliteFile();
+  const jobs = (n: number) => ['--jobs', String(n)];
+  const bullmq = args['skip-peers']
+    ? async () => {}
+    : (label: string, ...rest: string[]) => measure(label, peer('bullmq.mjs', ...rest));
+  for (let r = 0; r < repeat; r++) {
+    await measure('redis enqueue-one', errand('redis', file, '--scenario', 'enqueue-one', ...jobs(ENQUEUE_JOBS)));
+    await bullmq('bullmq enqueue', '--scenario', 'enqueue', ...jobs(ENQUEUE_JOBS));
+    await measure('redis enqueue-bulk', errand('redis', file, '--scenario', 'enqueue-bulk', ...jobs(DRAIN_JOBS)));
+    await bullmq('bullmq enqueue-bulk', '--scenario', 'enqueue-bulk', ...jobs(DRAIN_JOBS));
+    for (const c of [1, 10, 50]) {
+      await measure(
+        `redis drain c=${c}`,
+        errand('redis', file, '--scenario', 'drain', '--concurrency', String(c), ...jobs(DRAIN_JOBS)),
+      );
+      if (c <= 10)
+        await bullmq(`bullmq drain c=${c}`, '--scenario', 'drain', '--concurrency', String(c), ...jobs(DRAIN_JOBS));
+    }
+    await measure(
+      'redis drain 4 processes',
+      errand(
+        'redis',
+        file,
+        '--scenario',
+        'drain-processes',
+        '--processes',
+        '4',
+        '--concurrency',
+        '10',
+        ...jobs(DRAIN_JOBS),
+      ),
+    );
+    await measure('redis latency', errand('redis', file, '--scenario', 'latency'));
+    await bullmq('bullmq latency', '--scenario', 'latency-process');
+    await measure('redis bytes-per-job', errand('redis', file, '--scenario', 'bytes-per-job', ...jobs(BYTES_JOBS)));
+    await bullmq('bullmq bytes-per-job', '--scenario', 'memory-per-job', ...jobs(BYTES_JOBS));
+  }
+  await measure('redis latency in-process', errand('redis', file, '--scenario', 'latency-in-process'));
+  if (!args['skip-peers'])
+    await measure('bullmq latency in-process', peer('bullmq.mjs', '--scenario', 'latency'), {
+      scenario: 'latency-in-process',
+      unit: 'ms p50',
+    });
+  await measure(
+    'redis memory',
+    errand('redis', file, '--scenario', 'memory', '--concurrency', '10', ...jobs(quick ? 100_000 : 1_000_000)),
+  );
+}
+
 /** The PostgreSQL peers, interleaved with errand's own runs (round `r` of the repeats). */
 async function postgresPeers(r: number): Promise<void> {
   const drain = ['--scenario', 'drain', '--concurrency', '10', '--jobs', String(DRAIN_JOBS)];
@@ -189,14 +254,17 @@ async function postgresPeers(r: number): Promise<void> {
       String(Math.min(DRAIN_JOBS, 5000)),
     ),
   );
-  await measure('bullmq drain', peer('bullmq.mjs', ...drain));
+  // BullMQ runs beside errand's redis driver when redis is measured; here only when it is not.
+  const bullmq = !engines.includes('redis');
+  if (bullmq) await measure('bullmq drain', peer('bullmq.mjs', ...drain));
   if (r > 0) return;
-  for (const runner of ['graphile-worker.mjs', 'pg-boss.mjs', 'bullmq.mjs']) {
+  for (const runner of ['graphile-worker.mjs', 'pg-boss.mjs', ...(bullmq ? ['bullmq.mjs'] : [])]) {
     await measure(`${runner} enqueue`, peer(runner, '--scenario', 'enqueue', '--jobs', String(ENQUEUE_JOBS)));
   }
   await measure('graphile-worker latency', peer('graphile-worker.mjs', '--scenario', 'latency', '--preset', 'fast'));
   await measure('pg-boss latency', peer('pg-boss.mjs', '--scenario', 'latency', '--preset', 'fast'));
-  await measure('bullmq latency', peer('bullmq.mjs', '--scenario', 'latency'));
+  if (bullmq)
+    await measure('bullmq latency', peer('bullmq.mjs', '--scenario', 'latency'), { scenario: 'latency-in-process' });
 }
 
 if (args.from !== undefined) {
@@ -230,11 +298,16 @@ if (!args['skip-peers'] && !existsSync(path.join(PEERS, 'node_modules'))) {
 
 const started = Date.now();
 const versions: Record<string, string> = {};
-for (const engine of args.engines.split(',').map((e) => e.trim()) as BenchEngine[]) {
+const serverNames: Record<BenchEngine, string> = {
+  sqlite: 'SQLite',
+  mysql: 'MariaDB/MySQL',
+  postgres: 'PostgreSQL',
+  redis: 'Redis',
+};
+for (const engine of engines) {
   if (!ENGINES.includes(engine)) throw new Error(`--engines: [${engine}] is not one of ${ENGINES.join(', ')}.`);
   await benchEngine(engine);
-  versions[engine === 'mysql' ? 'MariaDB/MySQL' : engine === 'postgres' ? 'PostgreSQL' : 'SQLite'] =
-    await serverVersion(engine);
+  versions[serverNames[engine]] = await serverVersion(engine);
 }
 for (const m of results) if (typeof m.version === 'string') versions[m.system] = m.version;
 // The run's own facts as one more JSON line, so `--from` can re-render the report later.

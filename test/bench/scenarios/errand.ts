@@ -13,8 +13,9 @@ import { runMigrations } from '../../../src/runtime/run-migrations.js';
 import { createWorker } from '../../../src/worker/create-worker.js';
 import { databaseQueue } from '../../helpers/database-queue.js';
 import { BenchNoop, BenchPing, clock, handled } from '../bench-jobs.js';
-import { type BenchEngine, connectionConfig, emptyDatabase } from '../engines.js';
+import { type BenchEngine, bootConfig, emptyDatabase } from '../engines.js';
 import { emit, quantile, round } from '../measurement.js';
+import { clearRedisPrefix, keyMemory, usedMemory } from '../redis-server.js';
 
 /*
  * errand's own figures, one scenario per process (so RSS and JIT state do not leak between
@@ -42,14 +43,16 @@ const concurrency = Number(args.concurrency);
 const prefetch = args.prefetch === undefined ? 500 : Number(args.prefetch);
 const base = { system: 'errand', engine, jobs };
 
-await boot({ default: 'database', connections: { database: connectionConfig(engine, args.sqlite) } });
+await boot(bootConfig(engine, args.sqlite));
 const app = await runtime();
-const knex = databaseQueue(app.queues).knex;
+const queue = app.queues.worker();
 if (args.scenario !== 'latency-worker' && args.scenario !== 'drain-worker') {
   // Fresh tables, as each peer recreates its schema; this also keeps the bench machine's
   // PostgreSQL (autovacuum off) from slowing later scenarios with the dead rows of earlier ones.
-  await emptyDatabase(knex, engine);
-  await runMigrations();
+  // On redis: none of the bench prefix's keys, and fresh tables for the failed jobs.
+  if (engine === 'redis') await clearRedisPrefix();
+  await emptyDatabase(databaseQueue(app.queues, 'database').knex, engine === 'redis' ? 'sqlite' : engine);
+  await runMigrations('database');
 }
 
 const rate = (count: number, ms: number) => round((count * 1000) / ms);
@@ -180,6 +183,22 @@ switch (args.scenario) {
     });
     break;
   }
+  case 'bytes-per-job': {
+    // Redis memory per waiting job: INFO used_memory before and after storing the jobs, and the
+    // MEMORY USAGE of the bench prefix's keys (which other clients of the server cannot disturb).
+    if (engine !== 'redis') throw new Error('bytes-per-job: only on the redis engine.');
+    const before = await usedMemory();
+    await fill(jobs);
+    const after = await usedMemory();
+    emit({
+      ...base,
+      scenario: 'bytes-per-job',
+      value: round((after - before) / jobs),
+      unit: 'bytes/job',
+      keyBytesPerJob: round((await keyMemory()) / jobs),
+    });
+    break;
+  }
   case 'latency': {
     // The worker is its own process, idle, as in production; this process dispatches.
     const worker = child('latency-worker');
@@ -197,8 +216,7 @@ switch (args.scenario) {
       await BenchPing.dispatch(clock());
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    while (Number(((await knex('jobs').count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n) > 0)
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    while ((await queue.size(queue.defaultQueue)) > 0) await new Promise((resolve) => setTimeout(resolve, 20));
     await new Promise((resolve) => setTimeout(resolve, 200));
     worker.kill('SIGTERM');
     if (!exited) await once(worker, 'exit');

@@ -9,7 +9,7 @@ import { runtime } from '../../../src/runtime/current.js';
 import { runMigrations } from '../../../src/runtime/run-migrations.js';
 import { databaseQueue } from '../../helpers/database-queue.js';
 import { BenchNoop, clock } from '../bench-jobs.js';
-import { type BenchEngine, connectionConfig, emptyDatabase } from '../engines.js';
+import { connectionConfig, type DatabaseEngine, emptyDatabase } from '../engines.js';
 import { emit, quantile, round } from '../measurement.js';
 
 /*
@@ -27,7 +27,7 @@ const { values: args } = parseArgs({
     claims: { type: 'string', default: '500' },
   },
 });
-const engine = args.engine as BenchEngine;
+const engine = args.engine as DatabaseEngine;
 await boot({ default: 'database', connections: { database: connectionConfig(engine, args.sqlite) } });
 const driver = databaseQueue((await runtime()).queues);
 const knex = driver.knex;

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import knexFactory, { type Knex } from 'knex';
 
 import { clock } from '../bench-jobs.js';
-import { type BenchEngine, knexConfig } from '../engines.js';
+import { type DatabaseEngine, knexConfig } from '../engines.js';
 import { emit, round } from '../measurement.js';
 
 /*
@@ -28,7 +28,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '10' },
   },
 });
-const engine = args.engine as BenchEngine;
+const engine = args.engine as DatabaseEngine;
 const jobs = Number(args.jobs);
 const concurrency = Number(args.concurrency);
 const TABLE = 'floor_jobs';
