@@ -24,7 +24,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     'skip-peers': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
-    /** Re-renders docs/performance.md from the JSON lines a run printed, measuring nothing. */
+    /** Re-renders docs/performance.md from the JSON lines runs printed (files, comma-separated), measuring nothing. */
     from: { type: 'string' },
   },
 });
@@ -268,20 +268,26 @@ async function postgresPeers(r: number): Promise<void> {
 }
 
 if (args.from !== undefined) {
-  const lines = readFileSync(args.from, 'utf8')
-    .split('\n')
-    .filter((line) => line.startsWith('{'));
-  const measured = lines.map((line) => JSON.parse(line) as Measurement);
-  const meta = measured.find((m) => m.scenario === 'run-info') as
-    | (Measurement & { seconds: number; versions: Record<string, string> })
-    | undefined;
+  // Several runs (comma-separated files) make one report when each measured other engines, e.g.
+  // the SQL engines in one run and redis beside BullMQ in another; the report says how many.
+  const files = args.from.split(',');
+  const measured = files.flatMap((name) =>
+    readFileSync(name, 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Measurement),
+  );
+  const metas = measured.filter((m) => m.scenario === 'run-info') as Array<
+    Measurement & { seconds: number; versions: Record<string, string> }
+  >;
   const rows = measured.filter((m) => m.scenario !== 'run-info');
   const file = await writeReport(ROOT, summarize(rows), rows, {
     quick,
     repeat,
-    seconds: meta?.seconds ?? 0,
+    seconds: metas.reduce((sum, m) => sum + m.seconds, 0),
     skipped: [],
-    versions: meta?.versions,
+    versions: Object.assign({}, ...metas.map((m) => m.versions)) as Record<string, string>,
+    runs: files.length,
   });
   process.stdout.write(`wrote ${path.relative(ROOT, file)} from ${rows.length} measurements\n`);
   process.exit(0);
