@@ -26,6 +26,7 @@ import { openRedisClient } from './redis/redis-client.js';
 import { RedisLockStore } from './redis/redis-lock-store.js';
 import { RedisQueue } from './redis/redis-queue.js';
 import { RedisRateLimitStore } from './redis/redis-rate-limit-store.js';
+import { describeRedisServers } from './redis/server-facts.js';
 import { SyncQueue } from './sync/sync-queue.js';
 
 // The one door into src/drivers for the rest of errand: a connection is opened by its
@@ -163,6 +164,7 @@ export async function describeStore(queue: WorkerQueue): Promise<StoreFact[]> {
       ['Jobs table', queue.table],
     ];
   }
+  if (queue instanceof RedisQueue) return describeRedisServers(queue.client);
   return [];
 }
 

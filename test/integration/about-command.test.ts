@@ -42,6 +42,13 @@ describeWithRedisServer('errand about', () => {
     expect(about.Environment.Config).toBe(path.join(dir, 'errand.config.mjs'));
     expect(about.Stores['Failed jobs']).toBe('[database] failed_jobs');
     expect(about['Connection [database]'].Server).toMatch(/^sqlite \d+\.\d+/);
-    expect(about['Connection [cache]'].Driver).toBe('redis');
+    expect(about['Connection [cache]']).toEqual({
+      Driver: 'redis',
+      Server: expect.stringMatching(
+        new RegExp(`^Redis \\d+\\.\\d+\\.\\d+ \\(standalone\\) at 127\\.0\\.0\\.1:${redis.port}$`),
+      ),
+      Persistence: 'AOF on (appendfsync always), RDB off',
+      Memory: 'maxmemory-policy noeviction, maxmemory 0 (no limit)',
+    });
   });
 });

@@ -222,6 +222,10 @@ export class NodeRedisClient {
 
   #unreachable(error: unknown): DatabaseUnreachableError {
     if (error instanceof DatabaseUnreachableError) return error;
+    // node-redis wraps what the reconnect strategy returned (ours, already described) in a
+    // ReconnectStrategyError of the same message: hand back ours rather than naming it twice.
+    const original = (error as { originalError?: unknown } | undefined)?.originalError;
+    if (original instanceof DatabaseUnreachableError) return original;
     const message = error instanceof Error ? error.message || error.name : String(error);
     return new DatabaseUnreachableError(
       `Redis connection [${this.connectionName}] at ${this.address} is unreachable: ${message}`,

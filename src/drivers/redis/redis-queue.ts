@@ -29,6 +29,7 @@ import { SWEEP_WORKERS } from './scripts/sweep-workers.js';
 import { TAKE_BACK } from './scripts/take-back.js';
 import { UNCLAIM_JOBS } from './scripts/unclaim-jobs.js';
 import { WORKER_HEARTBEAT } from './scripts/worker-heartbeat.js';
+import { refuseEvictingServer } from './server-facts.js';
 
 /** Jobs per push script: large enough that bulk dispatch is a few round trips, small enough not to stall the server. */
 const BULK_CHUNK = 1000;
@@ -48,6 +49,8 @@ export class RedisQueue implements WorkerQueue {
   readonly reachableFromOtherThreads = true;
   readonly keys: RedisKeys;
   private readonly ids: JobIds;
+  /** The server's memory policy, checked once before this connection serves a worker. */
+  #evictionChecked: Promise<void> | undefined;
 
   constructor(
     readonly connectionName: string,
@@ -235,7 +238,22 @@ export class RedisQueue implements WorkerQueue {
     onQueue: (queue: string | undefined) => void,
     report: (error: unknown) => void,
   ): Promise<() => Promise<void>> {
-    return listenForPushes(this.client, this.keys, queues, this.config.blockFor, onQueue, report);
+    return this.refuseEviction().then(() =>
+      listenForPushes(this.client, this.keys, queues, this.config.blockFor, onQueue, report),
+    );
+  }
+
+  /**
+   * Refuses to serve a worker when a server may evict keys (see server-facts.ts), once per
+   * connection: every worker registers and listens before it claims, so none runs on such a
+   * server unless `allowEviction` says so. Dispatching is never refused: a web process cannot fix
+   * the setting, and refusing it would lose the job it was about to store.
+   */
+  private refuseEviction(): Promise<void> {
+    this.#evictionChecked ??= refuseEvictingServer(this.client, this.config, this.connectionName);
+    // A server that could not be asked (away) is asked again next time.
+    this.#evictionChecked.catch(() => (this.#evictionChecked = undefined));
+    return this.#evictionChecked;
   }
 
   async pause(queue: string): Promise<boolean> {
@@ -259,6 +277,7 @@ export class RedisQueue implements WorkerQueue {
   }
 
   async registerWorker(worker: WorkerRegistration): Promise<void> {
+    await this.refuseEviction();
     await this.client.run(
       REGISTER_WORKER,
       [this.keys.workers, this.keys.worker(worker.id)],

@@ -107,3 +107,22 @@ export async function refuseEvictingServer(
     );
   }
 }
+
+/**
+ * The facts `errand about` prints for a redis connection: one group per node (each master of a
+ * cluster), so a node set apart from the others shows.
+ */
+export async function describeRedisServers(client: RedisClient): Promise<Array<readonly [string, string]>> {
+  const facts = await readServerFacts(client);
+  return facts.flatMap((node) => {
+    const memory =
+      `maxmemory-policy ${node.maxmemoryPolicy}, ` +
+      `maxmemory ${node.maxmemory === 0 ? '0 (no limit)' : `${Math.round(node.maxmemory / 1024 / 1024)} MB`}`;
+    const suffix = facts.length > 1 ? ` (${node.address})` : '';
+    return [
+      [`Server${suffix}`, `Redis ${node.version} (${node.mode}) at ${node.address}`],
+      [`Persistence${suffix}`, persistenceText(node)],
+      [`Memory${suffix}`, memory],
+    ] as const;
+  });
+}
