@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import type { ResolvedRedisConnection } from '../../src/config/config-types.js';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { openRedisClient, type RedisClient } from '../../src/drivers/redis/redis-client.js';
@@ -6,11 +7,19 @@ import { RedisLockStore } from '../../src/drivers/redis/redis-lock-store.js';
 import { RedisRateLimitStore } from '../../src/drivers/redis/redis-rate-limit-store.js';
 import { describeOnRedis, REDIS_TEST_URL, redisTestPrefix } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
+import { describeWithRedisServer } from '../helpers/private-redis.js';
+import { type PrivateRedisCluster, startRedisCluster } from '../helpers/redis-cluster.js';
 
-// The Redis lock and rate-limit stores against a real server, held to the rules the `locks` and
-// `rate_limits` tables keep (test/integration/locks.test.ts, job-middleware.test.ts).
+// The Redis lock and rate-limit stores against a real server, standalone and on a local 3-master
+// cluster (every lock and counter is its own key, so they spread over the slots), held to the
+// rules the `locks` and `rate_limits` tables keep (test/integration/locks.test.ts, job-middleware.test.ts).
 
-await describeOnRedis('the Redis lock and rate-limit stores', () => {
+/** The suite, on the server `connect` names (a cluster when `clustered`); `cleanUp` removes what it wrote. */
+function storeSuite(
+  clustered: boolean,
+  connect: () => Promise<Record<string, unknown>>,
+  cleanUp: (client: RedisClient, prefix: string) => Promise<void>,
+): void {
   const prefix = redisTestPrefix('redis-lock-stores');
   let config: ResolvedRedisConnection;
   const clients: RedisClient[] = [];
@@ -24,18 +33,20 @@ await describeOnRedis('the Redis lock and rate-limit stores', () => {
   };
   const pttl = async (key: string) => Number(await client.command(['PTTL', key], key));
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    const server = await connect();
     config = resolveConfig(
-      { default: 'redis', connections: { redis: { driver: 'redis', url: REDIS_TEST_URL, prefix } } },
-      { env: process.env },
+      { default: 'redis', connections: { redis: { driver: 'redis', ...server, prefix } } },
+      { env: {} },
     ).connections.redis as ResolvedRedisConnection;
     client = open();
+    // The cluster run must really go through the cluster client, which routes each key to its node.
+    expect(client.cluster).toBe(clustered);
     locks = new RedisLockStore(client, prefix, 'redis');
     limits = new RedisRateLimitStore(client, prefix, 'redis');
   });
   afterAll(async () => {
-    const keys = (await client.command(['KEYS', `${prefix}*`])) as string[];
-    for (const key of keys) await client.command(['DEL', key], key);
+    if (client) await cleanUp(client, prefix);
     await Promise.all(clients.map((c) => c.close()));
   });
 
@@ -170,4 +181,34 @@ await describeOnRedis('the Redis lock and rate-limit stores', () => {
       );
     });
   });
-});
+}
+
+await describeOnRedis('the Redis lock and rate-limit stores', () =>
+  storeSuite(
+    false,
+    async () => ({ url: REDIS_TEST_URL }),
+    async (client, prefix) => {
+      const keys = (await client.command(['KEYS', `${prefix}*`])) as string[];
+      for (const key of keys) await client.command(['DEL', key], key);
+    },
+  ),
+);
+
+const wanted = process.env.TEST_DB?.split(',').map((s) => s.trim());
+if (!wanted || wanted.includes('redis')) {
+  describeWithRedisServer('the Redis lock and rate-limit stores [redis cluster]', () => {
+    let cluster: PrivateRedisCluster | undefined;
+    afterAll(async () => {
+      await cluster?.stop();
+    });
+    storeSuite(
+      true,
+      async () => {
+        cluster = await startRedisCluster();
+        return { url: cluster.urls[0], cluster: { nodes: [...cluster.urls] } };
+      },
+      // The cluster is the suite's own: stopping it removes everything.
+      async () => undefined,
+    );
+  });
+}
