@@ -17,6 +17,10 @@
 //   P{@}:controls        HASH  restart counter
 //   P{@}:paused          SET   paused queues
 //   P{@}:ids             STRING the job id counter (reserved in blocks)
+// Locks and rate limits, when `locks`/`rateLimits` name the connection (redis-lock-store.ts,
+// redis-rate-limit-store.ts): one key each, untagged, so they spread over a cluster's slots.
+//   Plock:<key>    STRING the owner, expiring with the lock's TTL (none for a TTL of 0)
+//   Plimit:<key>   STRING the window's hit count, expiring when the window ends
 
 /** The keys of one redis connection. */
 export class RedisKeys {
