@@ -25,6 +25,7 @@ describeWithRedisServer('errand about', () => {
         },
         cache: { driver: 'redis', url: redis.url, prefix: 'errand-test:about:' },
       },
+      locks: { connection: 'cache' },
     };
     writeFileSync(path.join(dir, 'errand.config.mjs'), `export default ${JSON.stringify(config)};\n`);
   });
@@ -41,6 +42,8 @@ describeWithRedisServer('errand about', () => {
     expect(about.Environment['Default connection']).toBe('database');
     expect(about.Environment.Config).toBe(path.join(dir, 'errand.config.mjs'));
     expect(about.Stores['Failed jobs']).toBe('[database] failed_jobs');
+    expect(about.Stores.Locks).toBe('[cache] keys errand-test:about:lock:*');
+    expect(about.Stores['Rate limits']).toBe('[database] rate_limits');
     expect(about['Connection [database]'].Server).toMatch(/^sqlite \d+\.\d+/);
     expect(about['Connection [cache]']).toEqual({
       Driver: 'redis',

@@ -78,9 +78,16 @@ function storeLines(config: ResolvedConfig): StoreFact[] {
       config.failed.driver === 'database' ? `[${config.failed.connection}] ${config.failed.table}` : 'not kept (null)',
     ],
     ['Batches', config.batching ? `[${config.batching.connection}] ${config.batching.table}` : 'none'],
-    ['Locks', config.locks ? `[${config.locks.connection}] ${config.locks.table}` : 'in memory'],
-    ['Rate limits', config.rateLimits ? `[${config.rateLimits.connection}] ${config.rateLimits.table}` : 'in memory'],
+    ['Locks', config.locks ? sharedStore(config, config.locks, 'lock') : 'in memory'],
+    ['Rate limits', config.rateLimits ? sharedStore(config, config.rateLimits, 'limit') : 'none'],
   ];
+}
+
+/** Where locks or rate limits live: a table, or on a redis connection the keys under its prefix (`kind` names them). */
+function sharedStore(config: ResolvedConfig, home: { connection: string; table: string }, kind: string): string {
+  const connection = config.connections[home.connection];
+  if (connection?.driver === 'redis') return `[${home.connection}] keys ${connection.prefix}${kind}:*`;
+  return `[${home.connection}] ${home.table}`;
 }
 
 function print(sections: AboutSection[]): void {
