@@ -6,6 +6,8 @@ export interface PrivateRedisCluster {
   readonly nodes: readonly PrivateRedis[];
   /** `redis://127.0.0.1:<port>` of every node: the seed URLs a `cluster: { nodes }` option takes. */
   readonly urls: readonly string[];
+  /** The master that holds `key`'s slot. */
+  nodeOf(key: string): Promise<PrivateRedis>;
   /** Stops every node and removes their directories; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -65,5 +67,21 @@ export async function startRedisCluster(): Promise<PrivateRedisCluster> {
     await stop().catch(() => undefined);
     throw error;
   }
-  return { nodes, urls: nodes.map((node) => node.url), stop };
+  const nodeOf = async (key: string) => {
+    const slot = Number((await nodes[0]!.cli(['cluster', 'keyslot', key])).stdout.trim());
+    for (const node of nodes) {
+      // The `myself` line of CLUSTER NODES ends with the node's own slot ranges (`0-5460`).
+      const own = (await node.cli(['cluster', 'nodes'])).stdout.split('\n').find((line) => line.includes('myself'));
+      const ranges = (own ?? '').split(' ').slice(8);
+      if (
+        ranges.some((range) => {
+          const [from, to = from] = range.split('-').map(Number);
+          return slot >= from! && slot <= to!;
+        })
+      )
+        return node;
+    }
+    throw new Error(`No node of the test cluster holds slot ${slot} (key ${key}).`);
+  };
+  return { nodes, urls: nodes.map((node) => node.url), nodeOf, stop };
 }
