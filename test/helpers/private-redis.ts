@@ -6,6 +6,8 @@ import path from 'node:path';
 
 import { describe, it } from 'vitest';
 
+import { redisSelected, skipUnselected } from './databases.js';
+
 /** What a command printed and how it ended. */
 export interface CliResult {
   code: number | null;
@@ -54,10 +56,15 @@ export function redisServerMissingReason(): string | undefined {
 let warned = false;
 
 /**
- * A describe block that starts redis-server processes of its own. Without redis-server the block
- * fails under CI=true (.ci/run installs it); elsewhere it is skipped with one loud line.
+ * A describe block that starts redis-server processes of its own, run when TEST_DB is unset or
+ * names `redis`. Without redis-server the block fails under CI=true (.ci/run installs it);
+ * elsewhere it is skipped with one loud line.
  */
 export function describeWithRedisServer(title: string, body: () => void): void {
+  if (!redisSelected()) {
+    skipUnselected(title, body);
+    return;
+  }
   const reason = redisServerMissingReason();
   if (!reason) {
     describe(title, body);

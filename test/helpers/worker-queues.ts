@@ -77,7 +77,7 @@ export async function describeEachWorkerQueue(
 ): Promise<void> {
   await describeDatabaseQueues(title, body);
   await describeOnRedis(title, () => describeRedisQueue(body, { driver: 'redis', store: 'standalone' }, {}));
-  await describeOnRedisCluster(title, (connection) =>
+  describeOnRedisCluster(title, (connection) =>
     describeRedisQueue(body, { driver: 'redis', store: 'cluster' }, connection),
   );
 }
@@ -272,15 +272,10 @@ export function describeRedisQueue(
 
 /**
  * The redis suite once more on a local 3-master Redis Cluster of its own (started before the
- * file's tests, stopped after), when Redis is selected. `body` gets the connection options that
+ * file's tests, stopped after), when TEST_DB selects Redis. `body` gets the connection options that
  * reach it; their seed nodes are filled in once the cluster is up.
  */
-async function describeOnRedisCluster(
-  title: string,
-  body: (connection: { cluster: { nodes: string[] } }) => void,
-): Promise<void> {
-  const wanted = process.env.TEST_DB?.split(',').map((s) => s.trim());
-  if (wanted && !wanted.includes('redis')) return;
+function describeOnRedisCluster(title: string, body: (connection: { cluster: { nodes: string[] } }) => void): void {
   describeWithRedisServer(`${title} [redis cluster]`, () => {
     const connection = { cluster: { nodes: [] as string[] } };
     let cluster: PrivateRedisCluster | undefined;
