@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 
 import knexFactory, { type Knex } from 'knex';
-import { describe, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 
-import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
+import type { DatabaseConnectionConfig, RedisConnectionConfig } from '../../src/config/config-types.js';
 
 /** The SQL engines the database driver is tested on. */
 export type DatabaseEngine = 'sqlite' | 'mysql' | 'postgres';
@@ -68,6 +68,11 @@ export function redisTestPrefix(file: string): string {
 export function selectedEngines(): DatabaseEngine[] {
   const wanted = testDb();
   return wanted ? ALL.filter((e) => wanted.includes(e)) : ALL;
+}
+
+/** Every engine TEST_DB selects: the SQL ones, then Redis (all four when unset). */
+export function selectedTestEngines(): TestEngine[] {
+  return redisSelected() ? [...selectedEngines(), 'redis'] : selectedEngines();
 }
 
 /** Whether TEST_DB selects Redis (it does when unset). */
@@ -149,20 +154,129 @@ export async function freshDatabase(engine: DatabaseEngine, name: string): Promi
   }
 }
 
+/**
+ * The connections an engine-generic suite boots on. Jobs queue on the default connection:
+ * `database` on a SQL engine, `redis` on Redis. The connection named `database` is always a
+ * database (on Redis, a SQLite file beside it), which is where failed jobs, batches, models and a
+ * suite's own tables (its ledger) live, as they do for an application that queues on Redis.
+ */
+export interface TestStore {
+  readonly engine: TestEngine;
+  /** The default connection's name: where jobs queue. */
+  readonly default: 'database' | 'redis';
+  /** The `database` connection. */
+  readonly database: DatabaseConnectionConfig;
+  /** The `redis` connection, on the redis engine: its own key prefix, so files never share keys. */
+  readonly redis?: RedisConnectionConfig;
+}
+
+/** `store`'s connections as an errand config's `connections`. */
+export function storeConnections(store: TestStore): {
+  database: DatabaseConnectionConfig;
+  redis?: RedisConnectionConfig;
+} {
+  return store.redis ? { database: store.database, redis: store.redis } : { database: store.database };
+}
+
+/** The key prefixes the redis stores of this file were given, dropped after its redis suites. */
+const redisPrefixes: string[] = [];
+
+/**
+ * A fresh store for one test file on `engine`: a fresh database (see freshDatabase), and on the
+ * redis engine a redis connection under a key prefix no other file or run uses, beside a fresh
+ * SQLite database.
+ */
+export async function freshStore(engine: TestEngine, name: string): Promise<TestStore> {
+  if (engine !== 'redis') return { engine, default: 'database', database: await freshDatabase(engine, name) };
+  const prefix = redisTestPrefix(name);
+  redisPrefixes.push(prefix);
+  return {
+    engine,
+    default: 'redis',
+    database: await freshDatabase('sqlite', name),
+    redis: { driver: 'redis', url: REDIS_TEST_URL, prefix },
+  };
+}
+
+/**
+ * Runs `use` on a node-redis client of REDIS_TEST_URL that connects once (no reconnecting: a test
+ * helper must fail, not wait), then closes it. The `redis` package is loaded here only, so a run
+ * that selects no redis engine never needs it.
+ */
+export async function withRedis<T>(use: (client: RedisTestClient) => Promise<T>): Promise<T> {
+  const { createClient } = await import('redis');
+  const client = createClient({ url: REDIS_TEST_URL, socket: { connectTimeout: 3000, reconnectStrategy: false } });
+  // node-redis emits connection errors as events too; the rejected connect() already reports them.
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await use(client as unknown as RedisTestClient);
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The few node-redis commands the test helpers use. */
+export interface RedisTestClient {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+/** Deletes every key under `prefix` (SCAN, never FLUSHALL: other files and checkouts share the server). */
+export async function dropRedisKeys(prefix: string): Promise<void> {
+  await withRedis(async (client) => {
+    let cursor = '0';
+    do {
+      const [next, keys] = (await client.sendCommand(['SCAN', cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000'])) as [
+        string,
+        string[],
+      ];
+      if (keys.length > 0) await client.sendCommand(['UNLINK', ...keys]);
+      cursor = next;
+    } while (cursor !== '0');
+  });
+}
+
+/** How many workers are registered on a redis connection (its connection-wide workers set). */
+export async function redisWorkerCount(connection: RedisConnectionConfig): Promise<number> {
+  return withRedis(async (client) => Number(await client.sendCommand(['ZCARD', `${connection.prefix}{@}:workers`])));
+}
+
 const warned = new Set<TestEngine>();
 
 /**
- * Runs `body` once per selected SQL engine. An engine that cannot be reached fails the run under
- * CI=true; elsewhere its suite is skipped with one loud line saying how to enable it.
+ * Runs `body` once per selected engine, Redis included: such a suite goes through errand's public
+ * API and CLI, and reads only what lives in the `database` connection (see TestStore). A suite
+ * that reads or writes the jobs' own SQL tables runs through `databaseOnly(reason)` instead. An
+ * engine that cannot be reached fails the run under CI=true; elsewhere its suite is skipped with
+ * one loud line saying how to enable it.
  */
-export async function describeEachEngine(title: string, body: (engine: DatabaseEngine) => void): Promise<void> {
-  for (const engine of selectedEngines()) await describeIfReachable(title, engine, () => body(engine));
+export async function describeEachEngine(title: string, body: (engine: TestEngine) => void): Promise<void> {
+  for (const engine of selectedTestEngines()) await describeIfReachable(title, engine, () => body(engine));
+}
+
+/**
+ * describeEachEngine for a suite that runs on the SQL engines only, `because` it reads or writes
+ * the jobs' own tables (or what else only a database has): written where the suite opts out, and
+ * listed as a skipped test of the redis engine, so a run on Redis shows what it leaves out and why.
+ */
+export function databaseOnly(
+  because: string,
+): (title: string, body: (engine: DatabaseEngine) => void) => Promise<void> {
+  return async (title, body) => {
+    for (const engine of selectedEngines()) await describeIfReachable(title, engine, () => body(engine));
+    if (redisSelected())
+      describe(`${title} [redis]`, () => it.skip(`runs on the SQL engines only: ${because}`, () => undefined));
+  };
 }
 
 async function describeIfReachable(title: string, engine: TestEngine, body: () => void): Promise<void> {
   const reason = await unreachableReason(engine);
   if (!reason) {
-    describe(`${title} [${engine}]`, body);
+    describe(`${title} [${engine}]`, () => {
+      // Registered first, so it runs after the suite's own afterAll hooks (they run in reverse).
+      if (engine === 'redis') afterAll(dropRedisPrefixes);
+      body();
+    });
     return;
   }
   if (process.env.CI === 'true') {
@@ -185,4 +299,8 @@ async function describeIfReachable(title: string, engine: TestEngine, body: () =
   }
   // Skipped on purpose, with the reason printed above: no server to test against on this machine.
   describe.skip(`${title} [${engine}] (server unreachable: reason printed above)`, body);
+}
+
+async function dropRedisPrefixes(): Promise<void> {
+  for (const prefix of redisPrefixes.splice(0)) await dropRedisKeys(prefix);
 }

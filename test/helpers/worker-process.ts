@@ -5,7 +5,11 @@ import path from 'node:path';
 
 import knexFactory, { type Knex } from 'knex';
 
-import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
+import type { DatabaseConnectionConfig, ErrandConfig } from '../../src/config/config-types.js';
+import { resolveConfig } from '../../src/config/resolve-config.js';
+import type { WorkerQueue } from '../../src/contracts/worker-queue.js';
+import { QueueManager } from '../../src/runtime/queue-manager.js';
+import { redisWorkerCount, type TestStore } from './databases.js';
 import { CLI, runCli } from './run-cli.js';
 
 /** A running `errand queue:work` (or any CLI command) process. */
@@ -73,35 +77,59 @@ export function startCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {
   };
 }
 
-/** A temporary app: a config file for one connection, migrated, plus a ledger table jobs write to. */
+/**
+ * A temporary app: a config file for its connections, migrated, plus a ledger table jobs write to
+ * in its `database` connection (on Redis, the SQLite database beside it; see TestStore).
+ */
 export interface WorkerApp {
   dir: string;
+  /** The `database` connection's database: the ledger, failed jobs, batches (and, on SQL engines, the jobs). */
   knex: Knex;
   /** Environment for worker processes (the ledger's knex config). */
   env: NodeJS.ProcessEnv;
   close(): Promise<void>;
 }
 
+/** A WorkerApp of createWorkerApp, which also reaches its jobs on any engine. */
+export interface StoreApp extends WorkerApp {
+  /** The default connection's queue, opened in this process as errand opens it (on first use). */
+  queue(): WorkerQueue;
+  /** Jobs of `queue` not yet finished (pending, delayed and reserved). */
+  jobCount(queue?: string): Promise<number>;
+  /** Workers registered on the default connection (a clean exit deregisters). */
+  workerCount(): Promise<number>;
+}
+
 /**
- * Writes `errand.config.mjs` (the connection, plus `bootstrap` modules and connection overrides),
- * runs `errand migrate`, and creates a `ledger(job_key, pid, attempt)` table on the same database.
+ * Writes `errand.config.mjs` (the connections, plus `bootstrap` modules and `overrides` of the
+ * default connection's options), runs `errand migrate`, and creates a `ledger(job_key, pid,
+ * attempt)` table on the `database` connection. `store` is a TestStore, or for a SQL-only suite
+ * the one database connection.
  */
 export async function createWorkerApp(
-  connection: DatabaseConnectionConfig,
+  store: TestStore | DatabaseConnectionConfig,
   options: {
     bootstrap: string[];
+    /** Options of the default connection (where jobs queue): heartbeat, retryAfter … */
     overrides?: Partial<DatabaseConnectionConfig>;
     prefix?: string;
     /** More top-level config keys (`batching` …), and `connections` besides `database` on the same database. */
     config?: { connections?: Record<string, Partial<DatabaseConnectionConfig>>; [key: string]: unknown };
   },
-): Promise<WorkerApp> {
+): Promise<StoreApp> {
+  const {
+    default: defaultName,
+    database,
+    redis,
+  } = 'engine' in store ? store : { default: 'database' as const, database: store, redis: undefined };
   const dir = mkdtempSync(path.join(os.tmpdir(), options.prefix ?? 'errand-worker-'));
   const { connections: more = {}, ...rest } = options.config ?? {};
-  const others = Object.fromEntries(Object.entries(more).map(([name, extra]) => [name, { ...connection, ...extra }]));
+  const others = Object.fromEntries(Object.entries(more).map(([name, extra]) => [name, { ...database, ...extra }]));
+  const own: Record<string, object> = redis ? { database, redis } : { database };
+  own[defaultName] = { ...own[defaultName], ...options.overrides };
   const config = {
-    default: 'database',
-    connections: { database: { ...connection, ...options.overrides }, ...others },
+    default: defaultName,
+    connections: { ...own, ...others },
     bootstrap: options.bootstrap,
     ...rest,
   };
@@ -109,8 +137,8 @@ export async function createWorkerApp(
   const migrated = await runCli(['migrate'], dir);
   if (migrated.code !== 0) throw new Error(`errand migrate failed:\n${migrated.stdout}\n${migrated.stderr}`);
   const knexConfig: Knex.Config = {
-    client: connection.client!,
-    connection: connection.connection as Knex.StaticConnectionConfig,
+    client: database.client!,
+    connection: database.connection as Knex.StaticConnectionConfig,
     useNullAsDefault: true,
     pool: { min: 0, max: 4 },
   };
@@ -121,11 +149,27 @@ export async function createWorkerApp(
     t.integer('pid').notNullable();
     t.integer('attempt').notNullable().defaultTo(0);
   });
+  let queues: QueueManager | undefined;
+  const queue = () => {
+    queues ??= new QueueManager(
+      resolveConfig(config as ErrandConfig, { baseDir: dir, env: { ...process.env, QUEUE_CONNECTION: '' } }),
+      () => {
+        throw new Error('A test app never runs jobs in the test process.');
+      },
+    );
+    return queues.worker();
+  };
   return {
     dir,
     knex,
     env: { LEDGER_KNEX: JSON.stringify({ ...knexConfig, pool: { min: 0, max: 2 } }) },
-    close: () => knex.destroy(),
+    queue,
+    jobCount: (name = 'default') => queue().size(name),
+    workerCount: () => (redis ? redisWorkerCount(redis) : countRows(knex, database.workersTable ?? 'queue_workers')),
+    async close() {
+      await queues?.closeAll();
+      await knex.destroy();
+    },
   };
 }
 

@@ -9,7 +9,7 @@ import { dialect } from '../../src/drivers/database/dialect.js';
 import { migrate } from '../../src/drivers/database/migrations/migrate.js';
 import { RedisQueue } from '../../src/drivers/redis/redis-queue.js';
 import { QueueManager } from '../../src/runtime/queue-manager.js';
-import { describeEachEngine, describeOnRedis, freshDatabase, redisTestPrefix } from './databases.js';
+import { databaseOnly, describeOnRedis, freshDatabase, redisTestPrefix } from './databases.js';
 import { describeWithRedisServer } from './private-redis.js';
 import { type PrivateRedisCluster, startRedisCluster } from './redis-cluster.js';
 
@@ -66,6 +66,8 @@ export interface DriverUnderTest {
 const HEARTBEAT = { interval: 1, lapse: 60 };
 const RETRY_AFTER = 120;
 
+const describeEachSql = databaseOnly('the database driver on each SQL engine; the redis driver has its describe below');
+
 /**
  * Runs `body` once per driver and store under test (the database driver on each engine TEST_DB
  * selects, the redis driver when TEST_DB selects redis), with `subject()` giving the current
@@ -86,7 +88,7 @@ async function describeDatabaseQueues(
   title: string,
   body: (subject: () => WorkerQueueSubject, under: DriverUnderTest) => void,
 ): Promise<void> {
-  await describeEachEngine(`${title} [database]`, (engine) => {
+  await describeEachSql(`${title} [database]`, (engine) => {
     let config: ResolvedConfig;
     let manager: QueueManager | undefined;
     let current: WorkerQueueSubject | undefined;

@@ -14,7 +14,7 @@ import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { busLog } from '../fixtures/jobs/bus-jobs.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { describeEachEngine, freshStore, storeConnections } from '../helpers/databases.js';
 import { runCli } from '../helpers/run-cli.js';
 
 const state = { healed: false };
@@ -38,15 +38,13 @@ await describeEachEngine('batch commands', (engine) => {
     Number(((await knex(table).count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n);
 
   beforeAll(async () => {
-    const connection = await freshDatabase(engine, 'batch_commands');
+    const store = await freshStore(engine, 'batch_commands');
+    const config = { default: store.default, connections: storeConnections(store) };
     dir = mkdtempSync(path.join(os.tmpdir(), 'errand-batch-cli-'));
-    writeFileSync(
-      path.join(dir, 'errand.config.mjs'),
-      `export default ${JSON.stringify({ default: 'database', connections: { database: connection } })};\n`,
-    );
-    await boot({ default: 'database', connections: { database: connection } });
+    writeFileSync(path.join(dir, 'errand.config.mjs'), `export default ${JSON.stringify(config)};\n`);
+    await boot(config);
     await runMigrations();
-    knex = databaseQueue((await runtime()).queues).knex;
+    knex = databaseQueue((await runtime()).queues, 'database').knex;
   });
   afterAll(() => shutdown());
 
@@ -68,10 +66,13 @@ await describeEachEngine('batch commands', (engine) => {
     expect(retried.code).toBe(0);
     for (const uuid of failed.failedJobIds) expect(retried.stdout).toContain(`Retried ${uuid}`);
     expect(await count('failed_jobs')).toBe(0);
-    expect(await count('jobs')).toBe(2);
-    const [row] = await knex('jobs').select('attempts', 'payload').limit(1);
-    expect(Number(row.attempts)).toBe(0);
-    expect(failed.failedJobIds).toContain(JSON.parse(row.payload).uuid);
+    const queue = (await runtime()).queues.worker();
+    expect(await queue.size('default')).toBe(2);
+    // Looked at through a claim, handed back at once: its first attempt, under a failed job's uuid.
+    const [pushed] = await queue.claim('default', 1, 'batch-commands-look');
+    await queue.unclaim([pushed!]);
+    expect(pushed!.attempts).toBe(1);
+    expect(failed.failedJobIds).toContain(JSON.parse(pushed!.payload).uuid);
 
     await work();
     const done = await batch.fresh();

@@ -5,13 +5,12 @@ import { pathToFileURL } from 'node:url';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
 import { METADATA_SETTINGS } from '../../src/decorators/param-types.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
-import { insertJobsForTest } from '../helpers/raw-jobs.js';
+import { describeEachEngine, freshStore, storeConnections, type TestStore } from '../helpers/databases.js';
+import { pushJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT, runCli, runNode } from '../helpers/run-cli.js';
 import { DURATION } from '../helpers/worker-line.js';
-import { countRows, createWorkerApp, type WorkerApp } from '../helpers/worker-process.js';
+import { createWorkerApp, type StoreApp } from '../helpers/worker-process.js';
 
 const distIndex = pathToFileURL(path.join(ROOT, 'dist/index.js')).href;
 
@@ -25,26 +24,26 @@ export const ${name} = Job({ name: '${name}' })(class ${name} extends Queueable 
 `;
 }
 
-/** Rewrites the app's config with this `bootstrap`, keeping its connection. */
-function setBootstrap(app: WorkerApp, connection: DatabaseConnectionConfig, bootstrap: unknown): void {
-  const config = { default: 'database', connections: { database: connection } };
+/** Rewrites the app's config with this `bootstrap`, keeping its connections. */
+function setBootstrap(app: StoreApp, store: TestStore, bootstrap: unknown): void {
+  const config = { default: store.default, connections: storeConnections(store) };
   writeFileSync(
     path.join(app.dir, 'errand.config.mjs'),
     `export default ${JSON.stringify(bootstrap === undefined ? config : { ...config, bootstrap })};\n`,
   );
 }
 
-const work = (app: WorkerApp) => runCli(['queue:work', '--stop-when-empty', '--sleep=0'], app.dir);
+const work = (app: StoreApp) => runCli(['queue:work', '--stop-when-empty', '--sleep=0'], app.dir);
 
 await describeEachEngine('queue:work and its bootstrap', (engine) => {
-  let app: WorkerApp;
-  let connection: DatabaseConnectionConfig;
+  let app: StoreApp;
+  let store: TestStore;
 
   afterEach(() => app?.close());
 
   async function appWithJobs(name: string): Promise<void> {
-    connection = await freshDatabase(engine, `bootstrap_${name}`);
-    app = await createWorkerApp(connection, { bootstrap: [], prefix: 'errand-bootstrap-' });
+    store = await freshStore(engine, `bootstrap_${name}`);
+    app = await createWorkerApp(store, { bootstrap: [], prefix: 'errand-bootstrap-' });
     mkdirSync(path.join(app.dir, 'dist/jobs/reports'), { recursive: true });
     writeFileSync(path.join(app.dir, 'dist/jobs/send-invoice.js'), noteJob(app.dir, 'SendInvoice'));
     writeFileSync(path.join(app.dir, 'dist/jobs/reports/send-report.mjs'), noteJob(app.dir, 'SendReport'));
@@ -59,13 +58,13 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
   }
 
   const queueBoth = (tag: string) =>
-    insertJobsForTest(app.knex, 'jobs', 2, (i) =>
+    pushJobsForTest(app.queue(), 2, (i) =>
       i === 0 ? { name: 'SendInvoice', command: { text: tag } } : { name: 'SendReport', command: { text: tag } },
     );
 
   it('a bootstrap directory, or a glob, imports every job module under it: the second job needs no config change', async () => {
     await appWithJobs('dir_glob');
-    setBootstrap(app, connection, './dist/jobs');
+    setBootstrap(app, store, './dist/jobs');
     await queueBoth('dir');
     const byDirectory = await work(app);
     expect(byDirectory.stderr).toBe('');
@@ -73,7 +72,7 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
     expect(byDirectory.stdout).toMatch(new RegExp(String.raw` SendInvoice \.+ ${DURATION} DONE$`, 'm'));
     expect(byDirectory.stdout).toMatch(new RegExp(String.raw` SendReport \.+ ${DURATION} DONE$`, 'm'));
 
-    setBootstrap(app, connection, ['./dist/**/*.{js,mjs}']);
+    setBootstrap(app, store, ['./dist/**/*.{js,mjs}']);
     await queueBoth('glob');
     const byGlob = await work(app);
     expect(byGlob.stderr).toBe('');
@@ -89,8 +88,8 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
 
   it("warns in one line at start when no job class is registered, and the unknown job's FAIL line names the class and the bootstrap", async () => {
     await appWithJobs('none');
-    setBootstrap(app, connection, undefined);
-    await insertJobsForTest(app.knex, 'jobs', 1, () => ({ name: 'SendInvoice', command: { text: 'x' } }));
+    setBootstrap(app, store, undefined);
+    await pushJobsForTest(app.queue(), 1, () => ({ name: 'SendInvoice', command: { text: 'x' } }));
     const result = await work(app);
     expect(result.code).toBe(0);
     const config = path.join(app.dir, 'errand.config.mjs');
@@ -118,7 +117,7 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
 
     // A bootstrap that loads but declares no job: the same warning, naming what it loaded.
     writeFileSync(path.join(app.dir, 'dist/services.js'), 'export const ready = true;\n');
-    setBootstrap(app, connection, './dist/services.js');
+    setBootstrap(app, store, './dist/services.js');
     const empty = await work(app);
     expect(empty.stderr.trim().split('\n')).toEqual([
       `WARN  No job class is registered: the \`bootstrap\` of ${config} loads ${path.join(app.dir, 'dist/services.js')}, none declaring a @Job class or queued @Listener, ` +
@@ -133,7 +132,7 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
       `import { Job, Queueable } from '${distIndex}';\nexport const ${className} = Job({ name: '${name}' })(class ${className} extends Queueable { async handle(greeter) {} });\n`;
     writeFileSync(path.join(app.dir, 'dist/jobs/notify-owner.js'), untyped('NotifyOwner', 'NotifyOwner'));
     writeFileSync(path.join(app.dir, 'dist/jobs/reports/audit.js'), untyped('reports.Audit', 'AuditReport'));
-    setBootstrap(app, connection, './dist/jobs');
+    setBootstrap(app, store, './dist/jobs');
 
     // A web server or a test that only dispatches imports the class and pushes the job.
     writeFileSync(
@@ -144,7 +143,7 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
     const dispatched = await runNode(['dispatch.mjs'], app.dir);
     expect(dispatched.stderr).toBe('');
     expect(dispatched.code).toBe(0);
-    expect(await countRows(app.knex, 'jobs')).toBe(1);
+    expect(await app.jobCount()).toBe(1);
 
     const result = await work(app);
     expect(result.code).toBe(1);
@@ -155,7 +154,7 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
         'Job reports.Audit (class AuditReport): handle() takes 1 parameter(s) but no parameter types were emitted for it (design:paramtypes). ' +
         `Put @Inject() on handle(), and ${METADATA_SETTINGS}`,
     );
-    expect(await countRows(app.knex, 'jobs')).toBe(1);
+    expect(await app.jobCount()).toBe(1);
   });
 
   it('fails the attempt of such a job registered only after the worker started (imported lazily), with the same settings', async () => {
@@ -170,8 +169,8 @@ await describeEachEngine('queue:work and its bootstrap', (engine) => {
       `import { Job, Queueable } from '${distIndex}';\nexport const QueueLater = Job()(class QueueLater extends Queueable {\n` +
         `  async handle() { const { Untyped } = await import('../later/untyped.js'); await Untyped.dispatch(); }\n});\n`,
     );
-    setBootstrap(app, connection, './dist/jobs/queue-later.js');
-    await insertJobsForTest(app.knex, 'jobs', 1, () => ({ name: 'QueueLater', command: {} }));
+    setBootstrap(app, store, './dist/jobs/queue-later.js');
+    await pushJobsForTest(app.queue(), 1, () => ({ name: 'QueueLater', command: {} }));
     const result = await work(app);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/ QueueLater \.+ \S+ DONE$/m);

@@ -25,9 +25,12 @@ import {
   SyncStepJob,
 } from '../fixtures/jobs/bus-jobs.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 
-await describeEachEngine('chains and batches', (engine) => {
+const describeEachSql = databaseOnly(
+  'reads and edits jobs rows and records batch failures through the SQL query itself',
+);
+await describeEachSql('chains and batches', (engine) => {
   let knex: Knex;
   const reported: unknown[] = [];
   const work = (options: Partial<WorkerOptions> = {}) =>

@@ -9,7 +9,7 @@ import { DatabaseUnreachableError } from '../../src/errors/database-unreachable-
 import { MissingTableError } from '../../src/errors/missing-table-error.js';
 import { boot, shutdown } from '../../src/runtime/boot.js';
 import { AddToBufferJob } from '../fixtures/jobs/fixture-jobs.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { runCli } from '../helpers/run-cli.js';
 
 /** A local port nothing listens on: one the system just handed out, closed again. */
@@ -79,7 +79,10 @@ describe('a CLI command whose database cannot be reached', () => {
   );
 });
 
-await describeEachEngine('tables not migrated yet', (engine) => {
+const describeEachSql = databaseOnly(
+  'what errand says about unmigrated SQL tables; a Redis store has no tables to migrate',
+);
+await describeEachSql('tables not migrated yet', (engine) => {
   beforeAll(async () => {
     await boot({ connections: { database: await freshDatabase(engine, 'unmigrated') } });
   });

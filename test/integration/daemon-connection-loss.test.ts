@@ -2,7 +2,7 @@ import net from 'node:net';
 
 import { afterAll, expect, it } from 'vitest';
 
-import { describeEachEngine } from '../helpers/databases.js';
+import { databaseOnly } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import {
   dispatchJobs,
@@ -66,7 +66,10 @@ class TcpProxy {
   }
 }
 
-await describeEachEngine('queue:work losing its database connection', (engine) => {
+const describeEachSql = databaseOnly(
+  'cuts the database connection through a TCP proxy and reads the jobs and queue_workers tables (a Redis restart is a reliability scenario)',
+);
+await describeEachSql('queue:work losing its database connection', (engine) => {
   if (engine === 'sqlite') {
     it.skip('does not apply to SQLite (no server connection)', () => undefined); // Skipped: SQLite is a local file opened in-process, with no network connection to lose.
     return;

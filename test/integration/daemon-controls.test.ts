@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 
-import { describeEachEngine } from '../helpers/databases.js';
+import { databaseOnly } from '../helpers/databases.js';
 import { runCli } from '../helpers/run-cli.js';
 import {
   dispatchJobs,
@@ -18,7 +18,10 @@ import { type CliProcess, countRows, type WorkerApp } from '../helpers/worker-pr
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-await describeEachEngine('queue:work signals, controls and --json', (engine) => {
+const describeEachSql = databaseOnly(
+  "checks reservations in the jobs table's reserved_by column and the queue_controls rows",
+);
+await describeEachSql('queue:work signals, controls and --json', (engine) => {
   let app: WorkerApp;
   const pool = timeoutJobsSuite(
     engine,

@@ -13,7 +13,7 @@ import {
   within,
   workerIdOf,
 } from '../helpers/daemon.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT } from '../helpers/run-cli.js';
 import { countRows, createWorkerApp, type WorkerApp } from '../helpers/worker-process.js';
@@ -26,7 +26,10 @@ const HEARTBEAT = { interval: 1, lapse: 3 };
  */
 const RECOVERY_WINDOW_MS = (HEARTBEAT.lapse + 1 + HEARTBEAT.interval + 4) * 1000;
 
-await describeEachEngine('queue:work daemons: SIGKILL, SIGSTOP and SIGTERM', (engine) => {
+const describeEachSql = databaseOnly(
+  "follows a crash through the jobs table's reserved_by and the queue_workers rows' expires_at on the database clock",
+);
+await describeEachSql('queue:work daemons: SIGKILL, SIGSTOP and SIGTERM', (engine) => {
   let app: WorkerApp;
   /** A second config on the same database whose retryAfter (3 s) is shorter than the slow job. */
   let shortLeaseConfig: string;

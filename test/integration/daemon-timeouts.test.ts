@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { runCli } from '../helpers/run-cli.js';
 import {
   dbNow,
@@ -25,7 +25,10 @@ function endedBySigalrm(exit: { code: number | null; signal: NodeJS.Signals | nu
   return exit.signal === 'SIGALRM' || exit.code === 142;
 }
 
-await describeEachEngine('queue:work timeouts and watchdog', (engine) => {
+const describeEachSql = databaseOnly(
+  'follows the watchdog through jobs rows (reserved_by, available_at on the database clock) and queue_workers rows',
+);
+await describeEachSql('queue:work timeouts and watchdog', (engine) => {
   let app: WorkerApp;
   const pool = timeoutJobsSuite(
     engine,

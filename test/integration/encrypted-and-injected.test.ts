@@ -25,7 +25,7 @@ import {
   SerSharedTally,
 } from '../fixtures/jobs/serialization-jobs.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 
 const KEY_A = generateKey();
@@ -49,7 +49,8 @@ function tamper(sealed: string): string {
 rootContainer.register(SerScopedLedger, { useClass: SerScopedLedger }, { lifecycle: Lifecycle.ContainerScoped });
 rootContainer.registerSingleton(SerSharedTally);
 
-await describeEachEngine('encrypted jobs and injected services', (engine) => {
+const describeEachSql = databaseOnly('reads and tampers with the payloads stored in the jobs table');
+await describeEachSql('encrypted jobs and injected services', (engine) => {
   let connection: DatabaseConnectionConfig;
   let knex: Knex;
   const reported: unknown[] = [];

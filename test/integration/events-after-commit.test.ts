@@ -10,7 +10,7 @@ import { boot, shutdown } from '../../src/runtime/boot.js';
 import { events, runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
 
 class OrderPlaced extends Event {
@@ -45,7 +45,10 @@ class RecordPayment {
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 
-await describeEachEngine('queued listeners with afterCommit', (engine) => {
+const describeEachSql = databaseOnly(
+  "dispatches inside the application's knex transaction on the jobs' own database and reads the jobs table",
+);
+await describeEachSql('queued listeners with afterCommit', (engine) => {
   let knex: Knex;
   const queued: string[] = [];
   const reported: unknown[] = [];

@@ -33,7 +33,7 @@ import {
   TestListener,
 } from '../fixtures/jobs/event-fixtures.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
 import { createWorkerApp, type WorkerApp } from '../helpers/worker-process.js';
 
@@ -47,7 +47,8 @@ interface JobRow {
   created_at: string | number;
 }
 
-await describeEachEngine('events and listeners', (engine) => {
+const describeEachSql = databaseOnly('reads the payloads stored in the jobs table');
+await describeEachSql('events and listeners', (engine) => {
   let connection: DatabaseConnectionConfig;
   let knex: Knex;
   let app: WorkerApp;

@@ -20,7 +20,7 @@ import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { type DatabaseEngine, describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { type DatabaseEngine, databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 
 const handled: string[] = [];
@@ -103,7 +103,8 @@ async function mysqlCollations(knex: Knex, table: string): Promise<Record<string
   );
 }
 
-await describeEachEngine('identifiers compare exactly', (engine) => {
+const describeEachSql = databaseOnly("checks the SQL tables' indexes and collations");
+await describeEachSql('identifiers compare exactly', (engine) => {
   let knex: Knex;
 
   beforeAll(async () => {

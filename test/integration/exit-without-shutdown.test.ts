@@ -8,7 +8,7 @@ import knexFactory from 'knex';
 import { expect, it } from 'vitest';
 
 import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { ROOT } from '../helpers/run-cli.js';
 
 /** Far past any prompt exit: reaching it means the process hangs. It is not a measure of speed. */
@@ -72,7 +72,8 @@ function runScript(connection: DatabaseConnectionConfig, env: Record<string, str
 
 const SLOW_SQL = { mysql: 'select sleep(1)', postgres: 'select pg_sleep(1)' } as const;
 
-await describeEachEngine('a script that dispatches and never calls shutdown()', (engine) => {
+const describeEachSql = databaseOnly("watches the database queue's knex pool and a slow SQL statement at exit");
+await describeEachSql('a script that dispatches and never calls shutdown()', (engine) => {
   it(
     'exits on its own once its work is done, its idle connection still pooled, and the job is stored',
     async () => {

@@ -15,7 +15,7 @@ import { events, runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { runCli } from '../helpers/run-cli.js';
 
 const state = { healed: false };
@@ -43,7 +43,8 @@ interface FailedRow {
   queue: string;
 }
 
-await describeEachEngine('failed-job and clear commands', (engine) => {
+const describeEachSql = databaseOnly('reads and inserts jobs rows to check what the retry commands pushed');
+await describeEachSql('failed-job and clear commands', (engine) => {
   let knex: Knex;
   let dir: string;
   const cli = (...args: string[]) => runCli(args, dir);

@@ -5,21 +5,27 @@
 // another connection its failures were never counted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { describeEachEngine, freshStore } from '../helpers/databases.js';
 import { dispatchBatch, ProcessPool, TIMEOUT_JOBS, within } from '../helpers/timeout-jobs-kit.js';
-import { countRows, createWorkerApp, type WorkerApp } from '../helpers/worker-process.js';
+import { createWorkerApp, type StoreApp } from '../helpers/worker-process.js';
 
 await describeEachEngine('a failure recorded alike by the processor and the watchdog', (engine) => {
-  describe.each([
-    ['in the jobs’ connection (counted in the failing transaction)', 'database'],
-    ['in another connection to the same database (counted just after)', 'batches'],
-  ])('with the batch table %s', (_where, batchingConnection) => {
+  describe.each(
+    engine === 'redis'
+      ? [
+          ['in the database beside Redis (counted just after)', 'database'],
+          ['in another connection to that database (counted just after)', 'batches'],
+        ]
+      : [
+          ['in the jobs’ connection (counted in the failing transaction)', 'database'],
+          ['in another connection to the same database (counted just after)', 'batches'],
+        ],
+  )('with the batch table %s', (_where, batchingConnection) => {
     const pool = new ProcessPool();
-    let app: WorkerApp;
+    let app: StoreApp;
 
     beforeAll(async () => {
-      const connection = await freshDatabase(engine, `failure_record_${batchingConnection}`);
-      app = await createWorkerApp(connection, {
+      app = await createWorkerApp(await freshStore(engine, `failure_record_${batchingConnection}`), {
         bootstrap: [TIMEOUT_JOBS],
         overrides: { heartbeat: { interval: 1, lapse: 3 }, retryAfter: 4 },
         prefix: 'errand-failure-record-',
@@ -44,7 +50,7 @@ await describeEachEngine('a failure recorded alike by the processor and the watc
         () => `the watchdog to end the worker\n${worker.stdout()}\n${worker.stderr()}`,
       );
       expect(exit.signal === 'SIGALRM' || exit.code === 142, JSON.stringify(exit) + worker.stderr()).toBe(true);
-      expect(worker.stderr()).toMatch(/BlockingOnceJob #\d+ failed/);
+      expect(worker.stderr()).toMatch(/BlockingOnceJob #\S+ failed/);
       expect(worker.stderr()).not.toContain('not made');
 
       const failed = (await app.knex('failed_jobs').select('uuid', 'payload')) as Array<{
@@ -62,7 +68,7 @@ await describeEachEngine('a failure recorded alike by the processor and the watc
       expect((JSON.parse(String(batch.failed_job_ids)) as string[]).sort()).toEqual(
         failed.map((row) => row.uuid).sort(),
       );
-      expect(await countRows(app.knex, 'jobs')).toBe(0);
+      expect(await app.jobCount()).toBe(0);
     });
   });
 });

@@ -27,11 +27,12 @@ import {
 } from '../fixtures/jobs/fixture-jobs.js';
 import { recorder } from '../fixtures/jobs/recorder.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-await describeEachEngine('job lifecycle', (engine) => {
+const describeEachSql = databaseOnly('reads and edits jobs rows and calls the SQL claim query itself');
+await describeEachSql('job lifecycle', (engine) => {
   let knex: Knex;
   let queue: DatabaseQueue;
   const reported: unknown[] = [];

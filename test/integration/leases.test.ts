@@ -10,7 +10,7 @@ import { JobProcessor } from '../../src/worker/job-processor.js';
 import { AddToBufferJob } from '../fixtures/jobs/fixture-jobs.js';
 import { recorder } from '../fixtures/jobs/recorder.js';
 import { bootDatabaseQueue } from '../helpers/boot-database-queue.js';
-import { describeEachEngine } from '../helpers/databases.js';
+import { databaseOnly } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
 
 const registration = (id: string) => ({
@@ -23,7 +23,10 @@ const registration = (id: string) => ({
   concurrency: 1,
 });
 
-await describeEachEngine('leases, heartbeats and controls', (engine) => {
+const describeEachSql = databaseOnly(
+  'ages jobs and queue_workers rows and holds SQL row locks (the conformance suite covers leases on Redis)',
+);
+await describeEachSql('leases, heartbeats and controls', (engine) => {
   let knex: Knex;
   let queue: DatabaseQueue;
   const reserved = async () =>

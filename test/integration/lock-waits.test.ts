@@ -6,12 +6,15 @@ import { boot, shutdown } from '../../src/runtime/boot.js';
 import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { type DatabaseEngine, describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 
 // The watchdog's hand-back writes must not wait past its deadline for another process's lock.
 // better-sqlite3 waits synchronously, which no timer can interrupt, so on SQLite the wait itself
 // is bounded (limitLockWaits); the servers' drivers wait asynchronously and are left alone.
-await describeEachEngine('bounding lock waits (limitLockWaits)', (engine: DatabaseEngine) => {
+const describeEachSql = databaseOnly(
+  "limitLockWaits bounds a SQL client's lock waits; a Redis connection never waits for a lock",
+);
+await describeEachSql('bounding lock waits (limitLockWaits)', (engine) => {
   let queue: DatabaseQueue;
   let filename: string | undefined;
 

@@ -17,7 +17,7 @@ import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { type DatabaseEngine, describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
 import { runCli } from '../helpers/run-cli.js';
 
@@ -54,7 +54,10 @@ class OverlapJob extends Queueable {
   }
 }
 
-await describeEachEngine('the locks table and WithoutOverlapping', (engine: DatabaseEngine) => {
+const describeEachSql = databaseOnly(
+  'reads the locks table and its migration stub (the Redis lock store has its own suite)',
+);
+await describeEachSql('the locks table and WithoutOverlapping', (engine) => {
   let knex: Knex;
   let store: DatabaseLockStore;
   const extraPools: Knex[] = [];

@@ -1,14 +1,12 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-
+import type { WorkerQueue } from '../../src/contracts/worker-queue.js';
 import { Job } from '../../src/decorators/job.js';
-import type { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
 import { Queueable } from '../../src/job/queueable.js';
 import { boot, shutdown } from '../../src/runtime/boot.js';
 import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
-import { databaseQueue } from '../helpers/database-queue.js';
-import { type DatabaseEngine, describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { describeEachEngine, freshStore, storeConnections } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
 
 /** What the running job waits for: the test lets it finish once it has seen what it checks. */
@@ -32,13 +30,14 @@ class NextJob extends Queueable {
 // --max-time is checked whenever the worker's loop turns, and a worker whose every slot is busy
 // sleeps until one frees. Its max time must still wake it: it stops claiming and hands back the
 // jobs it had prefetched at once, rather than holding them for as long as its longest job runs.
-await describeEachEngine('--max-time on a worker whose slots are all busy', (engine: DatabaseEngine) => {
-  let queue: DatabaseQueue;
+await describeEachEngine('--max-time on a worker whose slots are all busy', (engine) => {
+  let queue: WorkerQueue;
 
   beforeAll(async () => {
-    await boot({ default: 'database', connections: { database: await freshDatabase(engine, 'max_time') } });
+    const store = await freshStore(engine, 'max_time');
+    await boot({ default: store.default, connections: storeConnections(store) });
     await runMigrations();
-    queue = databaseQueue((await runtime()).queues);
+    queue = (await runtime()).queues.worker();
   });
   afterAll(() => shutdown());
 
@@ -70,19 +69,17 @@ await describeEachEngine('--max-time on a worker whose slots are all busy', (eng
       expect(handedBack.find((h) => h.ids.includes(String(next)))!.at - startedAt).toBeGreaterThanOrEqual(
         MAX_TIME * 1000,
       );
-      const row = (await queue.knex('jobs').where({ id: next }).first()) as {
-        reserved_by: string | null;
-        attempts: number | string;
-      };
-      // Handed back with the attempt the claim counted returned.
-      expect(row.reserved_by).toBeNull();
-      expect(Number(row.attempts)).toBe(0);
+      // Handed back, not held: the long job is the one reservation.
+      expect(await queue.stats('default')).toMatchObject({ pending: 1, reserved: 1 });
     } finally {
       letFinish();
       queue.unclaim = unclaim;
     }
     expect(await result).toBe(0);
-    // The long job finished and was deleted; the next is left, unrun, for another worker.
-    expect((await queue.knex('jobs').select('id')).map((r: { id: unknown }) => String(r.id))).toEqual([String(next)]);
+    // The long job finished and was deleted; the next is left, unrun, for another worker, with the
+    // attempt its first claim counted returned: claimed again, this is its first attempt.
+    expect(await queue.stats('default')).toMatchObject({ size: 1, pending: 1, reserved: 0 });
+    const [again] = await queue.claim('default', 1, 'max-time-test');
+    expect({ id: again?.id, attempts: again?.attempts }).toEqual({ id: String(next), attempts: 1 });
   });
 });

@@ -27,11 +27,12 @@ import {
   StampGameTokenJob,
 } from '../fixtures/jobs/model-jobs.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
 import { countRows, createWorkerApp, type WorkerApp } from '../helpers/worker-process.js';
 
-await describeEachEngine('models held by jobs', (engine) => {
+const describeEachSql = databaseOnly('reads the payloads stored in the jobs table');
+await describeEachSql('models held by jobs', (engine) => {
   let knex: Knex;
   let app: WorkerApp;
   const reported: unknown[] = [];

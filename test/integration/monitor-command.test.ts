@@ -11,12 +11,13 @@ import { boot, shutdown } from '../../src/runtime/boot.js';
 import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { CLI, ROOT, runCli } from '../helpers/run-cli.js';
 
 const distIndex = pathToFileURL(path.join(ROOT, 'dist/index.js')).href;
 
-await describeEachEngine('queue:monitor', (engine) => {
+const describeEachSql = databaseOnly("sets up queue:monitor's figures by inserting jobs rows");
+await describeEachSql('queue:monitor', (engine) => {
   let knex: Knex;
   let dir: string;
 

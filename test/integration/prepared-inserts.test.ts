@@ -4,11 +4,12 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
 import { shutdown } from '../../src/runtime/boot.js';
 import { bootDatabaseQueue } from '../helpers/boot-database-queue.js';
-import { describeEachEngine } from '../helpers/databases.js';
+import { databaseOnly } from '../helpers/databases.js';
 
 // A push sends the same one-row INSERT every time, kept prepared on its connection (SQLite,
 // PostgreSQL). One pooled connection, so every statement here meets what the previous one left.
-await describeEachEngine('the prepared job insert', (engine) => {
+const describeEachSql = databaseOnly("the database driver's prepared INSERT statement");
+await describeEachSql('the prepared job insert', (engine) => {
   let queue: DatabaseQueue;
   let knex: Knex;
   const push = (payload: string, delay?: number | Date) => queue.push({ queue: 'prepared', payload, delay });

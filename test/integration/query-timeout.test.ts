@@ -5,13 +5,14 @@ import type { DatabaseConnectionConfig } from '../../src/config/config-types.js'
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { createKnex } from '../../src/drivers/database/create-knex.js';
 import { describeDatabaseError } from '../../src/drivers/database/database-error.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { FaultProxy } from '../reliability/harness/fault-proxy.js';
 
 // queryTimeout: a statement that gets no answer (a half-open network, here a black-holing proxy)
 // fails within the limit with an error naming the server, and its connection is discarded, so
 // the pool hands out a fresh one once the network is back. Idle connections are never timed.
-await describeEachEngine('queryTimeout', (engine) => {
+const describeEachSql = databaseOnly('queryTimeout is a SQL connection option');
+await describeEachSql('queryTimeout', (engine) => {
   if (engine === 'sqlite')
     return it('has no socket to time out on SQLite (a file, not a network)', () => expect(engine).toBe('sqlite'));
   let proxy: FaultProxy;

@@ -9,7 +9,7 @@ import { events, runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { type DatabaseEngine, describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { describeEachEngine, freshStore, storeConnections } from '../helpers/databases.js';
 
 /** Where BounceJob records its attempts (set by the suite of the engine running). */
 let bounceLog: (() => Knex) | undefined;
@@ -42,18 +42,19 @@ class BounceJob extends Queueable {
 // first one winding up once freed the second one's slot and dropped it from the jobs it waits
 // for, so more handlers ran than slots, the running-jobs table overflowed (the job was left
 // reserved) and --stop-when-empty stopped with jobs unrun.
-await describeEachEngine('a worker claiming back the rows it released', (engine: DatabaseEngine) => {
+await describeEachEngine('a worker claiming back the rows it released', (engine) => {
   let knex: Knex;
   const reported: unknown[] = [];
 
   beforeAll(async () => {
+    const store = await freshStore(engine, 'self_reclaim');
     await boot({
-      default: 'database',
-      connections: { database: await freshDatabase(engine, 'self_reclaim') },
+      default: store.default,
+      connections: storeConnections(store),
       report: (error) => reported.push(error),
     });
     await runMigrations();
-    knex = databaseQueue((await runtime()).queues).knex;
+    knex = databaseQueue((await runtime()).queues, 'database').knex;
     bounceLog = () => knex;
     await knex.schema.createTable('bounce_log', (t) => {
       t.increments('id');
@@ -86,7 +87,7 @@ await describeEachEngine('a worker claiming back the rows it released', (engine:
     expect(rows.map((row) => [Number(row.n), Number(row.attempt)])).toEqual(
       Array.from({ length: jobs }, (_, n) => [n, RELEASES + 1]),
     );
-    expect(Number((await knex('jobs').count({ n: '*' }))[0]!.n)).toBe(0);
+    expect(await (await runtime()).queues.worker().size('default')).toBe(0);
     expect(Number((await knex('failed_jobs').count({ n: '*' }))[0]!.n)).toBe(0);
   });
 });

@@ -13,12 +13,15 @@ import { createWorker } from '../../src/worker/create-worker.js';
 import { busLog, StepJob } from '../fixtures/jobs/bus-jobs.js';
 import { AfterCommitJob, outbox, ShipOrderJob } from '../fixtures/jobs/transaction-jobs.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
 
-await describeEachEngine('transactional dispatch', (engine) => {
+const describeEachSql = databaseOnly(
+  "dispatches in the application's knex transactions (withTransaction), which a redis connection refuses",
+);
+await describeEachSql('transactional dispatch', (engine) => {
   let knex: Knex;
   const reported: unknown[] = [];
   const jobCount = async (queue = 'outbox') =>

@@ -22,7 +22,7 @@ import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import type { WorkerOptions } from '../../src/worker/worker-options.js';
 import { databaseQueue } from '../helpers/database-queue.js';
-import { type DatabaseEngine, describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
 
@@ -113,7 +113,10 @@ class LedgerJob extends Queueable {
   handle() {}
 }
 
-await describeEachEngine('unique jobs', (engine: DatabaseEngine) => {
+const describeEachSql = databaseOnly(
+  'reads the locks table and takes unique locks inside knex transactions (unique jobs on Redis have their own suite)',
+);
+await describeEachSql('unique jobs', (engine) => {
   let connection: DatabaseConnectionConfig;
   let knex: Knex;
   let store: LockStore;

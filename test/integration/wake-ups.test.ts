@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
-import type { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
+import type { WorkerQueue } from '../../src/contracts/worker-queue.js';
 import { encodePayload } from '../../src/payload/encode-payload.js';
 import { boot, shutdown } from '../../src/runtime/boot.js';
 import { runtime } from '../../src/runtime/current.js';
@@ -8,15 +8,14 @@ import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker, type WorkerHandle } from '../../src/worker/create-worker.js';
 import { AddToBufferJob } from '../fixtures/jobs/fixture-jobs.js';
 import { recorder } from '../fixtures/jobs/recorder.js';
-import { databaseQueue } from '../helpers/database-queue.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { describeEachEngine, freshStore, storeConnections } from '../helpers/databases.js';
 
 const IDLE_SLEEP = 120;
 
 // Each worker here sleeps IDLE_SLEEP seconds between looks at an empty queue, longer than the test
 // timeout: a job can only run in time if something wakes the worker.
 await describeEachEngine('waking an idle worker', (engine) => {
-  let queue: DatabaseQueue;
+  let queue: WorkerQueue;
   let worker: WorkerHandle;
   let running: Promise<number>;
 
@@ -25,10 +24,10 @@ await describeEachEngine('waking an idle worker', (engine) => {
   };
 
   beforeAll(async () => {
-    const connection = await freshDatabase(engine, 'wake_ups');
-    await boot({ default: 'database', connections: { database: connection }, report: () => undefined });
+    const store = await freshStore(engine, 'wake_ups');
+    await boot({ default: store.default, connections: storeConnections(store), report: () => undefined });
     await runMigrations();
-    queue = databaseQueue((await runtime()).queues);
+    queue = (await runtime()).queues.worker();
   });
   afterAll(() => shutdown());
   beforeEach(async () => {
@@ -49,16 +48,17 @@ await describeEachEngine('waking an idle worker', (engine) => {
     expect(recorder.handled).toEqual(['in-process']);
   });
 
-  if (engine === 'postgres') {
-    it('on PostgreSQL a push from anywhere wakes it through NOTIFY', { timeout: 30_000 }, async () => {
-      // Stored through the driver alone: no in-process JobQueued event, only the NOTIFY.
+  // PostgreSQL wakes workers by NOTIFY, Redis by a token on the queue's notify list.
+  if (engine === 'postgres' || engine === 'redis') {
+    it(`on ${engine} a push from anywhere wakes it through the store`, { timeout: 30_000 }, async () => {
+      // Stored through the driver alone: no in-process JobQueued event, only the store's wake-up.
       const payload = JSON.stringify(encodePayload(new AddToBufferJob('notified'), {}));
       await queue.bulk([{ queue: 'default', payload }]);
       await until(() => recorder.handled.length === 1);
       expect(recorder.handled).toEqual(['notified']);
     });
 
-    it('on PostgreSQL a multi-row insert wakes it through NOTIFY too', { timeout: 30_000 }, async () => {
+    it(`on ${engine} a bulk push wakes it through the store too`, { timeout: 30_000 }, async () => {
       const payloads = ['first', 'second'].map((value) => JSON.stringify(encodePayload(new AddToBufferJob(value), {})));
       await queue.bulk(payloads.map((payload) => ({ queue: 'default', payload })));
       await until(() => recorder.handled.length === 2);

@@ -5,11 +5,11 @@ import { pathToFileURL } from 'node:url';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
-import { insertJobsForTest } from '../helpers/raw-jobs.js';
+import { describeEachEngine, freshStore } from '../helpers/databases.js';
+import { pushJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
 import { DURATION } from '../helpers/worker-line.js';
-import { createWorkerApp, type WorkerApp } from '../helpers/worker-process.js';
+import { createWorkerApp, type StoreApp } from '../helpers/worker-process.js';
 
 const distIndex = pathToFileURL(path.join(ROOT, 'dist/index.js')).href;
 
@@ -18,7 +18,7 @@ const failLine = (name: string, reason: string) =>
   new RegExp(`^ {2}\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d ${name} \\.+ ${DURATION} FAIL — ${reason}$`, 'gm');
 
 await describeEachEngine('queue:work output says why a job failed', (engine) => {
-  let app: WorkerApp;
+  let app: StoreApp;
 
   beforeAll(async () => {
     const jobs = path.join(mkdtempSync(path.join(os.tmpdir(), 'errand-output-')), 'jobs.mjs');
@@ -34,16 +34,16 @@ export const ExportReport = Job({ name: 'ExportReport' })(class ExportReport ext
 });
 `,
     );
-    app = await createWorkerApp(await freshDatabase(engine, 'worker_output'), {
+    app = await createWorkerApp(await freshStore(engine, 'worker_output'), {
       bootstrap: [jobs],
       prefix: 'errand-output-',
     });
   });
   afterAll(() => app?.close());
 
-  // Rows as another process would write them: SendReport gets two attempts.
+  // Payloads as another process would write them: SendReport gets two attempts.
   const queueBoth = () =>
-    insertJobsForTest(app.knex, 'jobs', 2, (i) =>
+    pushJobsForTest(app.queue(), 2, (i) =>
       i === 0 ? { name: 'SendReport', command: {}, maxTries: 2 } : { name: 'ExportReport', command: {} },
     );
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { databaseNow, sleep, waitUntil } from '../helpers/daemon.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { ROOT } from '../helpers/run-cli.js';
 import { type CliProcess, countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { pushDelayed } from './fixtures/delay-push.js';
@@ -32,7 +32,10 @@ const TIMEOUT = sized(120_000, 900_000);
 
 const SKEW_CLOCK = path.join(ROOT, 'test/reliability/fixtures/skew-clock.cjs');
 
-await describeEachEngine('reliability 15: clock skew', (engine) => {
+const describeEachSql = databaseOnly(
+  "skews clocks against the database's; its Redis counterparts are the test/reliability/redis-*.test.ts scenarios",
+);
+await describeEachSql('reliability 15: clock skew', (engine) => {
   let app: WorkerApp;
   let controller: Controller | undefined;
   /** Each worker's clock offset, by pid. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { within } from '../helpers/daemon.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { Controller, createChaosApp } from './harness/controller.js';
@@ -11,7 +11,10 @@ import { recordResult, sized } from './harness/scale.js';
 // MariaDB and PostgreSQL; SQLite, one writer at a time, runs 1 process × 8 and then 2 processes.
 const JOBS = sized(3_000, 100_000);
 
-await describeEachEngine('reliability 1: contention', (engine) => {
+const describeEachSql = databaseOnly(
+  "sized for the SQL engines' claims; its Redis counterparts are the test/reliability/redis-*.test.ts scenarios",
+);
+await describeEachSql('reliability 1: contention', (engine) => {
   let app: WorkerApp;
   let controller: Controller | undefined;
 

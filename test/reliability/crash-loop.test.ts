@@ -2,7 +2,7 @@ import path from 'node:path';
 
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { sleep, waitUntil } from '../helpers/daemon.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT } from '../helpers/run-cli.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
@@ -36,7 +36,10 @@ const CRASHERS = [
   { job: 'HoardingChaosJob', key: 'crash-heap', died: (exit: Exit) => exit.signal === 'SIGABRT' || exit.code === 134 },
 ];
 
-await describeEachEngine('reliability 13: crash-looping job', (engine) => {
+const describeEachSql = databaseOnly(
+  'reads the SQL jobs table; its Redis counterparts are the test/reliability/redis-*.test.ts scenarios',
+);
+await describeEachSql('reliability 13: crash-looping job', (engine) => {
   let app: WorkerApp;
   let controller: Controller | undefined;
   let watch: ReservationWatch | undefined;

@@ -1,7 +1,7 @@
 import knexFactory, { type Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil, within } from '../helpers/daemon.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { Controller, createChaosApp } from './harness/controller.js';
@@ -49,7 +49,10 @@ const SLACK_MS = (RETRY_AFTER_S + 60) * 1000;
 const HEARTBEAT = { interval: 3, lapse: 15 };
 const WITHIN_LAPSE = DOWN_MS + (HEARTBEAT.interval + 4) * 1000 < HEARTBEAT.lapse * 1000;
 
-await describeEachEngine('reliability 9: database restart', (engine) => {
+const describeEachSql = databaseOnly(
+  'restarts a private MariaDB or PostgreSQL server; its Redis counterparts are the test/reliability/redis-*.test.ts scenarios',
+);
+await describeEachSql('reliability 9: database restart', (engine) => {
   if (engine === 'sqlite')
     return it('has no server to restart on SQLite (a file, not a server)', () => expect(engine).toBe('sqlite'));
   const unavailable = privateServerUnavailable(engine);

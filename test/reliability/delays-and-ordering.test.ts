@@ -2,7 +2,7 @@ import path from 'node:path';
 
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { databaseNow, sleep, waitUntil, within } from '../helpers/daemon.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT } from '../helpers/run-cli.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
@@ -40,7 +40,10 @@ const TIMEOUT = sized(120_000, 900_000);
 
 const DELAY_JOBS = path.join(ROOT, 'test/reliability/fixtures/delay-jobs.mjs');
 
-await describeEachEngine('reliability 16: delays, back-off and ordering', (engine) => {
+const describeEachSql = databaseOnly(
+  'reads the SQL jobs table and the database clock; its Redis counterparts are the test/reliability/redis-*.test.ts scenarios',
+);
+await describeEachSql('reliability 16: delays, back-off and ordering', (engine) => {
   let app: WorkerApp;
   let controller: Controller | undefined;
 

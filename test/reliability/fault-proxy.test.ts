@@ -1,12 +1,13 @@
 import knexFactory, { type Knex } from 'knex';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { FaultProxy } from './harness/fault-proxy.js';
 
 // The proxy the scenarios put between a worker and its database: checked against the real
 // servers, since what matters is how their drivers see a reset and a half-open connection.
-await describeEachEngine('the fault proxy', (engine) => {
+const describeEachSql = databaseOnly("checks the proxy against the SQL servers' drivers");
+await describeEachSql('the fault proxy', (engine) => {
   if (engine === 'sqlite')
     return it('has nothing to proxy on SQLite (a file, not a socket)', () => expect(engine).toBe('sqlite'));
   let proxy: FaultProxy;

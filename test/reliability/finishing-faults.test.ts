@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { sweepDeadWorkers } from '../../src/drivers/database/queries/workers.js';
 import { waitUntil, within } from '../helpers/daemon.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { Controller, createChaosApp } from './harness/controller.js';
@@ -32,7 +32,10 @@ const THROWS_EVERY = 4;
 /** Each of the two rules per statement resets with this chance: together ≈ 10 %. */
 const HALF_RATE = 0.05;
 
-await describeEachEngine('reliability 11: failure on the finishing write', (engine) => {
+const describeEachSql = databaseOnly(
+  'fails the SQL finishing writes; its Redis counterparts are the test/reliability/redis-*.test.ts scenarios',
+);
+await describeEachSql('reliability 11: failure on the finishing write', (engine) => {
   if (engine === 'sqlite')
     return it('has no connection to reset on SQLite (a file, not a socket)', () => expect(engine).toBe('sqlite'));
   let app: WorkerApp;

@@ -2,7 +2,7 @@ import path from 'node:path';
 
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { databaseNow, jsonEvents, waitUntil, within, workerIdOf } from '../helpers/daemon.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT } from '../helpers/run-cli.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
@@ -42,7 +42,10 @@ type JobRow = {
   available_at: number | string;
 };
 
-await describeEachEngine('reliability 4: graceful shutdown', (engine) => {
+const describeEachSql = databaseOnly(
+  'reads the SQL jobs table; its Redis counterparts are the test/reliability/redis-*.test.ts scenarios',
+);
+await describeEachSql('reliability 4: graceful shutdown', (engine) => {
   let app: WorkerApp;
   let controller: Controller | undefined;
   const keyOf = (row: JobRow) => (JSON.parse(row.payload) as { data: { command: { key: string } } }).data.command.key;

@@ -3,7 +3,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sleep, waitUntil, within } from '../helpers/daemon.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { Controller, createChaosApp, ReservationWatch } from './harness/controller.js';
@@ -52,7 +52,10 @@ const SHORT_CUT_THROWERS = 2;
 /** How long each of those jobs runs: they start before the cut and finish inside it (long enough that the wait for C's beats before the cut leaves several seconds on a loaded machine). */
 const SHORT_CUT_JOB_MS = 10_000;
 
-await describeEachEngine('reliability 10: half-open network', (engine) => {
+const describeEachSql = databaseOnly(
+  "black-holes a SQL server's connection; its Redis counterparts are the test/reliability/redis-*.test.ts scenarios",
+);
+await describeEachSql('reliability 10: half-open network', (engine) => {
   if (engine === 'sqlite')
     return it('has no network to cut on SQLite (a file, not a socket)', () => expect(engine).toBe('sqlite'));
   let app: WorkerApp;

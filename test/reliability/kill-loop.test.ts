@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
 import { sleep, waitUntil, workerIdOf } from '../helpers/daemon.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { Controller, createChaosApp, ReservationWatch } from './harness/controller.js';
@@ -79,7 +79,10 @@ interface Kill {
   held: number;
 }
 
-await describeEachEngine('reliability 3: SIGKILL loop', (engine) => {
+const describeEachSql = databaseOnly(
+  'reads the SQL jobs and queue_workers tables; its Redis counterparts are the test/reliability/redis-*.test.ts scenarios',
+);
+await describeEachSql('reliability 3: SIGKILL loop', (engine) => {
   for (const mode of MODES)
     describe(mode.name, () => {
       let app: WorkerApp;

@@ -6,7 +6,7 @@ import { DEFAULT_MAX_PAYLOAD_SIZE } from '../../src/config/defaults.js';
 import { CALL_QUEUED_HANDLER } from '../../src/payload/job-payload.js';
 import { generateKey, Keyring, parseKey } from '../../src/payload/keyring.js';
 import { jsonEvents, sleep, waitUntil, workerIdOf } from '../helpers/daemon.js';
-import { type DatabaseEngine, describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { type DatabaseEngine, databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { ROOT } from '../helpers/run-cli.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { CHAOS_JOBS, Controller, createChaosApp } from './harness/controller.js';
@@ -278,7 +278,10 @@ function poisonRows(engine: DatabaseEngine, keyring: Keyring, round: number): Po
   ];
 }
 
-await describeEachEngine('reliability 12: poison payload matrix', (engine) => {
+const describeEachSql = databaseOnly(
+  'writes poison rows into the SQL jobs table; its Redis counterparts are the test/reliability/redis-*.test.ts scenarios',
+);
+await describeEachSql('reliability 12: poison payload matrix', (engine) => {
   let app: WorkerApp;
   let controller: Controller | undefined;
   const errandKey = generateKey();

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { CALL_QUEUED_HANDLER } from '../../src/payload/job-payload.js';
 import { jsonEvents, waitUntil, within, workerIdOf } from '../helpers/daemon.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { ROOT } from '../helpers/run-cli.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { Controller, createChaosApp } from './harness/controller.js';
@@ -43,7 +43,10 @@ const FIRST_MS = 3000;
 /** B's attempts sleep this long: A wakes while B still holds every job. */
 const LATER_MS = 6000;
 
-await describeEachEngine('reliability 8: stale worker fencing', (engine) => {
+const describeEachSql = databaseOnly(
+  'ages SQL jobs and queue_workers rows; its Redis counterparts are the test/reliability/redis-*.test.ts scenarios',
+);
+await describeEachSql('reliability 8: stale worker fencing', (engine) => {
   let app: WorkerApp;
   let controller: Controller | undefined;
 

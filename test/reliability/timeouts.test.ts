@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { handBackDelaySeconds } from '../../src/worker/monitor/watchdog.js';
 import { jsonEvents, sleep, waitUntil, within } from '../helpers/daemon.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
@@ -32,7 +32,10 @@ function endedBySigalrm(exit: Exit): boolean {
   return exit.signal === 'SIGALRM' || exit.code === 142;
 }
 
-await describeEachEngine('reliability 5 and 6: timeouts', (engine) => {
+const describeEachSql = databaseOnly(
+  'reads the SQL jobs table; its Redis counterparts are the test/reliability/redis-*.test.ts scenarios',
+);
+await describeEachSql('reliability 5 and 6: timeouts', (engine) => {
   let app: WorkerApp;
   let controller: Controller | undefined;
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
 import { waitUntil } from '../helpers/daemon.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT } from '../helpers/run-cli.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
@@ -42,7 +42,10 @@ interface Produced {
 
 const run = promisify(execFile);
 
-await describeEachEngine('reliability 18: transactions', (engine) => {
+const describeEachSql = databaseOnly(
+  "dispatches in knex transactions on the jobs' database; its Redis counterparts are the test/reliability/redis-*.test.ts scenarios",
+);
+await describeEachSql('reliability 18: transactions', (engine) => {
   let connection: DatabaseConnectionConfig;
   let app: WorkerApp;
   let controller: Controller | undefined;

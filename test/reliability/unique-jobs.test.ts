@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
 import type { DatabaseConnectionConfig } from '../../src/config/config-types.js';
 import { waitUntil, within } from '../helpers/daemon.js';
-import { describeEachEngine, freshDatabase } from '../helpers/databases.js';
+import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 import { ROOT } from '../helpers/run-cli.js';
 import { countRows, type WorkerApp } from '../helpers/worker-process.js';
 import { Controller, createChaosApp } from './harness/controller.js';
@@ -56,7 +56,10 @@ interface Produced {
 
 const run = promisify(execFile);
 
-await describeEachEngine('reliability 17: unique jobs', (engine) => {
+const describeEachSql = databaseOnly(
+  'reads the locks table and dispatches in knex transactions; its Redis counterparts are the test/reliability/redis-*.test.ts scenarios',
+);
+await describeEachSql('reliability 17: unique jobs', (engine) => {
   let connection: DatabaseConnectionConfig;
   let app: WorkerApp;
   let controller: Controller;
