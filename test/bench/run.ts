@@ -275,14 +275,15 @@ if (args.from !== undefined) {
   // Several runs (comma-separated files) make one report when each measured other engines, e.g.
   // the SQL engines in one run and redis beside BullMQ in another; the report says how many.
   const files = args.from.split(',');
-  const measured = files.flatMap((name) =>
+  // Each measurement keeps the index of its run, so a goal comparing figures of two runs says so.
+  const measured = files.flatMap((name, run) =>
     readFileSync(name, 'utf8')
       .split('\n')
       .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Measurement),
+      .map((line) => ({ ...(JSON.parse(line) as Measurement), ...(files.length > 1 ? { run } : {}) })),
   );
   const metas = measured.filter((m) => m.scenario === 'run-info') as Array<
-    Measurement & { seconds: number; versions: Record<string, string> }
+    Measurement & { seconds: number; versions: Record<string, string>; date?: string; engines?: string[] }
   >;
   const rows = measured.filter((m) => m.scenario !== 'run-info');
   const file = await writeReport(ROOT, summarize(rows), rows, {
@@ -292,6 +293,7 @@ if (args.from !== undefined) {
     skipped: [],
     versions: Object.assign({}, ...metas.map((m) => m.versions)) as Record<string, string>,
     runs: files.length,
+    sources: metas.map((m) => `${m.date ?? 'an unrecorded day'} (${(m.engines ?? ['unrecorded engines']).join(', ')})`),
   });
   process.stdout.write(`wrote ${path.relative(ROOT, file)} from ${rows.length} measurements\n`);
   process.exit(0);
@@ -322,7 +324,7 @@ for (const engine of engines) {
 for (const m of results) if (typeof m.version === 'string') versions[m.system] = m.version;
 // The run's own facts as one more JSON line, so `--from` can re-render the report later.
 process.stdout.write(
-  `${JSON.stringify({ system: 'bench', engine: '-', scenario: 'run-info', value: 0, unit: '', seconds: Math.round((Date.now() - started) / 1000), versions })}\n`,
+  `${JSON.stringify({ system: 'bench', engine: '-', scenario: 'run-info', value: 0, unit: '', seconds: Math.round((Date.now() - started) / 1000), versions, date: new Date().toISOString().slice(0, 10), engines })}\n`,
 );
 const summary = summarize(results);
 process.stdout.write(`\n${summary.table}\n`);
