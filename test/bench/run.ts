@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -283,7 +284,13 @@ if (args.from !== undefined) {
       .map((line) => ({ ...(JSON.parse(line) as Measurement), ...(files.length > 1 ? { run } : {}) })),
   );
   const metas = measured.filter((m) => m.scenario === 'run-info') as Array<
-    Measurement & { seconds: number; versions: Record<string, string>; date?: string; engines?: string[] }
+    Measurement & {
+      seconds: number;
+      versions: Record<string, string>;
+      date?: string;
+      engines?: string[];
+      loadAverage?: number;
+    }
   >;
   const rows = measured.filter((m) => m.scenario !== 'run-info');
   const file = await writeReport(ROOT, summarize(rows), rows, {
@@ -293,7 +300,11 @@ if (args.from !== undefined) {
     skipped: [],
     versions: Object.assign({}, ...metas.map((m) => m.versions)) as Record<string, string>,
     runs: files.length,
-    sources: metas.map((m) => `${m.date ?? 'an unrecorded day'} (${(m.engines ?? ['unrecorded engines']).join(', ')})`),
+    sources: metas.map(
+      (m) =>
+        `${m.date ?? 'an unrecorded day'} (${(m.engines ?? ['unrecorded engines']).join(', ')}` +
+        `${m.loadAverage === undefined ? '' : `; 1-minute load average ${m.loadAverage} during it`})`,
+    ),
   });
   process.stdout.write(`wrote ${path.relative(ROOT, file)} from ${rows.length} measurements\n`);
   process.exit(0);
@@ -324,7 +335,7 @@ for (const engine of engines) {
 for (const m of results) if (typeof m.version === 'string') versions[m.system] = m.version;
 // The run's own facts as one more JSON line, so `--from` can re-render the report later.
 process.stdout.write(
-  `${JSON.stringify({ system: 'bench', engine: '-', scenario: 'run-info', value: 0, unit: '', seconds: Math.round((Date.now() - started) / 1000), versions, date: new Date().toISOString().slice(0, 10), engines })}\n`,
+  `${JSON.stringify({ system: 'bench', engine: '-', scenario: 'run-info', value: 0, unit: '', seconds: Math.round((Date.now() - started) / 1000), versions, date: new Date().toISOString().slice(0, 10), engines, loadAverage: Number(os.loadavg()[0]!.toFixed(1)) })}\n`,
 );
 const summary = summarize(results);
 process.stdout.write(`\n${summary.table}\n`);
