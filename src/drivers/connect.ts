@@ -26,7 +26,7 @@ import { openRedisClient } from './redis/redis-client.js';
 import { RedisLockStore } from './redis/redis-lock-store.js';
 import { RedisQueue } from './redis/redis-queue.js';
 import { RedisRateLimitStore } from './redis/redis-rate-limit-store.js';
-import { describeRedisServers } from './redis/server-facts.js';
+import { describeRedisServers, redisServerLines } from './redis/server-facts.js';
 import { SyncQueue } from './sync/sync-queue.js';
 
 // The one door into src/drivers for the rest of errand: a connection is opened by its
@@ -166,6 +166,15 @@ export async function describeStore(queue: WorkerQueue): Promise<StoreFact[]> {
   }
   if (queue instanceof RedisQueue) return describeRedisServers(queue.client);
   return [];
+}
+
+/**
+ * What a queue's server says of itself in a line per server, where that decides whether its jobs
+ * survive a restart or memory pressure (Redis: version, persistence, memory policy, for each master
+ * of a cluster); none for a database, whose durability is not a setting errand can read.
+ */
+export async function serverSummary(queue: WorkerQueue): Promise<string[]> {
+  return queue instanceof RedisQueue ? redisServerLines(queue.client) : [];
 }
 
 /** The database queue behind `queue`, for a store that only a database keeps. */

@@ -8,7 +8,7 @@ import { describeWithRedisServer, type PrivateRedis, startPrivateRedis } from '.
 import { runCli } from '../helpers/run-cli.js';
 
 // `errand about` against servers of its own, so the persistence and memory settings it reports are known.
-describeWithRedisServer('errand about', () => {
+describeWithRedisServer('errand about and the queue:monitor header', () => {
   let dir: string;
   let redis: PrivateRedis;
 
@@ -53,5 +53,17 @@ describeWithRedisServer('errand about', () => {
       Persistence: 'AOF on (appendfsync always), RDB off',
       Memory: 'maxmemory-policy noeviction, maxmemory 0 (no limit)',
     });
+  });
+
+  it('queue:monitor heads its table with the Redis server behind the queues', async () => {
+    const { code, stdout, stderr } = await runCli(['queue:monitor', 'cache:default'], dir);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout.split('\n')[0]).toMatch(
+      new RegExp(
+        `^  \\[cache\\] Redis \\S+ \\(standalone\\) at 127\\.0\\.0\\.1:${redis.port} · AOF on \\(appendfsync always\\), RDB off · maxmemory-policy noeviction$`,
+      ),
+    );
+    expect(stdout).toContain('[cache] default');
   });
 });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import pc from 'picocolors';
 
 import type { QueueStats } from '../../contracts/worker-queue.js';
+import { serverSummary } from '../../drivers/connect.js';
 import { ConfigError } from '../../errors/config-error.js';
 import { QueueBusy } from '../../events/queue-busy.js';
 import { dispatchEvent } from '../../listeners/event-dispatcher.js';
@@ -64,11 +65,14 @@ export function registerMonitorCommand(program: Command): void {
         try {
           await importBootstrap(app);
           const targets = parseTargets(queues, app);
+          // Read once, not on every redraw: a server's version and settings change rarely.
+          const header = flags.json ? [] : await serverHeader(app, targets);
           // Under --watch a queue that stays over --max fires QueueBusy once, when it crosses, not on every redraw.
           const alerting = new Set<string>();
           const once = async () => {
             const rows = await monitor(app, targets, max, alerting);
             if (every !== undefined && !flags.json && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+            for (const line of header) console.log(line);
             print(rows, Boolean(flags.json));
             process.exitCode = rows.some((row) => row.status === 'ALERT') ? QUEUE_OVER_MAX_STATUS : 0;
           };
@@ -135,6 +139,21 @@ function parseTargets(list: string, app: ErrandRuntime): Array<{ connection: str
       'queue:monitor: name at least one queue (connection:queue or a queue of the default connection).',
     );
   return targets;
+}
+
+/**
+ * A line per Redis server behind the targets (each master of a cluster): its version, persistence
+ * and memory policy, which decide whether the jobs counted below survive a restart or memory
+ * pressure. A server that cannot be asked is left out: the counts below report the failure.
+ */
+async function serverHeader(app: ErrandRuntime, targets: Array<{ connection: string }>): Promise<string[]> {
+  const lines: string[] = [];
+  for (const connection of new Set(targets.map((target) => target.connection))) {
+    const summary = await serverSummary(app.queues.worker(connection)).catch(() => []);
+    lines.push(...summary.map((line) => `  [${connection}] ${line}`));
+  }
+  if (lines.length > 0) lines.push('');
+  return lines;
 }
 
 function print(rows: MonitorRow[], json: boolean): void {

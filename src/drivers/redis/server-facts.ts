@@ -126,3 +126,11 @@ export async function describeRedisServers(client: RedisClient): Promise<Array<r
     ] as const;
   });
 }
+
+/** One line per node (each master of a cluster): version, persistence and memory policy, for `queue:monitor`'s header. */
+export async function redisServerLines(client: RedisClient): Promise<string[]> {
+  return (await readServerFacts(client)).map(
+    (node) =>
+      `Redis ${node.version} (${node.mode}) at ${node.address} · ${persistenceText(node)} · maxmemory-policy ${node.maxmemoryPolicy}`,
+  );
+}
