@@ -150,7 +150,9 @@ export class Monitor {
             break;
           case 'error': {
             const error = new ErrandError(message.message);
-            if (!ready) reject(error);
+            // Only a fatal error stops the start: the first sweep failing (the store away while the
+            // thread starts) is reported and tried again on the next beat, as at any other time.
+            if (!ready && message.fatal) reject(error);
             else listener.error(error, message.fatal);
             break;
           }
