@@ -13,4 +13,10 @@ export interface ReservedJob {
   /** Exceptions thrown by earlier attempts (for `maxExceptions`). */
   readonly exceptions: number;
   readonly reservedBy: string;
+  /**
+   * Set when the store holds the job but not in a form it can hand over (a Redis job id with no
+   * hash, a hash without its payload): why, naming the key. The worker fails the job with this
+   * reason, running nothing; `payload` is whatever could be kept.
+   */
+  readonly unreadable?: string;
 }

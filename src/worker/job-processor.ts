@@ -8,6 +8,7 @@ import { ConfigError } from '../errors/config-error.js';
 import { DatabaseUnreachableError } from '../errors/database-unreachable-error.js';
 import { toError } from '../errors/error-text.js';
 import { MaxAttemptsExceededError } from '../errors/max-attempts-exceeded-error.js';
+import { PayloadError } from '../errors/payload-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import { JobExceptionOccurred } from '../events/job-exception-occurred.js';
 import { JobFailed } from '../events/job-failed.js';
@@ -120,6 +121,7 @@ export class JobProcessor {
     const elapsed = () => performance.now() - started;
     let payload: JobPayload;
     try {
+      if (reserved.unreadable !== undefined) throw new PayloadError(reserved.unreadable);
       payload = parsePayload(reserved.payload, this.deps.maxPayloadSize);
     } catch (error) {
       const job = new WorkerJob(reserved, this.deps.driver.connectionName, undefined);

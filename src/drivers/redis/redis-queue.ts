@@ -130,7 +130,7 @@ export class RedisQueue implements WorkerQueue {
       ),
       this.client.command(['SADD', this.keys.claimed(leaseToken), queue], this.keys.claimed(leaseToken)),
     ]);
-    return jobsOf(reply, queue, leaseToken);
+    return this.claimedJobsOf(reply, queue, leaseToken);
   }
 
   async clear(queue: string): Promise<number> {
@@ -387,6 +387,28 @@ export class RedisQueue implements WorkerQueue {
     return counts.reduce<number>((sum, count) => sum + Number(count), 0);
   }
 
+  /** The jobs a claim's reply lists (id, payload, attempts, exceptions, problem per job), each unreadable one with its reason. */
+  private claimedJobsOf(reply: unknown, queue: string, reservedBy: string): ReservedJob[] {
+    const flat = reply as unknown[];
+    const jobs: ReservedJob[] = [];
+    for (let i = 0; i < flat.length; i += 5) {
+      const id = String(flat[i]);
+      const job: ReservedJob = {
+        id,
+        queue,
+        payload: String(flat[i + 1]),
+        attempts: Number(flat[i + 2]),
+        exceptions: Number(flat[i + 3]),
+        reservedBy,
+      };
+      const problem = String(flat[i + 4] ?? '');
+      jobs.push(
+        problem === '' ? job : { ...job, unreadable: unreadable(problem, `${this.keys.jobPrefix(queue)}${id}`, id) },
+      );
+    }
+    return jobs;
+  }
+
   /** How long a claim or a heartbeat keeps a job: `retryAfter`, renewed by each beat while heartbeats are on. */
   private leaseMs(): number {
     return this.config.retryAfter * 1000;
@@ -427,4 +449,16 @@ function byQueue(jobs: readonly ReservedJob[]): Map<string, ReservedJob[]> {
     else groups.set(job.queue, [job]);
   }
   return groups;
+}
+
+/** Why a claimed job's entry cannot be run, from the claim script's problem code (see claim-jobs.ts). */
+function unreadable(problem: string, key: string, id: string): string {
+  const colon = problem.indexOf(':');
+  const [kind, value] = colon < 0 ? [problem, ''] : [problem.slice(0, colon), problem.slice(colon + 1)];
+  if (kind === 'type' && value === 'none')
+    return `Redis holds no job hash at ${key}: job ${id} was waiting without one (a lost write, or an edit by hand); nothing was run.`;
+  if (kind === 'type') return `Redis key ${key} is a ${value}, not a job hash; nothing was run.`;
+  if (kind === 'attempts')
+    return `The Redis job hash ${key} has attempts [${value}], not a whole number; nothing was run.`;
+  return `The Redis job hash ${key} has no payload field; nothing was run.`;
 }

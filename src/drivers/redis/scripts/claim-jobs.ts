@@ -6,7 +6,12 @@ import { NOW_MS } from './server-time.js';
  * limit, lease token, lease ms, migration batch size. First moves at most a batch of lapsed
  * reservations back to waiting (at their old turn, attempt kept); then takes the due jobs in
  * (available-at, id) order, counting each attempt, stamping the token and the lease expiry.
- * Returns id, payload, attempts, exceptions per job. An id whose hash is gone is dropped.
+ * Returns id, payload, attempts, exceptions and a problem per job: '' for a sound job, else what
+ * is wrong with its entry (`type:none`, no hash; `type:<type>`, a key of another type where its
+ * hash belongs; `no-payload`; `attempts:<value>`, not a whole number). Such a job is claimed like
+ * any other (a hash takes the place of a missing or mistyped key, a string's text kept as its
+ * payload), so the worker fails it with the reason instead of it vanishing or wedging every
+ * claim. An id waiting while its job is reserved under a live lease is dropped: the job runs once.
  */
 export const CLAIM_JOBS = redisScript(
   'claim',
@@ -16,11 +21,12 @@ local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. now, 'LIMIT',
 for _, id in ipairs(lapsed) do
   redis.call('ZREM', KEYS[2], id)
   local job = prefix .. id
-  local at = redis.call('HGET', job, 'at')
-  if at then
+  local at = now
+  if redis.call('TYPE', job).ok == 'hash' then
+    at = redis.call('HGET', job, 'at') or now
     redis.call('HDEL', job, 'token')
-    redis.call('ZADD', KEYS[1], at, id)
   end
+  redis.call('ZADD', KEYS[1], at, id)
 end
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {}
@@ -29,15 +35,34 @@ for i = 1, #due, 2 do
   local id = due[i]
   redis.call('ZREM', KEYS[1], id)
   local job = prefix .. id
-  local fields = redis.call('HMGET', job, 'payload', 'exceptions')
-  if fields[1] then
-    local attempts = redis.call('HINCRBY', job, 'attempts', 1)
-    redis.call('HSET', job, 'token', ARGV[3], 'at', due[i + 1])
+  local kind = redis.call('TYPE', job).ok
+  local payload, attempts, exceptions, problem, running = '', 0, 0, '', false
+  if kind == 'hash' then
+    local fields = redis.call('HMGET', job, 'payload', 'attempts', 'exceptions', 'token')
+    running = fields[4] ~= false and redis.call('ZSCORE', KEYS[2], id) ~= false
+    if fields[1] then payload = fields[1] else problem = 'no-payload' end
+    attempts = tonumber(fields[2] or '0')
+    if attempts == nil or attempts < 0 or attempts ~= math.floor(attempts) then
+      if problem == '' then problem = 'attempts:' .. tostring(fields[2]) end
+      attempts = 0
+    end
+    exceptions = tonumber(fields[3] or '0') or 0
+  else
+    problem = 'type:' .. kind
+    if kind == 'string' then payload = redis.call('GET', job) end
+    redis.call('DEL', job)
+    redis.call('HSET', job, 'payload', payload, 'created', now)
+  end
+  if not running then
+    -- Saturates where the database's counter does: at 2^31 - 1 a job is past any tries.
+    attempts = math.min(attempts, 2147483646) + 1
+    redis.call('HSET', job, 'attempts', attempts, 'exceptions', exceptions, 'token', ARGV[3], 'at', due[i + 1])
     redis.call('ZADD', KEYS[2], expiry, id)
     out[#out + 1] = id
-    out[#out + 1] = fields[1]
+    out[#out + 1] = payload
     out[#out + 1] = attempts
-    out[#out + 1] = fields[2]
+    out[#out + 1] = exceptions
+    out[#out + 1] = problem
   end
 end
 return out
