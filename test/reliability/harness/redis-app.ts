@@ -122,6 +122,25 @@ export class RedisProbe {
     return this.scored(this.key(queue, 'reserved'));
   }
 
+  /** When worker `id` will be presumed dead (server ms; its beats move it on), or undefined when it is not registered. */
+  async presumedDeadAt(id: string): Promise<number | undefined> {
+    const score = await this.send(['ZSCORE', `${this.prefix}{@}:workers`, id]);
+    return score === null ? undefined : Number(score);
+  }
+
+  /** Resolves once worker `id` has beaten since it registered (the first beat comes after its monitor thread starts). */
+  async firstBeat(id: string, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let first: number | undefined;
+    for (;;) {
+      const at = await this.presumedDeadAt(id);
+      if (first !== undefined && at !== undefined && at !== first) return;
+      first ??= at;
+      if (Date.now() > deadline) throw new Error(`worker ${id} did not beat within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** A job's hash (payload, attempts, exceptions, token …); empty once it is gone. */
   async job(id: string, queue = QUEUE): Promise<Record<string, string>> {
     const flat = (await this.send(['HGETALL', this.key(queue, `job:${id}`)])) as string[] | Record<string, string>;
