@@ -75,6 +75,10 @@ async function fill(count: number, chunk = 5000): Promise<void> {
   }
 }
 
+// The dispatch figures time dispatching, not connecting: the queue's connection is opened first,
+// as BullMQ's runner awaits waitUntilReady() before its clock starts.
+if (args.scenario === 'enqueue-one' || args.scenario === 'enqueue-bulk') await queue.size(queue.defaultQueue);
+
 switch (args.scenario) {
   case 'enqueue-one': {
     const started = clock();
