@@ -88,6 +88,7 @@ export const redisConnectionSchema = strict('A redis connection', 'an object wit
   retryAfter: number('a whole number of seconds from 1 to 2147483647').optional(),
   heartbeat: z.union([z.literal(false), heartbeat], { error: 'false or { interval, lapse }' }).optional(),
   migrationBatchSize: number('a whole number ≥ 1').optional(),
+  afterCommit: boolean.optional(),
   allowEviction: boolean.optional(),
 });
 

@@ -100,8 +100,13 @@ export interface RedisConnectionConfig {
   retryAfter?: number;
   /** As for database connections: heartbeats keep leases of live workers; `false` leaves `retryAfter`. */
   heartbeat?: HeartbeatConfig | false;
-  /** At most this many lapsed reservations and due delayed jobs are moved back per claim. Default 100. */
+  /** At most this many lapsed reservations are moved back per claim. Default 100. */
   migrationBatchSize?: number;
+  /**
+   * Inside a transaction (`Bus.withinTransaction`), push this connection's jobs only once it
+   * commits, and drop them if it rolls back (Laravel's `after_commit`). Default false.
+   */
+  afterCommit?: boolean;
   /**
    * Let workers start although the server's `maxmemory-policy` is not `noeviction` (an evicting
    * server may silently drop jobs). Default false.
@@ -275,6 +280,7 @@ export interface ResolvedRedisConnection {
   retryAfter: number;
   heartbeat: { interval: number; lapse: number } | false;
   migrationBatchSize: number;
+  afterCommit: boolean;
   allowEviction: boolean;
 }
 

@@ -79,6 +79,7 @@ export function resolveRedisConnection(
     retryAfter,
     heartbeat: resolveHeartbeat(at, raw.heartbeat, retryAfter),
     migrationBatchSize,
+    afterCommit: raw.afterCommit ?? false,
     allowEviction: raw.allowEviction ?? false,
   };
 }

@@ -42,8 +42,14 @@ describe('a redis connection', () => {
       retryAfter: 90,
       heartbeat: { interval: 3, lapse: 15 },
       migrationBatchSize: 100,
+      afterCommit: false,
       allowEviction: false,
     });
+  });
+
+  it('takes afterCommit, as a database connection does (Laravel’s after_commit)', () => {
+    expect(redis({ afterCommit: true }).afterCommit).toBe(true);
+    expect(problem({ afterCommit: 'yes' })).toContain('afterCommit');
   });
 
   it('reads url parts, lets explicit options win, and keeps credentials out of `url`', () => {
