@@ -7,8 +7,10 @@
 //                        jobs are one set: a claim takes the due ones in (available-at, id) order,
 //                        so nothing migrates delayed jobs and a past-dated job keeps its turn.
 //   P{q}:reserved  ZSET  job id → lease expiry (ms); a claim moves lapsed ones back (bounded).
-//   P{q}:job:<id>  HASH  payload, attempts, exceptions, created (ms), token (while reserved) and
-//                        at (its available-at score when claimed, so a job handed back keeps its turn).
+//   P{q}:job:<id>  HASH  payload, attempts, exceptions, created (ms), token (while reserved),
+//                        claimed (ms, when the token's claim was made: a late take-back spares a
+//                        newer claim) and at (its available-at score when claimed, so a job
+//                        handed back keeps its turn).
 //   P{q}:notify    LIST  wake-up tokens for blocked workers, capped.
 // Per connection:
 //   P{@}:workers         ZSET  worker id → presumed dead at (ms)

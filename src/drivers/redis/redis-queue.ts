@@ -353,9 +353,10 @@ export class RedisQueue implements WorkerQueue {
       [this.keys.workers],
       [this.keys.connection, sweeperId ?? ''],
     )) as unknown[];
+    const sweptAt = Number(reply[0]);
     const workers: string[] = [];
     const takeBacks: Promise<unknown>[] = [];
-    for (let i = 0; i < reply.length; ) {
+    for (let i = 1; i < reply.length; ) {
       const worker = String(reply[i]);
       const count = Number(reply[i + 1]);
       workers.push(worker);
@@ -364,7 +365,7 @@ export class RedisQueue implements WorkerQueue {
           this.client.run(
             TAKE_BACK,
             [this.keys.waiting(queue), this.keys.reserved(queue), this.keys.notify(queue)],
-            [this.keys.jobPrefix(queue), worker, NOTIFY_CAP],
+            [this.keys.jobPrefix(queue), worker, NOTIFY_CAP, sweptAt],
           ),
         );
       }

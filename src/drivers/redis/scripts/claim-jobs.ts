@@ -5,7 +5,8 @@ import { NOW_MS } from './server-time.js';
  * Claims up to `limit` due jobs of one queue. KEYS: waiting, reserved. ARGV: job key prefix,
  * limit, lease token, lease ms, migration batch size. First moves at most a batch of lapsed
  * reservations back to waiting (at their old turn, attempt kept); then takes the due jobs in
- * (available-at, id) order, counting each attempt, stamping the token and the lease expiry.
+ * (available-at, id) order, counting each attempt, stamping the token, the claim time (`claimed`,
+ * what a late take-back checks: take-back.ts) and the lease expiry.
  * Returns id, payload, attempts, exceptions and a problem per job: '' for a sound job, else what
  * is wrong with its entry (`type:none`, no hash; `type:<type>`, a key of another type where its
  * hash belongs; `no-payload`; `attempts:<value>`, not a whole number). Such a job is claimed like
@@ -56,7 +57,7 @@ for i = 1, #due, 2 do
   if not running then
     -- Saturates where the database's counter does: at 2^31 - 1 a job is past any tries.
     attempts = math.min(attempts, 2147483646) + 1
-    redis.call('HSET', job, 'attempts', attempts, 'exceptions', exceptions, 'token', ARGV[3], 'at', due[i + 1])
+    redis.call('HSET', job, 'attempts', attempts, 'exceptions', exceptions, 'token', ARGV[3], 'at', due[i + 1], 'claimed', now)
     redis.call('ZADD', KEYS[2], expiry, id)
     out[#out + 1] = id
     out[#out + 1] = payload

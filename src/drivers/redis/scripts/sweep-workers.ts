@@ -5,13 +5,14 @@ import { NOW_MS } from './server-time.js';
  * The verdict on workers whose beat lapsed (never `sweeper`'s own): each loses its registration
  * and its claimed-queues set at once, so a beat after this learns it was presumed dead. KEYS:
  * workers. ARGV: the connection-wide key prefix (`P{@}:`, whose keys share the workers' slot),
- * the sweeper's id (empty: none). Returns per dead worker its id, the number of its queues and
- * those queues; the caller then takes its jobs back queue by queue.
+ * the sweeper's id (empty: none). Returns the sweep's time (server ms) and then per dead worker its
+ * id, the number of its queues and those queues; the caller then takes its jobs back queue by
+ * queue, only those claimed by that time (a worker may register again and claim meanwhile).
  */
 export const SWEEP_WORKERS = redisScript(
   'sweep',
   `${NOW_MS}
-local out = {}
+local out = {now}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)) do
   if id ~= ARGV[2] then
     redis.call('ZREM', KEYS[1], id)
