@@ -83,4 +83,26 @@ await describeOnRedis('redis leases', () => {
     const [again] = await queue.claim('q', 1, 'worker-b');
     expect(again?.id).toBe(before);
   });
+
+  it('a claimed-queues set expires: on each claim without heartbeats, on each beat with them', async () => {
+    const quiet = queueOn({ heartbeat: false, retryAfter: 30 });
+    await quiet.push({ queue: 'q', payload: 'x' });
+    await quiet.claim('q', 1, 'worker-quiet');
+    const set = quiet.keys.claimed('worker-quiet');
+    const ttl = Number(await client.command(['PTTL', set], set));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+
+    const beating = queueOn({ heartbeat: { interval: 1, lapse: 5 }, retryAfter: 30 });
+    const worker = registration('worker-beating');
+    await beating.registerWorker(worker);
+    await beating.push({ queue: 'q', payload: 'y' });
+    await beating.claim('q', 1, worker.id);
+    const beatingSet = beating.keys.claimed(worker.id);
+    expect(Number(await client.command(['PTTL', beatingSet], beatingSet))).toBe(-1);
+    expect(await beating.heartbeat(worker.id, [])).toBe(true);
+    const beatTtl = Number(await client.command(['PTTL', beatingSet], beatingSet));
+    expect(beatTtl).toBeGreaterThan(0);
+    expect(beatTtl).toBeLessThanOrEqual(35_000);
+  });
 });

@@ -121,14 +121,19 @@ export class RedisQueue implements WorkerQueue {
   }
 
   async claim(queue: string, limit: number, leaseToken: string): Promise<ReservedJob[]> {
+    const claimed = this.keys.claimed(leaseToken);
     // Sent with the claim, in the same round trip: heartbeats and sweeps find the token's jobs by it.
+    const notes = [this.client.command(['SADD', claimed, queue], claimed)];
+    // Without heartbeats no sweep deletes the set: it expires once every lease it could list has lapsed.
+    if (this.config.heartbeat === false)
+      notes.push(this.client.command(['PEXPIRE', claimed, String(2 * this.leaseMs())], claimed));
     const [reply] = await Promise.all([
       this.client.run(
         CLAIM_JOBS,
         [this.keys.waiting(queue), this.keys.reserved(queue)],
         [this.keys.jobPrefix(queue), limit, leaseToken, this.leaseMs(), this.config.migrationBatchSize],
       ),
-      this.client.command(['SADD', this.keys.claimed(leaseToken), queue], this.keys.claimed(leaseToken)),
+      ...notes,
     ]);
     return this.claimedJobsOf(reply, queue, leaseToken);
   }
@@ -211,7 +216,7 @@ export class RedisQueue implements WorkerQueue {
     const reply = await this.client.run(
       WORKER_HEARTBEAT,
       [this.keys.workers, this.keys.claimed(workerId)],
-      [workerId, this.lapseMs()],
+      [workerId, this.lapseMs(), this.lapseMs() + this.leaseMs()],
     );
     if (!Array.isArray(reply)) return false;
     if (heldIds.length > 0) {
