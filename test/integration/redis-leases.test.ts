@@ -105,4 +105,16 @@ await describeOnRedis('redis leases', () => {
     expect(beatTtl).toBeGreaterThan(0);
     expect(beatTtl).toBeLessThanOrEqual(35_000);
   });
+
+  it('a claim whose token could not be listed hands its jobs back and says why', async () => {
+    const queue = queueOn();
+    const id = await queue.push({ queue: 'q', payload: 'x' });
+    // The claimed-queues set's key holds a string: the SADD beside the claim fails.
+    const set = queue.keys.claimed('worker-c');
+    await client.command(['SET', set, 'not a set'], set);
+    await expect(queue.claim('q', 1, 'worker-c')).rejects.toThrow(/WRONGTYPE/);
+    const [job] = await queue.claim('q', 1, 'worker-d');
+    expect(job?.id).toBe(id);
+    expect(job?.attempts).toBe(1);
+  });
 });

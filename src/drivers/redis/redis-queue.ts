@@ -127,7 +127,7 @@ export class RedisQueue implements WorkerQueue {
     // Without heartbeats no sweep deletes the set: it expires once every lease it could list has lapsed.
     if (this.config.heartbeat === false)
       notes.push(this.client.command(['PEXPIRE', claimed, String(2 * this.leaseMs())], claimed));
-    const [reply] = await Promise.all([
+    const [reply, ...noted] = await Promise.allSettled([
       this.client.run(
         CLAIM_JOBS,
         [this.keys.waiting(queue), this.keys.reserved(queue)],
@@ -135,7 +135,16 @@ export class RedisQueue implements WorkerQueue {
       ),
       ...notes,
     ]);
-    return this.claimedJobsOf(reply, queue, leaseToken);
+    if (reply.status === 'rejected') throw reply.reason;
+    const jobs = this.claimedJobsOf(reply.value, queue, leaseToken);
+    const failed = noted.find((note) => note.status === 'rejected');
+    if (failed) {
+      // Unlisted, these leases could not be renewed nor swept back: hand the jobs back (attempt
+      // returned) rather than leave them reserved for nobody to run.
+      if (jobs.length > 0) await this.unclaim(jobs);
+      throw failed.reason;
+    }
+    return jobs;
   }
 
   async clear(queue: string): Promise<number> {
