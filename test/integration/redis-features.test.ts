@@ -119,7 +119,8 @@ await describeOnRedis('the documented features on a redis connection', () => {
     store = await freshStore('redis', 'redis_features');
     await boot({
       default: 'redis',
-      connections: { database: store.database, redis: store.redis! },
+      // `later` is the same Redis keys under a connection that waits for commits on its own.
+      connections: { database: store.database, redis: store.redis!, later: { ...store.redis!, afterCommit: true } },
       report: (error) => reported.push(error),
     });
     await runMigrations();
@@ -358,6 +359,26 @@ await describeOnRedis('the documented features on a redis connection', () => {
     await work();
     expect(recorder.handled).toEqual(['committed']);
     expect(reported).toEqual([]);
+  });
+
+  it('waits for the commit on a redis connection with afterCommit: true, without being told, and drops on rollback', async () => {
+    await knex.transaction((trx) =>
+      Bus.withinTransaction(trx, async () => {
+        await AddToBufferJob.dispatch('connection-kept').onConnection('later');
+        expect(await Queue.size('default', 'later')).toBe(0);
+      }),
+    );
+    await expect(
+      knex.transaction((trx) =>
+        Bus.withinTransaction(trx, async () => {
+          await AddToBufferJob.dispatch('connection-dropped').onConnection('later');
+          throw new Error('roll back');
+        }),
+      ),
+    ).rejects.toThrow('roll back');
+    expect(await Queue.size('default', 'later')).toBe(1);
+    await work({ connection: 'later' });
+    expect(recorder.handled).toEqual(['connection-kept']);
   });
 
   it('pushes an afterCommit listener of an event dispatched in a transaction once it commits, and drops it on rollback', async () => {
