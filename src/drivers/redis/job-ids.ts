@@ -10,9 +10,8 @@ const BLOCK = 1000;
 const BASE = 1_000_000_000_000;
 
 /**
- * Job ids of one redis connection: whole numbers (the worker's watchdog shares running jobs' ids
- * between threads as numbers), unique across queues and processes, reserved from the counter
- * `key` in blocks so that most pushes need no round trip of their own.
+ * Job ids of one redis connection: whole numbers of 13 digits, unique across queues and processes,
+ * reserved from the counter `key` in blocks so that most pushes need no round trip of their own.
  */
 export class JobIds {
   private next = 0;
