@@ -21,7 +21,8 @@ export const DATABASE_DEFAULTS = {
 /**
  * A redis connection's defaults: the local server, Laravel's 90 s reservation, a 5 s blocking wait
  * (short enough that a worker notices a pause or restart promptly without polling), and claims
- * that move at most 100 lapsed or due jobs each, so one claim never stalls the server.
+ * that move at most 100 lapsed reservations back each (`migrationBatchSize`; the due jobs a claim
+ * takes are bounded by its own limit, the worker's free slots), so one claim never stalls the server.
  */
 export const REDIS_DEFAULTS = {
   url: 'redis://127.0.0.1:6379',
