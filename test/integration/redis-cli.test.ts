@@ -11,7 +11,7 @@ import { Job } from '../../src/decorators/job.js';
 import { Queueable } from '../../src/job/queueable.js';
 import { boot, shutdown } from '../../src/runtime/boot.js';
 import { runtime } from '../../src/runtime/current.js';
-import { describeOnRedis, REDIS_TEST_URL, redisTestPrefix } from '../helpers/databases.js';
+import { describeOnRedis, dropRedisKeys, REDIS_TEST_URL, redisTestPrefix } from '../helpers/databases.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
 
 // The dispatching side of the jobs that jobs.mjs (written below) defines for the CLI's worker:
@@ -68,11 +68,10 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
 
   afterAll(async () => {
     try {
-      await queue.clear('default');
-      await queue.clear('emails');
-      for (const name of ['default', 'emails']) await queue.resume(name);
-    } finally {
       await shutdown();
+    } finally {
+      // Everything under the file's prefix: the queues, and the connection-wide keys (controls, ids, paused).
+      await dropRedisKeys(prefix);
     }
   });
 

@@ -210,6 +210,14 @@ await describeOnRedis('reliability Redis 4: server restart', () => {
       // A live worker's jobs never run twice: each outage was shorter than the heartbeat's lapse.
       expect(stderr).not.toMatch(/presumed dead/);
       expect(summary.duplicates).toEqual([]);
+    } else {
+      // At RELIABILITY_SCALE=full the outages reach past the lapse on purpose: workers may be
+      // presumed dead and their jobs run again, so those two checks cannot hold. Say so in the log.
+      console.log(
+        `[R4] outages of ${DOWN_MS / 1000} s reach past the heartbeat lapse (${HEARTBEAT.lapse} s): the checks ` +
+          `'no worker presumed dead' and 'no job ran twice' are OFF; duplicates are only bounded by the jobs in flight ` +
+          `(${summary.duplicates.length} ≤ ${inFlight}).`,
+      );
     }
     expect(summary.overlaps).toEqual([]);
     expect(await app!.probe.keys()).toEqual(expect.not.arrayContaining([expect.stringContaining(':job:')]));
