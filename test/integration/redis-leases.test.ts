@@ -117,4 +117,19 @@ await describeOnRedis('redis leases', () => {
     expect(job?.id).toBe(id);
     expect(job?.attempts).toBe(1);
   });
+
+  it('a claim that empties a queue leaves no wake-up tokens behind', async () => {
+    const queue = queueOn();
+    await queue.bulk([
+      { queue: 'q', payload: 'a' },
+      { queue: 'q', payload: 'b' },
+    ]);
+    const notify = queue.keys.notify('q');
+    expect(Number(await client.command(['LLEN', notify], notify))).toBeGreaterThan(0);
+    expect(await queue.claim('q', 1, 'worker-e')).toHaveLength(1);
+    // One job still waits: its token stays for another worker.
+    expect(Number(await client.command(['EXISTS', notify], notify))).toBe(1);
+    expect(await queue.claim('q', 5, 'worker-e')).toHaveLength(1);
+    expect(Number(await client.command(['EXISTS', notify], notify))).toBe(0);
+  });
 });

@@ -11,7 +11,7 @@
 //                        claimed (ms, when the token's claim was made: a late take-back spares a
 //                        newer claim) and at (its available-at score when claimed, so a job
 //                        handed back keeps its turn).
-//   P{q}:notify    LIST  wake-up tokens for blocked workers, capped.
+//   P{q}:notify    LIST  wake-up tokens for blocked workers, capped; deleted when a claim leaves nothing due.
 // Per connection:
 //   P{@}:workers         ZSET  worker id → presumed dead at (ms)
 //   P{@}:worker:<id>     HASH  registration (JSON)

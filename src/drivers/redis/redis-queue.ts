@@ -130,7 +130,7 @@ export class RedisQueue implements WorkerQueue {
     const [reply, ...noted] = await Promise.allSettled([
       this.client.run(
         CLAIM_JOBS,
-        [this.keys.waiting(queue), this.keys.reserved(queue)],
+        [this.keys.waiting(queue), this.keys.reserved(queue), this.keys.notify(queue)],
         [this.keys.jobPrefix(queue), limit, leaseToken, this.leaseMs(), this.config.migrationBatchSize],
       ),
       ...notes,

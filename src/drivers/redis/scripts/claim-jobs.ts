@@ -2,7 +2,7 @@ import { redisScript } from '../redis-client.js';
 import { NOW_MS } from './server-time.js';
 
 /**
- * Claims up to `limit` due jobs of one queue. KEYS: waiting, reserved. ARGV: job key prefix,
+ * Claims up to `limit` due jobs of one queue. KEYS: waiting, reserved, notify. ARGV: job key prefix,
  * limit, lease token, lease ms, migration batch size. First moves at most a batch of lapsed
  * reservations back to waiting (at their old turn, attempt kept); then takes the due jobs in
  * (available-at, id) order, counting each attempt, stamping the token, the claim time (`claimed`,
@@ -13,6 +13,8 @@ import { NOW_MS } from './server-time.js';
  * any other (a hash takes the place of a missing or mistyped key, a string's text kept as its
  * payload), so the worker fails it with the reason instead of it vanishing or wedging every
  * claim. An id waiting while its job is reserved under a live lease is dropped: the job runs once.
+ * A claim that leaves no due job behind deletes the queue's wake-up tokens: they would only wake
+ * workers to find nothing, and an idle queue keeps no notify key.
  */
 export const CLAIM_JOBS = redisScript(
   'claim',
@@ -66,6 +68,7 @@ for i = 1, #due, 2 do
     out[#out + 1] = problem
   end
 end
+if #due < 2 * tonumber(ARGV[2]) then redis.call('DEL', KEYS[3]) end
 return out
 `,
 );
