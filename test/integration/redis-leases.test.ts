@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import type { RedisConnectionConfig, ResolvedRedisConnection } from '../../src/config/config-types.js';
 import { resolveConfig } from '../../src/config/resolve-config.js';
+import type { FailedJobRecord, FailedJobStore } from '../../src/contracts/failed-job-store.js';
 import type { WorkerRegistration } from '../../src/contracts/worker-queue.js';
 import { openRedisClient, type RedisClient } from '../../src/drivers/redis/redis-client.js';
 import { RedisQueue } from '../../src/drivers/redis/redis-queue.js';
@@ -131,5 +132,31 @@ await describeOnRedis('redis leases', () => {
     expect(Number(await client.command(['EXISTS', notify], notify))).toBe(1);
     expect(await queue.claim('q', 5, 'worker-e')).toHaveLength(1);
     expect(Number(await client.command(['EXISTS', notify], notify))).toBe(0);
+  });
+
+  it('fail() with finishing writes checks the lease once', async () => {
+    const queue = queueOn();
+    await queue.push({ queue: 'q', payload: 'x' });
+    const [job] = await queue.claim('q', 1, 'worker-f');
+    const sent: string[] = [];
+    const inner = queue.client;
+    const counting: RedisClient = {
+      cluster: inner.cluster,
+      address: inner.address,
+      run: (script, keys, args) => inner.run(script, keys, args),
+      command: (args, key) => {
+        sent.push(args[0]!);
+        return inner.command(args, key);
+      },
+      commandOnEachNode: (args) => inner.commandOnEachNode(args),
+      duplicate: () => inner.duplicate(),
+      close: async () => {},
+    };
+    const watched = new RedisQueue('jobs', counting, queue.config);
+    const logged: unknown[] = [];
+    const store = { log: async (record: unknown) => void logged.push(record) } as unknown as FailedJobStore;
+    expect(await watched.fail(job!, {} as FailedJobRecord, store, async () => {})).toBe(true);
+    expect(logged).toHaveLength(1);
+    expect(sent.filter((name) => name === 'HMGET')).toHaveLength(1);
   });
 });

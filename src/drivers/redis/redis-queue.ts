@@ -162,9 +162,14 @@ export class RedisQueue implements WorkerQueue {
   }
 
   async delete(job: ReservedJob, within?: FinishingWrites): Promise<boolean> {
+    // A lost lease runs none of `within`; a throw there changes nothing.
+    if (within && !(await this.holds(job))) return false;
+    return this.deleteChecked(job, within);
+  }
+
+  /** delete() once the lease was checked (when `within` needs it): `within`'s writes, then the fenced delete. */
+  private async deleteChecked(job: ReservedJob, within?: FinishingWrites): Promise<boolean> {
     if (within) {
-      // A lost lease runs none of `within`; a throw there changes nothing.
-      if (!(await this.holds(job))) return false;
       const pending = new PendingPushes(this);
       await within(pending);
       if (pending.requests.length > 0) await this.store(pending.requests, pending.ids);
@@ -218,7 +223,7 @@ export class RedisQueue implements WorkerQueue {
   ): Promise<boolean> {
     if (!(await this.holds(job))) return false;
     await store.log(record);
-    return this.delete(job, within);
+    return this.deleteChecked(job, within);
   }
 
   async heartbeat(workerId: string, heldIds: readonly string[]): Promise<boolean> {
