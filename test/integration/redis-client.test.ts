@@ -37,8 +37,24 @@ await describeOnRedis("errand's Redis client port over node-redis", () => {
   it('names the script and the connection when the script fails', async () => {
     const broken = redisScript('broken', "return redis.call('NOSUCHCOMMAND')");
     await expect(client.run(broken, [`${prefix}x`], [])).rejects.toThrow(
-      /^Redis broken on connection \[cache\] \(127\.0\.0\.1:6379\) failed: /,
+      /^Redis broken \(keys errand-test:.*x\) on connection \[cache\] \(127\.0\.0\.1:6379\) failed: /,
     );
+  });
+
+  it('names the keys of a script that meets a key of the wrong type', async () => {
+    const push = redisScript('push', "return redis.call('RPUSH', KEYS[1], 'x')");
+    await client.command(['SET', `${prefix}string`, 'text'], `${prefix}string`);
+    await expect(client.run(push, [`${prefix}string`], [])).rejects.toThrow(
+      `Redis push (keys ${prefix}string) on connection [cache] (127.0.0.1:6379) failed: WRONGTYPE`,
+    );
+  });
+
+  it('says a closed client is closed, not that the server is unreachable', async () => {
+    const closed = openRedisClient(connection(REDIS_TEST_URL), 'cache');
+    await closed.close();
+    const error: unknown = await closed.command(['PING']).catch((caught: unknown) => caught);
+    expect(error).not.toBeInstanceOf(DatabaseUnreachableError);
+    expect((error as Error).message).toBe('The client of redis connection [cache] is closed');
   });
 
   it('gives a dedicated connection whose blocking pop does not hold up the shared one', async () => {

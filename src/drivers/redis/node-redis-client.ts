@@ -87,15 +87,17 @@ export class NodeRedisClient {
     args: readonly (string | number)[],
   ): Promise<unknown> {
     const tail = [String(keys.length), ...keys, ...args.map(String)];
+    // A reply such as WRONGTYPE says which command failed, never on which key: name them all.
+    const what = keys.length === 0 ? script.name : `${script.name} (keys ${keys.join(', ')})`;
     try {
       return await this.#send(['EVALSHA', script.sha1, ...tail], keys[0]);
     } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw this.#described(error, script.name);
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw this.#described(error, what);
     }
     try {
       return await this.#send(['EVAL', script.lua, ...tail], keys[0]);
     } catch (error) {
-      throw this.#described(error, script.name);
+      throw this.#described(error, what);
     }
   }
 
@@ -104,14 +106,14 @@ export class NodeRedisClient {
     try {
       return await this.#send(args, key);
     } catch (error) {
-      throw this.#described(error, args[0] ?? 'command');
+      throw this.#described(error, key === undefined ? (args[0] ?? 'command') : `${args[0]} (key ${key})`);
     }
   }
 
   /** `args` on each master of a cluster (the one server otherwise), with its host:port. */
   async commandOnEachNode(args: readonly string[]): Promise<Array<{ address: string; reply: unknown }>> {
     if (!this.cluster) return [{ address: this.address, reply: await this.command(args) }];
-    if (this.#closed) throw new Error(`the client of redis connection [${this.connectionName}] is closed`);
+    if (this.#closed) throw new ClosedClientError(this.connectionName);
     if (!this.#connected) await this.#ready;
     const cluster = this.#connection as RedisClusterType;
     return Promise.all(
@@ -184,7 +186,7 @@ export class NodeRedisClient {
   }
 
   async #send(args: readonly string[], key: string | undefined): Promise<unknown> {
-    if (this.#closed) throw new Error(`the client of redis connection [${this.connectionName}] is closed`);
+    if (this.#closed) throw new ClosedClientError(this.connectionName);
     if (!this.#connected) await this.#ready;
     this.#inFlight++;
     if (this.#inFlight === 1) this.#setRef();
@@ -208,9 +210,14 @@ export class NodeRedisClient {
     else client.unref();
   }
 
-  /** A server's error reply names the script or command and the connection; a lost connection is unreachable. */
+  /**
+   * A server's error reply names the script or command and the connection; a lost connection is
+   * unreachable. A closed client is neither: it will never answer again, so it must not read as
+   * unreachable (which callers retry until the server is back).
+   */
   #described(error: unknown, what: string): Error {
-    if (error instanceof DatabaseUnreachableError) return error;
+    if (error instanceof DatabaseUnreachableError || error instanceof ClosedClientError) return error;
+    if (error instanceof this.redis.ClientClosedError) return new ClosedClientError(this.connectionName, error);
     if (error instanceof this.redis.ErrorReply && !TRANSIENT_REPLY.test(error.message)) {
       return new Error(
         `Redis ${what} on connection [${this.connectionName}] (${this.address}) failed: ${error.message}`,
@@ -231,6 +238,14 @@ export class NodeRedisClient {
       `Redis connection [${this.connectionName}] at ${this.address} is unreachable: ${message}`,
       { cause: error },
     );
+  }
+}
+
+/** A command sent after this process closed the client: a bug or a shutdown, never worth a retry. */
+class ClosedClientError extends Error {
+  constructor(connectionName: string, cause?: unknown) {
+    super(`The client of redis connection [${connectionName}] is closed`, cause === undefined ? {} : { cause });
+    this.name = 'ClosedClientError';
   }
 }
 
