@@ -4,7 +4,7 @@ import type { RedisClient } from './redis-client.js';
 const BLOCK = 1000;
 
 /**
- * Added to the counter so every id has 13 digits for the first 8 × 10^15 jobs: jobs due at the
+ * Added to the counter so every id has 13 digits for the first 9 × 10^12 jobs: jobs due at the
  * same millisecond are claimed in id order, which a sorted set compares as strings.
  */
 const BASE = 1_000_000_000_000;

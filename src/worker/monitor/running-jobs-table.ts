@@ -49,7 +49,7 @@ export class RunningJobsTable {
       );
     const at = slot * SLOT_BYTES + 8;
     const { read, written } = this.encoder.encodeInto(id, this.bytes.subarray(at + 1, at + 1 + ID_BYTES));
-    // Database ids are integers and Redis ids 18 characters; a longer one would be blamed wrongly.
+    // Database ids are integers and Redis ids 13 characters; a longer one would be blamed wrongly.
     if (read < id.length) {
       this.free.push(slot);
       throw new Error(`The running-jobs table holds job ids of at most ${ID_BYTES} bytes; got [${id}].`);
