@@ -1,7 +1,7 @@
 import type { LockStore } from '../../contracts/lock-store.js';
 import { checkLock } from '../check-lock.js';
 import type { RedisClient } from './redis-client.js';
-import { redisStoreError } from './redis-store-error.js';
+import { namingErrors } from './redis-store-error.js';
 import { REFRESH_LOCK } from './scripts/refresh-lock.js';
 import { RELEASE_LOCK } from './scripts/release-lock.js';
 
@@ -58,11 +58,7 @@ export class RedisLockStore implements LockStore {
     return `${this.prefix}lock:${key}`;
   }
 
-  private async send<T>(key: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      throw redisStoreError(error, `Lock ${key}`);
-    }
+  private send<T>(key: string, call: () => Promise<T>): Promise<T> {
+    return namingErrors(`Lock ${key}`, call);
   }
 }

@@ -98,19 +98,14 @@ export class RedisQueue implements WorkerQueue {
 
   /** Stores jobs with their ids made: one script per queue and chunk, all sent at once. */
   private async store(requests: readonly PushRequest[], ids: readonly string[]): Promise<void> {
-    const byQueue = new Map<string, number[]>();
-    requests.forEach((request, i) => {
-      const group = byQueue.get(request.queue);
-      if (group) group.push(i);
-      else byQueue.set(request.queue, [i]);
-    });
     const calls: Promise<unknown>[] = [];
-    for (const [queue, indexes] of byQueue) {
-      for (let start = 0; start < indexes.length; start += BULK_CHUNK) {
+    const entries = requests.map((request, i) => ({ queue: request.queue, request, id: ids[i]! }));
+    for (const [queue, group] of byQueue(entries)) {
+      for (let start = 0; start < group.length; start += BULK_CHUNK) {
         const args: (string | number)[] = [this.keys.jobPrefix(queue), NOTIFY_CAP];
-        for (const i of indexes.slice(start, start + BULK_CHUNK)) {
-          const { payload, delay } = requests[i]!;
-          args.push(ids[i]!, payload);
+        for (const { request, id } of group.slice(start, start + BULK_CHUNK)) {
+          const { payload, delay } = request;
+          args.push(id, payload);
           if (delay instanceof Date) args.push('a', delay.getTime());
           else args.push('r', delay === undefined ? 0 : Math.round(delay * 1000));
         }
@@ -136,7 +131,7 @@ export class RedisQueue implements WorkerQueue {
       ...notes,
     ]);
     if (reply.status === 'rejected') throw reply.reason;
-    const jobs = this.claimedJobsOf(reply.value, queue, leaseToken);
+    const jobs = jobsOf(reply.value, queue, leaseToken, this.keys.jobPrefix(queue), true);
     const failed = noted.find((note) => note.status === 'rejected');
     if (failed) {
       // Unlisted, these leases could not be renewed nor swept back: hand the jobs back (attempt
@@ -336,6 +331,8 @@ export class RedisQueue implements WorkerQueue {
           ),
           queue,
           leaseToken,
+          this.keys.jobPrefix(queue),
+          false,
         ),
       ),
     );
@@ -407,28 +404,6 @@ export class RedisQueue implements WorkerQueue {
     return counts.reduce<number>((sum, count) => sum + Number(count), 0);
   }
 
-  /** The jobs a claim's reply lists (id, payload, attempts, exceptions, problem per job), each unreadable one with its reason. */
-  private claimedJobsOf(reply: unknown, queue: string, reservedBy: string): ReservedJob[] {
-    const flat = reply as unknown[];
-    const jobs: ReservedJob[] = [];
-    for (let i = 0; i < flat.length; i += 5) {
-      const id = String(flat[i]);
-      const job: ReservedJob = {
-        id,
-        queue,
-        payload: String(flat[i + 1]),
-        attempts: Number(flat[i + 2]),
-        exceptions: Number(flat[i + 3]),
-        reservedBy,
-      };
-      const problem = String(flat[i + 4] ?? '');
-      jobs.push(
-        problem === '' ? job : { ...job, unreadable: unreadable(problem, `${this.keys.jobPrefix(queue)}${id}`, id) },
-      );
-    }
-    return jobs;
-  }
-
   /** How long a claim or a heartbeat keeps a job: `retryAfter`, renewed by each beat while heartbeats are on. */
   private leaseMs(): number {
     return this.config.retryAfter * 1000;
@@ -439,19 +414,33 @@ export class RedisQueue implements WorkerQueue {
   }
 }
 
-/** The jobs a claim-shaped reply lists: id, payload, attempts, exceptions per job. */
-function jobsOf(reply: unknown, queue: string, reservedBy: string): ReservedJob[] {
+/**
+ * The jobs a claim-shaped reply lists: per job its id, payload, attempts, exceptions, and when
+ * `withProblems` (a claim's reply) what is wrong with its entry, which makes the job unreadable
+ * with its reason (see claim-jobs.ts); `jobPrefix` names the job's key in that reason.
+ */
+function jobsOf(
+  reply: unknown,
+  queue: string,
+  reservedBy: string,
+  jobPrefix: string,
+  withProblems: boolean,
+): ReservedJob[] {
   const flat = reply as unknown[];
+  const stride = withProblems ? 5 : 4;
   const jobs: ReservedJob[] = [];
-  for (let i = 0; i < flat.length; i += 4) {
-    jobs.push({
-      id: String(flat[i]),
+  for (let i = 0; i < flat.length; i += stride) {
+    const id = String(flat[i]);
+    const job: ReservedJob = {
+      id,
       queue,
       payload: String(flat[i + 1]),
       attempts: Number(flat[i + 2]),
       exceptions: Number(flat[i + 3] ?? 0),
       reservedBy,
-    });
+    };
+    const problem = withProblems ? String(flat[i + 4] ?? '') : '';
+    jobs.push(problem === '' ? job : { ...job, unreadable: unreadable(problem, `${jobPrefix}${id}`, id) });
   }
   return jobs;
 }
@@ -461,12 +450,13 @@ function fences(jobs: readonly ReservedJob[]): (string | number)[] {
   return jobs.flatMap((job) => [job.id, job.reservedBy, job.attempts]);
 }
 
-function byQueue(jobs: readonly ReservedJob[]): Map<string, ReservedJob[]> {
-  const groups = new Map<string, ReservedJob[]>();
-  for (const job of jobs) {
-    const group = groups.get(job.queue);
-    if (group) group.push(job);
-    else groups.set(job.queue, [job]);
+/** `items` grouped by their queue, each group in their order. */
+function byQueue<T extends { readonly queue: string }>(items: readonly T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(item.queue);
+    if (group) group.push(item);
+    else groups.set(item.queue, [item]);
   }
   return groups;
 }

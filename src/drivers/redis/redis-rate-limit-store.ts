@@ -1,6 +1,6 @@
 import type { RateLimitStore } from '../../contracts/rate-limit-store.js';
 import type { RedisClient } from './redis-client.js';
-import { redisStoreError } from './redis-store-error.js';
+import { namingErrors } from './redis-store-error.js';
 import { HIT_RATE_LIMIT } from './scripts/hit-rate-limit.js';
 
 /**
@@ -44,11 +44,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     return `${this.prefix}limit:${key}`;
   }
 
-  private async send<T>(key: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      throw redisStoreError(error, `Rate limit ${key}`);
-    }
+  private send<T>(key: string, call: () => Promise<T>): Promise<T> {
+    return namingErrors(`Rate limit ${key}`, call);
   }
 }

@@ -9,3 +9,12 @@ export function redisStoreError(error: unknown, what: string): unknown {
   if (error instanceof DatabaseUnreachableError || !(error instanceof Error)) return error;
   return new Error(`${what}: ${error.message}`, { cause: error });
 }
+
+/** Runs `call`, an error of it named by `what` as redisStoreError does. */
+export async function namingErrors<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw redisStoreError(error, what);
+  }
+}
