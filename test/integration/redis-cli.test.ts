@@ -1,18 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import type { ErrandConfig } from '../../src/config/config-types.js';
 import type { WorkerQueue } from '../../src/contracts/worker-queue.js';
 import { Job } from '../../src/decorators/job.js';
 import { Queueable } from '../../src/job/queueable.js';
-import { boot, shutdown } from '../../src/runtime/boot.js';
-import { runtime } from '../../src/runtime/current.js';
+import { shutdown } from '../../src/runtime/boot.js';
 import { describeOnRedis, dropRedisKeys, REDIS_TEST_URL, redisTestPrefix } from '../helpers/databases.js';
-import { ROOT, runCli } from '../helpers/run-cli.js';
+import { type RedisCliApp, writeRedisCliApp } from '../helpers/redis-cli-app.js';
+import { runCli } from '../helpers/run-cli.js';
 
 // The dispatching side of the jobs that jobs.mjs (written below) defines for the CLI's worker:
 // the payload names the job, and the worker resolves the name to its own class.
@@ -29,41 +23,17 @@ class Broken extends Queueable {
   async handle() {}
 }
 
-const distIndex = pathToFileURL(path.join(ROOT, 'dist/index.js')).href;
-
 await describeOnRedis('the errand command on a redis connection, failed jobs in SQLite', () => {
   const prefix = redisTestPrefix('redis-cli');
   let dir: string;
   let queue: WorkerQueue;
   const cli = (...args: string[]) => runCli(args, dir);
-  const notes = () =>
-    existsSync(path.join(dir, 'notes.txt')) ? readFileSync(path.join(dir, 'notes.txt'), 'utf8').trim().split('\n') : [];
+  const notes = () => app.notes();
+  let app: RedisCliApp;
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'errand-redis-cli-'));
-    const config: ErrandConfig = {
-      default: 'redis',
-      bootstrap: './jobs.mjs',
-      connections: {
-        redis: { driver: 'redis', url: REDIS_TEST_URL, prefix, blockFor: 1 },
-        db: { driver: 'database', connection: path.join(dir, 'errand.sqlite') },
-      },
-    };
-    writeFileSync(path.join(dir, 'errand.config.mjs'), `export default ${JSON.stringify(config)};\n`);
-    writeFileSync(
-      path.join(dir, 'jobs.mjs'),
-      `import { appendFileSync } from 'node:fs';
-import { Job, Queueable } from '${distIndex}';
-export const Note = Job({ name: 'Note' })(class Note extends Queueable {
-  async handle() { appendFileSync(${JSON.stringify(path.join(dir, 'notes.txt'))}, this.text + '\\n'); }
-});
-export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Queueable {
-  async handle() { throw new Error('broken on purpose'); }
-});
-`,
-    );
-    await boot(config, { cwd: dir });
-    queue = (await runtime()).queues.worker();
+    app = await writeRedisCliApp('redis-cli', { driver: 'redis', url: REDIS_TEST_URL, prefix, blockFor: 1 }, 2);
+    ({ dir, queue } = app);
   });
 
   afterAll(async () => {

@@ -1,19 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import type { ErrandConfig } from '../../src/config/config-types.js';
 import type { WorkerQueue } from '../../src/contracts/worker-queue.js';
 import { Job } from '../../src/decorators/job.js';
 import { Queueable } from '../../src/job/queueable.js';
-import { boot, shutdown } from '../../src/runtime/boot.js';
-import { runtime } from '../../src/runtime/current.js';
+import { shutdown } from '../../src/runtime/boot.js';
 import { describeWithRedisServer } from '../helpers/private-redis.js';
+import { type RedisCliApp, writeRedisCliApp } from '../helpers/redis-cli-app.js';
 import { type PrivateRedisCluster, startRedisCluster } from '../helpers/redis-cluster.js';
-import { ROOT, runCli } from '../helpers/run-cli.js';
+import { runCli } from '../helpers/run-cli.js';
 
 // The dispatching side of the jobs jobs.mjs (written below) defines for the CLI's worker.
 @Job({ name: 'Note' })
@@ -29,7 +23,6 @@ class Broken extends Queueable {
   async handle() {}
 }
 
-const distIndex = pathToFileURL(path.join(ROOT, 'dist/index.js')).href;
 /** Queue names whose hash tags spread over the three masters (checked below). */
 const QUEUES = ['default', 'emails', 'reports', 'exports', 'images', 'search'];
 
@@ -39,40 +32,22 @@ describeWithRedisServer('queue:work on a Redis Cluster', () => {
   let cluster: PrivateRedisCluster;
   let dir: string;
   let queue: WorkerQueue;
-  const notes = () =>
-    existsSync(path.join(dir, 'notes.txt')) ? readFileSync(path.join(dir, 'notes.txt'), 'utf8').trim().split('\n') : [];
+  const notes = () => app.notes();
+  let app: RedisCliApp;
 
   beforeAll(async () => {
     cluster = await startRedisCluster();
-    dir = mkdtempSync(path.join(os.tmpdir(), 'errand-redis-cluster-cli-'));
-    const config: ErrandConfig = {
-      default: 'redis',
-      bootstrap: './jobs.mjs',
-      connections: {
-        redis: {
-          driver: 'redis',
-          cluster: { nodes: [...cluster.urls] },
-          prefix: 'errand-test:cluster-cli:',
-          blockFor: 1,
-        },
-        db: { driver: 'database', connection: path.join(dir, 'errand.sqlite') },
+    app = await writeRedisCliApp(
+      'redis-cluster-cli',
+      {
+        driver: 'redis',
+        cluster: { nodes: [...cluster.urls] },
+        prefix: 'errand-test:cluster-cli:',
+        blockFor: 1,
       },
-    };
-    writeFileSync(path.join(dir, 'errand.config.mjs'), `export default ${JSON.stringify(config)};\n`);
-    writeFileSync(
-      path.join(dir, 'jobs.mjs'),
-      `import { appendFileSync } from 'node:fs';
-import { Job, Queueable } from '${distIndex}';
-export const Note = Job({ name: 'Note' })(class Note extends Queueable {
-  async handle() { appendFileSync(${JSON.stringify(path.join(dir, 'notes.txt'))}, this.text + '\\n'); }
-});
-export const Broken = Job({ name: 'Broken', tries: 1 })(class Broken extends Queueable {
-  async handle() { throw new Error('broken on purpose'); }
-});
-`,
+      1,
     );
-    await boot(config, { cwd: dir });
-    queue = (await runtime()).queues.worker();
+    ({ dir, queue } = app);
   });
 
   afterAll(async () => {
