@@ -45,3 +45,30 @@ export interface FailedJobStore {
    */
   log(record: FailedJobRecord): Promise<void>;
 }
+
+/** Which failed jobs a dashboard lists, counts or retries: every condition given must hold. */
+export interface FailedJobSearch {
+  readonly connection?: string;
+  readonly queue?: string;
+  /** The job's registered (display) name, as the payload's `displayName` holds it. */
+  readonly job?: string;
+  /** Text the stored exception contains (case-sensitive). */
+  readonly text?: string;
+}
+
+/** One page of failed jobs, newest first; `next` continues after it, null at the end. */
+export interface FailedJobPage {
+  readonly jobs: readonly StoredFailedJob[];
+  readonly next: string | null;
+}
+
+/**
+ * The dashboard's reads of a failed-jobs store, served by its indexes: pages walk from a cursor,
+ * counts stop at a cap. This seam is internal and may change in minor versions.
+ */
+export interface FailedJobBrowser {
+  /** How many records match, counting no further than `cap`. */
+  countUpTo(search: FailedJobSearch, cap: number): Promise<number>;
+  /** A page of matching records, newest first; `cursor` is the `next` of the page before. */
+  page(search: FailedJobSearch, limit: number, cursor?: string): Promise<FailedJobPage>;
+}
