@@ -14,11 +14,12 @@
 //   P{q}:notify    LIST  wake-up tokens for blocked workers, capped; deleted when a claim leaves nothing due.
 // Per connection:
 //   P{@}:workers         ZSET  worker id → presumed dead at (ms)
-//   P{@}:worker:<id>     HASH  registration (JSON)
+//   P{@}:worker:<id>     HASH  registration (JSON), started and beat (ms: when it registered and last beat)
 //   P{@}:claimed:<token> SET   queues a lease token has claimed from (heartbeats and sweeps find its jobs there)
 //   P{@}:controls        HASH  restart counter
 //   P{@}:paused          SET   paused queues
 //   P{@}:ids             STRING the job id counter (reserved in blocks)
+//   P{@}:queues          SET   every queue a push has named (a dashboard's queue list, without a KEYS scan)
 // Locks and rate limits, when `locks`/`rateLimits` name the connection (redis-lock-store.ts,
 // redis-rate-limit-store.ts): one key each, untagged, so they spread over a cluster's slots.
 //   Plock:<key>    STRING the owner, expiring with the lock's TTL (none for a TTL of 0)
@@ -78,5 +79,9 @@ export class RedisKeys {
 
   get ids(): string {
     return `${this.connection}ids`;
+  }
+
+  get queues(): string {
+    return `${this.connection}queues`;
   }
 }

@@ -51,6 +51,8 @@ export class RedisQueue implements WorkerQueue {
   private readonly ids: JobIds;
   /** The server's memory policy, checked once before this connection serves a worker. */
   #evictionChecked: Promise<void> | undefined;
+  /** Queues this process has added to the queue registry: one SADD per queue per process, not per push. */
+  readonly #registered = new Set<string>();
 
   constructor(
     readonly connectionName: string,
@@ -112,7 +114,19 @@ export class RedisQueue implements WorkerQueue {
         calls.push(this.client.run(PUSH_JOBS, [this.keys.waiting(queue), this.keys.notify(queue)], args));
       }
     }
+    const unregistered = [...new Set(requests.map((request) => request.queue))].filter((q) => !this.#registered.has(q));
+    if (unregistered.length > 0) calls.push(this.register(unregistered));
     await Promise.all(calls);
+  }
+
+  /**
+   * Adds queues to the registry a dashboard lists queues from (redis-queue-inspector.ts), sent
+   * beside the push: on a cluster the registry lives in the `{@}` slot, which no push script
+   * may touch. Remembered only once the server took it, so a failed SADD is tried again.
+   */
+  private async register(queues: readonly string[]): Promise<void> {
+    await this.client.command(['SADD', this.keys.queues, ...queues], this.keys.queues);
+    for (const queue of queues) this.#registered.add(queue);
   }
 
   async claim(queue: string, limit: number, leaseToken: string): Promise<ReservedJob[]> {
@@ -224,7 +238,7 @@ export class RedisQueue implements WorkerQueue {
   async heartbeat(workerId: string, heldIds: readonly string[]): Promise<boolean> {
     const reply = await this.client.run(
       WORKER_HEARTBEAT,
-      [this.keys.workers, this.keys.claimed(workerId)],
+      [this.keys.workers, this.keys.claimed(workerId), this.keys.worker(workerId)],
       [workerId, this.lapseMs(), this.lapseMs() + this.leaseMs()],
     );
     if (!Array.isArray(reply)) return false;
