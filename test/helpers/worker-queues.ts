@@ -78,6 +78,17 @@ export async function describeEachWorkerQueue(
   body: (subject: () => WorkerQueueSubject, under: DriverUnderTest) => void,
 ): Promise<void> {
   await describeDatabaseQueues(title, body);
+  await describeEachRedisQueue(title, body);
+}
+
+/**
+ * Runs `body` on the redis driver only, on the standalone server and on a cluster of its own, as
+ * describeEachWorkerQueue does: for what only Redis has (its key layout, its scripts' limits).
+ */
+export async function describeEachRedisQueue(
+  title: string,
+  body: (subject: () => WorkerQueueSubject, under: DriverUnderTest) => void,
+): Promise<void> {
   await describeOnRedis(title, () => describeRedisQueue(body, { driver: 'redis', store: 'standalone' }, {}));
   describeOnRedisCluster(title, (connection) =>
     describeRedisQueue(body, { driver: 'redis', store: 'cluster' }, connection),
