@@ -13,8 +13,8 @@ export interface RawJob {
   timeout?: number;
 }
 
-/** A payload in Laravel's shape, as another language would write it. */
-function rawPayload({ name, command, maxTries, timeout }: RawJob, now: number): string {
+/** A payload in Laravel's shape, as another language would write it (`now`: its createdAt, unix seconds). */
+export function rawPayload({ name, command, maxTries, timeout }: RawJob, now: number): string {
   return JSON.stringify({
     uuid: randomUUID(),
     displayName: name,
