@@ -153,6 +153,20 @@ await describeEachRedisQueue('the redis queue inspector', (subject) => {
     expect(second.jobs.map((job) => job.name)).toEqual(['ClassB', 'ClassB', 'ClassB']);
     expect(second.next).toBeNull();
 
+    // The name inside the payload's data is not its job name.
+    await queue.push({
+      queue: 'mixed',
+      payload: JSON.stringify({ displayName: 'ClassA', data: { displayName: 'ClassB' } }),
+    });
+    const again = await inspect.jobs({
+      state: 'pending',
+      queue: 'mixed',
+      job: 'ClassB',
+      limit: 10,
+      cursor: first.next!,
+    });
+    expect(again.jobs.map((job) => job.id)).toEqual(wanted);
+
     const firstA = await inspect.jobs({ state: 'pending', queue: 'mixed', job: 'ClassA', limit: 2 });
     expect(firstA.jobs.map((job) => job.name)).toEqual(['ClassA', 'ClassA']);
     expect(firstA.next).not.toBeNull();

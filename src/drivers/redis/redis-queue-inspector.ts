@@ -17,7 +17,7 @@ import { RESERVED_TOKENS } from './scripts/reserved-tokens.js';
 
 /**
  * At most this many entries one page request reads per queue when it filters by job name (each
- * payload decoded in the script); the page then comes back short, with a cursor to go on from.
+ * payload searched in the script); the page then comes back short, with a cursor to go on from.
  */
 export const NAME_FILTER_WINDOW = 5000;
 
@@ -106,6 +106,8 @@ export class RedisQueueInspector implements QueueInspector {
         limit,
         filter.job ?? '',
         NAME_FILTER_WINDOW,
+        // errand's payloads are JSON.stringify's, with no space after a colon.
+        `"displayName":${JSON.stringify(filter.job ?? '')}`,
       ],
     )) as unknown[];
     const [more, stoppedScore, stoppedId] = reply.map(String) as [string, string, string];
