@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { report as reportError } from '../runtime/current.js';
+import { withoutCredentials } from '../runtime/without-credentials.js';
+import { handleApi } from './api-routes.js';
+import { serveAsset } from './asset-route.js';
+import { type DashboardData, DashboardHttpError } from './dashboard-api.js';
+import { checkAccess } from './dashboard-auth.js';
+import { dataFromOptions } from './dashboard-data-source.js';
+import type { DashboardOptions } from './dashboard-options.js';
+import { FRAGMENT_HEADER } from './page-context.js';
+import { renderPage } from './pages/index.js';
+import { errorResponse, escapeHtml, htmlResponse, securityHeaders, withHeaders } from './responses.js';
+import { guessMount, resolveRoute } from './route-table.js';
+
+/** A Fetch-style handler: what `createDashboard` returns and `toNodeHandler` adapts. */
+export type DashboardHandler = (request: Request) => Promise<Response>;
+
+// The mount Express stripped off (`app.use('/admin/jobs', …)`), recorded by the Node adapter.
+const mounts = new WeakMap<Request, string>();
+
+/** Records the path a framework mounted the handler under (the Node adapter, from `req.originalUrl`). */
+export function setMount(request: Request, mount: string): void {
+  mounts.set(request, mount);
+}
+
+function normalizeBase(path: string): string {
+  const trimmed = path.replace(/\/+$/, '');
+  if (trimmed === '') return '';
+  return trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
+}
+
+/**
+ * The dashboard and its JSON API as one Fetch handler, mountable under any path: every URL it
+ * writes is relative to the mount. Closed by default (see `authorize`, `basicAuth`); changes are
+ * POST only, from the dashboard's own pages, and refused when `readOnly`.
+ *
+ * @example
+ * ```ts
+ * const dashboard = createDashboard({ basicAuth: { username: 'ops', password: process.env.DASH_PASSWORD! } });
+ * app.use('/admin/jobs', toNodeHandler(dashboard));
+ * ```
+ */
+export function createDashboard(options: DashboardOptions = {}): DashboardHandler {
+  if (options.basicAuth && (!options.basicAuth.username || !options.basicAuth.password)) {
+    throw new TypeError('createDashboard: `basicAuth` needs a non-empty username and password.');
+  }
+  const pollMs = options.pollMs ?? 3000;
+  if (!Number.isInteger(pollMs) || pollMs < 250) {
+    throw new TypeError(
+      `createDashboard: \`pollMs\` must be a whole number of milliseconds, at least 250; got ${options.pollMs}.`,
+    );
+  }
+  const fixedBase = options.basePath === undefined ? undefined : normalizeBase(options.basePath);
+  let data: DashboardData | undefined;
+  const source = (): DashboardData => (data ??= dataFromOptions(options));
+
+  return async (request) => {
+    const nonce = randomBytes(16).toString('base64');
+    const response = await answer(request, nonce).catch((error: unknown) => failure(error, request));
+    return withHeaders(response, securityHeaders(nonce));
+  };
+
+  async function answer(request: Request, nonce: string): Promise<Response> {
+    const url = new URL(request.url);
+    const path = url.pathname;
+    const mount = fixedBase ?? mounts.get(request) ?? guessMount(path.split('/')) ?? '';
+    if (path === mount) return redirect(`${path}/${url.search}`);
+    if (!path.startsWith(`${mount}/`)) {
+      return errorResponse(404, `This dashboard is mounted at ${mount || '/'}; ${path} lies outside it.`, 'basePath');
+    }
+    const segments = path
+      .slice(mount.length + 1)
+      .split('/')
+      .map(decodeSegment);
+    if (segments.includes(undefined)) return errorResponse(400, `The path ${path} is not valid URL encoding.`);
+    const resolved = resolveRoute(request.method, segments as string[]);
+    if (!resolved) return notFound(path, segments[0] === 'api');
+    if ('allow' in resolved) {
+      return errorResponse(
+        405,
+        `${request.method} is not allowed here; use ${resolved.allow.join(' or ')}.`,
+        undefined,
+        {
+          Allow: resolved.allow.join(', '),
+        },
+      );
+    }
+    const { target, params } = resolved.match;
+    // Assets hold no data and the login prompt's page needs them: served to anyone.
+    if (target.kind === 'asset') return serveAsset(params.path!, request);
+    const denied = await checkAccess(request, options);
+    if (denied) return denied;
+    if (target.kind === 'api') {
+      return handleApi(target.name, params, request, {
+        data: source(),
+        readOnly: options.readOnly === true,
+      });
+    }
+    const html = await renderPage({
+      page: target.page,
+      params,
+      query: url.searchParams,
+      basePath: `${mount}/`,
+      nonce,
+      readOnly: options.readOnly === true,
+      pollMs,
+      fragment: request.headers.get(FRAGMENT_HEADER) === '1',
+      api: source(),
+      request,
+    });
+    return htmlResponse(html);
+  }
+
+  function failure(error: unknown, request: Request): Response {
+    const known = error instanceof DashboardHttpError;
+    if (!known) reportError(error);
+    const status = known ? error.status : 500;
+    const message = known
+      ? error.message
+      : `The dashboard failed: ${withoutCredentials(String((error as Error)?.message ?? error))}`;
+    if (new URL(request.url).pathname.includes('/api/'))
+      return errorResponse(status, message, known ? error.option : undefined);
+    return htmlResponse(`<!doctype html><title>errand</title><p>${escapeHtml(message)}</p>`, status);
+  }
+}
+
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+function redirect(location: string): Response {
+  return new Response(null, { status: 308, headers: { Location: location } });
+}
+
+function notFound(path: string, api: boolean): Response {
+  const message = `Nothing is served at ${path}.`;
+  return api
+    ? errorResponse(404, message)
+    : htmlResponse(`<!doctype html><title>Not found</title><p>${escapeHtml(message)}</p>`, 404);
+}

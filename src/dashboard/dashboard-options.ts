@@ -1,0 +1,41 @@
+import type { ErrandRuntime } from '../runtime/current.js';
+import type { DashboardData } from './dashboard-api.js';
+
+/** Basic credentials the dashboard accepts (compared in constant time). */
+export interface BasicAuthCredentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+/** How `createDashboard` serves, whom it lets in, and where it reads. */
+export interface DashboardOptions {
+  /**
+   * The path the dashboard is mounted under (`/admin/jobs`). Without it the mount is taken from
+   * Express's `req.originalUrl` (through `toNodeHandler`), else from the request URL's tail.
+   */
+  readonly basePath?: string;
+  /** Lets a request in when it resolves to true (the host app's own session, a role check …). */
+  readonly authorize?: (request: Request) => boolean | Promise<boolean>;
+  /** Lets a request in whose Basic credentials match; a request without them gets 401 and a prompt. */
+  readonly basicAuth?: BasicAuthCredentials;
+  /** Refuse every change (403 naming `readOnly`) and render no action buttons. */
+  readonly readOnly?: boolean;
+  /**
+   * Payload keys whose values are shown as "[redacted]": matched case-insensitively as parts of a
+   * key (`key` hides `apiKey`). Default: password, token, secret, authorization, key.
+   */
+  readonly redact?: readonly string[];
+  /** How often the pages refresh themselves, milliseconds (default 3000). */
+  readonly pollMs?: number;
+  /** Seconds a queue's or the failed store's capped counts are reused before counting again (default 5). */
+  readonly countCacheSeconds?: number;
+  /** The most a count goes to before it shows as "at least" (default 100,000). */
+  readonly countCap?: number;
+  /** The errand runtime to read (default: the booted one, booting from the working directory's config on first use). */
+  readonly runtime?: ErrandRuntime | (() => Promise<ErrandRuntime>);
+  /** Read and change through this instead of a runtime (tests, or a custom source). */
+  readonly data?: DashboardData;
+}
+
+/** The payload keys hidden by default. */
+export const DEFAULT_REDACT: readonly string[] = ['password', 'token', 'secret', 'authorization', 'key'];

@@ -1,0 +1,99 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+
+import { type DashboardHandler, setMount } from './create-dashboard.js';
+import { setClientAddress } from './dashboard-auth.js';
+
+/** What `toNodeHandler` returns: a node:http listener, also an Express middleware. */
+export type NodeDashboardHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next?: (error?: unknown) => void,
+) => Promise<void>;
+
+/** An Express request: the mount's path was stripped from `url` and kept in `originalUrl`. */
+interface FrameworkRequest extends IncomingMessage {
+  originalUrl?: string;
+  /** A body a framework's parser already read off the stream. */
+  body?: unknown;
+}
+
+function pathOf(url: string): string {
+  const at = url.indexOf('?');
+  return at < 0 ? url : url.slice(0, at);
+}
+
+/** The path Express mounted the handler under, from `originalUrl` less the `url` it left. */
+function mountOf(req: FrameworkRequest): string | undefined {
+  if (req.originalUrl === undefined || req.originalUrl === req.url) return undefined;
+  const full = pathOf(req.originalUrl);
+  const rest = pathOf(req.url ?? '/');
+  if (full.endsWith(rest)) return full.slice(0, full.length - rest.length).replace(/\/$/, '');
+  // `/admin/jobs` (no slash) reaches the mount as `/`: the mount is the whole path.
+  return rest === '/' ? full : undefined;
+}
+
+async function bodyOf(req: FrameworkRequest): Promise<Uint8Array | undefined> {
+  if (req.method === 'GET' || req.method === 'HEAD') return undefined;
+  const parsed = req.body;
+  if (parsed instanceof Uint8Array) return parsed;
+  if (typeof parsed === 'string') return Buffer.from(parsed);
+  if (parsed !== undefined && parsed !== null && req.readableEnded) return Buffer.from(JSON.stringify(parsed));
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks);
+}
+
+/** The Fetch Request of a Node request, keeping its full URL (mount included). */
+export async function toRequest(req: FrameworkRequest): Promise<Request> {
+  const secure = (req.socket as Partial<TLSSocket>).encrypted === true;
+  const host = req.headers.host ?? 'localhost';
+  const url = new URL(req.originalUrl ?? req.url ?? '/', `${secure ? 'https' : 'http'}://${host}`);
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
+  }
+  const body = await bodyOf(req);
+  const request = new Request(url, { method: req.method, headers, body: body && body.length > 0 ? body : undefined });
+  setClientAddress(request, req.socket.remoteAddress);
+  const mount = mountOf(req);
+  if (mount !== undefined) setMount(request, mount);
+  return request;
+}
+
+/** Writes a Fetch Response to a Node response. */
+export async function writeResponse(response: Response, res: ServerResponse): Promise<void> {
+  res.statusCode = response.status;
+  for (const [name, value] of response.headers) {
+    if (name === 'set-cookie') continue;
+    res.setHeader(name, value);
+  }
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+  if (response.body) {
+    for await (const chunk of response.body) res.write(chunk);
+  }
+  res.end();
+}
+
+/**
+ * Adapts the dashboard's Fetch handler to node:http, Express and Fastify:
+ * `http.createServer(toNodeHandler(dashboard))`, `app.use('/admin/jobs', toNodeHandler(dashboard))`,
+ * or in Fastify `(request, reply) => { reply.hijack(); return handler(request.raw, reply.raw); }`.
+ * An error it cannot answer goes to Express's `next`, else becomes a 500.
+ */
+export function toNodeHandler(handler: DashboardHandler): NodeDashboardHandler {
+  return async (req, res, next) => {
+    try {
+      await writeResponse(await handler(await toRequest(req)), res);
+    } catch (error) {
+      if (next) return next(error);
+      if (!res.headersSent) {
+        res.statusCode = 500;
+        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      }
+      res.end(`The dashboard failed: ${(error as Error).message}`);
+    }
+  };
+}
