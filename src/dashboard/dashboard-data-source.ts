@@ -9,7 +9,8 @@ export function dataFromOptions(options: DashboardOptions): DashboardData {
   return new Proxy({ connections: [], defaultConnection: '' } as unknown as DashboardData, {
     get(target, name) {
       if (name in target) return target[name as keyof DashboardData];
-      return () => Promise.reject(new DashboardHttpError(503, 'The dashboard reads no runtime yet: pass `data`.', 'data'));
+      return () =>
+        Promise.reject(new DashboardHttpError(503, 'The dashboard reads no runtime yet: pass `data`.', 'data'));
     },
   });
 }

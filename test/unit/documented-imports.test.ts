@@ -37,6 +37,7 @@ const ENTRIES: Record<string, string> = {
   errand: 'src/index.ts',
   'errand/testing': 'src/testing/index.ts',
   'errand/deploy': 'src/deploy/index.ts',
+  'errand/dashboard': 'src/dashboard/index.ts',
 };
 
 describe('imports from errand in the README, docs and stubs', () => {
