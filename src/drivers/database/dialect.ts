@@ -361,6 +361,58 @@ export const dialect = {
   },
 
   /**
+   * The statement that gives `column` of `table` (bindings) back its text default `''` after
+   * `exactIdentifierColumns` changed its collation: MySQL/MariaDB's MODIFY restates the whole
+   * column and drops a default it does not repeat. Elsewhere that step changed nothing: none.
+   */
+  restoreEmptyDefaultSql(engine: Engine): string | undefined {
+    return engine === 'mysql' ? "alter table ?? alter column ?? set default ''" : undefined;
+  },
+
+  /**
+   * SQL for the text at top-level key `key` of the JSON held in text column `column`, or null when
+   * the text is not JSON or lacks the key. SQLite and MySQL/MariaDB parse it, guarded by
+   * json_valid (an unguarded parse of a foreign payload would fail the whole statement).
+   * PostgreSQL before 16 has no way to test text for JSON without raising, so it reads the first
+   * `"key": "…"` pair with a regular expression, escapes left as the JSON wrote them: compare
+   * with `jsonTextValue(value)`.
+   */
+  jsonTextSql(engine: Engine, column: string, key: string): string {
+    if (!/^\w+$/.test(key)) throw new RangeError(`jsonTextSql: the key ${JSON.stringify(key)} is not a plain word.`);
+    switch (engine) {
+      case 'sqlite':
+        return `(case when json_valid(${column}) then json_extract(${column}, '$.${key}') end)`;
+      case 'mysql':
+        return `(case when json_valid(${column}) then json_unquote(json_extract(${column}, '$.${key}')) end)`;
+      case 'postgres':
+        // No `?` in the pattern: knex would read it as a binding.
+        return `substring(${column} from '"${key}"\\s*:\\s*"(([^"\\\\]|\\\\.)*)"')`;
+    }
+  },
+
+  /** The value `jsonTextSql` yields for a key holding the string `value`, on the engine. */
+  jsonTextValue(engine: Engine, value: string): string {
+    return engine === 'postgres' ? JSON.stringify(value).slice(1, -1) : value;
+  },
+
+  /**
+   * A loose index walk: the distinct values of `column` among the rows of `??` that match
+   * `condition` (bindings: the table and the condition's, then both again), in order, found by
+   * one index seek per value instead of reading every row (the engines' DISTINCT and GROUP BY
+   * read them all; none of the three skip-scans a B-tree for it). A recursive CTE asks for the
+   * least value above the last one found until none is left; the condition must name a prefix of
+   * an index that leads with `column` (after any equality columns).
+   */
+  looseWalkSql(column: string, condition: string): string {
+    const next = (after: string) => `(select ${column} from ?? where ${condition}${after} order by ${column} limit 1)`;
+    return (
+      `with recursive walk(v) as (select ${next('')} union all ` +
+      `select ${next(` and ${column} > walk.v`)} from walk where walk.v is not null) ` +
+      'select v from walk where v is not null'
+    );
+  },
+
+  /**
    * How a counter upsert hands back the new count: `on conflict … do update … returning`
    * (PostgreSQL, SQLite ≥ 3.35), or MySQL/MariaDB's `on duplicate key update` with
    * LAST_INSERT_ID(expr), whose value the statement's own result carries.

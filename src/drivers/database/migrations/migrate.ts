@@ -19,6 +19,7 @@ import {
   exactWorkersIdentifiers,
 } from './0010-exact-identifiers.js';
 import { rateLimitWindowsInMilliseconds } from './0011-rate-limit-windows-in-milliseconds.js';
+import { failedJobsJobColumn } from './0012-failed-jobs-job-column.js';
 import type { TableMigration } from './table-migration.js';
 
 /** The table that records which migrations ran, per database. */
@@ -60,7 +61,11 @@ export async function migrate(knex: Knex, tables: TablesToMigrate): Promise<stri
     );
   }
   if (tables.failed)
-    steps.push(step(createFailedJobsTable, tables.failed), step(exactFailedJobsIdentifiers, tables.failed));
+    steps.push(
+      step(createFailedJobsTable, tables.failed),
+      step(exactFailedJobsIdentifiers, tables.failed),
+      step(failedJobsJobColumn, tables.failed),
+    );
   for (const table of new Set(tables.workers ?? []))
     steps.push(step(createWorkersTable, table), step(exactWorkersIdentifiers, table));
   for (const table of new Set(tables.controls ?? []))

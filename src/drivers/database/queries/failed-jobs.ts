@@ -3,9 +3,11 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 
 import type { FailedJobFilter, FailedJobRecord, StoredFailedJob } from '../../../contracts/failed-job-store.js';
+import { displayNameOf } from '../../../payload/display-name.js';
 import { dialect, type Engine } from '../dialect.js';
 
-interface FailedRow {
+/** A failed_jobs row as the drivers return it. */
+export interface FailedRow {
   id: number | string;
   uuid: string;
   connection: string;
@@ -33,9 +35,13 @@ export async function insertFailedJob(knex: Knex, table: string, record: FailedJ
     payload: record.payload,
     exception: record.exception.replaceAll('\u0000', '\\u0000'),
   };
-  const insert = dialect.insertIgnoringDuplicates(engine, 'into ?? (??, ??, ??, ??, ??) values (?, ?, ?, ?, ?)');
-  const columns = [table, 'uuid', 'connection', 'queue', 'payload', 'exception'];
-  const values = [row.connection, row.queue, row.payload, row.exception];
+  // The display name the dashboard filters by (migration 0012), cut to the column's 255 characters.
+  const job = Array.from((displayNameOf(record.payload) ?? '').replaceAll('\u0000', ''))
+    .slice(0, 255)
+    .join('');
+  const insert = dialect.insertIgnoringDuplicates(engine, 'into ?? (??, ??, ??, ??, ??, ??) values (?, ?, ?, ?, ?, ?)');
+  const columns = [table, 'uuid', 'connection', 'queue', 'payload', 'exception', 'job'];
+  const values = [row.connection, row.queue, row.payload, row.exception, job];
   if (dialect.affected(engine, await knex.raw(insert, [...columns, record.uuid, ...values])) > 0) return;
   const taken = (await knex(table).where({ uuid: record.uuid }).select('connection', 'queue', 'payload')) as Array<
     Omit<typeof row, 'exception'>
@@ -46,7 +52,7 @@ export async function insertFailedJob(knex: Knex, table: string, record: FailedJ
     )
   )
     return;
-  await knex(table).insert({ uuid: randomUUID(), ...row });
+  await knex(table).insert({ uuid: randomUUID(), ...row, job });
 }
 
 /** Selects failed jobs: one by key (uuid or numeric id), or by the filter. */
@@ -64,8 +70,12 @@ export async function selectFailedJobs(
   if (selection.key !== undefined) whereKey(query, selection.key);
   if (selection.queue !== undefined) query.where({ queue: selection.queue });
   if (selection.idRange) query.whereBetween('id', [selection.idRange[0], selection.idRange[1]]);
-  const rows = (await query) as FailedRow[];
-  return rows.map((row) => ({
+  return ((await query) as FailedRow[]).map(storedFailedJob);
+}
+
+/** A row as the failed-job store hands it out. */
+export function storedFailedJob(row: FailedRow): StoredFailedJob {
+  return {
     id: String(row.id),
     uuid: row.uuid,
     connection: row.connection,
@@ -73,7 +83,7 @@ export async function selectFailedJobs(
     payload: row.payload,
     exception: row.exception,
     failedAt: toDate(row.failed_at),
-  }));
+  };
 }
 
 /** How many failed jobs are stored. */
