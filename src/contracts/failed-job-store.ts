@@ -67,8 +67,17 @@ export interface FailedJobPage {
  * counts stop at a cap. This seam is internal and may change in minor versions.
  */
 export interface FailedJobBrowser {
-  /** How many records match, counting no further than `cap`. */
+  /**
+   * How many records match, counting no further than `cap + 1`: a result above `cap` means "more
+   * than `cap`" (shown as "100k+").
+   */
   countUpTo(search: FailedJobSearch, cap: number): Promise<number>;
-  /** A page of matching records, newest first; `cursor` is the `next` of the page before. */
+  /**
+   * A page of matching records, newest first; `cursor` is the `next` of the page before. A search
+   * by exception text looks through a bounded number of records per call, so its page may hold
+   * fewer than `limit` with a `next` to go on. A malformed cursor or limit is a RangeError.
+   */
   page(search: FailedJobSearch, limit: number, cursor?: string): Promise<FailedJobPage>;
+  /** The (connection, queue) pairs that failed records exist for, sorted; found without reading every record. */
+  queues(): Promise<Array<{ connection: string; queue: string }>>;
 }

@@ -86,7 +86,11 @@ export interface QueueInspector {
   readonly connectionName: string;
   /** One job by id, or undefined when it is not stored (finished, failed or never there). */
   job(id: string): Promise<InspectedJob | undefined>;
-  /** Jobs in one state, oldest first (pending and delayed by when they are due, reserved by claim time). */
+  /**
+   * Jobs in one state, oldest first (pending and delayed by when they are due, reserved by claim
+   * time). Filtered by job name, a call looks through a bounded number of jobs, so its page may
+   * hold fewer than `limit` with a `next` to go on. A malformed cursor or limit is a RangeError.
+   */
   jobs(filter: JobFilter): Promise<JobPage>;
   /** The store's clock, unix seconds (fractions allowed). */
   now(): Promise<number>;

@@ -1,9 +1,10 @@
 import type { ResolvedConnection } from '../config/config-types.js';
 import type { BatchRepository } from '../contracts/batch-repository.js';
-import type { FailedJobStore } from '../contracts/failed-job-store.js';
+import type { FailedJobBrowser, FailedJobStore } from '../contracts/failed-job-store.js';
 import type { LockStore } from '../contracts/lock-store.js';
 import type { ModelResolver } from '../contracts/model-resolver.js';
 import type { Queue, StoreTransaction } from '../contracts/queue.js';
+import type { QueueInspector } from '../contracts/queue-inspector.js';
 import type { RateLimitStore } from '../contracts/rate-limit-store.js';
 import type { WorkerQueue } from '../contracts/worker-queue.js';
 import { ConfigError } from '../errors/config-error.js';
@@ -11,9 +12,11 @@ import type { RegisteredModel } from '../models/model-options.js';
 import { createKnex } from './database/create-knex.js';
 import { DatabaseBatchRepository } from './database/database-batch-repository.js';
 import { describeDatabaseError } from './database/database-error.js';
+import { DatabaseFailedJobBrowser } from './database/database-failed-job-browser.js';
 import { DatabaseFailedJobStore } from './database/database-failed-job-store.js';
 import { DatabaseLockStore } from './database/database-lock-store.js';
 import { DatabaseQueue } from './database/database-queue.js';
+import { DatabaseQueueInspector } from './database/database-queue-inspector.js';
 import { DatabaseRateLimitStore } from './database/database-rate-limit-store.js';
 import { KnexModelResolver } from './database/knex-model-resolver.js';
 import { migrate } from './database/migrations/migrate.js';
@@ -60,6 +63,26 @@ export function openQueue(
 export function openFailedJobStore(queue: WorkerQueue, table: string): FailedJobStore {
   const database = databaseOf(queue, 'failed jobs');
   return new DatabaseFailedJobStore(database.knex, table, database.connectionName, database.config);
+}
+
+/**
+ * What the dashboard reads of the failed_jobs table `table` in the store of `queue`: pages and
+ * capped counts served by its indexes.
+ */
+export function openFailedJobBrowser(queue: WorkerQueue, table: string): FailedJobBrowser {
+  const database = databaseOf(queue, 'failed jobs');
+  return new DatabaseFailedJobBrowser({ knex: database.knex, table }, database.connectionName, database.config);
+}
+
+/**
+ * What the dashboard reads of the jobs, queues and workers of `queue`'s connection, without
+ * scanning its jobs (it shares the queue's pool or client; closing the queue closes it).
+ */
+export function openQueueInspector(queue: WorkerQueue): QueueInspector {
+  if (queue instanceof DatabaseQueue) return new DatabaseQueueInspector(queue);
+  throw new ConfigError(
+    `Queue connection [${queue.connectionName}] has no inspector yet: the dashboard reads database connections.`,
+  );
 }
 
 /**

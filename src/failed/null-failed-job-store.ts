@@ -1,4 +1,9 @@
-import type { FailedJobStore, StoredFailedJob } from '../contracts/failed-job-store.js';
+import type {
+  FailedJobBrowser,
+  FailedJobPage,
+  FailedJobStore,
+  StoredFailedJob,
+} from '../contracts/failed-job-store.js';
 
 /** Discards failed jobs (`failed: { driver: 'null' }`). */
 export class NullFailedJobStore implements FailedJobStore {
@@ -25,4 +30,19 @@ export class NullFailedJobStore implements FailedJobStore {
   }
 
   async log(): Promise<void> {}
+}
+
+/** Browses the failed jobs a null store keeps: none. */
+export class NullFailedJobBrowser implements FailedJobBrowser {
+  async countUpTo(): Promise<number> {
+    return 0;
+  }
+
+  async page(): Promise<FailedJobPage> {
+    return { jobs: [], next: null };
+  }
+
+  async queues(): Promise<Array<{ connection: string; queue: string }>> {
+    return [];
+  }
 }

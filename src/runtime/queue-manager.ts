@@ -1,13 +1,19 @@
 import type { ResolvedConfig, ResolvedConnection } from '../config/config-types.js';
 import { ownProperty } from '../config/own-property.js';
 import type { BatchRepository } from '../contracts/batch-repository.js';
-import type { FailedJobStore } from '../contracts/failed-job-store.js';
+import type { FailedJobBrowser, FailedJobStore } from '../contracts/failed-job-store.js';
 import type { LockStore } from '../contracts/lock-store.js';
 import type { Queue } from '../contracts/queue.js';
 import { isWorkerQueue, type WorkerQueue } from '../contracts/worker-queue.js';
-import { openBatchRepository, openFailedJobStore, openLockStore, openQueue } from '../drivers/connect.js';
+import {
+  openBatchRepository,
+  openFailedJobBrowser,
+  openFailedJobStore,
+  openLockStore,
+  openQueue,
+} from '../drivers/connect.js';
 import { ConfigError } from '../errors/config-error.js';
-import { NullFailedJobStore } from '../failed/null-failed-job-store.js';
+import { NullFailedJobBrowser, NullFailedJobStore } from '../failed/null-failed-job-store.js';
 import { registeredLockStore } from '../locks/lock-stores.js';
 import { MemoryLockStore } from '../locks/memory-lock-store.js';
 
@@ -18,6 +24,7 @@ import { MemoryLockStore } from '../locks/memory-lock-store.js';
 export class QueueManager {
   private readonly drivers = new Map<string, Queue>();
   private failedStore: FailedJobStore | undefined;
+  private failedBrowser: FailedJobBrowser | undefined;
   private batchRepository: BatchRepository | undefined;
   private lockStore: LockStore | undefined;
 
@@ -73,6 +80,14 @@ export class QueueManager {
     return (this.failedStore = openFailedJobStore(this.worker(failed.connection), failed.table));
   }
 
+  /** The dashboard's reads of the failed jobs `failer()` records (none with the null store). */
+  failedJobBrowser(): FailedJobBrowser {
+    if (this.failedBrowser) return this.failedBrowser;
+    const failed = this.config.failed;
+    if (failed.driver === 'null') return (this.failedBrowser = new NullFailedJobBrowser());
+    return (this.failedBrowser = openFailedJobBrowser(this.worker(failed.connection), failed.table));
+  }
+
   /**
    * Where unique jobs and WithoutOverlapping take their locks: a store registered with
    * `registerLockStore`, else the configured `locks` table or redis connection (sharing its
@@ -104,6 +119,7 @@ export class QueueManager {
     this.drivers.clear();
     await this.failedStore?.close();
     this.failedStore = undefined;
+    this.failedBrowser = undefined;
     this.batchRepository = undefined;
     this.lockStore = undefined;
     await Promise.all(drivers.map((driver) => driver.close()));

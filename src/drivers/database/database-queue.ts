@@ -351,6 +351,11 @@ export class DatabaseQueue implements WorkerQueue {
     return this.run(() => queueStats(this.knex, this.engine, this.table, queue));
   }
 
+  /** Runs a read of this connection's inspector (the dashboard's), its errors named as the queue's own. */
+  inspect<T>(operation: () => Promise<T>): Promise<T> {
+    return this.run(operation);
+  }
+
   private lapse(): number {
     return this.config.heartbeat === false ? 0 : this.config.heartbeat.lapse;
   }

@@ -1,0 +1,147 @@
+import type { Knex } from 'knex';
+
+import type { FailedJobPage, FailedJobSearch } from '../../../contracts/failed-job-store.js';
+import { dialect, type Engine } from '../dialect.js';
+import { type FailedRow, storedFailedJob } from './failed-jobs.js';
+
+/**
+ * Rows a page request examines when it searches the exception text, which no index holds: the
+ * walk reads at most this many of the newest matching-by-index rows per request, then hands back
+ * a cursor to go on from (decision 0062).
+ */
+export const TEXT_SEARCH_WINDOW = 5000;
+
+/** The failed_jobs table and the engine that keeps it. */
+export interface FailedTable {
+  readonly knex: Knex;
+  readonly engine: Engine;
+  readonly table: string;
+}
+
+/** One (connection, queue, job) combination that failed_jobs holds rows of. */
+export interface FailedGroup {
+  readonly connection: string;
+  readonly queue: string;
+  readonly job: string;
+}
+
+/** The distinct values of `column` among rows matching `equal`, by a loose walk of the (connection, queue, job, id) index. */
+async function walk(failed: FailedTable, column: string, equal: Record<string, string>): Promise<string[]> {
+  const names = Object.keys(equal);
+  const condition = names.length === 0 ? '1 = 1' : names.map((name) => `${name} = ?`).join(' and ');
+  const values = Object.values(equal);
+  const result = await failed.knex.raw(dialect.looseWalkSql(column, condition), [
+    failed.table,
+    ...values,
+    failed.table,
+    ...values,
+  ]);
+  return dialect.rows<{ v: string }>(failed.engine, result).map((row) => row.v);
+}
+
+/**
+ * The (connection, queue, job) combinations matching the search's indexed conditions, found by
+ * loose walks (one index seek per combination): each one's rows are then an index range, newest
+ * first, whatever the search names.
+ */
+export async function failedGroups(failed: FailedTable, search: FailedJobSearch): Promise<FailedGroup[]> {
+  const groups: FailedGroup[] = [];
+  const connections = search.connection !== undefined ? [search.connection] : await walk(failed, 'connection', {});
+  for (const connection of connections) {
+    const queues = search.queue !== undefined ? [search.queue] : await walk(failed, 'queue', { connection });
+    for (const queue of queues) {
+      const jobs = search.job !== undefined ? [search.job] : await walk(failed, 'job', { connection, queue });
+      for (const job of jobs) groups.push({ connection, queue, job });
+    }
+  }
+  return groups;
+}
+
+/** The distinct (connection, queue) pairs of failed_jobs, sorted, by loose index walks. */
+export async function failedQueues(failed: FailedTable): Promise<Array<{ connection: string; queue: string }>> {
+  const pairs: Array<{ connection: string; queue: string }> = [];
+  for (const connection of await walk(failed, 'connection', {}))
+    for (const queue of await walk(failed, 'queue', { connection })) pairs.push({ connection, queue });
+  return pairs;
+}
+
+function indexed(search: FailedJobSearch): boolean {
+  return search.connection !== undefined || search.queue !== undefined || search.job !== undefined;
+}
+
+/**
+ * Ids of matching rows below `before` (and from `from` on), newest first, at most `limit`: from
+ * the primary key when the search names no indexed column, else merged from each group's range.
+ */
+async function idsBelow(
+  failed: FailedTable,
+  search: FailedJobSearch,
+  limit: number,
+  range: { before?: string; from?: string; text?: string },
+): Promise<bigint[]> {
+  const one = (group?: FailedGroup) => {
+    const query = failed.knex(failed.table).select('id');
+    if (group) query.where(group);
+    if (range.before !== undefined) query.where('id', '<', range.before);
+    if (range.from !== undefined) query.where('id', '>=', range.from);
+    if (range.text !== undefined) query.whereRaw(dialect.containsSql(failed.engine, 'exception'), [range.text]);
+    return query.orderBy('id', 'desc').limit(limit);
+  };
+  const queries = indexed(search) ? (await failedGroups(failed, search)).map((group) => one(group)) : [one()];
+  const ids: bigint[] = [];
+  for (const query of queries)
+    for (const row of (await query) as Array<{ id: number | string }>) ids.push(BigInt(row.id));
+  return ids.sort((a, b) => (a > b ? -1 : a < b ? 1 : 0)).slice(0, limit);
+}
+
+/**
+ * A page of failed jobs, newest first, below the cursor (an id). Searching the exception text,
+ * the page looks through at most TEXT_SEARCH_WINDOW rows and may come back short, with a cursor
+ * to go on.
+ */
+export async function pageFailedJobs(
+  failed: FailedTable,
+  search: FailedJobSearch,
+  limit: number,
+  before?: string,
+): Promise<FailedJobPage> {
+  let ids: bigint[];
+  let next: string | null;
+  if (search.text === undefined) {
+    ids = await idsBelow(failed, search, limit + 1, { before });
+    next = ids.length > limit ? String(ids[limit - 1]) : null;
+    ids = ids.slice(0, limit);
+  } else {
+    const window = await idsBelow(failed, search, TEXT_SEARCH_WINDOW, { before });
+    const from = window.length === TEXT_SEARCH_WINDOW ? String(window.at(-1)) : undefined;
+    ids = await idsBelow(failed, search, limit, { before, from, text: search.text });
+    next = ids.length === limit ? String(ids.at(-1)) : (from ?? null);
+  }
+  if (ids.length === 0) return { jobs: [], next };
+  const rows = (await failed
+    .knex(failed.table)
+    .whereIn(
+      'id',
+      ids.map((id) => String(id)),
+    )
+    .orderBy('id', 'desc')
+    .select('*')) as FailedRow[];
+  return { jobs: rows.map(storedFailedJob), next };
+}
+
+/** How many failed jobs match, counting no further than `cap + 1`: each group's index range, capped. */
+export async function countFailedUpTo(failed: FailedTable, search: FailedJobSearch, cap: number): Promise<number> {
+  const groups = indexed(search) || search.text !== undefined ? await failedGroups(failed, search) : [undefined];
+  let total = 0;
+  for (const group of groups) {
+    const inner = failed.knex(failed.table).select('id');
+    if (group) inner.where(group);
+    if (search.text !== undefined) inner.whereRaw(dialect.containsSql(failed.engine, 'exception'), [search.text]);
+    // Ordered as the index is, so each range is read from the index rather than by a scan of the table.
+    inner.orderBy(group ? ['connection', 'queue', 'job', 'id'] : ['id']).limit(cap + 1 - total);
+    const [row] = (await failed.knex.count({ n: '*' }).from(inner.as('capped'))) as Array<{ n: number | string }>;
+    total += Number(row?.n ?? 0);
+    if (total > cap) break;
+  }
+  return total;
+}
