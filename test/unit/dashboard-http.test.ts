@@ -1,11 +1,32 @@
 import { describe, expect, it } from 'vitest';
 
 import { createDashboard } from '../../src/dashboard/create-dashboard.js';
+import type { DashboardData } from '../../src/dashboard/dashboard-api.js';
 
 // The HTTP core without data: mounting, redirects, headers, the asset route and the page seam.
 // What the API answers is tested against real stores in test/integration/dashboard-api.test.ts.
 
 const open = () => true;
+
+// The pages read through `data`; these tests look at the frame around them, so the queue list is
+// empty and job 42 is a bare pending job.
+const frameData = {
+  connections: ['default'],
+  defaultConnection: 'default',
+  queues: async () => [],
+  job: async (connection: string, id: string) => ({
+    connection,
+    id,
+    queue: 'default',
+    state: 'pending',
+    name: 'Job',
+    attempts: 0,
+    createdAt: null,
+    availableAt: null,
+    reservedAt: null,
+    reservedBy: null,
+  }),
+} as unknown as DashboardData;
 
 describe('the dashboard HTTP core', () => {
   it('redirects the bare mount to its slash, so relative URLs resolve under it', async () => {
@@ -16,7 +37,7 @@ describe('the dashboard HTTP core', () => {
   });
 
   it('renders a page with the mount as its base href and the response nonce on its script', async () => {
-    const handler = createDashboard({ basePath: '/admin/jobs', authorize: open });
+    const handler = createDashboard({ basePath: '/admin/jobs', authorize: open, data: frameData });
     const response = await handler(new Request('http://x/admin/jobs/queues'));
     expect(response.status).toBe(200);
     const html = await response.text();
@@ -36,7 +57,7 @@ describe('the dashboard HTTP core', () => {
   });
 
   it('guesses the mount from the route at the end of the path when no basePath is given', async () => {
-    const handler = createDashboard({ authorize: open });
+    const handler = createDashboard({ authorize: open, data: frameData });
     const html = await (await handler(new Request('http://x/ops/queue-ui/jobs/42'))).text();
     expect(html).toContain('<base href="/ops/queue-ui/">');
   });
