@@ -28,6 +28,7 @@ import { NullQueue } from './null/null-queue.js';
 import { openRedisClient } from './redis/redis-client.js';
 import { RedisLockStore } from './redis/redis-lock-store.js';
 import { RedisQueue } from './redis/redis-queue.js';
+import { RedisQueueInspector } from './redis/redis-queue-inspector.js';
 import { RedisRateLimitStore } from './redis/redis-rate-limit-store.js';
 import { describeRedisServers, redisServerLines } from './redis/server-facts.js';
 import { SyncQueue } from './sync/sync-queue.js';
@@ -80,8 +81,9 @@ export function openFailedJobBrowser(queue: WorkerQueue, table: string): FailedJ
  */
 export function openQueueInspector(queue: WorkerQueue): QueueInspector {
   if (queue instanceof DatabaseQueue) return new DatabaseQueueInspector(queue);
+  if (queue instanceof RedisQueue) return new RedisQueueInspector(queue.connectionName, queue.client, queue.keys);
   throw new ConfigError(
-    `Queue connection [${queue.connectionName}] has no inspector yet: the dashboard reads database connections.`,
+    `Queue connection [${queue.connectionName}] keeps no jobs for the dashboard to read: only database and redis connections have an inspector.`,
   );
 }
 

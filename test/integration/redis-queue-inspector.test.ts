@@ -6,8 +6,8 @@ import { expect, it } from 'vitest';
 
 import type { InspectedJob, JobFilter, QueueInspector } from '../../src/contracts/queue-inspector.js';
 import type { WorkerRegistration } from '../../src/contracts/worker-queue.js';
-import { RedisQueue } from '../../src/drivers/redis/redis-queue.js';
-import { NAME_FILTER_WINDOW, RedisQueueInspector } from '../../src/drivers/redis/redis-queue-inspector.js';
+import { openQueueInspector } from '../../src/drivers/connect.js';
+import { NAME_FILTER_WINDOW } from '../../src/drivers/redis/redis-queue-inspector.js';
 import { describeEachRedisQueue, type WorkerQueueSubject } from '../helpers/worker-queues.js';
 
 const payloadOf = (name: string, n = 0) => JSON.stringify({ displayName: name, n });
@@ -35,11 +35,7 @@ const registration = (subject: WorkerQueueSubject, id: string, queues: string[])
 });
 
 await describeEachRedisQueue('the redis queue inspector', (subject) => {
-  const inspector = (): QueueInspector => {
-    const { queue } = subject();
-    if (!(queue instanceof RedisQueue)) throw new Error('This file runs on redis connections only.');
-    return new RedisQueueInspector(queue.connectionName, queue.client, queue.keys);
-  };
+  const inspector = (): QueueInspector => openQueueInspector(subject().queue);
 
   it('lists queues pushed to while they hold jobs, paused ones and those a registered worker serves', async () => {
     const { queue } = subject();
