@@ -5,7 +5,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { type BenchEngine, ENGINES, prepareDatabase, serverVersion, sqliteFile } from './engines.js';
+import {
+  type BenchEngine,
+  type DatabaseEngine,
+  ENGINES,
+  prepareDatabase,
+  serverVersion,
+  sqliteFile,
+} from './engines.js';
 import type { Measurement } from './measurement.js';
 import { redisUnreachable } from './redis-server.js';
 import { summarize, writeReport } from './report.js';
@@ -15,12 +22,19 @@ import { summarize, writeReport } from './report.js';
  * machine. Each measurement is its own process printing one JSON line; those lines are echoed as
  * they come, then the medians are printed as a table and written to docs/performance.md.
  *
- *   npm run bench -- [--engines sqlite,mysql,postgres,redis] [--repeat 3] [--quick] [--skip-peers] [--no-write] [--long]
+ *   npm run bench -- [--engines sqlite,mysql,postgres,redis] [--phases queue,dashboard] [--repeat 3] [--quick] [--skip-peers] [--no-write] [--long]
+ *
+ * Phases: `queue` (dispatch, drain, latency, growth, memory, the peers) and `dashboard` (the API's
+ * p95 per endpoint on tables at the issue's scale, once per engine; see scenarios/dashboard.ts).
  */
+
+/** The parts of the bench `--phases` picks. */
+const PHASES = ['queue', 'dashboard'] as const;
 
 const { values: args } = parseArgs({
   options: {
     engines: { type: 'string', default: ENGINES.join(',') },
+    phases: { type: 'string', default: PHASES.join(',') },
     repeat: { type: 'string', default: '3' },
     quick: { type: 'boolean', default: false },
     'skip-peers': { type: 'boolean', default: false },
@@ -45,6 +59,10 @@ const ENQUEUE_JOBS = quick ? 500 : 2000;
 /** Waiting jobs stored to measure Redis memory per job. */
 const BYTES_JOBS = quick ? 10_000 : 50_000;
 const engines = args.engines.split(',').map((e) => e.trim()) as BenchEngine[];
+const phases = new Set(args.phases.split(',').map((p) => p.trim()));
+for (const phase of phases)
+  if (!(PHASES as readonly string[]).includes(phase))
+    throw new Error(`--phases: [${phase}] is not one of ${PHASES.join(', ')}.`);
 const results: Measurement[] = [];
 const skipped: string[] = [];
 
@@ -92,16 +110,37 @@ const raw = (engine: BenchEngine, file: string | undefined, ...rest: string[]) =
 ];
 const peer = (runner: string, ...rest: string[]) => [path.join(PEERS, runner), ...rest];
 
+/** The phases `--phases` picks, on one engine. */
 async function benchEngine(engine: BenchEngine): Promise<void> {
-  if (engine === 'redis') return benchRedis();
-  if (engine !== 'sqlite') {
-    const why = await prepareDatabase(engine);
-    if (why) {
-      skipped.push(`${engine}: not reachable (${why})`);
-      process.stderr.write(`bench: ${engine} is not reachable, its figures are skipped: ${why}\n`);
-      return;
-    }
+  const why =
+    engine === 'redis' ? await redisUnreachable() : engine === 'sqlite' ? undefined : await prepareDatabase(engine);
+  if (why) {
+    skipped.push(`${engine}: not reachable (${why})`);
+    process.stderr.write(`bench: ${engine} is not reachable, its figures are skipped: ${why}\n`);
+    return;
   }
+  if (phases.has('queue')) await (engine === 'redis' ? benchRedis() : benchQueue(engine));
+  if (phases.has('dashboard')) await benchDashboard(engine);
+}
+
+/**
+ * The dashboard's API on tables at the issue's scale (--quick: a tenth), once per engine: seeding
+ * takes a while and the figure is a p95 of many requests already.
+ */
+async function benchDashboard(engine: BenchEngine): Promise<void> {
+  const file = engine === 'sqlite' || engine === 'redis' ? sqliteFile() : undefined;
+  const sizes = quick ? ['--pending', '10000', '--failed', '10000', '--finished', '100000', '--samples', '10'] : [];
+  await measure(`${engine} dashboard`, [
+    path.join(SCENARIOS, 'dashboard.js'),
+    '--engine',
+    engine,
+    ...(file ? ['--sqlite', file] : []),
+    ...sizes,
+  ]);
+}
+
+/** The queue's own figures on a SQL engine: dispatch, drain, latency, growth, memory, the peers. */
+async function benchQueue(engine: DatabaseEngine): Promise<void> {
   const file = engine === 'sqlite' ? sqliteFile() : undefined;
   const jobs = (n: number) => ['--jobs', String(n)];
   for (let r = 0; r < repeat; r++) {
@@ -180,12 +219,6 @@ async function benchEngine(engine: BenchEngine): Promise<void> {
  * BullMQ's, so drift on a shared machine hits both. Failed jobs go to a SQLite file.
  */
 async function benchRedis(): Promise<void> {
-  const why = await redisUnreachable();
-  if (why) {
-    skipped.push(`redis: not reachable (${why})`);
-    process.stderr.write(`bench: redis is not reachable, its figures are skipped: ${why}\n`);
-    return;
-  }
   const file = sqliteFile();
   const jobs = (n: number) => ['--jobs', String(n)];
   const bullmq = args['skip-peers']

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 
+import { type JobMetricsSample, METRICS_BUCKETS_MS } from '../../src/contracts/metrics-repository.js';
 import type { Queue } from '../../src/contracts/queue.js';
 import { dialect, type Engine } from '../../src/drivers/database/dialect.js';
 import { rawPayload } from './raw-jobs.js';
@@ -277,4 +278,66 @@ export async function pushSeededJobs(
   };
   await push(size.pending, () => undefined);
   await push(size.delayed, (i) => 60 + (i % 86_400));
+}
+
+/** The part of a MetricsRepository the seeder writes through. */
+interface MetricsSink {
+  record(samples: readonly JobMetricsSample[]): Promise<void>;
+}
+
+/**
+ * The rollup of `finished` attempts over the `days` before now, as workers would have written it:
+ * one sample per minute, queue and job name, the finished attempts spread evenly over the minutes
+ * and queues and split 80/19/1 over SEEDED_JOBS; 2% of the second name's attempts failed, 1% of
+ * every name's released. Run times and waits fall in a few buckets per name, so percentiles
+ * differ between names. Written through the repository's own `record`, 1,000 samples a call.
+ * Resolves to the number of samples written.
+ */
+export async function seedMetrics(repository: MetricsSink, finished: number, days = 7): Promise<number> {
+  const minutes = days * 1440;
+  const first = Math.floor(Date.now() / 60_000) * 60 - minutes * 60;
+  const cells = minutes * SEEDED_QUEUES.length;
+  const bucketsWith = (index: number, count: number) => {
+    const buckets = new Array<number>(METRICS_BUCKETS_MS.length + 1).fill(0);
+    buckets[index] = count;
+    return buckets;
+  };
+  // Per name: the bucket its run times fall in and their mean, and the bucket of its waits.
+  const shapes = [
+    { runtimeBucket: 4, runtimeMs: 15, waitBucket: 3 },
+    { runtimeBucket: 9, runtimeMs: 800, waitBucket: 6 },
+    { runtimeBucket: 6, runtimeMs: 80, waitBucket: 4 },
+  ];
+  let batch: JobMetricsSample[] = [];
+  let written = 0;
+  for (let cell = 0; cell < cells; cell++) {
+    const total = Math.floor(((cell + 1) * finished) / cells) - Math.floor((cell * finished) / cells);
+    const rare = cell % 100 === 0 ? Math.min(total, 1) : 0;
+    const second = Math.round(total * 0.19);
+    const counts = [total - second - rare, second, rare];
+    for (const [j, attempts] of counts.entries()) {
+      if (attempts <= 0) continue;
+      const failed = j === 1 ? Math.floor(attempts / 50) : 0;
+      const released = Math.floor(attempts / 100);
+      const shape = shapes[j]!;
+      batch.push({
+        minute: first + Math.floor(cell / SEEDED_QUEUES.length) * 60,
+        queue: SEEDED_QUEUES[cell % SEEDED_QUEUES.length]!,
+        job: SEEDED_JOBS[j]!,
+        completed: attempts - failed,
+        failed,
+        released,
+        runtimeMsSum: (attempts + released) * shape.runtimeMs,
+        runtimeBuckets: bucketsWith(shape.runtimeBucket, attempts + released),
+        waitMsSum: (attempts + released) * METRICS_BUCKETS_MS[shape.waitBucket - 1]!,
+        waitBuckets: bucketsWith(shape.waitBucket, attempts + released),
+      });
+    }
+    if (batch.length >= 1000 || cell === cells - 1) {
+      await repository.record(batch);
+      written += batch.length;
+      batch = [];
+    }
+  }
+  return written;
 }

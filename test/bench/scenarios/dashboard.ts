@@ -1,10 +1,15 @@
 import 'reflect-metadata';
 
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 
+import { createDashboard, type DashboardOptions, toNodeHandler } from '../../../src/dashboard/index.js';
 import { boot, shutdown } from '../../../src/runtime/boot.js';
 import { runtime } from '../../../src/runtime/current.js';
 import { runMigrations } from '../../../src/runtime/run-migrations.js';
+import { dashboardEndpoints } from '../../helpers/dashboard-endpoints.js';
 import {
   type DashboardSeedSize,
   pushSeededJobs,
@@ -15,7 +20,7 @@ import {
 import { databaseQueue } from '../../helpers/database-queue.js';
 import { clock } from '../bench-jobs.js';
 import { type BenchEngine, bootConfig, emptyDatabase } from '../engines.js';
-import { emit, round } from '../measurement.js';
+import { emit, quantile, round } from '../measurement.js';
 import { clearRedisPrefix } from '../redis-server.js';
 
 /*
@@ -77,7 +82,81 @@ emit({
   ...size,
   finished: Number(args.finished),
 });
-if (!args['seed-only']) {
-  // The API measurement lands with the dashboard (src/dashboard/).
-}
+if (!args['seed-only']) await measureApi();
 await shutdown();
+
+/** Serves a dashboard over node:http under /admin/jobs; resolves to its base URL and a closer. */
+async function serve(options: Partial<DashboardOptions>): Promise<{ base: string; close(): void }> {
+  const handler = toNodeHandler(createDashboard({ basePath: '/admin/jobs', authorize: () => true, ...options }));
+  const server = http.createServer((request, response) => void handler(request, response));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    base: `http://127.0.0.1:${port}/admin/jobs/`,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+/** Milliseconds of one GET, body read; a status other than 200 fails the measurement. */
+async function timedGet(base: string, path: string): Promise<number> {
+  const started = clock();
+  const response = await fetch(new URL(path, base));
+  const body = await response.text();
+  const ms = clock() - started;
+  if (response.status !== 200) throw new Error(`GET ${path}: ${response.status} ${body.slice(0, 300)}`);
+  return ms;
+}
+
+/**
+ * Every endpoint, `samples` times after one untimed request, on two dashboards side by side: one
+ * that counts on every request (countCacheSeconds 0: the worst case, what the goals are checked
+ * against) and one with the default 5 s count cache (what a page polling every 3 s meets). The
+ * requests of the two alternate, so drift on a shared machine hits both.
+ */
+async function measureApi(): Promise<void> {
+  const uncached = await serve({ countCacheSeconds: 0 });
+  const cached = await serve({});
+  try {
+    // A listing that fails here fails again when measured, and says so there; its detail probe is left out.
+    const probes = await dashboardEndpoints(async (path) => {
+      const response = await fetch(new URL(path, uncached.base));
+      return response.status === 200 ? response.json() : { items: [], next: null };
+    });
+    const samples = Number(args.samples);
+    for (const probe of probes) {
+      const times = { uncached: [] as number[], 'cached 5 s': [] as number[] };
+      let first: number;
+      try {
+        first = await timedGet(uncached.base, probe.path);
+        await timedGet(cached.base, probe.path);
+        for (let i = 0; i < samples; i++) {
+          times.uncached.push(await timedGet(uncached.base, probe.path));
+          times['cached 5 s'].push(await timedGet(cached.base, probe.path));
+        }
+      } catch (error) {
+        process.stderr.write(`dashboard: ${(error as Error).message}\n`);
+        continue;
+      }
+      for (const [preset, list] of Object.entries(times))
+        emit({
+          ...base,
+          preset,
+          scenario: `dashboard ${probe.label}`,
+          value: round(quantile(list, 0.95)),
+          unit: 'ms p95',
+          p50: round(quantile(list, 0.5)),
+          max: round(Math.max(...list)),
+          firstMs: round(first),
+          samples,
+          path: probe.path,
+        });
+    }
+  } finally {
+    uncached.close();
+    cached.close();
+  }
+}
