@@ -343,7 +343,7 @@ if (args.from !== undefined) {
   process.exit(0);
 }
 
-if (!args['skip-peers'] && !existsSync(path.join(PEERS, 'node_modules'))) {
+if (phases.has('queue') && !args['skip-peers'] && !existsSync(path.join(PEERS, 'node_modules'))) {
   process.stderr.write('bench: installing the peers (npm --prefix test/bench/peers ci) …\n');
   const installed = spawnSync('npm', ['--prefix', PEERS, 'ci', '--no-audit', '--no-fund'], { stdio: 'inherit' });
   if (installed.status !== 0)
