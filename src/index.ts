@@ -104,6 +104,7 @@ export type {
   FailedConfig,
   GeneratorPaths,
   LocksConfig,
+  MetricsConfig,
   NullConnectionConfig,
   RateLimitsConfig,
   ResolvedConfig,

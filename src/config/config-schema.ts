@@ -143,6 +143,11 @@ export const errandConfigSchema = strict('The configuration', 'an object (use de
   locks: tableHome('`locks`'),
   rateLimits: tableHome('`rateLimits`'),
   batching: tableHome('`batching`'),
+  metrics: strict('`metrics`', 'an object { enabled?, retention?, table? }', {
+    enabled: boolean.optional(),
+    retention: number('a whole number of hours ≥ 1').optional(),
+    table: tableName.optional(),
+  }).optional(),
   bootstrap: paths('a module, a directory or a glob').optional(),
   listeners: paths('a module, a directory or a glob').optional(),
   maxPayloadSize: number('a whole number of bytes ≥ 256').optional(),

@@ -164,6 +164,19 @@ export interface RateLimitsConfig {
   table?: string;
 }
 
+/** The per-minute metrics rollup (see `ErrandConfig.metrics`). */
+export interface MetricsConfig {
+  /**
+   * Whether workers count what they finish, per minute, queue and job name, and add the counts to
+   * their connection's store every few seconds. Default true.
+   */
+  enabled?: boolean;
+  /** Hours a minute's counts are kept; the flushing worker prunes older ones. Default 168 (7 days). */
+  retention?: number;
+  /** The rollup's table on each database queue connection (`errand migrate` creates it). Default `job_metrics`. */
+  table?: string;
+}
+
 /**
  * What `errand.config.*` exports (through `defineConfig`). Checked at load, also for plain
  * JavaScript: an unknown key at any level is an error naming the closest known one. In plain
@@ -221,6 +234,8 @@ export interface ErrandConfig {
    * table. Default: the default connection (else the first database one), table `job_batches`.
    */
   batching?: { connection?: string; table?: string };
+  /** The per-minute rollup of finished jobs that workers write and the dashboard charts. */
+  metrics?: MetricsConfig;
   /**
    * Called with the error when a dispatch nobody awaited fails. Default: printed to stderr with
    * the job's name.
@@ -308,6 +323,8 @@ export interface ResolvedConfig {
   keyring: Keyring;
   /** Where batches are recorded; undefined when there is no database connection. */
   batching: { connection: string; table: string } | undefined;
+  /** The metrics rollup: on or off, hours kept, its table on database connections. */
+  metrics: { enabled: boolean; retention: number; table: string };
   /** The container from the config, if it named one. */
   container?: DependencyContainer;
   /** Where relative paths in the config are resolved from. */

@@ -58,3 +58,9 @@ export const DEFAULT_CONFIG: ErrandConfig = {
   },
   failed: { driver: 'database', table: 'failed_jobs' },
 };
+
+/** The metrics rollup's table on each database queue connection. */
+export const DEFAULT_METRICS_TABLE = 'job_metrics';
+
+/** Hours the metrics rollup keeps a minute: the dashboard's longest range, 7 days. */
+export const DEFAULT_METRICS_RETENTION_HOURS = 168;

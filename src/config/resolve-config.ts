@@ -12,6 +12,7 @@ import type {
   DatabaseClient,
   DatabaseConnectionConfig,
   ErrandConfig,
+  MetricsConfig,
   ResolvedConfig,
   ResolvedConnection,
 } from './config-types.js';
@@ -20,6 +21,8 @@ import {
   DEFAULT_CONFIG,
   DEFAULT_LOCKS_TABLE,
   DEFAULT_MAX_PAYLOAD_SIZE,
+  DEFAULT_METRICS_RETENTION_HOURS,
+  DEFAULT_METRICS_TABLE,
   DEFAULT_RATE_LIMITS_TABLE,
   DEFAULT_SQLITE_FILE,
 } from './defaults.js';
@@ -125,6 +128,7 @@ export function resolveConfig(
       defaultName,
       where,
     ),
+    metrics: resolveMetrics(config.metrics, where),
     container: config.container,
     baseDir,
     ...(options.source === undefined ? {} : { source: options.source }),
@@ -273,6 +277,23 @@ function resolveMaxPayloadSize(value: number | undefined, where: string): number
   }
   return value;
 }
+
+function resolveMetrics(metrics: MetricsConfig | undefined, where: string): ResolvedConfig['metrics'] {
+  const retention = metrics?.retention ?? DEFAULT_METRICS_RETENTION_HOURS;
+  if (!Number.isInteger(retention) || retention < 1 || retention > MAX_RETENTION_HOURS) {
+    throw new ConfigError(
+      `metrics.retention${where} must be a whole number of hours from 1 to ${MAX_RETENTION_HOURS}, got ${String(retention)}.`,
+    );
+  }
+  return {
+    enabled: metrics?.enabled ?? true,
+    retention,
+    table: tableName(`metrics${where}`, 'table', metrics?.table ?? DEFAULT_METRICS_TABLE),
+  };
+}
+
+/** Ten years: Redis keys' expiry and the rollup's bounds stay far inside safe integers. */
+const MAX_RETENTION_HOURS = 87_600;
 
 function tableName(at: string, option: string, value: string): string {
   if (typeof value !== 'string' || !IDENTIFIER.test(value)) {

@@ -2,6 +2,7 @@ import type { ResolvedConnection } from '../config/config-types.js';
 import type { BatchRepository } from '../contracts/batch-repository.js';
 import type { FailedJobBrowser, FailedJobStore } from '../contracts/failed-job-store.js';
 import type { LockStore } from '../contracts/lock-store.js';
+import type { MetricsRepository } from '../contracts/metrics-repository.js';
 import type { ModelResolver } from '../contracts/model-resolver.js';
 import type { Queue, StoreTransaction } from '../contracts/queue.js';
 import type { QueueInspector } from '../contracts/queue-inspector.js';
@@ -15,6 +16,7 @@ import { describeDatabaseError } from './database/database-error.js';
 import { DatabaseFailedJobBrowser } from './database/database-failed-job-browser.js';
 import { DatabaseFailedJobStore } from './database/database-failed-job-store.js';
 import { DatabaseLockStore } from './database/database-lock-store.js';
+import { DatabaseMetricsRepository } from './database/database-metrics-repository.js';
 import { DatabaseQueue } from './database/database-queue.js';
 import { DatabaseQueueInspector } from './database/database-queue-inspector.js';
 import { DatabaseRateLimitStore } from './database/database-rate-limit-store.js';
@@ -27,6 +29,7 @@ export { knexConfigOf } from './database/store-transaction.js';
 import { NullQueue } from './null/null-queue.js';
 import { openRedisClient } from './redis/redis-client.js';
 import { RedisLockStore } from './redis/redis-lock-store.js';
+import { RedisMetricsRepository } from './redis/redis-metrics-repository.js';
 import { RedisQueue } from './redis/redis-queue.js';
 import { RedisQueueInspector } from './redis/redis-queue-inspector.js';
 import { RedisRateLimitStore } from './redis/redis-rate-limit-store.js';
@@ -130,12 +133,30 @@ export function openRateLimitStore(queue: WorkerQueue, table: string): RateLimit
   );
 }
 
+/**
+ * The per-minute rollup of finished attempts (`metrics` in the config) in the store of `queue`,
+ * where its workers write it: the table `metrics.table` of a database (migration 0013), or hashes
+ * under a redis connection's prefix expiring `metrics.retention` hours after their period
+ * (sharing its client). Closing it leaves the queue's connection open.
+ */
+export function openMetricsRepository(
+  queue: WorkerQueue,
+  metrics: { readonly table: string; readonly retention: number },
+): MetricsRepository {
+  if (queue instanceof RedisQueue)
+    return new RedisMetricsRepository(queue.client, queue.keys, metrics.retention * 3600);
+  const database = databaseOf(queue, 'the metrics rollup');
+  return new DatabaseMetricsRepository(database.knex, metrics.table, database.connectionName, database.config);
+}
+
 /** Where errand's own tables beside the queue's (jobs, workers, controls) live in its store, by name. */
 export interface StoreTables {
   failed?: string;
   locks?: string;
   batches?: string;
   rateLimits?: string;
+  /** The metrics rollup of this connection's workers (`metrics.table`). */
+  metrics?: string;
 }
 
 /**
@@ -156,6 +177,7 @@ export async function migrateStore(queue: WorkerQueue, tables: StoreTables): Pro
       locks: tables.locks,
       batches: tables.batches,
       rateLimits: tables.rateLimits,
+      metrics: tables.metrics ? [tables.metrics] : undefined,
     });
   } catch (error) {
     throw describeDatabaseError(error, database.connectionName, database.config, database.table);

@@ -10,7 +10,7 @@ export interface MigrationReport {
 }
 
 /**
- * Creates or updates errand's tables (jobs, failed_jobs, workers, controls, locks, rate_limits, job_batches) on every database connection, or on
+ * Creates or updates errand's tables (jobs, failed_jobs, workers, controls, locks, rate_limits, job_batches, job_metrics) on every database connection, or on
  * the one named; what `errand migrate` runs.
  */
 export async function runMigrations(connection?: string): Promise<MigrationReport[]> {
@@ -28,6 +28,7 @@ export async function runMigrations(connection?: string): Promise<MigrationRepor
       locks: locks?.connection === name ? locks.table : undefined,
       batches: batching?.connection === name ? batching.table : undefined,
       rateLimits: rateLimits?.connection === name ? rateLimits.table : undefined,
+      metrics: app.config.metrics.table,
     });
     reports.push({ connection: name, ran });
   }

@@ -160,4 +160,19 @@ describe('resolveConfig: database and runtime options', () => {
       'maxPayloadSize must be a whole number of bytes ≥ 256, got 10.',
     );
   });
+
+  it('turns the metrics rollup on by default, kept 7 days in job_metrics, and names a bad value', () => {
+    expect(resolveConfig({}, { env: {} }).metrics).toEqual({ enabled: true, retention: 168, table: 'job_metrics' });
+    expect(resolveConfig({ metrics: { enabled: false, retention: 24, table: 'stats' } }, { env: {} }).metrics).toEqual({
+      enabled: false,
+      retention: 24,
+      table: 'stats',
+    });
+    expect(() => resolveConfig({ metrics: { retention: 0.5 } }, { env: {} })).toThrow(
+      'metrics.retention must be a whole number of hours from 1 to 87600, got 0.5.',
+    );
+    expect(() => resolveConfig({ metrics: { table: 'job metrics' } }, { env: {} })).toThrow(
+      'metrics: table [job metrics] is not a valid table name.',
+    );
+  });
 });

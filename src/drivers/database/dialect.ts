@@ -413,6 +413,21 @@ export const dialect = {
   },
 
   /**
+   * The tail of an INSERT that, where a row with the same `keys` exists, adds the new row's
+   * `added` columns to it instead of failing: the metrics rollup's write, which many workers make
+   * to the same row without reading it. PostgreSQL and SQLite name the inserted row `excluded`
+   * (PostgreSQL wants the existing row's columns qualified by the table); MySQL/MariaDB read it
+   * with VALUES(), which MySQL 8.0.20+ deprecates but still runs and MariaDB keeps.
+   */
+  addingUpsertSql(engine: Engine, table: string, keys: readonly string[], added: readonly string[]): string {
+    const q = (identifier: string) => this.quote(engine, identifier);
+    if (engine === 'mysql')
+      return `on duplicate key update ${added.map((c) => `${q(c)} = ${q(c)} + values(${q(c)})`).join(', ')}`;
+    const sets = added.map((c) => `${q(c)} = ${q(table)}.${q(c)} + excluded.${q(c)}`).join(', ');
+    return `on conflict (${keys.map(q).join(', ')}) do update set ${sets}`;
+  },
+
+  /**
    * How a counter upsert hands back the new count: `on conflict … do update … returning`
    * (PostgreSQL, SQLite ≥ 3.35), or MySQL/MariaDB's `on duplicate key update` with
    * LAST_INSERT_ID(expr), whose value the statement's own result carries.

@@ -20,6 +20,10 @@
 //   P{@}:paused          SET   paused queues
 //   P{@}:ids             STRING the job id counter (reserved in blocks)
 //   P{@}:queues          SET   every queue a push has named (a dashboard's queue list, without a KEYS scan)
+//   P{@}:metrics:m:<minute> HASH the rollup's counters of one minute (unix s), field `<counter>|["queue","job"]`,
+//                        expiring at the minute plus the retention (redis-metrics-repository.ts)
+//   P{@}:metrics:h:<hour>   HASH the same summed per hour, for long ranges
+//   P{@}:metrics:minutes, P{@}:metrics:hours  ZSET which periods hold counters (score = the period)
 // Locks and rate limits, when `locks`/`rateLimits` name the connection (redis-lock-store.ts,
 // redis-rate-limit-store.ts): one key each, untagged, so they spread over a cluster's slots.
 //   Plock:<key>    STRING the owner, expiring with the lock's TTL (none for a TTL of 0)
@@ -83,5 +87,10 @@ export class RedisKeys {
 
   get queues(): string {
     return `${this.connection}queues`;
+  }
+
+  /** Put before the rollup's keys: `m:<minute>`, `h:<hour>`, `minutes`, `hours`. */
+  get metrics(): string {
+    return `${this.connection}metrics:`;
   }
 }
