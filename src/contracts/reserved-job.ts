@@ -14,6 +14,12 @@ export interface ReservedJob {
   readonly exceptions: number;
   readonly reservedBy: string;
   /**
+   * How long the job had been available when this claim took it, in milliseconds on the store's
+   * clock (whole seconds on a database, whose times are); undefined where the store does not say.
+   * The metrics rollup's wait.
+   */
+  readonly waitMs?: number;
+  /**
    * Set when the store holds the job but not in a form it can hand over (a Redis job id with no
    * hash, a hash without its payload): why, naming the key. The worker fails the job with this
    * reason, running nothing; `payload` is whatever could be kept.

@@ -1,3 +1,4 @@
+import { openMetricsRepository } from '../drivers/connect.js';
 import { type ErrandRuntime, events, report, runtime } from '../runtime/current.js';
 import { Worker } from './worker.js';
 import type { WorkerOptions } from './worker-options.js';
@@ -45,14 +46,19 @@ export function createWorker(options: Partial<WorkerOptions> = {}): WorkerHandle
  * `queue:work` both build their worker here.
  */
 export function buildWorker(app: ErrandRuntime, options: Partial<WorkerOptions> = {}): Worker {
+  const driver = app.queues.worker(options.connection);
+  const { metrics } = app.config;
   return new Worker(
     {
-      driver: app.queues.worker(options.connection),
+      driver,
       failer: app.queues.failer(),
       events,
       container: app.container,
       report,
       config: app.config,
+      metrics: metrics.enabled
+        ? { repository: openMetricsRepository(driver, metrics), retention: metrics.retention }
+        : undefined,
     },
     options,
   );

@@ -38,6 +38,7 @@ import { type DecodedJob, decodeJob, parsePayload } from '../payload/decode-payl
 import type { JobPayload } from '../payload/job-payload.js';
 import type { Keyring } from '../payload/keyring.js';
 import { retryWhileUnreachable } from './finisher.js';
+import type { MetricsCounter, MetricsOutcome } from './metrics-recorder.js';
 import type { WorkerOptions } from './worker-options.js';
 
 const DELETE: JobIntent = { kind: 'delete' };
@@ -92,6 +93,8 @@ export interface ProcessorDeps {
   keyring?: Keyring;
   /** Where unique jobs' locks are released; default the runtime's lock store. */
   locks?: LockStore;
+  /** Counts each attempt that ends (completed, failed or released) for the metrics rollup. */
+  metrics?: MetricsCounter;
 }
 
 /**
@@ -231,6 +234,7 @@ export class JobProcessor {
   ): Promise<ProcessResult> {
     const released = await this.release(job, backoff, exceptions);
     if (released !== true) return released === false ? this.lost(job) : this.fail(job, released, durationMs);
+    this.count(job, 'released', durationMs);
     await this.deps.events.emit(new JobReleasedAfterException(job.connectionName, job, error, backoff, durationMs));
     return 'released';
   }
@@ -260,6 +264,7 @@ export class JobProcessor {
     }
     if (!done) return this.lost(job);
     const result = intent.kind === 'release' ? 'released' : 'deleted';
+    this.count(job, result === 'released' ? 'released' : 'completed', durationMs);
     // The job is gone for good (never after a release back): its unique lock goes with it.
     if (result === 'deleted' && job.payload?.unique)
       await releaseAtEnd(job.payload, job.reserved.payload, job, this.uniqueDeps);
@@ -278,6 +283,7 @@ export class JobProcessor {
       write: (write) => this.write(job, write),
     });
     if (!recorded) return this.lost(job);
+    this.count(job, 'failed', durationMs);
     if (job.payload) await afterJobFailed(job.payload, error, this.deps.report, recorded.batchCounted);
     if (job.payload && !isRefusal(error)) await this.callFailedHook(job, job.payload, error);
     await this.deps.events.emit(new JobFailed(job.connectionName, job, error, durationMs));
@@ -325,6 +331,11 @@ export class JobProcessor {
     } catch (hookError) {
       this.deps.report(hookError);
     }
+  }
+
+  /** An attempt ended as `outcome`: counted under its queue and job name for the rollup. */
+  private count(job: WorkerJob, outcome: MetricsOutcome, durationMs: number): void {
+    this.deps.metrics?.count(job.queue, job.displayName, outcome, durationMs, job.reserved.waitMs);
   }
 
   private lost(job: WorkerJob): ProcessResult {

@@ -6,6 +6,7 @@ import type { DependencyContainer } from 'tsyringe';
 
 import type { ResolvedConfig } from '../config/config-types.js';
 import type { FailedJobStore } from '../contracts/failed-job-store.js';
+import type { MetricsRepository } from '../contracts/metrics-repository.js';
 import type { ReservedJob } from '../contracts/reserved-job.js';
 import type { WorkerQueue, WorkerRegistration } from '../contracts/worker-queue.js';
 import { MissingTableError } from '../errors/missing-table-error.js';
@@ -17,6 +18,7 @@ import { WorkerStopping } from '../events/worker-stopping.js';
 import { WorkerControls } from './controls.js';
 import { DRAIN_PATIENCE_MS, Finisher } from './finisher.js';
 import { JobProcessor } from './job-processor.js';
+import { MetricsRecorder } from './metrics-recorder.js';
 import { Monitor, type MonitorListener } from './monitor/monitor.js';
 import { PollDelay } from './poll-delay.js';
 import { PrefetchBuffer } from './prefetch-buffer.js';
@@ -36,6 +38,8 @@ export interface WorkerDeps {
   report: (error: unknown) => void;
   /** The resolved configuration: the monitor thread opens its own connection from it. */
   config?: ResolvedConfig;
+  /** Where the worker adds its per-minute counts, and for how many hours they are kept; none: not counted. */
+  metrics?: { repository: MetricsRepository; retention: number };
 }
 
 /** After SIGTERM's grace, how long aborted handlers get to wind down before their jobs are released. */
@@ -68,6 +72,7 @@ export class Worker {
   private readonly buffer: PrefetchBuffer;
   private readonly slots: Slots;
   private readonly controls: WorkerControls;
+  private readonly metrics: MetricsRecorder | undefined;
   private monitor: Monitor | undefined;
   private started = false;
   private stopRequested = false;
@@ -111,6 +116,9 @@ export class Worker {
       buffer: this.buffer,
       wake: () => this.sleeper.wake(),
     });
+    this.metrics = deps.metrics
+      ? new MetricsRecorder(deps.metrics.repository, { retention: deps.metrics.retention, report: deps.report })
+      : undefined;
     const leaseLost = (job: ReservedJob) => this.buffer.leaseLost(job);
     this.finisher = new Finisher(deps.driver, DRAIN_PATIENCE_MS, leaseLost);
     this.processor = new JobProcessor({
@@ -123,6 +131,7 @@ export class Worker {
       watchdog: () => this.monitor?.running,
       maxPayloadSize: deps.config?.maxPayloadSize,
       keyring: deps.config?.keyring,
+      metrics: this.metrics,
       leaseLimit: deps.driver.leases.heartbeat === false ? deps.driver.leases.retryAfter : undefined,
     });
     this.slots = new Slots({
@@ -156,6 +165,7 @@ export class Worker {
     // hand its prefetched jobs back and begin its stop, not wait for its longest job first.
     const cancelMaxTime =
       this.options.maxTime > 0 ? this.sleeper.wakeAt(startedAt + this.options.maxTime * 1000) : undefined;
+    this.metrics?.start();
     try {
       this.monitor = await Monitor.start(this.registration(), {
         driver: this.deps.driver,
@@ -334,7 +344,7 @@ export class Worker {
   /**
    * Winds down: hands the prefetch buffer back, lets in-flight jobs finish (after a signal, for
    * the grace, then aborts their signals and finally releases what is left), lands the batched
-   * deletes, and deregisters.
+   * deletes and the last metrics counts, and deregisters.
    */
   private async wind(reason: WorkerStopReason): Promise<void> {
     await this.buffer.handBackAll();
@@ -359,6 +369,8 @@ export class Worker {
       clearTimeout(patience);
     }
     await this.finisher.drain();
+    // Counted attempts are all finished now: the last counts go in before the worker deregisters.
+    await this.metrics?.stop();
     await this.monitor?.stop(true);
   }
 

@@ -430,7 +430,7 @@ export class RedisQueue implements WorkerQueue {
 
 /**
  * The jobs a claim-shaped reply lists: per job its id, payload, attempts, exceptions, and when
- * `withProblems` (a claim's reply) what is wrong with its entry, which makes the job unreadable
+ * `withProblems` (a claim's reply) its wait and what is wrong with its entry, which makes the job unreadable
  * with its reason (see claim-jobs.ts); `jobPrefix` names the job's key in that reason.
  */
 function jobsOf(
@@ -441,7 +441,7 @@ function jobsOf(
   withProblems: boolean,
 ): ReservedJob[] {
   const flat = reply as unknown[];
-  const stride = withProblems ? 5 : 4;
+  const stride = withProblems ? 6 : 4;
   const jobs: ReservedJob[] = [];
   for (let i = 0; i < flat.length; i += stride) {
     const id = String(flat[i]);
@@ -452,6 +452,7 @@ function jobsOf(
       attempts: Number(flat[i + 2]),
       exceptions: Number(flat[i + 3] ?? 0),
       reservedBy,
+      waitMs: withProblems ? Number(flat[i + 5] ?? 0) : undefined,
     };
     const problem = withProblems ? String(flat[i + 4] ?? '') : '';
     jobs.push(problem === '' ? job : { ...job, unreadable: unreadable(problem, `${jobPrefix}${id}`, id) });

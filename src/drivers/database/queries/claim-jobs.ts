@@ -10,6 +10,8 @@ interface ClaimRow {
   payload: string;
   attempts: number | string;
   exceptions: number | string;
+  /** Seconds from available_at to the claim, on the database clock (a claim's rows only). */
+  waited?: number | string;
 }
 
 /**
@@ -95,7 +97,7 @@ export async function claimJobs(knex: Knex, info: ServerInfo, input: ClaimInput)
       const found = dialect.rows<ClaimRow>(
         info.engine,
         await trx.raw(
-          `select id, queue, payload, attempts, exceptions ${candidates(dialect.claimNowSql(info.engine))} limit ? ${dialect.lockClause(info)}`,
+          `select id, queue, payload, attempts, exceptions, ${now} - cast(available_at as signed) as waited ${candidates(dialect.claimNowSql(info.engine))} limit ? ${dialect.lockClause(info)}`,
           [table, queue, limit],
         ),
       );
@@ -114,7 +116,7 @@ export async function claimJobs(knex: Knex, info: ServerInfo, input: ClaimInput)
       `with next as (select id ${candidates(dialect.claimNowSql(info.engine))} limit ? ${dialect.lockClause(info)})
        update ?? as j set reserved_at = ${now}, reserved_by = ?, attempts = ${nextAttemptSql('j.attempts')}
        from next where j.id = next.id
-       returning j.id, j.queue, j.payload, j.attempts, j.exceptions`,
+       returning j.id, j.queue, j.payload, j.attempts, j.exceptions, ${now} - j.available_at as waited`,
       [table, queue, limit, table, leaseToken],
     );
     rows = dialect.rows<ClaimRow>(info.engine, result);
@@ -123,7 +125,7 @@ export async function claimJobs(knex: Knex, info: ServerInfo, input: ClaimInput)
     const result = await knex.raw(
       `update ?? set reserved_at = ${now}, reserved_by = ?, attempts = ${nextAttemptSql('attempts')}
        where id in (select id ${candidates(dialect.claimNowSql(info.engine))} limit ?)
-       returning id, queue, payload, attempts, exceptions`,
+       returning id, queue, payload, attempts, exceptions, ${now} - available_at as waited`,
       [table, leaseToken, table, queue, limit],
     );
     rows = dialect.rows<ClaimRow>(info.engine, result);
@@ -139,6 +141,7 @@ function reservedJob(row: ClaimRow, leaseToken: string): ReservedJob {
     attempts: Number(row.attempts),
     exceptions: Number(row.exceptions),
     reservedBy: leaseToken,
+    waitMs: row.waited === undefined ? undefined : Math.max(0, Number(row.waited)) * 1000,
   };
 }
 

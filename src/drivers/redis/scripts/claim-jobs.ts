@@ -7,8 +7,9 @@ import { NOW_MS } from './server-time.js';
  * reservations back to waiting (at their old turn, attempt kept); then takes the due jobs in
  * (available-at, id) order, counting each attempt, stamping the token, the claim time (`claimed`,
  * what a late take-back checks: take-back.ts) and the lease expiry.
- * Returns id, payload, attempts, exceptions and a problem per job: '' for a sound job, else what
- * is wrong with its entry (`type:none`, no hash; `type:<type>`, a key of another type where its
+ * Returns per job its id, payload, attempts, exceptions, a problem and its wait (ms from when it
+ * became available to this claim, the metrics rollup's). The problem is '' for a sound job, else
+ * what is wrong with its entry (`type:none`, no hash; `type:<type>`, a key of another type where its
  * hash belongs; `no-payload`; `attempts:<value>`, not a whole number). Such a job is claimed like
  * any other (a hash takes the place of a missing or mistyped key, a string's text kept as its
  * payload), so the worker fails it with the reason instead of it vanishing or wedging every
@@ -66,6 +67,7 @@ for i = 1, #due, 2 do
     out[#out + 1] = attempts
     out[#out + 1] = exceptions
     out[#out + 1] = problem
+    out[#out + 1] = math.max(0, now - tonumber(due[i + 1]))
   end
 end
 if #due < 2 * tonumber(ARGV[2]) then redis.call('DEL', KEYS[3]) end
