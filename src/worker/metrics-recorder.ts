@@ -1,4 +1,5 @@
 import { type JobMetricsSample, METRICS_BUCKETS_MS, type MetricsRepository } from '../contracts/metrics-repository.js';
+import { MissingTableError } from '../errors/missing-table-error.js';
 
 /** How an attempt ended, as the rollup counts it. */
 export type MetricsOutcome = 'completed' | 'failed' | 'released';
@@ -47,6 +48,8 @@ export class MetricsRecorder implements MetricsCounter {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private nextPruneAt: number;
+  /** Set when the store has no rollup table: nothing more is counted. */
+  private off = false;
 
   constructor(
     private readonly repository: MetricsRepository,
@@ -63,6 +66,7 @@ export class MetricsRecorder implements MetricsCounter {
   }
 
   count(queue: string, job: string, outcome: MetricsOutcome, runtimeMs: number, waitMs: number | undefined): void {
+    if (this.off) return;
     const minute = Math.floor(this.now() / 60_000) * 60;
     let jobs = this.cells.get(queue);
     if (!jobs) this.cells.set(queue, (jobs = new Map()));
@@ -108,11 +112,24 @@ export class MetricsRecorder implements MetricsCounter {
   }
 
   private async write(): Promise<void> {
+    if (this.off) return;
     const samples = this.take();
     if (samples.length > 0) {
       try {
         await this.repository.record(samples);
       } catch (error) {
+        if (error instanceof MissingTableError) {
+          // Not migrated since upgrading: said once, then this worker counts nothing rather than
+          // repeat the error every few seconds. Its jobs are unaffected.
+          this.off = true;
+          this.options.report(
+            new MissingTableError(
+              `${error.message} The metrics rollup is off for this worker until it restarts (set metrics.enabled to false to leave it off).`,
+              { cause: error },
+            ),
+          );
+          return;
+        }
         this.unsent = samples.slice(-MAX_UNSENT);
         this.options.report(error);
         return;
