@@ -20,13 +20,14 @@ export interface RedisCliApp {
 
 /**
  * Writes a config (`redis` as default, a SQLite `db` connection for failed jobs) and a jobs module
- * defining `Note` (appends its text to notes.txt) and `Broken` (always throws, `brokenTries`
- * tries), then boots this process on the same config so the test dispatches what the CLI works.
+ * defining `Note` (appends its text to notes.txt), `Broken` (always throws, `brokenTries`
+ * tries) and any `moreJobs` (module source that may use `dir`, the app's folder), then boots this process on the same config so the test dispatches what the CLI works.
  */
 export async function writeRedisCliApp(
   name: string,
   redis: RedisConnectionConfig,
   brokenTries: number,
+  moreJobs = '',
 ): Promise<RedisCliApp> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `errand-${name}-`));
   const notesFile = path.join(dir, 'notes.txt');
@@ -41,13 +42,14 @@ export async function writeRedisCliApp(
     path.join(dir, 'jobs.mjs'),
     `import { appendFileSync } from 'node:fs';
 import { Job, Queueable } from '${distIndex}';
+const dir = ${JSON.stringify(dir)};
 export const Note = Job({ name: 'Note' })(class Note extends Queueable {
   async handle() { appendFileSync(${JSON.stringify(notesFile)}, this.text + '\\n'); }
 });
 export const Broken = Job({ name: 'Broken', tries: ${brokenTries} })(class Broken extends Queueable {
   async handle() { throw new Error('broken on purpose'); }
 });
-`,
+${moreJobs}`,
   );
   await boot(config, { cwd: dir });
   const queue = (await runtime()).queues.worker();
