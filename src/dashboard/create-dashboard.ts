@@ -50,9 +50,27 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
       `createDashboard: \`pollMs\` must be a whole number of milliseconds, at least 250; got ${options.pollMs}.`,
     );
   }
+  for (const [name, value, least] of [
+    ['countCap', options.countCap, 1],
+    ['countCacheSeconds', options.countCacheSeconds, 0],
+  ] as const) {
+    if (value !== undefined && (!Number.isInteger(value) || value < least)) {
+      throw new TypeError(`createDashboard: \`${name}\` must be a whole number, at least ${least}; got ${value}.`);
+    }
+  }
+  if (options.redact && !options.redact.every((key) => typeof key === 'string' && key !== '')) {
+    throw new TypeError('createDashboard: `redact` must list non-empty key names.');
+  }
   const fixedBase = options.basePath === undefined ? undefined : normalizeBase(options.basePath);
-  let data: DashboardData | undefined;
-  const source = (): DashboardData => (data ??= dataFromOptions(options));
+  let data: Promise<DashboardData> | undefined;
+  // Read on first use (booting errand then, when no runtime was given); a failed boot is tried again.
+  const source = (): Promise<DashboardData> => {
+    data ??= dataFromOptions(options);
+    data.catch(() => {
+      data = undefined;
+    });
+    return data;
+  };
 
   return async (request) => {
     const nonce = randomBytes(16).toString('base64');
@@ -92,7 +110,7 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
     if (denied) return denied;
     if (target.kind === 'api') {
       return handleApi(target.name, params, request, {
-        data: source(),
+        data: await source(),
         readOnly: options.readOnly === true,
       });
     }
@@ -105,7 +123,7 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
       readOnly: options.readOnly === true,
       pollMs,
       fragment: request.headers.get(FRAGMENT_HEADER) === '1',
-      api: source(),
+      api: await source(),
       request,
     });
     return htmlResponse(html);

@@ -1,16 +1,16 @@
+import { runtime } from '../runtime/current.js';
 import type { DashboardData } from './dashboard-api.js';
-import { DashboardHttpError } from './dashboard-api.js';
-import type { DashboardOptions } from './dashboard-options.js';
+import { type DashboardOptions, DEFAULT_REDACT } from './dashboard-options.js';
+import { RuntimeDashboardData } from './runtime-data.js';
 
-/** Where the dashboard reads and changes: `options.data`, else the errand runtime. */
-export function dataFromOptions(options: DashboardOptions): DashboardData {
+/** Where the dashboard reads and changes: `options.data`, else the errand runtime's stores. */
+export async function dataFromOptions(options: DashboardOptions): Promise<DashboardData> {
   if (options.data) return options.data;
-  // Until the runtime's inspectors are wired, every read answers 503 and names the option.
-  return new Proxy({ connections: [], defaultConnection: '' } as unknown as DashboardData, {
-    get(target, name) {
-      if (name in target) return target[name as keyof DashboardData];
-      return () =>
-        Promise.reject(new DashboardHttpError(503, 'The dashboard reads no runtime yet: pass `data`.', 'data'));
-    },
+  const given = options.runtime;
+  const app = given === undefined ? await runtime() : typeof given === 'function' ? await given() : given;
+  return new RuntimeDashboardData(app, {
+    cap: options.countCap ?? 100_000,
+    cacheMs: (options.countCacheSeconds ?? 5) * 1000,
+    redact: options.redact ?? DEFAULT_REDACT,
   });
 }

@@ -94,17 +94,22 @@ export function resolveRoute(method: string, segments: readonly string[]): Resol
 }
 
 /**
- * The mount of a path when nothing else says it: the path less its shortest tail that is a
- * dashboard route (`/admin/jobs/failed/7` → `/admin/jobs`). A guess the `basePath` option replaces.
+ * The mount of a path when nothing else says it: the path less its dashboard route
+ * (`/admin/jobs/failed/7` → `/admin/jobs`). An `api/…` or `assets/…` tail wins, as the longest
+ * one (`/x/api/queues` is the API, not a page `queues` under `/x/api`); else the shortest page
+ * route (`/jobs/queues` is the queues page under `/jobs`). A guess the `basePath` option replaces.
  */
 export function guessMount(segments: readonly string[]): string | undefined {
+  const head = (tail: number) => segments.slice(0, segments.length - tail).join('/');
+  for (let tail = segments.length; tail >= 2; tail--) {
+    const rest = segments.slice(segments.length - tail);
+    if (rest[0] === 'assets') return head(tail);
+    if (rest[0] === 'api' && ROUTES.some((route) => route.target.kind === 'api' && matchSegments(route.segments, rest)))
+      return head(tail);
+  }
   for (let tail = 1; tail <= segments.length; tail++) {
     const rest = segments.slice(segments.length - tail);
-    const isAsset = rest[0] === 'assets' && rest.length > 1;
-    if (isAsset || ROUTES.some((route) => matchSegments(route.segments, rest))) {
-      const head = segments.slice(0, segments.length - tail);
-      return head.join('/');
-    }
+    if (ROUTES.some((route) => route.target.kind === 'page' && matchSegments(route.segments, rest))) return head(tail);
   }
   return undefined;
 }

@@ -1,34 +1,19 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createDashboard } from '../../src/dashboard/create-dashboard.js';
-import type { DashboardData } from '../../src/dashboard/dashboard-api.js';
+import { shutdown } from '../../src/runtime/boot.js';
+import { bootDatabaseQueue } from '../helpers/boot-database-queue.js';
 
 // The HTTP core without data: mounting, redirects, headers, the asset route and the page seam.
 // What the API answers is tested against real stores in test/integration/dashboard-api.test.ts.
 
 const open = () => true;
 
-// The pages read through `data`; these tests look at the frame around them, so the queue list is
-// empty and job 42 is a bare pending job.
-const frameData = {
-  connections: ['default'],
-  defaultConnection: 'default',
-  queues: async () => [],
-  job: async (connection: string, id: string) => ({
-    connection,
-    id,
-    queue: 'default',
-    state: 'pending',
-    name: 'Job',
-    attempts: 0,
-    createdAt: null,
-    availableAt: null,
-    reservedAt: null,
-    reservedBy: null,
-  }),
-} as unknown as DashboardData;
-
 describe('the dashboard HTTP core', () => {
+  // Pages read through the booted runtime: an empty SQLite store.
+  beforeAll(() => bootDatabaseQueue('sqlite', 'dashboard_http'));
+  afterAll(() => shutdown());
+
   it('redirects the bare mount to its slash, so relative URLs resolve under it', async () => {
     const handler = createDashboard({ basePath: '/admin/jobs/', authorize: open });
     const response = await handler(new Request('http://x/admin/jobs?x=1'));
@@ -37,7 +22,7 @@ describe('the dashboard HTTP core', () => {
   });
 
   it('renders a page with the mount as its base href and the response nonce on its script', async () => {
-    const handler = createDashboard({ basePath: '/admin/jobs', authorize: open, data: frameData });
+    const handler = createDashboard({ basePath: '/admin/jobs', authorize: open });
     const response = await handler(new Request('http://x/admin/jobs/queues'));
     expect(response.status).toBe(200);
     const html = await response.text();
@@ -57,9 +42,12 @@ describe('the dashboard HTTP core', () => {
   });
 
   it('guesses the mount from the route at the end of the path when no basePath is given', async () => {
-    const handler = createDashboard({ authorize: open, data: frameData });
-    const html = await (await handler(new Request('http://x/ops/queue-ui/jobs/42'))).text();
+    const handler = createDashboard({ authorize: open });
+    const html = await (await handler(new Request('http://x/ops/queue-ui/workers'))).text();
     expect(html).toContain('<base href="/ops/queue-ui/">');
+    expect(await (await handler(new Request('http://x/jobs/queues'))).text()).toContain('<base href="/jobs/">');
+    const api = await handler(new Request('http://x/admin/jobs/api/queues'));
+    expect(api.headers.get('content-type')).toContain('application/json');
   });
 
   it('answers 404 outside the mount and 405 naming the method a route takes', async () => {

@@ -1,0 +1,380 @@
+import type { FailedJobSearch, StoredFailedJob } from '../contracts/failed-job-store.js';
+import type { MetricsRepository } from '../contracts/metrics-repository.js';
+import type { QueueInspector, QueueSnapshot } from '../contracts/queue-inspector.js';
+import type { WorkerQueue } from '../contracts/worker-queue.js';
+import { openQueueInspector } from '../drivers/connect.js';
+import { retryFailedRecord } from '../failed/retry-failed-job.js';
+import type { ErrandRuntime } from '../runtime/current.js';
+import type {
+  ActionBody,
+  BatchBody,
+  JobBody,
+  MetricsBody,
+  OverviewBody,
+  PageBody,
+  QueueBody,
+  WorkerBody,
+} from './api-types.js';
+import { CountCache } from './count-cache.js';
+import {
+  type DashboardData,
+  DashboardHttpError,
+  type FailedQuery,
+  type FailedSelection,
+  type JobsQuery,
+  type MetricsQueryParams,
+} from './dashboard-api.js';
+import { batchBody, failedJobBody, jobBody, workerBody } from './job-bodies.js';
+import { type ConnectionSamples, metricsBody, overviewMetrics, rangeWindow } from './metrics-bodies.js';
+
+/** How the runtime data source counts, caches and redacts. */
+export interface RuntimeDataSettings {
+  readonly cap: number;
+  readonly cacheMs: number;
+  readonly redact: readonly string[];
+}
+
+const DEFAULT_LIMIT = 50;
+/** Records retried per page read when a filter selects them (each is pushed, then forgotten). */
+const RETRY_PAGE = 200;
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** Passes an inspector's refusal of a malformed cursor or limit on as a 400 naming it. */
+async function asBadRequest<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof RangeError) throw new DashboardHttpError(400, error.message);
+    throw error;
+  }
+}
+
+/**
+ * The dashboard's reads and changes over a booted errand: an inspector per connection whose jobs
+ * workers claim, the failed-jobs browser, the batch repository and each store's metrics rollup.
+ * Counts stop at a cap and are kept a few seconds; stores two connections share are read once
+ * for workers and metrics.
+ */
+export class RuntimeDashboardData implements DashboardData {
+  readonly connections: readonly string[];
+  readonly defaultConnection: string;
+  private readonly cache: CountCache;
+  private readonly inspectors = new Map<string, QueueInspector>();
+  /** One connection per distinct store: workers and metrics are read once per store. */
+  private readonly storeConnections: readonly string[];
+
+  constructor(
+    private readonly app: ErrandRuntime,
+    private readonly settings: RuntimeDataSettings,
+  ) {
+    const { connections, default: defaultName } = app.config;
+    const worked = Object.keys(connections).filter((name) => ['database', 'redis'].includes(connections[name]!.driver));
+    this.defaultConnection = worked.includes(defaultName) ? defaultName : (worked[0] ?? defaultName);
+    this.connections = [...worked].sort((a, b) =>
+      a === this.defaultConnection ? -1 : b === this.defaultConnection ? 1 : a.localeCompare(b),
+    );
+    const distinct: string[] = [];
+    for (const name of this.connections) {
+      const queue = this.worker(name);
+      if (!distinct.some((seen) => this.worker(seen).sharesStoreWith(queue))) distinct.push(name);
+    }
+    this.storeConnections = distinct;
+    this.cache = new CountCache(settings.cacheMs);
+  }
+
+  private worker(connection: string): WorkerQueue {
+    return this.app.queues.worker(connection);
+  }
+
+  private inspector(connection: string): QueueInspector {
+    let inspector = this.inspectors.get(connection);
+    if (!inspector) this.inspectors.set(connection, (inspector = openQueueInspector(this.worker(connection))));
+    return inspector;
+  }
+
+  /** The rollup the workers of `connection`'s store write; none until the rollup is configured. */
+  private metricsOf(_connection: string): MetricsRepository | undefined {
+    return undefined;
+  }
+
+  private failedCount(search: FailedJobSearch): Promise<number> {
+    const key = `failed:${JSON.stringify(search)}`;
+    return this.cache.get(key, () => this.app.queues.failedJobBrowser().countUpTo(search, this.settings.cap));
+  }
+
+  private snapshot(connection: string, queue: string): Promise<QueueSnapshot> {
+    return this.cache.get(`queue:${connection}:${queue}`, () =>
+      this.inspector(connection).queue(queue, this.settings.cap),
+    );
+  }
+
+  /** The store's clock of the default connection, unix seconds. */
+  private now(): Promise<number> {
+    return this.inspector(this.storeConnections[0] ?? this.defaultConnection).now();
+  }
+
+  async queues(): Promise<QueueBody[]> {
+    const names = new Map<string, Set<string>>();
+    await Promise.all(
+      this.connections.map(async (connection) => {
+        const found = await this.cache.get(`names:${connection}`, () => this.inspector(connection).queueNames());
+        names.set(connection, new Set(found));
+      }),
+    );
+    const failedQueues = await this.cache.get('failed-queues', () => this.app.queues.failedJobBrowser().queues());
+    for (const { connection, queue } of failedQueues) names.get(connection)?.add(queue);
+    const rows = await Promise.all(
+      this.connections.flatMap((connection) =>
+        [...names.get(connection)!].sort().map(async (name): Promise<QueueBody> => {
+          const [snapshot, failed] = await Promise.all([
+            this.snapshot(connection, name),
+            this.failedCount({ connection, queue: name }),
+          ]);
+          return {
+            connection,
+            name,
+            pending: snapshot.pending,
+            delayed: snapshot.delayed,
+            reserved: snapshot.reserved,
+            failed,
+            capped: snapshot.capped || failed >= this.settings.cap,
+            oldestPendingAge: snapshot.oldestPendingAge,
+            paused: snapshot.paused,
+          };
+        }),
+      ),
+    );
+    return rows;
+  }
+
+  async workers(): Promise<WorkerBody[]> {
+    const seen = new Set<string>();
+    const bodies: WorkerBody[] = [];
+    for (const connection of this.storeConnections) {
+      const inspector = this.inspector(connection);
+      const [workers, now] = await Promise.all([inspector.workers(), inspector.now()]);
+      for (const worker of workers) {
+        if (seen.has(worker.id)) continue;
+        seen.add(worker.id);
+        bodies.push(workerBody(worker, now));
+      }
+    }
+    return bodies;
+  }
+
+  private async samples(since: number, until: number, step: number, query: { queue?: string; job?: string } = {}) {
+    return Promise.all(
+      this.storeConnections.map(
+        async (connection): Promise<ConnectionSamples> => ({
+          connection,
+          samples: (await this.metricsOf(connection)?.read({ since, until, step, ...query })) ?? [],
+        }),
+      ),
+    );
+  }
+
+  async overview(): Promise<OverviewBody> {
+    const now = await this.now();
+    const minute = Math.floor(now / 60) * 60;
+    const [queues, workers, failed, samples] = await Promise.all([
+      this.queues(),
+      this.workers(),
+      this.failedCount({}),
+      this.cache.get(`overview-metrics:${minute}`, () => this.samples(minute - 3540, minute + 60, 60)),
+    ]);
+    const live = workers.filter((worker) => worker.status === 'live');
+    const paused = new Set(queues.filter((queue) => queue.paused).map((queue) => `${queue.connection}:${queue.name}`));
+    const served = live.flatMap((worker) => worker.queues.map((queue) => `${worker.connection}:${queue}`));
+    const longest = queues
+      .filter((queue) => queue.oldestPendingAge !== null)
+      .sort((a, b) => b.oldestPendingAge! - a.oldestPendingAge!)[0];
+    const sum = (field: 'pending' | 'delayed' | 'reserved') => queues.reduce((total, queue) => total + queue[field], 0);
+    return {
+      status: live.length === 0 ? 'inactive' : served.every((queue) => paused.has(queue)) ? 'paused' : 'running',
+      ...overviewMetrics(samples, now),
+      longestWait: longest
+        ? { connection: longest.connection, queue: longest.name, seconds: longest.oldestPendingAge! }
+        : null,
+      workers: {
+        live: live.length,
+        lost: workers.length - live.length,
+        busySlots: live.reduce((total, worker) => total + worker.busySlots, 0),
+        slots: live.reduce((total, worker) => total + worker.concurrency, 0),
+      },
+      pending: sum('pending'),
+      delayed: sum('delayed'),
+      reserved: sum('reserved'),
+      failed,
+      capped: failed >= this.settings.cap || queues.some((queue) => queue.capped),
+    };
+  }
+
+  async jobs(query: JobsQuery): Promise<PageBody<JobBody>> {
+    const connection = query.connection ?? this.defaultConnection;
+    const page = await asBadRequest(
+      this.inspector(connection).jobs({
+        state: query.state,
+        queue: query.queue,
+        job: query.job,
+        cursor: query.cursor,
+        limit: query.limit ?? DEFAULT_LIMIT,
+      }),
+    );
+    return { items: page.jobs.map((job) => jobBody(connection, job)), next: page.next };
+  }
+
+  async job(connection: string, id: string): Promise<JobBody> {
+    const job = await this.inspector(connection).job(id);
+    if (!job)
+      throw new DashboardHttpError(
+        404,
+        `No job [${id}] is stored on connection [${connection}] (finished, failed or never there).`,
+      );
+    return jobBody(connection, job, this.settings.redact);
+  }
+
+  async failed(query: FailedQuery): Promise<PageBody<JobBody>> {
+    const search = searchOf(query);
+    const [page, total] = await Promise.all([
+      asBadRequest(this.app.queues.failedJobBrowser().page(search, query.limit ?? DEFAULT_LIMIT, query.cursor)),
+      this.failedCount(search),
+    ]);
+    return {
+      items: page.jobs.map((record) => failedJobBody(record)),
+      next: page.next,
+      total: Math.min(total, this.settings.cap),
+      capped: total >= this.settings.cap,
+    };
+  }
+
+  async failedJob(uuid: string): Promise<JobBody> {
+    return failedJobBody(await this.findFailed(uuid), this.settings.redact);
+  }
+
+  private async findFailed(uuid: string): Promise<StoredFailedJob> {
+    const record = await this.app.queues.failer().find(uuid);
+    if (!record) throw new DashboardHttpError(404, `No failed job has the uuid [${uuid}].`);
+    return record;
+  }
+
+  async batches(cursor?: string, limit = DEFAULT_LIMIT): Promise<PageBody<BatchBody>> {
+    if (!this.app.config.batching) return { items: [], next: null };
+    const rows = await this.app.queues.batches().list(limit, cursor);
+    return { items: rows.map(batchBody), next: rows.length === limit ? rows[rows.length - 1]!.id : null };
+  }
+
+  async batch(id: string): Promise<BatchBody> {
+    const row = this.app.config.batching ? await this.app.queues.batches().find(id) : undefined;
+    if (!row) throw new DashboardHttpError(404, `No batch has the id [${id}].`);
+    return batchBody(row);
+  }
+
+  async metrics(query: MetricsQueryParams): Promise<MetricsBody> {
+    const window = rangeWindow(query.range, await this.now());
+    const filter = { ...(query.queue ? { queue: query.queue } : {}), ...(query.job ? { job: query.job } : {}) };
+    const stores = await this.samples(window.since, window.until, window.step, filter);
+    return metricsBody(query.range, window, stores);
+  }
+
+  async pauseQueue(connection: string, queue: string): Promise<ActionBody> {
+    const changed = await this.worker(connection).pause(queue);
+    this.cache.clear();
+    return {
+      ok: true,
+      message: changed ? `Paused queue [${connection}:${queue}]` : `Queue [${connection}:${queue}] was already paused`,
+    };
+  }
+
+  async resumeQueue(connection: string, queue: string): Promise<ActionBody> {
+    const changed = await this.worker(connection).resume(queue);
+    this.cache.clear();
+    return {
+      ok: true,
+      message: changed ? `Resumed queue [${connection}:${queue}]` : `Queue [${connection}:${queue}] was not paused`,
+    };
+  }
+
+  async clearQueue(connection: string, queue: string): Promise<ActionBody> {
+    const count = await this.worker(connection).clear(queue);
+    this.cache.clear();
+    return { ok: true, message: `Cleared ${plural(count, 'job')} from [${connection}:${queue}]`, count };
+  }
+
+  async retryFailed(selection: FailedSelection): Promise<ActionBody> {
+    let retried = 0;
+    const missing: string[] = [];
+    try {
+      if ('uuids' in selection) {
+        for (const uuid of selection.uuids) {
+          const record = await this.app.queues.failer().find(uuid);
+          if (!record) missing.push(uuid);
+          else {
+            await retryFailedRecord(this.app, record);
+            retried++;
+          }
+        }
+      } else {
+        // Newest first from a keyset cursor: forgetting the records behind it moves nothing ahead
+        // of it, and jobs that fail again while this runs are newer, so never retried twice.
+        const search = searchOf(selection.filter);
+        let cursor: string | undefined;
+        do {
+          const page = await this.app.queues.failedJobBrowser().page(search, RETRY_PAGE, cursor);
+          for (const record of page.jobs) {
+            await retryFailedRecord(this.app, record);
+            retried++;
+          }
+          cursor = page.next ?? undefined;
+        } while (cursor !== undefined);
+      }
+    } finally {
+      this.cache.clear();
+    }
+    if (retried === 0 && missing.length > 0) {
+      throw new DashboardHttpError(404, `No failed job has the uuid ${missing.map((uuid) => `[${uuid}]`).join(', ')}.`);
+    }
+    const message = `Retried ${plural(retried, 'job')}${missing.length > 0 ? `; not found: ${missing.join(', ')}` : ''}`;
+    return { ok: true, message, count: retried };
+  }
+
+  async forgetFailed(uuid: string): Promise<ActionBody> {
+    const forgot = await this.app.queues.failer().forget(uuid);
+    this.cache.clear();
+    if (!forgot) throw new DashboardHttpError(404, `No failed job has the uuid [${uuid}].`);
+    return { ok: true, message: `Forgot failed job [${uuid}]`, count: 1 };
+  }
+
+  async flushFailed(): Promise<ActionBody> {
+    const count = await this.app.queues.failer().flush();
+    this.cache.clear();
+    return { ok: true, message: `Flushed ${plural(count, 'failed job')}`, count };
+  }
+
+  async retryBatch(id: string): Promise<ActionBody> {
+    const batch = await this.batch(id);
+    let retried = 0;
+    try {
+      for (const uuid of batch.failedJobIds) {
+        const record = await this.app.queues.failer().find(uuid);
+        if (!record) continue;
+        await retryFailedRecord(this.app, record);
+        retried++;
+      }
+    } finally {
+      this.cache.clear();
+    }
+    return { ok: true, message: `Retried ${plural(retried, 'job')} of batch [${id}]`, count: retried };
+  }
+}
+
+function searchOf(query: FailedQuery): FailedJobSearch {
+  const search: { -readonly [K in keyof FailedJobSearch]: FailedJobSearch[K] } = {};
+  if (query.connection) search.connection = query.connection;
+  if (query.queue) search.queue = query.queue;
+  if (query.job) search.job = query.job;
+  if (query.text) search.text = query.text;
+  return search;
+}
