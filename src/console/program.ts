@@ -6,6 +6,7 @@ import { registerAboutCommand } from './commands/about-command.js';
 import { registerBatchCommands } from './commands/batch-commands.js';
 import { registerClearCommand } from './commands/clear-command.js';
 import { registerControlCommands } from './commands/control-commands.js';
+import { registerDashboardCommand } from './commands/dashboard-command.js';
 import { registerDeployCommands } from './commands/deploy-commands.js';
 import { registerEventListCommand } from './commands/event-list-command.js';
 import { registerFailedCommands } from './commands/failed-commands.js';
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerFailedCommands(program);
   registerClearCommand(program);
   registerMonitorCommand(program);
+  registerDashboardCommand(program);
   registerTableCommands(program);
   registerMakeCommands(program);
   registerStubPublishCommand(program);
