@@ -2,7 +2,7 @@ import type { FailedJobSearch, StoredFailedJob } from '../contracts/failed-job-s
 import type { MetricsRepository } from '../contracts/metrics-repository.js';
 import type { QueueInspector, QueueSnapshot } from '../contracts/queue-inspector.js';
 import type { WorkerQueue } from '../contracts/worker-queue.js';
-import { openQueueInspector } from '../drivers/connect.js';
+import { openMetricsRepository, openQueueInspector } from '../drivers/connect.js';
 import { retryFailedRecord } from '../failed/retry-failed-job.js';
 import type { ErrandRuntime } from '../runtime/current.js';
 import type {
@@ -63,6 +63,7 @@ export class RuntimeDashboardData implements DashboardData {
   readonly defaultConnection: string;
   private readonly cache: CountCache;
   private readonly inspectors = new Map<string, QueueInspector>();
+  private readonly metricsRepositories = new Map<string, MetricsRepository>();
   /** One connection per distinct store: workers and metrics are read once per store. */
   private readonly storeConnections: readonly string[];
 
@@ -95,9 +96,15 @@ export class RuntimeDashboardData implements DashboardData {
     return inspector;
   }
 
-  /** The rollup the workers of `connection`'s store write; none until the rollup is configured. */
-  private metricsOf(_connection: string): MetricsRepository | undefined {
-    return undefined;
+  /** The rollup the workers of `connection`'s store write; none with `metrics: { enabled: false }`. */
+  private metricsOf(connection: string): MetricsRepository | undefined {
+    if (!this.app.config.metrics.enabled) return undefined;
+    let repository = this.metricsRepositories.get(connection);
+    if (!repository) {
+      repository = openMetricsRepository(this.worker(connection), this.app.config.metrics);
+      this.metricsRepositories.set(connection, repository);
+    }
+    return repository;
   }
 
   private failedCount(search: FailedJobSearch): Promise<number> {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { Bus } from '../../src/bus/bus.js';
+import { METRICS_BUCKETS_MS } from '../../src/contracts/metrics-repository.js';
 import type {
   ActionBody,
   BatchBody,
@@ -14,6 +15,7 @@ import type {
 } from '../../src/dashboard/api-types.js';
 import { createDashboard } from '../../src/dashboard/create-dashboard.js';
 import { Job } from '../../src/decorators/job.js';
+import { openMetricsRepository } from '../../src/drivers/connect.js';
 import { Queueable } from '../../src/job/queueable.js';
 import { boot, shutdown } from '../../src/runtime/boot.js';
 import { type ErrandRuntime, runtime } from '../../src/runtime/current.js';
@@ -114,6 +116,24 @@ await describeEachEngine('the dashboard API', (engine) => {
       .name('dash-batch')
       .onQueue('q3')
       .dispatch();
+    // On a queue and job of their own, so these figures are exact beside what the worker above
+    // added to the rollup for q2.
+    const minute = Math.floor(Date.now() / 1000 / 60) * 60 - 120;
+    const buckets = (at: number) => [...METRICS_BUCKETS_MS, 'overflow'].map((_, i) => (i === at ? 4 : 0));
+    await openMetricsRepository(app.queues.worker(), app.config.metrics).record([
+      {
+        minute,
+        queue: 'qm',
+        job: 'DashMetricsJob',
+        completed: 3,
+        failed: 1,
+        released: 0,
+        runtimeMsSum: 400,
+        runtimeBuckets: buckets(6),
+        waitMsSum: 40,
+        waitBuckets: buckets(3),
+      },
+    ]);
   });
   afterAll(() => shutdown());
 
@@ -144,9 +164,13 @@ await describeEachEngine('the dashboard API', (engine) => {
       workers: { live: 1, lost: 0, busySlots: 1, slots: 3 },
     });
     expect(overview.longestWait?.queue).toMatch(/^q[13]$/);
-    // The overview's failures are the hour's rollup: what the metrics API adds up to.
+    expect(overview.busiestQueue).toMatchObject({ connection, queue: 'qm', jobsPerMinute: 3 / 60 });
+    expect(overview.slowestQueue).toMatchObject({ connection, queue: 'qm', runtimeMs: 100 });
+    // The overview's failures are the hour's rollup: what the metrics API adds up to (q2's nine
+    // failures, as the worker recorded them, and qm's one).
     const hour = await get<MetricsBody>('metrics?range=1h');
     expect(overview.failedLastHour).toBe(hour.queues.reduce((sum, series) => sum + series.totals.failed, 0));
+    expect(overview.failedLastHour).toBe(10);
   });
 
   it('lists jobs by state and queue, and shows one with its secrets redacted', async () => {
@@ -201,10 +225,26 @@ await describeEachEngine('the dashboard API', (engine) => {
     expect((await get<BatchBody>(`batches/${batch!.id}`)).id).toBe(batch!.id);
   });
 
-  it('answers a metrics range with its points, and refuses an unknown range', async () => {
+  it('charts the rollup per queue and per job over a range, and refuses an unknown range', async () => {
     const metrics = await get<MetricsBody>('metrics?range=1h');
     expect(metrics.times).toHaveLength(60);
     expect(metrics.step).toBe(60);
+    const qm = metrics.queues.find((series) => series.name === 'qm');
+    expect(qm?.totals).toEqual({
+      completed: 3,
+      failed: 1,
+      released: 0,
+      runtimeP50Ms: 100,
+      runtimeP95Ms: 100,
+      waitP95Ms: 10,
+    });
+    expect(qm!.throughput.reduce((a, b) => a + b, 0)).toBe(4);
+    expect(qm!.failureRate.filter((rate) => rate !== null)).toEqual([0.25]);
+    const q2 = metrics.queues.find((series) => series.name === 'q2');
+    expect(q2?.totals).toMatchObject({ completed: 0, failed: 9 });
+    expect(metrics.jobs.map((series) => series.name)).toEqual(['DashClassA', 'DashClassB', 'DashMetricsJob']);
+    const classA = await get<MetricsBody>('metrics?range=24h&job=DashClassA');
+    expect(classA.jobs.map((series) => [series.name, series.totals.failed])).toEqual([['DashClassA', 6]]);
     expect((await get<MetricsBody>('metrics?range=7d')).times).toHaveLength(168);
     expect((await get<ErrorBody>('metrics?range=2w', 400)).error).toContain('range');
   });
