@@ -45,7 +45,10 @@ await describeEachRedisQueue('the redis queue inspector', (subject) => {
     ]);
     await queue.pause('frozen');
     await queue.registerWorker(registration(subject(), 'w-1', ['served']));
+    // A worker of another connection on the same server and prefix: that connection's to show.
+    await queue.registerWorker({ ...registration(subject(), 'w-x', ['theirs']), connection: 'elsewhere' });
     expect(await inspector().queueNames()).toEqual(['emails', 'frozen', 'reports', 'served']);
+    expect((await inspector().workers()).map((worker) => worker.id)).toEqual(['w-1']);
 
     await queue.clear('emails');
     await queue.deregisterWorker('w-1');

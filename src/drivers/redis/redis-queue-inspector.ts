@@ -201,7 +201,11 @@ export class RedisQueueInspector implements QueueInspector {
       .sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  /** Every registered worker with its registration, presumed-dead time, start and last beat (ms). */
+  /**
+   * The registered workers of this connection with their registration, presumed-dead time, start
+   * and last beat (ms). Connections that share a server and prefix share the registrations; each
+   * shows the workers started on it, as a database connection does (its workers table is shared too).
+   */
   private async registrations(): Promise<
     Array<{ registration: WorkerRegistration; expires: number; started: number; beat: number }>
   > {
@@ -221,6 +225,7 @@ export class RedisQueueInspector implements QueueInspector {
         // Gone between the two reads: swept or deregistered, so no longer a worker to show.
         if (json === null || json === undefined) return undefined;
         const registration = JSON.parse(json) as WorkerRegistration;
+        if (registration.connection !== this.connectionName) return undefined;
         // A worker registered before the hash kept these times shows its presumed-dead time.
         const since = Number(started ?? beat ?? expires);
         return { registration, expires, started: since, beat: Number(beat ?? since) };
