@@ -192,6 +192,19 @@ export function goals(rows: readonly SummaryRow[]): Goal[] {
     );
     list.push(limitGoal(`${engine}: idle worker < 2% of one core`, e('errand', 'idle-cpu'), 2));
   }
+  for (const engine of ['sqlite', 'mysql', 'postgres', 'redis']) {
+    const paired = (system: string) =>
+      find(rows, { system, engine, scenario: 'drain', concurrency: 10, processes: 1, preset: 'rollup pair' });
+    if (paired('errand (rollup off)'))
+      list.push(
+        ratioGoal(
+          `${engine}: drain c=10 with the metrics rollup on ≥ 95% of it off`,
+          paired('errand'),
+          paired('errand (rollup off)'),
+          0.95,
+        ),
+      );
+  }
   list.push(...redisGoals(rows));
   list.push(...dashboardGoals(rows));
   for (const memory of rows.filter((r) => r.system === 'errand' && r.scenario === 'memory'))

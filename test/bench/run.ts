@@ -29,7 +29,7 @@ import { summarize, writeReport } from './report.js';
  */
 
 /** The parts of the bench `--phases` picks. */
-const PHASES = ['queue', 'dashboard'] as const;
+const PHASES = ['queue', 'rollup', 'dashboard'] as const;
 
 const { values: args } = parseArgs({
   options: {
@@ -120,7 +120,25 @@ async function benchEngine(engine: BenchEngine): Promise<void> {
     return;
   }
   if (phases.has('queue')) await (engine === 'redis' ? benchRedis() : benchQueue(engine));
+  if (phases.has('rollup')) await benchRollup(engine);
   if (phases.has('dashboard')) await benchDashboard(engine);
+}
+
+/**
+ * The metrics rollup's cost to the worker (issue 23: within 5%): drain c=10 with the rollup off
+ * (system `errand (rollup off)`) and on, alternating within each repeat so drift on a shared
+ * machine hits both; the queue phase's own drains run with it on, the default.
+ */
+const PAIRED = { preset: 'rollup pair' };
+
+async function benchRollup(engine: BenchEngine): Promise<void> {
+  const file = engine === 'sqlite' || engine === 'redis' ? sqliteFile() : undefined;
+  const drain = ['--scenario', 'drain', '--concurrency', '10', '--jobs', String(DRAIN_JOBS)];
+  for (let r = 0; r < repeat; r++) {
+    // A preset of their own: these pairs are compared with each other, not with the queue phase's drains.
+    await measure(`${engine} drain c=10 rollup off`, errand(engine, file, ...drain, '--metrics', 'off'), PAIRED);
+    await measure(`${engine} drain c=10 rollup on`, errand(engine, file, ...drain), PAIRED);
+  }
 }
 
 /**

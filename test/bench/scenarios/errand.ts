@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
     prefetch: { type: 'string' },
     sleep: { type: 'string', default: '3' },
     processes: { type: 'string', default: '4' },
+    /** `off`: the worker keeps no metrics rollup (the rollup phase's baseline). */
+    metrics: { type: 'string', default: 'on' },
   },
 });
 const engine = args.engine as BenchEngine;
@@ -41,9 +43,10 @@ const concurrency = Number(args.concurrency);
 // The recommended fast path: a local buffer that one claim fills, as large as graphile-worker's
 // local queue in its fast preset (see docs/performance.md).
 const prefetch = args.prefetch === undefined ? 500 : Number(args.prefetch);
-const base = { system: 'errand', engine, jobs };
+const rollup = args.metrics !== 'off';
+const base = { system: rollup ? 'errand' : 'errand (rollup off)', engine, jobs };
 
-await boot(bootConfig(engine, args.sqlite));
+await boot({ ...bootConfig(engine, args.sqlite), metrics: { enabled: rollup } });
 const app = await runtime();
 const queue = app.queues.worker();
 if (args.scenario !== 'latency-worker' && args.scenario !== 'drain-worker') {
