@@ -92,6 +92,24 @@ describe('the dashboard mounted at /admin/jobs', () => {
         expect(rows.find((row) => row.name === 'mounted')?.pending).toBe(1);
       });
 
+      it('links and loads only URLs under the prefix, each of which answers', async () => {
+        for (const page of ['', 'queues', 'failed', 'workers', 'metrics']) {
+          const url = `${mounted.base}${MOUNT}/${page}`;
+          const html = await (await fetch(url, { headers: AUTH })).text();
+          const base = new URL(/<base href="([^"]+)"/.exec(html)![1]!, url);
+          const targets = [...html.matchAll(/\s(?:href|src|action)="([^"#]*)"/g)].map((match) =>
+            match[1]!.replaceAll('&amp;', '&'),
+          );
+          expect(targets.length, page).toBeGreaterThan(3);
+          for (const target of new Set(targets)) {
+            const resolved = new URL(target, base);
+            expect(resolved.pathname.startsWith(`${MOUNT}/`), `${page}: ${target}`).toBe(true);
+            const response = await fetch(resolved, { headers: AUTH });
+            expect(response.status, `${page}: ${target}`).toBe(200);
+          }
+        }
+      });
+
       it('takes a change posted from its own pages, with its JSON body', async () => {
         const post = (path: string, body: unknown) =>
           fetch(`${mounted.base}${MOUNT}/api/${path}`, {
