@@ -51,6 +51,7 @@ export async function layout(ctx: PageContext, content: PageContent): Promise<st
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <base href="${baseHref(ctx.basePath)}">
 <title>${content.title} · errand</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="assets/app.css?v=${v['app.css']}">
 <script src="assets/app.js?v=${v['app.js']}" nonce="${ctx.nonce}" defer></script>
 </head>
