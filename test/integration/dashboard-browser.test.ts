@@ -1,0 +1,266 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+import { createDashboard } from '../../src/dashboard/create-dashboard.js';
+import { toNodeHandler } from '../../src/dashboard/node-handler.js';
+import { Job } from '../../src/decorators/job.js';
+import { Queueable } from '../../src/job/queueable.js';
+import { boot, shutdown } from '../../src/runtime/boot.js';
+import { type ErrandRuntime, runtime } from '../../src/runtime/current.js';
+import { runMigrations } from '../../src/runtime/run-migrations.js';
+import { createWorker } from '../../src/worker/create-worker.js';
+import { describeEachEngine, freshStore, storeConnections } from '../helpers/databases.js';
+
+/*
+ * The pages in a real browser (Debian's chromium driven by playwright-core), mounted at
+ * /admin/jobs in node:http over real stores seeded with the issue's numbers: 9 failed (4 ClassA on
+ * q1; 3 ClassB and 2 ClassA on q2), 5 pending and 1 reserved by a registered worker on q3, 2
+ * delayed on q1. The pages must show exactly those numbers; "Retry selection" of the ClassA
+ * filter retries 6; pausing q2 in the page keeps a running worker off it; a secret never reaches
+ * the page or the JSON; every request the page makes stays under the mount and succeeds, and the
+ * CSP reports nothing. With ERRAND_DASHBOARD_SCREENSHOTS=1, the SQLite run writes docs/dashboard/*.png.
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const MOUNT = '/admin/jobs';
+const SECRET = 'hunter2-browser-secret';
+const WORKER_ID = 'browser-test-worker';
+
+@Job({ name: 'BrClassA', tries: 1 })
+class BrClassA extends Queueable {
+  constructor(public n: number) {
+    super();
+  }
+  async handle() {
+    throw new Error(`class A failed ${this.n}`);
+  }
+}
+
+@Job({ name: 'BrClassB', tries: 1 })
+class BrClassB extends Queueable {
+  constructor(public n: number) {
+    super();
+  }
+  async handle() {
+    throw new Error(`class B timed out ${this.n}`);
+  }
+}
+
+@Job({ name: 'BrSecretJob' })
+class BrSecretJob extends Queueable {
+  constructor(
+    public n: number,
+    public password = SECRET,
+  ) {
+    super();
+  }
+  async handle() {}
+}
+
+if (!existsSync(CHROMIUM)) {
+  if (process.env.CI === 'true')
+    throw new Error(`No chromium at ${CHROMIUM}: install Debian's chromium package (or set CHROMIUM_PATH).`);
+  console.warn(
+    `dashboard-browser: skipped, no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
+  );
+}
+
+const describeIfChromium = existsSync(CHROMIUM) ? describeEachEngine : async (_t: string, _b: (e: never) => void) => {};
+
+await describeIfChromium('the dashboard pages in a browser', (engine) => {
+  let app: ErrandRuntime;
+  let connection: string;
+  let server: Server;
+  let origin: string;
+  let browser: Browser;
+  let page: Page;
+  const requests: string[] = [];
+  const failures: string[] = [];
+  const consoleErrors: string[] = [];
+  const screenshots = process.env.ERRAND_DASHBOARD_SCREENSHOTS === '1' && engine === 'sqlite';
+
+  const open = async (path: string) => {
+    const response = await page.goto(`${origin}${MOUNT}/${path}`);
+    expect(response?.status(), path).toBe(200);
+  };
+  const stat = (key: string) => page.locator(`[data-stat="${key}"]`).first().innerText();
+  const cell = (queue: string, col: string) =>
+    page.locator(`tr[data-connection="${connection}"][data-queue="${queue}"] [data-col="${col}"]`).innerText();
+  const shoot = async (name: string) => {
+    if (!screenshots) return;
+    mkdirSync('docs/dashboard', { recursive: true });
+    await page.screenshot({ path: `docs/dashboard/${name}.png`, fullPage: true });
+  };
+
+  beforeAll(async () => {
+    const store = await freshStore(engine, 'dashboard_browser');
+    await boot({ default: store.default, connections: storeConnections(store), report: () => undefined });
+    await runMigrations();
+    app = await runtime();
+    connection = store.default;
+    for (let n = 0; n < 4; n++) await BrClassA.dispatch(n).onQueue('q1');
+    for (let n = 0; n < 3; n++) await BrClassB.dispatch(n).onQueue('q2');
+    for (let n = 4; n < 6; n++) await BrClassA.dispatch(n).onQueue('q2');
+    await createWorker({ queues: ['q1', 'q2'], stopWhenEmpty: true, sleep: 0 }).run();
+    for (let n = 0; n < 6; n++) await BrSecretJob.dispatch(n).onQueue('q3');
+    for (let n = 0; n < 2; n++)
+      await BrSecretJob.dispatch(10 + n)
+        .onQueue('q1')
+        .delay(600);
+    const worker = app.queues.worker();
+    await worker.registerWorker({
+      id: WORKER_ID,
+      name: 'browser-host:1',
+      connection,
+      queues: ['q3'],
+      hostname: 'browser-host',
+      pid: 4242,
+      concurrency: 2,
+    });
+    await worker.claim('q3', 1, WORKER_ID);
+
+    const handler = toNodeHandler(
+      createDashboard({ runtime: app, authorize: () => true, basePath: MOUNT, countCacheSeconds: 0, pollMs: 400 }),
+    );
+    server = createServer((req, res) => {
+      if (req.url === MOUNT || req.url?.startsWith(`${MOUNT}/`)) return void handler(req, res);
+      res.statusCode = 418;
+      res.end('host');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('request', (r) => requests.push(r.url()));
+    page.on('response', (r) => {
+      if (r.status() >= 400) failures.push(`${r.status()} ${r.url()}`);
+    });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    page.on('dialog', (d) => void d.accept());
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await shutdown();
+  });
+
+  it('shows the seeded numbers on the overview and the queues page', async () => {
+    await open('');
+    expect(await stat('pending')).toBe('5');
+    expect(await stat('delayed')).toBe('2');
+    expect(await stat('reserved')).toBe('1');
+    expect(await stat('failed')).toBe('9');
+    expect(await stat('workersLive')).toBe('1');
+    await shoot('overview');
+    await open('queues');
+    const rows = { q1: [0, 2, 0, 4], q2: [0, 0, 0, 5], q3: [5, 0, 1, 0] };
+    for (const [queue, [pending, delayed, reserved, failed]] of Object.entries(rows)) {
+      expect(await cell(queue, 'pending'), queue).toBe(String(pending));
+      expect(await cell(queue, 'delayed'), queue).toBe(String(delayed));
+      expect(await cell(queue, 'reserved'), queue).toBe(String(reserved));
+      expect(await cell(queue, 'failed'), queue).toBe(String(failed));
+    }
+    await shoot('queues');
+  });
+
+  it('lists the reserved job on its worker, and shows a job with its secret redacted', async () => {
+    await open('workers');
+    const row = page.locator(`tr[data-id="${WORKER_ID}"]`);
+    expect(await row.locator('[data-col="status"]').innerText()).toBe('live');
+    expect(await row.innerText()).toContain('browser-host');
+    expect(await row.innerText()).toContain('4242');
+    await shoot('workers');
+    await open('jobs?state=pending&queue=q3');
+    expect(await stat('shown')).toBe('5 jobs on this page');
+    await shoot('jobs');
+    await page.locator('table tbody tr a').first().click();
+    await page.waitForURL(/\/jobs\/[^?]+\?connection=/);
+    const html = await page.content();
+    expect(html).toContain('[redacted]');
+    expect(html).not.toContain(SECRET);
+    await shoot('job');
+    const id = new URL(page.url()).pathname.split('/').pop() as string;
+    const json = await page.evaluate(
+      async (path) => (await fetch(path)).text(),
+      `api/jobs/${id}?connection=${connection}`,
+    );
+    expect(json).toContain('[redacted]');
+    expect(json).not.toContain(SECRET);
+  });
+
+  it('filters failed jobs by class and retries the selection', async () => {
+    await open('failed');
+    expect(await stat('total')).toBe('9 jobs');
+    await shoot('failed');
+    await page.getByRole('link', { name: 'BrClassB' }).first().click();
+    await page.waitForURL(/\/failed\/[^/]+$/);
+    expect(await page.locator('pre.exception').innerText()).toContain('class B timed out');
+    await shoot('failed-job');
+    await open('failed');
+    await page.fill('input[name="job"]', 'BrClassA');
+    await page.click('form.filters button[type="submit"]');
+    await page.waitForURL(/job=BrClassA/);
+    expect(await stat('total')).toBe('6 jobs');
+    await page.check('input[data-select-all]');
+    await page.getByRole('button', { name: 'Retry selection' }).click();
+    await expect.poll(() => page.locator('#flash').innerText()).toBe('Retried 6 jobs');
+    await expect.poll(() => stat('total')).toBe('0 jobs');
+    await open('failed');
+    expect(await stat('total')).toBe('3 jobs');
+    await open('');
+    expect(await stat('pending')).toBe('11');
+  });
+
+  it('pauses q2 in the page, and a running worker claims nothing from it until Resume', async () => {
+    await open('queues');
+    const q2 = page.locator(`tr[data-connection="${connection}"][data-queue="q2"]`);
+    expect(await cell('q2', 'pending')).toBe('2'); // the two ClassA just retried
+    await q2.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => page.locator('#flash').innerText()).toContain('Paused queue');
+    await expect.poll(() => q2.getByRole('button', { name: 'Resume' }).count()).toBe(1);
+    expect(await cell('q2', 'state')).toBe('paused');
+    await createWorker({ queues: ['q2'], stopWhenEmpty: true, sleep: 0 }).run();
+    expect(await app.queues.worker().size('q2')).toBe(2);
+    expect(await cell('q2', 'failed')).toBe('3'); // the ClassB left after the retry
+    await q2.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => q2.getByRole('button', { name: 'Pause' }).count()).toBe(1);
+    await createWorker({ queues: ['q2'], stopWhenEmpty: true, sleep: 0 }).run();
+    expect(await app.queues.worker().size('q2')).toBe(0);
+    // the live refresh brings the worker's two new failures into the page without a reload
+    await expect.poll(() => cell('q2', 'failed'), { timeout: 10_000 }).toBe('5');
+  });
+
+  it('renders the other pages', async () => {
+    await open('batches');
+    await shoot('batches');
+    await open('metrics?range=1h');
+    await shoot('metrics');
+    expect(await page.locator('h1').innerText()).toBe('Metrics: last 1h');
+  });
+
+  it('made every request under the mount, none failed, and the CSP reported nothing', () => {
+    expect(requests.length).toBeGreaterThan(10);
+    for (const url of requests) expect(url.startsWith(`${origin}${MOUNT}/`), url).toBe(true);
+    expect(failures).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+  });
+});
