@@ -32,6 +32,28 @@ export interface JobMetricsSample {
   readonly waitBuckets: readonly number[];
 }
 
+/** A sample being added up (by a worker before its flush, or by a read summing periods). */
+export type MutableJobMetricsSample = {
+  -readonly [K in keyof JobMetricsSample]: JobMetricsSample[K];
+} & { runtimeBuckets: number[]; waitBuckets: number[] };
+
+/** A sample of `minute`, `queue` and `job` with every count at zero. */
+export function emptyMetricsSample(minute: number, queue: string, job: string): MutableJobMetricsSample {
+  const buckets = METRICS_BUCKETS_MS.length + 1;
+  return {
+    minute,
+    queue,
+    job,
+    completed: 0,
+    failed: 0,
+    released: 0,
+    runtimeMsSum: 0,
+    runtimeBuckets: new Array<number>(buckets).fill(0),
+    waitMsSum: 0,
+    waitBuckets: new Array<number>(buckets).fill(0),
+  };
+}
+
 /** A range of the rollup, summed per `step` seconds (a multiple of 60) and per queue and job. */
 export interface MetricsQuery {
   /** Unix seconds, inclusive. */

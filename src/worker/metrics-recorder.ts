@@ -1,4 +1,10 @@
-import { type JobMetricsSample, METRICS_BUCKETS_MS, type MetricsRepository } from '../contracts/metrics-repository.js';
+import {
+  emptyMetricsSample,
+  type JobMetricsSample,
+  METRICS_BUCKETS_MS,
+  type MetricsRepository,
+  type MutableJobMetricsSample,
+} from '../contracts/metrics-repository.js';
 import { MissingTableError } from '../errors/missing-table-error.js';
 
 /** How an attempt ended, as the rollup counts it. */
@@ -11,18 +17,7 @@ export interface MetricsCounter {
 }
 
 /** A worker's counts of one minute, queue and job, added to until flushed. */
-interface Cell {
-  minute: number;
-  readonly queue: string;
-  readonly job: string;
-  completed: number;
-  failed: number;
-  released: number;
-  runtimeMsSum: number;
-  readonly runtimeBuckets: number[];
-  waitMsSum: number;
-  readonly waitBuckets: number[];
-}
+type Cell = MutableJobMetricsSample;
 
 /** How often counts are added to the store. */
 export const METRICS_FLUSH_MS = 5000;
@@ -73,7 +68,7 @@ export class MetricsRecorder implements MetricsCounter {
     let cell = jobs.get(job);
     if (!cell || cell.minute !== minute) {
       if (cell) this.ended.push(cell);
-      jobs.set(job, (cell = newCell(minute, queue, job)));
+      jobs.set(job, (cell = emptyMetricsSample(minute, queue, job)));
     }
     if (outcome === 'completed') cell.completed++;
     else if (outcome === 'failed') cell.failed++;
@@ -152,7 +147,7 @@ export class MetricsRecorder implements MetricsCounter {
       for (const [job, cell] of jobs) {
         if (cell.completed + cell.failed + cell.released === 0) continue;
         samples.push(cell);
-        jobs.set(job, newCell(cell.minute, cell.queue, job));
+        jobs.set(job, emptyMetricsSample(cell.minute, cell.queue, job));
       }
     }
     return samples;
@@ -161,23 +156,6 @@ export class MetricsRecorder implements MetricsCounter {
   private now(): number {
     return this.options.now ? this.options.now() : Date.now();
   }
-}
-
-const BUCKETS = METRICS_BUCKETS_MS.length + 1;
-
-function newCell(minute: number, queue: string, job: string): Cell {
-  return {
-    minute,
-    queue,
-    job,
-    completed: 0,
-    failed: 0,
-    released: 0,
-    runtimeMsSum: 0,
-    runtimeBuckets: new Array<number>(BUCKETS).fill(0),
-    waitMsSum: 0,
-    waitBuckets: new Array<number>(BUCKETS).fill(0),
-  };
 }
 
 /** The bucket of `ms`: the first whose upper bound it does not pass, else the last (above every bound). */

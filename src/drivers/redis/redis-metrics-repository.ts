@@ -1,8 +1,10 @@
 import {
+  emptyMetricsSample,
   type JobMetricsSample,
   METRICS_BUCKETS_MS,
   type MetricsQuery,
   type MetricsRepository,
+  type MutableJobMetricsSample,
 } from '../../contracts/metrics-repository.js';
 import type { RedisClient } from './redis-client.js';
 import type { RedisKeys } from './redis-keys.js';
@@ -56,7 +58,7 @@ export class RedisMetricsRepository implements MetricsRepository {
         return this.send(() => this.client.command(['HGETALL', key], key));
       }),
     );
-    const samples = new Map<string, MutableSample>();
+    const samples = new Map<string, MutableJobMetricsSample>();
     periods.forEach((period, i) => {
       const start = Number(period);
       const minute = start - ((start - query.since) % query.step);
@@ -67,7 +69,7 @@ export class RedisMetricsRepository implements MetricsRepository {
           continue;
         const id = `${minute}|${field.slice(bar + 1)}`;
         let sample = samples.get(id);
-        if (!sample) samples.set(id, (sample = emptySample(minute, queue, job)));
+        if (!sample) samples.set(id, (sample = emptyMetricsSample(minute, queue, job)));
         add(sample, field.slice(0, bar), Number(value));
       }
     });
@@ -101,11 +103,6 @@ export class RedisMetricsRepository implements MetricsRepository {
   }
 }
 
-type MutableSample = { -readonly [K in keyof JobMetricsSample]: JobMetricsSample[K] } & {
-  runtimeBuckets: number[];
-  waitBuckets: number[];
-};
-
 function bucketFields(head: string): string[] {
   return Array.from({ length: BUCKETS }, (_, i) => `${head}${i}`);
 }
@@ -127,22 +124,7 @@ function countersOf(sample: JobMetricsSample): number[] {
   ];
 }
 
-function emptySample(minute: number, queue: string, job: string): MutableSample {
-  return {
-    minute,
-    queue,
-    job,
-    completed: 0,
-    failed: 0,
-    released: 0,
-    runtimeMsSum: 0,
-    runtimeBuckets: new Array<number>(BUCKETS).fill(0),
-    waitMsSum: 0,
-    waitBuckets: new Array<number>(BUCKETS).fill(0),
-  };
-}
-
-function add(sample: MutableSample, counter: string, amount: number): void {
+function add(sample: MutableJobMetricsSample, counter: string, amount: number): void {
   if (counter === 'c') sample.completed += amount;
   else if (counter === 'f') sample.failed += amount;
   else if (counter === 'x') sample.released += amount;
