@@ -56,6 +56,12 @@ export interface FailedJobSearch {
   readonly text?: string;
 }
 
+/** A count that may have stopped early: `capped` means "at least `count`". */
+export interface CappedCount {
+  readonly count: number;
+  readonly capped: boolean;
+}
+
 /** One page of failed jobs, newest first; `next` continues after it, null at the end. */
 export interface FailedJobPage {
   readonly jobs: readonly StoredFailedJob[];
@@ -68,10 +74,11 @@ export interface FailedJobPage {
  */
 export interface FailedJobBrowser {
   /**
-   * How many records match, counting no further than `cap + 1`: a result above `cap` means "more
-   * than `cap`" (shown as "100k+").
+   * How many records match, counting no further than `cap`. `capped` says the true number may be
+   * higher ("100k+"): more than `cap` matched, or, searching by `text`, the count looked through
+   * its bound of records (the newest ones the other conditions match) and stopped there.
    */
-  countUpTo(search: FailedJobSearch, cap: number): Promise<number>;
+  countUpTo(search: FailedJobSearch, cap: number): Promise<CappedCount>;
   /**
    * A page of matching records, newest first; `cursor` is the `next` of the page before. A search
    * by exception text looks through a bounded number of records per call, so its page may hold

@@ -1,4 +1,5 @@
 import type {
+  CappedCount,
   FailedJobBrowser,
   FailedJobPage,
   FailedJobStore,
@@ -34,8 +35,8 @@ export class NullFailedJobStore implements FailedJobStore {
 
 /** Browses the failed jobs a null store keeps: none. */
 export class NullFailedJobBrowser implements FailedJobBrowser {
-  async countUpTo(): Promise<number> {
-    return 0;
+  async countUpTo(): Promise<CappedCount> {
+    return { count: 0, capped: false };
   }
 
   async page(): Promise<FailedJobPage> {

@@ -11,7 +11,7 @@ import { createFailedJobsTable } from '../../src/drivers/database/migrations/000
 import { exactFailedJobsIdentifiers } from '../../src/drivers/database/migrations/0010-exact-identifiers.js';
 import { failedJobsJobColumn } from '../../src/drivers/database/migrations/0012-failed-jobs-job-column.js';
 import { migrate } from '../../src/drivers/database/migrations/migrate.js';
-import { TEXT_SEARCH_WINDOW } from '../../src/drivers/database/queries/browse-failed-jobs.js';
+import { TEXT_COUNT_WINDOW, TEXT_SEARCH_WINDOW } from '../../src/drivers/database/queries/browse-failed-jobs.js';
 import { QueueManager } from '../../src/runtime/queue-manager.js';
 import { databaseOnly, freshDatabase } from '../helpers/databases.js';
 
@@ -84,8 +84,9 @@ await describeEachSql('the failed job browser', (engine) => {
       payload: payloadOf('ClassB', 7),
     });
     expect(page.jobs[0]!.failedAt).toBeInstanceOf(Date);
-    expect(await browser.countUpTo({}, 100)).toBe(7);
-    expect(await browser.countUpTo({}, 5)).toBe(6);
+    expect(await browser.countUpTo({}, 100)).toEqual({ count: 7, capped: false });
+    expect(await browser.countUpTo({}, 5)).toEqual({ count: 5, capped: true });
+    expect(await browser.countUpTo({}, 7)).toEqual({ count: 7, capped: false });
   });
 
   it('filters by connection, queue and job name, alone and together, served page by page', async () => {
@@ -117,8 +118,14 @@ await describeEachSql('the failed job browser', (engine) => {
         .map((row) => row.uuid)
         .reverse();
       expect((await walkAll(search, 2)).uuids, JSON.stringify(search)).toEqual(expected);
-      expect(await browser.countUpTo(search, 100), JSON.stringify(search)).toBe(expected.length);
-      expect(await browser.countUpTo(search, 1), JSON.stringify(search)).toBe(Math.min(expected.length, 2));
+      expect(await browser.countUpTo(search, 100), JSON.stringify(search)).toEqual({
+        count: expected.length,
+        capped: false,
+      });
+      expect(await browser.countUpTo(search, 1), JSON.stringify(search)).toEqual({
+        count: Math.min(expected.length, 1),
+        capped: expected.length > 1,
+      });
     }
     expect(await browser.queues()).toEqual([
       { connection: 'database', queue: 'q1' },
@@ -148,9 +155,21 @@ await describeEachSql('the failed job browser', (engine) => {
     expect(found.pages).toBeGreaterThan(1);
     expect((await walkAll({ text: 'disk full', queue: 'default' }, 10)).uuids).toEqual([first]);
     expect((await walkAll({ text: 'disk full', job: 'ClassA' }, 10)).uuids).toEqual([first]);
-    expect(await browser.countUpTo({ text: 'disk full' }, 100)).toBe(2);
-    expect(await browser.countUpTo({ text: 'timeout' }, 100)).toBe(101);
-    expect(await browser.countUpTo({ text: 'timeout', job: 'ClassA' }, 100)).toBe(0);
+    expect(await browser.countUpTo({ text: 'disk full', queue: 'default' }, 100)).toEqual({ count: 1, capped: false });
+    expect(await browser.countUpTo({ text: 'timeout' }, 100)).toEqual({ count: 100, capped: true });
+    expect(await browser.countUpTo({ text: 'timeout', job: 'ClassA' }, 100)).toEqual({ count: 0, capped: false });
+    expect(await browser.countUpTo({ text: 'timeout', job: 'ClassB' }, 100_000)).toEqual({
+      count: TEXT_SEARCH_WINDOW + 500,
+      capped: false,
+    });
+    expect(await browser.countUpTo({ text: 'disk full' }, 100)).toEqual({ count: 2, capped: false });
+    // Past the count's window of newest rows, the oldest match is not reached: "at least 1".
+    const more = filler.slice(0, TEXT_COUNT_WINDOW - TEXT_SEARCH_WINDOW).map((row, n) => ({
+      ...row,
+      uuid: `20000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    }));
+    for (let i = 0; i < more.length; i += 200) await knex('failed_jobs').insert(more.slice(i, i + 200));
+    expect(await browser.countUpTo({ text: 'disk full' }, 100)).toEqual({ count: 1, capped: true });
   });
 
   it('refuses a cursor or limit it did not hand out', async () => {

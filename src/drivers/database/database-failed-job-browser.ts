@@ -1,5 +1,10 @@
 import type { ResolvedDatabaseConnection } from '../../config/config-types.js';
-import type { FailedJobBrowser, FailedJobPage, FailedJobSearch } from '../../contracts/failed-job-store.js';
+import type {
+  CappedCount,
+  FailedJobBrowser,
+  FailedJobPage,
+  FailedJobSearch,
+} from '../../contracts/failed-job-store.js';
 import { describeDatabaseError } from './database-error.js';
 import { dialect } from './dialect.js';
 import type { FailedTable } from './queries/browse-failed-jobs.js';
@@ -20,8 +25,8 @@ export class DatabaseFailedJobBrowser implements FailedJobBrowser {
     this.failed = { ...failed, engine: dialect.engineOf(config.client) };
   }
 
-  countUpTo(search: FailedJobSearch, cap: number): Promise<number> {
-    return this.run(async () => Math.min(await countFailedUpTo(this.failed, search, cap), cap + 1));
+  countUpTo(search: FailedJobSearch, cap: number): Promise<CappedCount> {
+    return this.run(() => countFailedUpTo(this.failed, search, cap));
   }
 
   async page(search: FailedJobSearch, limit: number, cursor?: string): Promise<FailedJobPage> {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-import type { FailedJobPage, FailedJobSearch } from '../../../contracts/failed-job-store.js';
+import type { CappedCount, FailedJobPage, FailedJobSearch } from '../../../contracts/failed-job-store.js';
 import { dialect, type Engine } from '../dialect.js';
 import { type FailedRow, storedFailedJob } from './failed-jobs.js';
 
@@ -10,6 +10,9 @@ import { type FailedRow, storedFailedJob } from './failed-jobs.js';
  * a cursor to go on from (decision 0062).
  */
 export const TEXT_SEARCH_WINDOW = 5000;
+
+/** Rows of each index range a count by exception text reads before it gives up as capped. */
+export const TEXT_COUNT_WINDOW = 10_000;
 
 /** The failed_jobs table and the engine that keeps it. */
 export interface FailedTable {
@@ -129,19 +132,44 @@ export async function pageFailedJobs(
   return { jobs: rows.map(storedFailedJob), next };
 }
 
-/** How many failed jobs match, counting no further than `cap + 1`: each group's index range, capped. */
-export async function countFailedUpTo(failed: FailedTable, search: FailedJobSearch, cap: number): Promise<number> {
-  const groups = indexed(search) || search.text !== undefined ? await failedGroups(failed, search) : [undefined];
-  let total = 0;
+/**
+ * How many failed jobs match, counting no further than `cap`: each group's index range (or the
+ * primary key's) read as far as `cap + 1` rows. Searching the text, each range is read only as
+ * far as its newest TEXT_COUNT_WINDOW rows, and a range that fills them makes the count capped.
+ */
+export async function countFailedUpTo(failed: FailedTable, search: FailedJobSearch, cap: number): Promise<CappedCount> {
+  const groups = indexed(search) ? await failedGroups(failed, search) : [undefined];
+  let count = 0;
+  let capped = false;
   for (const group of groups) {
-    const inner = failed.knex(failed.table).select('id');
-    if (group) inner.where(group);
-    if (search.text !== undefined) inner.whereRaw(dialect.containsSql(failed.engine, 'exception'), [search.text]);
-    // Ordered as the index is, so each range is read from the index rather than by a scan of the table.
-    inner.orderBy(group ? ['connection', 'queue', 'job', 'id'] : ['id']).limit(cap + 1 - total);
-    const [row] = (await failed.knex.count({ n: '*' }).from(inner.as('capped'))) as Array<{ n: number | string }>;
-    total += Number(row?.n ?? 0);
-    if (total > cap) break;
+    const range = failed.knex(failed.table);
+    if (group) range.where(group);
+    // Newest first, as the index (or primary key) reads backwards: a range is read from the index
+    // rather than by a scan of the table, and a text count's window holds the newest rows.
+    range.orderBy('id', 'desc');
+    if (search.text === undefined) {
+      const [row] = (await failed.knex.count({ n: '*' }).from(
+        range
+          .select('id')
+          .limit(cap + 1 - count)
+          .as('capped'),
+      )) as Array<{ n: number | string }>;
+      count += Number(row?.n ?? 0);
+    } else {
+      const window = range.select('id', 'exception').limit(TEXT_COUNT_WINDOW);
+      const [row] = (await failed.knex
+        .from(window.as('window'))
+        .select(
+          failed.knex.raw('count(*) as n'),
+          failed.knex.raw(`sum(case when ${dialect.containsSql(failed.engine, 'exception')} then 1 else 0 end) as m`, [
+            search.text,
+          ]),
+        )) as Array<{ n: number | string; m: number | string | null }>;
+      count += Number(row?.m ?? 0);
+      // A full window may have more rows behind it: the count is then "at least".
+      if (Number(row?.n ?? 0) >= TEXT_COUNT_WINDOW) capped = true;
+    }
+    if (count > cap) return { count: cap, capped: true };
   }
-  return total;
+  return { count, capped };
 }
