@@ -123,17 +123,19 @@ export interface WalkedPage {
 /**
  * A page of jobs in one state across `queues`, merged in (key, id) order: each queue's rows come
  * from its own index range, so no request sorts or counts the table. Filtered by job name, each
- * queue's walk first finds where NAME_FILTER_WINDOW rows of it end, and the page stops at the
- * nearest of those ends: it may hold fewer rows than asked, with a cursor to go on.
+ * queue's walk first finds where its share of NAME_FILTER_WINDOW rows ends, and the page stops at
+ * the nearest of those ends: it may hold fewer rows than asked, with a cursor to go on.
  */
 export async function walkJobs(jobs: JobsTable, request: PageRequest): Promise<WalkedPage> {
   const { state, now, limit, after, job } = request;
   const column = keyColumn(state);
   let bound: WalkPosition | undefined;
   if (job !== undefined) {
+    // The window is shared among the queues, so a request reads about as much however many there are.
+    const share = Math.max(100, Math.ceil(NAME_FILTER_WINDOW / Math.max(1, request.queues.length)));
     for (const queue of request.queues) {
       const row = (await between(stateQuery(jobs, state, queue, now), column, after)
-        .offset(NAME_FILTER_WINDOW - 1)
+        .offset(share - 1)
         .first(`${column} as at`, 'id')) as { at: number | string; id: number | string } | undefined;
       if (!row) continue;
       const end = { at: Number(row.at), id: String(row.id) };
@@ -143,10 +145,10 @@ export async function walkJobs(jobs: JobsTable, request: PageRequest): Promise<W
   const found: InspectedJob[] = [];
   for (const queue of request.queues) {
     const query = between(stateQuery(jobs, state, queue, now), column, after, bound).limit(limit);
-    if (job !== undefined)
-      query.whereRaw(`${dialect.jsonTextSql(jobs.engine, 'payload', 'displayName')} = ?`, [
-        dialect.jsonTextValue(jobs.engine, job),
-      ]);
+    if (job !== undefined) {
+      const named = dialect.jsonTextEqualsSql(jobs.engine, 'payload', 'displayName', job);
+      query.whereRaw(named.sql, named.bindings);
+    }
     for (const row of (await query.select('*')) as JobRow[]) found.push(inspected(row, now));
   }
   found.sort((a, b) => compare(positionOf(a, state), positionOf(b, state)));
