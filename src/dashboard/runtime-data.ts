@@ -1,4 +1,4 @@
-import type { FailedJobSearch, StoredFailedJob } from '../contracts/failed-job-store.js';
+import type { CappedCount, FailedJobSearch, StoredFailedJob } from '../contracts/failed-job-store.js';
 import type { MetricsRepository } from '../contracts/metrics-repository.js';
 import type { QueueInspector, QueueSnapshot } from '../contracts/queue-inspector.js';
 import type { WorkerQueue } from '../contracts/worker-queue.js';
@@ -107,7 +107,7 @@ export class RuntimeDashboardData implements DashboardData {
     return repository;
   }
 
-  private failedCount(search: FailedJobSearch): Promise<number> {
+  private failedCount(search: FailedJobSearch): Promise<CappedCount> {
     const key = `failed:${JSON.stringify(search)}`;
     return this.cache.get(key, () => this.app.queues.failedJobBrowser().countUpTo(search, this.settings.cap));
   }
@@ -146,8 +146,8 @@ export class RuntimeDashboardData implements DashboardData {
             pending: snapshot.pending,
             delayed: snapshot.delayed,
             reserved: snapshot.reserved,
-            failed,
-            capped: snapshot.capped || failed >= this.settings.cap,
+            failed: failed.count,
+            capped: snapshot.capped || failed.capped,
             oldestPendingAge: snapshot.oldestPendingAge,
             paused: snapshot.paused,
           };
@@ -214,8 +214,8 @@ export class RuntimeDashboardData implements DashboardData {
       pending: sum('pending'),
       delayed: sum('delayed'),
       reserved: sum('reserved'),
-      failed,
-      capped: failed >= this.settings.cap || queues.some((queue) => queue.capped),
+      failed: failed.count,
+      capped: failed.capped || queues.some((queue) => queue.capped),
     };
   }
 
@@ -252,8 +252,8 @@ export class RuntimeDashboardData implements DashboardData {
     return {
       items: page.jobs.map((record) => failedJobBody(record)),
       next: page.next,
-      total: Math.min(total, this.settings.cap),
-      capped: total >= this.settings.cap,
+      total: total.count,
+      capped: total.capped,
     };
   }
 
