@@ -137,10 +137,30 @@ function failedFilter(query: URLSearchParams): FailedQuery {
   return optional(query, 'connection', 'queue', 'job', 'text', 'cursor');
 }
 
+/** The body's text, read no further than `max` bytes: past it, a 413 naming the limit. */
+async function limitedText(request: Request, max: number): Promise<string> {
+  const tooLarge = () =>
+    new DashboardHttpError(413, `The body is over ${max} bytes; select by filter instead of listing uuids.`);
+  if (Number(request.headers.get('content-length') ?? 0) > max) throw tooLarge();
+  if (!request.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body) {
+    size += chunk.byteLength;
+    if (size > max) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The largest selection body read: 500 uuids or a filter fit in a small fraction of it. */
+const MAX_SELECTION_BYTES = 256 * 1024;
+
 async function selectionBody(request: Request): Promise<FailedSelection> {
   let body: unknown;
+  const text = await limitedText(request, MAX_SELECTION_BYTES);
   try {
-    body = await request.json();
+    body = JSON.parse(text);
   } catch {
     throw new DashboardHttpError(400, 'The body must be JSON: { "uuids": [...] } or { "filter": { ... } }.');
   }

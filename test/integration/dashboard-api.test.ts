@@ -272,6 +272,8 @@ await describeEachEngine('the dashboard API', (engine) => {
     expect((await post<ActionBody>('failed/flush')).message).toBe('Flushed 0 failed jobs');
     expect(await queue('q2')).toMatchObject({ pending: 8, failed: 0 });
     expect((await post<ErrorBody>('failed/retry', { uuids: 'x' }, 400)).error).toContain('uuids');
+    const huge = { uuids: Array.from({ length: 20_000 }, (_, i) => `uuid-${i}-${'x'.repeat(20)}`) };
+    expect((await post<ErrorBody>('failed/retry', huge, 413)).error).toContain('262144 bytes');
   });
 
   it('clears a queue', async () => {
