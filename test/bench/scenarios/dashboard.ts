@@ -6,16 +6,19 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 
 import { createDashboard, type DashboardOptions, toNodeHandler } from '../../../src/dashboard/index.js';
+import { openMetricsRepository } from '../../../src/drivers/connect.js';
 import { boot, shutdown } from '../../../src/runtime/boot.js';
 import { runtime } from '../../../src/runtime/current.js';
 import { runMigrations } from '../../../src/runtime/run-migrations.js';
 import { dashboardEndpoints } from '../../helpers/dashboard-endpoints.js';
 import {
+  analyze,
   type DashboardSeedSize,
   pushSeededJobs,
   seedBatches,
   seedDashboardTables,
   seedFailedJobs,
+  seedMetrics,
 } from '../../helpers/dashboard-seed.js';
 import { databaseQueue } from '../../helpers/database-queue.js';
 import { clock } from '../bench-jobs.js';
@@ -73,6 +76,12 @@ if (engine === 'redis') {
 } else {
   await seedDashboardTables(database, engine, size, connection);
 }
+const rollupStarted = clock();
+const rollup = openMetricsRepository(app.queues.worker(), app.config.metrics);
+const samples = await seedMetrics(rollup, Number(args.finished));
+await rollup.close();
+if (engine !== 'redis') await analyze(database, engine, [app.config.metrics.table]);
+const rollupSeconds = round((clock() - rollupStarted) / 1000);
 const seedSeconds = round((clock() - seedStarted) / 1000);
 emit({
   ...base,
@@ -81,6 +90,8 @@ emit({
   unit: 's',
   ...size,
   finished: Number(args.finished),
+  rollupSamples: samples,
+  rollupSeconds,
 });
 if (!args['seed-only']) await measureApi();
 await shutdown();
