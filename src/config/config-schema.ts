@@ -177,6 +177,22 @@ export const errandConfigSchema = strict('The configuration', 'an object (use de
     events: string('a directory path').optional(),
     middleware: string('a directory path').optional(),
   }).optional(),
+  api: strict('`api`', 'an object such as { tokens: [process.env.PUSH_TOKEN], maxBodySize: 1048576 }', {
+    tokens: z
+      .array(string('a token of at least 16 characters'), {
+        error: 'a list of tokens (leave it out to read ERRAND_API_TOKENS, comma-separated)',
+      })
+      .optional(),
+    signingKeys: z
+      .array(string('a key of at least 16 characters'), {
+        error: 'a list of keys (leave it out to read ERRAND_API_SIGNING_KEYS, comma-separated)',
+      })
+      .optional(),
+    maxBodySize: number('a whole number of bytes ≥ 256').optional(),
+    replayWindow: number('a whole number of seconds ≥ 1').optional(),
+    idempotencyWindow: number('a whole number of seconds ≥ 1').optional(),
+    jobs: z.array(string('a registered job name'), { error: 'a list of registered job names' }).optional(),
+  }).optional(),
 });
 
 // The schema accepts exactly what the documented types do: a key added to one and not the other

@@ -246,6 +246,33 @@ export interface ErrandConfig {
    * (relative to the config file); `--path` overrides. Default `src/jobs`, `src/listeners`, `src/events`, `src/jobs/middleware`.
    */
   paths?: GeneratorPaths;
+  /**
+   * The push API (`POST <dashboard>/api/queues/:queue/jobs`): who may push jobs over HTTP and how
+   * much. Closed until a token or signing key is set. See docs/http-api.md.
+   */
+  api?: ApiConfig;
+}
+
+/** The push API's keys and limits (docs/http-api.md). */
+export interface ApiConfig {
+  /**
+   * Bearer tokens, each at least 16 characters; any of them is accepted, so a new one is added
+   * before the old one is removed. Default: `ERRAND_API_TOKENS`, comma-separated.
+   */
+  tokens?: string[];
+  /**
+   * Keys for `X-Errand-Signature` (HMAC-SHA256 of `<timestamp>.<body>`), each at least 16
+   * characters; several at once while rotating. Default: `ERRAND_API_SIGNING_KEYS`, comma-separated.
+   */
+  signingKeys?: string[];
+  /** The largest request body, in bytes; a larger one is answered 413. Default 1 MiB. */
+  maxBodySize?: number;
+  /** How far, in seconds, a signed request's `X-Errand-Timestamp` may be from this clock. Default 300. */
+  replayWindow?: number;
+  /** How long, in seconds, a job's client `id` returns its first answer instead of a second job. Default 86400 (24 h). */
+  idempotencyWindow?: number;
+  /** The job names that may be pushed. Default: every registered job. */
+  jobs?: string[];
 }
 
 /** The directories the `make:*` generators write to. */
@@ -333,4 +360,17 @@ export interface ResolvedConfig {
   source?: string;
   /** Where the `make:*` generators write: absolute directories. */
   paths: Required<GeneratorPaths>;
+  /** The push API's keys and limits; no tokens and no signing keys: every push is refused. */
+  api: ResolvedApiConfig;
+}
+
+/** The push API's settings with every default filled in. */
+export interface ResolvedApiConfig {
+  tokens: string[];
+  signingKeys: string[];
+  maxBodySize: number;
+  replayWindow: number;
+  idempotencyWindow: number;
+  /** undefined: every registered job may be pushed. */
+  jobs: string[] | undefined;
 }

@@ -27,6 +27,7 @@ import {
   DEFAULT_SQLITE_FILE,
 } from './defaults.js';
 import { ownProperty } from './own-property.js';
+import { resolveApi } from './resolve-api.js';
 import { resolveGeneratorPaths } from './resolve-generator-paths.js';
 import { resolveHeartbeat } from './resolve-heartbeat.js';
 import { resolveRedisConnection } from './resolve-redis-connection.js';
@@ -133,6 +134,7 @@ export function resolveConfig(
     baseDir,
     ...(options.source === undefined ? {} : { source: options.source }),
     paths: resolveGeneratorPaths(config.paths, baseDir, where),
+    api: resolveApi(config.api, env, where),
   };
 }
 
