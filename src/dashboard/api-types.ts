@@ -152,3 +152,25 @@ export interface ErrorBody {
   error: string;
   option?: string;
 }
+
+/** One job of `POST api/queues/:queue/jobs`'s answer, in the order sent. */
+export interface PushedJobBody {
+  /** The client's own id for the job, when it sent one. */
+  id: string | null;
+  /** The registered job name. */
+  job: string;
+  connection: string;
+  queue: string;
+  /** The queued job's id in its store; null when nothing was queued (see `skipped`). */
+  jobId: string | null;
+  /** True when this client id was pushed before: the first push's answer, nothing new queued. */
+  replayed: boolean;
+  /** `unique`: not queued, because another job holds the job's unique lock. */
+  skipped?: 'unique';
+}
+
+/** `POST api/queues/:queue/jobs`: 201 when something was queued, 200 when every job was a replay or skipped. */
+export interface PushBody {
+  ok: true;
+  jobs: PushedJobBody[];
+}
