@@ -3,6 +3,7 @@ import type { MetricsBody } from './api-types.js';
 import { type DashboardData, DashboardHttpError, type FailedQuery, type FailedSelection } from './dashboard-api.js';
 import { checkSameOrigin } from './dashboard-auth.js';
 import { openApiDocument } from './openapi.js';
+import { handlePush } from './push/handle-push.js';
 import { errorResponse, jsonResponse } from './responses.js';
 import { API_ROUTES, type ApiRouteName } from './route-table.js';
 
@@ -13,6 +14,11 @@ export interface ApiContext {
 }
 
 const RANGES: readonly MetricsBody['range'][] = ['1h', '24h', '7d'];
+/** The answer to any change while the dashboard is `readOnly`. */
+export function readOnlyRefusal(): Response {
+  return errorResponse(403, 'The dashboard is read-only (`readOnly`): it changes nothing.', 'readOnly');
+}
+
 /** The most rows a page holds, whatever `limit` asks. */
 export const MAX_PAGE_LIMIT = 500;
 
@@ -29,9 +35,7 @@ export async function handleApi(
   const { data } = context;
   const query = new URL(request.url).searchParams;
   if (API_ROUTES[name][0] === 'POST') {
-    if (context.readOnly) {
-      return errorResponse(403, 'The dashboard is read-only (`readOnly`): it changes nothing.', 'readOnly');
-    }
+    if (context.readOnly) return readOnlyRefusal();
     const crossSite = checkSameOrigin(request);
     if (crossSite) return crossSite;
   }
@@ -48,7 +52,8 @@ export async function handleApi(
     case 'clear':
       return jsonResponse(await data.clearQueue(connection(), params.queue!));
     case 'push':
-      return errorResponse(404, 'The push API is not enabled in this build.');
+      // createDashboard answers it before the dashboard's own auth; reached only by a caller that skipped that.
+      return handlePush(request, { queue: params.queue! });
     case 'jobs':
       return jsonResponse(
         await data.jobs({

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { report as reportError } from '../runtime/current.js';
 import { withoutCredentials } from '../runtime/without-credentials.js';
-import { handleApi } from './api-routes.js';
+import { handleApi, readOnlyRefusal } from './api-routes.js';
 import { serveAsset } from './asset-route.js';
 import { type DashboardData, DashboardHttpError } from './dashboard-api.js';
 import { checkAccess } from './dashboard-auth.js';
@@ -9,6 +9,7 @@ import { dataFromOptions } from './dashboard-data-source.js';
 import type { DashboardOptions } from './dashboard-options.js';
 import { FRAGMENT_HEADER } from './page-context.js';
 import { renderPage } from './pages/index.js';
+import { handlePush } from './push/handle-push.js';
 import { errorResponse, escapeHtml, htmlResponse, securityHeaders, withHeaders } from './responses.js';
 import { guessMount, resolveRoute } from './route-table.js';
 
@@ -106,6 +107,12 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
     const { target, params } = resolved.match;
     // Assets hold no data and the login prompt's page needs them: served to anyone.
     if (target.kind === 'asset') return serveAsset(params.path!, request);
+    // The push API is for other hosts: its own tokens or signatures (config `api`), not the
+    // dashboard's login and same-origin rule; `readOnly` still closes it.
+    if (target.kind === 'api' && target.name === 'push') {
+      if (options.readOnly === true) return readOnlyRefusal();
+      return handlePush(request, { queue: params.queue! });
+    }
     const denied = await checkAccess(request, options);
     if (denied) return denied;
     if (target.kind === 'api') {

@@ -8,6 +8,8 @@ export type {
   MetricsSeries,
   OverviewBody,
   PageBody,
+  PushBody,
+  PushedJobBody,
   QueueBody,
   WorkerBody,
 } from './api-types.js';
@@ -24,3 +26,4 @@ export type {
 export { DashboardHttpError } from './dashboard-api.js';
 export { type BasicAuthCredentials, type DashboardOptions, DEFAULT_REDACT } from './dashboard-options.js';
 export { type NodeDashboardHandler, toNodeHandler } from './node-handler.js';
+export { signPushBody } from './push/authenticate-push.js';

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 
 import { type DashboardHandler, setMount } from './create-dashboard.js';
@@ -33,15 +34,19 @@ function mountOf(req: FrameworkRequest): string | undefined {
   return rest === '/' ? full : undefined;
 }
 
-async function bodyOf(req: FrameworkRequest): Promise<Uint8Array | undefined> {
+/**
+ * The request's body: what a framework's parser already read, else the stream itself, handed on
+ * unread so the handler decides how much to take (the push API stops at api.maxBodySize and checks
+ * credentials first; buffering here would hold any upload whole before anything is checked).
+ */
+function bodyOf(req: FrameworkRequest): Uint8Array | ReadableStream<Uint8Array> | undefined {
   if (req.method === 'GET' || req.method === 'HEAD') return undefined;
   const parsed = req.body;
   if (parsed instanceof Uint8Array) return parsed;
   if (typeof parsed === 'string') return Buffer.from(parsed);
   if (parsed !== undefined && parsed !== null && req.readableEnded) return Buffer.from(JSON.stringify(parsed));
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks);
+  if (req.readableEnded) return undefined;
+  return Readable.toWeb(req) as ReadableStream<Uint8Array>;
 }
 
 /** The Fetch Request of a Node request, keeping its full URL (mount included). */
@@ -54,8 +59,15 @@ export async function toRequest(req: FrameworkRequest): Promise<Request> {
     if (value === undefined) continue;
     for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
   }
-  const body = await bodyOf(req);
-  const request = new Request(url, { method: req.method, headers, body: body && body.length > 0 ? body : undefined });
+  const body = bodyOf(req);
+  const init: RequestInit & { duplex?: 'half' } = {
+    method: req.method,
+    headers,
+    body: body instanceof Uint8Array && body.length === 0 ? undefined : body,
+    // A stream body must say so (the Fetch spec's half-duplex upload).
+    ...(body !== undefined && !(body instanceof Uint8Array) ? { duplex: 'half' } : {}),
+  };
+  const request = new Request(url, init);
   setClientAddress(request, req.socket.remoteAddress);
   const mount = mountOf(req);
   if (mount !== undefined) setMount(request, mount);

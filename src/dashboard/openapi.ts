@@ -1,3 +1,4 @@
+import { pushOpenApiPaths } from './push/push-openapi.js';
 import { API_ROUTES } from './route-table.js';
 
 /**
@@ -23,10 +24,13 @@ export function openApiDocument(): Record<string, unknown> {
       },
     };
   }
+  // The push API is described in full (its bodies, errors and two security schemes): other hosts code against it.
+  const push = pushOpenApiPaths();
   return {
     openapi: '3.1.0',
     info: { title: 'errand dashboard API', version: '1' },
     servers: [{ url: '.' }],
-    paths,
+    paths: { ...paths, ...push.paths },
+    components: push.components,
   };
 }

@@ -3,9 +3,13 @@
 // timestamp, unknown job, data a worker could not decode, oversize) queues nothing; a client id
 // pushed again, even concurrently, queues one job only. The handler is called with Fetch
 // Requests, as the dashboard's router calls it.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
 import type { ErrorBody, PushBody } from '../../src/dashboard/api-types.js';
+import { createDashboard, toNodeHandler } from '../../src/dashboard/index.js';
 import { handlePush, signPushBody } from '../../src/dashboard/push/index.js';
 import { boot, shutdown } from '../../src/runtime/boot.js';
 import { runtime } from '../../src/runtime/current.js';
@@ -308,5 +312,63 @@ await describeEachEngine('the push API', (engine) => {
     // The unique job ran; the delayed one is still waiting its hour.
     expect(pushRecorder.handled).toEqual([{ job: 'push.SyncAccount', detail: 'acme' }]);
     expect(await size('delayed')).toBe(1);
+  });
+
+  it('is served by createDashboard under /admin/jobs in node:http: its own auth instead of the dashboard’s, readOnly closes it, a streamed body is cut off at the limit', async () => {
+    // Production and no dashboard auth: every dashboard route is closed, the push API is not.
+    const previous = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    const open = http.createServer(toNodeHandler(createDashboard({ basePath: '/admin/jobs' })));
+    const closed = http.createServer(toNodeHandler(createDashboard({ basePath: '/admin/jobs', readOnly: true })));
+    await Promise.all(
+      [open, closed].map((server) => new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))),
+    );
+    const base = (server: http.Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/admin/jobs`;
+    try {
+      const body = JSON.stringify({ job: 'push.ChargeCard', data: { amount: 3 } });
+      // A cross-site POST with a token: the dashboard's same-origin rule does not apply to other hosts.
+      const headers = { 'content-type': 'application/json', 'sec-fetch-site': 'cross-site', ...signed(body, KEYS[1]!) };
+      const pushed = await fetch(`${base(open)}/api/queues/mounted/jobs`, { method: 'POST', body, headers });
+      expect(pushed.status, await pushed.clone().text()).toBe(201);
+      expect(((await pushed.json()) as PushBody).jobs[0]).toMatchObject({ job: 'push.ChargeCard', queue: 'mounted' });
+      const overview = await fetch(`${base(open)}/api/overview`, { headers: { authorization: `Bearer ${TOKENS[0]}` } });
+      expect(overview.status).toBe(403);
+
+      const readOnly = await fetch(`${base(closed)}/api/queues/mounted/jobs`, { method: 'POST', body, headers });
+      expect(readOnly.status).toBe(403);
+      expect(((await readOnly.json()) as ErrorBody).option).toBe('readOnly');
+
+      // Chunked, no Content-Length: refused once past the limit, not after the whole upload.
+      let sent = 0;
+      const endless = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          sent += 1024;
+          if (sent > 64 * MAX_BODY) controller.close();
+          else
+            controller.enqueue(
+              new TextEncoder().encode(
+                sent === 1024 ? `{"job":"push.ChargeCard","data":{"x":"${'y'.repeat(1000)}` : 'y'.repeat(1024),
+              ),
+            );
+        },
+      });
+      const oversize = await fetch(`${base(open)}/api/queues/mounted/jobs`, {
+        method: 'POST',
+        body: endless,
+        headers: { authorization: `Bearer ${TOKENS[0]}` },
+        duplex: 'half',
+      } as RequestInit).then(
+        async (response) => ({ status: response.status, body: (await response.json()) as ErrorBody }),
+        (error: unknown) => ({ status: 0, body: { error: String(error) } }),
+      );
+      expect(oversize.body.error).toContain(`more than ${MAX_BODY} bytes`);
+      expect(oversize.status).toBe(413);
+      expect(await size('mounted')).toBe(1);
+    } finally {
+      process.env.NODE_ENV = previous;
+      // fetch keeps its connections alive: closed here, not after the server's keep-alive timeout.
+      for (const server of [open, closed]) server.closeAllConnections();
+      await Promise.all([open, closed].map((server) => new Promise((done) => server.close(done))));
+    }
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import type { ErrandConfig } from '../../src/config/config-types.js';
 import { resolveConfig } from '../../src/config/resolve-config.js';
+import { createDashboard } from '../../src/dashboard/create-dashboard.js';
 import { signPushBody } from '../../src/dashboard/push/index.js';
 
 const SOURCE = 'errand.config.js';
@@ -71,5 +72,25 @@ describe('signPushBody', () => {
     expect(signPushBody('signing-key-0123456789', '{"job":"A"}', 1_700_000_000)).toBe(
       'sha256=a62c5d617289bda70c04ba17405efcd3ab1dfe157d573002eb432fe3c6768c57',
     );
+  });
+});
+
+describe('the push API in api/openapi.json', () => {
+  it('describes POST api/queues/{queue}/jobs with its bodies, its errors and both ways to authenticate', async () => {
+    const dashboard = createDashboard({ basePath: '/admin/jobs', authorize: () => true });
+    const response = await dashboard(new Request('http://host.test/admin/jobs/api/openapi.json'));
+    expect(response.status).toBe(200);
+    const document = (await response.json()) as {
+      paths: Record<string, Record<string, { security?: unknown; responses: Record<string, unknown> }>>;
+      components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
+    };
+    const push = document.paths['/api/queues/{queue}/jobs']!.post!;
+    expect(push.security).toEqual([{ bearerToken: [] }, { signedBody: [], signedAt: [] }]);
+    expect(Object.keys(push.responses).sort()).toEqual(['200', '201', '400', '401', '404', '409', '413', '422']);
+    expect(Object.keys(document.components.securitySchemes).sort()).toEqual(['bearerToken', 'signedAt', 'signedBody']);
+    // Every reference resolves within the document.
+    const refs = [...JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map((m) => m[1]!);
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of refs) expect(document.components.schemas).toHaveProperty(ref);
   });
 });

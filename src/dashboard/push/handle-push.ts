@@ -8,6 +8,7 @@ import { lockStore } from '../../locks/current-lock-store.js';
 import { report, runtime } from '../../runtime/current.js';
 import { withoutCredentials } from '../../runtime/without-credentials.js';
 import type { PushBody, PushedJobBody } from '../api-types.js';
+import { jsonResponse } from '../responses.js';
 import { authenticatePush } from './authenticate-push.js';
 import { buildPushedJob, type PushedJob } from './build-pushed-job.js';
 import { IdempotentPushes, pushFingerprint } from './idempotent-pushes.js';
@@ -60,11 +61,14 @@ export async function handlePush(req: Request, ctx: PushContext): Promise<Respon
     }
     const body: PushBody = { ok: true, jobs: answers };
     const queued = answers.some((answer) => !answer.replayed && answer.jobId !== null);
-    return json(queued ? 201 : 200, body);
+    return jsonResponse(body, queued ? 201 : 200);
   } catch (error) {
-    if (error instanceof PushError) return json(error.status, error.body(), error.headers);
+    if (error instanceof PushError) return jsonResponse(error.body(), error.status, error.headers);
     report(error);
-    return json(500, { error: `The push failed: ${withoutCredentials((error as Error)?.message ?? String(error))}` });
+    return jsonResponse(
+      { error: `The push failed: ${withoutCredentials((error as Error)?.message ?? String(error))}` },
+      500,
+    );
   }
 }
 
@@ -171,16 +175,4 @@ function partly(error: unknown, job: PushedJob, index: number): unknown {
   if (error instanceof ConfigError) return new PushError(500, `${job.item.at}: ${message}${before}`);
   report(error);
   return new PushError(503, `${job.item.at}: ${job.entry.name} could not be queued: ${message}${before}`);
-}
-
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: {
-      'content-type': 'application/json; charset=utf-8',
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-      ...headers,
-    },
-  });
 }
