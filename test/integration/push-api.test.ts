@@ -180,6 +180,11 @@ await describeEachEngine('the push API', (engine) => {
     const notObject = await push<ErrorBody>('invalid', { job: 'push.ChargeCard', data: [1, 2] });
     expect(notObject.status).toBe(422);
     expect(notObject.body.error).toBe("body.data must be an object of the job's properties, got a list.");
+    const option = await push<ErrorBody>('invalid', { job: 'push.ChargeCard', data: { amount: 1, tries: 1000 } });
+    expect(option.status).toBe(422);
+    expect(option.body.error).toBe(
+      "body.data.tries would set the job's `tries` option, which a push cannot: options come from the job class (@Job).",
+    );
     const delay = await push<ErrorBody>('invalid', { job: 'push.ChargeCard', data: { amount: 1 }, delay: -5 });
     expect(delay.status).toBe(422);
     expect(delay.body.error).toBe('body.delay must be a number of seconds from 0 to 2147483647, got -5.');

@@ -1,6 +1,7 @@
 import { closestName } from '../../config/closest-name.js';
 import type { ResolvedConfig } from '../../config/config-types.js';
 import { ConfigError } from '../../errors/config-error.js';
+import { INSTANCE_OPTION_NAMES } from '../../job/instance-options.js';
 import { jobRegistry, type RegisteredJob } from '../../job/job-registry.js';
 import { decodeJob, parsePayload } from '../../payload/decode-payload.js';
 import { effectiveOptions, encodePayload, serializePayload } from '../../payload/encode-payload.js';
@@ -14,6 +15,13 @@ import { PushError } from './push-error.js';
  * allow-list and `api.jobs`; they are never pushable.
  */
 export const INTERNAL_JOBS: readonly string[] = ['CallQueuedListener', 'ChainedBatch'];
+
+/**
+ * Data keys a dispatch reads as the job's options, not its data (a `tries` property, a
+ * `uniqueId`): from a remote sender they would lift its retries and timeouts or step out of its
+ * unique lock, so they are refused. The queue and connection come from the URL.
+ */
+const OPTION_KEYS: readonly string[] = [...INSTANCE_OPTION_NAMES, 'uniqueId', 'delay'];
 
 /** A pushed job ready to dispatch: its class's entry and the instance rebuilt from its data. */
 export interface PushedJob {
@@ -32,6 +40,13 @@ export function buildPushedJob(item: PushItem, config: ResolvedConfig): PushedJo
   const entry = INTERNAL_JOBS.includes(item.job) ? undefined : jobRegistry.byName(item.job);
   if (!entry || (config.api.jobs !== undefined && !config.api.jobs.includes(item.job))) {
     throw unknownJob(item, config, entry !== undefined);
+  }
+  const option = Object.keys(item.data).find((key) => OPTION_KEYS.includes(key));
+  if (option !== undefined) {
+    throw new PushError(
+      422,
+      `${item.at}.data.${option} would set the job's \`${option}\` option, which a push cannot: options come from the job class (@Job)${option === 'delay' ? '; send "delay" beside "data"' : ''}.`,
+    );
   }
   let instance: object;
   try {
