@@ -13,7 +13,9 @@ import { boot, shutdown } from '../../src/runtime/boot.js';
 import { type ErrandRuntime, runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
-import { describeEachEngine, freshStore, storeConnections } from '../helpers/databases.js';
+import { Fleet } from '../helpers/daemon.js';
+import { describeEachEngine, freshStore, storeConnections, type TestStore } from '../helpers/databases.js';
+import { createWorkerApp, type StoreApp } from '../helpers/worker-process.js';
 
 /*
  * The pages in a real browser (Debian's chromium driven by playwright-core), mounted at
@@ -88,6 +90,9 @@ await describeIfChromium('the dashboard pages in a browser', (engine) => {
   let origin: string;
   let browser: Browser;
   let page: Page;
+  let store: TestStore;
+  let workerApp: StoreApp | undefined;
+  const fleet = new Fleet();
   const requests: string[] = [];
   const failures: string[] = [];
   const consoleErrors: string[] = [];
@@ -107,7 +112,7 @@ await describeIfChromium('the dashboard pages in a browser', (engine) => {
   };
 
   beforeAll(async () => {
-    const store = await freshStore(engine, 'dashboard_browser');
+    store = await freshStore(engine, 'dashboard_browser');
     await boot({ default: store.default, connections: storeConnections(store), report: () => undefined });
     await runMigrations();
     app = await runtime();
@@ -158,6 +163,8 @@ await describeIfChromium('the dashboard pages in a browser', (engine) => {
   });
 
   afterAll(async () => {
+    await fleet.killAll();
+    await workerApp?.close();
     await browser?.close();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     await shutdown();
@@ -247,6 +254,28 @@ await describeIfChromium('the dashboard pages in a browser', (engine) => {
     expect(await app.queues.worker().size('q2')).toBe(0);
     // the live refresh brings the worker's two new failures into the page without a reload
     await expect.poll(() => cell('q2', 'failed'), { timeout: 10_000 }).toBe('5');
+  });
+
+  it('shows a queue:work process live, then lost once SIGKILLed', async () => {
+    // A lapse of 4 s, so the killed worker's registration runs out soon.
+    workerApp = await createWorkerApp(store, {
+      bootstrap: [],
+      prefix: 'errand-dashboard-browser-',
+      overrides: { heartbeat: { interval: 1, lapse: 4 } },
+    });
+    const worker = fleet.start(['queue:work', '--queue=q9', '--sleep=1'], workerApp.dir, workerApp.env);
+    await open('workers');
+    const status = () =>
+      page
+        .locator(`tr[data-pid="${worker.pid}"] [data-col="status"]`)
+        .innerText({ timeout: 1000 })
+        .catch(() => '');
+    await expect.poll(status, { timeout: 30_000 }).toBe('live');
+    worker.child.kill('SIGKILL');
+    await worker.exited;
+    // the live refresh turns the row without a reload
+    await expect.poll(status, { timeout: 30_000 }).toBe('lost');
+    await shoot('workers-lost');
   });
 
   it('renders the other pages', async () => {

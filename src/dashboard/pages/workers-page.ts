@@ -8,7 +8,7 @@ import type { PageContent } from './layout.js';
 /** Registered workers: where they run, what they serve, how busy, and whether they still beat. */
 export function workersPage(workers: readonly WorkerBody[]): PageContent {
   const rows = workers.map(
-    (w) => html`<tr data-id="${w.id}" class="${w.status}">
+    (w) => html`<tr data-id="${w.id}" data-pid="${w.pid}" class="${w.status}">
 <td>${w.name}</td><td>${w.hostname}</td><td class="num">${w.pid}</td><td class="muted">${w.connection}</td>
 <td>${w.queues.join(', ')}</td><td class="num">${w.concurrency}</td><td class="num" data-col="busySlots">${w.busySlots}</td>
 <td class="num" data-col="heartbeatAge">${formatAge(w.heartbeatAge)}</td><td>${formatTime(w.startedAt)}</td>
