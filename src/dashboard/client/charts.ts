@@ -46,6 +46,8 @@ export function drawCharts(): void {
           stroke: COLOURS[i % COLOURS.length],
           width: 1.5,
           spanGaps: false,
+          // a failure rate exists only in minutes with attempts: lone points must show
+          points: { show: percent ? true : undefined, size: 5 },
           value: (_u: uPlot, v: number | null) => (v === null ? '—' : percent ? `${v.toFixed(1)}%` : v.toFixed(1)),
         })),
       ],
