@@ -98,9 +98,12 @@ switch (args.scenario) {
   case 'drain': {
     await fill(jobs);
     const before = rssMb();
+    const cpuBefore = process.cpuUsage();
     const started = clock();
     await createWorker({ concurrency, prefetch, stopWhenEmpty: true, sleep: 0, memory: 4096 }).run();
     const ms = clock() - started;
+    // The worker process's own CPU per job (user + system), which a loaded machine's waiting does not inflate.
+    const cpu = process.cpuUsage(cpuBefore);
     if (handled.count !== jobs) throw new Error(`drain: ${handled.count} of ${jobs} jobs ran.`);
     emit({
       ...base,
@@ -112,6 +115,7 @@ switch (args.scenario) {
       unit: 'jobs/s',
       rssBeforeMb: before,
       rssAfterMb: rssMb(),
+      cpuUsPerJob: round((cpu.user + cpu.system) / jobs, 1),
     });
     break;
   }
