@@ -11,6 +11,7 @@ import { createWorkersTable } from '../../src/drivers/database/migrations/0003-c
 import { createControlsTable } from '../../src/drivers/database/migrations/0004-create-controls-table.js';
 import { indexJobsReservedBy } from '../../src/drivers/database/migrations/0005-index-jobs-reserved-by.js';
 import { indexJobsForClaims } from '../../src/drivers/database/migrations/0009-index-jobs-for-claims.js';
+import { failedJobsJobColumn } from '../../src/drivers/database/migrations/0012-failed-jobs-job-column.js';
 import { insertJobsForTest } from '../helpers/raw-jobs.js';
 import { ROOT, runCli } from '../helpers/run-cli.js';
 import { DURATION } from '../helpers/worker-line.js';
@@ -203,6 +204,7 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
       await knex.migrate.latest({ directory: path.join(dir, 'migrations'), loadExtensions: ['.js'] });
       await createJobsTable.up(knex, 'own_jobs');
       await createFailedJobsTable.up(knex, 'own_failed');
+      await failedJobsJobColumn.up(knex, 'own_failed');
       await indexJobsReservedBy.up(knex, 'own_jobs');
       await indexJobsForClaims.up(knex, 'own_jobs');
       await createWorkersTable.up(knex, 'own_workers');
@@ -217,6 +219,7 @@ export const Broken = Job({ name: 'Broken', tries: 2 })(class Broken extends Que
       expect(await indexes('jobs')).toEqual(await indexes('own_jobs'));
       expect(await indexes('queue_workers')).toEqual(await indexes('own_workers'));
       expect(await knex('dead_jobs').columnInfo()).toEqual(await knex('own_failed').columnInfo());
+      expect(await indexes('dead_jobs')).toEqual(await indexes('own_failed'));
     } finally {
       await knex.destroy();
     }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import type { FailedJobBrowser, FailedJobSearch, FailedJobStore } from '../../src/contracts/failed-job-store.js';
+import { openFailedJobStore } from '../../src/drivers/connect.js';
 import { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
 import { createFailedJobsTable } from '../../src/drivers/database/migrations/0002-create-failed-jobs-table.js';
 import { exactFailedJobsIdentifiers } from '../../src/drivers/database/migrations/0010-exact-identifiers.js';
@@ -175,6 +176,22 @@ await describeEachSql('the failed job browser', (engine) => {
   it('refuses a cursor or limit it did not hand out', async () => {
     await expect(browser.page({}, 5, 'garbage')).rejects.toThrow(/garbage/);
     await expect(browser.page({}, 0)).rejects.toThrow(RangeError);
+  });
+
+  it('still records failures in a failed_jobs table without the job column (an application made it before 0012)', async () => {
+    const table = 'failed_jobs_without_job';
+    await knex.schema.dropTableIfExists(table);
+    await createFailedJobsTable.up(knex, table);
+    const own = openFailedJobStore(manager.worker(), table);
+    await own.log({
+      uuid: 'u-own',
+      connection: 'database',
+      queue: 'default',
+      payload: payloadOf('Own', 1),
+      exception: 'e',
+    });
+    expect((await own.find('u-own'))?.payload).toBe(payloadOf('Own', 1));
+    await knex.schema.dropTable(table);
   });
 
   it("fills the job name of failures recorded before migration 0012 from their payloads ('' when none)", async () => {

@@ -39,9 +39,15 @@ export async function insertFailedJob(knex: Knex, table: string, record: FailedJ
   const job = Array.from((displayNameOf(record.payload) ?? '').replaceAll('\u0000', ''))
     .slice(0, 255)
     .join('');
-  const insert = dialect.insertIgnoringDuplicates(engine, 'into ?? (??, ??, ??, ??, ??, ??) values (?, ?, ?, ?, ?, ?)');
-  const columns = [table, 'uuid', 'connection', 'queue', 'payload', 'exception', 'job'];
-  const values = [row.connection, row.queue, row.payload, row.exception, job];
+  const named = await hasJobColumn(knex, table);
+  const insert = dialect.insertIgnoringDuplicates(
+    engine,
+    named
+      ? 'into ?? (??, ??, ??, ??, ??, ??) values (?, ?, ?, ?, ?, ?)'
+      : 'into ?? (??, ??, ??, ??, ??) values (?, ?, ?, ?, ?)',
+  );
+  const columns = [table, 'uuid', 'connection', 'queue', 'payload', 'exception', ...(named ? ['job'] : [])];
+  const values = [row.connection, row.queue, row.payload, row.exception, ...(named ? [job] : [])];
   if (dialect.affected(engine, await knex.raw(insert, [...columns, record.uuid, ...values])) > 0) return;
   const taken = (await knex(table).where({ uuid: record.uuid }).select('connection', 'queue', 'payload')) as Array<
     Omit<typeof row, 'exception'>
@@ -52,7 +58,29 @@ export async function insertFailedJob(knex: Knex, table: string, record: FailedJ
     )
   )
     return;
-  await knex(table).insert({ uuid: randomUUID(), ...row, job });
+  await knex(table).insert({ uuid: randomUUID(), ...row, ...(named ? { job } : {}) });
+}
+
+/** Per database (its knex config) and table: whether failed_jobs has migration 0012's `job` column. */
+const jobColumns = new WeakMap<object, Map<string, Promise<boolean>>>();
+
+/**
+ * Whether `table` has the `job` column, asked once per process: a table made by an application's
+ * own migration (`queue:failed-table` before 0012) may lack it, and a failure must still be
+ * recorded there; the dashboard's job-name filter then finds none of those records.
+ */
+function hasJobColumn(knex: Knex, table: string): Promise<boolean> {
+  const database = (knex as unknown as { client: { config: object } }).client.config;
+  let tables = jobColumns.get(database);
+  if (!tables) jobColumns.set(database, (tables = new Map()));
+  let known = tables.get(table);
+  if (!known) {
+    const asked = knex.schema.hasColumn(table, 'job');
+    tables.set(table, asked);
+    asked.catch(() => tables.delete(table));
+    known = asked;
+  }
+  return known;
 }
 
 /** Selects failed jobs: one by key (uuid or numeric id), or by the filter. */
