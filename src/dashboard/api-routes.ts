@@ -2,6 +2,7 @@ import { JOB_STATES, type JobState } from '../contracts/queue-inspector.js';
 import type { MetricsBody } from './api-types.js';
 import { type DashboardData, DashboardHttpError, type FailedQuery, type FailedSelection } from './dashboard-api.js';
 import { checkSameOrigin } from './dashboard-auth.js';
+import { readLimitedBody } from './limited-body.js';
 import { openApiDocument } from './openapi.js';
 import { handlePush } from './push/handle-push.js';
 import { errorResponse, jsonResponse } from './responses.js';
@@ -144,18 +145,12 @@ function failedFilter(query: URLSearchParams): FailedQuery {
 
 /** The body's text, read no further than `max` bytes: past it, a 413 naming the limit. */
 async function limitedText(request: Request, max: number): Promise<string> {
-  const tooLarge = () =>
-    new DashboardHttpError(413, `The body is over ${max} bytes; select by filter instead of listing uuids.`);
-  if (Number(request.headers.get('content-length') ?? 0) > max) throw tooLarge();
-  if (!request.body) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of request.body) {
-    size += chunk.byteLength;
-    if (size > max) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const body = await readLimitedBody(
+    request,
+    max,
+    () => new DashboardHttpError(413, `The body is over ${max} bytes; select by filter instead of listing uuids.`),
+  );
+  return Buffer.from(body).toString('utf8');
 }
 
 /** The largest selection body read: 500 uuids or a filter fit in a small fraction of it. */

@@ -8,13 +8,13 @@ import { lockStore } from '../../locks/current-lock-store.js';
 import { report, runtime } from '../../runtime/current.js';
 import { withoutCredentials } from '../../runtime/without-credentials.js';
 import type { PushBody, PushedJobBody } from '../api-types.js';
+import { readLimitedBody } from '../limited-body.js';
 import { jsonResponse } from '../responses.js';
 import { authenticatePush } from './authenticate-push.js';
 import { buildPushedJob, type PushedJob } from './build-pushed-job.js';
 import { IdempotentPushes, pushFingerprint } from './idempotent-pushes.js';
 import { parsePushBody } from './parse-push-body.js';
 import { PushError } from './push-error.js';
-import { readLimitedBody } from './read-body.js';
 
 /** What the dashboard's router passes: the `:queue` of `api/queues/:queue/jobs`, already URL-decoded. */
 export interface PushContext {
@@ -39,7 +39,16 @@ export async function handlePush(req: Request, ctx: PushContext): Promise<Respon
     }
     const app = await runtime();
     const { api } = app.config;
-    const raw = await readLimitedBody(req, api.maxBodySize);
+    const raw = await readLimitedBody(
+      req,
+      api.maxBodySize,
+      (size) =>
+        new PushError(
+          413,
+          `The request body is ${size} bytes, over the push API's limit of ${api.maxBodySize} bytes: send fewer jobs per request or raise api.maxBodySize.`,
+          'api.maxBodySize',
+        ),
+    );
     authenticatePush(req.headers, raw, api, Math.floor(Date.now() / 1000));
     const queue = checkQueue(ctx.queue);
     const items = parsePushBody(raw);
