@@ -75,7 +75,9 @@ function hasJobColumn(knex: Knex, table: string): Promise<boolean> {
   if (!tables) jobColumns.set(database, (tables = new Map()));
   let known = tables.get(table);
   if (!known) {
-    const asked = knex.schema.hasColumn(table, 'job');
+    // Resolved once here: the schema builder is a thenable that runs its query again on every
+    // `then`, and the transaction it was made on (a fail's) is over by the next failure.
+    const asked = Promise.resolve(knex.schema.hasColumn(table, 'job'));
     tables.set(table, asked);
     asked.catch(() => tables.delete(table));
     known = asked;
