@@ -47,7 +47,8 @@ export interface JobBody {
   queue: string;
   state: JobState | 'failed';
   name: string | null;
-  attempts: number;
+  /** Attempts so far; null for a failed job (the failed-jobs store keeps no attempt count). */
+  attempts: number | null;
   createdAt: number | null;
   availableAt: number | null;
   reservedAt: number | null;

@@ -69,7 +69,8 @@ export function failedJobBody(record: StoredFailedJob, redact?: readonly string[
     queue: record.queue,
     state: 'failed',
     name: typeof name === 'string' ? name : null,
-    attempts: 0,
+    // failed_jobs keeps no attempt count: null says unknown where 0 would say never tried
+    attempts: null,
     createdAt: null,
     availableAt: null,
     reservedAt: null,

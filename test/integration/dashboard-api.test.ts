@@ -211,6 +211,9 @@ await describeEachEngine('the dashboard API', (engine) => {
     const one = await get<JobBody>(`failed/${classA.items[0]!.uuid}`);
     expect(one.exception).toContain('\n');
     expect(one.name).toBe('DashClassA');
+    // failed_jobs keeps no attempt count: unknown, never a false 0
+    expect(classA.items[0]!.attempts).toBeNull();
+    expect(one.attempts).toBeNull();
   });
 
   it('lists the workers with the jobs they hold, and the batches', async () => {

@@ -81,7 +81,7 @@ function failedJob(i: number, name: string, queue: string): JobBody {
     queue,
     state: 'failed',
     name,
-    attempts: 3,
+    attempts: null,
     createdAt: 1_800_000_000,
     availableAt: 1_800_000_000,
     reservedAt: null,
@@ -316,6 +316,11 @@ describe('the dashboard pages', () => {
     expect(markup).not.toContain('<script>alert(1)');
     expect(markup).toContain('href="batches/batch-1"');
     expect(markup).toContain('<li>ClassB</li>');
+  });
+
+  it('show a failed job\'s unknown attempt count as a dash, a stored job\'s as its number', async () => {
+    expect(await page('failed/uuid-1')).toMatch(/<dt>Attempts<\/dt><dd>—<\/dd>/);
+    expect(await page('jobs/42', 'connection=default')).toMatch(/<dt>Attempts<\/dt><dd>0<\/dd>/);
   });
 
   it('show workers live and lost, and metrics totals as text', async () => {

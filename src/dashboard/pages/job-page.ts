@@ -29,7 +29,7 @@ ${row('Queue', html`<a href="${link(failed ? 'failed' : 'jobs', { state: failed 
 ${row('Connection', job.connection)}
 ${row('ID', job.id)}
 ${failed ? row('UUID', uuid) : ''}
-${row('Attempts', String(job.attempts))}
+${row('Attempts', job.attempts === null ? '—' : String(job.attempts))}
 ${row('Created', formatTime(job.createdAt))}
 ${row('Available', formatTime(job.availableAt))}
 ${job.reservedAt !== null ? row('Reserved', formatTime(job.reservedAt)) : ''}

@@ -23,7 +23,7 @@ export function jobsPage(query: JobsQuery, page: PageBody<JobBody>): PageContent
   const rows = page.items.map(
     (j) => html`<tr data-id="${j.id}">
 <td><a href="${jobLink(j)}">${j.id}</a></td><td>${j.name ?? '?'}</td><td>${j.queue}</td><td class="muted">${j.connection}</td>
-<td class="num">${j.attempts}</td><td>${formatTime(j.createdAt)}</td><td>${formatTime(j.availableAt)}</td>
+<td class="num">${j.attempts ?? '—'}</td><td>${formatTime(j.createdAt)}</td><td>${formatTime(j.availableAt)}</td>
 ${query.state === 'reserved' ? html`<td>${formatTime(j.reservedAt)}</td><td>${j.reservedBy ?? '—'}</td>` : ''}
 </tr>`,
   );
