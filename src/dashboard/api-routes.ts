@@ -1,6 +1,12 @@
 import { JOB_STATES, type JobState } from '../contracts/queue-inspector.js';
 import type { MetricsBody } from './api-types.js';
-import { type DashboardData, DashboardHttpError, type FailedQuery, type FailedSelection } from './dashboard-api.js';
+import {
+  type DashboardData,
+  DashboardHttpError,
+  type FailedQuery,
+  type FailedSelection,
+  type Listed,
+} from './dashboard-api.js';
 import { checkSameOrigin } from './dashboard-auth.js';
 import { readLimitedBody } from './limited-body.js';
 import { openApiDocument } from './openapi.js';
@@ -45,7 +51,7 @@ export async function handleApi(
     case 'overview':
       return jsonResponse(await data.overview());
     case 'queues':
-      return jsonResponse(await data.queues());
+      return listedResponse(await data.queues());
     case 'pause':
       return jsonResponse(await data.pauseQueue(connection(), params.queue!));
     case 'resume':
@@ -85,7 +91,7 @@ export async function handleApi(
     case 'retryBatch':
       return jsonResponse(await data.retryBatch(params.id!));
     case 'workers':
-      return jsonResponse(await data.workers());
+      return listedResponse(await data.workers());
     case 'metrics':
       return jsonResponse(await data.metrics({ range: rangeParam(query), ...optional(query, 'queue', 'job') }));
     case 'openapi':
@@ -191,4 +197,17 @@ async function selectionBody(request: Request): Promise<FailedSelection> {
     400,
     'The body must be { "uuids": ["…"] } (non-empty strings) or { "filter": { connection?, queue?, job?, text? } }.',
   );
+}
+
+/**
+ * A list's rows as the JSON array clients read, and the connections left out in the
+ * `Errand-Connection-Errors` header (JSON, non-ASCII escaped: header values are bytes).
+ */
+function listedResponse<T>(listed: Listed<T>): Response {
+  if (listed.errors.length === 0) return jsonResponse(listed.items);
+  const errors = JSON.stringify(listed.errors).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return jsonResponse(listed.items, 200, { 'Errand-Connection-Errors': errors });
 }

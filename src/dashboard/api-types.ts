@@ -4,6 +4,16 @@
 
 import type { JobState } from '../contracts/queue-inspector.js';
 
+/**
+ * A connection the dashboard could not read (server down, client package missing): the other
+ * connections' figures still answer, and this names the one left out.
+ */
+export interface ConnectionErrorBody {
+  connection: string;
+  /** What failed, naming the connection and its host:port where the config gives one. */
+  message: string;
+}
+
 /** `GET api/overview`. */
 export interface OverviewBody {
   /** `running` (a live worker), `paused` (every served queue paused), `inactive` (no live worker). */
@@ -24,6 +34,8 @@ export interface OverviewBody {
   reserved: number;
   failed: number;
   capped: boolean;
+  /** Connections left out of these figures because reading them failed. */
+  errors?: ConnectionErrorBody[];
 }
 
 /** One row of `GET api/queues` (every connection that workers claim from). */
@@ -74,6 +86,8 @@ export interface PageBody<T> {
   /** Matching rows, counted up to the cap (failed only). */
   total?: number;
   capped?: boolean;
+  /** The connection whose jobs were asked for, when reading it failed (items is then empty). */
+  errors?: ConnectionErrorBody[];
 }
 
 /** One row of `GET api/batches`. */
@@ -119,6 +133,8 @@ export interface MetricsBody {
   times: number[];
   queues: MetricsSeries[];
   jobs: MetricsSeries[];
+  /** Connections whose rollup could not be read, left out of these series. */
+  errors?: ConnectionErrorBody[];
 }
 
 /** One queue's or one job name's figures over the range. */

@@ -2,6 +2,7 @@ import type { JobState } from '../contracts/queue-inspector.js';
 import type {
   ActionBody,
   BatchBody,
+  ConnectionErrorBody,
   JobBody,
   MetricsBody,
   OverviewBody,
@@ -33,6 +34,16 @@ export interface FailedQuery {
   readonly limit?: number;
 }
 
+/**
+ * Rows read from every connection, and the connections that could not be read: `GET api/queues`
+ * and `GET api/workers` answer `items` as their JSON array and `errors` in the
+ * `Errand-Connection-Errors` header (a JSON array), so the body stays what clients already read.
+ */
+export interface Listed<T> {
+  items: T[];
+  errors: ConnectionErrorBody[];
+}
+
 /** `GET api/metrics`. */
 export interface MetricsQueryParams {
   readonly range: MetricsBody['range'];
@@ -60,8 +71,8 @@ export interface DashboardApi {
   jobs(query: JobsQuery): Promise<PageBody<JobBody>>;
   metrics(query: MetricsQueryParams): Promise<MetricsBody>;
   overview(): Promise<OverviewBody>;
-  queues(): Promise<QueueBody[]>;
-  workers(): Promise<WorkerBody[]>;
+  queues(): Promise<Listed<QueueBody>>;
+  workers(): Promise<Listed<WorkerBody>>;
 }
 
 /** What `POST api/failed/retry` retries: these uuids, or every record matching a filter (empty: all). */

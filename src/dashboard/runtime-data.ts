@@ -8,6 +8,7 @@ import type { ErrandRuntime } from '../runtime/current.js';
 import type {
   ActionBody,
   BatchBody,
+  ConnectionErrorBody,
   JobBody,
   MetricsBody,
   OverviewBody,
@@ -22,6 +23,7 @@ import {
   type FailedQuery,
   type FailedSelection,
   type JobsQuery,
+  type Listed,
   type MetricsQueryParams,
 } from './dashboard-api.js';
 import { batchBody, failedJobBody, jobBody, workerBody } from './job-bodies.js';
@@ -86,6 +88,52 @@ export class RuntimeDashboardData implements DashboardData {
     this.cache = new CountCache(settings.cacheMs);
   }
 
+  /** `connection` and its host:port where the config names one, for an error to point at. */
+  private named(connection: string): string {
+    const config = this.app.config.connections[connection];
+    let endpoint: string | undefined;
+    if (config?.driver === 'redis') endpoint = `${config.host}:${config.port}`;
+    else if (config?.driver === 'database' && config.client !== 'better-sqlite3') {
+      const target = config.connection;
+      if (typeof target === 'string') {
+        try {
+          const url = new URL(target);
+          endpoint = url.port ? `${url.hostname}:${url.port}` : url.hostname;
+        } catch {
+          // not a URL (a socket path or a name only its client knows): name the connection alone
+        }
+      } else if (target && 'host' in target && target.host) {
+        endpoint = 'port' in target && target.port ? `${target.host}:${target.port}` : String(target.host);
+      }
+    }
+    return endpoint ? `[${connection}] (${endpoint})` : `[${connection}]`;
+  }
+
+  private connectionError(connection: string, error: unknown): ConnectionErrorBody {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { connection, message: `Could not read connection ${this.named(connection)}: ${reason}` };
+  }
+
+  /**
+   * Runs `read` on each connection at once; a connection that throws (server down, client package
+   * missing) is reported in `errors` instead of failing the whole answer.
+   */
+  private async perConnection<T>(
+    connections: readonly string[],
+    read: (connection: string) => Promise<T>,
+  ): Promise<{ results: Map<string, T>; errors: ConnectionErrorBody[] }> {
+    const settled = await Promise.allSettled(
+      connections.map(async (connection) => [connection, await read(connection)] as const),
+    );
+    const results = new Map<string, T>();
+    const errors: ConnectionErrorBody[] = [];
+    settled.forEach((outcome, i) => {
+      if (outcome.status === 'fulfilled') results.set(outcome.value[0], outcome.value[1]);
+      else errors.push(this.connectionError(connections[i]!, outcome.reason));
+    });
+    return { results, errors };
+  }
+
   private worker(connection: string): WorkerQueue {
     return this.app.queues.worker(connection);
   }
@@ -118,23 +166,30 @@ export class RuntimeDashboardData implements DashboardData {
     );
   }
 
-  /** The store's clock of the default connection, unix seconds. */
-  private now(): Promise<number> {
-    return this.inspector(this.storeConnections[0] ?? this.defaultConnection).now();
+  /**
+   * The store's clock, unix seconds: the default connection's, else the first connection that
+   * answers (one connection down must not stop the pages), else this process's.
+   */
+  private async now(): Promise<number> {
+    for (const connection of this.storeConnections.length > 0 ? this.storeConnections : [this.defaultConnection]) {
+      try {
+        return await this.inspector(connection).now();
+      } catch {
+        // reported by the reads that name the connection
+      }
+    }
+    return Date.now() / 1000;
   }
 
-  async queues(): Promise<QueueBody[]> {
-    const names = new Map<string, Set<string>>();
-    await Promise.all(
-      this.connections.map(async (connection) => {
-        const found = await this.cache.get(`names:${connection}`, () => this.inspector(connection).queueNames());
-        names.set(connection, new Set(found));
-      }),
+  async queues(): Promise<Listed<QueueBody>> {
+    const { results: found, errors } = await this.perConnection(this.connections, (connection) =>
+      this.cache.get(`names:${connection}`, () => this.inspector(connection).queueNames()),
     );
+    const names = new Map([...found].map(([connection, queues]) => [connection, new Set(queues)]));
     const failedQueues = await this.cache.get('failed-queues', () => this.app.queues.failedJobBrowser().queues());
     for (const { connection, queue } of failedQueues) names.get(connection)?.add(queue);
-    const rows = await Promise.all(
-      this.connections.flatMap((connection) =>
+    const { results: rows, errors: late } = await this.perConnection([...names.keys()], (connection) =>
+      Promise.all(
         [...names.get(connection)!].sort().map(async (name): Promise<QueueBody> => {
           const [snapshot, failed] = await Promise.all([
             this.snapshot(connection, name),
@@ -154,44 +209,59 @@ export class RuntimeDashboardData implements DashboardData {
         }),
       ),
     );
-    return rows;
+    const items = this.connections.flatMap((connection) => rows.get(connection) ?? []);
+    return { items, errors: [...errors, ...late] };
   }
 
-  async workers(): Promise<WorkerBody[]> {
-    const seen = new Set<string>();
-    const bodies: WorkerBody[] = [];
-    for (const connection of this.storeConnections) {
+  async workers(): Promise<Listed<WorkerBody>> {
+    // Every connection, not one per store: an inspector lists only the workers registered under
+    // its own connection's name, so two connections sharing one database each have their own.
+    const { results, errors } = await this.perConnection(this.connections, async (connection) => {
       const inspector = this.inspector(connection);
       const [workers, now] = await Promise.all([inspector.workers(), inspector.now()]);
-      for (const worker of workers) {
+      return workers.map((worker) => workerBody(worker, now));
+    });
+    const seen = new Set<string>();
+    const items: WorkerBody[] = [];
+    for (const connection of this.connections) {
+      for (const worker of results.get(connection) ?? []) {
         if (seen.has(worker.id)) continue;
         seen.add(worker.id);
-        bodies.push(workerBody(worker, now));
+        items.push(worker);
       }
     }
-    return bodies;
+    return { items, errors };
   }
 
-  private async samples(since: number, until: number, step: number, query: { queue?: string; job?: string } = {}) {
-    return Promise.all(
-      this.storeConnections.map(
-        async (connection): Promise<ConnectionSamples> => ({
-          connection,
-          samples: (await this.metricsOf(connection)?.read({ since, until, step, ...query })) ?? [],
-        }),
-      ),
+  private async samples(
+    since: number,
+    until: number,
+    step: number,
+    query: { queue?: string; job?: string } = {},
+  ): Promise<{ stores: ConnectionSamples[]; errors: ConnectionErrorBody[] }> {
+    const { results, errors } = await this.perConnection(
+      this.storeConnections,
+      async (connection) => (await this.metricsOf(connection)?.read({ since, until, step, ...query })) ?? [],
     );
+    const stores = this.storeConnections
+      .filter((connection) => results.has(connection))
+      .map((connection): ConnectionSamples => ({ connection, samples: results.get(connection)! }));
+    return { stores, errors };
   }
 
   async overview(): Promise<OverviewBody> {
     const now = await this.now();
     const minute = Math.floor(now / 60) * 60;
-    const [queues, workers, failed, samples] = await Promise.all([
+    const [listedQueues, listedWorkers, failed, rollup] = await Promise.all([
       this.queues(),
       this.workers(),
       this.failedCount({}),
       this.cache.get(`overview-metrics:${minute}`, () => this.samples(minute - 3540, minute + 60, 60)),
     ]);
+    const queues = listedQueues.items;
+    const workers = listedWorkers.items;
+    const samples = rollup.stores;
+    const errors = uniqueErrors([...listedQueues.errors, ...listedWorkers.errors, ...rollup.errors]);
     const live = workers.filter((worker) => worker.status === 'live');
     const paused = new Set(queues.filter((queue) => queue.paused).map((queue) => `${queue.connection}:${queue.name}`));
     const served = live.flatMap((worker) => worker.queues.map((queue) => `${worker.connection}:${queue}`));
@@ -216,20 +286,27 @@ export class RuntimeDashboardData implements DashboardData {
       reserved: sum('reserved'),
       failed: failed.count,
       capped: failed.capped || queues.some((queue) => queue.capped),
+      ...(errors.length > 0 ? { errors } : {}),
     };
   }
 
   async jobs(query: JobsQuery): Promise<PageBody<JobBody>> {
     const connection = query.connection ?? this.defaultConnection;
-    const page = await asBadRequest(
-      this.inspector(connection).jobs({
-        state: query.state,
-        queue: query.queue,
-        job: query.job,
-        cursor: query.cursor,
-        limit: query.limit ?? DEFAULT_LIMIT,
-      }),
-    );
+    let page;
+    try {
+      page = await asBadRequest(
+        this.inspector(connection).jobs({
+          state: query.state,
+          queue: query.queue,
+          job: query.job,
+          cursor: query.cursor,
+          limit: query.limit ?? DEFAULT_LIMIT,
+        }),
+      );
+    } catch (error) {
+      if (error instanceof DashboardHttpError) throw error;
+      return { items: [], next: null, errors: [this.connectionError(connection, error)] };
+    }
     return { items: page.jobs.map((job) => jobBody(connection, job)), next: page.next };
   }
 
@@ -282,8 +359,9 @@ export class RuntimeDashboardData implements DashboardData {
   async metrics(query: MetricsQueryParams): Promise<MetricsBody> {
     const window = rangeWindow(query.range, await this.now());
     const filter = { ...(query.queue ? { queue: query.queue } : {}), ...(query.job ? { job: query.job } : {}) };
-    const stores = await this.samples(window.since, window.until, window.step, filter);
-    return metricsBody(query.range, window, stores);
+    const { stores, errors } = await this.samples(window.since, window.until, window.step, filter);
+    const body = metricsBody(query.range, window, stores);
+    return errors.length > 0 ? { ...body, errors } : body;
   }
 
   async pauseQueue(connection: string, queue: string): Promise<ActionBody> {
@@ -384,4 +462,10 @@ function searchOf(query: FailedQuery): FailedJobSearch {
   if (query.job) search.job = query.job;
   if (query.text) search.text = query.text;
   return search;
+}
+
+/** One error per connection (the queues, workers and rollup reads of one connection fail alike). */
+function uniqueErrors(errors: readonly ConnectionErrorBody[]): ConnectionErrorBody[] {
+  const seen = new Set<string>();
+  return errors.filter((error) => !seen.has(error.connection) && seen.add(error.connection));
 }

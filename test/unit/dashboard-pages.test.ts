@@ -182,7 +182,7 @@ const api: DashboardApi = {
   connections: ['default'],
   defaultConnection: 'default',
   overview: async () => overview,
-  queues: async () => queues,
+  queues: async () => ({ items: queues, errors: [] }),
   jobs: async (q) => ({ items: q.state === 'pending' ? [pendingJob] : [], next: q.state === 'pending' ? 'c1' : null }),
   job: async (_connection, id) => {
     if (id === '42') return pendingJob;
@@ -195,7 +195,7 @@ const api: DashboardApi = {
   failedJob: async (uuid) => failed.find((j) => j.uuid === uuid) ?? Promise.reject(notFound(`failed job ${uuid}`)),
   batches: async () => ({ items: [batch], next: null }),
   batch: async (id) => (id === batch.id ? batch : Promise.reject(notFound(`batch ${id}`))),
-  workers: async () => workers,
+  workers: async () => ({ items: workers, errors: [] }),
   metrics: async () => metrics,
 };
 
@@ -318,7 +318,7 @@ describe('the dashboard pages', () => {
     expect(markup).toContain('<li>ClassB</li>');
   });
 
-  it('show a failed job\'s unknown attempt count as a dash, a stored job\'s as its number', async () => {
+  it("show a failed job's unknown attempt count as a dash, a stored job's as its number", async () => {
     expect(await page('failed/uuid-1')).toMatch(/<dt>Attempts<\/dt><dd>—<\/dd>/);
     expect(await page('jobs/42', 'connection=default')).toMatch(/<dt>Attempts<\/dt><dd>0<\/dd>/);
   });

@@ -46,10 +46,14 @@ async function content(context: PageContext): Promise<PageContent> {
   const { api, query } = context;
   const connection = param(query, 'connection');
   switch (context.page) {
-    case 'overview':
-      return overviewPage(await api.overview());
-    case 'queues':
-      return queuesPage(context, await api.queues());
+    case 'overview': {
+      const body = await api.overview();
+      return { ...overviewPage(body), errors: body.errors };
+    }
+    case 'queues': {
+      const listed = await api.queues();
+      return { ...queuesPage(context, listed.items), errors: listed.errors };
+    }
     case 'jobs': {
       const q = {
         state: oneOf<JobState>(query, 'state', JOB_STATES, 'pending'),
@@ -58,7 +62,8 @@ async function content(context: PageContext): Promise<PageContent> {
         job: param(query, 'job'),
         cursor: param(query, 'cursor'),
       };
-      return jobsPage(q, await api.jobs(q));
+      const page = await api.jobs(q);
+      return { ...jobsPage(q, page), errors: page.errors };
     }
     case 'job':
       return jobPage(context, await api.job(connection ?? api.defaultConnection, required(context, 'id')));
@@ -78,11 +83,14 @@ async function content(context: PageContext): Promise<PageContent> {
       return batchesPage(await api.batches(param(query, 'cursor')));
     case 'batch':
       return batchPage(context, await api.batch(required(context, 'id')));
-    case 'workers':
-      return workersPage(await api.workers());
+    case 'workers': {
+      const listed = await api.workers();
+      return { ...workersPage(listed.items), errors: listed.errors };
+    }
     case 'metrics': {
       const q = { range: oneOf(query, 'range', RANGES, '1h'), queue: param(query, 'queue'), job: param(query, 'job') };
-      return metricsPage(q, await api.metrics(q));
+      const body = await api.metrics(q);
+      return { ...metricsPage(q, body), errors: body.errors };
     }
   }
 }

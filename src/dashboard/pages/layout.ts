@@ -2,6 +2,7 @@
 // relative to the mount), the navigation, the flash area actions write to, and `<main>`, which
 // the client script swaps on each refresh.
 
+import type { ConnectionErrorBody } from '../api-types.js';
 import type { PageContext } from '../page-context.js';
 import { assetVersions } from './assets.js';
 import { html, type SafeHtml } from './html.js';
@@ -24,6 +25,8 @@ export interface PageContent {
   /** Which navigation entry to mark current. */
   section: string;
   body: SafeHtml;
+  /** Connections the page's figures leave out because reading them failed. */
+  errors?: readonly ConnectionErrorBody[];
 }
 
 /** `/admin/jobs` → `/admin/jobs/`; the base must end in a slash for relative URLs to resolve under it. */
@@ -34,7 +37,12 @@ export function baseHref(basePath: string): string {
 
 /** The inside of `<main>`: what a fragment request (the live refresh) receives. */
 export function mainContent(content: PageContent): SafeHtml {
-  return html`<h1>${content.title}</h1>\n${content.body}`;
+  const errors = content.errors ?? [];
+  const notice =
+    errors.length > 0
+      ? html`<div class="notice error" role="alert">${errors.map((error) => html`<p data-connection-error="${error.connection}">${error.message}</p>`)}</div>\n`
+      : '';
+  return html`<h1>${content.title}</h1>\n${notice}${content.body}`;
 }
 
 /** The whole document. */
