@@ -124,8 +124,9 @@ async function timedGet(base: string, path: string): Promise<number> {
 
 /**
  * Every endpoint, `samples` times after one untimed request, on two dashboards side by side: one
- * that counts on every request (countCacheSeconds 0: the worst case, what the goals are checked
- * against) and one with the default 5 s count cache (what a page polling every 3 s meets). The
+ * that counts on every request (countCacheSeconds 0: the worst case) and one with the default
+ * count cache (served stale-while-revalidate, refreshed every 5 s in the background: what the
+ * goals are checked against). Each reports its first, cold request as firstMs. The
  * requests of the two alternate, so drift on a shared machine hits both.
  */
 async function measureApi(): Promise<void> {
@@ -140,10 +141,11 @@ async function measureApi(): Promise<void> {
     const samples = Number(args.samples);
     for (const probe of probes) {
       const times = { uncached: [] as number[], 'cached 5 s': [] as number[] };
-      let first: number;
+      const first = { uncached: 0, 'cached 5 s': 0 };
       try {
-        first = await timedGet(uncached.base, probe.path);
-        await timedGet(cached.base, probe.path);
+        first.uncached = await timedGet(uncached.base, probe.path);
+        // The cached dashboard's first request waits for its counts (a cold cache): reported as firstMs.
+        first['cached 5 s'] = await timedGet(cached.base, probe.path);
         for (let i = 0; i < samples; i++) {
           times.uncached.push(await timedGet(uncached.base, probe.path));
           times['cached 5 s'].push(await timedGet(cached.base, probe.path));
@@ -152,7 +154,7 @@ async function measureApi(): Promise<void> {
         process.stderr.write(`dashboard: ${(error as Error).message}\n`);
         continue;
       }
-      for (const [preset, list] of Object.entries(times))
+      for (const [preset, list] of Object.entries(times) as [keyof typeof times, number[]][])
         emit({
           ...base,
           preset,
@@ -161,7 +163,7 @@ async function measureApi(): Promise<void> {
           unit: 'ms p95',
           p50: round(quantile(list, 0.5)),
           max: round(Math.max(...list)),
-          firstMs: round(first),
+          firstMs: round(first[preset]),
           samples,
           path: probe.path,
         });
