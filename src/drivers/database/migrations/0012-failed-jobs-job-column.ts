@@ -12,7 +12,9 @@ const JOB = 'job';
  * payload (decision 0062). Existing rows are filled from their payloads with the engine's JSON
  * function (dialect.jsonTextSql; '' when the payload holds no name). The index
  * (connection, queue, job, id) serves every combination of the three filters, newest first, and
- * the loose walks that find which combinations exist. On MySQL/MariaDB the column compares
+ * the loose walks that find which combinations exist; a second index (job, id) serves a job
+ * name without a queue, which MySQL/MariaDB (no skip scan) would otherwise read through every
+ * queue's range or the primary key (decision 0072). On MySQL/MariaDB the column compares
  * exactly, as the other identifiers do (0010), before the index is built.
  */
 export const failedJobsJobColumn: TableMigration = {
@@ -29,9 +31,11 @@ export const failedJobsJobColumn: TableMigration = {
     await knex.schema.alterTable(table, (t) =>
       t.index(['connection', 'queue', JOB, 'id'], `${table}_connection_queue_job_id_index`),
     );
+    await knex.schema.alterTable(table, (t) => t.index([JOB, 'id'], `${table}_job_id_index`));
   },
   async down(knex: Knex, table: string) {
     await knex.schema.alterTable(table, (t) => {
+      t.dropIndex([JOB, 'id'], `${table}_job_id_index`);
       t.dropIndex(['connection', 'queue', JOB, 'id'], `${table}_connection_queue_job_id_index`);
       t.dropColumn(JOB);
     });

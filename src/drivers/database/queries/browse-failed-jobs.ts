@@ -68,13 +68,25 @@ export async function failedQueues(failed: FailedTable): Promise<Array<{ connect
   return pairs;
 }
 
-function indexed(search: FailedJobSearch): boolean {
-  return search.connection !== undefined || search.queue !== undefined || search.job !== undefined;
+/**
+ * The index ranges a search reads, each newest first by id: a job name without a queue is one
+ * range of the (job, id) index (MySQL/MariaDB cannot skip-scan the queues of the
+ * (connection, queue, job, id) one, decision 0072); other indexed searches one range per
+ * (connection, queue, job) group; a search naming no column the primary key (undefined).
+ */
+async function rangesOf(
+  failed: FailedTable,
+  search: FailedJobSearch,
+): Promise<Array<Partial<FailedGroup> | undefined>> {
+  if (search.job !== undefined && search.queue === undefined)
+    return [{ job: search.job, ...(search.connection !== undefined ? { connection: search.connection } : {}) }];
+  const indexed = search.connection !== undefined || search.queue !== undefined;
+  return indexed ? failedGroups(failed, search) : [undefined];
 }
 
 /**
  * Ids of matching rows below `before` (and from `from` on), newest first, at most `limit`: from
- * the primary key when the search names no indexed column, else merged from each group's range.
+ * the primary key when the search names no indexed column, else merged from each range.
  */
 async function idsBelow(
   failed: FailedTable,
@@ -82,7 +94,7 @@ async function idsBelow(
   limit: number,
   range: { before?: string; from?: string; text?: string },
 ): Promise<bigint[]> {
-  const one = (group?: FailedGroup) => {
+  const one = (group?: Partial<FailedGroup>) => {
     const query = failed.knex(failed.table).select('id');
     if (group) query.where(group);
     if (range.before !== undefined) query.where('id', '<', range.before);
@@ -90,7 +102,7 @@ async function idsBelow(
     if (range.text !== undefined) query.whereRaw(dialect.containsSql(failed.engine, 'exception'), [range.text]);
     return query.orderBy('id', 'desc').limit(limit);
   };
-  const queries = indexed(search) ? (await failedGroups(failed, search)).map((group) => one(group)) : [one()];
+  const queries = (await rangesOf(failed, search)).map((group) => one(group));
   const ids: bigint[] = [];
   for (const query of queries)
     for (const row of (await query) as Array<{ id: number | string }>) ids.push(BigInt(row.id));
@@ -138,7 +150,7 @@ export async function pageFailedJobs(
  * far as its newest TEXT_COUNT_WINDOW rows, and a range that fills them makes the count capped.
  */
 export async function countFailedUpTo(failed: FailedTable, search: FailedJobSearch, cap: number): Promise<CappedCount> {
-  const groups = indexed(search) ? await failedGroups(failed, search) : [undefined];
+  const groups = await rangesOf(failed, search);
   let count = 0;
   let capped = false;
   for (const group of groups) {
