@@ -122,6 +122,39 @@ await describeEachEngine('the metrics rollup', (engine) => {
       expect(left.map((s) => [s.minute - base, s.completed])).toEqual([[3600, 2]]);
     });
 
+    it('keeps an hourly tier that sums the same as the minutes, and prunes an hour once all its minutes are gone', async () => {
+      await repository.record([
+        sample(base + 60, 'q1', 'A', 1),
+        sample(base + 3540, 'q1', 'A', 2),
+        sample(base + 3600, 'q1', 'A', 4),
+      ]);
+      await repository.record([sample(base + 3660, 'q1', 'A', 8, { failed: 1 })]);
+      // Read per hour from the hour rows (the range starts on the hour) and from the minute rows
+      // (it does not): the same sums.
+      const fromHours = await repository.read({ since: base, until: base + 7200, step: 3600 });
+      expect(fromHours.map((s) => [s.minute - base, s.completed, s.failed, sum(s.runtimeBuckets)])).toEqual([
+        [0, 3, 0, 3],
+        [3600, 12, 1, 12],
+      ]);
+      const fromMinutes = await repository.read({ since: base + 60, until: base + 7260, step: 3600 });
+      expect(fromMinutes.map((s) => [s.minute - base, s.completed, s.failed])).toEqual([
+        [60, 7, 0],
+        [3660, 8, 1],
+      ]);
+      // Pruning a minute of the first hour keeps that hour's row; pruning up to its end drops it.
+      await repository.prune(base + 120);
+      expect((await repository.read({ since: base, until: base + 7200, step: 3600 })).map((s) => s.completed)).toEqual([
+        3, 12,
+      ]);
+      await repository.prune(base + 3600);
+      expect(
+        (await repository.read({ since: base, until: base + 7200, step: 3600 })).map((s) => [
+          s.minute - base,
+          s.completed,
+        ]),
+      ).toEqual([[3600, 12]]);
+    });
+
     it('refuses a sample whose histogram has the wrong number of buckets', async () => {
       await expect(repository.record([sample(base, 'q1', 'A', 1, { runtimeBuckets: [1] })])).rejects.toThrow(
         /runtimeBuckets must hold 17 counts/,

@@ -21,6 +21,7 @@ import {
 import { rateLimitWindowsInMilliseconds } from './0011-rate-limit-windows-in-milliseconds.js';
 import { failedJobsJobColumn } from './0012-failed-jobs-job-column.js';
 import { createJobMetricsTable } from './0013-create-job-metrics-table.js';
+import { createJobMetricsHoursTable } from './0014-create-job-metrics-hours-table.js';
 import type { TableMigration } from './table-migration.js';
 
 /** The table that records which migrations ran, per database. */
@@ -38,7 +39,7 @@ export interface TablesToMigrate {
   locks?: string;
   /** The counters of RateLimited and ThrottlesExceptions. */
   rateLimits?: string;
-  /** The per-minute rollup of the workers on this database's queue connections (`metrics`). */
+  /** The per-minute rollup of the workers on this database's queue connections (`metrics`), and its hourly `<table>_hours`. */
   metrics?: string[];
 }
 
@@ -82,7 +83,8 @@ export async function migrate(knex: Knex, tables: TablesToMigrate): Promise<stri
     );
   if (tables.batches)
     steps.push(step(createJobBatchesTable, tables.batches), step(exactBatchesIdentifiers, tables.batches));
-  for (const table of new Set(tables.metrics ?? [])) steps.push(step(createJobMetricsTable, table));
+  for (const table of new Set(tables.metrics ?? []))
+    steps.push(step(createJobMetricsTable, table), step(createJobMetricsHoursTable, table));
   steps.sort((a, b) => a.name.localeCompare(b.name));
   const source: Knex.MigrationSource<Step> = {
     getMigrations: async () => steps,
