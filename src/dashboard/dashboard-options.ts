@@ -22,7 +22,9 @@ export interface DashboardOptions {
   readonly readOnly?: boolean;
   /**
    * Payload keys whose values are shown as "[redacted]": matched case-insensitively as parts of a
-   * key (`key` hides `apiKey`). Default: password, token, secret, authorization, key.
+   * name (`key` hides `apiKey`) of an object key, a `[name, value]` pair or a `{ name | key, value }`
+   * object; inside strings, of a `name=value` pair. Default: passw, pwd, secret, token,
+   * authorization, cookie, credential, key. Failed jobs' exceptions are scrubbed of what was hidden.
    */
   readonly redact?: readonly string[];
   /** How often the pages refresh themselves, milliseconds (default 3000). */
@@ -38,4 +40,13 @@ export interface DashboardOptions {
 }
 
 /** The payload keys hidden by default. */
-export const DEFAULT_REDACT: readonly string[] = ['password', 'token', 'secret', 'authorization', 'key'];
+export const DEFAULT_REDACT: readonly string[] = [
+  'passw',
+  'pwd',
+  'secret',
+  'token',
+  'authorization',
+  'cookie',
+  'credential',
+  'key',
+];

@@ -2,7 +2,7 @@ import type { BatchRow } from '../contracts/batch-repository.js';
 import type { StoredFailedJob } from '../contracts/failed-job-store.js';
 import type { InspectedJob, InspectedWorker } from '../contracts/queue-inspector.js';
 import type { BatchBody, JobBody, WorkerBody } from './api-types.js';
-import { redactPayload } from './redact-payload.js';
+import { redactJobPayload, scrubText } from './redact-payload.js';
 
 interface PayloadFacts {
   displayName?: unknown;
@@ -32,7 +32,7 @@ function chainedNames(chained: unknown): string[] {
 function detail(payload: string, redact: readonly string[]): Pick<JobBody, 'payload' | 'batchId' | 'chained'> {
   const found = facts(payload);
   return {
-    payload: redactPayload(payload, redact),
+    payload: redactJobPayload(payload, redact).shown,
     batchId: typeof found.batchId === 'string' ? found.batchId : null,
     chained: chainedNames(found.chained),
   };
@@ -56,12 +56,13 @@ export function jobBody(connection: string, job: InspectedJob, redact?: readonly
 }
 
 /**
- * A failed job as the API shows it: in a list, the exception's first line; with `redact` (the
- * detail), the whole exception and the redacted payload.
+ * A failed job as the API shows it: in a list, the exception's first line; with `detail`, the
+ * whole exception and the redacted payload. The exception is scrubbed either way of the values
+ * the payload's redaction hid and of credentials: exceptions often quote the job's data.
  */
-export function failedJobBody(record: StoredFailedJob, redact?: readonly string[]): JobBody {
+export function failedJobBody(record: StoredFailedJob, redact: readonly string[], withDetail = false): JobBody {
   const name = facts(record.payload).displayName;
-  const firstLine = record.exception.split('\n', 1)[0] ?? '';
+  const exception = scrubText(record.exception, redactJobPayload(record.payload, redact).hidden, redact);
   return {
     connection: record.connection,
     id: record.id,
@@ -76,8 +77,8 @@ export function failedJobBody(record: StoredFailedJob, redact?: readonly string[
     reservedAt: null,
     reservedBy: null,
     failedAt: Math.floor(record.failedAt.getTime() / 1000),
-    exception: redact ? record.exception : firstLine,
-    ...(redact ? detail(record.payload, redact) : {}),
+    exception: withDetail ? exception : (exception.split('\n', 1)[0] ?? ''),
+    ...(withDetail ? detail(record.payload, redact) : {}),
   };
 }
 

@@ -327,7 +327,7 @@ export class RuntimeDashboardData implements DashboardData {
       this.failedCount(search),
     ]);
     return {
-      items: page.jobs.map((record) => failedJobBody(record)),
+      items: page.jobs.map((record) => failedJobBody(record, this.settings.redact)),
       next: page.next,
       total: total.count,
       capped: total.capped,
@@ -335,7 +335,7 @@ export class RuntimeDashboardData implements DashboardData {
   }
 
   async failedJob(uuid: string): Promise<JobBody> {
-    return failedJobBody(await this.findFailed(uuid), this.settings.redact);
+    return failedJobBody(await this.findFailed(uuid), this.settings.redact, true);
   }
 
   private async findFailed(uuid: string): Promise<StoredFailedJob> {
