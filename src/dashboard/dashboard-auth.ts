@@ -40,13 +40,45 @@ function basicCredentials(request: Request): { username: string; password: strin
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
+// A Host a browser sends only when it was pointed at this machine by a loopback name or address.
+// After DNS rebinding (a page's own name re-pointed at 127.0.0.1) the Host is still the page's
+// name, so the loopback socket alone proves nothing about who opened the page.
+const LOOPBACK_HOST = /^(?:localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(?::\d{1,5})?$/i;
+
+/** Whether a Host header names this machine: localhost, 127.x.x.x or [::1], with any port. */
+export function isLoopbackHostHeader(host: string | null): boolean {
+  return host !== null && LOOPBACK_HOST.test(host);
+}
+
 /**
- * Closed by default: a request gets in when `authorize` says so, or its Basic credentials match,
- * or errand runs in development (`NODE_ENV` development/local) and the client is this machine.
+ * Access granted because the client is this machine: the socket must be loopback and the Host
+ * header a loopback name, else a rebound name would let any web page in. Resolves to undefined
+ * when let in, to the 403 answer when only the Host is wrong, to false when the client is not on
+ * loopback at all.
+ */
+function loopbackAccess(request: Request): Response | false | undefined {
+  if (!isLoopback(clientAddresses.get(request))) return false;
+  const host = request.headers.get('host');
+  if (isLoopbackHostHeader(host)) return undefined;
+  return errorResponse(
+    403,
+    `This request came from this machine but for the host ${JSON.stringify(host ?? '')}, not localhost, 127.x.x.x or [::1]: a web page may have re-pointed its own name here (DNS rebinding). Open the dashboard at http://localhost:<port>/, or set \`authorize\` or \`basicAuth\` (errand dashboard: --user/--password).`,
+    'authorize',
+  );
+}
+
+/**
+ * Closed by default. When `authorize` is given its answer is final: true lets the request in,
+ * anything else is 403. Without it, a request gets in when its Basic credentials match, or when
+ * loopback access is on (`allowLoopback`, by default in development: `NODE_ENV`
+ * development/local) and both the client's socket and the Host header are this machine's.
  * Resolves to undefined when let in, else the 401/403 answer naming the option to set.
  */
 export async function checkAccess(request: Request, options: DashboardOptions): Promise<Response | undefined> {
-  if (options.authorize && (await options.authorize(request)) === true) return undefined;
+  if (options.authorize) {
+    if ((await options.authorize(request)) === true) return undefined;
+    return errorResponse(403, 'The dashboard refused this request: `authorize` said no.', 'authorize');
+  }
   const basic = options.basicAuth;
   if (basic) {
     const given = basicCredentials(request);
@@ -55,14 +87,15 @@ export async function checkAccess(request: Request, options: DashboardOptions): 
     const passwordOk = sameSecret(given?.password ?? '', basic.password);
     if (given && userOk && passwordOk) return undefined;
   }
-  if (developmentEnvironment() && isLoopback(clientAddresses.get(request))) return undefined;
+  if (options.allowLoopback ?? developmentEnvironment()) {
+    const loopback = loopbackAccess(request);
+    if (loopback !== false) return loopback;
+  }
   if (basic) {
     return errorResponse(401, 'The dashboard needs the username and password set in `basicAuth`.', 'basicAuth', {
       'WWW-Authenticate': 'Basic realm="errand", charset="UTF-8"',
     });
   }
-  if (options.authorize)
-    return errorResponse(403, 'The dashboard refused this request: `authorize` said no.', 'authorize');
   return errorResponse(
     403,
     'The dashboard is closed by default: set `authorize` (a callback that lets a request in) or `basicAuth` (a username and password) in createDashboard(). In development (NODE_ENV=development) a request from this machine is let in.',

@@ -14,10 +14,20 @@ export interface DashboardOptions {
    * Express's `req.originalUrl` (through `toNodeHandler`), else from the request URL's tail.
    */
   readonly basePath?: string;
-  /** Lets a request in when it resolves to true (the host app's own session, a role check …). */
+  /**
+   * Decides alone when given: true lets the request in, false refuses it (403); `basicAuth` and
+   * loopback access are then not consulted (the host app's own session, a role check …).
+   */
   readonly authorize?: (request: Request) => boolean | Promise<boolean>;
   /** Lets a request in whose Basic credentials match; a request without them gets 401 and a prompt. */
   readonly basicAuth?: BasicAuthCredentials;
+  /**
+   * Lets in, without login, a client on this machine: a loopback socket (through `toNodeHandler`)
+   * whose Host header is localhost, 127.x.x.x or [::1] (any other Host gets 403, against DNS
+   * rebinding). Default: on when `NODE_ENV` is development or local. Not consulted when `authorize`
+   * is given. Behind a reverse proxy on the same host every request comes from loopback: leave it off.
+   */
+  readonly allowLoopback?: boolean;
   /** Refuse every change (403 naming `readOnly`) and render no action buttons. */
   readonly readOnly?: boolean;
   /**

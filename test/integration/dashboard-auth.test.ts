@@ -10,6 +10,7 @@ import type { DashboardOptions } from '../../src/dashboard/dashboard-options.js'
 import { toNodeHandler } from '../../src/dashboard/node-handler.js';
 import { shutdown } from '../../src/runtime/boot.js';
 import { bootDatabaseQueue } from '../helpers/boot-database-queue.js';
+import { rawRequest } from '../helpers/raw-request.js';
 
 // Who gets in, and which changes are taken: closed by default, Basic, authorize, development from
 // loopback, cross-site posts and read-only. On SQLite: the answers do not depend on the engine.
@@ -26,6 +27,17 @@ function post(options: DashboardOptions, headers: Record<string, string>, path =
 }
 
 const environment = process.env.NODE_ENV;
+
+/** The dashboard with these options behind node:http on 127.0.0.1; resolves to its URL and a close. */
+async function serve(options: DashboardOptions): Promise<{ url: string; close: () => Promise<unknown> }> {
+  const handler = toNodeHandler(createDashboard(options));
+  const server = createServer((req, res) => void handler(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
 
 describe('dashboard access', () => {
   beforeAll(() => bootDatabaseQueue('sqlite', 'dashboard_auth'));
@@ -69,9 +81,49 @@ describe('dashboard access', () => {
     const byHeader = (request: Request) => request.headers.get('x-role') === 'admin';
     expect((await get({ authorize: byHeader }, { 'x-role': 'admin' })).status).toBe(200);
     expect((await get({ authorize: byHeader }, { 'x-role': 'guest' })).status).toBe(403);
-    // authorize saying no still leaves Basic credentials as a way in.
+    // authorize's no is final: right Basic credentials do not overrule it.
     const both = { authorize: () => false, basicAuth: { username: 'ops', password: 'x' } };
-    expect((await get(both, { authorization: basic('ops', 'x') })).status).toBe(200);
+    const overruled = await get(both, { authorization: basic('ops', 'x') });
+    expect(overruled.status).toBe(403);
+    expect(((await overruled.json()) as ErrorBody).option).toBe('authorize');
+  });
+
+  it('does not let a development loopback client overrule authorize saying no', async () => {
+    process.env.NODE_ENV = 'development';
+    const server = await serve({ authorize: () => false });
+    try {
+      const response = await rawRequest(`${server.url}/api/overview`, { headers: { host: 'localhost' } });
+      expect(response.status).toBe(403);
+      expect(response.body).toContain('`authorize` said no');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('lets a loopback client in only for a loopback Host, against DNS rebinding', async () => {
+    process.env.NODE_ENV = 'development';
+    const server = await serve({});
+    const port = new URL(server.url).port;
+    try {
+      for (const host of ['localhost', `localhost:${port}`, `127.0.0.1:${port}`, '127.1.2.3', `[::1]:${port}`]) {
+        expect((await rawRequest(`${server.url}/api/overview`, { headers: { host } })).status, host).toBe(200);
+      }
+      for (const host of ['x', `evil.test:${port}`, 'localhost.evil.test', '127.0.0.1.evil.test']) {
+        const refused = await rawRequest(`${server.url}/api/overview`, { headers: { host } });
+        expect(refused.status, host).toBe(403);
+        expect(JSON.parse(refused.body) as ErrorBody).toMatchObject({ option: 'authorize' });
+        expect(refused.body).toContain('DNS rebinding');
+      }
+      // The rebound page's own POST: its Origin matches its Host, yet nothing is flushed.
+      const flush = await rawRequest(`${server.url}/api/failed/flush`, {
+        method: 'POST',
+        headers: { host: 'x', origin: 'http://x' },
+      });
+      expect(flush.status).toBe(403);
+      expect(flush.body).toContain('DNS rebinding');
+    } finally {
+      await server.close();
+    }
   });
 
   it('lets in a loopback client in development only, and never a remote one', async () => {

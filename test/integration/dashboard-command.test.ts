@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import type { QueueBody } from '../../src/dashboard/api-types.js';
 import { eventually } from '../helpers/eventually.js';
+import { rawRequest } from '../helpers/raw-request.js';
 import { CLI, runCli } from '../helpers/run-cli.js';
 
 // `errand dashboard` as users run it: the built CLI in its own process, from a config file. SQLite
@@ -49,6 +50,14 @@ describe('errand dashboard', () => {
       const response = await fetch(`${base}api/queues`);
       expect(response.status).toBe(200);
       expect((await response.json()) as QueueBody[]).toEqual([]);
+      // A web page whose name was re-pointed at 127.0.0.1 (DNS rebinding) sends its own Host.
+      const rebound = await rawRequest(`${base}api/failed/flush`, {
+        method: 'POST',
+        headers: { host: 'x', origin: 'http://x' },
+      });
+      expect(rebound.status).toBe(403);
+      expect(rebound.body).toContain('--user/--password');
+      expect((await rawRequest(`${base}api/queues`, { headers: { host: 'x' } })).status).toBe(403);
     } finally {
       child.kill('SIGTERM');
     }

@@ -52,7 +52,10 @@ export function registerDashboardCommand(program: Command): void {
     .option('--base-path <path>', 'the path to serve under', '/')
     .option('--read-only', 'change nothing: no retry, forget, pause or clear', false)
     .option('--user <name>', 'Basic auth username (or ERRAND_DASHBOARD_USER)')
-    .option('--password <password>', 'Basic auth password (or ERRAND_DASHBOARD_PASSWORD)')
+    .option(
+      '--password <password>',
+      'Basic auth password; prefer ERRAND_DASHBOARD_PASSWORD (a flag shows in `ps` to every user)',
+    )
     .action(async (flags: DashboardFlags, command: Command) => {
       if (flags.port > 65_535) throw new ConfigError(`--port must be from 0 to 65535, got ${flags.port}.`);
       const basicAuth = credentials(flags);
@@ -71,8 +74,9 @@ export function registerDashboardCommand(program: Command): void {
           basePath: flags.basePath,
           readOnly: flags.readOnly,
           basicAuth,
-          // Only this machine reaches a loopback listener: it is the operator's own.
-          authorize: basicAuth ? undefined : () => true,
+          // Only this machine reaches a loopback listener: it is the operator's own. Still checked
+          // per request (loopback socket and a localhost Host), so a rebound web page gets 403.
+          allowLoopback: basicAuth ? undefined : true,
         });
         const server = createServer(toNodeHandler(handler));
         await new Promise<void>((resolve, reject) => {
