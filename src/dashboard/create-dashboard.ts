@@ -25,7 +25,8 @@ export function setMount(request: Request, mount: string): void {
 }
 
 function normalizeBase(path: string): string {
-  const trimmed = path.replace(/\/+$/, '');
+  // Repeated slashes collapse: a base of `//host` would be read as another host.
+  const trimmed = path.replace(/\/{2,}/g, '/').replace(/\/+$/, '');
   if (trimmed === '') return '';
   return trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
 }
@@ -83,6 +84,14 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
     const url = new URL(request.url);
     const path = url.pathname;
     const mount = fixedBase ?? mounts.get(request) ?? guessMount(path.split('/')) ?? '';
+    // An empty segment would make the base href `//evil.com/`, another host for every relative link.
+    if (mount.split('/').slice(1).includes('')) {
+      return errorResponse(
+        400,
+        `The path ${path} has an empty segment (//) where the dashboard's mount would be; set \`basePath\`.`,
+        'basePath',
+      );
+    }
     if (path === mount) return redirect(`${path}/${url.search}`);
     if (!path.startsWith(`${mount}/`)) {
       return errorResponse(404, `This dashboard is mounted at ${mount || '/'}; ${path} lies outside it.`, 'basePath');

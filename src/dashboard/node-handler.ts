@@ -49,11 +49,38 @@ function bodyOf(req: FrameworkRequest): Uint8Array | ReadableStream<Uint8Array> 
   return Readable.toWeb(req) as ReadableStream<Uint8Array>;
 }
 
+/** The origin named by the Host header; one that is no plain host[:port] becomes localhost. */
+function originOf(host: string | undefined, secure: boolean): string {
+  const scheme = secure ? 'https' : 'http';
+  if (host && /^[^/\\?#@\s]+$/.test(host)) {
+    try {
+      return new URL(`${scheme}://${host}`).origin;
+    } catch {
+      // An unreadable Host falls back below.
+    }
+  }
+  return `${scheme}://localhost`;
+}
+
+/**
+ * The path and query of a request target, to append to the origin. Resolving the target against
+ * the origin instead would read `//evil.com/queues` as another host; an absolute-form target
+ * (`http://host/path`, as sent to proxies) keeps only its path.
+ */
+function targetPath(target: string): string {
+  if (target.startsWith('/')) return target;
+  try {
+    const url = new URL(target);
+    return `${url.pathname}${url.search}`;
+  } catch {
+    return `/${target}`;
+  }
+}
+
 /** The Fetch Request of a Node request, keeping its full URL (mount included). */
 export async function toRequest(req: FrameworkRequest): Promise<Request> {
   const secure = (req.socket as Partial<TLSSocket>).encrypted === true;
-  const host = req.headers.host ?? 'localhost';
-  const url = new URL(req.originalUrl ?? req.url ?? '/', `${secure ? 'https' : 'http'}://${host}`);
+  const url = new URL(`${originOf(req.headers.host, secure)}${targetPath(req.originalUrl ?? req.url ?? '/')}`);
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;

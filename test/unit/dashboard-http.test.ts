@@ -1,6 +1,9 @@
+import type { IncomingMessage } from 'node:http';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createDashboard } from '../../src/dashboard/create-dashboard.js';
+import { toRequest } from '../../src/dashboard/node-handler.js';
 import { shutdown } from '../../src/runtime/boot.js';
 import { bootDatabaseQueue } from '../helpers/boot-database-queue.js';
 
@@ -19,6 +22,27 @@ describe('the dashboard HTTP core', () => {
     const response = await handler(new Request('http://x/admin/jobs?x=1'));
     expect(response.status).toBe(308);
     expect(response.headers.get('location')).toBe('/admin/jobs/?x=1');
+  });
+
+  it('never takes a path starting with // for another host, as mount or as URL', async () => {
+    const handler = createDashboard({ authorize: open });
+    const response = await handler(new Request('http://x//evil.com/queues'));
+    expect(response.status).toBe(400);
+    const body = await response.text();
+    expect(body).not.toContain('<base');
+    expect(body).toContain('`basePath`');
+    expect((await handler(new Request('http://x//evil.com'))).headers.get('location')).toBeNull();
+    expect((await handler(new Request('http://x/ops//jobs/queues'))).status).toBe(400);
+    // A basePath with repeated slashes is read as one path, never as a host.
+    const fixed = createDashboard({ basePath: '//admin//jobs', authorize: open });
+    const page = await fixed(new Request('http://x/admin/jobs/queues'));
+    expect(await page.text()).toContain('<base href="/admin/jobs/">');
+    // The Node adapter keeps the Host's origin whatever the path looks like.
+    const node = (url: string, host = 'dash.test:8080') =>
+      toRequest({ url, method: 'GET', headers: { host }, socket: {} } as unknown as IncomingMessage);
+    expect((await node('//evil.com/queues')).url).toBe('http://dash.test:8080//evil.com/queues');
+    expect((await node('http://evil.com/queues?a=1')).url).toBe('http://dash.test:8080/queues?a=1');
+    expect((await node('/queues', 'evil.com/x@y')).url).toBe('http://localhost/queues');
   });
 
   it('renders a page with the mount as its base href and the response nonce on its script', async () => {
