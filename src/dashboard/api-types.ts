@@ -162,6 +162,8 @@ export interface ActionBody {
   /** What happened, in words a page can show ("Retried 6 jobs"). */
   message: string;
   count?: number;
+  /** "Retry all matching" stopped at its per-request limit and more records match: post it again. */
+  more?: boolean;
 }
 
 /** Every error answer: what went wrong and, for auth, which option to set. */

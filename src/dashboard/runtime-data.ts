@@ -3,7 +3,7 @@ import type { MetricsRepository } from '../contracts/metrics-repository.js';
 import type { QueueInspector, QueueSnapshot } from '../contracts/queue-inspector.js';
 import type { WorkerQueue } from '../contracts/worker-queue.js';
 import { openMetricsRepository, openQueueInspector } from '../drivers/connect.js';
-import { retryFailedRecord } from '../failed/retry-failed-job.js';
+import { retryFailedRecord, retryFailedRecords } from '../failed/retry-failed-job.js';
 import type { ErrandRuntime } from '../runtime/current.js';
 import type {
   ActionBody,
@@ -34,11 +34,21 @@ export interface RuntimeDataSettings {
   readonly cap: number;
   readonly cacheMs: number;
   readonly redact: readonly string[];
+  /** Failed records pushed in one bulk push per connection, then forgotten (default 500). */
+  readonly retryChunk?: number;
+  /** Most failed records one "retry all matching" request retries (default 10,000). */
+  readonly retryLimit?: number;
 }
 
 const DEFAULT_LIMIT = 50;
-/** Records retried per page read when a filter selects them (each is pushed, then forgotten). */
-const RETRY_PAGE = 200;
+/** Records read, bulk-pushed, then forgotten together when a filter selects them. */
+const RETRY_CHUNK = 500;
+/**
+ * Records one "retry all matching" request retries: 100,000 matching records would hold one HTTP
+ * request (and a proxy's timeout) for minutes; past this the answer says more match and the
+ * operator retries again, each request continuing with what is left.
+ */
+const RETRY_LIMIT = 10_000;
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -389,17 +399,23 @@ export class RuntimeDashboardData implements DashboardData {
   }
 
   async retryFailed(selection: FailedSelection): Promise<ActionBody> {
+    const chunk = this.settings.retryChunk ?? RETRY_CHUNK;
+    const limit = this.settings.retryLimit ?? RETRY_LIMIT;
     let retried = 0;
+    let more = false;
     const missing: string[] = [];
     try {
       if ('uuids' in selection) {
+        const found: StoredFailedJob[] = [];
         for (const uuid of selection.uuids) {
           const record = await this.app.queues.failer().find(uuid);
           if (!record) missing.push(uuid);
-          else {
-            await retryFailedRecord(this.app, record);
-            retried++;
-          }
+          else found.push(record);
+        }
+        for (let start = 0; start < found.length; start += chunk) {
+          const records = found.slice(start, start + chunk);
+          await retryFailedRecords(this.app, records);
+          retried += records.length;
         }
       } else {
         // Newest first from a keyset cursor: forgetting the records behind it moves nothing ahead
@@ -407,13 +423,12 @@ export class RuntimeDashboardData implements DashboardData {
         const search = searchOf(selection.filter);
         let cursor: string | undefined;
         do {
-          const page = await this.app.queues.failedJobBrowser().page(search, RETRY_PAGE, cursor);
-          for (const record of page.jobs) {
-            await retryFailedRecord(this.app, record);
-            retried++;
-          }
+          const page = await this.app.queues.failedJobBrowser().page(search, Math.min(chunk, limit - retried), cursor);
+          await retryFailedRecords(this.app, page.jobs);
+          retried += page.jobs.length;
           cursor = page.next ?? undefined;
-        } while (cursor !== undefined);
+        } while (cursor !== undefined && retried < limit);
+        more = cursor !== undefined;
       }
     } finally {
       this.cache.clear();
@@ -421,8 +436,14 @@ export class RuntimeDashboardData implements DashboardData {
     if (retried === 0 && missing.length > 0) {
       throw new DashboardHttpError(404, `No failed job has the uuid ${missing.map((uuid) => `[${uuid}]`).join(', ')}.`);
     }
-    const message = `Retried ${plural(retried, 'job')}${missing.length > 0 ? `; not found: ${missing.join(', ')}` : ''}`;
-    return { ok: true, message, count: retried };
+    const notFound = missing.length > 0 ? `; not found: ${missing.join(', ')}` : '';
+    const rest = more ? `; more match (at most ${limit} a request): retry again to continue` : '';
+    return {
+      ok: true,
+      message: `Retried ${plural(retried, 'job')}${notFound}${rest}`,
+      count: retried,
+      ...(more ? { more } : {}),
+    };
   }
 
   async forgetFailed(uuid: string): Promise<ActionBody> {

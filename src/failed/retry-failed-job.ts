@@ -23,6 +23,32 @@ export async function retryFailedJob(app: ErrandRuntime, key: string): Promise<s
  * A new jobs row starts at zero attempts, so pushing the stored payload is the reset.
  */
 export async function retryFailedRecord(app: ErrandRuntime, record: StoredFailedJob): Promise<string> {
+  const payload = await retryRequested(app, record);
+  const id = await app.queues.connection(record.connection).push({ queue: record.queue, payload });
+  await app.queues.failer().forget(record.uuid);
+  return id;
+}
+
+/**
+ * {@link retryFailedRecord} for a chunk of records: one bulk push per connection, then the
+ * records forgotten. Every push of the chunk comes before any forget, so a crash midway leaves
+ * the whole chunk to retry again (at most this chunk runs twice), never a job lost.
+ */
+export async function retryFailedRecords(app: ErrandRuntime, records: readonly StoredFailedJob[]): Promise<void> {
+  const byConnection = new Map<string, { queue: string; payload: string }[]>();
+  for (const record of records) {
+    const payload = await retryRequested(app, record);
+    let requests = byConnection.get(record.connection);
+    if (!requests) byConnection.set(record.connection, (requests = []));
+    requests.push({ queue: record.queue, payload });
+  }
+  for (const [connection, requests] of byConnection) await app.queues.connection(connection).bulk(requests);
+  const failer = app.queues.failer();
+  for (const record of records) await failer.forget(record.uuid);
+}
+
+/** Checks the record's connection is still configured, emits JobRetryRequested, and gives the payload to push. */
+async function retryRequested(app: ErrandRuntime, record: StoredFailedJob): Promise<string> {
   if (!ownProperty(app.config.connections, record.connection)) {
     throw new ConfigError(
       `Failed job [${record.uuid}] ran on connection [${record.connection}], which is no longer configured.`,
@@ -31,8 +57,5 @@ export async function retryFailedRecord(app: ErrandRuntime, record: StoredFailed
   const requested = new JobRetryRequested(record);
   await events.emit(requested);
   await dispatchEvent(requested);
-  const payload = refreshRetryUntil(record.payload, app.config.keyring);
-  const id = await app.queues.connection(record.connection).push({ queue: record.queue, payload });
-  await app.queues.failer().forget(record.uuid);
-  return id;
+  return refreshRetryUntil(record.payload, app.config.keyring);
 }
