@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -8,13 +9,16 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createDashboard } from '../../src/dashboard/create-dashboard.js';
 import { toNodeHandler } from '../../src/dashboard/node-handler.js';
 import { Job } from '../../src/decorators/job.js';
+import { openQueueInspector } from '../../src/drivers/connect.js';
 import { Queueable } from '../../src/job/queueable.js';
 import { boot, shutdown } from '../../src/runtime/boot.js';
 import { type ErrandRuntime, runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
-import { Fleet } from '../helpers/daemon.js';
+import { Fleet, ledgerEnv, ledgerRows } from '../helpers/daemon.js';
 import { describeEachEngine, freshStore, storeConnections, type TestStore } from '../helpers/databases.js';
+import { pushJobsForTest } from '../helpers/raw-jobs.js';
+import { ROOT } from '../helpers/run-cli.js';
 import { createWorkerApp, type StoreApp } from '../helpers/worker-process.js';
 
 /*
@@ -231,6 +235,11 @@ await describeIfChromium('the dashboard pages in a browser', (engine) => {
     await page.getByRole('button', { name: 'Retry selection' }).click();
     await expect.poll(() => page.locator('#flash').innerText()).toBe('Retried 6 jobs');
     await expect.poll(() => stat('total')).toBe('0 jobs');
+    // moved in the store, not only on the page: 3 failed records left, the 6 back on their queues
+    expect(await app.queues.failer().count()).toBe(3);
+    const inspector = openQueueInspector(app.queues.worker());
+    expect((await inspector.queue('q1', 100)).pending).toBe(4);
+    expect((await inspector.queue('q2', 100)).pending).toBe(2);
     await open('failed');
     expect(await stat('total')).toBe('3 jobs');
     await open('');
@@ -256,9 +265,58 @@ await describeIfChromium('the dashboard pages in a browser', (engine) => {
     await expect.poll(() => cell('q2', 'failed'), { timeout: 10_000 }).toBe('5');
   });
 
+  it('pauses q2 in the page while a queue:work process claims from it, and it claims again on Resume', {
+    timeout: 120_000,
+  }, async () => {
+    workerApp = await createWorkerApp(store, {
+      bootstrap: [path.join(ROOT, 'test/fixtures/workers/reliability-jobs.mjs')],
+      prefix: 'errand-dashboard-browser-',
+      // A lapse of 4 s, so the worker SIGKILLed in the next test is lost soon.
+      overrides: { heartbeat: { interval: 1, lapse: 4 } },
+    });
+    const ran = async (key: string) => (await ledgerRows(workerApp!.knex)).some((row) => row.job_key === key);
+    const push = (queue: string, key: string) =>
+      pushJobsForTest(workerApp!.queue(), 1, () => ({
+        name: 'ReliableJob',
+        command: { key, ms: 0 },
+        queue,
+        maxTries: 1,
+      }));
+    const worker = fleet.start(['queue:work', '--queue=q2,q4', '--sleep=0.1'], workerApp.dir, ledgerEnv(workerApp, 2));
+    // running and claiming from q2 before the pause
+    await push('q2', 'q2-before');
+    await expect.poll(() => ran('q2-before'), { timeout: 60_000 }).toBe(true);
+
+    await open('queues');
+    const q2 = page.locator(`tr[data-connection="${connection}"][data-queue="q2"]`);
+    await q2.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => q2.getByRole('button', { name: 'Resume' }).count()).toBe(1);
+    await worker.waitFor(/Queue q2 PAUSED/, 30_000);
+    await push('q2', 'q2-paused-1');
+    await push('q2', 'q2-paused-2');
+    await push('q4', 'q4-while-paused');
+    // the other queue still runs, so the worker is polling; q2's jobs sit unclaimed in the store
+    await expect.poll(() => ran('q4-while-paused'), { timeout: 30_000 }).toBe(true);
+    const inspector = openQueueInspector(app.queues.worker());
+    const q2Counts = await inspector.queue('q2', 100);
+    expect([q2Counts.pending, q2Counts.reserved]).toEqual([2, 0]);
+    expect(await ran('q2-paused-1')).toBe(false);
+    expect(await ran('q2-paused-2')).toBe(false);
+
+    await q2.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => q2.getByRole('button', { name: 'Pause' }).count()).toBe(1);
+    await expect
+      .poll(async () => (await ran('q2-paused-1')) && (await ran('q2-paused-2')), { timeout: 30_000 })
+      .toBe(true);
+    expect(worker.stderr()).toBe('');
+    worker.child.kill('SIGTERM');
+    expect((await worker.exited).code).toBe(0);
+  });
+
   it('shows a queue:work process live, then lost once SIGKILLed', async () => {
     // A lapse of 4 s, so the killed worker's registration runs out soon.
-    workerApp = await createWorkerApp(store, {
+    // the app of the test before (one per store: it creates the ledger table), with its 4 s lapse
+    workerApp ??= await createWorkerApp(store, {
       bootstrap: [],
       prefix: 'errand-dashboard-browser-',
       overrides: { heartbeat: { interval: 1, lapse: 4 } },
