@@ -59,15 +59,21 @@ export class RedisMetricsRepository implements MetricsRepository {
       }),
     );
     const samples = new Map<string, MutableJobMetricsSample>();
+    // Each minute's hash repeats the same few queue/job pairs in every field: parsing each pair
+    // once instead of once per field is most of a day-long read's CPU.
+    const pairs = new Map<string, [queue: string, job: string]>();
     periods.forEach((period, i) => {
       const start = Number(period);
       const minute = start - ((start - query.since) % query.step);
       for (const [field, value] of entriesOf(hashes[i])) {
         const bar = field.indexOf('|');
-        const [queue, job] = JSON.parse(field.slice(bar + 1)) as [string, string];
+        const pairText = field.slice(bar + 1);
+        let pair = pairs.get(pairText);
+        if (!pair) pairs.set(pairText, (pair = JSON.parse(pairText) as [string, string]));
+        const [queue, job] = pair;
         if ((query.queue !== undefined && queue !== query.queue) || (query.job !== undefined && job !== query.job))
           continue;
-        const id = `${minute}|${field.slice(bar + 1)}`;
+        const id = `${minute}|${pairText}`;
         let sample = samples.get(id);
         if (!sample) samples.set(id, (sample = emptyMetricsSample(minute, queue, job)));
         add(sample, field.slice(0, bar), Number(value));
