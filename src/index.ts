@@ -109,6 +109,8 @@ export type {
   RateLimitsConfig,
   ResolvedConfig,
   SyncConnectionConfig,
+  TracingConfig,
+  TracingPropagation,
 } from './config/config-types.js';
 export { defineConfig } from './config/define-config.js';
 export { loadConfig } from './config/load-config.js';

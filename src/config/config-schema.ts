@@ -143,10 +143,20 @@ export const errandConfigSchema = strict('The configuration', 'an object (use de
   locks: tableHome('`locks`'),
   rateLimits: tableHome('`rateLimits`'),
   batching: tableHome('`batching`'),
-  metrics: strict('`metrics`', 'an object { enabled?, retention?, table? }', {
+  metrics: strict('`metrics`', 'an object { enabled?, retention?, table?, depth? }', {
     enabled: boolean.optional(),
     retention: number('a whole number of hours ≥ 1').optional(),
     table: tableName.optional(),
+    depth: strict('`metrics.depth`', 'an object { interval?, cap? }', {
+      interval: number('a number of seconds ≥ 1').optional(),
+      cap: number('a whole number ≥ 1').optional(),
+    }).optional(),
+  }).optional(),
+  tracing: strict('`tracing`', "an object { enabled?, propagation?: 'link' | 'parent' | 'parent-first-attempt' }", {
+    enabled: boolean.optional(),
+    propagation: z
+      .enum(['link', 'parent', 'parent-first-attempt'], { error: "'link', 'parent' or 'parent-first-attempt'" })
+      .optional(),
   }).optional(),
   bootstrap: paths('a module, a directory or a glob').optional(),
   listeners: paths('a module, a directory or a glob').optional(),

@@ -175,7 +175,31 @@ export interface MetricsConfig {
   retention?: number;
   /** The rollup's table on each database queue connection (`errand migrate` creates it). Default `job_metrics`. */
   table?: string;
+  /**
+   * The Prometheus depth gauges (`errand_queue_jobs`, oldest pending age, failed jobs, paused,
+   * workers): one process at a time samples them. `interval`: seconds between samples, default 15.
+   * `cap`: each count stops there, default 100,000.
+   */
+  depth?: { interval?: number; cap?: number };
 }
+
+/** How jobs carry OpenTelemetry trace context from dispatch to worker (see `ErrandConfig.tracing`). */
+export interface TracingConfig {
+  /**
+   * Spans at dispatch (PRODUCER) and per attempt (CONSUMER) when `@opentelemetry/api` is
+   * installed and an SDK registered; without either nothing is traced. Default true.
+   */
+  enabled?: boolean;
+  /**
+   * How an attempt's span relates to the dispatch's: `link` (default: a new trace linked to the
+   * producer), `parent` (a child in the producer's trace), or `parent-first-attempt` (the first
+   * attempt a child, retries new traces with a link).
+   */
+  propagation?: TracingPropagation;
+}
+
+/** How an attempt's span relates to its dispatch's span. */
+export type TracingPropagation = 'link' | 'parent' | 'parent-first-attempt';
 
 /**
  * What `errand.config.*` exports (through `defineConfig`). Checked at load, also for plain
@@ -236,6 +260,8 @@ export interface ErrandConfig {
   batching?: { connection?: string; table?: string };
   /** The per-minute rollup of finished jobs that workers write and the dashboard charts. */
   metrics?: MetricsConfig;
+  /** OpenTelemetry spans from dispatch to handler (needs `@opentelemetry/api`). */
+  tracing?: TracingConfig;
   /**
    * Called with the error when a dispatch nobody awaited fails. Default: printed to stderr with
    * the job's name.
@@ -351,7 +377,15 @@ export interface ResolvedConfig {
   /** Where batches are recorded; undefined when there is no database connection. */
   batching: { connection: string; table: string } | undefined;
   /** The metrics rollup: on or off, hours kept, its table on database connections. */
-  metrics: { enabled: boolean; retention: number; table: string };
+  metrics: {
+    enabled: boolean;
+    retention: number;
+    table: string;
+    /** The Prometheus depth gauges' sampling: seconds between samples, and each count's cap. */
+    depth: { interval: number; cap: number };
+  };
+  /** OpenTelemetry: on or off (it also needs `@opentelemetry/api`), and the propagation mode. */
+  tracing: { enabled: boolean; propagation: TracingPropagation };
   /** The container from the config, if it named one. */
   container?: DependencyContainer;
   /** Where relative paths in the config are resolved from. */

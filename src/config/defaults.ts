@@ -64,3 +64,9 @@ export const DEFAULT_METRICS_TABLE = 'job_metrics';
 
 /** Hours the metrics rollup keeps a minute: the dashboard's longest range, 7 days. */
 export const DEFAULT_METRICS_RETENTION_HOURS = 168;
+
+/** Seconds between samples of the Prometheus depth gauges (one sampling process at a time). */
+export const DEFAULT_DEPTH_INTERVAL_SECONDS = 15;
+
+/** Where each Prometheus depth count stops, as the dashboard's counts do. */
+export const DEFAULT_DEPTH_CAP = 100_000;

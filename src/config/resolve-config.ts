@@ -19,6 +19,8 @@ import type {
 import {
   DATABASE_DEFAULTS,
   DEFAULT_CONFIG,
+  DEFAULT_DEPTH_CAP,
+  DEFAULT_DEPTH_INTERVAL_SECONDS,
   DEFAULT_LOCKS_TABLE,
   DEFAULT_MAX_PAYLOAD_SIZE,
   DEFAULT_METRICS_RETENTION_HOURS,
@@ -130,6 +132,7 @@ export function resolveConfig(
       where,
     ),
     metrics: resolveMetrics(config.metrics, where),
+    tracing: { enabled: config.tracing?.enabled ?? true, propagation: config.tracing?.propagation ?? 'link' },
     container: config.container,
     baseDir,
     ...(options.source === undefined ? {} : { source: options.source }),
@@ -287,10 +290,19 @@ function resolveMetrics(metrics: MetricsConfig | undefined, where: string): Reso
       `metrics.retention${where} must be a whole number of hours from 1 to ${MAX_RETENTION_HOURS}, got ${String(retention)}.`,
     );
   }
+  const interval = metrics?.depth?.interval ?? DEFAULT_DEPTH_INTERVAL_SECONDS;
+  if (!(Number.isFinite(interval) && interval >= 1)) {
+    throw new ConfigError(`metrics.depth.interval${where} must be a number of seconds ≥ 1, got ${String(interval)}.`);
+  }
+  const cap = metrics?.depth?.cap ?? DEFAULT_DEPTH_CAP;
+  if (!Number.isSafeInteger(cap) || cap < 1) {
+    throw new ConfigError(`metrics.depth.cap${where} must be a whole number ≥ 1, got ${String(cap)}.`);
+  }
   return {
     enabled: metrics?.enabled ?? true,
     retention,
     table: tableName(`metrics${where}`, 'table', metrics?.table ?? DEFAULT_METRICS_TABLE),
+    depth: { interval, cap },
   };
 }
 

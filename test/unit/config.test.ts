@@ -162,17 +162,41 @@ describe('resolveConfig: database and runtime options', () => {
   });
 
   it('turns the metrics rollup on by default, kept 7 days in job_metrics, and names a bad value', () => {
-    expect(resolveConfig({}, { env: {} }).metrics).toEqual({ enabled: true, retention: 168, table: 'job_metrics' });
+    expect(resolveConfig({}, { env: {} }).metrics).toEqual({
+      enabled: true,
+      retention: 168,
+      table: 'job_metrics',
+      depth: { interval: 15, cap: 100_000 },
+    });
     expect(resolveConfig({ metrics: { enabled: false, retention: 24, table: 'stats' } }, { env: {} }).metrics).toEqual({
       enabled: false,
       retention: 24,
       table: 'stats',
+      depth: { interval: 15, cap: 100_000 },
     });
+    expect(
+      resolveConfig({ metrics: { depth: { interval: 5, cap: 1000 } } }, { env: {} }).metrics.depth,
+    ).toEqual({ interval: 5, cap: 1000 });
+    expect(() => resolveConfig({ metrics: { depth: { interval: 0 } } }, { env: {} })).toThrow(
+      'metrics.depth.interval must be a number of seconds ≥ 1, got 0.',
+    );
+    expect(() => resolveConfig({ metrics: { depth: { cap: 2.5 } } }, { env: {} })).toThrow(
+      'metrics.depth.cap must be a whole number ≥ 1, got 2.5.',
+    );
     expect(() => resolveConfig({ metrics: { retention: 0.5 } }, { env: {} })).toThrow(
       'metrics.retention must be a whole number of hours from 1 to 87600, got 0.5.',
     );
     expect(() => resolveConfig({ metrics: { table: 'job metrics' } }, { env: {} })).toThrow(
       'metrics: table [job metrics] is not a valid table name.',
     );
+  });
+
+  it('traces with links by default and names a bad propagation mode', () => {
+    expect(resolveConfig({}, { env: {} }).tracing).toEqual({ enabled: true, propagation: 'link' });
+    expect(resolveConfig({ tracing: { enabled: false, propagation: 'parent' } }, { env: {} }).tracing).toEqual({
+      enabled: false,
+      propagation: 'parent',
+    });
+    expect(() => resolveConfig({ tracing: { propagation: 'child' as never } }, { env: {} })).toThrow(/tracing\.propagation/);
   });
 });
