@@ -174,9 +174,10 @@ describe('resolveConfig: database and runtime options', () => {
       table: 'stats',
       depth: { interval: 15, cap: 100_000 },
     });
-    expect(
-      resolveConfig({ metrics: { depth: { interval: 5, cap: 1000 } } }, { env: {} }).metrics.depth,
-    ).toEqual({ interval: 5, cap: 1000 });
+    expect(resolveConfig({ metrics: { depth: { interval: 5, cap: 1000 } } }, { env: {} }).metrics.depth).toEqual({
+      interval: 5,
+      cap: 1000,
+    });
     expect(() => resolveConfig({ metrics: { depth: { interval: 0 } } }, { env: {} })).toThrow(
       'metrics.depth.interval must be a number of seconds ≥ 1, got 0.',
     );
@@ -197,6 +198,8 @@ describe('resolveConfig: database and runtime options', () => {
       enabled: false,
       propagation: 'parent',
     });
-    expect(() => resolveConfig({ tracing: { propagation: 'child' as never } }, { env: {} })).toThrow(/tracing\.propagation/);
+    expect(() => resolveConfig({ tracing: { propagation: 'child' as never } }, { env: {} })).toThrow(
+      /tracing\.propagation/,
+    );
   });
 });
