@@ -87,6 +87,130 @@ export function summarize(results: readonly Measurement[]): Summary {
   return { rows, table: [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') };
 }
 
+/** One telemetry mode's cost at one engine and concurrency, against `off` measured beside it. */
+export interface TelemetryCost {
+  engine: string;
+  concurrency: number;
+  /** `on` (metrics and tracing), `metrics` or `tracing` alone. */
+  mode: string;
+  /** Median drain rate, jobs/s, of this mode and of `off`. */
+  jobsPerSecond: number;
+  offJobsPerSecond: number;
+  /** jobsPerSecond / offJobsPerSecond: the goal is ≥ 0.95 for `on`. */
+  ratio: number;
+  /** The median of each round's own ratio (the two runs measured next to each other). */
+  pairedRatio: number;
+  /** Median worker CPU per job (user + system, µs), this mode and `off`. */
+  cpuUsPerJob: number;
+  offCpuUsPerJob: number;
+  /** cpuUsPerJob / offCpuUsPerJob: what the mode adds to each job's CPU, which load does not inflate. */
+  cpuRatio: number;
+  rounds: number;
+}
+
+/** The telemetry phase's figures: each mode against `off` of the same engine and concurrency. */
+export function telemetryCosts(results: readonly Measurement[]): TelemetryCost[] {
+  const runs = results.filter((m) => m.scenario === 'drain' && m.preset?.startsWith('telemetry '));
+  const of = (engine: string, concurrency: number, mode: string) =>
+    runs.filter((m) => m.engine === engine && m.concurrency === concurrency && m.preset === `telemetry ${mode}`);
+  const costs: TelemetryCost[] = [];
+  const seen = new Set<string>();
+  for (const m of runs) {
+    const mode = m.preset!.slice('telemetry '.length);
+    const key = `${m.engine}|${m.concurrency}|${mode}`;
+    if (mode === 'off' || seen.has(key)) continue;
+    seen.add(key);
+    const concurrency = m.concurrency ?? 1;
+    const mine = of(m.engine, concurrency, mode);
+    const off = of(m.engine, concurrency, 'off');
+    if (off.length === 0) continue;
+    const cpu = (list: Measurement[]) => median(list.map((r) => Number(r.cpuUsPerJob)));
+    const paired = mine.flatMap((r) => {
+      const beside = off.find((o) => o.round === r.round && o.run === r.run);
+      return beside ? [r.value / beside.value] : [];
+    });
+    const jobsPerSecond = median(mine.map((r) => r.value));
+    const offJobsPerSecond = median(off.map((r) => r.value));
+    costs.push({
+      engine: m.engine,
+      concurrency,
+      mode,
+      jobsPerSecond: round(jobsPerSecond),
+      offJobsPerSecond: round(offJobsPerSecond),
+      ratio: round(jobsPerSecond / offJobsPerSecond, 3),
+      pairedRatio: round(paired.length ? median(paired) : Number.NaN, 3),
+      cpuUsPerJob: round(cpu(mine), 1),
+      offCpuUsPerJob: round(cpu(off), 1),
+      cpuRatio: round(cpu(mine) / cpu(off), 3),
+      rounds: Math.min(mine.length, off.length),
+    });
+  }
+  return costs;
+}
+
+const TELEMETRY_HEADER = [
+  'engine',
+  'c',
+  'mode',
+  'jobs/s',
+  'off jobs/s',
+  'on/off',
+  'paired on/off',
+  'CPU µs/job',
+  'off CPU µs/job',
+  'CPU on/off',
+  'rounds',
+];
+
+const telemetryCells = (c: TelemetryCost) => [
+  c.engine,
+  String(c.concurrency),
+  c.mode,
+  String(c.jobsPerSecond),
+  String(c.offJobsPerSecond),
+  c.ratio.toFixed(3),
+  c.pairedRatio.toFixed(3),
+  String(c.cpuUsPerJob),
+  String(c.offCpuUsPerJob),
+  c.cpuRatio.toFixed(3),
+  String(c.rounds),
+];
+
+/** The telemetry figures as a text table, for the console. */
+export function telemetryTable(costs: readonly TelemetryCost[]): string {
+  const cells = costs.map(telemetryCells);
+  const widths = TELEMETRY_HEADER.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) =>
+    c
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(TELEMETRY_HEADER), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+/** The telemetry section of the report. */
+function telemetrySection(costs: readonly TelemetryCost[]): string[] {
+  if (costs.length === 0) return [];
+  return [
+    '## Metrics and tracing: the cost to the worker',
+    '',
+    "The drain (20,000 jobs, one worker process) with nothing registered (`off`) and with errand's",
+    'Prometheus metrics registered in the worker plus an OpenTelemetry SDK sampling every trace',
+    'into a batch span processor whose exporter drops the spans (`on`); at c=10 also each alone.',
+    'The jobs are dispatched inside a span, so each carries a traceContext; each run checks',
+    'afterwards that every job was counted (`errand_jobs_processed_total`) and had a consumer span',
+    "carrying its producer's context. In each round the modes run one after the other, the order",
+    'reversed every other round. `on/off` is the ratio of the medians (the goal: ≥ 0.95), `paired`',
+    "the median of each round's own ratio; CPU is the worker process's user + system time per job,",
+    'which waiting on a loaded machine does not inflate.',
+    '',
+    `| ${TELEMETRY_HEADER.join(' | ')} |`,
+    `| ${TELEMETRY_HEADER.map(() => '---').join(' | ')} |`,
+    ...costs.map((c) => `| ${telemetryCells(c).join(' | ')} |`),
+    '',
+  ];
+}
+
 /** Looks a configuration's median up; undefined when it was not measured. */
 function find(rows: readonly SummaryRow[], q: Partial<SummaryRow>): SummaryRow | undefined {
   return rows.find((r) => (Object.keys(q) as Array<keyof SummaryRow>).every((k) => r[k] === q[k]));
@@ -205,6 +329,7 @@ export function goals(rows: readonly SummaryRow[]): Goal[] {
         ),
       );
   }
+  list.push(...telemetryGoals(rows));
   list.push(...redisGoals(rows));
   list.push(...dashboardGoals(rows));
   for (const memory of rows.filter((r) => r.system === 'errand' && r.scenario === 'memory'))
@@ -216,6 +341,19 @@ export function goals(rows: readonly SummaryRow[]): Goal[] {
       ),
     );
   return list;
+}
+
+/** Issue 24's goal per engine and concurrency measured: the drain with metrics and tracing on ≥ 95% of off. */
+function telemetryGoals(rows: readonly SummaryRow[]): Goal[] {
+  const paired = rows.filter((r) => r.scenario === 'drain' && r.preset === 'telemetry on');
+  return paired.map((on) =>
+    ratioGoal(
+      `${on.engine}: drain c=${on.concurrency} with metrics and tracing on ≥ 95% of off`,
+      on,
+      find(rows, { engine: on.engine, scenario: 'drain', concurrency: on.concurrency, preset: 'telemetry off' }),
+      0.95,
+    ),
+  );
 }
 
 /** The redis driver's goals, each against BullMQ on the same server in the same run. */
@@ -322,7 +460,14 @@ function dashboardSection(rows: readonly SummaryRow[]): string[] {
 /** A horizontal bar chart of drain rates at concurrency 10, as SVG. */
 export function drainChart(rows: readonly SummaryRow[]): string {
   const bars = rows
-    .filter((r) => r.scenario === 'drain' && r.concurrency === 10 && (r.processes ?? 1) === 1)
+    // The telemetry phase's runs have their own table.
+    .filter(
+      (r) =>
+        r.scenario === 'drain' &&
+        r.concurrency === 10 &&
+        (r.processes ?? 1) === 1 &&
+        !r.preset?.startsWith('telemetry '),
+    )
     .sort((a, b) => a.engine.localeCompare(b.engine) || b.median - a.median);
   const max = Math.max(1, ...bars.map((b) => b.median));
   const rowHeight = 22;
@@ -423,6 +568,7 @@ export async function writeReport(
       '```',
       '',
     ]),
+    ...telemetrySection(telemetryCosts(results)),
     ...dashboardSection(summary.rows),
     '## How each figure is measured',
     '',
@@ -442,6 +588,8 @@ export async function writeReport(
     '- **latency-in-process**: the same, with the dispatcher and the worker in one process (the push',
     '  wakes the worker directly).',
     "- **idle-cpu**: the same idle worker's CPU time over 5 s with nothing to do (from 2 s after its start), as a share of one core.",
+    '- **telemetry**: the drain with Prometheus metrics and OpenTelemetry tracing off and on, side by',
+    '  side (see its section above); the rollup is on in both, as by default.',
     '- **memory**: one worker works 1,000,000 jobs fed in rounds of 10,000; its RSS after the first',
     '  10,000 and at the end (after a GC), as growth in percent (on redis only with `--long`).',
     '- **claim-growth**: see above.',

@@ -15,7 +15,8 @@ import {
 } from './engines.js';
 import type { Measurement } from './measurement.js';
 import { redisUnreachable } from './redis-server.js';
-import { summarize, writeReport } from './report.js';
+import { summarize, telemetryCosts, telemetryTable, writeReport } from './report.js';
+import type { TelemetryMode } from './telemetry.js';
 
 /*
  * `npm run bench`: every figure of docs/performance.md, measured side by side in one run on this
@@ -24,12 +25,14 @@ import { summarize, writeReport } from './report.js';
  *
  *   npm run bench -- [--engines sqlite,mysql,postgres,redis] [--phases queue,dashboard] [--repeat 3] [--quick] [--skip-peers] [--no-write] [--long]
  *
- * Phases: `queue` (dispatch, drain, latency, growth, memory, the peers) and `dashboard` (the API's
- * p95 per endpoint on tables at the issue's scale, once per engine; see scenarios/dashboard.ts).
+ * Phases: `queue` (dispatch, drain, latency, growth, memory, the peers), `rollup` (the drain with
+ * the metrics rollup on and off), `telemetry` (the drain with Prometheus metrics and OpenTelemetry
+ * tracing on and off) and `dashboard` (the API's p95 per endpoint on tables at the issue's scale,
+ * once per engine; see scenarios/dashboard.ts).
  */
 
 /** The parts of the bench `--phases` picks. */
-const PHASES = ['queue', 'rollup', 'dashboard'] as const;
+const PHASES = ['queue', 'rollup', 'telemetry', 'dashboard'] as const;
 
 const { values: args } = parseArgs({
   options: {
@@ -121,6 +124,7 @@ async function benchEngine(engine: BenchEngine): Promise<void> {
   }
   if (phases.has('queue')) await (engine === 'redis' ? benchRedis() : benchQueue(engine));
   if (phases.has('rollup')) await benchRollup(engine);
+  if (phases.has('telemetry')) await benchTelemetry(engine);
   if (phases.has('dashboard')) await benchDashboard(engine);
 }
 
@@ -148,6 +152,41 @@ async function benchRollup(engine: BenchEngine): Promise<void> {
     } else {
       await on();
       await off();
+    }
+  }
+}
+
+/**
+ * The cost of issue 24's telemetry to the worker (on ≥ 95% of off): the drain with nothing
+ * registered (`off`, what an application that uses neither gets), then with errand's Prometheus
+ * metrics registered and an OpenTelemetry SDK sampling every trace (`on`; the jobs dispatched
+ * inside a span so each carries a traceContext), side by side in each round, the order reversed
+ * every other round. At c=10 also each feature alone, to say which one costs what. Every run keeps
+ * the rollup on (the default); each reports its worker's CPU per job, which waiting on a loaded
+ * machine does not inflate.
+ */
+async function benchTelemetry(engine: BenchEngine): Promise<void> {
+  const file = engine === 'sqlite' || engine === 'redis' ? sqliteFile() : undefined;
+  for (const concurrency of [10, 1]) {
+    const modes: TelemetryMode[] = concurrency === 10 ? ['off', 'on', 'metrics', 'tracing'] : ['off', 'on'];
+    for (let round = 0; round < repeat; round++) {
+      for (const mode of round % 2 === 0 ? modes : [...modes].reverse())
+        await measure(
+          `${engine} drain c=${concurrency} telemetry ${mode}`,
+          errand(
+            engine,
+            file,
+            '--scenario',
+            'drain',
+            '--concurrency',
+            String(concurrency),
+            '--jobs',
+            String(DRAIN_JOBS),
+            '--telemetry',
+            mode,
+          ),
+          { preset: `telemetry ${mode}`, round },
+        );
     }
   }
 }
@@ -354,7 +393,7 @@ if (args.from !== undefined) {
       loadAverage?: number;
     }
   >;
-  const rows = measured.filter((m) => m.scenario !== 'run-info');
+  const rows = measured.filter((m) => m.scenario !== 'run-info' && m.scenario !== 'telemetry-cost');
   const file = await writeReport(ROOT, summarize(rows), rows, {
     quick,
     repeat,
@@ -401,6 +440,12 @@ process.stdout.write(
 );
 const summary = summarize(results);
 process.stdout.write(`\n${summary.table}\n`);
+const costs = telemetryCosts(results);
+if (costs.length > 0) {
+  // The derived figures as JSON lines too (`--from` skips them: it derives them again).
+  for (const cost of costs) process.stdout.write(`${JSON.stringify({ scenario: 'telemetry-cost', ...cost })}\n`);
+  process.stdout.write(`\n${telemetryTable(costs)}\n`);
+}
 for (const line of skipped) process.stdout.write(`skipped or failed: ${line}\n`);
 if (!args['no-write']) {
   const file = await writeReport(ROOT, summary, results, {

@@ -16,6 +16,7 @@ import { BenchNoop, BenchPing, clock, handled } from '../bench-jobs.js';
 import { type BenchEngine, bootConfig, emptyDatabase } from '../engines.js';
 import { emit, quantile, round } from '../measurement.js';
 import { clearRedisPrefix, keyMemory, usedMemory } from '../redis-server.js';
+import { startTelemetry, startTracing, TELEMETRY_MODES, type TelemetryMode } from '../telemetry.js';
 
 /*
  * errand's own figures, one scenario per process (so RSS and JIT state do not leak between
@@ -35,6 +36,8 @@ const { values: args } = parseArgs({
     processes: { type: 'string', default: '4' },
     /** `off`: the worker keeps no metrics rollup (the rollup phase's baseline). */
     metrics: { type: 'string', default: 'on' },
+    /** The telemetry phase: `on` registers errand's Prometheus metrics and an OpenTelemetry SDK; `metrics`/`tracing` one of them. */
+    telemetry: { type: 'string', default: 'off' },
   },
 });
 const engine = args.engine as BenchEngine;
@@ -45,9 +48,16 @@ const concurrency = Number(args.concurrency);
 const prefetch = args.prefetch === undefined ? 500 : Number(args.prefetch);
 const rollup = args.metrics !== 'off';
 const base = { system: rollup ? 'errand' : 'errand (rollup off)', engine, jobs };
+const telemetryMode = args.telemetry as TelemetryMode;
+if (!TELEMETRY_MODES.includes(telemetryMode))
+  throw new Error(`--telemetry: [${args.telemetry}] is not one of ${TELEMETRY_MODES.join(', ')}.`);
+if (telemetryMode !== 'off' && args.scenario !== 'drain')
+  throw new Error(`--telemetry ${telemetryMode}: only the drain scenario measures telemetry.`);
+startTracing(telemetryMode, jobs);
 
 await boot({ ...bootConfig(engine, args.sqlite), metrics: { enabled: rollup } });
 const app = await runtime();
+const telemetry = await startTelemetry(telemetryMode);
 const queue = app.queues.worker();
 if (args.scenario !== 'latency-worker' && args.scenario !== 'drain-worker') {
   // Fresh tables, as each peer recreates its schema; this also keeps the bench machine's
@@ -96,7 +106,11 @@ switch (args.scenario) {
     break;
   }
   case 'drain': {
-    await fill(jobs);
+    // Dispatched inside a span when tracing is on, so every job carries a traceContext (as jobs
+    // dispatched while a request is traced do); its rate is reported, not the figure.
+    const filling = clock();
+    await telemetry.inSpan('bench fill', () => fill(jobs));
+    const fillMs = clock() - filling;
     const before = rssMb();
     const cpuBefore = process.cpuUsage();
     const started = clock();
@@ -105,6 +119,8 @@ switch (args.scenario) {
     // The worker process's own CPU per job (user + system), which a loaded machine's waiting does not inflate.
     const cpu = process.cpuUsage(cpuBefore);
     if (handled.count !== jobs) throw new Error(`drain: ${handled.count} of ${jobs} jobs ran.`);
+    // Read back after the clock stopped: the checks that every job was counted and traced.
+    const telemetryFigures = { mode: telemetryMode, ...(await telemetry.finish(jobs)) };
     emit({
       ...base,
       scenario: 'drain',
@@ -116,6 +132,8 @@ switch (args.scenario) {
       rssBeforeMb: before,
       rssAfterMb: rssMb(),
       cpuUsPerJob: round((cpu.user + cpu.system) / jobs, 1),
+      fillJobsPerSecond: rate(jobs, fillMs),
+      telemetry: telemetryFigures,
     });
     break;
   }

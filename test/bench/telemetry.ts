@@ -1,0 +1,147 @@
+import { context, type Span, SpanKind, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  AlwaysOnSampler,
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  type ReadableSpan,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
+import { Registry } from 'prom-client';
+
+/**
+ * errand's metrics entry, compiled beside this file from src/ (the hot paths count into the sink
+ * of this very module graph, so it must not be dist/'s copy). Imported by a computed path: lane
+ * `prom` builds it; until it lands the "on" side fails with a message saying so.
+ */
+const METRICS_ENTRY = '../../src/metrics/index.js';
+
+interface MetricsEntry {
+  registerErrandMetrics(registry?: Registry, options?: unknown): unknown;
+}
+
+async function loadMetrics(): Promise<MetricsEntry> {
+  try {
+    return (await import(METRICS_ENTRY)) as MetricsEntry;
+  } catch (error) {
+    throw new Error(
+      `telemetry: errand/metrics (src/metrics/index.ts) could not be loaded: ${(error as Error).message}`,
+    );
+  }
+}
+
+/*
+ * The telemetry phase's "on" side: what an operator who turned both features on runs in a worker
+ * process. Metrics: errand's families registered in a prom-client registry (so the hot paths
+ * count). Tracing: an OpenTelemetry SDK registered globally, sampling every trace, a batch span
+ * processor handing the spans to an exporter that counts and drops them (a real exporter's
+ * network cost belongs to the collector, not to errand).
+ */
+
+/** What the telemetry phase turns on: `on` is both, the others one each (to attribute a cost). */
+export type TelemetryMode = 'off' | 'on' | 'metrics' | 'tracing';
+
+export const TELEMETRY_MODES: readonly TelemetryMode[] = ['off', 'on', 'metrics', 'tracing'];
+
+/** Counts the spans it is handed by kind, and keeps none of them. */
+class CountingExporter implements SpanExporter {
+  readonly counts = { spans: 0, producer: 0, consumer: 0, consumerLinkedOrParented: 0 };
+
+  export(spans: ReadableSpan[], done: (result: { code: 0 }) => void): void {
+    for (const span of spans) {
+      this.counts.spans++;
+      if (span.kind === SpanKind.PRODUCER) this.counts.producer++;
+      if (span.kind === SpanKind.CONSUMER) {
+        this.counts.consumer++;
+        // Carried the producer's context through the payload: a link (mode `link`) or a parent.
+        if (span.links.length > 0 || span.parentSpanContext !== undefined) this.counts.consumerLinkedOrParented++;
+      }
+    }
+    done({ code: 0 });
+  }
+
+  async shutdown(): Promise<void> {}
+}
+
+/** The telemetry of one scenario process. */
+export interface Telemetry {
+  readonly mode: TelemetryMode;
+  /** Runs `work` inside an active span when tracing is on, so every job dispatched in it carries a traceContext. */
+  inSpan<T>(name: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * Flushes the spans, reads the counters back and checks that they saw every job (so a run
+   * "on" that recorded nothing cannot pass for a cheap one); resolves to figures for the JSON.
+   */
+  finish(jobs: number): Promise<Record<string, number>>;
+}
+
+let provider: BasicTracerProvider | undefined;
+let exporter: CountingExporter | undefined;
+
+/**
+ * Registers the tracing SDK globally when `mode` asks for it. Call before errand boots, as an
+ * application registers its SDK before anything else.
+ */
+export function startTracing(mode: TelemetryMode, jobs: number): void {
+  if (mode !== 'on' && mode !== 'tracing') return;
+  exporter = new CountingExporter();
+  provider = new BasicTracerProvider({
+    sampler: new AlwaysOnSampler(),
+    // Room for every span of the run (a producer and a consumer per job): a full queue drops
+    // spans, which would make "on" cheaper than it is and fail the count in finish().
+    spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: jobs * 2 + 1000 })],
+  });
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  trace.setGlobalTracerProvider(provider);
+}
+
+/** Registers errand's metrics when `mode` asks for it (after boot: the depth sampler needs the runtime). */
+export async function startTelemetry(mode: TelemetryMode): Promise<Telemetry> {
+  const registry = mode === 'on' || mode === 'metrics' ? new Registry() : undefined;
+  if (registry) (await loadMetrics()).registerErrandMetrics(registry);
+  return {
+    mode,
+    inSpan(name, work) {
+      if (!provider) return work();
+      return trace.getTracer('errand-bench').startActiveSpan(name, async (span: Span) => {
+        try {
+          return await work();
+        } finally {
+          span.end();
+        }
+      });
+    },
+    async finish(jobs) {
+      const figures: Record<string, number> = {};
+      if (registry) {
+        const started = performance.now();
+        await registry.metrics();
+        figures.scrapeMs = Math.round((performance.now() - started) * 100) / 100;
+        const processed = (await registry.getMetricsAsJSON()).find((m) => m.name === 'errand_jobs_processed_total');
+        const completed = (processed?.values ?? [])
+          .filter((v) => v.labels.outcome === 'completed')
+          .reduce((sum, v) => sum + v.value, 0);
+        if (completed !== jobs)
+          throw new Error(
+            `telemetry ${mode}: errand_jobs_processed_total{outcome="completed"} is ${completed}, not ${jobs}.`,
+          );
+        figures.processedCounted = completed;
+      }
+      if (provider && exporter) {
+        await provider.forceFlush();
+        const counts = exporter.counts;
+        if (counts.consumer !== jobs || counts.consumerLinkedOrParented !== jobs)
+          throw new Error(
+            `telemetry ${mode}: ${counts.consumer} consumer spans, ${counts.consumerLinkedOrParented} with the producer's context, for ${jobs} jobs.`,
+          );
+        Object.assign(figures, {
+          spans: counts.spans,
+          producerSpans: counts.producer,
+          consumerSpans: counts.consumer,
+        });
+        await provider.shutdown();
+      }
+      return figures;
+    },
+  };
+}
