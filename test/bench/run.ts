@@ -81,14 +81,16 @@ function measure(label: string, command: string[], extra: Partial<Measurement> =
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     child.on('close', (code) => {
-      const lines = out.split('\n').filter((line) => line.startsWith('{'));
-      for (const line of lines) {
+      const jsonLines = out.split('\n').filter((line) => line.startsWith('{'));
+      for (const line of jsonLines) {
         const measurement = { ...(JSON.parse(line) as Measurement), ...extra };
         results.push(measurement);
         process.stdout.write(`${JSON.stringify(measurement)}\n`);
       }
-      if (code !== 0 || lines.length === 0) {
-        const why = err.trim().split('\n').slice(-3).join(' | ');
+      if (code !== 0 || jsonLines.length === 0) {
+        // The thrown error's own line says why; a stack's last lines rarely do.
+        const lines = err.trim().split('\n');
+        const why = lines.find((line) => /^\w*Error\b/.test(line)) ?? lines.slice(-3).join(' | ');
         skipped.push(`${label}: exit ${code}: ${why}`);
         process.stderr.write(`bench: ${label} failed (exit ${code}): ${why}\n`);
       }
