@@ -17,7 +17,7 @@ import { Registry } from 'prom-client';
 const METRICS_ENTRY = '../../src/metrics/index.js';
 
 interface MetricsEntry {
-  registerErrandMetrics(registry?: Registry, options?: unknown): unknown;
+  registerErrandMetrics(registry?: Registry, options?: unknown): { stop(): void };
 }
 
 async function loadMetrics(): Promise<MetricsEntry> {
@@ -42,6 +42,12 @@ async function loadMetrics(): Promise<MetricsEntry> {
 export type TelemetryMode = 'off' | 'on' | 'metrics' | 'tracing';
 
 export const TELEMETRY_MODES: readonly TelemetryMode[] = ['off', 'on', 'metrics', 'tracing'];
+
+/** Whether `mode` registers an OpenTelemetry SDK (and boots errand with `tracing.enabled`). */
+export const tracesJobs = (mode: TelemetryMode) => mode === 'on' || mode === 'tracing';
+
+/** Whether `mode` registers errand's Prometheus families. */
+const countsJobs = (mode: TelemetryMode) => mode === 'on' || mode === 'metrics';
 
 /** Counts the spans it is handed by kind, and keeps none of them. */
 class CountingExporter implements SpanExporter {
@@ -83,7 +89,7 @@ let exporter: CountingExporter | undefined;
  * application registers its SDK before anything else.
  */
 export function startTracing(mode: TelemetryMode, jobs: number): void {
-  if (mode !== 'on' && mode !== 'tracing') return;
+  if (!tracesJobs(mode)) return;
   exporter = new CountingExporter();
   provider = new BasicTracerProvider({
     sampler: new AlwaysOnSampler(),
@@ -97,8 +103,8 @@ export function startTracing(mode: TelemetryMode, jobs: number): void {
 
 /** Registers errand's metrics when `mode` asks for it (after boot: the depth sampler needs the runtime). */
 export async function startTelemetry(mode: TelemetryMode): Promise<Telemetry> {
-  const registry = mode === 'on' || mode === 'metrics' ? new Registry() : undefined;
-  if (registry) (await loadMetrics()).registerErrandMetrics(registry);
+  const registry = countsJobs(mode) ? new Registry() : undefined;
+  const registration = registry ? (await loadMetrics()).registerErrandMetrics(registry) : undefined;
   return {
     mode,
     inSpan(name, work) {
@@ -114,6 +120,8 @@ export async function startTelemetry(mode: TelemetryMode): Promise<Telemetry> {
     async finish(jobs) {
       const figures: Record<string, number> = {};
       if (registry) {
+        // The depth sampler's timer would keep the process alive.
+        registration?.stop();
         const started = performance.now();
         await registry.metrics();
         figures.scrapeMs = Math.round((performance.now() - started) * 100) / 100;

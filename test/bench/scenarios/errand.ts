@@ -16,7 +16,7 @@ import { BenchNoop, BenchPing, clock, handled } from '../bench-jobs.js';
 import { type BenchEngine, bootConfig, emptyDatabase } from '../engines.js';
 import { emit, quantile, round } from '../measurement.js';
 import { clearRedisPrefix, keyMemory, usedMemory } from '../redis-server.js';
-import { startTelemetry, startTracing, TELEMETRY_MODES, type TelemetryMode } from '../telemetry.js';
+import { startTelemetry, startTracing, TELEMETRY_MODES, type TelemetryMode, tracesJobs } from '../telemetry.js';
 
 /*
  * errand's own figures, one scenario per process (so RSS and JIT state do not leak between
@@ -55,7 +55,12 @@ if (telemetryMode !== 'off' && args.scenario !== 'drain')
   throw new Error(`--telemetry ${telemetryMode}: only the drain scenario measures telemetry.`);
 startTracing(telemetryMode, jobs);
 
-await boot({ ...bootConfig(engine, args.sqlite), metrics: { enabled: rollup } });
+await boot({
+  ...bootConfig(engine, args.sqlite),
+  metrics: { enabled: rollup },
+  // Off is nothing at all: not even the no-op API's calls an application without an SDK makes.
+  tracing: { enabled: tracesJobs(telemetryMode) },
+});
 const app = await runtime();
 const telemetry = await startTelemetry(telemetryMode);
 const queue = app.queues.worker();
