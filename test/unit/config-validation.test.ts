@@ -24,7 +24,7 @@ describe('unknown configuration keys', () => {
       problem({ conections: { database: { driver: 'database', client: 'pg', connection: 'postgres://db/app' } } }),
     ).toBe(
       `Unknown key \`conections\` in ${SOURCE}: did you mean \`connections\`? The configuration takes: default, connections, failed, locks, ` +
-        'rateLimits, batching, metrics, bootstrap, listeners, maxPayloadSize, key, previousKeys, container, report, paths, api.',
+        'rateLimits, batching, metrics, tracing, bootstrap, listeners, maxPayloadSize, key, previousKeys, container, report, paths, api.',
     );
   });
 
