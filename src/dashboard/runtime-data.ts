@@ -1,3 +1,4 @@
+import { connectionLabel } from '../config/connection-endpoint.js';
 import type { CappedCount, FailedJobSearch, StoredFailedJob } from '../contracts/failed-job-store.js';
 import type { MetricsRepository } from '../contracts/metrics-repository.js';
 import type { QueueInspector, QueueSnapshot } from '../contracts/queue-inspector.js';
@@ -100,23 +101,7 @@ export class RuntimeDashboardData implements DashboardData {
 
   /** `connection` and its host:port where the config names one, for an error to point at. */
   private named(connection: string): string {
-    const config = this.app.config.connections[connection];
-    let endpoint: string | undefined;
-    if (config?.driver === 'redis') endpoint = `${config.host}:${config.port}`;
-    else if (config?.driver === 'database' && config.client !== 'better-sqlite3') {
-      const target = config.connection;
-      if (typeof target === 'string') {
-        try {
-          const url = new URL(target);
-          endpoint = url.port ? `${url.hostname}:${url.port}` : url.hostname;
-        } catch {
-          // not a URL (a socket path or a name only its client knows): name the connection alone
-        }
-      } else if (target && 'host' in target && target.host) {
-        endpoint = 'port' in target && target.port ? `${target.host}:${target.port}` : String(target.host);
-      }
-    }
-    return endpoint ? `[${connection}] (${endpoint})` : `[${connection}]`;
+    return connectionLabel(connection, this.app.config.connections[connection]);
   }
 
   private connectionError(connection: string, error: unknown): ConnectionErrorBody {
