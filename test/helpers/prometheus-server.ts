@@ -27,6 +27,8 @@ export interface PrivatePrometheus {
   log(): string;
   /** `GET /api/v1/query`: an instant vector, or throws naming the query and what the server said. */
   query(expr: string): Promise<VectorSample[]>;
+  /** `GET /api/v1/series`: every series matching `match` that had a sample since `start` (unix seconds), as sorted label sets. */
+  series(match: string, start: number): Promise<string[]>;
   /** The scrape targets' health (`up`, `down`, `unknown`) by scrape URL. */
   targets(): Promise<Map<string, string>>;
   /** SIGTERMs the server, SIGKILLs it after 10 s, waits for it, removes the temp directory. */
@@ -108,12 +110,14 @@ process.once('exit', () => {
 
 /**
  * Starts `prometheus` on a free loopback port, scraping `targets` (`host:port`, path /metrics)
- * every `scrapeInterval`, with a fresh data directory; resolves once `/-/ready` answers 200.
+ * every `scrapeInterval` (1 s by default), with a fresh data directory; resolves once `/-/ready` answers 200.
  * Debian's system prometheus (on :9090, if its package started one) is never used.
  */
 export async function startPrometheus(options: {
   targets: string[];
   scrapeInterval?: string;
+  /** Keep the scraped `job` label (errand's job name) instead of renaming it `exported_job`. */
+  honorLabels?: boolean;
 }): Promise<PrivatePrometheus> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-prometheus-'));
   const config = path.join(dir, 'prometheus.yml');
@@ -127,6 +131,7 @@ export async function startPrometheus(options: {
       `  evaluation_interval: ${interval}`,
       'scrape_configs:',
       '  - job_name: errand',
+      `    honor_labels: ${options.honorLabels ?? false}`,
       '    static_configs:',
       `      - targets: [${options.targets.map((t) => JSON.stringify(t)).join(', ')}]`,
       '',
@@ -198,6 +203,12 @@ export async function startPrometheus(options: {
       }>(`/api/v1/query?query=${encodeURIComponent(expr)}`);
       if (data.resultType !== 'vector') throw new Error(`${expr} is a ${data.resultType}, not an instant vector.`);
       return data.result.map(({ metric, value }) => ({ metric, value: Number(value[1]) }));
+    },
+    async series(match, start) {
+      const data = await api<Array<Record<string, string>>>(
+        `/api/v1/series?match[]=${encodeURIComponent(match)}&start=${start}&end=${Date.now() / 1000 + 60}`,
+      );
+      return data.map((labels) => JSON.stringify(Object.entries(labels).sort())).sort();
     },
     async targets() {
       const data = await api<{ activeTargets: Array<{ scrapeUrl: string; health: string }> }>('/api/v1/targets');
