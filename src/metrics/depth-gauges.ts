@@ -1,4 +1,4 @@
-import type { Gauge, Registry } from 'prom-client';
+import type { Gauge, Metric, Registry } from 'prom-client';
 
 import { connectionLabel } from '../config/connection-endpoint.js';
 import { DEFAULT_DEPTH_INTERVAL_SECONDS } from '../config/defaults.js';
@@ -40,7 +40,13 @@ export interface DepthGauges {
    * not thrown.
    */
   sampleNow(): Promise<void>;
-  /** Stops the timer, removes the families from the registry and releases the lease. */
+  /**
+   * Shows the same gauges in another registry too (an app's own registry beside errand's), so one
+   * process has one sampler and one lease however many registries export it. A registry that
+   * already holds another metric of one of these names is refused, naming it.
+   */
+  showIn(registry: Registry): void;
+  /** Stops the timer, removes the families from every registry showing them and releases the lease. */
   stop(): void;
 }
 
@@ -78,21 +84,46 @@ const registered = new WeakMap<Registry, DepthGauges>();
  * workers, busy slots, and the sampler's own two) in `registry`, showing the last sample. One
  * process at a time samples (the lease `errand:metrics:depth-sampler` in the runtime's lock
  * store); the others export only `errand_depth_sampler 0`, so Prometheus never sums several
- * processes' copies of one count. A registry that already holds them gets the same handle back.
+ * processes' copies of one count. A registry that already shows them gets the same handle back;
+ * each call with a new registry is a new candidate for the lease (use `showIn` to export one
+ * sampler in several registries).
  */
 export function registerDepthGauges(registry: Registry, options: DepthGaugeOptions = {}): DepthGauges {
   const existing = registered.get(registry);
   if (existing) return existing;
   checkOptions(options);
-  const sampler = new DepthSampler(registry, options);
+  const sampler = new DepthSampler(options);
+  const registries = new Set<Registry>();
   const handle: DepthGauges = {
     sampleNow: () => sampler.sampleNow(),
-    stop: () => {
-      registered.delete(registry);
+    showIn(target) {
+      if (registries.has(target)) return;
+      const other = registered.get(target);
+      if (other)
+        throw new ConfigError("registerDepthGauges: this registry already shows another sampler's depth gauges.");
+      for (const metric of sampler.metrics()) {
+        const name = (metric as unknown as { name: string }).name;
+        if (target.getSingleMetric(name)) {
+          throw new ConfigError(
+            `registerDepthGauges: the registry already holds a metric named [${name}] that is not errand's depth gauge; ` +
+              'remove it, or give errand another registry.',
+          );
+        }
+      }
+      for (const metric of sampler.metrics()) target.registerMetric(metric);
+      registries.add(target);
+      registered.set(target, handle);
+    },
+    stop() {
+      for (const target of registries) {
+        for (const metric of sampler.metrics()) target.removeSingleMetric((metric as unknown as { name: string }).name);
+        registered.delete(target);
+      }
+      registries.clear();
       sampler.stop();
     },
   };
-  registered.set(registry, handle);
+  handle.showIn(registry);
   sampler.start();
   return handle;
 }
@@ -128,16 +159,13 @@ class DepthSampler {
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(
-    private readonly registry: Registry,
-    private readonly options: DepthGaugeOptions,
-  ) {
+  constructor(private readonly options: DepthGaugeOptions) {
     const { Gauge } = loadPromClient();
     this.interval =
       options.interval ?? bootedRuntime()?.config.metrics.depth.interval ?? DEFAULT_DEPTH_INTERVAL_SECONDS;
     this.lease = new SamplerLease(this.interval);
     const make = (family: DepthFamily) =>
-      new Gauge({ name: METRIC[family], help: HELP[family], labelNames: LABELS[family], registers: [registry] });
+      new Gauge({ name: METRIC[family], help: HELP[family], labelNames: LABELS[family], registers: [] });
     this.gauges = {
       queueJobs: make('queueJobs'),
       oldestPendingAge: make('oldestPendingAge'),
@@ -149,6 +177,11 @@ class DepthSampler {
       depthSampledAt: make('depthSampledAt'),
     };
     this.gauges.depthSampler.set(0);
+  }
+
+  /** The gauge families, for a registry to show. */
+  metrics(): Metric[] {
+    return Object.values(this.gauges) as Metric[];
   }
 
   start(): void {
@@ -177,7 +210,6 @@ class DepthSampler {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.timer);
-    for (const family of Object.keys(this.gauges) as DepthFamily[]) this.registry.removeSingleMetric(METRIC[family]);
     const locks = this.locks;
     // Released in the background, tracked so shutdown() waits for it before closing the store.
     if (locks)

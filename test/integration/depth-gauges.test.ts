@@ -4,7 +4,7 @@
 // is named in the report and left out rather than shown as zeros.
 import { randomUUID } from 'node:crypto';
 
-import { Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import type { WorkerQueue } from '../../src/contracts/worker-queue.js';
@@ -297,6 +297,26 @@ await describeEachEngine('the depth gauges', (engine) => {
     ];
     expect(keys.filter((key) => key.includes('short-lived'))).toEqual([]);
     expect(keys.filter((key) => key.includes('queue=gauged'))).toHaveLength(5);
+  });
+
+  it('shows one sampler in several registries, and refuses a registry holding another metric of its names', async () => {
+    const own = new Registry();
+    const apps = new Registry();
+    const depth = register(own, { connections: [connection] });
+    depth.showIn(apps);
+    expect(registerDepthGauges(apps)).toBe(depth);
+    await depth.sampleNow();
+    expect(await series(apps, METRIC.queueJobs)).toEqual(await series(own, METRIC.queueJobs));
+    expect(await series(apps, METRIC.depthSampler)).toEqual({ '': 1 });
+
+    const clashing = new Registry();
+    new Gauge({ name: METRIC.paused, help: 'not errand', registers: [clashing] });
+    expect(() => depth.showIn(clashing)).toThrow(`the registry already holds a metric named [${METRIC.paused}]`);
+    expect(clashing.getSingleMetric(METRIC.queueJobs)).toBeUndefined();
+
+    depth.stop();
+    expect(own.getSingleMetric(METRIC.queueJobs)).toBeUndefined();
+    expect(apps.getSingleMetric(METRIC.depthSampler)).toBeUndefined();
   });
 
   it('returns the same handle for a registry that already has the gauges', () => {
