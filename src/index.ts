@@ -43,7 +43,7 @@ export { PendingChain } from './bus/pending-chain.js';
 export { PendingDispatch } from './bus/pending-dispatch.js';
 export { type BulkOptions, Queue } from './bus/queue.js';
 export { uniqueKey } from './bus/unique-lock.js';
-export type { CallbackContext, CallbackRef, ChainLink, JobPayload } from './payload/job-payload.js';
+export type { CallbackContext, CallbackRef, ChainLink, JobPayload, TraceContext } from './payload/job-payload.js';
 
 // Events: errand's own (the worker's, dispatch's, operators'), application events and listeners.
 

@@ -3,6 +3,7 @@ import { JobQueued } from '../events/job-queued.js';
 import { serializePayload } from '../payload/encode-payload.js';
 import type { ChainLink, JobPayload } from '../payload/job-payload.js';
 import { events, runtime } from '../runtime/current.js';
+import { traceSend } from '../tracing/send-span.js';
 import type { BatchOptions } from './batch-options.js';
 import { encodeLink } from './chain-link.js';
 import { describe } from './describe-value.js';
@@ -102,13 +103,15 @@ export async function pushBatchJobs(batchId: string, options: BatchOptions, entr
   if (single?.sharesStoreWith(repository)) {
     // One group in the batch table's database: the jobs and their count commit together.
     const group = groups.get(only!)!;
-    const ids = await repository.transaction(async (trx) => {
-      const stored = await single.bulk(
-        requestsOf(group, app.config.maxPayloadSize).map((request) => ({ ...request, transaction: trx })),
-      );
-      await repository.addJobs(batchId, total, trx);
-      return stored;
-    });
+    const ids = await traceSend(only!, group, () =>
+      repository.transaction(async (trx) => {
+        const stored = await single.bulk(
+          requestsOf(group, app.config.maxPayloadSize).map((request) => ({ ...request, transaction: trx })),
+        );
+        await repository.addJobs(batchId, total, trx);
+        return stored;
+      }),
+    );
     await announce(only!, group, ids);
     return total;
   }
@@ -118,7 +121,9 @@ export async function pushBatchJobs(batchId: string, options: BatchOptions, entr
   let pushed = 0;
   try {
     for (const [connection, group] of groups) {
-      const ids = await app.queues.connection(connection).bulk(requestsOf(group, app.config.maxPayloadSize));
+      const ids = await traceSend(connection, group, () =>
+        app.queues.connection(connection).bulk(requestsOf(group, app.config.maxPayloadSize)),
+      );
       pushed += group.reduce((sum, g) => sum + g.jobs, 0);
       await announce(connection, group, ids);
     }

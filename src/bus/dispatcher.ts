@@ -5,6 +5,7 @@ import { JobQueued } from '../events/job-queued.js';
 import type { JobOptions } from '../job/job-options.js';
 import { effectiveOptions, encodePayload, registeredJobOf, serializePayload } from '../payload/encode-payload.js';
 import { events, report, runtime, track } from '../runtime/current.js';
+import { endSendSpans, startSendSpan } from '../tracing/send-span.js';
 import { chainKeys } from './chain-link.js';
 import { interceptedDispatch } from './dispatch-interceptor.js';
 import type { DispatchOptions, PayloadTarget } from './dispatch-options.js';
@@ -50,9 +51,24 @@ export async function pushToQueue(job: object, dispatch: DispatchOptions): Promi
 
 /**
  * Stores a payload that is already encoded (a chained job's turn, a callback job, a retried
- * job): now, inside the given transaction, or once a transaction commits.
+ * job): now, inside the given transaction, or once a transaction commits. With tracing on, the
+ * store runs in a `send <queue>` span whose context the payload carries (for a push deferred to
+ * a commit, the span ends when the push is handed to the commit).
  */
 export async function sendPayload(target: PayloadTarget): Promise<string | null> {
+  const span = startSendSpan(target.connectionName, target.queue, target.payload);
+  if (!span) return storePayload(target);
+  try {
+    const id = await storePayload(target);
+    endSendSpans(span);
+    return id;
+  } catch (error) {
+    endSendSpans(span, error);
+    throw error;
+  }
+}
+
+async function storePayload(target: PayloadTarget): Promise<string | null> {
   const app = await runtime();
   const driver = app.queues.connection(target.connectionName);
   if (target.transaction && !driver.knex) {

@@ -6,6 +6,7 @@ import type { JobPayload } from '../payload/job-payload.js';
 import { events, runtime } from '../runtime/current.js';
 import type { JobClass } from '../testing/job-matching.js';
 import { fakeQueue, type QueueFake, type QueueFakeOptions, restoreQueue } from '../testing/queue-fake.js';
+import { traceSend } from '../tracing/send-span.js';
 import { interceptedDispatch } from './dispatch-interceptor.js';
 import { validateDelay } from './validate-delay.js';
 
@@ -62,12 +63,14 @@ export const Queue = {
     await Promise.all(faked);
     for (const [connection, entries] of groups) {
       const driver = app.queues.connection(connection);
-      const stored = await driver.bulk(
-        entries.map((e) => ({
-          queue: e.queue,
-          payload: serializePayload(e.payload, app.config.maxPayloadSize),
-          delay: options.delay,
-        })),
+      const stored = await traceSend(connection, entries, () =>
+        driver.bulk(
+          entries.map((e) => ({
+            queue: e.queue,
+            payload: serializePayload(e.payload, app.config.maxPayloadSize),
+            delay: options.delay,
+          })),
+        ),
       );
       entries.forEach((entry, i) => (ids[entry.index] = stored[i]!));
       if (events.has(JobQueued)) {

@@ -8,6 +8,7 @@ import type { ChainState } from '../job/job-context.js';
 import { serializePayload } from '../payload/encode-payload.js';
 import type { CallbackContext, JobPayload } from '../payload/job-payload.js';
 import { events, runtime } from '../runtime/current.js';
+import { endSendSpans, startSendSpan } from '../tracing/send-span.js';
 import { type BatchCounts, batchCountWithin } from './record-failure.js';
 
 /** What a job's info says about its batch and, for a callback job, what it was called for. */
@@ -70,12 +71,26 @@ export async function planSuccess(
       const app = await runtime();
       const next = app.queues.connection(target.connectionName);
       if (driver.sharesStoreWith(next)) {
-        const text = serializePayload(target.payload, app.config.maxPayloadSize);
+        // Started before the payload is serialized, so the next link carries this attempt's send span.
+        const span = startSendSpan(target.connectionName, target.queue, target.payload);
+        let text: string;
+        try {
+          text = serializePayload(target.payload, app.config.maxPayloadSize);
+        } catch (error) {
+          endSendSpans(span, error);
+          throw error;
+        }
         let id = '';
         writes.push(async (trx) => {
-          [id] = (await next.bulk([{ queue: target.queue, payload: text, delay: target.delay, transaction: trx }])) as [
-            string,
-          ];
+          try {
+            [id] = (await next.bulk([
+              { queue: target.queue, payload: text, delay: target.delay, transaction: trx },
+            ])) as [string];
+          } catch (error) {
+            endSendSpans(span, error);
+            throw error;
+          }
+          endSendSpans(span);
         });
         announcements.push(async () => {
           if (events.has(JobQueued))

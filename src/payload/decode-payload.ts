@@ -5,7 +5,7 @@ import { jobRegistry, type RegisteredJob } from '../job/job-registry.js';
 import type { Queueable } from '../job/queueable.js';
 import { MAX_COUNT, MAX_SECONDS, numberProblem } from '../runtime/numeric-bounds.js';
 import { parseBusKeys } from './bus-keys.js';
-import { CALL_QUEUED_HANDLER, type JobPayload } from './job-payload.js';
+import { CALL_QUEUED_HANDLER, type JobPayload, type TraceContext } from './job-payload.js';
 import { isSealed, type Keyring } from './keyring.js';
 import {
   checkStoredMiddleware,
@@ -145,7 +145,18 @@ export function parsePayload(raw: string, maxBytes?: number): JobPayload {
     ...parseMiddlewareKey(value as Record<string, unknown>, data.commandName),
     ...parseUniqueKey(value as Record<string, unknown>, data.commandName),
     ...parseBusKeys(value as Record<string, unknown>, data.commandName),
+    ...traceContextKey(payload.traceContext),
   };
+}
+
+/**
+ * The payload's `traceContext` when it has the shape docs/payload.md gives it. Anything else is
+ * dropped, never refused: it is a hint for tracing, and the job runs the same without it.
+ */
+function traceContextKey(value: unknown): { traceContext?: TraceContext } {
+  if (!isPlainObject(value) || typeof value.traceparent !== 'string') return {};
+  const { traceparent, tracestate } = value;
+  return { traceContext: typeof tracestate === 'string' ? { traceparent, tracestate } : { traceparent } };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

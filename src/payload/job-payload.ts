@@ -67,6 +67,20 @@ export interface JobPayload {
   chainCatchCallbacks?: CallbackRef[];
   /** Set on a job dispatched as a chain or batch callback: what it was called for. */
   callback?: CallbackContext;
+  /**
+   * The W3C trace context of the dispatch's span (`send <queue>`), written when tracing is on and
+   * the span is valid. Outside `data`, so an encrypted job carries it too; a worker that does not
+   * trace ignores it.
+   */
+  traceContext?: TraceContext;
+}
+
+/** W3C Trace Context as a payload carries it (docs/payload.md). */
+export interface TraceContext {
+  /** `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`. */
+  traceparent: string;
+  /** Vendor entries, as the `tracestate` header writes them; absent when empty. */
+  tracestate?: string;
 }
 
 /** One job waiting in a chain: its payload, frozen at dispatch, and where it goes. */

@@ -9,6 +9,7 @@ import { modelResolver } from '../drivers/connect.js';
 import { ConfigError } from '../errors/config-error.js';
 import { runSyncUnique } from '../execution/run-sync-unique.js';
 import { modelResolvers } from '../models/model-resolvers.js';
+import { configureTracing } from '../tracing/tracing-state.js';
 import { bootedRuntime, type ErrandRuntime, registerBooter, runtime, setRuntime, settleTracked } from './current.js';
 import { QueueManager } from './queue-manager.js';
 // errand's own registrations, so any process that boots can decode every payload errand writes:
@@ -61,6 +62,7 @@ export async function boot(config?: ErrandConfig, options: BootOptions = {}): Pr
       ? resolveConfig(config, { baseDir: options.cwd })
       : await loadConfig({ file: options.configFile, cwd: options.cwd });
     await importModules(resolved.listeners, 'listeners', resolved);
+    configureTracing(resolved.tracing);
     const container = options.container ?? resolved.container ?? rootContainer;
     const queues: QueueManager = new QueueManager(resolved, (payload, name) =>
       runSyncUnique(payload, name, container, resolved.keyring, {

@@ -37,6 +37,8 @@ import { lockStore } from '../locks/current-lock-store.js';
 import { type DecodedJob, decodeJob, parsePayload } from '../payload/decode-payload.js';
 import type { JobPayload } from '../payload/job-payload.js';
 import type { Keyring } from '../payload/keyring.js';
+import { attemptFailed, traceAttempt } from '../tracing/process-span.js';
+import { tracing } from '../tracing/tracing-state.js';
 import { retryWhileUnreachable } from './finisher.js';
 import type { MetricsCounter, MetricsOutcome } from './metrics-recorder.js';
 import type { WorkerOptions } from './worker-options.js';
@@ -128,8 +130,12 @@ export class JobProcessor {
       payload = parsePayload(reserved.payload, this.deps.maxPayloadSize);
     } catch (error) {
       const job = new WorkerJob(reserved, this.deps.driver.connectionName, undefined);
-      await this.deps.events.emit(new JobProcessing(job.connectionName, job));
-      return this.fail(job, toError(error), elapsed());
+      const unreadable = async () => {
+        await this.deps.events.emit(new JobProcessing(job.connectionName, job));
+        return this.fail(job, toError(error), elapsed());
+      };
+      const state = tracing();
+      return state ? traceAttempt(state, reserved, job.connectionName, undefined, unreadable) : unreadable();
     }
     const limit = this.deps.leaseLimit;
     const timeout = payload.timeout ?? this.deps.options.timeout;
@@ -145,6 +151,22 @@ export class JobProcessor {
       await this.deps.driver.unclaim([reserved]);
       return 'handed-back';
     }
+    const state = tracing();
+    if (state) {
+      const run = () => this.attempt(reserved, payload, timeout, elapsed, handlerDone);
+      return traceAttempt(state, reserved, this.deps.driver.connectionName, payload, run);
+    }
+    return this.attempt(reserved, payload, timeout, elapsed, handlerDone);
+  }
+
+  /** The attempt itself, once its payload parsed and it was not handed back. */
+  private async attempt(
+    reserved: ReservedJob,
+    payload: JobPayload,
+    timeout: number,
+    elapsed: () => number,
+    handlerDone: (() => void) | undefined,
+  ): Promise<ProcessResult> {
     const job = new WorkerJob(reserved, this.deps.driver.connectionName, payload);
     // Guarded: with no listener, building the event and awaiting it is pure cost on every job.
     if (this.deps.events.has(JobProcessing)) await this.deps.events.emit(new JobProcessing(job.connectionName, job));
@@ -166,6 +188,7 @@ export class JobProcessor {
       return this.fail(job, refusal(toError(error)), elapsed());
     }
 
+    const limit = this.deps.leaseLimit;
     if (limit !== undefined && timeoutReachesLease(timeout, limit)) {
       const reason = `${payload.displayName} has a timeout of ${describeTimeout(timeout)}, not below retryAfter (${limit} s), and heartbeats are off: it could run twice, so it was not run.`;
       return this.fail(job, new ConfigError(reason), elapsed());
@@ -205,6 +228,7 @@ export class JobProcessor {
       return result;
     }
 
+    attemptFailed(reserved, outcome.error);
     const exceptions = reserved.exceptions + 1;
     const policy = retryPolicyFor(payload, reserved.attempts, this.deps.options);
     if (outcome.kind === 'timed-out') {
@@ -278,6 +302,7 @@ export class JobProcessor {
    * failure: the batch's and chain's callbacks, and the job's failed() on a fresh copy.
    */
   private async fail(job: WorkerJob, error: Error, durationMs: number): Promise<ProcessResult> {
+    attemptFailed(job.reserved, error);
     const recorded = await recordFailure(job, exceptionText(error), {
       ...this.recording,
       write: (write) => this.write(job, write),

@@ -1,0 +1,95 @@
+import type { Attributes, Span } from '@opentelemetry/api';
+
+import type { ReservedJob } from '../contracts/reserved-job.js';
+import type { JobPayload } from '../payload/job-payload.js';
+import {
+  CONNECTION,
+  DESTINATION_NAME,
+  JOB_ATTEMPT,
+  JOB_NAME,
+  MESSAGE_ID,
+  MESSAGING_SYSTEM,
+  OPERATION_NAME,
+  OPERATION_TYPE,
+  UNKNOWN_JOB,
+} from './span-attributes.js';
+import { markError } from './span-error.js';
+import { remoteSpanContext, type TracingState } from './tracing-state.js';
+
+// The span of each attempt under way that has no error recorded yet, keyed by its claim (one
+// object per attempt): the processor reports failures by the claim it holds, without the span
+// travelling through every step of the state machine.
+const open = new WeakMap<ReservedJob, { span: Span; state: TracingState }>();
+
+/**
+ * Runs one attempt (`run`: the handler, its middleware and the finishing writes) inside the
+ * CONSUMER span `process <queue>`, made current so that jobs, chain links, batch callbacks and
+ * queued listeners dispatched from it carry its context. How it relates to the dispatch's span
+ * follows `tracing.propagation`: `link` a new trace linking to it, `parent` a child of it,
+ * `parent-first-attempt` a child on attempt 1 and a linked new trace on later attempts (a retry
+ * hours later does not stretch the request's trace). A payload without a usable `traceContext`
+ * gives a new trace with no link. The span ends when `run` settles; `'lost'` (the lease was lost)
+ * ends it with ERROR status when no error was recorded before.
+ */
+export function traceAttempt<T>(
+  state: TracingState,
+  reserved: ReservedJob,
+  connection: string,
+  payload: JobPayload | undefined,
+  run: () => Promise<T>,
+): Promise<T> {
+  const { api, tracer, propagation } = state;
+  const remote = payload ? remoteSpanContext(api, payload.traceContext) : undefined;
+  const child =
+    remote !== undefined &&
+    (propagation === 'parent' || (propagation === 'parent-first-attempt' && reserved.attempts <= 1));
+  const attributes: Attributes = {
+    [MESSAGING_SYSTEM]: 'errand',
+    [DESTINATION_NAME]: reserved.queue,
+    [OPERATION_TYPE]: 'process',
+    [OPERATION_NAME]: 'process',
+    [JOB_NAME]: payload?.data?.commandName ?? UNKNOWN_JOB,
+    [JOB_ATTEMPT]: reserved.attempts,
+    [CONNECTION]: connection,
+  };
+  if (payload) attributes[MESSAGE_ID] = payload.uuid;
+  const active = api.context.active();
+  const span = child
+    ? tracer.startSpan(
+        `process ${reserved.queue}`,
+        { kind: api.SpanKind.CONSUMER, attributes },
+        api.trace.setSpanContext(active, remote),
+      )
+    : tracer.startSpan(`process ${reserved.queue}`, {
+        kind: api.SpanKind.CONSUMER,
+        attributes,
+        root: true,
+        ...(remote ? { links: [{ context: remote }] } : {}),
+      });
+  open.set(reserved, { span, state });
+  return api.context.with(api.trace.setSpan(active, span), run).then(
+    (result) => {
+      if (open.delete(reserved) && result === 'lost')
+        span.setStatus({ code: api.SpanStatusCode.ERROR, message: 'the lease was lost; the attempt changed nothing' });
+      span.end();
+      return result;
+    },
+    (error: unknown) => {
+      if (open.delete(reserved)) markError(api, span, error);
+      span.end();
+      throw error;
+    },
+  );
+}
+
+/**
+ * Records why an attempt failed on its span (ERROR status, an exception event): the handler threw
+ * or timed out (whether the job is then released or failed), or the job failed without running.
+ * Only the first error of an attempt is recorded; nothing happens when the attempt is not traced.
+ */
+export function attemptFailed(reserved: ReservedJob, error: unknown): void {
+  const entry = open.get(reserved);
+  if (!entry) return;
+  open.delete(reserved);
+  markError(entry.state.api, entry.span, error);
+}

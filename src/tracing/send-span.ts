@@ -1,0 +1,93 @@
+import type { Link, Span } from '@opentelemetry/api';
+
+import type { JobPayload } from '../payload/job-payload.js';
+import {
+  CONNECTION,
+  DESTINATION_NAME,
+  JOB_NAME,
+  MESSAGE_ID,
+  MESSAGING_SYSTEM,
+  OPERATION_NAME,
+  OPERATION_TYPE,
+} from './span-attributes.js';
+import { endWithError } from './span-error.js';
+import { traceContextOf } from './trace-context.js';
+import { tracing } from './tracing-state.js';
+
+/**
+ * Starts the PRODUCER span `send <queue>` of one job about to be stored, under the active context
+ * (the request, or the attempt a handler dispatches from), and writes its context into the
+ * payload's `traceContext`, which must happen before the payload is serialized. Nothing is
+ * written when the span context is invalid (the API without an SDK). Undefined when tracing is
+ * off. `links`: spans the send relates to (a retry's original dispatch).
+ */
+export function startSendSpan(
+  connection: string,
+  queue: string,
+  payload: JobPayload,
+  links?: Link[],
+): Span | undefined {
+  const state = tracing();
+  if (!state) return undefined;
+  const span = state.tracer.startSpan(`send ${queue}`, {
+    kind: state.api.SpanKind.PRODUCER,
+    attributes: {
+      [MESSAGING_SYSTEM]: 'errand',
+      [DESTINATION_NAME]: queue,
+      [MESSAGE_ID]: payload.uuid,
+      [OPERATION_TYPE]: 'send',
+      [OPERATION_NAME]: 'send',
+      [JOB_NAME]: payload.data.commandName,
+      [CONNECTION]: connection,
+    },
+    ...(links ? { links } : {}),
+  });
+  const context = span.spanContext();
+  if (state.api.trace.isSpanContextValid(context)) payload.traceContext = traceContextOf(context);
+  return span;
+}
+
+/**
+ * One send span per job of a bulk store (`Queue.bulk`, a batch's jobs, a chain's next link):
+ * each job has its own message id and its own context to carry, which one span for the whole
+ * INSERT could not give. Undefined when tracing is off.
+ */
+export function startSendSpans(
+  connection: string,
+  entries: ReadonlyArray<{ queue: string; payload: JobPayload }>,
+): Span[] | undefined {
+  if (!tracing()) return undefined;
+  return entries.map((entry) => startSendSpan(connection, entry.queue, entry.payload)!);
+}
+
+/** Ends send spans once their store resolved, or with `error` (ERROR status, the exception recorded) when it failed. */
+export function endSendSpans(spans: Span | readonly Span[] | undefined, error?: unknown): void {
+  if (!spans) return;
+  const state = tracing();
+  for (const span of Array.isArray(spans) ? (spans as readonly Span[]) : [spans as Span]) {
+    if (error !== undefined && state) endWithError(state.api, span, error);
+    else span.end();
+  }
+}
+
+/**
+ * Runs `store` (the INSERT or script of one or more jobs) between their send spans: started
+ * before, so the payloads carry their context into the store; ended when it resolves or fails.
+ * With tracing off, `store` runs alone.
+ */
+export async function traceSend<T>(
+  connection: string,
+  entries: ReadonlyArray<{ queue: string; payload: JobPayload }>,
+  store: () => Promise<T>,
+): Promise<T> {
+  const spans = startSendSpans(connection, entries);
+  if (!spans) return store();
+  try {
+    const result = await store();
+    endSendSpans(spans);
+    return result;
+  } catch (error) {
+    endSendSpans(spans, error);
+    throw error;
+  }
+}
