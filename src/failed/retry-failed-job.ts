@@ -4,11 +4,13 @@ import { ConfigError } from '../errors/config-error.js';
 import { JobRetryRequested } from '../events/job-retry-requested.js';
 import { dispatchEvent } from '../listeners/event-dispatcher.js';
 import { type ErrandRuntime, events } from '../runtime/current.js';
+import { endSendSpans, type SendSpan, startRetrySpan } from '../tracing/send-span.js';
 import { refreshRetryUntil } from './refresh-retry-until.js';
 
 /**
  * Pushes a failed job back onto the connection and queue it failed on, with its attempts reset
- * and its payload (and uuid) unchanged but for a fresh `retryUntil` (see refreshRetryUntil), as
+ * and its payload (and uuid) unchanged but for a fresh `retryUntil` (see refreshRetryUntil) and,
+ * with tracing on, the retry's own `traceContext` (see startRetrySpan), as
  * Laravel's `queue:retry` does; then forgets the failed record. Emits `JobRetryRequested` first.
  * `key` is the record's uuid or its numeric id. Resolves to the new job id. The push comes first: a crash in between leaves the record to retry again, never a job lost.
  */
@@ -23,8 +25,15 @@ export async function retryFailedJob(app: ErrandRuntime, key: string): Promise<s
  * A new jobs row starts at zero attempts, so pushing the stored payload is the reset.
  */
 export async function retryFailedRecord(app: ErrandRuntime, record: StoredFailedJob): Promise<string> {
-  const payload = await retryRequested(app, record);
-  const id = await app.queues.connection(record.connection).push({ queue: record.queue, payload });
+  const { text, span } = startRetrySpan(record.connection, record.queue, await retryRequested(app, record));
+  let id: string;
+  try {
+    id = await app.queues.connection(record.connection).push({ queue: record.queue, payload: text });
+  } catch (error) {
+    endSendSpans(span, error);
+    throw error;
+  }
+  endSendSpans(span);
   await app.queues.failer().forget(record.uuid);
   return id;
 }
@@ -36,13 +45,21 @@ export async function retryFailedRecord(app: ErrandRuntime, record: StoredFailed
  */
 export async function retryFailedRecords(app: ErrandRuntime, records: readonly StoredFailedJob[]): Promise<void> {
   const byConnection = new Map<string, { queue: string; payload: string }[]>();
+  const spans: SendSpan[] = [];
   for (const record of records) {
-    const payload = await retryRequested(app, record);
+    const { text, span } = startRetrySpan(record.connection, record.queue, await retryRequested(app, record));
+    if (span) spans.push(span);
     let requests = byConnection.get(record.connection);
     if (!requests) byConnection.set(record.connection, (requests = []));
-    requests.push({ queue: record.queue, payload });
+    requests.push({ queue: record.queue, payload: text });
   }
-  for (const [connection, requests] of byConnection) await app.queues.connection(connection).bulk(requests);
+  try {
+    for (const [connection, requests] of byConnection) await app.queues.connection(connection).bulk(requests);
+  } catch (error) {
+    endSendSpans(spans, error);
+    throw error;
+  }
+  endSendSpans(spans);
   const failer = app.queues.failer();
   for (const record of records) await failer.forget(record.uuid);
 }

@@ -9,10 +9,14 @@ import {
   MESSAGING_SYSTEM,
   OPERATION_NAME,
   OPERATION_TYPE,
+  UNKNOWN_JOB,
 } from './span-attributes.js';
 import { endWithError } from './span-error.js';
 import { traceContextOf } from './trace-context.js';
-import { tracing } from './tracing-state.js';
+import { remoteSpanContext, tracing } from './tracing-state.js';
+
+/** A send span, as the store paths hold it until their store resolves. */
+export type SendSpan = Span;
 
 /**
  * Starts the PRODUCER span `send <queue>` of one job about to be stored, under the active context
@@ -37,7 +41,8 @@ export function startSendSpan(
       [MESSAGE_ID]: payload.uuid,
       [OPERATION_TYPE]: 'send',
       [OPERATION_NAME]: 'send',
-      [JOB_NAME]: payload.data.commandName,
+      // A retried payload is stored text, from any producer: it may lack what errand writes.
+      [JOB_NAME]: payload.data?.commandName ?? UNKNOWN_JOB,
       [CONNECTION]: connection,
     },
     ...(links ? { links } : {}),
@@ -90,4 +95,27 @@ export async function traceSend<T>(
     endSendSpans(spans, error);
     throw error;
   }
+}
+
+/**
+ * The send span of a failed job pushed back (`queue:retry`, the dashboard), and the payload text
+ * to store: the stored text with its `traceContext` replaced by the span's (so the new attempts
+ * relate to the retry), the span linking to the context the job carried before (its original
+ * dispatch). With tracing off, no valid span, or text that is not a JSON object, the text is
+ * returned as it was and nothing is started.
+ */
+export function startRetrySpan(connection: string, queue: string, raw: string): { text: string; span?: Span } {
+  const state = tracing();
+  if (!state) return { text: raw };
+  let payload: JobPayload;
+  try {
+    payload = JSON.parse(raw) as JobPayload;
+  } catch {
+    return { text: raw };
+  }
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return { text: raw };
+  const before = remoteSpanContext(state.api, payload.traceContext);
+  const carried = payload.traceContext;
+  const span = startSendSpan(connection, queue, payload, before ? [{ context: before }] : undefined)!;
+  return { text: payload.traceContext === carried ? raw : JSON.stringify(payload), span };
 }

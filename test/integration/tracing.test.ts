@@ -17,9 +17,11 @@ import { Queue } from '../../src/bus/queue.js';
 import type { TracingPropagation } from '../../src/config/config-types.js';
 import { Job } from '../../src/decorators/job.js';
 import { JobProcessing } from '../../src/events/job-processing.js';
+import { retryFailedJob } from '../../src/failed/retry-failed-job.js';
 import { Queueable } from '../../src/job/queueable.js';
 import { generateKey } from '../../src/payload/keyring.js';
 import { boot, shutdown } from '../../src/runtime/boot.js';
+import { runtime } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import { createWorker } from '../../src/worker/create-worker.js';
 import { describeEachEngine, freshStore, storeConnections, type TestStore } from '../helpers/databases.js';
@@ -309,6 +311,27 @@ await describeEachEngine('tracing', (engine) => {
       expect(sends).toHaveLength(2);
       const carried = claimed.map((raw) => JSON.parse(raw).traceContext.traceparent.split('-')[2]).sort();
       expect(carried).toEqual(sends.map(idOf).sort());
+    });
+
+    it("a retried failed job is sent under the retry's context, its send span linking to the first dispatch", async () => {
+      await bootWith();
+      await TracedBroken.dispatch();
+      await work();
+      const [firstSend] = spans(SpanKind.PRODUCER);
+      const uuid = messageOf(firstSend!) as string;
+      exporter.reset();
+      claimed = [];
+
+      const request = await inRequest(async () => retryFailedJob(await runtime(), uuid));
+      await work();
+      const [retrySend, ...moreSends] = spans(SpanKind.PRODUCER);
+      expect(moreSends).toEqual([]);
+      expect(retrySend!.parentSpanContext?.spanId).toBe(idOf(request));
+      expect(messageOf(retrySend!)).toBe(uuid);
+      expect(retrySend!.links.map((link) => link.context.spanId)).toEqual([idOf(firstSend!)]);
+      expect(JSON.parse(claimed[0]!).traceContext.traceparent).toBe(`00-${traceOf(request)}-${idOf(retrySend!)}-01`);
+      const [process] = spans(SpanKind.CONSUMER);
+      expect(process!.links.map((link) => link.context.spanId)).toEqual([idOf(retrySend!)]);
     });
 
     it('tracing.enabled false: no spans and no traceContext, even with an SDK', async () => {
