@@ -155,6 +155,7 @@ export { AfterCommitError, type AfterCommitFailure } from './errors/after-commit
 export { BindingResolutionError } from './errors/binding-resolution-error.js';
 export { ConfigError } from './errors/config-error.js';
 export { DatabaseUnreachableError } from './errors/database-unreachable-error.js';
+export { DepthSampleError } from './errors/depth-sample-error.js';
 export { ErrandError } from './errors/errand-error.js';
 export { ManuallyFailedError } from './errors/manually-failed-error.js';
 export { MaxAttemptsExceededError } from './errors/max-attempts-exceeded-error.js';

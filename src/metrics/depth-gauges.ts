@@ -7,7 +7,7 @@ import type { QueueInspector } from '../contracts/queue-inspector.js';
 import type { WorkerQueue } from '../contracts/worker-queue.js';
 import { openQueueInspector } from '../drivers/connect.js';
 import { ConfigError } from '../errors/config-error.js';
-import { ErrandError } from '../errors/errand-error.js';
+import { DepthSampleError } from '../errors/depth-sample-error.js';
 import { bootedRuntime, type ErrandRuntime, runtime, track } from '../runtime/current.js';
 import { type ConnectionDepth, type FailedDepth, readConnectionDepth, readFailedDepth } from './depth-reading.js';
 import { loadPromClient } from './load-prom-client.js';
@@ -328,9 +328,6 @@ class DepthSampler {
     this.reported.delete(subject);
   }
 }
-
-/** A depth sample could not read a connection, the failed-jobs store or the lock store. */
-export class DepthSampleError extends ErrandError {}
 
 /** Every connection whose driver has a queue inspector: database and redis. */
 function defaultConnections(app: ErrandRuntime): string[] {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkerQueue } from '../../src/contracts/worker-queue.js';
 import { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
 import { RedisQueue } from '../../src/drivers/redis/redis-queue.js';
+import { DepthSampleError } from '../../src/index.js';
 import { type DepthGauges, registerDepthGauges } from '../../src/metrics/depth-gauges.js';
 import { METRIC } from '../../src/metrics/metric-names.js';
 import { DEPTH_SAMPLER_LOCK } from '../../src/metrics/sampler-lease.js';
@@ -23,6 +24,7 @@ import {
   storeConnections,
   type TestStore,
 } from '../helpers/databases.js';
+import { eventually } from '../helpers/eventually.js';
 
 type Labels = Record<string, string>;
 
@@ -319,6 +321,25 @@ await describeEachEngine('the depth gauges', (engine) => {
     expect(apps.getSingleMetric(METRIC.depthSampler)).toBeUndefined();
   });
 
+  it('samples on its own timer, at once and then every interval, while it holds the lease', async () => {
+    const registry = new Registry();
+    const depth = registerDepthGauges(registry, { interval: 1, connections: [connection] });
+    gauges.push(depth);
+    const pending = async () =>
+      (await series(registry, METRIC.queueJobs))[`connection=${connection},queue=gauged,state=pending`];
+    await eventually('the timer has sampled', async () => (await pending()) === 50);
+    const app = await runtime();
+    const queue = app.queues.worker();
+    await queue.push({ queue: 'gauged', payload: payload('SendEmail') });
+    await eventually('the timer has sampled again', async () => (await pending()) === 51);
+    depth.stop();
+    await settleTracked();
+    expect(await app.queues.locks().owner(DEPTH_SAMPLER_LOCK)).toBeNull();
+    // Put back what the other tests count.
+    const [job] = await queue.claim('gauged', 1, 'timer-test');
+    expect(await queue.delete(job!)).toBe(true);
+  });
+
   it('returns the same handle for a registry that already has the gauges', () => {
     const registry = new Registry();
     const depth = register(registry, { connections: [connection] });
@@ -363,6 +384,7 @@ describe('the depth gauges when a connection cannot be read', () => {
     expect(after['connection=spare']).toBe(before['connection=spare']);
     expect(after['connection=database']).toBeGreaterThan(before['connection=database']!);
     expect(await series(registry, METRIC.depthSampler)).toEqual({ '': 1 });
+    expect(reported.every((error) => error instanceof DepthSampleError)).toBe(true);
     const messages = reported.map((error) => (error as Error).message);
     expect(messages).toHaveLength(1);
     expect(messages[0]).toContain('could not sample connection [spare] (127.0.0.1:1)');
