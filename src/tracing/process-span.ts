@@ -1,18 +1,8 @@
-import type { Attributes, Span } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
 
 import type { ReservedJob } from '../contracts/reserved-job.js';
 import type { JobPayload } from '../payload/job-payload.js';
-import {
-  CONNECTION,
-  DESTINATION_NAME,
-  JOB_ATTEMPT,
-  JOB_NAME,
-  MESSAGE_ID,
-  MESSAGING_SYSTEM,
-  OPERATION_NAME,
-  OPERATION_TYPE,
-  UNKNOWN_JOB,
-} from './span-attributes.js';
+import { processAttributes } from './span-attributes.js';
 import { markError } from './span-error.js';
 import { remoteSpanContext, type TracingState } from './tracing-state.js';
 
@@ -43,16 +33,7 @@ export function traceAttempt<T>(
   const child =
     remote !== undefined &&
     (propagation === 'parent' || (propagation === 'parent-first-attempt' && reserved.attempts <= 1));
-  const attributes: Attributes = {
-    [MESSAGING_SYSTEM]: 'errand',
-    [DESTINATION_NAME]: reserved.queue,
-    [OPERATION_TYPE]: 'process',
-    [OPERATION_NAME]: 'process',
-    [JOB_NAME]: payload?.data?.commandName ?? UNKNOWN_JOB,
-    [JOB_ATTEMPT]: reserved.attempts,
-    [CONNECTION]: connection,
-  };
-  if (payload) attributes[MESSAGE_ID] = payload.uuid;
+  const attributes = processAttributes(connection, reserved, payload);
   const active = api.context.active();
   const span = child
     ? tracer.startSpan(

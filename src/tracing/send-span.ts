@@ -1,16 +1,7 @@
 import type { Link, Span } from '@opentelemetry/api';
 
 import type { JobPayload } from '../payload/job-payload.js';
-import {
-  CONNECTION,
-  DESTINATION_NAME,
-  JOB_NAME,
-  MESSAGE_ID,
-  MESSAGING_SYSTEM,
-  OPERATION_NAME,
-  OPERATION_TYPE,
-  UNKNOWN_JOB,
-} from './span-attributes.js';
+import { sendAttributes } from './span-attributes.js';
 import { endWithError } from './span-error.js';
 import { traceContextOf } from './trace-context.js';
 import { remoteSpanContext, tracing } from './tracing-state.js';
@@ -35,16 +26,7 @@ export function startSendSpan(
   if (!state) return undefined;
   const span = state.tracer.startSpan(`send ${queue}`, {
     kind: state.api.SpanKind.PRODUCER,
-    attributes: {
-      [MESSAGING_SYSTEM]: 'errand',
-      [DESTINATION_NAME]: queue,
-      [MESSAGE_ID]: payload.uuid,
-      [OPERATION_TYPE]: 'send',
-      [OPERATION_NAME]: 'send',
-      // A retried payload is stored text, from any producer: it may lack what errand writes.
-      [JOB_NAME]: payload.data?.commandName ?? UNKNOWN_JOB,
-      [CONNECTION]: connection,
-    },
+    attributes: sendAttributes(connection, queue, payload),
     ...(links ? { links } : {}),
   });
   const context = span.spanContext();

@@ -1,22 +1,61 @@
-// Attribute names of errand's spans: the OpenTelemetry messaging semantic conventions where they
-// have one, `errand.*` for what they do not cover.
+import type { Attributes } from '@opentelemetry/api';
 
-/** `messaging.system`: always `errand`. */
-export const MESSAGING_SYSTEM = 'messaging.system';
-/** `messaging.destination.name`: the queue. */
-export const DESTINATION_NAME = 'messaging.destination.name';
-/** `messaging.message.id`: the payload's uuid, the same on every attempt and across retries. */
-export const MESSAGE_ID = 'messaging.message.id';
-/** `messaging.operation.type`: `send` at dispatch, `process` per attempt. */
-export const OPERATION_TYPE = 'messaging.operation.type';
-/** `messaging.operation.name`: errand's own name of the operation, the same words as the type. */
-export const OPERATION_NAME = 'messaging.operation.name';
-/** `errand.job.name`: the registered job name (`payload.data.commandName`), `unknown` when unreadable. */
-export const JOB_NAME = 'errand.job.name';
-/** `errand.job.attempt`: the attempt's number, from 1. */
-export const JOB_ATTEMPT = 'errand.job.attempt';
-/** `errand.connection`: the connection's name in the config. */
-export const CONNECTION = 'errand.connection';
+import type { ReservedJob } from '../contracts/reserved-job.js';
+import type { JobPayload } from '../payload/job-payload.js';
 
-/** The job name spans and metrics use for a payload that could not be read. */
+// The attributes of errand's spans: the OpenTelemetry messaging semantic conventions where they
+// have a name, `errand.*` for what they do not cover. Written as literals with their names spelled
+// out (not computed keys): they are built for every job, and a literal is the cheapest object.
+
+/** The job name spans use for a payload that could not be read. */
 export const UNKNOWN_JOB = 'unknown';
+
+/**
+ * A send span's attributes: `messaging.system` (always `errand`), `messaging.destination.name`
+ * (the queue), `messaging.message.id` (the payload's uuid, the same on every attempt and across
+ * retries), `messaging.operation.type` and `messaging.operation.name` (`send`), `errand.job.name`
+ * (the registered name, `payload.data.commandName`) and `errand.connection`.
+ */
+export function sendAttributes(connection: string, queue: string, payload: JobPayload): Attributes {
+  return {
+    'messaging.system': 'errand',
+    'messaging.destination.name': queue,
+    'messaging.message.id': payload.uuid,
+    'messaging.operation.type': 'send',
+    'messaging.operation.name': 'send',
+    // A retried payload is stored text, from any producer: it may lack what errand writes.
+    'errand.job.name': payload.data?.commandName ?? UNKNOWN_JOB,
+    'errand.connection': connection,
+  };
+}
+
+/**
+ * An attempt's span attributes: those of {@link sendAttributes} with the operation `process`, and
+ * `errand.job.attempt` (from 1). An unreadable payload has job `unknown` and no message id.
+ */
+export function processAttributes(
+  connection: string,
+  reserved: ReservedJob,
+  payload: JobPayload | undefined,
+): Attributes {
+  return payload
+    ? {
+        'messaging.system': 'errand',
+        'messaging.destination.name': reserved.queue,
+        'messaging.message.id': payload.uuid,
+        'messaging.operation.type': 'process',
+        'messaging.operation.name': 'process',
+        'errand.job.name': payload.data.commandName,
+        'errand.job.attempt': reserved.attempts,
+        'errand.connection': connection,
+      }
+    : {
+        'messaging.system': 'errand',
+        'messaging.destination.name': reserved.queue,
+        'messaging.operation.type': 'process',
+        'messaging.operation.name': 'process',
+        'errand.job.name': UNKNOWN_JOB,
+        'errand.job.attempt': reserved.attempts,
+        'errand.connection': connection,
+      };
+}

@@ -38,12 +38,12 @@ export function tracing(): TracingState | undefined {
 export function remoteSpanContext(api: OtelApiModule, value: unknown): SpanContext | undefined {
   const parsed = parseTraceparent(value);
   if (!parsed) return undefined;
-  const context: SpanContext = {
+  // parseTraceparent checked what isSpanContextValid would: lowercase hex, ids not all zero.
+  return {
     traceId: parsed.traceId,
     spanId: parsed.spanId,
     traceFlags: parsed.traceFlags,
     isRemote: true,
     ...(parsed.tracestate ? { traceState: api.createTraceState(parsed.tracestate) } : {}),
   };
-  return api.trace.isSpanContextValid(context) ? context : undefined;
 }
