@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors/config-error.js';
 import { JobQueued } from '../events/job-queued.js';
+import { countDispatched } from '../metrics/process-metrics.js';
 import { serializePayload } from '../payload/encode-payload.js';
 import type { ChainLink, JobPayload } from '../payload/job-payload.js';
 import { events, runtime } from '../runtime/current.js';
@@ -33,7 +34,9 @@ function requestsOf(group: Group, maxPayloadSize: number) {
   return group.map((g) => ({ queue: g.queue, payload: serializePayload(g.payload, maxPayloadSize), delay: g.delay }));
 }
 
+/** A group's jobs are stored: counted (each entry's first link; the rest follow as the chain moves), then announced. */
 async function announce(connection: string, group: Group, ids: string[]): Promise<void> {
+  for (const g of group) countDispatched(connection, g.queue, g.payload);
   if (!events.has(JobQueued)) return;
   for (const [i, g] of group.entries())
     await events.emit(new JobQueued(connection, g.queue, ids[i]!, g.payload, g.delay));

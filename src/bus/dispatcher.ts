@@ -3,6 +3,7 @@ import { ownProperty } from '../config/own-property.js';
 import { ConfigError } from '../errors/config-error.js';
 import { JobQueued } from '../events/job-queued.js';
 import type { JobOptions } from '../job/job-options.js';
+import { countDispatched } from '../metrics/process-metrics.js';
 import { effectiveOptions, encodePayload, registeredJobOf, serializePayload } from '../payload/encode-payload.js';
 import { events, report, runtime, track } from '../runtime/current.js';
 import { endSendSpans, startSendSpan } from '../tracing/send-span.js';
@@ -142,7 +143,9 @@ function drop(target: PayloadTarget): void {
   if (target.onDropped) void track(Promise.resolve().then(target.onDropped)).catch(report);
 }
 
+/** The job is stored (and its transaction, if any, committed): counted, then announced. */
 async function announce(target: PayloadTarget, id: string): Promise<void> {
+  countDispatched(target.connectionName, target.queue, target.payload);
   if (events.has(JobQueued))
     await events.emit(new JobQueued(target.connectionName, target.queue, id, target.payload, target.delay));
 }

@@ -1,6 +1,7 @@
 import { JobQueued } from '../events/job-queued.js';
 import { instanceOptions } from '../job/instance-options.js';
 import type { JobOptions } from '../job/job-options.js';
+import { countDispatched } from '../metrics/process-metrics.js';
 import { effectiveOptions, encodePayload, registeredJobOf, serializePayload } from '../payload/encode-payload.js';
 import type { JobPayload } from '../payload/job-payload.js';
 import { events, runtime } from '../runtime/current.js';
@@ -72,7 +73,10 @@ export const Queue = {
           })),
         ),
       );
-      entries.forEach((entry, i) => (ids[entry.index] = stored[i]!));
+      for (const [i, entry] of entries.entries()) {
+        ids[entry.index] = stored[i]!;
+        countDispatched(connection, entry.queue, entry.payload);
+      }
       if (events.has(JobQueued)) {
         for (const [i, entry] of entries.entries()) {
           await events.emit(new JobQueued(connection, entry.queue, stored[i]!, entry.payload, options.delay));

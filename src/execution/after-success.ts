@@ -5,6 +5,7 @@ import { sendPayload } from '../bus/dispatcher.js';
 import type { FinishingWrites, WorkerQueue } from '../contracts/worker-queue.js';
 import { JobQueued } from '../events/job-queued.js';
 import type { ChainState } from '../job/job-context.js';
+import { countDispatched } from '../metrics/process-metrics.js';
 import { serializePayload } from '../payload/encode-payload.js';
 import type { CallbackContext, JobPayload } from '../payload/job-payload.js';
 import { events, runtime } from '../runtime/current.js';
@@ -93,6 +94,7 @@ export async function planSuccess(
           endSendSpans(span);
         });
         announcements.push(async () => {
+          countDispatched(target.connectionName, target.queue, target.payload);
           if (events.has(JobQueued))
             await events.emit(new JobQueued(target.connectionName, target.queue, id, target.payload, target.delay));
         });

@@ -3,6 +3,7 @@ import type { StoredFailedJob } from '../contracts/failed-job-store.js';
 import { ConfigError } from '../errors/config-error.js';
 import { JobRetryRequested } from '../events/job-retry-requested.js';
 import { dispatchEvent } from '../listeners/event-dispatcher.js';
+import { countDispatched } from '../metrics/process-metrics.js';
 import { type ErrandRuntime, events } from '../runtime/current.js';
 import { endSendSpans, type SendSpan, startRetrySpan } from '../tracing/send-span.js';
 import { refreshRetryUntil } from './refresh-retry-until.js';
@@ -34,6 +35,7 @@ export async function retryFailedRecord(app: ErrandRuntime, record: StoredFailed
     throw error;
   }
   endSendSpans(span);
+  countDispatched(record.connection, record.queue, text);
   await app.queues.failer().forget(record.uuid);
   return id;
 }
@@ -54,7 +56,10 @@ export async function retryFailedRecords(app: ErrandRuntime, records: readonly S
     requests.push({ queue: record.queue, payload: text });
   }
   try {
-    for (const [connection, requests] of byConnection) await app.queues.connection(connection).bulk(requests);
+    for (const [connection, requests] of byConnection) {
+      await app.queues.connection(connection).bulk(requests);
+      for (const request of requests) countDispatched(connection, request.queue, request.payload);
+    }
   } catch (error) {
     endSendSpans(spans, error);
     throw error;

@@ -34,6 +34,8 @@ import { releaseAtEnd, releaseBeforeHandle, type UniqueReleaseDeps } from '../ex
 import { WorkerJob } from '../execution/worker-job.js';
 import type { JobInfo, JobIntent } from '../job/job-context.js';
 import { lockStore } from '../locks/current-lock-store.js';
+import type { ProcessedOutcome } from '../metrics/metric-names.js';
+import { jobLabelOf, processMetrics } from '../metrics/process-metrics.js';
 import { type DecodedJob, decodeJob, parsePayload } from '../payload/decode-payload.js';
 import type { JobPayload } from '../payload/job-payload.js';
 import type { Keyring } from '../payload/keyring.js';
@@ -234,8 +236,8 @@ export class JobProcessor {
     if (outcome.kind === 'timed-out') {
       await this.deps.events.emit(new JobTimedOut(job.connectionName, job, timeout));
       if (timeoutOutcome(policy, reserved.attempts, exceptions) === 'fail')
-        return this.fail(job, outcome.error, elapsed());
-      return this.releaseAfter(job, outcome.error, policy.backoff, exceptions, elapsed());
+        return this.fail(job, outcome.error, elapsed(), true);
+      return this.releaseAfter(job, outcome.error, policy.backoff, exceptions, elapsed(), true);
     } else if (this.deps.stopSignal?.aborted && !outcome.intent) {
       // The worker is shutting down and asked the handler to give up: not the job's fault.
       return this.releaseAfter(job, outcome.error, 0, reserved.exceptions, elapsed());
@@ -255,10 +257,12 @@ export class JobProcessor {
     backoff: number,
     exceptions: number,
     durationMs: number,
+    timedOut = false,
   ): Promise<ProcessResult> {
     const released = await this.release(job, backoff, exceptions);
-    if (released !== true) return released === false ? this.lost(job) : this.fail(job, released, durationMs);
-    this.count(job, 'released', durationMs);
+    if (released !== true)
+      return released === false ? this.lost(job, durationMs) : this.fail(job, released, durationMs, timedOut);
+    this.count(job, 'released', durationMs, timedOut);
     await this.deps.events.emit(new JobReleasedAfterException(job.connectionName, job, error, backoff, durationMs));
     return 'released';
   }
@@ -286,7 +290,7 @@ export class JobProcessor {
       handlerDone?.();
       done = await finishing;
     }
-    if (!done) return this.lost(job);
+    if (!done) return this.lost(job, durationMs);
     const result = intent.kind === 'release' ? 'released' : 'deleted';
     this.count(job, result === 'released' ? 'released' : 'completed', durationMs);
     // The job is gone for good (never after a release back): its unique lock goes with it.
@@ -301,14 +305,14 @@ export class JobProcessor {
    * Records the failure (once, see recordFailure), then runs what the application asked for on a
    * failure: the batch's and chain's callbacks, and the job's failed() on a fresh copy.
    */
-  private async fail(job: WorkerJob, error: Error, durationMs: number): Promise<ProcessResult> {
+  private async fail(job: WorkerJob, error: Error, durationMs: number, timedOut = false): Promise<ProcessResult> {
     attemptFailed(job.reserved, error);
     const recorded = await recordFailure(job, exceptionText(error), {
       ...this.recording,
       write: (write) => this.write(job, write),
     });
-    if (!recorded) return this.lost(job);
-    this.count(job, 'failed', durationMs);
+    if (!recorded) return this.lost(job, durationMs);
+    this.count(job, 'failed', durationMs, timedOut);
     if (job.payload) await afterJobFailed(job.payload, error, this.deps.report, recorded.batchCounted);
     if (job.payload && !isRefusal(error)) await this.callFailedHook(job, job.payload, error);
     await this.deps.events.emit(new JobFailed(job.connectionName, job, error, durationMs));
@@ -358,12 +362,30 @@ export class JobProcessor {
     }
   }
 
-  /** An attempt ended as `outcome`: counted under its queue and job name for the rollup. */
-  private count(job: WorkerJob, outcome: MetricsOutcome, durationMs: number): void {
+  /**
+   * An attempt ended as `outcome`: counted under its queue and job name for the rollup, and for
+   * the process's Prometheus families when they are registered (an attempt its timeout ended
+   * counts there as `timed_out`, whether it was then released or failed).
+   */
+  private count(job: WorkerJob, outcome: MetricsOutcome, durationMs: number, timedOut = false): void {
     this.deps.metrics?.count(job.queue, job.displayName, outcome, durationMs, job.reserved.waitMs);
+    if (processMetrics) this.observe(job, timedOut ? 'timed_out' : outcome, durationMs);
   }
 
-  private lost(job: WorkerJob): ProcessResult {
+  private observe(job: WorkerJob, outcome: ProcessedOutcome, durationMs: number): void {
+    const waitMs = job.reserved.waitMs;
+    processMetrics?.processed(
+      job.connectionName,
+      job.queue,
+      jobLabelOf(job.payload),
+      outcome,
+      durationMs / 1000,
+      waitMs === undefined ? undefined : waitMs / 1000,
+    );
+  }
+
+  private lost(job: WorkerJob, durationMs: number): ProcessResult {
+    if (processMetrics) this.observe(job, 'lease_lost', durationMs);
     this.deps.report(
       new Error(
         `${job.displayName} #${job.id}: the lease was lost (the job was reclaimed elsewhere); this worker changed nothing.`,

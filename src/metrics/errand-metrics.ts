@@ -1,0 +1,145 @@
+import type { Counter, Histogram, Metric, Registry, RegistryContentType } from 'prom-client';
+
+import { ConfigError } from '../errors/config-error.js';
+import { loadPromClient } from './load-prom-client.js';
+import { DURATION_BUCKETS, METRIC, type ProcessedOutcome, WAIT_BUCKETS } from './metric-names.js';
+import { installProcessMetrics, type ProcessMetricsSink } from './process-metrics.js';
+
+/** Options of {@link registerErrandMetrics}. */
+export interface RegisterErrandMetricsOptions {
+  /**
+   * Whether this process may sample the depth gauges (queue depth, oldest pending age, failed
+   * jobs, workers), taking the sampler lease when no other process holds it. Default true.
+   */
+  readonly depth?: boolean;
+}
+
+/** What {@link registerErrandMetrics} gives back. */
+export interface ErrandMetrics {
+  /** The registry errand's families are registered in. */
+  readonly registry: Registry<RegistryContentType>;
+  /** Stops what this registration runs in the background (depth sampling); the counters stay. */
+  stop(): void;
+}
+
+/** errand's counter and histogram families: one set per process, whatever registries show them. */
+interface Families {
+  readonly dispatched: Counter<'connection' | 'queue' | 'job'>;
+  readonly processed: Counter<'connection' | 'queue' | 'job' | 'outcome'>;
+  readonly duration: Histogram<'connection' | 'queue' | 'job' | 'outcome'>;
+  readonly wait: Histogram<'connection' | 'queue' | 'job'>;
+  readonly recovered: Counter<'connection' | 'queue'>;
+}
+
+let families: Families | undefined;
+/** The registry `registerErrandMetrics()` with no argument uses: errand's own, made on first use. */
+let ownRegistry: Registry<RegistryContentType> | undefined;
+/** Registrations already made, so a second call with the same registry changes nothing. */
+let registrations = new WeakMap<Registry<RegistryContentType>, ErrandMetrics>();
+
+function createFamilies(): Families {
+  const client = loadPromClient();
+  // registers: [] keeps them out of prom-client's global registry: each lands only where asked.
+  return {
+    dispatched: new client.Counter({
+      name: METRIC.dispatched,
+      help: 'Jobs stored on a queue: dispatches, bulk pushes, chain links, batch jobs, retried failed jobs and the push API.',
+      labelNames: ['connection', 'queue', 'job'] as const,
+      registers: [],
+    }),
+    processed: new client.Counter({
+      name: METRIC.processed,
+      help: 'Attempts that ended, by outcome: completed, failed, released, timed_out or lease_lost.',
+      labelNames: ['connection', 'queue', 'job', 'outcome'] as const,
+      registers: [],
+    }),
+    duration: new client.Histogram({
+      name: METRIC.duration,
+      help: 'Seconds an attempt ran, from its claim being taken up to its finishing write, by outcome.',
+      labelNames: ['connection', 'queue', 'job', 'outcome'] as const,
+      buckets: DURATION_BUCKETS,
+      registers: [],
+    }),
+    wait: new client.Histogram({
+      name: METRIC.wait,
+      help: 'Seconds a job waited from becoming available to being claimed.',
+      labelNames: ['connection', 'queue', 'job'] as const,
+      buckets: WAIT_BUCKETS,
+      registers: [],
+    }),
+    recovered: new client.Counter({
+      name: METRIC.recovered,
+      help: 'Jobs taken back from workers whose heartbeat lapsed, claimable again.',
+      labelNames: ['connection', 'queue'] as const,
+      registers: [],
+    }),
+  };
+}
+
+/** The sink the hot paths call, writing into the families. */
+function sinkOf(f: Families): ProcessMetricsSink {
+  return {
+    dispatched(connection, queue, job, count) {
+      f.dispatched.inc({ connection, queue, job }, count);
+    },
+    processed(connection, queue, job, outcome: ProcessedOutcome, seconds, waitSeconds) {
+      const labels = { connection, queue, job, outcome };
+      f.processed.inc(labels, 1);
+      f.duration.observe(labels, seconds);
+      if (waitSeconds !== undefined) f.wait.observe({ connection, queue, job }, waitSeconds);
+    },
+    recovered(connection, queue, count) {
+      f.recovered.inc({ connection, queue }, count);
+    },
+  };
+}
+
+/**
+ * Registers errand's Prometheus families in `registry` (default: errand's own registry, one per
+ * process) and starts counting in this process: jobs dispatched, attempts processed with their
+ * run and wait histograms, jobs recovered from lapsed leases. Calling it again with the same
+ * registry returns the same registration; another registry shows the same families, with the same
+ * counts (decision 0073). A registry that already holds a different metric of one of errand's
+ * names is refused, naming it. Needs prom-client (an optional peer).
+ */
+export function registerErrandMetrics(
+  registry?: Registry<RegistryContentType>,
+  options: RegisterErrandMetricsOptions = {},
+): ErrandMetrics {
+  const client = loadPromClient();
+  const target = registry ?? (ownRegistry ??= new client.Registry());
+  const known = registrations.get(target);
+  if (known) return known;
+  if (!families) {
+    families = createFamilies();
+    installProcessMetrics(sinkOf(families));
+  }
+  const mine = Object.values(families) as Metric[];
+  for (const metric of mine) {
+    const name = (metric as unknown as { name: string }).name;
+    const present = target.getSingleMetric(name);
+    if (present && present !== metric) {
+      throw new ConfigError(
+        `registerErrandMetrics: the registry already holds a metric named [${name}] that is not errand's; ` +
+          'errand registers its own families there (remove that metric, or give errand another registry).',
+      );
+    }
+  }
+  for (const metric of mine) target.registerMetric(metric);
+  // The depth gauges (decision 0075) join here: sampled by one process at a time.
+  void options.depth;
+  const registration: ErrandMetrics = {
+    registry: target,
+    stop() {},
+  };
+  registrations.set(target, registration);
+  return registration;
+}
+
+/** @internal Forgets every registration and the families (tests): the next registration starts at zero. */
+export function resetErrandMetrics(): void {
+  families = undefined;
+  ownRegistry = undefined;
+  registrations = new WeakMap();
+  installProcessMetrics(undefined);
+}
