@@ -157,9 +157,9 @@ export interface WorkerQueue extends Queue {
    * Takes back the jobs of workers whose heartbeat lapsed (never `sweeperId`'s own): they become
    * claimable at once with their attempt still counted. Per worker, the verdict and the take-back
    * are atomic, so a worker that beats in between either keeps its row and jobs or learns it lost
-   * both. Resolves to the workers found dead and how many jobs came back.
+   * both. Resolves to the workers found dead and how many jobs came back, in all and per queue.
    */
-  sweepDeadWorkers(sweeperId?: string): Promise<{ workers: string[]; jobs: number }>;
+  sweepDeadWorkers(sweeperId?: string): Promise<SweptWorkers>;
   /**
    * Gives back jobs claimed but never started, each only if still reserved under its own lease
    * token: their attempt is returned, and they are claimable again `delaySeconds` from now.
@@ -171,4 +171,14 @@ export interface WorkerQueue extends Queue {
 /** Whether a connection's queue is one workers can claim from (the `database` driver's; not `sync` or `null`). */
 export function isWorkerQueue(queue: Queue): queue is WorkerQueue {
   return typeof (queue as Partial<WorkerQueue>).claim === 'function';
+}
+
+/** What a sweep of dead workers did (`WorkerQueue.sweepDeadWorkers`). */
+export interface SweptWorkers {
+  /** The workers found dead, their rows removed. */
+  workers: string[];
+  /** How many jobs came back from them. */
+  jobs: number;
+  /** The jobs that came back per queue (queues with none absent), for `errand_jobs_recovered_total`. */
+  byQueue: Record<string, number>;
 }

@@ -70,9 +70,9 @@ await describeEachSql('leases, heartbeats and controls', (engine) => {
     await queue.claim('default', 1, 'alive');
     await knex('queue_workers').where({ id: 'dead' }).update({ expires_at: 1000 });
     // A worker never sweeps itself (it may have been stopped between its beat and its sweep).
-    expect(await queue.sweepDeadWorkers('dead')).toEqual({ workers: [], jobs: 0 });
+    expect(await queue.sweepDeadWorkers('dead')).toEqual({ workers: [], jobs: 0, byQueue: {} });
     const swept = await queue.sweepDeadWorkers('alive');
-    expect(swept).toEqual({ workers: ['dead'], jobs: 2 });
+    expect(swept).toEqual({ workers: ['dead'], jobs: 2, byQueue: { default: 2 } });
     const rows = await reserved();
     expect(rows.filter((r) => r.reserved_by === null).map((r) => Number(r.attempts))).toEqual([1, 1]);
     expect(rows.filter((r) => r.reserved_by === 'alive')).toHaveLength(1);
@@ -142,7 +142,7 @@ await describeEachSql('leases, heartbeats and controls', (engine) => {
       ]);
       await beat('queue_workers').where({ id: 'late' }).update({ expires_at: 4_000_000_000 });
       await beat.commit();
-      expect(await sweep).toEqual({ workers: [], jobs: 0 });
+      expect(await sweep).toEqual({ workers: [], jobs: 0, byQueue: {} });
       expect((await reserved())[0]!.reserved_by).toBe('late');
       expect((await queue.workers()).map((w) => w.id)).toEqual(['late']);
     },

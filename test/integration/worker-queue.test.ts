@@ -325,7 +325,7 @@ await describeEachWorkerQueue('the worker queue contract', (subject) => {
     await queue.registerWorker(registration('old'));
     const held = withoutWait(await queue.claim('fenced', 4, 'old')).sort(byId);
     await backdateWorker('old', lapseOf() + 5);
-    expect(await queue.sweepDeadWorkers('sweeper')).toEqual({ workers: ['old'], jobs: 4 });
+    expect(await queue.sweepDeadWorkers('sweeper')).toEqual({ workers: ['old'], jobs: 4, byQueue: { fenced: 4 } });
     const elsewhere = new RecordingFailedJobStore();
     const staleWrites = async () => {
       const [a, b, c, d] = held;
@@ -359,7 +359,7 @@ await describeEachWorkerQueue('the worker queue contract', (subject) => {
     await queue.registerWorker(registration('w'));
     const [earlier] = withoutWait(await queue.claim('reclaimed', 1, 'w'));
     await backdateWorker('w', lapseOf() + 5);
-    expect(await queue.sweepDeadWorkers('sweeper')).toEqual({ workers: ['w'], jobs: 1 });
+    expect(await queue.sweepDeadWorkers('sweeper')).toEqual({ workers: ['w'], jobs: 1, byQueue: { reclaimed: 1 } });
     await queue.registerWorker(registration('w'));
     const [later] = withoutWait(await queue.claim('reclaimed', 1, 'w'));
     expect(later).toEqual({ ...earlier!, attempts: 2 });
@@ -429,17 +429,17 @@ await describeEachWorkerQueue('the worker queue contract', (subject) => {
     // On the store's clock: half a lapse ago is alive, a little more than a lapse ago is dead.
     await backdateWorker('dead', lapse + 5);
     await backdateWorker('recent', lapse / 2);
-    expect(await queue.sweepDeadWorkers('live')).toEqual({ workers: ['dead'], jobs: 2 });
+    expect(await queue.sweepDeadWorkers('live')).toEqual({ workers: ['dead'], jobs: 2, byQueue: { workers: 2 } });
     for (const job of deadsJobs) expect(await peek(job.id)).toMatchObject({ reservedBy: null, attempts: 1 });
     expect(await peek(livesJob!.id)).toMatchObject({ reservedBy: 'live' });
     expect(await queue.heartbeat('dead', [])).toBe(false);
     expect(await queue.heartbeat('recent', [])).toBe(true);
-    expect(await queue.sweepDeadWorkers('live')).toEqual({ workers: [], jobs: 0 });
+    expect(await queue.sweepDeadWorkers('live')).toEqual({ workers: [], jobs: 0, byQueue: {} });
     // Never the sweeper itself: it may have been stopped between its beat and its sweep.
     await backdateWorker('live', lapse + 5);
-    expect(await queue.sweepDeadWorkers('live')).toEqual({ workers: [], jobs: 0 });
+    expect(await queue.sweepDeadWorkers('live')).toEqual({ workers: [], jobs: 0, byQueue: {} });
     expect(await peek(livesJob!.id)).toMatchObject({ reservedBy: 'live' });
-    expect(await queue.sweepDeadWorkers()).toEqual({ workers: ['live'], jobs: 1 });
+    expect(await queue.sweepDeadWorkers()).toEqual({ workers: ['live'], jobs: 1, byQueue: { workers: 1 } });
     // A worker presumed dead registers again and beats on.
     await queue.registerWorker(registration('dead'));
     expect(await queue.heartbeat('dead', [])).toBe(true);

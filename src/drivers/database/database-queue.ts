@@ -9,6 +9,7 @@ import type {
   FinishingWrites,
   LeaseSettings,
   QueueStats,
+  SweptWorkers,
   WorkerQueue,
   WorkerRegistration,
 } from '../../contracts/worker-queue.js';
@@ -214,7 +215,7 @@ export class DatabaseQueue implements WorkerQueue {
   }
 
   /** Makes the jobs of workers whose heartbeat lapsed claimable again (never the sweeper's own). */
-  sweepDeadWorkers(sweeperId?: string): Promise<{ workers: string[]; jobs: number }> {
+  sweepDeadWorkers(sweeperId?: string): Promise<SweptWorkers> {
     // Each worker's verdict and take-back is one transaction, rolled back whole and retried on a deadlock.
     return this.run(
       () => sweepDeadWorkers(this.knex, this.engine, this.heartbeatTables(), sweeperId),

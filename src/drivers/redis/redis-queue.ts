@@ -7,6 +7,7 @@ import type {
   FinishingWrites,
   LeaseSettings,
   QueueStats,
+  SweptWorkers,
   WorkerQueue,
   WorkerRegistration,
 } from '../../contracts/worker-queue.js';
@@ -377,7 +378,7 @@ export class RedisQueue implements WorkerQueue {
     };
   }
 
-  async sweepDeadWorkers(sweeperId?: string): Promise<{ workers: string[]; jobs: number }> {
+  async sweepDeadWorkers(sweeperId?: string): Promise<SweptWorkers> {
     const reply = (await this.client.run(
       SWEEP_WORKERS,
       [this.keys.workers],
@@ -386,11 +387,13 @@ export class RedisQueue implements WorkerQueue {
     const sweptAt = Number(reply[0]);
     const workers: string[] = [];
     const takeBacks: Promise<unknown>[] = [];
+    const queues: string[] = [];
     for (let i = 1; i < reply.length; ) {
       const worker = String(reply[i]);
       const count = Number(reply[i + 1]);
       workers.push(worker);
       for (const queue of reply.slice(i + 2, i + 2 + count).map(String)) {
+        queues.push(queue);
         takeBacks.push(
           this.client.run(
             TAKE_BACK,
@@ -401,8 +404,12 @@ export class RedisQueue implements WorkerQueue {
       }
       i += 2 + count;
     }
-    const counts = await Promise.all(takeBacks);
-    return { workers: workers.sort(), jobs: counts.reduce<number>((sum, count) => sum + Number(count), 0) };
+    const counts = (await Promise.all(takeBacks)).map(Number);
+    const byQueue: Record<string, number> = {};
+    counts.forEach((count, k) => {
+      if (count > 0) byQueue[queues[k]!] = (byQueue[queues[k]!] ?? 0) + count;
+    });
+    return { workers: workers.sort(), jobs: counts.reduce((sum, count) => sum + count, 0), byQueue };
   }
 
   async unclaim(jobs: readonly ReservedJob[], delaySeconds = 0): Promise<number> {

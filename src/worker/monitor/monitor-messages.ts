@@ -41,7 +41,8 @@ export type ToMonitor =
 export type FromMonitor =
   | { type: 'ready' }
   | { type: 'controls'; controls: Controls }
-  | { type: 'swept'; jobs: number; workers: string[] }
+  /** Dead workers swept: their jobs came back, `byQueue` per queue. */
+  | { type: 'swept'; jobs: number; workers: string[]; byQueue: Record<string, number> }
   | { type: 'lease-lost' }
   | { type: 'error'; message: string; fatal: boolean }
   | { type: 'stopped' };

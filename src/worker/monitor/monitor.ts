@@ -7,6 +7,7 @@ import type { ResolvedConfig } from '../../config/config-types.js';
 import type { ReservedJob } from '../../contracts/reserved-job.js';
 import type { Controls, WorkerQueue, WorkerRegistration } from '../../contracts/worker-queue.js';
 import { ErrandError } from '../../errors/errand-error.js';
+import { processMetrics } from '../../metrics/process-metrics.js';
 import type { FromMonitor, MonitorData, ToMonitor } from './monitor-messages.js';
 import { RunningJobsTable } from './running-jobs-table.js';
 
@@ -143,6 +144,10 @@ export class Monitor {
             void listener.controls(message.controls);
             break;
           case 'swept':
+            if (processMetrics) {
+              for (const [queue, jobs] of Object.entries(message.byQueue))
+                processMetrics.recovered(this.options.connectionName, queue, jobs);
+            }
             listener.swept(message.jobs);
             break;
           case 'lease-lost':

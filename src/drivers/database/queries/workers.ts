@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-import type { WorkerRegistration } from '../../../contracts/worker-queue.js';
+import type { SweptWorkers, WorkerRegistration } from '../../../contracts/worker-queue.js';
 import { dialect, type Engine } from '../dialect.js';
 import { retryLocks } from '../retry-locks.js';
 
@@ -90,7 +90,7 @@ export async function sweepDeadWorkers(
   engine: Engine,
   tables: HeartbeatTables,
   sweeperId?: string,
-): Promise<{ workers: string[]; jobs: number }> {
+): Promise<SweptWorkers> {
   const now = dialect.nowSql(engine);
   const query = knex(tables.workers).where('expires_at', '<', knex.raw(now));
   // Never itself: a sweeper stopped between its heartbeat and its sweep would find its own row
@@ -100,25 +100,34 @@ export async function sweepDeadWorkers(
   const candidates = (await query.select('id')) as Array<{ id: string }>;
   const workers: string[] = [];
   let jobs = 0;
+  const byQueue: Record<string, number> = {};
   for (const { id } of candidates) {
     // Retried per worker on a deadlock, so the verdicts already committed are still counted.
     const freed = await retryLocks(() =>
       knex.transaction(async (trx) => {
         const dead = await trx(tables.workers).where({ id }).andWhere('expires_at', '<', trx.raw(now)).delete();
         if (Number(dead) === 0) return undefined;
+        // Per queue for errand_jobs_recovered_total, read in the same transaction just before the
+        // take-back: the worker is gone, so nothing of its own claims more meanwhile.
+        const perQueue = (await trx(tables.jobs)
+          .where('reserved_by', id)
+          .select('queue')
+          .count({ count: '*' })
+          .groupBy('queue')) as Array<{ queue: string; count: number | string }>;
         // Bindings: table, id.
         const result = await trx.raw('update ?? set reserved_at = null, reserved_by = null where reserved_by = ?', [
           tables.jobs,
           id,
         ]);
-        return dialect.affected(engine, result);
+        return { count: dialect.affected(engine, result), perQueue };
       }),
     );
     if (freed === undefined) continue;
     workers.push(id);
-    jobs += freed;
+    jobs += freed.count;
+    for (const { queue, count } of freed.perQueue) byQueue[queue] = (byQueue[queue] ?? 0) + Number(count);
   }
-  return { workers, jobs };
+  return { workers, jobs, byQueue };
 }
 
 /** A registered worker as `queue:monitor` and tests see it. */
