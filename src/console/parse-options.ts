@@ -48,3 +48,15 @@ export function queueList(value: string): string[] {
   if (names.length === 0) throw new InvalidArgumentError(`--queue needs at least one queue name, got "${value}".`);
   return names;
 }
+
+/** A commander parser for a comma-separated list of names that names `option` in its error. */
+export function nameList(option: string) {
+  return (value: string): string[] => {
+    const names = value
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean);
+    if (names.length === 0) throw new InvalidArgumentError(`${option} needs at least one name, got "${value}".`);
+    return names;
+  };
+}

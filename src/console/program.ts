@@ -13,6 +13,7 @@ import { registerFailedCommands } from './commands/failed-commands.js';
 import { registerKeyCommand } from './commands/key-command.js';
 import { groupHelp, registerListCommand } from './commands/list-command.js';
 import { registerMakeCommands } from './commands/make-commands.js';
+import { registerMetricsCommand } from './commands/metrics-command.js';
 import { registerMigrateCommand } from './commands/migrate-command.js';
 import { registerMonitorCommand } from './commands/monitor-command.js';
 import { registerStubPublishCommand } from './commands/stub-publish-command.js';
@@ -60,6 +61,7 @@ export function buildProgram(): Command {
   registerFailedCommands(program);
   registerClearCommand(program);
   registerMonitorCommand(program);
+  registerMetricsCommand(program);
   registerDashboardCommand(program);
   registerTableCommands(program);
   registerMakeCommands(program);

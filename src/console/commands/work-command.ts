@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 
+import { ConfigError } from '../../errors/config-error.js';
+import { DEFAULT_METRICS_HOST, type MetricsServer, serveMetrics } from '../../metrics/metrics-server.js';
 import { shutdown } from '../../runtime/boot.js';
 import { events } from '../../runtime/current.js';
 import { isVerbose } from '../../runtime/verbosity.js';
@@ -12,7 +14,12 @@ import { bootFromCommand, importBootstrap } from '../boot-from-cli.js';
 import { noJobsWarning } from '../no-jobs-warning.js';
 import { queueList, seconds, wholeNumber } from '../parse-options.js';
 
-type WorkFlags = Omit<WorkerOptions, 'connection' | 'queues'> & { queue?: string[]; json: boolean };
+type WorkFlags = Omit<WorkerOptions, 'connection' | 'queues'> & {
+  queue?: string[];
+  json: boolean;
+  metricsPort?: number;
+  metricsHost: string;
+};
 
 /** `errand queue:work [connection]`: runs a worker until a stop condition or a signal. */
 export function registerWorkCommand(program: Command): void {
@@ -62,14 +69,26 @@ export function registerWorkCommand(program: Command): void {
     .option('--memory <mb>', 'stop with status 12 above this many megabytes', wholeNumber('--memory'), d.memory)
     .option('--rest <seconds>', 'seconds to rest between jobs', seconds('--rest'), d.rest)
     .option('--json', 'print one JSON object per event line', false)
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics at /metrics on this port (one port per worker process)',
+      wholeNumber('--metrics-port'),
+    )
+    .option('--metrics-host <host>', 'the address --metrics-port listens on', DEFAULT_METRICS_HOST)
     .action(async (connection: string | undefined, flags: WorkFlags, command: Command) => {
+      const { json, queue, metricsPort, metricsHost, ...options } = flags;
+      if (metricsPort !== undefined && (metricsPort < 1 || metricsPort > 65_535))
+        throw new ConfigError(`--metrics-port must be from 1 to 65535, got ${metricsPort}.`);
       const app = await bootFromCommand(command);
       const imported = await importBootstrap(app);
       // Warn, not refuse: a worker may rightly start before its first job class ships (decision 0046).
       const warning = noJobsWarning(app.config, imported);
       if (warning) process.stderr.write(`\n ${pc.bgYellow(pc.black(' WARN '))} ${warning}\n`);
-      const { json, queue, ...options } = flags;
       const queues = queuesToWork(queue, app.queues.worker(connection).defaultQueue);
+      // Before the worker is built and claims, so every attempt is counted; a port already taken
+      // stops the command here, before anything is claimed.
+      let metrics: MetricsServer | undefined;
+      if (metricsPort !== undefined) metrics = await serveMetrics({ port: metricsPort, host: metricsHost });
       const worker = buildWorker(app, { ...options, connection, queues });
       if (json) {
         attachJsonOutput(events);
@@ -79,6 +98,7 @@ export function registerWorkCommand(program: Command): void {
         );
         attachWorkerOutput(events, undefined, { verbose: isVerbose() });
       }
+      if (metrics && !json) process.stdout.write(` Serving metrics at http://${metrics.address}/metrics\n\n`);
       const handlers: Array<[NodeJS.Signals, () => void]> = [
         ['SIGTERM', () => worker.stop()],
         ['SIGINT', () => worker.stop()],
@@ -91,6 +111,7 @@ export function registerWorkCommand(program: Command): void {
         process.exitCode = await worker.run();
       } finally {
         for (const [signal, handler] of handlers) process.off(signal, handler);
+        await metrics?.close();
         await shutdown();
       }
     });

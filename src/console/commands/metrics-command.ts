@@ -1,0 +1,45 @@
+import type { Command } from 'commander';
+
+import { ConfigError } from '../../errors/config-error.js';
+import { registerErrandMetrics } from '../../metrics/errand-metrics.js';
+import { renderExposition } from '../../metrics/exposition.js';
+import { loadPromClient } from '../../metrics/load-prom-client.js';
+import { shutdown } from '../../runtime/boot.js';
+import { bootFromCommand } from '../boot-from-cli.js';
+import { nameList } from '../parse-options.js';
+
+/**
+ * `errand metrics [--connection a,b] [--openmetrics]`: errand's Prometheus families once, on
+ * stdout, then exit. This process dispatched and ran nothing, so its counters are empty; what it
+ * shows is the families themselves and the depth gauges, which it samples once itself instead of
+ * waiting for the sampler lease (decision 0074): a look from a shell or a cron job.
+ */
+export function registerMetricsCommand(program: Command): void {
+  program
+    .command('metrics')
+    .description("Print errand's Prometheus metrics once (depth gauges sampled now) and exit")
+    .option(
+      '--connection <names>',
+      'the connections whose queues are sampled (comma-separated; default: all)',
+      nameList('--connection'),
+    )
+    .option('--openmetrics', 'print the OpenMetrics text format instead of Prometheus text 0.0.4', false)
+    .action(async (flags: { connection?: string[]; openmetrics: boolean }, command: Command) => {
+      const app = await bootFromCommand(command);
+      try {
+        for (const name of flags.connection ?? []) {
+          if (!Object.hasOwn(app.config.connections, name)) {
+            throw new ConfigError(
+              `--connection: no connection is named [${name}]; the config has ${Object.keys(app.config.connections).join(', ')}.`,
+            );
+          }
+        }
+        const registry = new (loadPromClient().Registry)();
+        registerErrandMetrics(registry, { depth: false });
+        const { body } = await renderExposition(registry, flags.openmetrics);
+        process.stdout.write(body);
+      } finally {
+        await shutdown();
+      }
+    });
+}
