@@ -1,6 +1,7 @@
 import type { Counter, Histogram, Metric, Registry, RegistryContentType } from 'prom-client';
 
 import { ConfigError } from '../errors/config-error.js';
+import { type DepthGaugeOptions, type DepthGauges, registerDepthGauges } from './depth-gauges.js';
 import { loadPromClient } from './load-prom-client.js';
 import { DURATION_BUCKETS, METRIC, type ProcessedOutcome, WAIT_BUCKETS } from './metric-names.js';
 import { installProcessMetrics, type ProcessMetricsSink } from './process-metrics.js';
@@ -8,17 +9,23 @@ import { installProcessMetrics, type ProcessMetricsSink } from './process-metric
 /** Options of {@link registerErrandMetrics}. */
 export interface RegisterErrandMetricsOptions {
   /**
-   * Whether this process may sample the depth gauges (queue depth, oldest pending age, failed
-   * jobs, workers), taking the sampler lease when no other process holds it. Default true.
+   * The depth gauges (queue depth, oldest pending age, failed jobs, paused, workers): true (the
+   * default) registers them, sampled by this process while it holds the sampler lease; options
+   * tune them (`registerDepthGauges`); false leaves them out (another process exports them).
    */
-  readonly depth?: boolean;
+  readonly depth?: boolean | DepthGaugeOptions;
 }
 
 /** What {@link registerErrandMetrics} gives back. */
 export interface ErrandMetrics {
   /** The registry errand's families are registered in. */
   readonly registry: Registry<RegistryContentType>;
-  /** Stops what this registration runs in the background (depth sampling); the counters stay. */
+  /** The depth gauges of this registry, unless `depth: false` left them out. */
+  readonly depth: DepthGauges | undefined;
+  /**
+   * Stops what this registration runs in the background: the depth gauges stop sampling, leave
+   * the registry and let the sampler lease go. The counters and histograms stay and go on counting.
+   */
   stop(): void;
 }
 
@@ -36,6 +43,8 @@ let families: Families | undefined;
 let ownRegistry: Registry<RegistryContentType> | undefined;
 /** Registrations already made, so a second call with the same registry changes nothing. */
 let registrations = new WeakMap<Registry<RegistryContentType>, ErrandMetrics>();
+/** Depth gauges started by registrations, stopped by resetErrandMetrics. */
+const started = new Set<DepthGauges>();
 
 function createFamilies(): Families {
   const client = loadPromClient();
@@ -126,18 +135,29 @@ export function registerErrandMetrics(
     }
   }
   for (const metric of mine) target.registerMetric(metric);
-  // The depth gauges (decision 0075) join here: sampled by one process at a time.
-  void options.depth;
+  const { depth = true } = options;
+  const gauges = depth === false ? undefined : registerDepthGauges(target as Registry, depth === true ? {} : depth);
+  if (gauges) started.add(gauges);
   const registration: ErrandMetrics = {
     registry: target,
-    stop() {},
+    depth: gauges,
+    stop() {
+      if (!gauges) return;
+      started.delete(gauges);
+      gauges.stop();
+    },
   };
   registrations.set(target, registration);
   return registration;
 }
 
-/** @internal Forgets every registration and the families (tests): the next registration starts at zero. */
+/**
+ * @internal Stops every registration's depth gauges and forgets the registrations and the
+ * families (tests): the next registration starts at zero.
+ */
 export function resetErrandMetrics(): void {
+  for (const gauges of started) gauges.stop();
+  started.clear();
   families = undefined;
   ownRegistry = undefined;
   registrations = new WeakMap();

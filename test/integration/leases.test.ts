@@ -119,7 +119,7 @@ await describeEachSql('leases, heartbeats and controls', (engine) => {
       const row = (await reserved())[0]!;
       // The one thing that must never be: a worker told it is alive whose job was freed.
       expect({ alive, reservedBy: row.reserved_by }).toEqual({ alive: false, reservedBy: null });
-      expect(swept).toEqual({ workers: ['late'], jobs: 1 });
+      expect(swept).toEqual({ workers: ['late'], jobs: 1, byQueue: { default: 1 } });
       expect(await queue.workers()).toEqual([]);
     },
   );

@@ -19,7 +19,7 @@ import { parseExposition, sampleLines } from '../helpers/exposition.js';
 
 await describeEachEngine('Prometheus metrics of a worker', (engine) => {
   let store: TestStore;
-  let registry: Registry;
+  let registry: { metrics(): Promise<string> };
 
   beforeAll(async () => {
     store = await freshStore(engine, 'prom_metrics');
@@ -32,7 +32,7 @@ await describeEachEngine('Prometheus metrics of a worker', (engine) => {
   });
   beforeEach(() => {
     resetErrandMetrics();
-    registry = registerErrandMetrics(new Registry()).registry;
+    registry = registerErrandMetrics(new Registry(), { depth: false }).registry;
   });
 
   const scrape = async () => parseExposition(await registry.metrics());
@@ -99,7 +99,9 @@ await describeEachEngine('Prometheus metrics of a worker', (engine) => {
       const failed = await app.queues.failer().all();
       const raising = failed.find((record) => record.payload.includes('"RaisingJob"'))!;
       await retryFailedJob(app, raising.uuid);
-      expect(sampleLines(await scrape(), METRIC.dispatched)).toContain(`connection=${c},queue=default,job=RaisingJob 3`);
+      expect(sampleLines(await scrape(), METRIC.dispatched)).toContain(
+        `connection=${c},queue=default,job=RaisingJob 3`,
+      );
       await Queue.clear('default');
     });
 

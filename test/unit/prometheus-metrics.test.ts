@@ -39,7 +39,7 @@ const sink = () => {
 describe('registerErrandMetrics', () => {
   it('registers the five counter and histogram families, each with HELP and TYPE, and installs the sink', async () => {
     expect(processMetrics).toBeUndefined();
-    const { registry } = registerErrandMetrics(new Registry());
+    const { registry } = registerErrandMetrics(new Registry(), { depth: false });
     expect(processMetrics).toBeDefined();
     const parsed = parseExposition(await registry.metrics());
     expect([...parsed.families.values()].map((f) => [f.name, f.type]).sort()).toEqual(
@@ -56,7 +56,7 @@ describe('registerErrandMetrics', () => {
   });
 
   it('labels with connection, queue, job and outcome only; the series stay as many however often a job runs', async () => {
-    const { registry } = registerErrandMetrics(new Registry());
+    const { registry } = registerErrandMetrics(new Registry(), { depth: false });
     for (let i = 0; i < 500; i++) {
       sink().dispatched('db', 'emails', 'SendEmail', 1);
       sink().processed('db', 'emails', 'SendEmail', PROCESSED_OUTCOMES[i % 5]!, i / 100, i / 10);
@@ -64,7 +64,8 @@ describe('registerErrandMetrics', () => {
     sink().recovered('db', 'emails', 3);
     const parsed = parseExposition(await registry.metrics());
     const allowed = new Set(['connection', 'queue', 'job', 'outcome', 'le']);
-    for (const sample of parsed.samples) for (const label of Object.keys(sample.labels)) expect(allowed).toContain(label);
+    for (const sample of parsed.samples)
+      for (const label of Object.keys(sample.labels)) expect(allowed).toContain(label);
     expect(sampleValue(parsed, METRIC.dispatched, { job: 'SendEmail' })).toBe(500);
     for (const outcome of PROCESSED_OUTCOMES) {
       expect(sampleValue(parsed, METRIC.processed, { outcome })).toBe(100);
@@ -79,10 +80,10 @@ describe('registerErrandMetrics', () => {
   });
 
   it('is idempotent per registry, and a second registry shows the same families with the same counts', async () => {
-    const first = registerErrandMetrics(new Registry());
+    const first = registerErrandMetrics(new Registry(), { depth: false });
     expect(registerErrandMetrics(first.registry)).toBe(first);
     sink().dispatched('db', 'default', 'A', 2);
-    const second = registerErrandMetrics(new Registry());
+    const second = registerErrandMetrics(new Registry(), { depth: false });
     expect(second.registry).not.toBe(first.registry);
     sink().dispatched('db', 'default', 'A', 1);
     for (const { registry } of [first, second])
@@ -94,8 +95,10 @@ describe('registerErrandMetrics', () => {
   it("refuses a registry that holds another metric under one of errand's names, naming it", () => {
     const registry = new Registry();
     new Counter({ name: METRIC.dispatched, help: 'the app’s own', registers: [registry] });
-    expect(() => registerErrandMetrics(registry)).toThrow(ConfigError);
-    expect(() => registerErrandMetrics(registry)).toThrow(/\[errand_jobs_dispatched_total\] that is not errand's/);
+    expect(() => registerErrandMetrics(registry, { depth: false })).toThrow(ConfigError);
+    expect(() => registerErrandMetrics(registry, { depth: false })).toThrow(
+      /\[errand_jobs_dispatched_total\] that is not errand's/,
+    );
   });
 });
 
@@ -136,10 +139,10 @@ describe('the processor', () => {
   const payloadOf = (job: object) => JSON.stringify(encodePayload(job, registeredJobOf(job).options, {}));
 
   it('counts completed with its wait, lease_lost when the finishing write finds the lease gone, and an unreadable job as unknown', async () => {
-    const { registry } = registerErrandMetrics(new Registry());
-    expect(await processor({ finish: async () => true }).process(reserved(payloadOf(new AddToBufferJob('a')), 1500))).toBe(
-      'deleted',
-    );
+    const { registry } = registerErrandMetrics(new Registry(), { depth: false });
+    expect(
+      await processor({ finish: async () => true }).process(reserved(payloadOf(new AddToBufferJob('a')), 1500)),
+    ).toBe('deleted');
     expect(await processor({ finish: async () => false }).process(reserved(payloadOf(new AddToBufferJob('b'))))).toBe(
       'lost',
     );
@@ -159,7 +162,7 @@ describe('the processor', () => {
 describe('metricsHandler', () => {
   it('serves text 0.0.4 by default and OpenMetrics when asked, without renaming the counters for later scrapes', async () => {
     const registry = new Registry();
-    registerErrandMetrics(registry);
+    registerErrandMetrics(registry, { depth: false });
     sink().dispatched('db', 'default', 'A', 4);
     const handler = metricsHandler({ registry });
 

@@ -35,9 +35,17 @@ export function registerMetricsCommand(program: Command): void {
           }
         }
         const registry = new (loadPromClient().Registry)();
-        registerErrandMetrics(registry, { depth: false });
-        const { body } = await renderExposition(registry, flags.openmetrics);
-        process.stdout.write(body);
+        // Sampled once, now, by this process: no lease to wait for, no timer left behind.
+        const metrics = registerErrandMetrics(registry, {
+          depth: { elect: false, timer: false, ...(flags.connection ? { connections: flags.connection } : {}) },
+        });
+        try {
+          await metrics.depth?.sampleNow();
+          const { body } = await renderExposition(registry, flags.openmetrics);
+          process.stdout.write(body);
+        } finally {
+          metrics.stop();
+        }
       } finally {
         await shutdown();
       }

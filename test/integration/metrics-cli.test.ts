@@ -1,0 +1,110 @@
+// The CLI's metrics on every store: `queue:work --metrics-port` serves the worker's counts at
+// /metrics (scraped with fetch while it runs, 404 elsewhere, a taken port refused by host:port),
+// and `errand metrics` prints an exposition that parses, with the depth gauges sampled once.
+import { createServer } from 'node:net';
+
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+import { METRIC } from '../../src/metrics/metric-names.js';
+import { describeEachEngine, freshStore } from '../helpers/databases.js';
+import { parseExposition, sampleLines, sampleValue } from '../helpers/exposition.js';
+import { runCli } from '../helpers/run-cli.js';
+import { dispatchJobs, ProcessPool, TIMEOUT_JOBS, waitUntil } from '../helpers/timeout-jobs-kit.js';
+import { createWorkerApp, type StoreApp } from '../helpers/worker-process.js';
+
+/** A port nothing listens on right now (the system's choice for port 0, then let go). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+await describeEachEngine('metrics from the CLI', (engine) => {
+  const pool = new ProcessPool();
+  let app: StoreApp;
+  let connection: string;
+
+  beforeAll(async () => {
+    const store = await freshStore(engine, 'metrics_cli');
+    connection = store.default;
+    app = await createWorkerApp(store, { bootstrap: [TIMEOUT_JOBS], prefix: 'errand-metrics-cli-' });
+  });
+  afterAll(async () => {
+    await pool.killAll();
+    await app?.close();
+  });
+
+  it('queue:work --metrics-port serves the worker’s counts at /metrics while it runs', async () => {
+    const port = await freePort();
+    await dispatchJobs(app, [
+      { job: 'QuickJob', args: ['q1'] },
+      { job: 'QuickJob', args: ['q2'] },
+      { job: 'QuickJob', args: ['q3'] },
+      { job: 'ThrowingJob', args: ['t1'] },
+    ]);
+    const worker = pool.start(['queue:work', '--sleep=0.2', `--metrics-port=${port}`], app);
+    await worker.waitFor(new RegExp(`Serving metrics at http://127\\.0\\.0\\.1:${port}/metrics`));
+    const url = `http://127.0.0.1:${port}/metrics`;
+    let text = '';
+    await waitUntil(
+      async () => {
+        text = await (await fetch(url)).text();
+        const parsed = parseExposition(text);
+        return (
+          sampleValue(parsed, METRIC.processed, { job: 'QuickJob', outcome: 'completed' }) === 3 &&
+          sampleValue(parsed, METRIC.processed, { job: 'ThrowingJob', outcome: 'failed' }) === 1
+        );
+      },
+      'the worker to run the four jobs',
+      30_000,
+      () => text,
+    );
+    const parsed = parseExposition(text);
+    expect(sampleLines(parsed, METRIC.processed)).toEqual([
+      `connection=${connection},queue=default,job=QuickJob,outcome=completed 3`,
+      `connection=${connection},queue=default,job=ThrowingJob,outcome=failed 1`,
+    ]);
+    expect(sampleLines(parsed, `${METRIC.duration}_count`)).toEqual(sampleLines(parsed, METRIC.processed));
+    // The depth gauges are there too: this worker is the only process, so it holds the sampler lease.
+    expect(parsed.families.has(METRIC.depthSampler)).toBe(true);
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(404);
+
+    // A second worker on the same port is refused before it claims anything, naming host:port.
+    const second = await runCli(['queue:work', `--metrics-port=${port}`], app.dir, app.env);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`--metrics-port: 127.0.0.1:${port} is already in use`);
+    expect(second.stderr).toContain('%(process_num)');
+
+    worker.child.kill('SIGTERM');
+    expect((await worker.exited).code).toBe(0);
+  });
+
+  it('errand metrics prints an exposition that parses, with the depth gauges sampled once', async () => {
+    await dispatchJobs(app, [
+      { job: 'QuickJob', args: ['p1'], queue: 'cli-later' },
+      { job: 'QuickJob', args: ['p2'], queue: 'cli-later' },
+    ]);
+    const result = await runCli(['metrics'], app.dir, app.env);
+    expect(result.code, result.stderr).toBe(0);
+    const parsed = parseExposition(result.stdout);
+    for (const name of Object.values(METRIC)) expect(parsed.families.has(name), name).toBe(true);
+    expect(sampleValue(parsed, METRIC.queueJobs, { connection, queue: 'cli-later', state: 'pending' })).toBe(2);
+    // This process ran nothing: its counters have no series.
+    expect(sampleLines(parsed, METRIC.processed)).toEqual([]);
+
+    const open = await runCli(['metrics', '--openmetrics'], app.dir, app.env);
+    expect(open.stdout.endsWith('# EOF\n')).toBe(true);
+    expect(sampleValue(parseExposition(open.stdout), METRIC.queueJobs, { queue: 'cli-later', state: 'pending' })).toBe(
+      2,
+    );
+
+    const unknown = await runCli(['metrics', '--connection=nope'], app.dir, app.env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('--connection: no connection is named [nope]');
+  });
+});
