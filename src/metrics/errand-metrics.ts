@@ -23,8 +23,9 @@ export interface ErrandMetrics {
   /** The depth gauges of this registry, unless `depth: false` left them out. */
   readonly depth: DepthGauges | undefined;
   /**
-   * Stops what this registration runs in the background: the depth gauges stop sampling, leave
-   * the registry and let the sampler lease go. The counters and histograms stay and go on counting.
+   * Stops what this registration runs in the background: its depth gauges stop sampling, leave
+   * every registry showing them (registrations with the default `depth: true` share one sampler)
+   * and let the sampler lease go. The counters and histograms stay and go on counting.
    */
   stop(): void;
 }
@@ -45,6 +46,24 @@ let ownRegistry: Registry<RegistryContentType> | undefined;
 let registrations = new WeakMap<Registry<RegistryContentType>, ErrandMetrics>();
 /** Depth gauges started by registrations, stopped by resetErrandMetrics. */
 const started = new Set<DepthGauges>();
+/**
+ * The depth gauges of registrations with the default `depth: true`: one sampler per process,
+ * shown in each such registry, so a process is one candidate for the lease however many
+ * registries export it.
+ */
+let processGauges: DepthGauges | undefined;
+
+function depthGaugesFor(target: Registry, depth: boolean | DepthGaugeOptions): DepthGauges | undefined {
+  if (depth === false) return undefined;
+  if (depth === true && processGauges) {
+    processGauges.showIn(target);
+    return processGauges;
+  }
+  const gauges = registerDepthGauges(target, depth === true ? {} : depth);
+  if (depth === true) processGauges = gauges;
+  started.add(gauges);
+  return gauges;
+}
 
 function createFamilies(): Families {
   const client = loadPromClient();
@@ -134,16 +153,16 @@ export function registerErrandMetrics(
       );
     }
   }
+  // The gauges first: a registry they refuse (a foreign metric of theirs) gets nothing of errand's.
+  const gauges = depthGaugesFor(target as Registry, options.depth ?? true);
   for (const metric of mine) target.registerMetric(metric);
-  const { depth = true } = options;
-  const gauges = depth === false ? undefined : registerDepthGauges(target as Registry, depth === true ? {} : depth);
-  if (gauges) started.add(gauges);
   const registration: ErrandMetrics = {
     registry: target,
     depth: gauges,
     stop() {
       if (!gauges) return;
       started.delete(gauges);
+      if (gauges === processGauges) processGauges = undefined;
       gauges.stop();
     },
   };
@@ -158,6 +177,7 @@ export function registerErrandMetrics(
 export function resetErrandMetrics(): void {
   for (const gauges of started) gauges.stop();
   started.clear();
+  processGauges = undefined;
   families = undefined;
   ownRegistry = undefined;
   registrations = new WeakMap();

@@ -92,6 +92,22 @@ describe('registerErrandMetrics', () => {
     expect(registerErrandMetrics().registry).toBe(registerErrandMetrics().registry);
   });
 
+  it('registers the depth gauges unless depth: false, one sampler for every registry of the process; stop() takes them out, not the counters', async () => {
+    const first = registerErrandMetrics(new Registry());
+    const second = registerErrandMetrics(new Registry());
+    expect(first.depth).toBeDefined();
+    expect(second.depth).toBe(first.depth);
+    for (const { registry } of [first, second])
+      expect(parseExposition(await registry.metrics()).families.has(METRIC.depthSampler)).toBe(true);
+    expect(registerErrandMetrics(new Registry(), { depth: false }).depth).toBeUndefined();
+    first.stop();
+    for (const { registry } of [first, second]) {
+      const families = parseExposition(await registry.metrics()).families;
+      expect(families.has(METRIC.depthSampler)).toBe(false);
+      expect(families.has(METRIC.processed)).toBe(true);
+    }
+  });
+
   it("refuses a registry that holds another metric under one of errand's names, naming it", () => {
     const registry = new Registry();
     new Counter({ name: METRIC.dispatched, help: 'the app’s own', registers: [registry] });
