@@ -1,11 +1,6 @@
 // errand/metrics: errand's Prometheus families, their registration and their HTTP exposition.
 // Everything that needs prom-client's types lives behind this entry; the main entry never loads it.
-export {
-  type DepthGaugeOptions,
-  type DepthGauges,
-  DepthSampleError,
-  registerDepthGauges,
-} from './depth-gauges.js';
+export { type DepthGaugeOptions, type DepthGauges, registerDepthGauges } from './depth-gauges.js';
 export {
   type ErrandMetrics,
   type RegisterErrandMetricsOptions,
