@@ -303,6 +303,27 @@ await describeEachEngine('tracing', (engine) => {
       expect(parentSend!.parentSpanContext).toBeUndefined();
     });
 
+    it("a batch's jobs are sent under the request, its then() job under the attempt that finished the batch", async () => {
+      await bootWith();
+      const request = await inRequest(() =>
+        Bus.batch([new TracedStep('b1'), new TracedStep('b2')])
+          .then(new TracedStep('after'))
+          .dispatch(),
+      );
+      await work();
+      expect(handled).toEqual(['b1', 'b2', 'after']);
+
+      const [b1Send, b2Send, afterSend, ...moreSends] = spans(SpanKind.PRODUCER);
+      expect(moreSends).toEqual([]);
+      expect(b1Send!.parentSpanContext?.spanId).toBe(idOf(request));
+      expect(b2Send!.parentSpanContext?.spanId).toBe(idOf(request));
+      const processes = spans(SpanKind.CONSUMER);
+      expect(processes).toHaveLength(3);
+      const last = processes.find((process) => messageOf(process) === messageOf(b2Send!))!;
+      expect(afterSend!.parentSpanContext?.spanId).toBe(idOf(last));
+      expect(traceOf(afterSend!)).toBe(traceOf(last));
+    });
+
     it('Queue.bulk sends one span per job, each job carrying its own', async () => {
       await bootWith();
       await inRequest(() => Queue.bulk([new TracedStep('x'), new TracedStep('y')]));
