@@ -38,6 +38,7 @@ const ENTRIES: Record<string, string> = {
   'errand/testing': 'src/testing/index.ts',
   'errand/deploy': 'src/deploy/index.ts',
   'errand/dashboard': 'src/dashboard/index.ts',
+  'errand/metrics': 'src/metrics/index.ts',
 };
 
 describe('imports from errand in the README, docs and stubs', () => {
