@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 
 import { ConfigError } from '../errors/config-error.js';
+import { registerErrandMetrics } from './errand-metrics.js';
 import { metricsHandler } from './metrics-handler.js';
 
 /** Where `queue:work --metrics-port` listens. */
@@ -14,6 +15,7 @@ export interface MetricsServerOptions {
 export interface MetricsServer {
   /** The address it listens on, as `host:port` (the port the system chose when asked for 0). */
   readonly address: string;
+  /** Stops listening and stops the depth gauges, letting the sampler lease go (the worker is exiting). */
   close(): Promise<void>;
 }
 
@@ -27,7 +29,8 @@ export const DEFAULT_METRICS_HOST = '127.0.0.1';
  */
 export async function serveMetrics(options: MetricsServerOptions): Promise<MetricsServer> {
   const host = options.host ?? DEFAULT_METRICS_HOST;
-  const handler = metricsHandler();
+  const registration = registerErrandMetrics();
+  const handler = metricsHandler({ registry: registration.registry });
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') return void handler.node(req, res);
@@ -46,6 +49,9 @@ export async function serveMetrics(options: MetricsServerOptions): Promise<Metri
     address: `${host.includes(':') ? `[${host}]` : host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        // Lets the depth sampler lease go (tracked, so shutdown() waits for it before closing the
+        // store): another process takes over at its next sample instead of after the lease lapses.
+        registration.stop();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
