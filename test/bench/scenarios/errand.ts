@@ -13,6 +13,7 @@ import { runMigrations } from '../../../src/runtime/run-migrations.js';
 import { createWorker } from '../../../src/worker/create-worker.js';
 import { databaseQueue } from '../../helpers/database-queue.js';
 import { BenchNoop, BenchPing, clock, handled } from '../bench-jobs.js';
+import { profiled } from '../cpu-profile.js';
 import { type BenchEngine, bootConfig, emptyDatabase } from '../engines.js';
 import { emit, quantile, round } from '../measurement.js';
 import { clearRedisPrefix, keyMemory, usedMemory } from '../redis-server.js';
@@ -38,6 +39,8 @@ const { values: args } = parseArgs({
     metrics: { type: 'string', default: 'on' },
     /** The telemetry phase: `on` registers errand's Prometheus metrics and an OpenTelemetry SDK; `metrics`/`tracing` one of them. */
     telemetry: { type: 'string', default: 'off' },
+    /** A file to write a CPU profile of the drain alone to (this thread: the monitor thread is not in it). */
+    'profile-drain': { type: 'string' },
   },
 });
 const engine = args.engine as BenchEngine;
@@ -119,7 +122,9 @@ switch (args.scenario) {
     const before = rssMb();
     const cpuBefore = process.cpuUsage();
     const started = clock();
-    await createWorker({ concurrency, prefetch, stopWhenEmpty: true, sleep: 0, memory: 4096 }).run();
+    await profiled(args['profile-drain'], () =>
+      createWorker({ concurrency, prefetch, stopWhenEmpty: true, sleep: 0, memory: 4096 }).run(),
+    );
     const ms = clock() - started;
     // The worker process's own CPU per job (user + system), which a loaded machine's waiting does not inflate.
     const cpu = process.cpuUsage(cpuBefore);
