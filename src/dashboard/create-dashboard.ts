@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { type MetricsHandler, metricsHandler } from '../metrics/metrics-handler.js';
 import { report as reportError } from '../runtime/current.js';
 import { withoutCredentials } from '../runtime/without-credentials.js';
 import { handleApi, readOnlyRefusal } from './api-routes.js';
@@ -64,6 +65,8 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
     throw new TypeError('createDashboard: `redact` must list non-empty key names.');
   }
   const fixedBase = options.basePath === undefined ? undefined : normalizeBase(options.basePath);
+  // Made now: a missing prom-client is an error at creation, not at the first scrape.
+  const metrics: MetricsHandler | undefined = options.metrics === true ? metricsHandler() : undefined;
   let data: Promise<DashboardData> | undefined;
   // Read on first use (booting errand then, when no runtime was given); a failed boot is tried again.
   const source = (): Promise<DashboardData> => {
@@ -124,6 +127,9 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
     }
     const denied = await checkAccess(request, options);
     if (denied) return denied;
+    if (metrics && target.kind === 'page' && target.page === 'metrics' && wantsExposition(request)) {
+      return metrics(request);
+    }
     if (target.kind === 'api') {
       return handleApi(target.name, params, request, {
         data: await source(),
@@ -156,6 +162,15 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
       return errorResponse(status, message, known ? error.option : undefined);
     return htmlResponse(`<!doctype html><title>errand</title><p>${escapeHtml(message)}</p>`, status);
   }
+}
+
+/**
+ * Whether a request to the Metrics page is a scrape: its Accept names the exposition's types, as
+ * Prometheus's does. A browser's (text/html, then *\/*) and the pages' own fetches never do.
+ */
+function wantsExposition(request: Request): boolean {
+  const accept = request.headers.get('accept') ?? '';
+  return /(^|[\s,])(text\/plain|application\/openmetrics-text)\b/.test(accept);
 }
 
 function decodeSegment(segment: string): string | undefined {

@@ -47,6 +47,14 @@ export interface DashboardOptions {
   readonly runtime?: ErrandRuntime | (() => Promise<ErrandRuntime>);
   /** Read and change through this instead of a runtime (tests, or a custom source). */
   readonly data?: DashboardData;
+  /**
+   * Serves errand's Prometheus metrics (errand/metrics, needs prom-client) at `<base>/metrics`,
+   * behind the dashboard's own access checks, to a scraper: a request whose Accept header names
+   * `text/plain` or `application/openmetrics-text` (as Prometheus's does) gets the exposition,
+   * a browser still gets the Metrics page. Registers errand's metrics in this process, so the
+   * depth gauges may be sampled here. Default false.
+   */
+  readonly metrics?: boolean;
 }
 
 /** The payload keys hidden by default. */

@@ -11,6 +11,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FailedJobStore } from '../../src/contracts/failed-job-store.js';
 import type { ReservedJob } from '../../src/contracts/reserved-job.js';
 import type { WorkerQueue } from '../../src/contracts/worker-queue.js';
+import { createDashboard } from '../../src/dashboard/create-dashboard.js';
+import type { DashboardData } from '../../src/dashboard/dashboard-api.js';
 import { ConfigError } from '../../src/errors/config-error.js';
 import { EventBus } from '../../src/events/event-bus.js';
 import { registerErrandMetrics, resetErrandMetrics } from '../../src/metrics/errand-metrics.js';
@@ -230,6 +232,31 @@ describe('metricsHandler', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('the dashboard with metrics: true', () => {
+  it('serves the exposition at <base>/metrics to a scraper, behind its own access check', async () => {
+    const data = {} as DashboardData;
+    const open = createDashboard({ basePath: '/jobs', metrics: true, authorize: () => true, data });
+    sink().dispatched('db', 'default', 'C', 5);
+    const scrape = await open(
+      new Request('http://x/jobs/metrics', { headers: { accept: 'text/plain;version=0.0.4' } }),
+    );
+    expect(scrape.status).toBe(200);
+    expect(scrape.headers.get('content-type')).toBe(TEXT_TYPE);
+    expect(sampleValue(parseExposition(await scrape.text()), METRIC.dispatched, { job: 'C' })).toBe(5);
+    const prometheus = await open(
+      new Request('http://x/jobs/metrics', {
+        headers: { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1' },
+      }),
+    );
+    expect(prometheus.headers.get('content-type')).toBe(OPENMETRICS_TYPE);
+
+    const closed = createDashboard({ basePath: '/jobs', metrics: true, authorize: () => false, data });
+    const refused = await closed(new Request('http://x/jobs/metrics', { headers: { accept: 'text/plain' } }));
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).not.toContain('errand_jobs');
   });
 });
 

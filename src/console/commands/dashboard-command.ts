@@ -15,6 +15,7 @@ interface DashboardFlags {
   port: number;
   basePath: string;
   readOnly: boolean;
+  metrics: boolean;
   user?: string;
   password?: string;
 }
@@ -51,6 +52,7 @@ export function registerDashboardCommand(program: Command): void {
     .option('--port <port>', 'the port to listen on (0: any free one)', wholeNumber('--port'), 3000)
     .option('--base-path <path>', 'the path to serve under', '/')
     .option('--read-only', 'change nothing: no retry, forget, pause or clear', false)
+    .option('--metrics', 'also serve Prometheus metrics at <base-path>/metrics to scrapers (needs prom-client)', false)
     .option('--user <name>', 'Basic auth username (or ERRAND_DASHBOARD_USER)')
     .option(
       '--password <password>',
@@ -73,6 +75,7 @@ export function registerDashboardCommand(program: Command): void {
           runtime: app,
           basePath: flags.basePath,
           readOnly: flags.readOnly,
+          metrics: flags.metrics,
           basicAuth,
           // Only this machine reaches a loopback listener: it is the operator's own. Still checked
           // per request (loopback socket and a localhost Host), so a rebound web page gets 403.
