@@ -187,4 +187,21 @@ export const Charge = Job({ name: 'Charge' })(class Charge extends Queueable {
       'Charge/failed': 10,
     });
   }, 300_000);
+
+  it("without honor_labels, Prometheus renames errand's job label exported_job (why the docs set honor_labels: true)", async () => {
+    const plain = await startPrometheus({ targets: [`127.0.0.1:${port}`] });
+    try {
+      await eventually(
+        'a Prometheus without honor_labels has scraped the worker',
+        async () => (await plain.query(`sum(${METRIC.processed})`))[0]?.value === 10_110,
+        30_000,
+      );
+      const completed = await plain.query(`${METRIC.processed}{outcome="completed"}`);
+      expect(completed.map((s) => [s.metric.job, s.metric.exported_job, s.value])).toEqual([
+        ['errand', 'SendEmail', 10_100],
+      ]);
+    } finally {
+      await plain.stop();
+    }
+  });
 });
