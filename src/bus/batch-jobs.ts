@@ -106,7 +106,7 @@ export async function pushBatchJobs(batchId: string, options: BatchOptions, entr
   if (single?.sharesStoreWith(repository)) {
     // One group in the batch table's database: the jobs and their count commit together.
     const group = groups.get(only!)!;
-    const ids = await traceSend(only!, group, () =>
+    const ids = await traceSend({ name: only!, runsJobsInline: single.runsJobsInline }, group, () =>
       repository.transaction(async (trx) => {
         const stored = await single.bulk(
           requestsOf(group, app.config.maxPayloadSize).map((request) => ({ ...request, transaction: trx })),
@@ -124,8 +124,9 @@ export async function pushBatchJobs(batchId: string, options: BatchOptions, entr
   let pushed = 0;
   try {
     for (const [connection, group] of groups) {
-      const ids = await traceSend(connection, group, () =>
-        app.queues.connection(connection).bulk(requestsOf(group, app.config.maxPayloadSize)),
+      const driver = app.queues.connection(connection);
+      const ids = await traceSend({ name: connection, runsJobsInline: driver.runsJobsInline }, group, () =>
+        driver.bulk(requestsOf(group, app.config.maxPayloadSize)),
       );
       pushed += group.reduce((sum, g) => sum + g.jobs, 0);
       await announce(connection, group, ids);

@@ -1,11 +1,12 @@
 import type { ResolvedConnection } from '../config/config-types.js';
 import { ownProperty } from '../config/own-property.js';
+import type { Queue } from '../contracts/queue.js';
 import { ConfigError } from '../errors/config-error.js';
 import { JobQueued } from '../events/job-queued.js';
 import type { JobOptions } from '../job/job-options.js';
 import { countDispatched } from '../metrics/process-metrics.js';
 import { effectiveOptions, encodePayload, registeredJobOf, serializePayload } from '../payload/encode-payload.js';
-import { events, report, runtime, track } from '../runtime/current.js';
+import { type ErrandRuntime, events, report, runtime, track } from '../runtime/current.js';
 import { endSendSpans, startSendSpan } from '../tracing/send-span.js';
 import { chainKeys } from './chain-link.js';
 import { interceptedDispatch } from './dispatch-interceptor.js';
@@ -57,10 +58,13 @@ export async function pushToQueue(job: object, dispatch: DispatchOptions): Promi
  * a commit, the span ends when the push is handed to the commit).
  */
 export async function sendPayload(target: PayloadTarget): Promise<string | null> {
-  const span = startSendSpan(target.connectionName, target.queue, target.payload);
-  if (!span) return storePayload(target);
+  const app = await runtime();
+  const driver = app.queues.connection(target.connectionName);
+  // The sync connection stores nothing (it runs the job right here): no send span (decision 0077).
+  const span = driver.runsJobsInline ? undefined : startSendSpan(target.connectionName, target.queue, target.payload);
+  if (!span) return storePayload(app, driver, target);
   try {
-    const id = await storePayload(target);
+    const id = await storePayload(app, driver, target);
     endSendSpans(span);
     return id;
   } catch (error) {
@@ -69,9 +73,7 @@ export async function sendPayload(target: PayloadTarget): Promise<string | null>
   }
 }
 
-async function storePayload(target: PayloadTarget): Promise<string | null> {
-  const app = await runtime();
-  const driver = app.queues.connection(target.connectionName);
+async function storePayload(app: ErrandRuntime, driver: Queue, target: PayloadTarget): Promise<string | null> {
   if (target.transaction && !driver.knex) {
     throw new ConfigError(
       `Job ${target.payload.displayName}: withTransaction(trx) needs a database queue connection; [${target.connectionName}] is not one.`,

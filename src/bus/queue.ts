@@ -64,7 +64,7 @@ export const Queue = {
     await Promise.all(faked);
     for (const [connection, entries] of groups) {
       const driver = app.queues.connection(connection);
-      const stored = await traceSend(connection, entries, () =>
+      const stored = await traceSend({ name: connection, runsJobsInline: driver.runsJobsInline }, entries, () =>
         driver.bulk(
           entries.map((e) => ({
             queue: e.queue,

@@ -26,10 +26,11 @@ export async function retryFailedJob(app: ErrandRuntime, key: string): Promise<s
  * A new jobs row starts at zero attempts, so pushing the stored payload is the reset.
  */
 export async function retryFailedRecord(app: ErrandRuntime, record: StoredFailedJob): Promise<string> {
-  const { text, span } = startRetrySpan(record.connection, record.queue, await retryRequested(app, record));
+  const driver = app.queues.connection(record.connection);
+  const { text, span } = startRetrySpan(driver, record.queue, await retryRequested(app, record));
   let id: string;
   try {
-    id = await app.queues.connection(record.connection).push({ queue: record.queue, payload: text });
+    id = await driver.push({ queue: record.queue, payload: text });
   } catch (error) {
     endSendSpans(span, error);
     throw error;
@@ -49,7 +50,8 @@ export async function retryFailedRecords(app: ErrandRuntime, records: readonly S
   const byConnection = new Map<string, { queue: string; payload: string }[]>();
   const spans: SendSpan[] = [];
   for (const record of records) {
-    const { text, span } = startRetrySpan(record.connection, record.queue, await retryRequested(app, record));
+    const payload = await retryRequested(app, record);
+    const { text, span } = startRetrySpan(app.queues.connection(record.connection), record.queue, payload);
     if (span) spans.push(span);
     let requests = byConnection.get(record.connection);
     if (!requests) byConnection.set(record.connection, (requests = []));

@@ -60,14 +60,15 @@ export function endSendSpans(spans: Span | readonly Span[] | undefined, error?: 
 /**
  * Runs `store` (the INSERT or script of one or more jobs) between their send spans: started
  * before, so the payloads carry their context into the store; ended when it resolves or fails.
- * With tracing off, `store` runs alone.
+ * With tracing off, or on a connection that stores nothing (`sync`, which runs the jobs inline),
+ * `store` runs alone.
  */
 export async function traceSend<T>(
-  connection: string,
+  connection: { name: string; runsJobsInline?: boolean },
   entries: ReadonlyArray<{ queue: string; payload: JobPayload }>,
   store: () => Promise<T>,
 ): Promise<T> {
-  const spans = startSendSpans(connection, entries);
+  const spans = connection.runsJobsInline ? undefined : startSendSpans(connection.name, entries);
   if (!spans) return store();
   try {
     const result = await store();
@@ -83,12 +84,16 @@ export async function traceSend<T>(
  * The send span of a failed job pushed back (`queue:retry`, the dashboard), and the payload text
  * to store: the stored text with its `traceContext` replaced by the span's (so the new attempts
  * relate to the retry), the span linking to the context the job carried before (its original
- * dispatch). With tracing off, no valid span, or text that is not a JSON object, the text is
- * returned as it was and nothing is started.
+ * dispatch). With tracing off, on the sync connection (which stores nothing), or for text that is
+ * not a JSON object, the text is returned as it was and nothing is started.
  */
-export function startRetrySpan(connection: string, queue: string, raw: string): { text: string; span?: Span } {
+export function startRetrySpan(
+  connection: { connectionName: string; runsJobsInline?: boolean },
+  queue: string,
+  raw: string,
+): { text: string; span?: Span } {
   const state = tracing();
-  if (!state) return { text: raw };
+  if (!state || connection.runsJobsInline) return { text: raw };
   let payload: JobPayload;
   try {
     payload = JSON.parse(raw) as JobPayload;
@@ -98,6 +103,6 @@ export function startRetrySpan(connection: string, queue: string, raw: string): 
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return { text: raw };
   const before = remoteSpanContext(state.api, payload.traceContext);
   const carried = payload.traceContext;
-  const span = startSendSpan(connection, queue, payload, before ? [{ context: before }] : undefined)!;
+  const span = startSendSpan(connection.connectionName, queue, payload, before ? [{ context: before }] : undefined)!;
   return { text: payload.traceContext === carried ? raw : JSON.stringify(payload), span };
 }

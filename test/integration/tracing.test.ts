@@ -114,7 +114,8 @@ await describeEachEngine('tracing', (engine) => {
   let stopListening: (() => void) | undefined;
 
   async function bootWith(tracing: { enabled?: boolean; propagation?: TracingPropagation } = {}) {
-    await boot({ default: store.default, connections: storeConnections(store), key: KEY, tracing });
+    const connections = { ...storeConnections(store), sync: { driver: 'sync' as const } };
+    await boot({ default: store.default, connections, key: KEY, tracing });
     stopListening?.();
     stopListening = Queue.on(JobProcessing, (event) => void claimed.push(event.job.reserved.payload));
   }
@@ -353,6 +354,16 @@ await describeEachEngine('tracing', (engine) => {
       expect(JSON.parse(claimed[0]!).traceContext.traceparent).toBe(`00-${traceOf(request)}-${idOf(retrySend!)}-01`);
       const [process] = spans(SpanKind.CONSUMER);
       expect(process!.links.map((link) => link.context.spanId)).toEqual([idOf(retrySend!)]);
+    });
+
+    it('the sync connection stores nothing and makes no send span', async () => {
+      await bootWith();
+      await inRequest(async () => {
+        await TracedStep.dispatch('inline').onConnection('sync');
+        await Queue.bulk([new TracedStep('inline bulk')], { connection: 'sync' });
+      });
+      expect(handled).toEqual(['inline', 'inline bulk']);
+      expect(spans(SpanKind.PRODUCER)).toEqual([]);
     });
 
     it('tracing.enabled false: no spans and no traceContext, even with an SDK', async () => {
