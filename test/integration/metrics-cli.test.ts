@@ -32,7 +32,12 @@ await describeEachEngine('metrics from the CLI', (engine) => {
   beforeAll(async () => {
     const store = await freshStore(engine, 'metrics_cli');
     connection = store.default;
-    app = await createWorkerApp(store, { bootstrap: [TIMEOUT_JOBS], prefix: 'errand-metrics-cli-' });
+    app = await createWorkerApp(store, {
+      bootstrap: [TIMEOUT_JOBS],
+      prefix: 'errand-metrics-cli-',
+      // Short, so the recovery test's dead worker lapses while the live one beats and sweeps.
+      overrides: { heartbeat: { interval: 1, lapse: 2 } },
+    });
   });
   afterAll(async () => {
     await pool.killAll();
@@ -80,6 +85,45 @@ await describeEachEngine('metrics from the CLI', (engine) => {
     expect(second.stderr).toContain(`--metrics-port: 127.0.0.1:${port} is already in use`);
     expect(second.stderr).toContain('%(process_num)');
 
+    worker.child.kill('SIGTERM');
+    expect((await worker.exited).code).toBe(0);
+  });
+
+  it('a worker counts the jobs its sweep takes back from a dead worker, per queue', async () => {
+    await dispatchJobs(app, [
+      { job: 'QuickJob', args: ['r1'], queue: 'cli-recover' },
+      { job: 'QuickJob', args: ['r2'], queue: 'cli-recover' },
+    ]);
+    const queue = app.queue();
+    await queue.registerWorker({
+      id: 'metrics-dead-worker',
+      name: 'dead',
+      connection,
+      queues: ['cli-recover'],
+      hostname: 'elsewhere',
+      pid: 1,
+      concurrency: 2,
+    });
+    expect(await queue.claim('cli-recover', 2, 'metrics-dead-worker')).toHaveLength(2);
+    // The dead worker never beats: once its lapse passes, the live worker's monitor sweeps it.
+    const port = await freePort();
+    const worker = pool.start(['queue:work', '--queue=cli-recover', '--sleep=0.2', `--metrics-port=${port}`], app);
+    await worker.waitFor(/Serving metrics at/);
+    let text = '';
+    await waitUntil(
+      async () => {
+        text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        return sampleValue(parseExposition(text), METRIC.processed, { queue: 'cli-recover' }) === 2;
+      },
+      'the sweep to take the two jobs back and the worker to run them',
+      30_000,
+      () => text,
+    );
+    const parsed = parseExposition(text);
+    expect(sampleLines(parsed, METRIC.recovered)).toEqual([`connection=${connection},queue=cli-recover 2`]);
+    expect(sampleLines(parsed, METRIC.processed)).toEqual([
+      `connection=${connection},queue=cli-recover,job=QuickJob,outcome=completed 2`,
+    ]);
     worker.child.kill('SIGTERM');
     expect((await worker.exited).code).toBe(0);
   });
