@@ -39,7 +39,7 @@ export function renderSupervisorConfig(options: SupervisorConfigOptions = {}, te
   for (const arg of argv) noInlineComment('a worker argument', arg);
   return renderConfigStub(template ?? readStub('supervisor.conf.stub'), {
     program,
-    command: escapePercent(argv.map(shellQuote).join(' ')),
+    command: escapePercent(argv.map(shellQuote).join(' '), PROCESS_NUM),
     directory: escapePercent(directory),
     user_line: user === undefined ? '' : `user=${user}`,
     numprocs: String(numprocs),
@@ -56,9 +56,19 @@ function shellQuote(arg: string): string {
   return `'${arg.replace(/'/g, `'"'"'`)}'`;
 }
 
-// supervisord expands %(name)s in every value before it uses it.
-function escapePercent(value: string): string {
-  return value.replace(/%/g, '%%');
+/**
+ * `%(process_num)d` (with an optional width, as in `%(process_num)02d`) in a worker argument is
+ * left for supervisord to expand: it is how each process gets its own `--metrics-port`.
+ */
+const PROCESS_NUM = /%\(process_num\)0?\d*d/y;
+
+// supervisord expands %(name)s in every value before it uses it; `keep` names what it should expand.
+function escapePercent(value: string, keep?: RegExp): string {
+  return value.replace(/%/g, (percent, at: number) => {
+    if (!keep) return '%%';
+    keep.lastIndex = at;
+    return keep.test(value) ? percent : '%%';
+  });
 }
 
 // supervisord's ini reader ends a value at ";" or "#" after whitespace, even inside quotes.

@@ -24,7 +24,7 @@ export function renderSystemdUnit(options: SystemdUnitOptions = {}, template?: s
   const unit = plainName('--unit', options.unit ?? DEFAULT_SYSTEMD_UNIT);
   const workerArgs = options.workerArgs ?? [];
   const { directory, user, argv } = resolveWorkerCommand(options);
-  const words = argv.map((arg) => escapeVariables(escapeSpecifiers(systemdQuote(arg))));
+  const words = argv.map((arg) => escapeVariables(escapeSpecifiers(systemdQuote(arg), true)));
   // Added after escaping: %p and %i are specifiers systemd must expand, one name per instance.
   if (!hasWorkerArg(workerArgs, '--name')) words.push(SYSTEMD_WORKER_NAME);
   return renderConfigStub(template ?? readStub('systemd.service.stub'), {
@@ -44,9 +44,11 @@ function systemdQuote(arg: string): string {
   return `"${arg.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
-// systemd expands %x specifiers in every setting; doubling the % makes it literal.
-function escapeSpecifiers(value: string): string {
-  return value.replace(/%/g, '%%');
+// systemd expands %x specifiers in every setting; doubling the % makes it literal. In a worker
+// argument `%i` (the instance name) is left for systemd, so instances can be named by their
+// metrics ports: errand-worker@9400 with `--metrics-port=%i`.
+function escapeSpecifiers(value: string, keepInstance = false): string {
+  return value.replace(/%(i?)/g, (match, instance: string) => (keepInstance && instance ? match : `%%${instance}`));
 }
 
 // ExecStart also expands $VAR and ${VAR}; $$ is a literal dollar sign.

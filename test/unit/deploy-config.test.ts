@@ -129,6 +129,15 @@ describe('renderSupervisorConfig', () => {
     expect(text).toContain('stdout_logfile=/var/log/50%%.log\n');
   });
 
+  it('leaves %(process_num)d in worker arguments to supervisord: one metrics port per process', () => {
+    const text = renderSupervisorConfig({
+      ...base,
+      workerArgs: ['--metrics-port=94%(process_num)02d', '--note=%(process_num)s 5%'],
+    });
+    // supervisord expands %(…) before it splits the line, so the quotes are no obstacle.
+    expect(text).toContain(`queue:work '--metrics-port=94%(process_num)02d' '--note=%%(process_num)s 5%%'\n`);
+  });
+
   it('names the option at fault', () => {
     expect(() => renderSupervisorConfig({ ...base, numprocs: 0 })).toThrow(
       '--numprocs must be a whole number ≥ 1, got "0".',
@@ -203,6 +212,12 @@ describe('renderSystemdUnit', () => {
     const text = renderSystemdUnit({ ...base, directory: '/srv/50%', workerArgs: ['--note=say "hi" $HOME 5%'] });
     expect(text).toContain(`queue:work "--note=say \\"hi\\" $$HOME 5%%" --name=%p-%i\n`);
     expect(text).toContain('WorkingDirectory=/srv/50%%\n');
+  });
+
+  it('leaves %i in worker arguments to systemd: instances named by their metrics ports', () => {
+    const text = renderSystemdUnit({ ...base, directory: '/srv/%i', workerArgs: ['--metrics-port=%i', '--note=%h'] });
+    expect(text).toContain('queue:work --metrics-port=%i --note=%%h --name=%p-%i\n');
+    expect(text).toContain('WorkingDirectory=/srv/%%i\n');
   });
 
   it('names the option at fault', () => {
