@@ -56,6 +56,15 @@ class TracedBroken extends Queueable {
   }
 }
 
+/** Runs until its attempt is aborted: its one-second timeout ends it. */
+@Job({ name: 'TracedStuck', tries: 1, timeout: 1 })
+class TracedStuck extends Queueable {
+  async handle() {
+    const signal = this.signal;
+    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+  }
+}
+
 /** Dispatches a TracedStep from its handler. */
 @Job({ name: 'TracedParent' })
 class TracedParent extends Queueable {
@@ -247,6 +256,18 @@ await describeEachEngine('tracing', (engine) => {
       expect(more).toEqual([]);
       expect(process!.status).toEqual({ code: SpanStatusCode.ERROR, message: 'Error: broken for good' });
       expect(process!.events.filter((event) => event.name === 'exception')).toHaveLength(1);
+    });
+
+    it('an attempt its timeout ends has status ERROR with the timeout recorded', async () => {
+      await bootWith();
+      await TracedStuck.dispatch();
+      await work();
+      const [process, ...more] = spans(SpanKind.CONSUMER);
+      expect(more).toEqual([]);
+      expect(process!.status.code).toBe(SpanStatusCode.ERROR);
+      expect(process!.status.message).toMatch(/^TimeoutExceededError: /);
+      const exceptions = process!.events.filter((event) => event.name === 'exception');
+      expect(exceptions.map((event) => event.attributes?.['exception.type'])).toEqual(['TimeoutExceededError']);
     });
 
     it('an encrypted job carries its trace context outside the sealed data', async () => {
