@@ -42,3 +42,33 @@ describe('who imports runtime/boot.ts', () => {
     ]);
   });
 });
+
+/** The files src/index.ts reaches through its imports and re-exports (type-only ones included). */
+function reachableFromMainEntry(): Set<string> {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(path.join(SRC, file), 'utf8');
+    for (const [, target] of text.matchAll(/(?:from|import) '(\.{1,2}\/[^']+)\.js'/g)) {
+      visit(path.posix.normalize(path.posix.join(path.posix.dirname(file), `${target}.ts`)));
+    }
+  };
+  visit('index.ts');
+  return seen;
+}
+
+// Issue 24: prom-client is an optional peer behind errand/metrics. The main entry (and the hot
+// paths it reaches, which report to src/metrics/process-metrics.ts) must not name it at all.
+describe('the main entry and prom-client', () => {
+  it('reaches no file that imports prom-client, its types, or the module that loads it', () => {
+    const reached = reachableFromMainEntry();
+    expect(reached).toContain('metrics/process-metrics.ts');
+    const naming = [...reached].filter((file) =>
+      /'prom-client'|load-prom-client\.js|errand-metrics\.js|depth-gauges\.js/.test(
+        readFileSync(path.join(SRC, file), 'utf8'),
+      ),
+    );
+    expect(naming).toEqual([]);
+  });
+});
