@@ -16,9 +16,11 @@ import { Bus } from '../../src/bus/bus.js';
 import { Queue } from '../../src/bus/queue.js';
 import type { TracingPropagation } from '../../src/config/config-types.js';
 import { Job } from '../../src/decorators/job.js';
+import { Listener } from '../../src/decorators/listener.js';
 import { JobProcessing } from '../../src/events/job-processing.js';
 import { retryFailedJob } from '../../src/failed/retry-failed-job.js';
 import { Queueable } from '../../src/job/queueable.js';
+import { Event } from '../../src/listeners/event.js';
 import { generateKey } from '../../src/payload/keyring.js';
 import { boot, shutdown } from '../../src/runtime/boot.js';
 import { runtime } from '../../src/runtime/current.js';
@@ -62,6 +64,32 @@ class TracedStuck extends Queueable {
   async handle() {
     const signal = this.signal;
     await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+  }
+}
+
+/** An event with a queued listener. */
+class TracedHappened extends Event {
+  constructor(public label: string) {
+    super();
+  }
+}
+
+/** Queued: each TracedHappened pushes a job that runs it. */
+@Listener({ event: TracedHappened, queued: true, name: 'TracedListener' })
+class TracedListener {
+  async handle(event: TracedHappened) {
+    handled.push(`heard ${event.label}`);
+  }
+}
+
+// Registered by its decorator; nothing else names it.
+void TracedListener;
+
+/** Fires TracedHappened from its handler. */
+@Job({ name: 'TracedAnnouncer' })
+class TracedAnnouncer extends Queueable {
+  async handle() {
+    await TracedHappened.dispatch('news');
   }
 }
 
@@ -323,6 +351,20 @@ await describeEachEngine('tracing', (engine) => {
       expect(childSend!.parentSpanContext?.spanId).toBe(idOf(parentProcess!));
       expect(childProcess!.links.map((link) => link.context.spanId)).toEqual([idOf(childSend!)]);
       expect(parentSend!.parentSpanContext).toBeUndefined();
+    });
+
+    it("a queued listener of an event fired in a handler is sent under that handler's attempt span", async () => {
+      await bootWith();
+      await TracedAnnouncer.dispatch();
+      await work();
+      expect(handled).toEqual(['heard news']);
+
+      const [announcerSend, listenerSend, ...moreSends] = spans(SpanKind.PRODUCER);
+      expect(moreSends).toEqual([]);
+      const [announcerProcess, listenerProcess] = spans(SpanKind.CONSUMER);
+      expect(announcerSend!.attributes['errand.job.name']).toBe('TracedAnnouncer');
+      expect(listenerSend!.parentSpanContext?.spanId).toBe(idOf(announcerProcess!));
+      expect(listenerProcess!.links.map((link) => link.context.spanId)).toEqual([idOf(listenerSend!)]);
     });
 
     it("a batch's jobs are sent under the request, its then() job under the attempt that finished the batch", async () => {
