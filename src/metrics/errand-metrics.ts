@@ -25,7 +25,8 @@ export interface ErrandMetrics {
   /**
    * Stops what this registration runs in the background: its depth gauges stop sampling, leave
    * every registry showing them (registrations with the default `depth: true` share one sampler)
-   * and let the sampler lease go. The counters and histograms stay and go on counting.
+   * and let the sampler lease go. The counters and histograms stay and go on counting; calling
+   * `registerErrandMetrics` with the registry again registers the depth gauges anew.
    */
   stop(): void;
 }
@@ -160,6 +161,8 @@ export function registerErrandMetrics(
     registry: target,
     depth: gauges,
     stop() {
+      // Registering this registry again starts over (the counters keep their counts).
+      if (registrations.get(target) === registration) registrations.delete(target);
       if (!gauges) return;
       started.delete(gauges);
       if (gauges === processGauges) processGauges = undefined;

@@ -108,6 +108,11 @@ describe('registerErrandMetrics', () => {
       expect(families.has(METRIC.depthSampler)).toBe(false);
       expect(families.has(METRIC.processed)).toBe(true);
     }
+    // Registered again after stop(), the registry gets depth gauges anew.
+    const again = registerErrandMetrics(first.registry);
+    expect(again).not.toBe(first);
+    expect(again.depth).toBeDefined();
+    expect(parseExposition(await again.registry.metrics()).families.has(METRIC.depthSampler)).toBe(true);
   });
 
   it("refuses a registry that holds another metric under one of errand's names, naming it", () => {
