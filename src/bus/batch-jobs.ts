@@ -35,8 +35,8 @@ function requestsOf(group: Group, maxPayloadSize: number) {
 }
 
 /** A group's jobs are stored: counted (each entry's first link; the rest follow as the chain moves), then announced. */
-async function announce(connection: string, group: Group, ids: string[]): Promise<void> {
-  for (const g of group) countDispatched(connection, g.queue, g.payload);
+async function announce(connection: string, group: Group, ids: string[], inline: boolean): Promise<void> {
+  for (const g of group) countDispatched(connection, g.queue, g.payload, inline);
   if (!events.has(JobQueued)) return;
   for (const [i, g] of group.entries())
     await events.emit(new JobQueued(connection, g.queue, ids[i]!, g.payload, g.delay));
@@ -115,7 +115,7 @@ export async function pushBatchJobs(batchId: string, options: BatchOptions, entr
         return stored;
       }),
     );
-    await announce(only!, group, ids);
+    await announce(only!, group, ids, single.runsJobsInline);
     return total;
   }
   // Several groups (or another database): count them all first, so no group's jobs can finish
@@ -129,7 +129,7 @@ export async function pushBatchJobs(batchId: string, options: BatchOptions, entr
         driver.bulk(requestsOf(group, app.config.maxPayloadSize)),
       );
       pushed += group.reduce((sum, g) => sum + g.jobs, 0);
-      await announce(connection, group, ids);
+      await announce(connection, group, ids, driver.runsJobsInline);
     }
   } catch (error) {
     await repository.addJobs(batchId, pushed - total).catch(() => undefined);

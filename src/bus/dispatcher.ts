@@ -91,7 +91,7 @@ async function storePayload(app: ErrandRuntime, driver: Queue, target: PayloadTa
     // The row exists for others only once the application's transaction commits.
     afterCommit(
       target.transaction,
-      { what, committed: () => announce(target, id), dropped: () => drop(target) },
+      { what, committed: () => announce(target, id, driver.runsJobsInline), dropped: () => drop(target) },
       { track, report },
     );
     return id;
@@ -109,7 +109,7 @@ async function storePayload(app: ErrandRuntime, driver: Queue, target: PayloadTa
   };
   if (!target.afterCommit) {
     const id = await push();
-    await announce(target, id);
+    await announce(target, id, driver.runsJobsInline);
     return id;
   }
   afterCommit(
@@ -127,7 +127,7 @@ async function storePayload(app: ErrandRuntime, driver: Queue, target: PayloadTa
           drop(target);
           throw error;
         }
-        await announce(target, id);
+        await announce(target, id, driver.runsJobsInline);
       },
       dropped: () => drop(target),
     },
@@ -146,8 +146,8 @@ function drop(target: PayloadTarget): void {
 }
 
 /** The job is stored (and its transaction, if any, committed): counted, then announced. */
-async function announce(target: PayloadTarget, id: string): Promise<void> {
-  countDispatched(target.connectionName, target.queue, target.payload);
+async function announce(target: PayloadTarget, id: string, inline: boolean): Promise<void> {
+  countDispatched(target.connectionName, target.queue, target.payload, inline);
   if (events.has(JobQueued))
     await events.emit(new JobQueued(target.connectionName, target.queue, id, target.payload, target.delay));
 }

@@ -75,7 +75,7 @@ export const Queue = {
       );
       for (const [i, entry] of entries.entries()) {
         ids[entry.index] = stored[i]!;
-        countDispatched(connection, entry.queue, entry.payload);
+        countDispatched(connection, entry.queue, entry.payload, driver.runsJobsInline);
       }
       if (events.has(JobQueued)) {
         for (const [i, entry] of entries.entries()) {

@@ -36,7 +36,7 @@ export async function retryFailedRecord(app: ErrandRuntime, record: StoredFailed
     throw error;
   }
   endSendSpans(span);
-  countDispatched(record.connection, record.queue, text);
+  countDispatched(record.connection, record.queue, text, app.queues.connection(record.connection).runsJobsInline);
   await app.queues.failer().forget(record.uuid);
   return id;
 }
@@ -59,8 +59,10 @@ export async function retryFailedRecords(app: ErrandRuntime, records: readonly S
   }
   try {
     for (const [connection, requests] of byConnection) {
-      await app.queues.connection(connection).bulk(requests);
-      for (const request of requests) countDispatched(connection, request.queue, request.payload);
+      const driver = app.queues.connection(connection);
+      await driver.bulk(requests);
+      for (const request of requests)
+        countDispatched(connection, request.queue, request.payload, driver.runsJobsInline);
     }
   } catch (error) {
     endSendSpans(spans, error);

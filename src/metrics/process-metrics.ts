@@ -59,14 +59,17 @@ export function jobLabelOfText(text: string): string {
 
 /**
  * Counts one stored job of `payload` on `connection`/`queue` when metrics are on; the call sites
- * test nothing themselves, and this costs one comparison when metrics are off.
+ * test nothing themselves, and this costs one comparison when metrics are off. `inline`: the
+ * connection ran the job instead of storing it (the sync driver), which is no dispatch to count,
+ * as no worker will count its attempts either.
  */
 export function countDispatched(
   connection: string,
   queue: string,
   payload: { readonly data?: { readonly commandName?: unknown } } | string,
+  inline = false,
 ): void {
-  if (!processMetrics) return;
+  if (!processMetrics || inline) return;
   processMetrics.dispatched(
     connection,
     queue,

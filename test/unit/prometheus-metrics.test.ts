@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Registry } from 'prom-client';
 import { container } from 'tsyringe';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-
+import { Queue } from '../../src/bus/queue.js';
 import type { FailedJobStore } from '../../src/contracts/failed-job-store.js';
 import type { ReservedJob } from '../../src/contracts/reserved-job.js';
 import type { WorkerQueue } from '../../src/contracts/worker-queue.js';
@@ -122,6 +122,15 @@ describe('registerErrandMetrics', () => {
     expect(() => registerErrandMetrics(registry, { depth: false })).toThrow(
       /\[errand_jobs_dispatched_total\] that is not errand's/,
     );
+  });
+});
+
+describe('dispatched', () => {
+  it('counts nothing on the sync connection, which runs the job instead of storing it', async () => {
+    const { registry } = registerErrandMetrics(new Registry(), { depth: false });
+    await AddToBufferJob.dispatch('inline');
+    await Queue.bulk([new AddToBufferJob('inline-bulk')]);
+    expect(sampleLines(parseExposition(await registry.metrics()), METRIC.dispatched)).toEqual([]);
   });
 });
 
