@@ -9,26 +9,9 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { Registry } from 'prom-client';
 
-/**
- * errand's metrics entry, compiled beside this file from src/ (the hot paths count into the sink
- * of this very module graph, so it must not be dist/'s copy). Imported by a computed path: lane
- * `prom` builds it; until it lands the "on" side fails with a message saying so.
- */
-const METRICS_ENTRY = '../../src/metrics/index.js';
-
-interface MetricsEntry {
-  registerErrandMetrics(registry?: Registry, options?: unknown): { stop(): void };
-}
-
-async function loadMetrics(): Promise<MetricsEntry> {
-  try {
-    return (await import(METRICS_ENTRY)) as MetricsEntry;
-  } catch (error) {
-    throw new Error(
-      `telemetry: errand/metrics (src/metrics/index.ts) could not be loaded: ${(error as Error).message}`,
-    );
-  }
-}
+// errand's metrics entry as compiled beside this file from src/, not dist/'s copy: the hot paths
+// count into the sink of the module graph the worker runs in.
+import { registerErrandMetrics } from '../../src/metrics/index.js';
 
 /*
  * The telemetry phase's "on" side: what an operator who turned both features on runs in a worker
@@ -104,7 +87,7 @@ export function startTracing(mode: TelemetryMode, jobs: number): void {
 /** Registers errand's metrics when `mode` asks for it (after boot: the depth sampler needs the runtime). */
 export async function startTelemetry(mode: TelemetryMode): Promise<Telemetry> {
   const registry = countsJobs(mode) ? new Registry() : undefined;
-  const registration = registry ? (await loadMetrics()).registerErrandMetrics(registry) : undefined;
+  const registration = registry ? registerErrandMetrics(registry) : undefined;
   return {
     mode,
     inSpan(name, work) {
