@@ -26,14 +26,19 @@ import { registerErrandMetrics } from '../../src/metrics/index.js';
 /**
  * What the telemetry phase turns on: `on` is both, `metrics` and `tracing` one each (to attribute
  * a cost); `sampled` is both with a 1% head sampler instead of every trace (a common production
- * setting, reported beside the goal, which is `on`'s).
+ * setting, reported beside the goal, which is `on`'s). `sdk` registers the SDK as `tracing` does
+ * but boots errand with `tracing.enabled: false`: what the SDK costs the process without errand's
+ * spans (by hand; not in the phase).
  */
-export type TelemetryMode = 'off' | 'on' | 'metrics' | 'tracing' | 'sampled';
+export type TelemetryMode = 'off' | 'on' | 'metrics' | 'tracing' | 'sampled' | 'sdk';
 
-export const TELEMETRY_MODES: readonly TelemetryMode[] = ['off', 'on', 'metrics', 'tracing', 'sampled'];
+export const TELEMETRY_MODES: readonly TelemetryMode[] = ['off', 'on', 'metrics', 'tracing', 'sampled', 'sdk'];
 
-/** Whether `mode` registers an OpenTelemetry SDK (and boots errand with `tracing.enabled`). */
+/** Whether `mode` boots errand with `tracing.enabled` (and registers an OpenTelemetry SDK). */
 export const tracesJobs = (mode: TelemetryMode) => mode === 'on' || mode === 'tracing' || mode === 'sampled';
+
+/** Whether `mode` registers an OpenTelemetry SDK. */
+const registersSdk = (mode: TelemetryMode) => tracesJobs(mode) || mode === 'sdk';
 
 /** Whether `mode` registers errand's Prometheus families. */
 const countsJobs = (mode: TelemetryMode) => mode === 'on' || mode === 'metrics' || mode === 'sampled';
@@ -78,7 +83,7 @@ let exporter: CountingExporter | undefined;
  * application registers its SDK before anything else.
  */
 export function startTracing(mode: TelemetryMode, jobs: number): void {
-  if (!tracesJobs(mode)) return;
+  if (!registersSdk(mode)) return;
   exporter = new CountingExporter();
   provider = new BasicTracerProvider({
     sampler:
@@ -131,7 +136,11 @@ export async function startTelemetry(mode: TelemetryMode): Promise<Telemetry> {
         // Every job's attempt recorded, or about 1% of them under the ratio sampler; each recorded
         // one carrying its producer's context either way.
         const recorded =
-          mode === 'sampled' ? counts.consumer > 0 && counts.consumer < jobs / 10 : counts.consumer === jobs;
+          mode === 'sdk'
+            ? counts.consumer === 0 && counts.producer === 0
+            : mode === 'sampled'
+              ? counts.consumer > 0 && counts.consumer < jobs / 10
+              : counts.consumer === jobs;
         if (!recorded || counts.consumerLinkedOrParented !== counts.consumer)
           throw new Error(
             `telemetry ${mode}: ${counts.consumer} consumer spans, ${counts.consumerLinkedOrParented} with the producer's context, for ${jobs} jobs.`,
