@@ -148,7 +148,7 @@ export const errandConfigSchema = strict('The configuration', 'an object (use de
     retention: number('a whole number of hours ≥ 1').optional(),
     table: tableName.optional(),
     depth: strict('`metrics.depth`', 'an object { interval?, cap? }', {
-      interval: number('a number of seconds ≥ 1').optional(),
+      interval: number('a number of seconds from 1 to 86400').optional(),
       cap: number('a whole number ≥ 1').optional(),
     }).optional(),
   }).optional(),

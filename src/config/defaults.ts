@@ -68,5 +68,8 @@ export const DEFAULT_METRICS_RETENTION_HOURS = 168;
 /** Seconds between samples of the Prometheus depth gauges (one sampling process at a time). */
 export const DEFAULT_DEPTH_INTERVAL_SECONDS = 15;
 
+/** The longest depth-sample interval: a day (a timer's delay overflows past about 24.8 days). */
+export const MAX_DEPTH_INTERVAL_SECONDS = 86_400;
+
 /** Where each Prometheus depth count stops, as the dashboard's counts do. */
 export const DEFAULT_DEPTH_CAP = 100_000;

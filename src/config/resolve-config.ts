@@ -27,6 +27,7 @@ import {
   DEFAULT_METRICS_TABLE,
   DEFAULT_RATE_LIMITS_TABLE,
   DEFAULT_SQLITE_FILE,
+  MAX_DEPTH_INTERVAL_SECONDS,
 } from './defaults.js';
 import { ownProperty } from './own-property.js';
 import { resolveApi } from './resolve-api.js';
@@ -291,8 +292,10 @@ function resolveMetrics(metrics: MetricsConfig | undefined, where: string): Reso
     );
   }
   const interval = metrics?.depth?.interval ?? DEFAULT_DEPTH_INTERVAL_SECONDS;
-  if (!(Number.isFinite(interval) && interval >= 1)) {
-    throw new ConfigError(`metrics.depth.interval${where} must be a number of seconds ≥ 1, got ${String(interval)}.`);
+  if (!(Number.isFinite(interval) && interval >= 1 && interval <= MAX_DEPTH_INTERVAL_SECONDS)) {
+    throw new ConfigError(
+      `metrics.depth.interval${where} must be a number of seconds from 1 to ${MAX_DEPTH_INTERVAL_SECONDS} (a day), got ${String(interval)}.`,
+    );
   }
   const cap = metrics?.depth?.cap ?? DEFAULT_DEPTH_CAP;
   if (!Number.isSafeInteger(cap) || cap < 1) {

@@ -179,7 +179,14 @@ describe('resolveConfig: database and runtime options', () => {
       cap: 1000,
     });
     expect(() => resolveConfig({ metrics: { depth: { interval: 0 } } }, { env: {} })).toThrow(
-      'metrics.depth.interval must be a number of seconds ≥ 1, got 0.',
+      'metrics.depth.interval must be a number of seconds from 1 to 86400 (a day), got 0.',
+    );
+    // Past a day a timer's delay overflows and fires every millisecond: refused, naming the bound.
+    expect(() => resolveConfig({ metrics: { depth: { interval: 1e9 } } }, { env: {} })).toThrow(
+      'metrics.depth.interval must be a number of seconds from 1 to 86400 (a day), got 1000000000.',
+    );
+    expect(resolveConfig({ metrics: { depth: { interval: 86_400 } } }, { env: {} }).metrics.depth.interval).toBe(
+      86_400,
     );
     expect(() => resolveConfig({ metrics: { depth: { cap: 2.5 } } }, { env: {} })).toThrow(
       'metrics.depth.cap must be a whole number ≥ 1, got 2.5.',
