@@ -7,6 +7,7 @@ import path from 'node:path';
 import { describe, it } from 'vitest';
 
 import { redisSelected, skipUnselected } from './databases.js';
+import { freeLoopbackPort } from './free-port.js';
 
 /** What a command printed and how it ended. */
 export interface CliResult {
@@ -134,16 +135,9 @@ function portFree(port: number): Promise<boolean> {
 }
 
 /** A port the kernel says is free; with `busOffset`, `port + busOffset` is free too (a cluster node's bus). */
-async function freePort(busOffset?: number): Promise<number> {
+async function freePortWithBus(busOffset?: number): Promise<number> {
   for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as net.AddressInfo;
-        server.close(() => resolve(port));
-      });
-    });
+    const port = await freeLoopbackPort();
     if (busOffset === undefined) return port;
     if (port + busOffset <= 65_535 && (await portFree(port + busOffset))) return port;
   }
@@ -216,7 +210,7 @@ export async function startPrivateRedis(
 
   try {
     for (let attempt = 1; ; attempt++) {
-      port = await freePort(options.cluster ? 10_000 : undefined);
+      port = await freePortWithBus(options.cluster ? 10_000 : undefined);
       const server = spawnServer();
       try {
         await waitFor(`redis-server on 127.0.0.1:${port} to answer PING`, () => answers(server));

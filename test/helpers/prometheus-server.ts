@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-
 import { describe, it } from 'vitest';
+import { freeLoopbackPort } from './free-port.js';
 
 /** What a command printed and how it ended. */
 export interface CommandResult {
@@ -86,18 +85,6 @@ export function promtool(args: string[], options: { cwd?: string; stdin?: string
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(options.stdin ?? '');
-  });
-}
-
-/** A port the kernel says is free on 127.0.0.1 now. */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
   });
 }
 

@@ -1,7 +1,6 @@
 // The depth sampler across real worker processes (decision 0075), on every store: of two
 // `queue:work --metrics-port` workers exactly one exports the depth gauges; when it exits the other
 // takes over, and a worker that exits lets the sampler lease go instead of leaving it to lapse.
-import { createServer } from 'node:net';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
@@ -10,20 +9,9 @@ import { METRIC } from '../../src/metrics/metric-names.js';
 import { DEPTH_SAMPLER_LOCK } from '../../src/metrics/sampler-lease.js';
 import { describeEachEngine, freshStore } from '../helpers/databases.js';
 import { type Exposition, parseExposition, sampleLines, sampleValue } from '../helpers/exposition.js';
+import { freeLoopbackPort } from '../helpers/free-port.js';
 import { dispatchJobs, ProcessPool, TIMEOUT_JOBS, waitUntil } from '../helpers/timeout-jobs-kit.js';
 import { createWorkerApp, type StoreApp } from '../helpers/worker-process.js';
-
-/** A port nothing listens on right now (the system's choice for port 0, then let go). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function scrape(port: number): Promise<Exposition> {
   return parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
@@ -55,7 +43,7 @@ await describeEachEngine('the depth sampler across worker processes', (engine) =
       { job: 'QuickJob', args: ['d1'], queue: 'parked' },
       { job: 'QuickJob', args: ['d2'], queue: 'parked' },
     ]);
-    const ports = [await freePort(), await freePort()];
+    const ports = [await freeLoopbackPort(), await freeLoopbackPort()];
     const workers = ports.map((port) => pool.start(['queue:work', '--sleep=0.2', `--metrics-port=${port}`], app));
     for (const [i, worker] of workers.entries())
       await worker.waitFor(new RegExp(`127\\.0\\.0\\.1:${ports[i]}/metrics`));

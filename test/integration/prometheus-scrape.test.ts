@@ -11,9 +11,9 @@ import { Fleet } from '../helpers/daemon.js';
 import { freshStore, selectedEngines, skipUnselected } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
 import { parseExposition } from '../helpers/exposition.js';
+import { freeLoopbackPort } from '../helpers/free-port.js';
 import {
   describeWithPrometheus,
-  freeLoopbackPort,
   type PrivatePrometheus,
   promtool,
   startPrometheus,

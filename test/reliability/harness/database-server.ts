@@ -9,11 +9,10 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-
 import knexFactory from 'knex';
+import { freeLoopbackPort } from '../../helpers/free-port.js';
 
 /** The engines a private server can be started for (`mysql` is MariaDB, as in the test matrix). */
 export type ServerEngine = 'mysql' | 'postgres';
@@ -73,15 +72,6 @@ function userIds(name: string): { uid: number; gid: number } | undefined {
   const group = spawnSync('id', ['-g', name], { encoding: 'utf8' });
   if (result.status !== 0 || group.status !== 0) return undefined;
   return { uid: Number(result.stdout.trim()), gid: Number(group.stdout.trim()) };
-}
-
-/** A free TCP port on 127.0.0.1 (free when asked: the server binds it a moment later). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function alive(pid: number): boolean {
@@ -162,7 +152,7 @@ export class PrivateServer {
     const dir = mkdtempSync(path.join(os.tmpdir(), PREFIX));
     writeFileSync(path.join(dir, 'owner.pid'), `${process.pid}\n`);
     const user = engine === 'postgres' && process.getuid?.() === 0 ? userIds('postgres') : undefined;
-    const server = new PrivateServer(engine, await freePort(), dir, user);
+    const server = new PrivateServer(engine, await freeLoopbackPort(), dir, user);
     live.add(server);
     try {
       server.initialise();
