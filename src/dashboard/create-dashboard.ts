@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
+
+import { registerErrandMetrics } from '../metrics/errand-metrics.js';
+import { loadPromClient } from '../metrics/load-prom-client.js';
 import { type MetricsHandler, metricsHandler } from '../metrics/metrics-handler.js';
-import { report as reportError } from '../runtime/current.js';
+import { bootedRuntime, type ErrandRuntime, report as reportError } from '../runtime/current.js';
 import { withoutCredentials } from '../runtime/without-credentials.js';
 import { handleApi, readOnlyRefusal } from './api-routes.js';
 import { serveAsset } from './asset-route.js';
@@ -66,11 +69,26 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
   }
   const fixedBase = options.basePath === undefined ? undefined : normalizeBase(options.basePath);
   // Made now: a missing prom-client is an error at creation, not at the first scrape.
-  const metrics: MetricsHandler | undefined = options.metrics === true ? metricsHandler() : undefined;
+  // A runtime given as a function is seen once the dashboard's data first asks for it; the depth
+  // gauges read that one (never booting errand themselves) and, before it, the booted one.
+  let givenRuntime: ErrandRuntime | undefined;
+  const given = options.runtime;
+  const dataOptions: DashboardOptions =
+    typeof given === 'function' ? { ...options, runtime: async () => (givenRuntime = await given()) } : options;
+  const metrics: MetricsHandler | undefined =
+    options.metrics !== true
+      ? undefined
+      : given === undefined
+        ? metricsHandler()
+        : metricsHandler({
+            registry: registerErrandMetrics(new (loadPromClient().Registry)(), {
+              depth: { runtime: typeof given === 'function' ? () => givenRuntime ?? bootedRuntime() : given },
+            }).registry,
+          });
   let data: Promise<DashboardData> | undefined;
   // Read on first use (booting errand then, when no runtime was given); a failed boot is tried again.
   const source = (): Promise<DashboardData> => {
-    data ??= dataFromOptions(options);
+    data ??= dataFromOptions(dataOptions);
     data.catch(() => {
       data = undefined;
     });

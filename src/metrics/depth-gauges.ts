@@ -1,14 +1,15 @@
 import type { Gauge, Metric, Registry } from 'prom-client';
 
+import type { ResolvedConnection } from '../config/config-types.js';
 import { connectionLabel } from '../config/connection-endpoint.js';
-import { DEFAULT_DEPTH_INTERVAL_SECONDS } from '../config/defaults.js';
+import { DEFAULT_DEPTH_INTERVAL_SECONDS, MAX_DEPTH_INTERVAL_SECONDS } from '../config/defaults.js';
 import type { LockStore } from '../contracts/lock-store.js';
 import type { QueueInspector } from '../contracts/queue-inspector.js';
 import type { WorkerQueue } from '../contracts/worker-queue.js';
 import { openQueueInspector } from '../drivers/connect.js';
 import { ConfigError } from '../errors/config-error.js';
 import { DepthSampleError } from '../errors/depth-sample-error.js';
-import { bootedRuntime, type ErrandRuntime, runtime, track } from '../runtime/current.js';
+import { bootedRuntime, type ErrandRuntime, onShutdown, track } from '../runtime/current.js';
 import { type ConnectionDepth, type FailedDepth, readConnectionDepth, readFailedDepth } from './depth-reading.js';
 import { loadPromClient } from './load-prom-client.js';
 import { METRIC } from './metric-names.js';
@@ -16,12 +17,22 @@ import { SamplerLease } from './sampler-lease.js';
 
 /** How the depth gauges sample. Unset values come from `metrics.depth` in the config. */
 export interface DepthGaugeOptions {
-  /** Seconds between samples (≥ 1). Default `metrics.depth.interval` (15). */
+  /** Seconds between samples (1 to 86,400). Default `metrics.depth.interval` (15). */
   readonly interval?: number;
   /** Where each count stops (a whole number ≥ 1). Default `metrics.depth.cap` (100,000). */
   readonly cap?: number;
-  /** The queue connections to sample. Default: every database and redis connection of the config. */
+  /**
+   * The queue connections to sample. Default: every database and redis connection of the config.
+   * Connections that share one store (two names on one table or Redis prefix) are read once, under
+   * the first name: the default connection first, then the others in the order given.
+   */
   readonly connections?: readonly string[];
+  /**
+   * The runtime to read (a dashboard's own, say), or a function giving it or undefined when there
+   * is none yet. Default: the runtime booted in this process. The gauges never boot errand: with
+   * no runtime they show `errand_depth_sampler 0` and try again at the next interval.
+   */
+  readonly runtime?: ErrandRuntime | (() => ErrandRuntime | undefined);
   /**
    * Whether to sample only while holding the sampler lease (default true). False samples
    * regardless, for a one-off read such as `errand metrics`.
@@ -62,6 +73,8 @@ const HELP = {
   busySlots: 'Jobs held by the live workers of a host (busy slots, prefetched jobs included).',
   depthSampler: 'Whether this process samples the depth gauges now (1) or another holds the sampler lease (0).',
   depthSampledAt: 'Unix seconds of the last depth sample of a connection that succeeded in this process.',
+  depthSampleUp:
+    'Whether the last depth sample of a connection succeeded (1) or failed (0), even one that never succeeded.',
 } as const;
 
 type DepthFamily = keyof typeof HELP;
@@ -75,6 +88,7 @@ const LABELS: Record<DepthFamily, readonly string[]> = {
   busySlots: ['connection', 'host'],
   depthSampler: [],
   depthSampledAt: ['connection'],
+  depthSampleUp: ['connection'],
 };
 
 const registered = new WeakMap<Registry, DepthGauges>();
@@ -130,8 +144,18 @@ export function registerDepthGauges(registry: Registry, options: DepthGaugeOptio
 
 function checkOptions(options: DepthGaugeOptions): void {
   const { interval, cap, connections } = options;
-  if (interval !== undefined && !(typeof interval === 'number' && Number.isFinite(interval) && interval >= 1))
-    throw new ConfigError(`registerDepthGauges: interval must be a number of seconds ≥ 1, got ${String(interval)}.`);
+  if (
+    interval !== undefined &&
+    !(
+      typeof interval === 'number' &&
+      Number.isFinite(interval) &&
+      interval >= 1 &&
+      interval <= MAX_DEPTH_INTERVAL_SECONDS
+    )
+  )
+    throw new ConfigError(
+      `registerDepthGauges: interval must be a number of seconds from 1 to ${MAX_DEPTH_INTERVAL_SECONDS}, got ${String(interval)}.`,
+    );
   if (cap !== undefined && !(Number.isSafeInteger(cap) && cap >= 1))
     throw new ConfigError(`registerDepthGauges: cap must be a whole number ≥ 1, got ${String(cap)}.`);
   if (connections !== undefined && !(Array.isArray(connections) && connections.every((c) => typeof c === 'string')))
@@ -148,14 +172,16 @@ class DepthSampler {
   private readonly depths = new Map<string, ConnectionDepth>();
   /** Unix seconds of each connection's last successful reading, kept through failures. */
   private readonly sampledAt = new Map<string, number>();
+  /** Whether each sampled connection's last reading succeeded. */
+  private readonly up = new Map<string, boolean>();
   /** Undefined when the failed-jobs store could not be read: its series are left out. */
   private failed: FailedDepth[] | undefined = [];
   /** The last failure reported per subject, so an outage is reported once, not every interval. */
   private readonly reported = new Map<string, string>();
   private sampling = false;
   private stopped = false;
-  private seenRuntime = false;
   private locks: LockStore | undefined;
+  private forgetShutdown: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
 
@@ -175,6 +201,7 @@ class DepthSampler {
       busySlots: make('busySlots'),
       depthSampler: make('depthSampler'),
       depthSampledAt: make('depthSampledAt'),
+      depthSampleUp: make('depthSampleUp'),
     };
     this.gauges.depthSampler.set(0);
   }
@@ -185,6 +212,9 @@ class DepthSampler {
   }
 
   start(): void {
+    // shutdown() lets the lease go before it closes the lock store, so another process takes
+    // over at its next sample instead of when the lease lapses.
+    this.forgetShutdown = onShutdown(() => this.letGo());
     if (this.options.timer === false) return;
     this.schedule(0);
   }
@@ -209,6 +239,7 @@ class DepthSampler {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.forgetShutdown?.();
     clearTimeout(this.timer);
     const locks = this.locks;
     // Released in the background, tracked so shutdown() waits for it before closing the store.
@@ -218,20 +249,32 @@ class DepthSampler {
       );
   }
 
-  /** The runtime to sample: the booted one, booting it only if none was ever seen (not after shutdown). */
-  private async app(): Promise<ErrandRuntime | undefined> {
-    const booted = bootedRuntime();
-    if (booted || this.seenRuntime) return booted;
-    const app = await runtime();
-    this.seenRuntime = true;
-    return app;
+  /**
+   * Before shutdown closes the store: waits for a sample under way and lets the lease go, so this
+   * process exports `errand_depth_sampler 0` until a runtime is booted again and it wins the lease.
+   */
+  private async letGo(): Promise<void> {
+    const locks = this.locks;
+    const done = this.chain.then(async () => {
+      if (locks) await this.lease.release(locks);
+      this.locks = undefined;
+      this.publish(false);
+    });
+    this.chain = done.catch(() => undefined);
+    await done.catch((error: unknown) => this.report('lease', error));
+  }
+
+  /** The runtime to sample: the one given, else the booted one. Never boots errand itself. */
+  private app(): ErrandRuntime | undefined {
+    const given = this.options.runtime;
+    if (given === undefined) return bootedRuntime();
+    return typeof given === 'function' ? given() : given;
   }
 
   private async sampleOnce(): Promise<void> {
     if (this.stopped) return;
-    const app = await this.app();
-    if (app) this.seenRuntime = true;
-    if (!app || this.stopped) return this.publish(false);
+    const app = this.app();
+    if (!app) return this.publish(false);
     if (this.options.elect !== false) {
       this.locks = app.queues.locks();
       let won: boolean;
@@ -246,15 +289,18 @@ class DepthSampler {
     }
     const cap = this.options.cap ?? app.config.metrics.depth.cap;
     const connections = this.options.connections ?? defaultConnections(app);
+    const stores = oneConnectionPerStore(app, connections);
     await Promise.all([
-      ...connections.map(async (connection) => {
+      ...stores.map(async (connection) => {
         try {
           const depth = await readConnectionDepth(this.inspector(app, connection), cap);
           this.depths.set(connection, depth);
           this.sampledAt.set(connection, Date.now() / 1000);
+          this.up.set(connection, true);
           this.forget(`connection:${connection}`);
         } catch (error) {
           this.depths.delete(connection);
+          this.up.set(connection, false);
           const label = connectionLabel(connection, app.config.connections[connection]);
           this.report(`connection:${connection}`, error, `could not sample connection ${label}`);
         }
@@ -274,8 +320,9 @@ class DepthSampler {
         }
       })(),
     ]);
-    // Depths of connections no longer sampled (a re-boot with another config) are dropped.
-    for (const connection of this.depths.keys()) if (!connections.includes(connection)) this.depths.delete(connection);
+    // Connections no longer sampled (a re-boot with another config) are dropped.
+    for (const known of [this.depths, this.sampledAt, this.up])
+      for (const connection of known.keys()) if (!stores.includes(connection)) known.delete(connection);
     if (!this.stopped) this.publish(true);
   }
 
@@ -310,13 +357,16 @@ class DepthSampler {
     }
     for (const { connection, queue, count } of this.failed ?? []) g.failedJobs.set({ connection, queue }, count);
     for (const [connection, at] of this.sampledAt) g.depthSampledAt.set({ connection }, at);
+    for (const [connection, up] of this.up) g.depthSampleUp.set({ connection }, up ? 1 : 0);
   }
 
   /** Reports a failure of `subject` once per distinct message, naming what could not be read. */
   private report(subject: string, error: unknown, what?: string): void {
     const reason = error instanceof Error ? error.message : String(error);
+    // A reason that already ends a sentence ("run `errand migrate`.") gets no second stop.
+    const ended = /[.!?]$/.test(reason) ? reason : `${reason}.`;
     const message = what
-      ? `errand's depth gauges ${what}: ${reason}. Its series are left out until a sample succeeds.`
+      ? `errand's depth gauges ${what}: ${ended} Its series are left out until a sample succeeds.`
       : `errand's depth gauges: ${reason}`;
     if (this.reported.get(subject) === message) return;
     this.reported.set(subject, message);
@@ -327,6 +377,36 @@ class DepthSampler {
   private forget(subject: string): void {
     this.reported.delete(subject);
   }
+}
+
+/**
+ * One connection per distinct store, the default connection first, so two names on one jobs
+ * table or Redis prefix (another `retryAfter` for long jobs, say) do not count its jobs and
+ * workers twice. Each connection opens its own pool, so the queues' `sharesStoreWith` cannot tell:
+ * where the jobs live is read from the config (database: client, server and table; redis: server,
+ * cluster and prefix).
+ */
+function oneConnectionPerStore(app: ErrandRuntime, connections: readonly string[]): string[] {
+  const ordered = [...new Set(connections)].sort((a, b) =>
+    a === app.config.default ? -1 : b === app.config.default ? 1 : 0,
+  );
+  const seen = new Set<string>();
+  const distinct: string[] = [];
+  for (const name of ordered) {
+    const store = storeOf(app.config.connections[name]);
+    if (store !== undefined && seen.has(store)) continue;
+    if (store !== undefined) seen.add(store);
+    distinct.push(name);
+  }
+  return distinct;
+}
+
+/** Where a connection keeps its jobs, as a comparable string; undefined when unknown (kept apart). */
+function storeOf(config: ResolvedConnection | undefined): string | undefined {
+  if (config?.driver === 'database')
+    return JSON.stringify(['database', config.client, config.connection, config.table]);
+  if (config?.driver === 'redis') return JSON.stringify(['redis', config.url, config.cluster, config.prefix]);
+  return undefined;
 }
 
 /** Every connection whose driver has a queue inspector: database and redis. */

@@ -1,6 +1,26 @@
 import type { FailedJobBrowser } from '../contracts/failed-job-store.js';
 import type { QueueInspector, QueueSnapshot } from '../contracts/queue-inspector.js';
 
+/**
+ * Queries one sample runs at once on a store: the sampler shares the worker's own pool, so a
+ * store with hundreds of queues must not take every connection of it.
+ */
+export const QUERIES_AT_ONCE = 4;
+
+/** `read` over `items`, at most `limit` at a time, results in the order of `items`. */
+export async function mapAtMost<T, R>(limit: number, items: readonly T[], read: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await read(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
 /** Live workers and the jobs they hold on one host, as one connection's inspector lists them. */
 export interface HostWorkers {
   readonly host: string;
@@ -31,7 +51,7 @@ export interface FailedDepth {
  */
 export async function readConnectionDepth(inspector: QueueInspector, cap: number): Promise<ConnectionDepth> {
   const [names, workers] = await Promise.all([inspector.queueNames(), inspector.workers()]);
-  const queues = await Promise.all(names.map((name) => inspector.queue(name, cap)));
+  const queues = await mapAtMost(QUERIES_AT_ONCE, names, (name) => inspector.queue(name, cap));
   const hosts = new Map<string, { workers: number; busySlots: number }>();
   for (const worker of workers) {
     const host = hosts.get(worker.hostname) ?? { workers: 0, busySlots: 0 };
@@ -54,11 +74,9 @@ export async function readFailedDepth(
   cap: number,
 ): Promise<FailedDepth[]> {
   const pairs = (await browser.queues()).filter((pair) => connections.has(pair.connection));
-  return Promise.all(
-    pairs.map(async ({ connection, queue }) => ({
-      connection,
-      queue,
-      count: (await browser.countUpTo({ connection, queue }, cap)).count,
-    })),
-  );
+  return mapAtMost(QUERIES_AT_ONCE, pairs, async ({ connection, queue }) => ({
+    connection,
+    queue,
+    count: (await browser.countUpTo({ connection, queue }, cap)).count,
+  }));
 }

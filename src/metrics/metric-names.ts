@@ -51,4 +51,6 @@ export const METRIC = {
   depthSampler: 'errand_depth_sampler',
   /** Gauge {connection}: unix seconds of the last depth sample that succeeded. */
   depthSampledAt: 'errand_depth_last_sample_timestamp_seconds',
+  /** Gauge {connection}: 1 when the connection's last depth sample succeeded, 0 when it failed (even if none ever did). */
+  depthSampleUp: 'errand_depth_sample_up',
 } as const;

@@ -10,7 +10,15 @@ import { ConfigError } from '../errors/config-error.js';
 import { runSyncUnique } from '../execution/run-sync-unique.js';
 import { modelResolvers } from '../models/model-resolvers.js';
 import { configureTracing } from '../tracing/tracing-state.js';
-import { bootedRuntime, type ErrandRuntime, registerBooter, runtime, setRuntime, settleTracked } from './current.js';
+import {
+  bootedRuntime,
+  type ErrandRuntime,
+  registerBooter,
+  runShutdownHooks,
+  runtime,
+  setRuntime,
+  settleTracked,
+} from './current.js';
 import { QueueManager } from './queue-manager.js';
 // errand's own registrations, so any process that boots can decode every payload errand writes:
 // the job queued listeners travel in, the storable middleware `through()` names, and the job a
@@ -92,6 +100,7 @@ export async function shutdown(): Promise<void> {
   // few promise steps after its caller resumed: let those steps run, so they are in view below.
   // Promise steps, not a timer: fake timers in an application's tests must not hold shutdown up.
   for (let step = 0; step < 10; step++) await Promise.resolve();
+  await runShutdownHooks();
   await settleTracked();
   const closing = bootedRuntime();
   setRuntime(undefined);

@@ -51,6 +51,24 @@ export function registerBooter(boot: () => Promise<ErrandRuntime>): void {
   booter = boot;
 }
 
+const shutdownHooks = new Set<() => Promise<void>>();
+
+/**
+ * Runs `hook` at the start of every shutdown(), before the connections close (the depth sampler
+ * lets its lease go there). Returns a function that removes it.
+ */
+export function onShutdown(hook: () => Promise<void>): () => void {
+  const entry = () => hook();
+  shutdownHooks.add(entry);
+  return () => shutdownHooks.delete(entry);
+}
+
+/** Runs every shutdown hook, each failure reported, none stopping the others. Called by shutdown(). */
+export async function runShutdownHooks(): Promise<void> {
+  const settled = await Promise.allSettled([...shutdownHooks].map((hook) => hook()));
+  for (const result of settled) if (result.status === 'rejected') report(result.reason);
+}
+
 /** Keeps a push in view until it settles, so shutdown() waits for it. */
 export function track<T>(promise: Promise<T>): Promise<T> {
   inFlight.add(promise);

@@ -15,7 +15,7 @@ import { type DepthGauges, registerDepthGauges } from '../../src/metrics/depth-g
 import { METRIC } from '../../src/metrics/metric-names.js';
 import { DEPTH_SAMPLER_LOCK } from '../../src/metrics/sampler-lease.js';
 import { boot, shutdown } from '../../src/runtime/boot.js';
-import { runtime, settleTracked } from '../../src/runtime/current.js';
+import { bootedRuntime, runtime, settleTracked } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import {
   describeEachEngine,
@@ -204,6 +204,7 @@ await describeEachEngine('the depth gauges', (engine) => {
     const sampledAt = await series(registry, METRIC.depthSampledAt);
     expect(Object.keys(sampledAt)).toEqual([`connection=${connection}`]);
     expect(Math.abs(sampledAt[`connection=${connection}`]! - Date.now() / 1000)).toBeLessThan(600);
+    expect(await series(registry, METRIC.depthSampleUp)).toEqual({ [`connection=${connection}`]: 1 });
     expect(reported).toEqual([]);
   });
 
@@ -340,6 +341,52 @@ await describeEachEngine('the depth gauges', (engine) => {
     expect(await queue.delete(job!)).toBe(true);
   });
 
+  it('lets the lease go at shutdown(), so another process takes over at once', async () => {
+    const registry = new Registry();
+    const depth = register(registry, { connections: [connection] });
+    await depth.sampleNow();
+    expect(await (await runtime()).queues.locks().owner(DEPTH_SAMPLER_LOCK)).not.toBeNull();
+    await shutdown();
+    await bootStore();
+    expect(await (await runtime()).queues.locks().owner(DEPTH_SAMPLER_LOCK)).toBeNull();
+    expect(await series(registry, METRIC.depthSampler)).toEqual({ '': 0 });
+    expect(await series(registry, METRIC.queueJobs)).toEqual({});
+    // Booted again, it is a candidate again.
+    await depth.sampleNow();
+    expect(await series(registry, METRIC.depthSampler)).toEqual({ '': 1 });
+  });
+
+  it('reads two connections on one store once, under the default connection’s name', async () => {
+    const connections = storeConnections(store);
+    const own = connections[connection as keyof typeof connections]!;
+    // `long` is the default's store under another name (another retryAfter, as for long jobs).
+    await boot({
+      default: connection,
+      connections: { long: { ...own, retryAfter: 3600 }, ...connections },
+      report: (error) => reported.push(error),
+    });
+    try {
+      const registry = new Registry();
+      await register(registry).sampleNow();
+      expect(Object.keys(await series(registry, METRIC.depthSampleUp))).toEqual(
+        Object.keys(connections)
+          .map((name) => `connection=${name}`)
+          .sort(),
+      );
+      expect(of('long', await series(registry, METRIC.queueJobs))).toEqual({});
+      expect(of('long', await series(registry, METRIC.workers))).toEqual({});
+      expect(of('long', await series(registry, METRIC.busySlots))).toEqual({});
+      const jobs = await series(registry, METRIC.queueJobs);
+      expect(jobs[`connection=${connection},queue=gauged,state=pending`]).toBe(50);
+      expect(await series(registry, METRIC.workers)).toEqual({
+        [`connection=${connection},host=gauge-host`]: 1,
+        [`connection=${connection},host=lost-host`]: 0,
+      });
+    } finally {
+      await bootStore();
+    }
+  });
+
   it('returns the same handle for a registry that already has the gauges', () => {
     const registry = new Registry();
     const depth = register(registry, { connections: [connection] });
@@ -383,6 +430,7 @@ describe('the depth gauges when a connection cannot be read', () => {
     const after = await series(registry, METRIC.depthSampledAt);
     expect(after['connection=spare']).toBe(before['connection=spare']);
     expect(after['connection=database']).toBeGreaterThan(before['connection=database']!);
+    expect(await series(registry, METRIC.depthSampleUp)).toEqual({ 'connection=database': 1, 'connection=spare': 0 });
     expect(await series(registry, METRIC.depthSampler)).toEqual({ '': 1 });
     expect(reported.every((error) => error instanceof DepthSampleError)).toBe(true);
     const messages = reported.map((error) => (error as Error).message);
@@ -391,5 +439,71 @@ describe('the depth gauges when a connection cannot be read', () => {
     // Still down at the next sample: reported once, not at every interval.
     await depth.sampleNow();
     expect(reported).toHaveLength(1);
+  });
+});
+
+describe('the depth gauges when a connection was never readable', () => {
+  const reported: unknown[] = [];
+  let depth: DepthGauges | undefined;
+  afterAll(async () => {
+    depth?.stop();
+    await shutdown();
+  });
+
+  it('shows errand_depth_sample_up 0 for it, with no sample time, and names it once', async () => {
+    const good = await freshDatabase('sqlite', 'depth_gauges_never_good');
+    // Never migrated: its tables are missing, and the error says to run errand migrate.
+    const bare = await freshDatabase('sqlite', 'depth_gauges_never_bare');
+    const down = {
+      driver: 'database' as const,
+      client: 'pg' as const,
+      connection: 'postgres://postgres@127.0.0.1:1/none',
+    };
+    await boot({
+      default: 'database',
+      connections: { database: good, bare, down },
+      failed: { driver: 'null' },
+      report: (error) => reported.push(error),
+    });
+    await runMigrations('database');
+    const registry = new Registry();
+    depth = registerDepthGauges(registry, { timer: false });
+    await depth.sampleNow();
+    expect(await series(registry, METRIC.depthSampleUp)).toEqual({
+      'connection=bare': 0,
+      'connection=database': 1,
+      'connection=down': 0,
+    });
+    expect(Object.keys(await series(registry, METRIC.depthSampledAt))).toEqual(['connection=database']);
+    const messages = reported.map((error) => (error as Error).message).sort();
+    expect(messages).toHaveLength(2);
+    expect(messages[0]).toContain('could not sample connection [bare]');
+    expect(messages[1]).toContain('could not sample connection [down] (127.0.0.1:1)');
+    // A reason that already ends its sentence gets no second full stop.
+    for (const message of messages) expect(message).not.toMatch(/[.!?]\. Its series/);
+    expect(messages[0]).toContain('run `errand migrate`. Its series are left out');
+    expect(messages[1]).toContain('the host and port right? Its series are left out');
+  });
+});
+
+describe('the depth gauges with no runtime booted', () => {
+  it('sample nothing and boot nothing: errand_depth_sampler 0 until a runtime is booted', async () => {
+    await shutdown();
+    const registry = new Registry();
+    const depth = registerDepthGauges(registry, { timer: false });
+    try {
+      await depth.sampleNow();
+      expect(bootedRuntime()).toBeUndefined();
+      expect(await series(registry, METRIC.depthSampler)).toEqual({ '': 0 });
+      expect(await series(registry, METRIC.queueJobs)).toEqual({});
+      // A runtime given as a function that has none yet is waited for the same way.
+      const later = registerDepthGauges(new Registry(), { timer: false, runtime: () => undefined });
+      await later.sampleNow();
+      later.stop();
+      expect(bootedRuntime()).toBeUndefined();
+    } finally {
+      depth.stop();
+      await shutdown();
+    }
   });
 });

@@ -1,28 +1,20 @@
 // The CLI's metrics on every store: `queue:work --metrics-port` serves the worker's counts at
 // /metrics (scraped with fetch while it runs, 404 elsewhere, a taken port refused by host:port),
 // and `errand metrics` prints an exposition that parses, with the depth gauges sampled once.
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { METRIC } from '../../src/metrics/metric-names.js';
-import { describeEachEngine, freshStore } from '../helpers/databases.js';
+import { describeEachEngine, freshDatabase, freshStore } from '../helpers/databases.js';
 import { parseExposition, sampleLines, sampleValue } from '../helpers/exposition.js';
-import { runCli } from '../helpers/run-cli.js';
+import { freeLoopbackPort } from '../helpers/free-port.js';
+import { ROOT, runCli, runNode } from '../helpers/run-cli.js';
 import { dispatchJobs, ProcessPool, TIMEOUT_JOBS, waitUntil } from '../helpers/timeout-jobs-kit.js';
 import { createWorkerApp, type StoreApp } from '../helpers/worker-process.js';
-
-/** A port nothing listens on right now (the system's choice for port 0, then let go). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 await describeEachEngine('metrics from the CLI', (engine) => {
   const pool = new ProcessPool();
@@ -45,7 +37,7 @@ await describeEachEngine('metrics from the CLI', (engine) => {
   });
 
   it('queue:work --metrics-port serves the worker’s counts at /metrics while it runs', async () => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     await dispatchJobs(app, [
       { job: 'QuickJob', args: ['q1'] },
       { job: 'QuickJob', args: ['q2'] },
@@ -106,7 +98,7 @@ await describeEachEngine('metrics from the CLI', (engine) => {
     });
     expect(await queue.claim('cli-recover', 2, 'metrics-dead-worker')).toHaveLength(2);
     // The dead worker never beats: once its lapse passes, the live worker's monitor sweeps it.
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const worker = pool.start(['queue:work', '--queue=cli-recover', '--sleep=0.2', `--metrics-port=${port}`], app);
     await worker.waitFor(/Serving metrics at/);
     let text = '';
@@ -150,5 +142,54 @@ await describeEachEngine('metrics from the CLI', (engine) => {
     const unknown = await runCli(['metrics', '--connection=nope'], app.dir, app.env);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('--connection: no connection is named [nope]');
+  });
+});
+
+describe('errand metrics when a connection cannot be read', () => {
+  it('prints the others, errand_depth_sample_up 0 for it, and exits non-zero naming it', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-metrics-down-'));
+    const write = (connections: object) =>
+      writeFileSync(
+        path.join(dir, 'errand.config.mjs'),
+        `export default ${JSON.stringify({ default: 'database', connections })};\n`,
+      );
+    const database = await freshDatabase('sqlite', 'metrics_cli_down');
+    write({ database });
+    expect((await runCli(['migrate'], dir)).code).toBe(0);
+    // Down from the start: no sample of it ever succeeded.
+    write({ database, down: { driver: 'database', client: 'pg', connection: 'postgres://postgres@127.0.0.1:1/none' } });
+    const result = await runCli(['metrics'], dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('could not sample connection [down] (127.0.0.1:1)');
+    expect(result.stderr).toContain('errand metrics: the depth sample of [down] failed.');
+    const up = parseExposition(result.stdout).samples.filter((sample) => sample.name === METRIC.depthSampleUp);
+    expect(up.map((sample) => [sample.labels.connection, sample.value])).toEqual([
+      ['database', 1],
+      ['down', 0],
+    ]);
+  });
+});
+
+describe('metricsHandler() in an app that has not booted errand', () => {
+  it('boots nothing: no database is created, and the depth gauges say the process is not the sampler', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'errand-metrics-unbooted-'));
+    const script = path.join(dir, 'app.mjs');
+    const dist = (file: string) => JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', file)).href);
+    writeFileSync(
+      script,
+      [
+        `import ${dist('index.js')};`,
+        `import { registerErrandMetrics, metricsHandler } from ${dist('metrics/index.js')};`,
+        'const handler = metricsHandler();',
+        'await registerErrandMetrics().depth.sampleNow();',
+        "const response = await handler(new Request('http://app/metrics'));",
+        'process.stdout.write(await response.text());',
+      ].join('\n'),
+    );
+    const result = await runNode([script], dir);
+    expect(result.code, result.stderr).toBe(0);
+    expect(existsSync(path.join(dir, '.errand'))).toBe(false);
+    const sampler = parseExposition(result.stdout).samples.filter((sample) => sample.name === METRIC.depthSampler);
+    expect(sampler.map((sample) => sample.value)).toEqual([0]);
   });
 });

@@ -4,6 +4,7 @@ import { ConfigError } from '../../errors/config-error.js';
 import { registerErrandMetrics } from '../../metrics/errand-metrics.js';
 import { renderExposition } from '../../metrics/exposition.js';
 import { loadPromClient } from '../../metrics/load-prom-client.js';
+import { METRIC } from '../../metrics/metric-names.js';
 import { shutdown } from '../../runtime/boot.js';
 import { bootFromCommand } from '../boot-from-cli.js';
 import { nameList } from '../parse-options.js';
@@ -43,6 +44,16 @@ export function registerMetricsCommand(program: Command): void {
           await metrics.depth?.sampleNow();
           const { body } = await renderExposition(registry, flags.openmetrics);
           process.stdout.write(body);
+          // A connection whose sample failed (named in the report on stderr) fails the command,
+          // so a cron job or a shell script sees it.
+          const up = await registry.getSingleMetric(METRIC.depthSampleUp)?.get();
+          const down = (up?.values ?? []).filter(({ value }) => value === 0).map(({ labels }) => labels.connection);
+          if (down.length > 0) {
+            process.stderr.write(
+              `errand metrics: the depth sample of ${down.map((c) => `[${String(c)}]`).join(', ')} failed.\n`,
+            );
+            process.exitCode = 1;
+          }
         } finally {
           metrics.stop();
         }
