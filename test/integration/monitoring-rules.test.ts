@@ -49,6 +49,7 @@ describeWithPrometheus('docs/monitoring: alert rules and the Grafana dashboard',
       'ErrandJobsRecovered',
       'ErrandDepthSamplerAbsent',
       'ErrandDepthSampleStale',
+      'ErrandDepthSampleFailing',
     ]);
     expect(result.stdout).toContain(`SUCCESS: ${alerts.length} rules found`);
   });
