@@ -89,6 +89,17 @@ describeWithPrometheus('docs/monitoring: alert rules and the Grafana dashboard',
         expect(name === '__rate_interval' || variables.has(name!), `${title}: $${name}`).toBe(true);
   });
 
+  it('every Grafana count of the depth gauges takes each connection’s max first, then sums across connections', () => {
+    // max by connection merges one sampler's copies under two instances (a handover); a max
+    // across connections instead would show one connection's count for the sum of all.
+    const counts: string[] = [METRIC.queueJobs, METRIC.failedJobs, METRIC.workers, METRIC.busySlots];
+    const counting = panelQueries.filter(({ expr }) => namesIn(expr).some((name) => counts.includes(name)));
+    expect(counting.length).toBeGreaterThanOrEqual(5);
+    for (const { title, expr } of counting) {
+      expect(expr, title).toMatch(/^sum by \([^)]*\) \(max by \(connection, /);
+    }
+  });
+
   it('every Grafana panel query is valid PromQL (promtool parses it as a recording rule)', async () => {
     const rules = panelQueries.map(({ title, expr }, i) => ({
       record: `errand:grafana_check:${i}`,
