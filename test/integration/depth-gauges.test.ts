@@ -8,6 +8,7 @@ import { Gauge, Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import type { WorkerQueue } from '../../src/contracts/worker-queue.js';
+import { createDashboard } from '../../src/dashboard/create-dashboard.js';
 import { DatabaseQueue } from '../../src/drivers/database/database-queue.js';
 import { RedisQueue } from '../../src/drivers/redis/redis-queue.js';
 import { DepthSampleError } from '../../src/index.js';
@@ -15,7 +16,7 @@ import { type DepthGauges, registerDepthGauges } from '../../src/metrics/depth-g
 import { METRIC } from '../../src/metrics/metric-names.js';
 import { DEPTH_SAMPLER_LOCK } from '../../src/metrics/sampler-lease.js';
 import { boot, shutdown } from '../../src/runtime/boot.js';
-import { bootedRuntime, runtime, settleTracked } from '../../src/runtime/current.js';
+import { bootedRuntime, type ErrandRuntime, runtime, setRuntime, settleTracked } from '../../src/runtime/current.js';
 import { runMigrations } from '../../src/runtime/run-migrations.js';
 import {
   describeEachEngine,
@@ -25,6 +26,7 @@ import {
   type TestStore,
 } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
+import { parseExposition } from '../helpers/exposition.js';
 
 type Labels = Record<string, string>;
 
@@ -503,6 +505,31 @@ describe('the depth gauges with no runtime booted', () => {
       expect(bootedRuntime()).toBeUndefined();
     } finally {
       depth.stop();
+      await shutdown();
+    }
+  });
+
+  it('read the dashboard’s own runtime with metrics: true, though none is booted', async () => {
+    await boot({ default: 'database', connections: { database: await freshDatabase('sqlite', 'depth_gauges_dash') } });
+    await runMigrations();
+    const app = (await runtime()) as ErrandRuntime;
+    await app.queues.worker().push({ queue: 'dash-q', payload: payload('SendEmail') });
+    // The app's runtime is the dashboard's alone: nothing is booted in the process.
+    setRuntime(undefined);
+    try {
+      const dashboard = createDashboard({ basePath: '/jobs', metrics: true, authorize: () => true, runtime: app });
+      const scrape = async () => {
+        const response = await dashboard(new Request('http://x/jobs/metrics', { headers: { accept: 'text/plain' } }));
+        return parseExposition(await response.text());
+      };
+      await eventually('the dashboard’s sampler has read its runtime', async () =>
+        (await scrape()).samples.some(
+          (sample) => sample.name === METRIC.queueJobs && sample.labels.queue === 'dash-q' && sample.value === 1,
+        ),
+      );
+      expect(bootedRuntime()).toBeUndefined();
+    } finally {
+      setRuntime(app);
       await shutdown();
     }
   });
