@@ -12,6 +12,9 @@ import { events, runtime } from '../runtime/current.js';
 import { endSendSpans, startSendSpan } from '../tracing/send-span.js';
 import { type BatchCounts, batchCountWithin } from './record-failure.js';
 
+/** The send span status of a chain's next link whose job's delete did not land (the lease lost). */
+const LINK_NOT_STORED = "the chain's next job was not stored: the finishing job's lease was lost before its delete";
+
 /** What a job's info says about its batch and, for a callback job, what it was called for. */
 export function busInfo(payload: JobPayload): { batchId?: string; callback?: CallbackContext } {
   return {
@@ -45,6 +48,12 @@ export interface SuccessPlan {
   within?: FinishingWrites;
   /** Runs once the delete landed: announcements and the batch's callbacks. */
   after(): Promise<void>;
+  /**
+   * Called once the finishing write settled, however it went: `deleted` when the job's delete
+   * (and so `within`'s writes) committed; otherwise `error` is why (undefined: the lease was lost
+   * and `within` never ran or was rolled back). Ends the next link's send span, exactly once.
+   */
+  settled(deleted: boolean, error?: unknown): void;
 }
 
 /**
@@ -62,6 +71,7 @@ export async function planSuccess(
   const writes: FinishingWrites[] = [];
   const announcements: Array<() => Promise<void>> = [];
   let before: (() => Promise<void>) | undefined;
+  let settle: SuccessPlan['settled'] | undefined;
   if (chain && chain.links.length > 0) {
     try {
       const target = (await nextChainTarget(chain.links, {
@@ -82,16 +92,24 @@ export async function planSuccess(
           throw error;
         }
         let id = '';
+        // `within` may run more than once (a finishing write tried again after a deadlock or an
+        // outage) or not at all (the lease lost first): only the settled delete says whether the
+        // link was stored, so the span ends there, once.
+        let storeError: unknown;
+        settle = (deleted, error) => {
+          if (deleted) endSendSpans(span);
+          else endSendSpans(span, error ?? storeError ?? new Error(LINK_NOT_STORED));
+        };
         writes.push(async (trx) => {
           try {
             [id] = (await next.bulk([
               { queue: target.queue, payload: text, delay: target.delay, transaction: trx },
             ])) as [string];
+            storeError = undefined;
           } catch (error) {
-            endSendSpans(span, error);
+            storeError = error;
             throw error;
           }
-          endSendSpans(span);
         });
         announcements.push(async () => {
           countDispatched(target.connectionName, target.queue, target.payload);
@@ -115,6 +133,11 @@ export async function planSuccess(
             for (const write of writes) await write(trx);
           }
         : undefined,
+    settled(deleted, error) {
+      const end = settle;
+      settle = undefined;
+      end?.(deleted, error);
+    },
     async after() {
       for (const announce of announcements) await announce().catch(report);
       if (payload.batchId)

@@ -17,7 +17,7 @@ import { JobProcessing } from '../events/job-processing.js';
 import { JobReleasedAfterException } from '../events/job-released-after-exception.js';
 import { JobTimedOut } from '../events/job-timed-out.js';
 import { afterJobFailed } from '../execution/after-failure.js';
-import { busInfo, chainStateOf, planSuccess, runtimeBatches } from '../execution/after-success.js';
+import { busInfo, chainStateOf, planSuccess, runtimeBatches, type SuccessPlan } from '../execution/after-success.js';
 import { isRefusal, jobForFailedHook, modelStep, refusal } from '../execution/load-models.js';
 import { exceptionText, type FailureRecording, recordFailure } from '../execution/record-failure.js';
 import {
@@ -225,7 +225,7 @@ export class JobProcessor {
           ? await planSuccess(payload, chain, this.deps.driver, this.deps.report)
           : undefined;
       if (plan?.before) await plan.before();
-      const result = await this.honour(job, intent, elapsed(), reserved.exceptions, plan?.within, handlerDone);
+      const result = await this.honour(job, intent, elapsed(), reserved.exceptions, plan?.within, handlerDone, plan);
       if (result === 'deleted' && plan) await plan.after();
       return result;
     }
@@ -267,7 +267,10 @@ export class JobProcessor {
     return 'released';
   }
 
-  /** `within`: a batch count to commit with the delete (such a delete skips the batched finisher). */
+  /**
+   * `within`: a batch count or a chain's next link to commit with the delete (such a delete skips
+   * the batched finisher); `plan` is told how that delete settled.
+   */
   private async honour(
     job: WorkerJob,
     intent: JobIntent,
@@ -275,6 +278,7 @@ export class JobProcessor {
     exceptions: number,
     within?: FinishingWrites,
     handlerDone?: () => void,
+    plan?: Pick<SuccessPlan, 'settled'>,
   ): Promise<ProcessResult> {
     if (intent.kind === 'fail') return this.fail(job, intent.error, durationMs);
     let done: boolean;
@@ -282,8 +286,15 @@ export class JobProcessor {
       const released = await this.release(job, intent.delay, exceptions);
       if (released instanceof Error) return this.fail(job, released, durationMs);
       done = released;
-    } else if (within) done = await this.write(job, () => this.deps.driver.delete(job.reserved, within));
-    else {
+    } else if (within) {
+      try {
+        done = await this.write(job, () => this.deps.driver.delete(job.reserved, within));
+      } catch (error) {
+        plan?.settled(false, error);
+        throw error;
+      }
+      plan?.settled(done);
+    } else {
       const finishing = this.deps.finish
         ? this.deps.finish(job.reserved)
         : this.write(job, () => this.deps.driver.delete(job.reserved));

@@ -101,6 +101,15 @@ class TracedParent extends Queueable {
   }
 }
 
+/** Clears its own queue while it runs, so its lease is lost before its delete. */
+@Job({ name: 'TracedLoser' })
+class TracedLoser extends Queueable {
+  async handle() {
+    await Queue.clear();
+    handled.push('lost');
+  }
+}
+
 /** Its data is sealed in the payload. */
 @Job({ name: 'TracedSecret', encrypted: true })
 class TracedSecret extends Queueable {
@@ -336,6 +345,20 @@ await describeEachEngine('tracing', (engine) => {
       expect(traceOf(sends[1]!)).toBe(traceOf(processes[0]!));
       expect(sends[2]!.parentSpanContext?.spanId).toBe(idOf(processes[1]!));
       expect(traceOf(sends[2]!)).toBe(traceOf(processes[1]!));
+    });
+
+    it("a chain's next link not stored (the finishing job's lease lost) ends its send span once, ERROR", async () => {
+      await bootWith();
+      await Bus.chain([new TracedLoser(), new TracedStep('never')]).dispatch();
+      await work();
+      expect(handled).toEqual(['lost']);
+      expect(await Queue.size()).toBe(0);
+      const sends = spans(SpanKind.PRODUCER);
+      // The chain's dispatch, then the next link's send, which must end even though `within` never ran.
+      expect(sends).toHaveLength(2);
+      expect(sends[0]!.status.code).not.toBe(SpanStatusCode.ERROR);
+      expect(sends[1]!.status.code).toBe(SpanStatusCode.ERROR);
+      expect(sends[1]!.status.message).toMatch(/lease was lost/);
     });
 
     it("a job dispatched from a handler is sent under that handler's attempt span", async () => {
