@@ -174,8 +174,16 @@ await describeEachSql('leases, heartbeats and controls', (engine) => {
   });
 
   it('with no heartbeat to renew it, a prefetched job that waited too long to finish within retryAfter goes back unstarted', async () => {
-    await Promise.all(['stale', 'fresh'].map((s) => AddToBufferJob.dispatch(s)));
-    const [stale, fresh] = await queue.claim('default', 2, 'w1');
+    // Dispatched one after the other and told apart by payload, not by claim order: two concurrent
+    // dispatches may take their ids (and seconds) in either order, so the claim's first job was
+    // not always 'stale' (this test once failed on MySQL under load for that reason).
+    await AddToBufferJob.dispatch('stale');
+    await AddToBufferJob.dispatch('fresh');
+    const claimed = await queue.claim('default', 2, 'w1');
+    expect(claimed).toHaveLength(2);
+    const stale = claimed.find((job) => job.payload.includes('stale'));
+    const fresh = claimed.find((job) => job.payload.includes('fresh'));
+    expect(stale && fresh).toBeTruthy();
     const app = await runtime();
     const processor = new JobProcessor({
       driver: queue,
