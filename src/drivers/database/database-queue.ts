@@ -14,6 +14,7 @@ import type {
   WorkerRegistration,
 } from '../../contracts/worker-queue.js';
 import { ConfigError } from '../../errors/config-error.js';
+import { processMetrics } from '../../metrics/process-metrics.js';
 import { DatabaseBatchRepository } from './database-batch-repository.js';
 import { describeDatabaseError, isRetryableLock } from './database-error.js';
 import { DatabaseFailedJobStore } from './database-failed-job-store.js';
@@ -311,11 +312,13 @@ export class DatabaseQueue implements WorkerQueue {
     if (!now && (this.expiredCheckedAt.get(queue) ?? 0) > at - EXPIRED_CHECK_MS) return false;
     this.expiredCheckedAt.set(queue, at);
     try {
-      return (
-        (await retryLocks(() =>
-          releaseExpiredReservations(this.knex, this.engine, this.table, queue, this.config.retryAfter),
-        )) > 0
+      const released = await retryLocks(() =>
+        releaseExpiredReservations(this.knex, this.engine, this.table, queue, this.config.retryAfter),
       );
+      // Taken back from a worker whose lease lapsed, as a sweep does: counted here, from the
+      // update's own row count, so the claim path pays no extra statement for it.
+      if (released > 0) processMetrics?.recovered(this.connectionName, queue, released);
+      return released > 0;
     } catch (error) {
       // Contended: the next look (within a second, or the next short claim) tries again.
       if (isRetryableLock(error)) return false;

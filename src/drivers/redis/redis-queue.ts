@@ -12,6 +12,7 @@ import type {
   WorkerRegistration,
 } from '../../contracts/worker-queue.js';
 import { ConfigError } from '../../errors/config-error.js';
+import { processMetrics } from '../../metrics/process-metrics.js';
 import { JobIds } from './job-ids.js';
 import { listenForPushes } from './listen-for-pushes.js';
 import { PendingPushes } from './pending-pushes.js';
@@ -146,7 +147,11 @@ export class RedisQueue implements WorkerQueue {
       ...notes,
     ]);
     if (reply.status === 'rejected') throw reply.reason;
-    const jobs = jobsOf(reply.value, queue, leaseToken, this.keys.jobPrefix(queue), true);
+    const [recovered, ...listed] = reply.value as unknown[];
+    // Lapsed reservations the script moved back: taken from a worker that stopped renewing, as a
+    // sweep does, and counted from the claim's own reply (no extra round trip).
+    if (Number(recovered) > 0) processMetrics?.recovered(this.connectionName, queue, Number(recovered));
+    const jobs = jobsOf(listed, queue, leaseToken, this.keys.jobPrefix(queue), true);
     const failed = noted.find((note) => note.status === 'rejected');
     if (failed) {
       // Unlisted, these leases could not be renewed nor swept back: hand the jobs back (attempt

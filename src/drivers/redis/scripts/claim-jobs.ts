@@ -7,7 +7,8 @@ import { NOW_MS } from './server-time.js';
  * reservations back to waiting (at their old turn, attempt kept); then takes the due jobs in
  * (available-at, id) order, counting each attempt, stamping the token, the claim time (`claimed`,
  * what a late take-back checks: take-back.ts) and the lease expiry.
- * Returns per job its id, payload, attempts, exceptions, a problem and its wait (ms from when it
+ * Returns first how many lapsed reservations it moved back (errand_jobs_recovered_total counts
+ * them), then per job its id, payload, attempts, exceptions, a problem and its wait (ms from when it
  * became available to this claim, the metrics rollup's). The problem is '' for a sound job, else
  * what is wrong with its entry (`type:none`, no hash; `type:<type>`, a key of another type where its
  * hash belongs; `no-payload`; `attempts:<value>`, not a whole number). Such a job is claimed like
@@ -33,7 +34,7 @@ for _, id in ipairs(lapsed) do
   redis.call('ZADD', KEYS[1], at, id)
 end
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
-local out = {}
+local out = { #lapsed }
 local expiry = now + tonumber(ARGV[4])
 for i = 1, #due, 2 do
   local id = due[i]
