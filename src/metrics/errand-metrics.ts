@@ -84,7 +84,7 @@ function createFamilies(): Families {
     }),
     duration: new client.Histogram({
       name: METRIC.duration,
-      help: 'Seconds an attempt ran, from its claim being taken up to its finishing write, by outcome.',
+      help: 'Seconds an attempt ran, from the worker taking it up to its outcome (the finishing write that follows excluded), by outcome.',
       labelNames: ['connection', 'queue', 'job', 'outcome'] as const,
       buckets: DURATION_BUCKETS,
       registers: [],
@@ -98,7 +98,7 @@ function createFamilies(): Families {
     }),
     recovered: new client.Counter({
       name: METRIC.recovered,
-      help: 'Jobs taken back from workers whose heartbeat lapsed, claimable again.',
+      help: 'Jobs taken back from workers that stopped holding them, claimable again: swept from a dead worker, or a reservation older than retryAfter that no heartbeat renewed.',
       labelNames: ['connection', 'queue'] as const,
       registers: [],
     }),
