@@ -12,43 +12,48 @@ import { remoteSpanContext, type TracingState } from './tracing-state.js';
 const open = new WeakMap<ReservedJob, { span: Span; state: TracingState }>();
 
 /**
- * Runs one attempt (`run`: the handler, its middleware and the finishing writes) inside the
- * CONSUMER span `process <queue>`, made current so that jobs, chain links, batch callbacks and
- * queued listeners dispatched from it carry its context. How it relates to the dispatch's span
- * follows `tracing.propagation`: `link` a new trace linking to it, `parent` a child of it,
- * `parent-first-attempt` a child on attempt 1 and a linked new trace on later attempts (a retry
- * hours later does not stretch the request's trace). A payload without a usable `traceContext`
- * gives a new trace with no link. The span ends when `run` settles; `'lost'` (the lease was lost)
- * ends it with ERROR status when no error was recorded before.
+ * Runs one attempt (`run` called on `self` with `args`: the handler, its middleware and the
+ * finishing writes) inside the CONSUMER span `process <queue>`, made current so that jobs, chain
+ * links, batch callbacks and queued listeners dispatched from it carry its context. How it relates
+ * to the dispatch's span follows `tracing.propagation`: `link` a new trace linking to it, `parent`
+ * a child of it, `parent-first-attempt` a child on attempt 1 and a linked new trace on later
+ * attempts (a retry hours later does not stretch the request's trace). A payload without a usable
+ * `traceContext` gives a new trace with no link. The span ends when `run` settles; `'lost'` (the
+ * lease was lost) ends it with ERROR status when no error was recorded before.
+ *
+ * A span the sampler dropped is still made current (its dispatches carry the unsampled context,
+ * so downstream parent-based samplers drop them too), but nothing else is done for it: it has no
+ * status to set and no end to report, so the attempt's own promise is returned as it is.
  */
-export function traceAttempt<T>(
+export function traceAttempt<This, Args extends unknown[], T>(
   state: TracingState,
   reserved: ReservedJob,
   connection: string,
   payload: JobPayload | undefined,
-  run: () => Promise<T>,
+  run: (this: This, ...args: Args) => Promise<T>,
+  self: This,
+  ...args: Args
 ): Promise<T> {
   const { api, tracer, propagation } = state;
   const remote = payload ? remoteSpanContext(api, payload.traceContext) : undefined;
   const child =
     remote !== undefined &&
     (propagation === 'parent' || (propagation === 'parent-first-attempt' && reserved.attempts <= 1));
-  const attributes = processAttributes(connection, reserved, payload);
   const active = api.context.active();
+  const attributes = processAttributes(connection, reserved, payload);
+  const name = `process ${reserved.queue}`;
+  // `active` passed on: the tracer would look it up again. One literal shape per branch.
   const span = child
-    ? tracer.startSpan(
-        `process ${reserved.queue}`,
-        { kind: api.SpanKind.CONSUMER, attributes },
-        api.trace.setSpanContext(active, remote),
-      )
-    : tracer.startSpan(`process ${reserved.queue}`, {
-        kind: api.SpanKind.CONSUMER,
-        attributes,
-        root: true,
-        ...(remote ? { links: [{ context: remote }] } : {}),
-      });
+    ? tracer.startSpan(name, { kind: api.SpanKind.CONSUMER, attributes }, api.trace.setSpanContext(active, remote))
+    : tracer.startSpan(
+        name,
+        { kind: api.SpanKind.CONSUMER, attributes, root: true, links: remote ? [{ context: remote }] : undefined },
+        active,
+      );
+  const current = api.trace.setSpan(active, span);
+  if (!span.isRecording()) return api.context.with(current, run, self, ...args);
   open.set(reserved, { span, state });
-  return api.context.with(api.trace.setSpan(active, span), run).then(
+  return api.context.with(current, run, self, ...args).then(
     (result) => {
       if (open.delete(reserved) && result === 'lost')
         span.setStatus({ code: api.SpanStatusCode.ERROR, message: 'the lease was lost; the attempt changed nothing' });

@@ -132,12 +132,10 @@ export class JobProcessor {
       payload = parsePayload(reserved.payload, this.deps.maxPayloadSize);
     } catch (error) {
       const job = new WorkerJob(reserved, this.deps.driver.connectionName, undefined);
-      const unreadable = async () => {
-        await this.deps.events.emit(new JobProcessing(job.connectionName, job));
-        return this.fail(job, toError(error), elapsed());
-      };
       const state = tracing();
-      return state ? traceAttempt(state, reserved, job.connectionName, undefined, unreadable) : unreadable();
+      return state
+        ? traceAttempt(state, reserved, job.connectionName, undefined, this.unreadable, this, job, error, elapsed)
+        : this.unreadable(job, error, elapsed);
     }
     const limit = this.deps.leaseLimit;
     const timeout = payload.timeout ?? this.deps.options.timeout;
@@ -154,11 +152,28 @@ export class JobProcessor {
       return 'handed-back';
     }
     const state = tracing();
-    if (state) {
-      const run = () => this.attempt(reserved, payload, timeout, elapsed, handlerDone);
-      return traceAttempt(state, reserved, this.deps.driver.connectionName, payload, run);
-    }
-    return this.attempt(reserved, payload, timeout, elapsed, handlerDone);
+    // The method and its arguments, not a closure: no function object made per attempt.
+    return state
+      ? traceAttempt(
+          state,
+          reserved,
+          this.deps.driver.connectionName,
+          payload,
+          this.attempt,
+          this,
+          reserved,
+          payload,
+          timeout,
+          elapsed,
+          handlerDone,
+        )
+      : this.attempt(reserved, payload, timeout, elapsed, handlerDone);
+  }
+
+  /** The attempt of a job whose payload could not be read: it fails, with the reason. */
+  private async unreadable(job: WorkerJob, error: unknown, elapsed: () => number): Promise<ProcessResult> {
+    await this.deps.events.emit(new JobProcessing(job.connectionName, job));
+    return this.fail(job, toError(error), elapsed());
   }
 
   /** The attempt itself, once its payload parsed and it was not handed back. */
