@@ -164,14 +164,16 @@ async function benchRollup(engine: BenchEngine): Promise<void> {
  * metrics registered and an OpenTelemetry SDK sampling every trace (`on`; the jobs dispatched
  * inside a span so each carries a traceContext), side by side in each round, the order reversed
  * every other round. At c=10 also each feature alone, to say which one costs what, and both with a
- * 1% head sampler (`sampled`) instead of every trace. Every run keeps
+ * 1% head sampler (`sampled`) instead of every trace, and the SDK registered with errand's tracing
+ * off (`sdk`: the SDK's own share, its context manager). Every run keeps
  * the rollup on (the default); each reports its worker's CPU per job, which waiting on a loaded
  * machine does not inflate.
  */
 async function benchTelemetry(engine: BenchEngine): Promise<void> {
   const file = engine === 'sqlite' || engine === 'redis' ? sqliteFile() : undefined;
   for (const concurrency of [10, 1]) {
-    const modes: TelemetryMode[] = concurrency === 10 ? ['off', 'on', 'metrics', 'tracing', 'sampled'] : ['off', 'on'];
+    const modes: TelemetryMode[] =
+      concurrency === 10 ? ['off', 'on', 'metrics', 'tracing', 'sampled', 'sdk'] : ['off', 'on'];
     for (let round = 0; round < repeat; round++) {
       for (const mode of round % 2 === 0 ? modes : [...modes].reverse())
         await measure(

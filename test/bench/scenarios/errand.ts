@@ -56,7 +56,7 @@ if (!TELEMETRY_MODES.includes(telemetryMode))
   throw new Error(`--telemetry: [${args.telemetry}] is not one of ${TELEMETRY_MODES.join(', ')}.`);
 if (telemetryMode !== 'off' && args.scenario !== 'drain')
   throw new Error(`--telemetry ${telemetryMode}: only the drain scenario measures telemetry.`);
-startTracing(telemetryMode, jobs);
+startTracing(telemetryMode);
 
 await boot({
   ...bootConfig(engine, args.sqlite),
