@@ -1,5 +1,6 @@
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 
+import { isLoopback, isLoopbackHostHeader } from '../dashboard/dashboard-auth.js';
 import { ConfigError } from '../errors/config-error.js';
 import { registerErrandMetrics } from './errand-metrics.js';
 import { metricsHandler } from './metrics-handler.js';
@@ -29,11 +30,14 @@ export const DEFAULT_METRICS_HOST = '127.0.0.1';
  */
 export async function serveMetrics(options: MetricsServerOptions): Promise<MetricsServer> {
   const host = options.host ?? DEFAULT_METRICS_HOST;
-  const registration = registerErrandMetrics();
-  const handler = metricsHandler({ registry: registration.registry });
+  // Set once listening: nothing is registered (no counting, no depth sampler holding its lease)
+  // unless the port was ours. No request can arrive before it is set.
+  const served: { handler?: ReturnType<typeof metricsHandler> } = {};
+  let loopbackOnly = false;
   const server = createServer((req, res) => {
+    if (loopbackOnly && !isLoopbackHostHeader(req.headers.host ?? null)) return void misdirected(res, req.headers.host);
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/metrics') return void handler.node(req, res);
+    if (path === '/metrics' && served.handler) return void served.handler.node(req, res);
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
     res.end('Not found: errand serves its metrics at /metrics.\n');
   });
@@ -45,6 +49,18 @@ export async function serveMetrics(options: MetricsServerOptions): Promise<Metri
   });
   const bound = server.address();
   const port = typeof bound === 'object' && bound ? bound.port : options.port;
+  // On loopback only this machine connects, but a web page whose name was re-pointed at 127.0.0.1
+  // (DNS rebinding) connects from this machine too, under its own Host: it would read queue, job
+  // and host names. A scraper on this machine names a loopback host.
+  loopbackOnly = typeof bound === 'object' && bound !== null && isLoopback(bound.address);
+  let registration: ReturnType<typeof registerErrandMetrics>;
+  try {
+    registration = registerErrandMetrics();
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+  served.handler = metricsHandler({ registry: registration.registry });
   return {
     address: `${host.includes(':') ? `[${host}]` : host}:${port}`,
     close: () =>
@@ -56,6 +72,14 @@ export async function serveMetrics(options: MetricsServerOptions): Promise<Metri
         server.closeAllConnections();
       }),
   };
+}
+
+/** The answer to a request for a host other than localhost, 127.x.x.x or [::1] on a loopback server. */
+function misdirected(res: ServerResponse, host: string | undefined): void {
+  res.writeHead(421, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end(
+    `Misdirected request: this metrics server listens on loopback and answers only for localhost, 127.x.x.x or [::1], not the host ${JSON.stringify(host ?? '')} (a web page may have re-pointed its own name here: DNS rebinding). Scrape it as http://127.0.0.1:<port>/metrics, or listen on another address with --metrics-host.\n`,
+  );
 }
 
 function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {

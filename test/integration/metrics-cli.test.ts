@@ -76,6 +76,10 @@ await describeEachEngine('metrics from the CLI', (engine) => {
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(`--metrics-port: 127.0.0.1:${port} is already in use`);
     expect(second.stderr).toContain('%(process_num)');
+    // --metrics-host alone serves nothing: an error naming both options, not silently ignored.
+    const hostOnly = await runCli(['queue:work', '--metrics-host=0.0.0.0'], app.dir, app.env);
+    expect(hostOnly.code).toBe(1);
+    expect(hostOnly.stderr).toContain('--metrics-host 0.0.0.0 was given without --metrics-port');
 
     worker.child.kill('SIGTERM');
     expect((await worker.exited).code).toBe(0);

@@ -1,7 +1,7 @@
 // errand/metrics in one process: the families and their labels, registration into one or more
 // registries, the sink the hot paths call, the processor's outcomes (lease_lost and an unreadable
 // payload included), and both handler forms with their content types.
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { Counter, Registry } from 'prom-client';
@@ -291,6 +291,46 @@ describe('the metrics server (queue:work --metrics-port)', () => {
       );
     } finally {
       await first.close();
+    }
+  });
+
+  it('a port already taken starts nothing of errand’s metrics: no counting, no depth sampler holding its lease', async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = squatter.address() as AddressInfo;
+      await expect(serveMetrics({ port })).rejects.toThrow(`127.0.0.1:${port} is already in use`);
+      // Registration (and with it the depth sampler's lease) comes only once the port is ours.
+      expect(processMetrics).toBeUndefined();
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+
+  it('on loopback answers 421 to a Host other than localhost, 127.x.x.x or [::1] (DNS rebinding)', async () => {
+    const server = await serveMetrics({ port: 0 });
+    try {
+      const port = Number(server.address.split(':').pop());
+      const asHost = (host: string) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port, path: '/metrics', headers: { host } }, (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (body += chunk));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      const rebound = await asHost(`attacker.example:${port}`);
+      expect(rebound.status).toBe(421);
+      expect(rebound.body).toContain('"attacker.example:');
+      expect(rebound.body).toContain('DNS rebinding');
+      expect(rebound.body).not.toContain('errand_jobs');
+      for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, 'localhost'])
+        expect((await asHost(host)).status).toBe(200);
+    } finally {
+      await server.close();
     }
   });
 });

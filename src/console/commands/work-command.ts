@@ -18,7 +18,7 @@ type WorkFlags = Omit<WorkerOptions, 'connection' | 'queues'> & {
   queue?: string[];
   json: boolean;
   metricsPort?: number;
-  metricsHost: string;
+  metricsHost?: string;
 };
 
 /** `errand queue:work [connection]`: runs a worker until a stop condition or a signal. */
@@ -74,11 +74,15 @@ export function registerWorkCommand(program: Command): void {
       'serve Prometheus metrics at /metrics on this port (one port per worker process)',
       wholeNumber('--metrics-port'),
     )
-    .option('--metrics-host <host>', 'the address --metrics-port listens on', DEFAULT_METRICS_HOST)
+    .option('--metrics-host <host>', `the address --metrics-port listens on (default: ${DEFAULT_METRICS_HOST})`)
     .action(async (connection: string | undefined, flags: WorkFlags, command: Command) => {
       const { json, queue, metricsPort, metricsHost, ...options } = flags;
       if (metricsPort !== undefined && (metricsPort < 1 || metricsPort > 65_535))
         throw new ConfigError(`--metrics-port must be from 1 to 65535, got ${metricsPort}.`);
+      if (metricsHost !== undefined && metricsPort === undefined)
+        throw new ConfigError(
+          `--metrics-host ${metricsHost} was given without --metrics-port: metrics are served only on a port; add --metrics-port <port> (or drop --metrics-host).`,
+        );
       const app = await bootFromCommand(command);
       const imported = await importBootstrap(app);
       // Warn, not refuse: a worker may rightly start before its first job class ships (decision 0046).
@@ -89,7 +93,14 @@ export function registerWorkCommand(program: Command): void {
       // stops the command here, before anything is claimed.
       let metrics: MetricsServer | undefined;
       if (metricsPort !== undefined) metrics = await serveMetrics({ port: metricsPort, host: metricsHost });
-      const worker = buildWorker(app, { ...options, connection, queues });
+      let worker: ReturnType<typeof buildWorker>;
+      try {
+        worker = buildWorker(app, { ...options, connection, queues });
+      } catch (error) {
+        // Not left serving, nor holding the depth sampler's lease, for a worker that never ran.
+        await metrics?.close();
+        throw error;
+      }
       if (json) {
         attachJsonOutput(events);
       } else {
