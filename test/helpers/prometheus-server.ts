@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'vitest';
 import { freeLoopbackPort } from './free-port.js';
+import { describeWithTool, toolMissingReason } from './required-tool.js';
 
 /** What a command printed and how it ended. */
 export interface CommandResult {
@@ -36,42 +36,15 @@ export interface PrivatePrometheus {
 
 /** Undefined when Debian's `prometheus` and `promtool` run here, else why not. */
 export function prometheusMissingReason(): string | undefined {
-  for (const command of ['prometheus', 'promtool']) {
-    const probe = spawnSync(command, ['--version'], { encoding: 'utf8' });
-    if (probe.error) return `${command} is not on PATH (${probe.error.message})`;
-    if (probe.status !== 0) return `${command} --version exited with ${probe.status}: ${probe.stderr.trim()}`;
-  }
-  return undefined;
+  return toolMissingReason(['prometheus', 'promtool']);
 }
-
-let warned = false;
 
 /**
  * A describe block that needs prometheus and promtool. Without them the block fails under CI=true
  * (.ci/run installs Debian's prometheus package); elsewhere it is skipped with one loud line.
  */
 export function describeWithPrometheus(title: string, body: () => void): void {
-  const reason = prometheusMissingReason();
-  if (!reason) {
-    describe(title, body);
-    return;
-  }
-  if (process.env.CI === 'true') {
-    describe(title, () => {
-      it('finds prometheus and promtool', () => {
-        throw new Error(`CI=true and ${reason}. .ci/run installs Debian's prometheus package.`);
-      });
-    });
-    return;
-  }
-  if (!warned) {
-    console.warn(
-      `\n!!! ${reason}; the prometheus suites are SKIPPED. Install it (apt-get install prometheus); CI=true makes this a failure.\n`,
-    );
-    warned = true;
-  }
-  // Skipped on purpose, with the reason printed above: no prometheus on this machine.
-  describe.skip(`${title} (prometheus missing: reason printed above)`, body);
+  describeWithTool(title, { name: 'prometheus', reason: prometheusMissingReason(), debianPackage: 'prometheus' }, body);
 }
 
 /** Runs `promtool ...args` in `cwd`, feeding it `stdin` when given. */

@@ -1,9 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { describe, it } from 'vitest';
+import { describeWithTool, toolMissingReason } from './required-tool.js';
 
 /** What a command printed and how it ended. */
 export interface CommandResult {
@@ -39,40 +39,19 @@ export interface PrivateSupervisord {
 
 /** Undefined when `supervisord` runs here, else why not. */
 export function supervisordMissingReason(): string | undefined {
-  const probe = spawnSync('supervisord', ['--version'], { encoding: 'utf8' });
-  if (probe.error) return `supervisord is not on PATH (${probe.error.message})`;
-  if (probe.status !== 0) return `supervisord --version exited with ${probe.status}: ${probe.stderr.trim()}`;
-  return undefined;
+  return toolMissingReason(['supervisord']);
 }
-
-let warned = false;
 
 /**
  * A describe block that needs supervisord. Without it the block fails under CI=true (.ci/run
  * installs it); elsewhere it is skipped with one loud line saying how to get it.
  */
 export function describeWithSupervisord(title: string, body: () => void): void {
-  const reason = supervisordMissingReason();
-  if (!reason) {
-    describe(title, body);
-    return;
-  }
-  if (process.env.CI === 'true') {
-    describe(title, () => {
-      it('finds supervisord', () => {
-        throw new Error(`CI=true and ${reason}. .ci/run installs Debian's supervisor package.`);
-      });
-    });
-    return;
-  }
-  if (!warned) {
-    console.warn(
-      `\n!!! ${reason}; the supervisord suites are SKIPPED. Install it (apt-get install supervisor); CI=true makes this a failure.\n`,
-    );
-    warned = true;
-  }
-  // Skipped on purpose, with the reason printed above: no supervisord on this machine.
-  describe.skip(`${title} (supervisord missing: reason printed above)`, body);
+  describeWithTool(
+    title,
+    { name: 'supervisord', reason: supervisordMissingReason(), debianPackage: 'supervisor' },
+    body,
+  );
 }
 
 function run(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<CommandResult> {
