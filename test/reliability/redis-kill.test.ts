@@ -191,7 +191,14 @@ await describeOnRedis('reliability Redis 1: SIGKILL a worker holding 20 jobs', (
         expect(summary.duplicates).toEqual([]);
         expect(summary.overlaps).toEqual([]);
         expect(failed).toEqual([]);
-        // B said one success per job, and nothing on stderr.
+        // B said one success per job, and nothing on stderr. B prints a job's line once its batched
+        // delete lands, and the pipe may still hold the last lines after the keys are gone: wait for them.
+        const successes = () => jsonEvents(b!.stdout()).filter((e) => e.status === 'success').length;
+        await waitUntil(async () => successes() >= HELD, 10_000, "B's success line for every job").catch(
+          (error: Error) => {
+            throw new Error(`${error.message}\nB's stdout: ${b!.stdout()}`);
+          },
+        );
         const bEvents = jsonEvents(b!.stdout());
         expect(
           bEvents
